@@ -1,0 +1,329 @@
+//! The hash-chained audit trail (ARCHITECTURE §7): sealing records onto a per-org chain,
+//! and verifying a sequence of records against the chain rules.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::CoreError;
+use crate::ids::{OrgId, RecordId};
+
+/// `prev_hash` of the first record of every chain.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Who did the thing a record describes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `agent`, `user` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: String,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor { kind: "system".into(), id: None, name: "arx".into() }
+    }
+    pub fn agent(id: impl ToString, name: impl Into<String>) -> Self {
+        Actor { kind: "agent".into(), id: Some(id.to_string()), name: name.into() }
+    }
+    pub fn user(id: impl ToString, email: impl Into<String>) -> Self {
+        Actor { kind: "user".into(), id: Some(id.to_string()), name: email.into() }
+    }
+}
+
+/// A record before it has a place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditDraft {
+    pub org_id: OrgId,
+    pub id: RecordId,
+    pub ts_ms: i64,
+    pub kind: String,
+    pub actor: Actor,
+    /// A JSON object; its shape depends on `kind`.
+    pub fields: Value,
+}
+
+/// A sealed record. Serialized as one line of an NDJSON export.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub org_id: OrgId,
+    pub seq: i64,
+    pub id: RecordId,
+    /// RFC 3339, UTC, millisecond precision.
+    pub ts: String,
+    pub kind: String,
+    pub actor: Actor,
+    pub fields: Value,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    pub fn ts_ms(&self) -> i64 {
+        time::OffsetDateTime::parse(&self.ts, &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .unwrap_or(0)
+    }
+
+    /// A field of `fields` as a string, for display and indexing.
+    pub fn field_str(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+
+    pub fn risk_score(&self) -> Option<u8> {
+        self.fields
+            .get("risk")
+            .and_then(|r| r.get("score"))
+            .and_then(Value::as_u64)
+            .and_then(|s| u8::try_from(s).ok())
+    }
+}
+
+/// The head of a chain: the last sealed `seq` and `hash` (0 and [`GENESIS_HASH`] when empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ChainHead {
+    pub fn genesis() -> Self {
+        ChainHead { seq: 0, hash: GENESIS_HASH.to_string() }
+    }
+}
+
+pub fn format_ts(ts_ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ts_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&fmt).unwrap_or_default()
+}
+
+/// The bytes hashed for a record: RFC 8785 canonical JSON of everything but `hash`.
+fn canonical_body(r: &AuditRecord) -> Result<String, CoreError> {
+    let mut v = serde_json::to_value(r).map_err(|e| CoreError::internal("audit encode", e))?;
+    if let Value::Object(m) = &mut v {
+        m.remove("hash");
+    }
+    serde_json_canonicalizer::to_string(&v).map_err(|e| CoreError::internal("audit canonicalize", e))
+}
+
+/// `SHA-256(prev_hash ‖ canonical JSON of the record without hash)`, hex.
+pub fn compute_hash(r: &AuditRecord) -> Result<String, CoreError> {
+    let body = canonical_body(r)?;
+    let mut h = Sha256::new();
+    h.update(r.prev_hash.as_bytes());
+    h.update(body.as_bytes());
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Places a draft after `head`, returning the sealed record; `head` moves to it.
+pub fn seal(head: &mut ChainHead, d: AuditDraft) -> Result<AuditRecord, CoreError> {
+    let mut r = AuditRecord {
+        org_id: d.org_id,
+        seq: head.seq + 1,
+        id: d.id,
+        ts: format_ts(d.ts_ms),
+        kind: d.kind,
+        actor: d.actor,
+        fields: d.fields,
+        prev_hash: head.hash.clone(),
+        hash: String::new(),
+    };
+    r.hash = compute_hash(&r)?;
+    head.seq = r.seq;
+    head.hash = r.hash.clone();
+    Ok(r)
+}
+
+/// What broke the chain, at which `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The first `seq` at which the chain is not intact.
+    pub seq: i64,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ChainBreak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "chain broken at seq {}: {}", self.seq, self.problem)
+    }
+}
+
+/// Checks records one by one, in the order given, against the chain rules:
+/// one org, `seq` gapless from 1, each `prev_hash` the previous `hash`, each `hash` right.
+#[derive(Debug)]
+pub struct Verifier {
+    org: Option<OrgId>,
+    head: ChainHead,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier { org: None, head: ChainHead::genesis() }
+    }
+}
+
+impl Verifier {
+    pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
+        let expected = self.head.seq + 1;
+        let brk = |problem: String| ChainBreak { seq: expected, problem };
+        if *self.org.get_or_insert(r.org_id) != r.org_id {
+            return Err(brk(format!("record {} belongs to another org", r.id)));
+        }
+        if r.seq != expected {
+            return Err(brk(if r.seq > expected {
+                format!("expected seq {expected}, found {} (records missing)", r.seq)
+            } else {
+                format!("expected seq {expected}, found {} (record repeated or out of order)", r.seq)
+            }));
+        }
+        if r.prev_hash != self.head.hash {
+            return Err(brk("prev_hash does not match the previous record's hash".into()));
+        }
+        let actual = compute_hash(r).map_err(|e| brk(e.to_string()))?;
+        if actual != r.hash {
+            return Err(brk("hash does not match the record's contents (edited)".into()));
+        }
+        self.head = ChainHead { seq: r.seq, hash: r.hash.clone() };
+        Ok(())
+    }
+
+    /// The head reached so far.
+    pub fn head(&self) -> &ChainHead {
+        &self.head
+    }
+
+    /// Checks the last record against a head known from elsewhere (the store's head row).
+    pub fn finish(&self, expected_tip: &ChainHead) -> Result<(), ChainBreak> {
+        if self.head.seq < expected_tip.seq {
+            return Err(ChainBreak {
+                seq: self.head.seq + 1,
+                problem: format!(
+                    "chain ends at seq {} but the recorded head is seq {} (records missing at the end)",
+                    self.head.seq, expected_tip.seq
+                ),
+            });
+        }
+        if self.head != *expected_tip {
+            return Err(ChainBreak {
+                seq: expected_tip.seq,
+                problem: "the last record does not match the recorded chain head".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn chain(n: usize) -> Vec<AuditRecord> {
+        let org = OrgId::new();
+        let mut head = ChainHead::genesis();
+        (0..n)
+            .map(|i| {
+                seal(
+                    &mut head,
+                    AuditDraft {
+                        org_id: org,
+                        id: RecordId::new(),
+                        ts_ms: 1_700_000_000_000 + i as i64,
+                        kind: "execute.intercept".into(),
+                        actor: Actor::agent("a", "agent"),
+                        fields: json!({"n": i, "text": "héllo \u{1F600}", "f": 1.5}),
+                    },
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn verify(rs: &[AuditRecord]) -> Result<(), ChainBreak> {
+        let mut v = Verifier::default();
+        rs.iter().try_for_each(|r| v.push(r))
+    }
+
+    #[test]
+    fn a_sealed_chain_verifies_and_round_trips_through_json() {
+        let rs = chain(20);
+        verify(&rs).unwrap();
+        let lines: Vec<AuditRecord> = rs
+            .iter()
+            .map(|r| serde_json::from_str(&serde_json::to_string(r).unwrap()).unwrap())
+            .collect();
+        verify(&lines).unwrap();
+        assert_eq!(rs[0].prev_hash, GENESIS_HASH);
+        assert_eq!(rs[1].prev_hash, rs[0].hash);
+    }
+
+    #[test]
+    fn hash_uses_rfc8785_key_order() {
+        let mut head = ChainHead::genesis();
+        let d = |fields| AuditDraft {
+            org_id: OrgId(uuid::Uuid::nil()),
+            id: RecordId(uuid::Uuid::nil()),
+            ts_ms: 0,
+            kind: "k".into(),
+            actor: Actor::system(),
+            fields,
+        };
+        let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap();
+        let b = seal(&mut head, d(serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap())).unwrap();
+        assert_eq!(a.hash, b.hash);
+    }
+
+    proptest! {
+        #[test]
+        fn any_edit_is_caught_at_its_seq(n in 2usize..30, i in 0usize..30, v in any::<i64>()) {
+            let mut rs = chain(n);
+            let i = i % n;
+            prop_assume!(rs[i].fields["n"] != json!(v));
+            rs[i].fields["n"] = json!(v);
+            prop_assert_eq!(verify(&rs).unwrap_err().seq, i as i64 + 1);
+        }
+
+        #[test]
+        fn any_deletion_is_caught(n in 2usize..30, i in 0usize..29) {
+            let mut rs = chain(n);
+            let i = i % (n - 1); // deleting the very last one is caught by `finish`
+            rs.remove(i);
+            prop_assert_eq!(verify(&rs).unwrap_err().seq, i as i64 + 1);
+        }
+
+        #[test]
+        fn any_swap_is_caught(n in 2usize..30, i in 0usize..29) {
+            let mut rs = chain(n);
+            let i = i % (n - 1);
+            rs.swap(i, i + 1);
+            prop_assert_eq!(verify(&rs).unwrap_err().seq, i as i64 + 1);
+        }
+
+        #[test]
+        fn any_insertion_is_caught(n in 2usize..30, i in 0usize..30) {
+            let mut rs = chain(n);
+            let i = i % n;
+            let mut forged = rs[i].clone();
+            forged.id = RecordId::new();
+            forged.hash = compute_hash(&forged).unwrap();
+            rs.insert(i + 1, forged);
+            prop_assert_eq!(verify(&rs).unwrap_err().seq, i as i64 + 2);
+        }
+    }
+
+    #[test]
+    fn truncation_is_caught_against_the_recorded_head() {
+        let rs = chain(5);
+        let mut v = Verifier::default();
+        rs[..4].iter().for_each(|r| v.push(r).unwrap());
+        let tip = ChainHead { seq: 5, hash: rs[4].hash.clone() };
+        assert_eq!(v.finish(&tip).unwrap_err().seq, 5);
+    }
+}

@@ -1,0 +1,463 @@
+//! The declarative connector catalog: one YAML file per connector in `connectors/`,
+//! parsed into [`Connector`] and checked once at start so a bad file fails loudly.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+
+/// The ten connector categories of the product documents; each carries a default
+/// connector sensitivity (the 0–25 input of the risk score).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Edr,
+    Siem,
+    Cloud,
+    Identity,
+    Appsec,
+    NetworkEmail,
+    ThreatIntel,
+    Itsm,
+    Grc,
+    Secrets,
+}
+
+impl Category {
+    /// Default sensitivity of a connector of this category (ARCHITECTURE §5).
+    pub fn default_sensitivity(self) -> u8 {
+        match self {
+            Category::Secrets => 25,
+            Category::Identity | Category::Edr => 20,
+            Category::Cloud => 18,
+            Category::NetworkEmail => 15,
+            Category::Siem | Category::Appsec => 10,
+            Category::Itsm | Category::Grc => 8,
+            Category::ThreatIntel => 5,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Category::Edr => "EDR / XDR",
+            Category::Siem => "SIEM / Log management",
+            Category::Cloud => "Cloud security",
+            Category::Identity => "Identity / PAM",
+            Category::Appsec => "AppSec / Vulnerability",
+            Category::NetworkEmail => "Network / Email security",
+            Category::ThreatIntel => "Threat intelligence",
+            Category::Itsm => "ITSM / SOAR / Comms",
+            Category::Grc => "GRC / Compliance",
+            Category::Secrets => "Secrets / Vaults",
+        }
+    }
+}
+
+/// Risk tier of an operation; its weight is the 0–40 operation input of the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RiskTier {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl RiskTier {
+    pub fn weight(self) -> u8 {
+        match self {
+            RiskTier::Low => 5,
+            RiskTier::Medium => 15,
+            RiskTier::High => 30,
+            RiskTier::Critical => 40,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskTier::Low => "low",
+            RiskTier::Medium => "medium",
+            RiskTier::High => "high",
+            RiskTier::Critical => "critical",
+        }
+    }
+}
+
+/// How the executor authenticates to the vendor. Field names of the secret material
+/// are fixed per scheme; the vault stores them as a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AuthScheme {
+    /// OAuth 2.0 client credentials grant. Secrets: `client_id`, `client_secret`.
+    Oauth2ClientCredentials {
+        /// URL template of the token endpoint (may use `{base_url}` and variables).
+        token_url: String,
+        #[serde(default)]
+        scopes: Vec<String>,
+        /// Extra form fields sent with the token request (e.g. Wiz's `audience`).
+        #[serde(default)]
+        extra_params: BTreeMap<String, String>,
+        /// Where the client credentials go: HTTP basic auth or the request body.
+        #[serde(default)]
+        client_auth: ClientAuth,
+    },
+    /// A static key in a header, e.g. Okta's `Authorization: SSWS <key>`. Secret: `api_key`.
+    ApiKeyHeader {
+        header: String,
+        #[serde(default)]
+        prefix: String,
+    },
+    /// `Authorization: Bearer <token>`. Secret: `token`.
+    Bearer,
+    /// HTTP basic auth. Secrets: `username`, `password`.
+    Basic,
+}
+
+impl AuthScheme {
+    /// The secret fields an instance of this scheme must be given.
+    pub fn secret_fields(&self) -> &'static [&'static str] {
+        match self {
+            AuthScheme::Oauth2ClientCredentials { .. } => &["client_id", "client_secret"],
+            AuthScheme::ApiKeyHeader { .. } => &["api_key"],
+            AuthScheme::Bearer => &["token"],
+            AuthScheme::Basic => &["username", "password"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    #[default]
+    Basic,
+    RequestBody,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl HttpMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+}
+
+/// Where a parameter is placed in the outgoing request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Body,
+    Header,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamType {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl ParamType {
+    pub fn matches(self, v: &serde_json::Value) -> bool {
+        use serde_json::Value as V;
+        match self {
+            ParamType::String => v.is_string(),
+            ParamType::Integer => v.is_i64() || v.is_u64(),
+            ParamType::Number => v.is_number(),
+            ParamType::Boolean => v.is_boolean(),
+            ParamType::Array => matches!(v, V::Array(_)),
+            ParamType::Object => matches!(v, V::Object(_)),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamType::String => "string",
+            ParamType::Integer => "integer",
+            ParamType::Number => "number",
+            ParamType::Boolean => "boolean",
+            ParamType::Array => "array",
+            ParamType::Object => "object",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Param {
+    #[serde(rename = "in")]
+    pub location: ParamLocation,
+    #[serde(rename = "type")]
+    pub kind: ParamType,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub description: String,
+    /// Name of the field on the wire when it differs from the ARX param name
+    /// (e.g. `api-version`). For `in: body`, a dotted path into the JSON body
+    /// (e.g. `fields.project.key` for Jira).
+    #[serde(default)]
+    pub wire: Option<String>,
+    /// Allowed values, when the vendor API has a closed set.
+    #[serde(default, rename = "enum")]
+    pub allowed: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyEncoding {
+    #[default]
+    Json,
+    Form,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Operation {
+    pub method: HttpMethod,
+    /// Path template appended to the base URL; `{name}` is filled from a path param
+    /// or, failing that, from an instance variable.
+    pub path: String,
+    /// Overrides the connector's base URL template for this operation (PagerDuty's events API).
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// The vendor's own scope or permission that the operation needs.
+    pub scope: String,
+    pub risk: RiskTier,
+    pub description: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, Param>,
+    /// Query fields always sent (e.g. Azure's `api-version`).
+    #[serde(default)]
+    pub fixed_query: BTreeMap<String, String>,
+    /// A JSON body every call starts from (e.g. a GraphQL query); body params are placed into it.
+    #[serde(default)]
+    pub fixed_body: Option<serde_json::Value>,
+    #[serde(default)]
+    pub body_encoding: BodyEncoding,
+    /// `false` for endpoints that take no vendor credentials (PagerDuty events carry a routing key).
+    #[serde(default = "yes")]
+    pub authenticated: bool,
+    /// Whether the operation changes state on the target (drives read/write in graphs).
+    #[serde(default)]
+    pub writes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connector {
+    pub name: String,
+    pub display_name: String,
+    pub category: Category,
+    /// Overrides the category's default sensitivity (0–25).
+    #[serde(default)]
+    pub sensitivity: Option<u8>,
+    pub vendor_docs: String,
+    /// URL template, e.g. `https://{host}`; filled from instance variables.
+    pub base_url: String,
+    /// Instance variables the URL templates use, with defaults.
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    pub auth: AuthScheme,
+    pub operations: BTreeMap<String, Operation>,
+}
+
+impl Connector {
+    pub fn sensitivity(&self) -> u8 {
+        self.sensitivity
+            .unwrap_or_else(|| self.category.default_sensitivity())
+            .min(25)
+    }
+
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.get(id)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err("name must be lowercase letters, digits and '_'".into());
+        }
+        if self.operations.is_empty() {
+            return Err("declares no operations".into());
+        }
+        for (id, op) in &self.operations {
+            let Some((resource, action)) = id.split_once(':') else {
+                return Err(format!("operation '{id}' is not of the form resource:action"));
+            };
+            if resource.is_empty() || action.is_empty() {
+                return Err(format!("operation '{id}' is not of the form resource:action"));
+            }
+            for name in template_names(&op.path) {
+                let is_param = op
+                    .params
+                    .get(name)
+                    .is_some_and(|p| p.location == ParamLocation::Path);
+                if !is_param && !self.variables.contains_key(name) {
+                    return Err(format!(
+                        "operation '{id}': path uses {{{name}}}, which is neither a path param nor a variable"
+                    ));
+                }
+            }
+            for (pname, p) in &op.params {
+                if p.location == ParamLocation::Path && !op.path.contains(&format!("{{{pname}}}")) {
+                    return Err(format!(
+                        "operation '{id}': path param '{pname}' does not appear in the path"
+                    ));
+                }
+            }
+        }
+        for name in template_names(&self.base_url) {
+            if !self.variables.contains_key(name) {
+                return Err(format!("base_url uses undeclared variable {{{name}}}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `{name}` placeholders of a URL template, in order.
+pub fn template_names(template: &str) -> impl Iterator<Item = &str> {
+    template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n))
+}
+
+/// All connectors, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    connectors: BTreeMap<String, Connector>,
+}
+
+impl Catalog {
+    /// Parses connector files given as `(file name, YAML text)`.
+    pub fn from_sources<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, CoreError> {
+        let mut connectors = BTreeMap::new();
+        for (file, text) in files {
+            let c: Connector = serde_norway::from_str(text)
+                .map_err(|e| CoreError::Catalog(format!("{file}: {e}")))?;
+            c.validate()
+                .map_err(|e| CoreError::Catalog(format!("{file} ({}): {e}", c.name)))?;
+            if connectors.contains_key(&c.name) {
+                return Err(CoreError::Catalog(format!("{file}: duplicate connector '{}'", c.name)));
+            }
+            connectors.insert(c.name.clone(), c);
+        }
+        Ok(Catalog { connectors })
+    }
+
+    /// The catalog compiled into the binary from `connectors/`.
+    pub fn builtin() -> Result<Self, CoreError> {
+        Self::from_sources(BUILTIN.iter().copied())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Connector> {
+        self.connectors.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.connectors.keys().map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Connector> {
+        self.connectors.values()
+    }
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtin_connectors.rs"));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_parses_and_covers_the_required_vendors() {
+        let cat = Catalog::builtin().unwrap();
+        for name in [
+            "crowdstrike",
+            "splunk",
+            "jira",
+            "okta",
+            "servicenow",
+            "sentinel",
+            "sentinelone",
+            "wiz",
+            "pagerduty",
+            "slack",
+        ] {
+            assert!(cat.get(name).is_some(), "missing connector {name}");
+        }
+        let cs = cat.get("crowdstrike").unwrap();
+        for (op, path, tier) in [
+            ("detections:read", "/detects/queries/detects/v1", RiskTier::Low),
+            ("detections:read_details", "/detects/entities/summaries/GET/v1", RiskTier::Low),
+            ("detections:write", "/detects/entities/detects/v2", RiskTier::Medium),
+            ("hosts:read", "/devices/queries/devices-scroll/v1", RiskTier::Low),
+            ("hosts:write", "/devices/entities/devices-actions/v2", RiskTier::High),
+            ("rtr:command_admin", "/real-time-response/entities/admin-command/v1", RiskTier::Critical),
+        ] {
+            let o = cs.operation(op).unwrap_or_else(|| panic!("crowdstrike lacks {op}"));
+            assert_eq!(o.path, path, "{op}");
+            assert_eq!(o.risk, tier, "{op}");
+        }
+    }
+
+    #[test]
+    fn a_path_placeholder_without_a_source_is_rejected() {
+        let bad = r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "https://{host}"
+variables: { host: { default: example.com } }
+auth: { scheme: bearer }
+operations:
+  items:read:
+    method: GET
+    path: /items/{item_id}
+    scope: read
+    risk: low
+    description: d
+"#;
+        let err = Catalog::from_sources([("x.yaml", bad)]).unwrap_err().to_string();
+        assert!(err.contains("item_id"), "{err}");
+    }
+}

@@ -1,0 +1,324 @@
+//! Registry operations behind role checks: [`Engine::admin`] hands out [`AdminOps`] only
+//! to admins, [`Engine::reader`] hands out [`ReadOps`] to any signed-in user of the org.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::{new_secret_token, token_hash};
+use super::Engine;
+use crate::access::Principal;
+use crate::audit::{Actor, AuditRecord};
+use crate::error::CoreError;
+use crate::ids::{AgentId, InstanceId, KeyId};
+use crate::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Environment, Instance, Org};
+use crate::store::AuditQuery;
+
+/// Input of "create agent".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub owner: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Calls per minute; defaults to 60.
+    #[serde(default)]
+    pub declared_rate: Option<u32>,
+}
+
+/// Input of "create connector instance".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInstance {
+    pub connector: String,
+    pub name: String,
+    pub environment: String,
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub sensitivity: Option<u8>,
+    /// Secret fields for the connector's auth scheme; stored encrypted, never returned.
+    #[serde(default)]
+    pub credentials: Option<BTreeMap<String, String>>,
+}
+
+pub struct AdminOps<'a> {
+    engine: &'a Engine,
+    who: &'a Principal,
+}
+
+pub struct ReadOps<'a> {
+    engine: &'a Engine,
+    who: &'a Principal,
+}
+
+impl Engine {
+    pub fn admin<'a>(&'a self, who: &'a Principal) -> Result<AdminOps<'a>, CoreError> {
+        who.require_admin()?;
+        Ok(AdminOps { engine: self, who })
+    }
+
+    /// Every role may read the registry and the audit trail of its own org.
+    pub fn reader<'a>(&'a self, who: &'a Principal) -> ReadOps<'a> {
+        ReadOps { engine: self, who }
+    }
+}
+
+fn actor(p: &Principal) -> Actor {
+    Actor::user(p.user_id, &p.email)
+}
+
+fn require_name(what: &str, s: &str) -> Result<String, CoreError> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > 100 {
+        return Err(CoreError::InvalidRequest(format!("{what} must be 1 to 100 characters")));
+    }
+    Ok(s.to_string())
+}
+
+impl AdminOps<'_> {
+    pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
+        let e = self.engine;
+        let name = require_name("the agent name", &input.name)?;
+        let owner = input.owner.trim().to_ascii_lowercase();
+        if !owner.contains('@') {
+            return Err(CoreError::InvalidRequest("owner must be the email of the accountable person".into()));
+        }
+        if e.store.list_agents(self.who.org_id).await?.iter().any(|a| a.name == name) {
+            return Err(CoreError::Conflict(format!("an agent named '{name}' exists")));
+        }
+        let agent = Agent {
+            id: AgentId::new(),
+            org_id: self.who.org_id,
+            name,
+            description: input.description.trim().to_string(),
+            owner,
+            labels: input.labels,
+            status: AgentStatus::Active,
+            declared_rate: input.declared_rate.unwrap_or(60).max(1),
+            created_ms: e.now_ms(),
+        };
+        e.store.create_agent(&agent).await?;
+        e.record(
+            agent.org_id,
+            "agent.created",
+            actor(self.who),
+            json!({"agent_id": agent.id, "name": agent.name, "owner": agent.owner, "labels": agent.labels, "declared_rate": agent.declared_rate}),
+        )
+        .await?;
+        Ok(agent)
+    }
+
+    /// Issues a new API key for an agent. The key is returned here once; only its hash is kept.
+    pub async fn issue_agent_key(&self, agent: AgentId) -> Result<(AgentKey, String), CoreError> {
+        let e = self.engine;
+        let a = e
+            .store
+            .agent(self.who.org_id, agent)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such agent".into()))?;
+        if a.status == AgentStatus::Decommissioned {
+            return Err(CoreError::Conflict("a decommissioned agent gets no new keys".into()));
+        }
+        let secret = new_secret_token("arx_");
+        let key = AgentKey {
+            id: KeyId::new(),
+            org_id: a.org_id,
+            agent_id: a.id,
+            prefix: secret.chars().take(10).collect(),
+            hash: token_hash(&secret),
+            created_ms: e.now_ms(),
+            revoked_ms: None,
+        };
+        e.store.create_agent_key(&key).await?;
+        e.record(
+            a.org_id,
+            "agent.key_issued",
+            actor(self.who),
+            json!({"agent_id": a.id, "key_id": key.id, "prefix": key.prefix}),
+        )
+        .await?;
+        Ok((key, secret))
+    }
+
+    pub async fn revoke_agent_key(&self, key: KeyId) -> Result<(), CoreError> {
+        let e = self.engine;
+        if !e.store.revoke_agent_key(self.who.org_id, key, e.now_ms()).await? {
+            return Err(CoreError::NotFound("no such active key".into()));
+        }
+        e.record(self.who.org_id, "agent.key_revoked", actor(self.who), json!({"key_id": key})).await?;
+        Ok(())
+    }
+
+    pub async fn set_agent_status(&self, agent: AgentId, status: AgentStatus, reason: &str) -> Result<(), CoreError> {
+        let e = self.engine;
+        let a = e
+            .store
+            .agent(self.who.org_id, agent)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such agent".into()))?;
+        if a.status == AgentStatus::Decommissioned {
+            return Err(CoreError::Conflict("a decommissioned agent stays decommissioned".into()));
+        }
+        if reason.trim().is_empty() {
+            return Err(CoreError::InvalidRequest("say why (reason)".into()));
+        }
+        e.store.set_agent_status(a.org_id, a.id, status).await?;
+        e.record(
+            a.org_id,
+            &format!("agent.{}", status.as_str()),
+            actor(self.who),
+            json!({"agent_id": a.id, "from": a.status.as_str(), "to": status.as_str(), "reason": reason.trim()}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn create_instance(&self, input: NewInstance) -> Result<Instance, CoreError> {
+        let e = self.engine;
+        let connector = e.catalog.get(&input.connector).ok_or_else(|| CoreError::InvalidOperation {
+            message: format!("unknown connector '{}'", input.connector),
+            valid: e.catalog.names().map(String::from).collect(),
+        })?;
+        let name = require_name("the instance name", &input.name)?;
+        let environment = Environment::parse(&input.environment).ok_or_else(|| {
+            CoreError::InvalidRequest("environment must be prod, staging, dev or unknown".into())
+        })?;
+        if let Some(unknown) = input.variables.keys().find(|k| !connector.variables.contains_key(*k)) {
+            let known: Vec<&str> = connector.variables.keys().map(String::as_str).collect();
+            return Err(CoreError::InvalidRequest(format!(
+                "'{unknown}' is not a variable of {} (it has: {})",
+                connector.name,
+                known.join(", ")
+            )));
+        }
+        if let Some(missing) = connector
+            .variables
+            .iter()
+            .find(|(k, v)| v.default.is_none() && !input.variables.contains_key(*k))
+        {
+            return Err(CoreError::InvalidRequest(format!("variable '{}' is required", missing.0)));
+        }
+        if input.sensitivity.is_some_and(|s| s > 25) {
+            return Err(CoreError::InvalidRequest("sensitivity is 0 to 25".into()));
+        }
+        if e.store.instances_of(self.who.org_id, &connector.name).await?.iter().any(|i| i.name == name) {
+            return Err(CoreError::Conflict(format!("{} already has an instance named '{name}'", connector.name)));
+        }
+        let inst = Instance {
+            id: InstanceId::new(),
+            org_id: self.who.org_id,
+            connector: connector.name.clone(),
+            name,
+            environment,
+            variables: input.variables,
+            sensitivity: input.sensitivity,
+            sealed_credentials: None,
+            credentials_set: false,
+            created_ms: e.now_ms(),
+        };
+        e.store.create_instance(&inst).await?;
+        e.record(
+            inst.org_id,
+            "instance.created",
+            actor(self.who),
+            json!({"instance_id": inst.id, "connector": inst.connector, "name": inst.name, "environment": environment.as_str(), "variables": inst.variables}),
+        )
+        .await?;
+        if let Some(creds) = input.credentials {
+            self.set_credentials(inst.id, creds).await?;
+            return e.store.instance(inst.org_id, inst.id).await?.ok_or_else(|| CoreError::NotFound("no such instance".into()));
+        }
+        Ok(inst)
+    }
+
+    /// Sets or rotates an instance's credentials. Recorded with field names only.
+    pub async fn set_credentials(&self, id: InstanceId, creds: BTreeMap<String, String>) -> Result<(), CoreError> {
+        let e = self.engine;
+        let inst = e
+            .store
+            .instance(self.who.org_id, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such instance".into()))?;
+        let connector = e
+            .catalog
+            .get(&inst.connector)
+            .ok_or_else(|| CoreError::Internal(format!("instance of unknown connector {}", inst.connector)))?;
+        let fields = connector.auth.secret_fields();
+        let missing: Vec<&&str> = fields.iter().filter(|f| creds.get(**f).is_none_or(|v| v.is_empty())).collect();
+        if !missing.is_empty() {
+            return Err(CoreError::InvalidRequest(format!(
+                "{} credentials need: {}",
+                connector.name,
+                fields.join(", ")
+            )));
+        }
+        if let Some(extra) = creds.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(CoreError::InvalidRequest(format!(
+                "'{extra}' is not a credential field of {} (it takes: {})",
+                connector.name,
+                fields.join(", ")
+            )));
+        }
+        let dek = e.store.wrapped_data_key(inst.org_id).await?;
+        let sealed = e.vault.seal_credentials(inst.org_id, &dek, inst.id, &creds)?;
+        let rotated = inst.credentials_set;
+        e.store.set_instance_credentials(inst.org_id, inst.id, &sealed).await?;
+        e.record(
+            inst.org_id,
+            if rotated { "instance.credentials_rotated" } else { "instance.credentials_set" },
+            actor(self.who),
+            json!({"instance_id": inst.id, "connector": inst.connector, "fields": creds.keys().collect::<Vec<_>>()}),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl ReadOps<'_> {
+    pub async fn org(&self) -> Result<Org, CoreError> {
+        self.engine
+            .store
+            .org(self.who.org_id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("org not found".into()))
+    }
+
+    pub async fn agents(&self) -> Result<Vec<Agent>, CoreError> {
+        self.engine.store.list_agents(self.who.org_id).await
+    }
+
+    pub async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {
+        self.engine
+            .store
+            .agent(self.who.org_id, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such agent".into()))
+    }
+
+    pub async fn agent_keys(&self, id: AgentId) -> Result<Vec<AgentKey>, CoreError> {
+        self.engine.store.list_agent_keys(self.who.org_id, id).await
+    }
+
+    pub async fn instances(&self) -> Result<Vec<Instance>, CoreError> {
+        self.engine.store.list_instances(self.who.org_id).await
+    }
+
+    pub async fn approvals(&self, status: Option<&str>) -> Result<Vec<ApprovalRequest>, CoreError> {
+        self.engine.store.list_approvals(self.who.org_id, status).await
+    }
+
+    /// A page of the audit trail, newest first.
+    pub async fn audit_page(&self, before_seq: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>, CoreError> {
+        let q = AuditQuery { before_seq, limit: limit.clamp(1, 500) };
+        self.engine.store.audit_page(self.who.org_id, &q).await
+    }
+
+    pub async fn audit_count(&self) -> Result<i64, CoreError> {
+        self.engine.store.audit_count(self.who.org_id).await
+    }
+}

@@ -1,0 +1,346 @@
+//! `POST /v1/sdk/execute` (ARCHITECTURE §4): authenticate, resolve, gate, evaluate,
+//! record durably, route, decrypt, execute, record the result, answer. In that order,
+//! with no path around any step.
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Engine;
+use super::auth::token_hash;
+use crate::audit::{Actor, AuditRecord};
+use crate::catalog::{Connector, Operation};
+use crate::error::CoreError;
+use crate::executor::ExecError;
+use crate::ids::{ApprovalId, RecordId};
+use crate::model::{Agent, AgentStatus, ApprovalRequest, ApprovalStatus, Instance, Org};
+use crate::policy::{self, Decision, PolicyInput, Verdict};
+use crate::request::{ExecuteRequest, check_params};
+use crate::risk::{self, RiskBreakdown, RiskInputs};
+
+/// How an execute call ended, when it did not end in an error.
+#[derive(Debug, Clone)]
+pub enum Executed {
+    /// Permitted and run: 200 with the target's answer.
+    Done { result: Value, audit_id: RecordId, result_audit_id: RecordId, verdict: Verdict, risk_score: u8 },
+    /// Escalated: 202, the agent waits for a reviewer.
+    Pending { approval_id: ApprovalId, expires_at: String, audit_id: RecordId, risk_score: u8 },
+}
+
+impl Executed {
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Executed::Done { .. } => 200,
+            Executed::Pending { .. } => 202,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            Executed::Done { result, audit_id, result_audit_id, verdict, risk_score } => json!({
+                "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
+                "verdict": verdict.as_str(), "risk_score": risk_score,
+            }),
+            Executed::Pending { approval_id, expires_at, audit_id, risk_score } => json!({
+                "approval_id": approval_id, "expires_at": expires_at, "audit_id": audit_id,
+                "verdict": "ESCALATE", "risk_score": risk_score, "status": "pending",
+            }),
+        }
+    }
+}
+
+/// Hash of params as approved: what is approved is what runs.
+pub fn params_hash(params: &Value) -> String {
+    let canonical = serde_json_canonicalizer::to_string(params).unwrap_or_default();
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn agent_actor(a: &Agent) -> Actor {
+    Actor::agent(a.id, &a.name)
+}
+
+impl Engine {
+    /// Runs one execute call. `body` is the parsed request, or why it could not be parsed:
+    /// the agent is authenticated first so a malformed call by a known agent is recorded.
+    pub async fn execute(&self, bearer: Option<&str>, body: Result<ExecuteRequest, CoreError>) -> Result<Executed, CoreError> {
+        // 1. Authenticate.
+        let agent = self.authenticate_agent(bearer).await?;
+        let req = match body {
+            Ok(r) => r,
+            Err(e) => return Err(self.reject(&agent, None, e).await),
+        };
+        // 2. Resolve the connector, the instance and the operation.
+        let (connector, op, instance) = match self.resolve(&agent, &req).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
+        };
+        let org = self
+            .store
+            .org(agent.org_id)
+            .await?
+            .ok_or_else(|| CoreError::Internal("agent's org is missing".into()))?;
+        let now = self.now_ms();
+
+        // 3. Gate, 4. evaluate.
+        let (risk, decision) = if agent.status != AgentStatus::Active {
+            let r = RiskBreakdown { score: 100, operation: 40, connector: 25, frequency: 15, target: 20, calls_last_60s: 0, declared_rate: agent.declared_rate };
+            let d = Decision {
+                verdict: Verdict::Deny,
+                policy_id: "gate:agent_status".into(),
+                grant_id: None,
+                reason: format!("the agent is {}", agent.status.as_str()),
+            };
+            (r, d)
+        } else {
+            self.evaluate(&org, &agent, connector, &req.operation, op, &instance, now)
+        };
+
+        // 5. The intercept record, durable before anything else happens.
+        let intercept = self
+            .record(
+                org.id,
+                "execute.intercept",
+                agent_actor(&agent),
+                json!({
+                    "agent_id": agent.id, "agent": agent.name,
+                    "connector": connector.name, "operation": req.operation, "tier": op.risk.as_str(),
+                    "instance_id": instance.id, "instance": instance.name,
+                    "environment": instance.environment.as_str(),
+                    "method": op.method.as_str(), "params": req.params,
+                    "session_context": req.session_context,
+                    "risk": risk, "verdict": decision.verdict.as_str(),
+                    "policy_id": decision.policy_id, "grant_id": decision.grant_id,
+                    "reason": decision.reason,
+                }),
+            )
+            .await?;
+
+        // 6. Route.
+        match decision.verdict {
+            Verdict::Deny => Err(CoreError::PermissionDenied {
+                message: format!("denied by policy: {}", decision.reason),
+                audit_id: intercept.id.to_string(),
+                risk_score: risk.score,
+            }),
+            Verdict::Escalate => self.escalate(&org, &agent, &instance, &req, &intercept, &risk, &decision, now).await,
+            Verdict::Permit => {
+                // 7–10.
+                let (result, result_record) =
+                    self.run_and_record(&agent, connector, op, &instance, &req, &intercept, None).await?;
+                Ok(Executed::Done {
+                    result,
+                    audit_id: intercept.id,
+                    result_audit_id: result_record.id,
+                    verdict: Verdict::Permit,
+                    risk_score: risk.score,
+                })
+            }
+        }
+    }
+
+    async fn authenticate_agent(&self, bearer: Option<&str>) -> Result<Agent, CoreError> {
+        let Some(token) = bearer else {
+            return Err(CoreError::Unauthenticated("send the agent's API key as 'Authorization: Bearer <key>'".into()));
+        };
+        let Some((key, agent)) = self.store.agent_by_key_hash(&token_hash(token)).await? else {
+            tracing::warn!("execute with an unknown agent key");
+            return Err(CoreError::Unauthenticated("the API key is not valid".into()));
+        };
+        let why = if key.revoked_ms.is_some() {
+            Some("the API key was revoked")
+        } else if agent.status == AgentStatus::Decommissioned {
+            Some("the agent is decommissioned")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            self.record(
+                agent.org_id,
+                "execute.unauthenticated",
+                agent_actor(&agent),
+                json!({"agent_id": agent.id, "key_id": key.id, "reason": why}),
+            )
+            .await?;
+            return Err(CoreError::Unauthenticated(format!("{why}")));
+        }
+        Ok(agent)
+    }
+
+    /// Records a call refused before evaluation, then hands back the error for the agent.
+    async fn reject(&self, agent: &Agent, req: Option<&ExecuteRequest>, e: CoreError) -> CoreError {
+        let fields = json!({
+            "agent_id": agent.id, "agent": agent.name,
+            "connector": req.map(|r| r.connector.as_str()), "operation": req.map(|r| r.operation.as_str()),
+            "code": e.code(), "message": e.public_message(),
+        });
+        match self.record(agent.org_id, "execute.rejected", agent_actor(agent), fields).await {
+            Ok(_) => e,
+            Err(audit) => audit,
+        }
+    }
+
+    async fn resolve<'c>(&'c self, agent: &Agent, req: &ExecuteRequest) -> Result<(&'c Connector, &'c Operation, Instance), CoreError> {
+        let connector = self.catalog.get(&req.connector).ok_or_else(|| CoreError::InvalidOperation {
+            message: format!("unknown connector '{}'", req.connector),
+            valid: self.catalog.names().map(String::from).collect(),
+        })?;
+        let op = connector.operation(&req.operation).ok_or_else(|| CoreError::InvalidOperation {
+            message: format!("'{}' is not an operation of {}", req.operation, connector.name),
+            valid: connector.operations.keys().cloned().collect(),
+        })?;
+        let instances = self.store.instances_of(agent.org_id, &connector.name).await?;
+        let instance = match &req.instance {
+            Some(name) => instances.iter().find(|i| &i.name == name).cloned().ok_or_else(|| {
+                CoreError::InvalidRequest(format!(
+                    "no instance '{name}' of {} (configured: {})",
+                    connector.name,
+                    instances.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            })?,
+            None => match instances.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(CoreError::InvalidRequest(format!(
+                        "{} is not configured in this org; an admin adds an instance first",
+                        connector.name
+                    )));
+                }
+                many => {
+                    return Err(CoreError::InvalidRequest(format!(
+                        "{} has several instances; name one in 'instance' ({})",
+                        connector.name,
+                        many.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+            },
+        };
+        check_params(&req.operation, op, &req.params)?;
+        Ok((connector, op, instance))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn evaluate(
+        &self,
+        org: &Org,
+        agent: &Agent,
+        connector: &Connector,
+        op_id: &str,
+        op: &Operation,
+        instance: &Instance,
+        now: i64,
+    ) -> (RiskBreakdown, Decision) {
+        let calls = self.calls.record(agent.id, now);
+        let risk = risk::score(RiskInputs {
+            tier: op.risk,
+            sensitivity: instance.sensitivity.unwrap_or_else(|| connector.sensitivity()),
+            calls_last_60s: calls,
+            declared_rate: agent.declared_rate,
+            environment: instance.environment,
+        });
+        let input = PolicyInput { connector: &connector.name, operation: op_id, tier: op.risk, risk, grant_id: None };
+        (risk, policy::evaluate(&org.settings, &input))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn escalate(
+        &self,
+        org: &Org,
+        agent: &Agent,
+        instance: &Instance,
+        req: &ExecuteRequest,
+        intercept: &AuditRecord,
+        risk: &RiskBreakdown,
+        decision: &Decision,
+        now: i64,
+    ) -> Result<Executed, CoreError> {
+        let params = Value::Object(req.params.clone());
+        let approval = ApprovalRequest {
+            id: ApprovalId::new(),
+            org_id: org.id,
+            agent_id: agent.id,
+            instance_id: instance.id,
+            connector: req.connector.clone(),
+            operation: req.operation.clone(),
+            params_hash: params_hash(&params),
+            params,
+            intercept_id: intercept.id,
+            risk_score: risk.score,
+            policy_id: decision.policy_id.clone(),
+            status: ApprovalStatus::Pending,
+            created_ms: now,
+            expires_ms: now + i64::from(org.settings.approval_ttl_secs) * 1000,
+        };
+        self.store.create_approval(&approval).await?;
+        self.record(
+            org.id,
+            "approval.requested",
+            agent_actor(agent),
+            json!({
+                "approval_id": approval.id, "intercept_id": intercept.id, "agent_id": agent.id,
+                "connector": approval.connector, "operation": approval.operation,
+                "params_hash": approval.params_hash, "expires_ms": approval.expires_ms,
+            }),
+        )
+        .await?;
+        Ok(Executed::Pending {
+            approval_id: approval.id,
+            expires_at: crate::audit::format_ts(approval.expires_ms),
+            audit_id: intercept.id,
+            risk_score: risk.score,
+        })
+    }
+
+    /// Steps 7–9: decrypt the credentials for this call only, run it, record the result.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_and_record(
+        &self,
+        agent: &Agent,
+        connector: &Connector,
+        op: &Operation,
+        instance: &Instance,
+        req: &ExecuteRequest,
+        intercept: &AuditRecord,
+        approval: Option<ApprovalId>,
+    ) -> Result<(Value, AuditRecord), CoreError> {
+        let outcome = match &instance.sealed_credentials {
+            None if op.authenticated => Err(ExecError::Build(format!(
+                "instance '{}' has no credentials; an admin sets them first",
+                instance.name
+            ))),
+            sealed => {
+                let sealed = sealed.as_deref().unwrap_or("");
+                let creds = if sealed.is_empty() {
+                    Default::default()
+                } else {
+                    let dek = self.store.wrapped_data_key(instance.org_id).await?;
+                    self.vault.open_credentials(instance.org_id, &dek, instance.id, sealed)?
+                };
+                let r = self.executor.run(connector, op, instance, sealed, &creds, &req.params).await;
+                drop(creds); // zeroized here, before anything else happens
+                r
+            }
+        };
+        let (status, http_status, latency, body, error) = match &outcome {
+            Ok(r) if (200..300).contains(&r.status) => ("ok", Some(r.status), Some(r.latency_ms), r.body.clone(), None),
+            Ok(r) => ("target_error", Some(r.status), Some(r.latency_ms), r.body.clone(), None),
+            Err(e) => ("failed", None, None, Value::Null, Some(e.to_string())),
+        };
+        let record = self
+            .record(
+                intercept.org_id,
+                "execute.result",
+                agent_actor(agent),
+                json!({
+                    "intercept_id": intercept.id, "intercept_seq": intercept.seq,
+                    "agent_id": agent.id, "connector": connector.name, "operation": req.operation,
+                    "status": status, "http_status": http_status, "latency_ms": latency,
+                    "response": body, "error": error, "approval_id": approval,
+                }),
+            )
+            .await?;
+        match outcome {
+            Ok(r) if (200..300).contains(&r.status) => Ok((r.body, record)),
+            Ok(r) => Err(CoreError::TargetError { status: r.status, body: r.body, audit_id: intercept.id.to_string() }),
+            Err(e) => Err(CoreError::TargetUnreachable { message: e.to_string(), audit_id: intercept.id.to_string() }),
+        }
+    }
+}

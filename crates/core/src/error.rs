@@ -1,0 +1,113 @@
+//! The engine's error type. Every variant carries a stable machine code; HTTP mapping
+//! happens once, in the server.
+
+use serde_json::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// No or unknown credentials.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed to do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Policy denied an execute call.
+    #[error("{message}")]
+    PermissionDenied { message: String, audit_id: String, risk_score: u8 },
+    /// The connector or operation does not exist; `valid` lists what does.
+    #[error("{message}")]
+    InvalidOperation { message: String, valid: Vec<String> },
+    /// The params do not fit the operation.
+    #[error("{0}")]
+    InvalidParams(String),
+    /// The request itself is malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("request body must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The audit record could not be made durable: nothing was forwarded.
+    #[error("the audit trail cannot record this call right now, so it was not forwarded")]
+    AuditUnavailable,
+    /// The target answered with an error.
+    #[error("the target answered {status}")]
+    TargetError { status: u16, body: Value, audit_id: String },
+    /// The target could not be reached.
+    #[error("the target could not be reached: {message}")]
+    TargetUnreachable { message: String, audit_id: String },
+    #[error("connector catalog: {0}")]
+    Catalog(String),
+    /// A bug or an infrastructure fault; the message is logged, never shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CoreError::Unauthenticated(_) => "unauthenticated",
+            CoreError::Forbidden(_) => "forbidden",
+            CoreError::PermissionDenied { .. } => "permission_denied",
+            CoreError::InvalidOperation { .. } => "invalid_operation",
+            CoreError::InvalidParams(_) => "invalid_params",
+            CoreError::InvalidRequest(_) => "invalid_request",
+            CoreError::UnsupportedMediaType => "unsupported_media_type",
+            CoreError::PayloadTooLarge { .. } => "payload_too_large",
+            CoreError::NotFound(_) => "not_found",
+            CoreError::Conflict(_) => "conflict",
+            CoreError::AuditUnavailable => "audit_unavailable",
+            CoreError::TargetError { .. } => "target_error",
+            CoreError::TargetUnreachable { .. } => "target_unreachable",
+            CoreError::Catalog(_) | CoreError::Internal(_) => "internal",
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CoreError::Unauthenticated(_) => 401,
+            CoreError::Forbidden(_) | CoreError::PermissionDenied { .. } => 403,
+            CoreError::InvalidOperation { .. }
+            | CoreError::InvalidParams(_)
+            | CoreError::InvalidRequest(_) => 400,
+            CoreError::UnsupportedMediaType => 415,
+            CoreError::PayloadTooLarge { .. } => 413,
+            CoreError::NotFound(_) => 404,
+            CoreError::Conflict(_) => 409,
+            CoreError::AuditUnavailable => 503,
+            CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => 502,
+            CoreError::Catalog(_) | CoreError::Internal(_) => 500,
+        }
+    }
+
+    /// Extra fields of the JSON error body.
+    pub fn details(&self) -> Option<Value> {
+        use serde_json::json;
+        match self {
+            CoreError::PermissionDenied { audit_id, risk_score, .. } => {
+                Some(json!({"audit_id": audit_id, "risk_score": risk_score, "verdict": "DENY"}))
+            }
+            CoreError::InvalidOperation { valid, .. } => Some(json!({"valid": valid})),
+            CoreError::TargetError { status, body, audit_id } => {
+                Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id}))
+            }
+            CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            _ => None,
+        }
+    }
+
+    /// The message safe to show a client: internal errors say nothing of their cause.
+    pub fn public_message(&self) -> String {
+        self.to_string()
+    }
+
+    pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
+        CoreError::Internal(format!("{context}: {e}"))
+    }
+}

@@ -1,0 +1,59 @@
+//! Typed identifiers. Each is a UUID underneath, but an `AgentId` cannot be passed where
+//! an `OrgId` is expected.
+
+use std::{fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// An organization (tenant).
+    OrgId,
+    /// A registered agent.
+    AgentId,
+    /// An API key of an agent.
+    KeyId,
+    /// A console or API user.
+    UserId,
+    /// A configured connector instance (a connector plus target and credentials).
+    InstanceId,
+    /// An approval request.
+    ApprovalId,
+    /// An audit record.
+    RecordId,
+);

@@ -1,0 +1,22 @@
+//! The ARX governance engine. It decides, records and executes agent actions, and knows
+//! neither HTTP frameworks nor SQL dialects: storage comes in through [`store::Store`].
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod access;
+pub mod audit;
+pub mod catalog;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod executor;
+pub mod ids;
+pub mod model;
+pub mod policy;
+pub mod request;
+pub mod risk;
+pub mod secret;
+pub mod store;
+pub mod vault;
+
+pub use engine::Engine;
+pub use error::CoreError;

@@ -1,0 +1,231 @@
+//! The registry's records: orgs, users, agents and their keys, connector instances,
+//! approval requests. Plain data; the rules that change them live in [`crate::engine`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::policy::PolicySettings;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub settings: PolicySettings,
+    pub created_ms: i64,
+}
+
+/// What a user may do. Roles are ordered by what they can read; only `Admin` changes config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Reviewer,
+    Auditor,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reviewer => "reviewer",
+            Role::Auditor => "auditor",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "reviewer" => Some(Role::Reviewer),
+            "auditor" => Some(Role::Auditor),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// argon2 PHC string; `None` for users who only sign in through SSO.
+    #[serde(skip_serializing)]
+    pub password_hash: Option<String>,
+    pub active: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Active,
+    Suspended,
+    Decommissioned,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Active => "active",
+            AgentStatus::Suspended => "suspended",
+            AgentStatus::Decommissioned => "decommissioned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(AgentStatus::Active),
+            "suspended" => Some(AgentStatus::Suspended),
+            "decommissioned" => Some(AgentStatus::Decommissioned),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: AgentId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub description: String,
+    /// The accountable human (an email).
+    pub owner: String,
+    pub labels: BTreeMap<String, String>,
+    pub status: AgentStatus,
+    /// Calls per minute the agent declares; the frequency input of the risk score.
+    pub declared_rate: u32,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentKey {
+    pub id: KeyId,
+    pub org_id: OrgId,
+    pub agent_id: AgentId,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    /// SHA-256 of the whole key, hex.
+    #[serde(skip_serializing)]
+    pub hash: String,
+    pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+/// Environment of a connector instance; the target input of the risk score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Prod,
+    Staging,
+    Dev,
+    Unknown,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Prod => "prod",
+            Environment::Staging => "staging",
+            Environment::Dev => "dev",
+            Environment::Unknown => "unknown",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "prod" | "production" => Some(Environment::Prod),
+            "staging" => Some(Environment::Staging),
+            "dev" | "development" => Some(Environment::Dev),
+            "unknown" => Some(Environment::Unknown),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub id: InstanceId,
+    pub org_id: OrgId,
+    pub connector: String,
+    /// Unique per org and connector; agents may name it in `instance`.
+    pub name: String,
+    pub environment: Environment,
+    /// Values for the connector's URL template variables.
+    pub variables: BTreeMap<String, String>,
+    /// Overrides the connector's sensitivity (0–25).
+    pub sensitivity: Option<u8>,
+    /// Encrypted credentials (see [`crate::vault`]); never serialized out.
+    #[serde(skip)]
+    pub sealed_credentials: Option<String>,
+    pub credentials_set: bool,
+    pub created_ms: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Denied,
+    Expired,
+    Cancelled,
+    Executing,
+    Executed,
+    Failed,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Denied => "denied",
+            ApprovalStatus::Expired => "expired",
+            ApprovalStatus::Cancelled => "cancelled",
+            ApprovalStatus::Executing => "executing",
+            ApprovalStatus::Executed => "executed",
+            ApprovalStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ApprovalStatus::Pending,
+            ApprovalStatus::Approved,
+            ApprovalStatus::Denied,
+            ApprovalStatus::Expired,
+            ApprovalStatus::Cancelled,
+            ApprovalStatus::Executing,
+            ApprovalStatus::Executed,
+            ApprovalStatus::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalRequest {
+    pub id: ApprovalId,
+    pub org_id: OrgId,
+    pub agent_id: AgentId,
+    pub instance_id: InstanceId,
+    pub connector: String,
+    pub operation: String,
+    pub params: serde_json::Value,
+    /// SHA-256 of the canonical params: what is approved is what runs.
+    pub params_hash: String,
+    pub intercept_id: RecordId,
+    pub risk_score: u8,
+    pub policy_id: String,
+    pub status: ApprovalStatus,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+}

@@ -1,0 +1,148 @@
+//! Parsing of the agent's execute request, and checking its params against the
+//! operation's declaration, with messages that say what to fix.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::catalog::Operation;
+use crate::error::CoreError;
+
+/// Upper bound of the body of `POST /v1/sdk/execute`.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The longest an execute call waits for an approval decision.
+pub const MAX_WAIT_SECONDS: u32 = 25;
+
+/// The body of `POST /v1/sdk/execute`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteRequest {
+    pub connector: String,
+    pub operation: String,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    #[serde(default)]
+    pub session_context: Value,
+    /// Which instance of the connector, by name, when the org has several.
+    #[serde(default)]
+    pub instance: Option<String>,
+    /// How long to wait for an approval decision, 0 to 25 s.
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+}
+
+impl ExecuteRequest {
+    pub fn parse(body: &[u8]) -> Result<Self, CoreError> {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(CoreError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+        }
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(CoreError::InvalidRequest(
+                "the request body is empty; send {\"connector\", \"operation\", \"params\"}".into(),
+            ));
+        }
+        let req: ExecuteRequest = serde_json::from_slice(body).map_err(|e| {
+            CoreError::InvalidRequest(format!("the request body is not a valid execute request: {e}"))
+        })?;
+        if req.connector.trim().is_empty() || req.operation.trim().is_empty() {
+            return Err(CoreError::InvalidRequest("connector and operation must not be empty".into()));
+        }
+        if !(req.session_context.is_null() || req.session_context.is_object()) {
+            return Err(CoreError::InvalidRequest("session_context must be a JSON object".into()));
+        }
+        if req.wait_seconds.is_some_and(|w| w > MAX_WAIT_SECONDS) {
+            return Err(CoreError::InvalidRequest(format!(
+                "wait_seconds must be between 0 and {MAX_WAIT_SECONDS}"
+            )));
+        }
+        Ok(req)
+    }
+}
+
+/// Checks `params` against the operation: required present, nothing undeclared, types
+/// and closed value sets respected. Lists every problem at once.
+pub fn check_params(op_id: &str, op: &Operation, params: &Map<String, Value>) -> Result<(), CoreError> {
+    let mut problems = Vec::new();
+    for (name, p) in &op.params {
+        match params.get(name) {
+            None | Some(Value::Null) if p.required => problems.push(format!("'{name}' is required")),
+            None | Some(Value::Null) => {}
+            Some(v) if !p.kind.matches(v) => {
+                problems.push(format!("'{name}' must be of type {}", p.kind.as_str()))
+            }
+            Some(v) if !p.allowed.is_empty() && !p.allowed.contains(v) => {
+                let allowed: Vec<String> = p.allowed.iter().map(Value::to_string).collect();
+                problems.push(format!("'{name}' must be one of {}", allowed.join(", ")))
+            }
+            Some(_) => {}
+        }
+    }
+    let unknown: Vec<&str> =
+        params.keys().filter(|k| !op.params.contains_key(*k)).map(String::as_str).collect();
+    if !unknown.is_empty() {
+        let declared: Vec<&str> = op.params.keys().map(String::as_str).collect();
+        problems.push(format!(
+            "unknown param{} {} (this operation takes: {})",
+            if unknown.len() > 1 { "s" } else { "" },
+            unknown.iter().map(|u| format!("'{u}'")).collect::<Vec<_>>().join(", "),
+            if declared.is_empty() { "no params".to_string() } else { declared.join(", ") }
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidParams(format!("{op_id}: {}", problems.join("; "))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn messages_say_what_to_fix() {
+        let e = ExecuteRequest::parse(b"{\"connector\": 1}").unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        assert!(e.to_string().contains("connector"), "{e}");
+        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"bogus\":1}").unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = ExecuteRequest::parse(b"").unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"wait_seconds\":99}")
+            .unwrap_err();
+        assert!(e.to_string().contains("wait_seconds"), "{e}");
+    }
+
+    proptest! {
+        /// Arbitrary bytes never panic the parser; they parse or give a 4xx error.
+        #[test]
+        fn parser_never_panics_on_bytes(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            match ExecuteRequest::parse(&body) {
+                Ok(_) => {}
+                Err(e) => prop_assert!((400..500).contains(&e.http_status())),
+            }
+        }
+
+        /// Arbitrary JSON values never panic either, and well-formed requests parse back to their parts.
+        #[test]
+        fn well_formed_requests_parse(
+            connector in "[a-z]{1,12}", operation in "[a-z]{1,8}:[a-z_]{1,8}",
+            n in any::<i64>(), s in ".{0,40}", wait in 0u32..40,
+        ) {
+            let body = serde_json::json!({
+                "connector": connector, "operation": operation,
+                "params": {"n": n, "s": s}, "session_context": {"reason": s},
+                "wait_seconds": wait,
+            });
+            let r = ExecuteRequest::parse(body.to_string().as_bytes());
+            if wait > MAX_WAIT_SECONDS {
+                prop_assert!(r.is_err());
+            } else {
+                let r = r.unwrap();
+                prop_assert_eq!(r.connector, connector);
+                prop_assert_eq!(r.operation, operation);
+                prop_assert_eq!(&r.params["n"], &serde_json::json!(n));
+            }
+        }
+    }
+}

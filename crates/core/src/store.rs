@@ -1,0 +1,78 @@
+//! What the engine needs from storage. One implementation per database lives in
+//! `arx-store`; it holds SQL only. Every method that reads or changes org data takes
+//! the org id, so no call can reach across orgs.
+
+use async_trait::async_trait;
+
+use crate::audit::{AuditDraft, AuditRecord, ChainHead};
+use crate::error::CoreError;
+use crate::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
+use crate::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, User};
+use crate::policy::PolicySettings;
+
+pub type StoreResult<T> = Result<T, CoreError>;
+
+/// A page of the audit trail, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only records with `seq` below this (for paging backwards).
+    pub before_seq: Option<i64>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // Orgs
+    async fn create_org(&self, org: &Org, wrapped_data_key: &str) -> StoreResult<()>;
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
+    async fn org(&self, id: OrgId) -> StoreResult<Option<Org>>;
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    async fn set_policy_settings(&self, org: OrgId, s: &PolicySettings) -> StoreResult<()>;
+    async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String>;
+
+    // Users and their API tokens
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Local accounts sign in by email, which is unique across orgs.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
+    async fn create_api_token(&self, org: OrgId, user: UserId, name: &str, hash: &str, now_ms: i64) -> StoreResult<()>;
+    async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>>;
+
+    // Agents and keys
+    async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;
+    async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>>;
+    async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>>;
+    async fn set_agent_status(&self, org: OrgId, id: AgentId, status: AgentStatus) -> StoreResult<bool>;
+    async fn create_agent_key(&self, key: &AgentKey) -> StoreResult<()>;
+    async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>>;
+    /// The key with this hash and its agent, revoked or not.
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent)>>;
+    async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool>;
+
+    // Connector instances
+    async fn create_instance(&self, inst: &Instance) -> StoreResult<()>;
+    async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>>;
+    async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>>;
+    async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>>;
+    async fn set_instance_credentials(&self, org: OrgId, id: InstanceId, sealed: &str) -> StoreResult<bool>;
+
+    // Audit
+    /// Seals the drafts onto their orgs' chains (with [`crate::audit::seal`]) and commits them
+    /// durably in one transaction; all or nothing.
+    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>>;
+    async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+    /// Records with `seq > after_seq` in ascending order, at most `limit`.
+    async fn audit_after(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
+    async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
+
+    // Approvals
+    async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()>;
+    async fn list_approvals(&self, org: OrgId, status: Option<&str>) -> StoreResult<Vec<ApprovalRequest>>;
+
+    // Console sessions (opaque to the engine)
+    async fn session_load(&self, id: &str, now_ms: i64) -> StoreResult<Option<Vec<u8>>>;
+    async fn session_save(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()>;
+    async fn session_delete(&self, id: &str) -> StoreResult<()>;
+    async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64>;
+}

@@ -1,0 +1,157 @@
+//! A target simulator: one HTTP server that answers like the vendors of the connector
+//! catalog (auth, paths, envelopes), so `arx serve --demo` and the tests need no real tenant.
+//!
+//! Every connector is served under the path prefix `/<connector name>`. Connector URL
+//! templates follow the convention `{scheme}://{host}`; [`Simulator::variables_for`]
+//! sets `scheme = http` and points every host variable at that prefix.
+
+mod auth;
+mod routes;
+mod server;
+mod vendors;
+mod wire;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arx_core::catalog::Catalog;
+
+pub use auth::demo_secret;
+
+/// A running simulator; cheap to clone.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) base_url: String,
+    pub(crate) catalog: Catalog,
+    pub(crate) routes: routes::RouteTable,
+    /// Issued OAuth access tokens → connector name.
+    tokens: Mutex<HashMap<String, String>>,
+    log: Mutex<Vec<RecordedRequest>>,
+    /// Connector name → HTTP status every API call of it answers (test failure injection).
+    failures: Mutex<BTreeMap<String, u16>>,
+    seq: AtomicU64,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Inner {
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn issue_token(&self, connector: &str, token: String) {
+        locked(&self.tokens).insert(token, connector.to_owned());
+    }
+
+    pub(crate) fn token_owner(&self, token: &str) -> Option<String> {
+        locked(&self.tokens).get(token).cloned()
+    }
+
+    pub(crate) fn record(&self, r: RecordedRequest) {
+        locked(&self.log).push(r);
+    }
+
+    pub(crate) fn failure_for(&self, connector: &str) -> Option<u16> {
+        locked(&self.failures).get(connector).copied()
+    }
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator").field("base_url", &self.inner.base_url).finish()
+    }
+}
+
+impl Simulator {
+    /// Serves the catalog's connectors on `listener` in a background tokio task.
+    pub async fn start(listener: tokio::net::TcpListener, catalog: Catalog) -> std::io::Result<Simulator> {
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let routes = routes::RouteTable::build(&catalog, &base_url);
+        let inner = Arc::new(Inner {
+            base_url,
+            catalog,
+            routes,
+            tokens: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            failures: Mutex::new(BTreeMap::new()),
+            seq: AtomicU64::new(0),
+        });
+        let app = server::router(inner.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::warn!(error = %e, "target simulator stopped");
+            }
+        });
+        tracing::info!(url = %inner.base_url, "target simulator listening");
+        Ok(Simulator { inner })
+    }
+
+    /// The simulator's root URL, e.g. `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.clone()
+    }
+
+    /// Instance variables pointing connector `connector` at this simulator: `scheme = http`,
+    /// each host variable → `127.0.0.1:PORT/<connector>[/<stem>]`, the others → their
+    /// default or a `demo-…` value. Empty for an unknown connector.
+    pub fn variables_for(&self, connector: &str) -> BTreeMap<String, String> {
+        self.inner
+            .catalog
+            .get(connector)
+            .map(|c| routes::variables_for(c, &self.inner.base_url))
+            .unwrap_or_default()
+    }
+
+    /// The credentials this simulator accepts for `connector` (per its own catalog).
+    pub fn credentials_for(&self, connector: &str) -> serde_json::Value {
+        auth::credentials(self.inner.catalog.get(connector), connector)
+    }
+
+    /// The requests received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        locked(&self.inner.log).clone()
+    }
+
+    pub fn request_count(&self) -> usize {
+        locked(&self.inner.log).len()
+    }
+
+    /// Test hook: every API call of `connector` answers `status` (a vendor-shaped error)
+    /// until cleared with `None`. Same effect as the request header `x-sim-fail: <status>`.
+    pub fn fail_connector(&self, connector: &str, status: Option<u16>) {
+        let mut f = locked(&self.inner.failures);
+        match status {
+            Some(s) => f.insert(connector.to_owned(), s),
+            None => f.remove(connector),
+        };
+    }
+}
+
+/// The credentials the simulator accepts for a connector of the built-in catalog, as the
+/// JSON object the vault stores (fields per `AuthScheme::secret_fields`). For a name the
+/// built-in catalog lacks, every possible field is given.
+pub fn demo_credentials(connector: &str) -> serde_json::Value {
+    let catalog = Catalog::builtin().ok();
+    auth::credentials(catalog.as_ref().and_then(|c| c.get(connector)), connector)
+}
+
+/// One request the simulator received.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordedRequest {
+    /// First path segment (the connector prefix), even when nothing matched.
+    pub connector: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub body: String,
+    /// Whether the request carried valid credentials (token requests: valid client credentials).
+    pub authorized: bool,
+}

@@ -1,0 +1,309 @@
+//! Integration tests of the target simulator over real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+
+use arx_core::catalog::{AuthScheme, Catalog};
+use arx_simulator::{Simulator, demo_credentials};
+use serde_json::{Value, json};
+
+async fn sim() -> Simulator {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Simulator::start(listener, Catalog::builtin().unwrap()).await.unwrap()
+}
+
+/// Fills `{name}` placeholders as the executor does.
+fn render(template: &str, vars: &BTreeMap<String, String>, base_url: &str) -> String {
+    let mut out = template.replace("{base_url}", base_url);
+    for (k, v) in vars {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+/// The API base URL and token URL of `connector` pointed at the simulator.
+fn urls(sim: &Simulator, connector: &str) -> (String, Option<String>) {
+    let catalog = Catalog::builtin().unwrap();
+    let c = catalog.get(connector).unwrap();
+    let vars = sim.variables_for(connector);
+    let base = render(&c.base_url, &vars, "");
+    let token = match &c.auth {
+        AuthScheme::Oauth2ClientCredentials { token_url, .. } => Some(render(token_url, &vars, &base)),
+        _ => None,
+    };
+    (base, token)
+}
+
+fn secret(connector: &str, field: &str) -> String {
+    demo_credentials(connector)[field].as_str().unwrap().to_owned()
+}
+
+async fn post_form(url: &str, form: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn variables_point_every_template_at_the_simulator() {
+    let sim = sim().await;
+    let vars = sim.variables_for("crowdstrike");
+    assert_eq!(vars["scheme"], "http");
+    assert_eq!(format!("http://{}", vars["host"]), format!("{}/crowdstrike", sim.base_url()));
+    let (base, token) = urls(&sim, "crowdstrike");
+    assert_eq!(base, format!("{}/crowdstrike", sim.base_url()));
+    assert_eq!(token.unwrap(), format!("{base}/oauth2/token"));
+    let (_, sentinel_token) = urls(&sim, "sentinel");
+    assert!(sentinel_token.unwrap().starts_with(&format!("{}/sentinel/login/", sim.base_url())));
+    assert!(sim.variables_for("nope").is_empty());
+}
+
+#[test]
+fn demo_credentials_follow_the_secret_fields_of_each_scheme() {
+    assert_eq!(
+        demo_credentials("crowdstrike"),
+        json!({ "client_id": "demo-crowdstrike-client-id", "client_secret": "demo-crowdstrike-client-secret" })
+    );
+    assert_eq!(demo_credentials("okta"), json!({ "api_key": "demo-okta-api-key" }));
+    assert_eq!(demo_credentials("slack"), json!({ "token": "demo-slack-token" }));
+    let jira = demo_credentials("jira");
+    assert!(jira.get("username").is_some() && jira.get("password").is_some());
+}
+
+#[tokio::test]
+async fn crowdstrike_token_flow_and_api_calls() {
+    let sim = sim().await;
+    let (base, token_url) = urls(&sim, "crowdstrike");
+    let token_url = token_url.unwrap();
+    let (id, secret_) = (secret("crowdstrike", "client_id"), secret("crowdstrike", "client_secret"));
+
+    let wrong = post_form(&token_url, &format!("grant_type=client_credentials&client_id={id}&client_secret=nope")).await;
+    assert_eq!(wrong.status(), 401);
+    let body: Value = wrong.json().await.unwrap();
+    assert_eq!(body["errors"][0]["code"], 401);
+
+    let bad_grant = post_form(&token_url, &format!("grant_type=password&client_id={id}&client_secret={secret_}")).await;
+    assert_eq!(bad_grant.status(), 400);
+
+    let ok = post_form(&token_url, &format!("grant_type=client_credentials&client_id={id}&client_secret={secret_}")).await;
+    assert_eq!(ok.status(), 200);
+    let tok: Value = ok.json().await.unwrap();
+    assert_eq!(tok["token_type"], "bearer");
+    assert_eq!(tok["expires_in"], 1799);
+    let access = tok["access_token"].as_str().unwrap().to_owned();
+
+    let client = reqwest::Client::new();
+    let url = format!("{base}/detects/queries/detects/v1?limit=2&filter=status%3A%27new%27");
+    let res = client.get(&url).bearer_auth(&access).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["resources"].as_array().unwrap().len(), 2);
+    assert!(v["meta"]["trace_id"].is_string());
+    assert_eq!(v["errors"], json!([]));
+
+    let res = client.get(&url).bearer_auth("forged").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let contain = client
+        .post(format!("{base}/devices/entities/devices-actions/v2?action_name=contain"))
+        .bearer_auth(&access)
+        .json(&json!({ "ids": ["abc123"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(contain.status(), 202);
+    let v: Value = contain.json().await.unwrap();
+    assert_eq!(v["resources"][0]["id"], "abc123");
+}
+
+#[tokio::test]
+async fn api_key_connector_checks_its_header() {
+    let sim = sim().await;
+    let (base, _) = urls(&sim, "okta");
+    let client = reqwest::Client::new();
+    let good = format!("SSWS {}", secret("okta", "api_key"));
+
+    let res = client.get(format!("{base}/api/v1/users?limit=2")).header("authorization", &good).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let users: Value = res.json().await.unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert_eq!(users[0]["status"], "ACTIVE");
+
+    let res = client.get(format!("{base}/api/v1/users")).header("authorization", "SSWS wrong").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["errorCode"], "E0000011");
+
+    let res = client
+        .post(format!("{base}/api/v1/users/00uabc/lifecycle/suspend"))
+        .header("authorization", &good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn basic_connector_checks_its_credentials() {
+    let sim = sim().await;
+    let (base, _) = urls(&sim, "servicenow");
+    let client = reqwest::Client::new();
+    let url = format!("{base}/api/now/table/incident");
+    let body = json!({ "short_description": "Automated: critical vulnerability", "urgency": 1 });
+
+    let res = client
+        .post(&url)
+        .basic_auth(secret("servicenow", "username"), Some(secret("servicenow", "password")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: Value = res.json().await.unwrap();
+    assert!(v["result"]["number"].as_str().unwrap().starts_with("INC"));
+    assert_eq!(v["result"]["short_description"], "Automated: critical vulnerability");
+    assert_eq!(v["result"]["urgency"], "1");
+
+    let res = client.post(&url).basic_auth("admin", Some("admin")).json(&body).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "failure");
+}
+
+#[tokio::test]
+async fn the_request_log_records_everything() {
+    let sim = sim().await;
+    assert_eq!(sim.request_count(), 0);
+    let (base, _) = urls(&sim, "slack");
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{base}/api/chat.postMessage"))
+        .bearer_auth(secret("slack", "token"))
+        .json(&json!({ "channel": "C123", "text": "hello" }))
+        .send()
+        .await
+        .unwrap();
+    client.post(format!("{base}/api/chat.postMessage")).send().await.unwrap();
+    let missing = client.get(format!("{}/nowhere/at/all", sim.base_url())).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let unknown = client.get(format!("{base}/api/unknown.method")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    let log = sim.requests();
+    assert_eq!(sim.request_count(), 4);
+    assert_eq!(log[0].connector, "slack");
+    assert_eq!(log[0].method, "POST");
+    assert_eq!(log[0].path, "/slack/api/chat.postMessage");
+    assert!(log[0].body.contains("hello"));
+    assert!(log[0].authorized);
+    assert!(!log[1].authorized);
+    assert_eq!(log[2].connector, "nowhere");
+}
+
+#[tokio::test]
+async fn x_sim_fail_answers_the_asked_status() {
+    let sim = sim().await;
+    let (base, _) = urls(&sim, "okta");
+    let client = reqwest::Client::new();
+    let key = format!("SSWS {}", secret("okta", "api_key"));
+    let res = client
+        .get(format!("{base}/api/v1/users"))
+        .header("authorization", &key)
+        .header("x-sim-fail", "503")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["errorCode"], "E0000009");
+
+    sim.fail_connector("okta", Some(500));
+    let res = client.get(format!("{base}/api/v1/users")).header("authorization", &key).send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    sim.fail_connector("okta", None);
+    let res = client.get(format!("{base}/api/v1/users")).header("authorization", &key).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn sentinel_and_wiz_token_endpoints_check_scope_and_audience() {
+    let sim = sim().await;
+    let (base, token_url) = urls(&sim, "sentinel");
+    let (id, s) = (secret("sentinel", "client_id"), secret("sentinel", "client_secret"));
+    let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
+    let res = post_form(token_url.as_deref().unwrap(), &creds).await;
+    assert_eq!(res.status(), 400, "the .default scope is required");
+    let res = post_form(
+        token_url.as_deref().unwrap(),
+        &format!("{creds}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let token: Value = res.json().await.unwrap();
+    let vars = sim.variables_for("sentinel");
+    let incidents = render(
+        "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.OperationalInsights/workspaces/{workspace_name}/providers/Microsoft.SecurityInsights/incidents?api-version=2024-03-01&%24top=2",
+        &vars,
+        "",
+    );
+    let res = reqwest::Client::new()
+        .get(format!("{base}{incidents}"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 2);
+
+    let (wiz_base, wiz_token) = urls(&sim, "wiz");
+    let (id, s) = (secret("wiz", "client_id"), secret("wiz", "client_secret"));
+    let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
+    assert_eq!(post_form(wiz_token.as_deref().unwrap(), &creds).await.status(), 400);
+    let res = post_form(wiz_token.as_deref().unwrap(), &format!("{creds}&audience=wiz-api")).await;
+    assert_eq!(res.status(), 200);
+    let token: Value = res.json().await.unwrap();
+    let catalog = Catalog::builtin().unwrap();
+    let mut body = catalog.get("wiz").unwrap().operation("issues:read").unwrap().fixed_body.clone().unwrap();
+    body["variables"]["first"] = json!(2);
+    let res = reqwest::Client::new()
+        .post(format!("{wiz_base}/graphql"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["data"]["issuesV2"]["nodes"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn pagerduty_events_need_no_credentials_and_splunk_takes_forms() {
+    let sim = sim().await;
+    let vars = sim.variables_for("pagerduty");
+    let events = render("{scheme}://{events_host}/v2/enqueue", &vars, "");
+    let event = json!({ "routing_key": "R0UT1NGKEY", "event_action": "trigger", "payload": { "summary": "x", "source": "arx", "severity": "critical" } });
+    let res = reqwest::Client::new().post(&events).json(&event).send().await.unwrap();
+    assert_eq!(res.status(), 202);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["message"], "Event processed");
+
+    let (base, _) = urls(&sim, "splunk");
+    let res = reqwest::Client::new()
+        .post(format!("{base}/services/search/jobs?output_mode=json"))
+        .header("authorization", format!("Splunk {}", secret("splunk", "api_key")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("search=search+index%3Dmain&earliest_time=-4h")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: Value = res.json().await.unwrap();
+    assert!(v["sid"].is_string());
+}

@@ -1,0 +1,130 @@
+//! The storage of ARX on SQLite (embedded default) and PostgreSQL (production).
+//!
+//! One implementation serves both: every query is written once with `$N` placeholders,
+//! which both drivers accept, over sqlx's `Any` driver. What differs between the two
+//! databases is named in [`Dialect`] and in the two migration folders, nothing else.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod audit;
+mod registry;
+mod rows;
+mod sessions;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use arx_core::CoreError;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+/// The few places where SQLite and PostgreSQL need different words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Appended to the chain-head read: PostgreSQL locks the row so replicas never fork
+    /// a chain; SQLite's single writer lock (taken by the preceding insert) does the same.
+    fn lock_for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Maps a database error to the engine's: unique violations become a conflict, the rest
+/// is internal (logged with `context`, never shown to a client).
+pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {
+    move |e| match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => CoreError::Conflict(format!("{context}: that already exists")),
+        _ => CoreError::Internal(format!("{context}: {e}")),
+    }
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://…` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self, CoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(CoreError::InvalidRequest(
+                "ARX_DATABASE_URL must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+            }
+            _ => url.to_string(),
+        };
+        let opts = AnyConnectOptions::from_str(&url)
+            .map_err(|e| CoreError::InvalidRequest(format!("ARX_DATABASE_URL is not a valid URL: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 8,
+                Dialect::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    match dialect {
+                        // FULL: an audit record reported durable survives power loss.
+                        Dialect::Sqlite => {
+                            conn.execute(
+                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+                                 PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+                            )
+                            .await?;
+                        }
+                        Dialect::Postgres => {
+                            conn.execute("SET synchronous_commit = on").await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(|e| CoreError::Internal(format!("cannot open the database: {e}")))?;
+        Ok(SqlStore { pool, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Applies the migrations of this backend.
+    pub async fn migrate(&self) -> Result<(), CoreError> {
+        let m = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        m.run(&self.pool).await.map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
+    }
+
+    /// Raw access for tests and operational commands (e.g. proving the triggers hold).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

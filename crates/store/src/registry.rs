@@ -1,0 +1,407 @@
+//! The `Store` implementation: registry queries here, audit and sessions delegated to
+//! their modules. Every query on org data filters by `org_id`.
+
+use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
+use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
+use arx_core::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, User};
+use arx_core::policy::PolicySettings;
+use arx_core::store::{AuditQuery, Store, StoreResult};
+use arx_core::CoreError;
+use async_trait::async_trait;
+
+use crate::{SqlStore, db_err, rows};
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+const AGENT_COLS: &str = "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
+const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, created_ms";
+
+#[async_trait]
+impl Store for SqlStore {
+    #[tracing::instrument(skip_all, fields(org = %org.id))]
+    async fn create_org(&self, org: &Org, wrapped_data_key: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO orgs (id, slug, name, settings, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(org.id.to_string())
+            .bind(&org.slug)
+            .bind(&org.name)
+            .bind(to_json(&org.settings)?)
+            .bind(wrapped_data_key)
+            .bind(org.created_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create org"))?;
+        Ok(())
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
+        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("org by slug"))?
+            .map(|r| rows::org(&r))
+            .transpose()
+    }
+
+    async fn org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("org"))?
+            .map(|r| rows::org(&r))
+            .transpose()
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs ORDER BY slug")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("list orgs"))?
+            .iter()
+            .map(rows::org)
+            .collect()
+    }
+
+    async fn set_policy_settings(&self, org: OrgId, s: &PolicySettings) -> StoreResult<()> {
+        sqlx::query("UPDATE orgs SET settings = $2 WHERE id = $1")
+            .bind(org.to_string())
+            .bind(to_json(s)?)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("policy settings"))?;
+        Ok(())
+    }
+
+    async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
+        let row = sqlx::query("SELECT wrapped_dek FROM orgs WHERE id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err("data key"))?;
+        rows::get(&row, "wrapped_dek")
+    }
+
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+            .bind(u.id.to_string())
+            .bind(u.org_id.to_string())
+            .bind(&u.email)
+            .bind(&u.name)
+            .bind(u.role.as_str())
+            .bind(u.password_hash.clone())
+            .bind(i64::from(u.active))
+            .bind(u.created_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create user"))?;
+        Ok(())
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("user by email"))?
+            .map(|r| rows::user(&r))
+            .transpose()
+    }
+
+    async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
+        sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"))
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("user"))?
+            .map(|r| rows::user(&r))
+            .transpose()
+    }
+
+    async fn create_api_token(&self, org: OrgId, user: UserId, name: &str, hash: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (hash, org_id, user_id, name, created_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(hash)
+            .bind(org.to_string())
+            .bind(user.to_string())
+            .bind(name)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create token"))?;
+        Ok(())
+    }
+
+    async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>> {
+        sqlx::query(
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.created_ms \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
+             WHERE t.hash = $1 AND t.revoked_ms IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("user by token"))?
+        .map(|r| rows::user(&r))
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
+    async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(a.id.to_string())
+            .bind(a.org_id.to_string())
+            .bind(&a.name)
+            .bind(&a.description)
+            .bind(&a.owner)
+            .bind(to_json(&a.labels)?)
+            .bind(a.status.as_str())
+            .bind(i64::from(a.declared_rate))
+            .bind(a.created_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create agent"))?;
+        Ok(())
+    }
+
+    async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
+        sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"))
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("agent"))?
+            .map(|r| rows::agent(&r))
+            .transpose()
+    }
+
+    async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
+        sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"))
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("list agents"))?
+            .iter()
+            .map(rows::agent)
+            .collect()
+    }
+
+    async fn set_agent_status(&self, org: OrgId, id: AgentId, status: AgentStatus) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("agent status"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_agent_key(&self, k: &AgentKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO agent_keys (id, org_id, agent_id, prefix, hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.id.to_string())
+        .bind(k.org_id.to_string())
+        .bind(k.agent_id.to_string())
+        .bind(&k.prefix)
+        .bind(&k.hash)
+        .bind(k.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create key"))?;
+        Ok(())
+    }
+
+    async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>> {
+        sqlx::query(
+            "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
+             WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
+        )
+        .bind(org.to_string())
+        .bind(agent.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list keys"))?
+        .iter()
+        .map(|r| rows::agent_key(r, ""))
+        .collect()
+    }
+
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent)>> {
+        let row = sqlx::query(
+            "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
+             k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
+             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms \
+             FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id WHERE k.hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("agent by key"))?;
+        row.map(|r| Ok((rows::agent_key(&r, "k_")?, rows::agent(&r)?))).transpose()
+    }
+
+    async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(org.to_string())
+        .bind(key.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("revoke key"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_instance(&self, i: &Instance) -> StoreResult<()> {
+        sqlx::query(&format!("INSERT INTO instances ({INSTANCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(i.id.to_string())
+            .bind(i.org_id.to_string())
+            .bind(&i.connector)
+            .bind(&i.name)
+            .bind(i.environment.as_str())
+            .bind(to_json(&i.variables)?)
+            .bind(i.sensitivity.map(i64::from))
+            .bind(i.sealed_credentials.clone())
+            .bind(i.created_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create instance"))?;
+        Ok(())
+    }
+
+    async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
+        sqlx::query(&format!("SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"))
+            .bind(org.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("list instances"))?
+            .iter()
+            .map(rows::instance)
+            .collect()
+    }
+
+    async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
+        sqlx::query(&format!("SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"))
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("instance"))?
+            .map(|r| rows::instance(&r))
+            .transpose()
+    }
+
+    async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
+        ))
+        .bind(org.to_string())
+        .bind(connector)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("instances of"))?
+        .iter()
+        .map(rows::instance)
+        .collect()
+    }
+
+    async fn set_instance_credentials(&self, org: OrgId, id: InstanceId, sealed: &str) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(sealed)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("set credentials"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
+        self.append_audit_tx(drafts).await
+    }
+
+    async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_page_q(org, q).await
+    }
+
+    async fn audit_after(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_after_q(org, after_seq, limit).await
+    }
+
+    async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead> {
+        self.chain_head_q(org).await
+    }
+
+    async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records WHERE org_id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err("audit count"))?;
+        rows::get(&row, "n")
+    }
+
+    async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO approvals (id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
+             intercept_id, risk_score, policy_id, status, created_ms, expires_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.org_id.to_string())
+        .bind(a.agent_id.to_string())
+        .bind(a.instance_id.to_string())
+        .bind(&a.connector)
+        .bind(&a.operation)
+        .bind(to_json(&a.params)?)
+        .bind(&a.params_hash)
+        .bind(a.intercept_id.to_string())
+        .bind(i64::from(a.risk_score))
+        .bind(&a.policy_id)
+        .bind(a.status.as_str())
+        .bind(a.created_ms)
+        .bind(a.expires_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create approval"))?;
+        Ok(())
+    }
+
+    async fn list_approvals(&self, org: OrgId, status: Option<&str>) -> StoreResult<Vec<ApprovalRequest>> {
+        sqlx::query(
+            "SELECT id, org_id, agent_id, instance_id, connector, operation, params, params_hash, intercept_id, \
+             risk_score, policy_id, status, created_ms, expires_ms FROM approvals \
+             WHERE org_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_ms DESC LIMIT 500",
+        )
+        .bind(org.to_string())
+        .bind(status.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list approvals"))?
+        .iter()
+        .map(rows::approval)
+        .collect()
+    }
+
+    async fn session_load(&self, id: &str, now_ms: i64) -> StoreResult<Option<Vec<u8>>> {
+        self.session_load_q(id, now_ms).await
+    }
+
+    async fn session_save(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()> {
+        self.session_save_q(id, data, expires_ms).await
+    }
+
+    async fn session_delete(&self, id: &str) -> StoreResult<()> {
+        self.session_delete_q(id).await
+    }
+
+    async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64> {
+        self.session_delete_expired_q(now_ms).await
+    }
+}

@@ -1,0 +1,116 @@
+//! Row ↔ model conversion, shared by every query.
+
+use arx_core::CoreError;
+use arx_core::audit::AuditRecord;
+use arx_core::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org, Role, User};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+fn bad(what: &str) -> CoreError {
+    CoreError::Internal(format!("stored {what} is malformed"))
+}
+
+pub(crate) fn get<T>(row: &AnyRow, col: &str) -> Result<T, CoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(|e| CoreError::Internal(format!("column {col}: {e}")))
+}
+
+pub(crate) fn id<T: std::str::FromStr>(row: &AnyRow, col: &str) -> Result<T, CoreError> {
+    get::<String>(row, col)?.parse().map_err(|_| bad(col))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, CoreError> {
+    serde_json::from_str(&get::<String>(row, col)?).map_err(|_| bad(col))
+}
+
+pub(crate) fn org(row: &AnyRow) -> Result<Org, CoreError> {
+    Ok(Org {
+        id: id(row, "id")?,
+        slug: get(row, "slug")?,
+        name: get(row, "name")?,
+        settings: json(row, "settings")?,
+        created_ms: get(row, "created_ms")?,
+    })
+}
+
+pub(crate) fn user(row: &AnyRow) -> Result<User, CoreError> {
+    Ok(User {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        email: get(row, "email")?,
+        name: get(row, "name")?,
+        role: Role::parse(&get::<String>(row, "role")?).ok_or_else(|| bad("role"))?,
+        password_hash: get(row, "password_hash")?,
+        active: get::<i64>(row, "active")? != 0,
+        created_ms: get(row, "created_ms")?,
+    })
+}
+
+pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
+    Ok(Agent {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        owner: get(row, "owner")?,
+        labels: json(row, "labels")?,
+        status: AgentStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        declared_rate: u32::try_from(get::<i64>(row, "declared_rate")?).map_err(|_| bad("declared_rate"))?,
+        created_ms: get(row, "created_ms")?,
+    })
+}
+
+/// An agent key whose columns are prefixed `k_` next to its agent's in a join.
+pub(crate) fn agent_key(row: &AnyRow, prefix: &str) -> Result<AgentKey, CoreError> {
+    let c = |n: &str| format!("{prefix}{n}");
+    Ok(AgentKey {
+        id: id(row, &c("id"))?,
+        org_id: id(row, &c("org_id"))?,
+        agent_id: id(row, &c("agent_id"))?,
+        prefix: get(row, &c("prefix"))?,
+        hash: get(row, &c("hash"))?,
+        created_ms: get(row, &c("created_ms"))?,
+        revoked_ms: get(row, &c("revoked_ms"))?,
+    })
+}
+
+pub(crate) fn instance(row: &AnyRow) -> Result<Instance, CoreError> {
+    let sealed: Option<String> = get(row, "sealed_credentials")?;
+    Ok(Instance {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        connector: get(row, "connector")?,
+        name: get(row, "name")?,
+        environment: Environment::parse(&get::<String>(row, "environment")?).ok_or_else(|| bad("environment"))?,
+        variables: json(row, "variables")?,
+        sensitivity: get::<Option<i64>>(row, "sensitivity")?.and_then(|s| u8::try_from(s).ok()),
+        credentials_set: sealed.is_some(),
+        sealed_credentials: sealed,
+        created_ms: get(row, "created_ms")?,
+    })
+}
+
+pub(crate) fn audit(row: &AnyRow) -> Result<AuditRecord, CoreError> {
+    json(row, "record")
+}
+
+pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
+    Ok(ApprovalRequest {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        agent_id: id(row, "agent_id")?,
+        instance_id: id(row, "instance_id")?,
+        connector: get(row, "connector")?,
+        operation: get(row, "operation")?,
+        params: json(row, "params")?,
+        params_hash: get(row, "params_hash")?,
+        intercept_id: id(row, "intercept_id")?,
+        risk_score: u8::try_from(get::<i64>(row, "risk_score")?).map_err(|_| bad("risk_score"))?,
+        policy_id: get(row, "policy_id")?,
+        status: ApprovalStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        created_ms: get(row, "created_ms")?,
+        expires_ms: get(row, "expires_ms")?,
+    })
+}

@@ -1,0 +1,4 @@
+//! The store suite, run against SQLite and PostgreSQL alike (ARX_TEST_POSTGRES_URL).
+
+mod backends;
+mod suite;
