@@ -1,1 +1,27 @@
-//! placeholder
+//! The ARX console: Leptos pages rendered on the server and hydrated in the browser.
+//! Pages call server functions (`server_fns/`), each a thin call into the engine.
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod components;
+pub mod pages;
+pub mod server_fns;
+pub mod types;
+
+pub use app::{App, shell};
+
+/// Session key of the signed-in principal.
+pub const PRINCIPAL_KEY: &str = "principal";
+/// Session key of the one-shot message shown after a form post.
+pub const FLASH_KEY: &str = "flash";
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // Lets browser tests tell a hydrated page from plain server-rendered HTML.
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

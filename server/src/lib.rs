@@ -1,1 +1,138 @@
-//! placeholder
+//! The `arx` server: wiring of the engine, the machine API, the console and the demo.
+//! `main` parses the command line and calls into here; tests call [`launch`] with a
+//! listener on port 0 and get the real server.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod demo;
+pub mod error;
+pub mod extract;
+pub mod keys;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arx_core::catalog::Catalog;
+use arx_core::clock::SystemClock;
+use arx_core::Engine;
+use arx_simulator::Simulator;
+use arx_store::SqlStore;
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+
+/// What every handler can reach.
+#[derive(Clone, axum::extract::FromRef)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<api::Metrics>,
+    pub leptos_options: LeptosOptions,
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    pub store: SqlStore,
+    pub simulator: Option<Simulator>,
+    pub demo: Option<demo::DemoFile>,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Opens the database named by the config and applies migrations.
+pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
+    if cfg.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+    }
+    let store = SqlStore::connect(&cfg.database_url).await.map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+/// Builds the engine on an open store.
+pub fn engine(cfg: &Config, store: &SqlStore) -> Result<Arc<Engine>, String> {
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+    let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
+    let master = keys::load_master_key(cfg)?;
+    Ok(Arc::new(Engine::new(Arc::new(store.clone()), catalog, master, Arc::new(SystemClock))))
+}
+
+/// Starts everything on `listener`: migrations, the engine, the demo (when asked), the HTTP server.
+pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: bool) -> Result<Running, String> {
+    let store = open_store(&cfg).await?;
+    let engine = engine(&cfg, &store)?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut cfg = cfg;
+    if cfg.public_url == "http://127.0.0.1" {
+        cfg.public_url = format!("http://{addr}");
+    }
+
+    let (simulator, demo) = if with_demo {
+        let sim_listener = tokio::net::TcpListener::bind(cfg.simulator_listen)
+            .await
+            .map_err(|e| format!("the demo's target simulator cannot listen on {} ({e}); set ARX_SIMULATOR_LISTEN", cfg.simulator_listen))?;
+        let sim = Simulator::start(sim_listener, engine.catalog().clone()).await.map_err(|e| e.to_string())?;
+        let demo = demo::seed(&engine, &cfg, &sim).await.map_err(|e| format!("seeding the demo failed: {e:?}"))?;
+        (Some(sim), demo)
+    } else {
+        (None, None)
+    };
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("arx")
+        .site_root(cfg.site_root.to_string_lossy().as_ref())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState { engine: engine.clone(), metrics: Arc::default(), leptos_options };
+    let app = router(state, cfg.public_url.starts_with("https://"));
+    let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
+    Ok(Running { addr, engine, store, simulator, demo, server })
+}
+
+fn router(state: AppState, secure_cookies: bool) -> Router {
+    let sessions = SessionManagerLayer::new(console::DbSessions(state.engine.store().clone()))
+        .with_name("arx_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let routes = generate_route_list(app::App);
+    let engine = state.engine.clone();
+    let context = move || provide_context(engine.clone());
+    let leptos_options = state.leptos_options.clone();
+
+    Router::new()
+        .merge(api::routes())
+        .route("/healthz", get(api::healthz))
+        .route("/metrics", get(api::metrics))
+        .route("/auth/login", post(console::login))
+        .route("/auth/logout", post(console::logout))
+        .route(
+            "/api/{*fn_name}",
+            post({
+                let context = context.clone();
+                move |req| leptos_axum::handle_server_fns_with_context(context.clone(), req)
+            }),
+        )
+        .leptos_routes_with_context(&state, routes, context, {
+            let leptos_options = leptos_options.clone();
+            move || app::shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn(console::require_login))
+        .layer(axum::middleware::from_fn(console::same_origin))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

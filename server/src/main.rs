@@ -1,1 +1,122 @@
-fn main() {}
+//! The `arx` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use arx_server::config::Config;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "arx", version, about = "ARX: the governance layer between AI agents and security tools")]
+struct Cli {
+    /// A TOML config file (same keys as the ARX_* environment variables, lowercase, without the prefix).
+    #[arg(long, global = true, env = "ARX_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API and console).
+    Serve {
+        /// Seed a demo org, connector instances on the built-in simulator, and agents.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Audit trail commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify a chain in the database, or an NDJSON export; exits 1 at the first bad record.
+    Verify {
+        /// The org's slug (every org when omitted).
+        #[arg(long)]
+        org: Option<String>,
+        /// Verify this export file instead of the database.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Export an org's chain as NDJSON, oldest first.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn init_logs(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ARX_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(cfg.log_json);
+    let result = match cli.command {
+        Command::Serve { demo } => serve(cfg, demo).await,
+        Command::Migrate => arx_server::open_store(&cfg).await.map(|_| {
+            println!("migrations applied to {}", redact_url(&cfg.database_url));
+            ExitCode::SUCCESS
+        }),
+        Command::Audit { command: AuditCommand::Verify { org, export } } => arx_server::cli::verify(&cfg, org, export).await,
+        Command::Audit { command: AuditCommand::Export { org, out } } => arx_server::cli::export(&cfg, &org, out).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}***{}", &url[..s + 3], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn serve(cfg: Config, demo: bool) -> Result<ExitCode, String> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} ({e}); set ARX_LISTEN", cfg.listen))?;
+    let data_dir = cfg.data_dir.clone();
+    let running = arx_server::launch(cfg, listener, demo).await?;
+    if let Some(sim) = &running.simulator {
+        tracing::info!(url = %sim.base_url(), "target simulator running");
+    }
+    if running.demo.is_some() {
+        println!("Demo org seeded. Sign-in details and agent keys: {}", data_dir.join("demo.json").display());
+    }
+    println!("ARX is running at http://{}", running.addr);
+    tokio::select! {
+        r = running.server => r.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -65,13 +65,18 @@ impl Inner {
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simulator").field("base_url", &self.inner.base_url).finish()
+        f.debug_struct("Simulator")
+            .field("base_url", &self.inner.base_url)
+            .finish()
     }
 }
 
 impl Simulator {
     /// Serves the catalog's connectors on `listener` in a background tokio task.
-    pub async fn start(listener: tokio::net::TcpListener, catalog: Catalog) -> std::io::Result<Simulator> {
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        catalog: Catalog,
+    ) -> std::io::Result<Simulator> {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
         let routes = routes::RouteTable::build(&catalog, &base_url);

@@ -33,7 +33,11 @@ pub(crate) struct RouteTable {
 
 /// Fills `{name}` placeholders from `vars` (and `{base_url}` from `base_url`); unknown
 /// placeholders are kept as they are.
-pub(crate) fn render(template: &str, vars: &BTreeMap<String, String>, base_url: Option<&str>) -> String {
+pub(crate) fn render(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    base_url: Option<&str>,
+) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(i) = rest.find('{') {
@@ -104,7 +108,9 @@ pub(crate) fn variables_for(c: &Connector, base_url: &str) -> BTreeMap<String, S
                 let stem = name.strip_suffix("_host").unwrap_or(name);
                 format!("{authority}/{}/{stem}", c.name)
             } else {
-                var.default.clone().unwrap_or_else(|| format!("demo-{}", name.replace('_', "-")))
+                var.default
+                    .clone()
+                    .unwrap_or_else(|| format!("demo-{}", name.replace('_', "-")))
             };
             (name.clone(), value)
         })
@@ -123,7 +129,10 @@ impl RouteTable {
             let api_base = render(&c.base_url, &vars, None);
             if let AuthScheme::Oauth2ClientCredentials { token_url, .. } = &c.auth {
                 let url = render(token_url, &vars, Some(&api_base));
-                table.tokens.insert(url_path(&url).trim_end_matches('/').to_owned(), c.name.clone());
+                table.tokens.insert(
+                    url_path(&url).trim_end_matches('/').to_owned(),
+                    c.name.clone(),
+                );
             }
             for (id, op) in &c.operations {
                 let root = op
@@ -143,12 +152,19 @@ impl RouteTable {
                     .collect();
                 let full = format!("{}{}", url_path(&root), render(&op.path, &fill, None));
                 let segs = segments(&full)
-                    .map(|s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                        Some(name) => Seg::Param(name.to_owned()),
-                        None => Seg::Lit(s.to_owned()),
-                    })
+                    .map(
+                        |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                            Some(name) => Seg::Param(name.to_owned()),
+                            None => Seg::Lit(s.to_owned()),
+                        },
+                    )
                     .collect();
-                table.routes.push(Route { connector: c.name.clone(), op: id.clone(), method: op.method, segs });
+                table.routes.push(Route {
+                    connector: c.name.clone(),
+                    op: id.clone(),
+                    method: op.method,
+                    segs,
+                });
             }
             table.bases.insert(c.name.clone(), api_base);
         }
@@ -157,7 +173,9 @@ impl RouteTable {
 
     /// The connector whose token endpoint is `path`.
     pub(crate) fn token_endpoint(&self, path: &str) -> Option<&str> {
-        self.tokens.get(path.trim_end_matches('/')).map(String::as_str)
+        self.tokens
+            .get(path.trim_end_matches('/'))
+            .map(String::as_str)
     }
 
     /// The rendered API base URL of a connector.

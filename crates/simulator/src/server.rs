@@ -29,7 +29,13 @@ fn reply(status: u16, body: Option<Value>) -> Response {
 
 /// The status asked for by the `x-sim-fail` header, if any.
 fn requested_failure(headers: &HeaderMap) -> Option<u16> {
-    let v = headers.get("x-sim-fail")?.to_str().ok()?.trim().parse::<u16>().ok()?;
+    let v = headers
+        .get("x-sim-fail")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u16>()
+        .ok()?;
     (400..=599).contains(&v).then_some(v)
 }
 
@@ -41,7 +47,13 @@ struct Incoming<'a> {
     body: Value,
 }
 
-async fn handle(State(inner): State<Arc<Inner>>, method: Method, uri: Uri, headers: HeaderMap, bytes: Bytes) -> Response {
+async fn handle(
+    State(inner): State<Arc<Inner>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Response {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -92,15 +104,36 @@ fn pick<'r>(
 }
 
 fn dispatch(inner: &Inner, req: &Incoming<'_>) -> (String, bool, Response) {
-    let prefix = req.path.split('/').find(|s| !s.is_empty()).unwrap_or("").to_owned();
+    let prefix = req
+        .path
+        .split('/')
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_owned();
     let connector: Option<&Connector> = inner.catalog.get(&prefix);
 
-    if let Some(c) = inner.routes.token_endpoint(req.path).and_then(|n| inner.catalog.get(n)) {
+    if let Some(c) = inner
+        .routes
+        .token_endpoint(req.path)
+        .and_then(|n| inner.catalog.get(n))
+    {
         if req.method != "POST" {
-            return (c.name.clone(), false, reply(405, Some(vendors::error(&c.name, 405, "Method Not Allowed"))));
+            return (
+                c.name.clone(),
+                false,
+                reply(
+                    405,
+                    Some(vendors::error(&c.name, 405, "Method Not Allowed")),
+                ),
+            );
         }
-        if let Some(status) = requested_failure(req.headers).or_else(|| inner.failure_for(&c.name)) {
-            return (c.name.clone(), false, reply(status, Some(vendors::failure(&c.name, status))));
+        if let Some(status) = requested_failure(req.headers).or_else(|| inner.failure_for(&c.name))
+        {
+            return (
+                c.name.clone(),
+                false,
+                reply(status, Some(vendors::failure(&c.name, status))),
+            );
         }
         let t = auth::token(inner, c, req.headers, &req.body);
         return (c.name.clone(), t.issued, reply(t.status, Some(t.body)));
@@ -114,20 +147,39 @@ fn dispatch(inner: &Inner, req: &Incoming<'_>) -> (String, bool, Response) {
     let candidates = inner.routes.find(req.method, req.path);
     let ambiguous = candidates.len() > 1;
     let Some((route, path_params)) = pick(inner, candidates, &req.body) else {
-        let (status, msg) = if ambiguous { (400, "Unknown query for this endpoint") } else { (404, "Not Found") };
-        return (prefix, authorized, reply(status, Some(vendors::error(&c.name, status, msg))));
+        let (status, msg) = if ambiguous {
+            (400, "Unknown query for this endpoint")
+        } else {
+            (404, "Not Found")
+        };
+        return (
+            prefix,
+            authorized,
+            reply(status, Some(vendors::error(&c.name, status, msg))),
+        );
     };
     let needs_auth = c.operation(&route.op).is_none_or(|o| o.authenticated);
     if needs_auth && !authorized {
-        return (prefix, false, reply(401, Some(vendors::unauthorized(&c.name))));
+        return (
+            prefix,
+            false,
+            reply(401, Some(vendors::unauthorized(&c.name))),
+        );
     }
     if let Some(status) = requested_failure(req.headers).or_else(|| inner.failure_for(&c.name)) {
-        return (prefix, authorized || !needs_auth, reply(status, Some(vendors::failure(&c.name, status))));
+        return (
+            prefix,
+            authorized || !needs_auth,
+            reply(status, Some(vendors::failure(&c.name, status))),
+        );
     }
     let api_base = inner.routes.api_base(&c.name).unwrap_or_default();
     let ctx = Ctx {
         op: &route.op,
-        path: req.path.strip_prefix(&format!("/{prefix}")).unwrap_or(req.path),
+        path: req
+            .path
+            .strip_prefix(&format!("/{prefix}"))
+            .unwrap_or(req.path),
         path_params,
         query: wire::parse_pairs(req.query),
         body: req.body.clone(),

@@ -52,16 +52,31 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
     let n = ctx.count(&["limit"], 3);
     let offset: usize = ctx.text("offset").and_then(|s| s.parse().ok()).unwrap_or(0);
     let ids = ctx.ids("ids");
-    let page = |total: usize| json!({ "pagination": { "offset": offset, "limit": n, "total": total } });
+    let page =
+        |total: usize| json!({ "pagination": { "offset": offset, "limit": n, "total": total } });
     let (status, resources, meta) = match ctx.op {
         "detections:read" => {
             let r: Vec<Value> = (0..n)
-                .map(|i| json!(format!("ldt:{}:{}", hex(&format!("aid{i}"), 32), 38_000 + offset + i)))
+                .map(|i| {
+                    json!(format!(
+                        "ldt:{}:{}",
+                        hex(&format!("aid{i}"), 32),
+                        38_000 + offset + i
+                    ))
+                })
                 .collect();
             (200, json!(r), page(n + offset))
         }
-        "detections:read_details" => (200, json!(ids.iter().map(|id| detection(id)).collect::<Vec<_>>()), json!({})),
-        "detections:write" => (200, json!([]), json!({ "writes": { "resources_affected": ids.len() } })),
+        "detections:read_details" => (
+            200,
+            json!(ids.iter().map(|id| detection(id)).collect::<Vec<_>>()),
+            json!({}),
+        ),
+        "detections:write" => (
+            200,
+            json!([]),
+            json!({ "writes": { "resources_affected": ids.len() } }),
+        ),
         "hosts:read" => {
             let r: Vec<Value> = (0..n).map(|i| json!(hex(&format!("aid{i}"), 32))).collect();
             let scroll = format!("FQL{}", hex(&format!("scroll{}", ctx.seq), 40));
@@ -69,17 +84,28 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             (200, json!(r), meta)
         }
         "hosts:write" => {
-            let r: Vec<Value> = ids.iter().map(|id| json!({ "id": id, "path": "" })).collect();
+            let r: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({ "id": id, "path": "" }))
+                .collect();
             (202, json!(r), json!({}))
         }
         "incidents:read" => {
             let r: Vec<Value> = (0..n)
-                .map(|i| json!(format!("inc:{}:{}", hex(&format!("aid{i}"), 32), hex(&format!("inc{i}"), 32))))
+                .map(|i| {
+                    json!(format!(
+                        "inc:{}:{}",
+                        hex(&format!("aid{i}"), 32),
+                        hex(&format!("inc{i}"), 32)
+                    ))
+                })
                 .collect();
             (200, json!(r), page(n + offset))
         }
         "rtr:session_list" => {
-            let r: Vec<Value> = (0..n).map(|i| json!(uuid_like(&format!("session{i}")))).collect();
+            let r: Vec<Value> = (0..n)
+                .map(|i| json!(uuid_like(&format!("session{i}"))))
+                .collect();
             (200, json!(r), page(n))
         }
         "rtr:session_init" => {

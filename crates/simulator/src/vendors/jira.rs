@@ -32,7 +32,7 @@ fn issue(base: &str, key: &str, n: usize) -> Value {
         "fields": {
             "summary": SUMMARIES[n % SUMMARIES.len()],
             "status": { "name": if n % 3 == 2 { "In Progress" } else { "Open" } },
-            "priority": { "name": if n % 2 == 0 { "High" } else { "Medium" } },
+            "priority": { "name": if n.is_multiple_of(2) { "High" } else { "Medium" } },
             "issuetype": { "name": "Task" },
             "labels": ["security"],
             "created": iso(86_400 * (n as u64 + 1)),
@@ -47,15 +47,22 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
         "issues:read" => {
             let project = project_of(&ctx.text("jql").unwrap_or_default());
             let n = ctx.count(&["maxResults"], 3);
-            let start: usize = ctx.text("startAt").and_then(|s| s.parse().ok()).unwrap_or(0);
+            let start: usize = ctx
+                .text("startAt")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             let issues: Vec<Value> = (0..n)
                 .map(|i| issue(base, &format!("{project}-{}", 1040 + start + i), start + i))
                 .collect();
-            ok(json!({ "expand": "schema,names", "startAt": start, "maxResults": n, "total": start + n, "issues": issues }))
+            ok(
+                json!({ "expand": "schema,names", "startAt": start, "maxResults": n, "total": start + n, "issues": issues }),
+            )
         }
         "issues:get" => ok(issue(base, ctx.param("issue_key"), 0)),
         "issues:write" => {
-            let project = ctx.text("fields.project.key").unwrap_or_else(|| "SEC".to_owned());
+            let project = ctx
+                .text("fields.project.key")
+                .unwrap_or_else(|| "SEC".to_owned());
             let id = 10_100 + ctx.seq;
             with_status(
                 201,

@@ -64,12 +64,19 @@ impl Ctx<'_> {
     pub(crate) fn ids(&self, key: &str) -> Vec<String> {
         wire::at(&self.body, key)
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).filter(|s| !s.is_empty())
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty())
     }
 }
 
@@ -80,11 +87,17 @@ pub(crate) struct Reply {
 }
 
 pub(crate) fn ok(body: Value) -> Reply {
-    Reply { status: 200, body: Some(body) }
+    Reply {
+        status: 200,
+        body: Some(body),
+    }
 }
 
 pub(crate) fn with_status(status: u16, body: Value) -> Reply {
-    Reply { status, body: Some(body) }
+    Reply {
+        status,
+        body: Some(body),
+    }
 }
 
 pub(crate) fn empty(status: u16) -> Reply {
@@ -111,11 +124,20 @@ pub(crate) fn hex(seed: &str, len: usize) -> String {
 /// A GUID-shaped id derived from `seed`.
 pub(crate) fn guid(seed: &str) -> String {
     let h = hex(seed, 32);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 pub(crate) fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// UTC time `secs_ago` seconds before now, as RFC 3339 (`2025-05-21T09:14:03Z`).
@@ -132,7 +154,12 @@ pub(crate) fn iso(secs_ago: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + u64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// The success answer of operation `ctx.op` of `connector`.
@@ -155,15 +182,29 @@ pub(crate) fn respond(connector: &str, ctx: &Ctx<'_>) -> Reply {
 /// The vendor's error envelope for `status`.
 pub(crate) fn error(connector: &str, status: u16, message: &str) -> Value {
     match connector {
-        "crowdstrike" => crowdstrike::envelope(Value::Null, json!([{ "code": status, "message": message }]), json!({})),
-        "splunk" => json!({ "messages": [{ "type": if status == 401 { "WARN" } else { "ERROR" }, "text": message }] }),
+        "crowdstrike" => crowdstrike::envelope(
+            Value::Null,
+            json!([{ "code": status, "message": message }]),
+            json!({}),
+        ),
+        "splunk" => {
+            json!({ "messages": [{ "type": if status == 401 { "WARN" } else { "ERROR" }, "text": message }] })
+        }
         "jira" => json!({ "errorMessages": [message], "errors": {} }),
         "okta" => okta::error(status, message),
-        "servicenow" => json!({ "error": { "message": message, "detail": Value::Null }, "status": "failure" }),
+        "servicenow" => {
+            json!({ "error": { "message": message, "detail": Value::Null }, "status": "failure" })
+        }
         "sentinel" => sentinel::error(status, message),
-        "sentinelone" => json!({ "errors": [{ "code": u64::from(status) * 10_000 + 10, "detail": message, "title": message }] }),
-        "wiz" => json!({ "errors": [{ "message": message, "extensions": { "code": wiz_code(status) } }], "data": Value::Null }),
-        "pagerduty" => json!({ "error": { "message": message, "code": if status == 401 { 2006 } else { 2001 } } }),
+        "sentinelone" => {
+            json!({ "errors": [{ "code": u64::from(status) * 10_000 + 10, "detail": message, "title": message }] })
+        }
+        "wiz" => {
+            json!({ "errors": [{ "message": message, "extensions": { "code": wiz_code(status) } }], "data": Value::Null })
+        }
+        "pagerduty" => {
+            json!({ "error": { "message": message, "code": if status == 401 { 2006 } else { 2001 } } })
+        }
         "slack" => json!({ "ok": false, "error": slack_code(status) }),
         _ => json!({ "error": message, "status": status }),
     }
@@ -229,11 +270,16 @@ pub(crate) fn token_refused(connector: &str) -> Value {
             "error_codes": [7_000_215],
         }),
         "wiz" => json!({ "error": "access_denied", "error_description": "Unauthorized" }),
-        _ => json!({ "error": "invalid_client", "error_description": "Client authentication failed" }),
+        _ => {
+            json!({ "error": "invalid_client", "error_description": "Client authentication failed" })
+        }
     }
 }
 
 /// The `i`-th item of `items`, cycling.
 pub(crate) fn pick<'a>(items: &[&'a str], i: usize) -> &'a str {
-    items.get(i % items.len().max(1)).copied().unwrap_or_default()
+    items
+        .get(i % items.len().max(1))
+        .copied()
+        .unwrap_or_default()
 }

@@ -4,7 +4,12 @@ use serde_json::{Value, json};
 
 use super::{Ctx, Reply, empty, hex, iso, ok};
 
-const PEOPLE: [(&str, &str); 4] = [("Alice", "Nguyen"), ("Bob", "Martin"), ("Carol", "Okafor"), ("Dan", "Schmidt")];
+const PEOPLE: [(&str, &str); 4] = [
+    ("Alice", "Nguyen"),
+    ("Bob", "Martin"),
+    ("Carol", "Okafor"),
+    ("Dan", "Schmidt"),
+];
 
 pub(super) fn error(status: u16, message: &str) -> Value {
     let code = match status {
@@ -20,7 +25,11 @@ pub(super) fn error(status: u16, message: &str) -> Value {
 
 fn user(id: &str, n: usize) -> Value {
     let (first, last) = PEOPLE[n % PEOPLE.len()];
-    let login = format!("{}.{}@example.com", first.to_lowercase(), last.to_lowercase());
+    let login = format!(
+        "{}.{}@example.com",
+        first.to_lowercase(),
+        last.to_lowercase()
+    );
     json!({
         "id": id,
         "status": "ACTIVE",
@@ -48,7 +57,8 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
                 .map(|i| user(&user_id(i), i))
                 .filter(|u| {
                     let login = u["profile"]["login"].as_str().unwrap_or("");
-                    q.as_deref().is_none_or(|q| login.starts_with(q) || login.contains(&format!(".{q}")))
+                    q.as_deref()
+                        .is_none_or(|q| login.starts_with(q) || login.contains(&format!(".{q}")))
                 })
                 .collect();
             ok(json!(users))

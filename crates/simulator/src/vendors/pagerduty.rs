@@ -2,12 +2,16 @@
 
 use serde_json::{Value, json};
 
-use super::{pick, Ctx, Reply, empty, hex, iso, ok, with_status};
+use super::{Ctx, Reply, empty, hex, iso, ok, pick, with_status};
 
 fn pd_id(seed: &str) -> String {
     const ALPHA: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
     let h = hex(seed, 12);
-    let tail: String = h.bytes().take(6).map(|b| char::from(ALPHA[usize::from(b) % ALPHA.len()])).collect();
+    let tail: String = h
+        .bytes()
+        .take(6)
+        .map(|b| char::from(ALPHA[usize::from(b) % ALPHA.len()]))
+        .collect();
     format!("P{tail}")
 }
 
@@ -44,17 +48,35 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
     match ctx.op {
         "events:write" => events(ctx),
         "incidents:read" => {
-            let titles = ["CrowdStrike: credential dumping on host-prod-42", "Splunk: brute force from 203.0.113.10", "Okta: impossible travel for bob.martin"];
+            let titles = [
+                "CrowdStrike: credential dumping on host-prod-42",
+                "Splunk: brute force from 203.0.113.10",
+                "Okta: impossible travel for bob.martin",
+            ];
             let items = (0..n as u64)
-                .map(|i| incident(&pd_id(&format!("inc{i}")), i, titles[(i % 3) as usize], "triggered"))
+                .map(|i| {
+                    incident(
+                        &pd_id(&format!("inc{i}")),
+                        i,
+                        titles[(i % 3) as usize],
+                        "triggered",
+                    )
+                })
                 .collect();
             listing("incidents", items, n)
         }
-        "incidents:get" => ok(json!({ "incident": incident(ctx.param("id"), 0, "CrowdStrike: credential dumping on host-prod-42", "triggered") })),
+        "incidents:get" => ok(
+            json!({ "incident": incident(ctx.param("id"), 0, "CrowdStrike: credential dumping on host-prod-42", "triggered") }),
+        ),
         "incidents:write" | "incidents:update" if ctx.header("from").is_none() => missing_from(),
         "incidents:write" => {
             let title = ctx.text("incident.title").unwrap_or_default();
-            let mut inc = incident(&pd_id(&format!("new{}", ctx.seq)), 50 + ctx.seq, &title, "triggered");
+            let mut inc = incident(
+                &pd_id(&format!("new{}", ctx.seq)),
+                50 + ctx.seq,
+                &title,
+                "triggered",
+            );
             if let Some(service) = ctx.text("incident.service.id") {
                 inc["service"]["id"] = json!(service);
             }
@@ -64,8 +86,12 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             with_status(201, json!({ "incident": inc }))
         }
         "incidents:update" => {
-            let status = ctx.text("incident.status").unwrap_or_else(|| "acknowledged".to_owned());
-            ok(json!({ "incident": incident(ctx.param("id"), 0, "CrowdStrike: credential dumping on host-prod-42", &status) }))
+            let status = ctx
+                .text("incident.status")
+                .unwrap_or_else(|| "acknowledged".to_owned());
+            ok(
+                json!({ "incident": incident(ctx.param("id"), 0, "CrowdStrike: credential dumping on host-prod-42", &status) }),
+            )
         }
         "services:read" => {
             let names = ["SOC Escalations", "Production API", "Identity Platform"];
@@ -108,8 +134,16 @@ fn events(ctx: &Ctx<'_>) -> Reply {
         errors.push("'payload.summary' is missing or blank");
     }
     if !errors.is_empty() {
-        return with_status(400, json!({ "status": "invalid event", "message": "Event object is invalid", "errors": errors }));
+        return with_status(
+            400,
+            json!({ "status": "invalid event", "message": "Event object is invalid", "errors": errors }),
+        );
     }
-    let dedup_key = ctx.text("dedup_key").unwrap_or_else(|| hex(&format!("dedup{}", ctx.seq), 32));
-    with_status(202, json!({ "status": "success", "message": "Event processed", "dedup_key": dedup_key }))
+    let dedup_key = ctx
+        .text("dedup_key")
+        .unwrap_or_else(|| hex(&format!("dedup{}", ctx.seq), 32));
+    with_status(
+        202,
+        json!({ "status": "success", "message": "Event processed", "dedup_key": dedup_key }),
+    )
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{pick, Ctx, Reply, empty, guid, iso, ok};
+use super::{Ctx, Reply, empty, guid, iso, ok, pick};
 
 const TITLES: [&str; 3] = [
     "Multiple failed sign-ins followed by success",
@@ -59,9 +59,10 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
         "incidents:get" => ok(incident(path, ctx.param("incident_id"), 0)),
         "incidents:write" => {
             let mut inc = incident(path, ctx.param("incident_id"), 0);
-            if let (Some(props), Some(Value::Object(given))) =
-                (inc.get_mut("properties").and_then(Value::as_object_mut), ctx.body.get("properties"))
-            {
+            if let (Some(props), Some(Value::Object(given))) = (
+                inc.get_mut("properties").and_then(Value::as_object_mut),
+                ctx.body.get("properties"),
+            ) {
                 props.extend(given.clone());
                 props.insert("lastModifiedTimeUtc".into(), json!(iso(0)));
             }

@@ -2,12 +2,14 @@
 
 use serde_json::{Value, json};
 
-use super::{pick, Ctx, Reply, iso, ok};
+use super::{Ctx, Reply, iso, ok, pick};
 
 fn s1_id(seed: &str) -> String {
-    let h = super::hex(seed, 16);
-    let digits: String = h.chars().map(|c| char::from(b'0' + (c as u8) % 10)).collect();
-    format!("1{}", &digits[..18])
+    let digits: String = super::hex(seed, 18)
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .collect();
+    format!("1{digits}")
 }
 
 fn listing(data: Vec<Value>) -> Reply {

@@ -6,8 +6,14 @@ use super::{Ctx, Reply, empty, hex, iso, ok, with_status};
 
 fn record(table: &str, sys_id: &str, n: u64) -> Map<String, Value> {
     let (number, short) = match table {
-        "change_request" => (format!("CHG{:07}", 30_000 + n), "Patch OpenSSL on edge load balancers"),
-        _ => (format!("INC{:07}", 10_000 + n), "Suspicious PowerShell execution on host-prod-42"),
+        "change_request" => (
+            format!("CHG{:07}", 30_000 + n),
+            "Patch OpenSSL on edge load balancers",
+        ),
+        _ => (
+            format!("INC{:07}", 10_000 + n),
+            "Suspicious PowerShell execution on host-prod-42",
+        ),
     };
     let v = json!({
         "sys_id": sys_id,
@@ -43,7 +49,11 @@ fn merge(mut rec: Map<String, Value>, body: &Value) -> Value {
 }
 
 fn table_of(op: &str) -> &'static str {
-    if op.starts_with("changes:") { "change_request" } else { "incident" }
+    if op.starts_with("changes:") {
+        "change_request"
+    } else {
+        "incident"
+    }
 }
 
 pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
@@ -60,7 +70,10 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
         "incidents:get" => ok(json!({ "result": Value::Object(record(table, &sys_id, 1)) })),
         "incidents:write" => {
             let id = hex(&format!("new-incident-{}", ctx.seq), 32);
-            with_status(201, json!({ "result": merge(record(table, &id, 100 + ctx.seq), &ctx.body) }))
+            with_status(
+                201,
+                json!({ "result": merge(record(table, &id, 100 + ctx.seq), &ctx.body) }),
+            )
         }
         "incidents:update" | "changes:close" => {
             let mut rec = merge(record(table, &sys_id, 7), &ctx.body);

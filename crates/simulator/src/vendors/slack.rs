@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{pick, Ctx, Reply, hex, now_secs, ok};
+use super::{Ctx, Reply, hex, now_secs, ok, pick};
 
 fn slack_id(prefix: char, seed: &str) -> String {
     format!("{prefix}{}", hex(seed, 10).to_uppercase())
@@ -27,10 +27,14 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
                 .take(n)
                 .map(|name| json!({ "id": slack_id('C', name), "name": name, "is_channel": true, "is_private": false, "is_archived": false, "num_members": 12 }))
                 .collect();
-            ok(json!({ "ok": true, "channels": channels, "response_metadata": { "next_cursor": "" } }))
+            ok(
+                json!({ "ok": true, "channels": channels, "response_metadata": { "next_cursor": "" } }),
+            )
         }
         "messages:read" => {
-            let Some(channel) = channel else { return fail("channel_not_found") };
+            let Some(channel) = channel else {
+                return fail("channel_not_found");
+            };
             let n = ctx.count(&["limit"], 3);
             let messages: Vec<Value> = (0..n)
                 .map(|i| json!({
@@ -40,10 +44,14 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
                     "ts": format!("{}.{:06}", now_secs().saturating_sub(600 * (i as u64 + 1)), i),
                 }))
                 .collect();
-            ok(json!({ "ok": true, "channel": channel, "messages": messages, "has_more": false, "pin_count": 0, "response_metadata": { "next_cursor": "" } }))
+            ok(
+                json!({ "ok": true, "channel": channel, "messages": messages, "has_more": false, "pin_count": 0, "response_metadata": { "next_cursor": "" } }),
+            )
         }
         "users:lookup" => {
-            let Some(email) = ctx.text("email").filter(|e| e.contains('@')) else { return fail("users_not_found") };
+            let Some(email) = ctx.text("email").filter(|e| e.contains('@')) else {
+                return fail("users_not_found");
+            };
             let name = email.split('@').next().unwrap_or_default().to_owned();
             ok(json!({ "ok": true, "user": {
                 "id": slack_id('U', &email), "team_id": slack_id('T', "team"), "name": name, "real_name": name.replace('.', " "),
@@ -51,15 +59,21 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             } }))
         }
         "messages:write" => {
-            let Some(channel) = channel else { return fail("channel_not_found") };
+            let Some(channel) = channel else {
+                return fail("channel_not_found");
+            };
             let ts = ts(ctx.seq);
-            ok(json!({ "ok": true, "channel": channel, "ts": ts, "message": {
+            ok(
+                json!({ "ok": true, "channel": channel, "ts": ts, "message": {
                 "type": "message", "subtype": "bot_message", "bot_id": slack_id('B', "arx"),
                 "text": ctx.text("text").unwrap_or_default(), "ts": ts,
-            } }))
+            } }),
+            )
         }
         "channels:create" => {
-            let Some(name) = ctx.text("name") else { return fail("invalid_name_required") };
+            let Some(name) = ctx.text("name") else {
+                return fail("invalid_name_required");
+            };
             ok(json!({ "ok": true, "channel": {
                 "id": slack_id('C', &name), "name": name, "is_channel": true,
                 "is_private": ctx.body.get("is_private").and_then(Value::as_bool).unwrap_or(false),

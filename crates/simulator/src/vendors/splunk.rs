@@ -9,7 +9,9 @@ const HOSTS: [&str; 4] = ["web-01", "web-02", "dc-01", "vpn-gw"];
 pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
     let sid = ctx.param("sid").to_owned();
     match ctx.op {
-        "search:create" => with_status(201, json!({ "sid": format!("{}.{}", now_secs(), ctx.seq) })),
+        "search:create" => {
+            with_status(201, json!({ "sid": format!("{}.{}", now_secs(), ctx.seq) }))
+        }
         "search:status" => ok(json!({
             "entry": [{
                 "name": sid,
@@ -43,7 +45,9 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
                 "results": results,
             }))
         }
-        "search:cancel" => ok(json!({ "messages": [{ "type": "INFO", "text": "Search job cancelled." }] })),
+        "search:cancel" => ok(
+            json!({ "messages": [{ "type": "INFO", "text": "Search job cancelled and deleted." }] }),
+        ),
         "saved_searches:read" => ok(json!({
             "entry": [
                 saved("Brute force detection", "index=auth action=failure | stats count by src | where count > 20"),

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{pick, Ctx, Reply, guid, iso, ok};
+use super::{Ctx, Reply, guid, iso, ok, pick};
 
 fn connection(nodes: Vec<Value>) -> Value {
     let total = nodes.len();
@@ -24,7 +24,8 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             "entitySnapshot": { "id": guid(&format!("res{i}")), "type": "VIRTUAL_MACHINE", "name": format!("prod-web-{i}"), "cloudPlatform": "AWS", "subscriptionName": "prod-account" },
             "projects": [{ "id": guid("project0"), "name": "Production" }],
         })).collect()) }),
-        "vulnerabilities:read" => json!({ "vulnerabilityFindings": connection((0..n).map(|i| json!({
+        "vulnerabilities:read" => {
+            json!({ "vulnerabilityFindings": connection((0..n).map(|i| json!({
             "id": guid(&format!("vuln{i}")),
             "name": pick(&["CVE-2024-3094", "CVE-2023-44487", "CVE-2021-44228"], i),
             "CVSSSeverity": "CRITICAL",
@@ -34,7 +35,8 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             "detectionMethod": "PACKAGE",
             "firstDetectedAt": iso(86_400 * 3),
             "vulnerableAsset": { "id": guid(&format!("res{i}")), "type": "VIRTUAL_MACHINE", "name": format!("prod-web-{i}") },
-        })).collect()) }),
+        })).collect()) })
+        }
         "cloud_resources:read" => json!({ "cloudResources": connection((0..n).map(|i| json!({
             "id": guid(&format!("res{i}")),
             "name": format!("prod-web-{i}"),
@@ -45,13 +47,15 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             "status": "Active",
             "tags": [{ "key": "env", "value": "prod" }],
         })).collect()) }),
-        "projects:read" => json!({ "projects": connection(["Production", "Staging", "Data Platform"].iter().take(n).enumerate().map(|(i, name)| json!({
+        "projects:read" => {
+            json!({ "projects": connection(["Production", "Staging", "Data Platform"].iter().take(n).enumerate().map(|(i, name)| json!({
             "id": guid(&format!("project{i}")),
             "name": name,
             "slug": name.to_lowercase().replace(' ', "-"),
             "businessUnit": "Engineering",
             "riskProfile": { "businessImpact": if i == 0 { "HBI" } else { "MBI" } },
-        })).collect()) }),
+        })).collect()) })
+        }
         "issues:note" => json!({ "createIssueNote": { "issueNote": {
             "id": guid(&format!("note{}", ctx.seq)),
             "text": ctx.text("variables.input.text").unwrap_or_default(),

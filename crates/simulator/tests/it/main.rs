@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 async fn sim() -> Simulator {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Simulator::start(listener, Catalog::builtin().unwrap()).await.unwrap()
+    Simulator::start(listener, Catalog::builtin().unwrap())
+        .await
+        .unwrap()
 }
 
 /// Fills `{name}` placeholders as the executor does.
@@ -28,14 +30,19 @@ fn urls(sim: &Simulator, connector: &str) -> (String, Option<String>) {
     let vars = sim.variables_for(connector);
     let base = render(&c.base_url, &vars, "");
     let token = match &c.auth {
-        AuthScheme::Oauth2ClientCredentials { token_url, .. } => Some(render(token_url, &vars, &base)),
+        AuthScheme::Oauth2ClientCredentials { token_url, .. } => {
+            Some(render(token_url, &vars, &base))
+        }
         _ => None,
     };
     (base, token)
 }
 
 fn secret(connector: &str, field: &str) -> String {
-    demo_credentials(connector)[field].as_str().unwrap().to_owned()
+    demo_credentials(connector)[field]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn post_form(url: &str, form: &str) -> reqwest::Response {
@@ -53,12 +60,19 @@ async fn variables_point_every_template_at_the_simulator() {
     let sim = sim().await;
     let vars = sim.variables_for("crowdstrike");
     assert_eq!(vars["scheme"], "http");
-    assert_eq!(format!("http://{}", vars["host"]), format!("{}/crowdstrike", sim.base_url()));
+    assert_eq!(
+        format!("http://{}", vars["host"]),
+        format!("{}/crowdstrike", sim.base_url())
+    );
     let (base, token) = urls(&sim, "crowdstrike");
     assert_eq!(base, format!("{}/crowdstrike", sim.base_url()));
     assert_eq!(token.unwrap(), format!("{base}/oauth2/token"));
     let (_, sentinel_token) = urls(&sim, "sentinel");
-    assert!(sentinel_token.unwrap().starts_with(&format!("{}/sentinel/login/", sim.base_url())));
+    assert!(
+        sentinel_token
+            .unwrap()
+            .starts_with(&format!("{}/sentinel/login/", sim.base_url()))
+    );
     assert!(sim.variables_for("nope").is_empty());
 }
 
@@ -68,8 +82,14 @@ fn demo_credentials_follow_the_secret_fields_of_each_scheme() {
         demo_credentials("crowdstrike"),
         json!({ "client_id": "demo-crowdstrike-client-id", "client_secret": "demo-crowdstrike-client-secret" })
     );
-    assert_eq!(demo_credentials("okta"), json!({ "api_key": "demo-okta-api-key" }));
-    assert_eq!(demo_credentials("slack"), json!({ "token": "demo-slack-token" }));
+    assert_eq!(
+        demo_credentials("okta"),
+        json!({ "api_key": "demo-okta-api-key" })
+    );
+    assert_eq!(
+        demo_credentials("slack"),
+        json!({ "token": "demo-slack-token" })
+    );
     let jira = demo_credentials("jira");
     assert!(jira.get("username").is_some() && jira.get("password").is_some());
 }
@@ -79,17 +99,32 @@ async fn crowdstrike_token_flow_and_api_calls() {
     let sim = sim().await;
     let (base, token_url) = urls(&sim, "crowdstrike");
     let token_url = token_url.unwrap();
-    let (id, secret_) = (secret("crowdstrike", "client_id"), secret("crowdstrike", "client_secret"));
+    let (id, secret_) = (
+        secret("crowdstrike", "client_id"),
+        secret("crowdstrike", "client_secret"),
+    );
 
-    let wrong = post_form(&token_url, &format!("grant_type=client_credentials&client_id={id}&client_secret=nope")).await;
+    let wrong = post_form(
+        &token_url,
+        &format!("grant_type=client_credentials&client_id={id}&client_secret=nope"),
+    )
+    .await;
     assert_eq!(wrong.status(), 401);
     let body: Value = wrong.json().await.unwrap();
     assert_eq!(body["errors"][0]["code"], 401);
 
-    let bad_grant = post_form(&token_url, &format!("grant_type=password&client_id={id}&client_secret={secret_}")).await;
+    let bad_grant = post_form(
+        &token_url,
+        &format!("grant_type=password&client_id={id}&client_secret={secret_}"),
+    )
+    .await;
     assert_eq!(bad_grant.status(), 400);
 
-    let ok = post_form(&token_url, &format!("grant_type=client_credentials&client_id={id}&client_secret={secret_}")).await;
+    let ok = post_form(
+        &token_url,
+        &format!("grant_type=client_credentials&client_id={id}&client_secret={secret_}"),
+    )
+    .await;
     assert_eq!(ok.status(), 200);
     let tok: Value = ok.json().await.unwrap();
     assert_eq!(tok["token_type"], "bearer");
@@ -109,7 +144,9 @@ async fn crowdstrike_token_flow_and_api_calls() {
     assert_eq!(res.status(), 401);
 
     let contain = client
-        .post(format!("{base}/devices/entities/devices-actions/v2?action_name=contain"))
+        .post(format!(
+            "{base}/devices/entities/devices-actions/v2?action_name=contain"
+        ))
         .bearer_auth(&access)
         .json(&json!({ "ids": ["abc123"] }))
         .send()
@@ -127,13 +164,23 @@ async fn api_key_connector_checks_its_header() {
     let client = reqwest::Client::new();
     let good = format!("SSWS {}", secret("okta", "api_key"));
 
-    let res = client.get(format!("{base}/api/v1/users?limit=2")).header("authorization", &good).send().await.unwrap();
+    let res = client
+        .get(format!("{base}/api/v1/users?limit=2"))
+        .header("authorization", &good)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let users: Value = res.json().await.unwrap();
     assert_eq!(users.as_array().unwrap().len(), 2);
     assert_eq!(users[0]["status"], "ACTIVE");
 
-    let res = client.get(format!("{base}/api/v1/users")).header("authorization", "SSWS wrong").send().await.unwrap();
+    let res = client
+        .get(format!("{base}/api/v1/users"))
+        .header("authorization", "SSWS wrong")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     let err: Value = res.json().await.unwrap();
     assert_eq!(err["errorCode"], "E0000011");
@@ -157,7 +204,10 @@ async fn basic_connector_checks_its_credentials() {
 
     let res = client
         .post(&url)
-        .basic_auth(secret("servicenow", "username"), Some(secret("servicenow", "password")))
+        .basic_auth(
+            secret("servicenow", "username"),
+            Some(secret("servicenow", "password")),
+        )
         .json(&body)
         .send()
         .await
@@ -165,10 +215,19 @@ async fn basic_connector_checks_its_credentials() {
     assert_eq!(res.status(), 201);
     let v: Value = res.json().await.unwrap();
     assert!(v["result"]["number"].as_str().unwrap().starts_with("INC"));
-    assert_eq!(v["result"]["short_description"], "Automated: critical vulnerability");
+    assert_eq!(
+        v["result"]["short_description"],
+        "Automated: critical vulnerability"
+    );
     assert_eq!(v["result"]["urgency"], "1");
 
-    let res = client.post(&url).basic_auth("admin", Some("admin")).json(&body).send().await.unwrap();
+    let res = client
+        .post(&url)
+        .basic_auth("admin", Some("admin"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["status"], "failure");
@@ -187,10 +246,22 @@ async fn the_request_log_records_everything() {
         .send()
         .await
         .unwrap();
-    client.post(format!("{base}/api/chat.postMessage")).send().await.unwrap();
-    let missing = client.get(format!("{}/nowhere/at/all", sim.base_url())).send().await.unwrap();
+    client
+        .post(format!("{base}/api/chat.postMessage"))
+        .send()
+        .await
+        .unwrap();
+    let missing = client
+        .get(format!("{}/nowhere/at/all", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
-    let unknown = client.get(format!("{base}/api/unknown.method")).send().await.unwrap();
+    let unknown = client
+        .get(format!("{base}/api/unknown.method"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), 404);
 
     let log = sim.requests();
@@ -222,10 +293,20 @@ async fn x_sim_fail_answers_the_asked_status() {
     assert_eq!(v["errorCode"], "E0000009");
 
     sim.fail_connector("okta", Some(500));
-    let res = client.get(format!("{base}/api/v1/users")).header("authorization", &key).send().await.unwrap();
+    let res = client
+        .get(format!("{base}/api/v1/users"))
+        .header("authorization", &key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 500);
     sim.fail_connector("okta", None);
-    let res = client.get(format!("{base}/api/v1/users")).header("authorization", &key).send().await.unwrap();
+    let res = client
+        .get(format!("{base}/api/v1/users"))
+        .header("authorization", &key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -233,7 +314,10 @@ async fn x_sim_fail_answers_the_asked_status() {
 async fn sentinel_and_wiz_token_endpoints_check_scope_and_audience() {
     let sim = sim().await;
     let (base, token_url) = urls(&sim, "sentinel");
-    let (id, s) = (secret("sentinel", "client_id"), secret("sentinel", "client_secret"));
+    let (id, s) = (
+        secret("sentinel", "client_id"),
+        secret("sentinel", "client_secret"),
+    );
     let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
     let res = post_form(token_url.as_deref().unwrap(), &creds).await;
     assert_eq!(res.status(), 400, "the .default scope is required");
@@ -263,12 +347,28 @@ async fn sentinel_and_wiz_token_endpoints_check_scope_and_audience() {
     let (wiz_base, wiz_token) = urls(&sim, "wiz");
     let (id, s) = (secret("wiz", "client_id"), secret("wiz", "client_secret"));
     let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
-    assert_eq!(post_form(wiz_token.as_deref().unwrap(), &creds).await.status(), 400);
-    let res = post_form(wiz_token.as_deref().unwrap(), &format!("{creds}&audience=wiz-api")).await;
+    assert_eq!(
+        post_form(wiz_token.as_deref().unwrap(), &creds)
+            .await
+            .status(),
+        400
+    );
+    let res = post_form(
+        wiz_token.as_deref().unwrap(),
+        &format!("{creds}&audience=wiz-api"),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let token: Value = res.json().await.unwrap();
     let catalog = Catalog::builtin().unwrap();
-    let mut body = catalog.get("wiz").unwrap().operation("issues:read").unwrap().fixed_body.clone().unwrap();
+    let mut body = catalog
+        .get("wiz")
+        .unwrap()
+        .operation("issues:read")
+        .unwrap()
+        .fixed_body
+        .clone()
+        .unwrap();
     body["variables"]["first"] = json!(2);
     let res = reqwest::Client::new()
         .post(format!("{wiz_base}/graphql"))
@@ -288,7 +388,12 @@ async fn pagerduty_events_need_no_credentials_and_splunk_takes_forms() {
     let vars = sim.variables_for("pagerduty");
     let events = render("{scheme}://{events_host}/v2/enqueue", &vars, "");
     let event = json!({ "routing_key": "R0UT1NGKEY", "event_action": "trigger", "payload": { "summary": "x", "source": "arx", "severity": "critical" } });
-    let res = reqwest::Client::new().post(&events).json(&event).send().await.unwrap();
+    let res = reqwest::Client::new()
+        .post(&events)
+        .json(&event)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 202);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["status"], "success");
@@ -297,7 +402,10 @@ async fn pagerduty_events_need_no_credentials_and_splunk_takes_forms() {
     let (base, _) = urls(&sim, "splunk");
     let res = reqwest::Client::new()
         .post(format!("{base}/services/search/jobs?output_mode=json"))
-        .header("authorization", format!("Splunk {}", secret("splunk", "api_key")))
+        .header(
+            "authorization",
+            format!("Splunk {}", secret("splunk", "api_key")),
+        )
         .header("content-type", "application/x-www-form-urlencoded")
         .body("search=search+index%3Dmain&earliest_time=-4h")
         .send()
@@ -306,4 +414,160 @@ async fn pagerduty_events_need_no_credentials_and_splunk_takes_forms() {
     assert_eq!(res.status(), 201);
     let v: Value = res.json().await.unwrap();
     assert!(v["sid"].is_string());
+}
+
+/// A sample value of a parameter (first enum value, else by type).
+fn sample(p: &arx_core::catalog::Param) -> Value {
+    use arx_core::catalog::ParamType as T;
+    if let Some(v) = p.allowed.first() {
+        return v.clone();
+    }
+    match p.kind {
+        T::String => json!("sample@example.com"),
+        T::Integer | T::Number => json!(2),
+        T::Boolean => json!(true),
+        T::Array => json!(["id1", "id2"]),
+        T::Object => json!({ "summary": "s", "source": "arx", "severity": "info" }),
+    }
+}
+
+fn set_at(body: &mut Value, dotted: &str, v: Value) {
+    let mut cur = body;
+    let parts: Vec<&str> = dotted.split('.').collect();
+    for (i, k) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let m = cur.as_object_mut().unwrap();
+        if i + 1 == parts.len() {
+            m.insert((*k).to_owned(), v);
+            return;
+        }
+        cur = m.entry((*k).to_owned()).or_insert_with(|| json!({}));
+    }
+}
+
+/// Calls every operation of every built-in connector as the executor would and expects a 2xx.
+#[tokio::test]
+async fn every_operation_of_the_catalog_is_served() {
+    use arx_core::catalog::{BodyEncoding, ParamLocation};
+    let sim = sim().await;
+    let catalog = Catalog::builtin().unwrap();
+    let client = reqwest::Client::new();
+    for c in catalog.iter() {
+        let vars = sim.variables_for(&c.name);
+        let (base, token_url) = urls(&sim, &c.name);
+        let auth_header = match &c.auth {
+            AuthScheme::Oauth2ClientCredentials {
+                scopes,
+                extra_params,
+                ..
+            } => {
+                let mut form = format!(
+                    "grant_type=client_credentials&client_id={}&client_secret={}&scope={}",
+                    secret(&c.name, "client_id"),
+                    secret(&c.name, "client_secret"),
+                    scopes.join("+").replace(':', "%3A").replace('/', "%2F"),
+                );
+                for (k, v) in extra_params {
+                    form.push_str(&format!("&{k}={v}"));
+                }
+                let res = post_form(token_url.as_deref().unwrap(), &form).await;
+                assert_eq!(res.status(), 200, "{} token", c.name);
+                let t: Value = res.json().await.unwrap();
+                format!("Bearer {}", t["access_token"].as_str().unwrap())
+            }
+            AuthScheme::ApiKeyHeader { prefix, .. } => {
+                format!("{prefix}{}", secret(&c.name, "api_key"))
+            }
+            AuthScheme::Bearer => format!("Bearer {}", secret(&c.name, "token")),
+            AuthScheme::Basic => {
+                use base64::Engine;
+                let raw = format!(
+                    "{}:{}",
+                    secret(&c.name, "username"),
+                    secret(&c.name, "password")
+                );
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
+            }
+        };
+        let header_name = match &c.auth {
+            AuthScheme::ApiKeyHeader { header, .. } => header.clone(),
+            _ => "authorization".to_owned(),
+        };
+        for (id, op) in &c.operations {
+            let mut path_vars = vars.clone();
+            let mut query: Vec<(String, String)> = op.fixed_query.clone().into_iter().collect();
+            let mut body = op.fixed_body.clone().unwrap_or(json!({}));
+            let mut headers = Vec::new();
+            for (name, p) in &op.params {
+                let wire = p.wire.clone().unwrap_or_else(|| name.clone());
+                let v = sample(p);
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                match p.location {
+                    ParamLocation::Path => {
+                        path_vars.insert(name.clone(), text);
+                    }
+                    ParamLocation::Query => query.push((wire, text)),
+                    ParamLocation::Header => headers.push((wire, text)),
+                    ParamLocation::Body => set_at(&mut body, &wire, v),
+                }
+            }
+            let root = op
+                .base_url
+                .as_deref()
+                .map_or_else(|| base.clone(), |t| render(t, &vars, &base));
+            let url = format!("{root}{}", render(&op.path, &path_vars, &base));
+            let mut req = client
+                .request(
+                    reqwest::Method::from_bytes(op.method.as_str().as_bytes()).unwrap(),
+                    &url,
+                )
+                .query(&query);
+            if op.authenticated {
+                req = req.header(header_name.as_str(), &auth_header);
+            }
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            let has_body = op.fixed_body.is_some()
+                || op
+                    .params
+                    .values()
+                    .any(|p| p.location == ParamLocation::Body);
+            if has_body {
+                req = match op.body_encoding {
+                    BodyEncoding::Json => req.json(&body),
+                    BodyEncoding::Form => {
+                        let form: Vec<String> = body
+                            .as_object()
+                            .unwrap()
+                            .iter()
+                            .map(|(k, v)| {
+                                format!(
+                                    "{k}={}",
+                                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                                )
+                            })
+                            .collect();
+                        req.header("content-type", "application/x-www-form-urlencoded")
+                            .body(form.join("&"))
+                    }
+                };
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let text = res.text().await.unwrap();
+            assert!(
+                status.is_success(),
+                "{}/{id} {url}: {status} {text}",
+                c.name
+            );
+            let last = sim.requests().pop().unwrap();
+            assert!(last.authorized, "{}/{id}", c.name);
+        }
+    }
 }

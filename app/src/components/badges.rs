@@ -1,0 +1,40 @@
+//! Badges for verdicts, risk, tiers and statuses: colour plus text, never colour alone.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn VerdictBadge(verdict: String) -> impl IntoView {
+    let class = format!("badge verdict-{}", verdict.to_ascii_lowercase());
+    view! { <span class=class>{verdict}</span> }
+}
+
+/// The band a risk score falls in, for colour.
+pub fn risk_band(score: u8) -> &'static str {
+    match score {
+        0..=29 => "low",
+        30..=59 => "medium",
+        60..=89 => "high",
+        _ => "critical",
+    }
+}
+
+#[component]
+pub fn RiskBadge(score: u8) -> impl IntoView {
+    let band = risk_band(score);
+    view! {
+        <span class=format!("risk risk-{band}") title=format!("risk {score}/100 ({band})")>
+            <span class="risk-bar"><span class="risk-fill" style=format!("width:{score}%")></span></span>
+            <span class="risk-num">{score}</span>
+        </span>
+    }
+}
+
+#[component]
+pub fn TierBadge(tier: String) -> impl IntoView {
+    view! { <span class=format!("badge tier-{tier}")>{tier.clone()}</span> }
+}
+
+#[component]
+pub fn StatusBadge(status: String) -> impl IntoView {
+    view! { <span class=format!("badge status-{status}")>{status.clone()}</span> }
+}

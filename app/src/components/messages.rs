@@ -1,0 +1,46 @@
+//! Messages: the flash after a form post, errors, and the note on areas not built yet.
+
+use leptos::prelude::*;
+
+use crate::types::Flash;
+
+#[component]
+pub fn FlashMessage(flash: Flash) -> impl IntoView {
+    let class = if flash.ok { "flash flash-ok" } else { "flash flash-error" };
+    view! {
+        <div class=class role="status">
+            <p>{flash.message}</p>
+            {flash.secret.map(|s| view! {
+                <div class="secret-once">
+                    <code data-testid="new-secret">{s}</code>
+                    <span class="muted">"Store it in your agent's secret store. ARX keeps only a hash."</span>
+                </div>
+            })}
+        </div>
+    }
+}
+
+#[component]
+pub fn ErrorBox(message: String) -> impl IntoView {
+    view! { <div class="flash flash-error" role="alert"><p>{message}</p></div> }
+}
+
+/// Shows a server function error without its transport prefix.
+pub fn error_text(e: &ServerFnError) -> String {
+    let s = e.to_string();
+    s.split_once(": ").map(|(_, m)| m.to_string()).unwrap_or(s)
+}
+
+#[component]
+pub fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
+    view! {
+        <section class="page">
+            <header class="page-head"><h1>{title}</h1></header>
+            <div class="card planned">
+                <span class="badge status-planned">"not built yet"</span>
+                <p>{what}</p>
+                <p class="muted">"This area is planned and not available in this build. Nothing here is enforced yet."</p>
+            </div>
+        </section>
+    }
+}

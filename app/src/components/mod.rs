@@ -1,0 +1,5 @@
+//! Pieces shared by pages: the console layout, badges, messages.
+
+pub mod badges;
+pub mod layout;
+pub mod messages;

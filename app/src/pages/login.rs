@@ -1,0 +1,28 @@
+//! Sign-in: a plain form posted to `/auth/login`, so it works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let q = use_query_map();
+    let error = move || {
+        q.read().get("error").map(|e| match e.as_str() {
+            "invalid" => "The email or password is wrong.",
+            _ => "Sign-in is unavailable right now; try again in a moment.",
+        })
+    };
+    view! {
+        <div class="login-wrap">
+            <form class="login card" method="post" action="/auth/login">
+                <div class="brand big"><span class="brand-mark">"◆"</span>" ARX"</div>
+                <p class="muted">"Governance for AI agents on your security tools."</p>
+                {move || error().map(|e| view! { <div class="flash flash-error" role="alert"><p>{e}</p></div> })}
+                <label>"Email"<input type="email" name="email" autocomplete="username" required autofocus/></label>
+                <label>"Password"<input type="password" name="password" autocomplete="current-password" required/></label>
+                <button type="submit" class="btn primary">"Sign in"</button>
+                <p class="muted small">"Single sign-on (OIDC, SAML) arrives with the identity area."</p>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,9 @@
+//! One module per console area.
+
+pub mod agents;
+pub mod approvals;
+pub mod audit;
+pub mod connectors;
+pub mod login;
+pub mod overview;
+pub mod planned;

@@ -1,0 +1,40 @@
+//! Areas of the product that are not built yet; each says so plainly.
+
+use leptos::prelude::*;
+
+use crate::components::messages::NotBuiltYet;
+
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    view! { <NotBuiltYet title="Policies" what="Ordered rules with CEL conditions, versions, YAML import/export and simulation. Today every call is decided by the org defaults per risk tier (low and medium permit, high escalates, critical denies) and the review (60) and deny (90) thresholds."/> }
+}
+
+#[component]
+pub fn GrantsPage() -> impl IntoView {
+    view! { <NotBuiltYet title="Grants" what="Time-bound grants of extra scope that revert by themselves."/> }
+}
+
+#[component]
+pub fn DriftPage() -> impl IntoView {
+    view! { <NotBuiltYet title="Drift" what="Alerts when an agent acts outside its declared manifest, with throttling and suspension by severity."/> }
+}
+
+#[component]
+pub fn IdentityPage() -> impl IntoView {
+    view! { <NotBuiltYet title="SSO & SCIM" what="Sign-in with OIDC and SAML, and user provisioning over SCIM 2.0. Today the console has local accounts."/> }
+}
+
+#[component]
+pub fn IntegrationsPage() -> impl IntoView {
+    view! { <NotBuiltYet title="Integrations" what="Slack and Teams for reviewers, and audit streaming to Splunk HEC, syslog and signed webhooks."/> }
+}
+
+#[component]
+pub fn LlmPage() -> impl IntoView {
+    view! { <NotBuiltYet title="LLM router" what="One endpoint for agents' model calls with provider failover, health tracking and an audit record per call."/> }
+}
+
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! { <section class="page"><h1>"Not found"</h1><p><a href="/">"Back to the overview"</a></p></section> }
+}

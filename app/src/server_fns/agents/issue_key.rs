@@ -1,0 +1,18 @@
+//! Issue an API key for an agent (admins); the key is shown once through the flash.
+
+use leptos::prelude::*;
+
+#[server]
+pub async fn issue_key(agent_id: String) -> Result<(), ServerFnError> {
+    use super::super::ssr::{engine, flash, flash_outcome, principal, to_error};
+    let p = principal().await?;
+    let engine = engine();
+    let Ok(id) = agent_id.parse() else {
+        return flash(false, "that agent id is not valid", None).await;
+    };
+    let r = engine.admin(&p).map_err(to_error)?.issue_agent_key(id).await;
+    flash_outcome(r, |(k, secret)| {
+        (format!("New key {}… issued. Copy it now: it is shown only once.", k.prefix), Some(secret))
+    })
+    .await
+}

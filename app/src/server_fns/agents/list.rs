@@ -1,0 +1,29 @@
+//! The org's agents.
+
+use leptos::prelude::*;
+
+use crate::types::AgentRow;
+
+#[server]
+pub async fn list_agents() -> Result<Vec<AgentRow>, ServerFnError> {
+    use super::super::ssr::{engine, format_ms, principal, to_error};
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine.reader(&p);
+    let mut rows = Vec::new();
+    for a in r.agents().await.map_err(to_error)? {
+        let keys = r.agent_keys(a.id).await.map_err(to_error)?;
+        rows.push(AgentRow {
+            id: a.id.to_string(),
+            name: a.name,
+            description: a.description,
+            owner: a.owner,
+            labels: a.labels.into_iter().collect(),
+            status: a.status.as_str().into(),
+            declared_rate: a.declared_rate,
+            created: format_ms(a.created_ms),
+            active_keys: keys.iter().filter(|k| k.revoked_ms.is_none()).count(),
+        });
+    }
+    Ok(rows)
+}

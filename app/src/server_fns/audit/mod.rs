@@ -1,0 +1,5 @@
+//! Audit trail server functions.
+
+mod page;
+
+pub use page::*;

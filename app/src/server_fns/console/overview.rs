@@ -1,0 +1,34 @@
+//! The home page's figures.
+
+use leptos::prelude::*;
+
+use crate::types::Overview;
+
+#[server]
+pub async fn get_overview() -> Result<Overview, ServerFnError> {
+    use super::super::ssr::{audit_row, engine, principal, to_error};
+    use arx_core::model::AgentStatus;
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine.reader(&p);
+    let agents = r.agents().await.map_err(to_error)?;
+    let recent = r.audit_page(None, 200).await.map_err(to_error)?;
+    let mut verdicts = (0, 0, 0);
+    for rec in recent.iter().filter(|r| r.kind == "execute.intercept") {
+        match rec.field_str("verdict") {
+            Some("PERMIT") => verdicts.0 += 1,
+            Some("ESCALATE") => verdicts.1 += 1,
+            Some("DENY") => verdicts.2 += 1,
+            _ => {}
+        }
+    }
+    Ok(Overview {
+        active_agents: agents.iter().filter(|a| a.status == AgentStatus::Active).count(),
+        agents: agents.len(),
+        instances: r.instances().await.map_err(to_error)?.len(),
+        records: r.audit_count().await.map_err(to_error)?,
+        pending_approvals: r.approvals(Some("pending")).await.map_err(to_error)?.len(),
+        verdicts,
+        recent: recent.iter().take(8).map(audit_row).collect(),
+    })
+}

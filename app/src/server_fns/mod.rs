@@ -1,0 +1,95 @@
+//! Server functions, one per file, grouped by resource. Each gets the engine and the
+//! signed-in principal from context and calls one engine method.
+
+pub mod agents;
+pub mod audit;
+pub mod console;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! What every server function needs on the server side.
+    use std::sync::Arc;
+
+    use arx_core::access::Principal;
+    use arx_core::{CoreError, Engine};
+    use leptos::prelude::*;
+    use tower_sessions::Session;
+
+    use crate::types::{AuditRow, Flash};
+    use crate::{FLASH_KEY, PRINCIPAL_KEY};
+
+    pub fn engine() -> Arc<Engine> {
+        expect_context::<Arc<Engine>>()
+    }
+
+    pub async fn session() -> Result<Session, ServerFnError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| ServerFnError::new(format!("no session: {e}")))
+    }
+
+    /// The signed-in user, re-read so a deactivated account or a changed role counts now.
+    pub async fn principal() -> Result<Principal, ServerFnError> {
+        let session = session().await?;
+        let p: Principal = session
+            .get(PRINCIPAL_KEY)
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| ServerFnError::new("you are signed out; sign in again"))?;
+        match engine().refresh_principal(&p).await.map_err(to_error)? {
+            Some(fresh) => Ok(fresh),
+            None => {
+                let _ = session.flush().await;
+                Err(ServerFnError::new("your account is no longer active"))
+            }
+        }
+    }
+
+    /// An engine error as the console shows it: its message, never internal causes.
+    pub fn to_error(e: CoreError) -> ServerFnError {
+        if matches!(e, CoreError::Internal(_)) {
+            tracing::error!(error = ?e, "console request failed");
+            return ServerFnError::new("something went wrong on the server; the log has details");
+        }
+        ServerFnError::new(e.public_message())
+    }
+
+    /// Leaves a message for the next page render (works with and without JavaScript).
+    pub async fn flash(ok: bool, message: impl Into<String>, secret: Option<String>) -> Result<(), ServerFnError> {
+        let f = Flash { ok, message: message.into(), secret };
+        session().await?.insert(FLASH_KEY, f).await.map_err(|e| ServerFnError::new(e.to_string()))
+    }
+
+    /// Runs a state-changing engine call and reports its outcome through the flash.
+    pub async fn flash_outcome<T>(r: Result<T, CoreError>, ok: impl FnOnce(T) -> (String, Option<String>)) -> Result<(), ServerFnError> {
+        match r {
+            Ok(v) => {
+                let (msg, secret) = ok(v);
+                flash(true, msg, secret).await
+            }
+            Err(e) => flash(false, to_error(e).to_string().trim_start_matches("error running server function: ").to_string(), None).await,
+        }
+    }
+
+    pub fn audit_row(r: &arx_core::audit::AuditRecord) -> AuditRow {
+        let f = |k: &str| r.field_str(k).map(str::to_string);
+        AuditRow {
+            seq: r.seq,
+            ts: r.ts.replace('T', " ").trim_end_matches('Z').to_string(),
+            kind: r.kind.clone(),
+            actor: r.actor.name.clone(),
+            agent: f("agent"),
+            connector: f("connector"),
+            operation: f("operation"),
+            verdict: f("verdict"),
+            risk: r.risk_score(),
+            tier: f("tier"),
+            hash: r.hash.clone(),
+            prev_hash: r.prev_hash.clone(),
+            details: serde_json::to_string_pretty(&r.fields).unwrap_or_default(),
+        }
+    }
+
+    pub fn format_ms(ms: i64) -> String {
+        arx_core::audit::format_ts(ms).replace('T', " ").chars().take(16).collect()
+    }
+}

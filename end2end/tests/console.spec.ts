@@ -1,0 +1,81 @@
+import { test, expect } from "@playwright/test";
+import { demo, signIn, execute, expectHydration } from "./demo";
+
+test("signed-out visitors are sent to sign-in, and a wrong password says so", async ({ page }) => {
+  await page.goto("/agents");
+  await expect(page).toHaveURL(/\/login$/);
+  await page.getByLabel("Email").fill(demo.admin_email);
+  await page.getByLabel("Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("email or password is wrong");
+});
+
+test("an admin signs in, sees the overview, and signs out", async ({ page }, info) => {
+  await signIn(page);
+  await expectHydration(page, info.project.use.javaScriptEnabled !== false);
+  await expect(page.getByTestId("user")).toHaveText(demo.admin_email);
+  await expect(page.getByText("connector instances")).toBeVisible();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test("the agents page lists the demo agents; an admin registers one and issues its key once", async ({ page }, info) => {
+  await signIn(page);
+  await page.getByRole("link", { name: "Agents", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Agents" })).toBeVisible();
+  await expect(page.locator("tr[data-agent=triage-agent]")).toBeVisible();
+  await expect(page.locator("tr[data-agent=remediation-agent]")).toBeVisible();
+
+  const name = `e2e-${info.project.name}-agent`;
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Owner email").fill("owner@example.com");
+  await page.getByLabel("Labels").fill("env:dev, team:qa");
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(page.getByRole("status")).toContainText(`Agent ${name} created`);
+  const row = page.locator(`tr[data-agent=${name}]`);
+  await expect(row).toContainText("env:dev");
+
+  await row.getByRole("button", { name: "Issue key" }).click();
+  await expect(page.getByTestId("new-secret")).toHaveText(/^arx_/);
+  await page.reload();
+  await expect(page.getByTestId("new-secret")).toHaveCount(0);
+  await expect(page.locator(`tr[data-agent=${name}] td.num`).nth(1)).toHaveText("1");
+
+  // A bad form input comes back as a clear message, not an error page.
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Owner email").fill("owner@example.com");
+  await page.getByRole("button", { name: "Create agent" }).click();
+  await expect(page.getByRole("status")).toContainText("exists");
+});
+
+test("the audit trail shows a PERMIT, an ESCALATE and a DENY with risk and hash", async ({ page, request }) => {
+  expect((await execute(request, "triage-agent", { connector: "crowdstrike", operation: "detections:read", params: { limit: 5 } })).status()).toBe(200);
+  expect((await execute(request, "remediation-agent", { connector: "crowdstrike", operation: "hosts:write", params: { action_name: "contain", ids: ["host_abc123"] } })).status()).toBe(202);
+  expect((await execute(request, "triage-agent", { connector: "crowdstrike", operation: "rtr:command_admin", params: { session_id: "s", base_command: "runscript", command_string: "runscript" } })).status()).toBe(403);
+
+  await signIn(page);
+  await page.getByRole("link", { name: "Audit trail" }).click();
+  const intercepts = page.locator('tr[data-kind="execute.intercept"]');
+  for (const verdict of ["PERMIT", "ESCALATE", "DENY"]) {
+    await expect(intercepts.filter({ hasText: verdict }).first()).toBeVisible();
+  }
+  await expect(intercepts.first().locator(".hash")).toHaveText(/^[0-9a-f]{12}…$/);
+  await expect(intercepts.first().locator(".risk-num")).toHaveText(/^\d+$/);
+  // Opening a record shows its fields, without JavaScript too (a <details> element).
+  await intercepts.first().locator("summary").click();
+  await expect(intercepts.first().locator("pre.fields")).toContainText('"risk"');
+
+  await page.getByRole("link", { name: "Approvals" }).click();
+  await expect(page.getByRole("cell", { name: "hosts:write" }).first()).toBeVisible();
+});
+
+test("every area is reachable, and the ones not built yet say so", async ({ page }) => {
+  await signIn(page);
+  for (const [link, heading] of [["Policies", "Policies"], ["Grants", "Grants"], ["Drift", "Drift"], ["SSO & SCIM", "SSO & SCIM"], ["Integrations", "Integrations"], ["LLM router", "LLM router"]]) {
+    await page.getByRole("link", { name: link, exact: true }).click();
+    await expect(page.getByRole("heading", { name: heading })).toBeVisible();
+    await expect(page.getByText("not built yet")).toBeVisible();
+  }
+  await page.getByRole("link", { name: "Connectors" }).click();
+  await expect(page.getByText("CrowdStrike Falcon")).toBeVisible();
+});

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building and testing ARX needs on a fresh Debian machine with Rust:
+# system packages, the wasm target, cargo-leptos and wasm-bindgen at pinned versions,
+# and (with --e2e) Chromium and the browser-test npm packages. Skips what is present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen crate in Cargo.lock
+e2e=false
+[ "${1:-}" = "--e2e" ] && e2e=true
+
+sudo_() { if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi; }
+
+need=()
+for p in pkg-config libssl-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if $e2e; then dpkg -s chromium >/dev/null 2>&1 || need+=(chromium); fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> apt-get install ${need[*]}"
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  echo "==> cargo install cargo-leptos $CARGO_LEPTOS_VERSION (once; takes a while on 2 cores)"
+  cargo install cargo-leptos@"$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked: its lockfile wants a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if $e2e && [ ! -d end2end/node_modules/@playwright/test ]; then
+  echo "==> npm ci in end2end/"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi

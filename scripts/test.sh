@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, the Rust suites on SQLite and on a
+# throwaway PostgreSQL, then the console in real headless Chromium (JavaScript on and off).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --e2e
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+echo "==> cargo test (SQLite and PostgreSQL)"
+scripts/with-postgres.sh cargo test --workspace
+
+echo "==> cargo leptos build"
+cargo leptos build
+scripts/e2e.sh

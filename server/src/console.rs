@@ -1,0 +1,126 @@
+//! The console's HTTP side: database-backed sessions, the login and logout forms, the
+//! guard that sends signed-out browsers to `/login`, and the CSRF origin check.
+
+use std::sync::Arc;
+
+use app::PRINCIPAL_KEY;
+use arx_core::access::Principal;
+use arx_core::store::Store;
+use async_trait::async_trait;
+use axum::Form;
+use axum::extract::{Request, State};
+use axum::http::header::{HOST, ORIGIN, REFERER};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+use tower_sessions::Session;
+
+use crate::AppState;
+
+/// tower-sessions over the engine's store, so sessions live in SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DbSessions(pub Arc<dyn Store>);
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+#[async_trait]
+impl SessionStore for DbSessions {
+    async fn save(&self, r: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let expires_ms = (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+        self.0.session_save(&r.id.to_string(), &data, expires_ms).await.map_err(backend)
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        match self.0.session_load(&id.to_string(), now).await.map_err(backend)? {
+            Some(data) => serde_json::from_slice(&data).map(Some).map_err(|e| session_store::Error::Decode(e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.0.session_delete(&id.to_string()).await.map_err(backend)
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+/// `POST /auth/login`: a plain form, so it works without JavaScript.
+pub async fn login(State(s): State<AppState>, session: Session, Form(f): Form<LoginForm>) -> Response {
+    match s.engine.login(&f.email, &f.password).await {
+        Ok(p) => {
+            // A new session id at every login (no fixation).
+            if let Err(e) = session.cycle_id().await {
+                tracing::error!(error = %e, "session cycle failed");
+                return Redirect::to("/login?error=unavailable").into_response();
+            }
+            if let Err(e) = session.insert(PRINCIPAL_KEY, &p).await {
+                tracing::error!(error = %e, "session write failed");
+                return Redirect::to("/login?error=unavailable").into_response();
+            }
+            Redirect::to("/").into_response()
+        }
+        Err(e) if e.code() == "unauthenticated" => Redirect::to("/login?error=invalid").into_response(),
+        Err(e) => {
+            tracing::error!(error = ?e, "login failed");
+            Redirect::to("/login?error=unavailable").into_response()
+        }
+    }
+}
+
+/// `POST /auth/logout`.
+pub async fn logout(State(s): State<AppState>, session: Session) -> Response {
+    if let Ok(Some(p)) = session.get::<Principal>(PRINCIPAL_KEY).await {
+        let _ = s.engine.logout(&p).await;
+    }
+    let _ = session.flush().await;
+    Redirect::to("/login").into_response()
+}
+
+/// Pages other than `/login` need a signed-in user; server functions check for themselves.
+pub async fn require_login(session: Session, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    const NOT_PAGES: &[&str] = &["/v1/", "/api/", "/auth/", "/pkg/", "/scim/", "/integrations/", "/saml/"];
+    let public = path == "/login"
+        || NOT_PAGES.iter().any(|p| path.starts_with(p))
+        || matches!(path, "/healthz" | "/metrics" | "/openapi.json" | "/favicon.ico")
+        || path.contains('.');
+    if req.method() == Method::GET && !public {
+        let signed_in = matches!(session.get::<Principal>(PRINCIPAL_KEY).await, Ok(Some(_)));
+        if !signed_in {
+            return Redirect::to("/login").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Refuses cross-site form posts and server-function calls: a state-changing request with
+/// a session cookie must come from this site (Origin, else Referer, names our host).
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = req.uri().path();
+    let console = path.starts_with("/api/") || path.starts_with("/auth/");
+    if changes_state && console {
+        let host = req.headers().get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let from = req
+            .headers()
+            .get(ORIGIN)
+            .or_else(|| req.headers().get(REFERER))
+            .and_then(|v| v.to_str().ok())
+            .map(|o| o.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("").to_string());
+        if from.as_deref() != Some(host) {
+            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+        }
+    }
+    next.run(req).await
+}

@@ -1,0 +1,112 @@
+//! `arx serve --demo`: on first start, an org `demo` with an admin, connector instances
+//! on the built-in target simulator and two agents, described in `<data dir>/demo.json`.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+
+use arx_core::audit::Actor;
+use arx_core::engine::{NewAgent, NewInstance, new_secret_token};
+use arx_core::model::Role;
+use arx_core::{CoreError, Engine};
+use arx_simulator::{Simulator, demo_credentials};
+use serde::Serialize;
+
+use crate::config::Config;
+
+#[derive(Debug, Serialize)]
+pub struct DemoAgent {
+    pub name: String,
+    pub id: String,
+    pub api_key: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DemoFile {
+    pub org: String,
+    pub console_url: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub admin_token: String,
+    pub simulator_url: String,
+    pub agents: Vec<DemoAgent>,
+}
+
+/// Where each demo connector's instance runs (its environment drives the risk score).
+const ENVIRONMENTS: &[(&str, &str)] = &[
+    ("crowdstrike", "prod"),
+    ("sentinelone", "prod"),
+    ("okta", "prod"),
+    ("splunk", "prod"),
+    ("sentinel", "prod"),
+    ("wiz", "prod"),
+    ("servicenow", "prod"),
+    ("jira", "staging"),
+    ("pagerduty", "prod"),
+    ("slack", "dev"),
+];
+
+/// Seeds the demo org unless it exists; returns the demo file written, if any.
+pub async fn seed(engine: &Engine, cfg: &Config, sim: &Simulator) -> Result<Option<DemoFile>, CoreError> {
+    if engine.store().org_by_slug("demo").await?.is_some() {
+        return Ok(None);
+    }
+    let org = engine.create_org("demo", "Demo Security Org").await?;
+    let password = new_secret_token("").chars().take(20).collect::<String>();
+    let email = "admin@demo.arx.local";
+    let admin = engine
+        .create_local_user(org.id, email, "Demo Admin", Role::Admin, &password, Actor::system())
+        .await?;
+    let token = engine.issue_user_token(&admin, "demo automation").await?;
+    let p = engine.principal_from_token(Some(&token)).await?;
+    let ops = engine.admin(&p)?;
+    for c in engine.catalog().iter() {
+        let env = ENVIRONMENTS.iter().find(|(n, _)| *n == c.name).map_or("unknown", |(_, e)| e);
+        let creds = demo_credentials(&c.name)
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect());
+        ops.create_instance(NewInstance {
+            connector: c.name.clone(),
+            name: "main".into(),
+            environment: env.into(),
+            variables: sim.variables_for(&c.name),
+            sensitivity: None,
+            credentials: creds,
+        })
+        .await?;
+    }
+    let mut agents = Vec::new();
+    for (name, desc, owner, labels) in [
+        ("triage-agent", "Reads detections and opens tickets", "secops-lead@demo.arx.local", [("env", "prod"), ("team", "soc")]),
+        ("remediation-agent", "Contains hosts and suspends users", "ir-lead@demo.arx.local", [("env", "prod"), ("team", "ir")]),
+    ] {
+        let agent = ops
+            .create_agent(NewAgent {
+                name: name.into(),
+                description: desc.into(),
+                owner: owner.into(),
+                labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                declared_rate: Some(60),
+            })
+            .await?;
+        let (_, key) = ops.issue_agent_key(agent.id).await?;
+        agents.push(DemoAgent { name: agent.name, id: agent.id.to_string(), api_key: key });
+    }
+    let demo = DemoFile {
+        org: org.slug,
+        console_url: cfg.public_url.clone(),
+        admin_email: email.into(),
+        admin_password: password,
+        admin_token: token,
+        simulator_url: sim.base_url(),
+        agents,
+    };
+    write_demo_file(cfg, &demo).map_err(|e| CoreError::Internal(format!("writing demo.json: {e}")))?;
+    Ok(Some(demo))
+}
+
+fn write_demo_file(cfg: &Config, demo: &DemoFile) -> std::io::Result<()> {
+    let path = cfg.data_dir.join("demo.json");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+    f.write_all(serde_json::to_string_pretty(demo).map_err(std::io::Error::other)?.as_bytes())?;
+    f.sync_all()
+}

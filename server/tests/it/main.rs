@@ -1,0 +1,8 @@
+//! The server through its real HTTP interface, on SQLite and PostgreSQL, with the
+//! target simulator as the vendor side.
+
+mod admin_api;
+mod audit_cli;
+mod console;
+mod execute;
+mod harness;
