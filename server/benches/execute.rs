@@ -1,1 +1,115 @@
-fn main() {}
+//! Governed vs direct: the same simulator endpoint called directly and through
+//! `POST /v1/sdk/execute` (policy + two durable audit records), in one run, then governed
+//! throughput at concurrency 1, 16 and 64. Prints figures; asserts nothing.
+//!
+//! `cargo bench -p arx-server --bench execute` (SQLite, synchronous=FULL). Set
+//! `ARX_BENCH_DATABASE_URL=postgres://…` to measure PostgreSQL. `ARX_BENCH_CALLS` sets the
+//! number of calls per measurement (default 2000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arx_server::config::Config;
+use serde_json::{Value, json};
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let calls: usize = std::env::var("ARX_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let dir = std::env::temp_dir().join(format!("arx-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let db = std::env::var("ARX_BENCH_DATABASE_URL").ok();
+    let backend = if db.is_some() { "postgres" } else { "sqlite (WAL, synchronous=FULL)" };
+    let cfg = Config::for_tests(&dir, db);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let running = arx_server::launch(cfg, listener, true).await.expect("launch");
+    let demo = running.demo.as_ref().expect("demo");
+    let base = format!("http://{}", running.addr);
+    let sim = running.simulator.as_ref().expect("simulator").base_url();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+
+    // A bench agent whose declared rate keeps the frequency input at 0, so every call is a PERMIT.
+    let created: Value = http
+        .post(format!("{base}/v1/admin/agents"))
+        .bearer_auth(&demo.admin_token)
+        .json(&json!({"name": "bench-agent", "owner": "bench@example.com", "declared_rate": 100_000_000}))
+        .send().await.expect("create agent").json().await.expect("json");
+    let agent = created["agent"]["id"].as_str().expect("agent id").to_string();
+    let key: Value = http.post(format!("{base}/v1/admin/agents/{agent}/keys")).bearer_auth(&demo.admin_token)
+        .send().await.expect("key").json().await.expect("json");
+    let key = Arc::new(key["api_key"].as_str().expect("api key").to_string());
+
+    let governed_body = json!({"connector": "okta", "operation": "users:read", "params": {"limit": 5}});
+    let direct_url = format!("{sim}/okta/api/v1/users?limit=5");
+    let governed = |http: reqwest::Client, key: Arc<String>, base: String, body: Value| async move {
+        let r = http.post(format!("{base}/v1/sdk/execute")).bearer_auth(key.as_str()).json(&body).send().await.expect("send");
+        assert_eq!(r.status(), 200, "governed call not permitted");
+        r.bytes().await.expect("body");
+    };
+    let direct = |http: reqwest::Client, url: String| async move {
+        let r = http.get(url).header("authorization", "SSWS demo-okta-api-key").send().await.expect("send");
+        assert_eq!(r.status(), 200, "direct call failed");
+        r.bytes().await.expect("body");
+    };
+
+    // Warm up both paths (connections, caches).
+    for _ in 0..200 {
+        governed(http.clone(), key.clone(), base.clone(), governed_body.clone()).await;
+        direct(http.clone(), direct_url.clone()).await;
+    }
+
+    // Interleaved, sequential: the same load and noise on both paths.
+    let (mut g, mut d) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    for _ in 0..calls {
+        let t = Instant::now();
+        direct(http.clone(), direct_url.clone()).await;
+        d.push(t.elapsed());
+        let t = Instant::now();
+        governed(http.clone(), key.clone(), base.clone(), governed_body.clone()).await;
+        g.push(t.elapsed());
+    }
+    g.sort();
+    d.sort();
+    println!("ARX execute benchmark — backend: {backend}, {calls} calls per path, 2 records made durable per governed call");
+    println!("direct   p50 {}  p99 {}", ms(pct(&d, 0.5)), ms(pct(&d, 0.99)));
+    println!("governed p50 {}  p99 {}", ms(pct(&g, 0.5)), ms(pct(&g, 0.99)));
+    println!(
+        "overhead p50 {}  p99 {}  (governed/direct p50 ratio {:.2})",
+        ms(pct(&g, 0.5).saturating_sub(pct(&d, 0.5))),
+        ms(pct(&g, 0.99).saturating_sub(pct(&d, 0.99))),
+        pct(&g, 0.5).as_secs_f64() / pct(&d, 0.5).as_secs_f64()
+    );
+
+    for concurrency in [1usize, 16, 64] {
+        let per = calls.div_ceil(concurrency).max(1);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (http, key, base, body) = (http.clone(), key.clone(), base.clone(), governed_body.clone());
+                tokio::spawn(async move {
+                    for _ in 0..per {
+                        governed(http.clone(), key.clone(), base.clone(), body.clone()).await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let n = per * concurrency;
+        let secs = start.elapsed().as_secs_f64();
+        println!("governed throughput at concurrency {concurrency:>2}: {:>7.0} calls/s ({n} calls in {secs:.2} s)", n as f64 / secs);
+    }
+    let verify = running.engine.verify_org(running.engine.store().org_by_slug("demo").await.expect("org").expect("demo").id).await.expect("verify");
+    match verify {
+        Ok(r) => println!("chain verified after the run: {} records", r.records),
+        Err(b) => println!("CHAIN BROKEN: {b}"),
+    }
+}

@@ -3,6 +3,7 @@
 //! listener on port 0 and get the real server.
 
 pub mod api;
+pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -45,6 +46,8 @@ pub struct Running {
     pub store: SqlStore,
     pub simulator: Option<Simulator>,
     pub demo: Option<demo::DemoFile>,
+    /// Set on the first start of an empty database without the demo.
+    pub bootstrap: Option<bootstrap::Bootstrap>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -86,6 +89,11 @@ pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: b
     } else {
         (None, None)
     };
+    let bootstrap = if with_demo {
+        None
+    } else {
+        bootstrap::first_start(&engine).await.map_err(|e| format!("creating the first admin failed: {e:?}"))?
+    };
 
     let leptos_options = LeptosOptions::builder()
         .output_name("arx")
@@ -96,7 +104,7 @@ pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: b
     let state = AppState { engine: engine.clone(), metrics: Arc::default(), leptos_options };
     let app = router(state, cfg.public_url.starts_with("https://"));
     let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
-    Ok(Running { addr, engine, store, simulator, demo, server })
+    Ok(Running { addr, engine, store, simulator, demo, bootstrap, server })
 }
 
 fn router(state: AppState, secure_cookies: bool) -> Router {

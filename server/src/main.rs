@@ -110,6 +110,11 @@ async fn serve(cfg: Config, demo: bool) -> Result<ExitCode, String> {
     if let Some(sim) = &running.simulator {
         tracing::info!(url = %sim.base_url(), "target simulator running");
     }
+    if let Some(b) = &running.bootstrap {
+        println!("First start: created org '{}' and its admin. Sign in as {} with the password", b.org, b.email);
+        println!("    {}", b.password);
+        println!("It is shown only this once: keep it in your password manager.");
+    }
     if running.demo.is_some() {
         println!("Demo org seeded. Sign-in details and agent keys: {}", data_dir.join("demo.json").display());
     }

@@ -344,9 +344,21 @@ impl Connector {
                 }
             }
         }
-        for name in template_names(&self.base_url) {
-            if !self.variables.contains_key(name) {
-                return Err(format!("base_url uses undeclared variable {{{name}}}"));
+        let mut templates = vec![("base_url", self.base_url.as_str())];
+        if let AuthScheme::Oauth2ClientCredentials { token_url, .. } = &self.auth {
+            templates.push(("auth.token_url", token_url));
+        }
+        for op in self.operations.values() {
+            if let Some(b) = &op.base_url {
+                templates.push(("an operation's base_url", b));
+            }
+        }
+        for (what, t) in templates {
+            for name in template_names(t) {
+                let allowed = self.variables.contains_key(name) || (what == "auth.token_url" && name == "base_url");
+                if !allowed {
+                    return Err(format!("{what} uses undeclared variable {{{name}}}"));
+                }
             }
         }
         Ok(())

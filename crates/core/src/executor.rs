@@ -35,10 +35,13 @@ pub enum ExecError {
     Unreachable(String),
 }
 
+/// An instance and a digest of its sealed credentials: a rotation makes a new key.
+type TokenKey = (InstanceId, [u8; 32]);
+
 /// Caches OAuth2 access tokens per instance and credential version, so a call does not
 /// fetch a token each time. Tokens are zeroized when dropped.
 #[derive(Default)]
-struct TokenCache(Mutex<HashMap<(InstanceId, [u8; 32]), (Secret, Instant)>>);
+struct TokenCache(Mutex<HashMap<TokenKey, (Secret, Instant)>>);
 
 pub struct Executor {
     http: reqwest::Client,
@@ -165,7 +168,11 @@ impl Executor {
         let mut query: Vec<(String, String)> =
             op.fixed_query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         let mut body = op.fixed_body.clone();
-        let mut form: Vec<(String, String)> = Vec::new();
+        // A form body starts from the fixed body's top-level fields.
+        let mut form: Vec<(String, String)> = match (&op.body_encoding, &op.fixed_body) {
+            (BodyEncoding::Form, Some(Value::Object(m))) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
+            _ => Vec::new(),
+        };
         let mut req = self.http.request(method, &url);
         for (name, p) in &op.params {
             let Some(v) = params.get(name).filter(|v| !v.is_null()) else { continue };
@@ -187,8 +194,12 @@ impl Executor {
             req = req.query(&query);
         }
         match op.body_encoding {
-            BodyEncoding::Form if !form.is_empty() => req = req.form(&form),
-            _ => {
+            BodyEncoding::Form => {
+                if !form.is_empty() {
+                    req = req.form(&form);
+                }
+            }
+            BodyEncoding::Json => {
                 if let Some(b) = &body {
                     req = req.json(b);
                 }

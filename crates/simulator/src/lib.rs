@@ -31,11 +31,16 @@ pub(crate) struct Inner {
     pub(crate) routes: routes::RouteTable,
     /// Issued OAuth access tokens → connector name.
     tokens: Mutex<HashMap<String, String>>,
-    log: Mutex<Vec<RecordedRequest>>,
+    /// The most recent requests (at most [`LOG_CAPACITY`]); `received` counts them all.
+    log: Mutex<std::collections::VecDeque<RecordedRequest>>,
+    received: AtomicU64,
     /// Connector name → HTTP status every API call of it answers (test failure injection).
     failures: Mutex<BTreeMap<String, u16>>,
     seq: AtomicU64,
 }
+
+/// How many requests the log keeps, so a long-running demo does not grow without bound.
+const LOG_CAPACITY: usize = 10_000;
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -55,7 +60,12 @@ impl Inner {
     }
 
     pub(crate) fn record(&self, r: RecordedRequest) {
-        locked(&self.log).push(r);
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let mut log = locked(&self.log);
+        if log.len() == LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(r);
     }
 
     pub(crate) fn failure_for(&self, connector: &str) -> Option<u16> {
@@ -85,7 +95,8 @@ impl Simulator {
             catalog,
             routes,
             tokens: Mutex::new(HashMap::new()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(std::collections::VecDeque::new()),
+            received: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
             seq: AtomicU64::new(0),
         });
@@ -120,13 +131,14 @@ impl Simulator {
         auth::credentials(self.inner.catalog.get(connector), connector)
     }
 
-    /// The requests received so far, oldest first.
+    /// The most recent requests received (up to 10,000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        locked(&self.inner.log).clone()
+        locked(&self.inner.log).iter().cloned().collect()
     }
 
+    /// How many requests were received in all.
     pub fn request_count(&self) -> usize {
-        locked(&self.inner.log).len()
+        self.inner.received.load(Ordering::Relaxed) as usize
     }
 
     /// Test hook: every API call of `connector` answers `status` (a vendor-shaped error)

@@ -44,3 +44,20 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
     let kinds: Vec<String> = s.audit().await.iter().map(|r| r["kind"].as_str().unwrap().to_string()).collect();
     assert!(kinds.contains(&"user.login".to_string()) && kinds.contains(&"user.login_failed".to_string()) && kinds.contains(&"user.logout".to_string()));
 }
+
+#[tokio::test]
+async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
+    let dir = std::env::temp_dir().join(format!("arx-boot-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = arx_server::config::Config::for_tests(&dir, None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = arx_server::launch(cfg.clone(), listener, false).await.unwrap();
+    let b = running.bootstrap.as_ref().expect("first start bootstraps");
+    let p = running.engine.login(&b.email, &b.password).await.unwrap();
+    assert_eq!((p.org_slug.as_str(), p.is_admin()), ("default", true));
+    assert!(running.engine.login(&b.email, "guess-guess-guess").await.is_err());
+    running.server.abort();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let again = arx_server::launch(cfg, listener, false).await.unwrap();
+    assert!(again.bootstrap.is_none(), "only the first start creates an admin");
+}

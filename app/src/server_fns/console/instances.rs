@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::types::{InstanceRow, OperationRow};
+use crate::types::InstanceRow;
 
 #[server]
 pub async fn list_instances() -> Result<Vec<InstanceRow>, ServerFnError> {
@@ -25,7 +25,7 @@ pub async fn list_instances() -> Result<Vec<InstanceRow>, ServerFnError> {
                 operations: c
                     .operations
                     .iter()
-                    .map(|(id, o)| OperationRow {
+                    .map(|(id, o)| crate::types::OperationRow {
                         id: id.clone(),
                         method: o.method.as_str().into(),
                         tier: o.risk.as_str().into(),

@@ -81,6 +81,10 @@ fn require_name(what: &str, s: &str) -> Result<String, CoreError> {
 }
 
 impl AdminOps<'_> {
+    async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {
+        self.engine.reader(self.who).agent(id).await
+    }
+
     pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
         let e = self.engine;
         let name = require_name("the agent name", &input.name)?;
@@ -116,11 +120,7 @@ impl AdminOps<'_> {
     /// Issues a new API key for an agent. The key is returned here once; only its hash is kept.
     pub async fn issue_agent_key(&self, agent: AgentId) -> Result<(AgentKey, String), CoreError> {
         let e = self.engine;
-        let a = e
-            .store
-            .agent(self.who.org_id, agent)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such agent".into()))?;
+        let a = self.agent(agent).await?;
         if a.status == AgentStatus::Decommissioned {
             return Err(CoreError::Conflict("a decommissioned agent gets no new keys".into()));
         }
@@ -156,11 +156,7 @@ impl AdminOps<'_> {
 
     pub async fn set_agent_status(&self, agent: AgentId, status: AgentStatus, reason: &str) -> Result<(), CoreError> {
         let e = self.engine;
-        let a = e
-            .store
-            .agent(self.who.org_id, agent)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such agent".into()))?;
+        let a = self.agent(agent).await?;
         if a.status == AgentStatus::Decommissioned {
             return Err(CoreError::Conflict("a decommissioned agent stays decommissioned".into()));
         }

@@ -160,7 +160,7 @@ impl Engine {
                 json!({"agent_id": agent.id, "key_id": key.id, "reason": why}),
             )
             .await?;
-            return Err(CoreError::Unauthenticated(format!("{why}")));
+            return Err(CoreError::Unauthenticated(why.to_string()));
         }
         Ok(agent)
     }

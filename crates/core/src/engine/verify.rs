@@ -17,22 +17,41 @@ pub struct VerifyReport {
 }
 
 impl Engine {
+    /// Calls `f` on every record of an org's chain, oldest first, a page at a time;
+    /// stops early when `f` says so.
+    async fn walk_chain(
+        &self,
+        org: OrgId,
+        mut f: impl FnMut(&AuditRecord) -> Result<bool, CoreError>,
+    ) -> Result<(), CoreError> {
+        let mut after = 0;
+        loop {
+            let page = self.store.audit_after(org, after, PAGE).await?;
+            let Some(last) = page.last() else { return Ok(()) };
+            after = last.seq;
+            for r in &page {
+                if !f(r)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
     /// Verifies an org's chain as stored, and that it ends at the recorded head.
     pub async fn verify_org(&self, org: OrgId) -> Result<Result<VerifyReport, ChainBreak>, CoreError> {
         let tip = self.store.chain_head(org).await?;
         let mut v = Verifier::default();
-        let mut n = 0u64;
-        let mut after = 0;
-        loop {
-            let page = self.store.audit_after(org, after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for r in &page {
-                if let Err(b) = v.push(r) {
-                    return Ok(Err(b));
-                }
-                n += 1;
+        let (mut n, mut broken) = (0u64, None);
+        self.walk_chain(org, |r| {
+            match v.push(r) {
+                Ok(()) => n += 1,
+                Err(b) => broken = Some(b),
             }
+            Ok(broken.is_none())
+        })
+        .await?;
+        if let Some(b) = broken {
+            return Ok(Err(b));
         }
         Ok(v.finish(&tip).map(|()| VerifyReport { records: n, head: v.head().clone() }))
     }
@@ -40,17 +59,13 @@ impl Engine {
     /// Writes an org's chain as NDJSON, oldest first; returns how many records.
     pub async fn export_org(&self, org: OrgId, out: &mut dyn Write) -> Result<u64, CoreError> {
         let mut n = 0u64;
-        let mut after = 0;
-        loop {
-            let page = self.store.audit_after(org, after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for r in &page {
-                let line = serde_json::to_string(r).map_err(|e| CoreError::internal("export encode", e))?;
-                writeln!(out, "{line}").map_err(|e| CoreError::internal("export write", e))?;
-                n += 1;
-            }
-        }
+        self.walk_chain(org, |r| {
+            let line = serde_json::to_string(r).map_err(|e| CoreError::internal("export encode", e))?;
+            writeln!(out, "{line}").map_err(|e| CoreError::internal("export write", e))?;
+            n += 1;
+            Ok(true)
+        })
+        .await?;
         Ok(n)
     }
 }

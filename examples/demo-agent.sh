@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The demo agent: three calls through ARX that end in the three verdicts, using the keys
+# `arx serve --demo` wrote to data/demo.json. Then look at the Audit page of the console.
+set -euo pipefail
+demo=${ARX_DEMO_FILE:-data/demo.json}
+arx=${ARX_URL:-http://127.0.0.1:3000}
+field() { python3 -c "import json,sys; d=json.load(open('$demo')); print(eval(sys.argv[1]))" "$1"; }
+triage=$(field "[a for a in d['agents'] if a['name']=='triage-agent'][0]['api_key']")
+remediation=$(field "[a for a in d['agents'] if a['name']=='remediation-agent'][0]['api_key']")
+
+call() { # agent key, JSON body
+  curl -s -w '\n  -> HTTP %{http_code}\n' -X POST "$arx/v1/sdk/execute" \
+    -H "Authorization: Bearer $1" -H 'Content-Type: application/json' -d "$2"
+}
+
+echo "1. triage-agent reads CrowdStrike detections (low risk): PERMIT, runs against the simulator"
+call "$triage" '{"connector":"crowdstrike","operation":"detections:read","params":{"filter":"status:'"'"'new'"'"'","limit":10},
+  "session_context":{"reasoning":"Morning triage of new detections"}}'
+echo
+echo "2. remediation-agent contains a host (high risk): ESCALATE, waits for a reviewer"
+call "$remediation" '{"connector":"crowdstrike","operation":"hosts:write","params":{"action_name":"contain","ids":["host_abc123"]},
+  "session_context":{"reasoning":"Host beaconing to a known C2 domain"}}'
+echo
+echo "3. triage-agent runs an RTR admin command (critical): DENY"
+call "$triage" '{"connector":"crowdstrike","operation":"rtr:command_admin","params":{"session_id":"s-1","base_command":"runscript","command_string":"runscript -Raw=```Get-Process```"}}'
+echo
+echo "Now open $arx/audit (sign in with admin_email / admin_password from $demo)."
