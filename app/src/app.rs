@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::components::layout::ConsoleLayout;
 use crate::pages::{agents::AgentsPage, approvals::ApprovalsPage, audit::AuditTrailPage, connectors::ConnectorsPage, login::LoginPage, overview::OverviewPage, planned::*};
@@ -27,6 +27,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Every route is rendered with `SsrMode::Async`: the server waits for the page's data and
+/// sends complete HTML, so the console works without JavaScript (streamed fallbacks would
+/// need a script to be replaced).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -35,19 +38,19 @@ pub fn App() -> impl IntoView {
         <Title text="ARX console"/>
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/login") view=LoginPage/>
-                <ParentRoute path=path!("") view=ConsoleLayout>
-                    <Route path=path!("/") view=OverviewPage/>
-                    <Route path=path!("/agents") view=AgentsPage/>
-                    <Route path=path!("/audit") view=AuditTrailPage/>
-                    <Route path=path!("/connectors") view=ConnectorsPage/>
-                    <Route path=path!("/approvals") view=ApprovalsPage/>
-                    <Route path=path!("/policies") view=PoliciesPage/>
-                    <Route path=path!("/grants") view=GrantsPage/>
-                    <Route path=path!("/drift") view=DriftPage/>
-                    <Route path=path!("/settings/identity") view=IdentityPage/>
-                    <Route path=path!("/settings/integrations") view=IntegrationsPage/>
-                    <Route path=path!("/settings/llm") view=LlmPage/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
+                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/agents") view=AgentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/grants") view=GrantsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/drift") view=DriftPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/integrations") view=IntegrationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/llm") view=LlmPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

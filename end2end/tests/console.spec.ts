@@ -54,7 +54,7 @@ test("the audit trail shows a PERMIT, an ESCALATE and a DENY with risk and hash"
   expect((await execute(request, "triage-agent", { connector: "crowdstrike", operation: "rtr:command_admin", params: { session_id: "s", base_command: "runscript", command_string: "runscript" } })).status()).toBe(403);
 
   await signIn(page);
-  await page.getByRole("link", { name: "Audit trail" }).click();
+  await page.getByRole("link", { name: "Audit trail", exact: true }).click();
   const intercepts = page.locator('tr[data-kind="execute.intercept"]');
   for (const verdict of ["PERMIT", "ESCALATE", "DENY"]) {
     await expect(intercepts.filter({ hasText: verdict }).first()).toBeVisible();

@@ -28,11 +28,26 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+fn encode(r: &Record) -> session_store::Result<(Vec<u8>, i64)> {
+    let data = serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok((data, (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64))
+}
+
 #[async_trait]
 impl SessionStore for DbSessions {
+    /// A new session never overwrites another: on an id collision, draw a new id.
+    async fn create(&self, r: &mut Record) -> session_store::Result<()> {
+        loop {
+            let (data, expires_ms) = encode(r)?;
+            if self.0.session_create(&r.id.to_string(), &data, expires_ms).await.map_err(backend)? {
+                return Ok(());
+            }
+            r.id = Id::default();
+        }
+    }
+
     async fn save(&self, r: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        let expires_ms = (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+        let (data, expires_ms) = encode(r)?;
         self.0.session_save(&r.id.to_string(), &data, expires_ms).await.map_err(backend)
     }
 

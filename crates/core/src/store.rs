@@ -71,6 +71,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_approvals(&self, org: OrgId, status: Option<&str>) -> StoreResult<Vec<ApprovalRequest>>;
 
     // Console sessions (opaque to the engine)
+    /// Inserts a new session; `false` if the id is taken.
+    async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool>;
     async fn session_load(&self, id: &str, now_ms: i64) -> StoreResult<Option<Vec<u8>>>;
     async fn session_save(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()>;
     async fn session_delete(&self, id: &str) -> StoreResult<()>;

@@ -389,6 +389,10 @@ impl Store for SqlStore {
         .collect()
     }
 
+    async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {
+        self.session_create_q(id, data, expires_ms).await
+    }
+
     async fn session_load(&self, id: &str, now_ms: i64) -> StoreResult<Option<Vec<u8>>> {
         self.session_load_q(id, now_ms).await
     }

@@ -15,6 +15,17 @@ impl SqlStore {
         row.map(|r| rows::get::<Vec<u8>>(&r, "data")).transpose()
     }
 
+    pub(crate) async fn session_create_q(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {
+        let r = sqlx::query("INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+            .bind(id)
+            .bind(data.to_vec())
+            .bind(expires_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("session create"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
     pub(crate) async fn session_save_q(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) \

@@ -182,7 +182,8 @@ async fn a_failed_append_leaves_nothing_behind() {
 #[tokio::test]
 async fn sessions_expire() {
     for (name, s) in backends::all().await {
-        s.session_save("sid", b"data", 1_000).await.unwrap();
+        assert!(s.session_create("sid", b"data", 1_000).await.unwrap(), "{name}");
+        assert!(!s.session_create("sid", b"other", 9_000).await.unwrap(), "{name}: an id is never reused");
         assert_eq!(s.session_load("sid", 999).await.unwrap().as_deref(), Some(&b"data"[..]), "{name}");
         assert_eq!(s.session_load("sid", 1_000).await.unwrap(), None, "{name}");
         s.session_save("sid", b"new", 5_000).await.unwrap();
