@@ -6,7 +6,10 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::layout::ConsoleLayout;
-use crate::pages::{agents::AgentsPage, approvals::ApprovalsPage, audit::AuditTrailPage, connectors::ConnectorsPage, login::LoginPage, overview::OverviewPage, planned::*};
+use crate::pages::{
+    agents::AgentsPage, approvals::ApprovalsPage, audit::AuditTrailPage,
+    connectors::ConnectorsPage, login::LoginPage, overview::OverviewPage, planned::*,
+};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

@@ -1,5 +1,9 @@
 //! The ARX console: Leptos pages rendered on the server and hydrated in the browser.
 //! Pages call server functions (`server_fns/`), each a thin call into the engine.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![recursion_limit = "256"]
 
 pub mod app;

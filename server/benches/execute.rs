@@ -22,18 +22,32 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    let calls: usize = std::env::var("ARX_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let calls: usize = std::env::var("ARX_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let dir = std::env::temp_dir().join(format!("arx-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let db = std::env::var("ARX_BENCH_DATABASE_URL").ok();
-    let backend = if db.is_some() { "postgres" } else { "sqlite (WAL, synchronous=FULL)" };
+    let backend = if db.is_some() {
+        "postgres"
+    } else {
+        "sqlite (WAL, synchronous=FULL)"
+    };
     let cfg = Config::for_tests(&dir, db);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let running = arx_server::launch(cfg, listener, true).await.expect("launch");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running = arx_server::launch(cfg, listener, true)
+        .await
+        .expect("launch");
     let demo = running.demo.as_ref().expect("demo");
     let base = format!("http://{}", running.addr);
     let sim = running.simulator.as_ref().expect("simulator").base_url();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().expect("client");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .expect("client");
 
     // A bench agent whose declared rate keeps the frequency input at 0, so every call is a PERMIT.
     let created: Value = http
@@ -41,27 +55,55 @@ async fn main() {
         .bearer_auth(&demo.admin_token)
         .json(&json!({"name": "bench-agent", "owner": "bench@example.com", "declared_rate": 100_000_000}))
         .send().await.expect("create agent").json().await.expect("json");
-    let agent = created["agent"]["id"].as_str().expect("agent id").to_string();
-    let key: Value = http.post(format!("{base}/v1/admin/agents/{agent}/keys")).bearer_auth(&demo.admin_token)
-        .send().await.expect("key").json().await.expect("json");
+    let agent = created["agent"]["id"]
+        .as_str()
+        .expect("agent id")
+        .to_string();
+    let key: Value = http
+        .post(format!("{base}/v1/admin/agents/{agent}/keys"))
+        .bearer_auth(&demo.admin_token)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
     let key = Arc::new(key["api_key"].as_str().expect("api key").to_string());
 
-    let governed_body = json!({"connector": "okta", "operation": "users:read", "params": {"limit": 5}});
+    let governed_body =
+        json!({"connector": "okta", "operation": "users:read", "params": {"limit": 5}});
     let direct_url = format!("{sim}/okta/api/v1/users?limit=5");
     let governed = |http: reqwest::Client, key: Arc<String>, base: String, body: Value| async move {
-        let r = http.post(format!("{base}/v1/sdk/execute")).bearer_auth(key.as_str()).json(&body).send().await.expect("send");
+        let r = http
+            .post(format!("{base}/v1/sdk/execute"))
+            .bearer_auth(key.as_str())
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200, "governed call not permitted");
         r.bytes().await.expect("body");
     };
     let direct = |http: reqwest::Client, url: String| async move {
-        let r = http.get(url).header("authorization", "SSWS demo-okta-api-key").send().await.expect("send");
+        let r = http
+            .get(url)
+            .header("authorization", "SSWS demo-okta-api-key")
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status(), 200, "direct call failed");
         r.bytes().await.expect("body");
     };
 
     // Warm up both paths (connections, caches).
     for _ in 0..200 {
-        governed(http.clone(), key.clone(), base.clone(), governed_body.clone()).await;
+        governed(
+            http.clone(),
+            key.clone(),
+            base.clone(),
+            governed_body.clone(),
+        )
+        .await;
         direct(http.clone(), direct_url.clone()).await;
     }
 
@@ -72,14 +114,30 @@ async fn main() {
         direct(http.clone(), direct_url.clone()).await;
         d.push(t.elapsed());
         let t = Instant::now();
-        governed(http.clone(), key.clone(), base.clone(), governed_body.clone()).await;
+        governed(
+            http.clone(),
+            key.clone(),
+            base.clone(),
+            governed_body.clone(),
+        )
+        .await;
         g.push(t.elapsed());
     }
     g.sort();
     d.sort();
-    println!("ARX execute benchmark — backend: {backend}, {calls} calls per path, 2 records made durable per governed call");
-    println!("direct   p50 {}  p99 {}", ms(pct(&d, 0.5)), ms(pct(&d, 0.99)));
-    println!("governed p50 {}  p99 {}", ms(pct(&g, 0.5)), ms(pct(&g, 0.99)));
+    println!(
+        "ARX execute benchmark — backend: {backend}, {calls} calls per path, 2 records made durable per governed call"
+    );
+    println!(
+        "direct   p50 {}  p99 {}",
+        ms(pct(&d, 0.5)),
+        ms(pct(&d, 0.99))
+    );
+    println!(
+        "governed p50 {}  p99 {}",
+        ms(pct(&g, 0.5)),
+        ms(pct(&g, 0.99))
+    );
     println!(
         "overhead p50 {}  p99 {}  (governed/direct p50 ratio {:.2})",
         ms(pct(&g, 0.5).saturating_sub(pct(&d, 0.5))),
@@ -92,7 +150,12 @@ async fn main() {
         let start = Instant::now();
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| {
-                let (http, key, base, body) = (http.clone(), key.clone(), base.clone(), governed_body.clone());
+                let (http, key, base, body) = (
+                    http.clone(),
+                    key.clone(),
+                    base.clone(),
+                    governed_body.clone(),
+                );
                 tokio::spawn(async move {
                     for _ in 0..per {
                         governed(http.clone(), key.clone(), base.clone(), body.clone()).await;
@@ -105,9 +168,25 @@ async fn main() {
         }
         let n = per * concurrency;
         let secs = start.elapsed().as_secs_f64();
-        println!("governed throughput at concurrency {concurrency:>2}: {:>7.0} calls/s ({n} calls in {secs:.2} s)", n as f64 / secs);
+        println!(
+            "governed throughput at concurrency {concurrency:>2}: {:>7.0} calls/s ({n} calls in {secs:.2} s)",
+            n as f64 / secs
+        );
     }
-    let verify = running.engine.verify_org(running.engine.store().org_by_slug("demo").await.expect("org").expect("demo").id).await.expect("verify");
+    let verify = running
+        .engine
+        .verify_org(
+            running
+                .engine
+                .store()
+                .org_by_slug("demo")
+                .await
+                .expect("org")
+                .expect("demo")
+                .id,
+        )
+        .await
+        .expect("verify");
     match verify {
         Ok(r) => println!("chain verified after the run: {} records", r.records),
         Err(b) => println!("CHAIN BROKEN: {b}"),

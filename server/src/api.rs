@@ -29,30 +29,46 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/agents", get(list_agents).post(create_agent))
         .route("/v1/admin/agents/{id}", get(get_agent))
         .route("/v1/admin/agents/{id}/keys", get(list_keys).post(issue_key))
-        .route("/v1/admin/agents/{id}/keys/{key_id}", axum::routing::delete(revoke_key))
+        .route(
+            "/v1/admin/agents/{id}/keys/{key_id}",
+            axum::routing::delete(revoke_key),
+        )
         .route("/v1/admin/agents/{id}/suspend", post(suspend_agent))
         .route("/v1/admin/agents/{id}/reactivate", post(reactivate_agent))
-        .route("/v1/admin/instances", get(list_instances).post(create_instance))
+        .route(
+            "/v1/admin/instances",
+            get(list_instances).post(create_instance),
+        )
         .route("/v1/admin/instances/{id}/credentials", put(set_credentials))
         .route("/v1/admin/audit", get(audit_page))
         .route("/v1/admin/approvals", get(list_approvals))
 }
 
 fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ApiError> {
-    s.parse().map_err(|_| ApiError(CoreError::InvalidRequest(format!("'{s}' is not a valid {what} id"))))
+    s.parse().map_err(|_| {
+        ApiError(CoreError::InvalidRequest(format!(
+            "'{s}' is not a valid {what} id"
+        )))
+    })
 }
 
 async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+        });
     let parsed = if !is_json {
         Err(CoreError::UnsupportedMediaType)
     } else {
         match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
             Ok(bytes) => ExecuteRequest::parse(&bytes),
-            Err(_) => Err(CoreError::PayloadTooLarge { limit: MAX_BODY_BYTES }),
+            Err(_) => Err(CoreError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            }),
         }
     };
     let out = s.engine.execute(bearer(&headers).as_deref(), parsed).await;
@@ -88,33 +104,67 @@ async fn list_agents(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<
     Ok(Json(json!({"agents": s.engine.reader(&p).agents().await?})))
 }
 
-async fn get_agent(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_agent(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let id: AgentId = parse_id("agent", &id)?;
     let r = s.engine.reader(&p);
-    Ok(Json(json!({"agent": r.agent(id).await?, "keys": r.agent_keys(id).await?})))
+    Ok(Json(
+        json!({"agent": r.agent(id).await?, "keys": r.agent_keys(id).await?}),
+    ))
 }
 
-async fn create_agent(State(s): State<AppState>, Bearer(t): Bearer, JsonBody(input): JsonBody<NewAgent>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_agent(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    JsonBody(input): JsonBody<NewAgent>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let agent = s.engine.admin(&p)?.create_agent(input).await?;
     Ok((StatusCode::CREATED, Json(json!({"agent": agent}))))
 }
 
-async fn list_keys(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn list_keys(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    Ok(Json(json!({"keys": s.engine.reader(&p).agent_keys(parse_id("agent", &id)?).await?})))
+    Ok(Json(
+        json!({"keys": s.engine.reader(&p).agent_keys(parse_id("agent", &id)?).await?}),
+    ))
 }
 
-async fn issue_key(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn issue_key(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let (key, secret) = s.engine.admin(&p)?.issue_agent_key(parse_id("agent", &id)?).await?;
-    Ok((StatusCode::CREATED, Json(json!({"key": key, "api_key": secret, "note": "shown once; store it now"}))))
+    let (key, secret) = s
+        .engine
+        .admin(&p)?
+        .issue_agent_key(parse_id("agent", &id)?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"key": key, "api_key": secret, "note": "shown once; store it now"})),
+    ))
 }
 
-async fn revoke_key(State(s): State<AppState>, Bearer(t): Bearer, Path((_, key)): Path<(String, String)>) -> ApiResult<StatusCode> {
+async fn revoke_key(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path((_, key)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    s.engine.admin(&p)?.revoke_agent_key(parse_id::<KeyId>("key", &key)?).await?;
+    s.engine
+        .admin(&p)?
+        .revoke_agent_key(parse_id::<KeyId>("key", &key)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -124,26 +174,51 @@ struct Reason {
     reason: String,
 }
 
-async fn suspend_agent(s: State<AppState>, t: Bearer, id: Path<String>, JsonBody(r): JsonBody<Reason>) -> ApiResult<StatusCode> {
+async fn suspend_agent(
+    s: State<AppState>,
+    t: Bearer,
+    id: Path<String>,
+    JsonBody(r): JsonBody<Reason>,
+) -> ApiResult<StatusCode> {
     set_status(s, t, id, AgentStatus::Suspended, r).await
 }
 
-async fn reactivate_agent(s: State<AppState>, t: Bearer, id: Path<String>, JsonBody(r): JsonBody<Reason>) -> ApiResult<StatusCode> {
+async fn reactivate_agent(
+    s: State<AppState>,
+    t: Bearer,
+    id: Path<String>,
+    JsonBody(r): JsonBody<Reason>,
+) -> ApiResult<StatusCode> {
     set_status(s, t, id, AgentStatus::Active, r).await
 }
 
-async fn set_status(State(s): State<AppState>, Bearer(t): Bearer, Path(id): Path<String>, status: AgentStatus, r: Reason) -> ApiResult<StatusCode> {
+async fn set_status(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    status: AgentStatus,
+    r: Reason,
+) -> ApiResult<StatusCode> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    s.engine.admin(&p)?.set_agent_status(parse_id("agent", &id)?, status, &r.reason).await?;
+    s.engine
+        .admin(&p)?
+        .set_agent_status(parse_id("agent", &id)?, status, &r.reason)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list_instances(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    Ok(Json(json!({"instances": s.engine.reader(&p).instances().await?})))
+    Ok(Json(
+        json!({"instances": s.engine.reader(&p).instances().await?}),
+    ))
 }
 
-async fn create_instance(State(s): State<AppState>, Bearer(t): Bearer, JsonBody(input): JsonBody<NewInstance>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn create_instance(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    JsonBody(input): JsonBody<NewInstance>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let inst = s.engine.admin(&p)?.create_instance(input).await?;
     Ok((StatusCode::CREATED, Json(json!({"instance": inst}))))
@@ -156,7 +231,10 @@ async fn set_credentials(
     JsonBody(creds): JsonBody<BTreeMap<String, String>>,
 ) -> ApiResult<StatusCode> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    s.engine.admin(&p)?.set_credentials(parse_id::<InstanceId>("instance", &id)?, creds).await?;
+    s.engine
+        .admin(&p)?
+        .set_credentials(parse_id::<InstanceId>("instance", &id)?, creds)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,9 +244,17 @@ struct AuditParams {
     limit: Option<u32>,
 }
 
-async fn audit_page(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Query<AuditParams>) -> ApiResult<Json<Value>> {
+async fn audit_page(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Query(q): Query<AuditParams>,
+) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let records = s.engine.reader(&p).audit_page(q.before, q.limit.unwrap_or(50)).await?;
+    let records = s
+        .engine
+        .reader(&p)
+        .audit_page(q.before, q.limit.unwrap_or(50))
+        .await?;
     let next = records.last().map(|r| r.seq).filter(|&seq| seq > 1);
     Ok(Json(json!({"records": records, "next_before": next})))
 }
@@ -178,9 +264,15 @@ struct ApprovalParams {
     status: Option<String>,
 }
 
-async fn list_approvals(State(s): State<AppState>, Bearer(t): Bearer, Query(q): Query<ApprovalParams>) -> ApiResult<Json<Value>> {
+async fn list_approvals(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Query(q): Query<ApprovalParams>,
+) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    Ok(Json(json!({"approvals": s.engine.reader(&p).approvals(q.status.as_deref()).await?})))
+    Ok(Json(
+        json!({"approvals": s.engine.reader(&p).approvals(q.status.as_deref()).await?}),
+    ))
 }
 
 /// `GET /healthz`: the database answers.
@@ -189,7 +281,11 @@ pub async fn healthz(State(s): State<AppState>) -> Response {
         Ok(_) => Json(json!({"status": "ok"})).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable"}))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable"})),
+            )
+                .into_response()
         }
     }
 }
@@ -209,15 +305,20 @@ impl Metrics {
             Err(e) => (e.code(), ""),
         };
         if let Ok(mut m) = self.executes.lock() {
-            *m.entry((outcome.to_string(), verdict.to_string())).or_default() += 1;
+            *m.entry((outcome.to_string(), verdict.to_string()))
+                .or_default() += 1;
         }
     }
 
     pub fn render(&self) -> String {
-        let mut out = String::from("# HELP arx_execute_total Execute calls by outcome and verdict.\n# TYPE arx_execute_total counter\n");
+        let mut out = String::from(
+            "# HELP arx_execute_total Execute calls by outcome and verdict.\n# TYPE arx_execute_total counter\n",
+        );
         if let Ok(m) = self.executes.lock() {
             for ((outcome, verdict), n) in m.iter() {
-                out.push_str(&format!("arx_execute_total{{outcome=\"{outcome}\",verdict=\"{verdict}\"}} {n}\n"));
+                out.push_str(&format!(
+                    "arx_execute_total{{outcome=\"{outcome}\",verdict=\"{verdict}\"}} {n}\n"
+                ));
             }
         }
         out
@@ -225,6 +326,9 @@ impl Metrics {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> Response {
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render()).into_response()
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+        .into_response()
 }
-

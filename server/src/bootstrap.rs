@@ -18,9 +18,23 @@ pub async fn first_start(engine: &Engine) -> Result<Option<Bootstrap>, CoreError
         return Ok(None);
     }
     let slug = std::env::var("ARX_BOOTSTRAP_ORG").unwrap_or_else(|_| "default".into());
-    let email = std::env::var("ARX_BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@arx.local".into());
+    let email =
+        std::env::var("ARX_BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@arx.local".into());
     let org = engine.create_org(&slug, &slug).await?;
     let password: String = new_secret_token("").chars().take(20).collect();
-    engine.create_local_user(org.id, &email, "Administrator", Role::Admin, &password, Actor::system()).await?;
-    Ok(Some(Bootstrap { org: org.slug, email, password }))
+    engine
+        .create_local_user(
+            org.id,
+            &email,
+            "Administrator",
+            Role::Admin,
+            &password,
+            Actor::system(),
+        )
+        .await?;
+    Ok(Some(Bootstrap {
+        org: org.slug,
+        email,
+        password,
+    }))
 }

@@ -8,12 +8,20 @@ use arx_core::engine::verify_export;
 
 use crate::config::Config;
 
-pub async fn verify(cfg: &Config, org: Option<String>, export: Option<PathBuf>) -> Result<ExitCode, String> {
+pub async fn verify(
+    cfg: &Config,
+    org: Option<String>,
+    export: Option<PathBuf>,
+) -> Result<ExitCode, String> {
     if let Some(path) = export {
-        let f = std::fs::File::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        let f = std::fs::File::open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         return Ok(match verify_export(BufReader::new(f)) {
             Ok(r) => {
-                println!("OK: {} records, chain intact, head seq {} hash {}", r.records, r.head.seq, r.head.hash);
+                println!(
+                    "OK: {} records, chain intact, head seq {} hash {}",
+                    r.records, r.head.seq, r.head.hash
+                );
                 ExitCode::SUCCESS
             }
             Err(b) => {
@@ -26,19 +34,30 @@ pub async fn verify(cfg: &Config, org: Option<String>, export: Option<PathBuf>) 
     let engine = crate::engine(cfg, &store)?;
     let orgs = match org {
         Some(slug) => vec![store_org(&engine, &slug).await?],
-        None => engine.store().list_orgs().await.map_err(|e| e.to_string())?,
+        None => engine
+            .store()
+            .list_orgs()
+            .await
+            .map_err(|e| e.to_string())?,
     };
     let mut ok = true;
     for o in orgs {
         match engine.verify_org(o.id).await.map_err(|e| e.to_string())? {
-            Ok(r) => println!("OK: org {}: {} records, chain intact, head seq {} hash {}", o.slug, r.records, r.head.seq, r.head.hash),
+            Ok(r) => println!(
+                "OK: org {}: {} records, chain intact, head seq {} hash {}",
+                o.slug, r.records, r.head.seq, r.head.hash
+            ),
             Err(b) => {
                 ok = false;
                 println!("FAILED: org {}: {b}", o.slug);
             }
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn store_org(engine: &arx_core::Engine, slug: &str) -> Result<arx_core::model::Org, String> {
@@ -55,10 +74,15 @@ pub async fn export(cfg: &Config, slug: &str, out: Option<PathBuf>) -> Result<Ex
     let engine = crate::engine(cfg, &store)?;
     let org = store_org(&engine, slug).await?;
     let mut sink: Box<dyn Write> = match &out {
-        Some(p) => Box::new(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?)),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).map_err(|e| format!("cannot create {}: {e}", p.display()))?,
+        )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let n = engine.export_org(org.id, &mut *sink).await.map_err(|e| e.to_string())?;
+    let n = engine
+        .export_org(org.id, &mut *sink)
+        .await
+        .map_err(|e| e.to_string())?;
     sink.flush().map_err(|e| e.to_string())?;
     if let Some(p) = out {
         eprintln!("exported {n} records of org {slug} to {}", p.display());

@@ -45,40 +45,62 @@ struct FileConfig {
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
-    v.parse().map_err(|_| format!("{what} must be host:port, like 127.0.0.1:3000 (got '{v}')"))
+    v.parse()
+        .map_err(|_| format!("{what} must be host:port, like 127.0.0.1:3000 (got '{v}')"))
 }
 
 impl Config {
     /// Loads the layers; `file` is the `--config` path, if any.
     pub fn load(file: Option<&Path>) -> Result<Self, String> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let file = file.map(Path::to_path_buf).or_else(|| env("ARX_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env("ARX_CONFIG").map(PathBuf::from));
         let f: FileConfig = match &file {
             Some(p) => {
-                let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read config file {}: {e}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read config file {}: {e}", p.display()))?;
                 toml::from_str(&text).map_err(|e| format!("config file {}: {e}", p.display()))?
             }
             None => FileConfig::default(),
         };
-        let data_dir = env("ARX_DATA_DIR").map(PathBuf::from).or(f.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let data_dir = env("ARX_DATA_DIR")
+            .map(PathBuf::from)
+            .or(f.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
         let database_url = env("ARX_DATABASE_URL")
             .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("arx.db").display()));
-        let listen = parse_addr("ARX_LISTEN", &env("ARX_LISTEN").or(f.listen).unwrap_or_else(|| "127.0.0.1:3000".into()))?;
+        let listen = parse_addr(
+            "ARX_LISTEN",
+            &env("ARX_LISTEN")
+                .or(f.listen)
+                .unwrap_or_else(|| "127.0.0.1:3000".into()),
+        )?;
         let simulator_listen = parse_addr(
             "ARX_SIMULATOR_LISTEN",
-            &env("ARX_SIMULATOR_LISTEN").or(f.simulator_listen).unwrap_or_else(|| "127.0.0.1:3100".into()),
+            &env("ARX_SIMULATOR_LISTEN")
+                .or(f.simulator_listen)
+                .unwrap_or_else(|| "127.0.0.1:3100".into()),
         )?;
-        let public_url = env("ARX_PUBLIC_URL").or(f.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = env("ARX_PUBLIC_URL")
+            .or(f.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
         Ok(Config {
             database_url,
             listen,
             master_key: env("ARX_MASTER_KEY").or(f.master_key).map(Secret::new),
             redis_url: env("ARX_REDIS_URL").or(f.redis_url),
             public_url: public_url.trim_end_matches('/').to_string(),
-            site_root: env("LEPTOS_SITE_ROOT").map(PathBuf::from).or(f.site_root).unwrap_or_else(|| PathBuf::from("target/site")),
+            site_root: env("LEPTOS_SITE_ROOT")
+                .map(PathBuf::from)
+                .or(f.site_root)
+                .unwrap_or_else(|| PathBuf::from("target/site")),
             simulator_listen,
-            log_json: env("ARX_LOG_JSON").map(|v| v == "1" || v == "true").or(f.log_json).unwrap_or(false),
+            log_json: env("ARX_LOG_JSON")
+                .map(|v| v == "1" || v == "true")
+                .or(f.log_json)
+                .unwrap_or(false),
             data_dir,
         })
     }
@@ -86,7 +108,8 @@ impl Config {
     /// A configuration for tests: everything under `dir`, ports chosen by the OS.
     pub fn for_tests(dir: &Path, database_url: Option<String>) -> Self {
         Config {
-            database_url: database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("arx.db").display())),
+            database_url: database_url
+                .unwrap_or_else(|| format!("sqlite://{}", dir.join("arx.db").display())),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.to_path_buf(),
             master_key: None,

@@ -14,9 +14,9 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::Session;
 
 use crate::AppState;
 
@@ -30,7 +30,10 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 
 fn encode(r: &Record) -> session_store::Result<(Vec<u8>, i64)> {
     let data = serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    Ok((data, (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64))
+    Ok((
+        data,
+        (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64,
+    ))
 }
 
 #[async_trait]
@@ -39,7 +42,12 @@ impl SessionStore for DbSessions {
     async fn create(&self, r: &mut Record) -> session_store::Result<()> {
         loop {
             let (data, expires_ms) = encode(r)?;
-            if self.0.session_create(&r.id.to_string(), &data, expires_ms).await.map_err(backend)? {
+            if self
+                .0
+                .session_create(&r.id.to_string(), &data, expires_ms)
+                .await
+                .map_err(backend)?
+            {
                 return Ok(());
             }
             r.id = Id::default();
@@ -48,19 +56,32 @@ impl SessionStore for DbSessions {
 
     async fn save(&self, r: &Record) -> session_store::Result<()> {
         let (data, expires_ms) = encode(r)?;
-        self.0.session_save(&r.id.to_string(), &data, expires_ms).await.map_err(backend)
+        self.0
+            .session_save(&r.id.to_string(), &data, expires_ms)
+            .await
+            .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-        match self.0.session_load(&id.to_string(), now).await.map_err(backend)? {
-            Some(data) => serde_json::from_slice(&data).map(Some).map_err(|e| session_store::Error::Decode(e.to_string())),
+        match self
+            .0
+            .session_load(&id.to_string(), now)
+            .await
+            .map_err(backend)?
+        {
+            Some(data) => serde_json::from_slice(&data)
+                .map(Some)
+                .map_err(|e| session_store::Error::Decode(e.to_string())),
             None => Ok(None),
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        self.0.session_delete(&id.to_string()).await.map_err(backend)
+        self.0
+            .session_delete(&id.to_string())
+            .await
+            .map_err(backend)
     }
 }
 
@@ -71,7 +92,11 @@ pub struct LoginForm {
 }
 
 /// `POST /auth/login`: a plain form, so it works without JavaScript.
-pub async fn login(State(s): State<AppState>, session: Session, Form(f): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(s): State<AppState>,
+    session: Session,
+    Form(f): Form<LoginForm>,
+) -> Response {
     match s.engine.login(&f.email, &f.password).await {
         Ok(p) => {
             // A new session id at every login (no fixation).
@@ -85,7 +110,9 @@ pub async fn login(State(s): State<AppState>, session: Session, Form(f): Form<Lo
             }
             Redirect::to("/").into_response()
         }
-        Err(e) if e.code() == "unauthenticated" => Redirect::to("/login?error=invalid").into_response(),
+        Err(e) if e.code() == "unauthenticated" => {
+            Redirect::to("/login?error=invalid").into_response()
+        }
         Err(e) => {
             tracing::error!(error = ?e, "login failed");
             Redirect::to("/login?error=unavailable").into_response()
@@ -105,10 +132,21 @@ pub async fn logout(State(s): State<AppState>, session: Session) -> Response {
 /// Pages other than `/login` need a signed-in user; server functions check for themselves.
 pub async fn require_login(session: Session, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    const NOT_PAGES: &[&str] = &["/v1/", "/api/", "/auth/", "/pkg/", "/scim/", "/integrations/", "/saml/"];
+    const NOT_PAGES: &[&str] = &[
+        "/v1/",
+        "/api/",
+        "/auth/",
+        "/pkg/",
+        "/scim/",
+        "/integrations/",
+        "/saml/",
+    ];
     let public = path == "/login"
         || NOT_PAGES.iter().any(|p| path.starts_with(p))
-        || matches!(path, "/healthz" | "/metrics" | "/openapi.json" | "/favicon.ico")
+        || matches!(
+            path,
+            "/healthz" | "/metrics" | "/openapi.json" | "/favicon.ico"
+        )
         || path.contains('.');
     if req.method() == Method::GET && !public {
         let signed_in = matches!(session.get::<Principal>(PRINCIPAL_KEY).await, Ok(Some(_)));
@@ -126,13 +164,25 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let console = path.starts_with("/api/") || path.starts_with("/auth/");
     if changes_state && console {
-        let host = req.headers().get(HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let host = req
+            .headers()
+            .get(HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let from = req
             .headers()
             .get(ORIGIN)
             .or_else(|| req.headers().get(REFERER))
             .and_then(|v| v.to_str().ok())
-            .map(|o| o.split("://").nth(1).unwrap_or("").split('/').next().unwrap_or("").to_string());
+            .map(|o| {
+                o.split("://")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            });
         if from.as_deref() != Some(host) {
             return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
         }

@@ -46,7 +46,11 @@ const ENVIRONMENTS: &[(&str, &str)] = &[
 ];
 
 /// Seeds the demo org unless it exists; returns the demo file written, if any.
-pub async fn seed(engine: &Engine, cfg: &Config, sim: &Simulator) -> Result<Option<DemoFile>, CoreError> {
+pub async fn seed(
+    engine: &Engine,
+    cfg: &Config,
+    sim: &Simulator,
+) -> Result<Option<DemoFile>, CoreError> {
     if engine.store().org_by_slug("demo").await?.is_some() {
         return Ok(None);
     }
@@ -54,16 +58,28 @@ pub async fn seed(engine: &Engine, cfg: &Config, sim: &Simulator) -> Result<Opti
     let password = new_secret_token("").chars().take(20).collect::<String>();
     let email = "admin@demo.arx.local";
     let admin = engine
-        .create_local_user(org.id, email, "Demo Admin", Role::Admin, &password, Actor::system())
+        .create_local_user(
+            org.id,
+            email,
+            "Demo Admin",
+            Role::Admin,
+            &password,
+            Actor::system(),
+        )
         .await?;
     let token = engine.issue_user_token(&admin, "demo automation").await?;
     let p = engine.principal_from_token(Some(&token)).await?;
     let ops = engine.admin(&p)?;
     for c in engine.catalog().iter() {
-        let env = ENVIRONMENTS.iter().find(|(n, _)| *n == c.name).map_or("unknown", |(_, e)| e);
-        let creds = demo_credentials(&c.name)
-            .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect());
+        let env = ENVIRONMENTS
+            .iter()
+            .find(|(n, _)| *n == c.name)
+            .map_or("unknown", |(_, e)| e);
+        let creds = demo_credentials(&c.name).as_object().map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        });
         ops.create_instance(NewInstance {
             connector: c.name.clone(),
             name: "main".into(),
@@ -76,20 +92,37 @@ pub async fn seed(engine: &Engine, cfg: &Config, sim: &Simulator) -> Result<Opti
     }
     let mut agents = Vec::new();
     for (name, desc, owner, labels) in [
-        ("triage-agent", "Reads detections and opens tickets", "secops-lead@demo.arx.local", [("env", "prod"), ("team", "soc")]),
-        ("remediation-agent", "Contains hosts and suspends users", "ir-lead@demo.arx.local", [("env", "prod"), ("team", "ir")]),
+        (
+            "triage-agent",
+            "Reads detections and opens tickets",
+            "secops-lead@demo.arx.local",
+            [("env", "prod"), ("team", "soc")],
+        ),
+        (
+            "remediation-agent",
+            "Contains hosts and suspends users",
+            "ir-lead@demo.arx.local",
+            [("env", "prod"), ("team", "ir")],
+        ),
     ] {
         let agent = ops
             .create_agent(NewAgent {
                 name: name.into(),
                 description: desc.into(),
                 owner: owner.into(),
-                labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 declared_rate: Some(60),
             })
             .await?;
         let (_, key) = ops.issue_agent_key(agent.id).await?;
-        agents.push(DemoAgent { name: agent.name, id: agent.id.to_string(), api_key: key });
+        agents.push(DemoAgent {
+            name: agent.name,
+            id: agent.id.to_string(),
+            api_key: key,
+        });
     }
     let demo = DemoFile {
         org: org.slug,
@@ -100,13 +133,23 @@ pub async fn seed(engine: &Engine, cfg: &Config, sim: &Simulator) -> Result<Opti
         simulator_url: sim.base_url(),
         agents,
     };
-    write_demo_file(cfg, &demo).map_err(|e| CoreError::Internal(format!("writing demo.json: {e}")))?;
+    write_demo_file(cfg, &demo)
+        .map_err(|e| CoreError::Internal(format!("writing demo.json: {e}")))?;
     Ok(Some(demo))
 }
 
 fn write_demo_file(cfg: &Config, demo: &DemoFile) -> std::io::Result<()> {
     let path = cfg.data_dir.join("demo.json");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
-    f.write_all(serde_json::to_string_pretty(demo).map_err(std::io::Error::other)?.as_bytes())?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(
+        serde_json::to_string_pretty(demo)
+            .map_err(std::io::Error::other)?
+            .as_bytes(),
+    )?;
     f.sync_all()
 }

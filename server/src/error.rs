@@ -18,7 +18,9 @@ impl From<CoreError> for ApiError {
 
 pub fn error_body(e: &CoreError) -> Value {
     let message = match e {
-        CoreError::Internal(_) | CoreError::Catalog(_) => "internal error; the server log has the details".to_string(),
+        CoreError::Internal(_) | CoreError::Catalog(_) => {
+            "internal error; the server log has the details".to_string()
+        }
         other => other.public_message(),
     };
     let mut err = json!({"code": e.code(), "message": message});
@@ -30,8 +32,14 @@ pub fn error_body(e: &CoreError) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() && !matches!(self.0, CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. }) {
+        let status =
+            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error()
+            && !matches!(
+                self.0,
+                CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. }
+            )
+        {
             tracing::error!(error = ?self.0, "request failed");
         }
         (status, Json(error_body(&self.0))).into_response()

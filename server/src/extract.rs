@@ -18,7 +18,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
             Err(rej) => Err(ApiError(match rej {
-                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => CoreError::UnsupportedMediaType,
+                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
+                    CoreError::UnsupportedMediaType
+                }
                 other => CoreError::InvalidRequest(other.body_text()),
             })),
         }
@@ -40,7 +42,10 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
     headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
 }

@@ -15,11 +15,14 @@ pub fn load_master_key(cfg: &Config) -> Result<MasterKey, String> {
     }
     let path = cfg.data_dir.join("master.key");
     if path.exists() {
-        let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        let mode = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0);
         if mode & 0o077 != 0 {
             tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the master key file is readable by others; chmod 600 it");
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         return MasterKey::parse(&text).map_err(|e| format!("{}: {e}", path.display()));
     }
     let key = MasterKey::generate();

@@ -1,6 +1,10 @@
 //! The `arx` server: wiring of the engine, the machine API, the console and the demo.
 //! `main` parses the command line and calls into here; tests call [`launch`] with a
 //! listener on port 0 and get the real server.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod api;
 pub mod bootstrap;
@@ -15,16 +19,16 @@ pub mod keys;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use arx_core::Engine;
 use arx_core::catalog::Catalog;
 use arx_core::clock::SystemClock;
-use arx_core::Engine;
 use arx_simulator::Simulator;
 use arx_store::SqlStore;
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -54,23 +58,36 @@ pub struct Running {
 /// Opens the database named by the config and applies migrations.
 pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
     if cfg.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
     }
-    let store = SqlStore::connect(&cfg.database_url).await.map_err(|e| e.to_string())?;
+    let store = SqlStore::connect(&cfg.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
 
 /// Builds the engine on an open store.
 pub fn engine(cfg: &Config, store: &SqlStore) -> Result<Arc<Engine>, String> {
-    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     let master = keys::load_master_key(cfg)?;
-    Ok(Arc::new(Engine::new(Arc::new(store.clone()), catalog, master, Arc::new(SystemClock))))
+    Ok(Arc::new(Engine::new(
+        Arc::new(store.clone()),
+        catalog,
+        master,
+        Arc::new(SystemClock),
+    )))
 }
 
 /// Starts everything on `listener`: migrations, the engine, the demo (when asked), the HTTP server.
-pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: bool) -> Result<Running, String> {
+pub async fn launch(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    with_demo: bool,
+) -> Result<Running, String> {
     let store = open_store(&cfg).await?;
     let engine = engine(&cfg, &store)?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -83,8 +100,12 @@ pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: b
         let sim_listener = tokio::net::TcpListener::bind(cfg.simulator_listen)
             .await
             .map_err(|e| format!("the demo's target simulator cannot listen on {} ({e}); set ARX_SIMULATOR_LISTEN", cfg.simulator_listen))?;
-        let sim = Simulator::start(sim_listener, engine.catalog().clone()).await.map_err(|e| e.to_string())?;
-        let demo = demo::seed(&engine, &cfg, &sim).await.map_err(|e| format!("seeding the demo failed: {e:?}"))?;
+        let sim = Simulator::start(sim_listener, engine.catalog().clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let demo = demo::seed(&engine, &cfg, &sim)
+            .await
+            .map_err(|e| format!("seeding the demo failed: {e:?}"))?;
         (Some(sim), demo)
     } else {
         (None, None)
@@ -92,7 +113,9 @@ pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: b
     let bootstrap = if with_demo {
         None
     } else {
-        bootstrap::first_start(&engine).await.map_err(|e| format!("creating the first admin failed: {e:?}"))?
+        bootstrap::first_start(&engine)
+            .await
+            .map_err(|e| format!("creating the first admin failed: {e:?}"))?
     };
 
     let leptos_options = LeptosOptions::builder()
@@ -101,10 +124,22 @@ pub async fn launch(cfg: Config, listener: tokio::net::TcpListener, with_demo: b
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let state = AppState { engine: engine.clone(), metrics: Arc::default(), leptos_options };
+    let state = AppState {
+        engine: engine.clone(),
+        metrics: Arc::default(),
+        leptos_options,
+    };
     let app = router(state, cfg.public_url.starts_with("https://"));
     let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
-    Ok(Running { addr, engine, store, simulator, demo, bootstrap, server })
+    Ok(Running {
+        addr,
+        engine,
+        store,
+        simulator,
+        demo,
+        bootstrap,
+        server,
+    })
 }
 
 fn router(state: AppState, secure_cookies: bool) -> Router {
@@ -137,7 +172,9 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
             let leptos_options = leptos_options.clone();
             move || app::shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .layer(axum::middleware::from_fn(console::require_login))
         .layer(axum::middleware::from_fn(console::same_origin))
         .layer(sessions)

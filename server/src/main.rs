@@ -7,7 +7,11 @@ use arx_server::config::Config;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "arx", version, about = "ARX: the governance layer between AI agents and security tools")]
+#[command(
+    name = "arx",
+    version,
+    about = "ARX: the governance layer between AI agents and security tools"
+)]
 struct Cli {
     /// A TOML config file (same keys as the ARX_* environment variables, lowercase, without the prefix).
     #[arg(long, global = true, env = "ARX_CONFIG")]
@@ -56,8 +60,11 @@ enum AuditCommand {
 
 fn init_logs(json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ARX_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = EnvFilter::try_from_env("ARX_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -82,8 +89,12 @@ async fn main() -> ExitCode {
             println!("migrations applied to {}", redact_url(&cfg.database_url));
             ExitCode::SUCCESS
         }),
-        Command::Audit { command: AuditCommand::Verify { org, export } } => arx_server::cli::verify(&cfg, org, export).await,
-        Command::Audit { command: AuditCommand::Export { org, out } } => arx_server::cli::export(&cfg, &org, out).await,
+        Command::Audit {
+            command: AuditCommand::Verify { org, export },
+        } => arx_server::cli::verify(&cfg, org, export).await,
+        Command::Audit {
+            command: AuditCommand::Export { org, out },
+        } => arx_server::cli::export(&cfg, &org, out).await,
     };
     match result {
         Ok(code) => code,
@@ -111,12 +122,18 @@ async fn serve(cfg: Config, demo: bool) -> Result<ExitCode, String> {
         tracing::info!(url = %sim.base_url(), "target simulator running");
     }
     if let Some(b) = &running.bootstrap {
-        println!("First start: created org '{}' and its admin. Sign in as {} with the password", b.org, b.email);
+        println!(
+            "First start: created org '{}' and its admin. Sign in as {} with the password",
+            b.org, b.email
+        );
         println!("    {}", b.password);
         println!("It is shown only this once: keep it in your password manager.");
     }
     if running.demo.is_some() {
-        println!("Demo org seeded. Sign-in details and agent keys: {}", data_dir.join("demo.json").display());
+        println!(
+            "Demo org seeded. Sign-in details and agent keys: {}",
+            data_dir.join("demo.json").display()
+        );
     }
     println!("ARX is running at http://{}", running.addr);
     tokio::select! {

@@ -1,17 +1,38 @@
 //! The console frame: navigation to every area, the org, the user, sign-out.
 
 use leptos::prelude::*;
-use leptos_router::components::{Outlet, A};
+use leptos_router::components::{A, Outlet};
 
 use crate::components::messages::error_text;
 use crate::server_fns::console::current_user;
 
 const NAV: &[(&str, &[(&str, &str)])] = &[
     ("", &[("/", "Overview")]),
-    ("Govern", &[("/approvals", "Approvals"), ("/policies", "Policies"), ("/grants", "Grants")]),
-    ("Registry", &[("/agents", "Agents"), ("/connectors", "Connectors"), ("/drift", "Drift")]),
+    (
+        "Govern",
+        &[
+            ("/approvals", "Approvals"),
+            ("/policies", "Policies"),
+            ("/grants", "Grants"),
+        ],
+    ),
+    (
+        "Registry",
+        &[
+            ("/agents", "Agents"),
+            ("/connectors", "Connectors"),
+            ("/drift", "Drift"),
+        ],
+    ),
     ("Evidence", &[("/audit", "Audit trail")]),
-    ("Admin", &[("/settings/identity", "SSO & SCIM"), ("/settings/integrations", "Integrations"), ("/settings/llm", "LLM router")]),
+    (
+        "Admin",
+        &[
+            ("/settings/identity", "SSO & SCIM"),
+            ("/settings/integrations", "Integrations"),
+            ("/settings/llm", "LLM router"),
+        ],
+    ),
 ];
 
 #[component]

@@ -6,7 +6,11 @@ use crate::types::Flash;
 
 #[component]
 pub fn FlashMessage(flash: Flash) -> impl IntoView {
-    let class = if flash.ok { "flash flash-ok" } else { "flash flash-error" };
+    let class = if flash.ok {
+        "flash flash-ok"
+    } else {
+        "flash flash-error"
+    };
     view! {
         <div class=class role="status">
             <p>{flash.message}</p>

@@ -23,7 +23,9 @@ pub mod ssr {
     }
 
     pub async fn session() -> Result<Session, ServerFnError> {
-        leptos_axum::extract::<Session>().await.map_err(|e| ServerFnError::new(format!("no session: {e}")))
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| ServerFnError::new(format!("no session: {e}")))
     }
 
     /// The signed-in user, re-read so a deactivated account or a changed role counts now.
@@ -54,19 +56,44 @@ pub mod ssr {
     }
 
     /// Leaves a message for the next page render (works with and without JavaScript).
-    pub async fn flash(ok: bool, message: impl Into<String>, secret: Option<String>) -> Result<(), ServerFnError> {
-        let f = Flash { ok, message: message.into(), secret };
-        session().await?.insert(FLASH_KEY, f).await.map_err(|e| ServerFnError::new(e.to_string()))
+    pub async fn flash(
+        ok: bool,
+        message: impl Into<String>,
+        secret: Option<String>,
+    ) -> Result<(), ServerFnError> {
+        let f = Flash {
+            ok,
+            message: message.into(),
+            secret,
+        };
+        session()
+            .await?
+            .insert(FLASH_KEY, f)
+            .await
+            .map_err(|e| ServerFnError::new(e.to_string()))
     }
 
     /// Runs a state-changing engine call and reports its outcome through the flash.
-    pub async fn flash_outcome<T>(r: Result<T, CoreError>, ok: impl FnOnce(T) -> (String, Option<String>)) -> Result<(), ServerFnError> {
+    pub async fn flash_outcome<T>(
+        r: Result<T, CoreError>,
+        ok: impl FnOnce(T) -> (String, Option<String>),
+    ) -> Result<(), ServerFnError> {
         match r {
             Ok(v) => {
                 let (msg, secret) = ok(v);
                 flash(true, msg, secret).await
             }
-            Err(e) => flash(false, to_error(e).to_string().trim_start_matches("error running server function: ").to_string(), None).await,
+            Err(e) => {
+                flash(
+                    false,
+                    to_error(e)
+                        .to_string()
+                        .trim_start_matches("error running server function: ")
+                        .to_string(),
+                    None,
+                )
+                .await
+            }
         }
     }
 
@@ -90,6 +117,10 @@ pub mod ssr {
     }
 
     pub fn format_ms(ms: i64) -> String {
-        arx_core::audit::format_ts(ms).replace('T', " ").chars().take(16).collect()
+        arx_core::audit::format_ts(ms)
+            .replace('T', " ")
+            .chars()
+            .take(16)
+            .collect()
     }
 }

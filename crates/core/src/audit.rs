@@ -23,13 +23,25 @@ pub struct Actor {
 
 impl Actor {
     pub fn system() -> Self {
-        Actor { kind: "system".into(), id: None, name: "arx".into() }
+        Actor {
+            kind: "system".into(),
+            id: None,
+            name: "arx".into(),
+        }
     }
     pub fn agent(id: impl ToString, name: impl Into<String>) -> Self {
-        Actor { kind: "agent".into(), id: Some(id.to_string()), name: name.into() }
+        Actor {
+            kind: "agent".into(),
+            id: Some(id.to_string()),
+            name: name.into(),
+        }
     }
     pub fn user(id: impl ToString, email: impl Into<String>) -> Self {
-        Actor { kind: "user".into(), id: Some(id.to_string()), name: email.into() }
+        Actor {
+            kind: "user".into(),
+            id: Some(id.to_string()),
+            name: email.into(),
+        }
     }
 }
 
@@ -90,7 +102,10 @@ pub struct ChainHead {
 
 impl ChainHead {
     pub fn genesis() -> Self {
-        ChainHead { seq: 0, hash: GENESIS_HASH.to_string() }
+        ChainHead {
+            seq: 0,
+            hash: GENESIS_HASH.to_string(),
+        }
     }
 }
 
@@ -109,7 +124,8 @@ fn canonical_body(r: &AuditRecord) -> Result<String, CoreError> {
     if let Value::Object(m) = &mut v {
         m.remove("hash");
     }
-    serde_json_canonicalizer::to_string(&v).map_err(|e| CoreError::internal("audit canonicalize", e))
+    serde_json_canonicalizer::to_string(&v)
+        .map_err(|e| CoreError::internal("audit canonicalize", e))
 }
 
 /// `SHA-256(prev_hash ‖ canonical JSON of the record without hash)`, hex.
@@ -164,14 +180,20 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier { org: None, head: ChainHead::genesis() }
+        Verifier {
+            org: None,
+            head: ChainHead::genesis(),
+        }
     }
 }
 
 impl Verifier {
     pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
         let expected = self.head.seq + 1;
-        let brk = |problem: String| ChainBreak { seq: expected, problem };
+        let brk = |problem: String| ChainBreak {
+            seq: expected,
+            problem,
+        };
         if *self.org.get_or_insert(r.org_id) != r.org_id {
             return Err(brk(format!("record {} belongs to another org", r.id)));
         }
@@ -179,17 +201,27 @@ impl Verifier {
             return Err(brk(if r.seq > expected {
                 format!("expected seq {expected}, found {} (records missing)", r.seq)
             } else {
-                format!("expected seq {expected}, found {} (record repeated or out of order)", r.seq)
+                format!(
+                    "expected seq {expected}, found {} (record repeated or out of order)",
+                    r.seq
+                )
             }));
         }
         if r.prev_hash != self.head.hash {
-            return Err(brk("prev_hash does not match the previous record's hash".into()));
+            return Err(brk(
+                "prev_hash does not match the previous record's hash".into()
+            ));
         }
         let actual = compute_hash(r).map_err(|e| brk(e.to_string()))?;
         if actual != r.hash {
-            return Err(brk("hash does not match the record's contents (edited)".into()));
+            return Err(brk(
+                "hash does not match the record's contents (edited)".into()
+            ));
         }
-        self.head = ChainHead { seq: r.seq, hash: r.hash.clone() };
+        self.head = ChainHead {
+            seq: r.seq,
+            hash: r.hash.clone(),
+        };
         Ok(())
     }
 
@@ -276,7 +308,11 @@ mod tests {
             fields,
         };
         let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap();
-        let b = seal(&mut head, d(serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap())).unwrap();
+        let b = seal(
+            &mut head,
+            d(serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap()),
+        )
+        .unwrap();
         assert_eq!(a.hash, b.hash);
     }
 
@@ -323,7 +359,10 @@ mod tests {
         let rs = chain(5);
         let mut v = Verifier::default();
         rs[..4].iter().for_each(|r| v.push(r).unwrap());
-        let tip = ChainHead { seq: 5, hash: rs[4].hash.clone() };
+        let tip = ChainHead {
+            seq: 5,
+            hash: rs[4].hash.clone(),
+        };
         assert_eq!(v.finish(&tip).unwrap_err().seq, 5);
     }
 }

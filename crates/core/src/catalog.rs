@@ -320,10 +320,14 @@ impl Connector {
         }
         for (id, op) in &self.operations {
             let Some((resource, action)) = id.split_once(':') else {
-                return Err(format!("operation '{id}' is not of the form resource:action"));
+                return Err(format!(
+                    "operation '{id}' is not of the form resource:action"
+                ));
             };
             if resource.is_empty() || action.is_empty() {
-                return Err(format!("operation '{id}' is not of the form resource:action"));
+                return Err(format!(
+                    "operation '{id}' is not of the form resource:action"
+                ));
             }
             for name in template_names(&op.path) {
                 let is_param = op
@@ -355,7 +359,8 @@ impl Connector {
         }
         for (what, t) in templates {
             for name in template_names(t) {
-                let allowed = self.variables.contains_key(name) || (what == "auth.token_url" && name == "base_url");
+                let allowed = self.variables.contains_key(name)
+                    || (what == "auth.token_url" && name == "base_url");
                 if !allowed {
                     return Err(format!("{what} uses undeclared variable {{{name}}}"));
                 }
@@ -367,7 +372,10 @@ impl Connector {
 
 /// The `{name}` placeholders of a URL template, in order.
 pub fn template_names(template: &str) -> impl Iterator<Item = &str> {
-    template.split('{').skip(1).filter_map(|s| s.split_once('}').map(|(n, _)| n))
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}').map(|(n, _)| n))
 }
 
 /// All connectors, by name.
@@ -388,7 +396,10 @@ impl Catalog {
             c.validate()
                 .map_err(|e| CoreError::Catalog(format!("{file} ({}): {e}", c.name)))?;
             if connectors.contains_key(&c.name) {
-                return Err(CoreError::Catalog(format!("{file}: duplicate connector '{}'", c.name)));
+                return Err(CoreError::Catalog(format!(
+                    "{file}: duplicate connector '{}'",
+                    c.name
+                )));
             }
             connectors.insert(c.name.clone(), c);
         }
@@ -438,14 +449,40 @@ mod tests {
         }
         let cs = cat.get("crowdstrike").unwrap();
         for (op, path, tier) in [
-            ("detections:read", "/detects/queries/detects/v1", RiskTier::Low),
-            ("detections:read_details", "/detects/entities/summaries/GET/v1", RiskTier::Low),
-            ("detections:write", "/detects/entities/detects/v2", RiskTier::Medium),
-            ("hosts:read", "/devices/queries/devices-scroll/v1", RiskTier::Low),
-            ("hosts:write", "/devices/entities/devices-actions/v2", RiskTier::High),
-            ("rtr:command_admin", "/real-time-response/entities/admin-command/v1", RiskTier::Critical),
+            (
+                "detections:read",
+                "/detects/queries/detects/v1",
+                RiskTier::Low,
+            ),
+            (
+                "detections:read_details",
+                "/detects/entities/summaries/GET/v1",
+                RiskTier::Low,
+            ),
+            (
+                "detections:write",
+                "/detects/entities/detects/v2",
+                RiskTier::Medium,
+            ),
+            (
+                "hosts:read",
+                "/devices/queries/devices-scroll/v1",
+                RiskTier::Low,
+            ),
+            (
+                "hosts:write",
+                "/devices/entities/devices-actions/v2",
+                RiskTier::High,
+            ),
+            (
+                "rtr:command_admin",
+                "/real-time-response/entities/admin-command/v1",
+                RiskTier::Critical,
+            ),
         ] {
-            let o = cs.operation(op).unwrap_or_else(|| panic!("crowdstrike lacks {op}"));
+            let o = cs
+                .operation(op)
+                .unwrap_or_else(|| panic!("crowdstrike lacks {op}"));
             assert_eq!(o.path, path, "{op}");
             assert_eq!(o.risk, tier, "{op}");
         }
@@ -469,7 +506,9 @@ operations:
     risk: low
     description: d
 "#;
-        let err = Catalog::from_sources([("x.yaml", bad)]).unwrap_err().to_string();
+        let err = Catalog::from_sources([("x.yaml", bad)])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("item_id"), "{err}");
     }
 }

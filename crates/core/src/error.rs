@@ -13,7 +13,11 @@ pub enum CoreError {
     Forbidden(String),
     /// Policy denied an execute call.
     #[error("{message}")]
-    PermissionDenied { message: String, audit_id: String, risk_score: u8 },
+    PermissionDenied {
+        message: String,
+        audit_id: String,
+        risk_score: u8,
+    },
     /// The connector or operation does not exist; `valid` lists what does.
     #[error("{message}")]
     InvalidOperation { message: String, valid: Vec<String> },
@@ -36,7 +40,11 @@ pub enum CoreError {
     AuditUnavailable,
     /// The target answered with an error.
     #[error("the target answered {status}")]
-    TargetError { status: u16, body: Value, audit_id: String },
+    TargetError {
+        status: u16,
+        body: Value,
+        audit_id: String,
+    },
     /// The target could not be reached.
     #[error("the target could not be reached: {message}")]
     TargetUnreachable { message: String, audit_id: String },
@@ -90,13 +98,17 @@ impl CoreError {
     pub fn details(&self) -> Option<Value> {
         use serde_json::json;
         match self {
-            CoreError::PermissionDenied { audit_id, risk_score, .. } => {
-                Some(json!({"audit_id": audit_id, "risk_score": risk_score, "verdict": "DENY"}))
-            }
+            CoreError::PermissionDenied {
+                audit_id,
+                risk_score,
+                ..
+            } => Some(json!({"audit_id": audit_id, "risk_score": risk_score, "verdict": "DENY"})),
             CoreError::InvalidOperation { valid, .. } => Some(json!({"valid": valid})),
-            CoreError::TargetError { status, body, audit_id } => {
-                Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id}))
-            }
+            CoreError::TargetError {
+                status,
+                body,
+                audit_id,
+            } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
             _ => None,
         }

@@ -10,7 +10,9 @@ use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{AuthScheme, BodyEncoding, ClientAuth, Connector, HttpMethod, Operation, ParamLocation};
+use crate::catalog::{
+    AuthScheme, BodyEncoding, ClientAuth, Connector, HttpMethod, Operation, ParamLocation,
+};
 use crate::ids::InstanceId;
 use crate::model::Instance;
 use crate::secret::{Credentials, Secret};
@@ -55,13 +57,19 @@ impl std::fmt::Debug for Executor {
 }
 
 /// Fills `{name}` placeholders from `vars`; `encode` percent-encodes each value (for paths).
-pub fn render(template: &str, vars: &BTreeMap<String, String>, encode: bool) -> Result<String, ExecError> {
+pub fn render(
+    template: &str,
+    vars: &BTreeMap<String, String>,
+    encode: bool,
+) -> Result<String, ExecError> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let Some(len) = rest[start..].find('}') else {
-            return Err(ExecError::Build(format!("unclosed '{{' in template {template}")));
+            return Err(ExecError::Build(format!(
+                "unclosed '{{' in template {template}"
+            )));
         };
         let name = &rest[start + 1..start + len];
         let v = vars
@@ -110,7 +118,9 @@ fn place(body: &mut Value, path: &str, value: Value) {
             m.insert(p.to_string(), value);
             return;
         }
-        cur = m.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        cur = m
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -123,7 +133,10 @@ impl Executor {
             .pool_max_idle_per_host(256)
             .build()
             .unwrap_or_default();
-        Executor { http, tokens: TokenCache::default() }
+        Executor {
+            http,
+            tokens: TokenCache::default(),
+        }
     }
 
     fn vars(connector: &Connector, instance: &Instance) -> BTreeMap<String, String> {
@@ -132,7 +145,12 @@ impl Executor {
             .iter()
             .filter_map(|(k, v)| v.default.clone().map(|d| (k.clone(), d)))
             .collect();
-        vars.extend(instance.variables.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars.extend(
+            instance
+                .variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         vars
     }
 
@@ -146,7 +164,11 @@ impl Executor {
         params: &Map<String, Value>,
     ) -> Result<TargetResponse, ExecError> {
         let vars = Self::vars(connector, instance);
-        let base = render(op.base_url.as_deref().unwrap_or(&connector.base_url), &vars, false)?;
+        let base = render(
+            op.base_url.as_deref().unwrap_or(&connector.base_url),
+            &vars,
+            false,
+        )?;
         let mut path_vars = vars.clone();
         for (name, p) in &op.params {
             if p.location == ParamLocation::Path
@@ -165,27 +187,40 @@ impl Executor {
             HttpMethod::Patch => reqwest::Method::PATCH,
             HttpMethod::Delete => reqwest::Method::DELETE,
         };
-        let mut query: Vec<(String, String)> =
-            op.fixed_query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut query: Vec<(String, String)> = op
+            .fixed_query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut body = op.fixed_body.clone();
         // A form body starts from the fixed body's top-level fields.
         let mut form: Vec<(String, String)> = match (&op.body_encoding, &op.fixed_body) {
-            (BodyEncoding::Form, Some(Value::Object(m))) => m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect(),
+            (BodyEncoding::Form, Some(Value::Object(m))) => {
+                m.iter().map(|(k, v)| (k.clone(), scalar(v))).collect()
+            }
             _ => Vec::new(),
         };
         let mut req = self.http.request(method, &url);
         for (name, p) in &op.params {
-            let Some(v) = params.get(name).filter(|v| !v.is_null()) else { continue };
+            let Some(v) = params.get(name).filter(|v| !v.is_null()) else {
+                continue;
+            };
             let wire = p.wire.as_deref().unwrap_or(name);
             match p.location {
                 ParamLocation::Path => {}
                 ParamLocation::Query => match v {
-                    Value::Array(items) => query.extend(items.iter().map(|i| (wire.to_string(), scalar(i)))),
+                    Value::Array(items) => {
+                        query.extend(items.iter().map(|i| (wire.to_string(), scalar(i))))
+                    }
                     v => query.push((wire.to_string(), scalar(v))),
                 },
                 ParamLocation::Header => req = req.header(wire, scalar(v)),
                 ParamLocation::Body => match op.body_encoding {
-                    BodyEncoding::Json => place(body.get_or_insert_with(|| Value::Object(Map::new())), wire, v.clone()),
+                    BodyEncoding::Json => place(
+                        body.get_or_insert_with(|| Value::Object(Map::new())),
+                        wire,
+                        v.clone(),
+                    ),
                     BodyEncoding::Form => form.push((wire.to_string(), scalar(v))),
                 },
             }
@@ -206,13 +241,21 @@ impl Executor {
             }
         }
         if op.authenticated {
-            req = self.authenticate(req, connector, instance, &vars, sealed_fingerprint, creds).await?;
+            req = self
+                .authenticate(req, connector, instance, &vars, sealed_fingerprint, creds)
+                .await?;
         }
 
         let started = Instant::now();
-        let resp = req.send().await.map_err(|e| ExecError::Unreachable(describe(&e)))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ExecError::Unreachable(describe(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| ExecError::Unreachable(describe(&e)))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ExecError::Unreachable(describe(&e)))?;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let body = if bytes.is_empty() {
             Value::Null
@@ -222,7 +265,11 @@ impl Executor {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Ok(TargetResponse { status, body, latency_ms })
+        Ok(TargetResponse {
+            status,
+            body,
+            latency_ms,
+        })
     }
 
     async fn authenticate(
@@ -248,10 +295,17 @@ impl Executor {
             AuthScheme::ApiKeyHeader { header, prefix } => {
                 req.header(header.as_str(), format!("{prefix}{}", need("api_key")?))
             }
-            AuthScheme::Oauth2ClientCredentials { token_url, scopes, extra_params, client_auth } => {
+            AuthScheme::Oauth2ClientCredentials {
+                token_url,
+                scopes,
+                extra_params,
+                client_auth,
+            } => {
                 let key = (instance.id, Sha256::digest(fingerprint.as_bytes()).into());
                 let cached = self.tokens.0.lock().ok().and_then(|m| {
-                    m.get(&key).filter(|(_, exp)| *exp > Instant::now()).map(|(t, _)| t.clone())
+                    m.get(&key)
+                        .filter(|(_, exp)| *exp > Instant::now())
+                        .map(|(t, _)| t.clone())
                 });
                 let token = match cached {
                     Some(t) => t,
@@ -260,7 +314,14 @@ impl Executor {
                         tvars.insert("base_url".into(), render(&connector.base_url, vars, false)?);
                         let url = render(token_url, &tvars, false)?;
                         let (token, ttl) = self
-                            .fetch_token(&url, need("client_id")?, need("client_secret")?, scopes, extra_params, *client_auth)
+                            .fetch_token(
+                                &url,
+                                need("client_id")?,
+                                need("client_secret")?,
+                                scopes,
+                                extra_params,
+                                *client_auth,
+                            )
                             .await?;
                         if let Ok(mut m) = self.tokens.0.lock() {
                             // Refresh a minute early so a token never expires mid-call.
@@ -302,7 +363,10 @@ impl Executor {
         }
         let tok = exchange.request_async(&self.http).await.map_err(|e| {
             // The error names the endpoint's answer, never the secret we sent.
-            ExecError::Unreachable(format!("token request to {url} failed: {}", oauth_error(&e)))
+            ExecError::Unreachable(format!(
+                "token request to {url} failed: {}",
+                oauth_error(&e)
+            ))
         })?;
         let ttl = tok.expires_in().unwrap_or(Duration::from_secs(300));
         Ok((Secret::new(tok.access_token().secret().as_str()), ttl))
@@ -321,7 +385,9 @@ fn oauth_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
     match e {
         oauth2::RequestTokenError::ServerResponse(r) => format!("the token endpoint refused: {r}"),
         oauth2::RequestTokenError::Request(r) => format!("could not reach the token endpoint: {r}"),
-        oauth2::RequestTokenError::Parse(_, _) => "the token endpoint answered something that is not a token".into(),
+        oauth2::RequestTokenError::Parse(_, _) => {
+            "the token endpoint answered something that is not a token".into()
+        }
         oauth2::RequestTokenError::Other(o) => o.clone(),
     }
 }
@@ -336,7 +402,12 @@ fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     match e.url() {
-        Some(u) => format!("{kind} ({}://{}{})", u.scheme(), u.host_str().unwrap_or(""), u.path()),
+        Some(u) => format!(
+            "{kind} ({}://{}{})",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.path()
+        ),
         None => kind.to_string(),
     }
 }
@@ -347,8 +418,14 @@ mod tests {
 
     #[test]
     fn render_fills_and_encodes() {
-        let vars = BTreeMap::from([("host".to_string(), "h.example".to_string()), ("id".to_string(), "a b/c".to_string())]);
-        assert_eq!(render("https://{host}/x/{id}", &vars, true).unwrap(), "https://h.example/x/a%20b%2Fc");
+        let vars = BTreeMap::from([
+            ("host".to_string(), "h.example".to_string()),
+            ("id".to_string(), "a b/c".to_string()),
+        ]);
+        assert_eq!(
+            render("https://{host}/x/{id}", &vars, true).unwrap(),
+            "https://h.example/x/a%20b%2Fc"
+        );
         assert!(render("/{missing}", &vars, false).is_err());
     }
 
@@ -357,6 +434,9 @@ mod tests {
         let mut b = Value::Object(Map::new());
         place(&mut b, "fields.project.key", Value::from("SEC"));
         place(&mut b, "fields.summary", Value::from("s"));
-        assert_eq!(b, serde_json::json!({"fields": {"project": {"key": "SEC"}, "summary": "s"}}));
+        assert_eq!(
+            b,
+            serde_json::json!({"fields": {"project": {"key": "SEC"}, "summary": "s"}})
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! The ARX governance engine. It decides, records and executes agent actions, and knows
 //! neither HTTP frameworks nor SQL dialects: storage comes in through [`store::Store`].
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod access;
 pub mod audit;

@@ -134,7 +134,12 @@ pub fn evaluate(settings: &PolicySettings, input: &PolicyInput<'_>) -> Decision 
         grant_id = Some(g.to_string());
         reason = format!("covered by grant {g}");
     }
-    Decision { verdict, policy_id, grant_id, reason }
+    Decision {
+        verdict,
+        policy_id,
+        grant_id,
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -177,21 +182,40 @@ mod tests {
 
     #[test]
     fn thresholds_make_a_verdict_stricter_never_looser() {
-        let mut s = PolicySettings { review_threshold: 30, ..Default::default() };
+        let mut s = PolicySettings {
+            review_threshold: 30,
+            ..Default::default()
+        };
         // low (5) + sensitivity 10 + prod 20 = 35 ≥ 30.
-        assert_eq!(evaluate(&s, &input(RiskTier::Low, Environment::Prod, None)).verdict, Verdict::Escalate);
+        assert_eq!(
+            evaluate(&s, &input(RiskTier::Low, Environment::Prod, None)).verdict,
+            Verdict::Escalate
+        );
         s.deny_threshold = 35;
-        assert_eq!(evaluate(&s, &input(RiskTier::Low, Environment::Prod, None)).verdict, Verdict::Deny);
+        assert_eq!(
+            evaluate(&s, &input(RiskTier::Low, Environment::Prod, None)).verdict,
+            Verdict::Deny
+        );
         // A threshold never relaxes a critical default.
-        let s = PolicySettings { review_threshold: 100, deny_threshold: 100, ..Default::default() };
-        assert_eq!(evaluate(&s, &input(RiskTier::Critical, Environment::Dev, None)).verdict, Verdict::Deny);
+        let s = PolicySettings {
+            review_threshold: 100,
+            deny_threshold: 100,
+            ..Default::default()
+        };
+        assert_eq!(
+            evaluate(&s, &input(RiskTier::Critical, Environment::Dev, None)).verdict,
+            Verdict::Deny
+        );
     }
 
     #[test]
     fn a_grant_turns_escalate_into_permit_but_never_deny() {
         let s = PolicySettings::default();
         let d = evaluate(&s, &input(RiskTier::High, Environment::Dev, Some("g1")));
-        assert_eq!((d.verdict, d.grant_id.as_deref()), (Verdict::Permit, Some("g1")));
+        assert_eq!(
+            (d.verdict, d.grant_id.as_deref()),
+            (Verdict::Permit, Some("g1"))
+        );
         let d = evaluate(&s, &input(RiskTier::Critical, Environment::Dev, Some("g1")));
         assert_eq!((d.verdict, d.grant_id), (Verdict::Deny, None));
     }

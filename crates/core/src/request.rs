@@ -33,21 +33,37 @@ pub struct ExecuteRequest {
 impl ExecuteRequest {
     pub fn parse(body: &[u8]) -> Result<Self, CoreError> {
         if body.len() > MAX_BODY_BYTES {
-            return Err(CoreError::PayloadTooLarge { limit: MAX_BODY_BYTES });
+            return Err(CoreError::PayloadTooLarge {
+                limit: MAX_BODY_BYTES,
+            });
         }
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(CoreError::InvalidRequest(
                 "the request body is empty; send {\"connector\", \"operation\", \"params\"}".into(),
             ));
         }
-        let req: ExecuteRequest = serde_json::from_slice(body).map_err(|e| {
-            CoreError::InvalidRequest(format!("the request body is not a valid execute request: {e}"))
+        let de = &mut serde_json::Deserializer::from_slice(body);
+        let req: ExecuteRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let at = if path == "." {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            CoreError::InvalidRequest(format!(
+                "the request body is not a valid execute request: {at}{}",
+                e.inner()
+            ))
         })?;
         if req.connector.trim().is_empty() || req.operation.trim().is_empty() {
-            return Err(CoreError::InvalidRequest("connector and operation must not be empty".into()));
+            return Err(CoreError::InvalidRequest(
+                "connector and operation must not be empty".into(),
+            ));
         }
         if !(req.session_context.is_null() || req.session_context.is_object()) {
-            return Err(CoreError::InvalidRequest("session_context must be a JSON object".into()));
+            return Err(CoreError::InvalidRequest(
+                "session_context must be a JSON object".into(),
+            ));
         }
         if req.wait_seconds.is_some_and(|w| w > MAX_WAIT_SECONDS) {
             return Err(CoreError::InvalidRequest(format!(
@@ -60,11 +76,17 @@ impl ExecuteRequest {
 
 /// Checks `params` against the operation: required present, nothing undeclared, types
 /// and closed value sets respected. Lists every problem at once.
-pub fn check_params(op_id: &str, op: &Operation, params: &Map<String, Value>) -> Result<(), CoreError> {
+pub fn check_params(
+    op_id: &str,
+    op: &Operation,
+    params: &Map<String, Value>,
+) -> Result<(), CoreError> {
     let mut problems = Vec::new();
     for (name, p) in &op.params {
         match params.get(name) {
-            None | Some(Value::Null) if p.required => problems.push(format!("'{name}' is required")),
+            None | Some(Value::Null) if p.required => {
+                problems.push(format!("'{name}' is required"))
+            }
             None | Some(Value::Null) => {}
             Some(v) if !p.kind.matches(v) => {
                 problems.push(format!("'{name}' must be of type {}", p.kind.as_str()))
@@ -76,21 +98,35 @@ pub fn check_params(op_id: &str, op: &Operation, params: &Map<String, Value>) ->
             Some(_) => {}
         }
     }
-    let unknown: Vec<&str> =
-        params.keys().filter(|k| !op.params.contains_key(*k)).map(String::as_str).collect();
+    let unknown: Vec<&str> = params
+        .keys()
+        .filter(|k| !op.params.contains_key(*k))
+        .map(String::as_str)
+        .collect();
     if !unknown.is_empty() {
         let declared: Vec<&str> = op.params.keys().map(String::as_str).collect();
         problems.push(format!(
             "unknown param{} {} (this operation takes: {})",
             if unknown.len() > 1 { "s" } else { "" },
-            unknown.iter().map(|u| format!("'{u}'")).collect::<Vec<_>>().join(", "),
-            if declared.is_empty() { "no params".to_string() } else { declared.join(", ") }
+            unknown
+                .iter()
+                .map(|u| format!("'{u}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if declared.is_empty() {
+                "no params".to_string()
+            } else {
+                declared.join(", ")
+            }
         ));
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(CoreError::InvalidParams(format!("{op_id}: {}", problems.join("; "))))
+        Err(CoreError::InvalidParams(format!(
+            "{op_id}: {}",
+            problems.join("; ")
+        )))
     }
 }
 
@@ -104,12 +140,14 @@ mod tests {
         let e = ExecuteRequest::parse(b"{\"connector\": 1}").unwrap_err();
         assert_eq!(e.code(), "invalid_request");
         assert!(e.to_string().contains("connector"), "{e}");
-        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"bogus\":1}").unwrap_err();
+        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"bogus\":1}")
+            .unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
         let e = ExecuteRequest::parse(b"").unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
-        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"wait_seconds\":99}")
-            .unwrap_err();
+        let e =
+            ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"wait_seconds\":99}")
+                .unwrap_err();
         assert!(e.to_string().contains("wait_seconds"), "{e}");
     }
 

@@ -108,7 +108,9 @@ mod tests {
         assert_eq!(frequency_weight(3, 0), 15);
         for n in 0..500u32 {
             for d in 1..100u32 {
-                let exact = (15.0 * f64::from(n) / (2.0 * f64::from(d))).round().min(15.0);
+                let exact = (15.0 * f64::from(n) / (2.0 * f64::from(d)))
+                    .round()
+                    .min(15.0);
                 assert_eq!(f64::from(frequency_weight(n, d)), exact, "n={n} d={d}");
             }
         }
@@ -123,7 +125,10 @@ mod tests {
             declared_rate: 60,
             environment: Environment::Prod,
         });
-        assert_eq!((b.operation, b.connector, b.frequency, b.target), (30, 20, 0, 20));
+        assert_eq!(
+            (b.operation, b.connector, b.frequency, b.target),
+            (30, 20, 0, 20)
+        );
         assert_eq!(b.score, 70);
         let max = score(RiskInputs {
             tier: RiskTier::Critical,

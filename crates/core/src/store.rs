@@ -35,14 +35,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Local accounts sign in by email, which is unique across orgs.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
-    async fn create_api_token(&self, org: OrgId, user: UserId, name: &str, hash: &str, now_ms: i64) -> StoreResult<()>;
+    async fn create_api_token(
+        &self,
+        org: OrgId,
+        user: UserId,
+        name: &str,
+        hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()>;
     async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>>;
 
     // Agents and keys
     async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>>;
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>>;
-    async fn set_agent_status(&self, org: OrgId, id: AgentId, status: AgentStatus) -> StoreResult<bool>;
+    async fn set_agent_status(
+        &self,
+        org: OrgId,
+        id: AgentId,
+        status: AgentStatus,
+    ) -> StoreResult<bool>;
     async fn create_agent_key(&self, key: &AgentKey) -> StoreResult<()>;
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>>;
     /// The key with this hash and its agent, revoked or not.
@@ -54,7 +66,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>>;
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>>;
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>>;
-    async fn set_instance_credentials(&self, org: OrgId, id: InstanceId, sealed: &str) -> StoreResult<bool>;
+    async fn set_instance_credentials(
+        &self,
+        org: OrgId,
+        id: InstanceId,
+        sealed: &str,
+    ) -> StoreResult<bool>;
 
     // Audit
     /// Seals the drafts onto their orgs' chains (with [`crate::audit::seal`]) and commits them
@@ -62,13 +79,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>>;
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
-    async fn audit_after(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>>;
+    async fn audit_after(
+        &self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
 
     // Approvals
     async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()>;
-    async fn list_approvals(&self, org: OrgId, status: Option<&str>) -> StoreResult<Vec<ApprovalRequest>>;
+    async fn list_approvals(
+        &self,
+        org: OrgId,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<ApprovalRequest>>;
 
     // Console sessions (opaque to the engine)
     /// Inserts a new session; `false` if the id is taken.

@@ -58,7 +58,13 @@ fn seal_bytes(key: &[u8; 32], aad: &str, plain: &[u8]) -> Result<String, CoreErr
     let mut nonce = [0u8; 12];
     OsRng.fill_bytes(&mut nonce);
     let ct = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plain, aad: aad.as_bytes() })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plain,
+                aad: aad.as_bytes(),
+            },
+        )
         .map_err(|_| CoreError::Internal("vault encrypt failed".into()))?;
     let mut out = nonce.to_vec();
     out.extend_from_slice(&ct);
@@ -66,15 +72,26 @@ fn seal_bytes(key: &[u8; 32], aad: &str, plain: &[u8]) -> Result<String, CoreErr
 }
 
 fn open_bytes(key: &[u8; 32], aad: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>, CoreError> {
-    let fail = || CoreError::Internal("vault: ciphertext does not decrypt (wrong key or moved row)".into());
-    let raw = sealed.strip_prefix("v1:").and_then(|b| B64.decode(b).ok()).ok_or_else(fail)?;
+    let fail = || {
+        CoreError::Internal("vault: ciphertext does not decrypt (wrong key or moved row)".into())
+    };
+    let raw = sealed
+        .strip_prefix("v1:")
+        .and_then(|b| B64.decode(b).ok())
+        .ok_or_else(fail)?;
     if raw.len() < 12 {
         return Err(fail());
     }
     let (nonce, ct) = raw.split_at(12);
     let cipher = Aes256Gcm::new_from_slice(key).map_err(|e| CoreError::internal("vault key", e))?;
     cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: aad.as_bytes() })
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ct,
+                aad: aad.as_bytes(),
+            },
+        )
         .map(Zeroizing::new)
         .map_err(|_| fail())
 }
@@ -94,7 +111,10 @@ impl std::fmt::Debug for Vault {
 
 impl Vault {
     pub fn new(master: MasterKey) -> Self {
-        Vault { master, data_keys: RwLock::new(HashMap::new()) }
+        Vault {
+            master,
+            data_keys: RwLock::new(HashMap::new()),
+        }
     }
 
     fn dek_aad(org: OrgId) -> String {
@@ -113,13 +133,20 @@ impl Vault {
     }
 
     fn data_key(&self, org: OrgId, wrapped: &str) -> Result<Zeroizing<[u8; 32]>, CoreError> {
-        if let Some(k) = self.data_keys.read().ok().and_then(|m| m.get(&org).cloned()) {
+        if let Some(k) = self
+            .data_keys
+            .read()
+            .ok()
+            .and_then(|m| m.get(&org).cloned())
+        {
             return Ok(k);
         }
         let plain = open_bytes(&self.master.0, &Self::dek_aad(org), wrapped)?;
         let mut k = Zeroizing::new([0u8; 32]);
         if plain.len() != 32 {
-            return Err(CoreError::Internal("vault: data key has the wrong length".into()));
+            return Err(CoreError::Internal(
+                "vault: data key has the wrong length".into(),
+            ));
         }
         k.copy_from_slice(&plain);
         if let Ok(mut m) = self.data_keys.write() {
@@ -154,7 +181,9 @@ impl Vault {
         let map: BTreeMap<String, Zeroizing<String>> = serde_json::from_slice(&plain)
             .map_err(|_| CoreError::Internal("vault: credentials are not a JSON object".into()))?;
         Ok(Credentials(
-            map.into_iter().map(|(k, v)| (k, Secret::new(v.as_str()))).collect(),
+            map.into_iter()
+                .map(|(k, v)| (k, Secret::new(v.as_str())))
+                .collect(),
         ))
     }
 }
@@ -176,7 +205,10 @@ mod tests {
         assert_eq!(open.get("api_key"), Some("s3cr3t-value"));
         assert!(!format!("{open:?}").contains("s3cr3t"));
         // Moved to another instance: refuses.
-        assert!(v.open_credentials(org, &dek, InstanceId::new(), &sealed).is_err());
+        assert!(
+            v.open_credentials(org, &dek, InstanceId::new(), &sealed)
+                .is_err()
+        );
         // Another master key: refuses.
         let other = Vault::new(MasterKey::generate());
         assert!(other.open_credentials(org, &dek, inst, &sealed).is_err());

@@ -4,6 +4,10 @@
 //! Every connector is served under the path prefix `/<connector name>`. Connector URL
 //! templates follow the convention `{scheme}://{host}`; [`Simulator::variables_for`]
 //! sets `scheme = http` and points every host variable at that prefix.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod auth;
 mod routes;

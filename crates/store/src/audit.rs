@@ -3,6 +3,7 @@
 //! `arx_core::audit::seal`), inserts them and moves the head: all or nothing.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, GENESIS_HASH, seal};
@@ -13,13 +14,16 @@ use crate::{SqlStore, db_err, rows};
 
 impl SqlStore {
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
-    pub(crate) async fn append_audit_tx(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
+    pub(crate) async fn append_audit_tx(
+        &self,
+        drafts: Vec<AuditDraft>,
+    ) -> StoreResult<Vec<AuditRecord>> {
         let mut tx = self.pool.begin().await.map_err(db_err("audit begin"))?;
         let mut heads: HashMap<OrgId, ChainHead> = HashMap::new();
         let mut out = Vec::with_capacity(drafts.len());
         for d in drafts {
             let org = d.org_id;
-            if !heads.contains_key(&org) {
+            if let Entry::Vacant(slot) = heads.entry(org) {
                 // The insert takes SQLite's write lock before the read; PostgreSQL locks the row.
                 sqlx::query("INSERT INTO chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
                     .bind(org.to_string())
@@ -35,13 +39,19 @@ impl SqlStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err("chain head"))?;
-                heads.insert(org, ChainHead { seq: rows::get(&row, "seq")?, hash: rows::get(&row, "hash")? });
+                slot.insert(ChainHead {
+                    seq: rows::get(&row, "seq")?,
+                    hash: rows::get(&row, "hash")?,
+                });
             }
-            let head = heads.get_mut(&org).ok_or_else(|| CoreError::Internal("chain head vanished".into()))?;
+            let head = heads
+                .get_mut(&org)
+                .ok_or_else(|| CoreError::Internal("chain head vanished".into()))?;
             let ts_ms = d.ts_ms;
             let r = seal(head, d)?;
             let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let text = serde_json::to_string(&r).map_err(|e| CoreError::internal("audit encode", e))?;
+            let text =
+                serde_json::to_string(&r).map_err(|e| CoreError::internal("audit encode", e))?;
             sqlx::query(
                 "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -76,7 +86,11 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(crate) async fn audit_page_q(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+    pub(crate) async fn audit_page_q(
+        &self,
+        org: OrgId,
+        q: &AuditQuery,
+    ) -> StoreResult<Vec<AuditRecord>> {
         sqlx::query(
             "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
@@ -91,17 +105,24 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn audit_after_q(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
-        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(org.to_string())
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("audit range"))?
-            .iter()
-            .map(rows::audit)
-            .collect()
+    pub(crate) async fn audit_after_q(
+        &self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(org.to_string())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("audit range"))?
+        .iter()
+        .map(rows::audit)
+        .collect()
     }
 
     pub(crate) async fn chain_head_q(&self, org: OrgId) -> StoreResult<ChainHead> {
@@ -111,7 +132,10 @@ impl SqlStore {
             .await
             .map_err(db_err("chain head"))?;
         match row {
-            Some(r) => Ok(ChainHead { seq: rows::get(&r, "seq")?, hash: rows::get(&r, "hash")? }),
+            Some(r) => Ok(ChainHead {
+                seq: rows::get(&r, "seq")?,
+                hash: rows::get(&r, "hash")?,
+            }),
             None => Ok(ChainHead::genesis()),
         }
     }

@@ -3,7 +3,10 @@
 //! One implementation serves both: every query is written once with `$N` placeholders,
 //! which both drivers accept, over sqlx's `Any` driver. What differs between the two
 //! databases is named in [`Dialect`] and in the two migration folders, nothing else.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod audit;
 mod registry;
@@ -48,7 +51,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 /// is internal (logged with `context`, never shown to a client).
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {
     move |e| match e.as_database_error() {
-        Some(d) if d.is_unique_violation() => CoreError::Conflict(format!("{context}: that already exists")),
+        Some(d) if d.is_unique_violation() => {
+            CoreError::Conflict(format!("{context}: that already exists"))
+        }
         _ => CoreError::Internal(format!("{context}: {e}")),
     }
 }
@@ -73,7 +78,9 @@ impl SqlStore {
             _ => url.to_string(),
         };
         let opts = AnyConnectOptions::from_str(&url)
-            .map_err(|e| CoreError::InvalidRequest(format!("ARX_DATABASE_URL is not a valid URL: {e}")))?
+            .map_err(|e| {
+                CoreError::InvalidRequest(format!("ARX_DATABASE_URL is not a valid URL: {e}"))
+            })?
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool = AnyPoolOptions::new()
@@ -116,7 +123,9 @@ impl SqlStore {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
         };
-        m.run(&self.pool).await.map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
+        m.run(&self.pool)
+            .await
+            .map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
     }
 
     /// Raw access for tests and operational commands (e.g. proving the triggers hold).

@@ -1,12 +1,12 @@
 //! The `Store` implementation: registry queries here, audit and sessions delegated to
 //! their modules. Every query on org data filters by `org_id`.
 
+use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, User};
 use arx_core::policy::PolicySettings;
 use arx_core::store::{AuditQuery, Store, StoreResult};
-use arx_core::CoreError;
 use async_trait::async_trait;
 
 use crate::{SqlStore, db_err, rows};
@@ -15,7 +15,8 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
 }
 
-const AGENT_COLS: &str = "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const AGENT_COLS: &str =
+    "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
 const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, created_ms";
 
@@ -86,18 +87,20 @@ impl Store for SqlStore {
     }
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(u.id.to_string())
-            .bind(u.org_id.to_string())
-            .bind(&u.email)
-            .bind(&u.name)
-            .bind(u.role.as_str())
-            .bind(u.password_hash.clone())
-            .bind(i64::from(u.active))
-            .bind(u.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("create user"))?;
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(u.id.to_string())
+        .bind(u.org_id.to_string())
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(u.password_hash.clone())
+        .bind(i64::from(u.active))
+        .bind(u.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create user"))?;
         Ok(())
     }
 
@@ -112,17 +115,26 @@ impl Store for SqlStore {
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
-        sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("user"))?
-            .map(|r| rows::user(&r))
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("user"))?
+        .map(|r| rows::user(&r))
+        .transpose()
     }
 
-    async fn create_api_token(&self, org: OrgId, user: UserId, name: &str, hash: &str, now_ms: i64) -> StoreResult<()> {
+    async fn create_api_token(
+        &self,
+        org: OrgId,
+        user: UserId,
+        name: &str,
+        hash: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO api_tokens (hash, org_id, user_id, name, created_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(hash)
             .bind(org.to_string())
@@ -151,45 +163,56 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
     async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(a.id.to_string())
-            .bind(a.org_id.to_string())
-            .bind(&a.name)
-            .bind(&a.description)
-            .bind(&a.owner)
-            .bind(to_json(&a.labels)?)
-            .bind(a.status.as_str())
-            .bind(i64::from(a.declared_rate))
-            .bind(a.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("create agent"))?;
+        sqlx::query(&format!(
+            "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(a.id.to_string())
+        .bind(a.org_id.to_string())
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.owner)
+        .bind(to_json(&a.labels)?)
+        .bind(a.status.as_str())
+        .bind(i64::from(a.declared_rate))
+        .bind(a.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create agent"))?;
         Ok(())
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
-        sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("agent"))?
-            .map(|r| rows::agent(&r))
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("agent"))?
+        .map(|r| rows::agent(&r))
+        .transpose()
     }
 
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
-        sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"))
-            .bind(org.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("list agents"))?
-            .iter()
-            .map(rows::agent)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list agents"))?
+        .iter()
+        .map(rows::agent)
+        .collect()
     }
 
-    async fn set_agent_status(&self, org: OrgId, id: AgentId, status: AgentStatus) -> StoreResult<bool> {
+    async fn set_agent_status(
+        &self,
+        org: OrgId,
+        id: AgentId,
+        status: AgentStatus,
+    ) -> StoreResult<bool> {
         let r = sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
             .bind(org.to_string())
             .bind(id.to_string())
@@ -242,7 +265,8 @@ impl Store for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err("agent by key"))?;
-        row.map(|r| Ok((rows::agent_key(&r, "k_")?, rows::agent(&r)?))).transpose()
+        row.map(|r| Ok((rows::agent_key(&r, "k_")?, rows::agent(&r)?)))
+            .transpose()
     }
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
@@ -259,42 +283,48 @@ impl Store for SqlStore {
     }
 
     async fn create_instance(&self, i: &Instance) -> StoreResult<()> {
-        sqlx::query(&format!("INSERT INTO instances ({INSTANCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-            .bind(i.id.to_string())
-            .bind(i.org_id.to_string())
-            .bind(&i.connector)
-            .bind(&i.name)
-            .bind(i.environment.as_str())
-            .bind(to_json(&i.variables)?)
-            .bind(i.sensitivity.map(i64::from))
-            .bind(i.sealed_credentials.clone())
-            .bind(i.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("create instance"))?;
+        sqlx::query(&format!(
+            "INSERT INTO instances ({INSTANCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(i.id.to_string())
+        .bind(i.org_id.to_string())
+        .bind(&i.connector)
+        .bind(&i.name)
+        .bind(i.environment.as_str())
+        .bind(to_json(&i.variables)?)
+        .bind(i.sensitivity.map(i64::from))
+        .bind(i.sealed_credentials.clone())
+        .bind(i.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create instance"))?;
         Ok(())
     }
 
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
-        sqlx::query(&format!("SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"))
-            .bind(org.to_string())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("list instances"))?
-            .iter()
-            .map(rows::instance)
-            .collect()
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list instances"))?
+        .iter()
+        .map(rows::instance)
+        .collect()
     }
 
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
-        sqlx::query(&format!("SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"))
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("instance"))?
-            .map(|r| rows::instance(&r))
-            .transpose()
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("instance"))?
+        .map(|r| rows::instance(&r))
+        .transpose()
     }
 
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
@@ -311,14 +341,21 @@ impl Store for SqlStore {
         .collect()
     }
 
-    async fn set_instance_credentials(&self, org: OrgId, id: InstanceId, sealed: &str) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(sealed)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("set credentials"))?;
+    async fn set_instance_credentials(
+        &self,
+        org: OrgId,
+        id: InstanceId,
+        sealed: &str,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(sealed)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("set credentials"))?;
         Ok(r.rows_affected() == 1)
     }
 
@@ -330,7 +367,12 @@ impl Store for SqlStore {
         self.audit_page_q(org, q).await
     }
 
-    async fn audit_after(&self, org: OrgId, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditRecord>> {
+    async fn audit_after(
+        &self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
         self.audit_after_q(org, after_seq, limit).await
     }
 
@@ -373,7 +415,11 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn list_approvals(&self, org: OrgId, status: Option<&str>) -> StoreResult<Vec<ApprovalRequest>> {
+    async fn list_approvals(
+        &self,
+        org: OrgId,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<ApprovalRequest>> {
         sqlx::query(
             "SELECT id, org_id, agent_id, instance_id, connector, operation, params, params_hash, intercept_id, \
              risk_score, policy_id, status, created_ms, expires_ms FROM approvals \

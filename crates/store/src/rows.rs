@@ -2,7 +2,10 @@
 
 use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
-use arx_core::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org, Role, User};
+use arx_core::model::{
+    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
+    Role, User,
+};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -14,7 +17,8 @@ pub(crate) fn get<T>(row: &AnyRow, col: &str) -> Result<T, CoreError>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
 {
-    row.try_get(col).map_err(|e| CoreError::Internal(format!("column {col}: {e}")))
+    row.try_get(col)
+        .map_err(|e| CoreError::Internal(format!("column {col}: {e}")))
 }
 
 pub(crate) fn id<T: std::str::FromStr>(row: &AnyRow, col: &str) -> Result<T, CoreError> {
@@ -57,7 +61,8 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
         owner: get(row, "owner")?,
         labels: json(row, "labels")?,
         status: AgentStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
-        declared_rate: u32::try_from(get::<i64>(row, "declared_rate")?).map_err(|_| bad("declared_rate"))?,
+        declared_rate: u32::try_from(get::<i64>(row, "declared_rate")?)
+            .map_err(|_| bad("declared_rate"))?,
         created_ms: get(row, "created_ms")?,
     })
 }
@@ -83,7 +88,8 @@ pub(crate) fn instance(row: &AnyRow) -> Result<Instance, CoreError> {
         org_id: id(row, "org_id")?,
         connector: get(row, "connector")?,
         name: get(row, "name")?,
-        environment: Environment::parse(&get::<String>(row, "environment")?).ok_or_else(|| bad("environment"))?,
+        environment: Environment::parse(&get::<String>(row, "environment")?)
+            .ok_or_else(|| bad("environment"))?,
         variables: json(row, "variables")?,
         sensitivity: get::<Option<i64>>(row, "sensitivity")?.and_then(|s| u8::try_from(s).ok()),
         credentials_set: sealed.is_some(),
@@ -109,7 +115,8 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
         intercept_id: id(row, "intercept_id")?,
         risk_score: u8::try_from(get::<i64>(row, "risk_score")?).map_err(|_| bad("risk_score"))?,
         policy_id: get(row, "policy_id")?,
-        status: ApprovalStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        status: ApprovalStatus::parse(&get::<String>(row, "status")?)
+            .ok_or_else(|| bad("status"))?,
         created_ms: get(row, "created_ms")?,
         expires_ms: get(row, "expires_ms")?,
     })

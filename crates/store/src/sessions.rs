@@ -5,7 +5,11 @@ use arx_core::store::StoreResult;
 use crate::{SqlStore, db_err, rows};
 
 impl SqlStore {
-    pub(crate) async fn session_load_q(&self, id: &str, now_ms: i64) -> StoreResult<Option<Vec<u8>>> {
+    pub(crate) async fn session_load_q(
+        &self,
+        id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT data FROM sessions WHERE id = $1 AND expires_ms > $2")
             .bind(id)
             .bind(now_ms)
@@ -15,7 +19,12 @@ impl SqlStore {
         row.map(|r| rows::get::<Vec<u8>>(&r, "data")).transpose()
     }
 
-    pub(crate) async fn session_create_q(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {
+    pub(crate) async fn session_create_q(
+        &self,
+        id: &str,
+        data: &[u8],
+        expires_ms: i64,
+    ) -> StoreResult<bool> {
         let r = sqlx::query("INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
             .bind(id)
             .bind(data.to_vec())
@@ -26,7 +35,12 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    pub(crate) async fn session_save_q(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()> {
+    pub(crate) async fn session_save_q(
+        &self,
+        id: &str,
+        data: &[u8],
+        expires_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_ms = excluded.expires_ms",

@@ -10,38 +10,97 @@ use crate::harness::each;
 #[tokio::test]
 async fn admins_manage_agents_keys_and_instances() {
     for s in each().await {
-        let (st, b) = s.admin_send(Method::POST, "/v1/admin/agents", json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}})).await;
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                "/v1/admin/agents",
+                json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}}),
+            )
+            .await;
         assert_eq!(st, 201, "{}: {b}", s.backend);
         let id = b["agent"]["id"].as_str().unwrap().to_string();
-        let (st, b) = s.admin_send(Method::POST, "/v1/admin/agents", json!({"name": "enricher", "owner": "ti@example.com"})).await;
-        assert_eq!((st, b["error"]["code"].as_str()), (409, Some("conflict")), "{b}");
-        let (st, b) = s.admin_send(Method::POST, "/v1/admin/agents", json!({"name": "x", "owner": "nobody"})).await;
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                "/v1/admin/agents",
+                json!({"name": "enricher", "owner": "ti@example.com"}),
+            )
+            .await;
+        assert_eq!(
+            (st, b["error"]["code"].as_str()),
+            (409, Some("conflict")),
+            "{b}"
+        );
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                "/v1/admin/agents",
+                json!({"name": "x", "owner": "nobody"}),
+            )
+            .await;
         assert_eq!(st, 400, "{b}");
         assert!(b["error"]["message"].as_str().unwrap().contains("owner"));
-        let (st, b) = s.admin_send(Method::POST, "/v1/admin/agents", json!({"name": "x", "owner": "a@b.c", "colour": "red"})).await;
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                "/v1/admin/agents",
+                json!({"name": "x", "owner": "a@b.c", "colour": "red"}),
+            )
+            .await;
         assert_eq!(st, 400, "unknown field refused: {b}");
 
-        let (st, b) = s.admin_send(Method::POST, &format!("/v1/admin/agents/{id}/keys"), json!({})).await;
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                &format!("/v1/admin/agents/{id}/keys"),
+                json!({}),
+            )
+            .await;
         assert_eq!(st, 201, "{b}");
         let key = b["api_key"].as_str().unwrap().to_string();
         assert!(b["key"].get("hash").is_none(), "the hash is never served");
 
         // An instance with credentials: the response says they are set, never what they are.
         let vars = s.sim().variables_for("okta");
-        let (st, b) = s.admin_send(Method::POST, "/v1/admin/instances", json!({
+        let (st, b) = s
+            .admin_send(
+                Method::POST,
+                "/v1/admin/instances",
+                json!({
             "connector": "okta", "name": "dev-tenant", "environment": "dev", "variables": vars,
-            "credentials": {"api_key": "demo-okta-api-key"}})).await;
+            "credentials": {"api_key": "demo-okta-api-key"}}),
+            )
+            .await;
         assert_eq!(st, 201, "{b}");
         assert_eq!(b["instance"]["credentials_set"], true);
         assert!(!b.to_string().contains("demo-okta-api-key"));
-        let (st, b) = s.admin_send(Method::PUT, &format!("/v1/admin/instances/{}/credentials", b["instance"]["id"].as_str().unwrap()), json!({"token": "x"})).await;
+        let (st, b) = s
+            .admin_send(
+                Method::PUT,
+                &format!(
+                    "/v1/admin/instances/{}/credentials",
+                    b["instance"]["id"].as_str().unwrap()
+                ),
+                json!({"token": "x"}),
+            )
+            .await;
         assert_eq!(st, 400, "wrong credential fields are refused: {b}");
         assert!(b["error"]["message"].as_str().unwrap().contains("api_key"));
 
         // The new key works and names the instance when there are two.
-        let (st, b) = s.execute(&key, json!({"connector": "okta", "operation": "users:read", "params": {}})).await;
+        let (st, b) = s
+            .execute(
+                &key,
+                json!({"connector": "okta", "operation": "users:read", "params": {}}),
+            )
+            .await;
         assert_eq!(st, 400, "two okta instances: {b}");
-        assert!(b["error"]["message"].as_str().unwrap().contains("dev-tenant"));
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("dev-tenant")
+        );
         let (st, b) = s.execute(&key, json!({"connector": "okta", "operation": "users:read", "instance": "dev-tenant", "params": {}})).await;
         assert_eq!(st, 200, "{}: {b}", s.backend);
 
@@ -49,8 +108,18 @@ async fn admins_manage_agents_keys_and_instances() {
         assert_eq!(st, 200);
         let r = s.http.get(s.url("/v1/admin/agents")).send().await.unwrap();
         assert_eq!(r.status(), 401);
-        let kinds: Vec<String> = s.audit().await.iter().map(|r| r["kind"].as_str().unwrap().to_string()).collect();
-        for k in ["agent.created", "agent.key_issued", "instance.created", "instance.credentials_set"] {
+        let kinds: Vec<String> = s
+            .audit()
+            .await
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap().to_string())
+            .collect();
+        for k in [
+            "agent.created",
+            "agent.key_issued",
+            "instance.created",
+            "instance.credentials_set",
+        ] {
             assert!(kinds.iter().any(|x| x == k), "{}: no {k} record", s.backend);
         }
     }
@@ -61,23 +130,96 @@ async fn one_org_cannot_see_or_touch_another() {
     for s in each().await {
         let e = &s.running.engine;
         let other = e.create_org("other", "Other Org").await.unwrap();
-        let admin = e.create_local_user(other.id, "root@other.example", "Other", Role::Admin, "correct horse battery", Actor::system()).await.unwrap();
+        let admin = e
+            .create_local_user(
+                other.id,
+                "root@other.example",
+                "Other",
+                Role::Admin,
+                "correct horse battery",
+                Actor::system(),
+            )
+            .await
+            .unwrap();
         let token = e.issue_user_token(&admin, "t").await.unwrap();
         let demo_agent = &s.demo().agents[0].id;
         let get = |path: String| s.http.get(s.url(&path)).bearer_auth(&token).send();
-        assert_eq!(get(format!("/v1/admin/agents/{demo_agent}")).await.unwrap().status(), 404, "{}", s.backend);
-        let list: serde_json::Value = get("/v1/admin/agents".into()).await.unwrap().json().await.unwrap();
+        assert_eq!(
+            get(format!("/v1/admin/agents/{demo_agent}"))
+                .await
+                .unwrap()
+                .status(),
+            404,
+            "{}",
+            s.backend
+        );
+        let list: serde_json::Value = get("/v1/admin/agents".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(list["agents"].as_array().unwrap().len(), 0, "{}", s.backend);
-        let audit: serde_json::Value = get("/v1/admin/audit".into()).await.unwrap().json().await.unwrap();
-        assert!(audit["records"].as_array().unwrap().iter().all(|r| r["org_id"] == other.id.to_string()), "{}", s.backend);
-        let r = s.http.post(s.url(&format!("/v1/admin/agents/{demo_agent}/keys"))).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(r.status(), 404, "{}: no key for another org's agent", s.backend);
+        let audit: serde_json::Value = get("/v1/admin/audit".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            audit["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["org_id"] == other.id.to_string()),
+            "{}",
+            s.backend
+        );
+        let r = s
+            .http
+            .post(s.url(&format!("/v1/admin/agents/{demo_agent}/keys")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            404,
+            "{}: no key for another org's agent",
+            s.backend
+        );
         // A reviewer of the demo org may read but not change.
         let demo_org = e.store().org_by_slug("demo").await.unwrap().unwrap();
-        let reviewer = e.create_local_user(demo_org.id, "rev@demo.example", "Rev", Role::Reviewer, "correct horse battery", Actor::system()).await.unwrap();
+        let reviewer = e
+            .create_local_user(
+                demo_org.id,
+                "rev@demo.example",
+                "Rev",
+                Role::Reviewer,
+                "correct horse battery",
+                Actor::system(),
+            )
+            .await
+            .unwrap();
         let rt = e.issue_user_token(&reviewer, "t").await.unwrap();
-        let r = s.http.post(s.url("/v1/admin/agents")).bearer_auth(&rt).json(&json!({"name": "n", "owner": "a@b.c"})).send().await.unwrap();
+        let r = s
+            .http
+            .post(s.url("/v1/admin/agents"))
+            .bearer_auth(&rt)
+            .json(&json!({"name": "n", "owner": "a@b.c"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403, "{}", s.backend);
-        assert_eq!(s.http.get(s.url("/v1/admin/agents")).bearer_auth(&rt).send().await.unwrap().status(), 200);
+        assert_eq!(
+            s.http
+                .get(s.url("/v1/admin/agents"))
+                .bearer_auth(&rt)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
     }
 }

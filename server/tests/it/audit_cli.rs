@@ -16,11 +16,22 @@ fn arx(s: &TestServer, args: &[&str]) -> (i32, String) {
         .env("ARX_DATABASE_URL", db)
         .output()
         .unwrap();
-    (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 fn rewrite(path: &std::path::Path, f: impl FnOnce(&mut Vec<String>)) -> std::path::PathBuf {
-    let mut lines: Vec<String> = std::fs::read_to_string(path).unwrap().lines().map(String::from).collect();
+    let mut lines: Vec<String> = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     f(&mut lines);
     let out = path.with_extension(format!("{}.ndjson", uuid::Uuid::new_v4().simple()));
     std::fs::write(&out, lines.join("\n") + "\n").unwrap();
@@ -30,8 +41,10 @@ fn rewrite(path: &std::path::Path, f: impl FnOnce(&mut Vec<String>)) -> std::pat
 #[tokio::test]
 async fn export_and_verify_catch_every_kind_of_tampering() {
     for s in each().await {
-        for call in [json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}}),
-                     json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}})] {
+        for call in [
+            json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}}),
+            json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}}),
+        ] {
             assert_eq!(s.execute(&s.agent_key("triage-agent"), call).await.0, 200);
         }
         let (code, out) = arx(&s, &["audit", "verify", "--org", "demo"]);
@@ -39,7 +52,17 @@ async fn export_and_verify_catch_every_kind_of_tampering() {
         assert!(out.contains("chain intact"), "{out}");
 
         let file = s.dir.join("demo.ndjson");
-        let (code, out) = arx(&s, &["audit", "export", "--org", "demo", "--out", file.to_str().unwrap()]);
+        let (code, out) = arx(
+            &s,
+            &[
+                "audit",
+                "export",
+                "--org",
+                "demo",
+                "--out",
+                file.to_str().unwrap(),
+            ],
+        );
         assert_eq!(code, 0, "{out}");
         let (code, out) = arx(&s, &["audit", "verify", "--export", file.to_str().unwrap()]);
         assert_eq!(code, 0, "{}: {out}", s.backend);
@@ -47,21 +70,49 @@ async fn export_and_verify_catch_every_kind_of_tampering() {
         assert!(n >= 10, "{n} records");
 
         let cases: Vec<(&str, std::path::PathBuf, &str)> = vec![
-            ("edited", rewrite(&file, |l| { let mut r: Value = serde_json::from_str(&l[4]).unwrap(); r["fields"]["tampered"] = json!(true); l[4] = r.to_string(); }), "seq 5"),
-            ("deleted", rewrite(&file, |l| { l.remove(6); }), "seq 7"),
+            (
+                "edited",
+                rewrite(&file, |l| {
+                    let mut r: Value = serde_json::from_str(&l[4]).unwrap();
+                    r["fields"]["tampered"] = json!(true);
+                    l[4] = r.to_string();
+                }),
+                "seq 5",
+            ),
+            (
+                "deleted",
+                rewrite(&file, |l| {
+                    l.remove(6);
+                }),
+                "seq 7",
+            ),
             ("reordered", rewrite(&file, |l| l.swap(2, 3)), "seq 3"),
-            ("inserted", rewrite(&file, |l| { let dup = l[7].clone(); l.insert(8, dup); }), "seq 9"),
+            (
+                "inserted",
+                rewrite(&file, |l| {
+                    let dup = l[7].clone();
+                    l.insert(8, dup);
+                }),
+                "seq 9",
+            ),
         ];
         for (what, path, at) in cases {
             let (code, out) = arx(&s, &["audit", "verify", "--export", path.to_str().unwrap()]);
             assert_eq!(code, 1, "{}: {what} export passed: {out}", s.backend);
-            assert!(out.contains(at), "{}: {what}: expected the break at {at}: {out}", s.backend);
+            assert!(
+                out.contains(at),
+                "{}: {what}: expected the break at {at}: {out}",
+                s.backend
+            );
         }
 
         // Tampering in the database itself (an attacker who dropped the trigger) is caught too.
         if s.backend == "sqlite" {
             let pool = s.running.store.pool();
-            sqlx::query("DROP TRIGGER audit_records_no_update").execute(pool).await.unwrap();
+            sqlx::query("DROP TRIGGER audit_records_no_update")
+                .execute(pool)
+                .await
+                .unwrap();
             sqlx::query("UPDATE audit_records SET record = replace(record, '\"kind\":\"agent.created\"', '\"kind\":\"agent.crated\"') WHERE seq = (SELECT MIN(seq) FROM audit_records WHERE kind = 'agent.created')").execute(pool).await.unwrap();
             let (code, out) = arx(&s, &["audit", "verify", "--org", "demo"]);
             assert_eq!(code, 1, "{out}");
@@ -95,40 +146,82 @@ async fn a_demo_run_never_logs_a_secret() {
     let mut seen = String::new();
     let addr = loop {
         let mut line = String::new();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "server exited: {seen}");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "server exited: {seen}"
+        );
         seen.push_str(&line);
         if let Some(a) = line.trim().strip_prefix("ARX is running at ") {
             break a.to_string();
         }
     };
-    let demo: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("demo.json")).unwrap()).unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let demo: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("demo.json")).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let key = demo["agents"][0]["api_key"].as_str().unwrap();
     for op in ["detections:read", "hosts:read"] {
-        let r = http.post(format!("{addr}/v1/sdk/execute")).bearer_auth(key).json(&json!({"connector": "crowdstrike", "operation": op, "params": {}})).send().await.unwrap();
+        let r = http
+            .post(format!("{addr}/v1/sdk/execute"))
+            .bearer_auth(key)
+            .json(&json!({"connector": "crowdstrike", "operation": op, "params": {}}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let r = http.post(format!("{addr}/v1/sdk/execute")).bearer_auth(key).json(&json!({"connector": "okta", "operation": "users:read", "params": {}})).send().await.unwrap();
+    let r = http
+        .post(format!("{addr}/v1/sdk/execute"))
+        .bearer_auth(key)
+        .json(&json!({"connector": "okta", "operation": "users:read", "params": {}}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    let r = http.post(format!("{addr}/auth/login")).header("origin", &addr)
-        .form(&[("email", demo["admin_email"].as_str().unwrap()), ("password", demo["admin_password"].as_str().unwrap())]).send().await.unwrap();
+    let r = http
+        .post(format!("{addr}/auth/login"))
+        .header("origin", &addr)
+        .form(&[
+            ("email", demo["admin_email"].as_str().unwrap()),
+            ("password", demo["admin_password"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["location"], "/");
-    http.get(format!("{addr}/v1/admin/instances")).bearer_auth(demo["admin_token"].as_str().unwrap()).send().await.unwrap();
+    http.get(format!("{addr}/v1/admin/instances"))
+        .bearer_auth(demo["admin_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     child.kill().unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     let _ = child.wait();
     let stderr = stderr_reader.join().unwrap();
     let logs = format!("{seen}{rest}{stderr}");
-    assert!(logs.len() > 1000, "the run logged something to check: {logs}");
+    assert!(
+        logs.len() > 1000,
+        "the run logged something to check: {logs}"
+    );
 
     let master = std::fs::read_to_string(dir.join("master.key")).unwrap();
     let secrets = [
-        "demo-crowdstrike-client-secret", "demo-okta-api-key", key,
-        demo["admin_password"].as_str().unwrap(), demo["admin_token"].as_str().unwrap(), master.trim(),
+        "demo-crowdstrike-client-secret",
+        "demo-okta-api-key",
+        key,
+        demo["admin_password"].as_str().unwrap(),
+        demo["admin_token"].as_str().unwrap(),
+        master.trim(),
     ];
     for secret in secrets {
-        assert!(!logs.contains(secret), "a secret appears in the logs: {}…", &secret[..8]);
+        assert!(
+            !logs.contains(secret),
+            "a secret appears in the logs: {}…",
+            &secret[..8]
+        );
     }
     use std::os::unix::fs::PermissionsExt;
     for f in ["master.key", "demo.json"] {

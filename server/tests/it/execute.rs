@@ -23,7 +23,11 @@ fn admin_command() -> Value {
 }
 
 async fn records_of_kind(s: &TestServer, kind: &str) -> Vec<Value> {
-    s.audit().await.into_iter().filter(|r| r["kind"] == kind).collect()
+    s.audit()
+        .await
+        .into_iter()
+        .filter(|r| r["kind"] == kind)
+        .collect()
 }
 
 #[tokio::test]
@@ -36,25 +40,62 @@ async fn permit_runs_the_call_and_chains_result_to_intercept() {
         assert_eq!(body["verdict"], "PERMIT");
         // low (5) + EDR (20) + 1 call at 60/min (0) + prod (20).
         assert_eq!(body["risk_score"], 45, "{}", s.backend);
-        assert!(body["result"]["resources"].is_array(), "{}: vendor envelope passed through: {body}", s.backend);
-        assert_eq!(s.sim().request_count(), before + 2, "{}: token + one API call", s.backend);
-        let api = s.sim().requests().into_iter().rev().find(|r| r.path.contains("/detects/")).unwrap();
+        assert!(
+            body["result"]["resources"].is_array(),
+            "{}: vendor envelope passed through: {body}",
+            s.backend
+        );
+        assert_eq!(
+            s.sim().request_count(),
+            before + 2,
+            "{}: token + one API call",
+            s.backend
+        );
+        let api = s
+            .sim()
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.path.contains("/detects/"))
+            .unwrap();
         assert!(api.authorized, "{}: credentials injected", s.backend);
 
         let all = s.audit().await;
-        let i = all.iter().position(|r| r["id"] == body["audit_id"]).unwrap();
+        let i = all
+            .iter()
+            .position(|r| r["id"] == body["audit_id"])
+            .unwrap();
         let intercept = &all[i];
-        let result = all.iter().find(|r| r["id"] == body["result_audit_id"]).unwrap();
+        let result = all
+            .iter()
+            .find(|r| r["id"] == body["result_audit_id"])
+            .unwrap();
         assert_eq!(intercept["kind"], "execute.intercept");
         assert_eq!(result["kind"], "execute.result");
-        assert!(result["seq"].as_i64() > intercept["seq"].as_i64(), "{}: result after intercept", s.backend);
+        assert!(
+            result["seq"].as_i64() > intercept["seq"].as_i64(),
+            "{}: result after intercept",
+            s.backend
+        );
         assert_eq!(result["fields"]["intercept_id"], intercept["id"]);
         assert_eq!(result["fields"]["status"], "ok");
         let risk = &intercept["fields"]["risk"];
-        assert_eq!((risk["operation"].as_u64(), risk["connector"].as_u64(), risk["frequency"].as_u64(), risk["target"].as_u64()),
-            (Some(5), Some(20), Some(0), Some(20)), "{}: all four inputs recorded", s.backend);
+        assert_eq!(
+            (
+                risk["operation"].as_u64(),
+                risk["connector"].as_u64(),
+                risk["frequency"].as_u64(),
+                risk["target"].as_u64()
+            ),
+            (Some(5), Some(20), Some(0), Some(20)),
+            "{}: all four inputs recorded",
+            s.backend
+        );
         assert_eq!(intercept["fields"]["policy_id"], "default:low");
-        assert_eq!(intercept["fields"]["session_context"]["reasoning"], "triage of new detections");
+        assert_eq!(
+            intercept["fields"]["session_context"]["reasoning"],
+            "triage of new detections"
+        );
     }
 }
 
@@ -62,11 +103,21 @@ async fn permit_runs_the_call_and_chains_result_to_intercept() {
 async fn escalate_creates_a_pending_approval_and_forwards_nothing() {
     for s in each().await {
         let before = s.sim().request_count();
-        let (status, body) = s.execute(&s.agent_key("remediation-agent"), contain_call()).await;
+        let (status, body) = s
+            .execute(&s.agent_key("remediation-agent"), contain_call())
+            .await;
         assert_eq!(status, 202, "{}: {body}", s.backend);
         assert_eq!(body["verdict"], "ESCALATE");
-        assert!(body["approval_id"].is_string() && body["expires_at"].is_string(), "{body}");
-        assert_eq!(s.sim().request_count(), before, "{}: nothing forwarded", s.backend);
+        assert!(
+            body["approval_id"].is_string() && body["expires_at"].is_string(),
+            "{body}"
+        );
+        assert_eq!(
+            s.sim().request_count(),
+            before,
+            "{}: nothing forwarded",
+            s.backend
+        );
         let (_, list) = s.admin_get("/v1/admin/approvals?status=pending").await;
         let a = &list["approvals"][0];
         assert_eq!(a["id"], body["approval_id"]);
@@ -84,7 +135,10 @@ async fn deny_is_recorded_and_forwards_nothing() {
         assert_eq!(body["error"]["code"], "permission_denied");
         assert_eq!(body["error"]["verdict"], "DENY");
         assert_eq!(s.sim().request_count(), before, "{}", s.backend);
-        let rec = records_of_kind(&s, "execute.intercept").await.pop().unwrap();
+        let rec = records_of_kind(&s, "execute.intercept")
+            .await
+            .pop()
+            .unwrap();
         assert_eq!(rec["id"], body["error"]["audit_id"]);
         assert_eq!(rec["fields"]["verdict"], "DENY");
         assert_eq!(rec["fields"]["policy_id"], "default:critical");
@@ -96,14 +150,29 @@ async fn when_the_audit_store_fails_nothing_is_forwarded() {
     for s in each().await {
         let key = s.agent_key(TRIAGE);
         // Take the audit table away underneath the running server: a real failure of the real store.
-        sqlx::query("ALTER TABLE audit_records RENAME TO audit_records_gone").execute(s.running.store.pool()).await.unwrap();
+        sqlx::query("ALTER TABLE audit_records RENAME TO audit_records_gone")
+            .execute(s.running.store.pool())
+            .await
+            .unwrap();
         let before = s.sim().request_count();
         let (status, body) = s.execute(&key, permit_call()).await;
         assert_eq!(status, 503, "{}: {body}", s.backend);
         assert_eq!(body["error"]["code"], "audit_unavailable");
-        assert!(!body.to_string().contains("audit_records"), "{}: no database detail leaks: {body}", s.backend);
-        assert_eq!(s.sim().request_count(), before, "{}: the target saw nothing", s.backend);
-        sqlx::query("ALTER TABLE audit_records_gone RENAME TO audit_records").execute(s.running.store.pool()).await.unwrap();
+        assert!(
+            !body.to_string().contains("audit_records"),
+            "{}: no database detail leaks: {body}",
+            s.backend
+        );
+        assert_eq!(
+            s.sim().request_count(),
+            before,
+            "{}: the target saw nothing",
+            s.backend
+        );
+        sqlx::query("ALTER TABLE audit_records_gone RENAME TO audit_records")
+            .execute(s.running.store.pool())
+            .await
+            .unwrap();
         let (status, _) = s.execute(&key, permit_call()).await;
         assert_eq!(status, 200, "{}: recovers when the store does", s.backend);
     }
@@ -127,83 +196,198 @@ async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record() {
 
 #[tokio::test]
 async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known() {
-    let Some(s) = crate::harness::start("sqlite").await else { return };
+    let Some(s) = crate::harness::start("sqlite").await else {
+        return;
+    };
     let key = s.agent_key(TRIAGE);
     let url = s.url("/v1/sdk/execute");
     let raw = |body: &'static str, ct: &'static str| {
-        s.http.post(&url).bearer_auth(&key).header("content-type", ct).body(body).send()
+        s.http
+            .post(&url)
+            .bearer_auth(&key)
+            .header("content-type", ct)
+            .body(body)
+            .send()
     };
 
-    let r = raw("{\"connector\": \"crowdstrike\",", "application/json").await.unwrap();
+    let r = raw("{\"connector\": \"crowdstrike\",", "application/json")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let b: Value = r.json().await.unwrap();
     assert_eq!(b["error"]["code"], "invalid_request", "{b}");
 
-    let r = raw("connector=crowdstrike", "application/x-www-form-urlencoded").await.unwrap();
+    let r = raw("connector=crowdstrike", "application/x-www-form-urlencoded")
+        .await
+        .unwrap();
     assert_eq!(r.status(), 415);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "unsupported_media_type");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "unsupported_media_type"
+    );
 
-    let (st, b) = s.execute(&key, json!({"connector": "crowdstrik", "operation": "x:y"})).await;
-    assert_eq!((st, b["error"]["code"].as_str()), (400, Some("invalid_operation")));
-    assert!(b["error"]["valid"].as_array().unwrap().contains(&json!("crowdstrike")), "{b}");
+    let (st, b) = s
+        .execute(&key, json!({"connector": "crowdstrik", "operation": "x:y"}))
+        .await;
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (400, Some("invalid_operation"))
+    );
+    assert!(
+        b["error"]["valid"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("crowdstrike")),
+        "{b}"
+    );
 
-    let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:nuke"})).await;
+    let (st, b) = s
+        .execute(
+            &key,
+            json!({"connector": "crowdstrike", "operation": "hosts:nuke"}),
+        )
+        .await;
     assert_eq!(st, 400);
-    assert!(b["error"]["valid"].as_array().unwrap().contains(&json!("hosts:write")), "{b}");
+    assert!(
+        b["error"]["valid"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("hosts:write")),
+        "{b}"
+    );
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:write", "params": {"ids": ["h"]}})).await;
-    assert_eq!((st, b["error"]["code"].as_str()), (400, Some("invalid_params")));
-    assert!(b["error"]["message"].as_str().unwrap().contains("'action_name' is required"), "{b}");
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (400, Some("invalid_params"))
+    );
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'action_name' is required"),
+        "{b}"
+    );
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "detections:read", "params": {"limit": 5, "drop_table": 1}})).await;
     assert_eq!(st, 400);
-    assert!(b["error"]["message"].as_str().unwrap().contains("'drop_table'"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'drop_table'"),
+        "{b}"
+    );
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:write", "params": {"action_name": "explode", "ids": ["h"]}})).await;
     assert_eq!(st, 400);
-    assert!(b["error"]["message"].as_str().unwrap().contains("must be one of"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be one of"),
+        "{b}"
+    );
 
     let big = "x".repeat(300 * 1024);
     let r = s.http.post(&url).bearer_auth(&key).json(&json!({"connector": "crowdstrike", "operation": "detections:read", "params": {"filter": big}})).send().await.unwrap();
     assert_eq!(r.status(), 413);
-    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
 
     let (st, b) = s.execute("arx_not-a-real-key", permit_call()).await;
-    assert_eq!((st, b["error"]["code"].as_str()), (401, Some("unauthenticated")));
+    assert_eq!(
+        (st, b["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
     let r = s.http.post(&url).json(&permit_call()).send().await.unwrap();
     assert_eq!(r.status(), 401);
 
     // Every one of those by the known agent is in its chain.
     let rejected = records_of_kind(&s, "execute.rejected").await;
-    let codes: Vec<&str> = rejected.iter().map(|r| r["fields"]["code"].as_str().unwrap()).collect();
-    for c in ["invalid_request", "unsupported_media_type", "invalid_operation", "invalid_params", "payload_too_large"] {
-        assert!(codes.contains(&c), "no rejection record with {c}: {codes:?}");
+    let codes: Vec<&str> = rejected
+        .iter()
+        .map(|r| r["fields"]["code"].as_str().unwrap())
+        .collect();
+    for c in [
+        "invalid_request",
+        "unsupported_media_type",
+        "invalid_operation",
+        "invalid_params",
+        "payload_too_large",
+    ] {
+        assert!(
+            codes.contains(&c),
+            "no rejection record with {c}: {codes:?}"
+        );
     }
-    assert_eq!(s.sim().request_count(), 0, "bad input never reaches the target");
+    assert_eq!(
+        s.sim().request_count(),
+        0,
+        "bad input never reaches the target"
+    );
 }
 
 #[tokio::test]
 async fn revoked_keys_and_suspended_agents_are_stopped() {
-    let Some(s) = crate::harness::start("sqlite").await else { return };
-    let agent = s.demo().agents.iter().find(|a| a.name == TRIAGE).unwrap().id.clone();
+    let Some(s) = crate::harness::start("sqlite").await else {
+        return;
+    };
+    let agent = s
+        .demo()
+        .agents
+        .iter()
+        .find(|a| a.name == TRIAGE)
+        .unwrap()
+        .id
+        .clone();
     // Suspended: DENY with risk 100 before policy.
-    let (st, _) = s.admin_send(reqwest::Method::POST, &format!("/v1/admin/agents/{agent}/suspend"), json!({"reason": "drift"})).await;
+    let (st, _) = s
+        .admin_send(
+            reqwest::Method::POST,
+            &format!("/v1/admin/agents/{agent}/suspend"),
+            json!({"reason": "drift"}),
+        )
+        .await;
     assert_eq!(st, 204);
     let (st, b) = s.execute(&s.agent_key(TRIAGE), permit_call()).await;
-    assert_eq!((st, b["error"]["risk_score"].as_u64()), (403, Some(100)), "{b}");
-    let rec = records_of_kind(&s, "execute.intercept").await.pop().unwrap();
+    assert_eq!(
+        (st, b["error"]["risk_score"].as_u64()),
+        (403, Some(100)),
+        "{b}"
+    );
+    let rec = records_of_kind(&s, "execute.intercept")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(rec["fields"]["policy_id"], "gate:agent_status");
-    s.admin_send(reqwest::Method::POST, &format!("/v1/admin/agents/{agent}/reactivate"), json!({"reason": "reviewed"})).await;
+    s.admin_send(
+        reqwest::Method::POST,
+        &format!("/v1/admin/agents/{agent}/reactivate"),
+        json!({"reason": "reviewed"}),
+    )
+    .await;
     assert_eq!(s.execute(&s.agent_key(TRIAGE), permit_call()).await.0, 200);
 
     // Revoked key: 401, audited against the agent.
     let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
     let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
-    let (st, _) = s.admin_send(reqwest::Method::DELETE, &format!("/v1/admin/agents/{agent}/keys/{key_id}"), json!({})).await;
+    let (st, _) = s
+        .admin_send(
+            reqwest::Method::DELETE,
+            &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
+            json!({}),
+        )
+        .await;
     assert_eq!(st, 204);
     let (st, b) = s.execute(&s.agent_key(TRIAGE), permit_call()).await;
     assert_eq!(st, 401, "{b}");
     assert!(b["error"]["message"].as_str().unwrap().contains("revoked"));
-    let rec = records_of_kind(&s, "execute.unauthenticated").await.pop().unwrap();
+    let rec = records_of_kind(&s, "execute.unauthenticated")
+        .await
+        .pop()
+        .unwrap();
     assert_eq!(rec["fields"]["agent_id"].as_str(), Some(agent.as_str()));
 }

@@ -25,7 +25,13 @@ impl TestServer {
     }
 
     pub fn agent_key(&self, name: &str) -> String {
-        self.demo().agents.iter().find(|a| a.name == name).unwrap().api_key.clone()
+        self.demo()
+            .agents
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap()
+            .api_key
+            .clone()
     }
 
     pub fn admin_token(&self) -> String {
@@ -38,19 +44,44 @@ impl TestServer {
 
     /// `POST /v1/sdk/execute` as an agent; returns status and JSON body.
     pub async fn execute(&self, key: &str, body: Value) -> (u16, Value) {
-        let r = self.http.post(self.url("/v1/sdk/execute")).bearer_auth(key).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url("/v1/sdk/execute"))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
-        let r = self.http.get(self.url(path)).bearer_auth(self.admin_token()).send().await.unwrap();
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(self.admin_token())
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn admin_send(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-        let r = self.http.request(method, self.url(path)).bearer_auth(self.admin_token()).json(&body).send().await.unwrap();
+    pub async fn admin_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(self.admin_token())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -61,7 +92,9 @@ impl TestServer {
         let mut before: Option<i64> = None;
         loop {
             let q = before.map(|b| format!("&before={b}")).unwrap_or_default();
-            let (_, page) = self.admin_get(&format!("/v1/admin/audit?limit=500{q}")).await;
+            let (_, page) = self
+                .admin_get(&format!("/v1/admin/audit?limit=500{q}"))
+                .await;
             let recs = page["records"].as_array().cloned().unwrap_or_default();
             all.extend(recs);
             match page["next_before"].as_i64() {
@@ -77,9 +110,13 @@ impl TestServer {
 async fn postgres_url() -> Option<String> {
     let Ok(base) = std::env::var("ARX_TEST_POSTGRES_URL") else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but ARX_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI");
+            panic!(
+                "CI=true but ARX_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI"
+            );
         }
-        eprintln!("SKIPPED: PostgreSQL half of this test (set ARX_TEST_POSTGRES_URL, or run scripts/test.sh)");
+        eprintln!(
+            "SKIPPED: PostgreSQL half of this test (set ARX_TEST_POSTGRES_URL, or run scripts/test.sh)"
+        );
         return None;
     };
     let db = format!("arx_s_{}", uuid::Uuid::new_v4().simple());
@@ -105,8 +142,17 @@ pub async fn start(backend: &'static str) -> Option<TestServer> {
     let db_url = cfg.database_url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = arx_server::launch(cfg, listener, true).await.unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Some(TestServer { running, dir, backend, db_url, http })
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Some(TestServer {
+        running,
+        dir,
+        backend,
+        db_url,
+        http,
+    })
 }
 
 /// One server per available backend.

@@ -10,9 +10,19 @@ pub async fn issue_key(agent_id: String) -> Result<(), ServerFnError> {
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
     };
-    let r = engine.admin(&p).map_err(to_error)?.issue_agent_key(id).await;
+    let r = engine
+        .admin(&p)
+        .map_err(to_error)?
+        .issue_agent_key(id)
+        .await;
     flash_outcome(r, |(k, secret)| {
-        (format!("New key {}… issued. Copy it now: it is shown only once.", k.prefix), Some(secret))
+        (
+            format!(
+                "New key {}… issued. Copy it now: it is shown only once.",
+                k.prefix
+            ),
+            Some(secret),
+        )
     })
     .await
 }

@@ -13,6 +13,13 @@ pub async fn fetch_audit_page(before: Option<i64>) -> Result<AuditPage, ServerFn
     let engine = engine();
     let r = engine.reader(&p);
     let records = r.audit_page(before, PAGE_SIZE).await.map_err(to_error)?;
-    let older = records.last().map(|r| r.seq).filter(|&s| s > 1 && records.len() == PAGE_SIZE as usize);
-    Ok(AuditPage { rows: records.iter().map(audit_row).collect(), total: r.audit_count().await.map_err(to_error)?, older })
+    let older = records
+        .last()
+        .map(|r| r.seq)
+        .filter(|&s| s > 1 && records.len() == PAGE_SIZE as usize);
+    Ok(AuditPage {
+        rows: records.iter().map(audit_row).collect(),
+        total: r.audit_count().await.map_err(to_error)?,
+        older,
+    })
 }

@@ -17,7 +17,11 @@ pub async fn pending_approvals() -> Result<Vec<PendingApproval>, ServerFnError> 
         .into_iter()
         .map(|a| PendingApproval {
             id: a.id.to_string(),
-            agent: agents.iter().find(|g| g.id == a.agent_id).map(|g| g.name.clone()).unwrap_or_default(),
+            agent: agents
+                .iter()
+                .find(|g| g.id == a.agent_id)
+                .map(|g| g.name.clone())
+                .unwrap_or_default(),
             connector: a.connector,
             operation: a.operation,
             risk: a.risk_score,

@@ -7,5 +7,8 @@ use crate::types::Flash;
 #[server]
 pub async fn take_flash() -> Result<Option<Flash>, ServerFnError> {
     let session = super::super::ssr::session().await?;
-    session.remove::<Flash>(crate::FLASH_KEY).await.map_err(|e| ServerFnError::new(e.to_string()))
+    session
+        .remove::<Flash>(crate::FLASH_KEY)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
 }

@@ -7,5 +7,11 @@ use crate::types::Me;
 #[server]
 pub async fn current_user() -> Result<Me, ServerFnError> {
     let p = super::super::ssr::principal().await?;
-    Ok(Me { is_admin: p.is_admin(), email: p.email, name: p.name, role: p.role.as_str().into(), org_slug: p.org_slug })
+    Ok(Me {
+        is_admin: p.is_admin(),
+        email: p.email,
+        name: p.name,
+        role: p.role.as_str().into(),
+        org_slug: p.org_slug,
+    })
 }

@@ -23,7 +23,10 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         }
     }
     Ok(Overview {
-        active_agents: agents.iter().filter(|a| a.status == AgentStatus::Active).count(),
+        active_agents: agents
+            .iter()
+            .filter(|a| a.status == AgentStatus::Active)
+            .count(),
         agents: agents.len(),
         instances: r.instances().await.map_err(to_error)?.len(),
         records: r.audit_count().await.map_err(to_error)?,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::{new_secret_token, token_hash};
 use super::Engine;
+use super::auth::{new_secret_token, token_hash};
 use crate::access::Principal;
 use crate::audit::{Actor, AuditRecord};
 use crate::error::CoreError;
@@ -75,7 +75,9 @@ fn actor(p: &Principal) -> Actor {
 fn require_name(what: &str, s: &str) -> Result<String, CoreError> {
     let s = s.trim();
     if s.is_empty() || s.len() > 100 {
-        return Err(CoreError::InvalidRequest(format!("{what} must be 1 to 100 characters")));
+        return Err(CoreError::InvalidRequest(format!(
+            "{what} must be 1 to 100 characters"
+        )));
     }
     Ok(s.to_string())
 }
@@ -90,10 +92,19 @@ impl AdminOps<'_> {
         let name = require_name("the agent name", &input.name)?;
         let owner = input.owner.trim().to_ascii_lowercase();
         if !owner.contains('@') {
-            return Err(CoreError::InvalidRequest("owner must be the email of the accountable person".into()));
+            return Err(CoreError::InvalidRequest(
+                "owner must be the email of the accountable person".into(),
+            ));
         }
-        if e.store.list_agents(self.who.org_id).await?.iter().any(|a| a.name == name) {
-            return Err(CoreError::Conflict(format!("an agent named '{name}' exists")));
+        if e.store
+            .list_agents(self.who.org_id)
+            .await?
+            .iter()
+            .any(|a| a.name == name)
+        {
+            return Err(CoreError::Conflict(format!(
+                "an agent named '{name}' exists"
+            )));
         }
         let agent = Agent {
             id: AgentId::new(),
@@ -122,7 +133,9 @@ impl AdminOps<'_> {
         let e = self.engine;
         let a = self.agent(agent).await?;
         if a.status == AgentStatus::Decommissioned {
-            return Err(CoreError::Conflict("a decommissioned agent gets no new keys".into()));
+            return Err(CoreError::Conflict(
+                "a decommissioned agent gets no new keys".into(),
+            ));
         }
         let secret = new_secret_token("arx_");
         let key = AgentKey {
@@ -147,18 +160,35 @@ impl AdminOps<'_> {
 
     pub async fn revoke_agent_key(&self, key: KeyId) -> Result<(), CoreError> {
         let e = self.engine;
-        if !e.store.revoke_agent_key(self.who.org_id, key, e.now_ms()).await? {
+        if !e
+            .store
+            .revoke_agent_key(self.who.org_id, key, e.now_ms())
+            .await?
+        {
             return Err(CoreError::NotFound("no such active key".into()));
         }
-        e.record(self.who.org_id, "agent.key_revoked", actor(self.who), json!({"key_id": key})).await?;
+        e.record(
+            self.who.org_id,
+            "agent.key_revoked",
+            actor(self.who),
+            json!({"key_id": key}),
+        )
+        .await?;
         Ok(())
     }
 
-    pub async fn set_agent_status(&self, agent: AgentId, status: AgentStatus, reason: &str) -> Result<(), CoreError> {
+    pub async fn set_agent_status(
+        &self,
+        agent: AgentId,
+        status: AgentStatus,
+        reason: &str,
+    ) -> Result<(), CoreError> {
         let e = self.engine;
         let a = self.agent(agent).await?;
         if a.status == AgentStatus::Decommissioned {
-            return Err(CoreError::Conflict("a decommissioned agent stays decommissioned".into()));
+            return Err(CoreError::Conflict(
+                "a decommissioned agent stays decommissioned".into(),
+            ));
         }
         if reason.trim().is_empty() {
             return Err(CoreError::InvalidRequest("say why (reason)".into()));
@@ -176,15 +206,22 @@ impl AdminOps<'_> {
 
     pub async fn create_instance(&self, input: NewInstance) -> Result<Instance, CoreError> {
         let e = self.engine;
-        let connector = e.catalog.get(&input.connector).ok_or_else(|| CoreError::InvalidOperation {
-            message: format!("unknown connector '{}'", input.connector),
-            valid: e.catalog.names().map(String::from).collect(),
-        })?;
+        let connector =
+            e.catalog
+                .get(&input.connector)
+                .ok_or_else(|| CoreError::InvalidOperation {
+                    message: format!("unknown connector '{}'", input.connector),
+                    valid: e.catalog.names().map(String::from).collect(),
+                })?;
         let name = require_name("the instance name", &input.name)?;
         let environment = Environment::parse(&input.environment).ok_or_else(|| {
             CoreError::InvalidRequest("environment must be prod, staging, dev or unknown".into())
         })?;
-        if let Some(unknown) = input.variables.keys().find(|k| !connector.variables.contains_key(*k)) {
+        if let Some(unknown) = input
+            .variables
+            .keys()
+            .find(|k| !connector.variables.contains_key(*k))
+        {
             let known: Vec<&str> = connector.variables.keys().map(String::as_str).collect();
             return Err(CoreError::InvalidRequest(format!(
                 "'{unknown}' is not a variable of {} (it has: {})",
@@ -197,13 +234,24 @@ impl AdminOps<'_> {
             .iter()
             .find(|(k, v)| v.default.is_none() && !input.variables.contains_key(*k))
         {
-            return Err(CoreError::InvalidRequest(format!("variable '{}' is required", missing.0)));
+            return Err(CoreError::InvalidRequest(format!(
+                "variable '{}' is required",
+                missing.0
+            )));
         }
         if input.sensitivity.is_some_and(|s| s > 25) {
             return Err(CoreError::InvalidRequest("sensitivity is 0 to 25".into()));
         }
-        if e.store.instances_of(self.who.org_id, &connector.name).await?.iter().any(|i| i.name == name) {
-            return Err(CoreError::Conflict(format!("{} already has an instance named '{name}'", connector.name)));
+        if e.store
+            .instances_of(self.who.org_id, &connector.name)
+            .await?
+            .iter()
+            .any(|i| i.name == name)
+        {
+            return Err(CoreError::Conflict(format!(
+                "{} already has an instance named '{name}'",
+                connector.name
+            )));
         }
         let inst = Instance {
             id: InstanceId::new(),
@@ -227,25 +275,35 @@ impl AdminOps<'_> {
         .await?;
         if let Some(creds) = input.credentials {
             self.set_credentials(inst.id, creds).await?;
-            return e.store.instance(inst.org_id, inst.id).await?.ok_or_else(|| CoreError::NotFound("no such instance".into()));
+            return e
+                .store
+                .instance(inst.org_id, inst.id)
+                .await?
+                .ok_or_else(|| CoreError::NotFound("no such instance".into()));
         }
         Ok(inst)
     }
 
     /// Sets or rotates an instance's credentials. Recorded with field names only.
-    pub async fn set_credentials(&self, id: InstanceId, creds: BTreeMap<String, String>) -> Result<(), CoreError> {
+    pub async fn set_credentials(
+        &self,
+        id: InstanceId,
+        creds: BTreeMap<String, String>,
+    ) -> Result<(), CoreError> {
         let e = self.engine;
         let inst = e
             .store
             .instance(self.who.org_id, id)
             .await?
             .ok_or_else(|| CoreError::NotFound("no such instance".into()))?;
-        let connector = e
-            .catalog
-            .get(&inst.connector)
-            .ok_or_else(|| CoreError::Internal(format!("instance of unknown connector {}", inst.connector)))?;
+        let connector = e.catalog.get(&inst.connector).ok_or_else(|| {
+            CoreError::Internal(format!("instance of unknown connector {}", inst.connector))
+        })?;
         let fields = connector.auth.secret_fields();
-        let missing: Vec<&&str> = fields.iter().filter(|f| creds.get(**f).is_none_or(|v| v.is_empty())).collect();
+        let missing: Vec<&&str> = fields
+            .iter()
+            .filter(|f| creds.get(**f).is_none_or(|v| v.is_empty()))
+            .collect();
         if !missing.is_empty() {
             return Err(CoreError::InvalidRequest(format!(
                 "{} credentials need: {}",
@@ -261,9 +319,13 @@ impl AdminOps<'_> {
             )));
         }
         let dek = e.store.wrapped_data_key(inst.org_id).await?;
-        let sealed = e.vault.seal_credentials(inst.org_id, &dek, inst.id, &creds)?;
+        let sealed = e
+            .vault
+            .seal_credentials(inst.org_id, &dek, inst.id, &creds)?;
         let rotated = inst.credentials_set;
-        e.store.set_instance_credentials(inst.org_id, inst.id, &sealed).await?;
+        e.store
+            .set_instance_credentials(inst.org_id, inst.id, &sealed)
+            .await?;
         e.record(
             inst.org_id,
             if rotated { "instance.credentials_rotated" } else { "instance.credentials_set" },
@@ -305,12 +367,22 @@ impl ReadOps<'_> {
     }
 
     pub async fn approvals(&self, status: Option<&str>) -> Result<Vec<ApprovalRequest>, CoreError> {
-        self.engine.store.list_approvals(self.who.org_id, status).await
+        self.engine
+            .store
+            .list_approvals(self.who.org_id, status)
+            .await
     }
 
     /// A page of the audit trail, newest first.
-    pub async fn audit_page(&self, before_seq: Option<i64>, limit: u32) -> Result<Vec<AuditRecord>, CoreError> {
-        let q = AuditQuery { before_seq, limit: limit.clamp(1, 500) };
+    pub async fn audit_page(
+        &self,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, CoreError> {
+        let q = AuditQuery {
+            before_seq,
+            limit: limit.clamp(1, 500),
+        };
         self.engine.store.audit_page(self.who.org_id, &q).await
     }
 

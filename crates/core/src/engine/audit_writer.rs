@@ -13,7 +13,10 @@ use crate::store::Store;
 /// Most drafts committed in one transaction.
 const MAX_BATCH: usize = 1024;
 
-type Job = (Vec<AuditDraft>, oneshot::Sender<Result<Vec<AuditRecord>, CoreError>>);
+type Job = (
+    Vec<AuditDraft>,
+    oneshot::Sender<Result<Vec<AuditRecord>, CoreError>>,
+);
 
 #[derive(Debug, Clone)]
 pub struct AuditWriter {
@@ -32,12 +35,18 @@ impl AuditWriter {
     /// Any failure is [`CoreError::AuditUnavailable`]: the caller must not go on.
     pub async fn append(&self, drafts: Vec<AuditDraft>) -> Result<Vec<AuditRecord>, CoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send((drafts, reply)).await.map_err(|_| CoreError::AuditUnavailable)?;
+        self.tx
+            .send((drafts, reply))
+            .await
+            .map_err(|_| CoreError::AuditUnavailable)?;
         rx.await.map_err(|_| CoreError::AuditUnavailable)?
     }
 
     pub async fn append_one(&self, draft: AuditDraft) -> Result<AuditRecord, CoreError> {
-        self.append(vec![draft]).await?.pop().ok_or(CoreError::AuditUnavailable)
+        self.append(vec![draft])
+            .await?
+            .pop()
+            .ok_or(CoreError::AuditUnavailable)
     }
 }
 
@@ -56,7 +65,10 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
         }
         let counts: Vec<usize> = jobs.iter().map(|(d, _)| d.len()).collect();
         let (drafts, replies): (Vec<Vec<AuditDraft>>, Vec<_>) = jobs.into_iter().unzip();
-        match store.append_audit(drafts.into_iter().flatten().collect()).await {
+        match store
+            .append_audit(drafts.into_iter().flatten().collect())
+            .await
+        {
             Ok(records) => {
                 let mut it = records.into_iter();
                 for (reply, c) in replies.into_iter().zip(counts) {

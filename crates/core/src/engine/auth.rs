@@ -2,8 +2,8 @@
 //! bootstrap of an org with its first admin.
 
 use aes_gcm::aead::{OsRng, rand_core::RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -42,11 +42,9 @@ fn normalize_email(email: &str) -> String {
 
 impl Engine {
     async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
-        let org = self
-            .store
-            .org(user.org_id)
-            .await?
-            .ok_or_else(|| CoreError::Unauthenticated("this account's org no longer exists".into()))?;
+        let org = self.store.org(user.org_id).await?.ok_or_else(|| {
+            CoreError::Unauthenticated("this account's org no longer exists".into())
+        })?;
         Ok(Principal {
             org_id: org.id,
             org_slug: org.slug,
@@ -60,11 +58,19 @@ impl Engine {
     /// Creates an org with its own data key; recorded as the first record of its chain.
     pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org, CoreError> {
         let slug = slug.trim();
-        if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(CoreError::InvalidRequest("an org slug is lowercase letters, digits and '-'".into()));
+        if slug.is_empty()
+            || !slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(CoreError::InvalidRequest(
+                "an org slug is lowercase letters, digits and '-'".into(),
+            ));
         }
         if self.store.org_by_slug(slug).await?.is_some() {
-            return Err(CoreError::Conflict(format!("an org with slug '{slug}' exists")));
+            return Err(CoreError::Conflict(format!(
+                "an org with slug '{slug}' exists"
+            )));
         }
         let org = Org {
             id: OrgId::new(),
@@ -75,8 +81,13 @@ impl Engine {
         };
         let dek = self.vault.new_wrapped_data_key(org.id)?;
         self.store.create_org(&org, &dek).await?;
-        self.record(org.id, "org.created", Actor::system(), json!({"slug": org.slug, "name": org.name}))
-            .await?;
+        self.record(
+            org.id,
+            "org.created",
+            Actor::system(),
+            json!({"slug": org.slug, "name": org.name}),
+        )
+        .await?;
         Ok(org)
     }
 
@@ -92,13 +103,19 @@ impl Engine {
     ) -> Result<User, CoreError> {
         let email = normalize_email(email);
         if !email.contains('@') {
-            return Err(CoreError::InvalidRequest("an email address is needed".into()));
+            return Err(CoreError::InvalidRequest(
+                "an email address is needed".into(),
+            ));
         }
         if password.chars().count() < 12 {
-            return Err(CoreError::InvalidRequest("a password needs at least 12 characters".into()));
+            return Err(CoreError::InvalidRequest(
+                "a password needs at least 12 characters".into(),
+            ));
         }
         if self.store.user_by_email(&email).await?.is_some() {
-            return Err(CoreError::Conflict(format!("a user with email {email} exists")));
+            return Err(CoreError::Conflict(format!(
+                "a user with email {email} exists"
+            )));
         }
         let password = password.to_string();
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
@@ -129,7 +146,13 @@ impl Engine {
     pub async fn issue_user_token(&self, user: &User, name: &str) -> Result<String, CoreError> {
         let token = new_secret_token("arxu_");
         self.store
-            .create_api_token(user.org_id, user.id, name, &token_hash(&token), self.now_ms())
+            .create_api_token(
+                user.org_id,
+                user.id,
+                name,
+                &token_hash(&token),
+                self.now_ms(),
+            )
             .await?;
         self.record(
             user.org_id,
@@ -152,7 +175,11 @@ impl Engine {
                 let (hash, password) = (hash.clone(), password.to_string());
                 tokio::task::spawn_blocking(move || {
                     PasswordHash::new(&hash)
-                        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+                        .map(|h| {
+                            Argon2::default()
+                                .verify_password(password.as_bytes(), &h)
+                                .is_ok()
+                        })
                         .unwrap_or(false)
                 })
                 .await
@@ -162,22 +189,42 @@ impl Engine {
         };
         let actor = Actor::user(user.id, &user.email);
         if !ok {
-            self.record(user.org_id, "user.login_failed", actor, json!({"method": "password"})).await?;
+            self.record(
+                user.org_id,
+                "user.login_failed",
+                actor,
+                json!({"method": "password"}),
+            )
+            .await?;
             return Err(wrong());
         }
-        self.record(user.org_id, "user.login", actor, json!({"method": "password"})).await?;
+        self.record(
+            user.org_id,
+            "user.login",
+            actor,
+            json!({"method": "password"}),
+        )
+        .await?;
         self.principal_for(&user).await
     }
 
     pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
-        self.record(p.org_id, "user.logout", Actor::user(p.user_id, &p.email), json!({})).await?;
+        self.record(
+            p.org_id,
+            "user.logout",
+            Actor::user(p.user_id, &p.email),
+            json!({}),
+        )
+        .await?;
         Ok(())
     }
 
     /// The principal behind an admin-API bearer token.
     pub async fn principal_from_token(&self, bearer: Option<&str>) -> Result<Principal, CoreError> {
         let token = bearer.ok_or_else(|| {
-            CoreError::Unauthenticated("send an admin token as 'Authorization: Bearer <token>'".into())
+            CoreError::Unauthenticated(
+                "send an admin token as 'Authorization: Bearer <token>'".into(),
+            )
         })?;
         let user = self
             .store

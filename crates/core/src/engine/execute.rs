@@ -21,9 +21,20 @@ use crate::risk::{self, RiskBreakdown, RiskInputs};
 #[derive(Debug, Clone)]
 pub enum Executed {
     /// Permitted and run: 200 with the target's answer.
-    Done { result: Value, audit_id: RecordId, result_audit_id: RecordId, verdict: Verdict, risk_score: u8 },
+    Done {
+        result: Value,
+        audit_id: RecordId,
+        result_audit_id: RecordId,
+        verdict: Verdict,
+        risk_score: u8,
+    },
     /// Escalated: 202, the agent waits for a reviewer.
-    Pending { approval_id: ApprovalId, expires_at: String, audit_id: RecordId, risk_score: u8 },
+    Pending {
+        approval_id: ApprovalId,
+        expires_at: String,
+        audit_id: RecordId,
+        risk_score: u8,
+    },
 }
 
 impl Executed {
@@ -36,11 +47,22 @@ impl Executed {
 
     pub fn to_json(&self) -> Value {
         match self {
-            Executed::Done { result, audit_id, result_audit_id, verdict, risk_score } => json!({
+            Executed::Done {
+                result,
+                audit_id,
+                result_audit_id,
+                verdict,
+                risk_score,
+            } => json!({
                 "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
                 "verdict": verdict.as_str(), "risk_score": risk_score,
             }),
-            Executed::Pending { approval_id, expires_at, audit_id, risk_score } => json!({
+            Executed::Pending {
+                approval_id,
+                expires_at,
+                audit_id,
+                risk_score,
+            } => json!({
                 "approval_id": approval_id, "expires_at": expires_at, "audit_id": audit_id,
                 "verdict": "ESCALATE", "risk_score": risk_score, "status": "pending",
             }),
@@ -61,7 +83,11 @@ fn agent_actor(a: &Agent) -> Actor {
 impl Engine {
     /// Runs one execute call. `body` is the parsed request, or why it could not be parsed:
     /// the agent is authenticated first so a malformed call by a known agent is recorded.
-    pub async fn execute(&self, bearer: Option<&str>, body: Result<ExecuteRequest, CoreError>) -> Result<Executed, CoreError> {
+    pub async fn execute(
+        &self,
+        bearer: Option<&str>,
+        body: Result<ExecuteRequest, CoreError>,
+    ) -> Result<Executed, CoreError> {
         // 1. Authenticate.
         let agent = self.authenticate_agent(bearer).await?;
         let req = match body {
@@ -82,7 +108,15 @@ impl Engine {
 
         // 3. Gate, 4. evaluate.
         let (risk, decision) = if agent.status != AgentStatus::Active {
-            let r = RiskBreakdown { score: 100, operation: 40, connector: 25, frequency: 15, target: 20, calls_last_60s: 0, declared_rate: agent.declared_rate };
+            let r = RiskBreakdown {
+                score: 100,
+                operation: 40,
+                connector: 25,
+                frequency: 15,
+                target: 20,
+                calls_last_60s: 0,
+                declared_rate: agent.declared_rate,
+            };
             let d = Decision {
                 verdict: Verdict::Deny,
                 policy_id: "gate:agent_status".into(),
@@ -121,11 +155,17 @@ impl Engine {
                 audit_id: intercept.id.to_string(),
                 risk_score: risk.score,
             }),
-            Verdict::Escalate => self.escalate(&org, &agent, &instance, &req, &intercept, &risk, &decision, now).await,
+            Verdict::Escalate => {
+                self.escalate(
+                    &org, &agent, &instance, &req, &intercept, &risk, &decision, now,
+                )
+                .await
+            }
             Verdict::Permit => {
                 // 7–10.
-                let (result, result_record) =
-                    self.run_and_record(&agent, connector, op, &instance, &req, &intercept, None).await?;
+                let (result, result_record) = self
+                    .run_and_record(&agent, connector, op, &instance, &req, &intercept, None)
+                    .await?;
                 Ok(Executed::Done {
                     result,
                     audit_id: intercept.id,
@@ -139,11 +179,15 @@ impl Engine {
 
     async fn authenticate_agent(&self, bearer: Option<&str>) -> Result<Agent, CoreError> {
         let Some(token) = bearer else {
-            return Err(CoreError::Unauthenticated("send the agent's API key as 'Authorization: Bearer <key>'".into()));
+            return Err(CoreError::Unauthenticated(
+                "send the agent's API key as 'Authorization: Bearer <key>'".into(),
+            ));
         };
         let Some((key, agent)) = self.store.agent_by_key_hash(&token_hash(token)).await? else {
             tracing::warn!("execute with an unknown agent key");
-            return Err(CoreError::Unauthenticated("the API key is not valid".into()));
+            return Err(CoreError::Unauthenticated(
+                "the API key is not valid".into(),
+            ));
         };
         let why = if key.revoked_ms.is_some() {
             Some("the API key was revoked")
@@ -172,30 +216,57 @@ impl Engine {
             "connector": req.map(|r| r.connector.as_str()), "operation": req.map(|r| r.operation.as_str()),
             "code": e.code(), "message": e.public_message(),
         });
-        match self.record(agent.org_id, "execute.rejected", agent_actor(agent), fields).await {
+        match self
+            .record(agent.org_id, "execute.rejected", agent_actor(agent), fields)
+            .await
+        {
             Ok(_) => e,
             Err(audit) => audit,
         }
     }
 
-    async fn resolve<'c>(&'c self, agent: &Agent, req: &ExecuteRequest) -> Result<(&'c Connector, &'c Operation, Instance), CoreError> {
-        let connector = self.catalog.get(&req.connector).ok_or_else(|| CoreError::InvalidOperation {
-            message: format!("unknown connector '{}'", req.connector),
-            valid: self.catalog.names().map(String::from).collect(),
-        })?;
-        let op = connector.operation(&req.operation).ok_or_else(|| CoreError::InvalidOperation {
-            message: format!("'{}' is not an operation of {}", req.operation, connector.name),
-            valid: connector.operations.keys().cloned().collect(),
-        })?;
-        let instances = self.store.instances_of(agent.org_id, &connector.name).await?;
+    async fn resolve<'c>(
+        &'c self,
+        agent: &Agent,
+        req: &ExecuteRequest,
+    ) -> Result<(&'c Connector, &'c Operation, Instance), CoreError> {
+        let connector =
+            self.catalog
+                .get(&req.connector)
+                .ok_or_else(|| CoreError::InvalidOperation {
+                    message: format!("unknown connector '{}'", req.connector),
+                    valid: self.catalog.names().map(String::from).collect(),
+                })?;
+        let op =
+            connector
+                .operation(&req.operation)
+                .ok_or_else(|| CoreError::InvalidOperation {
+                    message: format!(
+                        "'{}' is not an operation of {}",
+                        req.operation, connector.name
+                    ),
+                    valid: connector.operations.keys().cloned().collect(),
+                })?;
+        let instances = self
+            .store
+            .instances_of(agent.org_id, &connector.name)
+            .await?;
         let instance = match &req.instance {
-            Some(name) => instances.iter().find(|i| &i.name == name).cloned().ok_or_else(|| {
-                CoreError::InvalidRequest(format!(
-                    "no instance '{name}' of {} (configured: {})",
-                    connector.name,
-                    instances.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
-                ))
-            })?,
+            Some(name) => instances
+                .iter()
+                .find(|i| &i.name == name)
+                .cloned()
+                .ok_or_else(|| {
+                    CoreError::InvalidRequest(format!(
+                        "no instance '{name}' of {} (configured: {})",
+                        connector.name,
+                        instances
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?,
             None => match instances.as_slice() {
                 [one] => one.clone(),
                 [] => {
@@ -208,7 +279,10 @@ impl Engine {
                     return Err(CoreError::InvalidRequest(format!(
                         "{} has several instances; name one in 'instance' ({})",
                         connector.name,
-                        many.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
             },
@@ -231,12 +305,20 @@ impl Engine {
         let calls = self.calls.record(agent.id, now);
         let risk = risk::score(RiskInputs {
             tier: op.risk,
-            sensitivity: instance.sensitivity.unwrap_or_else(|| connector.sensitivity()),
+            sensitivity: instance
+                .sensitivity
+                .unwrap_or_else(|| connector.sensitivity()),
             calls_last_60s: calls,
             declared_rate: agent.declared_rate,
             environment: instance.environment,
         });
-        let input = PolicyInput { connector: &connector.name, operation: op_id, tier: op.risk, risk, grant_id: None };
+        let input = PolicyInput {
+            connector: &connector.name,
+            operation: op_id,
+            tier: op.risk,
+            risk,
+            grant_id: None,
+        };
         (risk, policy::evaluate(&org.settings, &input))
     }
 
@@ -312,16 +394,32 @@ impl Engine {
                     Default::default()
                 } else {
                     let dek = self.store.wrapped_data_key(instance.org_id).await?;
-                    self.vault.open_credentials(instance.org_id, &dek, instance.id, sealed)?
+                    self.vault
+                        .open_credentials(instance.org_id, &dek, instance.id, sealed)?
                 };
-                let r = self.executor.run(connector, op, instance, sealed, &creds, &req.params).await;
+                let r = self
+                    .executor
+                    .run(connector, op, instance, sealed, &creds, &req.params)
+                    .await;
                 drop(creds); // zeroized here, before anything else happens
                 r
             }
         };
         let (status, http_status, latency, body, error) = match &outcome {
-            Ok(r) if (200..300).contains(&r.status) => ("ok", Some(r.status), Some(r.latency_ms), r.body.clone(), None),
-            Ok(r) => ("target_error", Some(r.status), Some(r.latency_ms), r.body.clone(), None),
+            Ok(r) if (200..300).contains(&r.status) => (
+                "ok",
+                Some(r.status),
+                Some(r.latency_ms),
+                r.body.clone(),
+                None,
+            ),
+            Ok(r) => (
+                "target_error",
+                Some(r.status),
+                Some(r.latency_ms),
+                r.body.clone(),
+                None,
+            ),
             Err(e) => ("failed", None, None, Value::Null, Some(e.to_string())),
         };
         let record = self
@@ -339,8 +437,15 @@ impl Engine {
             .await?;
         match outcome {
             Ok(r) if (200..300).contains(&r.status) => Ok((r.body, record)),
-            Ok(r) => Err(CoreError::TargetError { status: r.status, body: r.body, audit_id: intercept.id.to_string() }),
-            Err(e) => Err(CoreError::TargetUnreachable { message: e.to_string(), audit_id: intercept.id.to_string() }),
+            Ok(r) => Err(CoreError::TargetError {
+                status: r.status,
+                body: r.body,
+                audit_id: intercept.id.to_string(),
+            }),
+            Err(e) => Err(CoreError::TargetUnreachable {
+                message: e.to_string(),
+                audit_id: intercept.id.to_string(),
+            }),
         }
     }
 }

@@ -39,13 +39,20 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("store", &self.store).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
     }
 }
 
 impl Engine {
     /// Wires the engine and starts its audit writer; call inside a tokio runtime.
-    pub fn new(store: Arc<dyn Store>, catalog: Catalog, master: MasterKey, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalog: Catalog,
+        master: MasterKey,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Engine {
             audit: AuditWriter::start(store.clone()),
             store,
@@ -81,7 +88,15 @@ impl Engine {
     }
 
     /// Records a platform action durably; fails closed.
-    async fn record(&self, org: OrgId, kind: &str, actor: Actor, fields: Value) -> Result<AuditRecord, CoreError> {
-        self.audit.append_one(self.draft(org, kind, actor, fields)).await
+    async fn record(
+        &self,
+        org: OrgId,
+        kind: &str,
+        actor: Actor,
+        fields: Value,
+    ) -> Result<AuditRecord, CoreError> {
+        self.audit
+            .append_one(self.draft(org, kind, actor, fields))
+            .await
     }
 }

@@ -27,7 +27,9 @@ impl Engine {
         let mut after = 0;
         loop {
             let page = self.store.audit_after(org, after, PAGE).await?;
-            let Some(last) = page.last() else { return Ok(()) };
+            let Some(last) = page.last() else {
+                return Ok(());
+            };
             after = last.seq;
             for r in &page {
                 if !f(r)? {
@@ -38,7 +40,10 @@ impl Engine {
     }
 
     /// Verifies an org's chain as stored, and that it ends at the recorded head.
-    pub async fn verify_org(&self, org: OrgId) -> Result<Result<VerifyReport, ChainBreak>, CoreError> {
+    pub async fn verify_org(
+        &self,
+        org: OrgId,
+    ) -> Result<Result<VerifyReport, ChainBreak>, CoreError> {
         let tip = self.store.chain_head(org).await?;
         let mut v = Verifier::default();
         let (mut n, mut broken) = (0u64, None);
@@ -53,14 +58,18 @@ impl Engine {
         if let Some(b) = broken {
             return Ok(Err(b));
         }
-        Ok(v.finish(&tip).map(|()| VerifyReport { records: n, head: v.head().clone() }))
+        Ok(v.finish(&tip).map(|()| VerifyReport {
+            records: n,
+            head: v.head().clone(),
+        }))
     }
 
     /// Writes an org's chain as NDJSON, oldest first; returns how many records.
     pub async fn export_org(&self, org: OrgId, out: &mut dyn Write) -> Result<u64, CoreError> {
         let mut n = 0u64;
         self.walk_chain(org, |r| {
-            let line = serde_json::to_string(r).map_err(|e| CoreError::internal("export encode", e))?;
+            let line =
+                serde_json::to_string(r).map_err(|e| CoreError::internal("export encode", e))?;
             writeln!(out, "{line}").map_err(|e| CoreError::internal("export write", e))?;
             n += 1;
             Ok(true)
@@ -77,14 +86,22 @@ pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, ChainBreak> {
     let mut n = 0u64;
     for (i, line) in input.lines().enumerate() {
         let expected = v.head().seq + 1;
-        let line = line.map_err(|e| ChainBreak { seq: expected, problem: format!("line {}: {e}", i + 1) })?;
+        let line = line.map_err(|e| ChainBreak {
+            seq: expected,
+            problem: format!("line {}: {e}", i + 1),
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        let r: AuditRecord = serde_json::from_str(&line)
-            .map_err(|e| ChainBreak { seq: expected, problem: format!("line {} is not an audit record: {e}", i + 1) })?;
+        let r: AuditRecord = serde_json::from_str(&line).map_err(|e| ChainBreak {
+            seq: expected,
+            problem: format!("line {} is not an audit record: {e}", i + 1),
+        })?;
         v.push(&r)?;
         n += 1;
     }
-    Ok(VerifyReport { records: n, head: v.head().clone() })
+    Ok(VerifyReport {
+        records: n,
+        head: v.head().clone(),
+    })
 }

@@ -15,7 +15,13 @@ use serde_json::json;
 use crate::backends;
 
 async fn org(s: &SqlStore, slug: &str) -> Org {
-    let o = Org { id: OrgId::new(), slug: slug.into(), name: slug.into(), settings: PolicySettings::default(), created_ms: 1 };
+    let o = Org {
+        id: OrgId::new(),
+        slug: slug.into(),
+        name: slug.into(),
+        settings: PolicySettings::default(),
+        created_ms: 1,
+    };
     s.create_org(&o, "v1:wrapped").await.unwrap();
     o
 }
@@ -62,35 +68,106 @@ async fn rows_are_scoped_to_their_org() {
         let (ag_a, ag_b) = (agent(a.id, "triage"), agent(b.id, "triage"));
         s.create_agent(&ag_a).await.unwrap();
         s.create_agent(&ag_b).await.unwrap();
-        assert_eq!(s.list_agents(a.id).await.unwrap(), vec![ag_a.clone()], "{name}");
-        assert!(s.agent(a.id, ag_b.id).await.unwrap().is_none(), "{name}: read across orgs");
-        assert!(!s.set_agent_status(a.id, ag_b.id, AgentStatus::Suspended).await.unwrap(), "{name}");
-        assert_eq!(s.agent(b.id, ag_b.id).await.unwrap().unwrap().status, AgentStatus::Active, "{name}");
+        assert_eq!(
+            s.list_agents(a.id).await.unwrap(),
+            vec![ag_a.clone()],
+            "{name}"
+        );
+        assert!(
+            s.agent(a.id, ag_b.id).await.unwrap().is_none(),
+            "{name}: read across orgs"
+        );
+        assert!(
+            !s.set_agent_status(a.id, ag_b.id, AgentStatus::Suspended)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            s.agent(b.id, ag_b.id).await.unwrap().unwrap().status,
+            AgentStatus::Active,
+            "{name}"
+        );
 
-        let key = AgentKey { id: KeyId::new(), org_id: b.id, agent_id: ag_b.id, prefix: "arx_x".into(), hash: "h1".into(), created_ms: 1, revoked_ms: None };
+        let key = AgentKey {
+            id: KeyId::new(),
+            org_id: b.id,
+            agent_id: ag_b.id,
+            prefix: "arx_x".into(),
+            hash: "h1".into(),
+            created_ms: 1,
+            revoked_ms: None,
+        };
         s.create_agent_key(&key).await.unwrap();
-        assert!(!s.revoke_agent_key(a.id, key.id, 5).await.unwrap(), "{name}: revoke across orgs");
-        assert!(s.list_agent_keys(a.id, ag_b.id).await.unwrap().is_empty(), "{name}");
+        assert!(
+            !s.revoke_agent_key(a.id, key.id, 5).await.unwrap(),
+            "{name}: revoke across orgs"
+        );
+        assert!(
+            s.list_agent_keys(a.id, ag_b.id).await.unwrap().is_empty(),
+            "{name}"
+        );
         let (k, ag) = s.agent_by_key_hash("h1").await.unwrap().unwrap();
         assert_eq!((k.id, ag.id), (key.id, ag_b.id), "{name}");
         assert!(s.revoke_agent_key(b.id, key.id, 5).await.unwrap(), "{name}");
-        assert_eq!(s.agent_by_key_hash("h1").await.unwrap().unwrap().0.revoked_ms, Some(5), "{name}");
+        assert_eq!(
+            s.agent_by_key_hash("h1")
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .revoked_ms,
+            Some(5),
+            "{name}"
+        );
 
         let inst = Instance {
-            id: InstanceId::new(), org_id: b.id, connector: "okta".into(), name: "main".into(),
-            environment: Environment::Prod, variables: BTreeMap::new(), sensitivity: Some(3),
-            sealed_credentials: None, credentials_set: false, created_ms: 1,
+            id: InstanceId::new(),
+            org_id: b.id,
+            connector: "okta".into(),
+            name: "main".into(),
+            environment: Environment::Prod,
+            variables: BTreeMap::new(),
+            sensitivity: Some(3),
+            sealed_credentials: None,
+            credentials_set: false,
+            created_ms: 1,
         };
         s.create_instance(&inst).await.unwrap();
         assert!(s.instance(a.id, inst.id).await.unwrap().is_none(), "{name}");
-        assert!(s.instances_of(a.id, "okta").await.unwrap().is_empty(), "{name}");
-        assert!(!s.set_instance_credentials(a.id, inst.id, "v1:x").await.unwrap(), "{name}");
-        assert!(s.set_instance_credentials(b.id, inst.id, "v1:x").await.unwrap(), "{name}");
+        assert!(
+            s.instances_of(a.id, "okta").await.unwrap().is_empty(),
+            "{name}"
+        );
+        assert!(
+            !s.set_instance_credentials(a.id, inst.id, "v1:x")
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.set_instance_credentials(b.id, inst.id, "v1:x")
+                .await
+                .unwrap(),
+            "{name}"
+        );
         let got = s.instance(b.id, inst.id).await.unwrap().unwrap();
         assert!(got.credentials_set && got.sensitivity == Some(3), "{name}");
 
         s.append_audit(vec![draft(b.id, 1)]).await.unwrap();
-        assert!(s.audit_page(a.id, &AuditQuery { before_seq: None, limit: 50 }).await.unwrap().is_empty(), "{name}");
+        assert!(
+            s.audit_page(
+                a.id,
+                &AuditQuery {
+                    before_seq: None,
+                    limit: 50
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty(),
+            "{name}"
+        );
         assert_eq!(s.audit_count(b.id).await.unwrap(), 1, "{name}");
     }
 }
@@ -111,15 +188,48 @@ async fn duplicates_are_conflicts_not_internal_errors() {
 async fn appends_chain_per_org_with_gapless_seq() {
     for (name, s) in backends::all().await {
         let (a, b) = (org(&s, "a").await, org(&s, "b").await);
-        let recs = s.append_audit(vec![draft(a.id, 1), draft(b.id, 1), draft(a.id, 2)]).await.unwrap();
-        assert_eq!(recs.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 1, 2], "{name}");
+        let recs = s
+            .append_audit(vec![draft(a.id, 1), draft(b.id, 1), draft(a.id, 2)])
+            .await
+            .unwrap();
+        assert_eq!(
+            recs.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![1, 1, 2],
+            "{name}"
+        );
         s.append_audit(vec![draft(a.id, 3)]).await.unwrap();
         assert_eq!(verify(&s, a.id).await.seq, 3, "{name}");
         assert_eq!(verify(&s, b.id).await.seq, 1, "{name}");
-        let page = s.audit_page(a.id, &AuditQuery { before_seq: None, limit: 2 }).await.unwrap();
-        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 2], "{name}: newest first");
-        let next = s.audit_page(a.id, &AuditQuery { before_seq: Some(2), limit: 2 }).await.unwrap();
-        assert_eq!(next.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1], "{name}");
+        let page = s
+            .audit_page(
+                a.id,
+                &AuditQuery {
+                    before_seq: None,
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![3, 2],
+            "{name}: newest first"
+        );
+        let next = s
+            .audit_page(
+                a.id,
+                &AuditQuery {
+                    before_seq: Some(2),
+                    limit: 2,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            next.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            vec![1],
+            "{name}"
+        );
     }
 }
 
@@ -155,10 +265,20 @@ async fn the_audit_table_rejects_update_and_delete() {
     for (name, s) in backends::all().await {
         let o = org(&s, "t").await;
         s.append_audit(vec![draft(o.id, 1)]).await.unwrap();
-        let upd = sqlx::query("UPDATE audit_records SET kind = 'forged'").execute(s.pool()).await;
-        assert!(upd.unwrap_err().to_string().contains("append-only"), "{name}: UPDATE went through");
-        let del = sqlx::query("DELETE FROM audit_records").execute(s.pool()).await;
-        assert!(del.unwrap_err().to_string().contains("append-only"), "{name}: DELETE went through");
+        let upd = sqlx::query("UPDATE audit_records SET kind = 'forged'")
+            .execute(s.pool())
+            .await;
+        assert!(
+            upd.unwrap_err().to_string().contains("append-only"),
+            "{name}: UPDATE went through"
+        );
+        let del = sqlx::query("DELETE FROM audit_records")
+            .execute(s.pool())
+            .await;
+        assert!(
+            del.unwrap_err().to_string().contains("append-only"),
+            "{name}: DELETE went through"
+        );
         assert_eq!(s.audit_count(o.id).await.unwrap(), 1, "{name}");
         assert_eq!(verify(&s, o.id).await.seq, 1, "{name}");
     }
@@ -171,8 +291,17 @@ async fn a_failed_append_leaves_nothing_behind() {
         s.append_audit(vec![draft(o.id, 1)]).await.unwrap();
         // A draft for an org that does not exist violates the foreign key mid-batch.
         let ghost = OrgId::new();
-        assert!(s.append_audit(vec![draft(o.id, 2), draft(ghost, 1)]).await.is_err(), "{name}");
-        assert_eq!(s.audit_count(o.id).await.unwrap(), 1, "{name}: partial batch committed");
+        assert!(
+            s.append_audit(vec![draft(o.id, 2), draft(ghost, 1)])
+                .await
+                .is_err(),
+            "{name}"
+        );
+        assert_eq!(
+            s.audit_count(o.id).await.unwrap(),
+            1,
+            "{name}: partial batch committed"
+        );
         assert_eq!(s.chain_head(o.id).await.unwrap().seq, 1, "{name}");
         s.append_audit(vec![draft(o.id, 3)]).await.unwrap();
         assert_eq!(verify(&s, o.id).await.seq, 2, "{name}");
@@ -182,12 +311,26 @@ async fn a_failed_append_leaves_nothing_behind() {
 #[tokio::test]
 async fn sessions_expire() {
     for (name, s) in backends::all().await {
-        assert!(s.session_create("sid", b"data", 1_000).await.unwrap(), "{name}");
-        assert!(!s.session_create("sid", b"other", 9_000).await.unwrap(), "{name}: an id is never reused");
-        assert_eq!(s.session_load("sid", 999).await.unwrap().as_deref(), Some(&b"data"[..]), "{name}");
+        assert!(
+            s.session_create("sid", b"data", 1_000).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.session_create("sid", b"other", 9_000).await.unwrap(),
+            "{name}: an id is never reused"
+        );
+        assert_eq!(
+            s.session_load("sid", 999).await.unwrap().as_deref(),
+            Some(&b"data"[..]),
+            "{name}"
+        );
         assert_eq!(s.session_load("sid", 1_000).await.unwrap(), None, "{name}");
         s.session_save("sid", b"new", 5_000).await.unwrap();
-        assert_eq!(s.session_load("sid", 1_000).await.unwrap().as_deref(), Some(&b"new"[..]), "{name}");
+        assert_eq!(
+            s.session_load("sid", 1_000).await.unwrap().as_deref(),
+            Some(&b"new"[..]),
+            "{name}"
+        );
         assert_eq!(s.session_delete_expired(6_000).await.unwrap(), 1, "{name}");
         s.session_delete("sid").await.unwrap();
     }
