@@ -57,8 +57,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<bool>;
     async fn create_agent_key(&self, key: &AgentKey) -> StoreResult<()>;
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>>;
-    /// The key with this hash and its agent, revoked or not.
-    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent)>>;
+    /// The key with this hash, its agent and the agent's org, revoked or not (one read on
+    /// the hot path of every execute call).
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>>;
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool>;
 
     // Connector instances

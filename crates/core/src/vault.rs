@@ -132,7 +132,17 @@ impl Vault {
         seal_bytes(&self.master.0, &Self::dek_aad(org), dek.as_ref())
     }
 
-    fn data_key(&self, org: OrgId, wrapped: &str) -> Result<Zeroizing<[u8; 32]>, CoreError> {
+    /// Whether the org's data key is already unwrapped in memory.
+    pub fn has_data_key(&self, org: OrgId) -> bool {
+        self.data_keys.read().is_ok_and(|m| m.contains_key(&org))
+    }
+
+    /// The org's data key; `wrapped` is needed unless it is already in memory.
+    fn data_key(
+        &self,
+        org: OrgId,
+        wrapped: Option<&str>,
+    ) -> Result<Zeroizing<[u8; 32]>, CoreError> {
         if let Some(k) = self
             .data_keys
             .read()
@@ -141,6 +151,9 @@ impl Vault {
         {
             return Ok(k);
         }
+        let wrapped = wrapped.ok_or_else(|| {
+            CoreError::Internal("vault: the org's wrapped data key is needed".into())
+        })?;
         let plain = open_bytes(&self.master.0, &Self::dek_aad(org), wrapped)?;
         let mut k = Zeroizing::new([0u8; 32]);
         if plain.len() != 32 {
@@ -162,7 +175,7 @@ impl Vault {
         instance: InstanceId,
         creds: &BTreeMap<String, String>,
     ) -> Result<String, CoreError> {
-        let key = self.data_key(org, wrapped_dek)?;
+        let key = self.data_key(org, Some(wrapped_dek))?;
         let plain = Zeroizing::new(
             serde_json::to_vec(creds).map_err(|e| CoreError::internal("vault encode", e))?,
         );
@@ -172,7 +185,7 @@ impl Vault {
     pub fn open_credentials(
         &self,
         org: OrgId,
-        wrapped_dek: &str,
+        wrapped_dek: Option<&str>,
         instance: InstanceId,
         sealed: &str,
     ) -> Result<Credentials, CoreError> {
@@ -201,17 +214,21 @@ mod tests {
         let creds = BTreeMap::from([("api_key".to_string(), "s3cr3t-value".to_string())]);
         let sealed = v.seal_credentials(org, &dek, inst, &creds).unwrap();
         assert!(!sealed.contains("s3cr3t"));
-        let open = v.open_credentials(org, &dek, inst, &sealed).unwrap();
+        let open = v.open_credentials(org, Some(&dek), inst, &sealed).unwrap();
         assert_eq!(open.get("api_key"), Some("s3cr3t-value"));
         assert!(!format!("{open:?}").contains("s3cr3t"));
         // Moved to another instance: refuses.
         assert!(
-            v.open_credentials(org, &dek, InstanceId::new(), &sealed)
+            v.open_credentials(org, Some(&dek), InstanceId::new(), &sealed)
                 .is_err()
         );
         // Another master key: refuses.
         let other = Vault::new(MasterKey::generate());
-        assert!(other.open_credentials(org, &dek, inst, &sealed).is_err());
+        assert!(
+            other
+                .open_credentials(org, Some(&dek), inst, &sealed)
+                .is_err()
+        );
     }
 
     #[test]

@@ -12,6 +12,9 @@ use arx_core::store::{AuditQuery, StoreResult};
 
 use crate::{SqlStore, db_err, rows};
 
+/// Records per INSERT: 12 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+const INSERT_CHUNK: usize = 500;
+
 impl SqlStore {
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
     pub(crate) async fn append_audit_tx(
@@ -24,18 +27,14 @@ impl SqlStore {
         for d in drafts {
             let org = d.org_id;
             if let Entry::Vacant(slot) = heads.entry(org) {
-                // The insert takes SQLite's write lock before the read; PostgreSQL locks the row.
-                sqlx::query("INSERT INTO chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (org_id) DO NOTHING")
-                    .bind(org.to_string())
-                    .bind(GENESIS_HASH)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err("chain head init"))?;
-                let row = sqlx::query(&format!(
-                    "SELECT seq, hash FROM chain_heads WHERE org_id = $1{}",
-                    self.dialect.lock_for_update()
-                ))
+                // One statement takes the head row's lock (SQLite's write lock; PostgreSQL's
+                // row lock through DO UPDATE, so replicas never fork a chain) and reads it.
+                let row = sqlx::query(
+                    "INSERT INTO chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) \
+                     ON CONFLICT (org_id) DO UPDATE SET seq = chain_heads.seq RETURNING seq, hash",
+                )
                 .bind(org.to_string())
+                .bind(GENESIS_HASH)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_err("chain head"))?;
@@ -48,30 +47,47 @@ impl SqlStore {
                 .get_mut(&org)
                 .ok_or_else(|| CoreError::Internal("chain head vanished".into()))?;
             let ts_ms = d.ts_ms;
-            let r = seal(head, d)?;
-            let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let text =
-                serde_json::to_string(&r).map_err(|e| CoreError::internal("audit encode", e))?;
-            sqlx::query(
-                "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(org.to_string())
-            .bind(r.seq)
-            .bind(r.id.to_string())
-            .bind(ts_ms)
-            .bind(&r.kind)
-            .bind(f("agent_id"))
-            .bind(f("connector"))
-            .bind(f("operation"))
-            .bind(f("verdict"))
-            .bind(r.risk_score().map(i64::from))
-            .bind(text)
-            .bind(&r.hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err("audit insert"))?;
-            out.push(r);
+            out.push((ts_ms, seal(head, d)?));
+        }
+        // All records in one statement, in chunks that stay under both databases' bind limits.
+        for chunk in out.chunks(INSERT_CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 12;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                sql.push_str(
+                    &(1..=12)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(&sql);
+            for (ts_ms, r) in chunk {
+                let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                let text =
+                    serde_json::to_string(r).map_err(|e| CoreError::internal("audit encode", e))?;
+                q = q
+                    .bind(r.org_id.to_string())
+                    .bind(r.seq)
+                    .bind(r.id.to_string())
+                    .bind(*ts_ms)
+                    .bind(r.kind.clone())
+                    .bind(f("agent_id"))
+                    .bind(f("connector"))
+                    .bind(f("operation"))
+                    .bind(f("verdict"))
+                    .bind(r.risk_score().map(i64::from))
+                    .bind(text)
+                    .bind(r.hash.clone());
+            }
+            q.execute(&mut *tx).await.map_err(db_err("audit insert"))?;
         }
         for (org, head) in heads {
             sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3 WHERE org_id = $1")
@@ -83,7 +99,7 @@ impl SqlStore {
                 .map_err(db_err("chain head update"))?;
         }
         tx.commit().await.map_err(db_err("audit commit"))?;
-        Ok(out)
+        Ok(out.into_iter().map(|(_, r)| r).collect())
     }
 
     pub(crate) async fn audit_page_q(

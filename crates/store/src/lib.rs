@@ -27,17 +27,6 @@ pub enum Dialect {
     Postgres,
 }
 
-impl Dialect {
-    /// Appended to the chain-head read: PostgreSQL locks the row so replicas never fork
-    /// a chain; SQLite's single writer lock (taken by the preceding insert) does the same.
-    fn lock_for_update(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE",
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,

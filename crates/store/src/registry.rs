@@ -254,19 +254,27 @@ impl Store for SqlStore {
         .collect()
     }
 
-    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent)>> {
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>> {
         let row = sqlx::query(
             "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
              k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
-             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms \
-             FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id WHERE k.hash = $1",
+             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, \
+             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.settings AS o_settings, o.created_ms AS o_created_ms \
+             FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
+             JOIN orgs o ON o.id = a.org_id WHERE k.hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err("agent by key"))?;
-        row.map(|r| Ok((rows::agent_key(&r, "k_")?, rows::agent(&r)?)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                rows::agent_key(&r, "k_")?,
+                rows::agent(&r)?,
+                rows::org_prefixed(&r, "o_")?,
+            ))
+        })
+        .transpose()
     }
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {

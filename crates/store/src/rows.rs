@@ -30,12 +30,18 @@ fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, Co
 }
 
 pub(crate) fn org(row: &AnyRow) -> Result<Org, CoreError> {
+    org_prefixed(row, "")
+}
+
+/// An org whose columns carry `prefix` next to other tables' in a join.
+pub(crate) fn org_prefixed(row: &AnyRow, prefix: &str) -> Result<Org, CoreError> {
+    let c = |n: &str| format!("{prefix}{n}");
     Ok(Org {
-        id: id(row, "id")?,
-        slug: get(row, "slug")?,
-        name: get(row, "name")?,
-        settings: json(row, "settings")?,
-        created_ms: get(row, "created_ms")?,
+        id: id(row, &c("id"))?,
+        slug: get(row, &c("slug"))?,
+        name: get(row, &c("name"))?,
+        settings: json(row, &c("settings"))?,
+        created_ms: get(row, &c("created_ms"))?,
     })
 }
 

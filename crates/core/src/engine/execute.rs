@@ -89,7 +89,7 @@ impl Engine {
         body: Result<ExecuteRequest, CoreError>,
     ) -> Result<Executed, CoreError> {
         // 1. Authenticate.
-        let agent = self.authenticate_agent(bearer).await?;
+        let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = match body {
             Ok(r) => r,
             Err(e) => return Err(self.reject(&agent, None, e).await),
@@ -99,11 +99,6 @@ impl Engine {
             Ok(r) => r,
             Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
         };
-        let org = self
-            .store
-            .org(agent.org_id)
-            .await?
-            .ok_or_else(|| CoreError::Internal("agent's org is missing".into()))?;
         let now = self.now_ms();
 
         // 3. Gate, 4. evaluate.
@@ -177,13 +172,14 @@ impl Engine {
         }
     }
 
-    async fn authenticate_agent(&self, bearer: Option<&str>) -> Result<Agent, CoreError> {
+    async fn authenticate_agent(&self, bearer: Option<&str>) -> Result<(Agent, Org), CoreError> {
         let Some(token) = bearer else {
             return Err(CoreError::Unauthenticated(
                 "send the agent's API key as 'Authorization: Bearer <key>'".into(),
             ));
         };
-        let Some((key, agent)) = self.store.agent_by_key_hash(&token_hash(token)).await? else {
+        let Some((key, agent, org)) = self.store.agent_by_key_hash(&token_hash(token)).await?
+        else {
             tracing::warn!("execute with an unknown agent key");
             return Err(CoreError::Unauthenticated(
                 "the API key is not valid".into(),
@@ -206,7 +202,7 @@ impl Engine {
             .await?;
             return Err(CoreError::Unauthenticated(why.to_string()));
         }
-        Ok(agent)
+        Ok((agent, org))
     }
 
     /// Records a call refused before evaluation, then hands back the error for the agent.
@@ -393,9 +389,16 @@ impl Engine {
                 let creds = if sealed.is_empty() {
                     Default::default()
                 } else {
-                    let dek = self.store.wrapped_data_key(instance.org_id).await?;
-                    self.vault
-                        .open_credentials(instance.org_id, &dek, instance.id, sealed)?
+                    let wrapped = match self.vault.has_data_key(instance.org_id) {
+                        true => None,
+                        false => Some(self.store.wrapped_data_key(instance.org_id).await?),
+                    };
+                    self.vault.open_credentials(
+                        instance.org_id,
+                        wrapped.as_deref(),
+                        instance.id,
+                        sealed,
+                    )?
                 };
                 let r = self
                     .executor

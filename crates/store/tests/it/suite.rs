@@ -107,8 +107,8 @@ async fn rows_are_scoped_to_their_org() {
             s.list_agent_keys(a.id, ag_b.id).await.unwrap().is_empty(),
             "{name}"
         );
-        let (k, ag) = s.agent_by_key_hash("h1").await.unwrap().unwrap();
-        assert_eq!((k.id, ag.id), (key.id, ag_b.id), "{name}");
+        let (k, ag, o) = s.agent_by_key_hash("h1").await.unwrap().unwrap();
+        assert_eq!((k.id, ag.id, o.id), (key.id, ag_b.id, b.id), "{name}");
         assert!(s.revoke_agent_key(b.id, key.id, 5).await.unwrap(), "{name}");
         assert_eq!(
             s.agent_by_key_hash("h1")
