@@ -1,6 +1,6 @@
 //! The console's HTTP contract: sign-in with a rotated session, the guard, CSRF, pages.
 
-use crate::harness::start;
+use crate::harness::{TestServer, start};
 
 fn cookie(r: &reqwest::Response) -> Option<String> {
     r.headers()
@@ -11,13 +11,43 @@ fn cookie(r: &reqwest::Response) -> Option<String> {
         .map(|c| c.split(';').next().unwrap_or("").to_string())
 }
 
+/// Posts the sign-in form from `origin`, with a session cookie when given.
+async fn sign_in(
+    s: &TestServer,
+    origin: &str,
+    password: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut req = s.http.post(s.url("/auth/login")).header("origin", origin);
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.form(&[
+        ("email", s.demo().admin_email.as_str()),
+        ("password", password),
+    ])
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn get(s: &TestServer, path: &str, cookie: &str) -> reqwest::Response {
+    s.http
+        .get(s.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn sign_in_rotates_the_session_and_guards_pages() {
     let Some(s) = start("sqlite").await else {
         return;
     };
     let origin = s.url("");
-    let r = s.http.get(s.url("/agents")).send().await.unwrap();
+    let password = s.demo().admin_password.clone();
+    let r = get(&s, "/agents", "").await;
     assert_eq!(
         (
             r.status().as_u16(),
@@ -26,43 +56,12 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         (303, "/login")
     );
 
-    let bad = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", &origin)
-        .form(&[
-            ("email", s.demo().admin_email.as_str()),
-            ("password", "wrong-password"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = sign_in(&s, &origin, "wrong-password", None).await;
     assert_eq!(bad.headers()["location"], "/login?error=invalid");
-
-    let evil = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", "http://evil.example")
-        .form(&[
-            ("email", s.demo().admin_email.as_str()),
-            ("password", s.demo().admin_password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let evil = sign_in(&s, "http://evil.example", &password, None).await;
     assert_eq!(evil.status(), 403, "cross-site form post refused");
 
-    let ok = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", &origin)
-        .form(&[
-            ("email", s.demo().admin_email.as_str()),
-            ("password", s.demo().admin_password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let ok = sign_in(&s, &origin, &password, None).await;
     assert_eq!(ok.headers()["location"], "/");
     let session = cookie(&ok).expect("a session cookie");
     let raw = ok
@@ -77,13 +76,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         "{raw}"
     );
 
-    let page = s
-        .http
-        .get(s.url("/agents"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
+    let page = get(&s, "/agents", &session).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
@@ -91,29 +84,15 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         "agents rendered on the server"
     );
 
-    // A second sign-in gets a different session id.
-    let again = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", &origin)
-        .header("cookie", &session)
-        .form(&[
-            ("email", s.demo().admin_email.as_str()),
-            ("password", s.demo().admin_password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    // A second sign-in gets a different session id, and the old one stops working.
+    let again = sign_in(&s, &origin, &password, Some(&session)).await;
     let rotated = cookie(&again).expect("a new cookie");
     assert_ne!(rotated, session, "session id rotated at login");
-    let stale = s
-        .http
-        .get(s.url("/agents"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stale.status(), 303, "the old id is gone");
+    assert_eq!(
+        get(&s, "/agents", &session).await.status(),
+        303,
+        "the old id is gone"
+    );
 
     let out = s
         .http
@@ -124,16 +103,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         .await
         .unwrap();
     assert_eq!(out.headers()["location"], "/login");
-    assert_eq!(
-        s.http
-            .get(s.url("/"))
-            .header("cookie", &rotated)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        303
-    );
+    assert_eq!(get(&s, "/", &rotated).await.status(), 303);
 
     let kinds: Vec<String> = s
         .audit()
@@ -141,11 +111,9 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         .iter()
         .map(|r| r["kind"].as_str().unwrap().to_string())
         .collect();
-    assert!(
-        kinds.contains(&"user.login".to_string())
-            && kinds.contains(&"user.login_failed".to_string())
-            && kinds.contains(&"user.logout".to_string())
-    );
+    for k in ["user.login", "user.login_failed", "user.logout"] {
+        assert!(kinds.iter().any(|x| x == k), "no {k} record");
+    }
 }
 
 #[tokio::test]

@@ -42,30 +42,31 @@ impl TestServer {
         self.running.simulator.as_ref().unwrap()
     }
 
-    /// `POST /v1/sdk/execute` as an agent; returns status and JSON body.
-    pub async fn execute(&self, key: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(self.url("/v1/sdk/execute"))
-            .bearer_auth(key)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+    /// Sends a request; returns the status and the JSON body (null when there is none).
+    async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// `POST /v1/sdk/execute` as an agent.
+    pub async fn execute(&self, key: &str, body: Value) -> (u16, Value) {
+        Self::send(
+            self.http
+                .post(self.url("/v1/sdk/execute"))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
+    }
+
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(self.admin_token())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::send(
+            self.http
+                .get(self.url(path))
+                .bearer_auth(self.admin_token()),
+        )
+        .await
     }
 
     pub async fn admin_send(
@@ -74,16 +75,13 @@ impl TestServer {
         path: &str,
         body: Value,
     ) -> (u16, Value) {
-        let r = self
-            .http
-            .request(method, self.url(path))
-            .bearer_auth(self.admin_token())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
+        Self::send(
+            self.http
+                .request(method, self.url(path))
+                .bearer_auth(self.admin_token())
+                .json(&body),
+        )
+        .await
     }
 
     /// The org's audit records, oldest first.
