@@ -1,105 +1,149 @@
-//! Appending to and reading the audit chain. Appends run in one transaction that locks
-//! each org's head row, seals the drafts in order (hashing is the engine's
-//! `arx_core::audit::seal`), inserts them and moves the head: all or nothing.
+//! Appending to and reading the audit chain. An append seals the drafts after each org's
+//! head (hashing is the engine's `arx_core::audit::seal`) and inserts them in one atomic
+//! statement; a trigger moves the head. The `(org_id, seq)` key is what serializes
+//! writers: two replicas can never both place a record at the same `seq`.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use arx_core::CoreError;
-use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, GENESIS_HASH, seal};
+use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::OrgId;
 use arx_core::store::{AuditQuery, StoreResult};
 
 use crate::{SqlStore, db_err, rows};
 
 /// Records per INSERT: 12 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
-const INSERT_CHUNK: usize = 500;
+const INSERT_CHUNK: usize = 1024;
+/// How often an append is resealed after losing a race for the chain head.
+const MAX_ATTEMPTS: usize = 8;
+
+/// One multi-row INSERT; the `audit_records_move_head` trigger moves each org's head.
+async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    exec: E,
+    chunk: &[(i64, AuditRecord)],
+) -> Result<(), sqlx::Error> {
+    let mut sql = String::from(
+        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) VALUES ",
+    );
+    for i in 0..chunk.len() {
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        sql.push_str(
+            &(1..=12)
+                .map(|k| format!("${}", i * 12 + k))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        sql.push(')');
+    }
+    let mut q = sqlx::query(&sql);
+    for (ts_ms, r) in chunk {
+        let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let text = serde_json::to_string(r).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        q = q
+            .bind(r.org_id.to_string())
+            .bind(r.seq)
+            .bind(r.id.to_string())
+            .bind(*ts_ms)
+            .bind(r.kind.clone())
+            .bind(f("agent_id"))
+            .bind(f("connector"))
+            .bind(f("operation"))
+            .bind(f("verdict"))
+            .bind(r.risk_score().map(i64::from))
+            .bind(text)
+            .bind(r.hash.clone());
+    }
+    q.execute(exec).await.map(|_| ())
+}
 
 impl SqlStore {
+    /// Seals and inserts `drafts` as one atomic statement (a transaction only past
+    /// [`INSERT_CHUNK`] records). Heads come from memory; if another writer (a replica)
+    /// appended meanwhile, the `(org_id, seq)` key refuses the insert, and the heads are
+    /// reloaded and the drafts sealed again, so a chain never forks.
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
     pub(crate) async fn append_audit_tx(
         &self,
         drafts: Vec<AuditDraft>,
     ) -> StoreResult<Vec<AuditRecord>> {
-        let mut tx = self.pool.begin().await.map_err(db_err("audit begin"))?;
-        let mut heads: HashMap<OrgId, ChainHead> = HashMap::new();
-        let mut out = Vec::with_capacity(drafts.len());
-        for d in drafts {
-            let org = d.org_id;
-            if let Entry::Vacant(slot) = heads.entry(org) {
-                // One statement takes the head row's lock (SQLite's write lock; PostgreSQL's
-                // row lock through DO UPDATE, so replicas never fork a chain) and reads it.
-                let row = sqlx::query(
-                    "INSERT INTO chain_heads (org_id, seq, hash) VALUES ($1, 0, $2) \
-                     ON CONFLICT (org_id) DO UPDATE SET seq = chain_heads.seq RETURNING seq, hash",
-                )
-                .bind(org.to_string())
-                .bind(GENESIS_HASH)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(db_err("chain head"))?;
-                slot.insert(ChainHead {
-                    seq: rows::get(&row, "seq")?,
-                    hash: rows::get(&row, "hash")?,
-                });
+        let orgs: Vec<OrgId> = drafts.iter().map(|d| d.org_id).collect();
+        for _attempt in 0..MAX_ATTEMPTS {
+            let mut heads = self.heads_of(&orgs).await?;
+            let mut sealed = Vec::with_capacity(drafts.len());
+            for d in drafts.iter().cloned() {
+                let head = heads
+                    .get_mut(&d.org_id)
+                    .ok_or_else(|| CoreError::Internal("chain head missing".into()))?;
+                let ts_ms = d.ts_ms;
+                sealed.push((ts_ms, seal(head, d)?));
             }
-            let head = heads
-                .get_mut(&org)
-                .ok_or_else(|| CoreError::Internal("chain head vanished".into()))?;
-            let ts_ms = d.ts_ms;
-            out.push((ts_ms, seal(head, d)?));
-        }
-        // All records in one statement, in chunks that stay under both databases' bind limits.
-        for chunk in out.chunks(INSERT_CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) VALUES ",
-            );
-            for i in 0..chunk.len() {
-                let b = i * 12;
-                if i > 0 {
-                    sql.push_str(", ");
+            match self.insert_records(&sealed).await {
+                Ok(()) => {
+                    let mut cache = self
+                        .heads
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    cache.extend(heads);
+                    return Ok(sealed.into_iter().map(|(_, r)| r).collect());
                 }
-                sql.push('(');
-                sql.push_str(
-                    &(1..=12)
-                        .map(|k| format!("${}", b + k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                sql.push(')');
+                Err(e) => {
+                    self.forget_heads(&orgs);
+                    let stale = e
+                        .as_database_error()
+                        .is_some_and(|d| d.is_unique_violation());
+                    if !stale {
+                        return Err(db_err("audit insert")(e));
+                    }
+                    tracing::debug!("chain head moved under us; resealing");
+                }
             }
-            let mut q = sqlx::query(&sql);
-            for (ts_ms, r) in chunk {
-                let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                let text =
-                    serde_json::to_string(r).map_err(|e| CoreError::internal("audit encode", e))?;
-                q = q
-                    .bind(r.org_id.to_string())
-                    .bind(r.seq)
-                    .bind(r.id.to_string())
-                    .bind(*ts_ms)
-                    .bind(r.kind.clone())
-                    .bind(f("agent_id"))
-                    .bind(f("connector"))
-                    .bind(f("operation"))
-                    .bind(f("verdict"))
-                    .bind(r.risk_score().map(i64::from))
-                    .bind(text)
-                    .bind(r.hash.clone());
+        }
+        Err(CoreError::Internal(
+            "audit append: the chain head kept moving; too much contention".into(),
+        ))
+    }
+
+    /// The current head of each org: from memory, else from the database.
+    async fn heads_of(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, ChainHead>> {
+        let mut out = HashMap::new();
+        for org in orgs {
+            if out.contains_key(org) {
+                continue;
             }
-            q.execute(&mut *tx).await.map_err(db_err("audit insert"))?;
+            let cached = self
+                .heads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(org)
+                .cloned();
+            let head = match cached {
+                Some(h) => h,
+                None => self.chain_head_q(*org).await?,
+            };
+            out.insert(*org, head);
         }
-        for (org, head) in heads {
-            sqlx::query("UPDATE chain_heads SET seq = $2, hash = $3 WHERE org_id = $1")
-                .bind(org.to_string())
-                .bind(head.seq)
-                .bind(&head.hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err("chain head update"))?;
+        Ok(out)
+    }
+
+    fn forget_heads(&self, orgs: &[OrgId]) {
+        let mut cache = self
+            .heads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for org in orgs {
+            cache.remove(org);
         }
-        tx.commit().await.map_err(db_err("audit commit"))?;
-        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn insert_records(&self, records: &[(i64, AuditRecord)]) -> Result<(), sqlx::Error> {
+        if records.len() <= INSERT_CHUNK {
+            return insert_chunk(&self.pool, records).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in records.chunks(INSERT_CHUNK) {
+            insert_chunk(&mut *tx, chunk).await?;
+        }
+        tx.commit().await
     }
 
     pub(crate) async fn audit_page_q(

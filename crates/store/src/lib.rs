@@ -31,6 +31,13 @@ pub enum Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    url: String,
+    /// The last known head of each org's chain (a hint: the database's keys are the truth).
+    heads: std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<arx_core::ids::OrgId, arx_core::audit::ChainHead>,
+        >,
+    >,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -99,7 +106,17 @@ impl SqlStore {
             .connect_with(opts)
             .await
             .map_err(|e| CoreError::Internal(format!("cannot open the database: {e}")))?;
-        Ok(SqlStore { pool, dialect })
+        Ok(SqlStore {
+            pool,
+            dialect,
+            url,
+            heads: Default::default(),
+        })
+    }
+
+    /// The database URL this store was opened with (it may carry a password: do not log it).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -252,6 +252,38 @@ async fn concurrent_writers_never_fork_or_gap_the_chain() {
     }
 }
 
+#[tokio::test]
+async fn two_replicas_appending_at_once_keep_one_unbroken_chain() {
+    for (name, s) in backends::all().await {
+        let o = org(&s, "r").await;
+        // A second store on the same database: another replica with its own head cache.
+        let url = s.url().to_string();
+        let other = SqlStore::connect(&url).await.unwrap();
+        let writers = [
+            AuditWriter::start(Arc::new(s.clone())),
+            AuditWriter::start(Arc::new(other)),
+        ];
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let w = writers[i % 2].clone();
+                tokio::spawn(async move { w.append_one(draft(o.id, i as i64)).await.unwrap().seq })
+            })
+            .collect();
+        let mut seqs = futures_join(tasks).await;
+        seqs.sort_unstable();
+        assert_eq!(
+            seqs,
+            (1..=300).collect::<Vec<_>>(),
+            "{name}: every append landed once"
+        );
+        assert_eq!(
+            verify(&s, o.id).await.seq,
+            300,
+            "{name}: one unbroken chain"
+        );
+    }
+}
+
 async fn futures_join(tasks: Vec<tokio::task::JoinHandle<i64>>) -> Vec<i64> {
     let mut out = Vec::new();
     for t in tasks {
