@@ -391,3 +391,73 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         .unwrap();
     assert_eq!(rec["fields"]["agent_id"].as_str(), Some(agent.as_str()));
 }
+
+/// A value of the declared type (the first allowed one for closed sets).
+fn sample(p: &arx_core::catalog::Param) -> Value {
+    use arx_core::catalog::ParamType as T;
+    if let Some(v) = p.allowed.first() {
+        return v.clone();
+    }
+    match p.kind {
+        T::String => json!("sample"),
+        T::Integer | T::Number => json!(1),
+        T::Boolean => json!(true),
+        T::Array => json!(["sample"]),
+        T::Object => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn every_connector_executes_through_arx_with_its_own_auth_scheme() {
+    let Some(s) = crate::harness::start("sqlite").await else {
+        return;
+    };
+    let key = s.agent_key(TRIAGE);
+    let mut schemes = std::collections::BTreeSet::new();
+    for c in s.running.engine.catalog().iter() {
+        // A read operation: low tier, so every demo instance permits it.
+        let (op_id, op) = c
+            .operations
+            .iter()
+            .find(|(_, o)| o.risk == arx_core::catalog::RiskTier::Low && !o.writes)
+            .unwrap_or_else(|| panic!("{} has no low-risk read", c.name));
+        let params: serde_json::Map<String, Value> = op
+            .params
+            .iter()
+            .filter(|(_, p)| p.required)
+            .map(|(n, p)| (n.clone(), sample(p)))
+            .collect();
+        let (st, body) = s
+            .execute(
+                &key,
+                json!({"connector": c.name, "operation": op_id, "params": params}),
+            )
+            .await;
+        assert_eq!(st, 200, "{} {op_id}: {body}", c.name);
+        assert_eq!(body["verdict"], "PERMIT");
+        let last = s
+            .sim()
+            .requests()
+            .into_iter()
+            .rev()
+            .find(|r| r.connector == c.name)
+            .unwrap();
+        assert!(
+            last.authorized,
+            "{} {op_id}: the simulator did not accept ARX's credentials",
+            c.name
+        );
+        schemes.insert(
+            format!("{:?}", c.auth)
+                .split([' ', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        schemes.len(),
+        4,
+        "all four auth schemes exercised: {schemes:?}"
+    );
+}
