@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-echo "==> cargo leptos build (first build: ~15 minutes on 2 cores)"
+echo "==> cargo leptos build (first build: about 10 minutes on 2 cores)"
 cargo leptos build
 export LEPTOS_SITE_ROOT=target/site
 echo "==> arx serve --demo"
