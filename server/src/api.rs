@@ -325,6 +325,13 @@ impl Metrics {
     }
 }
 
+/// The OpenAPI 3.1 description of this API, kept beside the routes it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub async fn openapi() -> Response {
+    ([(CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
 pub async fn metrics(State(s): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -159,6 +159,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(api::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
+        .route("/openapi.json", get(api::openapi))
         .route("/auth/login", post(console::login))
         .route("/auth/logout", post(console::logout))
         .route(

@@ -223,3 +223,41 @@ async fn one_org_cannot_see_or_touch_another() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_routes_that_answer() {
+    let Some(s) = crate::harness::start("sqlite").await else {
+        return;
+    };
+    let doc: serde_json::Value = s
+        .http
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 15);
+    let agent = &s.demo().agents[0].id;
+    for (path, ops) in paths {
+        let concrete = path.replace("{id}", agent).replace("{key_id}", agent);
+        for method in ops
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|m| *m != "parameters")
+        {
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = s.http.request(m, s.url(&concrete)).send().await.unwrap();
+            // Without credentials: 401 for the API, 200 for the public routes, never a 404 or 405.
+            assert!(
+                ![404, 405].contains(&r.status().as_u16()),
+                "{method} {path} is documented but not routed: {}",
+                r.status()
+            );
+        }
+    }
+}
