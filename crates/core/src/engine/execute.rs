@@ -117,6 +117,7 @@ impl Engine {
                 policy_id: "gate:agent_status".into(),
                 grant_id: None,
                 reason: format!("the agent is {}", agent.status.as_str()),
+                escalation: None,
             };
             (r, d)
         } else {
@@ -308,14 +309,21 @@ impl Engine {
             declared_rate: agent.declared_rate,
             environment: instance.environment,
         });
+        let agent_id = agent.id.to_string();
         let input = PolicyInput {
             connector: &connector.name,
             operation: op_id,
+            agent_id: &agent_id,
+            agent_name: &agent.name,
+            agent_labels: &agent.labels,
             tier: op.risk,
             risk,
             grant_id: None,
         };
-        (risk, policy::evaluate(&org.settings, &input))
+        (
+            risk,
+            policy::evaluate(&org.settings, &self.policy_of(org), &input),
+        )
     }
 
     #[allow(clippy::too_many_arguments)]

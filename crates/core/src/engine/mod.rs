@@ -23,6 +23,7 @@ use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::executor::Executor;
 use crate::ids::{OrgId, RecordId};
+use crate::policy::CompiledPolicy;
 use crate::risk::CallWindow;
 use crate::store::Store;
 use crate::vault::{MasterKey, Vault};
@@ -35,6 +36,7 @@ pub struct Engine {
     executor: Executor,
     clock: Arc<dyn Clock>,
     calls: CallWindow,
+    no_rules: Arc<CompiledPolicy>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -61,6 +63,7 @@ impl Engine {
             executor: Executor::new(),
             clock,
             calls: CallWindow::default(),
+            no_rules: Arc::default(),
         }
     }
 
@@ -70,6 +73,13 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The org's compiled rule set. Rules are not stored yet (policy versions are the next
+    /// capability), so every org decides by its defaults and thresholds; the decision path
+    /// is already the rule engine's.
+    fn policy_of(&self, _org: &crate::model::Org) -> Arc<CompiledPolicy> {
+        self.no_rules.clone()
     }
 
     pub fn now_ms(&self) -> i64 {

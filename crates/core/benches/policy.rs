@@ -1,0 +1,76 @@
+//! One policy decision with 10, 100 and 1,000 rules (budget: ≤ 10 µs at 1,000).
+//! Rules spread over 50 connectors plus a share of wildcard rules, as an org's would;
+//! the decided call matches only late. `cargo bench -p arx-core --bench policy`.
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Instant;
+
+use arx_core::catalog::RiskTier;
+use arx_core::model::Environment;
+use arx_core::policy::{
+    CompiledPolicy, Match, PolicyInput, PolicySettings, Rule, Verdict, evaluate,
+};
+use arx_core::risk::{RiskInputs, score};
+
+fn rules(n: usize) -> Vec<Rule> {
+    (0..n)
+        .map(|i| {
+            let connectors = if i % 10 == 0 {
+                vec!["*".to_string()]
+            } else {
+                vec![format!("vendor{}", i % 50)]
+            };
+            Rule {
+                id: format!("r{i}"),
+                name: String::new(),
+                priority: i as i32,
+                when: Match {
+                    connectors,
+                    operations: vec![format!("res{}:*", i % 7)],
+                    labels: BTreeMap::from([("team".to_string(), format!("t{}", i % 5))]),
+                    tiers: vec![RiskTier::High],
+                    ..Default::default()
+                },
+                verdict: Verdict::Deny,
+                escalation: None,
+                exempt_from_thresholds: false,
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    let labels = BTreeMap::from([("team".to_string(), "nomatch".to_string())]);
+    let input = PolicyInput {
+        connector: "vendor7",
+        operation: "res3:write",
+        agent_id: "a1",
+        agent_name: "agent",
+        agent_labels: &labels,
+        tier: RiskTier::High,
+        risk: score(RiskInputs {
+            tier: RiskTier::High,
+            sensitivity: 20,
+            calls_last_60s: 3,
+            declared_rate: 60,
+            environment: Environment::Staging,
+        }),
+        grant_id: None,
+    };
+    let settings = PolicySettings::default();
+    println!("policy decision (no rule matches, so every candidate is checked):");
+    for n in [10, 100, 1000] {
+        let p = CompiledPolicy::compile(rules(n)).expect("rules compile");
+        let iters = 200_000;
+        for _ in 0..10_000 {
+            black_box(evaluate(&settings, &p, black_box(&input)));
+        }
+        let t = Instant::now();
+        for _ in 0..iters {
+            black_box(evaluate(&settings, &p, black_box(&input)));
+        }
+        let per = t.elapsed().as_secs_f64() * 1e9 / iters as f64;
+        println!("  {n:>5} rules: {per:>8.0} ns per decision");
+    }
+}

@@ -1,0 +1,545 @@
+//! Policy evaluation (ARCHITECTURE §5): the first matching rule or the org's default
+//! by tier, then the review and deny thresholds, then grants. Deterministic for a given
+//! rule set and input.
+
+mod glob;
+mod rules;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use glob::Glob;
+pub use rules::{CompiledPolicy, Escalation, Match, Rule, RuleError};
+
+use crate::catalog::RiskTier;
+use crate::risk::RiskBreakdown;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    // Ordered from least to most strict.
+    Permit,
+    Escalate,
+    Deny,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Permit => "PERMIT",
+            Verdict::Escalate => "ESCALATE",
+            Verdict::Deny => "DENY",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "PERMIT" | "ALLOW" => Some(Verdict::Permit),
+            "ESCALATE" => Some(Verdict::Escalate),
+            "DENY" => Some(Verdict::Deny),
+            _ => None,
+        }
+    }
+
+    pub fn stricter(self, other: Verdict) -> Verdict {
+        self.max(other)
+    }
+}
+
+/// Per-org policy settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicySettings {
+    /// Score at or above which a call is at least escalated.
+    pub review_threshold: u8,
+    /// Score at or above which a call is denied.
+    pub deny_threshold: u8,
+    pub default_low: Verdict,
+    pub default_medium: Verdict,
+    pub default_high: Verdict,
+    pub default_critical: Verdict,
+    /// How long an approval request waits for a decision.
+    pub approval_ttl_secs: u32,
+}
+
+impl Default for PolicySettings {
+    fn default() -> Self {
+        PolicySettings {
+            review_threshold: 60,
+            deny_threshold: 90,
+            default_low: Verdict::Permit,
+            default_medium: Verdict::Permit,
+            default_high: Verdict::Escalate,
+            default_critical: Verdict::Deny,
+            approval_ttl_secs: 3600,
+        }
+    }
+}
+
+impl PolicySettings {
+    pub fn default_for(&self, tier: RiskTier) -> Verdict {
+        match tier {
+            RiskTier::Low => self.default_low,
+            RiskTier::Medium => self.default_medium,
+            RiskTier::High => self.default_high,
+            RiskTier::Critical => self.default_critical,
+        }
+    }
+}
+
+/// Everything a decision depends on.
+#[derive(Debug, Clone)]
+pub struct PolicyInput<'a> {
+    pub connector: &'a str,
+    pub operation: &'a str,
+    pub agent_id: &'a str,
+    pub agent_name: &'a str,
+    pub agent_labels: &'a BTreeMap<String, String>,
+    pub tier: RiskTier,
+    pub risk: RiskBreakdown,
+    /// An active grant covering this operation, if any (supplied by the grants feature).
+    pub grant_id: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub verdict: Verdict,
+    /// What decided: a rule id, or `default:<tier>`.
+    pub policy_id: String,
+    /// Set when a grant turned ESCALATE into PERMIT.
+    pub grant_id: Option<String>,
+    /// A one-line explanation for the audit record and the agent.
+    pub reason: String,
+    /// What the deciding rule asks of an escalation (None for org defaults).
+    pub escalation: Option<Escalation>,
+}
+
+/// Steps 2–4 of §5 (step 1, the manifest gate, arrives with manifests).
+pub fn evaluate(
+    settings: &PolicySettings,
+    policy: &CompiledPolicy,
+    input: &PolicyInput<'_>,
+) -> Decision {
+    let tier = input.tier;
+    // 2. The first matching rule, or the org default for the tier.
+    let (base, policy_id, mut reason, escalation, exempt) = match policy.first_match(input) {
+        Some(r) => (
+            r.verdict,
+            r.id.clone(),
+            format!(
+                "rule {}{}",
+                r.id,
+                if r.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.name)
+                }
+            ),
+            r.escalation.clone(),
+            r.exempt_from_thresholds,
+        ),
+        None => (
+            settings.default_for(tier),
+            format!("default:{}", tier.as_str()),
+            format!("org default for {} operations", tier.as_str()),
+            None,
+            false,
+        ),
+    };
+
+    // 3. Thresholds: the stricter verdict wins, unless the rule is exempt.
+    let score = input.risk.score;
+    let by_threshold = if score >= settings.deny_threshold {
+        Verdict::Deny
+    } else if score >= settings.review_threshold {
+        Verdict::Escalate
+    } else {
+        Verdict::Permit
+    };
+    let mut verdict = if exempt {
+        base
+    } else {
+        base.stricter(by_threshold)
+    };
+    if verdict != base {
+        let t = if verdict == Verdict::Deny {
+            settings.deny_threshold
+        } else {
+            settings.review_threshold
+        };
+        reason = format!("risk {score} is at or above the threshold {t}");
+    }
+
+    // 4. An active grant turns ESCALATE into PERMIT, never DENY into anything.
+    let mut grant_id = None;
+    if verdict == Verdict::Escalate
+        && let Some(g) = input.grant_id
+    {
+        verdict = Verdict::Permit;
+        grant_id = Some(g.to_string());
+        reason = format!("covered by grant {g}");
+    }
+    Decision {
+        verdict,
+        policy_id,
+        grant_id,
+        reason,
+        escalation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Environment;
+    use crate::risk::{RiskInputs, score};
+    use proptest::prelude::*;
+
+    static NO_LABELS: std::sync::LazyLock<BTreeMap<String, String>> =
+        std::sync::LazyLock::new(BTreeMap::new);
+
+    fn input(tier: RiskTier, env: Environment, grant: Option<&str>) -> PolicyInput<'_> {
+        PolicyInput {
+            connector: "crowdstrike",
+            operation: "hosts:write",
+            agent_id: "a1",
+            agent_name: "triage-agent",
+            agent_labels: &NO_LABELS,
+            tier,
+            risk: score(RiskInputs {
+                tier,
+                sensitivity: 10,
+                calls_last_60s: 1,
+                declared_rate: 60,
+                environment: env,
+            }),
+            grant_id: grant,
+        }
+    }
+
+    fn none() -> CompiledPolicy {
+        CompiledPolicy::default()
+    }
+
+    fn rule(id: &str, priority: i32, verdict: Verdict, when: Match) -> Rule {
+        let escalation = (verdict == Verdict::Escalate).then(|| Escalation {
+            approver_groups: vec!["secops".into()],
+            min_approvals: 1,
+            ttl_secs: 3600,
+            show_diff: true,
+        });
+        Rule {
+            id: id.into(),
+            name: String::new(),
+            priority,
+            when,
+            verdict,
+            escalation,
+            exempt_from_thresholds: false,
+        }
+    }
+
+    #[test]
+    fn defaults_by_tier_below_thresholds() {
+        let s = PolicySettings::default();
+        // dev keeps every score below 60.
+        for (tier, v) in [
+            (RiskTier::Low, Verdict::Permit),
+            (RiskTier::Medium, Verdict::Permit),
+            (RiskTier::High, Verdict::Escalate),
+            (RiskTier::Critical, Verdict::Deny),
+        ] {
+            let d = evaluate(&s, &none(), &input(tier, Environment::Dev, None));
+            assert_eq!(d.verdict, v, "{tier:?}");
+            assert_eq!(d.policy_id, format!("default:{}", tier.as_str()));
+        }
+    }
+
+    #[test]
+    fn thresholds_make_a_verdict_stricter_never_looser() {
+        let mut s = PolicySettings {
+            review_threshold: 30,
+            ..Default::default()
+        };
+        // low (5) + sensitivity 10 + prod 20 = 35 ≥ 30.
+        assert_eq!(
+            evaluate(&s, &none(), &input(RiskTier::Low, Environment::Prod, None)).verdict,
+            Verdict::Escalate
+        );
+        s.deny_threshold = 35;
+        assert_eq!(
+            evaluate(&s, &none(), &input(RiskTier::Low, Environment::Prod, None)).verdict,
+            Verdict::Deny
+        );
+        let s = PolicySettings {
+            review_threshold: 100,
+            deny_threshold: 100,
+            ..Default::default()
+        };
+        assert_eq!(
+            evaluate(
+                &s,
+                &none(),
+                &input(RiskTier::Critical, Environment::Dev, None)
+            )
+            .verdict,
+            Verdict::Deny
+        );
+    }
+
+    #[test]
+    fn a_grant_turns_escalate_into_permit_but_never_deny() {
+        let s = PolicySettings::default();
+        let d = evaluate(
+            &s,
+            &none(),
+            &input(RiskTier::High, Environment::Dev, Some("g1")),
+        );
+        assert_eq!(
+            (d.verdict, d.grant_id.as_deref()),
+            (Verdict::Permit, Some("g1"))
+        );
+        let d = evaluate(
+            &s,
+            &none(),
+            &input(RiskTier::Critical, Environment::Dev, Some("g1")),
+        );
+        assert_eq!((d.verdict, d.grant_id), (Verdict::Deny, None));
+    }
+
+    #[test]
+    fn the_first_matching_rule_by_priority_decides() {
+        let s = PolicySettings::default();
+        let p = CompiledPolicy::compile(vec![
+            rule(
+                "deny-other",
+                20,
+                Verdict::Deny,
+                Match {
+                    connectors: vec!["crowd*".into()],
+                    ..Default::default()
+                },
+            ),
+            rule(
+                "permit-contain",
+                10,
+                Verdict::Permit,
+                Match {
+                    operations: vec!["hosts:*".into()],
+                    agents: vec!["triage-agent".into()],
+                    ..Default::default()
+                },
+            ),
+            rule(
+                "okta-only",
+                1,
+                Verdict::Deny,
+                Match {
+                    connectors: vec!["okta".into()],
+                    ..Default::default()
+                },
+            ),
+        ])
+        .unwrap();
+        let d = evaluate(&s, &p, &input(RiskTier::High, Environment::Dev, None));
+        assert_eq!(
+            (d.verdict, d.policy_id.as_str()),
+            (Verdict::Permit, "permit-contain")
+        );
+        let mut other = input(RiskTier::High, Environment::Dev, None);
+        other.agent_name = "someone-else";
+        assert_eq!(evaluate(&s, &p, &other).policy_id, "deny-other");
+    }
+
+    #[test]
+    fn thresholds_apply_to_rules_unless_exempt() {
+        let s = PolicySettings::default();
+        let mut r = rule("permit-all", 1, Verdict::Permit, Match::default());
+        let prod_high = input(RiskTier::High, Environment::Prod, None); // 30 + 10 + 20 = 60
+        let p = CompiledPolicy::compile(vec![r.clone()]).unwrap();
+        assert_eq!(evaluate(&s, &p, &prod_high).verdict, Verdict::Escalate);
+        r.exempt_from_thresholds = true;
+        let p = CompiledPolicy::compile(vec![r]).unwrap();
+        let d = evaluate(&s, &p, &prod_high);
+        assert_eq!(
+            (d.verdict, d.policy_id.as_str()),
+            (Verdict::Permit, "permit-all")
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_rule_field_and_position() {
+        let e = CompiledPolicy::compile(vec![rule(
+            "r1",
+            1,
+            Verdict::Deny,
+            Match {
+                operations: vec!["hosts:*".into(), "ho st".into()],
+                ..Default::default()
+            },
+        )])
+        .unwrap_err();
+        assert_eq!(
+            (e.rule.as_str(), e.field.as_str()),
+            ("r1", "match.operations[1] 'ho st'")
+        );
+        assert!(e.to_string().contains("position 3"), "{e}");
+        let mut esc = rule("r2", 1, Verdict::Escalate, Match::default());
+        esc.escalation = None;
+        assert!(
+            CompiledPolicy::compile(vec![esc])
+                .unwrap_err()
+                .to_string()
+                .contains("escalation")
+        );
+        let dup = vec![
+            rule("x", 1, Verdict::Deny, Match::default()),
+            rule("x", 2, Verdict::Deny, Match::default()),
+        ];
+        assert!(CompiledPolicy::compile(dup).is_err());
+    }
+
+    // The reference model: scan every rule in priority order with a plain glob matcher,
+    // then apply thresholds and grants as written in §5.
+    fn glob_ref(p: &[u8], t: &[u8]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some((b'*', rest)) => (0..=t.len()).any(|i| glob_ref(rest, &t[i..])),
+            Some((c, rest)) => t.first() == Some(c) && glob_ref(rest, &t[1..]),
+        }
+    }
+
+    fn reference(s: &PolicySettings, rules: &[Rule], i: &PolicyInput<'_>) -> (Verdict, String) {
+        let mut sorted: Vec<&Rule> = rules.iter().collect();
+        sorted.sort_by(|a, b| (a.priority, &a.id).cmp(&(b.priority, &b.id)));
+        let any = |globs: &[String], t: &str| {
+            globs.is_empty() || globs.iter().any(|g| glob_ref(g.as_bytes(), t.as_bytes()))
+        };
+        let hit = sorted.into_iter().find(|r| {
+            let m = &r.when;
+            any(&m.connectors, i.connector)
+                && any(&m.operations, i.operation)
+                && (m.agents.is_empty()
+                    || m.agents
+                        .iter()
+                        .any(|a| a == i.agent_id || a == i.agent_name))
+                && m.labels
+                    .iter()
+                    .all(|(k, v)| i.agent_labels.get(k) == Some(v))
+                && (m.tiers.is_empty() || m.tiers.contains(&i.tier))
+                && m.min_score.is_none_or(|x| i.risk.score >= x)
+                && m.max_score.is_none_or(|x| i.risk.score <= x)
+        });
+        let (mut v, id, exempt) = match hit {
+            Some(r) => (r.verdict, r.id.clone(), r.exempt_from_thresholds),
+            None => (
+                s.default_for(i.tier),
+                format!("default:{}", i.tier.as_str()),
+                false,
+            ),
+        };
+        if !exempt {
+            if i.risk.score >= s.deny_threshold {
+                v = Verdict::Deny;
+            } else if i.risk.score >= s.review_threshold && v == Verdict::Permit {
+                v = Verdict::Escalate;
+            }
+        }
+        if v == Verdict::Escalate && i.grant_id.is_some() {
+            v = Verdict::Permit;
+        }
+        (v, id)
+    }
+
+    fn arb_rule() -> impl Strategy<Value = Rule> {
+        let names =
+            prop::sample::select(vec!["crowdstrike", "okta", "crowd*", "*", "*ta", "splunk"]);
+        let ops = prop::sample::select(vec![
+            "hosts:write",
+            "hosts:*",
+            "*:read",
+            "users:suspend",
+            "*",
+        ]);
+        let tiers = prop::sample::subsequence(
+            vec![
+                RiskTier::Low,
+                RiskTier::Medium,
+                RiskTier::High,
+                RiskTier::Critical,
+            ],
+            0..=2,
+        );
+        (
+            0..1000u32,
+            -5..5i32,
+            prop::collection::vec(names, 0..=2),
+            prop::collection::vec(ops, 0..=2),
+            prop::option::of(prop::sample::select(vec!["a1", "other-agent"])),
+            prop::option::of(("env", prop::sample::select(vec!["prod", "dev"]))),
+            tiers,
+            prop::option::of(0..100u8),
+            prop::option::of(0..100u8),
+            prop::sample::select(vec![Verdict::Permit, Verdict::Escalate, Verdict::Deny]),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(id, priority, c, o, agent, label, tiers, lo, hi, verdict, exempt)| {
+                    let (min_score, max_score) = match (lo, hi) {
+                        (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
+                        x => x,
+                    };
+                    let mut r = rule(
+                        &format!("r{id}"),
+                        priority,
+                        verdict,
+                        Match {
+                            connectors: c.into_iter().map(String::from).collect(),
+                            operations: o.into_iter().map(String::from).collect(),
+                            agents: agent.into_iter().map(String::from).collect(),
+                            labels: label
+                                .into_iter()
+                                .map(|(k, v)| (k.to_string(), v.to_string()))
+                                .collect(),
+                            tiers,
+                            min_score,
+                            max_score,
+                        },
+                    );
+                    r.exempt_from_thresholds = exempt;
+                    r
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn the_engine_agrees_with_the_reference_model(
+            rules in prop::collection::vec(arb_rule(), 0..40),
+            connector in prop::sample::select(vec!["crowdstrike", "okta", "splunk", "jira"]),
+            operation in prop::sample::select(vec!["hosts:write", "detections:read", "users:suspend"]),
+            tier in prop::sample::select(vec![RiskTier::Low, RiskTier::Medium, RiskTier::High, RiskTier::Critical]),
+            env in prop::sample::select(vec![Environment::Prod, Environment::Staging, Environment::Dev]),
+            calls in 0..200u32, prod_label in any::<bool>(), grant in any::<bool>(),
+            review in 30..80u8, deny_gap in 0..40u8,
+        ) {
+            let mut rules = rules;
+            rules.sort_by(|a, b| a.id.cmp(&b.id));
+            rules.dedup_by(|a, b| a.id == b.id);
+            let labels: BTreeMap<String, String> = [("env".to_string(), if prod_label { "prod" } else { "dev" }.to_string())].into();
+            let s = PolicySettings { review_threshold: review, deny_threshold: review.saturating_add(deny_gap), ..Default::default() };
+            let i = PolicyInput {
+                connector, operation, agent_id: "a1", agent_name: "triage-agent", agent_labels: &labels, tier,
+                risk: score(RiskInputs { tier, sensitivity: 15, calls_last_60s: calls, declared_rate: 60, environment: env }),
+                grant_id: grant.then_some("g1"),
+            };
+            let p = CompiledPolicy::compile(rules.clone()).unwrap();
+            let d = evaluate(&s, &p, &i);
+            let (v, id) = reference(&s, &rules, &i);
+            prop_assert_eq!((d.verdict, d.policy_id.clone()), (v, id));
+            // Deterministic: the same rule set and input decide the same way.
+            prop_assert_eq!(evaluate(&s, &p, &i), d);
+        }
+    }
+}
