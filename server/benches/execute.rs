@@ -95,15 +95,18 @@ async fn main() {
         r.bytes().await.expect("body");
     };
 
-    // Warm up both paths (connections, caches).
-    for _ in 0..200 {
+    let call_governed = || {
         governed(
             http.clone(),
             key.clone(),
             base.clone(),
             governed_body.clone(),
         )
-        .await;
+    };
+
+    // Warm up both paths (connections, caches).
+    for _ in 0..200 {
+        call_governed().await;
         direct(http.clone(), direct_url.clone()).await;
     }
 
@@ -114,13 +117,7 @@ async fn main() {
         direct(http.clone(), direct_url.clone()).await;
         d.push(t.elapsed());
         let t = Instant::now();
-        governed(
-            http.clone(),
-            key.clone(),
-            base.clone(),
-            governed_body.clone(),
-        )
-        .await;
+        call_governed().await;
         g.push(t.elapsed());
     }
     g.sort();

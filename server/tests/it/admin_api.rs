@@ -108,12 +108,7 @@ async fn admins_manage_agents_keys_and_instances() {
         assert_eq!(st, 200);
         let r = s.http.get(s.url("/v1/admin/agents")).send().await.unwrap();
         assert_eq!(r.status(), 401);
-        let kinds: Vec<String> = s
-            .audit()
-            .await
-            .iter()
-            .map(|r| r["kind"].as_str().unwrap().to_string())
-            .collect();
+        let kinds = s.audit_kinds().await;
         for k in [
             "agent.created",
             "agent.key_issued",

@@ -84,6 +84,15 @@ impl TestServer {
         .await
     }
 
+    /// The kinds of the org's audit records, oldest first.
+    pub async fn audit_kinds(&self) -> Vec<String> {
+        self.audit()
+            .await
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The org's audit records, oldest first.
     pub async fn audit(&self) -> Vec<Value> {
         let mut all = Vec::new();
