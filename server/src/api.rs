@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/approvals", get(list_approvals))
 }
 
-fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ApiError> {
+pub(crate) fn parse_id<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, ApiError> {
     s.parse().map_err(|_| {
         ApiError(CoreError::InvalidRequest(format!(
             "'{s}' is not a valid {what} id"

@@ -1,4 +1,5 @@
-//! The offline subcommands: `arx audit verify` and `arx audit export`.
+//! The offline subcommands: `arx audit verify`, `arx audit export`, `arx policy export`
+//! and `arx policy apply`.
 
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
@@ -86,6 +87,93 @@ pub async fn export(cfg: &Config, slug: &str, out: Option<PathBuf>) -> Result<Ex
     sink.flush().map_err(|e| e.to_string())?;
     if let Some(p) = out {
         eprintln!("exported {n} records of org {slug} to {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `arx policy export --org SLUG [--out FILE]`: the policy in force as YAML.
+pub async fn policy_export(
+    cfg: &Config,
+    slug: &str,
+    out: Option<PathBuf>,
+) -> Result<ExitCode, String> {
+    let store = crate::open_store(cfg).await?;
+    let engine = crate::engine(cfg, &store)?;
+    let org = store_org(&engine, slug).await?;
+    let v = engine
+        .policy_in_force(&org)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "# ARX policy of org '{}', version {} ({}, by {}).\n# Apply a changed copy with: arx policy apply --org {} FILE\n{}",
+        org.slug,
+        v.version,
+        if v.message.is_empty() {
+            "no message"
+        } else {
+            &v.message
+        },
+        v.author,
+        org.slug,
+        v.doc.to_yaml()
+    );
+    match out {
+        Some(p) => {
+            std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {e}", p.display()))?
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `arx policy apply --org SLUG FILE [--dry-run]`: validates the file and applies it as
+/// the org's next version, printing what changes.
+pub async fn policy_apply(
+    cfg: &Config,
+    slug: &str,
+    file: PathBuf,
+    dry_run: bool,
+    message: Option<String>,
+) -> Result<ExitCode, String> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let doc = arx_core::policy::PolicyDoc::from_yaml(&text)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let store = crate::open_store(cfg).await?;
+    let engine = crate::engine(cfg, &store)?;
+    let org = store_org(&engine, slug).await?;
+    let author = arx_core::engine::Author {
+        actor: arx_core::audit::Actor {
+            kind: "system".into(),
+            id: None,
+            name: "arx policy apply".into(),
+        },
+        user_id: None,
+    };
+    let message = message.unwrap_or_else(|| format!("applied from {}", file.display()));
+    let out = engine
+        .apply_policy(&org, &author, doc, &message, dry_run)
+        .await
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    if out.diff.is_empty() {
+        println!(
+            "No change: the file equals version {} of org '{slug}'.",
+            out.previous
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", out.diff.unified());
+    match out.version {
+        Some(v) => println!(
+            "Applied as version {v} of org '{slug}' (was {}): {}.",
+            out.previous,
+            out.diff.summary()
+        ),
+        None => println!(
+            "Dry run: would change version {} of org '{slug}': {}. Nothing was applied.",
+            out.previous,
+            out.diff.summary()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

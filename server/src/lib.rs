@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod policy_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -157,6 +158,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
 
     Router::new()
         .merge(api::routes())
+        .merge(policy_api::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(api::openapi))

@@ -35,6 +35,36 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Policy as code: export an org's policy as YAML, apply a YAML file as a new version.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Print the policy in force as YAML.
+    Export {
+        #[arg(long)]
+        org: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Validate a YAML policy and apply it as the org's next version.
+    Apply {
+        #[arg(long)]
+        org: String,
+        /// The policy file (YAML or JSON).
+        file: PathBuf,
+        /// Print what would change, apply nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A note kept with the version (default: the file name).
+        #[arg(long, short)]
+        message: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +125,18 @@ async fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Export { org, out },
         } => arx_server::cli::export(&cfg, &org, out).await,
+        Command::Policy {
+            command: PolicyCommand::Export { org, out },
+        } => arx_server::cli::policy_export(&cfg, &org, out).await,
+        Command::Policy {
+            command:
+                PolicyCommand::Apply {
+                    org,
+                    file,
+                    dry_run,
+                    message,
+                },
+        } => arx_server::cli::policy_apply(&cfg, &org, file, dry_run, message).await,
     };
     match result {
         Ok(code) => code,

@@ -9,7 +9,7 @@ use std::time::Instant;
 use arx_core::catalog::RiskTier;
 use arx_core::model::Environment;
 use arx_core::policy::{
-    CompiledPolicy, Match, PolicyInput, PolicySettings, Rule, Verdict, evaluate,
+    CallFacts, CompiledPolicy, Match, PolicyInput, PolicySettings, Rule, Verdict, evaluate,
 };
 use arx_core::risk::{RiskInputs, score};
 
@@ -21,27 +21,30 @@ fn rules(n: usize) -> Vec<Rule> {
             } else {
                 vec![format!("vendor{}", i % 50)]
             };
-            Rule {
-                id: format!("r{i}"),
-                name: String::new(),
-                priority: i as i32,
-                when: Match {
-                    connectors,
-                    operations: vec![format!("res{}:*", i % 7)],
-                    labels: BTreeMap::from([("team".to_string(), format!("t{}", i % 5))]),
-                    tiers: vec![RiskTier::High],
-                    ..Default::default()
-                },
-                verdict: Verdict::Deny,
-                escalation: None,
-                exempt_from_thresholds: false,
+            let mut r = Rule::new(&format!("r{i}"), Verdict::Deny);
+            r.priority = i as i32;
+            r.when = Match {
+                connectors,
+                operations: vec![format!("res{}:*", i % 7)],
+                labels: BTreeMap::from([("team".to_string(), format!("t{}", i % 5))]),
+                tiers: vec![RiskTier::High],
+                ..Default::default()
+            };
+            // One rule in four has a CEL condition, as rules on payloads do.
+            if i % 4 == 1 {
+                r.condition = Some(format!("size(params.ids) > {}", i % 9));
             }
+            r
         })
         .collect()
 }
 
 fn main() {
     let labels = BTreeMap::from([("team".to_string(), "nomatch".to_string())]);
+    let params = serde_json::json!({"ids": ["a", "b", "c"]})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let input = PolicyInput {
         connector: "vendor7",
         operation: "res3:write",
@@ -56,6 +59,10 @@ fn main() {
             declared_rate: 60,
             environment: Environment::Staging,
         }),
+        call: CallFacts {
+            params: &params,
+            ..CallFacts::default()
+        },
         grant_id: None,
     };
     let settings = PolicySettings::default();
@@ -72,5 +79,26 @@ fn main() {
         }
         let per = t.elapsed().as_secs_f64() * 1e9 / iters as f64;
         println!("  {n:>5} rules: {per:>8.0} ns per decision");
+    }
+    // The agent's labels match a share of the rules, so their CEL conditions run.
+    let team = BTreeMap::from([("team".to_string(), "t2".to_string())]);
+    let with_cel = PolicyInput {
+        agent_labels: &team,
+        ..input.clone()
+    };
+    println!("policy decision (labels match, CEL conditions evaluated until one holds):");
+    for n in [10, 100, 1000] {
+        let p = CompiledPolicy::compile(rules(n)).expect("rules compile");
+        let d = evaluate(&settings, &p, &with_cel);
+        let iters = 50_000;
+        let t = Instant::now();
+        for _ in 0..iters {
+            black_box(evaluate(&settings, &p, black_box(&with_cel)));
+        }
+        let per = t.elapsed().as_secs_f64() * 1e9 / iters as f64;
+        println!(
+            "  {n:>5} rules: {per:>8.0} ns per decision (decided by {})",
+            d.policy_id
+        );
     }
 }

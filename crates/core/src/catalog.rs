@@ -164,6 +164,9 @@ pub enum ParamLocation {
     Query,
     Body,
     Header,
+    /// A list: the request is sent once per item, the item filling the path placeholder
+    /// named by `wire` (closing several ServiceNow changes, one PATCH each).
+    Each,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,6 +270,16 @@ fn yes() -> bool {
     true
 }
 
+impl Operation {
+    /// The `in: each` param, if the operation runs once per item of a list.
+    pub fn each_param(&self) -> Option<(&str, &Param)> {
+        self.params
+            .iter()
+            .find(|(_, p)| p.location == ParamLocation::Each)
+            .map(|(n, p)| (n.as_str(), p))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
@@ -333,10 +346,29 @@ impl Connector {
                 let is_param = op
                     .params
                     .get(name)
-                    .is_some_and(|p| p.location == ParamLocation::Path);
+                    .is_some_and(|p| p.location == ParamLocation::Path)
+                    || op
+                        .each_param()
+                        .is_some_and(|(_, p)| p.wire.as_deref() == Some(name));
                 if !is_param && !self.variables.contains_key(name) {
                     return Err(format!(
                         "operation '{id}': path uses {{{name}}}, which is neither a path param nor a variable"
+                    ));
+                }
+            }
+            let each: Vec<_> = op
+                .params
+                .iter()
+                .filter(|(_, p)| p.location == ParamLocation::Each)
+                .collect();
+            if let Some((pname, p)) = each.first() {
+                let fills_path = p
+                    .wire
+                    .as_deref()
+                    .is_some_and(|w| op.path.contains(&format!("{{{w}}}")));
+                if each.len() > 1 || p.kind != ParamType::Array || !fills_path {
+                    return Err(format!(
+                        "operation '{id}': 'in: each' param '{pname}' must be the only one, of type array, with a wire naming a path placeholder"
                     ));
                 }
             }

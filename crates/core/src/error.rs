@@ -31,6 +31,9 @@ pub enum CoreError {
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// A policy that cannot be saved: what and where to fix.
+    #[error("{0}")]
+    InvalidPolicy(crate::policy::PolicyError),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -67,6 +70,7 @@ impl CoreError {
             CoreError::InvalidRequest(_) => "invalid_request",
             CoreError::UnsupportedMediaType => "unsupported_media_type",
             CoreError::PayloadTooLarge { .. } => "payload_too_large",
+            CoreError::InvalidPolicy(_) => "invalid_policy",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
             CoreError::AuditUnavailable => "audit_unavailable",
@@ -83,7 +87,8 @@ impl CoreError {
             CoreError::Forbidden(_) | CoreError::PermissionDenied { .. } => 403,
             CoreError::InvalidOperation { .. }
             | CoreError::InvalidParams(_)
-            | CoreError::InvalidRequest(_) => 400,
+            | CoreError::InvalidRequest(_)
+            | CoreError::InvalidPolicy(_) => 400,
             CoreError::UnsupportedMediaType => 415,
             CoreError::PayloadTooLarge { .. } => 413,
             CoreError::NotFound(_) => 404,
@@ -110,6 +115,12 @@ impl CoreError {
                 audit_id,
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            CoreError::InvalidPolicy(crate::policy::PolicyError::Rule(e)) => {
+                Some(json!({"rule": e.rule, "field": e.field, "problem": e.problem}))
+            }
+            CoreError::InvalidPolicy(crate::policy::PolicyError::Settings { field, problem }) => {
+                Some(json!({"field": format!("settings.{field}"), "problem": problem}))
+            }
             _ => None,
         }
     }

@@ -154,6 +154,8 @@ impl Executor {
         vars
     }
 
+    /// Sends the operation; an operation with an `in: each` param is sent once per item,
+    /// in order, stopping at the first item the target refuses.
     pub async fn run(
         &self,
         connector: &Connector,
@@ -162,6 +164,64 @@ impl Executor {
         sealed_fingerprint: &str,
         creds: &Credentials,
         params: &Map<String, Value>,
+    ) -> Result<TargetResponse, ExecError> {
+        let Some((name, each)) = op.each_param() else {
+            return self
+                .run_one(
+                    connector,
+                    op,
+                    instance,
+                    sealed_fingerprint,
+                    creds,
+                    params,
+                    None,
+                )
+                .await;
+        };
+        let wire = each.wire.as_deref().unwrap_or(name);
+        let items = params
+            .get(name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let (mut results, mut status, mut latency_ms) = (Vec::new(), 200, 0.0);
+        for item in &items {
+            let r = self
+                .run_one(
+                    connector,
+                    op,
+                    instance,
+                    sealed_fingerprint,
+                    creds,
+                    params,
+                    Some((wire, scalar(item))),
+                )
+                .await?;
+            latency_ms += r.latency_ms;
+            let ok = (200..300).contains(&r.status);
+            results.push(serde_json::json!({ wire: item, "status": r.status, "body": r.body }));
+            if !ok {
+                status = r.status;
+                break;
+            }
+        }
+        Ok(TargetResponse {
+            status,
+            body: serde_json::json!({ "results": results, "requested": items.len() }),
+            latency_ms,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_one(
+        &self,
+        connector: &Connector,
+        op: &Operation,
+        instance: &Instance,
+        sealed_fingerprint: &str,
+        creds: &Credentials,
+        params: &Map<String, Value>,
+        item: Option<(&str, String)>,
     ) -> Result<TargetResponse, ExecError> {
         let vars = Self::vars(connector, instance);
         let base = render(
@@ -176,6 +236,9 @@ impl Executor {
             {
                 path_vars.insert(name.clone(), scalar(v));
             }
+        }
+        if let Some((wire, value)) = item {
+            path_vars.insert(wire.to_string(), value);
         }
         let path = render(&op.path, &path_vars, true)?;
         let url = format!("{}{}", base.trim_end_matches('/'), path);
@@ -207,7 +270,7 @@ impl Executor {
             };
             let wire = p.wire.as_deref().unwrap_or(name);
             match p.location {
-                ParamLocation::Path => {}
+                ParamLocation::Path | ParamLocation::Each => {}
                 ParamLocation::Query => match v {
                     Value::Array(items) => {
                         query.extend(items.iter().map(|i| (wire.to_string(), scalar(i))))

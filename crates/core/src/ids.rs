@@ -56,4 +56,6 @@ id_type!(
     ApprovalId,
     /// An audit record.
     RecordId,
+    /// A policy simulation job.
+    SimId,
 );

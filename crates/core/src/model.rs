@@ -6,14 +6,30 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
-use crate::policy::PolicySettings;
+use crate::policy::PolicyDoc;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
     pub name: String,
-    pub settings: PolicySettings,
+    /// The policy version in force; 0 is the built-in defaults.
+    pub policy_version: i64,
+    pub created_ms: i64,
+}
+
+/// One immutable version of an org's policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyVersion {
+    pub org_id: OrgId,
+    pub version: i64,
+    pub doc: PolicyDoc,
+    pub author_id: Option<UserId>,
+    /// Who saved it, as shown (an email, or `arx policy apply`).
+    pub author: String,
+    pub message: String,
+    /// What changed from the version before, in one line.
+    pub summary: String,
     pub created_ms: i64,
 }
 

@@ -70,26 +70,45 @@ pub fn score(i: RiskInputs) -> RiskBreakdown {
     }
 }
 
-/// Each agent's call times over the last 60 s, in this process.
+/// How many recent actions a decision sees in `session.actions`.
+pub const SESSION_ACTIONS: usize = 20;
+
+/// Each agent's calls over the last 60 s, in this process: when, and what.
 #[derive(Debug, Default)]
 pub struct CallWindow {
-    calls: Mutex<HashMap<AgentId, VecDeque<i64>>>,
+    calls: Mutex<HashMap<AgentId, VecDeque<(i64, String)>>>,
+}
+
+/// What the window knows about an agent at the time of a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowFacts {
+    /// Calls in the 60 s ending now, this one included.
+    pub calls_last_60s: u32,
+    /// The agent's earlier actions in that window (at most [`SESSION_ACTIONS`]), oldest first.
+    pub prior_actions: Vec<String>,
 }
 
 impl CallWindow {
-    /// Records a call at `now_ms` and returns how many calls the agent made in the
-    /// 60 s ending now, this one included.
-    pub fn record(&self, agent: AgentId, now_ms: i64) -> u32 {
+    /// Records `action` at `now_ms` and returns what the window holds for the agent.
+    pub fn record(&self, agent: AgentId, now_ms: i64, action: &str) -> WindowFacts {
         let mut map = match self.calls.lock() {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
         let q = map.entry(agent).or_default();
-        while q.front().is_some_and(|&t| t <= now_ms - 60_000) {
+        while q.front().is_some_and(|(t, _)| *t <= now_ms - 60_000) {
             q.pop_front();
         }
-        q.push_back(now_ms);
-        u32::try_from(q.len()).unwrap_or(u32::MAX)
+        let prior_actions = q
+            .iter()
+            .skip(q.len().saturating_sub(SESSION_ACTIONS))
+            .map(|(_, a)| a.clone())
+            .collect();
+        q.push_back((now_ms, action.to_string()));
+        WindowFacts {
+            calls_last_60s: u32::try_from(q.len()).unwrap_or(u32::MAX),
+            prior_actions,
+        }
     }
 }
 
@@ -144,10 +163,15 @@ mod tests {
     fn window_forgets_calls_older_than_a_minute() {
         let w = CallWindow::default();
         let a = AgentId::new();
-        assert_eq!(w.record(a, 0), 1);
-        assert_eq!(w.record(a, 30_000), 2);
-        assert_eq!(w.record(a, 60_000), 2);
-        assert_eq!(w.record(a, 200_000), 1);
-        assert_eq!(w.record(AgentId::new(), 200_000), 1);
+        let n = |f: WindowFacts| f.calls_last_60s;
+        assert_eq!(n(w.record(a, 0, "x.a")), 1);
+        assert_eq!(n(w.record(a, 30_000, "x.b")), 2);
+        let f = w.record(a, 60_000, "x.c");
+        assert_eq!(
+            (f.calls_last_60s, f.prior_actions),
+            (2, vec!["x.b".to_string()])
+        );
+        assert_eq!(n(w.record(a, 200_000, "x.d")), 1);
+        assert_eq!(n(w.record(AgentId::new(), 200_000, "x.e")), 1);
     }
 }

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::error::CoreError;
 use crate::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
-use crate::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, User};
-use crate::policy::PolicySettings;
+use crate::model::{
+    Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, PolicyVersion, User,
+};
 
 pub type StoreResult<T> = Result<T, CoreError>;
 
@@ -27,7 +28,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
     async fn org(&self, id: OrgId) -> StoreResult<Option<Org>>;
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
-    async fn set_policy_settings(&self, org: OrgId, s: &PolicySettings) -> StoreResult<()>;
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String>;
 
     // Users and their API tokens
@@ -88,6 +88,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<AuditRecord>>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
+
+    // Policy versions
+    /// Saves `v` and makes it the org's policy, if the org is still on `v.version - 1`;
+    /// `false` when another version was saved first (nothing is written then).
+    async fn create_policy_version(&self, v: &PolicyVersion) -> StoreResult<bool>;
+    async fn policy_version(&self, org: OrgId, version: i64) -> StoreResult<Option<PolicyVersion>>;
+    /// Newest first.
+    async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>>;
 
     // Approvals
     async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()>;

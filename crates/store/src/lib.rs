@@ -9,6 +9,7 @@
 )]
 
 mod audit;
+mod policy;
 mod registry;
 mod rows;
 mod sessions;

@@ -4,8 +4,9 @@
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
-use arx_core::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, User};
-use arx_core::policy::PolicySettings;
+use arx_core::model::{
+    Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, PolicyVersion, User,
+};
 use arx_core::store::{AuditQuery, Store, StoreResult};
 use async_trait::async_trait;
 
@@ -24,11 +25,11 @@ const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, c
 impl Store for SqlStore {
     #[tracing::instrument(skip_all, fields(org = %org.id))]
     async fn create_org(&self, org: &Org, wrapped_data_key: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO orgs (id, slug, name, settings, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(org.id.to_string())
             .bind(&org.slug)
             .bind(&org.name)
-            .bind(to_json(&org.settings)?)
+            .bind(org.policy_version)
             .bind(wrapped_data_key)
             .bind(org.created_ms)
             .execute(&self.pool)
@@ -38,7 +39,7 @@ impl Store for SqlStore {
     }
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
-        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs WHERE slug = $1")
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE slug = $1")
             .bind(slug)
             .fetch_optional(&self.pool)
             .await
@@ -48,7 +49,7 @@ impl Store for SqlStore {
     }
 
     async fn org(&self, id: OrgId) -> StoreResult<Option<Org>> {
-        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs WHERE id = $1")
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -58,7 +59,7 @@ impl Store for SqlStore {
     }
 
     async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
-        sqlx::query("SELECT id, slug, name, settings, created_ms FROM orgs ORDER BY slug")
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs ORDER BY slug")
             .fetch_all(&self.pool)
             .await
             .map_err(db_err("list orgs"))?
@@ -67,14 +68,16 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn set_policy_settings(&self, org: OrgId, s: &PolicySettings) -> StoreResult<()> {
-        sqlx::query("UPDATE orgs SET settings = $2 WHERE id = $1")
-            .bind(org.to_string())
-            .bind(to_json(s)?)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("policy settings"))?;
-        Ok(())
+    async fn create_policy_version(&self, v: &PolicyVersion) -> StoreResult<bool> {
+        self.create_policy_version_q(v).await
+    }
+
+    async fn policy_version(&self, org: OrgId, version: i64) -> StoreResult<Option<PolicyVersion>> {
+        self.policy_version_q(org, version).await
+    }
+
+    async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>> {
+        self.list_policy_versions_q(org).await
     }
 
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
@@ -259,7 +262,7 @@ impl Store for SqlStore {
             "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
              k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
              a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, \
-             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.settings AS o_settings, o.created_ms AS o_created_ms \
+             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms \
              FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
              JOIN orgs o ON o.id = a.org_id WHERE k.hash = $1",
         )

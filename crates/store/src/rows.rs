@@ -4,7 +4,7 @@ use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
 use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
-    Role, User,
+    PolicyVersion, Role, User,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -40,7 +40,7 @@ pub(crate) fn org_prefixed(row: &AnyRow, prefix: &str) -> Result<Org, CoreError>
         id: id(row, &c("id"))?,
         slug: get(row, &c("slug"))?,
         name: get(row, &c("name"))?,
-        settings: json(row, &c("settings"))?,
+        policy_version: get(row, &c("policy_version"))?,
         created_ms: get(row, &c("created_ms"))?,
     })
 }
@@ -125,5 +125,21 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
             .ok_or_else(|| bad("status"))?,
         created_ms: get(row, "created_ms")?,
         expires_ms: get(row, "expires_ms")?,
+    })
+}
+
+pub(crate) fn policy_version(row: &AnyRow) -> Result<PolicyVersion, CoreError> {
+    let author_id: Option<String> = get(row, "author_id")?;
+    Ok(PolicyVersion {
+        org_id: id(row, "org_id")?,
+        version: get(row, "version")?,
+        doc: json(row, "doc")?,
+        author_id: author_id
+            .map(|a| a.parse().map_err(|_| bad("author_id")))
+            .transpose()?,
+        author: get(row, "author")?,
+        message: get(row, "message")?,
+        summary: get(row, "summary")?,
+        created_ms: get(row, "created_ms")?,
     })
 }

@@ -184,19 +184,7 @@ async fn one_org_cannot_see_or_touch_another() {
             s.backend
         );
         // A reviewer of the demo org may read but not change.
-        let demo_org = e.store().org_by_slug("demo").await.unwrap().unwrap();
-        let reviewer = e
-            .create_local_user(
-                demo_org.id,
-                "rev@demo.example",
-                "Rev",
-                Role::Reviewer,
-                "correct horse battery",
-                Actor::system(),
-            )
-            .await
-            .unwrap();
-        let rt = e.issue_user_token(&reviewer, "t").await.unwrap();
+        let rt = s.user_token("rev@demo.example", Role::Reviewer).await;
         let r = s
             .http
             .post(s.url("/v1/admin/agents"))

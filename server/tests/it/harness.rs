@@ -38,6 +38,24 @@ impl TestServer {
         self.demo().admin_token.clone()
     }
 
+    /// An API token of a new local user of the demo org with `role`.
+    pub async fn user_token(&self, email: &str, role: arx_core::model::Role) -> String {
+        let e = &self.running.engine;
+        let org = e.store().org_by_slug("demo").await.unwrap().unwrap();
+        let user = e
+            .create_local_user(
+                org.id,
+                email,
+                email,
+                role,
+                "correct horse battery",
+                arx_core::audit::Actor::system(),
+            )
+            .await
+            .unwrap();
+        e.issue_user_token(&user, "t").await.unwrap()
+    }
+
     pub fn sim(&self) -> &arx_simulator::Simulator {
         self.running.simulator.as_ref().unwrap()
     }

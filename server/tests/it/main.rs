@@ -6,3 +6,4 @@ mod audit_cli;
 mod console;
 mod execute;
 mod harness;
+mod policy;

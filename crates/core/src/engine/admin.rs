@@ -47,13 +47,13 @@ pub struct NewInstance {
 }
 
 pub struct AdminOps<'a> {
-    engine: &'a Engine,
-    who: &'a Principal,
+    pub(super) engine: &'a Engine,
+    pub(super) who: &'a Principal,
 }
 
 pub struct ReadOps<'a> {
-    engine: &'a Engine,
-    who: &'a Principal,
+    pub(super) engine: &'a Engine,
+    pub(super) who: &'a Principal,
 }
 
 impl Engine {

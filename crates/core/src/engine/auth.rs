@@ -14,7 +14,6 @@ use crate::audit::Actor;
 use crate::error::CoreError;
 use crate::ids::{OrgId, UserId};
 use crate::model::{Org, Role, User};
-use crate::policy::PolicySettings;
 
 /// A new random bearer secret with a recognisable prefix (`arx_…` for agents, `arxu_…` for users).
 pub fn new_secret_token(prefix: &str) -> String {
@@ -76,7 +75,7 @@ impl Engine {
             id: OrgId::new(),
             slug: slug.to_string(),
             name: name.trim().to_string(),
-            settings: PolicySettings::default(),
+            policy_version: 0,
             created_ms: self.now_ms(),
         };
         let dek = self.vault.new_wrapped_data_key(org.id)?;

@@ -13,7 +13,7 @@ use crate::error::CoreError;
 use crate::executor::ExecError;
 use crate::ids::{ApprovalId, RecordId};
 use crate::model::{Agent, AgentStatus, ApprovalRequest, ApprovalStatus, Instance, Org};
-use crate::policy::{self, Decision, PolicyInput, Verdict};
+use crate::policy::{self, CallFacts, Decision, Escalation, PolicyInput, Verdict};
 use crate::request::{ExecuteRequest, check_params};
 use crate::risk::{self, RiskBreakdown, RiskInputs};
 
@@ -100,6 +100,12 @@ impl Engine {
             Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
         };
         let now = self.now_ms();
+        let policy = self.active_policy(&org).await?;
+        let window = self.calls.record(
+            agent.id,
+            now,
+            &format!("{}.{}", connector.name, req.operation),
+        );
 
         // 3. Gate, 4. evaluate.
         let (risk, decision) = if agent.status != AgentStatus::Active {
@@ -115,13 +121,44 @@ impl Engine {
             let d = Decision {
                 verdict: Verdict::Deny,
                 policy_id: "gate:agent_status".into(),
+                rule_id: None,
                 grant_id: None,
                 reason: format!("the agent is {}", agent.status.as_str()),
-                escalation: None,
+                escalation: Escalation::org_default(policy.doc.settings.approval_ttl_secs),
             };
             (r, d)
         } else {
-            self.evaluate(&org, &agent, connector, &req.operation, op, &instance, now)
+            let risk = risk::score(RiskInputs {
+                tier: op.risk,
+                sensitivity: instance
+                    .sensitivity
+                    .unwrap_or_else(|| connector.sensitivity()),
+                calls_last_60s: window.calls_last_60s,
+                declared_rate: agent.declared_rate,
+                environment: instance.environment,
+            });
+            let agent_id = agent.id.to_string();
+            let input = PolicyInput {
+                connector: &connector.name,
+                operation: &req.operation,
+                agent_id: &agent_id,
+                agent_name: &agent.name,
+                agent_labels: &agent.labels,
+                tier: op.risk,
+                risk,
+                call: CallFacts {
+                    params: &req.params,
+                    instance: &instance.name,
+                    environment: instance.environment,
+                    session_context: &req.session_context,
+                    session_actions: &window.prior_actions,
+                },
+                grant_id: None,
+            };
+            (
+                risk,
+                policy::evaluate(&policy.doc.settings, &policy.compiled, &input),
+            )
         };
 
         // 5. The intercept record, durable before anything else happens.
@@ -131,14 +168,15 @@ impl Engine {
                 "execute.intercept",
                 agent_actor(&agent),
                 json!({
-                    "agent_id": agent.id, "agent": agent.name,
+                    "agent_id": agent.id, "agent": agent.name, "agent_labels": agent.labels,
                     "connector": connector.name, "operation": req.operation, "tier": op.risk.as_str(),
                     "instance_id": instance.id, "instance": instance.name,
                     "environment": instance.environment.as_str(),
                     "method": op.method.as_str(), "params": req.params,
-                    "session_context": req.session_context,
+                    "session_context": req.session_context, "session_actions": window.prior_actions,
                     "risk": risk, "verdict": decision.verdict.as_str(),
-                    "policy_id": decision.policy_id, "grant_id": decision.grant_id,
+                    "policy_version": policy.version, "policy_id": decision.policy_id,
+                    "rule_id": decision.rule_id, "grant_id": decision.grant_id,
                     "reason": decision.reason,
                 }),
             )
@@ -289,44 +327,6 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn evaluate(
-        &self,
-        org: &Org,
-        agent: &Agent,
-        connector: &Connector,
-        op_id: &str,
-        op: &Operation,
-        instance: &Instance,
-        now: i64,
-    ) -> (RiskBreakdown, Decision) {
-        let calls = self.calls.record(agent.id, now);
-        let risk = risk::score(RiskInputs {
-            tier: op.risk,
-            sensitivity: instance
-                .sensitivity
-                .unwrap_or_else(|| connector.sensitivity()),
-            calls_last_60s: calls,
-            declared_rate: agent.declared_rate,
-            environment: instance.environment,
-        });
-        let agent_id = agent.id.to_string();
-        let input = PolicyInput {
-            connector: &connector.name,
-            operation: op_id,
-            agent_id: &agent_id,
-            agent_name: &agent.name,
-            agent_labels: &agent.labels,
-            tier: op.risk,
-            risk,
-            grant_id: None,
-        };
-        (
-            risk,
-            policy::evaluate(&org.settings, &self.policy_of(org), &input),
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
     async fn escalate(
         &self,
         org: &Org,
@@ -353,7 +353,7 @@ impl Engine {
             policy_id: decision.policy_id.clone(),
             status: ApprovalStatus::Pending,
             created_ms: now,
-            expires_ms: now + i64::from(org.settings.approval_ttl_secs) * 1000,
+            expires_ms: now + i64::from(decision.escalation.ttl_secs) * 1000,
         };
         self.store.create_approval(&approval).await?;
         self.record(

@@ -5,9 +5,12 @@ mod admin;
 mod audit_writer;
 mod auth;
 mod execute;
+mod policy;
+mod simulate;
 mod verify;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
 
@@ -15,6 +18,8 @@ pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
 pub use audit_writer::AuditWriter;
 pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
+pub use policy::{ActivePolicy, ApplyOutcome, Author};
+pub use simulate::{SimCounts, SimId, SimRange, SimStatus, Simulation, SimulationReport};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditRecord};
@@ -23,7 +28,6 @@ use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::executor::Executor;
 use crate::ids::{OrgId, RecordId};
-use crate::policy::CompiledPolicy;
 use crate::risk::CallWindow;
 use crate::store::Store;
 use crate::vault::{MasterKey, Vault};
@@ -36,7 +40,10 @@ pub struct Engine {
     executor: Executor,
     clock: Arc<dyn Clock>,
     calls: CallWindow,
-    no_rules: Arc<CompiledPolicy>,
+    /// Each org's policy in force, compiled, by version.
+    policies: RwLock<HashMap<OrgId, Arc<ActivePolicy>>>,
+    default_policy: Arc<ActivePolicy>,
+    simulations: simulate::Jobs,
 }
 
 impl std::fmt::Debug for Engine {
@@ -63,7 +70,9 @@ impl Engine {
             executor: Executor::new(),
             clock,
             calls: CallWindow::default(),
-            no_rules: Arc::default(),
+            policies: RwLock::default(),
+            default_policy: Arc::new(ActivePolicy::defaults()),
+            simulations: simulate::Jobs::default(),
         }
     }
 
@@ -73,13 +82,6 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
-    }
-
-    /// The org's compiled rule set. Rules are not stored yet (policy versions are the next
-    /// capability), so every org decides by its defaults and thresholds; the decision path
-    /// is already the rule engine's.
-    fn policy_of(&self, _org: &crate::model::Org) -> Arc<CompiledPolicy> {
-        self.no_rules.clone()
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -2,20 +2,26 @@
 //! by tier, then the review and deny thresholds, then grants. Deterministic for a given
 //! rule set and input.
 
+mod condition;
+mod document;
+pub mod duration;
 mod glob;
 mod rules;
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
+pub use condition::VARIABLES as CONDITION_VARIABLES;
+pub use document::{PolicyDiff, PolicyDoc, PolicyError};
 pub use glob::Glob;
-pub use rules::{CompiledPolicy, Escalation, Match, Rule, RuleError};
+pub use rules::{CompiledPolicy, Escalation, Hit, Match, Rule, RuleError, check_rule};
 
 use crate::catalog::RiskTier;
+use crate::model::Environment;
 use crate::risk::RiskBreakdown;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     // Ordered from least to most strict.
@@ -25,6 +31,8 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    pub const ALL: [Verdict; 3] = [Verdict::Permit, Verdict::Escalate, Verdict::Deny];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Permit => "PERMIT",
@@ -33,10 +41,11 @@ impl Verdict {
         }
     }
 
+    /// Reads a verdict; `ALLOW` and `APPROVAL_REQUIRED` are accepted as the seeds write them.
     pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
+        match s.trim().to_ascii_uppercase().as_str() {
             "PERMIT" | "ALLOW" => Some(Verdict::Permit),
-            "ESCALATE" => Some(Verdict::Escalate),
+            "ESCALATE" | "APPROVAL_REQUIRED" => Some(Verdict::Escalate),
             "DENY" => Some(Verdict::Deny),
             _ => None,
         }
@@ -47,20 +56,63 @@ impl Verdict {
     }
 }
 
+impl<'de> Deserialize<'de> for Verdict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Verdict::parse(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "'{s}' is not a verdict; use PERMIT, ESCALATE or DENY"
+            ))
+        })
+    }
+}
+
+/// The verdict of a call that no rule matches, by the operation's tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TierDefaults {
+    pub low: Verdict,
+    pub medium: Verdict,
+    pub high: Verdict,
+    pub critical: Verdict,
+}
+
+impl Default for TierDefaults {
+    fn default() -> Self {
+        TierDefaults {
+            low: Verdict::Permit,
+            medium: Verdict::Permit,
+            high: Verdict::Escalate,
+            critical: Verdict::Deny,
+        }
+    }
+}
+
 /// Per-org policy settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolicySettings {
     /// Score at or above which a call is at least escalated.
     pub review_threshold: u8,
     /// Score at or above which a call is denied.
     pub deny_threshold: u8,
-    pub default_low: Verdict,
-    pub default_medium: Verdict,
-    pub default_high: Verdict,
-    pub default_critical: Verdict,
-    /// How long an approval request waits for a decision.
+    pub defaults: TierDefaults,
+    /// How long an approval request waits for a decision when its rule names no timeout.
+    #[serde(rename = "approval_timeout", with = "duration_secs")]
     pub approval_ttl_secs: u32,
+}
+
+mod duration_secs {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        super::duration::option::serialize(&Some(*v), s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        super::duration::option::deserialize(d)?
+            .ok_or_else(|| serde::de::Error::custom("approval_timeout needs a duration"))
+    }
 }
 
 impl Default for PolicySettings {
@@ -68,10 +120,7 @@ impl Default for PolicySettings {
         PolicySettings {
             review_threshold: 60,
             deny_threshold: 90,
-            default_low: Verdict::Permit,
-            default_medium: Verdict::Permit,
-            default_high: Verdict::Escalate,
-            default_critical: Verdict::Deny,
+            defaults: TierDefaults::default(),
             approval_ttl_secs: 3600,
         }
     }
@@ -80,10 +129,58 @@ impl Default for PolicySettings {
 impl PolicySettings {
     pub fn default_for(&self, tier: RiskTier) -> Verdict {
         match tier {
-            RiskTier::Low => self.default_low,
-            RiskTier::Medium => self.default_medium,
-            RiskTier::High => self.default_high,
-            RiskTier::Critical => self.default_critical,
+            RiskTier::Low => self.defaults.low,
+            RiskTier::Medium => self.defaults.medium,
+            RiskTier::High => self.defaults.high,
+            RiskTier::Critical => self.defaults.critical,
+        }
+    }
+
+    pub fn check(&self) -> Result<(), PolicyError> {
+        let bad = |field: &str, problem: &str| {
+            Err(PolicyError::Settings {
+                field: field.into(),
+                problem: problem.into(),
+            })
+        };
+        if !(1..=100).contains(&self.review_threshold) {
+            return bad("review_threshold", "must be between 1 and 100");
+        }
+        if !(1..=100).contains(&self.deny_threshold) {
+            return bad("deny_threshold", "must be between 1 and 100");
+        }
+        if self.review_threshold > self.deny_threshold {
+            return bad("review_threshold", "must not be above deny_threshold");
+        }
+        if !(60..=7 * 86_400).contains(&self.approval_ttl_secs) {
+            return bad("approval_timeout", "must be between 1m and 7d");
+        }
+        Ok(())
+    }
+}
+
+/// The facts of one call beyond its name and risk: what conditions read.
+#[derive(Debug, Clone, Copy)]
+pub struct CallFacts<'a> {
+    pub params: &'a serde_json::Map<String, serde_json::Value>,
+    pub instance: &'a str,
+    pub environment: Environment,
+    pub session_context: &'a serde_json::Value,
+    /// The agent's recent `connector.operation` calls, oldest first.
+    pub session_actions: &'a [String],
+}
+
+static NO_PARAMS: std::sync::LazyLock<serde_json::Map<String, serde_json::Value>> =
+    std::sync::LazyLock::new(serde_json::Map::new);
+
+impl Default for CallFacts<'static> {
+    fn default() -> Self {
+        CallFacts {
+            params: &NO_PARAMS,
+            instance: "",
+            environment: Environment::Unknown,
+            session_context: &serde_json::Value::Null,
+            session_actions: &[],
         }
     }
 }
@@ -98,6 +195,7 @@ pub struct PolicyInput<'a> {
     pub agent_labels: &'a BTreeMap<String, String>,
     pub tier: RiskTier,
     pub risk: RiskBreakdown,
+    pub call: CallFacts<'a>,
     /// An active grant covering this operation, if any (supplied by the grants feature).
     pub grant_id: Option<&'a str>,
 }
@@ -107,12 +205,14 @@ pub struct Decision {
     pub verdict: Verdict,
     /// What decided: a rule id, or `default:<tier>`.
     pub policy_id: String,
+    /// The rule that matched, if one did.
+    pub rule_id: Option<String>,
     /// Set when a grant turned ESCALATE into PERMIT.
     pub grant_id: Option<String>,
     /// A one-line explanation for the audit record and the agent.
     pub reason: String,
-    /// What the deciding rule asks of an escalation (None for org defaults).
-    pub escalation: Option<Escalation>,
+    /// What an escalation needs: the deciding rule's requirements, else the org's.
+    pub escalation: Escalation,
 }
 
 /// Steps 2–4 of §5 (step 1, the manifest gate, arrives with manifests).
@@ -123,27 +223,34 @@ pub fn evaluate(
 ) -> Decision {
     let tier = input.tier;
     // 2. The first matching rule, or the org default for the tier.
-    let (base, policy_id, mut reason, escalation, exempt) = match policy.first_match(input) {
-        Some(r) => (
-            r.verdict,
-            r.id.clone(),
-            format!(
-                "rule {}{}",
-                r.id,
-                if r.name.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", r.name)
-                }
-            ),
-            r.escalation.clone(),
-            r.exempt_from_thresholds,
-        ),
+    let hit = policy.first_match(input);
+    let (base, policy_id, mut reason, escalation, exempt) = match &hit {
+        Some(Hit {
+            rule: r,
+            condition_error,
+        }) => {
+            let mut reason = format!("rule {}", r.id);
+            if !r.name.is_empty() {
+                reason.push_str(&format!(" ({})", r.name));
+            }
+            if let Some(e) = condition_error {
+                reason.push_str(&format!(
+                    "; its condition could not be evaluated ({e}), so it applies"
+                ));
+            }
+            (
+                r.verdict,
+                r.id.clone(),
+                reason,
+                r.escalation(settings.approval_ttl_secs),
+                r.exempt_from_thresholds,
+            )
+        }
         None => (
             settings.default_for(tier),
             format!("default:{}", tier.as_str()),
             format!("org default for {} operations", tier.as_str()),
-            None,
+            Escalation::org_default(settings.approval_ttl_secs),
             false,
         ),
     };
@@ -183,6 +290,7 @@ pub fn evaluate(
     Decision {
         verdict,
         policy_id,
+        rule_id: hit.map(|h| h.rule.id.clone()),
         grant_id,
         reason,
         escalation,
@@ -214,6 +322,7 @@ mod tests {
                 declared_rate: 60,
                 environment: env,
             }),
+            call: CallFacts::default(),
             grant_id: grant,
         }
     }
@@ -223,21 +332,14 @@ mod tests {
     }
 
     fn rule(id: &str, priority: i32, verdict: Verdict, when: Match) -> Rule {
-        let escalation = (verdict == Verdict::Escalate).then(|| Escalation {
-            approver_groups: vec!["secops".into()],
-            min_approvals: 1,
-            ttl_secs: 3600,
-            show_diff: true,
-        });
-        Rule {
-            id: id.into(),
-            name: String::new(),
-            priority,
-            when,
-            verdict,
-            escalation,
-            exempt_from_thresholds: false,
+        let mut r = Rule::new(id, verdict);
+        r.priority = priority;
+        r.when = when;
+        if verdict == Verdict::Escalate {
+            r.approvers = vec!["secops".into()];
+            r.show_diff = true;
         }
+        r
     }
 
     #[test]
@@ -382,17 +484,18 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             (e.rule.as_str(), e.field.as_str()),
-            ("r1", "match.operations[1] 'ho st'")
+            ("r1", "when.operations[1] 'ho st'")
         );
         assert!(e.to_string().contains("position 3"), "{e}");
-        let mut esc = rule("r2", 1, Verdict::Escalate, Match::default());
-        esc.escalation = None;
-        assert!(
-            CompiledPolicy::compile(vec![esc])
-                .unwrap_err()
-                .to_string()
-                .contains("escalation")
-        );
+        let mut permit = rule("r2", 1, Verdict::Permit, Match::default());
+        permit.approvers = vec!["secops".into()];
+        let e = CompiledPolicy::compile(vec![permit]).unwrap_err();
+        assert_eq!(e.field, "approvers");
+        let mut cel = rule("r3", 1, Verdict::Deny, Match::default());
+        cel.condition = Some("size(params.ids) > ".into());
+        let e = CompiledPolicy::compile(vec![cel]).unwrap_err();
+        assert_eq!((e.rule.as_str(), e.field.as_str()), ("r3", "if"));
+        assert!(e.problem.contains("line 1, column"), "{e}");
         let dup = vec![
             rule("x", 1, Verdict::Deny, Match::default()),
             rule("x", 2, Verdict::Deny, Match::default()),
@@ -430,6 +533,15 @@ mod tests {
                 && (m.tiers.is_empty() || m.tiers.contains(&i.tier))
                 && m.min_score.is_none_or(|x| i.risk.score >= x)
                 && m.max_score.is_none_or(|x| i.risk.score <= x)
+                && match r.condition.as_deref() {
+                    None => true,
+                    // `params.n > K`, evaluated by hand; `params.missing` fails, so the
+                    // rule applies unless it permits (fail closed).
+                    Some(c) => match c.strip_prefix("params.n > ") {
+                        Some(k) => i.call.params["n"].as_i64().unwrap() > k.parse::<i64>().unwrap(),
+                        None => r.verdict != Verdict::Permit,
+                    },
+                }
         });
         let (mut v, id, exempt) = match hit {
             Some(r) => (r.verdict, r.id.clone(), r.exempt_from_thresholds),
@@ -483,9 +595,13 @@ mod tests {
             prop::option::of(0..100u8),
             prop::sample::select(vec![Verdict::Permit, Verdict::Escalate, Verdict::Deny]),
             any::<bool>(),
+            prop::option::of(prop_oneof![
+                (0..10i64).prop_map(|k| format!("params.n > {k}")),
+                Just("params.missing > 1".to_string()),
+            ]),
         )
             .prop_map(
-                |(id, priority, c, o, agent, label, tiers, lo, hi, verdict, exempt)| {
+                |(id, priority, c, o, agent, label, tiers, lo, hi, verdict, exempt, condition)| {
                     let (min_score, max_score) = match (lo, hi) {
                         (Some(a), Some(b)) if a > b => (Some(b), Some(a)),
                         x => x,
@@ -508,6 +624,7 @@ mod tests {
                         },
                     );
                     r.exempt_from_thresholds = exempt;
+                    r.condition = condition;
                     r
                 },
             )
@@ -522,16 +639,18 @@ mod tests {
             tier in prop::sample::select(vec![RiskTier::Low, RiskTier::Medium, RiskTier::High, RiskTier::Critical]),
             env in prop::sample::select(vec![Environment::Prod, Environment::Staging, Environment::Dev]),
             calls in 0..200u32, prod_label in any::<bool>(), grant in any::<bool>(),
-            review in 30..80u8, deny_gap in 0..40u8,
+            review in 30..80u8, deny_gap in 0..40u8, n in 0..10i64,
         ) {
             let mut rules = rules;
             rules.sort_by(|a, b| a.id.cmp(&b.id));
             rules.dedup_by(|a, b| a.id == b.id);
             let labels: BTreeMap<String, String> = [("env".to_string(), if prod_label { "prod" } else { "dev" }.to_string())].into();
-            let s = PolicySettings { review_threshold: review, deny_threshold: review.saturating_add(deny_gap), ..Default::default() };
+            let s = PolicySettings { review_threshold: review, deny_threshold: review.saturating_add(deny_gap).min(100), ..Default::default() };
+            let params = serde_json::json!({"n": n}).as_object().unwrap().clone();
             let i = PolicyInput {
                 connector, operation, agent_id: "a1", agent_name: "triage-agent", agent_labels: &labels, tier,
                 risk: score(RiskInputs { tier, sensitivity: 15, calls_last_60s: calls, declared_rate: 60, environment: env }),
+                call: CallFacts { params: &params, ..CallFacts::default() },
                 grant_id: grant.then_some("g1"),
             };
             let p = CompiledPolicy::compile(rules.clone()).unwrap();

@@ -514,6 +514,10 @@ async fn every_operation_of_the_catalog_is_served() {
                     ParamLocation::Query => query.push((wire, text)),
                     ParamLocation::Header => headers.push((wire, text)),
                     ParamLocation::Body => set_at(&mut body, &wire, v),
+                    // One request per item; the first stands for them all here.
+                    ParamLocation::Each => {
+                        path_vars.insert(wire, v[0].as_str().unwrap_or_default().to_owned());
+                    }
                 }
             }
             let root = op

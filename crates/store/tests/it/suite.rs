@@ -6,8 +6,8 @@ use std::sync::Arc;
 use arx_core::audit::{Actor, AuditDraft, ChainHead, Verifier};
 use arx_core::engine::AuditWriter;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, RecordId};
-use arx_core::model::{Agent, AgentKey, AgentStatus, Environment, Instance, Org};
-use arx_core::policy::PolicySettings;
+use arx_core::model::{Agent, AgentKey, AgentStatus, Environment, Instance, Org, PolicyVersion};
+use arx_core::policy::{PolicyDoc, Rule, Verdict};
 use arx_core::store::{AuditQuery, Store};
 use arx_store::SqlStore;
 use serde_json::json;
@@ -19,7 +19,7 @@ async fn org(s: &SqlStore, slug: &str) -> Org {
         id: OrgId::new(),
         slug: slug.into(),
         name: slug.into(),
-        settings: PolicySettings::default(),
+        policy_version: 0,
         created_ms: 1,
     };
     s.create_org(&o, "v1:wrapped").await.unwrap();
@@ -313,6 +313,77 @@ async fn the_audit_table_rejects_update_and_delete() {
         );
         assert_eq!(s.audit_count(o.id).await.unwrap(), 1, "{name}");
         assert_eq!(verify(&s, o.id).await.seq, 1, "{name}");
+    }
+}
+
+fn version(org: OrgId, n: i64) -> PolicyVersion {
+    PolicyVersion {
+        org_id: org,
+        version: n,
+        doc: PolicyDoc {
+            rules: vec![Rule::new(&format!("rule-{n}"), Verdict::Deny)],
+            ..Default::default()
+        },
+        author_id: None,
+        author: "test".into(),
+        message: format!("v{n}"),
+        summary: String::new(),
+        created_ms: n,
+    }
+}
+
+#[tokio::test]
+async fn policy_versions_move_by_compare_and_set_and_never_change() {
+    for (name, s) in backends::all().await {
+        let o = org(&s, "p").await;
+        let other = org(&s, "q").await;
+        assert!(
+            s.create_policy_version(&version(o.id, 1)).await.unwrap(),
+            "{name}"
+        );
+        // A second writer that also read version 0 loses, and leaves nothing behind.
+        assert!(
+            !s.create_policy_version(&version(o.id, 1)).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.create_policy_version(&version(o.id, 3)).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.create_policy_version(&version(o.id, 2)).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            s.org(o.id).await.unwrap().unwrap().policy_version,
+            2,
+            "{name}"
+        );
+        let all = s.list_policy_versions(o.id).await.unwrap();
+        assert_eq!(
+            all.iter().map(|v| v.version).collect::<Vec<_>>(),
+            [2, 1],
+            "{name}"
+        );
+        assert_eq!(all[1], version(o.id, 1), "{name}: stored as written");
+        assert!(
+            s.list_policy_versions(other.id).await.unwrap().is_empty(),
+            "{name}"
+        );
+        assert!(
+            s.policy_version(other.id, 1).await.unwrap().is_none(),
+            "{name}"
+        );
+        for sql in [
+            "UPDATE policy_versions SET message = 'forged'",
+            "DELETE FROM policy_versions",
+        ] {
+            let e = sqlx::query(sql).execute(s.pool()).await.unwrap_err();
+            assert!(
+                e.to_string().contains("immutable"),
+                "{name}: {sql} went through"
+            );
+        }
     }
 }
 

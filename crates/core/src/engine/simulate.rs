@@ -1,0 +1,435 @@
+//! Policy simulation (ARCHITECTURE §5): replay a proposed policy over the intercept
+//! records of a time range and compare what it would decide with what was decided.
+//! A simulation runs as a background job with progress and can be cancelled; it reads
+//! the audit trail and changes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::admin::{AdminOps, ReadOps};
+use crate::audit::AuditRecord;
+use crate::catalog::RiskTier;
+use crate::error::CoreError;
+use crate::ids::OrgId;
+pub use crate::ids::SimId;
+use crate::model::Environment;
+use crate::policy::{CallFacts, CompiledPolicy, PolicyDoc, PolicyInput, PolicySettings, Verdict};
+use crate::risk::RiskBreakdown;
+use crate::store::Store;
+
+/// How many records one read brings; progress is reported after each.
+const PAGE: u32 = 500;
+/// How many changed calls a report lists (all are counted).
+const CHANGED_MAX: usize = 500;
+/// How many finished jobs are kept per process.
+const JOBS_MAX: usize = 50;
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimStatus {
+    Running,
+    Done,
+    Cancelled,
+    Failed,
+}
+
+impl SimStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SimStatus::Running => "running",
+            SimStatus::Done => "done",
+            SimStatus::Cancelled => "cancelled",
+            SimStatus::Failed => "failed",
+        }
+    }
+}
+
+/// The time range replayed, in Unix milliseconds; by default the last 30 days.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimRange {
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimCounts {
+    pub permit: u64,
+    pub escalate: u64,
+    pub deny: u64,
+}
+
+impl SimCounts {
+    fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Permit => self.permit += 1,
+            Verdict::Escalate => self.escalate += 1,
+            Verdict::Deny => self.deny += 1,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.permit + self.escalate + self.deny
+    }
+}
+
+/// Per deciding rule (or org default): what it decided then, what it would decide now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimRuleRow {
+    pub policy_id: String,
+    pub was: SimCounts,
+    pub would: SimCounts,
+}
+
+/// A call whose verdict would change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimChange {
+    pub audit_id: String,
+    pub seq: i64,
+    pub ts: String,
+    pub agent: String,
+    pub connector: String,
+    pub operation: String,
+    pub risk_score: u8,
+    pub was: Verdict,
+    pub was_policy: String,
+    pub would: Verdict,
+    pub would_policy: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimulationReport {
+    pub id: SimId,
+    pub status: SimStatus,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Audit records read so far, of `total`.
+    pub scanned: u64,
+    pub total: u64,
+    /// Intercept records replayed.
+    pub replayed: u64,
+    pub was: SimCounts,
+    pub would: SimCounts,
+    pub rules: Vec<SimRuleRow>,
+    pub changed_total: u64,
+    /// The first changed calls, oldest first.
+    pub changed: Vec<SimChange>,
+    pub error: Option<String>,
+    pub started_ms: i64,
+    pub finished_ms: Option<i64>,
+    /// What the proposal changes against the policy in force.
+    pub proposal: String,
+}
+
+impl SimulationReport {
+    /// Progress in percent.
+    pub fn percent(&self) -> u8 {
+        if self.status != SimStatus::Running || self.total == 0 {
+            return 100;
+        }
+        ((self.scanned * 100) / self.total).min(99) as u8
+    }
+}
+
+/// One job: its report so far, and the flag that stops it.
+#[derive(Debug)]
+pub struct Simulation {
+    org: OrgId,
+    report: Mutex<SimulationReport>,
+    cancel: AtomicBool,
+}
+
+impl Simulation {
+    pub fn report(&self) -> SimulationReport {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SimulationReport> {
+        self.report
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Jobs {
+    jobs: Mutex<HashMap<SimId, Arc<Simulation>>>,
+}
+
+impl Jobs {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SimId, Arc<Simulation>>> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, org: OrgId, id: SimId) -> Result<Arc<Simulation>, CoreError> {
+        self.lock()
+            .get(&id)
+            .filter(|j| j.org == org)
+            .cloned()
+            .ok_or_else(|| CoreError::NotFound(format!("no simulation {id}")))
+    }
+
+    fn insert(&self, id: SimId, job: Arc<Simulation>) {
+        let mut jobs = self.lock();
+        if jobs.len() >= JOBS_MAX {
+            let oldest = jobs
+                .iter()
+                .filter(|(_, j)| j.lock().status != SimStatus::Running)
+                .min_by_key(|(_, j)| j.lock().started_ms)
+                .map(|(k, _)| *k);
+            if let Some(k) = oldest {
+                jobs.remove(&k);
+            }
+        }
+        jobs.insert(id, job);
+    }
+}
+
+/// What a recorded intercept says about the call, enough to decide it again.
+#[derive(Debug, Deserialize)]
+struct Recorded {
+    connector: String,
+    operation: String,
+    tier: RiskTier,
+    agent_id: String,
+    agent: String,
+    #[serde(default)]
+    agent_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    instance: String,
+    environment: Environment,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    session_context: Value,
+    #[serde(default)]
+    session_actions: Vec<String>,
+    risk: RiskBreakdown,
+    verdict: Verdict,
+    policy_id: String,
+    #[serde(default)]
+    grant_id: Option<String>,
+}
+
+/// Decides a recorded call under `policy`; the gate (suspended agents) stays as it was.
+fn replay(settings: &PolicySettings, policy: &CompiledPolicy, r: &Recorded) -> (Verdict, String) {
+    if r.policy_id.starts_with("gate:") {
+        return (r.verdict, r.policy_id.clone());
+    }
+    let input = PolicyInput {
+        connector: &r.connector,
+        operation: &r.operation,
+        agent_id: &r.agent_id,
+        agent_name: &r.agent,
+        agent_labels: &r.agent_labels,
+        tier: r.tier,
+        risk: r.risk,
+        call: CallFacts {
+            params: &r.params,
+            instance: &r.instance,
+            environment: r.environment,
+            session_context: &r.session_context,
+            session_actions: &r.session_actions,
+        },
+        grant_id: r.grant_id.as_deref(),
+    };
+    let d = crate::policy::evaluate(settings, policy, &input);
+    (d.verdict, d.policy_id)
+}
+
+struct Tally {
+    rules: BTreeMap<String, SimRuleRow>,
+}
+
+impl Tally {
+    fn row(&mut self, policy_id: &str) -> &mut SimRuleRow {
+        self.rules
+            .entry(policy_id.to_string())
+            .or_insert_with(|| SimRuleRow {
+                policy_id: policy_id.to_string(),
+                ..Default::default()
+            })
+    }
+
+    fn add(
+        &mut self,
+        report: &mut SimulationReport,
+        rec: &AuditRecord,
+        r: &Recorded,
+        would: (Verdict, String),
+    ) {
+        report.replayed += 1;
+        report.was.add(r.verdict);
+        report.would.add(would.0);
+        self.row(&r.policy_id).was.add(r.verdict);
+        self.row(&would.1).would.add(would.0);
+        if would.0 != r.verdict {
+            report.changed_total += 1;
+            if report.changed.len() < CHANGED_MAX {
+                report.changed.push(SimChange {
+                    audit_id: rec.id.to_string(),
+                    seq: rec.seq,
+                    ts: rec.ts.clone(),
+                    agent: r.agent.clone(),
+                    connector: r.connector.clone(),
+                    operation: r.operation.clone(),
+                    risk_score: r.risk.score,
+                    was: r.verdict,
+                    was_policy: r.policy_id.clone(),
+                    would: would.0,
+                    would_policy: would.1,
+                });
+            }
+        }
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    job: Arc<Simulation>,
+    doc: PolicyDoc,
+    policy: CompiledPolicy,
+    clock: Arc<dyn crate::clock::Clock>,
+) {
+    let (org, from, to) = {
+        let r = job.lock();
+        (job.org, r.from_ms, r.to_ms)
+    };
+    let mut tally = Tally {
+        rules: BTreeMap::new(),
+    };
+    let mut after = 0;
+    let outcome: Result<SimStatus, CoreError> = async {
+        loop {
+            if job.cancel.load(Ordering::Relaxed) {
+                return Ok(SimStatus::Cancelled);
+            }
+            let page = store.audit_after(org, after, PAGE).await?;
+            let Some(last) = page.last() else {
+                return Ok(SimStatus::Done);
+            };
+            after = last.seq;
+            {
+                let mut report = job.lock();
+                for rec in &page {
+                    report.scanned += 1;
+                    if rec.kind != "execute.intercept" {
+                        continue;
+                    }
+                    let ts = rec.ts_ms();
+                    if ts < from || ts > to {
+                        continue;
+                    }
+                    let Ok(r) = serde_json::from_value::<Recorded>(rec.fields.clone()) else {
+                        continue;
+                    };
+                    let would = replay(&doc.settings, &policy, &r);
+                    tally.add(&mut report, rec, &r, would);
+                }
+                report.total = report.total.max(report.scanned);
+                report.rules = tally.rules.values().cloned().collect();
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    .await;
+    let mut report = job.lock();
+    report.rules = tally.rules.into_values().collect();
+    report.finished_ms = Some(clock.now_ms());
+    match outcome {
+        Ok(s) => report.status = s,
+        Err(e) => {
+            tracing::warn!(error = %e, "simulation failed");
+            report.status = SimStatus::Failed;
+            report.error = Some(e.public_message());
+        }
+    }
+}
+
+impl AdminOps<'_> {
+    /// Starts replaying `doc` over the org's intercept records in `range`.
+    pub async fn start_simulation(
+        &self,
+        doc: PolicyDoc,
+        range: SimRange,
+    ) -> Result<SimulationReport, CoreError> {
+        let policy = doc.compile().map_err(CoreError::InvalidPolicy)?;
+        let engine = self.engine;
+        let reader = engine.reader(self.who);
+        let current = reader.policy().await?;
+        let now = engine.now_ms();
+        let to_ms = range.to_ms.unwrap_or(now);
+        let from_ms = range.from_ms.unwrap_or(to_ms - 30 * DAY_MS);
+        if from_ms > to_ms {
+            return Err(CoreError::InvalidRequest(
+                "the range starts after it ends".into(),
+            ));
+        }
+        let total = u64::try_from(engine.store.chain_head(self.who.org_id).await?.seq).unwrap_or(0);
+        let id = SimId::new();
+        let report = SimulationReport {
+            id,
+            status: SimStatus::Running,
+            from_ms,
+            to_ms,
+            scanned: 0,
+            total,
+            replayed: 0,
+            was: SimCounts::default(),
+            would: SimCounts::default(),
+            rules: vec![],
+            changed_total: 0,
+            changed: vec![],
+            error: None,
+            started_ms: now,
+            finished_ms: None,
+            proposal: crate::policy::PolicyDiff::between(&current.doc, &doc).summary(),
+        };
+        let job = Arc::new(Simulation {
+            org: self.who.org_id,
+            report: Mutex::new(report.clone()),
+            cancel: AtomicBool::new(false),
+        });
+        engine.simulations.insert(id, job.clone());
+        tokio::spawn(run(
+            engine.store.clone(),
+            job,
+            doc,
+            policy,
+            engine.clock.clone(),
+        ));
+        Ok(report)
+    }
+
+    pub fn cancel_simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
+        let job = self.engine.simulations.get(self.who.org_id, id)?;
+        job.cancel.store(true, Ordering::Relaxed);
+        Ok(job.report())
+    }
+}
+
+impl ReadOps<'_> {
+    pub fn simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
+        Ok(self.engine.simulations.get(self.who.org_id, id)?.report())
+    }
+
+    /// This org's simulations in this process, newest first.
+    pub fn simulations(&self) -> Vec<SimulationReport> {
+        let mut all: Vec<SimulationReport> = self
+            .engine
+            .simulations
+            .lock()
+            .values()
+            .filter(|j| j.org == self.who.org_id)
+            .map(|j| j.report())
+            .collect();
+        all.sort_by_key(|r| std::cmp::Reverse(r.started_ms));
+        all
+    }
+}

@@ -1,0 +1,80 @@
+//! Policy versions: immutable rows, and the org's pointer to the one in force, moved by
+//! compare-and-set in the same transaction as the insert.
+
+use arx_core::CoreError;
+use arx_core::ids::OrgId;
+use arx_core::model::PolicyVersion;
+use arx_core::store::StoreResult;
+
+use crate::{SqlStore, db_err, rows};
+
+const COLS: &str = "org_id, version, doc, author_id, author, message, summary, created_ms";
+
+impl SqlStore {
+    pub(crate) async fn create_policy_version_q(&self, v: &PolicyVersion) -> StoreResult<bool> {
+        let doc = serde_json::to_string(&v.doc).map_err(|e| CoreError::internal("encode", e))?;
+        let mut tx = self.pool.begin().await.map_err(db_err("policy version"))?;
+        let moved = sqlx::query(
+            "UPDATE orgs SET policy_version = $2 WHERE id = $1 AND policy_version = $3",
+        )
+        .bind(v.org_id.to_string())
+        .bind(v.version)
+        .bind(v.version - 1)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err("policy version"))?
+        .rows_affected();
+        if moved != 1 {
+            return Ok(false); // dropping the transaction rolls it back
+        }
+        sqlx::query(&format!(
+            "INSERT INTO policy_versions ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(v.org_id.to_string())
+        .bind(v.version)
+        .bind(doc)
+        .bind(v.author_id.map(|a| a.to_string()))
+        .bind(&v.author)
+        .bind(&v.message)
+        .bind(&v.summary)
+        .bind(v.created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err("policy version"))?;
+        tx.commit().await.map_err(db_err("policy version"))?;
+        Ok(true)
+    }
+
+    pub(crate) async fn policy_version_q(
+        &self,
+        org: OrgId,
+        version: i64,
+    ) -> StoreResult<Option<PolicyVersion>> {
+        sqlx::query(&format!(
+            "SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"
+        ))
+        .bind(org.to_string())
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("policy version"))?
+        .map(|r| rows::policy_version(&r))
+        .transpose()
+    }
+
+    pub(crate) async fn list_policy_versions_q(
+        &self,
+        org: OrgId,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        sqlx::query(&format!(
+            "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("policy versions"))?
+        .iter()
+        .map(rows::policy_version)
+        .collect()
+    }
+}

@@ -1,0 +1,228 @@
+//! The admin API of policy: the version in force (JSON or YAML), applying a new one
+//! (YAML or JSON body, `?dry_run=true` to preview), versions, diffs, rollback, and
+//! simulation jobs.
+
+use arx_core::CoreError;
+use arx_core::engine::SimRange;
+use arx_core::policy::PolicyDoc;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api::parse_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Bearer, JsonBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/policy", get(current).put(apply))
+        .route("/v1/admin/policy/versions", get(versions))
+        .route("/v1/admin/policy/versions/{version}", get(version))
+        .route("/v1/admin/policy/diff", get(diff))
+        .route("/v1/admin/policy/rollback", post(rollback))
+        .route(
+            "/v1/admin/policy/simulations",
+            get(simulations).post(simulate),
+        )
+        .route("/v1/admin/policy/simulations/{id}", get(simulation))
+        .route("/v1/admin/policy/simulations/{id}/cancel", post(cancel))
+}
+
+#[derive(Deserialize)]
+struct Format {
+    format: Option<String>,
+}
+
+fn yaml(text: String) -> Response {
+    ([(CONTENT_TYPE, "application/yaml; charset=utf-8")], text).into_response()
+}
+
+async fn current(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Query(f): Query<Format>,
+) -> ApiResult<Response> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let v = s.engine.reader(&p).policy().await?;
+    if f.format.as_deref() == Some("yaml") {
+        return Ok(yaml(v.doc.to_yaml()));
+    }
+    Ok(Json(json!({
+        "version": v.version, "author": v.author, "created_ms": v.created_ms,
+        "message": v.message, "policy": v.doc,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ApplyQuery {
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    message: String,
+}
+
+fn parse_doc(body: &[u8]) -> Result<PolicyDoc, ApiError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| CoreError::InvalidRequest("the policy must be UTF-8 YAML or JSON".into()))?;
+    PolicyDoc::from_yaml(text).map_err(|e| ApiError(CoreError::InvalidPolicy(e)))
+}
+
+/// `PUT /v1/admin/policy`: the body is the whole policy, as YAML or JSON.
+async fn apply(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Query(q): Query<ApplyQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let admin = s.engine.admin(&p)?;
+    let out = admin
+        .apply_policy(parse_doc(&body)?, &q.message, q.dry_run)
+        .await?;
+    Ok(Json(json!({
+        "version": out.version, "previous": out.previous, "dry_run": out.dry_run,
+        "summary": out.diff.summary(), "diff": out.diff,
+    })))
+}
+
+async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let list: Vec<Value> = s
+        .engine
+        .reader(&p)
+        .policy_versions()
+        .await?
+        .into_iter()
+        .map(|v| {
+            json!({
+                "version": v.version, "author": v.author, "created_ms": v.created_ms,
+                "message": v.message, "summary": v.summary, "rules": v.doc.rules.len(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"versions": list})))
+}
+
+async fn version(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(version): Path<String>,
+    Query(f): Query<Format>,
+) -> ApiResult<Response> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let v = s
+        .engine
+        .reader(&p)
+        .policy_at(parse_id("policy version", &version)?)
+        .await?;
+    if f.format.as_deref() == Some("yaml") {
+        return Ok(yaml(v.doc.to_yaml()));
+    }
+    Ok(Json(json!({"version": v})).into_response())
+}
+
+#[derive(Deserialize)]
+struct DiffQuery {
+    from: i64,
+    to: i64,
+}
+
+async fn diff(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Query(q): Query<DiffQuery>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let d = s.engine.reader(&p).policy_diff(q.from, q.to).await?;
+    Ok(Json(
+        json!({"summary": d.summary(), "unified": d.unified(), "diff": d}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    version: i64,
+}
+
+async fn rollback(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    JsonBody(b): JsonBody<RollbackBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let out = s.engine.admin(&p)?.rollback_policy(b.version).await?;
+    Ok(Json(json!({
+        "version": out.version, "previous": out.previous, "summary": out.diff.summary(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulateBody {
+    /// The proposed policy as an object, or as YAML text.
+    policy: Value,
+    #[serde(default)]
+    from_ms: Option<i64>,
+    #[serde(default)]
+    to_ms: Option<i64>,
+}
+
+async fn simulate(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    JsonBody(b): JsonBody<SimulateBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let doc = match &b.policy {
+        Value::String(text) => parse_doc(text.as_bytes())?,
+        other => parse_doc(other.to_string().as_bytes())?,
+    };
+    let range = SimRange {
+        from_ms: b.from_ms,
+        to_ms: b.to_ms,
+    };
+    let report = s.engine.admin(&p)?.start_simulation(doc, range).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"simulation": report}))))
+}
+
+async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    Ok(Json(
+        json!({"simulations": s.engine.reader(&p).simulations()}),
+    ))
+}
+
+async fn simulation(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let r = s
+        .engine
+        .reader(&p)
+        .simulation(parse_id("simulation", &id)?)?;
+    Ok(Json(json!({"simulation": r, "percent": r.percent()})))
+}
+
+async fn cancel(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let r = s
+        .engine
+        .admin(&p)?
+        .cancel_simulation(parse_id("simulation", &id)?)?;
+    Ok(Json(json!({"simulation": r})))
+}
