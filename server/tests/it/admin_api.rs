@@ -226,7 +226,10 @@ async fn the_openapi_document_describes_the_routes_that_answer() {
     assert!(paths.len() >= 15);
     let agent = &s.demo().agents[0].id;
     for (path, ops) in paths {
-        let concrete = path.replace("{id}", agent).replace("{key_id}", agent);
+        let concrete = path
+            .replace("{id}", agent)
+            .replace("{key_id}", agent)
+            .replace("{version}", "1");
         for method in ops
             .as_object()
             .unwrap()

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{TestServer, each};
 
-fn arx(s: &TestServer, args: &[&str]) -> (i32, String) {
+pub(crate) fn arx(s: &TestServer, args: &[&str]) -> (i32, String) {
     let db = &s.db_url;
     let out = Command::new(env!("CARGO_BIN_EXE_arx"))
         .args(args)

@@ -477,3 +477,66 @@ async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
         );
     }
 }
+
+#[tokio::test]
+async fn arx_policy_apply_and_export_work_from_the_command_line() {
+    for s in each().await {
+        let b = s.backend;
+        let file = s.dir.join("policy.yaml");
+        std::fs::write(&file, SEED_POLICY).unwrap();
+        let path = file.to_str().unwrap();
+
+        let (code, out) =
+            crate::audit_cli::arx(&s, &["policy", "apply", "--org", "demo", path, "--dry-run"]);
+        assert_eq!(code, 0, "{b}: {out}");
+        assert!(
+            out.contains("Dry run") && out.contains("+ - id: change-close-over-one"),
+            "{b}: {out}"
+        );
+        assert_eq!(s.admin_get("/v1/admin/policy").await.1["version"], 0, "{b}");
+
+        let (code, out) = crate::audit_cli::arx(
+            &s,
+            &["policy", "apply", "--org", "demo", path, "-m", "from git"],
+        );
+        assert_eq!(code, 0, "{b}: {out}");
+        assert!(out.contains("Applied as version 1"), "{b}: {out}");
+        let (_, v) = s.admin_get("/v1/admin/policy").await;
+        assert_eq!(
+            (v["version"].as_i64(), v["message"].as_str()),
+            (Some(1), Some("from git")),
+            "{b}"
+        );
+        let created = last_of(&s.audit().await, "policy.version_created");
+        assert_eq!(created["actor"]["name"], "arx policy apply", "{b}");
+
+        let (code, yaml) = crate::audit_cli::arx(&s, &["policy", "export", "--org", "demo"]);
+        assert_eq!(code, 0, "{b}: {yaml}");
+        assert!(
+            yaml.starts_with("# ARX policy of org 'demo', version 1"),
+            "{b}: {yaml}"
+        );
+        // The export applies back as no change.
+        std::fs::write(&file, &yaml).unwrap();
+        let (code, out) = crate::audit_cli::arx(&s, &["policy", "apply", "--org", "demo", path]);
+        assert_eq!((code, out.contains("No change")), (0, true), "{b}: {out}");
+
+        std::fs::write(
+            &file,
+            "rules:\n  - id: bad\n    if: params.ids.size( > 1\n    then: DENY\n",
+        )
+        .unwrap();
+        let (code, out) = crate::audit_cli::arx(&s, &["policy", "apply", "--org", "demo", path]);
+        assert_eq!(code, 1, "{b}: {out}");
+        assert!(
+            out.contains("rule 'bad': if is not valid CEL at line 1"),
+            "{b}: {out}"
+        );
+        let (code, out) = crate::audit_cli::arx(&s, &["policy", "export", "--org", "nope"]);
+        assert_eq!(
+            (code, out.contains("no org with slug 'nope'")),
+            (1, true),
+            "{b}: {out}"
+        );
+    }
+}
