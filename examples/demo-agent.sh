@@ -24,4 +24,12 @@ echo
 echo "3. triage-agent runs an RTR admin command (critical): DENY"
 call "$triage" '{"connector":"crowdstrike","operation":"rtr:command_admin","params":{"session_id":"s-1","base_command":"runscript","command_string":"runscript -Raw=```Get-Process```"}}'
 echo
+echo
+echo "4. remediation-agent closes one ServiceNow change (medium risk): PERMIT"
+call "$remediation" '{"connector":"servicenow","operation":"changes:close","params":{"change_ids":["c0ffee01"],"close_code":"successful","close_notes":"Patched and verified"}}'
+echo
+echo "5. remediation-agent closes two changes at once: PERMIT by default; ESCALATE once"
+echo "   examples/policy.yaml (the seeds' change-close-over-one rule) is applied"
+call "$remediation" '{"connector":"servicenow","operation":"changes:close","params":{"change_ids":["c0ffee02","c0ffee03"],"close_code":"successful","close_notes":"Patched and verified"}}'
+echo
 echo "Now open $arx/audit (sign in with admin_email / admin_password from $demo)."

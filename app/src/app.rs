@@ -7,8 +7,14 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::layout::ConsoleLayout;
 use crate::pages::{
-    agents::AgentsPage, approvals::ApprovalsPage, audit::AuditTrailPage,
-    connectors::ConnectorsPage, login::LoginPage, overview::OverviewPage, planned::*,
+    agents::AgentsPage,
+    approvals::ApprovalsPage,
+    audit::AuditTrailPage,
+    connectors::ConnectorsPage,
+    login::LoginPage,
+    overview::OverviewPage,
+    planned::*,
+    policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +55,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies/rules/edit") view=RuleEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies/yaml") view=PolicyYamlPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies/versions") view=VersionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/policies/simulate") view=SimulatePage ssr=SsrMode::Async/>
                     <Route path=path!("/grants") view=GrantsPage ssr=SsrMode::Async/>
                     <Route path=path!("/drift") view=DriftPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async/>

@@ -101,3 +101,163 @@ pub struct Flash {
     pub message: String,
     pub secret: Option<String>,
 }
+
+/// One rule as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleRow {
+    pub id: String,
+    pub name: String,
+    pub priority: i32,
+    /// The match criteria in one line.
+    pub when: String,
+    pub condition: Option<String>,
+    pub verdict: String,
+    /// ESCALATE's requirements in one line.
+    pub escalation: Option<String>,
+    pub exempt: bool,
+}
+
+/// The policy in force, as the Policy page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub version: i64,
+    pub author: String,
+    pub created: String,
+    pub message: String,
+    pub settings: SettingsForm,
+    pub rules: Vec<RuleRow>,
+    pub yaml: String,
+    pub can_edit: bool,
+}
+
+/// The org's thresholds and defaults as a form posts them (numbers as typed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SettingsForm {
+    pub review_threshold: String,
+    pub deny_threshold: String,
+    pub default_low: String,
+    pub default_medium: String,
+    pub default_high: String,
+    pub default_critical: String,
+    pub approval_timeout: String,
+}
+
+/// A rule as the editor posts it; lists are comma-separated, checkboxes present or not.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleForm {
+    /// The id being edited; empty for a new rule.
+    #[serde(default)]
+    pub original_id: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub priority: String,
+    #[serde(default)]
+    pub connectors: String,
+    #[serde(default)]
+    pub operations: String,
+    #[serde(default)]
+    pub agents: String,
+    #[serde(default)]
+    pub labels: String,
+    #[serde(default)]
+    pub tier_low: Option<String>,
+    #[serde(default)]
+    pub tier_medium: Option<String>,
+    #[serde(default)]
+    pub tier_high: Option<String>,
+    #[serde(default)]
+    pub tier_critical: Option<String>,
+    #[serde(default)]
+    pub min_score: String,
+    #[serde(default)]
+    pub max_score: String,
+    #[serde(default)]
+    pub condition: String,
+    #[serde(default)]
+    pub verdict: String,
+    #[serde(default)]
+    pub approvers: String,
+    #[serde(default)]
+    pub min_approvals: String,
+    #[serde(default)]
+    pub timeout: String,
+    #[serde(default)]
+    pub show_diff: Option<String>,
+    #[serde(default)]
+    pub forbid_owner: Option<String>,
+    #[serde(default)]
+    pub exempt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRow {
+    pub version: i64,
+    pub author: String,
+    pub created: String,
+    pub message: String,
+    pub summary: String,
+    pub rules: usize,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiffView {
+    pub from: i64,
+    pub to: i64,
+    pub summary: String,
+    /// `(tag, line)`: `+` added, `-` removed, ` ` unchanged.
+    pub lines: Vec<(char, String)>,
+}
+
+/// What applying a YAML policy did or would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApplyView {
+    pub ok: bool,
+    pub message: String,
+    pub diff: Option<DiffView>,
+}
+
+/// Verdict counts: (permit, escalate, deny).
+pub type Counts = (u64, u64, u64);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimRuleView {
+    pub policy_id: String,
+    pub was: Counts,
+    pub would: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimChangeView {
+    pub seq: i64,
+    pub ts: String,
+    pub agent: String,
+    pub connector: String,
+    pub operation: String,
+    pub risk: u8,
+    pub was: String,
+    pub was_policy: String,
+    pub would: String,
+    pub would_policy: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimView {
+    pub id: String,
+    pub status: String,
+    pub percent: u8,
+    pub scanned: u64,
+    pub total: u64,
+    pub replayed: u64,
+    pub range: String,
+    pub proposal: String,
+    pub was: Counts,
+    pub would: Counts,
+    pub rules: Vec<SimRuleView>,
+    pub changed_total: u64,
+    pub changed: Vec<SimChangeView>,
+    pub error: Option<String>,
+}

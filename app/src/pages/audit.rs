@@ -21,7 +21,7 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
             </tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| view! {
-                    <tr data-kind=r.kind.clone()>
+                    <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
                         <td class="num">{r.seq}</td>
                         <td class="nowrap">{r.ts.clone()}</td>
                         <td><details><summary>{r.kind.clone()}</summary><pre class="fields">{r.details.clone()}</pre>

@@ -7,3 +7,4 @@ pub mod connectors;
 pub mod login;
 pub mod overview;
 pub mod planned;
+pub mod policy;

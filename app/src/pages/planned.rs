@@ -5,11 +5,6 @@ use leptos::prelude::*;
 use crate::components::messages::NotBuiltYet;
 
 #[component]
-pub fn PoliciesPage() -> impl IntoView {
-    view! { <NotBuiltYet title="Policies" what="Ordered rules with CEL conditions, versions, YAML import/export and simulation. Today every call is decided by the org defaults per risk tier (low and medium permit, high escalates, critical denies) and the review (60) and deny (90) thresholds."/> }
-}
-
-#[component]
 pub fn GrantsPage() -> impl IntoView {
     view! { <NotBuiltYet title="Grants" what="Time-bound grants of extra scope that revert by themselves."/> }
 }

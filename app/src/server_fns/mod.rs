@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod audit;
 pub mod console;
+pub mod policy;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {

@@ -35,9 +35,7 @@ impl Condition {
                 .map(|e| {
                     format!(
                         "is not valid CEL at line {}, column {}: {}",
-                        e.pos.0,
-                        e.pos.1 + 1,
-                        e.msg
+                        e.pos.0, e.pos.1, e.msg
                     )
                 })
                 .unwrap_or_else(|| "is not valid CEL".to_string())
@@ -133,6 +131,9 @@ mod tests {
         assert!(e.contains("line 1, column"), "{e}");
         let e = Condition::compile("paramz.x > 1").unwrap_err();
         assert!(e.contains("'paramz'") && e.contains("column 1"), "{e}");
+        // The column points at the problem: the second '>' is the 11th character.
+        let e = Condition::compile("params.x >> 1").unwrap_err();
+        assert!(e.contains("column 11"), "{e}");
         assert!(Condition::compile("params.ids.all(x, x != '')").is_ok());
         assert!(Condition::compile("risk.score > 50 && agent.labels.team == 'soc'").is_ok());
     }

@@ -163,3 +163,62 @@ impl PolicyDiff {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Verdict;
+
+    const EXAMPLE: &str = include_str!("../../../../examples/policy.yaml");
+
+    #[test]
+    fn the_example_policy_reads_as_the_seed_writes_it_and_round_trips() {
+        let doc = PolicyDoc::from_yaml(EXAMPLE).unwrap();
+        doc.compile().unwrap();
+        let seed = &doc.rules[0];
+        let mut want = Rule::new("change-close-over-one", Verdict::Escalate);
+        want.name = "ServiceNow change close over more than one ticket".into();
+        want.when.connectors = vec!["servicenow".into()];
+        want.when.operations = vec!["changes:close".into()];
+        want.condition = Some("size(payload.change_ids) > 1".into());
+        want.approvers = vec!["secops-leads".into()];
+        want.timeout_secs = Some(4 * 3600);
+        want.show_diff = true;
+        assert_eq!(seed, &want);
+        let again = PolicyDoc::from_yaml(&doc.to_yaml()).unwrap();
+        assert_eq!(again, doc);
+    }
+
+    #[test]
+    fn diffs_name_added_changed_removed_rules_and_settings() {
+        let old = PolicyDoc::from_yaml(EXAMPLE).unwrap();
+        let mut new = old.clone();
+        new.rules.remove(2);
+        new.rules[1].min_approvals = 1;
+        new.rules.push(Rule::new("extra", Verdict::Deny));
+        new.settings.deny_threshold = 80;
+        let d = PolicyDiff::between(&old, &new);
+        assert_eq!(d.added, ["extra"]);
+        assert_eq!(d.changed, ["contain-prod-hosts"]);
+        assert_eq!(d.removed, ["triage-reads-only"]);
+        assert_eq!(d.settings, ["deny_threshold"]);
+        assert!(
+            d.unified().contains("+   deny_threshold: 80"),
+            "{}",
+            d.unified()
+        );
+        assert!(PolicyDiff::between(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_name_where_they_are() {
+        let e = PolicyDoc::from_yaml("rules:\n  - id: a\n    then: DENY\n    approver: [x]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("rules[0]") && e.contains("approver"), "{e}");
+        let e = PolicyDoc::from_yaml("rules:\n  - id: a\n    then: ESCALATE\n    timeout: soon\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'soon' is not a duration"), "{e}");
+    }
+}

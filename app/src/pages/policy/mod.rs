@@ -1,0 +1,64 @@
+//! The Policy area: rules in evaluation order, the rule editor, the policy as YAML,
+//! versions with diffs and rollback, and simulation. Admins change; everyone reads.
+
+mod editor;
+mod rules;
+mod simulate;
+mod versions;
+mod yaml;
+
+pub use editor::RuleEditorPage;
+pub use rules::PoliciesPage;
+pub use simulate::SimulatePage;
+pub use versions::VersionsPage;
+pub use yaml::PolicyYamlPage;
+
+use leptos::prelude::*;
+
+use crate::components::messages::FlashMessage;
+use crate::server_fns::console::take_flash;
+
+/// The tabs on top of every Policy page.
+#[component]
+fn PolicyTabs(current: &'static str) -> impl IntoView {
+    let tabs = [
+        ("/policies", "Rules"),
+        ("/policies/yaml", "YAML"),
+        ("/policies/versions", "Versions"),
+        ("/policies/simulate", "Simulation"),
+    ];
+    view! {
+        <nav class="tabs" aria-label="Policy">
+            {tabs.into_iter().map(|(href, label)| {
+                let here = (href == current).then_some("page");
+                view! { <a href=href aria-current=here>{label}</a> }
+            }).collect_view()}
+        </nav>
+    }
+}
+
+/// The flash of the last form post, re-read whenever `version` changes.
+#[component]
+fn PolicyFlash(version: Signal<usize>) -> impl IntoView {
+    let flash = Resource::new(move || version.get(), |_| take_flash());
+    view! {
+        <Transition>
+            {move || Suspend::new(async move {
+                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
+            })}
+        </Transition>
+    }
+}
+
+/// A diff of two policy versions, line by line.
+#[component]
+fn DiffLines(lines: Vec<(char, String)>) -> impl IntoView {
+    view! {
+        <pre class="diff" data-testid="diff">
+            {lines.into_iter().map(|(tag, line)| {
+                let class = match tag { '+' => "add", '-' => "del", _ => "same" };
+                view! { <span class=class>{format!("{tag} {line}\n")}</span> }
+            }).collect_view()}
+        </pre>
+    }
+}

@@ -1,0 +1,139 @@
+//! The rules in evaluation order with their verdicts, reorder and delete buttons, and
+//! the org's thresholds and defaults.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{PolicyFlash, PolicyTabs};
+use crate::components::badges::VerdictBadge;
+use crate::components::messages::{ErrorBox, error_text};
+use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
+use crate::types::SettingsForm;
+
+#[component]
+pub fn PoliciesPage() -> impl IntoView {
+    let moved = ServerAction::<MoveRule>::new();
+    let deleted = ServerAction::<DeleteRule>::new();
+    let saved = ServerAction::<SaveSettings>::new();
+    let changed = Signal::derive(move || {
+        moved.version().get() + deleted.version().get() + saved.version().get()
+    });
+    let data = Resource::new(move || changed.get(), |_| policy_overview());
+    let query = use_query_map();
+    let saved_version = move || query.read().get("saved");
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Policy"</h1>
+                <p class="muted">"Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."</p>
+            </header>
+            <PolicyTabs current="/policies"/>
+            <PolicyFlash version=changed/>
+            {move || saved_version().map(|v| view! {
+                <div class="flash flash-ok" role="status"><p>{format!("The rule is saved: version {v} is in force.")}</p></div>
+            })}
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Ok(p) => {
+                            let edit = p.can_edit;
+                            let count = p.rules.len();
+                            view! {
+                                <p class="version-line" data-testid="policy-version">
+                                    <strong>{format!("Version {}", p.version)}</strong>
+                                    <span class="muted">{format!(" · {} · {} · {}", p.author, p.created, if p.message.is_empty() { "no message".to_string() } else { p.message.clone() })}</span>
+                                </p>
+                                <div class="card flush">
+                                    <table class="table rules">
+                                        <thead><tr><th>"#"</th><th>"Rule"</th><th>"When"</th><th>"If (CEL)"</th><th>"Then"</th>{edit.then(|| view! { <th></th> })}</tr></thead>
+                                        <tbody>
+                                            {p.rules.is_empty().then(|| view! {
+                                                <tr><td colspan="6" class="muted">"No rules: every call is decided by the defaults and thresholds below."</td></tr>
+                                            })}
+                                            {p.rules.into_iter().enumerate().map(|(i, r)| {
+                                                let id = r.id.clone();
+                                                let (id_up, id_down, id_del) = (id.clone(), id.clone(), id.clone());
+                                                let (label_up, label_down) = (format!("Move {id} up"), format!("Move {id} down"));
+                                                let edit_href = format!("/policies/rules/edit?id={id}");
+                                                view! {
+                                                    <tr data-rule=id.clone()>
+                                                        <td class="num muted" title=format!("priority {}", r.priority)>{i + 1}</td>
+                                                        <td><strong class="mono">{r.id.clone()}</strong><div class="muted small">{r.name.clone()}</div></td>
+                                                        <td class="mono small">{r.when.clone()}</td>
+                                                        <td class="mono small">{r.condition.clone().unwrap_or_else(|| "—".into())}</td>
+                                                        <td>
+                                                            <VerdictBadge verdict=r.verdict.clone()/>
+                                                            {r.exempt.then(|| view! { <span class="badge" title="the thresholds do not apply">"exempt"</span> })}
+                                                            {r.escalation.clone().map(|e| view! { <div class="muted small">{e}</div> })}
+                                                        </td>
+                                                        {edit.then(|| view! {
+                                                            <td class="row-actions">
+                                                                <ActionForm action=moved attr:class="inline">
+                                                                    <input type="hidden" name="id" value=id_up/>
+                                                                    <input type="hidden" name="up" value="true"/>
+                                                                    <button type="submit" class="btn small" disabled=i == 0 title="Move up" aria-label=label_up>"↑"</button>
+                                                                </ActionForm>
+                                                                <ActionForm action=moved attr:class="inline">
+                                                                    <input type="hidden" name="id" value=id_down/>
+                                                                    <input type="hidden" name="up" value="false"/>
+                                                                    <button type="submit" class="btn small" disabled=i + 1 == count title="Move down" aria-label=label_down>"↓"</button>
+                                                                </ActionForm>
+                                                                <a class="btn small" href=edit_href>"Edit"</a>
+                                                                <ActionForm action=deleted attr:class="inline">
+                                                                    <input type="hidden" name="id" value=id_del/>
+                                                                    <button type="submit" class="btn small danger">"Delete"</button>
+                                                                </ActionForm>
+                                                            </td>
+                                                        })}
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                {edit.then(|| view! { <p><a class="btn primary" href="/policies/rules/edit">"New rule"</a></p> })}
+                                <Settings settings=p.settings edit=edit action=saved/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Settings(
+    settings: SettingsForm,
+    edit: bool,
+    action: ServerAction<SaveSettings>,
+) -> impl IntoView {
+    let verdict = move |name: &'static str, value: String| {
+        view! {
+            <select name=name disabled=!edit>
+                {["PERMIT", "ESCALATE", "DENY"].into_iter().map(|v| view! {
+                    <option value=v selected=v == value>{v}</option>
+                }).collect_view()}
+            </select>
+        }
+    };
+    view! {
+        <div class="card">
+            <h2>"Thresholds and defaults"</h2>
+            <ActionForm action=action attr:class="form-grid settings">
+                <label>"Review threshold (score ≥ → at least ESCALATE)"
+                    <input name="settings[review_threshold]" type="number" min="1" max="100" required value=settings.review_threshold readonly=!edit/></label>
+                <label>"Deny threshold (score ≥ → DENY)"
+                    <input name="settings[deny_threshold]" type="number" min="1" max="100" required value=settings.deny_threshold readonly=!edit/></label>
+                <label>"Default for low operations"{verdict("settings[default_low]", settings.default_low)}</label>
+                <label>"Default for medium operations"{verdict("settings[default_medium]", settings.default_medium)}</label>
+                <label>"Default for high operations"{verdict("settings[default_high]", settings.default_high)}</label>
+                <label>"Default for critical operations"{verdict("settings[default_critical]", settings.default_critical)}</label>
+                <label>"Approval timeout when a rule names none (e.g. 1h, 30m)"
+                    <input name="settings[approval_timeout]" required value=settings.approval_timeout readonly=!edit/></label>
+                {edit.then(|| view! { <div class="wide"><button type="submit" class="btn primary">"Save thresholds and defaults"</button></div> })}
+            </ActionForm>
+        </div>
+    }
+}

@@ -1,0 +1,266 @@
+//! The Policy area: the rule list, the rule editor with live validation, thresholds and
+//! defaults, YAML, versions with diffs and rollback, and simulations. Every change is a
+//! new policy version made by the engine; these functions translate forms.
+
+mod apply_yaml;
+mod delete_rule;
+mod move_rule;
+mod overview;
+mod rule_form;
+mod save_rule;
+mod save_settings;
+mod simulation;
+mod versions;
+
+pub use apply_yaml::*;
+pub use delete_rule::*;
+pub use move_rule::*;
+pub use overview::*;
+pub use rule_form::*;
+pub use save_rule::*;
+pub use save_settings::*;
+pub use simulation::*;
+pub use versions::*;
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Forms ↔ policy, and applying a changed policy as the signed-in admin.
+    use arx_core::catalog::RiskTier;
+    use arx_core::policy::{PolicyDoc, PolicySettings, Rule, RuleError, Verdict, duration};
+    use leptos::prelude::*;
+
+    use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
+    use crate::types::{RuleForm, RuleRow, SettingsForm};
+
+    fn list(s: &str) -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
+    /// Reads the editor's fields into a rule and checks it; the error names the field.
+    pub fn rule_from_form(f: &RuleForm) -> Result<Rule, RuleError> {
+        let id = f.id.trim();
+        let err = |field: &str, problem: String| RuleError {
+            rule: if id.is_empty() {
+                "(new)".into()
+            } else {
+                id.into()
+            },
+            field: field.into(),
+            problem,
+        };
+        let verdict = Verdict::parse(&f.verdict)
+            .ok_or_else(|| err("then", "must be PERMIT, ESCALATE or DENY".into()))?;
+        let mut r = Rule::new(id, verdict);
+        r.name = f.name.trim().to_string();
+        if !f.priority.trim().is_empty() {
+            r.priority = f
+                .priority
+                .trim()
+                .parse()
+                .map_err(|_| err("priority", "must be a whole number".into()))?;
+        }
+        r.when.connectors = list(&f.connectors);
+        r.when.operations = list(&f.operations);
+        r.when.agents = list(&f.agents);
+        r.when.labels = crate::server_fns::agents::parse_labels(&f.labels)
+            .map_err(|e| err("when.labels", e))?;
+        for (on, tier) in [
+            (&f.tier_low, RiskTier::Low),
+            (&f.tier_medium, RiskTier::Medium),
+            (&f.tier_high, RiskTier::High),
+            (&f.tier_critical, RiskTier::Critical),
+        ] {
+            if on.is_some() {
+                r.when.tiers.push(tier);
+            }
+        }
+        let score = |field: &str, s: &str| -> Result<Option<u8>, RuleError> {
+            match s.trim() {
+                "" => Ok(None),
+                t => t
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|n| *n <= 100)
+                    .map(Some)
+                    .ok_or_else(|| err(field, "must be a number from 0 to 100".into())),
+            }
+        };
+        r.when.min_score = score("when.min_score", &f.min_score)?;
+        r.when.max_score = score("when.max_score", &f.max_score)?;
+        let cond = f.condition.trim();
+        r.condition = (!cond.is_empty()).then(|| cond.to_string());
+        r.approvers = list(&f.approvers);
+        if !f.min_approvals.trim().is_empty() {
+            r.min_approvals = f
+                .min_approvals
+                .trim()
+                .parse()
+                .map_err(|_| err("min_approvals", "must be a number from 1 to 5".into()))?;
+        }
+        if !f.timeout.trim().is_empty() {
+            r.timeout_secs = Some(duration::parse(&f.timeout).map_err(|e| err("timeout", e))?);
+        }
+        r.show_diff = f.show_diff.is_some();
+        r.forbid_owner_approval = f.forbid_owner.is_some();
+        r.exempt_from_thresholds = f.exempt.is_some();
+        arx_core::policy::check_rule(&r)?;
+        Ok(r)
+    }
+
+    pub fn form_from_rule(r: &Rule) -> RuleForm {
+        let has = |t: RiskTier| r.when.tiers.contains(&t).then(|| "on".to_string());
+        RuleForm {
+            original_id: r.id.clone(),
+            id: r.id.clone(),
+            name: r.name.clone(),
+            priority: r.priority.to_string(),
+            connectors: r.when.connectors.join(", "),
+            operations: r.when.operations.join(", "),
+            agents: r.when.agents.join(", "),
+            labels: r
+                .when
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            tier_low: has(RiskTier::Low),
+            tier_medium: has(RiskTier::Medium),
+            tier_high: has(RiskTier::High),
+            tier_critical: has(RiskTier::Critical),
+            min_score: r.when.min_score.map(|s| s.to_string()).unwrap_or_default(),
+            max_score: r.when.max_score.map(|s| s.to_string()).unwrap_or_default(),
+            condition: r.condition.clone().unwrap_or_default(),
+            verdict: r.verdict.as_str().to_string(),
+            approvers: r.approvers.join(", "),
+            min_approvals: r.min_approvals.to_string(),
+            timeout: r.timeout_secs.map(duration::format).unwrap_or_default(),
+            show_diff: r.show_diff.then(|| "on".into()),
+            forbid_owner: r.forbid_owner_approval.then(|| "on".into()),
+            exempt: r.exempt_from_thresholds.then(|| "on".into()),
+        }
+    }
+
+    pub fn rule_row(r: &Rule) -> RuleRow {
+        let mut when = vec![];
+        let or_any = |v: &[String]| {
+            if v.is_empty() {
+                "*".to_string()
+            } else {
+                v.join("|")
+            }
+        };
+        when.push(format!(
+            "{}.{}",
+            or_any(&r.when.connectors),
+            or_any(&r.when.operations)
+        ));
+        if !r.when.agents.is_empty() {
+            when.push(format!("agent {}", r.when.agents.join("|")));
+        }
+        for (k, v) in &r.when.labels {
+            when.push(format!("{k}:{v}"));
+        }
+        if !r.when.tiers.is_empty() {
+            let t: Vec<&str> = r.when.tiers.iter().map(|t| t.as_str()).collect();
+            when.push(format!("tier {}", t.join("|")));
+        }
+        match (r.when.min_score, r.when.max_score) {
+            (None, None) => {}
+            (lo, hi) => when.push(format!("score {}–{}", lo.unwrap_or(0), hi.unwrap_or(100))),
+        }
+        let escalation = (r.verdict == Verdict::Escalate).then(|| {
+            let who = if r.approvers.is_empty() {
+                "any reviewer".to_string()
+            } else {
+                r.approvers.join(", ")
+            };
+            let mut s = format!("{who}, {} approval(s)", r.min_approvals);
+            if let Some(t) = r.timeout_secs {
+                s.push_str(&format!(", within {}", duration::format(t)));
+            }
+            if r.show_diff {
+                s.push_str(", diff shown");
+            }
+            if r.forbid_owner_approval {
+                s.push_str(", not the owner");
+            }
+            s
+        });
+        RuleRow {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            priority: r.priority,
+            when: when.join(" · "),
+            condition: r.condition.clone(),
+            verdict: r.verdict.as_str().into(),
+            escalation,
+            exempt: r.exempt_from_thresholds,
+        }
+    }
+
+    pub fn settings_form(s: &PolicySettings) -> SettingsForm {
+        SettingsForm {
+            review_threshold: s.review_threshold.to_string(),
+            deny_threshold: s.deny_threshold.to_string(),
+            default_low: s.defaults.low.as_str().into(),
+            default_medium: s.defaults.medium.as_str().into(),
+            default_high: s.defaults.high.as_str().into(),
+            default_critical: s.defaults.critical.as_str().into(),
+            approval_timeout: duration::format(s.approval_ttl_secs),
+        }
+    }
+
+    pub fn settings_from_form(f: &SettingsForm) -> Result<PolicySettings, String> {
+        let threshold = |name: &str, v: &str| {
+            v.trim()
+                .parse::<u8>()
+                .map_err(|_| format!("{name} must be a number from 1 to 100"))
+        };
+        let verdict = |tier: &str, v: &str| {
+            Verdict::parse(v)
+                .ok_or_else(|| format!("the default for {tier} must be PERMIT, ESCALATE or DENY"))
+        };
+        let s = PolicySettings {
+            review_threshold: threshold("the review threshold", &f.review_threshold)?,
+            deny_threshold: threshold("the deny threshold", &f.deny_threshold)?,
+            defaults: arx_core::policy::TierDefaults {
+                low: verdict("low", &f.default_low)?,
+                medium: verdict("medium", &f.default_medium)?,
+                high: verdict("high", &f.default_high)?,
+                critical: verdict("critical", &f.default_critical)?,
+            },
+            approval_ttl_secs: duration::parse(&f.approval_timeout)?,
+        };
+        s.check().map_err(|e| e.to_string())?;
+        Ok(s)
+    }
+
+    /// The policy in force.
+    pub async fn current() -> Result<PolicyDoc, ServerFnError> {
+        let p = principal().await?;
+        Ok(engine().reader(&p).policy().await.map_err(to_error)?.doc)
+    }
+
+    /// Applies `doc` as a new version and leaves the outcome in the flash.
+    pub async fn apply_with_flash(doc: PolicyDoc, message: &str) -> Result<(), ServerFnError> {
+        let p = principal().await?;
+        let engine = engine();
+        let r = match engine.admin(&p) {
+            Ok(admin) => admin.apply_policy(doc, message, false).await,
+            Err(e) => Err(e),
+        };
+        flash_outcome(r, |o| match o.version {
+            Some(v) => (
+                format!("Saved as policy version {v}: {}.", o.diff.summary()),
+                None,
+            ),
+            None => ("Nothing changed; no new version.".into(), None),
+        })
+        .await
+    }
+}
