@@ -24,6 +24,60 @@ static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 #[derive(Debug)]
 pub struct Condition {
     program: Program,
+    /// The variables it reads, as bits of [`VARIABLES`].
+    needs: u8,
+}
+
+/// The call's facts as CEL variables, each converted the first time a condition reads it.
+pub struct Activation {
+    ctx: Context<'static, 'static>,
+    added: u8,
+}
+
+impl Default for Activation {
+    fn default() -> Self {
+        Activation {
+            ctx: Context::with_env(ENV.clone()),
+            added: 0,
+        }
+    }
+}
+
+impl Activation {
+    fn ensure(&mut self, needs: u8, i: &PolicyInput<'_>) {
+        for (bit, name) in VARIABLES.iter().enumerate() {
+            let mask = 1u8 << bit;
+            if needs & mask != 0 && self.added & mask == 0 {
+                if let Ok(v) = cel::to_value(variable(name, i)) {
+                    self.ctx.add_variable_from_value(*name, v);
+                }
+                self.added |= mask;
+            }
+        }
+    }
+}
+
+/// One variable's value for a call.
+fn variable(name: &str, i: &PolicyInput<'_>) -> serde_json::Value {
+    match name {
+        "params" | "payload" => serde_json::Value::Object(i.call.params.clone()),
+        "agent" => json!({"id": i.agent_id, "name": i.agent_name, "labels": i.agent_labels}),
+        "session" => json!({
+            "context": i.call.session_context,
+            "actions": i.call.session_actions,
+            "calls_last_60s": i.risk.calls_last_60s,
+        }),
+        "target" => json!({
+            "connector": i.connector, "operation": i.operation,
+            "instance": i.call.instance, "environment": i.call.environment.as_str(),
+            "tier": i.tier.as_str(),
+        }),
+        _ => json!({
+            "score": i.risk.score, "operation": i.risk.operation,
+            "connector": i.risk.connector, "frequency": i.risk.frequency,
+            "target": i.risk.target,
+        }),
+    }
 }
 
 impl Condition {
@@ -54,56 +108,18 @@ impl Condition {
                 VARIABLES.join(", ")
             ));
         }
-        Ok(Condition { program })
-    }
-
-    /// The call's facts as CEL variables; built once per decision, on the first condition.
-    pub fn activation(i: &PolicyInput<'_>) -> Context<'static, 'static> {
-        let mut ctx = Context::with_env(ENV.clone());
-        let params = serde_json::Value::Object(i.call.params.clone());
-        let vars = [
-            ("params", params.clone()),
-            ("payload", params),
-            (
-                "agent",
-                json!({"id": i.agent_id, "name": i.agent_name, "labels": i.agent_labels}),
-            ),
-            (
-                "session",
-                json!({
-                    "context": i.call.session_context,
-                    "actions": i.call.session_actions,
-                    "calls_last_60s": i.risk.calls_last_60s,
-                }),
-            ),
-            (
-                "target",
-                json!({
-                    "connector": i.connector, "operation": i.operation,
-                    "instance": i.call.instance, "environment": i.call.environment.as_str(),
-                    "tier": i.tier.as_str(),
-                }),
-            ),
-            (
-                "risk",
-                json!({
-                    "score": i.risk.score, "operation": i.risk.operation,
-                    "connector": i.risk.connector, "frequency": i.risk.frequency,
-                    "target": i.risk.target,
-                }),
-            ),
-        ];
-        for (name, v) in vars {
-            if let Ok(v) = cel::to_value(v) {
-                ctx.add_variable_from_value(name, v);
-            }
-        }
-        ctx
+        let needs = VARIABLES
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| refs.has_variable(v))
+            .fold(0u8, |m, (bit, _)| m | (1 << bit));
+        Ok(Condition { program, needs })
     }
 
     /// Whether the condition holds; an error or a non-boolean result says why not.
-    pub fn holds(&self, ctx: &Context<'_, '_>) -> Result<bool, String> {
-        match self.program.execute(ctx) {
+    pub fn holds(&self, act: &mut Activation, i: &PolicyInput<'_>) -> Result<bool, String> {
+        act.ensure(self.needs, i);
+        match self.program.execute(&act.ctx) {
             Ok(cel::Value::Bool(b)) => Ok(b),
             Ok(_) => Err("the condition did not give true or false".to_string()),
             Err(e) => Err(e.to_string()),
@@ -136,5 +152,59 @@ mod tests {
         assert!(e.contains("column 11"), "{e}");
         assert!(Condition::compile("params.ids.all(x, x != '')").is_ok());
         assert!(Condition::compile("risk.score > 50 && agent.labels.team == 'soc'").is_ok());
+    }
+
+    #[test]
+    fn conditions_see_params_agent_session_target_and_risk() {
+        use crate::catalog::RiskTier;
+        use crate::model::Environment;
+        use crate::policy::CallFacts;
+        use crate::risk::{RiskInputs, score};
+        let params = serde_json::json!({"ids": ["a", "b"], "action_name": "contain"});
+        let labels = [("team".to_string(), "ir".to_string())].into();
+        let actions = vec!["okta.users:suspend".to_string()];
+        let context = serde_json::json!({"reasoning": "beaconing"});
+        let i = PolicyInput {
+            connector: "crowdstrike",
+            operation: "hosts:write",
+            agent_id: "a1",
+            agent_name: "remediation-agent",
+            agent_labels: &labels,
+            tier: RiskTier::High,
+            risk: score(RiskInputs {
+                tier: RiskTier::High,
+                sensitivity: 20,
+                calls_last_60s: 2,
+                declared_rate: 60,
+                environment: Environment::Prod,
+            }),
+            call: CallFacts {
+                params: params.as_object().unwrap(),
+                instance: "main",
+                environment: Environment::Prod,
+                session_context: &context,
+                session_actions: &actions,
+            },
+            grant_id: None,
+        };
+        let mut act = Activation::default();
+        let mut holds = |src: &str| Condition::compile(src).unwrap().holds(&mut act, &i);
+        for yes in [
+            "size(payload.ids) > 1",
+            "params.action_name == 'contain' && target.environment == 'prod'",
+            "'okta.users:suspend' in session.actions",
+            "session.context.reasoning == 'beaconing' && session.calls_last_60s == 2",
+            "agent.labels.team == 'ir' && agent.name == 'remediation-agent'",
+            "risk.score == 70 && risk.target == 20 && target.tier == 'high'",
+            "!has(params.reason)",
+        ] {
+            assert_eq!(holds(yes), Ok(true), "{yes}");
+        }
+        assert_eq!(holds("size(params.ids) > 2"), Ok(false));
+        assert!(
+            holds("params.reason == 'x'").is_err(),
+            "a missing key is an error"
+        );
+        assert!(holds("params.ids").is_err(), "a non-boolean is an error");
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::condition::Condition;
+use super::condition::{Activation, Condition};
 use super::duration;
 use super::glob::Glob;
 use super::{PolicyInput, Verdict};
@@ -411,7 +411,7 @@ impl CompiledPolicy {
 
     /// The first rule, by priority, that matches.
     pub fn first_match(&self, input: &PolicyInput<'_>) -> Option<Hit<'_>> {
-        let mut activation = None;
+        let mut activation: Option<Activation> = None;
         for &at in self.candidates(input.connector, input.operation).iter() {
             let c = &self.rules[at];
             if !c.criteria_match(input) {
@@ -423,8 +423,7 @@ impl CompiledPolicy {
                     condition_error: None,
                 });
             };
-            let ctx = activation.get_or_insert_with(|| Condition::activation(input));
-            match cond.holds(ctx) {
+            match cond.holds(activation.get_or_insert_default(), input) {
                 Ok(true) => {
                     return Some(Hit {
                         rule: &c.rule,
