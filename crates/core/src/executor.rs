@@ -165,18 +165,19 @@ impl Executor {
         creds: &Credentials,
         params: &Map<String, Value>,
     ) -> Result<TargetResponse, ExecError> {
+        let one = |item: Option<(String, String)>| {
+            self.run_one(
+                connector,
+                op,
+                instance,
+                sealed_fingerprint,
+                creds,
+                params,
+                item,
+            )
+        };
         let Some((name, each)) = op.each_param() else {
-            return self
-                .run_one(
-                    connector,
-                    op,
-                    instance,
-                    sealed_fingerprint,
-                    creds,
-                    params,
-                    None,
-                )
-                .await;
+            return one(None).await;
         };
         let wire = each.wire.as_deref().unwrap_or(name);
         let items = params
@@ -186,17 +187,7 @@ impl Executor {
             .unwrap_or_default();
         let (mut results, mut status, mut latency_ms) = (Vec::new(), 200, 0.0);
         for item in &items {
-            let r = self
-                .run_one(
-                    connector,
-                    op,
-                    instance,
-                    sealed_fingerprint,
-                    creds,
-                    params,
-                    Some((wire, scalar(item))),
-                )
-                .await?;
+            let r = one(Some((wire.to_string(), scalar(item)))).await?;
             latency_ms += r.latency_ms;
             let ok = (200..300).contains(&r.status);
             results.push(serde_json::json!({ wire: item, "status": r.status, "body": r.body }));
@@ -221,7 +212,7 @@ impl Executor {
         sealed_fingerprint: &str,
         creds: &Credentials,
         params: &Map<String, Value>,
-        item: Option<(&str, String)>,
+        item: Option<(String, String)>,
     ) -> Result<TargetResponse, ExecError> {
         let vars = Self::vars(connector, instance);
         let base = render(
@@ -238,7 +229,7 @@ impl Executor {
             }
         }
         if let Some((wire, value)) = item {
-            path_vars.insert(wire.to_string(), value);
+            path_vars.insert(wire, value);
         }
         let path = render(&op.path, &path_vars, true)?;
         let url = format!("{}{}", base.trim_end_matches('/'), path);
