@@ -17,8 +17,9 @@ echo "1. triage-agent reads CrowdStrike detections (low risk): PERMIT, runs agai
 call "$triage" '{"connector":"crowdstrike","operation":"detections:read","params":{"filter":"status:'"'"'new'"'"'","limit":10},
   "session_context":{"reasoning":"Morning triage of new detections"}}'
 echo
-echo "2. remediation-agent contains a host (high risk): ESCALATE, waits for a reviewer"
-call "$remediation" '{"connector":"crowdstrike","operation":"hosts:write","params":{"action_name":"contain","ids":["host_abc123"]},
+echo "2. remediation-agent contains a host (high risk): ESCALATE. It waits up to 5 s for a reviewer"
+echo "   (up to 25 by default), then gets 202 and long-polls GET /v1/sdk/approvals/{id}"
+call "$remediation" '{"connector":"crowdstrike","operation":"hosts:write","params":{"action_name":"contain","ids":["host_abc123"]},"wait_seconds":5,
   "session_context":{"reasoning":"Host beaconing to a known C2 domain"}}'
 echo
 echo "3. triage-agent runs an RTR admin command (critical): DENY"

@@ -14,7 +14,8 @@ export async function signIn(page: Page) {
 
 export async function execute(request: APIRequestContext, agent: string, body: object) {
   const key = demo.agents.find((a: { name: string }) => a.name === agent).api_key;
-  return request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: body });
+  // Escalations answer at once (202) unless the body asks to wait.
+  return request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: { wait_seconds: 0, ...body } });
 }
 
 /** With JavaScript on, the page must have hydrated; with it off, it must not have. */

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use arx_core::CoreError;
-use arx_core::engine::{NewAgent, NewInstance};
+use arx_core::engine::{Executed, NewAgent, NewInstance};
 use arx_core::ids::{AgentId, InstanceId, KeyId};
 use arx_core::model::AgentStatus;
 use arx_core::request::{ExecuteRequest, MAX_BODY_BYTES};
@@ -73,6 +73,12 @@ async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
     };
     let out = s.engine.execute(bearer(&headers).as_deref(), parsed).await;
     s.metrics.count_execute(&out);
+    executed_response(out)
+}
+
+/// The answer to an agent's call: 200 with the result, 202 while a reviewer decides, or
+/// the stored or current error.
+pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
     match out {
         Ok(done) => {
             let status = StatusCode::from_u16(done.http_status()).unwrap_or(StatusCode::OK);
@@ -301,6 +307,10 @@ impl Metrics {
         let (outcome, verdict) = match out {
             Ok(arx_core::engine::Executed::Done { .. }) => ("executed", "PERMIT"),
             Ok(arx_core::engine::Executed::Pending { .. }) => ("pending", "ESCALATE"),
+            Ok(arx_core::engine::Executed::Stored { status, .. }) if *status < 300 => {
+                ("approved_executed", "ESCALATE")
+            }
+            Ok(arx_core::engine::Executed::Stored { .. }) => ("approved_failed", "ESCALATE"),
             Err(CoreError::PermissionDenied { .. }) => ("denied", "DENY"),
             Err(e) => (e.code(), ""),
         };

@@ -5,7 +5,6 @@ use arx_core::CoreError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
 
 #[derive(Debug)]
 pub struct ApiError(pub CoreError);
@@ -14,20 +13,6 @@ impl From<CoreError> for ApiError {
     fn from(e: CoreError) -> Self {
         ApiError(e)
     }
-}
-
-pub fn error_body(e: &CoreError) -> Value {
-    let message = match e {
-        CoreError::Internal(_) | CoreError::Catalog(_) => {
-            "internal error; the server log has the details".to_string()
-        }
-        other => other.public_message(),
-    };
-    let mut err = json!({"code": e.code(), "message": message});
-    if let (Some(Value::Object(extra)), Value::Object(m)) = (e.details(), &mut err) {
-        m.extend(extra);
-    }
-    json!({"error": err})
 }
 
 impl IntoResponse for ApiError {
@@ -42,7 +27,7 @@ impl IntoResponse for ApiError {
         {
             tracing::error!(error = ?self.0, "request failed");
         }
-        (status, Json(error_body(&self.0))).into_response()
+        (status, Json(self.0.body())).into_response()
     }
 }
 

@@ -7,6 +7,7 @@
 )]
 
 pub mod api;
+pub mod approvals_api;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use arx_core::Engine;
 use arx_core::catalog::Catalog;
-use arx_core::clock::SystemClock;
+use arx_core::clock::{Clock, SystemClock};
 use arx_simulator::Simulator;
 use arx_store::SqlStore;
 use axum::Router;
@@ -69,8 +70,34 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
     Ok(store)
 }
 
-/// Builds the engine on an open store.
+/// Expires approval requests nobody decided in time, once a second; silence means no.
+fn spawn_expiry_sweeper(engine: Arc<Engine>) {
+    let weak = Arc::downgrade(&engine);
+    drop(engine);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(engine) = weak.upgrade() else { return };
+            if let Err(e) = engine.expire_due().await {
+                tracing::warn!(error = %e, "expiring approval requests failed; retrying");
+            }
+        }
+    });
+}
+
+/// Builds the engine on an open store, on the system clock.
 pub fn engine(cfg: &Config, store: &SqlStore) -> Result<Arc<Engine>, String> {
+    engine_with_clock(cfg, store, Arc::new(SystemClock))
+}
+
+/// Builds the engine on an open store with `clock` (tests move a manual one).
+pub fn engine_with_clock(
+    cfg: &Config,
+    store: &SqlStore,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<Engine>, String> {
     std::fs::create_dir_all(&cfg.data_dir)
         .map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
@@ -79,7 +106,7 @@ pub fn engine(cfg: &Config, store: &SqlStore) -> Result<Arc<Engine>, String> {
         Arc::new(store.clone()),
         catalog,
         master,
-        Arc::new(SystemClock),
+        clock,
     )))
 }
 
@@ -89,8 +116,30 @@ pub async fn launch(
     listener: tokio::net::TcpListener,
     with_demo: bool,
 ) -> Result<Running, String> {
+    launch_with_clock(cfg, listener, with_demo, Arc::new(SystemClock)).await
+}
+
+/// [`launch`] on a given clock.
+pub async fn launch_with_clock(
+    cfg: Config,
+    listener: tokio::net::TcpListener,
+    with_demo: bool,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, String> {
     let store = open_store(&cfg).await?;
-    let engine = engine(&cfg, &store)?;
+    let engine = engine_with_clock(&cfg, &store, clock)?;
+    // Approved calls interrupted by a stop are marked failed, never run again.
+    let recovered = engine
+        .recover_interrupted()
+        .await
+        .map_err(|e| format!("recovering approvals failed: {e:?}"))?;
+    if recovered > 0 {
+        tracing::warn!(
+            recovered,
+            "approved calls interrupted by the last stop were marked failed"
+        );
+    }
+    spawn_expiry_sweeper(engine.clone());
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut cfg = cfg;
     if cfg.public_url == "http://127.0.0.1" {
@@ -159,6 +208,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(policy_api::routes())
+        .merge(approvals_api::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(api::openapi))

@@ -38,6 +38,21 @@ pub enum CoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A reviewer denied the approval request.
+    #[error("a reviewer denied this call{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    ApprovalDenied {
+        approval_id: String,
+        reason: Option<String>,
+    },
+    /// Nobody decided before the request's expiry; silence is not consent.
+    #[error("nobody approved this call before {expires_at}, so it was not run")]
+    ApprovalExpired {
+        approval_id: String,
+        expires_at: String,
+    },
+    /// The request was cancelled before it ran (the agent was suspended, for instance).
+    #[error("the approval request was cancelled: {reason}")]
+    ApprovalCancelled { approval_id: String, reason: String },
     /// The audit record could not be made durable: nothing was forwarded.
     #[error("the audit trail cannot record this call right now, so it was not forwarded")]
     AuditUnavailable,
@@ -73,6 +88,9 @@ impl CoreError {
             CoreError::InvalidPolicy(_) => "invalid_policy",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::ApprovalDenied { .. } => "approval_denied",
+            CoreError::ApprovalExpired { .. } => "approval_expired",
+            CoreError::ApprovalCancelled { .. } => "approval_cancelled",
             CoreError::AuditUnavailable => "audit_unavailable",
             CoreError::TargetError { .. } => "target_error",
             CoreError::TargetUnreachable { .. } => "target_unreachable",
@@ -84,7 +102,11 @@ impl CoreError {
     pub fn http_status(&self) -> u16 {
         match self {
             CoreError::Unauthenticated(_) => 401,
-            CoreError::Forbidden(_) | CoreError::PermissionDenied { .. } => 403,
+            CoreError::Forbidden(_)
+            | CoreError::PermissionDenied { .. }
+            | CoreError::ApprovalDenied { .. }
+            | CoreError::ApprovalExpired { .. } => 403,
+            CoreError::ApprovalCancelled { .. } => 409,
             CoreError::InvalidOperation { .. }
             | CoreError::InvalidParams(_)
             | CoreError::InvalidRequest(_)
@@ -115,6 +137,11 @@ impl CoreError {
                 audit_id,
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            CoreError::ApprovalDenied { approval_id, .. }
+            | CoreError::ApprovalExpired { approval_id, .. }
+            | CoreError::ApprovalCancelled { approval_id, .. } => {
+                Some(json!({"approval_id": approval_id}))
+            }
             CoreError::InvalidPolicy(crate::policy::PolicyError::Rule(e)) => {
                 Some(json!({"rule": e.rule, "field": e.field, "problem": e.problem}))
             }
@@ -128,6 +155,23 @@ impl CoreError {
     /// The message safe to show a client: internal errors say nothing of their cause.
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+
+    /// The JSON error body: `{"error": {"code", "message", ...details}}`; internal causes
+    /// are never shown.
+    pub fn body(&self) -> Value {
+        use serde_json::json;
+        let message = match self {
+            CoreError::Internal(_) | CoreError::Catalog(_) => {
+                "internal error; the server log has the details".to_string()
+            }
+            other => other.public_message(),
+        };
+        let mut err = json!({"code": self.code(), "message": message});
+        if let (Some(Value::Object(extra)), Value::Object(m)) = (self.details(), &mut err) {
+            m.extend(extra);
+        }
+        json!({"error": err})
     }
 
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {

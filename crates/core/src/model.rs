@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
-use crate::policy::PolicyDoc;
+use crate::policy::{Escalation, PolicyDoc};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Org {
@@ -75,6 +75,9 @@ pub struct User {
     #[serde(skip_serializing)]
     pub password_hash: Option<String>,
     pub active: bool,
+    /// Approver groups the user belongs to (an ESCALATE rule names the groups that decide).
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub created_ms: i64,
 }
 
@@ -211,6 +214,18 @@ impl ApprovalStatus {
         }
     }
 
+    /// No further change will happen.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ApprovalStatus::Denied
+                | ApprovalStatus::Expired
+                | ApprovalStatus::Cancelled
+                | ApprovalStatus::Executed
+                | ApprovalStatus::Failed
+        )
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         [
             ApprovalStatus::Pending,
@@ -244,4 +259,49 @@ pub struct ApprovalRequest {
     pub status: ApprovalStatus,
     pub created_ms: i64,
     pub expires_ms: i64,
+    /// What the deciding rule asks: approver groups, approvals needed, owner, diff.
+    pub requirements: Escalation,
+    pub decided_ms: Option<i64>,
+    /// Who approved (in order) or denied.
+    pub decided_by: Vec<String>,
+    pub comment: String,
+    /// What the waiting agent receives once the request is final: `{http_status, body}`.
+    pub outcome: Option<serde_json::Value>,
+    pub result_audit_id: Option<RecordId>,
+}
+
+/// A change of an approval request's state, applied only if it is still in `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalChange {
+    pub from: Vec<ApprovalStatus>,
+    pub to: ApprovalStatus,
+    pub decided_ms: Option<i64>,
+    pub decided_by: Option<Vec<String>>,
+    pub comment: Option<String>,
+    pub outcome: Option<serde_json::Value>,
+    pub result_audit_id: Option<RecordId>,
+}
+
+impl ApprovalChange {
+    pub fn new(from: &[ApprovalStatus], to: ApprovalStatus) -> Self {
+        ApprovalChange {
+            from: from.to_vec(),
+            to,
+            decided_ms: None,
+            decided_by: None,
+            comment: None,
+            outcome: None,
+            result_audit_id: None,
+        }
+    }
+}
+
+/// One approver's approval of a request that needs several.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalVote {
+    pub approval_id: ApprovalId,
+    pub user_id: UserId,
+    pub email: String,
+    pub comment: String,
+    pub created_ms: i64,
 }

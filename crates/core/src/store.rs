@@ -6,9 +6,10 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::error::CoreError;
-use crate::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
+use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
 use crate::model::{
-    Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, PolicyVersion, User,
+    Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
+    Instance, Org, PolicyVersion, User,
 };
 
 pub type StoreResult<T> = Result<T, CoreError>;
@@ -35,6 +36,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Local accounts sign in by email, which is unique across orgs.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
+    async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>>;
+    async fn set_user_groups(&self, org: OrgId, id: UserId, groups: &[String])
+    -> StoreResult<bool>;
     async fn create_api_token(
         &self,
         org: OrgId,
@@ -99,6 +103,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // Approvals
     async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()>;
+    async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>>;
+    /// Compare-and-set: applies `change` only if the request is in one of `change.from`;
+    /// `false` when another change won.
+    async fn change_approval(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+        change: &ApprovalChange,
+    ) -> StoreResult<bool>;
+    /// Records one approver's approval; `false` if that user already approved.
+    async fn add_approval_vote(&self, org: OrgId, vote: &ApprovalVote) -> StoreResult<bool>;
+    async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>>;
+    /// Requests in `status` across every org (expiry sweeps, recovery at start).
+    async fn approvals_in_status(
+        &self,
+        status: ApprovalStatus,
+        due_before_ms: Option<i64>,
+    ) -> StoreResult<Vec<ApprovalRequest>>;
+    async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
     async fn list_approvals(
         &self,
         org: OrgId,

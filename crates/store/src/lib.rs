@@ -8,6 +8,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod approvals;
 mod audit;
 mod policy;
 mod registry;

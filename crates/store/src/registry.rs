@@ -3,9 +3,10 @@
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
-use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, UserId};
+use arx_core::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
 use arx_core::model::{
-    Agent, AgentKey, AgentStatus, ApprovalRequest, Instance, Org, PolicyVersion, User,
+    Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
+    Instance, Org, PolicyVersion, User,
 };
 use arx_core::store::{AuditQuery, Store, StoreResult};
 use async_trait::async_trait;
@@ -19,7 +20,7 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
-const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, created_ms";
+const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, groups, created_ms";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -91,7 +92,7 @@ impl Store for SqlStore {
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(u.id.to_string())
         .bind(u.org_id.to_string())
@@ -100,6 +101,7 @@ impl Store for SqlStore {
         .bind(u.role.as_str())
         .bind(u.password_hash.clone())
         .bind(i64::from(u.active))
+        .bind(to_json(&u.groups)?)
         .bind(u.created_ms)
         .execute(&self.pool)
         .await
@@ -115,6 +117,36 @@ impl Store for SqlStore {
             .map_err(db_err("user by email"))?
             .map(|r| rows::user(&r))
             .transpose()
+    }
+
+    async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY email"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list users"))?
+        .iter()
+        .map(rows::user)
+        .collect()
+    }
+
+    async fn set_user_groups(
+        &self,
+        org: OrgId,
+        id: UserId,
+        groups: &[String],
+    ) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE users SET groups = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(to_json(groups)?)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("user groups"))?
+            .rows_affected();
+        Ok(n == 1)
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
@@ -152,7 +184,7 @@ impl Store for SqlStore {
 
     async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>> {
         sqlx::query(
-            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.created_ms \
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.groups, u.created_ms \
              FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.hash = $1 AND t.revoked_ms IS NULL",
         )
@@ -401,29 +433,11 @@ impl Store for SqlStore {
     }
 
     async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO approvals (id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
-             intercept_id, risk_score, policy_id, status, created_ms, expires_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(a.id.to_string())
-        .bind(a.org_id.to_string())
-        .bind(a.agent_id.to_string())
-        .bind(a.instance_id.to_string())
-        .bind(&a.connector)
-        .bind(&a.operation)
-        .bind(to_json(&a.params)?)
-        .bind(&a.params_hash)
-        .bind(a.intercept_id.to_string())
-        .bind(i64::from(a.risk_score))
-        .bind(&a.policy_id)
-        .bind(a.status.as_str())
-        .bind(a.created_ms)
-        .bind(a.expires_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create approval"))?;
-        Ok(())
+        self.create_approval_q(a).await
+    }
+
+    async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
+        self.approval_q(org, id).await
     }
 
     async fn list_approvals(
@@ -431,19 +445,36 @@ impl Store for SqlStore {
         org: OrgId,
         status: Option<&str>,
     ) -> StoreResult<Vec<ApprovalRequest>> {
-        sqlx::query(
-            "SELECT id, org_id, agent_id, instance_id, connector, operation, params, params_hash, intercept_id, \
-             risk_score, policy_id, status, created_ms, expires_ms FROM approvals \
-             WHERE org_id = $1 AND ($2 = '' OR status = $2) ORDER BY created_ms DESC LIMIT 500",
-        )
-        .bind(org.to_string())
-        .bind(status.unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("list approvals"))?
-        .iter()
-        .map(rows::approval)
-        .collect()
+        self.list_approvals_q(org, status).await
+    }
+
+    async fn change_approval(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+        change: &ApprovalChange,
+    ) -> StoreResult<bool> {
+        self.change_approval_q(org, id, change).await
+    }
+
+    async fn add_approval_vote(&self, org: OrgId, vote: &ApprovalVote) -> StoreResult<bool> {
+        self.add_approval_vote_q(org, vote).await
+    }
+
+    async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>> {
+        self.approval_votes_q(org, id).await
+    }
+
+    async fn approvals_in_status(
+        &self,
+        status: ApprovalStatus,
+        due_before_ms: Option<i64>,
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        self.approvals_in_status_q(status, due_before_ms).await
+    }
+
+    async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
+        self.audit_record_q(org, id).await
     }
 
     async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {

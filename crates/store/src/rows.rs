@@ -3,8 +3,8 @@
 use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
 use arx_core::model::{
-    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
-    PolicyVersion, Role, User,
+    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, ApprovalVote, Environment,
+    Instance, Org, PolicyVersion, Role, User,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -54,6 +54,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, CoreError> {
         role: Role::parse(&get::<String>(row, "role")?).ok_or_else(|| bad("role"))?,
         password_hash: get(row, "password_hash")?,
         active: get::<i64>(row, "active")? != 0,
+        groups: json(row, "groups")?,
         created_ms: get(row, "created_ms")?,
     })
 }
@@ -125,6 +126,26 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
             .ok_or_else(|| bad("status"))?,
         created_ms: get(row, "created_ms")?,
         expires_ms: get(row, "expires_ms")?,
+        requirements: json(row, "requirements")?,
+        decided_ms: get(row, "decided_ms")?,
+        decided_by: json(row, "decided_by")?,
+        comment: get(row, "comment")?,
+        outcome: get::<Option<String>>(row, "outcome")?
+            .map(|s| serde_json::from_str(&s).map_err(|_| bad("outcome")))
+            .transpose()?,
+        result_audit_id: get::<Option<String>>(row, "result_audit_id")?
+            .map(|s| s.parse().map_err(|_| bad("result_audit_id")))
+            .transpose()?,
+    })
+}
+
+pub(crate) fn vote(row: &AnyRow) -> Result<ApprovalVote, CoreError> {
+    Ok(ApprovalVote {
+        approval_id: id(row, "approval_id")?,
+        user_id: id(row, "user_id")?,
+        email: get(row, "email")?,
+        comment: get(row, "comment")?,
+        created_ms: get(row, "created_ms")?,
     })
 }
 

@@ -67,8 +67,12 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    /// `POST /v1/sdk/execute` as an agent.
-    pub async fn execute(&self, key: &str, body: Value) -> (u16, Value) {
+    /// `POST /v1/sdk/execute` as an agent. Escalations answer at once (`wait_seconds: 0`)
+    /// unless the body asks to wait.
+    pub async fn execute(&self, key: &str, mut body: Value) -> (u16, Value) {
+        if let Value::Object(m) = &mut body {
+            m.entry("wait_seconds").or_insert(0.into());
+        }
         Self::send(
             self.http
                 .post(self.url("/v1/sdk/execute"))
@@ -157,6 +161,14 @@ async fn sqlx_exec(s: &arx_store::SqlStore, sql: &str) {
 }
 
 pub async fn start(backend: &'static str) -> Option<TestServer> {
+    start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
+}
+
+/// A server on `clock` (a manual clock moves TTLs without sleeping).
+pub async fn start_with_clock(
+    backend: &'static str,
+    clock: std::sync::Arc<dyn arx_core::clock::Clock>,
+) -> Option<TestServer> {
     let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let db = match backend {
@@ -166,7 +178,9 @@ pub async fn start(backend: &'static str) -> Option<TestServer> {
     let cfg = Config::for_tests(&dir, db);
     let db_url = cfg.database_url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = arx_server::launch(cfg, listener, true).await.unwrap();
+    let running = arx_server::launch_with_clock(cfg, listener, true, clock)
+        .await
+        .unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

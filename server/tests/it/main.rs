@@ -2,6 +2,7 @@
 //! target simulator as the vendor side.
 
 mod admin_api;
+mod approvals;
 mod audit_cli;
 mod console;
 mod execute;

@@ -128,6 +128,7 @@ impl Engine {
             role,
             password_hash: Some(hash),
             active: true,
+            groups: vec![],
             created_ms: self.now_ms(),
         };
         self.store.create_user(&user).await?;

@@ -14,7 +14,7 @@ use crate::executor::ExecError;
 use crate::ids::{ApprovalId, RecordId};
 use crate::model::{Agent, AgentStatus, ApprovalRequest, ApprovalStatus, Instance, Org};
 use crate::policy::{self, CallFacts, Decision, Escalation, PolicyInput, Verdict};
-use crate::request::{ExecuteRequest, check_params};
+use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
 use crate::risk::{self, RiskBreakdown, RiskInputs};
 
 /// How an execute call ended, when it did not end in an error.
@@ -28,6 +28,9 @@ pub enum Executed {
         verdict: Verdict,
         risk_score: u8,
     },
+    /// Decided by a reviewer while the agent waited, or polled afterwards: the stored
+    /// answer (the call's result, or its error) with its HTTP status.
+    Stored { status: u16, body: Value },
     /// Escalated: 202, the agent waits for a reviewer.
     Pending {
         approval_id: ApprovalId,
@@ -41,6 +44,7 @@ impl Executed {
     pub fn http_status(&self) -> u16 {
         match self {
             Executed::Done { .. } => 200,
+            Executed::Stored { status, .. } => *status,
             Executed::Pending { .. } => 202,
         }
     }
@@ -57,6 +61,7 @@ impl Executed {
                 "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
                 "verdict": verdict.as_str(), "risk_score": risk_score,
             }),
+            Executed::Stored { body, .. } => body.clone(),
             Executed::Pending {
                 approval_id,
                 expires_at,
@@ -211,7 +216,10 @@ impl Engine {
         }
     }
 
-    async fn authenticate_agent(&self, bearer: Option<&str>) -> Result<(Agent, Org), CoreError> {
+    pub(super) async fn authenticate_agent(
+        &self,
+        bearer: Option<&str>,
+    ) -> Result<(Agent, Org), CoreError> {
         let Some(token) = bearer else {
             return Err(CoreError::Unauthenticated(
                 "send the agent's API key as 'Authorization: Bearer <key>'".into(),
@@ -354,6 +362,12 @@ impl Engine {
             status: ApprovalStatus::Pending,
             created_ms: now,
             expires_ms: now + i64::from(decision.escalation.ttl_secs) * 1000,
+            requirements: decision.escalation.clone(),
+            decided_ms: None,
+            decided_by: vec![],
+            comment: String::new(),
+            outcome: None,
+            result_audit_id: None,
         };
         self.store.create_approval(&approval).await?;
         self.record(
@@ -364,20 +378,28 @@ impl Engine {
                 "approval_id": approval.id, "intercept_id": intercept.id, "agent_id": agent.id,
                 "connector": approval.connector, "operation": approval.operation,
                 "params_hash": approval.params_hash, "expires_ms": approval.expires_ms,
+                "requirements": approval.requirements,
             }),
         )
         .await?;
-        Ok(Executed::Pending {
-            approval_id: approval.id,
-            expires_at: crate::audit::format_ts(approval.expires_ms),
-            audit_id: intercept.id,
-            risk_score: risk.score,
-        })
+        // Wait for a decision a while (the agent may ask for less), then answer 202.
+        let wait = req
+            .wait_seconds
+            .unwrap_or(MAX_WAIT_SECONDS)
+            .min(MAX_WAIT_SECONDS);
+        let a = self
+            .await_final(
+                org.id,
+                approval.id,
+                std::time::Duration::from_secs(u64::from(wait)),
+            )
+            .await?;
+        super::approvals::outcome_of(&a)
     }
 
     /// Steps 7–9: decrypt the credentials for this call only, run it, record the result.
     #[allow(clippy::too_many_arguments)]
-    async fn run_and_record(
+    pub(super) async fn run_and_record(
         &self,
         agent: &Agent,
         connector: &Connector,

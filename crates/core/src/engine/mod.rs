@@ -2,6 +2,7 @@
 //! where the registry is changed. The REST API and the console both call these methods.
 
 mod admin;
+mod approvals;
 mod audit_writer;
 mod auth;
 mod execute;
@@ -15,6 +16,7 @@ use std::sync::{Arc, RwLock};
 use serde_json::Value;
 
 pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
+pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_writer::AuditWriter;
 pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
@@ -44,6 +46,7 @@ pub struct Engine {
     policies: RwLock<HashMap<OrgId, Arc<ActivePolicy>>>,
     default_policy: Arc<ActivePolicy>,
     simulations: simulate::Jobs,
+    approval_events: approvals::ApprovalEvents,
 }
 
 impl std::fmt::Debug for Engine {
@@ -73,6 +76,7 @@ impl Engine {
             policies: RwLock::default(),
             default_policy: Arc::new(ActivePolicy::defaults()),
             simulations: simulate::Jobs::default(),
+            approval_events: approvals::ApprovalEvents::default(),
         }
     }
 

@@ -1,0 +1,203 @@
+//! Approval requests: created pending, then moved only by compare-and-set, so exactly one
+//! of racing decisions (approve, deny, expiry) wins; votes of multi-approver requests.
+
+use arx_core::CoreError;
+use arx_core::audit::AuditRecord;
+use arx_core::ids::{ApprovalId, OrgId, RecordId};
+use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
+use arx_core::store::StoreResult;
+
+use crate::{SqlStore, db_err, rows};
+
+pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
+     intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
+     comment, outcome, result_audit_id";
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+impl SqlStore {
+    pub(crate) async fn create_approval_q(&self, a: &ApprovalRequest) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO approvals ({APPROVAL_COLS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        ))
+        .bind(a.id.to_string())
+        .bind(a.org_id.to_string())
+        .bind(a.agent_id.to_string())
+        .bind(a.instance_id.to_string())
+        .bind(&a.connector)
+        .bind(&a.operation)
+        .bind(to_json(&a.params)?)
+        .bind(&a.params_hash)
+        .bind(a.intercept_id.to_string())
+        .bind(i64::from(a.risk_score))
+        .bind(&a.policy_id)
+        .bind(a.status.as_str())
+        .bind(a.created_ms)
+        .bind(a.expires_ms)
+        .bind(to_json(&a.requirements)?)
+        .bind(a.decided_ms)
+        .bind(to_json(&a.decided_by)?)
+        .bind(&a.comment)
+        .bind(a.outcome.as_ref().map(to_json).transpose()?)
+        .bind(a.result_audit_id.map(|r| r.to_string()))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create approval"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn approval_q(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+    ) -> StoreResult<Option<ApprovalRequest>> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("approval"))?
+        .map(|r| rows::approval(&r))
+        .transpose()
+    }
+
+    pub(crate) async fn list_approvals_q(
+        &self,
+        org: OrgId,
+        status: Option<&str>,
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND ($2 = '' OR status = $2) \
+             ORDER BY created_ms DESC LIMIT 500"
+        ))
+        .bind(org.to_string())
+        .bind(status.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list approvals"))?
+        .iter()
+        .map(rows::approval)
+        .collect()
+    }
+
+    pub(crate) async fn change_approval_q(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+        c: &ApprovalChange,
+    ) -> StoreResult<bool> {
+        let from: Vec<String> = (0..c.from.len()).map(|i| format!("${}", i + 9)).collect();
+        let sql = format!(
+            "UPDATE approvals SET status = $3, decided_ms = COALESCE($4, decided_ms), \
+             decided_by = COALESCE($5, decided_by), comment = COALESCE($6, comment), \
+             outcome = COALESCE($7, outcome), result_audit_id = COALESCE($8, result_audit_id) \
+             WHERE org_id = $1 AND id = $2 AND status IN ({})",
+            from.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(c.to.as_str())
+            .bind(c.decided_ms)
+            .bind(c.decided_by.as_ref().map(to_json).transpose()?)
+            .bind(c.comment.clone())
+            .bind(c.outcome.as_ref().map(to_json).transpose()?)
+            .bind(c.result_audit_id.map(|r| r.to_string()));
+        for s in &c.from {
+            q = q.bind(s.as_str());
+        }
+        let n = q
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("change approval"))?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub(crate) async fn add_approval_vote_q(
+        &self,
+        org: OrgId,
+        v: &ApprovalVote,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "INSERT INTO approval_votes (approval_id, org_id, user_id, email, comment, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(v.approval_id.to_string())
+        .bind(org.to_string())
+        .bind(v.user_id.to_string())
+        .bind(&v.email)
+        .bind(&v.comment)
+        .bind(v.created_ms)
+        .execute(&self.pool)
+        .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_database_error()
+                    .is_some_and(|d| d.is_unique_violation()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db_err("approval vote")(e)),
+        }
+    }
+
+    pub(crate) async fn approval_votes_q(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+    ) -> StoreResult<Vec<ApprovalVote>> {
+        sqlx::query(
+            "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
+             WHERE org_id = $1 AND approval_id = $2 ORDER BY created_ms, user_id",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("approval votes"))?
+        .iter()
+        .map(rows::vote)
+        .collect()
+    }
+
+    pub(crate) async fn approvals_in_status_q(
+        &self,
+        status: ApprovalStatus,
+        due_before_ms: Option<i64>,
+    ) -> StoreResult<Vec<ApprovalRequest>> {
+        sqlx::query(&format!(
+            "SELECT {APPROVAL_COLS} FROM approvals WHERE status = $1 AND expires_ms <= $2 \
+             ORDER BY expires_ms LIMIT 1000"
+        ))
+        .bind(status.as_str())
+        .bind(due_before_ms.unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("approvals by status"))?
+        .iter()
+        .map(rows::approval)
+        .collect()
+    }
+
+    pub(crate) async fn audit_record_q(
+        &self,
+        org: OrgId,
+        id: RecordId,
+    ) -> StoreResult<Option<AuditRecord>> {
+        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("audit record"))?
+            .map(|r| rows::audit(&r))
+            .transpose()
+    }
+}

@@ -1,0 +1,139 @@
+//! Approvals over HTTP: the agent's long poll, and the reviewer API (ARCHITECTURE §14):
+//! the queue, one request with everything a reviewer needs, approve and deny with a
+//! comment; and the approver groups of users.
+
+use arx_core::CoreError;
+use arx_core::ids::{ApprovalId, UserId};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::api::{executed_response, parse_id};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Bearer, JsonBody, bearer};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sdk/approvals/{id}", get(poll))
+        .route("/v1/admin/approvals/{id}", get(detail))
+        .route("/v1/admin/approvals/{id}/approve", post(approve))
+        .route("/v1/admin/approvals/{id}/deny", post(deny))
+        .route("/v1/admin/users", get(users))
+        .route("/v1/admin/users/{id}/groups", put(set_groups))
+}
+
+#[derive(Deserialize)]
+struct Wait {
+    wait_seconds: Option<u32>,
+}
+
+/// `GET /v1/sdk/approvals/{id}`: waits up to `wait_seconds` (at most 25) for the outcome.
+async fn poll(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(w): Query<Wait>,
+) -> Response {
+    executed_response(
+        s.engine
+            .poll_approval(bearer(&headers).as_deref(), &id, w.wait_seconds)
+            .await,
+    )
+}
+
+async fn detail(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let id: ApprovalId = parse_id("approval", &id)?;
+    Ok(Json(json!(s.engine.reader(&p).approval_detail(id).await?)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Decision {
+    #[serde(default)]
+    comment: String,
+}
+
+/// The optional `{"comment": ...}` body of a decision.
+fn comment(body: &[u8]) -> Result<String, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(String::new());
+    }
+    serde_json::from_slice::<Decision>(body)
+        .map(|d| d.comment)
+        .map_err(|e| {
+            ApiError(CoreError::InvalidRequest(format!(
+                "the body must be {{\"comment\": \"...\"}} or empty: {e}"
+            )))
+        })
+}
+
+async fn decide(
+    s: AppState,
+    token: Option<String>,
+    id: &str,
+    body: &[u8],
+    approve: bool,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(token.as_deref()).await?;
+    let id: ApprovalId = parse_id("approval", id)?;
+    let comment = comment(body)?;
+    let reviewer = s.engine.reviewer(&p).await?;
+    let a = if approve {
+        reviewer.approve(id, &comment).await?
+    } else {
+        reviewer.deny(id, &comment).await?
+    };
+    Ok(Json(json!({"approval": a})))
+}
+
+async fn approve(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    decide(s, t, &id, &body, true).await
+}
+
+async fn deny(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    decide(s, t, &id, &body, false).await
+}
+
+async fn users(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    Ok(Json(json!({"users": s.engine.reader(&p).users().await?})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Groups {
+    groups: Vec<String>,
+}
+
+async fn set_groups(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    JsonBody(g): JsonBody<Groups>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let id: UserId = parse_id("user", &id)?;
+    let user = s.engine.admin(&p)?.set_user_groups(id, g.groups).await?;
+    Ok(Json(json!({"user": user})))
+}

@@ -1,0 +1,545 @@
+//! Approvals end to end: a waiting agent woken by a reviewer's decision, exactly-once
+//! execution of the approved params, distinct denied/expired/cancelled outcomes on a
+//! manual clock, decision rights, the approve/deny/expiry race, and a restart in the
+//! middle of an approved call.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arx_core::clock::ManualClock;
+use arx_core::ids::ApprovalId;
+use arx_core::model::{ApprovalChange, ApprovalStatus, Role};
+use arx_core::store::Store;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, each, start_with_clock};
+
+fn contain(host: &str) -> Value {
+    json!({"connector": "crowdstrike", "operation": "hosts:write",
+           "params": {"action_name": "contain", "ids": [host]},
+           "session_context": {"reasoning": "beaconing to a known C2 domain"}})
+}
+
+/// Requests to the simulator's containment endpoint.
+fn containments(s: &TestServer) -> usize {
+    s.sim()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/devices/entities/devices-actions/v2"))
+        .count()
+}
+
+async fn send(
+    s: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let r = s
+        .http
+        .request(method, s.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
+    send(
+        s,
+        key,
+        Method::GET,
+        &format!("/v1/sdk/approvals/{id}?wait_seconds={wait}"),
+        Value::Null,
+    )
+    .await
+}
+
+async fn servers_on(clock: &Arc<ManualClock>) -> Vec<TestServer> {
+    let mut v = Vec::new();
+    for b in ["sqlite", "postgres"] {
+        if let Some(s) = start_with_clock(b, clock.clone()).await {
+            v.push(s);
+        }
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
+    for s in each().await {
+        let b = s.backend;
+        let s = Arc::new(s);
+        let key = s.agent_key("remediation-agent");
+        let agent = {
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut body = contain("host-1");
+                body["wait_seconds"] = json!(20);
+                s.execute(&key, body).await
+            })
+        };
+        // The reviewer finds it in the queue, with what a reviewer needs to decide.
+        let id = loop {
+            let (_, q) = s.admin_get("/v1/admin/approvals?status=pending").await;
+            if let Some(a) = q["approvals"].as_array().and_then(|a| a.first()) {
+                break a["id"].as_str().unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        assert_eq!(d["agent"]["owner"], "ir-lead@demo.arx.local", "{b}: {d}");
+        assert_eq!(d["instance"]["environment"], "prod", "{b}");
+        assert_eq!(
+            d["intercept"]["session_context"]["reasoning"], "beaconing to a known C2 domain",
+            "{b}"
+        );
+        assert!(d["intercept"]["risk"]["score"].as_u64().unwrap() > 0, "{b}");
+        assert_eq!(containments(&s), 0, "{b}: nothing runs before approval");
+
+        let (code, out) = send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/approve"),
+            json!({"comment": "confirmed C2"}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["approval"]["status"].as_str()),
+            (200, Some("executed")),
+            "{b}: {out}"
+        );
+        let (code, body) = agent.await.unwrap();
+        assert_eq!(code, 200, "{b}: {body}");
+        assert_eq!(body["approval_id"], id, "{b}");
+        assert_eq!(
+            body["result"]["resources"][0]["id"], "host-1",
+            "{b}: {body}"
+        );
+        assert_eq!(containments(&s), 1, "{b}: the approved call ran once");
+
+        // A second decision changes nothing and runs nothing.
+        let (code, out) = send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/approve"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (409, Some("conflict")),
+            "{b}: {out}"
+        );
+        assert_eq!(containments(&s), 1, "{b}");
+        // Polling afterwards returns the same result.
+        let (code, again) = poll(&s, &key, &id, 0).await;
+        assert_eq!((code, &again["result"]), (200, &body["result"]), "{b}");
+
+        let records = s.audit().await;
+        let kinds: Vec<&str> = records
+            .iter()
+            .map(|r| r["kind"].as_str().unwrap())
+            .collect();
+        for k in [
+            "approval.requested",
+            "approval.approved",
+            "approval.executing",
+            "approval.executed",
+        ] {
+            assert_eq!(
+                kinds.iter().filter(|x| **x == k).count(),
+                1,
+                "{b}: {k} in {kinds:?}"
+            );
+        }
+        let result = records
+            .iter()
+            .rev()
+            .find(|r| r["kind"] == "execute.result")
+            .unwrap();
+        assert_eq!(
+            result["fields"]["approval_id"], id,
+            "{b}: the result record names the approval"
+        );
+    }
+}
+
+#[tokio::test]
+async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    for s in servers_on(&clock).await {
+        let b = s.backend;
+        let key = s.agent_key("remediation-agent");
+        let admin = s.admin_token();
+
+        // Denied, with the reviewer's comment.
+        let (code, out) = s.execute(&key, contain("h-deny")).await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let (code, pending) = poll(&s, &key, &id, 0).await;
+        assert_eq!(
+            (code, pending["status"].as_str()),
+            (202, Some("pending")),
+            "{b}"
+        );
+        send(
+            &s,
+            &admin,
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/deny"),
+            json!({"comment": "not this host"}),
+        )
+        .await;
+        let (code, out) = poll(&s, &key, &id, 0).await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (403, Some("approval_denied")),
+            "{b}: {out}"
+        );
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not this host"),
+            "{b}"
+        );
+
+        // Expired: an agent waiting on it is woken by the expiry, not by a timeout.
+        let (_, out) = s.execute(&key, contain("h-expire")).await;
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let waiter = {
+            let (url, key, id) = (
+                s.url(&format!("/v1/sdk/approvals/{id}?wait_seconds=20")),
+                key.clone(),
+                id.clone(),
+            );
+            let http = s.http.clone();
+            tokio::spawn(async move {
+                let r = http.get(url).bearer_auth(key).send().await.unwrap();
+                let _ = id;
+                (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        clock.advance_ms(3_600_000); // the org default TTL: 1 h
+        let started = std::time::Instant::now();
+        assert_eq!(s.running.engine.expire_due().await.unwrap(), 1, "{b}");
+        let (code, out) = waiter.await.unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{b}: woken by the expiry"
+        );
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (403, Some("approval_expired")),
+            "{b}: {out}"
+        );
+        let (code, out) = send(
+            &s,
+            &admin,
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/approve"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (403, Some("approval_expired")),
+            "{b}: too late to approve"
+        );
+
+        // Cancelled: the agent was suspended before the reviewer approved.
+        let (_, out) = s.execute(&key, contain("h-cancel")).await;
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let agent_id = &s
+            .demo()
+            .agents
+            .iter()
+            .find(|a| a.name == "remediation-agent")
+            .unwrap()
+            .id;
+        send(
+            &s,
+            &admin,
+            Method::POST,
+            &format!("/v1/admin/agents/{agent_id}/suspend"),
+            json!({"reason": "investigating"}),
+        )
+        .await;
+        let (code, out) = send(
+            &s,
+            &admin,
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/approve"),
+            json!({}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["approval"]["status"].as_str()),
+            (200, Some("cancelled")),
+            "{b}: {out}"
+        );
+        let reactivate = format!("/v1/admin/agents/{agent_id}/reactivate");
+        send(
+            &s,
+            &admin,
+            Method::POST,
+            &reactivate,
+            json!({"reason": "cleared"}),
+        )
+        .await;
+        let (code, out) = poll(&s, &key, &id, 0).await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (409, Some("approval_cancelled")),
+            "{b}: {out}"
+        );
+        assert_eq!(containments(&s), 0, "{b}: nothing ran");
+        let kinds = s.audit_kinds().await;
+        for k in ["approval.denied", "approval.expired", "approval.cancelled"] {
+            assert!(kinds.iter().any(|x| x == k), "{b}: {k}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required() {
+    for s in each().await {
+        let b = s.backend;
+        let admin = s.admin_token();
+        let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n    forbid_owner_approval: true\n";
+        let r = s
+            .http
+            .put(s.url("/v1/admin/policy"))
+            .bearer_auth(&admin)
+            .body(policy)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{b}");
+        let lead1 = s.user_token("lead1@demo.arx.local", Role::Reviewer).await;
+        let lead2 = s.user_token("lead2@demo.arx.local", Role::Reviewer).await;
+        let outsider = s
+            .user_token("outsider@demo.arx.local", Role::Reviewer)
+            .await;
+        let owner = s.user_token("ir-lead@demo.arx.local", Role::Reviewer).await;
+        let auditor = s.user_token("auditor@demo.arx.local", Role::Auditor).await;
+        let (_, users) = s.admin_get("/v1/admin/users").await;
+        for u in users["users"].as_array().unwrap() {
+            let email = u["email"].as_str().unwrap();
+            if [
+                "lead1@demo.arx.local",
+                "lead2@demo.arx.local",
+                "ir-lead@demo.arx.local",
+            ]
+            .contains(&email)
+            {
+                let (code, _) = send(
+                    &s,
+                    &admin,
+                    Method::PUT,
+                    &format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()),
+                    json!({"groups": ["ir-leads"]}),
+                )
+                .await;
+                assert_eq!(code, 200, "{b}");
+            }
+        }
+        let (_, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("h-two"))
+            .await;
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let approve = |tok: String| {
+            let (s, id) = (&s, id.clone());
+            async move {
+                send(
+                    s,
+                    &tok,
+                    Method::POST,
+                    &format!("/v1/admin/approvals/{id}/approve"),
+                    json!({"comment": "ok"}),
+                )
+                .await
+            }
+        };
+        let (code, out) = approve(outsider).await;
+        assert_eq!(code, 403, "{b}: {out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("only members of ir-leads"),
+            "{b}: {out}"
+        );
+        let (code, out) = approve(owner).await;
+        assert!(
+            code == 403 && out["error"]["message"].as_str().unwrap().contains("owner"),
+            "{b}: {out}"
+        );
+        let (code, _) = approve(auditor).await;
+        assert_eq!(code, 403, "{b}: auditors do not decide");
+        let (code, out) = approve(lead1.clone()).await;
+        assert_eq!(
+            (code, out["approval"]["status"].as_str()),
+            (200, Some("pending")),
+            "{b}: one of two"
+        );
+        let (code, out) = approve(lead1).await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (409, Some("conflict")),
+            "{b}: the same approver twice"
+        );
+        assert_eq!(containments(&s), 0, "{b}");
+        let (code, out) = approve(lead2).await;
+        assert_eq!(
+            (code, out["approval"]["status"].as_str()),
+            (200, Some("executed")),
+            "{b}: {out}"
+        );
+        assert_eq!(
+            out["approval"]["decided_by"],
+            json!(["lead1@demo.arx.local", "lead2@demo.arx.local"]),
+            "{b}"
+        );
+        assert_eq!(containments(&s), 1, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    for s in servers_on(&clock).await {
+        let b = s.backend;
+        let s = Arc::new(s);
+        let key = s.agent_key("remediation-agent");
+        let mut ids = Vec::new();
+        for i in 0..12 {
+            let (code, out) = s.execute(&key, contain(&format!("race-{i}"))).await;
+            assert_eq!(code, 202, "{b}: {out}");
+            ids.push(out["approval_id"].as_str().unwrap().to_string());
+        }
+        let reviewer = s.user_token("racer@demo.arx.local", Role::Reviewer).await;
+        let mut tasks = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            for (path, token) in [("approve", s.admin_token()), ("deny", reviewer.clone())] {
+                let (s, id) = (s.clone(), id.clone());
+                tasks.push(tokio::spawn(async move {
+                    send(
+                        &s,
+                        &token,
+                        Method::POST,
+                        &format!("/v1/admin/approvals/{id}/{path}"),
+                        json!({}),
+                    )
+                    .await
+                    .0
+                }));
+            }
+            if i == ids.len() / 2 {
+                let (s, clock) = (s.clone(), clock.clone());
+                tasks.push(tokio::spawn(async move {
+                    clock.advance_ms(3_600_000);
+                    s.running.engine.expire_due().await.unwrap();
+                    0
+                }));
+            }
+        }
+        for t in tasks {
+            let code = t.await.unwrap();
+            assert!([0, 200, 403, 409].contains(&code), "{b}: {code}");
+        }
+        let records = s.audit().await;
+        let mut executed = 0;
+        for id in &ids {
+            let decisions: Vec<&str> = records
+                .iter()
+                .filter(|r| r["fields"]["approval_id"] == id.as_str())
+                .map(|r| r["kind"].as_str().unwrap())
+                .filter(|k| {
+                    ["approval.approved", "approval.denied", "approval.expired"].contains(k)
+                })
+                .collect();
+            assert_eq!(decisions.len(), 1, "{b}: {id} was decided {decisions:?}");
+            let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+            let status = d["approval"]["status"].as_str().unwrap().to_string();
+            let want = match decisions[0] {
+                "approval.approved" => "executed",
+                "approval.denied" => "denied",
+                _ => "expired",
+            };
+            assert_eq!(status, want, "{b}: {id}");
+            executed += usize::from(status == "executed");
+        }
+        assert_eq!(
+            containments(&s),
+            executed,
+            "{b}: each approved call ran exactly once"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
+    for s in each().await {
+        let b = s.backend;
+        let key = s.agent_key("remediation-agent");
+        let (_, out) = s.execute(&key, contain("h-crash")).await;
+        let id: ApprovalId = out["approval_id"].as_str().unwrap().parse().unwrap();
+        let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
+        // As if the process died after the approval, in the middle of the call.
+        let store = &s.running.store;
+        assert!(
+            store
+                .change_approval(
+                    org.id,
+                    id,
+                    &ApprovalChange::new(&[ApprovalStatus::Pending], ApprovalStatus::Approved)
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .change_approval(
+                    org.id,
+                    id,
+                    &ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Executing)
+                )
+                .await
+                .unwrap()
+        );
+        // A restart runs the recovery.
+        assert_eq!(
+            s.running.engine.recover_interrupted().await.unwrap(),
+            1,
+            "{b}"
+        );
+        let (code, out) = poll(&s, &key, &id.to_string(), 0).await;
+        assert_eq!(code, 502, "{b}: {out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not run again"),
+            "{b}: {out}"
+        );
+        assert_eq!(containments(&s), 0, "{b}: never re-run");
+        assert_eq!(
+            s.running.engine.recover_interrupted().await.unwrap(),
+            0,
+            "{b}: once"
+        );
+        assert!(
+            s.audit_kinds().await.iter().any(|k| k == "approval.failed"),
+            "{b}"
+        );
+    }
+}
