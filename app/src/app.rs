@@ -8,7 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::components::layout::ConsoleLayout;
 use crate::pages::{
     agents::AgentsPage,
-    approvals::ApprovalsPage,
+    approvals::{ApprovalPage, ApprovalsPage},
     audit::AuditTrailPage,
     connectors::ConnectorsPage,
     login::LoginPage,
@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/approvals/view") view=ApprovalPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies/rules/edit") view=RuleEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/policies/yaml") view=PolicyYamlPage ssr=SsrMode::Async/>

@@ -71,15 +71,57 @@ pub struct OperationRow {
     pub writes: bool,
 }
 
+/// One approval request in the queue or the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingApproval {
+pub struct ApprovalRow {
     pub id: String,
     pub agent: String,
     pub connector: String,
     pub operation: String,
     pub risk: u8,
+    pub rule: String,
+    pub status: String,
     pub created: String,
+    /// Seconds until it expires (0 once due), as of the server's reading.
+    pub remaining_secs: i64,
+    pub decided_by: String,
+}
+
+/// Everything a reviewer sees before deciding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalView {
+    pub row: ApprovalRow,
+    pub owner: String,
+    pub labels: Vec<(String, String)>,
+    pub instance: String,
+    pub environment: String,
+    pub description: String,
+    pub tier: String,
+    /// Score, then operation, connector, frequency and target inputs.
+    pub risk_inputs: (u8, u8, u8, u8, u8),
+    pub reason: String,
+    pub policy_version: i64,
+    pub reasoning: Option<String>,
+    pub session_context: String,
+    pub params: String,
+    pub requirements: String,
     pub expires: String,
+    pub comment: String,
+    pub votes: Vec<(String, String)>,
+    pub outcome: Option<String>,
+    pub can_decide: bool,
+    pub diff: Option<StateDiffView>,
+}
+
+/// The target's current state next to what the call would make of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StateDiffView {
+    /// Where the current state came from (an operation of the connector).
+    pub source: String,
+    /// `(field, current, proposed, changed)`.
+    pub rows: Vec<(String, String, String, bool)>,
+    /// Set when the current state could not be read.
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -89,6 +131,8 @@ pub struct Overview {
     pub instances: usize,
     pub records: i64,
     pub pending_approvals: usize,
+    /// The oldest pending requests, for reviewers.
+    pub queue: Vec<ApprovalRow>,
     /// Verdicts of the most recent intercepts: (permit, escalate, deny).
     pub verdicts: (u32, u32, u32),
     pub recent: Vec<AuditRow>,

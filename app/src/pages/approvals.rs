@@ -1,41 +1,243 @@
-//! The approval queue. Listing works now; deciding arrives with the approvals capability.
+//! The approval queue and history, filtered and sorted (a plain GET form, so it works
+//! without JavaScript), refreshed every two seconds when JavaScript is on; and one
+//! request with everything a reviewer needs, approved or denied with a comment.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
-use crate::components::badges::RiskBadge;
-use crate::components::messages::{ErrorBox, error_text};
-use crate::server_fns::console::pending_approvals;
+use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
+use crate::components::live::ticker;
+use crate::components::messages::{ErrorBox, FlashMessage, error_text};
+use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
+use crate::server_fns::console::take_flash;
+use crate::types::{ApprovalRow, ApprovalView};
+
+/// "in 3 min", "in 42 s", "due".
+pub fn remaining(secs: i64) -> String {
+    match secs {
+        s if s <= 0 => "due".into(),
+        s if s < 120 => format!("in {s} s"),
+        s if s < 7200 => format!("in {} min", s / 60),
+        s => format!("in {} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Requests as rows; each opens the request page.
+#[component]
+pub fn ApprovalTable(rows: Vec<ApprovalRow>, history: bool) -> impl IntoView {
+    view! {
+        <table class="table approvals" data-testid="approval-queue">
+            <thead><tr>
+                <th>"Requested"</th><th>"Agent"</th><th>"Call"</th><th>"Risk"</th><th>"Rule"</th>
+                <th>{if history { "Outcome" } else { "Expires" }}</th><th></th>
+            </tr></thead>
+            <tbody>
+                {rows.into_iter().map(|a| {
+                    let href = format!("/approvals/view?id={}", a.id);
+                    let urgent = !history && a.remaining_secs < 300;
+                    view! {
+                        <tr data-approval=a.id.clone()>
+                            <td class="nowrap">{a.created.clone()}</td>
+                            <td>{a.agent.clone()}</td>
+                            <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
+                            <td><RiskBadge score=a.risk/></td>
+                            <td class="mono small">{a.rule.clone()}</td>
+                            <td class=if urgent { "nowrap urgent" } else { "nowrap" }>
+                                {if history {
+                                    view! { <StatusBadge status=a.status.clone()/>" "<span class="muted small">{a.decided_by.clone()}</span> }.into_any()
+                                } else {
+                                    view! { <span class="countdown" data-testid="countdown">{remaining(a.remaining_secs)}</span> }.into_any()
+                                }}
+                            </td>
+                            <td><a class="btn small" href=href>{if history { "View" } else { "Review" }}</a></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
 
 #[component]
 pub fn ApprovalsPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| pending_approvals());
+    let query = use_query_map();
+    let q = move |k: &str| query.read().get(k).unwrap_or_default();
+    let tick = ticker(2000);
+    let data = Resource::new(
+        move || {
+            (
+                q("view"),
+                q("connector"),
+                q("min_risk"),
+                q("sort"),
+                tick.get(),
+            )
+        },
+        |(view, connector, min_risk, sort, _)| approval_queue(view, connector, min_risk, sort),
+    );
+    let history = move || q("view") == "history";
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Approvals"</h1>
-                <p class="muted">"Escalated agent calls wait here for a human."</p>
+                <p class="muted">"Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."</p>
             </header>
-            <div class="card planned">
-                <span class="badge status-planned">"partly built"</span>
-                <p>"Requests are created and listed; approving or denying them (console and Slack), payload diffs and expiry are not built yet, so pending requests stay pending and nothing runs."</p>
-            </div>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <nav class="tabs" aria-label="Approvals">
+                <a href="/approvals" aria-current=move || (!history()).then_some("page")>"Pending"</a>
+                <a href="/approvals?view=history" aria-current=move || history().then_some("page")>"History"</a>
+            </nav>
+            <form method="get" action="/approvals" class="filters">
+                <input type="hidden" name="view" value=q("view")/>
+                <label>"Connector"<input name="connector" value=q("connector") placeholder="any"/></label>
+                <label>"Risk at least"<input name="min_risk" type="number" min="0" max="100" value=q("min_risk") class="short"/></label>
+                <label>"Sort by"
+                    <select name="sort">
+                        {[("expiry", "expiring first"), ("risk", "highest risk"), ("newest", "newest")].into_iter().map(|(v, l)| {
+                            view! { <option value=v selected=q("sort") == v>{l}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="btn">"Apply"</button>
+            </form>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"Nothing is waiting."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="card flush"><table class="table">
-                                <thead><tr><th>"Requested"</th><th>"Agent"</th><th>"Connector"</th><th>"Operation"</th><th>"Risk"</th><th>"Expires (UTC)"</th></tr></thead>
-                                <tbody>{rows.into_iter().map(|a| view! {
-                                    <tr><td class="nowrap">{a.created}</td><td>{a.agent}</td><td>{a.connector}</td>
-                                    <td class="mono">{a.operation}</td><td><RiskBadge score=a.risk/></td><td class="nowrap">{a.expires}</td></tr>
-                                }).collect_view()}</tbody>
-                            </table></div>
-                        }.into_any(),
+                        Ok(rows) if rows.is_empty() => view! { <p class="muted" data-testid="approval-queue">"Nothing here."</p> }.into_any(),
+                        Ok(rows) => view! { <div class="card flush"><ApprovalTable rows history=history()/></div> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
+    }
+}
+
+#[component]
+pub fn ApprovalPage() -> impl IntoView {
+    let query = use_query_map();
+    let id = move || query.read().get("id").unwrap_or_default();
+    let decide = ServerAction::<DecideApproval>::new();
+    let tick = ticker(2000);
+    let data = Resource::new(
+        move || (id(), decide.version().get(), tick.get()),
+        |(id, _, _)| load_approval(id),
+    );
+    let flash = Resource::new(move || decide.version().get(), |_| take_flash());
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Approval request"</h1>
+                <p><a href="/approvals">"← the queue"</a></p>
+            </header>
+            <Transition>
+                {move || Suspend::new(async move {
+                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
+                })}
+            </Transition>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Ok(v) => view! { <Request v decide/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoView {
+    let (score, op, conn, freq, target) = v.risk_inputs;
+    let r = v.row.clone();
+    view! {
+        <div class="request-grid" data-testid="approval" data-status=r.status.clone()>
+            <div class="card">
+                <div class="request-head">
+                    <h2 class="mono">{format!("{}.{}", r.connector, r.operation)}</h2>
+                    <StatusBadge status=r.status.clone()/>
+                </div>
+                <p>{v.description.clone()}</p>
+                <dl class="facts">
+                    <dt>"Agent"</dt><dd>{r.agent.clone()}" "{v.labels.iter().map(|(k, val)| view! { <span class="label">{format!("{k}:{val}")}</span> }).collect_view()}</dd>
+                    <dt>"Owner"</dt><dd>{v.owner.clone()}</dd>
+                    <dt>"Target"</dt><dd>{format!("{} instance '{}'", r.connector, v.instance)}" "<span class=format!("badge env-{}", v.environment)>{v.environment.clone()}</span></dd>
+                    <dt>"Tier"</dt><dd><TierBadge tier=v.tier.clone()/></dd>
+                    <dt>"Decided by policy"</dt><dd><VerdictBadge verdict="ESCALATE".to_string()/>" "<span class="mono small">{r.rule.clone()}</span><span class="muted small">{format!(" · policy v{} · {}", v.policy_version, v.reason)}</span></dd>
+                    <dt>"Who may approve"</dt><dd>{v.requirements.clone()}</dd>
+                    <dt>"Expires"</dt><dd>{format!("{} UTC ", v.expires)}{(r.status == "pending").then(|| view! { <span class="countdown">{format!("({})", remaining(r.remaining_secs))}</span> })}</dd>
+                </dl>
+            </div>
+            <div class="card">
+                <h2>"Risk"</h2>
+                <p><RiskBadge score=score/></p>
+                <table class="table risk-inputs">
+                    <tbody>
+                        <tr><td>"Operation (tier)"</td><td class="num">{op}" / 40"</td></tr>
+                        <tr><td>"Connector sensitivity"</td><td class="num">{conn}" / 25"</td></tr>
+                        <tr><td>"Session frequency"</td><td class="num">{freq}" / 15"</td></tr>
+                        <tr><td>"Target environment"</td><td class="num">{target}" / 20"</td></tr>
+                    </tbody>
+                </table>
+            </div>
+        </div>
+        <div class="card">
+            <h2>"The agent's reasoning"</h2>
+            {match v.reasoning.clone() {
+                Some(text) => view! { <blockquote class="reasoning">{text}</blockquote> }.into_any(),
+                None => view! { <p class="muted">"The agent gave no reasoning."</p> }.into_any(),
+            }}
+            <details><summary>"Full session context"</summary><pre class="fields">{v.session_context.clone()}</pre></details>
+        </div>
+        {v.diff.clone().map(|d| view! {
+            <div class="card" data-testid="state-diff">
+                <h2>"What changes on the target"</h2>
+                <p class="muted small">{format!("Current state read just now with {}.", d.source)}</p>
+                {d.error.clone().map(|e| view! { <ErrorBox message=e/> })}
+                <table class="table diff-table">
+                    <thead><tr><th>"Field"</th><th>"Now"</th><th>"After the call"</th></tr></thead>
+                    <tbody>
+                        {d.rows.into_iter().map(|(field, now, after, changed)| view! {
+                            <tr class=if changed { "changed" } else { "" }>
+                                <td class="mono">{field}</td><td class="mono">{now}</td><td class="mono">{after}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        })}
+        <div class="card">
+            <h2>"Parameters, exactly as they will run"</h2>
+            <pre class="fields" data-testid="params">{v.params.clone()}</pre>
+        </div>
+        {(!v.votes.is_empty()).then(|| view! {
+            <div class="card">
+                <h2>"Approvals so far"</h2>
+                <ul>{v.votes.iter().map(|(who, c)| view! { <li>{who.clone()}{(!c.is_empty()).then(|| format!(": {c}"))}</li> }).collect_view()}</ul>
+            </div>
+        })}
+        {v.outcome.clone().map(|o| view! {
+            <div class="card">
+                <h2>{format!("Outcome ({})", r.status)}</h2>
+                {(!r.decided_by.is_empty()).then(|| view! { <p>{format!("Decided by {}", r.decided_by)}{(!v.comment.is_empty()).then(|| format!(": “{}”", v.comment))}</p> })}
+                <pre class="fields" data-testid="outcome">{o}</pre>
+            </div>
+        })}
+        {(v.outcome.is_none() && !r.decided_by.is_empty()).then(|| view! {
+            <div class="card"><p>{format!("Decided by {}", r.decided_by)}{(!v.comment.is_empty()).then(|| format!(": “{}”", v.comment))}</p></div>
+        })}
+        {v.can_decide.then(|| view! {
+            <div class="card decide">
+                <h2>"Decide"</h2>
+                <ActionForm action=decide>
+                    <input type="hidden" name="id" value=r.id.clone()/>
+                    <label>"Comment (recorded in the audit trail)"<textarea name="comment" rows="2" placeholder="Why you approve or deny"></textarea></label>
+                    <p class="actions">
+                        <button type="submit" class="btn primary" name="decision" value="approve">"Approve and run"</button>
+                        <button type="submit" class="btn danger" name="decision" value="deny">"Deny"</button>
+                    </p>
+                </ActionForm>
+            </div>
+        })}
     }
 }

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::messages::{ErrorBox, error_text};
+use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::console::get_overview;
 
@@ -27,6 +28,13 @@ pub fn OverviewPage() -> impl IntoView {
                                     <a class="stat card" href="/approvals"><span class="stat-num">{o.pending_approvals}</span><span class="stat-label">"approvals pending"</span></a>
                                     <a class="stat card" href="/audit"><span class="stat-num">{o.records}</span><span class="stat-label">"audit records"</span></a>
                                 </div>
+                                {(!o.queue.is_empty()).then(|| view! {
+                                    <div class="card flush">
+                                        <h2 class="pad">"Waiting for a reviewer"</h2>
+                                        <ApprovalTable rows=o.queue.clone() history=false/>
+                                        <p class="pad"><a href="/approvals">"The whole queue →"</a></p>
+                                    </div>
+                                })}
                                 <div class="card">
                                     <h2>"Verdicts of recent agent calls"</h2>
                                     <div class="verdict-bar" role="img" aria-label=format!("{p} permitted, {e} escalated, {d} denied")>

@@ -2,6 +2,7 @@
 //! signed-in principal from context and calls one engine method.
 
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod console;
 pub mod policy;

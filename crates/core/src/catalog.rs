@@ -264,6 +264,54 @@ pub struct Operation {
     /// Whether the operation changes state on the target (drives read/write in graphs).
     #[serde(default)]
     pub writes: bool,
+    /// How to read the target's current state, so a reviewer sees what the call changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateRead>,
+}
+
+/// How a write's target state is read for the reviewer's diff: another operation of the
+/// connector, the records in its answer, and what the write sets on each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRead {
+    /// The reading operation (low risk, no writes).
+    pub read: String,
+    /// Read params taken from this call's params: `{read_param: call_param}`.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// Read once per item of a list param of the call, the item as a read param.
+    #[serde(default)]
+    pub each: Option<EachItem>,
+    /// Dotted path of the record, or list of records, in the read's answer.
+    pub records: String,
+    /// The field that names a record.
+    pub key: String,
+    /// The fields the reviewer sees.
+    pub fields: Vec<String>,
+    /// Fields the call sets to fixed values.
+    #[serde(default)]
+    pub sets: BTreeMap<String, serde_json::Value>,
+    /// Fields the call sets from its params: `{field: param}`.
+    #[serde(default)]
+    pub sets_from: BTreeMap<String, String>,
+    /// Fields set according to the value of one param (`contain` → `status: contained`).
+    #[serde(default)]
+    pub sets_by: Option<SetsBy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EachItem {
+    pub param: String,
+    #[serde(rename = "as")]
+    pub as_param: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetsBy {
+    pub param: String,
+    pub values: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
 fn yes() -> bool {
@@ -370,6 +418,28 @@ impl Connector {
                     return Err(format!(
                         "operation '{id}': 'in: each' param '{pname}' must be the only one, of type array, with a wire naming a path placeholder"
                     ));
+                }
+            }
+            if let Some(st) = &op.state {
+                let read = self.operations.get(&st.read);
+                if read.is_none_or(|r| r.writes) {
+                    return Err(format!(
+                        "operation '{id}': state.read '{}' is not a reading operation of {}",
+                        st.read, self.name
+                    ));
+                }
+                let call_params = st
+                    .params
+                    .values()
+                    .chain(st.sets_from.values())
+                    .chain(st.each.as_ref().map(|e| &e.param))
+                    .chain(st.sets_by.as_ref().map(|b| &b.param));
+                for p in call_params {
+                    if !op.params.contains_key(p) {
+                        return Err(format!(
+                            "operation '{id}': state names param '{p}', which the operation does not have"
+                        ));
+                    }
                 }
             }
             for (pname, p) in &op.params {

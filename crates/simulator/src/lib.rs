@@ -41,6 +41,9 @@ pub(crate) struct Inner {
     /// Connector name → HTTP status every API call of it answers (test failure injection).
     failures: Mutex<BTreeMap<String, u16>>,
     seq: AtomicU64,
+    /// What writes changed on the simulated targets (a host's containment, a change's
+    /// state), so reads show it: key → value.
+    pub(crate) state: Mutex<HashMap<String, serde_json::Value>>,
 }
 
 /// How many requests the log keeps, so a long-running demo does not grow without bound.
@@ -102,6 +105,7 @@ impl Simulator {
             log: Mutex::new(std::collections::VecDeque::new()),
             received: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
+            state: Mutex::new(HashMap::new()),
             seq: AtomicU64::new(0),
         });
         let app = server::router(inner.clone());

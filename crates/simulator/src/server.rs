@@ -186,6 +186,7 @@ fn dispatch(inner: &Inner, req: &Incoming<'_>) -> (String, bool, Response) {
         headers: req.headers,
         api_base,
         seq: inner.next_seq(),
+        state: &inner.state,
     };
     let Reply { status, body } = vendors::respond(&c.name, &ctx);
     (prefix, authorized || !needs_auth, reply(status, body))

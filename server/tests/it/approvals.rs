@@ -100,6 +100,26 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
         );
         assert!(d["intercept"]["risk"]["score"].as_u64().unwrap() > 0, "{b}");
         assert_eq!(containments(&s), 0, "{b}: nothing runs before approval");
+        // The diff: the host's containment status now, and after the call.
+        let rows = d["state"]["rows"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{b}: no diff in {d}"));
+        let status = rows.iter().find(|r| r["field"] == "status").unwrap();
+        assert_eq!(
+            (
+                status["record"].as_str(),
+                status["current"].as_str(),
+                status["proposed"].as_str(),
+                status["changed"].as_bool()
+            ),
+            (
+                Some("host-1"),
+                Some("normal"),
+                Some("contained"),
+                Some(true)
+            ),
+            "{b}: {d}"
+        );
 
         let (code, out) = send(
             &s,
@@ -123,6 +143,12 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
         );
         assert_eq!(containments(&s), 1, "{b}: the approved call ran once");
 
+        // The simulated target now reads as contained.
+        let (_, got) = s.execute(&s.agent_key("triage-agent"), json!({"connector": "crowdstrike", "operation": "hosts:get", "params": {"ids": ["host-1"]}})).await;
+        assert_eq!(
+            got["result"]["resources"][0]["status"], "contained",
+            "{b}: {got}"
+        );
         // A second decision changes nothing and runs nothing.
         let (code, out) = send(
             &s,
@@ -159,15 +185,11 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
                 "{b}: {k} in {kinds:?}"
             );
         }
-        let result = records
+        let results = records
             .iter()
-            .rev()
-            .find(|r| r["kind"] == "execute.result")
-            .unwrap();
-        assert_eq!(
-            result["fields"]["approval_id"], id,
-            "{b}: the result record names the approval"
-        );
+            .filter(|r| r["kind"] == "execute.result" && r["fields"]["approval_id"] == id.as_str())
+            .count();
+        assert_eq!(results, 1, "{b}: one result record names the approval");
     }
 }
 
@@ -541,5 +563,102 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
             s.audit_kinds().await.iter().any(|k| k == "approval.failed"),
             "{b}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval() {
+    for s in each().await {
+        let b = s.backend;
+        let policy = "rules:\n  - id: change-close-over-one\n    when: servicenow.changes:close\n    if: size(payload.change_ids) > 1\n    then: approval_required\n    approvers: [secops-leads]\n    timeout: 4h\n    diff_shown_to_approver: true\n";
+        let r = s
+            .http
+            .put(s.url("/v1/admin/policy"))
+            .bearer_auth(s.admin_token())
+            .body(policy)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{b}");
+        let close = json!({"connector": "servicenow", "operation": "changes:close",
+                           "params": {"change_ids": ["chg-a", "chg-b"], "close_code": "successful", "close_notes": "patched"}});
+        let (code, out) = s.execute(&s.agent_key("remediation-agent"), close).await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let id = out["approval_id"].as_str().unwrap();
+        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        assert_eq!(
+            d["approval"]["requirements"]["approver_groups"],
+            json!(["secops-leads"]),
+            "{b}"
+        );
+        let rows = d["state"]["rows"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{b}: {d}"));
+        let states: Vec<(&str, &str)> = rows
+            .iter()
+            .filter(|r| r["field"] == "state")
+            .map(|r| {
+                (
+                    r["current"].as_str().unwrap(),
+                    r["proposed"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            states,
+            [("1", "3"), ("1", "3")],
+            "{b}: both changes, open now, closed after: {d}"
+        );
+        assert!(
+            rows.iter().any(|r| r["field"] == "close_code"
+                && r["proposed"] == "successful"
+                && r["changed"] == true),
+            "{b}"
+        );
+
+        let lead = s
+            .user_token("secops-lead@demo.arx.local", Role::Reviewer)
+            .await;
+        let (_, users) = s.admin_get("/v1/admin/users").await;
+        let uid = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == "secops-lead@demo.arx.local")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        send(
+            &s,
+            &s.admin_token(),
+            Method::PUT,
+            &format!("/v1/admin/users/{uid}/groups"),
+            json!({"groups": ["secops-leads"]}),
+        )
+        .await;
+        // The triage agent's owner is this lead, but the rule does not forbid owners here.
+        let (code, out) = send(
+            &s,
+            &lead,
+            Method::POST,
+            &format!("/v1/admin/approvals/{id}/approve"),
+            json!({"comment": "CAB approved"}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["approval"]["status"].as_str()),
+            (200, Some("executed")),
+            "{b}: {out}"
+        );
+        let patches = s
+            .sim()
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.path.contains("/change_request/chg-"))
+            .count();
+        assert_eq!(patches, 2, "{b}: one PATCH per change");
+        let (_, got) = s.execute(&s.agent_key("remediation-agent"), json!({"connector": "servicenow", "operation": "changes:get", "params": {"sys_id": "chg-a"}})).await;
+        assert_eq!(got["result"]["result"]["state"], "3", "{b}: {got}");
     }
 }

@@ -13,6 +13,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
     let r = engine.reader(&p);
     let agents = r.agents().await.map_err(to_error)?;
     let recent = r.audit_page(None, 200).await.map_err(to_error)?;
+    let pending = r.approvals(Some("pending")).await.map_err(to_error)?;
     let mut verdicts = (0, 0, 0);
     for rec in recent.iter().filter(|r| r.kind == "execute.intercept") {
         match rec.field_str("verdict") {
@@ -30,7 +31,13 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         agents: agents.len(),
         instances: r.instances().await.map_err(to_error)?.len(),
         records: r.audit_count().await.map_err(to_error)?,
-        pending_approvals: r.approvals(Some("pending")).await.map_err(to_error)?.len(),
+        pending_approvals: pending.len(),
+        queue: pending
+            .iter()
+            .rev()
+            .take(5)
+            .map(|a| crate::server_fns::approvals::ssr::row(a, &agents, engine.now_ms()))
+            .collect(),
         verdicts,
         recent: recent.iter().take(8).map(audit_row).collect(),
     })

@@ -502,6 +502,8 @@ pub struct ApprovalDetail {
     /// version, the agent's `session_context`.
     pub intercept: Value,
     pub votes: Vec<ApprovalVote>,
+    /// The target's current state against the call, while pending and when shown.
+    pub state: Option<super::StateDiff>,
 }
 
 impl super::ReadOps<'_> {
@@ -515,7 +517,13 @@ impl super::ReadOps<'_> {
             .await?
             .map(|r| r.fields)
             .unwrap_or(Value::Null);
+        let state = if approval.status == Pending && approval.requirements.show_diff {
+            e.state_diff(&approval).await
+        } else {
+            None
+        };
         Ok(ApprovalDetail {
+            state,
             agent: e.store.agent(org, approval.agent_id).await?,
             instance: e.store.instance(org, approval.instance_id).await?,
             operation: e

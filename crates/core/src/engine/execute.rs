@@ -397,6 +397,42 @@ impl Engine {
         super::approvals::outcome_of(&a)
     }
 
+    /// Steps 7–8: decrypts the instance's credentials for this call only, sends it, and
+    /// zeroizes them. The outer error is ARX's (vault, store); the inner, the target's.
+    pub(super) async fn send_to_target(
+        &self,
+        connector: &Connector,
+        op: &Operation,
+        instance: &Instance,
+        params: &serde_json::Map<String, Value>,
+    ) -> Result<Result<crate::executor::TargetResponse, ExecError>, CoreError> {
+        let sealed = match &instance.sealed_credentials {
+            None if op.authenticated => {
+                return Ok(Err(ExecError::Build(format!(
+                    "instance '{}' has no credentials; an admin sets them first",
+                    instance.name
+                ))));
+            }
+            sealed => sealed.as_deref().unwrap_or(""),
+        };
+        let creds = if sealed.is_empty() {
+            Default::default()
+        } else {
+            let wrapped = match self.vault.has_data_key(instance.org_id) {
+                true => None,
+                false => Some(self.store.wrapped_data_key(instance.org_id).await?),
+            };
+            self.vault
+                .open_credentials(instance.org_id, wrapped.as_deref(), instance.id, sealed)?
+        };
+        let r = self
+            .executor
+            .run(connector, op, instance, sealed, &creds, params)
+            .await;
+        drop(creds); // zeroized here, before anything else happens
+        Ok(r)
+    }
+
     /// Steps 7–9: decrypt the credentials for this call only, run it, record the result.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_and_record(
@@ -409,35 +445,9 @@ impl Engine {
         intercept: &AuditRecord,
         approval: Option<ApprovalId>,
     ) -> Result<(Value, AuditRecord), CoreError> {
-        let outcome = match &instance.sealed_credentials {
-            None if op.authenticated => Err(ExecError::Build(format!(
-                "instance '{}' has no credentials; an admin sets them first",
-                instance.name
-            ))),
-            sealed => {
-                let sealed = sealed.as_deref().unwrap_or("");
-                let creds = if sealed.is_empty() {
-                    Default::default()
-                } else {
-                    let wrapped = match self.vault.has_data_key(instance.org_id) {
-                        true => None,
-                        false => Some(self.store.wrapped_data_key(instance.org_id).await?),
-                    };
-                    self.vault.open_credentials(
-                        instance.org_id,
-                        wrapped.as_deref(),
-                        instance.id,
-                        sealed,
-                    )?
-                };
-                let r = self
-                    .executor
-                    .run(connector, op, instance, sealed, &creds, &req.params)
-                    .await;
-                drop(creds); // zeroized here, before anything else happens
-                r
-            }
-        };
+        let outcome = self
+            .send_to_target(connector, op, instance, &req.params)
+            .await?;
         let (status, http_status, latency, body, error) = match &outcome {
             Ok(r) if (200..300).contains(&r.status) => (
                 "ok",

@@ -8,6 +8,7 @@ mod auth;
 mod execute;
 mod policy;
 mod simulate;
+mod state;
 mod verify;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
 pub use policy::{ActivePolicy, ApplyOutcome, Author};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, Simulation, SimulationReport};
+pub use state::{StateDiff, StateRow};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditRecord};
@@ -47,6 +49,7 @@ pub struct Engine {
     default_policy: Arc<ActivePolicy>,
     simulations: simulate::Jobs,
     approval_events: approvals::ApprovalEvents,
+    state_cache: state::StateCache,
 }
 
 impl std::fmt::Debug for Engine {
@@ -77,6 +80,7 @@ impl Engine {
             default_policy: Arc::new(ActivePolicy::defaults()),
             simulations: simulate::Jobs::default(),
             approval_events: approvals::ApprovalEvents::default(),
+            state_cache: state::StateCache::default(),
         }
     }
 

@@ -28,13 +28,14 @@ pub struct Escalation {
 }
 
 impl Escalation {
-    /// What an escalation needs when no rule says: any reviewer, once, within the org's TTL.
+    /// What an escalation needs when no rule says: any reviewer, once, within the org's
+    /// TTL, with the diff shown where the operation can read its target's state.
     pub fn org_default(ttl_secs: u32) -> Escalation {
         Escalation {
             approver_groups: vec![],
             min_approvals: 1,
             ttl_secs,
-            show_diff: false,
+            show_diff: true,
             forbid_owner: false,
         }
     }

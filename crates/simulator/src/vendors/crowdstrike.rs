@@ -84,11 +84,37 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             (200, json!(r), meta)
         }
         "hosts:write" => {
+            let status = match ctx.text("action_name").as_deref() {
+                Some("contain") => "contained",
+                _ => "normal",
+            };
+            for id in &ids {
+                ctx.store(format!("crowdstrike/host/{id}"), json!(status));
+            }
             let r: Vec<Value> = ids
                 .iter()
                 .map(|id| json!({ "id": id, "path": "" }))
                 .collect();
             (202, json!(r), json!({}))
+        }
+        "hosts:get" => {
+            // ids arrive as repeated query pairs; the last is kept, and commas split lists.
+            let ids: Vec<String> = ctx
+                .text("ids")
+                .map(|s| s.split(',').map(str::to_owned).collect())
+                .unwrap_or_default();
+            let r: Vec<Value> = ids
+                .iter()
+                .map(|id| {
+                    json!({
+                        "device_id": id,
+                        "hostname": format!("host-{}", &id[..id.len().min(8)]),
+                        "platform_name": "Windows",
+                        "status": ctx.stored(&format!("crowdstrike/host/{id}")).unwrap_or(json!("normal")),
+                    })
+                })
+                .collect();
+            (200, json!(r), json!({}))
         }
         "incidents:read" => {
             let r: Vec<Value> = (0..n)

@@ -33,6 +33,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) api_base: &'a str,
     /// Request sequence number, for fresh ids.
     pub(crate) seq: u64,
+    /// The targets' state that writes change and reads show.
+    pub(crate) state: &'a std::sync::Mutex<std::collections::HashMap<String, Value>>,
 }
 
 impl Ctx<'_> {
@@ -70,6 +72,22 @@ impl Ctx<'_> {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The stored state of `key`, if a write set it.
+    pub(crate) fn stored(&self, key: &str) -> Option<Value> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    pub(crate) fn store(&self, key: String, v: Value) {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key, v);
     }
 
     pub(crate) fn header(&self, name: &str) -> Option<&str> {

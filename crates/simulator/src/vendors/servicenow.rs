@@ -68,6 +68,11 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             ok(json!({ "result": rows }))
         }
         "incidents:get" => ok(json!({ "result": Value::Object(record(table, &sys_id, 1)) })),
+        "changes:get" => {
+            let rec = record(table, &sys_id, 7);
+            let stored = ctx.stored(&format!("servicenow/change/{sys_id}"));
+            ok(json!({ "result": merge(rec, &stored.unwrap_or(Value::Null)) }))
+        }
         "incidents:write" => {
             let id = hex(&format!("new-incident-{}", ctx.seq), 32);
             with_status(
@@ -82,6 +87,7 @@ pub(super) fn respond(ctx: &Ctx<'_>) -> Reply {
             {
                 m.insert("active".into(), json!("false"));
                 m.insert("closed_at".into(), json!(iso(0)));
+                ctx.store(format!("servicenow/change/{sys_id}"), rec.clone());
             }
             ok(json!({ "result": rec }))
         }

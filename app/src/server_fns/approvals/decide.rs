@@ -1,0 +1,39 @@
+//! Approve or deny a request, with an optional comment (reviewers and admins).
+
+use leptos::prelude::*;
+
+#[server]
+pub async fn decide_approval(
+    id: String,
+    decision: String,
+    comment: String,
+) -> Result<(), ServerFnError> {
+    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    let p = principal().await?;
+    let engine = engine();
+    let Ok(id) = id.parse() else {
+        return flash(false, "that approval id is not valid", None).await;
+    };
+    let r = match engine.reviewer(&p).await {
+        Err(e) => Err(e),
+        Ok(reviewer) if decision == "approve" => reviewer.approve(id, &comment).await,
+        Ok(reviewer) => reviewer.deny(id, &comment).await,
+    };
+    flash_outcome(r, |a| {
+        let msg = match a.status.as_str() {
+            "executed" => "Approved. ARX ran the call; the agent has its result.".to_string(),
+            "failed" => "Approved, but the call failed; the outcome is below.".to_string(),
+            "cancelled" => {
+                "Approved, but the request was cancelled: the agent is no longer active."
+                    .to_string()
+            }
+            "pending" => {
+                "Your approval is recorded; this request needs another approver.".to_string()
+            }
+            "denied" => "Denied. The agent is told so.".to_string(),
+            s => format!("The request is {s}."),
+        };
+        (msg, None)
+    })
+    .await
+}
