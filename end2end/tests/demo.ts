@@ -4,10 +4,10 @@ import { expect, type Page, type APIRequestContext } from "@playwright/test";
 
 export const demo = JSON.parse(readFileSync(process.env.ARX_E2E_DEMO!, "utf8"));
 
-export async function signIn(page: Page) {
+export async function signIn(page: Page, who: "admin" | "reviewer" = "admin") {
   await page.goto("/login");
-  await page.getByLabel("Email").fill(demo.admin_email);
-  await page.getByLabel("Password").fill(demo.admin_password);
+  await page.getByLabel("Email").fill(demo[`${who}_email`]);
+  await page.getByLabel("Password").fill(demo[`${who}_password`]);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Overview" })).toBeVisible();
 }

@@ -27,6 +27,9 @@ pub struct DemoFile {
     pub admin_email: String,
     pub admin_password: String,
     pub admin_token: String,
+    /// A reviewer in the approver groups the example policy names.
+    pub reviewer_email: String,
+    pub reviewer_password: String,
     pub simulator_url: String,
     pub agents: Vec<DemoAgent>,
 }
@@ -70,6 +73,20 @@ pub async fn seed(
     let token = engine.issue_user_token(&admin, "demo automation").await?;
     let p = engine.principal_from_token(Some(&token)).await?;
     let ops = engine.admin(&p)?;
+    let reviewer_email = "reviewer@demo.arx.local";
+    let reviewer_password = new_secret_token("").chars().take(20).collect::<String>();
+    let reviewer = engine
+        .create_local_user(
+            org.id,
+            reviewer_email,
+            "Demo Reviewer",
+            Role::Reviewer,
+            &reviewer_password,
+            Actor::system(),
+        )
+        .await?;
+    ops.set_user_groups(reviewer.id, vec!["secops-leads".into(), "ir-leads".into()])
+        .await?;
     for c in engine.catalog().iter() {
         let env = ENVIRONMENTS
             .iter()
@@ -130,6 +147,8 @@ pub async fn seed(
         admin_email: email.into(),
         admin_password: password,
         admin_token: token,
+        reviewer_email: reviewer_email.into(),
+        reviewer_password,
         simulator_url: sim.base_url(),
         agents,
     };

@@ -117,10 +117,10 @@ pub fn ApprovalPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || query.read().get("id").unwrap_or_default();
     let decide = ServerAction::<DecideApproval>::new();
-    let tick = ticker(2000);
+    // Not refreshed on a timer: that would wipe a comment being typed.
     let data = Resource::new(
-        move || (id(), decide.version().get(), tick.get()),
-        |(id, _, _)| load_approval(id),
+        move || (id(), decide.version().get()),
+        |(id, _)| load_approval(id),
     );
     let flash = Resource::new(move || decide.version().get(), |_| take_flash());
     view! {

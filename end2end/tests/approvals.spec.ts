@@ -1,0 +1,54 @@
+import { test, expect } from "@playwright/test";
+import { signIn, execute } from "./demo";
+
+test("a reviewer opens a pending containment, sees the diff, approves, and the waiting agent gets the result", async ({ page, request }, info) => {
+  const host = `host-${info.project.name}-${Date.now()}`;
+  // The agent's call blocks (up to 20 s) until the reviewer decides: a real HTTP client.
+  const waiting = execute(request, "remediation-agent", {
+    connector: "crowdstrike", operation: "hosts:write", wait_seconds: 20,
+    params: { action_name: "contain", ids: [host] },
+    session_context: { reasoning: `beaconing from ${host}` },
+  });
+
+  await signIn(page, "reviewer");
+  // Reviewers see the queue on the home page.
+  await expect(page.getByTestId("approval-queue").first()).toBeVisible();
+  await page.goto("/approvals?sort=newest");
+  const row = page.locator("tr[data-approval]").first();
+  await expect(row).toContainText("crowdstrike.hosts:write");
+  await expect(row.getByTestId("countdown")).toHaveText(/^in \d+ min$/);
+  await row.getByRole("link", { name: "Review" }).click();
+
+  await expect(page.locator("blockquote.reasoning")).toHaveText(`beaconing from ${host}`);
+  const diff = page.getByTestId("state-diff");
+  await expect(diff).toContainText(`${host} · status`);
+  await expect(diff.locator("tr.changed")).toContainText("normal");
+  await expect(diff.locator("tr.changed")).toContainText("contained");
+  await expect(page.getByTestId("params")).toContainText(host);
+
+  await page.getByLabel("Comment (recorded in the audit trail)").fill("confirmed C2 beaconing");
+  await page.getByRole("button", { name: "Approve and run" }).click();
+  await expect(page.getByRole("status")).toContainText("Approved. ARX ran the call");
+  await expect(page.getByTestId("approval")).toHaveAttribute("data-status", "executed");
+
+  const answer = await waiting;
+  expect(answer.status()).toBe(200);
+  const body = await answer.json();
+  expect(body.verdict).toBe("PERMIT");
+  expect(body.result.resources[0].id).toBe(host);
+});
+
+test("the history lists decided requests with who decided", async ({ page, request }) => {
+  const r = await execute(request, "remediation-agent", {
+    connector: "crowdstrike", operation: "hosts:write", params: { action_name: "lift_containment", ids: ["h-history"] },
+  });
+  expect(r.status()).toBe(202);
+  await signIn(page, "reviewer");
+  await page.goto("/approvals?sort=newest");
+  await page.locator("tr[data-approval]").first().getByRole("link", { name: "Review" }).click();
+  await page.getByLabel("Comment (recorded in the audit trail)").fill("not during business hours");
+  await page.getByRole("button", { name: "Deny" }).click();
+  await expect(page.getByTestId("approval")).toHaveAttribute("data-status", "denied");
+  await page.goto("/approvals?view=history");
+  await expect(page.locator("tr[data-approval]").filter({ hasText: "denied" }).first()).toContainText("reviewer@demo.arx.local");
+});
