@@ -184,6 +184,7 @@ pub struct SettingsForm {
     pub default_high: String,
     pub default_critical: String,
     pub approval_timeout: String,
+    pub max_grant_ttl: String,
 }
 
 /// A rule as the editor posts it; lists are comma-separated, checkboxes present or not.

@@ -21,3 +21,27 @@ CREATE TABLE approval_votes (
     created_ms  BIGINT NOT NULL,
     PRIMARY KEY (approval_id, user_id)
 );
+
+-- What a request asks for: a call (`call`) or temporary scope (`grant`).
+ALTER TABLE approvals ADD COLUMN kind TEXT NOT NULL DEFAULT 'call';
+
+-- Time-bound grants: extra scope an agent asked for and a reviewer approved.
+CREATE TABLE grants (
+    id           TEXT PRIMARY KEY,
+    org_id       TEXT NOT NULL REFERENCES orgs(id),
+    agent_id     TEXT NOT NULL REFERENCES agents(id),
+    connector    TEXT NOT NULL,
+    operations   TEXT NOT NULL,
+    resource     TEXT,
+    reason       TEXT NOT NULL,
+    ttl_secs     BIGINT NOT NULL,
+    approval_id  TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_ms   BIGINT NOT NULL,
+    starts_ms    BIGINT,
+    expires_ms   BIGINT,
+    ended_ms     BIGINT,
+    ended_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX grants_by_agent ON grants (org_id, agent_id, status);
+CREATE INDEX grants_due ON grants (status, expires_ms);

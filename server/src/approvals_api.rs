@@ -3,7 +3,7 @@
 //! comment; and the approver groups of users.
 
 use arx_core::CoreError;
-use arx_core::ids::{ApprovalId, UserId};
+use arx_core::ids::{ApprovalId, GrantId, UserId};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -24,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/approvals/{id}", get(detail))
         .route("/v1/admin/approvals/{id}/approve", post(approve))
         .route("/v1/admin/approvals/{id}/deny", post(deny))
+        .route("/v1/sdk/grants", post(request_grant))
+        .route("/v1/admin/grants", get(grants))
+        .route("/v1/admin/grants/{id}/revoke", post(revoke_grant))
         .route("/v1/admin/users", get(users))
         .route("/v1/admin/users/{id}/groups", put(set_groups))
 }
@@ -136,4 +139,56 @@ async fn set_groups(
     let id: UserId = parse_id("user", &id)?;
     let user = s.engine.admin(&p)?.set_user_groups(id, g.groups).await?;
     Ok(Json(json!({"user": user})))
+}
+
+/// `POST /v1/sdk/grants`: an agent asks for temporary scope; answers like an escalated call.
+async fn request_grant(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let parsed = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+        .map_err(|e| {
+            CoreError::InvalidRequest(format!(
+                "the body is not a valid grant request ({{connector, operations, ttl, reason, resource?}}): {}: {}",
+                e.path(),
+                e.inner()
+            ))
+        });
+    executed_response(
+        s.engine
+            .request_grant(bearer(&headers).as_deref(), parsed)
+            .await,
+    )
+}
+
+async fn grants(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    Ok(Json(json!({"grants": s.engine.reader(&p).grants().await?})))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn revoke_grant(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let id: GrantId = parse_id("grant", &id)?;
+    let reason = if body.iter().all(u8::is_ascii_whitespace) {
+        String::new()
+    } else {
+        serde_json::from_slice::<Revoke>(&body)
+            .map_err(|e| {
+                ApiError(CoreError::InvalidRequest(format!(
+                    "the body must be {{\"reason\": \"...\"}} or empty: {e}"
+                )))
+            })?
+            .reason
+    };
+    let g = s.engine.admin(&p)?.revoke_grant(id, &reason).await?;
+    Ok(Json(json!({"grant": g})))
 }

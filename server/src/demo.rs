@@ -36,6 +36,7 @@ pub struct DemoFile {
 
 /// Where each demo connector's instance runs (its environment drives the risk score).
 const ENVIRONMENTS: &[(&str, &str)] = &[
+    ("azure", "prod"),
     ("crowdstrike", "prod"),
     ("sentinelone", "prod"),
     ("okta", "prod"),

@@ -58,4 +58,6 @@ id_type!(
     RecordId,
     /// A policy simulation job.
     SimId,
+    /// A time-bound grant of extra scope.
+    GrantId,
 );

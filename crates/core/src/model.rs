@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
 use crate::policy::{Escalation, PolicyDoc};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +268,107 @@ pub struct ApprovalRequest {
     /// What the waiting agent receives once the request is final: `{http_status, body}`.
     pub outcome: Option<serde_json::Value>,
     pub result_audit_id: Option<RecordId>,
+    /// `call` (run the call once approved) or `grant` (activate a grant once approved).
+    pub kind: String,
+}
+
+/// The kind of an approval request for a grant.
+pub const GRANT_KIND: &str = "grant";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Requested,
+    Active,
+    Expired,
+    Revoked,
+    Denied,
+}
+
+impl GrantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Requested => "requested",
+            GrantStatus::Active => "active",
+            GrantStatus::Expired => "expired",
+            GrantStatus::Revoked => "revoked",
+            GrantStatus::Denied => "denied",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            GrantStatus::Requested,
+            GrantStatus::Active,
+            GrantStatus::Expired,
+            GrantStatus::Revoked,
+            GrantStatus::Denied,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+    }
+}
+
+/// One resource a grant is limited to: calls whose `param` equals `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantResource {
+    pub param: String,
+    pub value: String,
+}
+
+/// Temporary extra scope: while active, the listed operations of a connector (on one
+/// resource, when given) are permitted where policy would escalate them (§5 step 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: GrantId,
+    pub org_id: OrgId,
+    pub agent_id: AgentId,
+    pub connector: String,
+    pub operations: Vec<String>,
+    pub resource: Option<GrantResource>,
+    pub reason: String,
+    pub ttl_secs: u32,
+    pub approval_id: ApprovalId,
+    pub status: GrantStatus,
+    pub created_ms: i64,
+    pub starts_ms: Option<i64>,
+    pub expires_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    pub ended_reason: String,
+}
+
+impl Grant {
+    /// Whether this grant, active at `now_ms`, covers a call.
+    pub fn covers(
+        &self,
+        connector: &str,
+        operation: &str,
+        params: &serde_json::Map<String, serde_json::Value>,
+        now_ms: i64,
+    ) -> bool {
+        self.status == GrantStatus::Active
+            && self.expires_ms.is_some_and(|e| now_ms < e)
+            && self.connector == connector
+            && self.operations.iter().any(|o| o == operation)
+            && self.resource.as_ref().is_none_or(|r| {
+                params.get(&r.param).is_some_and(|v| match v {
+                    serde_json::Value::String(s) => *s == r.value,
+                    other => other.to_string() == r.value,
+                })
+            })
+    }
+}
+
+/// A change of a grant's state, applied only if it is still in `from`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantChange {
+    pub from: Vec<GrantStatus>,
+    pub to: GrantStatus,
+    pub starts_ms: Option<i64>,
+    pub expires_ms: Option<i64>,
+    pub ended_ms: Option<i64>,
+    pub ended_reason: Option<String>,
 }
 
 /// A change of an approval request's state, applied only if it is still in `from`.

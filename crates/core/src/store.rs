@@ -6,10 +6,10 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::error::CoreError;
-use crate::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
 use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
-    Instance, Org, PolicyVersion, User,
+    Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
 };
 
 pub type StoreResult<T> = Result<T, CoreError>;
@@ -122,6 +122,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         due_before_ms: Option<i64>,
     ) -> StoreResult<Vec<ApprovalRequest>>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
+
+    // Grants
+    async fn create_grant(&self, g: &Grant) -> StoreResult<()>;
+    async fn grant(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>>;
+    /// Newest first, at most 500.
+    async fn list_grants(&self, org: OrgId) -> StoreResult<Vec<Grant>>;
+    /// The agent's active grants on a connector (one read, only for escalated calls).
+    async fn active_grants(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        connector: &str,
+    ) -> StoreResult<Vec<Grant>>;
+    /// Compare-and-set, like approvals.
+    async fn change_grant(
+        &self,
+        org: OrgId,
+        id: GrantId,
+        change: &GrantChange,
+    ) -> StoreResult<bool>;
+    /// Grants in `status` across every org whose expiry is at or before `due_before_ms`.
+    async fn grants_due(&self, status: GrantStatus, due_before_ms: i64) -> StoreResult<Vec<Grant>>;
     async fn list_approvals(
         &self,
         org: OrgId,

@@ -11,7 +11,7 @@ use crate::{SqlStore, db_err, rows};
 
 pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
      intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
-     comment, outcome, result_audit_id";
+     comment, outcome, result_audit_id, kind";
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
@@ -21,7 +21,7 @@ impl SqlStore {
     pub(crate) async fn create_approval_q(&self, a: &ApprovalRequest) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO approvals ({APPROVAL_COLS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         ))
         .bind(a.id.to_string())
         .bind(a.org_id.to_string())
@@ -43,6 +43,7 @@ impl SqlStore {
         .bind(&a.comment)
         .bind(a.outcome.as_ref().map(to_json).transpose()?)
         .bind(a.result_audit_id.map(|r| r.to_string()))
+        .bind(&a.kind)
         .execute(&self.pool)
         .await
         .map_err(db_err("create approval"))?;

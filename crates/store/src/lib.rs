@@ -10,6 +10,7 @@
 
 mod approvals;
 mod audit;
+mod grants;
 mod policy;
 mod registry;
 mod rows;

@@ -3,10 +3,10 @@
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
-use arx_core::ids::{AgentId, ApprovalId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use arx_core::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
 use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
-    Instance, Org, PolicyVersion, User,
+    Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
 };
 use arx_core::store::{AuditQuery, Store, StoreResult};
 use async_trait::async_trait;
@@ -475,6 +475,40 @@ impl Store for SqlStore {
 
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
         self.audit_record_q(org, id).await
+    }
+
+    async fn create_grant(&self, g: &Grant) -> StoreResult<()> {
+        self.create_grant_q(g).await
+    }
+
+    async fn grant(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>> {
+        self.grant_q(org, id).await
+    }
+
+    async fn list_grants(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
+        self.list_grants_q(org).await
+    }
+
+    async fn active_grants(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        connector: &str,
+    ) -> StoreResult<Vec<Grant>> {
+        self.active_grants_q(org, agent, connector).await
+    }
+
+    async fn change_grant(
+        &self,
+        org: OrgId,
+        id: GrantId,
+        change: &GrantChange,
+    ) -> StoreResult<bool> {
+        self.change_grant_q(org, id, change).await
+    }
+
+    async fn grants_due(&self, status: GrantStatus, due_before_ms: i64) -> StoreResult<Vec<Grant>> {
+        self.grants_due_q(status, due_before_ms).await
     }
 
     async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {

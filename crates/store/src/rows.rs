@@ -4,7 +4,7 @@ use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
 use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, ApprovalVote, Environment,
-    Instance, Org, PolicyVersion, Role, User,
+    Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -136,6 +136,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
         result_audit_id: get::<Option<String>>(row, "result_audit_id")?
             .map(|s| s.parse().map_err(|_| bad("result_audit_id")))
             .transpose()?,
+        kind: get(row, "kind")?,
     })
 }
 
@@ -162,5 +163,27 @@ pub(crate) fn policy_version(row: &AnyRow) -> Result<PolicyVersion, CoreError> {
         message: get(row, "message")?,
         summary: get(row, "summary")?,
         created_ms: get(row, "created_ms")?,
+    })
+}
+
+pub(crate) fn grant(row: &AnyRow) -> Result<Grant, CoreError> {
+    Ok(Grant {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        agent_id: id(row, "agent_id")?,
+        connector: get(row, "connector")?,
+        operations: json(row, "operations")?,
+        resource: get::<Option<String>>(row, "resource")?
+            .map(|s| serde_json::from_str(&s).map_err(|_| bad("resource")))
+            .transpose()?,
+        reason: get(row, "reason")?,
+        ttl_secs: u32::try_from(get::<i64>(row, "ttl_secs")?).map_err(|_| bad("ttl_secs"))?,
+        approval_id: id(row, "approval_id")?,
+        status: GrantStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        created_ms: get(row, "created_ms")?,
+        starts_ms: get(row, "starts_ms")?,
+        expires_ms: get(row, "expires_ms")?,
+        ended_ms: get(row, "ended_ms")?,
+        ended_reason: get(row, "ended_reason")?,
     })
 }

@@ -662,3 +662,166 @@ async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approva
         assert_eq!(got["result"]["result"]["state"], "3", "{b}: {got}");
     }
 }
+
+fn fix_bucket(account: &str) -> Value {
+    json!({"connector": "azure", "operation": "storage_accounts:update",
+           "params": {"resource_group": "rg-data", "account": account, "allow_blob_public_access": false}})
+}
+
+async fn grant(s: &TestServer, key: &str) -> String {
+    let body = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "15m",
+                      "reason": "turn off public blob access on logsprod", "wait_seconds": 0,
+                      "resource": {"param": "account", "value": "logsprod"}});
+    let (code, out) = send(s, key, Method::POST, "/v1/sdk/grants", body).await;
+    assert_eq!(code, 202, "{}: {out}", s.backend);
+    let id = out["approval_id"].as_str().unwrap().to_string();
+    let (code, out) = send(
+        s,
+        &s.admin_token(),
+        Method::POST,
+        &format!("/v1/admin/approvals/{id}/approve"),
+        json!({"comment": "15 minutes, that bucket only"}),
+    )
+    .await;
+    assert_eq!(
+        (code, out["approval"]["status"].as_str()),
+        (200, Some("executed")),
+        "{}: {out}",
+        s.backend
+    );
+    id
+}
+
+#[tokio::test]
+async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    for s in servers_on(&clock).await {
+        let b = s.backend;
+        let key = s.agent_key("remediation-agent");
+        let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
+        assert_eq!(code, 202, "{b}: a high-risk cloud write escalates");
+
+        let too_long = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "2h", "reason": "x"});
+        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", too_long).await;
+        assert!(
+            code == 400
+                && out["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("maximum of 1h"),
+            "{b}: {out}"
+        );
+
+        let approval = grant(&s, &key).await;
+        let (_, d) = s
+            .admin_get(&format!("/v1/admin/approvals/{approval}"))
+            .await;
+        assert_eq!(
+            d["approval"]["params"]["resource"]["value"], "logsprod",
+            "{b}: the reviewer saw the exact scope"
+        );
+        let (code, out) = poll(&s, &key, &approval, 0).await;
+        assert_eq!(
+            (code, out["status"].as_str()),
+            (200, Some("active")),
+            "{b}: {out}"
+        );
+
+        let (code, out) = s.execute(&key, fix_bucket("logsprod")).await;
+        assert_eq!(
+            (code, out["verdict"].as_str()),
+            (200, Some("PERMIT")),
+            "{b}: {out}"
+        );
+        assert_eq!(
+            out["result"]["properties"]["allowBlobPublicAccess"], false,
+            "{b}: {out}"
+        );
+        let (code, _) = s.execute(&key, fix_bucket("another-account")).await;
+        assert_eq!(code, 202, "{b}: only the granted resource");
+        let (code, _) = s
+            .execute(&s.agent_key("triage-agent"), fix_bucket("logsprod"))
+            .await;
+        assert_eq!(code, 202, "{b}: only the granted agent");
+
+        clock.advance_ms(15 * 60_000);
+        s.running.engine.expire_due().await.unwrap();
+        let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
+        assert_eq!(code, 202, "{b}: reverted by itself after 15 minutes");
+
+        // Suspension ends a grant at once; so does an admin's revoke.
+        grant(&s, &key).await;
+        let agent_id = s
+            .demo()
+            .agents
+            .iter()
+            .find(|a| a.name == "remediation-agent")
+            .unwrap()
+            .id
+            .clone();
+        send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            &format!("/v1/admin/agents/{agent_id}/suspend"),
+            json!({"reason": "drift"}),
+        )
+        .await;
+        send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            &format!("/v1/admin/agents/{agent_id}/reactivate"),
+            json!({"reason": "cleared"}),
+        )
+        .await;
+        let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
+        assert_eq!(code, 202, "{b}: suspension revoked the grant");
+        grant(&s, &key).await;
+        let (_, list) = s.admin_get("/v1/admin/grants").await;
+        let active = list["grants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["status"] == "active")
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (code, out) = send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            &format!("/v1/admin/grants/{active}/revoke"),
+            json!({"reason": "done early"}),
+        )
+        .await;
+        assert_eq!(
+            (code, out["grant"]["status"].as_str()),
+            (200, Some("revoked")),
+            "{b}: {out}"
+        );
+        let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
+        assert_eq!(code, 202, "{b}: revoked");
+
+        let kinds = s.audit_kinds().await;
+        for (k, n) in [
+            ("grant.requested", 3),
+            ("grant.active", 3),
+            ("grant.expired", 1),
+            ("grant.revoked", 2),
+        ] {
+            assert_eq!(kinds.iter().filter(|x| *x == k).count(), n, "{b}: {k}");
+        }
+        let permitted = s
+            .audit()
+            .await
+            .into_iter()
+            .filter(|r| r["kind"] == "execute.intercept" && r["fields"]["grant_id"].is_string())
+            .count();
+        assert_eq!(
+            permitted, 1,
+            "{b}: the intercept names the grant that permitted it"
+        );
+    }
+}

@@ -132,6 +132,8 @@ fn Settings(
                 <label>"Default for critical operations"{verdict("settings[default_critical]", settings.default_critical)}</label>
                 <label>"Approval timeout when a rule names none (e.g. 1h, 30m)"
                     <input name="settings[approval_timeout]" required value=settings.approval_timeout readonly=!edit/></label>
+                <label>"Longest grant an agent may ask for (e.g. 1h)"
+                    <input name="settings[max_grant_ttl]" required value=settings.max_grant_ttl readonly=!edit/></label>
                 {edit.then(|| view! { <div class="wide"><button type="submit" class="btn primary">"Save thresholds and defaults"</button></div> })}
             </ActionForm>
         </div>

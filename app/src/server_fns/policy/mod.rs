@@ -212,6 +212,7 @@ pub mod ssr {
             default_high: s.defaults.high.as_str().into(),
             default_critical: s.defaults.critical.as_str().into(),
             approval_timeout: duration::format(s.approval_ttl_secs),
+            max_grant_ttl: duration::format(s.max_grant_ttl_secs),
         }
     }
 
@@ -235,6 +236,7 @@ pub mod ssr {
                 critical: verdict("critical", &f.default_critical)?,
             },
             approval_ttl_secs: duration::parse(&f.approval_timeout)?,
+            max_grant_ttl_secs: duration::parse(&f.max_grant_ttl)?,
         };
         s.check().map_err(|e| e.to_string())?;
         Ok(s)

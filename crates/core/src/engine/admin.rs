@@ -201,6 +201,11 @@ impl AdminOps<'_> {
             json!({"agent_id": a.id, "from": a.status.as_str(), "to": status.as_str(), "reason": reason.trim()}),
         )
         .await?;
+        if status != AgentStatus::Active {
+            let why = format!("the agent was {}", status.as_str());
+            e.end_agent_grants(a.org_id, a.id, &why, actor(self.who))
+                .await?;
+        }
         Ok(())
     }
 

@@ -17,7 +17,8 @@ use crate::audit::{Actor, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::model::{
-    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, Role, User,
+    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, GRANT_KIND, Role,
+    User,
 };
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS};
 
@@ -116,7 +117,12 @@ impl Engine {
         let fields =
             json!({"expires_at": format_ts(a.expires_ms), "reason": "nobody decided in time"});
         match self.transition(&a, change, Actor::system(), fields).await? {
-            Some(done) => Ok(done),
+            Some(done) => {
+                if done.kind == GRANT_KIND {
+                    self.deny_grant(&done, "nobody approved it in time").await?;
+                }
+                Ok(done)
+            }
             None => self.approval_of(a.org_id, a.id).await,
         }
     }
@@ -133,6 +139,7 @@ impl Engine {
                 n += 1;
             }
         }
+        self.expire_grants().await?;
         Ok(n)
     }
 
@@ -232,23 +239,15 @@ impl Engine {
             let mut change = ApprovalChange::new(&[Approved], Cancelled);
             change.comment =
                 Some("the agent was suspended or decommissioned before the call ran".into());
-            return self
-                .finish(&a, change, actor, json!({"reason": "agent not active"}))
-                .await;
+            return self.finish_approval(&a, change, actor).await;
         };
         if params_hash(&a.params) != a.params_hash {
             let mut change = ApprovalChange::new(&[Approved], Failed);
             change.outcome = Some(
                 json!({"http_status": 500, "body": CoreError::Internal(String::new()).body()}),
             );
-            return self
-                .finish(
-                    &a,
-                    change,
-                    actor,
-                    json!({"reason": "params do not match their approved hash"}),
-                )
-                .await;
+            change.comment = Some("the stored params do not match their approved hash".into());
+            return self.finish_approval(&a, change, actor).await;
         }
         let Some(a) = self
             .transition(
@@ -319,16 +318,16 @@ impl Engine {
                 change.outcome = Some(json!({"http_status": e.http_status(), "body": e.body()}));
             }
         }
-        self.finish(&a, change, actor, json!({})).await
+        self.finish_approval(&a, change, actor).await
     }
 
-    async fn finish(
+    pub(super) async fn finish_approval(
         &self,
         a: &ApprovalRequest,
         change: ApprovalChange,
         actor: Actor,
-        fields: Value,
     ) -> Result<ApprovalRequest, CoreError> {
+        let fields = json!({"comment": change.comment});
         match self.transition(a, change, actor, fields).await? {
             Some(done) => Ok(done),
             None => self.approval_of(a.org_id, a.id).await,
@@ -457,6 +456,9 @@ impl ReviewOps<'_> {
         change.comment = Some(comment.clone());
         let fields = json!({"comment": comment, "approvers": change.decided_by, "params_hash": a.params_hash});
         match e.transition(&a, change, self.actor(), fields).await? {
+            Some(approved) if approved.kind == GRANT_KIND => {
+                e.activate_grant(approved, self.actor()).await
+            }
             Some(approved) => e.run_approved(approved, self.actor()).await,
             None => Err(self.lost_race(a.id).await),
         }

@@ -160,10 +160,27 @@ impl Engine {
                 },
                 grant_id: None,
             };
-            (
-                risk,
-                policy::evaluate(&policy.doc.settings, &policy.compiled, &input),
-            )
+            let mut decision = policy::evaluate(&policy.doc.settings, &policy.compiled, &input);
+            // §5 step 4: only an escalation can be turned by a grant, so only it looks one up.
+            if decision.verdict == Verdict::Escalate
+                && let Some(g) = self
+                    .covering_grant(
+                        org.id,
+                        agent.id,
+                        &connector.name,
+                        &req.operation,
+                        &req.params,
+                    )
+                    .await?
+            {
+                let g = g.to_string();
+                let with_grant = PolicyInput {
+                    grant_id: Some(&g),
+                    ..input
+                };
+                decision = policy::evaluate(&policy.doc.settings, &policy.compiled, &with_grant);
+            }
+            (risk, decision)
         };
 
         // 5. The intercept record, durable before anything else happens.
@@ -368,6 +385,7 @@ impl Engine {
             comment: String::new(),
             outcome: None,
             result_audit_id: None,
+            kind: "call".into(),
         };
         self.store.create_approval(&approval).await?;
         self.record(

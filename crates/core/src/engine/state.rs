@@ -148,9 +148,9 @@ impl Engine {
                 one => vec![one.clone()],
             };
             for rec in records {
-                let record = text(&rec[&st.key]);
+                let record = text(at(&rec, &st.key));
                 for field in &st.fields {
-                    let current = text(&rec[field]);
+                    let current = text(at(&rec, field));
                     let after = sets.get(field).map_or_else(|| current.clone(), text);
                     diff.rows.push(StateRow {
                         record: record.clone(),

@@ -100,6 +100,9 @@ pub struct PolicySettings {
     /// How long an approval request waits for a decision when its rule names no timeout.
     #[serde(rename = "approval_timeout", with = "duration_secs")]
     pub approval_ttl_secs: u32,
+    /// The longest a grant may last.
+    #[serde(rename = "max_grant_ttl", with = "duration_secs")]
+    pub max_grant_ttl_secs: u32,
 }
 
 mod duration_secs {
@@ -122,6 +125,7 @@ impl Default for PolicySettings {
             deny_threshold: 90,
             defaults: TierDefaults::default(),
             approval_ttl_secs: 3600,
+            max_grant_ttl_secs: 3600,
         }
     }
 }
@@ -154,6 +158,9 @@ impl PolicySettings {
         }
         if !(60..=7 * 86_400).contains(&self.approval_ttl_secs) {
             return bad("approval_timeout", "must be between 1m and 7d");
+        }
+        if !(60..=7 * 86_400).contains(&self.max_grant_ttl_secs) {
+            return bad("max_grant_ttl", "must be between 1m and 7d");
         }
         Ok(())
     }

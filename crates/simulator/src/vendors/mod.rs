@@ -1,6 +1,7 @@
 //! Vendor-shaped answers: success bodies per operation (one module per vendor) and the
 //! vendors' error envelopes (401, 404, injected failures).
 
+mod azure;
 mod crowdstrike;
 mod jira;
 mod okta;
@@ -183,6 +184,7 @@ pub(crate) fn iso(secs_ago: u64) -> String {
 /// The success answer of operation `ctx.op` of `connector`.
 pub(crate) fn respond(connector: &str, ctx: &Ctx<'_>) -> Reply {
     match connector {
+        "azure" => azure::respond(ctx),
         "crowdstrike" => crowdstrike::respond(ctx),
         "splunk" => splunk::respond(ctx),
         "jira" => jira::respond(ctx),
@@ -213,7 +215,7 @@ pub(crate) fn error(connector: &str, status: u16, message: &str) -> Value {
         "servicenow" => {
             json!({ "error": { "message": message, "detail": Value::Null }, "status": "failure" })
         }
-        "sentinel" => sentinel::error(status, message),
+        "sentinel" | "azure" => sentinel::error(status, message),
         "sentinelone" => {
             json!({ "errors": [{ "code": u64::from(status) * 10_000 + 10, "detail": message, "title": message }] })
         }
@@ -256,7 +258,7 @@ pub(crate) fn unauthorized(connector: &str) -> Value {
         "jira" => "You are not authenticated. Authentication required to perform this operation.",
         "okta" => "Invalid token provided",
         "servicenow" => "User Not Authenticated",
-        "sentinel" => "The access token is invalid.",
+        "sentinel" | "azure" => "The access token is invalid.",
         "sentinelone" => "Authentication Failed",
         "pagerduty" => "Invalid Credentials",
         _ => "Unauthorized",
@@ -282,7 +284,7 @@ pub(crate) fn failure(connector: &str, status: u16) -> Value {
 pub(crate) fn token_refused(connector: &str) -> Value {
     match connector {
         "crowdstrike" => error(connector, 401, "access denied, invalid client credentials"),
-        "sentinel" => json!({
+        "sentinel" | "azure" => json!({
             "error": "invalid_client",
             "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
             "error_codes": [7_000_215],

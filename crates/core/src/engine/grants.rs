@@ -1,0 +1,408 @@
+//! Time-bound grants (ARCHITECTURE §6): an agent asks for temporary scope (operations of
+//! one connector, optionally on one resource, for a TTL capped by the org); a reviewer
+//! approves the exact scope; while active it turns ESCALATE into PERMIT for the calls it
+//! covers; at expiry it reverts by itself; suspension, decommissioning or an admin's
+//! revoke end it at once. Every change is a compare-and-set and an audit record.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Engine;
+use super::execute::{Executed, params_hash};
+use crate::audit::{Actor, AuditRecord};
+use crate::error::CoreError;
+use crate::ids::{AgentId, ApprovalId, GrantId, OrgId};
+use crate::model::{
+    ApprovalChange, ApprovalRequest, ApprovalStatus, GRANT_KIND, Grant, GrantChange, GrantResource,
+    GrantStatus,
+};
+use crate::policy::{Escalation, duration};
+use crate::request::MAX_WAIT_SECONDS;
+
+/// The body of `POST /v1/sdk/grants`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub connector: String,
+    pub operations: Vec<String>,
+    /// `15m`, `1h`, or seconds.
+    #[serde(with = "duration::option")]
+    pub ttl: Option<u32>,
+    pub reason: String,
+    #[serde(default)]
+    pub resource: Option<GrantResource>,
+    #[serde(default)]
+    pub instance: Option<String>,
+    #[serde(default)]
+    pub wait_seconds: Option<u32>,
+}
+
+impl Engine {
+    /// `POST /v1/sdk/grants`: records the request and asks a reviewer; answers like an
+    /// escalated call (the grant once approved, or 202 while pending).
+    pub async fn request_grant(
+        &self,
+        bearer: Option<&str>,
+        body: Result<GrantRequest, CoreError>,
+    ) -> Result<Executed, CoreError> {
+        let (agent, org) = self.authenticate_agent(bearer).await?;
+        let req = body?;
+        let bad = |m: String| CoreError::InvalidRequest(m);
+        let connector =
+            self.catalog
+                .get(&req.connector)
+                .ok_or_else(|| CoreError::InvalidOperation {
+                    message: format!("unknown connector '{}'", req.connector),
+                    valid: self.catalog.names().map(String::from).collect(),
+                })?;
+        if req.operations.is_empty() {
+            return Err(bad("name the operations the grant should cover".into()));
+        }
+        for op in &req.operations {
+            let Some(o) = connector.operation(op) else {
+                return Err(CoreError::InvalidOperation {
+                    message: format!("'{op}' is not an operation of {}", connector.name),
+                    valid: connector.operations.keys().cloned().collect(),
+                });
+            };
+            if let Some(r) = &req.resource
+                && !o.params.contains_key(&r.param)
+            {
+                return Err(bad(format!(
+                    "resource.param '{}' is not a param of {op}",
+                    r.param
+                )));
+            }
+        }
+        if req.reason.trim().is_empty() {
+            return Err(bad("say why the agent needs this scope (reason)".into()));
+        }
+        let policy = self.active_policy(&org).await?;
+        let max = policy.doc.settings.max_grant_ttl_secs;
+        let ttl = req
+            .ttl
+            .ok_or_else(|| bad("give a ttl, e.g. \"15m\"".into()))?;
+        if ttl == 0 || ttl > max {
+            return Err(bad(format!(
+                "ttl must be between 1s and the org's maximum of {}",
+                duration::format(max)
+            )));
+        }
+        let instances = self.store.instances_of(org.id, &connector.name).await?;
+        let instance = match &req.instance {
+            Some(n) => instances.iter().find(|i| &i.name == n),
+            None => instances.first(),
+        }
+        .ok_or_else(|| {
+            bad(format!(
+                "{} has no such instance in this org",
+                connector.name
+            ))
+        })?;
+
+        let now = self.now_ms();
+        let approval_id = ApprovalId::new();
+        let grant = Grant {
+            id: GrantId::new(),
+            org_id: org.id,
+            agent_id: agent.id,
+            connector: connector.name.clone(),
+            operations: req.operations.clone(),
+            resource: req.resource.clone(),
+            reason: req.reason.trim().to_string(),
+            ttl_secs: ttl,
+            approval_id,
+            status: GrantStatus::Requested,
+            created_ms: now,
+            starts_ms: None,
+            expires_ms: None,
+            ended_ms: None,
+            ended_reason: String::new(),
+        };
+        let scope = json!({
+            "grant_id": grant.id, "operations": grant.operations, "resource": grant.resource,
+            "ttl": duration::format(ttl), "reason": grant.reason,
+        });
+        let requested: AuditRecord = self
+            .record(
+                org.id,
+                "grant.requested",
+                Actor::agent(agent.id, &agent.name),
+                json!({"grant_id": grant.id, "approval_id": approval_id, "agent_id": agent.id,
+                       "connector": grant.connector, "scope": scope}),
+            )
+            .await?;
+        self.store.create_grant(&grant).await?;
+        let tier_weight = req
+            .operations
+            .iter()
+            .filter_map(|o| connector.operation(o))
+            .map(|o| o.risk.weight())
+            .max()
+            .unwrap_or(0);
+        let approval = ApprovalRequest {
+            id: approval_id,
+            org_id: org.id,
+            agent_id: agent.id,
+            instance_id: instance.id,
+            connector: connector.name.clone(),
+            operation: "grant".into(),
+            params_hash: params_hash(&scope),
+            params: scope,
+            intercept_id: requested.id,
+            risk_score: tier_weight
+                + instance
+                    .sensitivity
+                    .unwrap_or_else(|| connector.sensitivity())
+                    .min(25)
+                + crate::risk::target_weight(instance.environment),
+            policy_id: "grant".into(),
+            status: ApprovalStatus::Pending,
+            created_ms: now,
+            expires_ms: now + i64::from(policy.doc.settings.approval_ttl_secs) * 1000,
+            requirements: Escalation {
+                show_diff: false,
+                ..Escalation::org_default(policy.doc.settings.approval_ttl_secs)
+            },
+            decided_ms: None,
+            decided_by: vec![],
+            comment: String::new(),
+            outcome: None,
+            result_audit_id: None,
+            kind: GRANT_KIND.into(),
+        };
+        self.store.create_approval(&approval).await?;
+        let wait = req
+            .wait_seconds
+            .unwrap_or(MAX_WAIT_SECONDS)
+            .min(MAX_WAIT_SECONDS);
+        let a = self
+            .await_final(org.id, approval_id, Duration::from_secs(u64::from(wait)))
+            .await?;
+        super::approvals::outcome_of(&a)
+    }
+
+    async fn grant_of_approval(&self, a: &ApprovalRequest) -> Result<Grant, CoreError> {
+        let id: GrantId = a.params["grant_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| CoreError::Internal("grant request without grant_id".into()))?;
+        self.store
+            .grant(a.org_id, id)
+            .await?
+            .ok_or_else(|| CoreError::Internal("the requested grant is gone".into()))
+    }
+
+    /// Moves a grant by compare-and-set and records it; `false` if another change won.
+    async fn change_grant(
+        &self,
+        g: &Grant,
+        change: GrantChange,
+        actor: Actor,
+        fields: Value,
+    ) -> Result<bool, CoreError> {
+        if !self.store.change_grant(g.org_id, g.id, &change).await? {
+            return Ok(false);
+        }
+        let mut fields = fields;
+        if let Value::Object(m) = &mut fields {
+            m.insert("grant_id".into(), json!(g.id));
+            m.insert("agent_id".into(), json!(g.agent_id));
+            m.insert("connector".into(), json!(g.connector));
+            m.insert("operations".into(), json!(g.operations));
+        }
+        self.record(
+            g.org_id,
+            &format!("grant.{}", change.to.as_str()),
+            actor,
+            fields,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// An approved grant request: the grant becomes active for its TTL from now.
+    pub(super) async fn activate_grant(
+        &self,
+        a: ApprovalRequest,
+        actor: Actor,
+    ) -> Result<ApprovalRequest, CoreError> {
+        let g = self.grant_of_approval(&a).await?;
+        let now = self.now_ms();
+        let expires = now + i64::from(g.ttl_secs) * 1000;
+        let activated = self
+            .change_grant(
+                &g,
+                GrantChange {
+                    from: vec![GrantStatus::Requested],
+                    to: GrantStatus::Active,
+                    starts_ms: Some(now),
+                    expires_ms: Some(expires),
+                    ended_ms: None,
+                    ended_reason: None,
+                },
+                actor.clone(),
+                json!({"expires_at": crate::audit::format_ts(expires), "approval_id": a.id}),
+            )
+            .await?;
+        let mut change = ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Executed);
+        if activated {
+            change.outcome = Some(json!({"http_status": 200, "body": {
+                "grant_id": g.id, "status": "active", "connector": g.connector,
+                "operations": g.operations, "resource": g.resource,
+                "expires_at": crate::audit::format_ts(expires), "approval_id": a.id,
+            }}));
+        } else {
+            change.to = ApprovalStatus::Cancelled;
+            change.comment = Some("the grant was revoked before it was approved".into());
+        }
+        self.finish_approval(&a, change, actor).await
+    }
+
+    /// A grant request that was denied, expired or cancelled: the grant never starts.
+    pub(super) async fn deny_grant(&self, a: &ApprovalRequest, why: &str) -> Result<(), CoreError> {
+        let g = self.grant_of_approval(a).await?;
+        self.change_grant(
+            &g,
+            GrantChange {
+                from: vec![GrantStatus::Requested],
+                to: GrantStatus::Denied,
+                starts_ms: None,
+                expires_ms: None,
+                ended_ms: Some(self.now_ms()),
+                ended_reason: Some(why.into()),
+            },
+            Actor::system(),
+            json!({"reason": why, "approval_id": a.id}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Ends active grants whose time is up; returns how many.
+    pub(super) async fn expire_grants(&self) -> Result<usize, CoreError> {
+        let now = self.now_ms();
+        let mut n = 0;
+        for g in self.store.grants_due(GrantStatus::Active, now).await? {
+            let change = GrantChange {
+                from: vec![GrantStatus::Active],
+                to: GrantStatus::Expired,
+                starts_ms: None,
+                expires_ms: None,
+                ended_ms: Some(now),
+                ended_reason: Some("its time was up".into()),
+            };
+            if self
+                .change_grant(
+                    &g,
+                    change,
+                    Actor::system(),
+                    json!({"reason": "its time was up"}),
+                )
+                .await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Ends every requested or active grant of an agent at once (suspension, decommission).
+    pub(super) async fn end_agent_grants(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        why: &str,
+        actor: Actor,
+    ) -> Result<usize, CoreError> {
+        let mut n = 0;
+        for g in self.store.list_grants(org).await? {
+            if g.agent_id != agent
+                || !matches!(g.status, GrantStatus::Requested | GrantStatus::Active)
+            {
+                continue;
+            }
+            let change = GrantChange {
+                from: vec![GrantStatus::Requested, GrantStatus::Active],
+                to: GrantStatus::Revoked,
+                starts_ms: None,
+                expires_ms: None,
+                ended_ms: Some(self.now_ms()),
+                ended_reason: Some(why.into()),
+            };
+            if self
+                .change_grant(&g, change, actor.clone(), json!({"reason": why}))
+                .await?
+            {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The id of an active grant of the agent covering this call, if any.
+    pub(super) async fn covering_grant(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        connector: &str,
+        operation: &str,
+        params: &serde_json::Map<String, Value>,
+    ) -> Result<Option<GrantId>, CoreError> {
+        let now = self.now_ms();
+        Ok(self
+            .store
+            .active_grants(org, agent, connector)
+            .await?
+            .into_iter()
+            .find(|g| g.covers(connector, operation, params, now))
+            .map(|g| g.id))
+    }
+}
+
+impl super::ReadOps<'_> {
+    pub async fn grants(&self) -> Result<Vec<Grant>, CoreError> {
+        self.engine.store.list_grants(self.who.org_id).await
+    }
+}
+
+impl super::AdminOps<'_> {
+    /// Ends a grant now (requested or active).
+    pub async fn revoke_grant(&self, id: GrantId, reason: &str) -> Result<Grant, CoreError> {
+        let e = self.engine;
+        let g = e
+            .store
+            .grant(self.who.org_id, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such grant".into()))?;
+        let why = if reason.trim().is_empty() {
+            format!("revoked by {}", self.who.email)
+        } else {
+            reason.trim().to_string()
+        };
+        let change = GrantChange {
+            from: vec![GrantStatus::Requested, GrantStatus::Active],
+            to: GrantStatus::Revoked,
+            starts_ms: None,
+            expires_ms: None,
+            ended_ms: Some(e.now_ms()),
+            ended_reason: Some(why.clone()),
+        };
+        let actor = Actor::user(self.who.user_id, &self.who.email);
+        if !e
+            .change_grant(&g, change, actor, json!({"reason": why}))
+            .await?
+        {
+            return Err(CoreError::Conflict(format!(
+                "the grant is already {}",
+                g.status.as_str()
+            )));
+        }
+        e.store
+            .grant(self.who.org_id, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such grant".into()))
+    }
+}

@@ -1,0 +1,135 @@
+//! Time-bound grants: created when asked for, moved by compare-and-set.
+
+use arx_core::CoreError;
+use arx_core::ids::{AgentId, GrantId, OrgId};
+use arx_core::model::{Grant, GrantChange, GrantStatus};
+use arx_core::store::StoreResult;
+
+use crate::{SqlStore, db_err, rows};
+
+const COLS: &str = "id, org_id, agent_id, connector, operations, resource, reason, ttl_secs, approval_id, \
+     status, created_ms, starts_ms, expires_ms, ended_ms, ended_reason";
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+impl SqlStore {
+    pub(crate) async fn create_grant_q(&self, g: &Grant) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        ))
+        .bind(g.id.to_string())
+        .bind(g.org_id.to_string())
+        .bind(g.agent_id.to_string())
+        .bind(&g.connector)
+        .bind(to_json(&g.operations)?)
+        .bind(g.resource.as_ref().map(to_json).transpose()?)
+        .bind(&g.reason)
+        .bind(i64::from(g.ttl_secs))
+        .bind(g.approval_id.to_string())
+        .bind(g.status.as_str())
+        .bind(g.created_ms)
+        .bind(g.starts_ms)
+        .bind(g.expires_ms)
+        .bind(g.ended_ms)
+        .bind(&g.ended_reason)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create grant"))?;
+        Ok(())
+    }
+
+    async fn grants_where(&self, cond: &str, binds: &[String]) -> StoreResult<Vec<Grant>> {
+        let sql =
+            format!("SELECT {COLS} FROM grants WHERE {cond} ORDER BY created_ms DESC LIMIT 500");
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b.clone());
+        }
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(db_err("grants"))?
+            .iter()
+            .map(rows::grant)
+            .collect()
+    }
+
+    pub(crate) async fn grant_q(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>> {
+        Ok(self
+            .grants_where(
+                "org_id = $1 AND id = $2",
+                &[org.to_string(), id.to_string()],
+            )
+            .await?
+            .pop())
+    }
+
+    pub(crate) async fn list_grants_q(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
+        self.grants_where("org_id = $1", &[org.to_string()]).await
+    }
+
+    pub(crate) async fn active_grants_q(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        connector: &str,
+    ) -> StoreResult<Vec<Grant>> {
+        self.grants_where(
+            "org_id = $1 AND agent_id = $2 AND connector = $3 AND status = 'active'",
+            &[org.to_string(), agent.to_string(), connector.to_string()],
+        )
+        .await
+    }
+
+    pub(crate) async fn grants_due_q(
+        &self,
+        status: GrantStatus,
+        due_before_ms: i64,
+    ) -> StoreResult<Vec<Grant>> {
+        let sql = format!(
+            "SELECT {COLS} FROM grants WHERE status = $1 AND expires_ms <= $2 ORDER BY expires_ms LIMIT 1000"
+        );
+        sqlx::query(&sql)
+            .bind(status.as_str())
+            .bind(due_before_ms)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("grants due"))?
+            .iter()
+            .map(rows::grant)
+            .collect()
+    }
+
+    pub(crate) async fn change_grant_q(
+        &self,
+        org: OrgId,
+        id: GrantId,
+        c: &GrantChange,
+    ) -> StoreResult<bool> {
+        let from: Vec<String> = (0..c.from.len()).map(|i| format!("${}", i + 8)).collect();
+        let sql = format!(
+            "UPDATE grants SET status = $3, starts_ms = COALESCE($4, starts_ms), \
+             expires_ms = COALESCE($5, expires_ms), ended_ms = COALESCE($6, ended_ms), \
+             ended_reason = COALESCE($7, ended_reason) \
+             WHERE org_id = $1 AND id = $2 AND status IN ({})",
+            from.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(c.to.as_str())
+            .bind(c.starts_ms)
+            .bind(c.expires_ms)
+            .bind(c.ended_ms)
+            .bind(c.ended_reason.clone());
+        for s in &c.from {
+            q = q.bind(s.as_str());
+        }
+        Ok(q.execute(&self.pool)
+            .await
+            .map_err(db_err("change grant"))?
+            .rows_affected()
+            == 1)
+    }
+}
