@@ -354,7 +354,7 @@ impl Grant {
             && self.resource.as_ref().is_none_or(|r| {
                 params.get(&r.param).is_some_and(|v| match v {
                     serde_json::Value::String(s) => *s == r.value,
-                    other => other.to_string() == r.value,
+                    other => serde_json::to_string(other).is_ok_and(|s| s == r.value),
                 })
             })
     }
