@@ -73,7 +73,12 @@ pub(crate) fn outcome_of(a: &ApprovalRequest) -> Result<Executed, CoreError> {
 }
 
 impl Engine {
-    /// A receiver of approval changes made in this process.
+    /// Tells waiting agents and notifiers that a request was created or changed.
+    pub(super) fn announce_approval(&self, id: ApprovalId) {
+        let _ = self.approval_events.0.send(id);
+    }
+
+    /// A receiver of approval requests created or changed in this process.
     pub fn approval_events(&self) -> broadcast::Receiver<ApprovalId> {
         self.approval_events.0.subscribe()
     }
@@ -95,7 +100,7 @@ impl Engine {
         }
         let kind = format!("approval.{}", change.to.as_str());
         let recorded = self.record(a.org_id, &kind, actor, fields).await;
-        let _ = self.approval_events.0.send(a.id);
+        self.announce_approval(a.id);
         recorded?;
         self.store.approval(a.org_id, a.id).await
     }
@@ -447,7 +452,7 @@ impl ReviewOps<'_> {
                 json!({"approval_id": a.id, "comment": comment, "approvals": votes.len(), "needed": needed}),
             )
             .await?;
-            let _ = e.approval_events.0.send(a.id);
+            e.announce_approval(a.id);
             return e.approval_of(a.org_id, a.id).await;
         }
         let mut change = ApprovalChange::new(&[Pending], Approved);

@@ -40,7 +40,8 @@ fn normalize_email(email: &str) -> String {
 }
 
 impl Engine {
-    async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
+    /// The principal of an active user (for sign-ins that map an outside identity, e.g. Slack).
+    pub async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
         let org = self.store.org(user.org_id).await?.ok_or_else(|| {
             CoreError::Unauthenticated("this account's org no longer exists".into())
         })?;

@@ -388,6 +388,7 @@ impl Engine {
             kind: "call".into(),
         };
         self.store.create_approval(&approval).await?;
+        self.announce_approval(approval.id);
         self.record(
             org.id,
             "approval.requested",

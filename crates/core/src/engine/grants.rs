@@ -174,6 +174,7 @@ impl Engine {
             kind: GRANT_KIND.into(),
         };
         self.store.create_approval(&approval).await?;
+        self.announce_approval(approval.id);
         let wait = req
             .wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
