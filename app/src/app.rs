@@ -11,6 +11,7 @@ use crate::pages::{
     approvals::{ApprovalPage, ApprovalsPage},
     audit::AuditTrailPage,
     connectors::ConnectorsPage,
+    grants::GrantsPage,
     login::LoginPage,
     overview::OverviewPage,
     planned::*,

@@ -306,3 +306,20 @@ pub struct SimView {
     pub changed: Vec<SimChangeView>,
     pub error: Option<String>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantRow {
+    pub id: String,
+    pub agent: String,
+    pub connector: String,
+    pub operations: Vec<String>,
+    /// `param = value` when the grant is limited to one resource.
+    pub resource: Option<String>,
+    pub reason: String,
+    pub status: String,
+    pub ttl: String,
+    /// Seconds left while active.
+    pub remaining_secs: Option<i64>,
+    pub created: String,
+    pub ended: Option<String>,
+}

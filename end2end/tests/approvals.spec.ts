@@ -52,3 +52,29 @@ test("the history lists decided requests with who decided", async ({ page, reque
   await page.goto("/approvals?view=history");
   await expect(page.locator("tr[data-approval]").filter({ hasText: "denied" }).first()).toContainText("reviewer@demo.arx.local");
 });
+
+test("an active grant shows its time left, and an admin revokes it", async ({ page, request }, info) => {
+  const { demo } = await import("./demo");
+  const key = demo.agents.find((a: { name: string }) => a.name === "remediation-agent").api_key;
+  const account = `acct${info.project.name}`;
+  const asked = await request.post("/v1/sdk/grants", {
+    headers: { authorization: `Bearer ${key}` },
+    data: { connector: "azure", operations: ["storage_accounts:update"], ttl: "15m", wait_seconds: 0,
+            reason: `fix public access on ${account}`, resource: { param: "account", value: account } },
+  });
+  expect(asked.status()).toBe(202);
+  const { approval_id } = await asked.json();
+  const approved = await request.post(`/v1/admin/approvals/${approval_id}/approve`, {
+    headers: { authorization: `Bearer ${demo.admin_token}` }, data: { comment: "ok for 15 minutes" },
+  });
+  expect(approved.status()).toBe(200);
+
+  await signIn(page);
+  await page.getByRole("link", { name: "Grants", exact: true }).click();
+  const row = page.locator("tr[data-grant]").filter({ hasText: `only account = ${account}` });
+  await expect(row).toHaveAttribute("data-status", "active");
+  await expect(row).toContainText(/ends in 1[45] min \(of 15m\)/);
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await expect(page.getByRole("status")).toContainText("revoked");
+  await expect(page.locator("tr[data-grant]").filter({ hasText: `only account = ${account}` })).toHaveAttribute("data-status", "revoked");
+});

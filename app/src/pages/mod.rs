@@ -4,6 +4,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod connectors;
+pub mod grants;
 pub mod login;
 pub mod overview;
 pub mod planned;

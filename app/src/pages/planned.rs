@@ -5,11 +5,6 @@ use leptos::prelude::*;
 use crate::components::messages::NotBuiltYet;
 
 #[component]
-pub fn GrantsPage() -> impl IntoView {
-    view! { <NotBuiltYet title="Grants" what="Time-bound grants of extra scope that revert by themselves."/> }
-}
-
-#[component]
 pub fn DriftPage() -> impl IntoView {
     view! { <NotBuiltYet title="Drift" what="Alerts when an agent acts outside its declared manifest, with throttling and suspension by severity."/> }
 }

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod console;
+pub mod grants;
 pub mod policy;
 
 #[cfg(feature = "ssr")]

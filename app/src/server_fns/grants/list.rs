@@ -1,0 +1,57 @@
+//! The org's grants, active first.
+
+use leptos::prelude::*;
+
+use crate::types::GrantRow;
+
+#[server]
+pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
+    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use arx_core::policy::duration;
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine.reader(&p);
+    let agents = r.agents().await.map_err(to_error)?;
+    let now = engine.now_ms();
+    let mut rows: Vec<GrantRow> = r
+        .grants()
+        .await
+        .map_err(to_error)?
+        .into_iter()
+        .map(|g| GrantRow {
+            id: g.id.to_string(),
+            agent: agents
+                .iter()
+                .find(|a| a.id == g.agent_id)
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            connector: g.connector.clone(),
+            operations: g.operations.clone(),
+            resource: g
+                .resource
+                .as_ref()
+                .map(|r| format!("{} = {}", r.param, r.value)),
+            reason: g.reason.clone(),
+            status: g.status.as_str().into(),
+            ttl: duration::format(g.ttl_secs),
+            remaining_secs: g
+                .expires_ms
+                .filter(|_| g.status.as_str() == "active")
+                .map(|e| ((e - now) / 1000).max(0)),
+            created: format_ms(g.created_ms),
+            ended: g.ended_ms.map(|e| {
+                format!(
+                    "{} ({})",
+                    format_ms(e),
+                    if g.ended_reason.is_empty() {
+                        "ended"
+                    } else {
+                        g.ended_reason.as_str()
+                    }
+                )
+            }),
+        })
+        .collect();
+    rows.sort_by_key(|g| (g.status != "active", g.status != "requested"));
+    Ok(rows)
+}
