@@ -15,6 +15,7 @@ pub mod console;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod integrations;
 pub mod keys;
 pub mod policy_api;
 
@@ -42,6 +43,8 @@ use crate::config::Config;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub metrics: Arc<api::Metrics>,
+    /// Slack, Teams and webhook delivery.
+    pub hub: Arc<integrations::Hub>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -145,6 +148,9 @@ pub async fn launch_with_clock(
     if cfg.public_url == "http://127.0.0.1" {
         cfg.public_url = format!("http://{addr}");
     }
+    // Slack, Teams and webhook notices follow every approval event from here on.
+    let hub = Arc::new(integrations::Hub::new(&cfg.public_url)?);
+    integrations::notifier::spawn(engine.clone(), hub.clone());
 
     let (simulator, demo) = if with_demo {
         let sim_listener = tokio::net::TcpListener::bind(cfg.simulator_listen)
@@ -177,6 +183,7 @@ pub async fn launch_with_clock(
     let state = AppState {
         engine: engine.clone(),
         metrics: Arc::default(),
+        hub,
         leptos_options,
     };
     let app = router(state, cfg.public_url.starts_with("https://"));
@@ -209,6 +216,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(api::routes())
         .merge(policy_api::routes())
         .merge(approvals_api::routes())
+        .merge(integrations::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))
         .route("/openapi.json", get(api::openapi))
@@ -227,6 +235,10 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            integrations::links::guard,
         ))
         .layer(axum::middleware::from_fn(console::require_login))
         .layer(axum::middleware::from_fn(console::same_origin))

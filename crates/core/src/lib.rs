@@ -13,11 +13,13 @@ pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod ids;
+pub mod integration;
 pub mod model;
 pub mod policy;
 pub mod request;
 pub mod risk;
 pub mod secret;
+pub mod signing;
 pub mod store;
 pub mod vault;
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
     Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
@@ -149,6 +150,46 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         org: OrgId,
         status: Option<&str>,
     ) -> StoreResult<Vec<ApprovalRequest>>;
+
+    /// The org of an approval request, looked up across orgs. Only for routing what
+    /// arrives without an org (a Slack button, a signed link, an in-process event) to the
+    /// org whose keys then verify it; everything after that is org-scoped.
+    async fn approval_org(&self, id: ApprovalId) -> StoreResult<Option<OrgId>>;
+
+    // Integrations (Slack, Teams, webhooks)
+    async fn integration(
+        &self,
+        org: OrgId,
+        kind: IntegrationKind,
+    ) -> StoreResult<Option<StoredIntegration>>;
+    /// Inserts or replaces the org's settings of `i.kind`.
+    async fn put_integration(&self, i: &StoredIntegration) -> StoreResult<()>;
+    /// `false` when there was nothing to delete.
+    async fn delete_integration(&self, org: OrgId, kind: IntegrationKind) -> StoreResult<bool>;
+    async fn approval_notice(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+    ) -> StoreResult<Option<ApprovalNotice>>;
+    /// Claims the right to send notice `n` (compare-and-set, so of several processes
+    /// following the same request exactly one sends each notice): inserts it when
+    /// `from` is `None` and no notice exists, else moves the stored status from `from`
+    /// to `n.status`. `false` when another claim came first.
+    async fn claim_approval_notice(
+        &self,
+        n: &ApprovalNotice,
+        from: Option<ApprovalStatus>,
+    ) -> StoreResult<bool>;
+    /// Remembers where the message of a claimed notice went (Slack channel and `ts`).
+    async fn set_approval_notice_message(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+        channel: &str,
+        message_ts: &str,
+    ) -> StoreResult<()>;
 
     // Console sessions (opaque to the engine)
     /// Inserts a new session; `false` if the id is taken.

@@ -12,8 +12,10 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use zeroize::Zeroizing;
 
 use crate::error::CoreError;
-use crate::ids::{InstanceId, OrgId};
+use crate::ids::{ApprovalId, InstanceId, OrgId};
+use crate::integration::IntegrationKind;
 use crate::secret::{Credentials, Secret};
+use crate::signing::hmac_sha256;
 
 /// 32 bytes of key material.
 pub struct MasterKey(Zeroizing<[u8; 32]>);
@@ -168,6 +170,38 @@ impl Vault {
         Ok(k)
     }
 
+    fn seal_map(
+        &self,
+        org: OrgId,
+        wrapped_dek: &str,
+        aad: &str,
+        map: &BTreeMap<String, String>,
+    ) -> Result<String, CoreError> {
+        let key = self.data_key(org, Some(wrapped_dek))?;
+        let plain = Zeroizing::new(
+            serde_json::to_vec(map).map_err(|e| CoreError::internal("vault encode", e))?,
+        );
+        seal_bytes(&key, aad, &plain)
+    }
+
+    fn open_map(
+        &self,
+        org: OrgId,
+        wrapped_dek: Option<&str>,
+        aad: &str,
+        sealed: &str,
+    ) -> Result<Credentials, CoreError> {
+        let key = self.data_key(org, wrapped_dek)?;
+        let plain = open_bytes(&key, aad, sealed)?;
+        let map: BTreeMap<String, Zeroizing<String>> = serde_json::from_slice(&plain)
+            .map_err(|_| CoreError::Internal("vault: secrets are not a JSON object".into()))?;
+        Ok(Credentials(
+            map.into_iter()
+                .map(|(k, v)| (k, Secret::new(v.as_str())))
+                .collect(),
+        ))
+    }
+
     pub fn seal_credentials(
         &self,
         org: OrgId,
@@ -175,11 +209,7 @@ impl Vault {
         instance: InstanceId,
         creds: &BTreeMap<String, String>,
     ) -> Result<String, CoreError> {
-        let key = self.data_key(org, Some(wrapped_dek))?;
-        let plain = Zeroizing::new(
-            serde_json::to_vec(creds).map_err(|e| CoreError::internal("vault encode", e))?,
-        );
-        seal_bytes(&key, &Self::cred_aad(org, instance), &plain)
+        self.seal_map(org, wrapped_dek, &Self::cred_aad(org, instance), creds)
     }
 
     pub fn open_credentials(
@@ -189,15 +219,44 @@ impl Vault {
         instance: InstanceId,
         sealed: &str,
     ) -> Result<Credentials, CoreError> {
-        let key = self.data_key(org, wrapped_dek)?;
-        let plain = open_bytes(&key, &Self::cred_aad(org, instance), sealed)?;
-        let map: BTreeMap<String, Zeroizing<String>> = serde_json::from_slice(&plain)
-            .map_err(|_| CoreError::Internal("vault: credentials are not a JSON object".into()))?;
-        Ok(Credentials(
-            map.into_iter()
-                .map(|(k, v)| (k, Secret::new(v.as_str())))
-                .collect(),
-        ))
+        self.open_map(org, wrapped_dek, &Self::cred_aad(org, instance), sealed)
+    }
+
+    fn integration_aad(org: OrgId, kind: IntegrationKind) -> String {
+        format!("arx:integration:{org}:{}", kind.as_str())
+    }
+
+    /// Seals an integration's secrets (Slack tokens, webhook secrets), bound to org and kind.
+    pub fn seal_integration(
+        &self,
+        org: OrgId,
+        wrapped_dek: &str,
+        kind: IntegrationKind,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<String, CoreError> {
+        self.seal_map(org, wrapped_dek, &Self::integration_aad(org, kind), secrets)
+    }
+
+    pub fn open_integration(
+        &self,
+        org: OrgId,
+        wrapped_dek: Option<&str>,
+        kind: IntegrationKind,
+        sealed: &str,
+    ) -> Result<Credentials, CoreError> {
+        self.open_map(org, wrapped_dek, &Self::integration_aad(org, kind), sealed)
+    }
+
+    /// The tag of a signed console link to an approval request: HMAC-SHA256 of the request
+    /// id under a per-org key derived from the master key (so no database read is needed
+    /// and a tag for one org is worthless in another), truncated to 128 bits.
+    pub fn approval_link_tag(&self, org: OrgId, approval: ApprovalId) -> String {
+        let key = Zeroizing::new(hmac_sha256(
+            self.master.0.as_ref(),
+            &[b"arx:approval-link:", org.to_string().as_bytes()],
+        ));
+        let tag = hmac_sha256(key.as_ref(), &[approval.to_string().as_bytes()]);
+        hex::encode(&tag[..16])
     }
 }
 
@@ -228,6 +287,41 @@ mod tests {
             other
                 .open_credentials(org, Some(&dek), inst, &sealed)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn integration_secrets_are_bound_to_org_and_kind() {
+        let v = Vault::new(MasterKey::generate());
+        let org = OrgId::new();
+        let dek = v.new_wrapped_data_key(org).unwrap();
+        let secrets = BTreeMap::from([("bot_token".to_string(), "xoxb-secret".to_string())]);
+        let sealed = v
+            .seal_integration(org, &dek, IntegrationKind::Slack, &secrets)
+            .unwrap();
+        assert!(!sealed.contains("xoxb"));
+        let open = v
+            .open_integration(org, Some(&dek), IntegrationKind::Slack, &sealed)
+            .unwrap();
+        assert_eq!(open.get("bot_token"), Some("xoxb-secret"));
+        assert!(
+            v.open_integration(org, Some(&dek), IntegrationKind::Webhook, &sealed)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn approval_link_tags_depend_on_org_request_and_master_key() {
+        let v = Vault::new(MasterKey::generate());
+        let (org, id) = (OrgId::new(), ApprovalId::new());
+        let tag = v.approval_link_tag(org, id);
+        assert_eq!(tag.len(), 32);
+        assert_eq!(tag, v.approval_link_tag(org, id));
+        assert_ne!(tag, v.approval_link_tag(OrgId::new(), id));
+        assert_ne!(tag, v.approval_link_tag(org, ApprovalId::new()));
+        assert_ne!(
+            tag,
+            Vault::new(MasterKey::generate()).approval_link_tag(org, id)
         );
     }
 

@@ -11,6 +11,7 @@
 mod approvals;
 mod audit;
 mod grants;
+mod integrations;
 mod policy;
 mod registry;
 mod rows;

@@ -4,6 +4,7 @@
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
 use arx_core::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
     Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
@@ -529,5 +530,54 @@ impl Store for SqlStore {
 
     async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64> {
         self.session_delete_expired_q(now_ms).await
+    }
+
+    async fn approval_org(&self, id: ApprovalId) -> StoreResult<Option<OrgId>> {
+        self.approval_org_q(id).await
+    }
+
+    async fn integration(
+        &self,
+        org: OrgId,
+        kind: IntegrationKind,
+    ) -> StoreResult<Option<StoredIntegration>> {
+        self.integration_q(org, kind).await
+    }
+
+    async fn put_integration(&self, i: &StoredIntegration) -> StoreResult<()> {
+        self.put_integration_q(i).await
+    }
+
+    async fn delete_integration(&self, org: OrgId, kind: IntegrationKind) -> StoreResult<bool> {
+        self.delete_integration_q(org, kind).await
+    }
+
+    async fn approval_notice(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+    ) -> StoreResult<Option<ApprovalNotice>> {
+        self.approval_notice_q(org, approval, kind).await
+    }
+
+    async fn claim_approval_notice(
+        &self,
+        n: &ApprovalNotice,
+        from: Option<ApprovalStatus>,
+    ) -> StoreResult<bool> {
+        self.claim_approval_notice_q(n, from).await
+    }
+
+    async fn set_approval_notice_message(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+        channel: &str,
+        message_ts: &str,
+    ) -> StoreResult<()> {
+        self.set_approval_notice_message_q(org, approval, kind, channel, message_ts)
+            .await
     }
 }

@@ -8,3 +8,4 @@ mod console;
 mod execute;
 mod harness;
 mod policy;
+mod slack;

@@ -515,8 +515,23 @@ pub struct ApprovalDetail {
 
 impl super::ReadOps<'_> {
     pub async fn approval_detail(&self, id: ApprovalId) -> Result<ApprovalDetail, CoreError> {
-        let e = self.engine;
-        let org = self.who.org_id;
+        self.engine.approval_detail_in(self.who.org_id, id).await
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, CoreError> {
+        self.engine.store.list_users(self.who.org_id).await
+    }
+}
+
+impl Engine {
+    /// Everything a reviewer sees about a request of `org`, for the reviewer API and for
+    /// notifiers that show it elsewhere (Slack, Teams, webhooks).
+    pub async fn approval_detail_in(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+    ) -> Result<ApprovalDetail, CoreError> {
+        let e = self;
         let approval = e.expire_if_due(e.approval_of(org, id).await?).await?;
         let intercept = e
             .store
@@ -542,10 +557,6 @@ impl super::ReadOps<'_> {
             votes: e.store.approval_votes(org, id).await?,
             approval,
         })
-    }
-
-    pub async fn users(&self) -> Result<Vec<User>, CoreError> {
-        self.engine.store.list_users(self.who.org_id).await
     }
 }
 

@@ -7,6 +7,7 @@ mod audit_writer;
 mod auth;
 mod execute;
 mod grants;
+mod integrations;
 mod policy;
 mod simulate;
 mod state;

@@ -1,0 +1,311 @@
+//! The model of an org's notification and decision channels: Slack (messages with
+//! Approve and Deny buttons), Microsoft Teams incoming webhooks and generic signed
+//! webhooks. Plain settings are stored as they are; secrets are sealed by the vault and
+//! leave the engine only as [`Secret`]s, for delivery.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::ids::{ApprovalId, OrgId};
+use crate::model::ApprovalStatus;
+use crate::secret::{Credentials, Secret};
+
+/// Where Slack's Web API lives unless an org says otherwise (tests point at a local one).
+pub const SLACK_API_BASE_URL: &str = "https://slack.com/api";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IntegrationKind {
+    Slack,
+    Teams,
+    Webhook,
+}
+
+impl IntegrationKind {
+    pub const ALL: [IntegrationKind; 3] = [
+        IntegrationKind::Slack,
+        IntegrationKind::Teams,
+        IntegrationKind::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntegrationKind::Slack => "slack",
+            IntegrationKind::Teams => "teams",
+            IntegrationKind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The fields that are sealed, never shown.
+    pub fn secret_fields(self) -> &'static [&'static str] {
+        match self {
+            IntegrationKind::Slack => &["bot_token", "signing_secret"],
+            IntegrationKind::Teams => &["url"],
+            IntegrationKind::Webhook => &["secret"],
+        }
+    }
+
+    /// The fields of the admin API's body, for error messages.
+    fn shape(self) -> &'static str {
+        match self {
+            IntegrationKind::Slack => {
+                "{bot_token, signing_secret, channel, api_base_url?} (api_base_url defaults to https://slack.com/api)"
+            }
+            IntegrationKind::Teams => "{url} (the Teams incoming webhook URL)",
+            IntegrationKind::Webhook => "{url, secret}",
+        }
+    }
+}
+
+/// An integration as stored: plain settings, and the secrets sealed by the vault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredIntegration {
+    pub org_id: OrgId,
+    pub kind: IntegrationKind,
+    pub config: BTreeMap<String, String>,
+    /// `v1:…` ciphertext of a JSON object of secret fields; bound to the org and kind.
+    pub sealed_secrets: String,
+    /// Names of the sealed fields (their values never leave the vault unsealed).
+    pub secret_fields: Vec<String>,
+    pub updated_ms: i64,
+    pub updated_by: String,
+}
+
+/// What the admin API shows of an integration: its settings and which secrets are set,
+/// never their values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntegrationView {
+    pub kind: IntegrationKind,
+    pub configured: bool,
+    pub config: BTreeMap<String, String>,
+    /// For each secret field, whether it is set.
+    pub secrets_set: BTreeMap<String, bool>,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+/// An integration unsealed for delivery: the secrets stay [`Secret`]s (redacted in
+/// `Debug`, zeroized on drop).
+#[derive(Debug, Clone)]
+pub struct IntegrationSettings {
+    pub kind: IntegrationKind,
+    pub config: BTreeMap<String, String>,
+    pub secrets: Credentials,
+}
+
+impl IntegrationSettings {
+    pub fn config(&self, key: &str) -> &str {
+        self.config.get(key).map_or("", String::as_str)
+    }
+    pub fn secret(&self, key: &str) -> Option<&Secret> {
+        self.secrets.0.get(key)
+    }
+}
+
+/// What ARX last sent about one approval request on one channel (for Slack, the message
+/// to update when the request ends).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApprovalNotice {
+    pub org_id: OrgId,
+    pub approval_id: ApprovalId,
+    pub kind: IntegrationKind,
+    /// The Slack channel id the message is in (empty for webhooks).
+    pub channel: String,
+    /// The Slack message's `ts` (empty for webhooks).
+    pub message_ts: String,
+    /// The request's status the last notice showed.
+    pub status: ApprovalStatus,
+    pub updated_ms: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackInput {
+    bot_token: String,
+    signing_secret: String,
+    channel: String,
+    #[serde(default)]
+    api_base_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamsInput {
+    url: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookInput {
+    url: String,
+    secret: String,
+}
+
+/// Plain settings and secrets, validated, from the admin API's JSON body.
+pub(crate) type Parsed = (BTreeMap<String, String>, BTreeMap<String, String>);
+
+fn required(kind: IntegrationKind, field: &str, v: String) -> Result<String, CoreError> {
+    let v = v.trim().to_string();
+    if v.is_empty() || v.len() > 2000 {
+        return Err(CoreError::InvalidRequest(format!(
+            "{} needs '{field}' (1 to 2000 characters)",
+            kind.as_str()
+        )));
+    }
+    Ok(v)
+}
+
+/// Whether the URL's host is this machine (`127.x`, `localhost`, `[::1]`).
+fn is_loopback(rest: &str) -> bool {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = if host.starts_with('[') {
+        host.split(']').next().map_or("", |h| &h[1..])
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// An `https://` URL; `http://` only when `plain_ok` or the host is this machine (where
+/// tests and local relays run). Plain HTTP elsewhere would expose what travels with it.
+fn url(kind: IntegrationKind, field: &str, v: String, plain_ok: bool) -> Result<String, CoreError> {
+    let v = required(kind, field, v)?;
+    let bad = |why: &str| CoreError::InvalidRequest(format!("{} '{field}' {why}", kind.as_str()));
+    let (rest, plain) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
+        (Some(r), _) => (r, false),
+        (None, Some(r)) => (r, true),
+        (None, None) => return Err(bad("must be an http:// or https:// URL")),
+    };
+    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
+        return Err(bad("must be an http:// or https:// URL"));
+    }
+    if plain && !plain_ok && !is_loopback(rest) {
+        return Err(bad(
+            "must use https:// (plain http:// only to this machine)",
+        ));
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+/// Parses and validates the body of `PUT /v1/admin/integrations/{kind}`.
+pub(crate) fn parse_input(
+    kind: IntegrationKind,
+    body: serde_json::Value,
+) -> Result<Parsed, CoreError> {
+    let bad = |e: serde_json::Error| {
+        CoreError::InvalidRequest(format!(
+            "the {} settings are {}: {e}",
+            kind.as_str(),
+            kind.shape()
+        ))
+    };
+    let mut config = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    match kind {
+        IntegrationKind::Slack => {
+            let i: SlackInput = serde_json::from_value(body).map_err(bad)?;
+            secrets.insert(
+                "bot_token".into(),
+                required(kind, "bot_token", i.bot_token)?,
+            );
+            secrets.insert(
+                "signing_secret".into(),
+                required(kind, "signing_secret", i.signing_secret)?,
+            );
+            config.insert("channel".into(), required(kind, "channel", i.channel)?);
+            let base = match i.api_base_url {
+                Some(u) => url(kind, "api_base_url", u, false)?,
+                None => SLACK_API_BASE_URL.to_string(),
+            };
+            config.insert("api_base_url".into(), base);
+        }
+        IntegrationKind::Teams => {
+            let i: TeamsInput = serde_json::from_value(body).map_err(bad)?;
+            // The URL itself is the credential (anyone holding it can post), so it is sealed.
+            secrets.insert("url".into(), url(kind, "url", i.url, false)?);
+        }
+        IntegrationKind::Webhook => {
+            let i: WebhookInput = serde_json::from_value(body).map_err(bad)?;
+            // The body is signed, and no credential travels with it.
+            config.insert("url".into(), url(kind, "url", i.url, true)?);
+            secrets.insert("secret".into(), required(kind, "secret", i.secret)?);
+        }
+    }
+    Ok((config, secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn slack_settings_default_the_api_and_keep_secrets_apart() {
+        let (config, secrets) = parse_input(
+            IntegrationKind::Slack,
+            json!({"bot_token": "xoxb-1", "signing_secret": "abc", "channel": "C1"}),
+        )
+        .unwrap();
+        assert_eq!(config["api_base_url"], SLACK_API_BASE_URL);
+        assert_eq!(config["channel"], "C1");
+        assert_eq!(
+            secrets.keys().collect::<Vec<_>>(),
+            ["bot_token", "signing_secret"]
+        );
+    }
+
+    #[test]
+    fn bad_settings_say_what_is_expected() {
+        let e = parse_input(
+            IntegrationKind::Webhook,
+            json!({"url": "ftp://x", "secret": "s"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("http:// or https://"), "{e}");
+        let e = parse_input(
+            IntegrationKind::Teams,
+            json!({"url": "http://teams.example"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(
+            parse_input(
+                IntegrationKind::Teams,
+                json!({"url": "http://127.0.0.1:9/hook"})
+            )
+            .is_ok()
+        );
+        assert!(
+            parse_input(
+                IntegrationKind::Teams,
+                json!({"url": "http://[::1]:9/hook"})
+            )
+            .is_ok()
+        );
+        assert!(
+            parse_input(
+                IntegrationKind::Teams,
+                json!({"url": "http://127.0.0.1.evil.example/"})
+            )
+            .is_err()
+        );
+        let e = parse_input(IntegrationKind::Teams, json!({"link": "https://x"})).unwrap_err();
+        assert!(e.to_string().contains("{url}"), "{e}");
+        let e = parse_input(
+            IntegrationKind::Slack,
+            json!({"bot_token": " ", "signing_secret": "abc", "channel": "C1"}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bot_token"), "{e}");
+    }
+}

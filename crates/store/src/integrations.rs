@@ -1,0 +1,202 @@
+//! Integration settings (plain JSON and a sealed blob; the vault in core seals and opens
+//! it) and the notices sent about approval requests, claimed by compare-and-set. Upserts
+//! use `ON CONFLICT`, which both databases accept in the same words.
+
+use arx_core::CoreError;
+use arx_core::ids::{ApprovalId, OrgId};
+use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
+use arx_core::model::ApprovalStatus;
+use arx_core::store::StoreResult;
+use sqlx::any::AnyRow;
+
+use crate::{SqlStore, db_err, rows};
+
+fn bad(what: &str) -> CoreError {
+    CoreError::Internal(format!("stored {what} is malformed"))
+}
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
+    serde_json::from_str(&rows::get::<String>(row, col)?).map_err(|_| bad(col))
+}
+
+fn kind(row: &AnyRow) -> StoreResult<IntegrationKind> {
+    IntegrationKind::parse(&rows::get::<String>(row, "kind")?).ok_or_else(|| bad("kind"))
+}
+
+fn integration(row: &AnyRow) -> StoreResult<StoredIntegration> {
+    Ok(StoredIntegration {
+        org_id: rows::id(row, "org_id")?,
+        kind: kind(row)?,
+        config: json(row, "config")?,
+        sealed_secrets: rows::get(row, "sealed_secrets")?,
+        secret_fields: json(row, "secret_fields")?,
+        updated_ms: rows::get(row, "updated_ms")?,
+        updated_by: rows::get(row, "updated_by")?,
+    })
+}
+
+fn notice(row: &AnyRow) -> StoreResult<ApprovalNotice> {
+    Ok(ApprovalNotice {
+        org_id: rows::id(row, "org_id")?,
+        approval_id: rows::id(row, "approval_id")?,
+        kind: kind(row)?,
+        channel: rows::get(row, "channel")?,
+        message_ts: rows::get(row, "message_ts")?,
+        status: ApprovalStatus::parse(&rows::get::<String>(row, "status")?)
+            .ok_or_else(|| bad("notice status"))?,
+        updated_ms: rows::get(row, "updated_ms")?,
+    })
+}
+
+impl SqlStore {
+    #[tracing::instrument(skip_all, fields(%org, kind = k.as_str()))]
+    pub(crate) async fn integration_q(
+        &self,
+        org: OrgId,
+        k: IntegrationKind,
+    ) -> StoreResult<Option<StoredIntegration>> {
+        sqlx::query(
+            "SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
+             FROM integrations WHERE org_id = $1 AND kind = $2",
+        )
+        .bind(org.to_string())
+        .bind(k.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("integration"))?
+        .map(|r| integration(&r))
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(org = %i.org_id, kind = i.kind.as_str()))]
+    pub(crate) async fn put_integration_q(&self, i: &StoredIntegration) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO integrations (org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (org_id, kind) DO UPDATE SET config = excluded.config, \
+             sealed_secrets = excluded.sealed_secrets, secret_fields = excluded.secret_fields, \
+             updated_ms = excluded.updated_ms, updated_by = excluded.updated_by",
+        )
+        .bind(i.org_id.to_string())
+        .bind(i.kind.as_str())
+        .bind(to_json(&i.config)?)
+        .bind(&i.sealed_secrets)
+        .bind(to_json(&i.secret_fields)?)
+        .bind(i.updated_ms)
+        .bind(&i.updated_by)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("put integration"))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(%org, kind = k.as_str()))]
+    pub(crate) async fn delete_integration_q(
+        &self,
+        org: OrgId,
+        k: IntegrationKind,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
+            .bind(org.to_string())
+            .bind(k.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("delete integration"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(approval = %id))]
+    pub(crate) async fn approval_org_q(&self, id: ApprovalId) -> StoreResult<Option<OrgId>> {
+        sqlx::query("SELECT org_id FROM approvals WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("approval org"))?
+            .map(|r| rows::id(&r, "org_id"))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(%org, approval = %id, kind = k.as_str()))]
+    pub(crate) async fn approval_notice_q(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+        k: IntegrationKind,
+    ) -> StoreResult<Option<ApprovalNotice>> {
+        sqlx::query(
+            "SELECT approval_id, org_id, kind, channel, message_ts, status, updated_ms \
+             FROM approval_notices WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(k.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("approval notice"))?
+        .map(|r| notice(&r))
+        .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(org = %n.org_id, approval = %n.approval_id, kind = n.kind.as_str()))]
+    pub(crate) async fn claim_approval_notice_q(
+        &self,
+        n: &ApprovalNotice,
+        from: Option<ApprovalStatus>,
+    ) -> StoreResult<bool> {
+        let r = match from {
+            None => sqlx::query(
+                "INSERT INTO approval_notices (approval_id, org_id, kind, channel, message_ts, status, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, kind) DO NOTHING",
+            )
+            .bind(n.approval_id.to_string())
+            .bind(n.org_id.to_string())
+            .bind(n.kind.as_str())
+            .bind(&n.channel)
+            .bind(&n.message_ts)
+            .bind(n.status.as_str())
+            .bind(n.updated_ms),
+            Some(prev) => sqlx::query(
+                "UPDATE approval_notices SET status = $4, updated_ms = $5 \
+                 WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND status = $6",
+            )
+            .bind(n.org_id.to_string())
+            .bind(n.approval_id.to_string())
+            .bind(n.kind.as_str())
+            .bind(n.status.as_str())
+            .bind(n.updated_ms)
+            .bind(prev.as_str()),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("claim approval notice"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]
+    pub(crate) async fn set_approval_notice_message_q(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        k: IntegrationKind,
+        channel: &str,
+        message_ts: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE approval_notices SET channel = $4, message_ts = $5 \
+             WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+        )
+        .bind(org.to_string())
+        .bind(approval.to_string())
+        .bind(k.as_str())
+        .bind(channel)
+        .bind(message_ts)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("set approval notice message"))?;
+        Ok(())
+    }
+}

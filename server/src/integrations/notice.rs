@@ -1,0 +1,146 @@
+//! What a notice says about an approval request, whatever the channel: who wants to do
+//! what where, the risk, the rule, a few rows of the diff, the outcome and who decided,
+//! and a signed link into the console.
+
+use arx_core::audit::format_ts;
+use arx_core::engine::{ApprovalDetail, StateRow};
+use arx_core::ids::{ApprovalId, OrgId};
+use arx_core::model::ApprovalStatus;
+use serde_json::{Value, json};
+
+/// At most this many diff rows go into a chat message; the console shows them all.
+const DIFF_ROWS: usize = 5;
+
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: ApprovalId,
+    pub org: OrgId,
+    /// `call` or `grant`.
+    pub kind: String,
+    pub status: ApprovalStatus,
+    pub agent: String,
+    pub connector: String,
+    pub operation: String,
+    pub instance: String,
+    pub environment: String,
+    pub risk_score: u8,
+    /// The rule that escalated the call (or the org default).
+    pub rule: String,
+    pub reason: String,
+    /// The agent's reasoning from `session_context`, if it gave one.
+    pub reasoning: Option<String>,
+    /// Changed rows first, at most [`DIFF_ROWS`].
+    pub diff: Vec<StateRow>,
+    pub approvals: usize,
+    pub needed: usize,
+    pub decided_by: Vec<String>,
+    pub comment: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// The console's page of the request, signed (see [`super::links`]).
+    pub link: String,
+}
+
+fn text(v: &Value) -> Option<String> {
+    v.as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+impl Notice {
+    pub fn new(d: &ApprovalDetail, public_url: &str, tag: &str) -> Self {
+        let a = &d.approval;
+        let i = &d.intercept;
+        let mut diff: Vec<StateRow> = d.state.as_ref().map(|s| s.rows.clone()).unwrap_or_default();
+        diff.sort_by_key(|r| !r.changed);
+        diff.truncate(DIFF_ROWS);
+        Notice {
+            id: a.id,
+            org: a.org_id,
+            kind: a.kind.clone(),
+            status: a.status,
+            agent: d
+                .agent
+                .as_ref()
+                .map_or_else(|| a.agent_id.to_string(), |g| g.name.clone()),
+            connector: a.connector.clone(),
+            operation: a.operation.clone(),
+            instance: d.instance.as_ref().map_or("—".into(), |x| x.name.clone()),
+            environment: d
+                .instance
+                .as_ref()
+                .map_or("unknown", |x| x.environment.as_str())
+                .to_string(),
+            risk_score: a.risk_score,
+            rule: text(&i["rule_id"])
+                .or_else(|| text(&Value::String(a.policy_id.clone())))
+                .unwrap_or_else(|| "org default".into()),
+            reason: text(&i["reason"]).unwrap_or_default(),
+            reasoning: text(&i["session_context"]["reasoning"]),
+            diff,
+            approvals: d.votes.len(),
+            needed: usize::from(a.requirements.min_approvals.max(1)),
+            decided_by: a.decided_by.clone(),
+            comment: a.comment.clone(),
+            created_at: format_ts(a.created_ms),
+            expires_at: format_ts(a.expires_ms),
+            link: format!(
+                "{}/approvals/view?id={}&sig={tag}",
+                public_url.trim_end_matches('/'),
+                a.id
+            ),
+        }
+    }
+
+    /// `crowdstrike.hosts:write`.
+    pub fn action(&self) -> String {
+        format!("{}.{}", self.connector, self.operation)
+    }
+
+    /// One line: what ARX asks, or how the request ended and who decided.
+    pub fn headline(&self) -> String {
+        let by = if self.decided_by.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", self.decided_by.join(" and "))
+        };
+        let what = if self.kind == "grant" {
+            "temporary access"
+        } else {
+            "a call"
+        };
+        match self.status {
+            ApprovalStatus::Pending if self.approvals > 0 => format!(
+                "Approval needed: {} of {} approvals so far",
+                self.approvals, self.needed
+            ),
+            ApprovalStatus::Pending => format!("Approval needed for {what}"),
+            ApprovalStatus::Approved | ApprovalStatus::Executing => {
+                format!("Approved{by}; running")
+            }
+            ApprovalStatus::Executed => format!("Approved{by} and done"),
+            ApprovalStatus::Failed => format!("Approved{by}, but the call failed"),
+            ApprovalStatus::Denied => format!("Denied{by}"),
+            ApprovalStatus::Expired => {
+                format!("Expired: nobody decided before {}", self.expires_at)
+            }
+            ApprovalStatus::Cancelled => "Cancelled".to_string(),
+        }
+    }
+
+    /// The request as JSON for webhooks (no params: they may hold sensitive values; the
+    /// console shows them to those who may see them).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "kind": self.kind, "status": self.status.as_str(),
+            "agent": self.agent, "connector": self.connector, "operation": self.operation,
+            "instance": self.instance, "environment": self.environment,
+            "risk_score": self.risk_score, "rule": self.rule, "reason": self.reason,
+            "approvals": self.approvals, "approvals_needed": self.needed,
+            "decided_by": self.decided_by, "comment": self.comment,
+            "created_at": self.created_at, "expires_at": self.expires_at,
+            "diff": self.diff, "link": self.link, "summary": self.headline(),
+        })
+    }
+}

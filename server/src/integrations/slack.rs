@@ -1,0 +1,277 @@
+//! Slack's Web API through slack-morphism: `chat.postMessage` and `chat.update` for the
+//! message of each approval request, `users.info` to learn who pressed a button, and
+//! `chat.postEphemeral` to tell them why a press was refused. Messages are Block Kit,
+//! written as JSON and read into slack-morphism's block types.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arx_core::integration::{IntegrationSettings, SLACK_API_BASE_URL};
+use arx_core::model::ApprovalStatus;
+use hyper_rustls::HttpsConnectorBuilder;
+use serde_json::{Value, json};
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+
+use super::notice::Notice;
+
+/// `action_id`s of the buttons; their `value` is the approval id.
+pub const APPROVE: &str = "arx_approve";
+pub const DENY: &str = "arx_deny";
+
+type Client = SlackHyperClient;
+
+/// One Slack client per API base URL (one in production; tests point orgs at local fakes).
+#[derive(Default)]
+pub struct Clients {
+    by_base: Mutex<HashMap<String, Arc<Client>>>,
+}
+
+fn connector(base: &str) -> SlackClientHyperHttpsConnector {
+    // Plain http is only reachable for a loopback `api_base_url` (checked when it is set).
+    SlackClientHyperConnector::from(
+        HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build(),
+    )
+    .with_slack_api_url(base)
+}
+
+/// Escapes text for Slack's mrkdwn (`&`, `<`, `>` are control characters there).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The message for a request: what it asks, risk, rule, a short diff, and the Approve
+/// and Deny buttons while it is pending; the outcome and who decided afterwards.
+pub fn blocks(n: &Notice) -> Value {
+    let mut blocks = vec![
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*{}*", escape(&n.headline()))}}),
+        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+            "*{}* wants to run `{}` on *{}* ({})",
+            escape(&n.agent), escape(&n.action()), escape(&n.instance), escape(&n.environment)
+        )}}),
+    ];
+    let mut fields = vec![
+        format!("*Risk*\n{}/100", n.risk_score),
+        format!("*Rule*\n{}", escape(&n.rule)),
+    ];
+    if n.status == ApprovalStatus::Pending {
+        fields.push(format!("*Expires*\n{}", n.expires_at));
+        if n.needed > 1 {
+            fields.push(format!("*Approvals*\n{} of {}", n.approvals, n.needed));
+        }
+    }
+    blocks.push(json!({"type": "section", "fields": fields
+        .iter()
+        .map(|f| json!({"type": "mrkdwn", "text": f}))
+        .collect::<Vec<_>>()}));
+    if let Some(r) = &n.reasoning {
+        blocks.push(json!({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": format!("Agent's reasoning: {}", escape(r))}
+        ]}));
+    }
+    if !n.diff.is_empty() {
+        let rows: Vec<String> = n
+            .diff
+            .iter()
+            .map(|r| format!("{} {}: {} → {}", r.record, r.field, r.current, r.proposed))
+            .collect();
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+                "*Change*\n```{}```", escape(&rows.join("\n"))
+            )}}),
+        );
+    }
+    if n.status == ApprovalStatus::Pending {
+        let id = n.id.to_string();
+        blocks.push(
+            json!({"type": "actions", "block_id": "arx_decision", "elements": [
+                {"type": "button", "action_id": APPROVE, "value": id, "style": "primary",
+                 "text": {"type": "plain_text", "text": "Approve"}},
+                {"type": "button", "action_id": DENY, "value": id, "style": "danger",
+                 "text": {"type": "plain_text", "text": "Deny"}},
+            ]}),
+        );
+    } else if !n.comment.is_empty() {
+        blocks.push(json!({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": format!("Comment: {}", escape(&n.comment))}
+        ]}));
+    }
+    blocks.push(json!({"type": "context", "elements": [
+        {"type": "mrkdwn", "text": format!("<{}|Open in ARX> · request {}", n.link, n.id)}
+    ]}));
+    Value::Array(blocks)
+}
+
+fn content(n: &Notice) -> Result<SlackMessageContent, String> {
+    let blocks: Vec<SlackBlock> = serde_json::from_value(blocks(n))
+        .map_err(|e| format!("the message blocks do not fit Block Kit: {e}"))?;
+    Ok(SlackMessageContent::new()
+        .with_text(format!("{}: {} by {}", n.headline(), n.action(), n.agent))
+        .with_blocks(blocks))
+}
+
+/// A Slack API failure, without the token (slack-morphism never prints it).
+fn failed(method: &str) -> impl Fn(SlackClientError) -> String + '_ {
+    move |e| format!("Slack {method} failed: {e}")
+}
+
+/// The org's Slack: its client and bot token.
+pub struct Workspace<'a> {
+    client: Arc<Client>,
+    token: SlackApiToken,
+    settings: &'a IntegrationSettings,
+}
+
+impl Clients {
+    /// The org's Slack, or why it cannot be used.
+    pub fn workspace<'a>(&self, s: &'a IntegrationSettings) -> Result<Workspace<'a>, String> {
+        let token = s
+            .secret("bot_token")
+            .ok_or("the Slack settings have no bot token")?;
+        let base = match s.config("api_base_url") {
+            "" => SLACK_API_BASE_URL,
+            b => b,
+        };
+        let client = {
+            let mut m = self.by_base.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(base.to_string())
+                .or_insert_with(|| Arc::new(SlackClient::new(connector(base))))
+                .clone()
+        };
+        Ok(Workspace {
+            client,
+            token: SlackApiToken::new(SlackApiTokenValue::new(token.expose().to_string())),
+            settings: s,
+        })
+    }
+}
+
+impl Workspace<'_> {
+    /// Posts the request's message to the org's channel; the channel id and `ts` to update it by.
+    pub async fn post(&self, n: &Notice) -> Result<(String, String), String> {
+        let req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(self.settings.config("channel").to_string()),
+            content(n)?,
+        );
+        let session = self.client.open_session(&self.token);
+        let r = session
+            .chat_post_message(&req)
+            .await
+            .map_err(failed("chat.postMessage"))?;
+        Ok((r.channel.0, r.ts.0))
+    }
+
+    /// Rewrites a posted message to show the request as it stands.
+    pub async fn update(&self, channel: &str, ts: &str, n: &Notice) -> Result<(), String> {
+        let req = SlackApiChatUpdateRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            content(n)?,
+            SlackTs::new(ts.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_update(&req)
+            .await
+            .map_err(failed("chat.update"))?;
+        Ok(())
+    }
+
+    /// The email on a Slack user's profile (needs the `users:read.email` scope).
+    pub async fn user_email(&self, user: &str) -> Result<Option<String>, String> {
+        let session = self.client.open_session(&self.token);
+        let r = session
+            .users_info(&SlackApiUsersInfoRequest::new(SlackUserId::new(
+                user.to_string(),
+            )))
+            .await
+            .map_err(failed("users.info"))?;
+        Ok(r.user.profile.and_then(|p| p.email).map(|e| e.0))
+    }
+
+    /// A message only `user` sees, in `channel`.
+    pub async fn tell(&self, channel: &str, user: &str, text: &str) -> Result<(), String> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId::new(channel.to_string()),
+            SlackUserId::new(user.to_string()),
+            SlackMessageContent::new().with_text(text.to_string()),
+        );
+        let session = self.client.open_session(&self.token);
+        session
+            .chat_post_ephemeral(&req)
+            .await
+            .map_err(failed("chat.postEphemeral"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arx_core::engine::StateRow;
+    use arx_core::ids::{ApprovalId, OrgId};
+
+    fn notice(status: ApprovalStatus) -> Notice {
+        Notice {
+            id: ApprovalId::new(),
+            org: OrgId::new(),
+            kind: "call".into(),
+            status,
+            agent: "remediation-agent".into(),
+            connector: "crowdstrike".into(),
+            operation: "hosts:write".into(),
+            instance: "main".into(),
+            environment: "prod".into(),
+            risk_score: 72,
+            rule: "contain-prod-hosts".into(),
+            reason: String::new(),
+            reasoning: Some("beaconing to <evil> & co".into()),
+            diff: vec![StateRow {
+                record: "host-1".into(),
+                field: "status".into(),
+                current: "normal".into(),
+                proposed: "contained".into(),
+                changed: true,
+            }],
+            approvals: 0,
+            needed: 1,
+            decided_by: vec!["lead@example.com".into()],
+            comment: "confirmed".into(),
+            created_at: String::new(),
+            expires_at: "2030-01-01T00:00:00.000Z".into(),
+            link: "https://arx.example/approvals/view?id=x&sig=y".into(),
+        }
+    }
+
+    fn is_known(b: &SlackBlock) -> bool {
+        !matches!(b, SlackBlock::Unknown(_))
+    }
+
+    #[test]
+    fn a_pending_request_has_buttons_and_an_ended_one_has_none() {
+        let pending = content(&notice(ApprovalStatus::Pending)).unwrap();
+        let blocks = pending.blocks.unwrap();
+        assert!(blocks.iter().all(is_known), "{blocks:?}");
+        let json = serde_json::to_string(&blocks).unwrap();
+        assert!(json.contains(APPROVE) && json.contains(DENY), "{json}");
+        assert!(json.contains("normal → contained"), "{json}");
+        assert!(json.contains("&lt;evil&gt; &amp; co"), "escaped: {json}");
+
+        let done = content(&notice(ApprovalStatus::Executed)).unwrap();
+        let json = serde_json::to_string(&done.blocks.unwrap()).unwrap();
+        assert!(
+            !json.contains(APPROVE) && !json.contains("\"button\""),
+            "{json}"
+        );
+        assert!(
+            json.contains("Approved by lead@example.com and done"),
+            "{json}"
+        );
+    }
+}

@@ -1,0 +1,299 @@
+//! `POST /integrations/slack/interactions`: the Approve and Deny buttons of Slack
+//! messages. The button names the request, which names the org; the org's signing
+//! secret must verify Slack's v0 signature over the exact body, dated within five
+//! minutes. Only then is the payload trusted: the Slack user becomes the ARX user of the
+//! org with the same email (Slack's `users.info`), whose rights decide as in the console.
+//! Every refusal is answered with its reason and recorded as `slack.interaction_refused`.
+//!
+//! Slack wants an answer within three seconds; a decision that takes longer (an approved
+//! call still running) goes on in the background, and the notifier updates the message.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arx_core::ids::{ApprovalId, OrgId};
+use arx_core::integration::IntegrationKind;
+use arx_core::signing::{SlackRefusal, verify_slack};
+use arx_core::{CoreError, Engine};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Hub;
+use super::slack::{APPROVE, DENY};
+use crate::AppState;
+
+/// How long the answer waits for the decision before acknowledging anyway.
+const ACK_WITHIN: Duration = Duration::from_millis(2500);
+
+#[derive(Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    user: Option<Named>,
+    channel: Option<Named>,
+    container: Option<Container>,
+    #[serde(default)]
+    actions: Vec<Action>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Container {
+    channel_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Action {
+    action_id: String,
+    value: Option<String>,
+}
+
+/// A button press, as the (not yet verified) body claims it.
+struct Press {
+    approval: ApprovalId,
+    approve: bool,
+    user: String,
+    channel: String,
+}
+
+fn parse(body: &[u8]) -> Result<Press, String> {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| "the body must be application/x-www-form-urlencoded".to_string())?;
+    let payload = form
+        .into_iter()
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v)
+        .ok_or("the body has no 'payload' field")?;
+    let p: Payload = serde_json::from_str(&payload)
+        .map_err(|e| format!("the payload is not a Slack interaction: {e}"))?;
+    if p.kind != "block_actions" {
+        return Err(format!(
+            "ARX handles block_actions interactions, not {}",
+            p.kind
+        ));
+    }
+    let (approve, value) = p
+        .actions
+        .iter()
+        .find_map(|a| match a.action_id.as_str() {
+            APPROVE => Some((true, a.value.as_deref())),
+            DENY => Some((false, a.value.as_deref())),
+            _ => None,
+        })
+        .ok_or("the payload has no ARX Approve or Deny action")?;
+    let approval = value
+        .and_then(|v| v.parse().ok())
+        .ok_or("the action does not carry an approval request id")?;
+    let channel = p
+        .channel
+        .map(|c| c.id)
+        .or_else(|| p.container.and_then(|c| c.channel_id))
+        .unwrap_or_default();
+    Ok(Press {
+        approval,
+        approve,
+        user: p.user.map(|u| u.id).unwrap_or_default(),
+        channel,
+    })
+}
+
+fn header<'h>(h: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn refusal(status: StatusCode, code: &str, reason: &str, message: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "reason": reason, "message": message}})),
+    )
+        .into_response()
+}
+
+/// Records a refusal in the org's chain; the answer goes out even if recording fails.
+async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str, fields: Value) {
+    let mut f = json!({"reason": reason, "message": message});
+    if let (Value::Object(m), Value::Object(extra)) = (&mut f, fields) {
+        m.extend(extra);
+    }
+    if let Err(e) = engine
+        .record_integration_event(org, IntegrationKind::Slack, "interaction_refused", f)
+        .await
+    {
+        tracing::error!(%org, error = ?e, "recording a refused Slack interaction failed");
+    }
+}
+
+pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let engine = s.engine.clone();
+    // Which request the body names gives the org, hence the secret to verify with.
+    let press = match parse(&body) {
+        Ok(p) => p,
+        Err(why) => {
+            tracing::warn!(reason = %why, "Slack interaction refused before it named an org");
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "unreadable",
+                &why,
+            );
+        }
+    };
+    let org = match engine.approval_org(press.approval).await {
+        Ok(Some(org)) => org,
+        Ok(None) => {
+            tracing::warn!(approval = %press.approval, "Slack interaction for an unknown request");
+            return refusal(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "unknown_request",
+                "no such approval request",
+            );
+        }
+        Err(e) => return crate::error::ApiError(e).into_response(),
+    };
+    let claimed = json!({"approval_id": press.approval, "claimed_slack_user": press.user});
+    let secret = match engine
+        .integration_settings(org, IntegrationKind::Slack)
+        .await
+    {
+        Ok(Some(settings)) => settings.secret("signing_secret").cloned(),
+        Ok(None) => None,
+        Err(e) => return crate::error::ApiError(e).into_response(),
+    };
+    let Some(secret) = secret else {
+        let msg = "Slack is not configured for this org, so the request cannot be verified";
+        record_refusal(&engine, org, "slack_not_configured", msg, claimed).await;
+        return refusal(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "slack_not_configured",
+            msg,
+        );
+    };
+    let verified = verify_slack(
+        secret.expose(),
+        header(&headers, "x-slack-request-timestamp"),
+        header(&headers, "x-slack-signature"),
+        &body,
+        engine.now_ms().div_euclid(1000),
+    );
+    if let Err(r) = verified {
+        let msg = r.message();
+        record_refusal(&engine, org, r.code(), &msg, claimed).await;
+        let status = match r {
+            SlackRefusal::MissingHeaders | SlackRefusal::BadTimestamp => StatusCode::BAD_REQUEST,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        return refusal(status, "unauthenticated", r.code(), &msg);
+    }
+    let mut work = tokio::spawn(decide(engine, s.hub.clone(), org, press));
+    match tokio::time::timeout(ACK_WITHIN, &mut work).await {
+        Ok(Ok(answer)) => Json(answer).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "a Slack decision task failed");
+            Json(json!({"ok": false, "refused": {"reason": "internal", "message": "internal error"}}))
+                .into_response()
+        }
+        // Still running (an approved call takes its time): the notifier updates the message.
+        Err(_) => Json(json!({"ok": true, "status": "deciding"})).into_response(),
+    }
+}
+
+/// A refusal after the signature checked out: who pressed may not decide this.
+struct Refused {
+    reason: &'static str,
+    message: String,
+}
+
+fn refused(reason: &'static str) -> impl Fn(CoreError) -> Refused {
+    move |e| Refused {
+        reason: match &e {
+            CoreError::Forbidden(_) => "no_rights",
+            CoreError::Conflict(_) => "already_decided",
+            CoreError::ApprovalExpired { .. } => "expired",
+            CoreError::Unauthenticated(_) => reason,
+            _ => "error",
+        },
+        message: e.body()["error"]["message"]
+            .as_str()
+            .unwrap_or("internal error")
+            .to_string(),
+    }
+}
+
+/// Maps the Slack user to an ARX user and decides as them; the answer for Slack.
+async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> Value {
+    let settings = match engine
+        .integration_settings(org, IntegrationKind::Slack)
+        .await
+    {
+        Ok(Some(s)) => s,
+        _ => {
+            return json!({"ok": false, "refused": {"reason": "slack_not_configured", "message": "Slack is not configured for this org"}});
+        }
+    };
+    let ws = hub.slack.workspace(&settings);
+    let mut email = None;
+    let outcome: Result<_, Refused> = async {
+        let ws = ws.as_ref().map_err(|e| Refused {
+            reason: "slack_unavailable",
+            message: e.clone(),
+        })?;
+        let found = ws.user_email(&press.user).await.map_err(|e| Refused {
+            reason: "unknown_user",
+            message: format!("ARX could not look up Slack user {}: {e}", press.user),
+        })?;
+        let found = found.ok_or_else(|| Refused {
+            reason: "unknown_user",
+            message: format!(
+                "the Slack profile of {} shows no email (the app needs the users:read.email scope)",
+                press.user
+            ),
+        })?;
+        email = Some(found.clone());
+        let who = engine
+            .principal_by_email(org, &found)
+            .await
+            .map_err(refused("unknown_user"))?;
+        let reviewer = engine
+            .reviewer(&who)
+            .await
+            .map_err(refused("unknown_user"))?;
+        let a = if press.approve {
+            reviewer.approve(press.approval, "via Slack").await
+        } else {
+            reviewer.deny(press.approval, "via Slack").await
+        }
+        .map_err(refused("unknown_user"))?;
+        Ok((who.email, a.status))
+    }
+    .await;
+    match outcome {
+        Ok((by, status)) => {
+            json!({"ok": true, "approval_id": press.approval, "status": status.as_str(), "decided_by": by})
+        }
+        Err(r) => {
+            let fields = json!({"approval_id": press.approval, "slack_user": press.user, "email": email,
+                                "decision": if press.approve { "approve" } else { "deny" }});
+            record_refusal(&engine, org, r.reason, &r.message, fields).await;
+            if let Ok(ws) = &ws
+                && !press.channel.is_empty()
+            {
+                let text = format!("ARX did not record your decision: {}", r.message);
+                if let Err(e) = ws.tell(&press.channel, &press.user, &text).await {
+                    tracing::warn!(%org, error = %e, "telling the Slack user why failed");
+                }
+            }
+            json!({"ok": false, "approval_id": press.approval, "refused": {"reason": r.reason, "message": r.message}})
+        }
+    }
+}

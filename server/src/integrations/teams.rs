@@ -1,0 +1,68 @@
+//! Microsoft Teams: an Adaptive Card posted to the org's incoming webhook (or Workflows
+//! webhook) URL when a request is new and when it ends. Teams cannot call ARX back, so
+//! the card links into the console, where the reviewer decides.
+
+use arx_core::integration::IntegrationSettings;
+use serde_json::{Value, json};
+
+use super::notice::Notice;
+
+/// The message: one Adaptive Card with the request's facts and a link to decide.
+pub fn card(n: &Notice) -> Value {
+    let mut facts = vec![
+        json!({"title": "Agent", "value": n.agent}),
+        json!({"title": "Action", "value": n.action()}),
+        json!({"title": "Target", "value": format!("{} ({})", n.instance, n.environment)}),
+        json!({"title": "Risk", "value": format!("{}/100", n.risk_score)}),
+        json!({"title": "Rule", "value": n.rule}),
+    ];
+    if !n.status.is_final() {
+        facts.push(json!({"title": "Expires", "value": n.expires_at}));
+    } else if !n.comment.is_empty() {
+        facts.push(json!({"title": "Comment", "value": n.comment}));
+    }
+    let mut body = vec![
+        json!({"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": n.headline()}),
+        json!({"type": "FactSet", "facts": facts}),
+    ];
+    if !n.diff.is_empty() {
+        let rows: Vec<String> = n
+            .diff
+            .iter()
+            .map(|r| format!("- {} {}: {} → {}", r.record, r.field, r.current, r.proposed))
+            .collect();
+        body.push(json!({"type": "TextBlock", "wrap": true, "text": format!("Change:\n{}", rows.join("\n"))}));
+    }
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": body,
+                "actions": [{"type": "Action.OpenUrl", "title": "Open in ARX", "url": n.link}],
+            },
+        }],
+    })
+}
+
+/// Posts the card. The URL is a credential: errors never show it.
+pub async fn send(
+    http: &reqwest::Client,
+    s: &IntegrationSettings,
+    n: &Notice,
+) -> Result<(), String> {
+    let url = s.secret("url").ok_or("the Teams settings have no URL")?;
+    let r = http
+        .post(url.expose())
+        .json(&card(n))
+        .send()
+        .await
+        .map_err(|e| format!("Teams webhook unreachable: {}", e.without_url()))?;
+    if !r.status().is_success() {
+        return Err(format!("Teams webhook answered {}", r.status()));
+    }
+    Ok(())
+}

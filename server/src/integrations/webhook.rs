@@ -1,0 +1,65 @@
+//! Generic signed webhooks: a JSON POST when a request is new and when it ends, with
+//! `X-ARX-Signature: sha256=<hex HMAC-SHA256 of the body under the webhook's secret>`,
+//! `X-ARX-Timestamp` (Unix seconds, also inside the signed body as `sent_at`, so a
+//! receiver can refuse replays) and `X-ARX-Event`.
+
+use arx_core::audit::format_ts;
+use arx_core::integration::IntegrationSettings;
+use arx_core::signing::webhook_signature;
+use serde_json::json;
+
+use super::notice::Notice;
+
+pub const SIGNATURE_HEADER: &str = "x-arx-signature";
+pub const TIMESTAMP_HEADER: &str = "x-arx-timestamp";
+pub const EVENT_HEADER: &str = "x-arx-event";
+
+/// `approval.pending` for a new request, `approval.decided` once it ends.
+pub fn event(n: &Notice) -> &'static str {
+    if n.status.is_final() {
+        "approval.decided"
+    } else {
+        "approval.pending"
+    }
+}
+
+/// The exact bytes sent (and signed).
+pub fn body(n: &Notice, now_ms: i64) -> Vec<u8> {
+    json!({
+        "id": uuid::Uuid::new_v4(),
+        "event": event(n),
+        "sent_at": now_ms.div_euclid(1000),
+        "sent_at_iso": format_ts(now_ms),
+        "org_id": n.org,
+        "approval": n.to_json(),
+    })
+    .to_string()
+    .into_bytes()
+}
+
+pub async fn send(
+    http: &reqwest::Client,
+    s: &IntegrationSettings,
+    n: &Notice,
+    now_ms: i64,
+) -> Result<(), String> {
+    let secret = s
+        .secret("secret")
+        .ok_or("the webhook settings have no secret")?;
+    let url = s.config("url");
+    let body = body(n, now_ms);
+    let r = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, webhook_signature(secret.expose(), &body))
+        .header(TIMESTAMP_HEADER, now_ms.div_euclid(1000).to_string())
+        .header(EVENT_HEADER, event(n))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("webhook {url} unreachable: {}", e.without_url()))?;
+    if !r.status().is_success() {
+        return Err(format!("webhook {url} answered {}", r.status()));
+    }
+    Ok(())
+}

@@ -1,0 +1,794 @@
+//! Slack, Teams and signed webhooks against a local stand-in for each (an axum server on
+//! port 0 that answers the Slack Web API methods ARX uses and records every call):
+//! settings that never show their secrets, the request message with buttons, refusals
+//! of badly signed, stale, future-dated and unsigned interactions (all audited), a
+//! reviewer's Approve from Slack that runs the call once and updates the message, a
+//! press by someone without rights, and new/final notices to Teams and webhooks with a
+//! signature the receiver can check.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arx_core::model::Role;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use hmac::{Hmac, Mac};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::harness::{TestServer, each};
+
+const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const BOT_TOKEN: &str = "xoxb-test-bot-token-0001";
+const WEBHOOK_SECRET: &str = "whsec-test-0001";
+const REVIEWER: &str = "slack-reviewer@demo.arx.local";
+const AUDITOR: &str = "slack-auditor@demo.arx.local";
+
+/// One recorded call to the stand-in.
+#[derive(Debug, Clone)]
+struct Call {
+    path: String,
+    authorization: String,
+    headers: HashMap<String, String>,
+    body: Value,
+    raw: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct Fake {
+    calls: Arc<Mutex<Vec<Call>>>,
+    /// Slack user id → profile email.
+    emails: Arc<HashMap<String, String>>,
+}
+
+impl Fake {
+    fn record(&self, path: &str, headers: &HeaderMap, raw: &[u8]) {
+        let h = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        self.calls.lock().unwrap().push(Call {
+            path: path.to_string(),
+            authorization: h("authorization"),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect(),
+            body: serde_json::from_slice(raw).unwrap_or(Value::Null),
+            raw: raw.to_vec(),
+        });
+    }
+
+    fn calls(&self, path: &str) -> Vec<Call> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `path` has been called `n` times (or fails after 10 s).
+    async fn wait_for(&self, path: &str, n: usize) -> Vec<Call> {
+        for _ in 0..200 {
+            let got = self.calls(path);
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "{path} was called {} times, not {n}",
+            self.calls(path).len()
+        );
+    }
+}
+
+async fn slack_method(
+    State(f): State<Fake>,
+    Path(method): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<Value> {
+    f.record(&format!("/api/{method}"), &headers, &body);
+    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    Json(match method.as_str() {
+        "chat.postMessage" => json!({"ok": true, "channel": "C0ARX", "ts": "1700000000.000100",
+            "message": {"ts": "1700000000.000100", "text": req["text"]}}),
+        "chat.update" => json!({"ok": true, "channel": req["channel"], "ts": req["ts"],
+            "text": req["text"], "message": {"text": req["text"]}}),
+        "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000001.000200"}),
+        "users.info" => {
+            let user = q.get("user").cloned().unwrap_or_default();
+            match f.emails.get(&user) {
+                Some(email) => {
+                    json!({"ok": true, "user": {"id": user, "profile": {"email": email}}})
+                }
+                None => json!({"ok": false, "error": "user_not_found"}),
+            }
+        }
+        _ => json!({"ok": false, "error": "unknown_method"}),
+    })
+}
+
+async fn hook(State(f): State<Fake>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) {
+    f.record(&format!("/{name}"), &headers, &body);
+}
+
+/// Starts the stand-in; its base URL.
+async fn fake(emails: &[(&str, &str)]) -> (Fake, String) {
+    let f = Fake {
+        emails: Arc::new(
+            emails
+                .iter()
+                .map(|(u, e)| (u.to_string(), e.to_string()))
+                .collect(),
+        ),
+        ..Fake::default()
+    };
+    let app = axum::Router::new()
+        .route("/api/{method}", get(slack_method).post(slack_method))
+        .route("/hooks/{name}", post(hook))
+        .with_state(f.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (f, format!("http://{addr}"))
+}
+
+fn contain(host: &str) -> Value {
+    json!({"connector": "crowdstrike", "operation": "hosts:write",
+           "params": {"action_name": "contain", "ids": [host]},
+           "session_context": {"reasoning": "beaconing to a known C2 domain"}})
+}
+
+fn containments(s: &TestServer) -> usize {
+    s.sim()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/devices/entities/devices-actions/v2"))
+        .count()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Slack's v0 signature, computed here independently of ARX.
+fn sign(secret: &str, ts: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The form body Slack posts when `user` presses `action` on the message of `id`.
+fn press(id: &str, action: &str, user: &str) -> String {
+    let payload = json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T0ARX"},
+        "team": {"id": "T0ARX", "domain": "arx-test"},
+        "channel": {"id": "C0ARX", "name": "secops-approvals"},
+        "container": {"type": "message", "channel_id": "C0ARX", "message_ts": "1700000000.000100"},
+        "response_url": "https://hooks.slack.com/actions/T0ARX/1/abc",
+        "actions": [{"type": "button", "block_id": "arx_decision", "action_id": action,
+                     "value": id, "action_ts": "1700000002.000300"}],
+    });
+    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
+}
+
+/// Posts an interaction with the given headers; status and JSON answer.
+async fn interact(
+    s: &TestServer,
+    body: &str,
+    ts: Option<String>,
+    sig: Option<String>,
+) -> (u16, Value) {
+    let mut req = s
+        .http
+        .post(s.url("/integrations/slack/interactions"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    if let Some(ts) = ts {
+        req = req.header("x-slack-request-timestamp", ts);
+    }
+    if let Some(sig) = sig {
+        req = req.header("x-slack-signature", sig);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn signed(s: &TestServer, body: &str) -> (u16, Value) {
+    let ts = now();
+    interact(
+        s,
+        body,
+        Some(ts.to_string()),
+        Some(sign(SIGNING_SECRET, ts, body)),
+    )
+    .await
+}
+
+async fn configure_slack(s: &TestServer, base: &str) {
+    let (code, out) = s
+        .admin_send(
+            Method::PUT,
+            "/v1/admin/integrations/slack",
+            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
+                   "channel": "C0ARX", "api_base_url": format!("{base}/api")}),
+        )
+        .await;
+    assert_eq!(code, 200, "{}: {out}", s.backend);
+}
+
+async fn approval_status(s: &TestServer, id: &str) -> String {
+    let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+    d["approval"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The `sig` of the console link in a posted message.
+fn link_in(blocks: &Value) -> String {
+    let text = blocks.to_string();
+    let start = text.find("/approvals/view?id=").expect("a console link");
+    let link = &text[start..];
+    link[..link.find('|').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
+    for s in each().await {
+        let b = s.backend;
+        let (code, out) = s.admin_get("/v1/admin/integrations/slack").await;
+        assert_eq!(
+            (code, &out["integration"]["configured"]),
+            (200, &json!(false)),
+            "{b}: {out}"
+        );
+
+        let (code, out) = s
+            .admin_send(
+                Method::PUT,
+                "/v1/admin/integrations/slack",
+                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{b}: {out}");
+        let i = &out["integration"];
+        assert_eq!(i["config"]["channel"], "#secops", "{b}");
+        assert_eq!(
+            i["config"]["api_base_url"], "https://slack.com/api",
+            "{b}: the default"
+        );
+        assert_eq!(
+            i["secrets_set"],
+            json!({"bot_token": true, "signing_secret": true}),
+            "{b}"
+        );
+        let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
+        assert_eq!(shown["integration"]["configured"], true, "{b}");
+
+        // Plain http only to this machine, where a credential cannot be overheard.
+        let (code, out) = s
+            .admin_send(
+                Method::PUT,
+                "/v1/admin/integrations/slack",
+                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
+                       "api_base_url": "http://slack.example/api"}),
+            )
+            .await;
+        assert_eq!(
+            (code, out["error"]["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{b}: {out}"
+        );
+        let (code, out) = s
+            .admin_send(
+                Method::PUT,
+                "/v1/admin/integrations/teams",
+                json!({"link": "x"}),
+            )
+            .await;
+        assert!(
+            code == 400 && out["error"]["message"].as_str().unwrap().contains("{url}"),
+            "{b}: {out}"
+        );
+        let (code, _) = s.admin_get("/v1/admin/integrations/pager").await;
+        assert_eq!(code, 404, "{b}");
+
+        // Reviewers neither read nor change them.
+        let reviewer = s
+            .user_token("settings-reviewer@demo.arx.local", Role::Reviewer)
+            .await;
+        for method in [Method::GET, Method::PUT, Method::DELETE] {
+            let r = s
+                .http
+                .request(method.clone(), s.url("/v1/admin/integrations/slack"))
+                .bearer_auth(&reviewer)
+                .json(&json!({"bot_token": "x", "signing_secret": "y", "channel": "z"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{b}: {method} by a reviewer");
+        }
+
+        let (code, out) = s
+            .admin_send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
+            .await;
+        assert_eq!((code, &out["deleted"]), (200, &json!(true)), "{b}: {out}");
+        let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
+        assert_eq!(shown["integration"]["configured"], false, "{b}");
+
+        // Recorded, with field names only: no secret in the trail or in the database.
+        let audit = s.audit().await;
+        let set: Vec<&Value> = audit
+            .iter()
+            .filter(|r| r["kind"] == "integration.set")
+            .collect();
+        assert_eq!(set.len(), 1, "{b}");
+        assert_eq!(
+            set[0]["fields"]["secret_fields"],
+            json!(["bot_token", "signing_secret"]),
+            "{b}"
+        );
+        assert!(
+            audit.iter().any(|r| r["kind"] == "integration.deleted"),
+            "{b}"
+        );
+        let dump = serde_json::to_string(&audit).unwrap();
+        assert!(
+            !dump.contains(BOT_TOKEN) && !dump.contains(SIGNING_SECRET),
+            "{b}"
+        );
+        s.admin_send(
+            Method::PUT,
+            "/v1/admin/integrations/slack",
+            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1"}),
+        )
+        .await;
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT sealed_secrets, config FROM integrations")
+            .fetch_all(s.running.store.pool())
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{b}");
+        let sealed: String = rows[0].get("sealed_secrets");
+        let config: String = rows[0].get("config");
+        assert!(sealed.starts_with("v1:"), "{b}");
+        for stored in [&sealed, &config] {
+            assert!(
+                !stored.contains(BOT_TOKEN) && !stored.contains(SIGNING_SECRET),
+                "{b}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused() {
+    for s in each().await {
+        let b = s.backend;
+        let (fake, base) = fake(&[
+            ("U0REVIEWER", REVIEWER),
+            ("U0AUDITOR", AUDITOR),
+            ("U0STRANGER", "stranger@elsewhere.example"),
+        ])
+        .await;
+        configure_slack(&s, &base).await;
+        s.user_token(REVIEWER, Role::Reviewer).await;
+        s.user_token(AUDITOR, Role::Auditor).await;
+
+        let (code, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-slack"))
+            .await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let id = out["approval_id"].as_str().unwrap().to_string();
+
+        // The message: what, where, risk, rule, the diff, the buttons, a signed link.
+        let posted = fake.wait_for("/api/chat.postMessage", 1).await;
+        let msg = &posted[0];
+        assert_eq!(msg.authorization, format!("Bearer {BOT_TOKEN}"), "{b}");
+        assert_eq!(msg.body["channel"], "C0ARX", "{b}");
+        let blocks = msg.body["blocks"].to_string();
+        for needle in [
+            "remediation-agent",
+            "crowdstrike.hosts:write",
+            "prod",
+            "Risk",
+            "Rule",
+            "normal → contained",
+            "arx_approve",
+            "arx_deny",
+            id.as_str(),
+        ] {
+            assert!(
+                blocks.contains(needle),
+                "{b}: '{needle}' missing from {blocks}"
+            );
+        }
+        let risk = out["risk_score"].as_u64().unwrap();
+        assert!(blocks.contains(&format!("{risk}/100")), "{b}: {blocks}");
+
+        // The console link is signed: tampering is refused, the real one opens (signed in).
+        let link = link_in(&msg.body["blocks"]);
+        let sig = link.rsplit("sig=").next().unwrap().to_string();
+        assert!(
+            s.running
+                .engine
+                .verify_approval_link(id.parse().unwrap(), &sig)
+                .await
+                .unwrap()
+        );
+        let session = sign_in(&s).await;
+        let open = |path: String| {
+            let (s, session) = (&s, session.clone());
+            async move {
+                s.http
+                    .get(s.url(&path))
+                    .header("cookie", session)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            }
+        };
+        assert_eq!(open(link.clone()).await, 200, "{b}: {link}");
+        let flipped = if sig.starts_with('0') { "1" } else { "0" };
+        let forged = link.replace(
+            &format!("sig={sig}"),
+            &format!("sig={flipped}{}", &sig[1..]),
+        );
+        assert_eq!(
+            open(forged).await,
+            403,
+            "{b}: a link with a forged signature"
+        );
+        let other = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-other"))
+            .await
+            .1;
+        let other_id = other["approval_id"].as_str().unwrap();
+        assert_eq!(
+            open(link.replace(&id, other_id)).await,
+            403,
+            "{b}: a signature does not carry over to another request"
+        );
+
+        // Refused before anything is trusted; each refusal says why and is recorded.
+        let body = press(&id, "arx_approve", "U0REVIEWER");
+        let ts = now();
+        let tampered = press(&id, "arx_approve", "U0AUDITOR");
+        let cases = [
+            (
+                "tampered body",
+                tampered.clone(),
+                Some(ts),
+                Some(sign(SIGNING_SECRET, ts, &body)),
+                401,
+                "bad_signature",
+            ),
+            (
+                "stale",
+                body.clone(),
+                Some(ts - 301),
+                Some(sign(SIGNING_SECRET, ts - 301, &body)),
+                401,
+                "stale_timestamp",
+            ),
+            (
+                "future",
+                body.clone(),
+                Some(ts + 301),
+                Some(sign(SIGNING_SECRET, ts + 301, &body)),
+                401,
+                "future_timestamp",
+            ),
+            (
+                "wrong secret",
+                body.clone(),
+                Some(ts),
+                Some(sign("not-the-secret", ts, &body)),
+                401,
+                "bad_signature",
+            ),
+            (
+                "no headers",
+                body.clone(),
+                None,
+                None,
+                400,
+                "missing_headers",
+            ),
+        ];
+        for (what, sent, ts, sig, status, reason) in cases {
+            let (code, out) = interact(&s, &sent, ts.map(|t| t.to_string()), sig).await;
+            assert_eq!(
+                (code, out["error"]["reason"].as_str()),
+                (status, Some(reason)),
+                "{b}: {what}: {out}"
+            );
+            assert!(
+                !out["error"]["message"].as_str().unwrap().is_empty(),
+                "{b}: {what}"
+            );
+        }
+        assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
+        assert!(
+            fake.calls("/api/users.info").is_empty(),
+            "{b}: nothing unverified was looked up"
+        );
+
+        // Signed, but by someone ARX does not know, or who may not decide.
+        let (code, out) = signed(&s, &press(&id, "arx_approve", "U0STRANGER")).await;
+        assert_eq!(
+            (code, out["refused"]["reason"].as_str()),
+            (200, Some("unknown_user")),
+            "{b}: {out}"
+        );
+        let (code, out) = signed(&s, &press(&id, "arx_approve", "U0AUDITOR")).await;
+        assert_eq!(
+            (code, out["refused"]["reason"].as_str()),
+            (200, Some("no_rights")),
+            "{b}: {out}"
+        );
+        assert!(
+            out["refused"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("reviewer or admin role"),
+            "{b}: {out}"
+        );
+        let told = fake.wait_for("/api/chat.postEphemeral", 2).await;
+        assert_eq!(told[1].body["user"], "U0AUDITOR", "{b}");
+        assert!(
+            told[1].body["text"]
+                .as_str()
+                .unwrap()
+                .contains("did not record your decision"),
+            "{b}"
+        );
+        assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
+        assert_eq!(containments(&s), 0, "{b}: nothing ran");
+
+        // The reviewer approves: ARX runs the call once and the message shows who decided.
+        let (code, out) = signed(&s, &press(&id, "arx_approve", "U0REVIEWER")).await;
+        assert_eq!(code, 200, "{b}: {out}");
+        assert_eq!(out["ok"], true, "{b}: {out}");
+        for _ in 0..200 {
+            if approval_status(&s, &id).await == "executed" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(approval_status(&s, &id).await, "executed", "{b}");
+        assert_eq!(containments(&s), 1, "{b}: the approved call ran once");
+        let mut updated = None;
+        for _ in 0..200 {
+            updated = fake
+                .calls("/api/chat.update")
+                .into_iter()
+                .find(|c| c.body["blocks"].to_string().contains("and done"));
+            if updated.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let updated = updated.unwrap_or_else(|| panic!("{b}: no final chat.update"));
+        assert_eq!(
+            (
+                updated.body["channel"].as_str(),
+                updated.body["ts"].as_str()
+            ),
+            (Some("C0ARX"), Some("1700000000.000100")),
+            "{b}: the posted message is the one updated"
+        );
+        let final_blocks = updated.body["blocks"].to_string();
+        assert!(
+            final_blocks.contains(REVIEWER),
+            "{b}: who decided: {final_blocks}"
+        );
+        assert!(
+            !final_blocks.contains("arx_approve"),
+            "{b}: no buttons once decided"
+        );
+
+        // A second press changes nothing and runs nothing.
+        let (_, out) = signed(&s, &press(&id, "arx_deny", "U0REVIEWER")).await;
+        assert_eq!(out["refused"]["reason"], "already_decided", "{b}: {out}");
+        assert_eq!(containments(&s), 1, "{b}");
+
+        // The trail: every refusal with its reason, the decision by the mapped user.
+        let audit = s.audit().await;
+        let reasons: Vec<&str> = audit
+            .iter()
+            .filter(|r| r["kind"] == "slack.interaction_refused")
+            .map(|r| r["fields"]["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "bad_signature",
+                "stale_timestamp",
+                "future_timestamp",
+                "bad_signature",
+                "missing_headers",
+                "unknown_user",
+                "no_rights",
+                "already_decided"
+            ],
+            "{b}"
+        );
+        let approved = audit
+            .iter()
+            .find(|r| r["kind"] == "approval.approved" && r["fields"]["approval_id"] == id.as_str())
+            .unwrap();
+        assert_eq!(approved["actor"]["name"], REVIEWER, "{b}");
+        assert_eq!(approved["fields"]["comment"], "via Slack", "{b}");
+        let dump = serde_json::to_string(&audit).unwrap();
+        assert!(
+            !dump.contains(SIGNING_SECRET) && !dump.contains(BOT_TOKEN),
+            "{b}: no secret in the trail"
+        );
+    }
+}
+
+async fn sign_in(s: &TestServer) -> String {
+    let r = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("origin", s.url(""))
+        .form(&[
+            ("email", s.demo().admin_email.as_str()),
+            ("password", s.demo().admin_password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("arx_session="))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("signed in")
+}
+
+#[tokio::test]
+async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
+    for s in each().await {
+        let b = s.backend;
+        let (fake, base) = fake(&[]).await;
+        let (code, out) = s
+            .admin_send(
+                Method::PUT,
+                "/v1/admin/integrations/teams",
+                json!({"url": format!("{base}/hooks/teams")}),
+            )
+            .await;
+        assert_eq!(code, 200, "{b}: {out}");
+        assert_eq!(
+            out["integration"]["secrets_set"],
+            json!({"url": true}),
+            "{b}: the Teams URL is a credential"
+        );
+        assert!(!out.to_string().contains("/hooks/teams"), "{b}: {out}");
+        let (code, out) = s
+            .admin_send(
+                Method::PUT,
+                "/v1/admin/integrations/webhook",
+                json!({"url": format!("{base}/hooks/arx"), "secret": WEBHOOK_SECRET}),
+            )
+            .await;
+        assert_eq!(code, 200, "{b}: {out}");
+
+        let (_, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-hooks"))
+            .await;
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let teams = fake.wait_for("/teams", 1).await;
+        let hooks = fake.wait_for("/arx", 1).await;
+
+        let card = &teams[0].body["attachments"][0];
+        assert_eq!(
+            card["contentType"], "application/vnd.microsoft.card.adaptive",
+            "{b}"
+        );
+        assert!(
+            card["content"]
+                .to_string()
+                .contains("crowdstrike.hosts:write"),
+            "{b}: {card}"
+        );
+        let open = card["content"]["actions"][0]["url"].as_str().unwrap();
+        assert!(
+            open.contains(&format!("/approvals/view?id={id}&sig=")),
+            "{b}: {open}"
+        );
+
+        // The receiver's check: HMAC-SHA256 of the exact body, and a fresh signed time.
+        let check = |c: &Call| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+            mac.update(&c.raw);
+            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            assert_eq!(c.headers["x-arx-signature"], expected, "{b}");
+            let ts: i64 = c.headers["x-arx-timestamp"].parse().unwrap();
+            assert_eq!(
+                c.body["sent_at"], ts,
+                "{b}: the time is inside the signed body"
+            );
+            assert!((now() - ts).abs() < 60, "{b}");
+        };
+        check(&hooks[0]);
+        assert_eq!(hooks[0].headers["x-arx-event"], "approval.pending", "{b}");
+        assert_eq!(hooks[0].body["approval"]["id"], id.as_str(), "{b}");
+        assert_eq!(hooks[0].body["approval"]["status"], "pending", "{b}");
+        assert!(
+            hooks[0].body["approval"].get("params").is_none(),
+            "{b}: params stay in ARX"
+        );
+
+        let (code, _) = s
+            .admin_send(
+                Method::POST,
+                &format!("/v1/admin/approvals/{id}/deny"),
+                json!({"comment": "not this host"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{b}");
+        let teams = fake.wait_for("/teams", 2).await;
+        let hooks = fake.wait_for("/arx", 2).await;
+        check(&hooks[1]);
+        assert_eq!(hooks[1].headers["x-arx-event"], "approval.decided", "{b}");
+        let a = &hooks[1].body["approval"];
+        assert_eq!(
+            (
+                a["status"].as_str(),
+                a["decided_by"][0].as_str(),
+                a["comment"].as_str()
+            ),
+            (
+                Some("denied"),
+                Some(s.demo().admin_email.as_str()),
+                Some("not this host")
+            ),
+            "{b}: {a}"
+        );
+        assert!(teams[1].body.to_string().contains("Denied by"), "{b}");
+
+        // A tampered body no longer matches its signature.
+        let mut forged = hooks[1].raw.clone();
+        let at = forged.iter().position(|c| *c == b'd').unwrap();
+        forged[at] = b'D';
+        let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
+        mac.update(&forged);
+        assert_ne!(
+            hooks[1].headers["x-arx-signature"],
+            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+            "{b}"
+        );
+
+        // Once each: no more notices arrive for this request.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            (fake.calls("/teams").len(), fake.calls("/arx").len()),
+            (2, 2),
+            "{b}"
+        );
+    }
+}
