@@ -74,7 +74,7 @@ impl Notice {
                 .to_string(),
             risk_score: a.risk_score,
             rule: text(&i["rule_id"])
-                .or_else(|| text(&Value::String(a.policy_id.clone())))
+                .or_else(|| Some(a.policy_id.clone()).filter(|p| !p.trim().is_empty()))
                 .unwrap_or_else(|| "org default".into()),
             reason: text(&i["reason"]).unwrap_or_default(),
             reasoning: text(&i["session_context"]["reasoning"]),

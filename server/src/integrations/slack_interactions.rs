@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::IntegrationKind;
+use arx_core::model::ApprovalStatus;
 use arx_core::signing::{SlackRefusal, verify_slack};
 use arx_core::{CoreError, Engine};
 use axum::Json;
@@ -274,12 +275,25 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             reviewer.deny(press.approval, "via Slack").await
         }
         .map_err(refused("unknown_user"))?;
-        Ok((who.email, a.status))
+        Ok((who.email, a))
     }
     .await;
     match outcome {
-        Ok((by, status)) => {
-            json!({"ok": true, "approval_id": press.approval, "status": status.as_str(), "decided_by": by})
+        Ok((by, a)) => {
+            // A vote that does not yet decide leaves the message as it is: say so to the voter.
+            if a.status == ApprovalStatus::Pending
+                && let Ok(ws) = &ws
+                && !press.channel.is_empty()
+            {
+                let text = format!(
+                    "ARX recorded your approval; this request needs {} approvals from different people.",
+                    a.requirements.min_approvals.max(1)
+                );
+                if let Err(e) = ws.tell(&press.channel, &press.user, &text).await {
+                    tracing::warn!(%org, error = %e, "telling the Slack user failed");
+                }
+            }
+            json!({"ok": true, "approval_id": press.approval, "status": a.status.as_str(), "decided_by": by})
         }
         Err(r) => {
             let fields = json!({"approval_id": press.approval, "slack_user": press.user, "email": email,
