@@ -143,6 +143,10 @@ pub async fn launch_with_clock(
         );
     }
     spawn_expiry_sweeper(engine.clone());
+    engine
+        .follow_other_replicas()
+        .await
+        .map_err(|e| format!("listening for other replicas' approval decisions failed: {e:?}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let mut cfg = cfg;
     if cfg.public_url == "http://127.0.0.1" {

@@ -123,6 +123,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         due_before_ms: Option<i64>,
     ) -> StoreResult<Vec<ApprovalRequest>>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
+    /// Approval requests created or changed by any process sharing this database, when
+    /// the database can tell (PostgreSQL LISTEN/NOTIFY); `None` for an embedded database,
+    /// which one process owns.
+    async fn listen_approvals(
+        &self,
+    ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>>;
 
     // Grants
     async fn create_grant(&self, g: &Grant) -> StoreResult<()>;

@@ -7,7 +7,10 @@ use arx_core::ids::{ApprovalId, OrgId, RecordId};
 use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
 use arx_core::store::StoreResult;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{Dialect, SqlStore, db_err, rows};
+
+/// The PostgreSQL notification channel of approval changes.
+const APPROVALS_CHANNEL: &str = "arx_approvals";
 
 pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
      intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
@@ -47,7 +50,58 @@ impl SqlStore {
         .execute(&self.pool)
         .await
         .map_err(db_err("create approval"))?;
+        self.notify_approval(a.id).await;
         Ok(())
+    }
+
+    /// Tells the other processes on this database that a request changed (PostgreSQL).
+    async fn notify_approval(&self, id: ApprovalId) {
+        if self.dialect == Dialect::Postgres {
+            let r = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(APPROVALS_CHANNEL)
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not notify other replicas of an approval change");
+            }
+        }
+    }
+
+    /// Every approval id notified on this database, from a dedicated connection that
+    /// reconnects by itself.
+    pub(crate) async fn listen_approvals_q(
+        &self,
+    ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {
+        if self.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .map_err(db_err("listen for approvals"))?;
+        listener
+            .listen(APPROVALS_CHANNEL)
+            .await
+            .map_err(db_err("listen for approvals"))?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        if let Ok(id) = n.payload().parse()
+                            && tx.send(id).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "approval notifications interrupted; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
     }
 
     pub(crate) async fn approval_q(
@@ -117,6 +171,9 @@ impl SqlStore {
             .await
             .map_err(db_err("change approval"))?
             .rows_affected();
+        if n == 1 {
+            self.notify_approval(id).await;
+        }
         Ok(n == 1)
     }
 

@@ -478,6 +478,12 @@ impl Store for SqlStore {
         self.audit_record_q(org, id).await
     }
 
+    async fn listen_approvals(
+        &self,
+    ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {
+        self.listen_approvals_q().await
+    }
+
     async fn create_grant(&self, g: &Grant) -> StoreResult<()> {
         self.create_grant_q(g).await
     }

@@ -825,3 +825,55 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
+    // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
+    let Some(a) = crate::harness::start("postgres").await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(a.dir.join("master.key"), dir.join("master.key")).unwrap();
+    let cfg = arx_server::config::Config::for_tests(&dir, Some(a.db_url.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = arx_server::launch(cfg, listener, false).await.unwrap();
+
+    let key = a.agent_key("remediation-agent");
+    let (_, out) = a.execute(&key, contain("h-replica")).await;
+    let id = out["approval_id"].as_str().unwrap().to_string();
+    let waiter = {
+        let (http, url, key) = (
+            a.http.clone(),
+            a.url(&format!("/v1/sdk/approvals/{id}?wait_seconds=20")),
+            key.clone(),
+        );
+        tokio::spawn(async move {
+            let r = http.get(url).bearer_auth(key).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let r = a
+        .http
+        .post(format!("http://{}/v1/admin/approvals/{id}/deny", b.addr))
+        .bearer_auth(a.admin_token())
+        .json(&json!({"comment": "decided on replica B"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (code, out) = waiter.await.unwrap();
+    assert_eq!(
+        (code, out["error"]["code"].as_str()),
+        (403, Some("approval_denied")),
+        "{out}"
+    );
+    // Woken by the notification, long before the 20 s wait would have ended.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

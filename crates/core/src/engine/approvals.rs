@@ -78,6 +78,21 @@ impl Engine {
         let _ = self.approval_events.0.send(id);
     }
 
+    /// Wakes this process's waiting agents for decisions made by other processes on the
+    /// same database too (PostgreSQL); a no-op on an embedded database.
+    pub async fn follow_other_replicas(self: &std::sync::Arc<Self>) -> Result<(), CoreError> {
+        let Some(mut rx) = self.store.listen_approvals().await? else {
+            return Ok(());
+        };
+        let events = self.approval_events.0.clone();
+        tokio::spawn(async move {
+            while let Some(id) = rx.recv().await {
+                let _ = events.send(id);
+            }
+        });
+        Ok(())
+    }
+
     /// A receiver of approval requests created or changed in this process.
     pub fn approval_events(&self) -> broadcast::Receiver<ApprovalId> {
         self.approval_events.0.subscribe()
