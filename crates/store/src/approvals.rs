@@ -7,7 +7,7 @@ use arx_core::ids::{ApprovalId, OrgId, RecordId};
 use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
 use arx_core::store::StoreResult;
 
-use crate::{Dialect, SqlStore, db_err, rows};
+use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows};
 
 /// The PostgreSQL notification channel of approval changes.
 const APPROVALS_CHANNEL: &str = "arx_approvals";
@@ -146,15 +146,14 @@ impl SqlStore {
         id: ApprovalId,
         c: &ApprovalChange,
     ) -> StoreResult<bool> {
-        let from: Vec<String> = (0..c.from.len()).map(|i| format!("${}", i + 9)).collect();
         let sql = format!(
             "UPDATE approvals SET status = $3, decided_ms = COALESCE($4, decided_ms), \
              decided_by = COALESCE($5, decided_by), comment = COALESCE($6, comment), \
              outcome = COALESCE($7, outcome), result_audit_id = COALESCE($8, result_audit_id) \
              WHERE org_id = $1 AND id = $2 AND status IN ({})",
-            from.join(", ")
+            placeholders(9, c.from.len())
         );
-        let mut q = sqlx::query(&sql)
+        let q = sqlx::query(&sql)
             .bind(org.to_string())
             .bind(id.to_string())
             .bind(c.to.as_str())
@@ -163,18 +162,12 @@ impl SqlStore {
             .bind(c.comment.clone())
             .bind(c.outcome.as_ref().map(to_json).transpose()?)
             .bind(c.result_audit_id.map(|r| r.to_string()));
-        for s in &c.from {
-            q = q.bind(s.as_str());
-        }
-        let n = q
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("change approval"))?
-            .rows_affected();
-        if n == 1 {
+        let from = c.from.iter().map(|s| s.as_str());
+        let moved = compare_and_set(&self.pool, q, from, "change approval").await?;
+        if moved {
             self.notify_approval(id).await;
         }
-        Ok(n == 1)
+        Ok(moved)
     }
 
     pub(crate) async fn add_approval_vote_q(

@@ -5,7 +5,7 @@ use arx_core::ids::{AgentId, GrantId, OrgId};
 use arx_core::model::{Grant, GrantChange, GrantStatus};
 use arx_core::store::StoreResult;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, compare_and_set, db_err, placeholders, rows};
 
 const COLS: &str = "id, org_id, agent_id, connector, operations, resource, reason, ttl_secs, approval_id, \
      status, created_ms, starts_ms, expires_ms, ended_ms, ended_reason";
@@ -107,15 +107,14 @@ impl SqlStore {
         id: GrantId,
         c: &GrantChange,
     ) -> StoreResult<bool> {
-        let from: Vec<String> = (0..c.from.len()).map(|i| format!("${}", i + 8)).collect();
         let sql = format!(
             "UPDATE grants SET status = $3, starts_ms = COALESCE($4, starts_ms), \
              expires_ms = COALESCE($5, expires_ms), ended_ms = COALESCE($6, ended_ms), \
              ended_reason = COALESCE($7, ended_reason) \
              WHERE org_id = $1 AND id = $2 AND status IN ({})",
-            from.join(", ")
+            placeholders(8, c.from.len())
         );
-        let mut q = sqlx::query(&sql)
+        let q = sqlx::query(&sql)
             .bind(org.to_string())
             .bind(id.to_string())
             .bind(c.to.as_str())
@@ -123,13 +122,7 @@ impl SqlStore {
             .bind(c.expires_ms)
             .bind(c.ended_ms)
             .bind(c.ended_reason.clone());
-        for s in &c.from {
-            q = q.bind(s.as_str());
-        }
-        Ok(q.execute(&self.pool)
-            .await
-            .map_err(db_err("change grant"))?
-            .rows_affected()
-            == 1)
+        let from = c.from.iter().map(|s| s.as_str());
+        compare_and_set(&self.pool, q, from, "change grant").await
     }
 }

@@ -47,6 +47,32 @@ pub struct SqlStore {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// `$first, $first+1, …`: the placeholders of an `IN (…)` list of `n` values.
+pub(crate) fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs a compare-and-set `UPDATE … AND status IN (…)` after binding the statuses it
+/// accepts; `true` when it moved exactly one row.
+pub(crate) async fn compare_and_set<'q>(
+    pool: &AnyPool,
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    from: impl IntoIterator<Item = &'static str>,
+    context: &'static str,
+) -> Result<bool, CoreError> {
+    for s in from {
+        q = q.bind(s);
+    }
+    Ok(q.execute(pool)
+        .await
+        .map_err(db_err(context))?
+        .rows_affected()
+        == 1)
+}
+
 /// Maps a database error to the engine's: unique violations become a conflict, the rest
 /// is internal (logged with `context`, never shown to a client).
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {

@@ -13,40 +13,7 @@ use arx_core::store::Store;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each, start_with_clock};
-
-fn contain(host: &str) -> Value {
-    json!({"connector": "crowdstrike", "operation": "hosts:write",
-           "params": {"action_name": "contain", "ids": [host]},
-           "session_context": {"reasoning": "beaconing to a known C2 domain"}})
-}
-
-/// Requests to the simulator's containment endpoint.
-fn containments(s: &TestServer) -> usize {
-    s.sim()
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/devices/entities/devices-actions/v2"))
-        .count()
-}
-
-async fn send(
-    s: &TestServer,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Value,
-) -> (u16, Value) {
-    let r = s
-        .http
-        .request(method, s.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-}
+use crate::harness::{TestServer, contain, containments, each, send, start_with_clock};
 
 async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
     send(

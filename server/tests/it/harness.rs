@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use arx_server::Running;
 use arx_server::config::Config;
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 pub struct TestServer {
     pub running: Running,
@@ -203,4 +204,39 @@ pub async fn each() -> Vec<TestServer> {
         }
     }
     v
+}
+
+/// A CrowdStrike containment of `host`: high risk, so it escalates by default.
+pub fn contain(host: &str) -> Value {
+    json!({"connector": "crowdstrike", "operation": "hosts:write",
+           "params": {"action_name": "contain", "ids": [host]},
+           "session_context": {"reasoning": "beaconing to a known C2 domain"}})
+}
+
+/// Requests to the simulator's containment endpoint.
+pub fn containments(s: &TestServer) -> usize {
+    s.sim()
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/devices/entities/devices-actions/v2"))
+        .count()
+}
+
+/// A request with `token`; the status and the JSON body (null when there is none).
+pub async fn send(
+    s: &TestServer,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    let r = s
+        .http
+        .request(method, s.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }

@@ -21,7 +21,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::harness::{TestServer, each};
+use crate::harness::{TestServer, contain, containments, each};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOT_TOKEN: &str = "xoxb-test-bot-token-0001";
@@ -144,20 +144,6 @@ async fn fake(emails: &[(&str, &str)]) -> (Fake, String) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (f, format!("http://{addr}"))
-}
-
-fn contain(host: &str) -> Value {
-    json!({"connector": "crowdstrike", "operation": "hosts:write",
-           "params": {"action_name": "contain", "ids": [host]},
-           "session_context": {"reasoning": "beaconing to a known C2 domain"}})
-}
-
-fn containments(s: &TestServer) -> usize {
-    s.sim()
-        .requests()
-        .iter()
-        .filter(|r| r.path.ends_with("/devices/entities/devices-actions/v2"))
-        .count()
 }
 
 fn now() -> i64 {
