@@ -12,6 +12,7 @@ use crate::pages::{
     audit::AuditTrailPage,
     connectors::ConnectorsPage,
     grants::GrantsPage,
+    integrations::IntegrationsPage,
     login::LoginPage,
     overview::OverviewPage,
     planned::*,

@@ -323,3 +323,13 @@ pub struct GrantRow {
     pub created: String,
     pub ended: Option<String>,
 }
+
+/// An integration's settings as the console shows them: never a secret, only whether it is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationRow {
+    pub kind: String,
+    pub configured: bool,
+    pub config: Vec<(String, String)>,
+    pub secrets_set: Vec<(String, bool)>,
+    pub updated: Option<String>,
+}

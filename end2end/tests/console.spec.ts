@@ -71,11 +71,28 @@ test("the audit trail shows a PERMIT, an ESCALATE and a DENY with risk and hash"
 
 test("every area is reachable, and the ones not built yet say so", async ({ page }) => {
   await signIn(page);
-  for (const [link, heading] of [ ["Drift", "Drift"], ["SSO & SCIM", "SSO & SCIM"], ["Integrations", "Integrations"], ["LLM router", "LLM router"]]) {
+  for (const [link, heading] of [ ["Drift", "Drift"], ["SSO & SCIM", "SSO & SCIM"], ["LLM router", "LLM router"]]) {
     await page.getByRole("link", { name: link, exact: true }).click();
     await expect(page.getByRole("heading", { name: heading })).toBeVisible();
     await expect(page.getByText("not built yet")).toBeVisible();
   }
   await page.getByRole("link", { name: "Connectors" }).click();
   await expect(page.getByText("CrowdStrike Falcon")).toBeVisible();
+});
+
+test("an admin turns a signed webhook on and off; its secret is never shown again", async ({ page }, info) => {
+  const secret = `whsec-${info.project.name}-do-not-show`;
+  await signIn(page);
+  await page.getByRole("link", { name: "Integrations", exact: true }).click();
+  const card = page.locator('[data-integration="webhook"]');
+  await card.getByLabel("URL").fill("http://127.0.0.1:9/arx-hook");
+  await card.getByLabel("Signing secret").fill(secret);
+  await card.getByRole("button", { name: /Turn on|Replace/ }).click();
+  await expect(page.getByRole("status")).toContainText("webhook is set");
+  await expect(page.locator('[data-integration="webhook"]')).toContainText("set (hidden)");
+  await expect(page.locator("body")).not.toContainText(secret);
+  await page.reload();
+  expect(await page.content()).not.toContain(secret);
+  await page.locator('[data-integration="webhook"]').getByRole("button", { name: "Turn off" }).click();
+  await expect(page.getByRole("status")).toContainText("webhook removed");
 });

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod connectors;
 pub mod grants;
+pub mod integrations;
 pub mod login;
 pub mod overview;
 pub mod planned;

@@ -15,11 +15,6 @@ pub fn IdentityPage() -> impl IntoView {
 }
 
 #[component]
-pub fn IntegrationsPage() -> impl IntoView {
-    view! { <NotBuiltYet title="Integrations" what="Slack and Teams for reviewers, and audit streaming to Splunk HEC, syslog and signed webhooks."/> }
-}
-
-#[component]
 pub fn LlmPage() -> impl IntoView {
     view! { <NotBuiltYet title="LLM router" what="One endpoint for agents' model calls with provider failover, health tracking and an audit record per call."/> }
 }

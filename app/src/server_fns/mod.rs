@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod console;
 pub mod grants;
+pub mod integrations;
 pub mod policy;
 
 #[cfg(feature = "ssr")]

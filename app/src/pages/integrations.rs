@@ -1,0 +1,99 @@
+//! Where approval requests are announced: Slack (with Approve and Deny buttons), Microsoft
+//! Teams, and signed webhooks. Admins set them here; secrets are write-only.
+
+use leptos::prelude::*;
+
+use crate::components::messages::{ErrorBox, FlashMessage, error_text};
+use crate::server_fns::console::take_flash;
+use crate::server_fns::integrations::{RemoveIntegration, SaveIntegration, list_integrations};
+use crate::types::IntegrationRow;
+
+#[component]
+pub fn IntegrationsPage() -> impl IntoView {
+    let save = ServerAction::<SaveIntegration>::new();
+    let remove = ServerAction::<RemoveIntegration>::new();
+    let changed = move || (save.version().get(), remove.version().get());
+    let data = Resource::new(changed, |_| list_integrations());
+    let flash = Resource::new(changed, |_| take_flash());
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Integrations"</h1>
+                <p class="muted">"New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."</p>
+            </header>
+            <Transition>
+                {move || Suspend::new(async move { flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> }) })}
+            </Transition>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Ok(rows) => rows.into_iter().map(|r| view! { <Integration r save remove/> }).collect_view().into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Integration(
+    r: IntegrationRow,
+    save: ServerAction<SaveIntegration>,
+    remove: ServerAction<RemoveIntegration>,
+) -> impl IntoView {
+    let (title, help) = match r.kind.as_str() {
+        "slack" => (
+            "Slack",
+            "A bot token (chat:write, users:read, users:read.email), the app's signing secret, and the channel. Set the app's Interactivity Request URL to /integrations/slack/interactions on this server's public URL.",
+        ),
+        "teams" => (
+            "Microsoft Teams",
+            "An incoming webhook URL of the channel (treated as a secret).",
+        ),
+        _ => (
+            "Signed webhook",
+            "A URL that receives JSON with X-ARX-Signature: sha256=<HMAC of the body with the secret>.",
+        ),
+    };
+    let kind = r.kind.clone();
+    let kind_off = r.kind.clone();
+    let fields: Vec<(&'static str, &'static str, bool)> = match r.kind.as_str() {
+        "slack" => vec![
+            ("bot_token", "Bot token", true),
+            ("signing_secret", "Signing secret", true),
+            ("channel", "Channel id or name", false),
+        ],
+        "teams" => vec![("url", "Incoming webhook URL", true)],
+        _ => vec![("url", "URL", false), ("secret", "Signing secret", true)],
+    };
+    view! {
+        <div class="card" data-integration=r.kind.clone()>
+            <div class="request-head">
+                <h2>{title}</h2>
+                <span class=if r.configured { "badge status-active" } else { "badge" }>{if r.configured { "on" } else { "off" }}</span>
+            </div>
+            <p class="muted small">{help}</p>
+            {r.configured.then(|| view! {
+                <dl class="facts">
+                    {r.config.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd class="mono">{v.clone()}</dd> }).collect_view()}
+                    {r.secrets_set.iter().map(|(k, set)| view! { <dt>{k.clone()}</dt><dd>{if *set { "set (hidden)" } else { "not set" }}</dd> }).collect_view()}
+                    {r.updated.clone().map(|u| view! { <dt>"Updated"</dt><dd>{u}</dd> })}
+                </dl>
+            })}
+            <ActionForm action=save attr:class="form-grid">
+                <input type="hidden" name="kind" value=kind/>
+                {fields.into_iter().map(|(name, label, secret)| view! {
+                    <label>{label}<input name=name type=if secret { "password" } else { "text" } autocomplete="off"/></label>
+                }).collect_view()}
+                <div class="wide"><button type="submit" class="btn primary">{if r.configured { "Replace" } else { "Turn on" }}</button></div>
+            </ActionForm>
+            {r.configured.then(|| view! {
+                <ActionForm action=remove attr:class="inline">
+                    <input type="hidden" name="kind" value=kind_off/>
+                    <button type="submit" class="btn small danger">"Turn off"</button>
+                </ActionForm>
+            })}
+        </div>
+    }
+}
