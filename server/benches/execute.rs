@@ -7,18 +7,13 @@
 //! number of calls per measurement (default 2000).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use arx_server::config::Config;
 use serde_json::{Value, json};
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1e3)
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{ms, pct};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
@@ -26,21 +21,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let dir = std::env::temp_dir().join(format!("arx-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let db = std::env::var("ARX_BENCH_DATABASE_URL").ok();
-    let backend = if db.is_some() {
-        "postgres"
-    } else {
-        "sqlite (WAL, synchronous=FULL)"
-    };
-    let cfg = Config::for_tests(&dir, db);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let running = arx_server::launch(cfg, listener, true)
-        .await
-        .expect("launch");
+    let (running, backend) = common::start().await;
     let demo = running.demo.as_ref().expect("demo");
     let base = format!("http://{}", running.addr);
     let sim = running.simulator.as_ref().expect("simulator").base_url();

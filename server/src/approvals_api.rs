@@ -68,17 +68,19 @@ struct Decision {
 }
 
 /// The optional `{"comment": ...}` body of a decision.
-fn comment(body: &[u8]) -> Result<String, ApiError> {
+/// An optional JSON body: empty means the default; `shape` says what it should be.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(
+    body: &[u8],
+    shape: &str,
+) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(String::new());
+        return Ok(T::default());
     }
-    serde_json::from_slice::<Decision>(body)
-        .map(|d| d.comment)
-        .map_err(|e| {
-            ApiError(CoreError::InvalidRequest(format!(
-                "the body must be {{\"comment\": \"...\"}} or empty: {e}"
-            )))
-        })
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(CoreError::InvalidRequest(format!(
+            "the body must be {shape} or empty: {e}"
+        )))
+    })
 }
 
 async fn decide(
@@ -90,7 +92,7 @@ async fn decide(
 ) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(token.as_deref()).await?;
     let id: ApprovalId = parse_id("approval", id)?;
-    let comment = comment(body)?;
+    let comment = optional_body::<Decision>(body, r#"{"comment": "..."}"#)?.comment;
     let reviewer = s.engine.reviewer(&p).await?;
     let a = if approve {
         reviewer.approve(id, &comment).await?
@@ -178,17 +180,7 @@ async fn revoke_grant(
 ) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let id: GrantId = parse_id("grant", &id)?;
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        String::new()
-    } else {
-        serde_json::from_slice::<Revoke>(&body)
-            .map_err(|e| {
-                ApiError(CoreError::InvalidRequest(format!(
-                    "the body must be {{\"reason\": \"...\"}} or empty: {e}"
-                )))
-            })?
-            .reason
-    };
+    let reason = optional_body::<Revoke>(&body, r#"{"reason": "..."}"#)?.reason;
     let g = s.engine.admin(&p)?.revoke_grant(id, &reason).await?;
     Ok(Json(json!({"grant": g})))
 }

@@ -24,6 +24,23 @@ pub fn FlashMessage(flash: Flash) -> impl IntoView {
     }
 }
 
+/// The flash of the last form post, read again whenever `version` changes (an action's
+/// version: with JavaScript the page stays, without it the post reloads the page).
+#[component]
+pub fn PostFlash(#[prop(into)] version: Signal<usize>) -> impl IntoView {
+    let flash = Resource::new(
+        move || version.get(),
+        |_| crate::server_fns::console::take_flash(),
+    );
+    view! {
+        <Transition>
+            {move || Suspend::new(async move {
+                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
+            })}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn ErrorBox(message: String) -> impl IntoView {
     view! { <div class="flash flash-error" role="alert"><p>{message}</p></div> }

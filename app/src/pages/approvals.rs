@@ -7,9 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, FlashMessage, error_text};
+use crate::components::messages::{ErrorBox, PostFlash, error_text};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
-use crate::server_fns::console::take_flash;
 use crate::types::{ApprovalRow, ApprovalView};
 
 /// "in 3 min", "in 42 s", "due".
@@ -122,18 +121,13 @@ pub fn ApprovalPage() -> impl IntoView {
         move || (id(), decide.version().get()),
         |(id, _)| load_approval(id),
     );
-    let flash = Resource::new(move || decide.version().get(), |_| take_flash());
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Approval request"</h1>
                 <p><a href="/approvals">"← the queue"</a></p>
             </header>
-            <Transition>
-                {move || Suspend::new(async move {
-                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
-                })}
-            </Transition>
+            <PostFlash version=Signal::derive(move || decide.version().get())/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

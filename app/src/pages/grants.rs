@@ -5,9 +5,9 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, FlashMessage, error_text};
+use crate::components::messages::{ErrorBox, PostFlash, error_text};
 use crate::pages::approvals::remaining;
-use crate::server_fns::console::{current_user, take_flash};
+use crate::server_fns::console::current_user;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
 
 #[component]
@@ -18,7 +18,6 @@ pub fn GrantsPage() -> impl IntoView {
         move || (revoke.version().get(), tick.get()),
         |_| list_grants(),
     );
-    let flash = Resource::new(move || revoke.version().get(), |_| take_flash());
     let me = Resource::new(|| (), |_| current_user());
     view! {
         <section class="page">
@@ -26,9 +25,7 @@ pub fn GrantsPage() -> impl IntoView {
                 <h1>"Grants"</h1>
                 <p class="muted">"Temporary scope an agent asked for and a reviewer approved. A grant turns escalations of the operations it covers into permits until it expires; it reverts by itself, and suspending the agent ends it."</p>
             </header>
-            <Transition>
-                {move || Suspend::new(async move { flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> }) })}
-            </Transition>
+            <PostFlash version=Signal::derive(move || revoke.version().get())/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);

@@ -3,8 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::messages::{ErrorBox, FlashMessage, error_text};
-use crate::server_fns::console::take_flash;
+use crate::components::messages::{ErrorBox, PostFlash, error_text};
 use crate::server_fns::integrations::{RemoveIntegration, SaveIntegration, list_integrations};
 use crate::types::IntegrationRow;
 
@@ -14,16 +13,13 @@ pub fn IntegrationsPage() -> impl IntoView {
     let remove = ServerAction::<RemoveIntegration>::new();
     let changed = move || (save.version().get(), remove.version().get());
     let data = Resource::new(changed, |_| list_integrations());
-    let flash = Resource::new(changed, |_| take_flash());
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Integrations"</h1>
                 <p class="muted">"New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."</p>
             </header>
-            <Transition>
-                {move || Suspend::new(async move { flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> }) })}
-            </Transition>
+            <PostFlash version=Signal::derive(move || save.version().get() + remove.version().get())/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{PolicyFlash, PolicyTabs};
+use super::PolicyTabs;
+use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
@@ -24,7 +25,7 @@ pub fn RuleEditorPage() -> impl IntoView {
                 <p class="muted">"Saving makes a new policy version; the one before stays in the history."</p>
             </header>
             <PolicyTabs current="/policies"/>
-            <PolicyFlash version/>
+            <PostFlash version/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match form.await {

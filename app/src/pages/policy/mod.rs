@@ -15,9 +15,6 @@ pub use yaml::PolicyYamlPage;
 
 use leptos::prelude::*;
 
-use crate::components::messages::FlashMessage;
-use crate::server_fns::console::take_flash;
-
 /// The tabs on top of every Policy page.
 #[component]
 fn PolicyTabs(current: &'static str) -> impl IntoView {
@@ -34,19 +31,6 @@ fn PolicyTabs(current: &'static str) -> impl IntoView {
                 view! { <a href=href aria-current=here>{label}</a> }
             }).collect_view()}
         </nav>
-    }
-}
-
-/// The flash of the last form post, re-read whenever `version` changes.
-#[component]
-fn PolicyFlash(version: Signal<usize>) -> impl IntoView {
-    let flash = Resource::new(move || version.get(), |_| take_flash());
-    view! {
-        <Transition>
-            {move || Suspend::new(async move {
-                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
-            })}
-        </Transition>
     }
 }
 

@@ -4,8 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{PolicyFlash, PolicyTabs};
+use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
+use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
@@ -28,7 +29,7 @@ pub fn PoliciesPage() -> impl IntoView {
                 <p class="muted">"Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."</p>
             </header>
             <PolicyTabs current="/policies"/>
-            <PolicyFlash version=changed/>
+            <PostFlash version=changed/>
             {move || saved_version().map(|v| view! {
                 <div class="flash flash-ok" role="status"><p>{format!("The rule is saved: version {v} is in force.")}</p></div>
             })}

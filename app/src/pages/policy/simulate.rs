@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{PolicyFlash, PolicyTabs};
+use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
+use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
@@ -26,7 +27,7 @@ pub fn SimulatePage() -> impl IntoView {
                 <p class="muted">"Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."</p>
             </header>
             <PolicyTabs current="/policies/simulate"/>
-            <PolicyFlash version/>
+            <PostFlash version/>
             {move || if id().is_empty() {
                 view! { <StartForm start/> }.into_any()
             } else {

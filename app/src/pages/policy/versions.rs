@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{DiffLines, PolicyFlash, PolicyTabs};
+use super::{DiffLines, PolicyTabs};
+use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
@@ -34,7 +35,7 @@ pub fn VersionsPage() -> impl IntoView {
                 <p class="muted">"Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail like any change."</p>
             </header>
             <PolicyTabs current="/policies/versions"/>
-            <PolicyFlash version/>
+            <PostFlash version/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);

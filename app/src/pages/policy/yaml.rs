@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::{DiffLines, PolicyFlash, PolicyTabs};
+use super::{DiffLines, PolicyTabs};
+use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::server_fns::policy::{ApplyYaml, policy_overview};
 
@@ -19,7 +20,7 @@ pub fn PolicyYamlPage() -> impl IntoView {
                 <p class="muted">"The same format as "<code>"arx policy export"</code>" and "<code>"arx policy apply"</code>". Preview shows what would change; nothing is applied until you apply."</p>
             </header>
             <PolicyTabs current="/policies/yaml"/>
-            <PolicyFlash version/>
+            <PostFlash version/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {

@@ -75,6 +75,19 @@ impl Executed {
     }
 }
 
+/// An operation of `connector`; an unknown one is an error listing the valid ones.
+pub(super) fn operation_of<'c>(
+    connector: &'c Connector,
+    op: &str,
+) -> Result<&'c Operation, CoreError> {
+    connector
+        .operation(op)
+        .ok_or_else(|| CoreError::InvalidOperation {
+            message: format!("'{op}' is not an operation of {}", connector.name),
+            valid: connector.operations.keys().cloned().collect(),
+        })
+}
+
 /// Hash of params as approved: what is approved is what runs.
 pub fn params_hash(params: &Value) -> String {
     let canonical = serde_json_canonicalizer::to_string(params).unwrap_or_default();
@@ -290,65 +303,63 @@ impl Engine {
         agent: &Agent,
         req: &ExecuteRequest,
     ) -> Result<(&'c Connector, &'c Operation, Instance), CoreError> {
-        let connector =
-            self.catalog
-                .get(&req.connector)
-                .ok_or_else(|| CoreError::InvalidOperation {
-                    message: format!("unknown connector '{}'", req.connector),
-                    valid: self.catalog.names().map(String::from).collect(),
-                })?;
-        let op =
-            connector
-                .operation(&req.operation)
-                .ok_or_else(|| CoreError::InvalidOperation {
-                    message: format!(
-                        "'{}' is not an operation of {}",
-                        req.operation, connector.name
-                    ),
-                    valid: connector.operations.keys().cloned().collect(),
-                })?;
-        let instances = self
-            .store
-            .instances_of(agent.org_id, &connector.name)
+        let connector = self.connector(&req.connector)?;
+        let op = operation_of(connector, &req.operation)?;
+        let instance = self
+            .instance_for(agent.org_id, connector, req.instance.as_deref())
             .await?;
-        let instance = match &req.instance {
-            Some(name) => instances
+        check_params(&req.operation, op, &req.params)?;
+        Ok((connector, op, instance))
+    }
+
+    /// A connector of the catalog; an unknown one is an error listing the valid ones.
+    pub(super) fn connector(&self, name: &str) -> Result<&Connector, CoreError> {
+        self.catalog
+            .get(name)
+            .ok_or_else(|| CoreError::InvalidOperation {
+                message: format!("unknown connector '{name}'"),
+                valid: self.catalog.names().map(String::from).collect(),
+            })
+    }
+
+    /// The org's instance of `connector`: the one named, or the only one there is.
+    pub(super) async fn instance_for(
+        &self,
+        org: crate::ids::OrgId,
+        connector: &Connector,
+        name: Option<&str>,
+    ) -> Result<Instance, CoreError> {
+        let instances = self.store.instances_of(org, &connector.name).await?;
+        let names = || {
+            instances
                 .iter()
-                .find(|i| &i.name == name)
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (name, instances.as_slice()) {
+            (Some(n), _) => instances
+                .iter()
+                .find(|i| i.name == n)
                 .cloned()
                 .ok_or_else(|| {
                     CoreError::InvalidRequest(format!(
-                        "no instance '{name}' of {} (configured: {})",
+                        "no instance '{n}' of {} (configured: {})",
                         connector.name,
-                        instances
-                            .iter()
-                            .map(|i| i.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names()
                     ))
-                })?,
-            None => match instances.as_slice() {
-                [one] => one.clone(),
-                [] => {
-                    return Err(CoreError::InvalidRequest(format!(
-                        "{} is not configured in this org; an admin adds an instance first",
-                        connector.name
-                    )));
-                }
-                many => {
-                    return Err(CoreError::InvalidRequest(format!(
-                        "{} has several instances; name one in 'instance' ({})",
-                        connector.name,
-                        many.iter()
-                            .map(|i| i.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            },
-        };
-        check_params(&req.operation, op, &req.params)?;
-        Ok((connector, op, instance))
+                }),
+            (None, [one]) => Ok(one.clone()),
+            (None, []) => Err(CoreError::InvalidRequest(format!(
+                "{} is not configured in this org; an admin adds an instance first",
+                connector.name
+            ))),
+            (None, _) => Err(CoreError::InvalidRequest(format!(
+                "{} has several instances; name one in 'instance' ({})",
+                connector.name,
+                names()
+            ))),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Engine;
-use super::execute::{Executed, params_hash};
+use super::execute::{Executed, operation_of, params_hash};
 use crate::audit::{Actor, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, GrantId, OrgId};
@@ -50,23 +50,12 @@ impl Engine {
         let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = body?;
         let bad = |m: String| CoreError::InvalidRequest(m);
-        let connector =
-            self.catalog
-                .get(&req.connector)
-                .ok_or_else(|| CoreError::InvalidOperation {
-                    message: format!("unknown connector '{}'", req.connector),
-                    valid: self.catalog.names().map(String::from).collect(),
-                })?;
+        let connector = self.connector(&req.connector)?;
         if req.operations.is_empty() {
             return Err(bad("name the operations the grant should cover".into()));
         }
         for op in &req.operations {
-            let Some(o) = connector.operation(op) else {
-                return Err(CoreError::InvalidOperation {
-                    message: format!("'{op}' is not an operation of {}", connector.name),
-                    valid: connector.operations.keys().cloned().collect(),
-                });
-            };
+            let o = operation_of(connector, op)?;
             if let Some(r) = &req.resource
                 && !o.params.contains_key(&r.param)
             {
@@ -90,17 +79,9 @@ impl Engine {
                 duration::format(max)
             )));
         }
-        let instances = self.store.instances_of(org.id, &connector.name).await?;
-        let instance = match &req.instance {
-            Some(n) => instances.iter().find(|i| &i.name == n),
-            None => instances.first(),
-        }
-        .ok_or_else(|| {
-            bad(format!(
-                "{} has no such instance in this org",
-                connector.name
-            ))
-        })?;
+        let instance = &self
+            .instance_for(org.id, connector, req.instance.as_deref())
+            .await?;
 
         let now = self.now_ms();
         let approval_id = ApprovalId::new();
