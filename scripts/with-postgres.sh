@@ -19,7 +19,11 @@ if [ -z "$pgbin" ] || [ ! -x "$pgbin/initdb" ]; then
   exec "$@"
 fi
 
-dir=$(mktemp -d /tmp/arx-pg.XXXXXX)
+# The data directory goes on RAM-backed /dev/shm when there is one: a throwaway database
+# needs no disk, and a build machine's disk can be nearly full after compiling.
+base=/tmp
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then base=/dev/shm; fi
+dir=$(mktemp -d "$base/arx-pg.XXXXXX")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 as_pg=()
 if [ "$(id -u)" = "0" ]; then
