@@ -333,3 +333,14 @@ pub struct IntegrationRow {
     pub secrets_set: Vec<(String, bool)>,
     pub updated: Option<String>,
 }
+
+/// A user of the org and the Slack member linked to them (Slack decisions by that member
+/// are the user's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlackLinkRow {
+    pub user_id: String,
+    pub email: String,
+    pub role: String,
+    pub groups: Vec<String>,
+    pub slack_user_id: Option<String>,
+}

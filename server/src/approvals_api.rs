@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/grants/{id}/revoke", post(revoke_grant))
         .route("/v1/admin/users", get(users))
         .route("/v1/admin/users/{id}/groups", put(set_groups))
+        .route("/v1/admin/users/{id}/slack", put(link_slack))
 }
 
 #[derive(Deserialize)]
@@ -140,6 +141,28 @@ async fn set_groups(
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let id: UserId = parse_id("user", &id)?;
     let user = s.engine.admin(&p)?.set_user_groups(id, g.groups).await?;
+    Ok(Json(json!({"user": user})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlackLink {
+    slack_user_id: Option<String>,
+}
+
+async fn link_slack(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    JsonBody(l): JsonBody<SlackLink>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let id: UserId = parse_id("user", &id)?;
+    let user = s
+        .engine
+        .admin(&p)?
+        .link_slack_user(id, l.slack_user_id.as_deref())
+        .await?;
     Ok(Json(json!({"user": user})))
 }
 

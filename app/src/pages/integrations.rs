@@ -4,22 +4,26 @@
 use leptos::prelude::*;
 
 use crate::components::messages::{ErrorBox, PostFlash, error_text};
-use crate::server_fns::integrations::{RemoveIntegration, SaveIntegration, list_integrations};
-use crate::types::IntegrationRow;
+use crate::server_fns::integrations::{
+    LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
+};
+use crate::types::{IntegrationRow, SlackLinkRow};
 
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     let save = ServerAction::<SaveIntegration>::new();
     let remove = ServerAction::<RemoveIntegration>::new();
+    let link = ServerAction::<LinkSlackMember>::new();
     let changed = move || (save.version().get(), remove.version().get());
     let data = Resource::new(changed, |_| list_integrations());
+    let links = Resource::new(move || link.version().get(), |_| list_slack_links());
     view! {
         <section class="page">
             <header class="page-head">
                 <h1>"Integrations"</h1>
                 <p class="muted">"New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."</p>
             </header>
-            <PostFlash version=Signal::derive(move || save.version().get() + remove.version().get())/>
+            <PostFlash version=Signal::derive(move || save.version().get() + remove.version().get() + link.version().get())/>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -28,7 +32,49 @@ pub fn IntegrationsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <div class="card" id="slack-members">
+                <h2>"Slack members"</h2>
+                <p class="muted small">"A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."</p>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match links.await {
+                            Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                            Ok(rows) => view! { <SlackMembers rows link/> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
         </section>
+    }
+}
+
+#[component]
+fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) -> impl IntoView {
+    view! {
+        <table class="table">
+            <thead><tr><th>"User"</th><th>"Role"</th><th>"Approver groups"</th><th>"Slack member id"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|r| {
+                    let label = format!("Slack member id of {}", r.email);
+                    let key = r.email.clone();
+                    view! {
+                    <tr data-user=key>
+                        <td>{r.email}</td>
+                        <td>{r.role}</td>
+                        <td class="muted">{if r.groups.is_empty() { "—".to_string() } else { r.groups.join(", ") }}</td>
+                        <td>
+                            <ActionForm action=link attr:class="inline">
+                                <input type="hidden" name="user_id" value=r.user_id.clone()/>
+                                <input name="slack_user_id" class="mono" placeholder="U0123ABCD" aria-label=label
+                                    value=r.slack_user_id.clone().unwrap_or_default() autocomplete="off"/>
+                                <button type="submit" class="btn small">"Save"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -109,6 +109,9 @@ impl ChainHead {
     }
 }
 
+/// The kind of the record each governed call writes before it is decided or run.
+pub const INTERCEPT: &str = "execute.intercept";
+
 pub fn format_ts(ts_ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ts_ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

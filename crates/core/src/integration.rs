@@ -121,7 +121,16 @@ pub struct ApprovalNotice {
     pub message_ts: String,
     /// The request's status the last notice showed.
     pub status: ApprovalStatus,
+    /// The approvals counted so far that the last notice showed ("1 of 2").
+    pub votes: u32,
     pub updated_ms: i64,
+}
+
+impl ApprovalNotice {
+    /// What the notice showed: a new notice is due when this changes.
+    pub fn shown(&self) -> (ApprovalStatus, u32) {
+        (self.status, self.votes)
+    }
 }
 
 #[derive(Deserialize)]

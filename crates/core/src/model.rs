@@ -78,6 +78,10 @@ pub struct User {
     /// Approver groups the user belongs to (an ESCALATE rule names the groups that decide).
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The user's Slack user id (`U…`), linked by an admin: Slack decisions by that
+    /// Slack user are this user's, whatever the Slack profile's email says.
+    #[serde(default)]
+    pub slack_user_id: Option<String>,
     pub created_ms: i64,
 }
 

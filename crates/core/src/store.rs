@@ -38,6 +38,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>>;
     async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>>;
+    /// Links (or with `None` unlinks) a user's Slack user id; `false` when no such user.
+    /// A Slack id already linked to another user of the org is a conflict.
+    async fn set_user_slack(
+        &self,
+        org: OrgId,
+        id: UserId,
+        slack_user_id: Option<&str>,
+    ) -> StoreResult<bool>;
+    /// The user of `org` linked to this Slack user id.
+    async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>>;
     async fn set_user_groups(&self, org: OrgId, id: UserId, groups: &[String])
     -> StoreResult<bool>;
     async fn create_api_token(
@@ -91,6 +101,23 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>>;
+    /// Records of `kind` with `from_ms <= ts_ms <= to_ms`, in (ts_ms, seq) order after
+    /// `after` (a (ts_ms, seq) pair; `None` from the start), at most `limit`.
+    async fn audit_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        range: (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// How many records of `kind` have `from_ms <= ts_ms <= to_ms`.
+    async fn audit_count_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        range: (i64, i64),
+    ) -> StoreResult<u64>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
 
@@ -180,13 +207,21 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Option<ApprovalNotice>>;
     /// Claims the right to send notice `n` (compare-and-set, so of several processes
     /// following the same request exactly one sends each notice): inserts it when
-    /// `from` is `None` and no notice exists, else moves the stored status from `from`
-    /// to `n.status`. `false` when another claim came first.
+    /// `from` is `None` and no notice exists, else moves what the stored notice shows
+    /// from `from` (status, approvals) to `n`'s. `false` when another claim came first.
     async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
-        from: Option<ApprovalStatus>,
+        from: Option<(ApprovalStatus, u32)>,
     ) -> StoreResult<bool>;
+    /// Gives up a claimed notice whose message never went out (no `ts` yet), so that a
+    /// later event, here or on another replica, posts it afresh.
+    async fn release_approval_notice(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+    ) -> StoreResult<()>;
     /// Remembers where the message of a claimed notice went (Slack channel and `ts`).
     async fn set_approval_notice_message(
         &self,

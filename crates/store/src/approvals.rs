@@ -55,11 +55,12 @@ impl SqlStore {
     }
 
     /// Tells the other processes on this database that a request changed (PostgreSQL).
+    /// The payload is `{instance}:{approval id}`; this process's listener skips its own.
     async fn notify_approval(&self, id: ApprovalId) {
         if self.dialect == Dialect::Postgres {
             let r = sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(APPROVALS_CHANNEL)
-                .bind(id.to_string())
+                .bind(format!("{}:{id}", self.instance))
                 .execute(&self.pool)
                 .await;
             if let Err(e) = r {
@@ -68,8 +69,8 @@ impl SqlStore {
         }
     }
 
-    /// Every approval id notified on this database, from a dedicated connection that
-    /// reconnects by itself.
+    /// Every approval id notified on this database by other processes, from a dedicated
+    /// connection that reconnects by itself.
     pub(crate) async fn listen_approvals_q(
         &self,
     ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {
@@ -84,11 +85,16 @@ impl SqlStore {
             .await
             .map_err(db_err("listen for approvals"))?;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let own = self.instance.to_string();
         tokio::spawn(async move {
             loop {
                 match listener.recv().await {
                     Ok(n) => {
-                        if let Ok(id) = n.payload().parse()
+                        let Some((from, id)) = n.payload().split_once(':') else {
+                            continue;
+                        };
+                        if from != own
+                            && let Ok(id) = id.parse()
                             && tx.send(id).is_err()
                         {
                             return;

@@ -185,6 +185,56 @@ impl SqlStore {
         .collect()
     }
 
+    pub(crate) async fn audit_in_range_q(
+        &self,
+        org: OrgId,
+        kind: &str,
+        (from_ms, to_ms): (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
+        sqlx::query(
+            "SELECT record FROM audit_records \
+             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
+               AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
+             ORDER BY ts_ms, seq LIMIT $7",
+        )
+        .bind(org.to_string())
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(ts)
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("audit time range"))?
+        .iter()
+        .map(rows::audit)
+        .collect()
+    }
+
+    pub(crate) async fn audit_count_in_range_q(
+        &self,
+        org: OrgId,
+        kind: &str,
+        (from_ms, to_ms): (i64, i64),
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_records \
+             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4",
+        )
+        .bind(org.to_string())
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("audit time range count"))?;
+        Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
+    }
+
     pub(crate) async fn chain_head_q(&self, org: OrgId) -> StoreResult<ChainHead> {
         let row = sqlx::query("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
             .bind(org.to_string())

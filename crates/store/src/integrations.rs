@@ -48,6 +48,7 @@ fn notice(row: &AnyRow) -> StoreResult<ApprovalNotice> {
         message_ts: rows::get(row, "message_ts")?,
         status: ApprovalStatus::parse(&rows::get::<String>(row, "status")?)
             .ok_or_else(|| bad("notice status"))?,
+        votes: u32::try_from(rows::get::<i64>(row, "votes")?).map_err(|_| bad("notice votes"))?,
         updated_ms: rows::get(row, "updated_ms")?,
     })
 }
@@ -128,7 +129,7 @@ impl SqlStore {
         k: IntegrationKind,
     ) -> StoreResult<Option<ApprovalNotice>> {
         sqlx::query(
-            "SELECT approval_id, org_id, kind, channel, message_ts, status, updated_ms \
+            "SELECT approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms \
              FROM approval_notices WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
         )
         .bind(org.to_string())
@@ -145,12 +146,12 @@ impl SqlStore {
     pub(crate) async fn claim_approval_notice_q(
         &self,
         n: &ApprovalNotice,
-        from: Option<ApprovalStatus>,
+        from: Option<(ApprovalStatus, u32)>,
     ) -> StoreResult<bool> {
         let r = match from {
             None => sqlx::query(
-                "INSERT INTO approval_notices (approval_id, org_id, kind, channel, message_ts, status, updated_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (approval_id, kind) DO NOTHING",
+                "INSERT INTO approval_notices (approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (approval_id, kind) DO NOTHING",
             )
             .bind(n.approval_id.to_string())
             .bind(n.org_id.to_string())
@@ -158,22 +159,45 @@ impl SqlStore {
             .bind(&n.channel)
             .bind(&n.message_ts)
             .bind(n.status.as_str())
+            .bind(i64::from(n.votes))
             .bind(n.updated_ms),
-            Some(prev) => sqlx::query(
-                "UPDATE approval_notices SET status = $4, updated_ms = $5 \
-                 WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND status = $6",
+            Some((status, votes)) => sqlx::query(
+                "UPDATE approval_notices SET status = $4, votes = $5, updated_ms = $6 \
+                 WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND status = $7 AND votes = $8",
             )
             .bind(n.org_id.to_string())
             .bind(n.approval_id.to_string())
             .bind(n.kind.as_str())
             .bind(n.status.as_str())
+            .bind(i64::from(n.votes))
             .bind(n.updated_ms)
-            .bind(prev.as_str()),
+            .bind(status.as_str())
+            .bind(i64::from(votes)),
         }
         .execute(&self.pool)
         .await
         .map_err(db_err("claim approval notice"))?;
         Ok(r.rows_affected() == 1)
+    }
+
+    #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]
+    pub(crate) async fn release_approval_notice_q(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        k: IntegrationKind,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM approval_notices \
+             WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND message_ts = ''",
+        )
+        .bind(org.to_string())
+        .bind(approval.to_string())
+        .bind(k.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("release approval notice"))?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]

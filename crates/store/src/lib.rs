@@ -36,6 +36,8 @@ pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
     url: String,
+    /// Names this process's notifications, so its own listener skips what it already knows.
+    instance: uuid::Uuid,
     /// The last known head of each org's chain (a hint: the database's keys are the truth).
     heads: std::sync::Arc<
         std::sync::Mutex<
@@ -140,6 +142,7 @@ impl SqlStore {
             pool,
             dialect,
             url,
+            instance: uuid::Uuid::new_v4(),
             heads: Default::default(),
         })
     }

@@ -21,7 +21,8 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
-const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, groups, created_ms";
+const USER_COLS: &str =
+    "id, org_id, email, name, role, password_hash, active, groups, slack_user_id, created_ms";
 
 #[async_trait]
 impl Store for SqlStore {
@@ -93,7 +94,7 @@ impl Store for SqlStore {
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         ))
         .bind(u.id.to_string())
         .bind(u.org_id.to_string())
@@ -103,6 +104,7 @@ impl Store for SqlStore {
         .bind(u.password_hash.clone())
         .bind(i64::from(u.active))
         .bind(to_json(&u.groups)?)
+        .bind(u.slack_user_id.clone())
         .bind(u.created_ms)
         .execute(&self.pool)
         .await
@@ -150,6 +152,36 @@ impl Store for SqlStore {
         Ok(n == 1)
     }
 
+    async fn set_user_slack(
+        &self,
+        org: OrgId,
+        id: UserId,
+        slack_user_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        let n = sqlx::query("UPDATE users SET slack_user_id = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(slack_user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("user's Slack link"))?
+            .rows_affected();
+        Ok(n == 1)
+    }
+
+    async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
+        sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(slack_user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("user by Slack id"))?
+        .map(|r| rows::user(&r))
+        .transpose()
+    }
+
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
         sqlx::query(&format!(
             "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
@@ -185,7 +217,7 @@ impl Store for SqlStore {
 
     async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>> {
         sqlx::query(
-            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.groups, u.created_ms \
+            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.groups, u.slack_user_id, u.created_ms \
              FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.hash = $1 AND t.revoked_ms IS NULL",
         )
@@ -411,6 +443,26 @@ impl Store for SqlStore {
         self.audit_page_q(org, q).await
     }
 
+    async fn audit_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        range: (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.audit_in_range_q(org, kind, range, after, limit).await
+    }
+
+    async fn audit_count_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        range: (i64, i64),
+    ) -> StoreResult<u64> {
+        self.audit_count_in_range_q(org, kind, range).await
+    }
+
     async fn audit_after(
         &self,
         org: OrgId,
@@ -570,9 +622,18 @@ impl Store for SqlStore {
     async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
-        from: Option<ApprovalStatus>,
+        from: Option<(ApprovalStatus, u32)>,
     ) -> StoreResult<bool> {
         self.claim_approval_notice_q(n, from).await
+    }
+
+    async fn release_approval_notice(
+        &self,
+        org: OrgId,
+        approval: ApprovalId,
+        kind: IntegrationKind,
+    ) -> StoreResult<()> {
+        self.release_approval_notice_q(org, approval, kind).await
     }
 
     async fn set_approval_notice_message(

@@ -55,6 +55,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, CoreError> {
         password_hash: get(row, "password_hash")?,
         active: get::<i64>(row, "active")? != 0,
         groups: json(row, "groups")?,
+        slack_user_id: get(row, "slack_user_id")?,
         created_ms: get(row, "created_ms")?,
     })
 }

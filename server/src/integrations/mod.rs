@@ -53,6 +53,70 @@ impl Hub {
     }
 }
 
+/// Why a notice did not go out, and whether trying again may help. Never holds a secret.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The network, a 5xx, or a rate limit: worth another try, after `after` when the
+    /// other side said how long to wait.
+    Transient {
+        message: String,
+        after: Option<Duration>,
+    },
+    /// It would fail the same way again (a bad token, an unknown channel, a 4xx).
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn transient(message: impl Into<String>) -> Self {
+        Failure::Transient {
+            message: message.into(),
+            after: None,
+        }
+    }
+
+    /// A failed HTTP exchange (Teams, webhooks): connection errors, timeouts, 429 and 5xx
+    /// are transient; a 429's or 503's `Retry-After` (in seconds) is honoured.
+    pub fn from_status(
+        what: &str,
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+    ) -> Self {
+        let message = format!("{what} answered {status}");
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            let after = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            Failure::Transient { message, after }
+        } else {
+            Failure::Permanent(message)
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Permanent(message)
+    }
+}
+
+impl From<&str> for Failure {
+    fn from(message: &str) -> Self {
+        Failure::Permanent(message.to_string())
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Transient { message, .. } | Failure::Permanent(message) => {
+                f.write_str(message)
+            }
+        }
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(

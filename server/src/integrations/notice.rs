@@ -5,6 +5,7 @@
 use arx_core::audit::format_ts;
 use arx_core::engine::{ApprovalDetail, StateRow};
 use arx_core::ids::{ApprovalId, OrgId};
+use arx_core::integration::{ApprovalNotice, IntegrationKind};
 use arx_core::model::ApprovalStatus;
 use serde_json::{Value, json};
 
@@ -31,7 +32,7 @@ pub struct Notice {
     pub reasoning: Option<String>,
     /// Changed rows first, at most [`DIFF_ROWS`].
     pub diff: Vec<StateRow>,
-    pub approvals: usize,
+    pub approvals: u32,
     pub needed: usize,
     pub decided_by: Vec<String>,
     pub comment: String,
@@ -79,7 +80,7 @@ impl Notice {
             reason: text(&i["reason"]).unwrap_or_default(),
             reasoning: text(&i["session_context"]["reasoning"]),
             diff,
-            approvals: d.votes.len(),
+            approvals: u32::try_from(d.votes.len()).unwrap_or(u32::MAX),
             needed: usize::from(a.requirements.min_approvals.max(1)),
             decided_by: a.decided_by.clone(),
             comment: a.comment.clone(),
@@ -90,6 +91,25 @@ impl Notice {
                 public_url.trim_end_matches('/'),
                 a.id
             ),
+        }
+    }
+
+    /// What this notice shows of the request; a message is rewritten when it changes.
+    pub fn shown(&self) -> (ApprovalStatus, u32) {
+        (self.status, self.approvals)
+    }
+
+    /// The record of this notice on channel `kind`, claimed before it goes out.
+    pub fn claim(&self, kind: IntegrationKind, now_ms: i64) -> ApprovalNotice {
+        ApprovalNotice {
+            org_id: self.org,
+            approval_id: self.id,
+            kind,
+            channel: String::new(),
+            message_ts: String::new(),
+            status: self.status,
+            votes: self.approvals,
+            updated_ms: now_ms,
         }
     }
 

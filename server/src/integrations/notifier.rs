@@ -6,23 +6,40 @@
 //! twice (also when several replicas follow the same request) and a restart still
 //! updates the right Slack message.
 //!
-//! Delivery is best effort: a channel that fails is logged (never with a secret) and the
-//! request goes on; the console and the reviewer API remain the source of truth.
+//! Each event is delivered in its own task (at most [`IN_FLIGHT`] at once), so a slow
+//! channel does not hold up notices about other requests. A transient failure (the
+//! network, a 5xx, a rate limit) is tried again after 1, 4 and 15 s, or after the wait
+//! the other side asked for; a Slack message that still could not be posted gives up its
+//! claim, so the request's next event posts it. Delivery is otherwise best effort: a
+//! channel that fails is logged (never with a secret) and the request goes on; the
+//! console and the reviewer API remain the source of truth.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arx_core::Engine;
 use arx_core::ids::ApprovalId;
-use arx_core::integration::{ApprovalNotice, IntegrationKind, IntegrationSettings};
+use arx_core::integration::{IntegrationKind, IntegrationSettings};
 use arx_core::model::ApprovalStatus;
+use tokio::sync::Semaphore;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::notice::Notice;
-use super::{Hub, slack, teams, webhook};
+use super::{Failure, Hub, slack, teams, webhook};
 
-/// How long one channel may take before the notifier moves on.
-const DELIVERY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one attempt on one channel may take.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The waits before the second, third and fourth attempts.
+const BACKOFF: [Duration; 3] = [
+    Duration::from_secs(1),
+    Duration::from_secs(4),
+    Duration::from_secs(15),
+];
+/// The longest wait honoured when the other side asks for one.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+/// Events delivered at once.
+const IN_FLIGHT: usize = 32;
 
 /// Follows approval events until the engine is dropped.
 pub fn spawn(engine: Arc<Engine>, hub: Arc<Hub>) {
@@ -30,14 +47,22 @@ pub fn spawn(engine: Arc<Engine>, hub: Arc<Hub>) {
     let mut events = engine.approval_events();
     let weak = Arc::downgrade(&engine);
     drop(engine);
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     tokio::spawn(async move {
         loop {
             match events.recv().await {
                 Ok(id) => {
                     let Some(engine) = weak.upgrade() else { return };
-                    if let Err(e) = notify(&engine, &hub, id).await {
-                        tracing::warn!(approval = %id, error = %e, "notifying integrations failed");
-                    }
+                    let Ok(slot) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let hub = hub.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = notify(&engine, &hub, id).await {
+                            tracing::warn!(approval = %id, error = %e, "notifying integrations failed");
+                        }
+                        drop(slot);
+                    });
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(
@@ -77,14 +102,39 @@ pub async fn notify(engine: &Engine, hub: &Hub, id: ApprovalId) -> Result<(), St
         .map_err(|e| e.to_string())?;
     let notice = Notice::new(&detail, &hub.public_url, &engine.approval_link_tag(org, id));
     for s in &channels {
-        let out = tokio::time::timeout(DELIVERY_TIMEOUT, deliver(engine, hub, s, &notice))
-            .await
-            .unwrap_or_else(|_| Err(format!("no answer within {DELIVERY_TIMEOUT:?}")));
-        if let Err(e) = out {
+        if let Err(e) = deliver(engine, hub, s, &notice).await {
             tracing::warn!(%org, approval = %id, kind = s.kind.as_str(), error = %e, "notice not delivered");
         }
     }
     Ok(())
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or the backoff runs out.
+pub async fn with_retries<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut waits = BACKOFF.iter();
+    loop {
+        let out = tokio::time::timeout(ATTEMPT_TIMEOUT, attempt())
+            .await
+            .unwrap_or_else(|_| {
+                Err(Failure::transient(format!(
+                    "{what}: no answer within {ATTEMPT_TIMEOUT:?}"
+                )))
+            });
+        let after = match &out {
+            Err(Failure::Transient { after, .. }) => *after,
+            _ => return out,
+        };
+        let Some(wait) = waits.next() else { return out };
+        let wait = after.unwrap_or(*wait).min(MAX_WAIT);
+        if let Err(e) = &out {
+            tracing::info!(error = %e, ?wait, "{what} failed; trying again");
+        }
+        tokio::time::sleep(wait).await;
+    }
 }
 
 async fn deliver(
@@ -92,21 +142,13 @@ async fn deliver(
     hub: &Hub,
     s: &IntegrationSettings,
     n: &Notice,
-) -> Result<(), String> {
-    let err = |e: arx_core::CoreError| e.to_string();
+) -> Result<(), Failure> {
+    let err = |e: arx_core::CoreError| Failure::Permanent(e.to_string());
     let sent = engine
         .approval_notice(n.org, n.id, s.kind)
         .await
         .map_err(err)?;
-    let claim = ApprovalNotice {
-        org_id: n.org,
-        approval_id: n.id,
-        kind: s.kind,
-        channel: String::new(),
-        message_ts: String::new(),
-        status: n.status,
-        updated_ms: engine.now_ms(),
-    };
+    let claim = n.claim(s.kind, engine.now_ms());
     if s.kind == IntegrationKind::Slack {
         let ws = hub.slack.workspace(s)?;
         return match sent {
@@ -118,7 +160,14 @@ async fn deliver(
                 {
                     return Ok(());
                 }
-                let (channel, ts) = ws.post(n).await?;
+                let (channel, ts) =
+                    match with_retries("Slack chat.postMessage", || ws.post(n)).await {
+                        Ok(posted) => posted,
+                        Err(e) => {
+                            engine.release_approval_notice(&claim).await.map_err(err)?;
+                            return Err(e);
+                        }
+                    };
                 engine
                     .set_approval_notice_message(&claim, &channel, &ts)
                     .await
@@ -127,23 +176,26 @@ async fn deliver(
             }
             // Another process is still posting it; it catches up when done.
             Some(prev) if prev.message_ts.is_empty() => Ok(()),
-            Some(prev) if prev.status == n.status => Ok(()),
+            Some(prev) if prev.shown() == n.shown() => Ok(()),
             Some(prev) => {
                 if !engine
-                    .claim_approval_notice(&claim, Some(prev.status))
+                    .claim_approval_notice(&claim, Some(prev.shown()))
                     .await
                     .map_err(err)?
                 {
                     return Ok(());
                 }
-                ws.update(&prev.channel, &prev.message_ts, n).await
+                with_retries("Slack chat.update", || {
+                    ws.update(&prev.channel, &prev.message_ts, n)
+                })
+                .await
             }
         };
     }
     // Teams and webhooks: once when new, once when it ends; steps between are not news.
     let from = match &sent {
         None if n.status == ApprovalStatus::Pending || n.status.is_final() => None,
-        Some(prev) if n.status.is_final() && !prev.status.is_final() => Some(prev.status),
+        Some(prev) if n.status.is_final() && !prev.status.is_final() => Some(prev.shown()),
         _ => return Ok(()),
     };
     if !engine
@@ -154,9 +206,12 @@ async fn deliver(
         return Ok(());
     }
     if s.kind == IntegrationKind::Teams {
-        teams::send(&hub.http, s, n).await
+        with_retries("Teams webhook", || teams::send(&hub.http, s, n)).await
     } else {
-        webhook::send(&hub.http, s, n, engine.now_ms()).await
+        with_retries("webhook", || {
+            webhook::send(&hub.http, s, n, engine.now_ms())
+        })
+        .await
     }
 }
 
@@ -169,31 +224,24 @@ async fn catch_up(
     posted: &Notice,
     channel: &str,
     ts: &str,
-) -> Result<(), String> {
-    let mut shown = posted.status;
-    // Each round needs a status change; a request has at most a handful.
+) -> Result<(), Failure> {
+    let err = |e: arx_core::CoreError| Failure::Permanent(e.to_string());
+    let mut shown = posted.shown();
+    // Each round needs a change of status or approvals; a request has a handful.
     for _ in 0..8 {
         let d = engine
             .approval_detail_in(posted.org, posted.id)
             .await
-            .map_err(|e| e.to_string())?;
-        if d.approval.status == shown {
-            return Ok(());
-        }
+            .map_err(err)?;
         let now = Notice::new(
             &d,
             &hub.public_url,
             &engine.approval_link_tag(posted.org, posted.id),
         );
-        let claim = ApprovalNotice {
-            org_id: now.org,
-            approval_id: now.id,
-            kind: IntegrationKind::Slack,
-            channel: channel.to_string(),
-            message_ts: ts.to_string(),
-            status: now.status,
-            updated_ms: engine.now_ms(),
-        };
+        if now.shown() == shown {
+            return Ok(());
+        }
+        let claim = now.claim(IntegrationKind::Slack, engine.now_ms());
         if !engine
             .claim_approval_notice(&claim, Some(shown))
             .await
@@ -201,8 +249,8 @@ async fn catch_up(
         {
             return Ok(());
         }
-        ws.update(channel, ts, &now).await?;
-        shown = now.status;
+        with_retries("Slack chat.update", || ws.update(channel, ts, &now)).await?;
+        shown = now.shown();
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
+use super::Failure;
 use super::notice::Notice;
 
 /// `action_id`s of the buttons; their `value` is the approval id.
@@ -117,9 +118,37 @@ fn content(n: &Notice) -> Result<SlackMessageContent, String> {
         .with_blocks(blocks))
 }
 
-/// A Slack API failure, without the token (slack-morphism never prints it).
-fn failed(method: &str) -> impl Fn(SlackClientError) -> String + '_ {
-    move |e| format!("Slack {method} failed: {e}")
+/// Slack's error codes that say "try again later" rather than "this will never work".
+const TRANSIENT_CODES: [&str; 5] = [
+    "ratelimited",
+    "service_unavailable",
+    "internal_error",
+    "fatal_error",
+    "request_timeout",
+];
+
+/// A Slack API failure, without the token (slack-morphism never prints it), and whether
+/// another try may help: the network, 5xx and rate limits (with Slack's `Retry-After`).
+fn failed(method: &str) -> impl Fn(SlackClientError) -> Failure + '_ {
+    move |e| {
+        let message = format!("Slack {method} failed: {e}");
+        match &e {
+            SlackClientError::RateLimitError(r) => Failure::Transient {
+                message,
+                after: r.retry_after,
+            },
+            SlackClientError::HttpError(h) if h.status_code.is_server_error() => {
+                Failure::transient(message)
+            }
+            SlackClientError::ApiError(a) if TRANSIENT_CODES.contains(&a.code.as_str()) => {
+                Failure::transient(message)
+            }
+            SlackClientError::HttpProtocolError(_)
+            | SlackClientError::SystemError(_)
+            | SlackClientError::EndOfStream(_) => Failure::transient(message),
+            _ => Failure::Permanent(message),
+        }
+    }
 }
 
 /// The org's Slack: its client and bot token.
@@ -155,7 +184,7 @@ impl Clients {
 
 impl Workspace<'_> {
     /// Posts the request's message to the org's channel; the channel id and `ts` to update it by.
-    pub async fn post(&self, n: &Notice) -> Result<(String, String), String> {
+    pub async fn post(&self, n: &Notice) -> Result<(String, String), Failure> {
         let req = SlackApiChatPostMessageRequest::new(
             SlackChannelId::new(self.settings.config("channel").to_string()),
             content(n)?,
@@ -169,7 +198,7 @@ impl Workspace<'_> {
     }
 
     /// Rewrites a posted message to show the request as it stands.
-    pub async fn update(&self, channel: &str, ts: &str, n: &Notice) -> Result<(), String> {
+    pub async fn update(&self, channel: &str, ts: &str, n: &Notice) -> Result<(), Failure> {
         let req = SlackApiChatUpdateRequest::new(
             SlackChannelId::new(channel.to_string()),
             content(n)?,
@@ -191,7 +220,7 @@ impl Workspace<'_> {
                 user.to_string(),
             )))
             .await
-            .map_err(failed("users.info"))?;
+            .map_err(|e| failed("users.info")(e).to_string())?;
         Ok(r.user.profile.and_then(|p| p.email).map(|e| e.0))
     }
 
@@ -206,7 +235,7 @@ impl Workspace<'_> {
         session
             .chat_post_ephemeral(&req)
             .await
-            .map_err(failed("chat.postEphemeral"))?;
+            .map_err(|e| failed("chat.postEphemeral")(e).to_string())?;
         Ok(())
     }
 }

@@ -2,7 +2,8 @@
 //! messages. The button names the request, which names the org; the org's signing
 //! secret must verify Slack's v0 signature over the exact body, dated within five
 //! minutes. Only then is the payload trusted: the Slack user becomes the ARX user of the
-//! org with the same email (Slack's `users.info`), whose rights decide as in the console.
+//! org an admin linked to that Slack member id, or else the one with the same email
+//! (Slack's `users.info`), whose rights decide as in the console.
 //! Every refusal is answered with its reason and recorded as `slack.interaction_refused`.
 //!
 //! Slack wants an answer within three seconds; a decision that takes longer (an approved
@@ -249,22 +250,31 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             reason: "slack_unavailable",
             message: e.clone(),
         })?;
-        let found = ws.user_email(&press.user).await.map_err(|e| Refused {
-            reason: "unknown_user",
-            message: format!("ARX could not look up Slack user {}: {e}", press.user),
-        })?;
-        let found = found.ok_or_else(|| Refused {
-            reason: "unknown_user",
-            message: format!(
-                "the Slack profile of {} shows no email (the app needs the users:read.email scope)",
-                press.user
-            ),
-        })?;
-        email = Some(found.clone());
-        let who = engine
-            .principal_by_email(org, &found)
+        let linked = engine
+            .principal_by_slack(org, &press.user)
             .await
             .map_err(refused("unknown_user"))?;
+        let who = match linked {
+            Some(who) => who,
+            None => {
+                let found = ws.user_email(&press.user).await.map_err(|e| Refused {
+                    reason: "unknown_user",
+                    message: format!("ARX could not look up Slack user {}: {e}", press.user),
+                })?;
+                let found = found.ok_or_else(|| Refused {
+                    reason: "unknown_user",
+                    message: format!(
+                        "Slack member {} is not linked to an ARX user and their profile shows no email (link them on the Integrations page, or give the app the users:read.email scope)",
+                        press.user
+                    ),
+                })?;
+                email = Some(found.clone());
+                engine
+                    .principal_by_email(org, &found)
+                    .await
+                    .map_err(refused("unknown_user"))?
+            }
+        };
         let reviewer = engine
             .reviewer(&who)
             .await

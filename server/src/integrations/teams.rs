@@ -5,6 +5,7 @@
 use arx_core::integration::IntegrationSettings;
 use serde_json::{Value, json};
 
+use super::Failure;
 use super::notice::Notice;
 
 /// The message: one Adaptive Card with the request's facts and a link to decide.
@@ -53,16 +54,22 @@ pub async fn send(
     http: &reqwest::Client,
     s: &IntegrationSettings,
     n: &Notice,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let url = s.secret("url").ok_or("the Teams settings have no URL")?;
     let r = http
         .post(url.expose())
         .json(&card(n))
         .send()
         .await
-        .map_err(|e| format!("Teams webhook unreachable: {}", e.without_url()))?;
+        .map_err(|e| {
+            Failure::transient(format!("Teams webhook unreachable: {}", e.without_url()))
+        })?;
     if !r.status().is_success() {
-        return Err(format!("Teams webhook answered {}", r.status()));
+        return Err(Failure::from_status(
+            "Teams webhook",
+            r.status(),
+            r.headers(),
+        ));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use arx_core::integration::IntegrationSettings;
 use arx_core::signing::webhook_signature;
 use serde_json::json;
 
+use super::Failure;
 use super::notice::Notice;
 
 pub const SIGNATURE_HEADER: &str = "x-arx-signature";
@@ -42,7 +43,7 @@ pub async fn send(
     s: &IntegrationSettings,
     n: &Notice,
     now_ms: i64,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     let secret = s
         .secret("secret")
         .ok_or("the webhook settings have no secret")?;
@@ -57,9 +58,15 @@ pub async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| format!("webhook {url} unreachable: {}", e.without_url()))?;
+        .map_err(|e| {
+            Failure::transient(format!("webhook {url} unreachable: {}", e.without_url()))
+        })?;
     if !r.status().is_success() {
-        return Err(format!("webhook {url} answered {}", r.status()));
+        return Err(Failure::from_status(
+            &format!("webhook {url}"),
+            r.status(),
+            r.headers(),
+        ));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arx_core::model::Role;
+use arx_core::store::Store as _;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -44,6 +45,8 @@ struct Fake {
     calls: Arc<Mutex<Vec<Call>>>,
     /// Slack user id → profile email.
     emails: Arc<HashMap<String, String>>,
+    /// Scripted failures: the next call of the method gets this status and body.
+    failures: Arc<Mutex<Vec<(String, u16, Value)>>>,
 }
 
 impl Fake {
@@ -77,6 +80,14 @@ impl Fake {
             .collect()
     }
 
+    /// Makes the next call of `method` answer `status` with `body`.
+    fn fail_next(&self, method: &str, status: u16, body: Value) {
+        self.failures
+            .lock()
+            .unwrap()
+            .push((method.to_string(), status, body));
+    }
+
     /// Waits until `path` has been called `n` times (or fails after 10 s).
     async fn wait_for(&self, path: &str, n: usize) -> Vec<Call> {
         for _ in 0..200 {
@@ -99,8 +110,18 @@ async fn slack_method(
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
-) -> Json<Value> {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     f.record(&format!("/api/{method}"), &headers, &body);
+    let scripted = {
+        let mut failures = f.failures.lock().unwrap();
+        let at = failures.iter().position(|(m, _, _)| *m == method);
+        at.map(|i| failures.remove(i))
+    };
+    if let Some((_, status, body)) = scripted {
+        let status = axum::http::StatusCode::from_u16(status).unwrap();
+        return (status, [("retry-after", "1")], Json(body)).into_response();
+    }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Json(match method.as_str() {
         "chat.postMessage" => json!({"ok": true, "channel": "C0ARX", "ts": "1700000000.000100",
@@ -119,6 +140,7 @@ async fn slack_method(
         }
         _ => json!({"ok": false, "error": "unknown_method"}),
     })
+    .into_response()
 }
 
 async fn hook(State(f): State<Fake>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) {
@@ -631,6 +653,262 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
             !dump.contains(SIGNING_SECRET) && !dump.contains(BOT_TOKEN),
             "{b}: no secret in the trail"
         );
+    }
+}
+
+/// The ARX user id of `email` in the demo org.
+async fn user_id(s: &TestServer, email: &str) -> String {
+    let (_, users) = s.admin_get("/v1/admin/users").await;
+    users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no user {email}"))
+}
+
+/// Waits for a `chat.update` whose blocks contain `needle`.
+async fn update_showing(fake: &Fake, needle: &str) -> Option<Call> {
+    for _ in 0..200 {
+        let found = fake
+            .calls("/api/chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].to_string().contains(needle));
+        if found.is_some() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test]
+async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
+    for s in each().await {
+        let b = s.backend;
+        // Lead 1's Slack profile shows a personal email ARX does not know; lead 2's matches.
+        let (fake, base) = fake(&[
+            ("U0LEAD1", "lead1@personal.example"),
+            ("U0LEAD2", "lead2@demo.arx.local"),
+        ])
+        .await;
+        configure_slack(&s, &base).await;
+        let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n";
+        let r = s
+            .http
+            .put(s.url("/v1/admin/policy"))
+            .bearer_auth(s.admin_token())
+            .body(policy)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{b}");
+        let lead1_token = s.user_token("lead1@demo.arx.local", Role::Reviewer).await;
+        s.user_token("lead2@demo.arx.local", Role::Reviewer).await;
+        let lead1 = user_id(&s, "lead1@demo.arx.local").await;
+        let lead2 = user_id(&s, "lead2@demo.arx.local").await;
+        for u in [&lead1, &lead2] {
+            let path = format!("/v1/admin/users/{u}/groups");
+            let (code, _) = s
+                .admin_send(Method::PUT, &path, json!({"groups": ["ir-leads"]}))
+                .await;
+            assert_eq!(code, 200, "{b}");
+        }
+
+        // Linking: the id must look like a Slack member id, belongs to one user, admins only.
+        let link = |user: &str, slack: Value| {
+            let (s, path) = (&s, format!("/v1/admin/users/{user}/slack"));
+            async move {
+                s.admin_send(Method::PUT, &path, json!({ "slack_user_id": slack }))
+                    .await
+            }
+        };
+        let (code, out) = link(&lead1, json!("lead1")).await;
+        assert_eq!(code, 400, "{b}: {out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Copy member ID"),
+            "{b}: the refusal says where to find the id: {out}"
+        );
+        let (code, out) = link(&lead1, json!("U0LEAD1")).await;
+        assert_eq!(
+            (code, &out["user"]["slack_user_id"]),
+            (200, &json!("U0LEAD1")),
+            "{b}: {out}"
+        );
+        let (code, out) = link(&lead2, json!("U0LEAD1")).await;
+        assert_eq!(code, 409, "{b}: one Slack member, one ARX user: {out}");
+        assert!(
+            out["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already linked"),
+            "{b}: {out}"
+        );
+        let r = s
+            .http
+            .put(s.url(&format!("/v1/admin/users/{lead2}/slack")))
+            .bearer_auth(&lead1_token)
+            .json(&json!({"slack_user_id": "U0LEAD2"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{b}: reviewers do not link");
+
+        let (code, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-two"))
+            .await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        fake.wait_for("/api/chat.postMessage", 1).await;
+
+        // Lead 1 by the link (no profile lookup): one vote, the message counts it and
+        // keeps its buttons.
+        let (code, out) = signed(&s, &press(&id, "arx_approve", "U0LEAD1")).await;
+        assert_eq!(
+            (code, &out["status"]),
+            (200, &json!("pending")),
+            "{b}: {out}"
+        );
+        assert!(
+            fake.calls("/api/users.info").is_empty(),
+            "{b}: a linked member is not looked up by email"
+        );
+        let counted = update_showing(&fake, "1 of 2 approvals")
+            .await
+            .unwrap_or_else(|| panic!("{b}: the message never showed 1 of 2"));
+        assert!(
+            counted.body["blocks"].to_string().contains("arx_approve"),
+            "{b}: still open for the second approver"
+        );
+        assert_eq!(containments(&s), 0, "{b}: one approval runs nothing");
+
+        // Lead 2 by email: the second approval runs the call; the message names both.
+        let (code, out) = signed(&s, &press(&id, "arx_approve", "U0LEAD2")).await;
+        assert_eq!(code, 200, "{b}: {out}");
+        let done = update_showing(&fake, "and done")
+            .await
+            .unwrap_or_else(|| panic!("{b}: no final update"));
+        let blocks = done.body["blocks"].to_string();
+        assert!(
+            blocks.contains("lead1@demo.arx.local") && blocks.contains("lead2@demo.arx.local"),
+            "{b}: {blocks}"
+        );
+        assert_eq!(containments(&s), 1, "{b}");
+
+        // Unlinked, lead 1's Slack identity no longer reaches their account.
+        let (code, out) = link(&lead1, Value::Null).await;
+        assert_eq!(
+            (code, &out["user"]["slack_user_id"]),
+            (200, &Value::Null),
+            "{b}: {out}"
+        );
+        let (_, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-three"))
+            .await;
+        let next = out["approval_id"].as_str().unwrap().to_string();
+        let (_, out) = signed(&s, &press(&next, "arx_approve", "U0LEAD1")).await;
+        assert_eq!(out["refused"]["reason"], "unknown_user", "{b}: {out}");
+
+        let audit = s.audit().await;
+        let links: Vec<&Value> = audit
+            .iter()
+            .filter(|r| r["kind"] == "user.slack_linked")
+            .map(|r| &r["fields"]["slack_user_id"])
+            .collect();
+        assert_eq!(
+            links,
+            [&json!("U0LEAD1"), &Value::Null],
+            "{b}: links and unlinks are recorded"
+        );
+        let vote = audit.iter().find(|r| r["kind"] == "approval.vote").unwrap();
+        assert_eq!(vote["actor"]["name"], "lead1@demo.arx.local", "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_event() {
+    for s in each().await {
+        let b = s.backend;
+        let (fake, base) = fake(&[]).await;
+        configure_slack(&s, &base).await;
+
+        // Slack says "slow down, retry after 1 s": the message still arrives.
+        fake.fail_next(
+            "chat.postMessage",
+            429,
+            json!({"ok": false, "error": "ratelimited"}),
+        );
+        let (code, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-busy"))
+            .await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let posts = fake.wait_for("/api/chat.postMessage", 2).await;
+        assert_eq!(
+            posts[0].body, posts[1].body,
+            "{b}: the same message, tried again"
+        );
+        let id = out["approval_id"].as_str().unwrap().to_string();
+        let approval = id.parse().unwrap();
+        let org = s
+            .running
+            .store
+            .org_by_slug("demo")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let mut notice = None;
+        for _ in 0..100 {
+            notice = s
+                .running
+                .engine
+                .approval_notice(org, approval, arx_core::integration::IntegrationKind::Slack)
+                .await
+                .unwrap()
+                .filter(|n| !n.message_ts.is_empty());
+            if notice.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(notice.is_some(), "{b}: the posted message is remembered");
+
+        // A permanent error is not retried; the request's next event posts it afresh.
+        fake.fail_next(
+            "chat.postMessage",
+            200,
+            json!({"ok": false, "error": "channel_not_found"}),
+        );
+        let (_, out) = s
+            .execute(&s.agent_key("remediation-agent"), contain("host-lost"))
+            .await;
+        let lost = out["approval_id"].as_str().unwrap().to_string();
+        fake.wait_for("/api/chat.postMessage", 3).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            fake.calls("/api/chat.postMessage").len(),
+            3,
+            "{b}: channel_not_found is not tried again"
+        );
+        let (code, _) = s
+            .admin_send(
+                Method::POST,
+                &format!("/v1/admin/approvals/{lost}/deny"),
+                json!({"comment": "not this one"}),
+            )
+            .await;
+        assert_eq!(code, 200, "{b}");
+        let posts = fake.wait_for("/api/chat.postMessage", 4).await;
+        let last = posts[3].body["blocks"].to_string();
+        assert!(
+            last.contains("Denied") && last.contains(&lost),
+            "{b}: the decided request is posted: {last}"
+        );
+        assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
     }
 }
 

@@ -123,7 +123,7 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
             <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=job.percent>
                 <span style=format!("width:{}%", job.percent)></span>
             </div>
-            <p class="muted small">{format!("{}% · {} of {} audit records read · {} agent calls replayed", job.percent, job.scanned, job.total, job.replayed)}</p>
+            <p class="muted small">{format!("{}% · {} of {} recorded calls in the range replayed", job.percent, job.scanned, job.total)}</p>
             {job.error.clone().map(|e| view! { <ErrorBox message=e/> })}
         </div>
         <div class="sim-grid">

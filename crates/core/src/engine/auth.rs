@@ -130,6 +130,7 @@ impl Engine {
             password_hash: Some(hash),
             active: true,
             groups: vec![],
+            slack_user_id: None,
             created_ms: self.now_ms(),
         };
         self.store.create_user(&user).await?;

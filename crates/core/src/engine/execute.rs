@@ -200,7 +200,7 @@ impl Engine {
         let intercept = self
             .record(
                 org.id,
-                "execute.intercept",
+                crate::audit::INTERCEPT,
                 agent_actor(&agent),
                 json!({
                     "agent_id": agent.id, "agent": agent.name, "agent_labels": agent.labels,

@@ -10,12 +10,12 @@ use super::{AdminOps, Engine};
 use crate::access::Principal;
 use crate::audit::{Actor, format_ts};
 use crate::error::CoreError;
-use crate::ids::{ApprovalId, OrgId};
+use crate::ids::{ApprovalId, OrgId, UserId};
 use crate::integration::{
     ApprovalNotice, IntegrationKind, IntegrationSettings, IntegrationView, StoredIntegration,
     parse_input,
 };
-use crate::model::ApprovalStatus;
+use crate::model::{ApprovalStatus, User};
 
 fn view(kind: IntegrationKind, stored: Option<&StoredIntegration>) -> IntegrationView {
     IntegrationView {
@@ -90,6 +90,54 @@ impl AdminOps<'_> {
         .await?;
         Ok(true)
     }
+
+    /// Links user `id` to a Slack user id (`U…` or `W…`, as Slack's profile menu "Copy
+    /// member ID" gives it), or unlinks with `None`. A linked Slack user decides as this
+    /// user; otherwise Slack decisions map by the profile's email.
+    pub async fn link_slack_user(
+        &self,
+        id: UserId,
+        slack_user_id: Option<&str>,
+    ) -> Result<User, CoreError> {
+        let e = self.engine;
+        let org = self.who.org_id;
+        let slack = slack_user_id.map(str::trim).filter(|s| !s.is_empty());
+        if let Some(s) = slack
+            && !valid_slack_user_id(s)
+        {
+            return Err(CoreError::InvalidRequest(format!(
+                "'{s}' is not a Slack member id: it starts with U or W and has 2 to 31 more capital letters or digits (Slack: profile, ⋮, Copy member ID)"
+            )));
+        }
+        let linked = e.store.set_user_slack(org, id, slack).await.map_err(|err| match err {
+            CoreError::Conflict(_) => CoreError::Conflict(format!(
+                "Slack member {} is already linked to another user of this org; unlink it there first",
+                slack.unwrap_or_default()
+            )),
+            other => other,
+        })?;
+        let user = match linked {
+            true => e.store.user(org, id).await?,
+            false => None,
+        }
+        .ok_or_else(|| CoreError::NotFound("no such user".into()))?;
+        e.record(
+            org,
+            "user.slack_linked",
+            Actor::user(self.who.user_id, &self.who.email),
+            json!({"user_id": id, "email": user.email, "slack_user_id": slack}),
+        )
+        .await?;
+        Ok(user)
+    }
+}
+
+/// Slack member ids: `U` (or `W` on Enterprise Grid) and capital letters or digits.
+fn valid_slack_user_id(s: &str) -> bool {
+    (3..=32).contains(&s.len())
+        && s.starts_with(['U', 'W'])
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 impl Engine {
@@ -138,9 +186,17 @@ impl Engine {
     pub async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
-        from: Option<ApprovalStatus>,
+        from: Option<(ApprovalStatus, u32)>,
     ) -> Result<bool, CoreError> {
         self.store.claim_approval_notice(n, from).await
+    }
+
+    /// Gives up a claimed Slack notice that could not be posted; see
+    /// [`crate::store::Store::release_approval_notice`].
+    pub async fn release_approval_notice(&self, n: &ApprovalNotice) -> Result<(), CoreError> {
+        self.store
+            .release_approval_notice(n.org_id, n.approval_id, n.kind)
+            .await
     }
 
     /// Remembers the Slack message of a claimed notice.
@@ -153,6 +209,22 @@ impl Engine {
         self.store
             .set_approval_notice_message(n.org_id, n.approval_id, n.kind, channel, message_ts)
             .await
+    }
+
+    /// The principal of the active user of `org` linked to this Slack user id, if any.
+    pub async fn principal_by_slack(
+        &self,
+        org: OrgId,
+        slack_user_id: &str,
+    ) -> Result<Option<Principal>, CoreError> {
+        match self.store.user_by_slack(org, slack_user_id).await? {
+            Some(u) if u.active => self.principal_for(&u).await.map(Some),
+            Some(u) => Err(CoreError::Unauthenticated(format!(
+                "Slack member {slack_user_id} is linked to {}, whose ARX account is deactivated",
+                u.email
+            ))),
+            None => Ok(None),
+        }
     }
 
     /// The principal of the active user of `org` with this email: how an identity

@@ -1,7 +1,7 @@
 //! Policy simulation (ARCHITECTURE §5): replay a proposed policy over the intercept
 //! records of a time range and compare what it would decide with what was decided.
 //! A simulation runs as a background job with progress and can be cancelled; it reads
-//! the audit trail and changes nothing.
+//! only the intercept records of the range (an index seeks to it) and changes nothing.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::admin::{AdminOps, ReadOps};
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, INTERCEPT};
 use crate::catalog::RiskTier;
 use crate::error::CoreError;
 use crate::ids::OrgId;
@@ -107,7 +107,7 @@ pub struct SimulationReport {
     pub status: SimStatus,
     pub from_ms: i64,
     pub to_ms: i64,
-    /// Audit records read so far, of `total`.
+    /// Intercept records in the range read so far, of `total`.
     pub scanned: u64,
     pub total: u64,
     /// Intercept records replayed.
@@ -304,28 +304,23 @@ async fn run(
     let mut tally = Tally {
         rules: BTreeMap::new(),
     };
-    let mut after = 0;
+    let mut after = None;
     let outcome: Result<SimStatus, CoreError> = async {
         loop {
             if job.cancel.load(Ordering::Relaxed) {
                 return Ok(SimStatus::Cancelled);
             }
-            let page = store.audit_after(org, after, PAGE).await?;
+            let page = store
+                .audit_in_range(org, INTERCEPT, (from, to), after, PAGE)
+                .await?;
             let Some(last) = page.last() else {
                 return Ok(SimStatus::Done);
             };
-            after = last.seq;
+            after = Some((last.ts_ms(), last.seq));
             {
                 let mut report = job.lock();
                 for rec in &page {
                     report.scanned += 1;
-                    if rec.kind != "execute.intercept" {
-                        continue;
-                    }
-                    let ts = rec.ts_ms();
-                    if ts < from || ts > to {
-                        continue;
-                    }
                     let Ok(r) = serde_json::from_value::<Recorded>(rec.fields.clone()) else {
                         continue;
                     };
@@ -371,7 +366,10 @@ impl AdminOps<'_> {
                 "the range starts after it ends".into(),
             ));
         }
-        let total = u64::try_from(engine.store.chain_head(self.who.org_id).await?.seq).unwrap_or(0);
+        let total = engine
+            .store
+            .audit_count_in_range(self.who.org_id, INTERCEPT, (from_ms, to_ms))
+            .await?;
         let id = SimId::new();
         let report = SimulationReport {
             id,

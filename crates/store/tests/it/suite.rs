@@ -234,6 +234,60 @@ async fn appends_chain_per_org_with_gapless_seq() {
 }
 
 #[tokio::test]
+async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats() {
+    for (name, s) in backends::all().await {
+        let (a, b) = (org(&s, "a").await, org(&s, "b").await);
+        // Intercepts at 1..=30 (three per millisecond, so pages split equal times), other
+        // kinds in between, and another org's intercepts in the same range.
+        let mut drafts = Vec::new();
+        for n in 1..=30 {
+            let mut d = draft(a.id, n / 3);
+            d.fields["n"] = n.into();
+            drafts.push(d);
+            let mut other = draft(a.id, n / 3);
+            other.kind = "execute.result".into();
+            drafts.push(other);
+            drafts.push(draft(b.id, n / 3));
+        }
+        s.append_audit(drafts).await.unwrap();
+        let t0 = 1_700_000_000_000;
+        let range = (t0 + 2, t0 + 7);
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s
+                .audit_in_range(a.id, "execute.intercept", range, after, 4)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.ts_ms(), last.seq));
+            got.extend(page);
+        }
+        assert!(got.iter().all(|r| r.kind == "execute.intercept"), "{name}");
+        let ns: Vec<i64> = got
+            .iter()
+            .map(|r| r.fields["n"].as_i64().unwrap())
+            .collect();
+        // n / 3 in 2..=7 is n in 6..=23, each exactly once and in order.
+        assert_eq!(ns, (6..=23).collect::<Vec<_>>(), "{name}");
+        assert_eq!(
+            s.audit_count_in_range(a.id, "execute.intercept", range)
+                .await
+                .unwrap(),
+            18,
+            "{name}"
+        );
+        assert_eq!(
+            s.audit_count_in_range(a.id, "execute.intercept", (t0 + 100, t0 + 200))
+                .await
+                .unwrap(),
+            0,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn concurrent_writers_never_fork_or_gap_the_chain() {
     for (name, s) in backends::all().await {
         let o = org(&s, "c").await;

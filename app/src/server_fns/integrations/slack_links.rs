@@ -1,0 +1,55 @@
+//! Which Slack member decides as which user (admins): the list and linking one.
+
+use leptos::prelude::*;
+
+use crate::types::SlackLinkRow;
+
+#[server]
+pub async fn list_slack_links() -> Result<Vec<SlackLinkRow>, ServerFnError> {
+    use crate::server_fns::ssr::{engine, principal, to_error};
+    let p = principal().await?;
+    let engine = engine();
+    engine.admin(&p).map_err(to_error)?;
+    let users = engine.reader(&p).users().await.map_err(to_error)?;
+    Ok(users
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| SlackLinkRow {
+            user_id: u.id.to_string(),
+            email: u.email,
+            role: u.role.as_str().into(),
+            groups: u.groups,
+            slack_user_id: u.slack_user_id,
+        })
+        .collect())
+}
+
+/// Links `user_id` to Slack member `slack_user_id`; an empty id unlinks.
+#[server]
+pub async fn link_slack_member(
+    user_id: String,
+    #[server(default)] slack_user_id: String,
+) -> Result<(), ServerFnError> {
+    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    let Ok(id) = user_id.parse() else {
+        return flash(false, "no such user", None).await;
+    };
+    let slack = Some(slack_user_id.trim()).filter(|s| !s.is_empty());
+    let p = principal().await?;
+    let engine = engine();
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.link_slack_user(id, slack).await,
+        Err(e) => Err(e),
+    };
+    flash_outcome(r, |u| {
+        let msg = match &u.slack_user_id {
+            Some(s) => format!("Slack member {s} now decides as {}.", u.email),
+            None => format!(
+                "{} is no longer linked; Slack decisions map by email.",
+                u.email
+            ),
+        };
+        (msg, None)
+    })
+    .await
+}
