@@ -96,3 +96,23 @@ test("an admin turns a signed webhook on and off; its secret is never shown agai
   await page.locator('[data-integration="webhook"]').getByRole("button", { name: "Turn off" }).click();
   await expect(page.getByRole("status")).toContainText("webhook removed");
 });
+
+test("an admin links a reviewer's Slack member id; a malformed id says where to find one", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("link", { name: "Integrations", exact: true }).click();
+  const row = () => page.locator('#slack-members tr[data-user="reviewer@demo.arx.local"]');
+  const input = () => row().getByLabel("Slack member id of reviewer@demo.arx.local");
+  await input().fill("reviewer");
+  await row().getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status")).toContainText("Copy member ID");
+  await input().fill("U0REVIEW1");
+  await row().getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status")).toContainText("U0REVIEW1 now decides as reviewer@demo.arx.local");
+  await page.reload();
+  await expect(input()).toHaveValue("U0REVIEW1");
+  await input().fill("");
+  await row().getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status")).toContainText("no longer linked");
+  await page.reload();
+  await expect(input()).toHaveValue("");
+});
