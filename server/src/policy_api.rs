@@ -197,7 +197,7 @@ async fn simulate(
 async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     Ok(Json(
-        json!({"simulations": s.engine.reader(&p).simulations()}),
+        json!({"simulations": s.engine.reader(&p).simulations().await?}),
     ))
 }
 
@@ -210,7 +210,8 @@ async fn simulation(
     let r = s
         .engine
         .reader(&p)
-        .simulation(parse_id("simulation", &id)?)?;
+        .simulation(parse_id("simulation", &id)?)
+        .await?;
     Ok(Json(json!({"simulation": r, "percent": r.percent()})))
 }
 
@@ -223,6 +224,7 @@ async fn cancel(
     let r = s
         .engine
         .admin(&p)?
-        .cancel_simulation(parse_id("simulation", &id)?)?;
+        .cancel_simulation(parse_id("simulation", &id)?)
+        .await?;
     Ok(Json(json!({"simulation": r})))
 }

@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
+use crate::engine::{SimulationReport, StoredSimulation};
 use crate::error::CoreError;
-use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, UserId};
 use crate::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
@@ -119,6 +120,24 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         range: (i64, i64),
     ) -> StoreResult<u64>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
+
+    // Policy simulations
+    /// Inserts or replaces the report of simulation `r.id` (never its cancel request).
+    async fn put_simulation(
+        &self,
+        org: OrgId,
+        r: &SimulationReport,
+        now_ms: i64,
+    ) -> StoreResult<()>;
+    async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>>;
+    /// The org's newest simulations first, at most `limit`.
+    async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>>;
+    /// Asks a running simulation to stop; `false` when it is not running (or unknown).
+    async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool>;
+    /// Whether someone asked simulation `id` to stop (read by its runner after each page).
+    async fn simulation_cancel_requested(&self, org: OrgId, id: SimId) -> StoreResult<bool>;
+    /// Deletes the org's finished simulations beyond the newest `keep`.
+    async fn prune_simulations(&self, org: OrgId, keep: u32) -> StoreResult<()>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
 
     // Policy versions

@@ -16,6 +16,7 @@ mod policy;
 mod registry;
 mod rows;
 mod sessions;
+mod simulations;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -3,7 +3,10 @@
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
-use arx_core::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use arx_core::engine::{SimulationReport, StoredSimulation};
+use arx_core::ids::{
+    AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, UserId,
+};
 use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
@@ -441,6 +444,35 @@ impl Store for SqlStore {
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
         self.audit_page_q(org, q).await
+    }
+
+    async fn put_simulation(
+        &self,
+        org: OrgId,
+        r: &SimulationReport,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.put_simulation_q(org, r, now_ms).await
+    }
+
+    async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
+        self.simulation_q(org, id).await
+    }
+
+    async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
+        self.simulations_q(org, limit).await
+    }
+
+    async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
+        self.cancel_simulation_q(org, id).await
+    }
+
+    async fn simulation_cancel_requested(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
+        self.simulation_cancel_requested_q(org, id).await
+    }
+
+    async fn prune_simulations(&self, org: OrgId, keep: u32) -> StoreResult<()> {
+        self.prune_simulations_q(org, keep).await
     }
 
     async fn audit_in_range(

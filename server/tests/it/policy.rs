@@ -399,36 +399,42 @@ async fn simulation_shows_what_a_stricter_draft_would_change() {
     }
 }
 
+/// Appends `thousands` × 1,000 recorded okta reads straight to the demo org's chain.
+async fn seed_intercepts(s: &TestServer, thousands: usize) {
+    let b = s.backend;
+    let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
+    let fields = json!({
+        "agent_id": "a", "agent": "triage-agent", "connector": "okta", "operation": "users:read",
+        "tier": "low", "environment": "prod", "risk": {"score": 45, "operation": 5, "connector": 20,
+        "frequency": 0, "target": 20, "calls_last_60s": 1, "declared_rate": 60},
+        "verdict": "PERMIT", "policy_id": "default:low",
+    });
+    let now = s.running.engine.now_ms();
+    for chunk in 0..thousands {
+        let drafts = (0..1000)
+            .map(|i| arx_core::audit::AuditDraft {
+                org_id: org.id,
+                id: arx_core::ids::RecordId::new(),
+                ts_ms: now - 1000 + i,
+                kind: "execute.intercept".into(),
+                actor: arx_core::audit::Actor::system(),
+                fields: fields.clone(),
+            })
+            .collect();
+        s.running
+            .store
+            .append_audit(drafts)
+            .await
+            .unwrap_or_else(|e| panic!("{b} chunk {chunk}: {e}"));
+    }
+}
+
 #[tokio::test]
 async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
     for s in each().await {
         let b = s.backend;
-        // 20,000 recorded intercepts, appended straight to the chain.
-        let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
-        let fields = json!({
-            "agent_id": "a", "agent": "triage-agent", "connector": "okta", "operation": "users:read",
-            "tier": "low", "environment": "prod", "risk": {"score": 45, "operation": 5, "connector": 20,
-            "frequency": 0, "target": 20, "calls_last_60s": 1, "declared_rate": 60},
-            "verdict": "PERMIT", "policy_id": "default:low",
-        });
-        let now = s.running.engine.now_ms();
-        for chunk in 0..20 {
-            let drafts = (0..1000)
-                .map(|i| arx_core::audit::AuditDraft {
-                    org_id: org.id,
-                    id: arx_core::ids::RecordId::new(),
-                    ts_ms: now - 1000 + i,
-                    kind: "execute.intercept".into(),
-                    actor: arx_core::audit::Actor::system(),
-                    fields: fields.clone(),
-                })
-                .collect();
-            s.running
-                .store
-                .append_audit(drafts)
-                .await
-                .unwrap_or_else(|e| panic!("{b} chunk {chunk}: {e}"));
-        }
+        // 20,000 recorded intercepts.
+        seed_intercepts(&s, 20).await;
         let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
         let (_, out) = s
             .admin_send(
@@ -539,4 +545,81 @@ async fn arx_policy_apply_and_export_work_from_the_command_line() {
             "{b}: {out}"
         );
     }
+}
+
+#[tokio::test]
+async fn any_replica_shows_a_simulation_and_can_cancel_it() {
+    // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
+    let Some(a) = crate::harness::start("postgres").await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(a.dir.join("master.key"), dir.join("master.key")).unwrap();
+    let cfg = arx_server::config::Config::for_tests(&dir, Some(a.db_url.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let b = arx_server::launch(cfg, listener, false).await.unwrap();
+    let on_b = |path: &str| format!("http://{}{path}", b.addr);
+    seed_intercepts(&a, 20).await;
+    let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
+
+    // Started on A, cancelled through B: A's job stops, and both show the same report.
+    let (code, out) = a
+        .admin_send(
+            Method::POST,
+            "/v1/admin/policy/simulations",
+            json!({"policy": draft}),
+        )
+        .await;
+    assert_eq!(code, 202, "{out}");
+    let id = out["simulation"]["id"].as_str().unwrap().to_string();
+    let r = a
+        .http
+        .post(on_b(&format!("/v1/admin/policy/simulations/{id}/cancel")))
+        .bearer_auth(a.admin_token())
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let on_a = wait_done(&a, &id).await;
+    assert_eq!(on_a["status"], "cancelled", "{on_a}");
+    assert!(on_a["scanned"].as_u64().unwrap() < 20_000, "{on_a}");
+    let seen_on_b: Value = a
+        .http
+        .get(on_b(&format!("/v1/admin/policy/simulations/{id}")))
+        .bearer_auth(a.admin_token())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen_on_b["simulation"], on_a, "B shows A's job as A does");
+
+    // A finished job started on B is listed on A with its full counts.
+    let r = a
+        .http
+        .post(on_b("/v1/admin/policy/simulations"))
+        .bearer_auth(a.admin_token())
+        .json(&json!({"policy": draft}))
+        .send()
+        .await
+        .unwrap();
+    let out: Value = r.json().await.unwrap();
+    let id = out["simulation"]["id"].as_str().unwrap().to_string();
+    let done = wait_done(&a, &id).await;
+    assert_eq!(
+        (done["status"].as_str(), done["changed_total"].as_u64()),
+        (Some("done"), Some(20_000)),
+        "{done}"
+    );
+    let (_, list) = a.admin_get("/v1/admin/policy/simulations").await;
+    let ids: Vec<&str> = list["simulations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.first(), Some(&id.as_str()), "newest first: {list}");
 }

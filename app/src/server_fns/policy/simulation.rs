@@ -38,14 +38,16 @@ pub async fn start_simulation(yaml: String, days: String) -> Result<(), ServerFn
 
 #[server]
 pub async fn get_simulation(id: String) -> Result<Option<SimView>, ServerFnError> {
-    use crate::server_fns::ssr::{engine, format_ms, principal};
+    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
     use crate::types::{SimChangeView, SimRuleView};
     let p = principal().await?;
     let Ok(id) = id.parse() else {
         return Ok(None);
     };
-    let Ok(r) = engine().reader(&p).simulation(id) else {
-        return Ok(None);
+    let r = match engine().reader(&p).simulation(id).await {
+        Ok(r) => r,
+        Err(arx_core::CoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(to_error(e)),
     };
     let c = |c: &arx_core::engine::SimCounts| (c.permit, c.escalate, c.deny);
     Ok(Some(SimView {
@@ -101,6 +103,7 @@ pub async fn cancel_simulation(id: String) -> Result<(), ServerFnError> {
         .admin(&p)
         .map_err(to_error)?
         .cancel_simulation(id)
+        .await
         .map_err(to_error)?;
     Ok(())
 }

@@ -25,7 +25,7 @@ pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
 pub use grants::GrantRequest;
 pub use policy::{ActivePolicy, ApplyOutcome, Author};
-pub use simulate::{SimCounts, SimId, SimRange, SimStatus, Simulation, SimulationReport};
+pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow};
 pub use verify::{VerifyReport, verify_export};
 
@@ -50,7 +50,6 @@ pub struct Engine {
     /// Each org's policy in force, compiled, by version.
     policies: RwLock<HashMap<OrgId, Arc<ActivePolicy>>>,
     default_policy: Arc<ActivePolicy>,
-    simulations: simulate::Jobs,
     approval_events: approvals::ApprovalEvents,
     state_cache: state::StateCache,
 }
@@ -81,7 +80,6 @@ impl Engine {
             calls: CallWindow::default(),
             policies: RwLock::default(),
             default_policy: Arc::new(ActivePolicy::defaults()),
-            simulations: simulate::Jobs::default(),
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
         }

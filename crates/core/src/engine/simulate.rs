@@ -2,10 +2,10 @@
 //! records of a time range and compare what it would decide with what was decided.
 //! A simulation runs as a background job with progress and can be cancelled; it reads
 //! only the intercept records of the range (an index seeks to it) and changes nothing.
+//! Its report is stored, so every replica shows it and any replica can cancel it.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -25,8 +25,13 @@ use crate::store::Store;
 const PAGE: u32 = 500;
 /// How many changed calls a report lists (all are counted).
 const CHANGED_MAX: usize = 500;
-/// How many finished jobs are kept per process.
-const JOBS_MAX: usize = 50;
+/// How many finished jobs are kept per org.
+const JOBS_MAX: u32 = 50;
+/// How often a running job writes its report (it reads whether it was cancelled after
+/// every page).
+const REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+/// A running job whose report is older than this is shown as failed.
+const STALE_MS: i64 = 60_000;
 const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,59 +140,25 @@ impl SimulationReport {
     }
 }
 
-/// One job: its report so far, and the flag that stops it.
-#[derive(Debug)]
-pub struct Simulation {
-    org: OrgId,
-    report: Mutex<SimulationReport>,
-    cancel: AtomicBool,
+/// A simulation as stored: its report, whether someone asked to cancel it, and when its
+/// runner last wrote (a running job that stops writing is shown as failed).
+#[derive(Debug, Clone)]
+pub struct StoredSimulation {
+    pub report: SimulationReport,
+    pub cancel_requested: bool,
+    pub updated_ms: i64,
 }
 
-impl Simulation {
-    pub fn report(&self) -> SimulationReport {
-        self.lock().clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, SimulationReport> {
-        self.report
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Jobs {
-    jobs: Mutex<HashMap<SimId, Arc<Simulation>>>,
-}
-
-impl Jobs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SimId, Arc<Simulation>>> {
-        self.jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn get(&self, org: OrgId, id: SimId) -> Result<Arc<Simulation>, CoreError> {
-        self.lock()
-            .get(&id)
-            .filter(|j| j.org == org)
-            .cloned()
-            .ok_or_else(|| CoreError::NotFound(format!("no simulation {id}")))
-    }
-
-    fn insert(&self, id: SimId, job: Arc<Simulation>) {
-        let mut jobs = self.lock();
-        if jobs.len() >= JOBS_MAX {
-            let oldest = jobs
-                .iter()
-                .filter(|(_, j)| j.lock().status != SimStatus::Running)
-                .min_by_key(|(_, j)| j.lock().started_ms)
-                .map(|(k, _)| *k);
-            if let Some(k) = oldest {
-                jobs.remove(&k);
-            }
+impl StoredSimulation {
+    /// The report as a reader sees it at `now_ms`.
+    fn view(mut self, now_ms: i64) -> SimulationReport {
+        if self.report.status == SimStatus::Running && now_ms - self.updated_ms > STALE_MS {
+            self.report.status = SimStatus::Failed;
+            self.report.error = Some(
+                "the job stopped reporting progress; the server running it may have restarted. Start it again.".into(),
+            );
         }
-        jobs.insert(id, job);
+        self.report
     }
 }
 
@@ -292,22 +263,26 @@ impl Tally {
 
 async fn run(
     store: Arc<dyn Store>,
-    job: Arc<Simulation>,
+    org: OrgId,
+    mut report: SimulationReport,
     doc: PolicyDoc,
     policy: CompiledPolicy,
     clock: Arc<dyn crate::clock::Clock>,
 ) {
-    let (org, from, to) = {
-        let r = job.lock();
-        (job.org, r.from_ms, r.to_ms)
-    };
+    let (from, to) = (report.from_ms, report.to_ms);
     let mut tally = Tally {
         rules: BTreeMap::new(),
     };
     let mut after = None;
+    let mut reported: Option<std::time::Instant> = None;
     let outcome: Result<SimStatus, CoreError> = async {
         loop {
-            if job.cancel.load(Ordering::Relaxed) {
+            if reported.is_none_or(|t| t.elapsed() >= REPORT_EVERY) {
+                report.rules = tally.rules.values().cloned().collect();
+                store.put_simulation(org, &report, clock.now_ms()).await?;
+                reported = Some(std::time::Instant::now());
+            }
+            if store.simulation_cancel_requested(org, report.id).await? {
                 return Ok(SimStatus::Cancelled);
             }
             let page = store
@@ -317,24 +292,19 @@ async fn run(
                 return Ok(SimStatus::Done);
             };
             after = Some((last.ts_ms(), last.seq));
-            {
-                let mut report = job.lock();
-                for rec in &page {
-                    report.scanned += 1;
-                    let Ok(r) = serde_json::from_value::<Recorded>(rec.fields.clone()) else {
-                        continue;
-                    };
-                    let would = replay(&doc.settings, &policy, &r);
-                    tally.add(&mut report, rec, &r, would);
-                }
-                report.total = report.total.max(report.scanned);
-                report.rules = tally.rules.values().cloned().collect();
+            for rec in &page {
+                report.scanned += 1;
+                let Ok(r) = serde_json::from_value::<Recorded>(rec.fields.clone()) else {
+                    continue;
+                };
+                let would = replay(&doc.settings, &policy, &r);
+                tally.add(&mut report, rec, &r, would);
             }
+            report.total = report.total.max(report.scanned);
             tokio::task::yield_now().await;
         }
     }
     .await;
-    let mut report = job.lock();
     report.rules = tally.rules.into_values().collect();
     report.finished_ms = Some(clock.now_ms());
     match outcome {
@@ -344,6 +314,9 @@ async fn run(
             report.status = SimStatus::Failed;
             report.error = Some(e.public_message());
         }
+    }
+    if let Err(e) = store.put_simulation(org, &report, clock.now_ms()).await {
+        tracing::error!(error = %e, simulation = %report.id, "could not store a simulation's final report");
     }
 }
 
@@ -389,15 +362,14 @@ impl AdminOps<'_> {
             finished_ms: None,
             proposal: crate::policy::PolicyDiff::between(&current.doc, &doc).summary(),
         };
-        let job = Arc::new(Simulation {
-            org: self.who.org_id,
-            report: Mutex::new(report.clone()),
-            cancel: AtomicBool::new(false),
-        });
-        engine.simulations.insert(id, job.clone());
+        let store = engine.store.clone();
+        let org = self.who.org_id;
+        store.put_simulation(org, &report, now).await?;
+        store.prune_simulations(org, JOBS_MAX).await?;
         tokio::spawn(run(
-            engine.store.clone(),
-            job,
+            store,
+            org,
+            report.clone(),
             doc,
             policy,
             engine.clock.clone(),
@@ -405,29 +377,69 @@ impl AdminOps<'_> {
         Ok(report)
     }
 
-    pub fn cancel_simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
-        let job = self.engine.simulations.get(self.who.org_id, id)?;
-        job.cancel.store(true, Ordering::Relaxed);
-        Ok(job.report())
+    /// Asks a running simulation to stop; the replica running it stops within a moment.
+    pub async fn cancel_simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
+        let store = &self.engine.store;
+        store.cancel_simulation(self.who.org_id, id).await?;
+        self.engine.reader(self.who).simulation(id).await
     }
 }
 
 impl ReadOps<'_> {
-    pub fn simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
-        Ok(self.engine.simulations.get(self.who.org_id, id)?.report())
+    pub async fn simulation(&self, id: SimId) -> Result<SimulationReport, CoreError> {
+        let found = self.engine.store.simulation(self.who.org_id, id).await?;
+        let found = found.ok_or_else(|| CoreError::NotFound(format!("no simulation {id}")))?;
+        Ok(found.view(self.engine.now_ms()))
     }
 
-    /// This org's simulations in this process, newest first.
-    pub fn simulations(&self) -> Vec<SimulationReport> {
-        let mut all: Vec<SimulationReport> = self
+    /// This org's recent simulations, newest first.
+    pub async fn simulations(&self) -> Result<Vec<SimulationReport>, CoreError> {
+        let now = self.engine.now_ms();
+        let all = self
             .engine
-            .simulations
-            .lock()
-            .values()
-            .filter(|j| j.org == self.who.org_id)
-            .map(|j| j.report())
-            .collect();
-        all.sort_by_key(|r| std::cmp::Reverse(r.started_ms));
-        all
+            .store
+            .simulations(self.who.org_id, JOBS_MAX)
+            .await?;
+        Ok(all.into_iter().map(|s| s.view(now)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running(updated_ms: i64) -> StoredSimulation {
+        StoredSimulation {
+            report: SimulationReport {
+                id: SimId::new(),
+                status: SimStatus::Running,
+                from_ms: 0,
+                to_ms: 1,
+                scanned: 10,
+                total: 100,
+                replayed: 10,
+                was: SimCounts::default(),
+                would: SimCounts::default(),
+                rules: vec![],
+                changed_total: 0,
+                changed: vec![],
+                error: None,
+                started_ms: 0,
+                finished_ms: None,
+                proposal: String::new(),
+            },
+            cancel_requested: false,
+            updated_ms,
+        }
+    }
+
+    #[test]
+    fn a_running_job_that_stopped_reporting_shows_as_failed() {
+        let now = 1_000_000;
+        let fresh = running(now - STALE_MS).view(now);
+        assert_eq!((fresh.status, fresh.error), (SimStatus::Running, None));
+        let stale = running(now - STALE_MS - 1).view(now);
+        assert_eq!(stale.status, SimStatus::Failed);
+        assert!(stale.error.unwrap().contains("stopped reporting progress"));
     }
 }

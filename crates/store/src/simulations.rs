@@ -1,0 +1,128 @@
+//! Policy simulations: each job's report as JSON, written by the replica running it, read
+//! by any replica; a cancel request is a flag the runner reads.
+
+use arx_core::CoreError;
+use arx_core::engine::{SimulationReport, StoredSimulation};
+use arx_core::ids::{OrgId, SimId};
+use arx_core::store::StoreResult;
+use sqlx::any::AnyRow;
+
+use crate::{SqlStore, db_err, rows};
+
+fn simulation(row: &AnyRow) -> StoreResult<StoredSimulation> {
+    Ok(StoredSimulation {
+        report: serde_json::from_str(&rows::get::<String>(row, "report")?)
+            .map_err(|_| CoreError::Internal("stored simulation report is malformed".into()))?,
+        cancel_requested: rows::get::<i64>(row, "cancel_requested")? != 0,
+        updated_ms: rows::get(row, "updated_ms")?,
+    })
+}
+
+const COLS: &str = "report, cancel_requested, updated_ms";
+
+impl SqlStore {
+    pub(crate) async fn put_simulation_q(
+        &self,
+        org: OrgId,
+        r: &SimulationReport,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let report = serde_json::to_string(r).map_err(|e| CoreError::internal("encode", e))?;
+        sqlx::query(
+            "INSERT INTO simulations (id, org_id, status, report, cancel_requested, started_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, 0, $5, $6) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, report = excluded.report, \
+             updated_ms = excluded.updated_ms",
+        )
+        .bind(r.id.to_string())
+        .bind(org.to_string())
+        .bind(r.status.as_str())
+        .bind(report)
+        .bind(r.started_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("store simulation"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn simulation_q(
+        &self,
+        org: OrgId,
+        id: SimId,
+    ) -> StoreResult<Option<StoredSimulation>> {
+        sqlx::query(&format!(
+            "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("simulation"))?
+        .map(|r| simulation(&r))
+        .transpose()
+    }
+
+    pub(crate) async fn simulations_q(
+        &self,
+        org: OrgId,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredSimulation>> {
+        sqlx::query(&format!(
+            "SELECT {COLS} FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2"
+        ))
+        .bind(org.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("simulations"))?
+        .iter()
+        .map(simulation)
+        .collect()
+    }
+
+    pub(crate) async fn cancel_simulation_q(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
+        let n = sqlx::query(
+            "UPDATE simulations SET cancel_requested = 1 \
+             WHERE org_id = $1 AND id = $2 AND status = 'running'",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("cancel simulation"))?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub(crate) async fn simulation_cancel_requested_q(
+        &self,
+        org: OrgId,
+        id: SimId,
+    ) -> StoreResult<bool> {
+        let row =
+            sqlx::query("SELECT cancel_requested FROM simulations WHERE org_id = $1 AND id = $2")
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err("simulation cancel request"))?;
+        match row {
+            Some(r) => Ok(rows::get::<i64>(&r, "cancel_requested")? != 0),
+            None => Ok(false),
+        }
+    }
+
+    pub(crate) async fn prune_simulations_q(&self, org: OrgId, keep: u32) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM simulations WHERE org_id = $1 AND status <> 'running' AND id NOT IN \
+             (SELECT id FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2)",
+        )
+        .bind(org.to_string())
+        .bind(i64::from(keep))
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("prune simulations"))?;
+        Ok(())
+    }
+}
