@@ -6,6 +6,11 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+/// mimalloc: the execute path allocates and frees many small JSON values across threads,
+/// where glibc's allocator spent about 15% of a benchmark's CPU time.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod api;
 pub mod approvals_api;
 pub mod bootstrap;
