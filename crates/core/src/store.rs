@@ -136,8 +136,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool>;
     /// Whether someone asked simulation `id` to stop (read by its runner after each page).
     async fn simulation_cancel_requested(&self, org: OrgId, id: SimId) -> StoreResult<bool>;
-    /// Deletes the org's finished simulations beyond the newest `keep`.
-    async fn prune_simulations(&self, org: OrgId, keep: u32) -> StoreResult<()>;
+    /// Deletes the org's simulations beyond the newest `keep` that are finished, or still
+    /// marked running but not updated since `stale_before_ms`.
+    async fn prune_simulations(
+        &self,
+        org: OrgId,
+        keep: u32,
+        stale_before_ms: i64,
+    ) -> StoreResult<()>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
 
     // Policy versions

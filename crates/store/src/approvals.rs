@@ -90,9 +90,8 @@ impl SqlStore {
             loop {
                 match listener.recv().await {
                     Ok(n) => {
-                        let Some((from, id)) = n.payload().split_once(':') else {
-                            continue;
-                        };
+                        // A bare id comes from a replica of an earlier version.
+                        let (from, id) = n.payload().split_once(':').unwrap_or(("", n.payload()));
                         if from != own
                             && let Ok(id) = id.parse()
                             && tx.send(id).is_err()

@@ -471,8 +471,13 @@ impl Store for SqlStore {
         self.simulation_cancel_requested_q(org, id).await
     }
 
-    async fn prune_simulations(&self, org: OrgId, keep: u32) -> StoreResult<()> {
-        self.prune_simulations_q(org, keep).await
+    async fn prune_simulations(
+        &self,
+        org: OrgId,
+        keep: u32,
+        stale_before_ms: i64,
+    ) -> StoreResult<()> {
+        self.prune_simulations_q(org, keep, stale_before_ms).await
     }
 
     async fn audit_in_range(

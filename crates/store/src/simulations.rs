@@ -113,13 +113,20 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn prune_simulations_q(&self, org: OrgId, keep: u32) -> StoreResult<()> {
+    pub(crate) async fn prune_simulations_q(
+        &self,
+        org: OrgId,
+        keep: u32,
+        stale_before_ms: i64,
+    ) -> StoreResult<()> {
         sqlx::query(
-            "DELETE FROM simulations WHERE org_id = $1 AND status <> 'running' AND id NOT IN \
+            "DELETE FROM simulations WHERE org_id = $1 \
+               AND (status <> 'running' OR updated_ms < $3) AND id NOT IN \
              (SELECT id FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2)",
         )
         .bind(org.to_string())
         .bind(i64::from(keep))
+        .bind(stale_before_ms)
         .execute(&self.pool)
         .await
         .map_err(db_err("prune simulations"))?;

@@ -95,6 +95,20 @@ impl Failure {
     }
 }
 
+impl Failure {
+    /// A request that got no answer: worth another try only if it never connected (past
+    /// that, the notice may have arrived, and is not sent twice).
+    pub fn unanswered(what: &str, e: reqwest::Error) -> Self {
+        let connect = e.is_connect();
+        let message = format!("{what} unreachable: {}", e.without_url());
+        if connect {
+            Failure::transient(message)
+        } else {
+            Failure::Permanent(message)
+        }
+    }
+}
+
 impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure::Permanent(message)

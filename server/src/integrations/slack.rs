@@ -190,10 +190,21 @@ impl Workspace<'_> {
             content(n)?,
         );
         let session = self.client.open_session(&self.token);
-        let r = session
-            .chat_post_message(&req)
-            .await
-            .map_err(failed("chat.postMessage"))?;
+        let r = session.chat_post_message(&req).await.map_err(|e| {
+            // Posting twice makes two messages: try again only when Slack answered that
+            // it did not post (a rate limit, a 5xx, a "try later" code), not when the
+            // connection broke and the message may have arrived.
+            let definite = matches!(
+                e,
+                SlackClientError::RateLimitError(_)
+                    | SlackClientError::HttpError(_)
+                    | SlackClientError::ApiError(_)
+            );
+            match failed("chat.postMessage")(e) {
+                Failure::Transient { message, .. } if !definite => Failure::Permanent(message),
+                f => f,
+            }
+        })?;
         Ok((r.channel.0, r.ts.0))
     }
 

@@ -270,7 +270,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
                 })?;
                 email = Some(found.clone());
                 engine
-                    .principal_by_email(org, &found)
+                    .principal_by_slack_email(org, &found, &press.user)
                     .await
                     .map_err(refused("unknown_user"))?
             }
@@ -290,7 +290,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
     .await;
     match outcome {
         Ok((by, a)) => {
-            // A vote that does not yet decide leaves the message as it is: say so to the voter.
+            // A vote that does not yet decide: the message shows the count; tell the voter too.
             if a.status == ApprovalStatus::Pending
                 && let Ok(ws) = &ws
                 && !press.channel.is_empty()

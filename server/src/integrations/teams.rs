@@ -61,9 +61,7 @@ pub async fn send(
         .json(&card(n))
         .send()
         .await
-        .map_err(|e| {
-            Failure::transient(format!("Teams webhook unreachable: {}", e.without_url()))
-        })?;
+        .map_err(|e| Failure::unanswered("Teams webhook", e))?;
     if !r.status().is_success() {
         return Err(Failure::from_status(
             "Teams webhook",

@@ -58,9 +58,7 @@ pub async fn send(
         .body(body)
         .send()
         .await
-        .map_err(|e| {
-            Failure::transient(format!("webhook {url} unreachable: {}", e.without_url()))
-        })?;
+        .map_err(|e| Failure::unanswered(&format!("webhook {url}"), e))?;
     if !r.status().is_success() {
         return Err(Failure::from_status(
             &format!("webhook {url}"),

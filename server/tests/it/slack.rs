@@ -691,6 +691,7 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         let (fake, base) = fake(&[
             ("U0LEAD1", "lead1@personal.example"),
             ("U0LEAD2", "lead2@demo.arx.local"),
+            ("U0IMPOSTOR", "lead1@demo.arx.local"),
         ])
         .await;
         configure_slack(&s, &base).await;
@@ -765,6 +766,17 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         let id = out["approval_id"].as_str().unwrap().to_string();
         fake.wait_for("/api/chat.postMessage", 1).await;
 
+        // Another member whose profile shows lead 1's email is not lead 1: lead 1 is linked.
+        let (_, out) = signed(&s, &press(&id, "arx_approve", "U0IMPOSTOR")).await;
+        assert_eq!(out["refused"]["reason"], "unknown_user", "{b}: {out}");
+        assert!(
+            out["refused"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("linked to another Slack member"),
+            "{b}: {out}"
+        );
+
         // Lead 1 by the link (no profile lookup): one vote, the message counts it and
         // keeps its buttons.
         let (code, out) = signed(&s, &press(&id, "arx_approve", "U0LEAD1")).await;
@@ -773,9 +785,10 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
             (200, &json!("pending")),
             "{b}: {out}"
         );
-        assert!(
-            fake.calls("/api/users.info").is_empty(),
-            "{b}: a linked member is not looked up by email"
+        assert_eq!(
+            fake.calls("/api/users.info").len(),
+            1,
+            "{b}: only the impostor was looked up; a linked member is not"
         );
         let counted = update_showing(&fake, "1 of 2 approvals")
             .await
@@ -796,6 +809,15 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         assert!(
             blocks.contains("lead1@demo.arx.local") && blocks.contains("lead2@demo.arx.local"),
             "{b}: {blocks}"
+        );
+        // Approved, executing and executed follow each other within milliseconds; the
+        // message ends on the last of them, never rolled back to an earlier one.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let last = fake.calls("/api/chat.update").pop().unwrap();
+        assert!(
+            last.body["blocks"].to_string().contains("and done"),
+            "{b}: the message ends on the final state: {}",
+            last.body["blocks"]
         );
         assert_eq!(containments(&s), 1, "{b}");
 

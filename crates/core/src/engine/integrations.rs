@@ -219,21 +219,22 @@ impl Engine {
     ) -> Result<Option<Principal>, CoreError> {
         match self.store.user_by_slack(org, slack_user_id).await? {
             Some(u) if u.active => self.principal_for(&u).await.map(Some),
-            Some(u) => Err(CoreError::Unauthenticated(format!(
-                "Slack member {slack_user_id} is linked to {}, whose ARX account is deactivated",
-                u.email
+            Some(_) => Err(CoreError::Unauthenticated(format!(
+                "Slack member {slack_user_id} is linked to an ARX account that is deactivated"
             ))),
             None => Ok(None),
         }
     }
 
-    /// The principal of the active user of `org` with this email: how an identity
-    /// vouched for by an integration (a Slack user's profile email) becomes an ARX user,
-    /// whose rights then decide as anywhere else.
-    pub async fn principal_by_email(
+    /// The principal of the active user of `org` with the email on Slack member
+    /// `slack_user_id`'s profile: how an identity vouched for by Slack becomes an ARX
+    /// user, whose rights then decide as anywhere else. A user linked to another Slack
+    /// member is not reachable by email.
+    pub async fn principal_by_slack_email(
         &self,
         org: OrgId,
         email: &str,
+        slack_user_id: &str,
     ) -> Result<Principal, CoreError> {
         let email = email.trim().to_ascii_lowercase();
         let user = self
@@ -246,6 +247,15 @@ impl Engine {
                     "no active ARX user of this org has the email {email}"
                 ))
             })?;
+        if user
+            .slack_user_id
+            .as_deref()
+            .is_some_and(|linked| linked != slack_user_id)
+        {
+            return Err(CoreError::Unauthenticated(format!(
+                "the ARX user with the email {email} is linked to another Slack member; an admin can change the link on the Integrations page"
+            )));
+        }
         self.principal_for(&user).await
     }
 

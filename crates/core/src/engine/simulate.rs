@@ -365,7 +365,9 @@ impl AdminOps<'_> {
         let store = engine.store.clone();
         let org = self.who.org_id;
         store.put_simulation(org, &report, now).await?;
-        store.prune_simulations(org, JOBS_MAX).await?;
+        if let Err(e) = store.prune_simulations(org, JOBS_MAX, now - STALE_MS).await {
+            tracing::warn!(error = %e, "pruning old simulations failed");
+        }
         tokio::spawn(run(
             store,
             org,

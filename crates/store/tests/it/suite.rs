@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use arx_core::CoreError;
 use arx_core::audit::{Actor, AuditDraft, ChainHead, Verifier};
 use arx_core::engine::AuditWriter;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, RecordId};
@@ -284,6 +285,131 @@ async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats() 
             0,
             "{name}"
         );
+    }
+}
+
+#[tokio::test]
+async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest() {
+    use arx_core::engine::{SimCounts, SimId, SimStatus, SimulationReport};
+    use arx_core::ids::UserId;
+    use arx_core::model::{Role, User};
+    for (name, s) in backends::all().await {
+        let (a, b) = (org(&s, "a").await, org(&s, "b").await);
+        let user = |org: OrgId, email: &str| User {
+            id: UserId::new(),
+            org_id: org,
+            email: email.into(),
+            name: email.into(),
+            role: Role::Reviewer,
+            password_hash: None,
+            active: true,
+            groups: vec![],
+            slack_user_id: None,
+            created_ms: 1,
+        };
+        let (u1, u2, other) = (
+            user(a.id, "u1@a.example"),
+            user(a.id, "u2@a.example"),
+            user(b.id, "u@b.example"),
+        );
+        for u in [&u1, &u2, &other] {
+            s.create_user(u).await.unwrap();
+        }
+        assert!(
+            s.set_user_slack(a.id, u1.id, Some("U1")).await.unwrap(),
+            "{name}"
+        );
+        let taken = s.set_user_slack(a.id, u2.id, Some("U1")).await;
+        assert!(
+            matches!(taken, Err(CoreError::Conflict(_))),
+            "{name}: {taken:?}"
+        );
+        assert!(
+            s.set_user_slack(b.id, other.id, Some("U1")).await.unwrap(),
+            "{name}: another org may"
+        );
+        assert!(
+            !s.set_user_slack(b.id, u1.id, Some("U9")).await.unwrap(),
+            "{name}: not b's user"
+        );
+        let found = s.user_by_slack(a.id, "U1").await.unwrap().unwrap();
+        assert_eq!(found.id, u1.id, "{name}");
+        assert!(s.set_user_slack(a.id, u1.id, None).await.unwrap(), "{name}");
+        assert!(
+            s.user_by_slack(a.id, "U1").await.unwrap().is_none(),
+            "{name}"
+        );
+
+        let report = |started_ms: i64, status: SimStatus| SimulationReport {
+            id: SimId::new(),
+            status,
+            from_ms: 0,
+            to_ms: 1,
+            scanned: 0,
+            total: 0,
+            replayed: 0,
+            was: SimCounts::default(),
+            would: SimCounts::default(),
+            rules: vec![],
+            changed_total: 0,
+            changed: vec![],
+            error: None,
+            started_ms,
+            finished_ms: None,
+            proposal: String::new(),
+        };
+        let mut running = report(10, SimStatus::Running);
+        s.put_simulation(a.id, &running, 10).await.unwrap();
+        assert!(
+            s.cancel_simulation(a.id, running.id).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !s.cancel_simulation(b.id, running.id).await.unwrap(),
+            "{name}: org-walled"
+        );
+        // The runner's writes never clear a cancel request.
+        running.scanned = 5;
+        s.put_simulation(a.id, &running, 11).await.unwrap();
+        let stored = s.simulation(a.id, running.id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                stored.report.scanned,
+                stored.cancel_requested,
+                stored.updated_ms
+            ),
+            (5, true, 11),
+            "{name}"
+        );
+        assert!(
+            s.simulation_cancel_requested(a.id, running.id)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            s.simulation(b.id, running.id).await.unwrap().is_none(),
+            "{name}"
+        );
+        for t in 20..25 {
+            s.put_simulation(a.id, &report(t, SimStatus::Done), t)
+                .await
+                .unwrap();
+        }
+        // Keep 3: the newest three finished jobs stay, and so does the running one (fresh).
+        s.prune_simulations(a.id, 3, 0).await.unwrap();
+        let left: Vec<i64> = s
+            .simulations(a.id, 50)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.report.started_ms)
+            .collect();
+        assert_eq!(left, [24, 23, 22, 10], "{name}");
+        // A running job that stopped writing is pruned like a finished one.
+        s.prune_simulations(a.id, 3, 12).await.unwrap();
+        let left = s.simulations(a.id, 50).await.unwrap().len();
+        assert_eq!(left, 3, "{name}");
     }
 }
 
