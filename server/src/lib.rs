@@ -79,17 +79,30 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
 }
 
 /// Expires approval requests nobody decided in time, once a second; silence means no.
+/// On a shared database, also fails, once a minute, approved calls whose replica stopped
+/// while running them (see [`Engine::recover_interrupted`]).
 fn spawn_expiry_sweeper(engine: Arc<Engine>) {
     let weak = Arc::downgrade(&engine);
+    let shared = engine.store().shared();
     drop(engine);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        for n in 0u64.. {
             tick.tick().await;
             let Some(engine) = weak.upgrade() else { return };
             if let Err(e) = engine.expire_due().await {
                 tracing::warn!(error = %e, "expiring approval requests failed; retrying");
+            }
+            if shared && n % 60 == 59 {
+                match engine.recover_interrupted(false).await {
+                    Ok(0) => {}
+                    Ok(failed) => tracing::warn!(
+                        failed,
+                        "approved calls whose replica stopped while running them were marked failed"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "recovering interrupted calls failed"),
+                }
             }
         }
     });
@@ -138,7 +151,7 @@ pub async fn launch_with_clock(
     let engine = engine_with_clock(&cfg, &store, clock)?;
     // Approved calls interrupted by a stop are marked failed, never run again.
     let recovered = engine
-        .recover_interrupted()
+        .recover_interrupted(true)
         .await
         .map_err(|e| format!("recovering approvals failed: {e:?}"))?;
     if recovered > 0 {

@@ -175,6 +175,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         due_before_ms: Option<i64>,
     ) -> StoreResult<Vec<ApprovalRequest>>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
+    /// Whether other processes may use this database at the same time (PostgreSQL), as
+    /// opposed to an embedded database, which one process owns (SQLite).
+    fn shared(&self) -> bool;
     /// Approval requests created or changed by any process sharing this database, when
     /// the database can tell (PostgreSQL LISTEN/NOTIFY); `None` for an embedded database,
     /// which one process owns.

@@ -567,6 +567,10 @@ impl Store for SqlStore {
         self.audit_record_q(org, id).await
     }
 
+    fn shared(&self) -> bool {
+        self.dialect() == crate::Dialect::Postgres
+    }
+
     async fn listen_approvals(
         &self,
     ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {

@@ -480,35 +480,38 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
     for s in each().await {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
-        let (_, out) = s.execute(&key, contain("h-crash")).await;
-        let id: ApprovalId = out["approval_id"].as_str().unwrap().parse().unwrap();
         let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
-        // As if the process died after the approval, in the middle of the call.
         let store = &s.running.store;
-        assert!(
-            store
-                .change_approval(
-                    org.id,
-                    id,
-                    &ApprovalChange::new(&[ApprovalStatus::Pending], ApprovalStatus::Approved)
-                )
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .change_approval(
-                    org.id,
-                    id,
-                    &ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Executing)
-                )
-                .await
-                .unwrap()
-        );
-        // A restart runs the recovery.
+        let now = s.running.engine.now_ms();
+        // As if a process died after the approval, in the middle of the call: one call
+        // approved 16 minutes ago, one approved just now.
+        let mut running = Vec::new();
+        for (host, decided_ms) in [("h-crash", now - 16 * 60_000), ("h-fresh", now)] {
+            let (_, out) = s.execute(&key, contain(host)).await;
+            let id: ApprovalId = out["approval_id"].as_str().unwrap().parse().unwrap();
+            let mut approved =
+                ApprovalChange::new(&[ApprovalStatus::Pending], ApprovalStatus::Approved);
+            approved.decided_ms = Some(decided_ms);
+            assert!(store.change_approval(org.id, id, &approved).await.unwrap());
+            let executing =
+                ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Executing);
+            assert!(store.change_approval(org.id, id, &executing).await.unwrap());
+            running.push(id);
+        }
+        let (id, fresh) = (running[0], running[1]);
+        // A restart runs the recovery. On SQLite no other process can be running a call,
+        // so both were interrupted; on PostgreSQL another replica may be running the
+        // fresh one right now, so only the call approved longer ago than any call takes.
+        let shared = store.shared();
         assert_eq!(
-            s.running.engine.recover_interrupted().await.unwrap(),
-            1,
+            s.running.engine.recover_interrupted(true).await.unwrap(),
+            if shared { 1 } else { 2 },
+            "{b}"
+        );
+        let (_, detail) = s.admin_get(&format!("/v1/admin/approvals/{fresh}")).await;
+        assert_eq!(
+            detail["approval"]["status"],
+            if shared { "executing" } else { "failed" },
             "{b}"
         );
         let (code, out) = poll(&s, &key, &id.to_string(), 0).await;
@@ -522,7 +525,7 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
         );
         assert_eq!(containments(&s), 0, "{b}: never re-run");
         assert_eq!(
-            s.running.engine.recover_interrupted().await.unwrap(),
+            s.running.engine.recover_interrupted(true).await.unwrap(),
             0,
             "{b}: once"
         );

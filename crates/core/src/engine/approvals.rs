@@ -30,6 +30,11 @@ use ApprovalStatus::{
 #[derive(Debug)]
 pub(crate) struct ApprovalEvents(broadcast::Sender<ApprovalId>);
 
+/// Longer than any approved call can take (a call's HTTP timeout is 30 s, per item of an
+/// `in: each` param): past this, an approved or running call on a shared database was
+/// interrupted.
+pub const RUN_BOUND_MS: i64 = 15 * 60_000;
+
 impl Default for ApprovalEvents {
     fn default() -> Self {
         ApprovalEvents(broadcast::channel(1024).0)
@@ -163,12 +168,23 @@ impl Engine {
         Ok(n)
     }
 
-    /// At start: calls that were approved or running when the process stopped are marked
-    /// failed, never run again.
-    pub async fn recover_interrupted(&self) -> Result<usize, CoreError> {
+    /// Calls that were approved or running when their process stopped are marked failed,
+    /// never run again. On an embedded database, at start, that is every approved or
+    /// running call: no other process can be running one. On a shared database another
+    /// replica may be running it right now, so a call counts as interrupted only once it
+    /// has been approved for longer than any call can take ([`RUN_BOUND_MS`]); every
+    /// replica looks for those once a minute.
+    pub async fn recover_interrupted(&self, at_start: bool) -> Result<usize, CoreError> {
+        let cutoff = match at_start && !self.store.shared() {
+            true => i64::MAX,
+            false => self.now_ms() - RUN_BOUND_MS,
+        };
         let mut n = 0;
         for status in [Approved, Executing] {
             for a in self.store.approvals_in_status(status, None).await? {
+                if a.decided_ms.unwrap_or(a.created_ms) >= cutoff {
+                    continue;
+                }
                 let mut change = ApprovalChange::new(&[status], Failed);
                 change.outcome = Some(json!({
                     "http_status": 502,
