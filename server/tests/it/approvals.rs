@@ -304,15 +304,7 @@ async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_requi
         let b = s.backend;
         let admin = s.admin_token();
         let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n    forbid_owner_approval: true\n";
-        let r = s
-            .http
-            .put(s.url("/v1/admin/policy"))
-            .bearer_auth(&admin)
-            .body(policy)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{b}");
+        assert_eq!(s.put_policy(&admin, policy).await, 200, "{b}");
         let lead1 = s.user_token("lead1@demo.arx.local", Role::Reviewer).await;
         let lead2 = s.user_token("lead2@demo.arx.local", Role::Reviewer).await;
         let outsider = s
@@ -541,15 +533,7 @@ async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approva
     for s in each().await {
         let b = s.backend;
         let policy = "rules:\n  - id: change-close-over-one\n    when: servicenow.changes:close\n    if: size(payload.change_ids) > 1\n    then: approval_required\n    approvers: [secops-leads]\n    timeout: 4h\n    diff_shown_to_approver: true\n";
-        let r = s
-            .http
-            .put(s.url("/v1/admin/policy"))
-            .bearer_auth(s.admin_token())
-            .body(policy)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{b}");
+        assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
         let close = json!({"connector": "servicenow", "operation": "changes:close",
                            "params": {"change_ids": ["chg-a", "chg-b"], "close_code": "successful", "close_notes": "patched"}});
         let (code, out) = s.execute(&s.agent_key("remediation-agent"), close).await;
@@ -802,12 +786,7 @@ async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
     let Some(a) = crate::harness::start("postgres").await else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(a.dir.join("master.key"), dir.join("master.key")).unwrap();
-    let cfg = arx_server::config::Config::for_tests(&dir, Some(a.db_url.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b = arx_server::launch(cfg, listener, false).await.unwrap();
+    let b = a.replica().await;
 
     let key = a.agent_key("remediation-agent");
     let (_, out) = a.execute(&key, contain("h-replica")).await;

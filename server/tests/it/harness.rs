@@ -68,6 +68,30 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// A second server on this one's database and master key: another replica
+    /// (PostgreSQL only; SQLite is one process).
+    pub async fn replica(&self) -> arx_server::Running {
+        let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(self.dir.join("master.key"), dir.join("master.key")).unwrap();
+        let cfg = Config::for_tests(&dir, Some(self.db_url.clone()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        arx_server::launch(cfg, listener, false).await.unwrap()
+    }
+
+    /// `PUT /v1/admin/policy` with a YAML body as the holder of `token`; the status.
+    pub async fn put_policy(&self, token: &str, yaml: &str) -> u16 {
+        self.http
+            .put(self.url("/v1/admin/policy"))
+            .bearer_auth(token)
+            .body(yaml.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// `POST /v1/sdk/execute` as an agent. Escalations answer at once (`wait_seconds: 0`)
     /// unless the body asks to wait.
     pub async fn execute(&self, key: &str, mut body: Value) -> (u16, Value) {

@@ -275,15 +275,7 @@ async fn versions_diff_roll_back_and_are_recorded() {
             .await
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{b}");
-        let r = s
-            .http
-            .put(s.url("/v1/admin/policy"))
-            .bearer_auth(&reviewer)
-            .body(SEED_POLICY)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 403, "{b}");
+        assert_eq!(s.put_policy(&reviewer, SEED_POLICY).await, 403, "{b}");
     }
 }
 
@@ -553,12 +545,7 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     let Some(a) = crate::harness::start("postgres").await else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(a.dir.join("master.key"), dir.join("master.key")).unwrap();
-    let cfg = arx_server::config::Config::for_tests(&dir, Some(a.db_url.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let b = arx_server::launch(cfg, listener, false).await.unwrap();
+    let b = a.replica().await;
     let on_b = |path: &str| format!("http://{}{path}", b.addr);
     seed_intercepts(&a, 20).await;
     let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";

@@ -696,15 +696,7 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         .await;
         configure_slack(&s, &base).await;
         let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n";
-        let r = s
-            .http
-            .put(s.url("/v1/admin/policy"))
-            .bearer_auth(s.admin_token())
-            .body(policy)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "{b}");
+        assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
         let lead1_token = s.user_token("lead1@demo.arx.local", Role::Reviewer).await;
         s.user_token("lead2@demo.arx.local", Role::Reviewer).await;
         let lead1 = user_id(&s, "lead1@demo.arx.local").await;

@@ -131,6 +131,28 @@ pub struct SimulationReport {
 }
 
 impl SimulationReport {
+    /// A job that has read nothing yet of the `total` records in `from_ms..=to_ms`.
+    pub fn new(from_ms: i64, to_ms: i64, total: u64, started_ms: i64, proposal: String) -> Self {
+        SimulationReport {
+            id: SimId::new(),
+            status: SimStatus::Running,
+            from_ms,
+            to_ms,
+            scanned: 0,
+            total,
+            replayed: 0,
+            was: SimCounts::default(),
+            would: SimCounts::default(),
+            rules: vec![],
+            changed_total: 0,
+            changed: vec![],
+            error: None,
+            started_ms,
+            finished_ms: None,
+            proposal,
+        }
+    }
+
     /// Progress in percent.
     pub fn percent(&self) -> u8 {
         if self.status != SimStatus::Running || self.total == 0 {
@@ -343,25 +365,13 @@ impl AdminOps<'_> {
             .store
             .audit_count_in_range(self.who.org_id, INTERCEPT, (from_ms, to_ms))
             .await?;
-        let id = SimId::new();
-        let report = SimulationReport {
-            id,
-            status: SimStatus::Running,
+        let report = SimulationReport::new(
             from_ms,
             to_ms,
-            scanned: 0,
             total,
-            replayed: 0,
-            was: SimCounts::default(),
-            would: SimCounts::default(),
-            rules: vec![],
-            changed_total: 0,
-            changed: vec![],
-            error: None,
-            started_ms: now,
-            finished_ms: None,
-            proposal: crate::policy::PolicyDiff::between(&current.doc, &doc).summary(),
-        };
+            now,
+            crate::policy::PolicyDiff::between(&current.doc, &doc).summary(),
+        );
         let store = engine.store.clone();
         let org = self.who.org_id;
         store.put_simulation(org, &report, now).await?;
@@ -412,24 +422,7 @@ mod tests {
 
     fn running(updated_ms: i64) -> StoredSimulation {
         StoredSimulation {
-            report: SimulationReport {
-                id: SimId::new(),
-                status: SimStatus::Running,
-                from_ms: 0,
-                to_ms: 1,
-                scanned: 10,
-                total: 100,
-                replayed: 10,
-                was: SimCounts::default(),
-                would: SimCounts::default(),
-                rules: vec![],
-                changed_total: 0,
-                changed: vec![],
-                error: None,
-                started_ms: 0,
-                finished_ms: None,
-                proposal: String::new(),
-            },
+            report: SimulationReport::new(0, 1, 100, 0, String::new()),
             cancel_requested: false,
             updated_ms,
         }

@@ -290,7 +290,7 @@ async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats() 
 
 #[tokio::test]
 async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest() {
-    use arx_core::engine::{SimCounts, SimId, SimStatus, SimulationReport};
+    use arx_core::engine::{SimStatus, SimulationReport};
     use arx_core::ids::UserId;
     use arx_core::model::{Role, User};
     for (name, s) in backends::all().await {
@@ -341,22 +341,8 @@ async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest() {
         );
 
         let report = |started_ms: i64, status: SimStatus| SimulationReport {
-            id: SimId::new(),
             status,
-            from_ms: 0,
-            to_ms: 1,
-            scanned: 0,
-            total: 0,
-            replayed: 0,
-            was: SimCounts::default(),
-            would: SimCounts::default(),
-            rules: vec![],
-            changed_total: 0,
-            changed: vec![],
-            error: None,
-            started_ms,
-            finished_ms: None,
-            proposal: String::new(),
+            ..SimulationReport::new(0, 1, 0, started_ms, String::new())
         };
         let mut running = report(10, SimStatus::Running);
         s.put_simulation(a.id, &running, 10).await.unwrap();
