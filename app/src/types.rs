@@ -234,7 +234,12 @@ pub struct RuleForm {
     #[serde(default)]
     pub forbid_owner: Option<String>,
     #[serde(default)]
+    pub require_reason: Option<String>,
+    #[serde(default)]
     pub exempt: Option<String>,
+    /// Checked: no grant stands in for this rule.
+    #[serde(default)]
+    pub not_grantable: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

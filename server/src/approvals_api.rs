@@ -100,6 +100,11 @@ async fn decide(
     } else {
         reviewer.deny(id, &comment).await?
     };
+    if a.status == arx_core::model::ApprovalStatus::Executing {
+        return Ok(Json(json!({"approval": a, "message": format!(
+            "approved; the call is still running and will finish by itself: see GET /v1/admin/approvals/{id}"
+        )})));
+    }
     Ok(Json(json!({"approval": a})))
 }
 

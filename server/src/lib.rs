@@ -123,12 +123,7 @@ pub fn engine_with_clock(
         .map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     let master = keys::load_master_key(cfg)?;
-    Ok(Arc::new(Engine::new(
-        Arc::new(store.clone()),
-        catalog,
-        master,
-        clock,
-    )))
+    Ok(Engine::new(Arc::new(store.clone()), catalog, master, clock))
 }
 
 /// Starts everything on `listener`: migrations, the engine, the demo (when asked), the HTTP server.

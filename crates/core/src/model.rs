@@ -274,6 +274,9 @@ pub struct ApprovalRequest {
     pub result_audit_id: Option<RecordId>,
     /// `call` (run the call once approved) or `grant` (activate a grant once approved).
     pub kind: String,
+    /// When the process running the approved call last said it is alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat_ms: Option<i64>,
 }
 
 /// The kind of an approval request for a grant.
@@ -329,10 +332,16 @@ pub struct Grant {
     pub org_id: OrgId,
     pub agent_id: AgentId,
     pub connector: String,
+    /// The one instance the grant covers; `None` only for grants from before instances
+    /// were named, which cover nothing.
+    pub instance_id: Option<InstanceId>,
     pub operations: Vec<String>,
     pub resource: Option<GrantResource>,
     pub reason: String,
     pub ttl_secs: u32,
+    /// What approving it required: the strictest requirements of every rule that would
+    /// escalate a covered call. A call whose rule asks for more is not covered.
+    pub requirements: Option<Escalation>,
     pub approval_id: ApprovalId,
     pub status: GrantStatus,
     pub created_ms: i64,
@@ -347,6 +356,7 @@ impl Grant {
     pub fn covers(
         &self,
         connector: &str,
+        instance: InstanceId,
         operation: &str,
         params: &serde_json::Map<String, serde_json::Value>,
         now_ms: i64,
@@ -354,6 +364,7 @@ impl Grant {
         self.status == GrantStatus::Active
             && self.expires_ms.is_some_and(|e| now_ms < e)
             && self.connector == connector
+            && self.instance_id == Some(instance)
             && self.operations.iter().any(|o| o == operation)
             && self.resource.as_ref().is_none_or(|r| {
                 params.get(&r.param).is_some_and(|v| match v {
@@ -385,6 +396,9 @@ pub struct ApprovalChange {
     pub comment: Option<String>,
     pub outcome: Option<serde_json::Value>,
     pub result_audit_id: Option<RecordId>,
+    /// Applied only while the request has not expired at this time: an approval after
+    /// `expires_at` is refused by the store itself, whatever the sweeper has done yet.
+    pub unexpired_at: Option<i64>,
 }
 
 impl ApprovalChange {
@@ -397,6 +411,7 @@ impl ApprovalChange {
             comment: None,
             outcome: None,
             result_audit_id: None,
+            unexpired_at: None,
         }
     }
 }

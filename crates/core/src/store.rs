@@ -165,6 +165,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         id: ApprovalId,
         change: &ApprovalChange,
     ) -> StoreResult<bool>;
+    /// Marks the approved call of `id` as still running now; `false` once it ended.
+    async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool>;
     /// Records one approver's approval; `false` if that user already approved.
     async fn add_approval_vote(&self, org: OrgId, vote: &ApprovalVote) -> StoreResult<bool>;
     async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>>;
@@ -190,6 +192,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn grant(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>>;
     /// Newest first, at most 500.
     async fn list_grants(&self, org: OrgId) -> StoreResult<Vec<Grant>>;
+    /// Every requested or active grant of an agent, however many the org has.
+    async fn open_grants_of_agent(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<Grant>>;
     /// The agent's active grants on a connector (one read, only for escalated calls).
     async fn active_grants(
         &self,

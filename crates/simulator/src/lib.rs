@@ -40,6 +40,7 @@ pub(crate) struct Inner {
     received: AtomicU64,
     /// Connector name → HTTP status every API call of it answers (test failure injection).
     failures: Mutex<BTreeMap<String, u16>>,
+    delays: Mutex<BTreeMap<String, std::time::Duration>>,
     seq: AtomicU64,
     /// What writes changed on the simulated targets (a host's containment, a change's
     /// state), so reads show it: key → value.
@@ -78,6 +79,10 @@ impl Inner {
     pub(crate) fn failure_for(&self, connector: &str) -> Option<u16> {
         locked(&self.failures).get(connector).copied()
     }
+
+    pub(crate) fn delay_for(&self, connector: &str) -> Option<std::time::Duration> {
+        locked(&self.delays).get(connector).copied()
+    }
 }
 
 impl std::fmt::Debug for Simulator {
@@ -105,6 +110,7 @@ impl Simulator {
             log: Mutex::new(std::collections::VecDeque::new()),
             received: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
+            delays: Mutex::new(BTreeMap::new()),
             state: Mutex::new(HashMap::new()),
             seq: AtomicU64::new(0),
         });
@@ -156,6 +162,18 @@ impl Simulator {
         match status {
             Some(s) => f.insert(connector.to_owned(), s),
             None => f.remove(connector),
+        };
+    }
+}
+
+impl Simulator {
+    /// Test hook: every request of `connector` is answered only after `delay` (a slow
+    /// vendor), until cleared with `None`. The request is recorded when it arrives.
+    pub fn delay_connector(&self, connector: &str, delay: Option<std::time::Duration>) {
+        let mut d = locked(&self.inner.delays);
+        match delay {
+            Some(x) => d.insert(connector.to_owned(), x),
+            None => d.remove(connector),
         };
     }
 }

@@ -67,6 +67,7 @@ async fn handle(
         body: wire::parse_body(&content_type, &bytes),
     };
     let (connector, authorized, response) = dispatch(&inner, &req);
+    let delay = inner.delay_for(&connector);
     inner.record(RecordedRequest {
         connector,
         method: req.method.to_owned(),
@@ -75,6 +76,9 @@ async fn handle(
         body: String::from_utf8_lossy(&bytes).into_owned(),
         authorized,
     });
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     response
 }
 

@@ -14,7 +14,7 @@ const APPROVALS_CHANNEL: &str = "arx_approvals";
 
 pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
      intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
-     comment, outcome, result_audit_id, kind";
+     comment, outcome, result_audit_id, kind, heartbeat_ms";
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
@@ -24,7 +24,7 @@ impl SqlStore {
     pub(crate) async fn create_approval_q(&self, a: &ApprovalRequest) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO approvals ({APPROVAL_COLS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         ))
         .bind(a.id.to_string())
         .bind(a.org_id.to_string())
@@ -47,6 +47,7 @@ impl SqlStore {
         .bind(a.outcome.as_ref().map(to_json).transpose()?)
         .bind(a.result_audit_id.map(|r| r.to_string()))
         .bind(&a.kind)
+        .bind(a.heartbeat_ms)
         .execute(&self.pool)
         .await
         .map_err(db_err("create approval"))?;
@@ -155,8 +156,8 @@ impl SqlStore {
             "UPDATE approvals SET status = $3, decided_ms = COALESCE($4, decided_ms), \
              decided_by = COALESCE($5, decided_by), comment = COALESCE($6, comment), \
              outcome = COALESCE($7, outcome), result_audit_id = COALESCE($8, result_audit_id) \
-             WHERE org_id = $1 AND id = $2 AND status IN ({})",
-            placeholders(9, c.from.len())
+             WHERE org_id = $1 AND id = $2 AND expires_ms > $9 AND status IN ({})",
+            placeholders(10, c.from.len())
         );
         let q = sqlx::query(&sql)
             .bind(org.to_string())
@@ -166,13 +167,34 @@ impl SqlStore {
             .bind(c.decided_by.as_ref().map(to_json).transpose()?)
             .bind(c.comment.clone())
             .bind(c.outcome.as_ref().map(to_json).transpose()?)
-            .bind(c.result_audit_id.map(|r| r.to_string()));
+            .bind(c.result_audit_id.map(|r| r.to_string()))
+            .bind(c.unexpired_at.unwrap_or(i64::MIN));
         let from = c.from.iter().map(|s| s.as_str());
         let moved = compare_and_set(&self.pool, q, from, "change approval").await?;
         if moved {
             self.notify_approval(id).await;
         }
         Ok(moved)
+    }
+
+    /// Tells other replicas that the approved call of `id` is still running.
+    pub(crate) async fn beat_approval_q(
+        &self,
+        org: OrgId,
+        id: ApprovalId,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE approvals SET heartbeat_ms = $3 \
+             WHERE org_id = $1 AND id = $2 AND status IN ('approved', 'executing')",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("approval heartbeat"))?;
+        Ok(r.rows_affected() == 1)
     }
 
     pub(crate) async fn add_approval_vote_q(

@@ -8,7 +8,7 @@ use arx_core::store::StoreResult;
 use crate::{SqlStore, compare_and_set, db_err, placeholders, rows};
 
 const COLS: &str = "id, org_id, agent_id, connector, operations, resource, reason, ttl_secs, approval_id, \
-     status, created_ms, starts_ms, expires_ms, ended_ms, ended_reason";
+     status, created_ms, starts_ms, expires_ms, ended_ms, ended_reason, instance_id, requirements";
 
 fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
@@ -17,7 +17,7 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 impl SqlStore {
     pub(crate) async fn create_grant_q(&self, g: &Grant) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(g.id.to_string())
         .bind(g.org_id.to_string())
@@ -34,15 +34,23 @@ impl SqlStore {
         .bind(g.expires_ms)
         .bind(g.ended_ms)
         .bind(&g.ended_reason)
+        .bind(g.instance_id.map(|i| i.to_string()))
+        .bind(g.requirements.as_ref().map(to_json).transpose()?)
         .execute(&self.pool)
         .await
         .map_err(db_err("create grant"))?;
         Ok(())
     }
 
-    async fn grants_where(&self, cond: &str, binds: &[String]) -> StoreResult<Vec<Grant>> {
-        let sql =
-            format!("SELECT {COLS} FROM grants WHERE {cond} ORDER BY created_ms DESC LIMIT 500");
+    /// The newest grants matching `cond`, at most `limit` (`None`: all of them).
+    async fn grants_where(
+        &self,
+        cond: &str,
+        binds: &[String],
+        limit: Option<u32>,
+    ) -> StoreResult<Vec<Grant>> {
+        let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let sql = format!("SELECT {COLS} FROM grants WHERE {cond} ORDER BY created_ms DESC{limit}");
         let mut q = sqlx::query(&sql);
         for b in binds {
             q = q.bind(b.clone());
@@ -60,13 +68,29 @@ impl SqlStore {
             .grants_where(
                 "org_id = $1 AND id = $2",
                 &[org.to_string(), id.to_string()],
+                Some(1),
             )
             .await?
             .pop())
     }
 
     pub(crate) async fn list_grants_q(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
-        self.grants_where("org_id = $1", &[org.to_string()]).await
+        self.grants_where("org_id = $1", &[org.to_string()], Some(500))
+            .await
+    }
+
+    /// Every requested or active grant of an agent, however many the org has.
+    pub(crate) async fn open_grants_of_agent_q(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> StoreResult<Vec<Grant>> {
+        self.grants_where(
+            "org_id = $1 AND agent_id = $2 AND status IN ('requested', 'active')",
+            &[org.to_string(), agent.to_string()],
+            None,
+        )
+        .await
     }
 
     pub(crate) async fn active_grants_q(
@@ -78,6 +102,7 @@ impl SqlStore {
         self.grants_where(
             "org_id = $1 AND agent_id = $2 AND connector = $3 AND status = 'active'",
             &[org.to_string(), agent.to_string(), connector.to_string()],
+            None,
         )
         .await
     }

@@ -547,6 +547,10 @@ impl Store for SqlStore {
         self.change_approval_q(org, id, change).await
     }
 
+    async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool> {
+        self.beat_approval_q(org, id, now_ms).await
+    }
+
     async fn add_approval_vote(&self, org: OrgId, vote: &ApprovalVote) -> StoreResult<bool> {
         self.add_approval_vote_q(org, vote).await
     }
@@ -587,6 +591,10 @@ impl Store for SqlStore {
 
     async fn list_grants(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
         self.list_grants_q(org).await
+    }
+
+    async fn open_grants_of_agent(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<Grant>> {
+        self.open_grants_of_agent_q(org, agent).await
     }
 
     async fn active_grants(

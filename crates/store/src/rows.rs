@@ -138,6 +138,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
             .map(|s| s.parse().map_err(|_| bad("result_audit_id")))
             .transpose()?,
         kind: get(row, "kind")?,
+        heartbeat_ms: get(row, "heartbeat_ms")?,
     })
 }
 
@@ -173,12 +174,18 @@ pub(crate) fn grant(row: &AnyRow) -> Result<Grant, CoreError> {
         org_id: id(row, "org_id")?,
         agent_id: id(row, "agent_id")?,
         connector: get(row, "connector")?,
+        instance_id: get::<Option<String>>(row, "instance_id")?
+            .map(|s| s.parse().map_err(|_| bad("instance_id")))
+            .transpose()?,
         operations: json(row, "operations")?,
         resource: get::<Option<String>>(row, "resource")?
             .map(|s| serde_json::from_str(&s).map_err(|_| bad("resource")))
             .transpose()?,
         reason: get(row, "reason")?,
         ttl_secs: u32::try_from(get::<i64>(row, "ttl_secs")?).map_err(|_| bad("ttl_secs"))?,
+        requirements: get::<Option<String>>(row, "requirements")?
+            .map(|s| serde_json::from_str(&s).map_err(|_| bad("requirements")))
+            .transpose()?,
         approval_id: id(row, "approval_id")?,
         status: GrantStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
         created_ms: get(row, "created_ms")?,

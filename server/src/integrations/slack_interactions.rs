@@ -280,7 +280,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             .await
             .map_err(refused("unknown_user"))?;
         let a = if press.approve {
-            reviewer.approve(press.approval, "via Slack").await
+            reviewer.approve_from_chat(press.approval, "via Slack").await
         } else {
             reviewer.deny(press.approval, "via Slack").await
         }

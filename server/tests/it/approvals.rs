@@ -476,9 +476,14 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
         let store = &s.running.store;
         let now = s.running.engine.now_ms();
         // As if a process died after the approval, in the middle of the call: one call
-        // approved 16 minutes ago, one approved just now.
+        // approved 16 minutes ago, one approved just now, and one approved 16 minutes
+        // ago whose process still beats (a long call, alive).
         let mut running = Vec::new();
-        for (host, decided_ms) in [("h-crash", now - 16 * 60_000), ("h-fresh", now)] {
+        for (host, decided_ms) in [
+            ("h-crash", now - 16 * 60_000),
+            ("h-fresh", now),
+            ("h-long", now - 16 * 60_000),
+        ] {
             let (_, out) = s.execute(&key, contain(host)).await;
             let id: ApprovalId = out["approval_id"].as_str().unwrap().parse().unwrap();
             let mut approved =
@@ -490,22 +495,25 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
             assert!(store.change_approval(org.id, id, &executing).await.unwrap());
             running.push(id);
         }
-        let (id, fresh) = (running[0], running[1]);
+        let (id, fresh, long) = (running[0], running[1], running[2]);
+        assert!(store.beat_approval(org.id, long, now).await.unwrap());
         // A restart runs the recovery. On SQLite no other process can be running a call,
         // so both were interrupted; on PostgreSQL another replica may be running the
         // fresh one right now, so only the call approved longer ago than any call takes.
         let shared = store.shared();
         assert_eq!(
             s.running.engine.recover_interrupted(true).await.unwrap(),
-            if shared { 1 } else { 2 },
+            if shared { 1 } else { 3 },
             "{b}"
         );
-        let (_, detail) = s.admin_get(&format!("/v1/admin/approvals/{fresh}")).await;
-        assert_eq!(
-            detail["approval"]["status"],
-            if shared { "executing" } else { "failed" },
-            "{b}"
-        );
+        for live in [fresh, long] {
+            let (_, detail) = s.admin_get(&format!("/v1/admin/approvals/{live}")).await;
+            assert_eq!(
+                detail["approval"]["status"],
+                if shared { "executing" } else { "failed" },
+                "{b}"
+            );
+        }
         let (code, out) = poll(&s, &key, &id.to_string(), 0).await;
         assert_eq!(code, 502, "{b}: {out}");
         assert!(

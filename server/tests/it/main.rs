@@ -2,6 +2,7 @@
 //! target simulator as the vendor side.
 
 mod admin_api;
+mod approval_promise;
 mod approvals;
 mod audit_cli;
 mod console;

@@ -124,10 +124,14 @@ fn Editor(
                         <div class="checks">
                             {checkbox("form[show_diff]", &f.show_diff, "show the payload diff to the approver")}
                             {checkbox("form[forbid_owner]", &f.forbid_owner, "the agent's owner may not approve")}
+                            {checkbox("form[require_reason]", &f.require_reason, "approvers must write a reason")}
                         </div>
                     </div>
                 </fieldset>
-                <div class="wide checks">{checkbox("form[exempt]", &f.exempt, "exempt from the thresholds (for named principals)")}</div>
+                <div class="wide checks">
+                    {checkbox("form[exempt]", &f.exempt, "exempt from the thresholds (for named principals)")}
+                    {checkbox("form[not_grantable]", &f.not_grantable, "no time-bound grant may stand in for this rule")}
+                </div>
                 <div class="wide">{status}</div>
                 <div class="wide"><button type="submit" class="btn primary">"Save rule"</button>" "<a href="/policies">"Cancel"</a></div>
             </ActionForm>

@@ -106,7 +106,9 @@ pub mod ssr {
         }
         r.show_diff = f.show_diff.is_some();
         r.forbid_owner_approval = f.forbid_owner.is_some();
+        r.require_reason = f.require_reason.is_some();
         r.exempt_from_thresholds = f.exempt.is_some();
+        r.grantable = f.not_grantable.is_none();
         arx_core::policy::check_rule(&r)?;
         Ok(r)
     }
@@ -141,7 +143,9 @@ pub mod ssr {
             timeout: r.timeout_secs.map(duration::format).unwrap_or_default(),
             show_diff: r.show_diff.then(|| "on".into()),
             forbid_owner: r.forbid_owner_approval.then(|| "on".into()),
+            require_reason: r.require_reason.then(|| "on".into()),
             exempt: r.exempt_from_thresholds.then(|| "on".into()),
+            not_grantable: (!r.grantable).then(|| "on".into()),
         }
     }
 
@@ -188,6 +192,9 @@ pub mod ssr {
             }
             if r.forbid_owner_approval {
                 s.push_str(", not the owner");
+            }
+            if r.require_reason {
+                s.push_str(", reason required");
             }
             s
         });

@@ -30,10 +30,17 @@ use ApprovalStatus::{
 #[derive(Debug)]
 pub(crate) struct ApprovalEvents(broadcast::Sender<ApprovalId>);
 
-/// Longer than any approved call can take (a call's HTTP timeout is 30 s, per item of an
-/// `in: each` param): past this, an approved or running call on a shared database was
-/// interrupted.
-pub const RUN_BOUND_MS: i64 = 15 * 60_000;
+/// How long a decision waits for the approved call it started; past this the decision
+/// answers with the request as it stands (`executing`) and the call goes on by itself.
+pub const AWAIT_RUN: Duration = Duration::from_secs(20);
+
+/// How often the process running an approved call says it is still alive.
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// An approved or running call whose process has not said it is alive for this long was
+/// interrupted (its process died); a live call beats every [`HEARTBEAT`], however long
+/// it runs.
+pub const HEARTBEAT_STALE_MS: i64 = 60_000;
 
 impl Default for ApprovalEvents {
     fn default() -> Self {
@@ -171,18 +178,24 @@ impl Engine {
     /// Calls that were approved or running when their process stopped are marked failed,
     /// never run again. On an embedded database, at start, that is every approved or
     /// running call: no other process can be running one. On a shared database another
-    /// replica may be running it right now, so a call counts as interrupted only once it
-    /// has been approved for longer than any call can take ([`RUN_BOUND_MS`]); every
-    /// replica looks for those once a minute.
+    /// replica may be running it right now, so a call counts as interrupted only once its
+    /// process stopped beating ([`HEARTBEAT_STALE_MS`]); every replica looks for those
+    /// once a minute.
     pub async fn recover_interrupted(&self, at_start: bool) -> Result<usize, CoreError> {
         let cutoff = match at_start && !self.store.shared() {
             true => i64::MAX,
-            false => self.now_ms() - RUN_BOUND_MS,
+            false => self.now_ms() - HEARTBEAT_STALE_MS,
         };
         let mut n = 0;
         for status in [Approved, Executing] {
             for a in self.store.approvals_in_status(status, None).await? {
-                if a.decided_ms.unwrap_or(a.created_ms) >= cutoff {
+                let alive = a
+                    .heartbeat_ms
+                    .into_iter()
+                    .chain(a.decided_ms)
+                    .max()
+                    .unwrap_or(a.created_ms);
+                if alive >= cutoff {
                     continue;
                 }
                 let mut change = ApprovalChange::new(&[status], Failed);
@@ -324,20 +337,32 @@ impl Engine {
             instance: None,
             wait_seconds: None,
         };
-        let ran = match resolved {
-            Ok((connector, op, instance, intercept)) => self
-                .run_and_record(
-                    &agent,
-                    connector,
-                    op,
-                    &instance,
-                    &req,
-                    &intercept,
-                    Some(a.id),
-                )
-                .await
-                .map(|(result, record)| (result, record.id)),
-            Err(e) => Err(e),
+        let work = async {
+            let (connector, op, instance, intercept) = resolved?;
+            self.run_and_record(
+                &agent,
+                connector,
+                op,
+                &instance,
+                &req,
+                &intercept,
+                Some(a.id),
+            )
+            .await
+            .map(|(result, record)| (result, record.id))
+        };
+        // Beat while the call runs, so no replica takes a live call for an interrupted one.
+        let mut work = std::pin::pin!(work);
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        let ran = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = beat.tick() => {
+                    if let Err(e) = self.store.beat_approval(a.org_id, a.id, self.now_ms()).await {
+                        tracing::warn!(approval = %a.id, error = %e, "approval heartbeat failed");
+                    }
+                }
+            }
         };
         let mut change;
         match ran {
@@ -357,6 +382,29 @@ impl Engine {
         self.finish_approval(&a, change, actor).await
     }
 
+    /// Runs an approved call in a task of its own, so it ends (executed or failed, with
+    /// its result record) whatever happens to the request that approved it; waits for it
+    /// up to [`AWAIT_RUN`], then answers with the request as it stands.
+    async fn start_approved(
+        &self,
+        a: ApprovalRequest,
+        actor: Actor,
+    ) -> Result<ApprovalRequest, CoreError> {
+        let (org, id) = (a.org_id, a.id);
+        let Some(me) = self.me.upgrade() else {
+            return Err(CoreError::Internal("the engine is shutting down".into()));
+        };
+        let mut task = tokio::spawn(async move { me.run_approved(a, actor).await });
+        match tokio::time::timeout(AWAIT_RUN, &mut task).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                tracing::error!(approval = %id, error = %e, "an approved call's task failed");
+                self.approval_of(org, id).await
+            }
+            Err(_) => self.approval_of(org, id).await,
+        }
+    }
+
     pub(super) async fn finish_approval(
         &self,
         a: &ApprovalRequest,
@@ -368,6 +416,36 @@ impl Engine {
             Some(done) => Ok(done),
             None => self.approval_of(a.org_id, a.id).await,
         }
+    }
+
+    /// The votes on `a` that still count: of users still active, still reviewers or
+    /// admins, still in the approver groups, and not the owner where the rule forbids it.
+    /// A vote cast before its voter lost those rights does not decide the request.
+    async fn counted_votes(&self, a: &ApprovalRequest) -> Result<Vec<ApprovalVote>, CoreError> {
+        let owner = match a.requirements.forbid_owner {
+            true => self
+                .store
+                .agent(a.org_id, a.agent_id)
+                .await?
+                .map(|g| g.owner),
+            false => None,
+        };
+        let mut counted = Vec::new();
+        for v in self.store.approval_votes(a.org_id, a.id).await? {
+            let Some(u) = self.store.user(a.org_id, v.user_id).await? else {
+                continue;
+            };
+            if u.active
+                && matches!(u.role, Role::Admin | Role::Reviewer)
+                && a.requirements.admits(&u.groups)
+                && owner
+                    .as_deref()
+                    .is_none_or(|o| !o.eq_ignore_ascii_case(&u.email))
+            {
+                counted.push(v);
+            }
+        }
+        Ok(counted)
     }
 
     /// Decision rights for `who`: reviewers and admins of the org.
@@ -403,15 +481,11 @@ impl ReviewOps<'_> {
     /// Refuses a decision the rule does not let this user make, saying why.
     async fn check_rights(&self, a: &ApprovalRequest) -> Result<(), CoreError> {
         let req = &a.requirements;
-        if !req.approver_groups.is_empty()
-            && !req
-                .approver_groups
-                .iter()
-                .any(|g| self.user.groups.contains(g))
-        {
+        if !req.admits(&self.user.groups) {
+            let sets: Vec<String> = req.group_sets().iter().map(|s| s.join(" or ")).collect();
             return Err(CoreError::Forbidden(format!(
                 "only members of {} may decide this request; {} is in {}",
-                req.approver_groups.join(", "),
+                sets.join(", and of "),
                 self.user.email,
                 if self.user.groups.is_empty() {
                     "no approver group".to_string()
@@ -451,16 +525,44 @@ impl ReviewOps<'_> {
     }
 
     /// Approves: with enough distinct approvals, ARX runs the call and returns the request
-    /// as it ends (executed, failed or cancelled).
+    /// as it ends (executed, failed or cancelled), or as it stands while the call still
+    /// runs after [`AWAIT_RUN`].
     pub async fn approve(
         &self,
         id: ApprovalId,
         comment: &str,
     ) -> Result<ApprovalRequest, CoreError> {
+        self.approve_as(id, comment, true).await
+    }
+
+    /// Approves from a chat button, which carries no written reason: a rule that asks
+    /// approvers to say why refuses it (they approve in the console).
+    pub async fn approve_from_chat(
+        &self,
+        id: ApprovalId,
+        note: &str,
+    ) -> Result<ApprovalRequest, CoreError> {
+        self.approve_as(id, note, false).await
+    }
+
+    async fn approve_as(
+        &self,
+        id: ApprovalId,
+        comment: &str,
+        written: bool,
+    ) -> Result<ApprovalRequest, CoreError> {
         let e = self.engine;
         let a = self.pending(id).await?;
         self.check_rights(&a).await?;
         let comment = comment.trim().to_string();
+        if a.requirements.require_reason && (!written || comment.is_empty()) {
+            return Err(CoreError::InvalidRequest(if written {
+                "the rule asks approvers to say why: write the reason in the comment".into()
+            } else {
+                "the rule asks approvers to say why: approve from the console and write the reason"
+                    .into()
+            }));
+        }
         let vote = ApprovalVote {
             approval_id: a.id,
             user_id: self.user.id,
@@ -473,7 +575,7 @@ impl ReviewOps<'_> {
                 "you already approved this request; it needs another approver".into(),
             ));
         }
-        let votes = e.store.approval_votes(a.org_id, a.id).await?;
+        let votes = e.counted_votes(&a).await?;
         let needed = usize::from(a.requirements.min_approvals.max(1));
         if votes.len() < needed {
             e.record(
@@ -486,8 +588,10 @@ impl ReviewOps<'_> {
             e.announce_approval(a.id);
             return e.approval_of(a.org_id, a.id).await;
         }
+        let now = e.now_ms();
         let mut change = ApprovalChange::new(&[Pending], Approved);
-        change.decided_ms = Some(e.now_ms());
+        change.decided_ms = Some(now);
+        change.unexpired_at = Some(now);
         change.decided_by = Some(votes.iter().map(|v| v.email.clone()).collect());
         change.comment = Some(comment.clone());
         let fields = json!({"comment": comment, "approvers": change.decided_by, "params_hash": a.params_hash});
@@ -495,7 +599,7 @@ impl ReviewOps<'_> {
             Some(approved) if approved.kind == GRANT_KIND => {
                 e.activate_grant(approved, self.actor()).await
             }
-            Some(approved) => e.run_approved(approved, self.actor()).await,
+            Some(approved) => e.start_approved(approved, self.actor()).await,
             None => Err(self.lost_race(a.id).await),
         }
     }
@@ -519,7 +623,16 @@ impl ReviewOps<'_> {
     }
 
     async fn lost_race(&self, id: ApprovalId) -> CoreError {
-        match self.engine.approval_of(self.user.org_id, id).await {
+        let e = self.engine;
+        let now = match e.approval_of(self.user.org_id, id).await {
+            Ok(a) => e.expire_if_due(a).await,
+            Err(err) => Err(err),
+        };
+        match now {
+            Ok(a) if a.status == Expired => CoreError::ApprovalExpired {
+                approval_id: a.id.to_string(),
+                expires_at: format_ts(a.expires_ms),
+            },
             Ok(a) => CoreError::Conflict(format!(
                 "another decision came first: the request is {}",
                 a.status.as_str()

@@ -180,9 +180,9 @@ impl Engine {
                     .covering_grant(
                         org.id,
                         agent.id,
-                        &connector.name,
-                        &req.operation,
+                        (&connector.name, instance.id, &req.operation),
                         &req.params,
+                        &decision.escalation,
                     )
                     .await?
             {
@@ -397,6 +397,7 @@ impl Engine {
             outcome: None,
             result_audit_id: None,
             kind: "call".into(),
+            heartbeat_ms: None,
         };
         self.store.create_approval(&approval).await?;
         self.announce_approval(approval.id);

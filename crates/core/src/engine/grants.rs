@@ -13,13 +13,14 @@ use super::Engine;
 use super::execute::{Executed, operation_of, params_hash};
 use crate::audit::{Actor, AuditRecord};
 use crate::error::CoreError;
-use crate::ids::{AgentId, ApprovalId, GrantId, OrgId};
+use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, OrgId};
 use crate::model::{
-    ApprovalChange, ApprovalRequest, ApprovalStatus, GRANT_KIND, Grant, GrantChange, GrantResource,
-    GrantStatus,
+    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, GRANT_KIND, Grant, GrantChange,
+    GrantResource, GrantStatus,
 };
-use crate::policy::{Escalation, duration};
+use crate::policy::{self, CallFacts, Escalation, NotGrantable, PolicyInput, duration};
 use crate::request::MAX_WAIT_SECONDS;
+use crate::risk::{self, RiskInputs};
 
 /// The body of `POST /v1/sdk/grants`.
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +50,12 @@ impl Engine {
     ) -> Result<Executed, CoreError> {
         let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = body?;
+        if agent.status != AgentStatus::Active {
+            return Err(CoreError::Forbidden(format!(
+                "the agent is {}; a suspended agent cannot ask for a grant",
+                agent.status.as_str()
+            )));
+        }
         let bad = |m: String| CoreError::InvalidRequest(m);
         let connector = self.connector(&req.connector)?;
         if req.operations.is_empty() {
@@ -83,6 +90,81 @@ impl Engine {
             .instance_for(org.id, connector, req.instance.as_deref())
             .await?;
 
+        // What the covered calls would score on this instance, and what approving them
+        // needs: at least what every rule they could escalate under asks for.
+        let sensitivity = instance
+            .sensitivity
+            .unwrap_or_else(|| connector.sensitivity());
+        let agent_id = agent.id.to_string();
+        let mut risks = serde_json::Map::new();
+        let mut need: Option<Escalation> = None;
+        for op in &req.operations {
+            let Some(o) = connector.operation(op) else {
+                continue;
+            };
+            let at = |calls| {
+                risk::score(RiskInputs {
+                    tier: o.risk,
+                    sensitivity,
+                    calls_last_60s: calls,
+                    declared_rate: agent.declared_rate,
+                    environment: instance.environment,
+                })
+            };
+            let (low, high) = (at(0), at(u32::MAX));
+            risks.insert(op.clone(), json!(low.score));
+            let input = PolicyInput {
+                connector: &connector.name,
+                operation: op,
+                agent_id: &agent_id,
+                agent_name: &agent.name,
+                agent_labels: &agent.labels,
+                tier: o.risk,
+                risk: low,
+                call: CallFacts {
+                    instance: &instance.name,
+                    environment: instance.environment,
+                    ..CallFacts::default()
+                },
+                grant_id: None,
+            };
+            match policy::grant_requirements(
+                &policy.doc.settings,
+                &policy.compiled,
+                &input,
+                high.score,
+            ) {
+                Ok(Some(e)) => {
+                    need = Some(match need {
+                        Some(n) => n.strictest(&e),
+                        None => e,
+                    })
+                }
+                Ok(None) => {}
+                Err(NotGrantable { rule }) => {
+                    let why = format!(
+                        "rule {rule} says its escalations of {} cannot be granted; ask for each call instead",
+                        op
+                    );
+                    self.record(
+                        org.id,
+                        "grant.refused",
+                        Actor::agent(agent.id, &agent.name),
+                        json!({"agent_id": agent.id, "connector": connector.name,
+                               "instance": instance.name, "operations": req.operations,
+                               "rule_id": rule, "reason": why}),
+                    )
+                    .await?;
+                    return Err(CoreError::Forbidden(why));
+                }
+            }
+        }
+        let settings = &policy.doc.settings;
+        let requirements = Escalation {
+            show_diff: false,
+            ..need.unwrap_or_else(|| Escalation::org_default(settings.approval_ttl_secs))
+        };
+
         let now = self.now_ms();
         let approval_id = ApprovalId::new();
         let grant = Grant {
@@ -90,10 +172,12 @@ impl Engine {
             org_id: org.id,
             agent_id: agent.id,
             connector: connector.name.clone(),
+            instance_id: Some(instance.id),
             operations: req.operations.clone(),
             resource: req.resource.clone(),
             reason: req.reason.trim().to_string(),
             ttl_secs: ttl,
+            requirements: Some(requirements.clone()),
             approval_id,
             status: GrantStatus::Requested,
             created_ms: now,
@@ -104,7 +188,8 @@ impl Engine {
         };
         let scope = json!({
             "grant_id": grant.id, "operations": grant.operations, "resource": grant.resource,
-            "ttl": duration::format(ttl), "reason": grant.reason,
+            "instance": instance.name, "environment": instance.environment.as_str(),
+            "risk": risks, "ttl": duration::format(ttl), "reason": grant.reason,
         });
         let requested: AuditRecord = self
             .record(
@@ -112,17 +197,12 @@ impl Engine {
                 "grant.requested",
                 Actor::agent(agent.id, &agent.name),
                 json!({"grant_id": grant.id, "approval_id": approval_id, "agent_id": agent.id,
-                       "connector": grant.connector, "scope": scope}),
+                       "connector": grant.connector, "instance_id": instance.id,
+                       "scope": scope, "requirements": requirements}),
             )
             .await?;
         self.store.create_grant(&grant).await?;
-        let tier_weight = req
-            .operations
-            .iter()
-            .filter_map(|o| connector.operation(o))
-            .map(|o| o.risk.weight())
-            .max()
-            .unwrap_or(0);
+        let risk_score = risks.values().filter_map(Value::as_u64).max().unwrap_or(0);
         let approval = ApprovalRequest {
             id: approval_id,
             org_id: org.id,
@@ -133,26 +213,19 @@ impl Engine {
             params_hash: params_hash(&scope),
             params: scope,
             intercept_id: requested.id,
-            risk_score: tier_weight
-                + instance
-                    .sensitivity
-                    .unwrap_or_else(|| connector.sensitivity())
-                    .min(25)
-                + crate::risk::target_weight(instance.environment),
+            risk_score: u8::try_from(risk_score).unwrap_or(100),
             policy_id: "grant".into(),
             status: ApprovalStatus::Pending,
             created_ms: now,
-            expires_ms: now + i64::from(policy.doc.settings.approval_ttl_secs) * 1000,
-            requirements: Escalation {
-                show_diff: false,
-                ..Escalation::org_default(policy.doc.settings.approval_ttl_secs)
-            },
+            expires_ms: now + i64::from(requirements.ttl_secs) * 1000,
+            requirements,
             decided_ms: None,
             decided_by: vec![],
             comment: String::new(),
             outcome: None,
             result_audit_id: None,
             kind: GRANT_KIND.into(),
+            heartbeat_ms: None,
         };
         self.store.create_approval(&approval).await?;
         self.announce_approval(approval.id);
@@ -212,6 +285,15 @@ impl Engine {
         actor: Actor,
     ) -> Result<ApprovalRequest, CoreError> {
         let g = self.grant_of_approval(&a).await?;
+        let agent = self.store.agent(a.org_id, a.agent_id).await?;
+        if agent.is_none_or(|ag| ag.status != AgentStatus::Active) {
+            let why = "the agent was suspended or decommissioned before the grant was approved";
+            self.end_grant(&g, why, actor.clone()).await?;
+            let mut change =
+                ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Cancelled);
+            change.comment = Some(why.into());
+            return self.finish_approval(&a, change, actor).await;
+        }
         let now = self.now_ms();
         let expires = now + i64::from(g.ttl_secs) * 1000;
         let activated = self
@@ -300,46 +382,50 @@ impl Engine {
         actor: Actor,
     ) -> Result<usize, CoreError> {
         let mut n = 0;
-        for g in self.store.list_grants(org).await? {
-            if g.agent_id != agent
-                || !matches!(g.status, GrantStatus::Requested | GrantStatus::Active)
-            {
-                continue;
-            }
-            let change = GrantChange {
-                from: vec![GrantStatus::Requested, GrantStatus::Active],
-                to: GrantStatus::Revoked,
-                starts_ms: None,
-                expires_ms: None,
-                ended_ms: Some(self.now_ms()),
-                ended_reason: Some(why.into()),
-            };
-            if self
-                .change_grant(&g, change, actor.clone(), json!({"reason": why}))
-                .await?
-            {
+        for g in self.store.open_grants_of_agent(org, agent).await? {
+            if self.end_grant(&g, why, actor.clone()).await? {
                 n += 1;
             }
         }
         Ok(n)
     }
 
-    /// The id of an active grant of the agent covering this call, if any.
+    /// Revokes a requested or active grant; `false` if it had already ended.
+    async fn end_grant(&self, g: &Grant, why: &str, actor: Actor) -> Result<bool, CoreError> {
+        let change = GrantChange {
+            from: vec![GrantStatus::Requested, GrantStatus::Active],
+            to: GrantStatus::Revoked,
+            starts_ms: None,
+            expires_ms: None,
+            ended_ms: Some(self.now_ms()),
+            ended_reason: Some(why.into()),
+        };
+        self.change_grant(g, change, actor, json!({"reason": why}))
+            .await
+    }
+
+    /// The id of an active grant of the agent covering this call on this instance, if
+    /// any, among those approved under at least what the escalation `need`s: a grant
+    /// approved by one reviewer never stands in for a rule that asks for two.
     pub(super) async fn covering_grant(
         &self,
         org: OrgId,
         agent: AgentId,
-        connector: &str,
-        operation: &str,
+        call: (&str, InstanceId, &str),
         params: &serde_json::Map<String, Value>,
+        need: &Escalation,
     ) -> Result<Option<GrantId>, CoreError> {
+        let (connector, instance, operation) = call;
         let now = self.now_ms();
         Ok(self
             .store
             .active_grants(org, agent, connector)
             .await?
             .into_iter()
-            .find(|g| g.covers(connector, operation, params, now))
+            .find(|g| {
+                g.covers(connector, instance, operation, params, now)
+                    && g.requirements.as_ref().is_some_and(|r| r.at_least(need))
+            })
             .map(|g| g.id))
     }
 }
@@ -364,19 +450,8 @@ impl super::AdminOps<'_> {
         } else {
             reason.trim().to_string()
         };
-        let change = GrantChange {
-            from: vec![GrantStatus::Requested, GrantStatus::Active],
-            to: GrantStatus::Revoked,
-            starts_ms: None,
-            expires_ms: None,
-            ended_ms: Some(e.now_ms()),
-            ended_reason: Some(why.clone()),
-        };
         let actor = Actor::user(self.who.user_id, &self.who.email);
-        if !e
-            .change_grant(&g, change, actor, json!({"reason": why}))
-            .await?
-        {
+        if !e.end_grant(&g, &why, actor).await? {
             return Err(CoreError::Conflict(format!(
                 "the grant is already {}",
                 g.status.as_str()

@@ -14,7 +14,7 @@ mod state;
 mod verify;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
 use serde_json::Value;
 
@@ -40,6 +40,9 @@ use crate::store::Store;
 use crate::vault::{MasterKey, Vault};
 
 pub struct Engine {
+    /// The engine itself, for work that must outlive the request that started it (an
+    /// approved call runs to its end even if the approver's connection drops).
+    me: Weak<Engine>,
     store: Arc<dyn Store>,
     catalog: Arc<Catalog>,
     vault: Vault,
@@ -69,8 +72,9 @@ impl Engine {
         catalog: Catalog,
         master: MasterKey,
         clock: Arc<dyn Clock>,
-    ) -> Self {
-        Engine {
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Engine {
+            me: me.clone(),
             audit: AuditWriter::start(store.clone()),
             store,
             catalog: Arc::new(catalog),
@@ -82,7 +86,7 @@ impl Engine {
             default_policy: Arc::new(ActivePolicy::defaults()),
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
-        }
+        })
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -285,10 +285,12 @@ pub fn evaluate(
         reason = format!("risk {score} is at or above the threshold {t}");
     }
 
-    // 4. An active grant turns ESCALATE into PERMIT, never DENY into anything.
+    // 4. An active grant turns ESCALATE into PERMIT, never DENY into anything, and never
+    //    the escalation of a rule that says it cannot be granted.
     let mut grant_id = None;
     if verdict == Verdict::Escalate
         && let Some(g) = input.grant_id
+        && hit.as_ref().is_none_or(|h| h.rule.grantable)
     {
         verdict = Verdict::Permit;
         grant_id = Some(g.to_string());
@@ -302,6 +304,64 @@ pub fn evaluate(
         reason,
         escalation,
     }
+}
+
+/// A grant that cannot be asked for: a rule that would escalate a covered call says
+/// its escalations cannot be granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotGrantable {
+    pub rule: String,
+}
+
+/// What approving a grant of one operation needs: the strictest requirements of every
+/// rule that could escalate a call like `input` (any params, any score from
+/// `input.risk.score` up to `max_score`), the org default when no rule surely decides
+/// and the default or the review threshold would escalate. `None`: nothing would
+/// escalate such a call, so the grant changes nothing.
+pub fn grant_requirements(
+    settings: &PolicySettings,
+    policy: &CompiledPolicy,
+    input: &PolicyInput<'_>,
+    max_score: u8,
+) -> Result<Option<Escalation>, NotGrantable> {
+    let lo = input.risk.score;
+    let ttl = settings.approval_ttl_secs;
+    let may_review = max_score >= settings.review_threshold && lo < settings.deny_threshold;
+    let mut need: Option<Escalation> = None;
+    let mut add = |e: Escalation| {
+        need = Some(match need.take() {
+            Some(n) => n.strictest(&e),
+            None => e,
+        })
+    };
+    let mut decided = false;
+    for (rule, surely) in policy.possible_matches(input, lo, max_score) {
+        let escalates = match rule.verdict {
+            Verdict::Escalate => rule.exempt_from_thresholds || lo < settings.deny_threshold,
+            Verdict::Permit => !rule.exempt_from_thresholds && may_review,
+            Verdict::Deny => false,
+        };
+        if escalates {
+            if !rule.grantable {
+                return Err(NotGrantable {
+                    rule: rule.id.clone(),
+                });
+            }
+            add(rule.escalation(ttl));
+        }
+        decided = surely;
+    }
+    if !decided {
+        let escalates = match settings.default_for(input.tier) {
+            Verdict::Escalate => lo < settings.deny_threshold,
+            Verdict::Permit => may_review,
+            Verdict::Deny => false,
+        };
+        if escalates {
+            add(Escalation::org_default(ttl));
+        }
+    }
+    Ok(need)
 }
 
 #[cfg(test)]

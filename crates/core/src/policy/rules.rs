@@ -25,9 +25,70 @@ pub struct Escalation {
     pub show_diff: bool,
     /// The agent's owner may not approve its own agent's request.
     pub forbid_owner: bool,
+    /// Further groups every approver must also be in (one of each list): a grant asks
+    /// for the approver groups of every rule it bypasses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_groups: Vec<Vec<String>>,
+    /// An approval must say why (a comment).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub require_reason: bool,
 }
 
 impl Escalation {
+    /// Every group list an approver must satisfy (one group of each), without repeats.
+    pub fn group_sets(&self) -> Vec<&[String]> {
+        let mut sets: Vec<&[String]> = Vec::new();
+        let all = std::iter::once(self.approver_groups.as_slice())
+            .chain(self.also_groups.iter().map(Vec::as_slice));
+        for g in all.filter(|g| !g.is_empty()) {
+            if !sets.iter().any(|s| same_set(s, g)) {
+                sets.push(g);
+            }
+        }
+        sets
+    }
+
+    /// Whether a user in `groups` may decide under these requirements.
+    pub fn admits(&self, groups: &[String]) -> bool {
+        self.group_sets()
+            .iter()
+            .all(|set| set.iter().any(|g| groups.contains(g)))
+    }
+
+    /// Both requirements at once: every group list of each, the larger number of
+    /// approvals, the shorter wait, and every restriction either has.
+    pub fn strictest(&self, other: &Escalation) -> Escalation {
+        let mut sets = self.group_sets();
+        for g in other.group_sets() {
+            if !sets.iter().any(|s| same_set(s, g)) {
+                sets.push(g);
+            }
+        }
+        let mut sets = sets.into_iter().map(<[String]>::to_vec);
+        Escalation {
+            approver_groups: sets.next().unwrap_or_default(),
+            also_groups: sets.collect(),
+            min_approvals: self.min_approvals.max(other.min_approvals),
+            ttl_secs: self.ttl_secs.min(other.ttl_secs),
+            show_diff: self.show_diff || other.show_diff,
+            forbid_owner: self.forbid_owner || other.forbid_owner,
+            require_reason: self.require_reason || other.require_reason,
+        }
+    }
+
+    /// Whether an approval made under `self` also satisfies `need`: as many approvals,
+    /// the same restrictions, and approvers confined to `need`'s groups.
+    pub fn at_least(&self, need: &Escalation) -> bool {
+        let mine = self.group_sets();
+        self.min_approvals >= need.min_approvals
+            && (self.forbid_owner || !need.forbid_owner)
+            && (self.require_reason || !need.require_reason)
+            && need
+                .group_sets()
+                .iter()
+                .all(|n| mine.iter().any(|m| m.iter().all(|g| n.contains(g))))
+    }
+
     /// What an escalation needs when no rule says: any reviewer, once, within the org's
     /// TTL, with the diff shown where the operation can read its target's state.
     pub fn org_default(ttl_secs: u32) -> Escalation {
@@ -37,8 +98,14 @@ impl Escalation {
             ttl_secs,
             show_diff: true,
             forbid_owner: false,
+            also_groups: vec![],
+            require_reason: false,
         }
     }
+}
+
+fn same_set(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && a.iter().all(|g| b.contains(g))
 }
 
 /// When a rule applies. Every criterion given must hold; an empty one holds for all.
@@ -169,6 +236,21 @@ pub struct Rule {
     /// The thresholds do not make this rule's verdict stricter (for named principals).
     #[serde(default, skip_serializing_if = "is_false")]
     pub exempt_from_thresholds: bool,
+    /// `false`: no grant turns this rule's escalations into permits, and no grant of an
+    /// operation it would escalate can be asked for.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub grantable: bool,
+    /// ESCALATE: an approval must give a reason (a comment).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub require_reason: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Rule {
@@ -187,6 +269,8 @@ impl Rule {
             show_diff: false,
             forbid_owner_approval: false,
             exempt_from_thresholds: false,
+            grantable: true,
+            require_reason: false,
         }
     }
 
@@ -198,6 +282,8 @@ impl Rule {
             ttl_secs: self.timeout_secs.unwrap_or(default_ttl_secs),
             show_diff: self.show_diff,
             forbid_owner: self.forbid_owner_approval,
+            also_groups: vec![],
+            require_reason: self.require_reason,
         }
     }
 }
@@ -219,9 +305,14 @@ impl CompiledRule {
     /// Every criterion but the globs (already applied by the candidate list) and the condition.
     fn criteria_match(&self, i: &PolicyInput<'_>) -> bool {
         let m = &self.rule.when;
-        (m.tiers.is_empty() || m.tiers.contains(&i.tier))
-            && m.min_score.is_none_or(|s| i.risk.score >= s)
+        m.min_score.is_none_or(|s| i.risk.score >= s)
             && m.max_score.is_none_or(|s| i.risk.score <= s)
+            && self.who_and_tier_match(i)
+    }
+
+    fn who_and_tier_match(&self, i: &PolicyInput<'_>) -> bool {
+        let m = &self.rule.when;
+        (m.tiers.is_empty() || m.tiers.contains(&i.tier))
             && (m.agents.is_empty()
                 || m.agents
                     .iter()
@@ -312,6 +403,7 @@ fn compile_rule(r: Rule) -> Result<CompiledRule, RuleError> {
             (r.timeout_secs.is_some(), "timeout"),
             (r.show_diff, "show_diff"),
             (r.forbid_owner_approval, "forbid_owner_approval"),
+            (r.require_reason, "require_reason"),
         ] {
             if set {
                 return Err(err(
@@ -408,6 +500,27 @@ impl CompiledPolicy {
             }
         }
         list
+    }
+
+    /// The rules that could decide a call like `input` whatever its params and whatever
+    /// its score within `lo..=hi`, in priority order, each with whether it surely
+    /// matches (then no later rule can decide, and the list ends there).
+    pub fn possible_matches(&self, input: &PolicyInput<'_>, lo: u8, hi: u8) -> Vec<(&Rule, bool)> {
+        let mut out = Vec::new();
+        for &at in self.candidates(input.connector, input.operation).iter() {
+            let c = &self.rules[at];
+            let m = &c.rule.when;
+            let (min, max) = (m.min_score.unwrap_or(0), m.max_score.unwrap_or(100));
+            if !c.who_and_tier_match(input) || max < lo || min > hi {
+                continue;
+            }
+            let surely = c.condition.is_none() && min <= lo && hi <= max;
+            out.push((&c.rule, surely));
+            if surely {
+                break;
+            }
+        }
+        out
     }
 
     /// The first rule, by priority, that matches.
