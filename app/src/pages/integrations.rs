@@ -87,7 +87,7 @@ fn Integration(
     let (title, help) = match r.kind.as_str() {
         "slack" => (
             "Slack",
-            "A bot token (chat:write, users:read, users:read.email), the app's signing secret, and the channel. Set the app's Interactivity Request URL to /integrations/slack/interactions on this server's public URL.",
+            "A bot token (chat:write, users:read, users:read.email), the app's signing secret, the channel, the workspace's team id (T…) and the app's id (A…, on its Basic Information page): only presses from that app, on the message ARX posted, count. Use an app of its own for approvals, never the one a Slack connector uses. Set the app's Interactivity Request URL to /integrations/slack/interactions on this server's public URL.",
         ),
         "teams" => (
             "Microsoft Teams",
@@ -105,6 +105,8 @@ fn Integration(
             ("bot_token", "Bot token", true),
             ("signing_secret", "Signing secret", true),
             ("channel", "Channel id or name", false),
+            ("team_id", "Team id (T…)", false),
+            ("app_id", "App id (A…)", false),
         ],
         "teams" => vec![("url", "Incoming webhook URL", true)],
         _ => vec![("url", "URL", false), ("secret", "Signing secret", true)],

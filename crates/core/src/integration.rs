@@ -55,7 +55,7 @@ impl IntegrationKind {
     fn shape(self) -> &'static str {
         match self {
             IntegrationKind::Slack => {
-                "{bot_token, signing_secret, channel, api_base_url?} (api_base_url defaults to https://slack.com/api)"
+                "{bot_token, signing_secret, channel, team_id, app_id, api_base_url?} (team_id is the workspace's T… id, app_id the approval app's A… id from its Basic Information page; api_base_url defaults to https://slack.com/api)"
             }
             IntegrationKind::Teams => "{url} (the Teams incoming webhook URL)",
             IntegrationKind::Webhook => "{url, secret}",
@@ -139,6 +139,10 @@ struct SlackInput {
     bot_token: String,
     signing_secret: String,
     channel: String,
+    /// The workspace (`T…`) and the app (`A…`) whose button presses count: a press from
+    /// another workspace or another app signed with a leaked secret is refused.
+    team_id: String,
+    app_id: String,
     #[serde(default)]
     api_base_url: Option<String>,
 }
@@ -232,6 +236,20 @@ pub(crate) fn parse_input(
                 required(kind, "signing_secret", i.signing_secret)?,
             );
             config.insert("channel".into(), required(kind, "channel", i.channel)?);
+            for (field, v, prefix) in [("team_id", i.team_id, 'T'), ("app_id", i.app_id, 'A')] {
+                let v = required(kind, field, v)?;
+                if !v.starts_with(prefix)
+                    || v.len() > 32
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                {
+                    return Err(CoreError::InvalidRequest(format!(
+                        "slack '{field}' is an id like {prefix}0123ABCD (upper-case letters and digits, starting with {prefix})"
+                    )));
+                }
+                config.insert(field.into(), v);
+            }
             let base = match i.api_base_url {
                 Some(u) => url(kind, "api_base_url", u, false)?,
                 None => SLACK_API_BASE_URL.to_string(),
@@ -262,7 +280,7 @@ mod tests {
     fn slack_settings_default_the_api_and_keep_secrets_apart() {
         let (config, secrets) = parse_input(
             IntegrationKind::Slack,
-            json!({"bot_token": "xoxb-1", "signing_secret": "abc", "channel": "C1"}),
+            json!({"bot_token": "xoxb-1", "signing_secret": "abc", "channel": "C1", "team_id": "T1", "app_id": "A1"}),
         )
         .unwrap();
         assert_eq!(config["api_base_url"], SLACK_API_BASE_URL);
@@ -312,7 +330,7 @@ mod tests {
         assert!(e.to_string().contains("{url}"), "{e}");
         let e = parse_input(
             IntegrationKind::Slack,
-            json!({"bot_token": " ", "signing_secret": "abc", "channel": "C1"}),
+            json!({"bot_token": " ", "signing_secret": "abc", "channel": "C1", "team_id": "T1", "app_id": "A1"}),
         )
         .unwrap_err();
         assert!(e.to_string().contains("bot_token"), "{e}");

@@ -38,6 +38,8 @@ struct Payload {
     kind: String,
     user: Option<Named>,
     channel: Option<Named>,
+    team: Option<Named>,
+    api_app_id: Option<String>,
     container: Option<Container>,
     #[serde(default)]
     actions: Vec<Action>,
@@ -51,6 +53,7 @@ struct Named {
 #[derive(Deserialize)]
 struct Container {
     channel_id: Option<String>,
+    message_ts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +68,10 @@ struct Press {
     approve: bool,
     user: String,
     channel: String,
+    /// The `ts` of the message whose button was pressed.
+    message_ts: String,
+    team: String,
+    app: String,
 }
 
 fn parse(body: &[u8]) -> Result<Press, String> {
@@ -95,16 +102,23 @@ fn parse(body: &[u8]) -> Result<Press, String> {
     let approval = value
         .and_then(|v| v.parse().ok())
         .ok_or("the action does not carry an approval request id")?;
+    let (container_channel, message_ts) = p
+        .container
+        .map(|c| (c.channel_id, c.message_ts))
+        .unwrap_or_default();
     let channel = p
         .channel
         .map(|c| c.id)
-        .or_else(|| p.container.and_then(|c| c.channel_id))
+        .or(container_channel)
         .unwrap_or_default();
     Ok(Press {
         approval,
         approve,
         user: p.user.map(|u| u.id).unwrap_or_default(),
         channel,
+        message_ts: message_ts.unwrap_or_default(),
+        team: p.team.map(|t| t.id).unwrap_or_default(),
+        app: p.api_app_id.unwrap_or_default(),
     })
 }
 
@@ -232,6 +246,53 @@ fn refused(reason: &'static str) -> impl Fn(CoreError) -> Refused {
     }
 }
 
+/// A press counts only from the org's Slack workspace and approval app, on the very
+/// message ARX posted for that request: a validly signed payload naming another
+/// request's id, another channel or another app's message is refused.
+async fn bound_to_our_message(
+    engine: &Engine,
+    org: OrgId,
+    settings: &arx_core::integration::IntegrationSettings,
+    press: &Press,
+) -> Result<(), Refused> {
+    let (team, app) = (settings.config("team_id"), settings.config("app_id"));
+    if team.is_empty() || app.is_empty() {
+        return Err(Refused {
+            reason: "slack_not_configured",
+            message: "the org's Slack settings name no team_id and app_id; an admin sets them on the Integrations page".into(),
+        });
+    }
+    if press.team != team || press.app != app {
+        return Err(Refused {
+            reason: "wrong_app",
+            message: format!(
+                "the press came from workspace '{}' and app '{}', not the org's approval app",
+                press.team, press.app
+            ),
+        });
+    }
+    let notice = engine
+        .approval_notice(org, press.approval, IntegrationKind::Slack)
+        .await
+        .map_err(|_| Refused {
+            reason: "error",
+            message: "internal error".into(),
+        })?;
+    match notice {
+        Some(n)
+            if !n.message_ts.is_empty()
+                && n.channel == press.channel
+                && n.message_ts == press.message_ts =>
+        {
+            Ok(())
+        }
+        _ => Err(Refused {
+            reason: "not_our_message",
+            message: "the button is not on the message ARX posted for this request".into(),
+        }),
+    }
+}
+
 /// Maps the Slack user to an ARX user and decides as them; the answer for Slack.
 async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> Value {
     let settings = match engine
@@ -246,6 +307,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
     let ws = hub.slack.workspace(&settings);
     let mut email = None;
     let outcome: Result<_, Refused> = async {
+        bound_to_our_message(&engine, org, &settings, &press).await?;
         let ws = ws.as_ref().map_err(|e| Refused {
             reason: "slack_unavailable",
             message: e.clone(),

@@ -222,6 +222,7 @@ rules:
     then: ESCALATE
     approvers: [secops-leads]
     min_approvals: 2
+    require_reason: true
 "#,
         )
         .await;
@@ -234,6 +235,16 @@ rules:
         assert_eq!(code, 200, "{b}");
         // The first approver leaves the approver group before the second vote.
         set_groups(&s, "first@demo.arx.local", &[]).await;
+        // The rule asks for a reason: an approval without one is refused.
+        let (code, out) = decide(&s, &second, &id, "approve", " ").await;
+        assert!(
+            code == 400
+                && out["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("say why"),
+            "{b}: {out}"
+        );
         let (code, out) = decide(&s, &second, &id, "approve", "yes").await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),

@@ -124,8 +124,11 @@ async fn slack_method(
     }
     let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     Json(match method.as_str() {
-        "chat.postMessage" => json!({"ok": true, "channel": "C0ARX", "ts": "1700000000.000100",
-            "message": {"ts": "1700000000.000100", "text": req["text"]}}),
+        "chat.postMessage" => {
+            // Each request's message gets its own ts, as in Slack.
+            let ts = button_value(&req["blocks"]).map_or_else(|| "1700000000.000100".into(), |id| ts_for(&id));
+            json!({"ok": true, "channel": "C0ARX", "ts": ts, "message": {"ts": ts, "text": req["text"]}})
+        }
         "chat.update" => json!({"ok": true, "channel": req["channel"], "ts": req["ts"],
             "text": req["text"], "message": {"text": req["text"]}}),
         "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000001.000200"}),
@@ -182,14 +185,63 @@ fn sign(secret: &str, ts: i64, body: &str) -> String {
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Waits until ARX has posted the Slack message of request `id` and stored where it went.
+async fn posted(s: &TestServer, id: &str) {
+    let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
+    for _ in 0..200 {
+        let n = s
+            .running
+            .engine
+            .approval_notice(
+                org.id,
+                id.parse().unwrap(),
+                arx_core::integration::IntegrationKind::Slack,
+            )
+            .await
+            .unwrap();
+        if n.is_some_and(|n| !n.message_ts.is_empty()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the message of {id} was never posted");
+}
+
+/// The `ts` the stand-in gives the message of request `id`.
+fn ts_for(id: &str) -> String {
+    let n = id
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % 1_000_000;
+    format!("1700000000.{n:06}")
+}
+
+/// The value of the Approve button in a message's blocks.
+fn button_value(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(m) if m.get("action_id").and_then(Value::as_str) == Some("arx_approve") => {
+            m.get("value").and_then(Value::as_str).map(String::from)
+        }
+        Value::Object(m) => m.values().find_map(button_value),
+        Value::Array(a) => a.iter().find_map(button_value),
+        _ => None,
+    }
+}
+
 /// The form body Slack posts when `user` presses `action` on the message of `id`.
 fn press(id: &str, action: &str, user: &str) -> String {
+    press_on(id, action, user, &ts_for(id), "A0ARX")
+}
+
+/// A press naming request `id` on the message `ts` of the app `app`.
+fn press_on(id: &str, action: &str, user: &str, ts: &str, app: &str) -> String {
     let payload = json!({
         "type": "block_actions",
         "user": {"id": user, "username": user.to_lowercase(), "team_id": "T0ARX"},
         "team": {"id": "T0ARX", "domain": "arx-test"},
+        "api_app_id": app,
         "channel": {"id": "C0ARX", "name": "secops-approvals"},
-        "container": {"type": "message", "channel_id": "C0ARX", "message_ts": "1700000000.000100"},
+        "container": {"type": "message", "channel_id": "C0ARX", "message_ts": ts},
         "response_url": "https://hooks.slack.com/actions/T0ARX/1/abc",
         "actions": [{"type": "button", "block_id": "arx_decision", "action_id": action,
                      "value": id, "action_ts": "1700000002.000300"}],
@@ -236,7 +288,7 @@ async fn configure_slack(s: &TestServer, base: &str) {
             Method::PUT,
             "/v1/admin/integrations/slack",
             json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
-                   "channel": "C0ARX", "api_base_url": format!("{base}/api")}),
+                   "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{base}/api")}),
         )
         .await;
     assert_eq!(code, 200, "{}: {out}", s.backend);
@@ -273,7 +325,7 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
             .admin_send(
                 Method::PUT,
                 "/v1/admin/integrations/slack",
-                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops"}),
+                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops", "team_id": "T0ARX", "app_id": "A0ARX"}),
             )
             .await;
         assert_eq!(code, 200, "{b}: {out}");
@@ -297,7 +349,7 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
                 Method::PUT,
                 "/v1/admin/integrations/slack",
                 json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
-                       "api_base_url": "http://slack.example/api"}),
+                       "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": "http://slack.example/api"}),
             )
             .await;
         assert_eq!(
@@ -366,7 +418,7 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
         s.admin_send(
             Method::PUT,
             "/v1/admin/integrations/slack",
-            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1"}),
+            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1", "team_id": "T0ARX", "app_id": "A0ARX"}),
         )
         .await;
         use sqlx::Row;
@@ -542,6 +594,55 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
             "{b}: nothing unverified was looked up"
         );
 
+        // Signed, but not on ARX's message for this request, or not from the org's app:
+        // refused before the user is looked up, and recorded.
+        let other_ts = ts_for(other_id);
+        for (what, body, reason) in [
+            (
+                "another request's message",
+                press_on(&id, "arx_approve", "U0REVIEWER", &other_ts, "A0ARX"),
+                "not_our_message",
+            ),
+            (
+                "a message ARX never posted",
+                press_on(
+                    &id,
+                    "arx_approve",
+                    "U0REVIEWER",
+                    "1699999999.000001",
+                    "A0ARX",
+                ),
+                "not_our_message",
+            ),
+            (
+                "another app",
+                press(&id, "arx_approve", "U0REVIEWER").replace("A0ARX", "A0OTHER"),
+                "wrong_app",
+            ),
+        ] {
+            let (code, out) = signed(&s, &body).await;
+            assert_eq!(
+                (code, out["refused"]["reason"].as_str()),
+                (200, Some(reason)),
+                "{b}: {what}: {out}"
+            );
+        }
+        assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
+        assert!(
+            fake.calls("/api/users.info").is_empty(),
+            "{b}: nothing was looked up for a press on the wrong message"
+        );
+        let refused = s.audit().await;
+        for reason in ["not_our_message", "wrong_app"] {
+            assert!(
+                refused
+                    .iter()
+                    .any(|r| r["kind"] == "slack.interaction_refused"
+                        && r["fields"]["reason"] == reason),
+                "{b}: the {reason} refusal is recorded"
+            );
+        }
+
         // Signed, but by someone ARX does not know, or who may not decide.
         let (code, out) = signed(&s, &press(&id, "arx_approve", "U0STRANGER")).await;
         assert_eq!(
@@ -562,10 +663,10 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 .contains("reviewer or admin role"),
             "{b}: {out}"
         );
-        let told = fake.wait_for("/api/chat.postEphemeral", 2).await;
-        assert_eq!(told[1].body["user"], "U0AUDITOR", "{b}");
+        let told = fake.wait_for("/api/chat.postEphemeral", 5).await;
+        let told = told.iter().find(|c| c.body["user"] == "U0AUDITOR").unwrap();
         assert!(
-            told[1].body["text"]
+            told.body["text"]
                 .as_str()
                 .unwrap()
                 .contains("did not record your decision"),
@@ -603,7 +704,7 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 updated.body["channel"].as_str(),
                 updated.body["ts"].as_str()
             ),
-            (Some("C0ARX"), Some("1700000000.000100")),
+            (Some("C0ARX"), Some(ts_for(&id).as_str())),
             "{b}: the posted message is the one updated"
         );
         let final_blocks = updated.body["blocks"].to_string();
@@ -636,6 +737,9 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 "future_timestamp",
                 "bad_signature",
                 "missing_headers",
+                "not_our_message",
+                "not_our_message",
+                "wrong_app",
                 "unknown_user",
                 "no_rights",
                 "already_decided"
@@ -824,6 +928,7 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
             .execute(&s.agent_key("remediation-agent"), contain("host-three"))
             .await;
         let next = out["approval_id"].as_str().unwrap().to_string();
+        posted(&s, &next).await;
         let (_, out) = signed(&s, &press(&next, "arx_approve", "U0LEAD1")).await;
         assert_eq!(out["refused"]["reason"], "unknown_user", "{b}: {out}");
 

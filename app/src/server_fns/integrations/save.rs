@@ -8,6 +8,8 @@ pub async fn save_integration(
     #[server(default)] bot_token: String,
     #[server(default)] signing_secret: String,
     #[server(default)] channel: String,
+    #[server(default)] team_id: String,
+    #[server(default)] app_id: String,
     #[server(default)] url: String,
     #[server(default)] secret: String,
 ) -> Result<(), ServerFnError> {
@@ -21,6 +23,8 @@ pub async fn save_integration(
             ("bot_token", &bot_token),
             ("signing_secret", &signing_secret),
             ("channel", &channel),
+            ("team_id", &team_id),
+            ("app_id", &app_id),
         ],
         IntegrationKind::Teams => vec![("url", &url)],
         IntegrationKind::Webhook => vec![("url", &url), ("secret", &secret)],
