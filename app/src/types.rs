@@ -105,6 +105,12 @@ pub struct ApprovalView {
     pub session_context: String,
     pub params: String,
     pub requirements: String,
+    /// The rule asks approvers to write why.
+    pub require_reason: bool,
+    /// A grant's whole scope, one line each (empty for a call).
+    pub scope: Vec<String>,
+    /// How the request stands or ended, in words.
+    pub summary: String,
     pub expires: String,
     pub comment: String,
     pub votes: Vec<(String, String)>,

@@ -78,3 +78,38 @@ test("an active grant shows its time left, and an admin revokes it", async ({ pa
   await expect(page.getByRole("status")).toContainText("revoked");
   await expect(page.locator("tr[data-grant]").filter({ hasText: `only account = ${account}` })).toHaveAttribute("data-status", "revoked");
 });
+
+test("on a phone, a reviewer sees a grant's whole scope, approves it, and reads what happened in words", async ({ page, request }, info) => {
+  const { demo } = await import("./demo");
+  const key = demo.agents.find((a: { name: string }) => a.name === "remediation-agent").api_key;
+  const account = `phone${info.project.name}`;
+  const asked = await request.post("/v1/sdk/grants", {
+    headers: { authorization: `Bearer ${key}` },
+    data: { connector: "azure", operations: ["storage_accounts:update"], ttl: "15m", wait_seconds: 0,
+            reason: `fix public access on ${account}`, resource: { param: "account", value: account } },
+  });
+  expect(asked.status()).toBe(202);
+  const { approval_id } = await asked.json();
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await signIn(page, "reviewer");
+  await page.goto(`/approvals/view?id=${approval_id}`);
+  const scope = page.getByTestId("grant-scope");
+  await expect(scope).toContainText("connector: azure");
+  await expect(scope).toContainText("operations (1): storage_accounts:update");
+  await expect(scope).toContainText(`resource: only where account = "${account}"`);
+  await expect(scope).toContainText("for: 15m");
+  await expect(scope).toContainText("(written by the agent)");
+  await expect(page.getByTestId("outcome-words")).toContainText("Waiting for a decision");
+  // Nothing is wider than the phone's screen.
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: `test-results/approval-phone-${info.project.name}.png`, fullPage: true });
+
+  await page.getByLabel("Comment (recorded in the audit trail)").fill("15 minutes on that account");
+  await page.getByRole("button", { name: "Approve and run" }).click();
+  await expect(page.getByTestId("approval")).toHaveAttribute("data-status", "executed");
+  await expect(page.getByTestId("outcome-words")).toContainText("Approved by reviewer@demo.arx.local at");
+  await expect(page.getByTestId("outcome-words")).toContainText("The grant is active until");
+  await expect(page.getByTestId("outcome")).toBeHidden();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+});

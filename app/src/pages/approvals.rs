@@ -175,8 +175,16 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 </table>
             </div>
         </div>
+        {(!v.scope.is_empty()).then(|| view! {
+            <div class="card" data-testid="grant-scope">
+                <h2>"Scope asked for"</h2>
+                <p class="muted small">"Approving lets the agent make these calls without asking again, until the grant ends."</p>
+                <ul class="scope">{v.scope.iter().map(|l| view! { <li class="mono">{l.clone()}</li> }).collect_view()}</ul>
+            </div>
+        })}
         <div class="card">
             <h2>"The agent's reasoning"</h2>
+            <p class="muted small">"Written by the agent; ARX does not check it."</p>
             {match v.reasoning.clone() {
                 Some(text) => view! { <blockquote class="reasoning">{text}</blockquote> }.into_any(),
                 None => view! { <p class="muted">"The agent gave no reasoning."</p> }.into_any(),
@@ -210,22 +218,21 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 <ul>{v.votes.iter().map(|(who, c)| view! { <li>{who.clone()}{(!c.is_empty()).then(|| format!(": {c}"))}</li> }).collect_view()}</ul>
             </div>
         })}
-        {v.outcome.clone().map(|o| view! {
-            <div class="card">
-                <h2>{format!("Outcome ({})", r.status)}</h2>
-                {(!r.decided_by.is_empty()).then(|| view! { <p>{format!("Decided by {}", r.decided_by)}{(!v.comment.is_empty()).then(|| format!(": “{}”", v.comment))}</p> })}
-                <pre class="fields" data-testid="outcome">{o}</pre>
-            </div>
-        })}
-        {(v.outcome.is_none() && !r.decided_by.is_empty()).then(|| view! {
-            <div class="card"><p>{format!("Decided by {}", r.decided_by)}{(!v.comment.is_empty()).then(|| format!(": “{}”", v.comment))}</p></div>
-        })}
+        <div class="card" data-testid="summary">
+            <h2>{if r.status == "pending" { "Status".to_string() } else { format!("Outcome ({})", r.status) }}</h2>
+            <p data-testid="outcome-words">{v.summary.clone()}</p>
+            {v.outcome.clone().map(|o| view! {
+                <details><summary>"The answer the agent received"</summary><pre class="fields" data-testid="outcome">{o}</pre></details>
+            })}
+        </div>
         {v.can_decide.then(|| view! {
             <div class="card decide">
                 <h2>"Decide"</h2>
                 <ActionForm action=decide>
                     <input type="hidden" name="id" value=r.id.clone()/>
-                    <label>"Comment (recorded in the audit trail)"<textarea name="comment" rows="2" placeholder="Why you approve or deny"></textarea></label>
+                    <label>{if v.require_reason { "Reason (the rule asks for one; recorded in the audit trail)" } else { "Comment (recorded in the audit trail)" }}
+                        <textarea name="comment" rows="2" placeholder="Why you approve or deny" required=v.require_reason></textarea>
+                    </label>
                     <p class="actions">
                         <button type="submit" class="btn primary" name="decision" value="approve">"Approve and run"</button>
                         <button type="submit" class="btn danger" name="decision" value="deny">"Deny"</button>

@@ -17,6 +17,7 @@ pub mod integration;
 pub mod model;
 pub mod policy;
 pub mod request;
+pub mod review;
 pub mod risk;
 pub mod secret;
 pub mod signing;

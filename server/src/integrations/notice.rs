@@ -7,6 +7,7 @@ use arx_core::engine::{ApprovalDetail, StateRow};
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind};
 use arx_core::model::ApprovalStatus;
+use arx_core::review;
 use serde_json::{Value, json};
 
 /// At most this many diff rows go into a chat message; the console shows them all.
@@ -28,8 +29,11 @@ pub struct Notice {
     /// The rule that escalated the call (or the org default).
     pub rule: String,
     pub reason: String,
-    /// The agent's reasoning from `session_context`, if it gave one.
+    /// The agent's reasoning from `session_context`, if it gave one (agent-written).
     pub reasoning: Option<String>,
+    /// What will run, one line a param (canonical JSON, long values cut with what is
+    /// left, list params with their item count); for a grant, its whole scope.
+    pub details: Vec<String>,
     /// Changed rows first, at most [`DIFF_ROWS`].
     pub diff: Vec<StateRow>,
     pub approvals: u32,
@@ -79,6 +83,11 @@ impl Notice {
                 .unwrap_or_else(|| "org default".into()),
             reason: text(&i["reason"]).unwrap_or_default(),
             reasoning: text(&i["session_context"]["reasoning"]),
+            details: if a.kind == "grant" {
+                review::grant_lines(&a.connector, &a.params)
+            } else {
+                review::param_lines(&a.params)
+            },
             diff,
             approvals: u32::try_from(d.votes.len()).unwrap_or(u32::MAX),
             needed: usize::from(a.requirements.min_approvals.max(1)),
@@ -161,6 +170,7 @@ impl Notice {
             "decided_by": self.decided_by, "comment": self.comment,
             "created_at": self.created_at, "expires_at": self.expires_at,
             "diff": self.diff, "link": self.link, "summary": self.headline(),
+            "details": if self.kind == "grant" { json!(self.details) } else { Value::Null },
         })
     }
 }

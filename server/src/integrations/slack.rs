@@ -48,6 +48,11 @@ pub fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Text safe inside a Slack code block: agent-written backticks cannot close it.
+fn fence(s: &str) -> String {
+    s.replace('`', "ˋ")
+}
+
 /// The message for a request: what it asks, risk, rule, a short diff, and the Approve
 /// and Deny buttons while it is pending; the outcome and who decided afterwards.
 pub fn blocks(n: &Notice) -> Value {
@@ -72,9 +77,21 @@ pub fn blocks(n: &Notice) -> Value {
         .iter()
         .map(|f| json!({"type": "mrkdwn", "text": f}))
         .collect::<Vec<_>>()}));
+    if !n.details.is_empty() {
+        let title = if n.kind == "grant" {
+            "Scope asked for"
+        } else {
+            "Exactly what will run"
+        };
+        blocks.push(
+            json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
+                "*{title}*\n```{}```", fence(&escape(&n.details.join("\n")))
+            )}}),
+        );
+    }
     if let Some(r) = &n.reasoning {
         blocks.push(json!({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": format!("Agent's reasoning: {}", escape(r))}
+            {"type": "mrkdwn", "text": format!("Written by the agent, not checked by ARX: {}", escape(&fence(r)))}
         ]}));
     }
     if !n.diff.is_empty() {
@@ -85,7 +102,7 @@ pub fn blocks(n: &Notice) -> Value {
             .collect();
         blocks.push(
             json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
-                "*Change*\n```{}```", escape(&rows.join("\n"))
+                "*Change*\n```{}```", fence(&escape(&rows.join("\n")))
             )}}),
         );
     }
@@ -271,7 +288,10 @@ mod tests {
             risk_score: 72,
             rule: "contain-prod-hosts".into(),
             reason: String::new(),
-            reasoning: Some("beaconing to <evil> & co".into()),
+            reasoning: Some("beaconing to <evil> & co ```".into()),
+            details: arx_core::review::param_lines(
+                &serde_json::json!({"action_name": "contain", "ids": ["host-1", "host-2"]}),
+            ),
             diff: vec![StateRow {
                 record: "host-1".into(),
                 field: "status".into(),
@@ -301,7 +321,15 @@ mod tests {
         let json = serde_json::to_string(&blocks).unwrap();
         assert!(json.contains(APPROVE) && json.contains(DENY), "{json}");
         assert!(json.contains("normal → contained"), "{json}");
-        assert!(json.contains("&lt;evil&gt; &amp; co"), "escaped: {json}");
+        assert!(
+            json.contains("&lt;evil&gt; &amp; co ˋˋˋ"),
+            "escaped: {json}"
+        );
+        assert!(json.contains("Written by the agent"), "{json}");
+        assert!(
+            json.contains(r#"ids (2 items): \"host-1\", \"host-2\""#),
+            "{json}"
+        );
 
         let done = content(&notice(ApprovalStatus::Executed)).unwrap();
         let json = serde_json::to_string(&done.blocks.unwrap()).unwrap();

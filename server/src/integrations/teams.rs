@@ -26,6 +26,22 @@ pub fn card(n: &Notice) -> Value {
         json!({"type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true, "text": n.headline()}),
         json!({"type": "FactSet", "facts": facts}),
     ];
+    if !n.details.is_empty() {
+        let title = if n.kind == "grant" {
+            "Scope asked for"
+        } else {
+            "Exactly what will run"
+        };
+        body.push(json!({"type": "TextBlock", "wrap": true, "weight": "Bolder", "text": title}));
+        body.push(
+            json!({"type": "TextBlock", "wrap": true, "fontType": "Monospace",
+                         "text": n.details.join("\n\n")}),
+        );
+    }
+    if let Some(r) = &n.reasoning {
+        body.push(json!({"type": "TextBlock", "wrap": true, "isSubtle": true,
+                         "text": format!("Written by the agent, not checked by ARX: {r}")}));
+    }
     if !n.diff.is_empty() {
         let rows: Vec<String> = n
             .diff

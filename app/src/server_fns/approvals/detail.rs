@@ -23,18 +23,7 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     let f = &d.intercept;
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let n = |k: &str| f["risk"][k].as_u64().unwrap_or(0) as u8;
-    let req = &a.requirements;
-    let mut requirements = if req.approver_groups.is_empty() {
-        "any reviewer".to_string()
-    } else {
-        format!("a member of {}", req.approver_groups.join(" or "))
-    };
-    if req.min_approvals > 1 {
-        requirements.push_str(&format!(", {} distinct approvers", req.min_approvals));
-    }
-    if req.forbid_owner {
-        requirements.push_str(", not the agent's owner");
-    }
+    let requirements = arx_core::review::requirements(&a.requirements);
     let agents: Vec<_> = d.agent.iter().cloned().collect();
     Ok(ApprovalView {
         row: row(a, &agents, engine.now_ms()),
@@ -77,6 +66,13 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
         session_context: pretty(&f["session_context"]),
         params: pretty(&a.params),
         requirements,
+        require_reason: a.requirements.require_reason,
+        scope: if a.kind == arx_core::model::GRANT_KIND {
+            arx_core::review::grant_lines(&a.connector, &a.params)
+        } else {
+            vec![]
+        },
+        summary: arx_core::review::outcome(a),
         expires: format_ms(a.expires_ms),
         comment: a.comment.clone(),
         votes: d

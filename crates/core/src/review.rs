@@ -1,0 +1,233 @@
+//! What a human is shown before deciding and after: the params of a call, one line
+//! each, as they will run; a grant's whole scope; who may decide; and how a request
+//! ended, in words. The console, Slack, Teams and webhooks all show these, so every
+//! channel shows the same thing.
+
+use serde_json::Value;
+
+use crate::audit::format_ts;
+use crate::model::{ApprovalRequest, ApprovalStatus, GRANT_KIND};
+use crate::policy::Escalation;
+
+/// A param's value longer than this is cut, saying how much is left.
+const VALUE_CHARS: usize = 160;
+
+/// At most this many items of a list param are listed; the count says how many there are.
+const LIST_ITEMS: usize = 5;
+
+/// At most this many params get a line each; the rest are named on one line.
+const PARAM_LINES: usize = 12;
+
+/// `s` cut to `max` characters, saying how many more there are.
+fn cut(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max).collect();
+    format!("{head}… ({} more characters)", n - max)
+}
+
+/// One value in canonical JSON (RFC 8785), as the approved params hash covers it.
+fn canonical(v: &Value) -> String {
+    serde_json_canonicalizer::to_string(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// The params of a call, one line each: `name: value`, a list as its item count and first
+/// items, anything long cut with how much is left. Every param is named, even past the
+/// line limit, so nothing runs that the message does not mention.
+pub fn param_lines(params: &Value) -> Vec<String> {
+    let Some(map) = params.as_object() else {
+        return vec![cut(&canonical(params), VALUE_CHARS)];
+    };
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort();
+    let mut lines: Vec<String> = keys
+        .iter()
+        .take(PARAM_LINES)
+        .map(|k| {
+            let v = &map[k.as_str()];
+            match v {
+                Value::Array(items) => {
+                    let shown: Vec<String> = items.iter().take(LIST_ITEMS).map(canonical).collect();
+                    let more = items.len().saturating_sub(LIST_ITEMS);
+                    let tail = if more > 0 {
+                        format!(", and {more} more")
+                    } else {
+                        String::new()
+                    };
+                    cut(
+                        &format!(
+                            "{k} ({} item{}): {}{tail}",
+                            items.len(),
+                            if items.len() == 1 { "" } else { "s" },
+                            shown.join(", ")
+                        ),
+                        VALUE_CHARS,
+                    )
+                }
+                _ => cut(&format!("{k}: {}", canonical(v)), VALUE_CHARS),
+            }
+        })
+        .collect();
+    if keys.len() > PARAM_LINES {
+        let rest: Vec<&str> = keys[PARAM_LINES..].iter().map(|k| k.as_str()).collect();
+        lines.push(cut(
+            &format!("and {} more params: {}", rest.len(), rest.join(", ")),
+            VALUE_CHARS,
+        ));
+    }
+    lines
+}
+
+/// A grant's whole scope: connector, operations, instance, resource, TTL and the
+/// agent's stated reason (agent-written).
+pub fn grant_lines(connector: &str, scope: &Value) -> Vec<String> {
+    let ops: Vec<&str> = scope["operations"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let resource = match &scope["resource"] {
+        Value::Object(r) => format!(
+            "only where {} = {}",
+            r.get("param").and_then(Value::as_str).unwrap_or("?"),
+            r.get("value").map(canonical).unwrap_or_default()
+        ),
+        _ => "any resource".into(),
+    };
+    vec![
+        format!("connector: {connector}"),
+        cut(
+            &format!("operations ({}): {}", ops.len(), ops.join(", ")),
+            VALUE_CHARS,
+        ),
+        format!(
+            "instance: {} ({})",
+            scope["instance"].as_str().unwrap_or("?"),
+            scope["environment"].as_str().unwrap_or("unknown")
+        ),
+        cut(&format!("resource: {resource}"), VALUE_CHARS),
+        format!("for: {}", scope["ttl"].as_str().unwrap_or("?")),
+        cut(
+            &format!(
+                "reason (written by the agent): {}",
+                scope["reason"].as_str().unwrap_or("")
+            ),
+            VALUE_CHARS,
+        ),
+    ]
+}
+
+/// Who may decide under `e`, in words.
+pub fn requirements(e: &Escalation) -> String {
+    let sets = e.group_sets();
+    let mut s = if sets.is_empty() {
+        "any reviewer".to_string()
+    } else {
+        let each: Vec<String> = sets.iter().map(|g| g.join(" or ")).collect();
+        format!("a member of {}", each.join(", and of "))
+    };
+    if e.min_approvals > 1 {
+        s.push_str(&format!(", {} distinct approvers", e.min_approvals));
+    }
+    if e.forbid_owner {
+        s.push_str(", not the agent's owner");
+    }
+    if e.require_reason {
+        s.push_str(", with a written reason");
+    }
+    s
+}
+
+/// How a request stands or ended, in words: who decided when, and what happened.
+pub fn outcome(a: &ApprovalRequest) -> String {
+    let by = if a.decided_by.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", a.decided_by.join(" and "))
+    };
+    let at = a
+        .decided_ms
+        .map(|t| format!(" at {}", format_ts(t)))
+        .unwrap_or_default();
+    let said = if a.comment.is_empty() {
+        String::new()
+    } else {
+        format!(" (“{}”)", a.comment)
+    };
+    let body = a.outcome.as_ref().map(|o| &o["body"]);
+    let status = a.outcome.as_ref().and_then(|o| o["http_status"].as_u64());
+    let grant = a.kind == GRANT_KIND;
+    match a.status {
+        ApprovalStatus::Pending => format!(
+            "Waiting for a decision until {}; nothing runs before.",
+            format_ts(a.expires_ms)
+        ),
+        ApprovalStatus::Approved | ApprovalStatus::Executing => {
+            format!("Approved{by}{at}{said}; ARX is running the call now.")
+        }
+        ApprovalStatus::Executed if grant => format!(
+            "Approved{by}{at}{said}. The grant is active until {}.",
+            body.and_then(|b| b["expires_at"].as_str())
+                .unwrap_or("its end")
+        ),
+        ApprovalStatus::Executed => format!(
+            "Approved{by}{at}{said}. ARX ran the approved params once; the target answered {}.",
+            status.map_or("successfully".into(), |s| format!("with status {s}"))
+        ),
+        ApprovalStatus::Failed => format!(
+            "Approved{by}{at}{said}, but the call failed: {}.",
+            body.and_then(|b| b["error"]["message"].as_str())
+                .unwrap_or("see the result record")
+                .trim_end_matches('.')
+        ),
+        ApprovalStatus::Denied => format!("Denied{by}{at}{said}. Nothing ran."),
+        ApprovalStatus::Expired => format!(
+            "Expired at {}: nobody decided in time, so nothing ran.",
+            format_ts(a.expires_ms)
+        ),
+        ApprovalStatus::Cancelled => format!("Cancelled{said}. Nothing ran."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn params_are_shown_whole_or_cut_with_what_is_left() {
+        let long = "x".repeat(400);
+        let ids: Vec<String> = (0..8).map(|i| format!("host-{i}")).collect();
+        let lines = param_lines(&json!({"ids": ids, "note": long, "action_name": "contain"}));
+        assert_eq!(lines[0], r#"action_name: "contain""#);
+        assert_eq!(
+            lines[1],
+            r#"ids (8 items): "host-0", "host-1", "host-2", "host-3", "host-4", and 3 more"#
+        );
+        assert!(lines[2].ends_with("(248 more characters)"), "{}", lines[2]);
+        let many: serde_json::Map<String, Value> =
+            (0..15).map(|i| (format!("p{i:02}"), json!(i))).collect();
+        let lines = param_lines(&Value::Object(many));
+        assert_eq!(lines.len(), PARAM_LINES + 1);
+        assert_eq!(lines[PARAM_LINES], "and 3 more params: p12, p13, p14");
+    }
+
+    #[test]
+    fn a_grant_shows_its_whole_scope() {
+        let scope = json!({"operations": ["storage_accounts:update"], "instance": "dev-sub",
+                           "environment": "dev", "ttl": "15m", "reason": "fix it",
+                           "resource": {"param": "account", "value": "logsprod"}});
+        let lines = grant_lines("azure", &scope).join("\n");
+        for needle in [
+            "connector: azure",
+            "storage_accounts:update",
+            "dev-sub (dev)",
+            r#"account = "logsprod""#,
+            "for: 15m",
+            "reason (written by the agent): fix it",
+        ] {
+            assert!(lines.contains(needle), "{needle} in {lines}");
+        }
+    }
+}
