@@ -17,8 +17,8 @@ use crate::ids::InstanceId;
 use crate::model::Instance;
 use crate::secret::{Credentials, Secret};
 
-/// Largest target response kept; larger bodies are cut and marked.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Largest target response kept; larger bodies are cut (never read past) and marked.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct TargetResponse {
@@ -306,15 +306,13 @@ impl Executor {
             .await
             .map_err(|e| ExecError::Unreachable(describe(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ExecError::Unreachable(describe(&e)))?;
+        let (bytes, cut) = read_capped(resp, MAX_RESPONSE_BYTES).await?;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let body = if bytes.is_empty() {
+        let body = if cut {
+            // `bytes` is what was read before stopping: the body was at least that long.
+            serde_json::json!({"truncated": true, "bytes": bytes.len(), "limit": MAX_RESPONSE_BYTES})
+        } else if bytes.is_empty() {
             Value::Null
-        } else if bytes.len() > MAX_RESPONSE_BYTES {
-            serde_json::json!({"truncated": true, "bytes": bytes.len()})
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
@@ -444,6 +442,30 @@ fn oauth_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
         }
         oauth2::RequestTokenError::Other(o) => o.clone(),
     }
+}
+
+/// Reads a response chunk by chunk and stops past `cap` bytes, so a huge or endless body
+/// costs at most `cap` plus one chunk of memory. `true` when the body was cut.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), ExecError> {
+    let mut buf = Vec::with_capacity(
+        resp.content_length()
+            .map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(cap).min(cap)),
+    );
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ExecError::Unreachable(describe(&e)))?
+    {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > cap {
+            // Dropping the response closes the connection; the rest is never read.
+            return Ok((buf, true));
+        }
+    }
+    Ok((buf, false))
 }
 
 /// A reqwest error without its URL's query string (which could carry params).

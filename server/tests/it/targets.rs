@@ -168,3 +168,66 @@ async fn each_params_are_capped() {
         assert_ne!(status, 400, "{}: {body}", s.backend);
     }
 }
+
+/// A vendor that answers 200 and then streams `a`s forever, counting what it sent.
+async fn endless_target() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            let chunk = axum::body::Bytes::from(vec![b'a'; 64 * 1024]);
+            let stream = futures::stream::repeat_with(move || {
+                counter.fetch_add(chunk.len(), Ordering::Relaxed);
+                Ok::<_, std::convert::Infallible>(chunk.clone())
+            });
+            axum::body::Body::from_stream(stream)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, sent)
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_cut_at_the_cap() {
+    use std::sync::atomic::Ordering;
+    for s in each().await {
+        let (addr, sent) = endless_target().await;
+        let (st, b) = s
+            .admin_send(
+                reqwest::Method::POST,
+                "/v1/admin/instances",
+                json!({"connector": "splunk", "name": "endless", "environment": "dev",
+                       "variables": {"scheme": "http", "host": addr.to_string()},
+                       "credentials": {"api_key": "k"}}),
+            )
+            .await;
+        assert_eq!(st, 201, "{}: {b}", s.backend);
+        let call = json!({"connector": "splunk", "operation": "search:status",
+                          "instance": "endless", "params": {"sid": "1"}});
+        let (status, body) = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            s.execute(&s.agent_key(TRIAGE), call),
+        )
+        .await
+        .expect("the call returns although the body never ends");
+        assert_eq!(status, 200, "{}: {body}", s.backend);
+        assert_eq!(body["result"]["truncated"], true, "{}: {body}", s.backend);
+        let limit = arx_core::executor::MAX_RESPONSE_BYTES;
+        assert_eq!(body["result"]["limit"], limit);
+        // ARX stopped reading: what the vendor managed to send is the cap plus what
+        // the socket buffers hold, not an unbounded stream.
+        let n = sent.load(Ordering::Relaxed);
+        assert!(n < 32 * limit, "{}: the vendor sent {n} bytes", s.backend);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let later = sent.load(Ordering::Relaxed);
+        assert!(later < 32 * limit, "{}: still reading: {later}", s.backend);
+    }
+}
