@@ -9,4 +9,5 @@ mod execute;
 mod harness;
 mod policy;
 mod slack;
+mod state_reads;
 mod targets;
