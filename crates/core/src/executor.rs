@@ -35,6 +35,9 @@ pub enum ExecError {
     /// The target or its token endpoint could not be reached or refused the credentials.
     #[error("{0}")]
     Unreachable(String),
+    /// ARX refused to send: the target is not where calls may go (see [`crate::target`]).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// An instance and a digest of its sealed credentials: a rotation makes a new key.
@@ -48,6 +51,8 @@ struct TokenCache(Mutex<HashMap<TokenKey, (Secret, Instant)>>);
 pub struct Executor {
     http: reqwest::Client,
     tokens: TokenCache,
+    /// Plain http and non-public addresses are allowed (`--allow-local-targets`).
+    allow_local: bool,
 }
 
 impl std::fmt::Debug for Executor {
@@ -125,18 +130,32 @@ fn place(body: &mut Value, path: &str, value: Value) {
 }
 
 impl Executor {
+    /// An executor for public https targets only.
     pub fn new() -> Self {
+        Self::with_local_targets(false)
+    }
+
+    /// `allow_local`: also plain http, loopback, private and link-local addresses.
+    pub fn with_local_targets(allow_local: bool) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(256)
+            // Every name is resolved here and refused if any address is not public; the
+            // connection goes to the addresses checked, so DNS rebinding cannot swap them.
+            .dns_resolver(crate::target::resolver(allow_local))
             .build()
             .unwrap_or_default();
         Executor {
             http,
             tokens: TokenCache::default(),
+            allow_local,
         }
+    }
+
+    pub fn allows_local_targets(&self) -> bool {
+        self.allow_local
     }
 
     fn vars(connector: &Connector, instance: &Instance) -> BTreeMap<String, String> {
@@ -215,6 +234,10 @@ impl Executor {
         item: Option<(String, String)>,
     ) -> Result<TargetResponse, ExecError> {
         let vars = Self::vars(connector, instance);
+        // Checked again at send time: a value stored before a check existed, or by
+        // another path, still cannot send the call elsewhere.
+        crate::target::check_variables(connector, &instance.variables, self.allow_local)
+            .map_err(ExecError::Refused)?;
         let base = render(
             op.base_url.as_deref().unwrap_or(&connector.base_url),
             &vars,
@@ -233,6 +256,7 @@ impl Executor {
         }
         let path = render(&op.path, &path_vars, true)?;
         let url = format!("{}{}", base.trim_end_matches('/'), path);
+        crate::target::check_url(&url, self.allow_local).map_err(ExecError::Refused)?;
 
         let method = match op.method {
             HttpMethod::Get => reqwest::Method::GET,
@@ -365,6 +389,8 @@ impl Executor {
                         let mut tvars = vars.clone();
                         tvars.insert("base_url".into(), render(&connector.base_url, vars, false)?);
                         let url = render(token_url, &tvars, false)?;
+                        crate::target::check_url(&url, self.allow_local)
+                            .map_err(ExecError::Refused)?;
                         let (token, ttl) = self
                             .fetch_token(
                                 &url,
@@ -470,6 +496,13 @@ async fn read_capped(
 
 /// A reqwest error without its URL's query string (which could carry params).
 fn describe(e: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<crate::target::LocalAddressRefused>() {
+            return refused.to_string();
+        }
+        source = s.source();
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -503,6 +536,34 @@ mod tests {
             "https://h.example/x/a%20b%2Fc"
         );
         assert!(render("/{missing}", &vars, false).is_err());
+    }
+
+    /// A name that resolves to a local address is refused by the client's resolver, so
+    /// the check and the connection use the same addresses.
+    #[tokio::test]
+    async fn names_resolving_to_local_addresses_are_refused_when_connecting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let strict = Executor::with_local_targets(false);
+        let e = strict
+            .http
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(describe(&e).contains("local address"), "{}", describe(&e));
+        // Nothing connected.
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection reached the local listener");
+        // With local targets allowed the same name connects.
+        let open = Executor::with_local_targets(true);
+        let _ = tokio::time::timeout(
+            Duration::from_millis(300),
+            open.http.get(format!("http://localhost:{port}/")).send(),
+        )
+        .await;
+        let accepted = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await;
+        assert!(accepted.is_ok(), "the allowed connection did not arrive");
     }
 
     #[test]

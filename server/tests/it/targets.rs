@@ -231,3 +231,213 @@ async fn an_endless_answer_is_cut_at_the_cap() {
         assert!(later < 32 * limit, "{}: still reading: {later}", s.backend);
     }
 }
+
+/// The first admin's API token on a server started without the demo.
+async fn bootstrap_token(s: &TestServer) -> String {
+    let e = &s.running.engine;
+    let b = s.running.bootstrap.as_ref().unwrap();
+    let user = e.store().user_by_email(&b.email).await.unwrap().unwrap();
+    e.issue_user_token(&user, "t").await.unwrap()
+}
+
+#[tokio::test]
+async fn without_local_targets_instances_must_be_public_https_hosts() {
+    for b in ["sqlite", "postgres"] {
+        let Some(s) = crate::harness::start_strict(b).await else {
+            continue;
+        };
+        let admin = bootstrap_token(&s).await;
+        let post = |vars: Value| {
+            let (s, admin) = (&s, admin.clone());
+            async move {
+                crate::harness::send(
+                    s,
+                    &admin,
+                    reqwest::Method::POST,
+                    "/v1/admin/instances",
+                    json!({"connector": "splunk", "name": format!("i{}", uuid::Uuid::new_v4().simple()),
+                           "environment": "dev", "variables": vars}),
+                )
+                .await
+            }
+        };
+        for (vars, names) in [
+            (json!({"host": "evil.example/services?x="}), "'host'"),
+            (json!({"host": "user@evil.example"}), "'host'"),
+            (json!({"host": "evil.example#x"}), "'host'"),
+            (json!({"host": "splunk.example.com:8089 x"}), "'host'"),
+            (json!({"host": "127.0.0.1:8089"}), "'host'"),
+            (json!({"host": "169.254.169.254"}), "'host'"),
+            (json!({"host": "[::1]:8089"}), "'host'"),
+            (json!({"host": "2130706433:8089"}), "'host'"),
+            (json!({"host": "localhost:8089"}), "'host'"),
+            // The catalog's default host (localhost) is local too: it must be given.
+            (json!({}), "'host'"),
+            (
+                json!({"host": "splunk.example.com", "scheme": "http"}),
+                "'scheme'",
+            ),
+            (
+                json!({"host": "splunk.example.com", "scheme": "file"}),
+                "'scheme'",
+            ),
+        ] {
+            let (status, body) = post(vars.clone()).await;
+            assert_eq!(status, 400, "{b}: {vars} → {body}");
+            let msg = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                msg.contains(&format!("variable {names}")),
+                "{b}: {vars} → {msg}"
+            );
+        }
+        let (status, body) = post(json!({"host": "splunk.example.com:8089"})).await;
+        assert_eq!(status, 201, "{b}: {body}");
+
+        // A segment variable cannot climb out of its path either.
+        let (status, body) = crate::harness::send(
+            &s,
+            &admin,
+            reqwest::Method::POST,
+            "/v1/admin/instances",
+            json!({"connector": "azure", "name": "a", "environment": "dev",
+                   "variables": {"tenant_id": "../../evil", "subscription_id": "s"}}),
+        )
+        .await;
+        assert_eq!(status, 400, "{b}: {body}");
+        assert!(body.to_string().contains("'tenant_id'"), "{b}: {body}");
+
+        // Webhook and Teams URLs: https to a public host only.
+        for (kind, settings) in [
+            (
+                "webhook",
+                json!({"url": "http://hooks.example/x", "secret": "s"}),
+            ),
+            (
+                "webhook",
+                json!({"url": "https://127.0.0.1:9/x", "secret": "s"}),
+            ),
+            (
+                "teams",
+                json!({"url": "https://169.254.169.254/latest/meta-data"}),
+            ),
+            ("teams", json!({"url": "http://teams.example/x"})),
+        ] {
+            let (status, body) = crate::harness::send(
+                &s,
+                &admin,
+                reqwest::Method::PUT,
+                &format!("/v1/admin/integrations/{kind}"),
+                settings.clone(),
+            )
+            .await;
+            assert_eq!(status, 400, "{b}: {kind} {settings} → {body}");
+            assert!(body.to_string().contains("'url'"), "{b}: {body}");
+        }
+        let (status, body) = crate::harness::send(
+            &s,
+            &admin,
+            reqwest::Method::PUT,
+            "/v1/admin/integrations/webhook",
+            json!({"url": "https://hooks.example/arx", "secret": "s"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{b}: {body}");
+    }
+}
+
+/// An instance stored with a local target (before the checks existed, or by another
+/// path) is refused again when a call is sent: nothing reaches it, the call is recorded.
+#[tokio::test]
+async fn a_stored_local_target_is_refused_at_send_time() {
+    use std::sync::atomic::Ordering;
+    for b in ["sqlite", "postgres"] {
+        let Some(s) = crate::harness::start_strict(b).await else {
+            continue;
+        };
+        let admin = bootstrap_token(&s).await;
+        let (addr, sent) = endless_target().await;
+        let e = &s.running.engine;
+        let org = e.store().org_by_slug("default").await.unwrap().unwrap();
+        let instance = arx_core::model::Instance {
+            id: arx_core::ids::InstanceId::new(),
+            org_id: org.id,
+            connector: "splunk".into(),
+            name: "stale".into(),
+            environment: arx_core::model::Environment::Dev,
+            variables: [
+                ("scheme".to_string(), "http".to_string()),
+                ("host".to_string(), addr.to_string()),
+            ]
+            .into(),
+            sensitivity: None,
+            sealed_credentials: None,
+            credentials_set: false,
+            created_ms: e.now_ms(),
+        };
+        e.store().create_instance(&instance).await.unwrap();
+        let (status, body) = crate::harness::send(
+            &s,
+            &admin,
+            reqwest::Method::PUT,
+            &format!("/v1/admin/instances/{}/credentials", instance.id),
+            json!({"api_key": "k"}),
+        )
+        .await;
+        assert_eq!(status, 204, "{b}: {body}");
+        let (status, body) = crate::harness::send(
+            &s,
+            &admin,
+            reqwest::Method::POST,
+            "/v1/admin/agents",
+            json!({"name": "reader", "owner": "o@example.com"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{b}: {body}");
+        let (status, key) = crate::harness::send(
+            &s,
+            &admin,
+            reqwest::Method::POST,
+            &format!(
+                "/v1/admin/agents/{}/keys",
+                body["agent"]["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+        assert_eq!(status, 201, "{b}: {key}");
+        let (status, body) = s
+            .execute(
+                key["api_key"].as_str().unwrap(),
+                json!({"connector": "splunk", "operation": "search:status", "params": {"sid": "1"}}),
+            )
+            .await;
+        assert_eq!(status, 502, "{b}: {body}");
+        let msg = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            msg.contains("variable 'host'") && msg.contains("local address"),
+            "{b}: {msg}"
+        );
+        assert_eq!(
+            sent.load(Ordering::Relaxed),
+            0,
+            "{b}: nothing reached the target"
+        );
+        let result = s
+            .running
+            .engine
+            .store()
+            .audit_page(
+                org.id,
+                &arx_core::store::AuditQuery {
+                    before_seq: None,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.kind == "execute.result")
+            .expect("the refused call is recorded");
+        assert_eq!(result.fields["status"], "failed", "{b}");
+    }
+}

@@ -85,6 +85,18 @@ impl Engine {
         }
     }
 
+    /// Lets calls go to plain http and to loopback, private and link-local addresses
+    /// (`--allow-local-targets`; the demo's simulator and the tests need it).
+    pub fn with_local_targets(mut self, allow: bool) -> Self {
+        self.executor = Executor::with_local_targets(allow);
+        self
+    }
+
+    /// Whether local targets are allowed (the console shows a warning when they are).
+    pub fn local_targets_allowed(&self) -> bool {
+        self.executor.allows_local_targets()
+    }
+
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
