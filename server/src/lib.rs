@@ -176,7 +176,10 @@ pub async fn launch_with_clock(
         cfg.public_url = format!("http://{addr}");
     }
     // Slack, Teams and webhook notices follow every approval event from here on.
-    let hub = Arc::new(integrations::Hub::new(&cfg.public_url)?);
+    let hub = Arc::new(integrations::Hub::new(
+        &cfg.public_url,
+        cfg.allow_local_targets,
+    )?);
     integrations::notifier::spawn(engine.clone(), hub.clone());
 
     let (simulator, demo) = if with_demo {

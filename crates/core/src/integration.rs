@@ -174,16 +174,20 @@ fn required(kind: IntegrationKind, field: &str, v: String) -> Result<String, Cor
 /// link-local) only when the server allows local targets (`--allow-local-targets`, which
 /// the demo and the tests set). Plain HTTP would expose what travels with it, and a local
 /// address would turn ARX's notices against the internal network.
+/// A URL that carries a credential (Slack's API, a Teams webhook URL) stays https even then,
+/// except to this machine, where it cannot be overheard.
 fn url(
     kind: IntegrationKind,
     field: &str,
     v: String,
     allow_local: bool,
+    carries_secret: bool,
 ) -> Result<String, CoreError> {
     let v = required(kind, field, v)?;
     let bad = |why: &str| CoreError::InvalidRequest(format!("{} '{field}' {why}", kind.as_str()));
-    let rest = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
-        (Some(r), _) | (None, Some(r)) => r,
+    let (rest, plain) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
+        (Some(r), _) => (r, false),
+        (None, Some(r)) => (r, true),
         (None, None) => return Err(bad("must be an https:// URL")),
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -200,6 +204,15 @@ fn url(
         .trim_end_matches(']')
         .trim_end_matches('.')
         .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if allow_local && plain && carries_secret && !loopback {
+        return Err(bad(
+            "must use https:// (it carries a credential; plain http:// only to this machine)",
+        ));
+    }
     if !allow_local {
         if host == "localhost" || host.ends_with(".localhost") {
             return Err(bad(
@@ -244,7 +257,7 @@ pub(crate) fn parse_input(
             );
             config.insert("channel".into(), required(kind, "channel", i.channel)?);
             let base = match i.api_base_url {
-                Some(u) => url(kind, "api_base_url", u, allow_local)?,
+                Some(u) => url(kind, "api_base_url", u, allow_local, true)?,
                 None => SLACK_API_BASE_URL.to_string(),
             };
             config.insert("api_base_url".into(), base);
@@ -252,11 +265,11 @@ pub(crate) fn parse_input(
         IntegrationKind::Teams => {
             let i: TeamsInput = serde_json::from_value(body).map_err(bad)?;
             // The URL itself is the credential (anyone holding it can post), so it is sealed.
-            secrets.insert("url".into(), url(kind, "url", i.url, allow_local)?);
+            secrets.insert("url".into(), url(kind, "url", i.url, allow_local, true)?);
         }
         IntegrationKind::Webhook => {
             let i: WebhookInput = serde_json::from_value(body).map_err(bad)?;
-            config.insert("url".into(), url(kind, "url", i.url, allow_local)?);
+            config.insert("url".into(), url(kind, "url", i.url, allow_local, false)?);
             secrets.insert("secret".into(), required(kind, "secret", i.secret)?);
         }
     }
@@ -314,6 +327,18 @@ mod tests {
         }
         assert!(teams("http://127.0.0.1:9/hook", true).is_ok());
         assert!(teams("http://[::1]:9/hook", true).is_ok());
+        // A Teams URL is a credential: plain http only to this machine, even then.
+        assert!(teams("http://teams.example/x", true).is_err());
+        assert!(teams("http://127.0.0.1.evil.example/", true).is_err());
+        assert!(
+            parse_input(
+                IntegrationKind::Webhook,
+                json!({"url": "http://hooks.internal/x", "secret": "s"}),
+                true,
+            )
+            .is_ok(),
+            "a signed webhook carries no credential"
+        );
         let e = parse_input(
             IntegrationKind::Webhook,
             json!({"url": "http://hooks.example/x", "secret": "s"}),
