@@ -441,3 +441,62 @@ async fn a_stored_local_target_is_refused_at_send_time() {
         assert_eq!(result.fields["status"], "failed", "{b}");
     }
 }
+
+/// A console session cookie for `email` on `s`.
+async fn console_session(s: &TestServer, email: &str, password: &str) -> String {
+    let r = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("origin", s.url(""))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("arx_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+        .expect("a session cookie")
+}
+
+async fn overview_html(s: &TestServer, cookie: &str) -> String {
+    let r = s
+        .http
+        .get(s.url("/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+/// The console warns on every page while local targets are allowed, and only then.
+#[tokio::test]
+async fn the_console_warns_when_local_targets_are_allowed() {
+    let Some(demo) = crate::harness::start("sqlite").await else {
+        return;
+    };
+    let d = demo.demo();
+    let cookie = console_session(&demo, &d.admin_email, &d.admin_password).await;
+    let html = overview_html(&demo, &cookie).await;
+    assert!(
+        html.contains("data-testid=\"local-targets\""),
+        "no banner in the demo"
+    );
+    assert!(html.contains("Local targets allowed"), "{html}");
+
+    let Some(strict) = crate::harness::start_strict("sqlite").await else {
+        return;
+    };
+    let b = strict.running.bootstrap.as_ref().unwrap();
+    let cookie = console_session(&strict, &b.email, &b.password).await;
+    let html = overview_html(&strict, &cookie).await;
+    assert!(
+        html.contains("data-testid=\"user\""),
+        "the page rendered: {html}"
+    );
+    assert!(!html.contains("local-targets"), "a banner without the flag");
+}
