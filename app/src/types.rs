@@ -9,6 +9,9 @@ pub struct Me {
     pub role: String,
     pub org_slug: String,
     pub is_admin: bool,
+    /// The server lets calls go to plain http and local addresses (demo, tests): the
+    /// console says so on every page.
+    pub local_targets: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -27,6 +27,10 @@ pub struct Config {
     pub simulator_listen: SocketAddr,
     /// Emit JSON log lines instead of text.
     pub log_json: bool,
+    /// Let calls and notices go to plain http and to loopback, private and link-local
+    /// addresses (`ARX_ALLOW_LOCAL_TARGETS`, `--allow-local-targets`; `--demo` sets it).
+    /// Off, a target must be https on a public address.
+    pub allow_local_targets: bool,
 }
 
 /// The keys a config file may hold; all optional.
@@ -42,6 +46,7 @@ struct FileConfig {
     site_root: Option<PathBuf>,
     simulator_listen: Option<String>,
     log_json: Option<bool>,
+    allow_local_targets: Option<bool>,
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
@@ -101,6 +106,10 @@ impl Config {
                 .map(|v| v == "1" || v == "true")
                 .or(f.log_json)
                 .unwrap_or(false),
+            allow_local_targets: env("ARX_ALLOW_LOCAL_TARGETS")
+                .map(|v| v == "1" || v == "true")
+                .or(f.allow_local_targets)
+                .unwrap_or(false),
             data_dir,
         })
     }
@@ -118,6 +127,8 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             simulator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_json: false,
+            // The tests' targets (the simulator, local stubs) are on this machine.
+            allow_local_targets: true,
         }
     }
 }

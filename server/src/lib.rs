@@ -123,7 +123,18 @@ pub fn engine_with_clock(
         .map_err(|e| format!("cannot create data dir {}: {e}", cfg.data_dir.display()))?;
     let catalog = Catalog::builtin().map_err(|e| e.to_string())?;
     let master = keys::load_master_key(cfg)?;
-    Ok(Engine::new(Arc::new(store.clone()), catalog, master, clock))
+    if cfg.allow_local_targets {
+        tracing::warn!(
+            "local targets are allowed: calls and notices may go to plain http and to loopback, private and link-local addresses (for the demo and tests only)"
+        );
+    }
+    Ok(Engine::new(
+        Arc::new(store.clone()),
+        catalog,
+        master,
+        clock,
+        cfg.allow_local_targets,
+    ))
 }
 
 /// Starts everything on `listener`: migrations, the engine, the demo (when asked), the HTTP server.
@@ -142,6 +153,9 @@ pub async fn launch_with_clock(
     with_demo: bool,
     clock: Arc<dyn Clock>,
 ) -> Result<Running, String> {
+    let mut cfg = cfg;
+    // The demo's targets are the simulator on this machine, over plain http.
+    cfg.allow_local_targets |= with_demo;
     let store = open_store(&cfg).await?;
     let engine = engine_with_clock(&cfg, &store, clock)?;
     // Approved calls interrupted by a stop are marked failed, never run again.
@@ -161,19 +175,23 @@ pub async fn launch_with_clock(
         .await
         .map_err(|e| format!("listening for other replicas' approval decisions failed: {e:?}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut cfg = cfg;
     if cfg.public_url == "http://127.0.0.1" {
         cfg.public_url = format!("http://{addr}");
     }
     // Slack, Teams and webhook notices follow every approval event from here on.
-    let hub = Arc::new(integrations::Hub::new(&cfg.public_url)?);
+    let hub = Arc::new(integrations::Hub::new(
+        &cfg.public_url,
+        cfg.allow_local_targets,
+    )?);
     integrations::notifier::spawn(engine.clone(), hub.clone());
 
     let (simulator, demo) = if with_demo {
         let sim_listener = tokio::net::TcpListener::bind(cfg.simulator_listen)
             .await
             .map_err(|e| format!("the demo's target simulator cannot listen on {} ({e}); set ARX_SIMULATOR_LISTEN", cfg.simulator_listen))?;
-        let sim = Simulator::start(sim_listener, engine.catalog().clone())
+        // A fixed simulator port (the demo's) puts the connector hosts on the ports after it.
+        let fixed = cfg.simulator_listen.port() != 0;
+        let sim = Simulator::start_with(sim_listener, engine.catalog().clone(), fixed)
             .await
             .map_err(|e| e.to_string())?;
         let demo = demo::seed(&engine, &cfg, &sim)

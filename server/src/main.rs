@@ -24,9 +24,14 @@ struct Cli {
 enum Command {
     /// Run the server (API and console).
     Serve {
-        /// Seed a demo org, connector instances on the built-in simulator, and agents.
+        /// Seed a demo org, connector instances on the built-in simulator, and agents
+        /// (implies --allow-local-targets).
         #[arg(long)]
         demo: bool,
+        /// Allow calls and notices to plain http and to loopback, private and link-local
+        /// addresses (ARX_ALLOW_LOCAL_TARGETS); for local tests only, never in production.
+        #[arg(long)]
+        allow_local_targets: bool,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -114,7 +119,14 @@ async fn main() -> ExitCode {
     };
     init_logs(cfg.log_json);
     let result = match cli.command {
-        Command::Serve { demo } => serve(cfg, demo).await,
+        Command::Serve {
+            demo,
+            allow_local_targets,
+        } => {
+            let mut cfg = cfg;
+            cfg.allow_local_targets |= allow_local_targets;
+            serve(cfg, demo).await
+        }
         Command::Migrate => arx_server::open_store(&cfg).await.map(|_| {
             println!("migrations applied to {}", redact_url(&cfg.database_url));
             ExitCode::SUCCESS

@@ -72,6 +72,17 @@ pub fn ConsoleLayout() -> impl IntoView {
                         })}
                     </Suspense>
                 </header>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().filter(|m| m.local_targets).map(|_| view! {
+                            <div class="banner warn" role="alert" data-testid="local-targets">
+                                <strong>"Local targets allowed. "</strong>
+                                "Calls and notices may go to plain http and to loopback, private and link-local addresses. "
+                                "This is for the demo and tests; start production servers without --allow-local-targets."
+                            </div>
+                        })
+                    })}
+                </Suspense>
                 <main class="content"><Outlet/></main>
             </div>
         </div>

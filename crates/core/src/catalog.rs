@@ -224,6 +224,49 @@ pub struct Param {
     /// Allowed values, when the vendor API has a closed set.
     #[serde(default, rename = "enum")]
     pub allowed: Vec<serde_json::Value>,
+    /// Patterns no string in the value may match (a query language's commands that
+    /// write or reach other endpoints): the call is refused, naming the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refuse: Vec<Refusal>,
+}
+
+/// One refused pattern of a param, with the reason the agent is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    pub pattern: Pattern,
+    pub why: String,
+}
+
+/// A regular expression compiled when the catalog is read, so a bad one fails the load.
+#[derive(Debug, Clone)]
+pub struct Pattern(regex::Regex);
+
+impl Pattern {
+    pub fn is_match(&self, text: &str) -> bool {
+        self.0.is_match(text)
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        regex::Regex::new(&text)
+            .map(Pattern)
+            .map_err(|e| serde::de::Error::custom(format!("refuse pattern '{text}': {e}")))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -335,6 +378,22 @@ pub struct Variable {
     pub default: Option<String>,
     #[serde(default)]
     pub description: String,
+    /// What the value is, which decides how it is checked (see [`crate::target`]).
+    #[serde(default, rename = "type")]
+    pub kind: VariableKind,
+}
+
+/// The type of an instance variable: a value can only be what its place in a URL allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableKind {
+    /// A URL scheme: `https` (or `http` when local targets are allowed).
+    Scheme,
+    /// A hostname or IP address with an optional port, nothing else.
+    Host,
+    /// One path segment (a tenant or workspace id): no `/ ? # @ %`, not `.` or `..`.
+    #[default]
+    Segment,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -460,12 +519,46 @@ impl Connector {
             }
         }
         for (what, t) in templates {
+            self.check_url_template(what, t)?;
             for name in template_names(t) {
                 let allowed = self.variables.contains_key(name)
                     || (what == "auth.token_url" && name == "base_url");
                 if !allowed {
                     return Err(format!("{what} uses undeclared variable {{{name}}}"));
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Connector {
+    /// A URL template starts with `https://`, or `{v}://` where `v` is a scheme variable,
+    /// and its authority is filled only from host variables (or `{base_url}` whole).
+    fn check_url_template(&self, what: &str, t: &str) -> Result<(), String> {
+        if t.starts_with("{base_url}") {
+            return Ok(());
+        }
+        let Some((scheme, rest)) = t.split_once("://") else {
+            return Err(format!("{what} '{t}' is not an absolute URL template"));
+        };
+        let kind = |name: &str| self.variables.get(name).map(|v| v.kind);
+        let scheme_ok = scheme == "https"
+            || scheme
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .is_some_and(|n| kind(n) == Some(VariableKind::Scheme));
+        if !scheme_ok {
+            return Err(format!(
+                "{what} '{t}' must start with https:// or {{v}}:// where v is of type scheme"
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or("");
+        for name in template_names(authority) {
+            if kind(name) != Some(VariableKind::Host) {
+                return Err(format!(
+                    "{what} '{t}': variable {{{name}}} fills the host, so it must be of type host"
+                ));
             }
         }
         Ok(())
@@ -612,5 +705,91 @@ operations:
             .unwrap_err()
             .to_string();
         assert!(err.contains("item_id"), "{err}");
+    }
+
+    const WITH_REFUSAL: &str = r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "{scheme}://{host}"
+variables: { scheme: { type: scheme, default: https }, host: { type: host, default: example.com } }
+auth: { scheme: bearer }
+operations:
+  items:read:
+    method: GET
+    path: /items
+    scope: read
+    risk: low
+    description: d
+    params:
+      q: { in: query, type: string, refuse: [{ pattern: "PATTERN", why: "no" }] }
+"#;
+
+    #[test]
+    fn a_bad_refuse_pattern_fails_the_catalog() {
+        let bad = WITH_REFUSAL.replace("PATTERN", "(unclosed");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refuse pattern"), "{err}");
+        let good = WITH_REFUSAL.replace("PATTERN", "(?i)drop");
+        assert!(Catalog::from_sources([("x.yaml", good.as_str())]).is_ok());
+    }
+
+    #[test]
+    fn a_host_filled_by_an_untyped_variable_fails_the_catalog() {
+        let bad = WITH_REFUSAL
+            .replace("PATTERN", "x")
+            .replace("host: { type: host,", "host: {");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("type host"), "{err}");
+        let bad = WITH_REFUSAL
+            .replace("PATTERN", "x")
+            .replace("scheme: { type: scheme,", "scheme: {");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("type scheme"), "{err}");
+    }
+
+    /// The SPL that writes, sends or reaches other endpoints is refused in every
+    /// spelling an agent might try; ordinary searches pass.
+    #[test]
+    fn splunk_refuses_dangerous_spl() {
+        let cat = Catalog::builtin().unwrap();
+        let op = cat
+            .get("splunk")
+            .unwrap()
+            .operation("search:create")
+            .unwrap();
+        assert!(op.risk >= RiskTier::Medium);
+        let p = &op.params["search"];
+        let refused = |q: &str| p.refuse.iter().any(|r| r.pattern.is_match(q));
+        for bad in [
+            "| rest /services/authentication/users",
+            "|REST /services",
+            "search x |\n\t rest /services",
+            "search x | Collect index=summary",
+            "search x | outputlookup evil.csv",
+            "search x | sendemail to=a@b.c",
+            "search x | delete",
+            "search x | map search=\"| rest /x\"",
+            "search x [ | rest /services ]",
+            "search x | `my_macro`",
+            "search x ```comment``` | script foo",
+            "rest /services",
+        ] {
+            assert!(refused(bad), "{bad:?} should be refused");
+        }
+        for ok in [
+            "search index=main sourcetype=firewall action=blocked | stats count by src",
+            "search index=main restart OR delete_user | table _time host",
+            "| tstats count where index=main by host",
+        ] {
+            assert!(!refused(ok), "{ok:?} should pass");
+        }
     }
 }

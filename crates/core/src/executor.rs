@@ -17,8 +17,8 @@ use crate::ids::InstanceId;
 use crate::model::Instance;
 use crate::secret::{Credentials, Secret};
 
-/// Largest target response kept; larger bodies are cut and marked.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// Largest target response kept; larger bodies are cut (never read past) and marked.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct TargetResponse {
@@ -35,6 +35,9 @@ pub enum ExecError {
     /// The target or its token endpoint could not be reached or refused the credentials.
     #[error("{0}")]
     Unreachable(String),
+    /// ARX refused to send: the target is not where calls may go (see [`crate::target`]).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// An instance and a digest of its sealed credentials: a rotation makes a new key.
@@ -48,6 +51,8 @@ struct TokenCache(Mutex<HashMap<TokenKey, (Secret, Instant)>>);
 pub struct Executor {
     http: reqwest::Client,
     tokens: TokenCache,
+    /// Plain http and non-public addresses are allowed (`--allow-local-targets`).
+    allow_local: bool,
 }
 
 impl std::fmt::Debug for Executor {
@@ -125,18 +130,32 @@ fn place(body: &mut Value, path: &str, value: Value) {
 }
 
 impl Executor {
+    /// An executor for public https targets only.
     pub fn new() -> Self {
+        Self::with_local_targets(false)
+    }
+
+    /// `allow_local`: also plain http, loopback, private and link-local addresses.
+    pub fn with_local_targets(allow_local: bool) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(256)
+            // Every name is resolved here and refused if any address is not public; the
+            // connection goes to the addresses checked, so DNS rebinding cannot swap them.
+            .dns_resolver(crate::target::resolver(allow_local))
             .build()
             .unwrap_or_default();
         Executor {
             http,
             tokens: TokenCache::default(),
+            allow_local,
         }
+    }
+
+    pub fn allows_local_targets(&self) -> bool {
+        self.allow_local
     }
 
     fn vars(connector: &Connector, instance: &Instance) -> BTreeMap<String, String> {
@@ -215,6 +234,10 @@ impl Executor {
         item: Option<(String, String)>,
     ) -> Result<TargetResponse, ExecError> {
         let vars = Self::vars(connector, instance);
+        // Checked again at send time: a value stored before a check existed, or by
+        // another path, still cannot send the call elsewhere.
+        crate::target::check_variables(connector, &instance.variables, self.allow_local)
+            .map_err(ExecError::Refused)?;
         let base = render(
             op.base_url.as_deref().unwrap_or(&connector.base_url),
             &vars,
@@ -233,6 +256,7 @@ impl Executor {
         }
         let path = render(&op.path, &path_vars, true)?;
         let url = format!("{}{}", base.trim_end_matches('/'), path);
+        crate::target::check_url(&url, self.allow_local).map_err(ExecError::Refused)?;
 
         let method = match op.method {
             HttpMethod::Get => reqwest::Method::GET,
@@ -306,15 +330,13 @@ impl Executor {
             .await
             .map_err(|e| ExecError::Unreachable(describe(&e)))?;
         let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ExecError::Unreachable(describe(&e)))?;
+        let (bytes, cut) = read_capped(resp, MAX_RESPONSE_BYTES).await?;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let body = if bytes.is_empty() {
+        let body = if cut {
+            // `bytes` is what was read before stopping: the body was at least that long.
+            serde_json::json!({"truncated": true, "bytes": bytes.len(), "limit": MAX_RESPONSE_BYTES})
+        } else if bytes.is_empty() {
             Value::Null
-        } else if bytes.len() > MAX_RESPONSE_BYTES {
-            serde_json::json!({"truncated": true, "bytes": bytes.len()})
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
@@ -367,6 +389,8 @@ impl Executor {
                         let mut tvars = vars.clone();
                         tvars.insert("base_url".into(), render(&connector.base_url, vars, false)?);
                         let url = render(token_url, &tvars, false)?;
+                        crate::target::check_url(&url, self.allow_local)
+                            .map_err(ExecError::Refused)?;
                         let (token, ttl) = self
                             .fetch_token(
                                 &url,
@@ -446,8 +470,39 @@ fn oauth_error<RE: std::error::Error + 'static, T: oauth2::ErrorResponse + 'stat
     }
 }
 
+/// Reads a response chunk by chunk and stops past `cap` bytes, so a huge or endless body
+/// costs at most `cap` plus one chunk of memory. `true` when the body was cut.
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), ExecError> {
+    let mut buf = Vec::with_capacity(
+        resp.content_length()
+            .map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(cap).min(cap)),
+    );
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ExecError::Unreachable(describe(&e)))?
+    {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > cap {
+            // Dropping the response closes the connection; the rest is never read.
+            return Ok((buf, true));
+        }
+    }
+    Ok((buf, false))
+}
+
 /// A reqwest error without its URL's query string (which could carry params).
 fn describe(e: &reqwest::Error) -> String {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(refused) = s.downcast_ref::<crate::target::LocalAddressRefused>() {
+            return refused.to_string();
+        }
+        source = s.source();
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
@@ -481,6 +536,34 @@ mod tests {
             "https://h.example/x/a%20b%2Fc"
         );
         assert!(render("/{missing}", &vars, false).is_err());
+    }
+
+    /// A name that resolves to a local address is refused by the client's resolver, so
+    /// the check and the connection use the same addresses.
+    #[tokio::test]
+    async fn names_resolving_to_local_addresses_are_refused_when_connecting() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let strict = Executor::with_local_targets(false);
+        let e = strict
+            .http
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(describe(&e).contains("local address"), "{}", describe(&e));
+        // Nothing connected.
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "a connection reached the local listener");
+        // With local targets allowed the same name connects.
+        let open = Executor::with_local_targets(true);
+        let _ = tokio::time::timeout(
+            Duration::from_millis(300),
+            open.http.get(format!("http://localhost:{port}/")).send(),
+        )
+        .await;
+        let accepted = tokio::time::timeout(Duration::from_millis(500), listener.accept()).await;
+        assert!(accepted.is_ok(), "the allowed connection did not arrive");
     }
 
     #[test]

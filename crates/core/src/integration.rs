@@ -174,38 +174,61 @@ fn required(kind: IntegrationKind, field: &str, v: String) -> Result<String, Cor
     Ok(v)
 }
 
-/// Whether the URL's host is this machine (`127.x`, `localhost`, `[::1]`).
-fn is_loopback(rest: &str) -> bool {
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    let host = if host.starts_with('[') {
-        host.split(']').next().map_or("", |h| &h[1..])
-    } else {
-        host.split(':').next().unwrap_or("")
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// An `https://` URL; `http://` only when `plain_ok` or the host is this machine (where
-/// tests and local relays run). Plain HTTP elsewhere would expose what travels with it.
-fn url(kind: IntegrationKind, field: &str, v: String, plain_ok: bool) -> Result<String, CoreError> {
+/// An `https://` URL to a public host; `http://` and local addresses (loopback, private,
+/// link-local) only when the server allows local targets (`--allow-local-targets`, which
+/// the demo and the tests set). Plain HTTP would expose what travels with it, and a local
+/// address would turn ARX's notices against the internal network.
+/// A URL that carries a credential (Slack's API, a Teams webhook URL) stays https even then,
+/// except to this machine, where it cannot be overheard.
+fn url(
+    kind: IntegrationKind,
+    field: &str,
+    v: String,
+    allow_local: bool,
+    carries_secret: bool,
+) -> Result<String, CoreError> {
     let v = required(kind, field, v)?;
     let bad = |why: &str| CoreError::InvalidRequest(format!("{} '{field}' {why}", kind.as_str()));
     let (rest, plain) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
         (Some(r), _) => (r, false),
         (None, Some(r)) => (r, true),
-        (None, None) => return Err(bad("must be an http:// or https:// URL")),
+        (None, None) => return Err(bad("must be an https:// URL")),
     };
-    if rest.is_empty() || rest.starts_with('/') || rest.contains(char::is_whitespace) {
-        return Err(bad("must be an http:// or https:// URL"));
-    }
-    if plain && !plain_ok && !is_loopback(rest) {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') || rest.contains(char::is_whitespace) {
         return Err(bad(
-            "must use https:// (plain http:// only to this machine)",
+            "must be an https:// URL (a host, no user info or spaces)",
         ));
+    }
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(h, _)| !h.ends_with(']') || authority.starts_with('['))
+        .map_or(authority, |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if allow_local && plain && carries_secret && !loopback {
+        return Err(bad(
+            "must use https:// (it carries a credential; plain http:// only to this machine)",
+        ));
+    }
+    if !allow_local {
+        if host == "localhost" || host.ends_with(".localhost") {
+            return Err(bad(
+                "must not be a local address (start the server with --allow-local-targets to allow it)",
+            ));
+        }
+        crate::target::check_url(&v, false).map_err(|why| {
+            bad(&format!(
+                "must be an https:// URL to a public host ({})",
+                why.trim_start_matches("refused: ")
+            ))
+        })?;
     }
     Ok(v.trim_end_matches('/').to_string())
 }
@@ -214,6 +237,7 @@ fn url(kind: IntegrationKind, field: &str, v: String, plain_ok: bool) -> Result<
 pub(crate) fn parse_input(
     kind: IntegrationKind,
     body: serde_json::Value,
+    allow_local: bool,
 ) -> Result<Parsed, CoreError> {
     let bad = |e: serde_json::Error| {
         CoreError::InvalidRequest(format!(
@@ -251,7 +275,7 @@ pub(crate) fn parse_input(
                 config.insert(field.into(), v);
             }
             let base = match i.api_base_url {
-                Some(u) => url(kind, "api_base_url", u, false)?,
+                Some(u) => url(kind, "api_base_url", u, allow_local, true)?,
                 None => SLACK_API_BASE_URL.to_string(),
             };
             config.insert("api_base_url".into(), base);
@@ -259,12 +283,11 @@ pub(crate) fn parse_input(
         IntegrationKind::Teams => {
             let i: TeamsInput = serde_json::from_value(body).map_err(bad)?;
             // The URL itself is the credential (anyone holding it can post), so it is sealed.
-            secrets.insert("url".into(), url(kind, "url", i.url, false)?);
+            secrets.insert("url".into(), url(kind, "url", i.url, allow_local, true)?);
         }
         IntegrationKind::Webhook => {
             let i: WebhookInput = serde_json::from_value(body).map_err(bad)?;
-            // The body is signed, and no credential travels with it.
-            config.insert("url".into(), url(kind, "url", i.url, true)?);
+            config.insert("url".into(), url(kind, "url", i.url, allow_local, false)?);
             secrets.insert("secret".into(), required(kind, "secret", i.secret)?);
         }
     }
@@ -281,6 +304,7 @@ mod tests {
         let (config, secrets) = parse_input(
             IntegrationKind::Slack,
             json!({"bot_token": "xoxb-1", "signing_secret": "abc", "channel": "C1", "team_id": "T1", "app_id": "A1"}),
+            false,
         )
         .unwrap();
         assert_eq!(config["api_base_url"], SLACK_API_BASE_URL);
@@ -293,44 +317,62 @@ mod tests {
 
     #[test]
     fn bad_settings_say_what_is_expected() {
+        let teams = |url: &str, local: bool| {
+            parse_input(IntegrationKind::Teams, json!({"url": url}), local)
+        };
         let e = parse_input(
             IntegrationKind::Webhook,
             json!({"url": "ftp://x", "secret": "s"}),
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("http:// or https://"), "{e}");
-        let e = parse_input(
-            IntegrationKind::Teams,
-            json!({"url": "http://teams.example"}),
+            true,
         )
         .unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
+        let e = teams("http://teams.example", false).unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        assert!(teams("https://acme.webhook.office.com/x", false).is_ok());
+        // Plain http and local addresses only when the server allows local targets.
+        for local in [
+            "http://127.0.0.1:9/hook",
+            "https://127.0.0.1:9/hook",
+            "https://[::1]:9/hook",
+            "https://localhost/hook",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.8/hook",
+            "https://2130706433/hook",
+            "https://user@hooks.example/x",
+        ] {
+            assert!(teams(local, false).is_err(), "{local}");
+        }
+        assert!(teams("http://127.0.0.1:9/hook", true).is_ok());
+        assert!(teams("http://[::1]:9/hook", true).is_ok());
+        // A Teams URL is a credential: plain http only to this machine, even then.
+        assert!(teams("http://teams.example/x", true).is_err());
+        assert!(teams("http://127.0.0.1.evil.example/", true).is_err());
         assert!(
             parse_input(
-                IntegrationKind::Teams,
-                json!({"url": "http://127.0.0.1:9/hook"})
+                IntegrationKind::Webhook,
+                json!({"url": "http://hooks.internal/x", "secret": "s"}),
+                true,
             )
-            .is_ok()
+            .is_ok(),
+            "a signed webhook carries no credential"
         );
-        assert!(
-            parse_input(
-                IntegrationKind::Teams,
-                json!({"url": "http://[::1]:9/hook"})
-            )
-            .is_ok()
-        );
-        assert!(
-            parse_input(
-                IntegrationKind::Teams,
-                json!({"url": "http://127.0.0.1.evil.example/"})
-            )
-            .is_err()
-        );
-        let e = parse_input(IntegrationKind::Teams, json!({"link": "https://x"})).unwrap_err();
+        let e = parse_input(
+            IntegrationKind::Webhook,
+            json!({"url": "http://hooks.example/x", "secret": "s"}),
+            false,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("https://"), "{e}");
+        let e = teams("", false).unwrap_err();
+        assert!(e.to_string().contains("url"), "{e}");
+        let e =
+            parse_input(IntegrationKind::Teams, json!({"link": "https://x"}), false).unwrap_err();
         assert!(e.to_string().contains("{url}"), "{e}");
         let e = parse_input(
             IntegrationKind::Slack,
             json!({"bot_token": " ", "signing_secret": "abc", "channel": "C1", "team_id": "T1", "app_id": "A1"}),
+            false,
         )
         .unwrap_err();
         assert!(e.to_string().contains("bot_token"), "{e}");

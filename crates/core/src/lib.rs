@@ -22,6 +22,7 @@ pub mod risk;
 pub mod secret;
 pub mod signing;
 pub mod store;
+pub mod target;
 pub mod vault;
 
 pub use engine::Engine;

@@ -4,13 +4,16 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::catalog::Operation;
+use crate::catalog::{Operation, Param, ParamLocation};
 use crate::error::CoreError;
 
 /// Upper bound of the body of `POST /v1/sdk/execute`.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The longest an execute call waits for an approval decision.
 pub const MAX_WAIT_SECONDS: u32 = 25;
+/// Most items an `in: each` param may hold: each is one request to the target, made with
+/// one approval, so a call must not fan out without bound.
+pub const MAX_EACH_ITEMS: usize = 100;
 
 /// The body of `POST /v1/sdk/execute`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -74,8 +77,67 @@ impl ExecuteRequest {
     }
 }
 
+/// Why a well-typed value is refused: a path value or `each` item that would leave its
+/// segment, too many `each` items, a string matching one of the param's refused patterns.
+fn refusals(name: &str, p: &Param, v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    match (p.location, v) {
+        (ParamLocation::Path, v) => {
+            if let Some(why) = crate::target::path_segment_refusal(&scalar_text(v)) {
+                out.push(format!("'{name}' {why}"));
+            }
+        }
+        (ParamLocation::Each, Value::Array(items)) => {
+            if items.len() > MAX_EACH_ITEMS {
+                out.push(format!(
+                    "'{name}' has {} items; at most {MAX_EACH_ITEMS} per call (split the call)",
+                    items.len()
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                if !(item.is_string() || item.is_number()) {
+                    out.push(format!("'{name}[{i}]' must be a string or a number"));
+                } else if let Some(why) = crate::target::path_segment_refusal(&scalar_text(item)) {
+                    out.push(format!("'{name}[{i}]' {why}"));
+                }
+            }
+        }
+        _ => {}
+    }
+    if !p.refuse.is_empty() {
+        let mut texts = Vec::new();
+        strings_in(v, &mut texts);
+        for r in &p.refuse {
+            if texts.iter().any(|t| r.pattern.is_match(t)) {
+                out.push(format!("'{name}' is refused: {}", r.why));
+            }
+        }
+    }
+    out
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every string inside a value (keys too), so a pattern cannot be dodged by nesting.
+fn strings_in<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|i| strings_in(i, out)),
+        Value::Object(m) => m.iter().for_each(|(k, i)| {
+            out.push(k);
+            strings_in(i, out)
+        }),
+        _ => {}
+    }
+}
+
 /// Checks `params` against the operation: required present, nothing undeclared, types
-/// and closed value sets respected. Lists every problem at once.
+/// and closed value sets respected, refused values refused. Lists every problem at once.
 pub fn check_params(
     op_id: &str,
     op: &Operation,
@@ -95,7 +157,7 @@ pub fn check_params(
                 let allowed: Vec<String> = p.allowed.iter().map(Value::to_string).collect();
                 problems.push(format!("'{name}' must be one of {}", allowed.join(", ")))
             }
-            Some(_) => {}
+            Some(v) => problems.extend(refusals(name, p, v)),
         }
     }
     let unknown: Vec<&str> = params

@@ -1,9 +1,11 @@
 //! A target simulator: one HTTP server that answers like the vendors of the connector
 //! catalog (auth, paths, envelopes), so `arx serve --demo` and the tests need no real tenant.
 //!
-//! Every connector is served under the path prefix `/<connector name>`. Connector URL
+//! Every connector is served under the path prefix `/<connector name>` of the main
+//! address, and each host of each connector also on its own address (a host variable is
+//! a host and port, nothing else), which serves it as if under that prefix. Connector URL
 //! templates follow the convention `{scheme}://{host}`; [`Simulator::variables_for`]
-//! sets `scheme = http` and points every host variable at that prefix.
+//! sets `scheme = http` and points every host variable at its own address.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -31,6 +33,9 @@ pub struct Simulator {
 
 pub(crate) struct Inner {
     pub(crate) base_url: String,
+    /// The address of each connector host (`(connector, variable)`): a host variable is a
+    /// host and port only, so each host of each connector gets its own listener.
+    hosts: BTreeMap<(String, String), std::net::SocketAddr>,
     pub(crate) catalog: Catalog,
     pub(crate) routes: routes::RouteTable,
     /// Issued OAuth access tokens → connector name.
@@ -99,10 +104,41 @@ impl Simulator {
         listener: tokio::net::TcpListener,
         catalog: Catalog,
     ) -> std::io::Result<Simulator> {
+        Self::start_with(listener, catalog, false).await
+    }
+
+    /// [`Simulator::start`]; with `next_ports`, the connector hosts listen on the ports
+    /// right after the main one (stable across restarts, so a demo's stored instances
+    /// still reach them), else on any free ports.
+    pub async fn start_with(
+        listener: tokio::net::TcpListener,
+        catalog: Catalog,
+        next_ports: bool,
+    ) -> std::io::Result<Simulator> {
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
         let routes = routes::RouteTable::build(&catalog, &base_url);
+        let mut hosts = BTreeMap::new();
+        let mut listeners = Vec::new();
+        let mut next = addr.port();
+        for c in catalog.iter() {
+            for (var, prefix) in routes::host_prefixes(c) {
+                let port = match next_ports {
+                    false => 0,
+                    true => {
+                        next = next.checked_add(1).ok_or_else(|| {
+                            std::io::Error::other("no port left after the simulator's")
+                        })?;
+                        next
+                    }
+                };
+                let l = tokio::net::TcpListener::bind((addr.ip(), port)).await?;
+                hosts.insert((c.name.clone(), var), l.local_addr()?);
+                listeners.push((l, prefix));
+            }
+        }
         let inner = Arc::new(Inner {
+            hosts,
             base_url,
             catalog,
             routes,
@@ -120,6 +156,14 @@ impl Simulator {
                 tracing::warn!(error = %e, "target simulator stopped");
             }
         });
+        for (l, prefix) in listeners {
+            let app = server::prefixed_router(inner.clone(), prefix);
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::warn!(error = %e, "target simulator stopped");
+                }
+            });
+        }
         tracing::info!(url = %inner.base_url, "target simulator listening");
         Ok(Simulator { inner })
     }
@@ -130,13 +174,21 @@ impl Simulator {
     }
 
     /// Instance variables pointing connector `connector` at this simulator: `scheme = http`,
-    /// each host variable → `127.0.0.1:PORT/<connector>[/<stem>]`, the others → their
+    /// each host variable → its own `127.0.0.1:PORT` (serving `/<connector>[/<stem>]`), the others → their
     /// default or a `demo-…` value. Empty for an unknown connector.
     pub fn variables_for(&self, connector: &str) -> BTreeMap<String, String> {
         self.inner
             .catalog
             .get(connector)
-            .map(|c| routes::variables_for(c, &self.inner.base_url))
+            .map(|c| {
+                let mut vars = routes::variables_for(c, &self.inner.base_url);
+                for ((conn, var), addr) in &self.inner.hosts {
+                    if *conn == c.name {
+                        vars.insert(var.clone(), addr.to_string());
+                    }
+                }
+                vars
+            })
             .unwrap_or_default()
     }
 

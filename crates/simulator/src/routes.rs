@@ -93,20 +93,36 @@ fn host_variables(c: &Connector) -> Vec<String> {
     out
 }
 
-/// See [`crate::Simulator::variables_for`].
+/// Each host variable of a connector with the path prefix its requests are served under:
+/// the base URL's host `/<connector>`, the others `/<connector>/<stem>`.
+pub(crate) fn host_prefixes(c: &Connector) -> Vec<(String, String)> {
+    host_variables(c)
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let prefix = if i == 0 {
+                format!("/{}", c.name)
+            } else {
+                let stem = name.strip_suffix("_host").unwrap_or(&name);
+                format!("/{}/{stem}", c.name)
+            };
+            (name, prefix)
+        })
+        .collect()
+}
+
+/// The variables with every host under one address and its path prefix: how the route
+/// table is built (each host's own listener adds the prefix back).
 pub(crate) fn variables_for(c: &Connector, base_url: &str) -> BTreeMap<String, String> {
     let authority = base_url.split_once("://").map_or(base_url, |(_, r)| r);
-    let hosts = host_variables(c);
+    let hosts = host_prefixes(c);
     c.variables
         .iter()
         .map(|(name, var)| {
             let value = if name == "scheme" {
                 "http".to_owned()
-            } else if hosts.first() == Some(name) {
-                format!("{authority}/{}", c.name)
-            } else if hosts.contains(name) {
-                let stem = name.strip_suffix("_host").unwrap_or(name);
-                format!("{authority}/{}/{stem}", c.name)
+            } else if let Some((_, prefix)) = hosts.iter().find(|(h, _)| h == name) {
+                format!("{authority}{prefix}")
             } else {
                 var.default
                     .clone()

@@ -19,6 +19,23 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new().fallback(handle).with_state(inner)
 }
 
+/// The router behind one connector host's own address: requests are served as if they
+/// had come to the main address under `prefix`.
+pub(crate) fn prefixed_router(inner: Arc<Inner>, prefix: String) -> Router {
+    router(inner).layer(axum::middleware::map_request(
+        move |mut req: axum::extract::Request| {
+            let prefix = prefix.clone();
+            async move {
+                let pq = req.uri().path_and_query().map_or("/", |p| p.as_str());
+                if let Ok(u) = format!("{prefix}{pq}").parse::<Uri>() {
+                    *req.uri_mut() = u;
+                }
+                req
+            }
+        },
+    ))
+}
+
 fn reply(status: u16, body: Option<Value>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match body {

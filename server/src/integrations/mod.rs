@@ -39,10 +39,13 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    pub fn new(public_url: &str) -> Result<Self, String> {
+    /// `allow_local_targets`: Teams and webhook posts may go to local addresses too.
+    pub fn new(public_url: &str, allow_local_targets: bool) -> Result<Self, String> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
+            // A name that resolves to a local address is refused when posting, as for calls.
+            .dns_resolver(arx_core::target::resolver(allow_local_targets))
             .build()
             .map_err(|e| format!("cannot build the HTTP client for notifications: {e}"))?;
         Ok(Hub {

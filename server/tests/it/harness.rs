@@ -189,6 +189,32 @@ pub async fn start(backend: &'static str) -> Option<TestServer> {
     start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
 }
 
+/// A server as production runs it: no demo, local targets not allowed (no simulator).
+pub async fn start_strict(backend: &'static str) -> Option<TestServer> {
+    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = match backend {
+        "sqlite" => None,
+        _ => Some(postgres_url().await?),
+    };
+    let mut cfg = Config::for_tests(&dir, db);
+    cfg.allow_local_targets = false;
+    let db_url = cfg.database_url.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = arx_server::launch(cfg, listener, false).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Some(TestServer {
+        running,
+        dir,
+        backend,
+        db_url,
+        http,
+    })
+}
+
 /// A server on `clock` (a manual clock moves TTLs without sleeping).
 pub async fn start_with_clock(
     backend: &'static str,

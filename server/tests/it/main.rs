@@ -10,3 +10,5 @@ mod execute;
 mod harness;
 mod policy;
 mod slack;
+mod state_reads;
+mod targets;

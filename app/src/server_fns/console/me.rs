@@ -13,5 +13,6 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
         name: p.name,
         role: p.role.as_str().into(),
         org_slug: p.org_slug,
+        local_targets: super::super::ssr::engine().local_targets_allowed(),
     })
 }

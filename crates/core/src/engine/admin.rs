@@ -244,6 +244,9 @@ impl AdminOps<'_> {
                 missing.0
             )));
         }
+        // Each value is what its place in the URL allows: a host is a host, nothing more.
+        crate::target::check_variables(connector, &input.variables, e.local_targets_allowed())
+            .map_err(CoreError::InvalidRequest)?;
         if input.sensitivity.is_some_and(|s| s > 25) {
             return Err(CoreError::InvalidRequest("sensitivity is 0 to 25".into()));
         }

@@ -51,7 +51,7 @@ impl AdminOps<'_> {
     ) -> Result<IntegrationView, CoreError> {
         let e = self.engine;
         let org = self.who.org_id;
-        let (config, secrets) = parse_input(kind, body)?;
+        let (config, secrets) = parse_input(kind, body, e.local_targets_allowed())?;
         let dek = e.store.wrapped_data_key(org).await?;
         let stored = StoredIntegration {
             org_id: org,

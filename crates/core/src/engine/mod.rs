@@ -67,11 +67,15 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Wires the engine and starts its audit writer; call inside a tokio runtime.
+    /// `local_targets` lets calls go to plain http and to loopback, private and
+    /// link-local addresses (`--allow-local-targets`; the demo's simulator and the tests
+    /// need it).
     pub fn new(
         store: Arc<dyn Store>,
         catalog: Catalog,
         master: MasterKey,
         clock: Arc<dyn Clock>,
+        local_targets: bool,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Engine {
             me: me.clone(),
@@ -79,7 +83,7 @@ impl Engine {
             store,
             catalog: Arc::new(catalog),
             vault: Vault::new(master),
-            executor: Executor::new(),
+            executor: Executor::with_local_targets(local_targets),
             clock,
             calls: CallWindow::default(),
             policies: RwLock::default(),
@@ -87,6 +91,11 @@ impl Engine {
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
         })
+    }
+
+    /// Whether local targets are allowed (the console shows a warning when they are).
+    pub fn local_targets_allowed(&self) -> bool {
+        self.executor.allows_local_targets()
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -1,9 +1,15 @@
 //! The reviewer's diff: where an operation declares how to read its target's current
 //! state (`state:` in the connector file), ARX reads it with the instance's credentials
-//! and shows each field now and after the call. Reads are recorded and kept a minute.
+//! and shows each field now and after the call.
+//!
+//! A state read is a call with the instance's credentials, so it follows the audit-first
+//! rule of every call: its record is written before anything leaves ARX, and if it cannot
+//! be, nothing is sent. A successful read is kept for the life of the request in this
+//! process, and concurrent openings wait for the one read in flight, so opening the page
+//! again does not call the vendor again.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -14,9 +20,12 @@ use crate::catalog::StateRead;
 use crate::ids::ApprovalId;
 use crate::model::ApprovalRequest;
 
-/// How long a read is reused before the target is asked again.
-const FRESH_MS: i64 = 60_000;
+/// Requests whose read is kept; past it, finished reads are dropped (and re-read if shown).
 const CACHE_MAX: usize = 1000;
+/// Most records read for one diff (one read per item of an `each` list).
+const MAX_READS: usize = 20;
+/// What the reviewer sees when the read's record could not be written.
+pub const AUDIT_UNAVAILABLE: &str = "state unavailable: audit unavailable";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StateRow {
@@ -37,8 +46,26 @@ pub struct StateDiff {
     pub error: Option<String>,
 }
 
+/// One cell per approval request: filled once by a successful read, awaited by
+/// concurrent openings meanwhile.
+type Cell = Arc<tokio::sync::OnceCell<StateDiff>>;
+
 #[derive(Debug, Default)]
-pub(crate) struct StateCache(Mutex<HashMap<ApprovalId, (i64, StateDiff)>>);
+pub(crate) struct StateCache(Mutex<HashMap<ApprovalId, Cell>>);
+
+impl StateCache {
+    fn cell(&self, id: ApprovalId) -> Cell {
+        let mut cells = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cells.len() >= CACHE_MAX && !cells.contains_key(&id) {
+            // Keep reads in flight; drop finished ones (their requests re-read if shown).
+            cells.retain(|_, c| !c.initialized());
+        }
+        cells.entry(id).or_default().clone()
+    }
+}
 
 fn text(v: &Value) -> String {
     match v {
@@ -79,14 +106,35 @@ impl Engine {
     pub async fn state_diff(&self, a: &ApprovalRequest) -> Option<StateDiff> {
         let connector = self.catalog.get(&a.connector)?;
         let st = connector.operation(&a.operation)?.state.as_ref()?;
-        let read = connector.operation(&st.read)?;
-        let now = self.now_ms();
-        if let Ok(cache) = self.state_cache.0.lock()
-            && let Some((at_ms, d)) = cache.get(&a.id)
-            && now - at_ms < FRESH_MS
-        {
-            return Some(d.clone());
+        connector.operation(&st.read)?;
+        let cell = self.state_cache.cell(a.id);
+        // Only a complete read is kept: a failed one is shown, and tried again next time.
+        match cell.get_or_try_init(|| self.read_state(a, st)).await {
+            Ok(d) => Some(d.clone()),
+            Err(failed) => Some(failed),
         }
+    }
+
+    /// Records the read, then makes it; `Err` is a diff with its error, not to be kept.
+    async fn read_state(
+        &self,
+        a: &ApprovalRequest,
+        st: &StateRead,
+    ) -> Result<StateDiff, StateDiff> {
+        let connector = self.catalog.get(&a.connector).ok_or_else(|| StateDiff {
+            source: a.connector.clone(),
+            rows: vec![],
+            error: Some("the connector is gone".into()),
+        })?;
+        let mut diff = StateDiff {
+            source: format!("{}.{}", connector.name, st.read),
+            rows: vec![],
+            error: None,
+        };
+        let Some(read) = connector.operation(&st.read) else {
+            diff.error = Some("the reading operation is gone".into());
+            return Err(diff);
+        };
         let params = a.params.as_object().cloned().unwrap_or_default();
         let base: Map<String, Value> = st
             .params
@@ -110,20 +158,34 @@ impl Engine {
                 })
                 .unwrap_or_default(),
         };
-        let mut diff = StateDiff {
-            source: format!("{}.{}", connector.name, st.read),
-            rows: vec![],
-            error: None,
-        };
         let sets = proposed(st, &params);
         let instance = match self.store.instance(a.org_id, a.instance_id).await {
             Ok(Some(i)) => i,
             _ => {
                 diff.error = Some("the connector instance is gone".into());
-                return Some(diff);
+                return Err(diff);
             }
         };
-        for p in reads.iter().take(20) {
+        let reads: Vec<Map<String, Value>> = reads.into_iter().take(MAX_READS).collect();
+        // Audit first: the read is recorded before it leaves ARX, or it is not made.
+        let recorded = self
+            .record(
+                a.org_id,
+                "approval.state_read",
+                Actor::system(),
+                json!({"approval_id": a.id, "read": diff.source, "instance_id": instance.id,
+                       "reads": reads.len(), "params": reads}),
+            )
+            .await;
+        let intent = match recorded {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(approval = %a.id, error = %e, "state read not made: its audit record could not be written");
+                diff.error = Some(AUDIT_UNAVAILABLE.into());
+                return Err(diff);
+            }
+        };
+        for p in &reads {
             let answer = match self.send_to_target(connector, read, &instance, p).await {
                 Ok(Ok(r)) if (200..300).contains(&r.status) => r.body,
                 Ok(Ok(r)) => {
@@ -162,21 +224,22 @@ impl Engine {
                 }
             }
         }
-        let _ = self
+        // What came back; the read itself was recorded before it was sent.
+        if let Err(e) = self
             .record(
                 a.org_id,
-                "approval.state_read",
+                "approval.state_read_result",
                 Actor::system(),
-                json!({"approval_id": a.id, "read": diff.source, "reads": reads.len(),
+                json!({"approval_id": a.id, "state_read_id": intent.id, "read": diff.source,
                        "rows": diff.rows.len(), "error": diff.error}),
             )
-            .await;
-        if let Ok(mut cache) = self.state_cache.0.lock() {
-            if cache.len() >= CACHE_MAX {
-                cache.retain(|_, (t, _)| now - *t < FRESH_MS);
-            }
-            cache.insert(a.id, (now, diff.clone()));
+            .await
+        {
+            tracing::warn!(approval = %a.id, error = %e, "the state read's result could not be recorded");
         }
-        Some(diff)
+        match diff.error {
+            None => Ok(diff),
+            Some(_) => Err(diff),
+        }
     }
 }

@@ -60,18 +60,32 @@ async fn variables_point_every_template_at_the_simulator() {
     let sim = sim().await;
     let vars = sim.variables_for("crowdstrike");
     assert_eq!(vars["scheme"], "http");
-    assert_eq!(
-        format!("http://{}", vars["host"]),
-        format!("{}/crowdstrike", sim.base_url())
-    );
+    // A host variable is a host and port, nothing else: each host has its own address.
+    for c in [
+        "crowdstrike",
+        "sentinel",
+        "azure",
+        "wiz",
+        "pagerduty",
+        "splunk",
+    ] {
+        let vars = sim.variables_for(c);
+        for (name, v) in vars.iter().filter(|(n, _)| n.ends_with("host")) {
+            let addr: std::net::SocketAddr = v
+                .parse()
+                .unwrap_or_else(|_| panic!("{c}.{name} = {v} is not host:port"));
+            assert!(addr.ip().is_loopback(), "{c}.{name}");
+        }
+    }
     let (base, token) = urls(&sim, "crowdstrike");
-    assert_eq!(base, format!("{}/crowdstrike", sim.base_url()));
+    assert_eq!(base, format!("http://{}", vars["host"]));
     assert_eq!(token.unwrap(), format!("{base}/oauth2/token"));
     let (_, sentinel_token) = urls(&sim, "sentinel");
+    let login = sim.variables_for("sentinel")["login_host"].clone();
     assert!(
         sentinel_token
             .unwrap()
-            .starts_with(&format!("{}/sentinel/login/", sim.base_url()))
+            .starts_with(&format!("http://{login}/"))
     );
     assert!(sim.variables_for("nope").is_empty());
 }
