@@ -27,6 +27,12 @@ pub struct Config {
     pub simulator_listen: SocketAddr,
     /// Emit JSON log lines instead of text.
     pub log_json: bool,
+    /// Default and longest lifetime of a new admin API token, in days (default 90).
+    pub token_lifetime_days: u32,
+    /// Take the client address of sign-ins from `X-Forwarded-For` (its last entry, the one
+    /// the proxy in front of ARX added). Only when such a proxy is the only way in:
+    /// otherwise a client picks its own address and escapes per-address throttling.
+    pub trust_forwarded_for: bool,
 }
 
 /// The keys a config file may hold; all optional.
@@ -42,6 +48,8 @@ struct FileConfig {
     site_root: Option<PathBuf>,
     simulator_listen: Option<String>,
     log_json: Option<bool>,
+    token_lifetime_days: Option<u32>,
+    trust_forwarded_for: Option<bool>,
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
@@ -86,7 +94,30 @@ impl Config {
         let public_url = env("ARX_PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
+        let token_lifetime_days = match env("ARX_TOKEN_LIFETIME_DAYS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    format!(
+                        "ARX_TOKEN_LIFETIME_DAYS must be a number of days, 1 to 3650 (got '{v}')"
+                    )
+                })?,
+            None => match f.token_lifetime_days {
+                Some(d) if !(1..=3650).contains(&d) => {
+                    return Err(format!("token_lifetime_days must be 1 to 3650 (got {d})"));
+                }
+                Some(d) => d,
+                None => arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
+            },
+        };
         Ok(Config {
+            token_lifetime_days,
+            trust_forwarded_for: env("ARX_TRUST_FORWARDED_FOR")
+                .map(|v| v == "1" || v == "true")
+                .or(f.trust_forwarded_for)
+                .unwrap_or(false),
             database_url,
             listen,
             master_key: env("ARX_MASTER_KEY").or(f.master_key).map(Secret::new),
@@ -118,6 +149,8 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             simulator_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log_json: false,
+            token_lifetime_days: arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -49,3 +49,22 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
 }
+
+/// The client's address: the socket's peer, or the last `X-Forwarded-For` entry (the one
+/// the trusted proxy added; earlier ones are the client's to choose) when `trust_proxy`.
+pub fn client_addr(
+    headers: &axum::http::HeaderMap,
+    peer: std::net::SocketAddr,
+    trust_proxy: bool,
+) -> std::net::IpAddr {
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse().ok())
+            .last()
+    };
+    trust_proxy.then(forwarded).flatten().unwrap_or(peer.ip())
+}

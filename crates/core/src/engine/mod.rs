@@ -9,8 +9,11 @@ mod execute;
 mod grants;
 mod integrations;
 mod policy;
+mod refusals;
 mod simulate;
 mod state;
+mod throttle;
+mod tokens;
 mod verify;
 
 use std::collections::HashMap;
@@ -27,6 +30,7 @@ pub use grants::GrantRequest;
 pub use policy::{ActivePolicy, ApplyOutcome, Author};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow};
+pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditRecord};
@@ -52,6 +56,12 @@ pub struct Engine {
     default_policy: Arc<ActivePolicy>,
     approval_events: approvals::ApprovalEvents,
     state_cache: state::StateCache,
+    /// Sign-in backoff and the bound on password hashes.
+    login_guard: throttle::LoginGuard,
+    /// Refused attempts being coalesced into burst records.
+    refusals: refusals::Refusals,
+    /// Default and longest lifetime of a new admin token.
+    token_lifetime_days: u32,
 }
 
 impl std::fmt::Debug for Engine {
@@ -82,6 +92,9 @@ impl Engine {
             default_policy: Arc::new(ActivePolicy::defaults()),
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
+            login_guard: throttle::LoginGuard::default(),
+            refusals: refusals::Refusals::default(),
+            token_lifetime_days: tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
         }
     }
 
