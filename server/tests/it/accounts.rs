@@ -368,3 +368,35 @@ async fn a_master_key_file_others_may_read_is_refused_at_start() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(arx_server::keys::load_master_key(&cfg).is_ok());
 }
+
+#[tokio::test]
+async fn the_console_lists_tokens_without_their_secret() {
+    for (s, _) in each_on_clock().await {
+        let b = s.backend;
+        let r = sign_in(&s, &s.demo().admin_email, &s.demo().admin_password).await;
+        assert_eq!(r.headers()["location"], "/", "{b}");
+        let session = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("arx_session="))
+            .map(|c| c.split(';').next().unwrap_or("").to_string())
+            .unwrap();
+        let page = s
+            .http
+            .get(s.url("/settings/tokens"))
+            .header("cookie", session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200, "{b}");
+        let html = page.text().await.unwrap();
+        let prefix: String = s.admin_token().chars().take(11).collect();
+        assert!(
+            html.contains("demo automation") && html.contains(&format!("{prefix}…")),
+            "{b}: the demo token is listed by name and prefix"
+        );
+        assert!(!html.contains(&s.admin_token()), "{b}: never the secret");
+    }
+}
