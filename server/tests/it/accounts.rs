@@ -400,3 +400,28 @@ async fn the_console_lists_tokens_without_their_secret() {
         assert!(!html.contains(&s.admin_token()), "{b}: never the secret");
     }
 }
+
+#[tokio::test]
+async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
+    for (s, _) in each_on_clock().await {
+        let b = s.backend;
+        let attempts = (0..12).map(|i| {
+            let s = &s;
+            async move { sign_in(s, &format!("burst{i}@demo.arx.local"), "wrong-password").await }
+        });
+        for r in futures::future::join_all(attempts).await {
+            let status = r.status().as_u16();
+            let to = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string());
+            // Refused as wrong, or told to come back when no hashing slot freed in time.
+            assert!(
+                status == 429 || to.as_deref() == Some("/login?error=invalid"),
+                "{b}: {status} {to:?}"
+            );
+        }
+        let peak = s.running.engine.password_checks_peak();
+        assert!((1..=4).contains(&peak), "{b}: {peak} hashes at once");
+    }
+}

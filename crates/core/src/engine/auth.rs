@@ -160,27 +160,32 @@ impl Engine {
         let email = normalize_email(email);
         let now = self.now_ms();
         let user = self.store.user_by_email(&email).await?;
-        if let Err(secs) = self.login_guard.check(&email, client, now) {
-            if let Some(u) = &user {
-                self.login_refused(u, client, "throttled").await?;
+        let attempt = match self.login_guard.begin(&email, client, now) {
+            Ok(a) => a,
+            Err(secs) => {
+                if let Some(u) = &user {
+                    self.login_refused(u, client, "throttled").await?;
+                }
+                return Err(CoreError::RateLimited {
+                    message: format!("too many failed sign-ins; try again in {secs} s"),
+                    retry_after_secs: secs,
+                });
             }
-            return Err(CoreError::RateLimited {
-                message: format!("too many failed sign-ins; try again in {secs} s"),
-                retry_after_secs: secs,
-            });
-        }
+        };
         let stored = user
             .as_ref()
             .filter(|u| u.active)
             .and_then(|u| u.password_hash.clone());
-        let ok = self
-            .login_guard
-            .verify(stored, password.to_string())
-            .await?;
+        let ok = match self.login_guard.verify(stored, password.to_string()).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.login_guard.cancel(attempt);
+                return Err(e);
+            }
+        };
         let user = match user {
             Some(u) if ok => u,
             other => {
-                self.login_guard.failed(&email, client, now);
                 match &other {
                     Some(u) => self.login_refused(u, client, "wrong_password").await?,
                     None => tracing::warn!("sign-in with an unknown email"),
@@ -190,7 +195,7 @@ impl Engine {
                 ));
             }
         };
-        self.login_guard.succeeded(&email);
+        self.login_guard.succeeded(attempt);
         self.record(
             user.org_id,
             "user.login",
@@ -221,6 +226,11 @@ impl Engine {
     /// Password checks done since start, for unknown accounts too (tests and metrics).
     pub fn password_checks(&self) -> u64 {
         self.login_guard.checks()
+    }
+
+    /// The most password checks that ran at once since start (bounded; tests, metrics).
+    pub fn password_checks_peak(&self) -> usize {
+        self.login_guard.peak()
     }
 
     /// Forgets sign-in failures that no longer count (run periodically).

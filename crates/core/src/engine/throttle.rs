@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -43,11 +43,23 @@ struct Failures {
     blocked_until: i64,
 }
 
+/// A sign-in in progress, counted as a failure until [`LoginGuard::succeeded`].
+#[derive(Debug)]
+pub(crate) struct Attempt {
+    at: i64,
+    /// The keys it was counted against, with their backoff before it (restored when
+    /// the attempt is taken back).
+    before: Vec<(Key, i64)>,
+}
+
 #[derive(Debug)]
 pub(crate) struct LoginGuard {
     failures: Mutex<HashMap<Key, Failures>>,
     hashing: tokio::sync::Semaphore,
     checks: AtomicU64,
+    /// Hashes running now, and the most there ever were at once.
+    running: AtomicUsize,
+    peak: AtomicUsize,
     dummy: OnceLock<String>,
 }
 
@@ -57,6 +69,8 @@ impl Default for LoginGuard {
             failures: Mutex::default(),
             hashing: tokio::sync::Semaphore::new(HASH_SLOTS),
             checks: AtomicU64::new(0),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
             dummy: OnceLock::new(),
         }
     }
@@ -76,32 +90,35 @@ impl LoginGuard {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Err(seconds to wait)` while the account or the address is in backoff.
-    pub(crate) fn check(&self, email: &str, client: Option<IpAddr>, now: i64) -> Result<(), u64> {
-        let table = self.table();
+    /// Starts a sign-in: `Err(seconds to wait)` while the account or the address is in
+    /// backoff; else the attempt is counted as a failure at once (check and count under
+    /// one lock, so concurrent guesses cannot all slip in before any is counted) and
+    /// [`LoginGuard::succeeded`] takes it back if the password is right.
+    pub(crate) fn begin(
+        &self,
+        email: &str,
+        client: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Attempt, u64> {
+        let mut table = self.table();
         let until = keys(email, client)
             .filter_map(|(k, _)| table.get(&k).map(|f| f.blocked_until))
             .max()
             .unwrap_or(0);
         if until > now {
             let secs = (until - now + 999) / 1000;
-            Err(u64::try_from(secs).unwrap_or(1).max(1))
-        } else {
-            Ok(())
+            return Err(u64::try_from(secs).unwrap_or(1).max(1));
         }
-    }
-
-    /// Counts a failed sign-in against the account and the address.
-    pub(crate) fn failed(&self, email: &str, client: Option<IpAddr>, now: i64) {
-        let mut table = self.table();
         if table.len() >= MAX_KEYS {
             prune(&mut table, now);
             if table.len() >= MAX_KEYS {
                 table.retain(|_, f| f.blocked_until > now);
             }
         }
+        let mut before = Vec::new();
         for (key, free) in keys(email, client) {
-            let f = table.entry(key).or_default();
+            let f = table.entry(key.clone()).or_default();
+            before.push((key, f.blocked_until));
             f.recent.retain(|t| now - t < WINDOW_MS);
             f.recent.push(now);
             if f.recent.len() >= free {
@@ -112,12 +129,34 @@ impl LoginGuard {
                 f.blocked_until = f.blocked_until.max(now + delay);
             }
         }
+        Ok(Attempt { at: now, before })
     }
 
-    /// A correct password clears the account's failures (not the address's: one good
-    /// account must not reset a guesser's count).
-    pub(crate) fn succeeded(&self, email: &str) {
-        self.table().remove(&Key::Account(email.to_string()));
+    /// Takes the attempt back (no password was checked: the server was busy).
+    pub(crate) fn cancel(&self, attempt: Attempt) {
+        let mut table = self.table();
+        for (key, blocked_until) in attempt.before {
+            if let Some(f) = table.get_mut(&key) {
+                if let Some(i) = f.recent.iter().rposition(|t| *t == attempt.at) {
+                    f.recent.remove(i);
+                }
+                f.blocked_until = blocked_until;
+            }
+        }
+    }
+
+    /// A correct password: the attempt is taken back and the account's failures are
+    /// cleared (not the address's: one good account must not reset a guesser's count).
+    pub(crate) fn succeeded(&self, attempt: Attempt) {
+        let account = attempt
+            .before
+            .iter()
+            .find(|(k, _)| matches!(k, Key::Account(_)))
+            .map(|(k, _)| k.clone());
+        self.cancel(attempt);
+        if let Some(k) = account {
+            self.table().remove(&k);
+        }
     }
 
     /// Forgets failures that no longer count.
@@ -128,6 +167,11 @@ impl LoginGuard {
     /// Password checks done so far (known and unknown accounts alike).
     pub(crate) fn checks(&self) -> u64 {
         self.checks.load(Ordering::Relaxed)
+    }
+
+    /// The most password checks that ever ran at once.
+    pub(crate) fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash of the same
@@ -153,6 +197,8 @@ impl LoginGuard {
         self.checks.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash = stored.or(dummy).unwrap_or_default();
+        let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now_running, Ordering::SeqCst);
         let ok = tokio::task::spawn_blocking(move || {
             PasswordHash::new(&hash).is_ok_and(|h| {
                 Argon2::default()
@@ -160,8 +206,9 @@ impl LoginGuard {
                     .is_ok()
             })
         })
-        .await
-        .map_err(|e| CoreError::internal("argon2 task", e))?;
+        .await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        let ok = ok.map_err(|e| CoreError::internal("argon2 task", e))?;
         Ok(known && ok)
     }
 
@@ -190,26 +237,44 @@ fn prune(table: &mut HashMap<Key, Failures>, now: i64) {
 mod tests {
     use super::*;
 
+    fn fail(g: &LoginGuard, email: &str, client: Option<IpAddr>, now: i64) {
+        let _ = g.begin(email, client, now);
+    }
+
     #[test]
-    fn backoff_starts_after_the_free_failures_and_doubles_up_to_the_cap() {
+    fn backoff_starts_after_the_free_failures_and_doubles() {
         let g = LoginGuard::default();
         let a: IpAddr = [10, 0, 0, 1].into();
+        let mut now = 0;
+        for _ in 0..ACCOUNT_FREE {
+            fail(&g, "x@y", Some(a), now);
+        }
+        let mut waits = Vec::new();
+        for _ in 0..9 {
+            let w = g.begin("x@y", None, now).err().unwrap_or(0);
+            waits.push(w);
+            now += i64::try_from(w).unwrap_or(0) * 1000;
+            fail(&g, "x@y", None, now);
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        // Another account from a fresh address is not affected.
+        assert!(g.begin("z@y", Some([10, 0, 0, 2].into()), now).is_ok());
+    }
+
+    #[test]
+    fn a_right_password_clears_the_account_and_takes_its_attempt_back() {
+        let g = LoginGuard::default();
+        let a: IpAddr = [10, 0, 0, 3].into();
+        for i in 0..ADDRESS_FREE - 1 {
+            fail(&g, &format!("u{i}@y"), Some(a), 0);
+        }
         for _ in 0..ACCOUNT_FREE - 1 {
-            g.failed("x@y", Some(a), 0);
+            fail(&g, "x@y", None, 0);
         }
-        assert_eq!(g.check("x@y", Some(a), 0), Ok(()));
-        g.failed("x@y", Some(a), 0);
-        assert_eq!(g.check("x@y", Some(a), 0), Err(1));
-        g.failed("x@y", Some(a), 1_000);
-        assert_eq!(g.check("x@y", None, 1_000), Err(2));
-        for _ in 0..30 {
-            g.failed("x@y", None, 2_000);
-        }
-        assert_eq!(g.check("x@y", None, 2_000), Err(900));
-        // Another account from a fresh address is not affected; success clears the account.
-        assert_eq!(g.check("z@y", Some([10, 0, 0, 2].into()), 2_000), Ok(()));
-        g.succeeded("x@y");
-        assert_eq!(g.check("x@y", None, 2_000), Ok(()));
+        let ok = g.begin("x@y", Some(a), 0).unwrap();
+        assert!(g.begin("new@y", Some(a), 0).is_err(), "counted at once");
+        g.succeeded(ok);
+        assert!(g.begin("x@y", None, 0).is_ok(), "the account is cleared");
     }
 
     #[test]
@@ -217,11 +282,11 @@ mod tests {
         let g = LoginGuard::default();
         let a: IpAddr = [10, 0, 0, 9].into();
         for i in 0..ADDRESS_FREE {
-            g.failed(&format!("u{i}@y"), Some(a), 0);
+            fail(&g, &format!("u{i}@y"), Some(a), 0);
         }
-        assert_eq!(g.check("new@y", Some(a), 0), Err(1));
-        assert_eq!(g.check("new@y", None, 0), Ok(()));
+        assert_eq!(g.begin("new@y", Some(a), 0).err(), Some(1));
+        assert!(g.begin("new@y", None, 0).is_ok());
         g.prune(WINDOW_MS + 1);
-        assert_eq!(g.check("new@y", Some(a), WINDOW_MS + 1), Ok(()));
+        assert!(g.begin("new@y", Some(a), WINDOW_MS + 1).is_ok());
     }
 }
