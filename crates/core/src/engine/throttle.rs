@@ -164,7 +164,7 @@ impl LoginGuard {
         prune(&mut self.table(), now);
     }
 
-    /// Password checks done so far (known and unknown accounts alike).
+    /// Argon2 verifications done so far (known and unknown accounts alike).
     pub(crate) fn checks(&self) -> u64 {
         self.checks.load(Ordering::Relaxed)
     }
@@ -194,13 +194,13 @@ impl LoginGuard {
             Some(_) => None,
             None => Some(self.dummy_hash().await?),
         };
-        self.checks.fetch_add(1, Ordering::Relaxed);
         let known = stored.is_some();
         let hash = stored.or(dummy).unwrap_or_default();
         let now_running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now_running, Ordering::SeqCst);
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|h| {
+        // `None` when the stored hash does not parse (no argon2 work was done).
+        let verified = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&hash).ok().map(|h| {
                 Argon2::default()
                     .verify_password(password.as_bytes(), &h)
                     .is_ok()
@@ -208,8 +208,11 @@ impl LoginGuard {
         })
         .await;
         self.running.fetch_sub(1, Ordering::SeqCst);
-        let ok = ok.map_err(|e| CoreError::internal("argon2 task", e))?;
-        Ok(known && ok)
+        let verified = verified.map_err(|e| CoreError::internal("argon2 task", e))?;
+        if verified.is_some() {
+            self.checks.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(known && verified == Some(true))
     }
 
     /// A hash of a random password with the parameters real ones use, made once.
