@@ -17,6 +17,7 @@ use crate::pages::{
     overview::OverviewPage,
     planned::*,
     policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
+    tokens::TokensPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/integrations") view=IntegrationsPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/llm") view=LlmPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -358,3 +358,18 @@ pub struct SlackLinkRow {
     pub groups: Vec<String>,
     pub slack_user_id: Option<String>,
 }
+
+/// An admin API token as the console lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub id: String,
+    pub name: String,
+    /// The email of the user it acts as.
+    pub user: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub expires: String,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}

@@ -31,6 +31,12 @@ pub struct Config {
     /// addresses (`ARX_ALLOW_LOCAL_TARGETS`, `--allow-local-targets`; `--demo` sets it).
     /// Off, a target must be https on a public address.
     pub allow_local_targets: bool,
+    /// Default and longest lifetime of a new admin API token, in days (default 90).
+    pub token_lifetime_days: u32,
+    /// Take the client address of sign-ins from `X-Forwarded-For` (its last entry, the one
+    /// the proxy in front of ARX added). Only when such a proxy is the only way in:
+    /// otherwise a client picks its own address and escapes per-address throttling.
+    pub trust_forwarded_for: bool,
 }
 
 /// The keys a config file may hold; all optional.
@@ -47,6 +53,8 @@ struct FileConfig {
     simulator_listen: Option<String>,
     log_json: Option<bool>,
     allow_local_targets: Option<bool>,
+    token_lifetime_days: Option<u32>,
+    trust_forwarded_for: Option<bool>,
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
@@ -91,7 +99,30 @@ impl Config {
         let public_url = env("ARX_PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
+        let token_lifetime_days = match env("ARX_TOKEN_LIFETIME_DAYS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    format!(
+                        "ARX_TOKEN_LIFETIME_DAYS must be a number of days, 1 to 3650 (got '{v}')"
+                    )
+                })?,
+            None => match f.token_lifetime_days {
+                Some(d) if !(1..=3650).contains(&d) => {
+                    return Err(format!("token_lifetime_days must be 1 to 3650 (got {d})"));
+                }
+                Some(d) => d,
+                None => arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
+            },
+        };
         Ok(Config {
+            token_lifetime_days,
+            trust_forwarded_for: env("ARX_TRUST_FORWARDED_FOR")
+                .map(|v| v == "1" || v == "true")
+                .or(f.trust_forwarded_for)
+                .unwrap_or(false),
             database_url,
             listen,
             master_key: env("ARX_MASTER_KEY").or(f.master_key).map(Secret::new),
@@ -129,6 +160,8 @@ impl Config {
             log_json: false,
             // The tests' targets (the simulator, local stubs) are on this machine.
             allow_local_targets: true,
+            token_lifetime_days: arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
+            trust_forwarded_for: false,
         }
     }
 }

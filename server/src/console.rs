@@ -1,6 +1,7 @@
 //! The console's HTTP side: database-backed sessions, the login and logout forms, the
 //! guard that sends signed-out browsers to `/login`, and the CSRF origin check.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::PRINCIPAL_KEY;
@@ -8,9 +9,9 @@ use arx_core::access::Principal;
 use arx_core::store::Store;
 use async_trait::async_trait;
 use axum::Form;
-use axum::extract::{Request, State};
-use axum::http::header::{HOST, ORIGIN, REFERER};
-use axum::http::{Method, StatusCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{ACCEPT, HOST, ORIGIN, REFERER};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -19,6 +20,8 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::client_addr;
 
 /// tower-sessions over the engine's store, so sessions live in SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
@@ -91,13 +94,18 @@ pub struct LoginForm {
     password: String,
 }
 
-/// `POST /auth/login`: a plain form, so it works without JavaScript.
+/// `POST /auth/login`: a plain form, so it works without JavaScript. During backoff a
+/// browser is sent back to the form with the seconds to wait; any other client gets
+/// `429 rate_limited` with `Retry-After`.
 pub async fn login(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     session: Session,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    match s.engine.login(&f.email, &f.password).await {
+    let client = client_addr(&headers, peer, s.trust_forwarded_for);
+    match s.engine.login(&f.email, &f.password, Some(client)).await {
         Ok(p) => {
             // A new session id at every login (no fixation).
             if let Err(e) = session.cycle_id().await {
@@ -112,6 +120,19 @@ pub async fn login(
         }
         Err(e) if e.code() == "unauthenticated" => {
             Redirect::to("/login?error=invalid").into_response()
+        }
+        Err(e) if e.retry_after_secs().is_some() => {
+            let wants_html = headers
+                .get(ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            match e.retry_after_secs() {
+                Some(secs) if wants_html => {
+                    Redirect::to(&format!("/login?error=rate_limited&retry_after={secs}"))
+                        .into_response()
+                }
+                _ => ApiError(e).into_response(),
+            }
         }
         Err(e) => {
             tracing::error!(error = ?e, "login failed");

@@ -27,7 +27,12 @@ impl IntoResponse for ApiError {
         {
             tracing::error!(error = ?self.0, "request failed");
         }
-        (status, Json(self.0.body())).into_response()
+        let mut res = (status, Json(self.0.body())).into_response();
+        if let Some(secs) = self.0.retry_after_secs() {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

@@ -49,3 +49,40 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
 }
+
+/// The client's address: the socket's peer, or the last `X-Forwarded-For` entry (the one
+/// the trusted proxy added; earlier ones are the client's to choose) when `trust_proxy`.
+pub fn client_addr(
+    headers: &axum::http::HeaderMap,
+    peer: std::net::SocketAddr,
+    trust_proxy: bool,
+) -> std::net::IpAddr {
+    // Only the very last entry: if it does not parse, an earlier (client-chosen) one
+    // must not be used instead.
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse().ok())
+    };
+    trust_proxy.then(forwarded).flatten().unwrap_or(peer.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy_and_only_its_last_entry() {
+        let peer: std::net::SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+        assert_eq!(client_addr(&h, peer, false).to_string(), "10.0.0.1");
+        assert_eq!(client_addr(&h, peer, true).to_string(), "203.0.113.9");
+        h.insert("x-forwarded-for", "6.6.6.6, garbage".parse().unwrap());
+        assert_eq!(client_addr(&h, peer, true).to_string(), "10.0.0.1");
+    }
+}

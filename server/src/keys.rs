@@ -1,5 +1,5 @@
 //! The master key: from `ARX_MASTER_KEY`, else a key file in the data dir, created on
-//! first start with mode 0600.
+//! first start with mode 0600; a key file others may read is refused.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -17,9 +17,14 @@ pub fn load_master_key(cfg: &Config) -> Result<MasterKey, String> {
     if path.exists() {
         let mode = std::fs::metadata(&path)
             .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0);
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        // The key decrypts every stored credential: a copy readable by other local
+        // users is a leak waiting to happen, so refuse rather than warn.
         if mode & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "the master key file is readable by others; chmod 600 it");
+            return Err(format!(
+                "the master key file {p} has mode {mode:o}, readable by others; run `chmod 600 {p}` and start again",
+                p = path.display()
+            ));
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

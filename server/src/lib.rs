@@ -23,6 +23,7 @@ pub mod extract;
 pub mod integrations;
 pub mod keys;
 pub mod policy_api;
+pub mod tokens_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,6 +48,8 @@ use crate::config::Config;
 #[derive(Clone, axum::extract::FromRef)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    /// Whether sign-ins take the client address from `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
     pub metrics: Arc<api::Metrics>,
     /// Slack, Teams and webhook delivery.
     pub hub: Arc<integrations::Hub>,
@@ -79,6 +82,7 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
 }
 
 /// Expires approval requests nobody decided in time, once a second; silence means no.
+/// Also writes the summaries of refused-attempt bursts and forgets old sign-in failures.
 /// On a shared database, also fails, once a minute, approved calls whose replica stopped
 /// while running them (see [`Engine::recover_interrupted`]).
 fn spawn_expiry_sweeper(engine: Arc<Engine>) {
@@ -93,6 +97,13 @@ fn spawn_expiry_sweeper(engine: Arc<Engine>) {
             let Some(engine) = weak.upgrade() else { return };
             if let Err(e) = engine.expire_due().await {
                 tracing::warn!(error = %e, "expiring approval requests failed; retrying");
+            }
+            // Summaries of refused-attempt bursts whose window closed.
+            if let Err(e) = engine.flush_refusals().await {
+                tracing::warn!(error = %e, "recording refused-attempt summaries failed; retrying");
+            }
+            if n % 60 == 0 {
+                engine.prune_login_failures();
             }
             if shared && n % 60 == 59 {
                 match engine.recover_interrupted(false).await {
@@ -133,7 +144,10 @@ pub fn engine_with_clock(
         catalog,
         master,
         clock,
-        cfg.allow_local_targets,
+        arx_core::engine::EngineOptions {
+            local_targets: cfg.allow_local_targets,
+            token_lifetime_days: cfg.token_lifetime_days,
+        },
     ))
 }
 
@@ -217,12 +231,19 @@ pub async fn launch_with_clock(
         .build();
     let state = AppState {
         engine: engine.clone(),
+        trust_forwarded_for: cfg.trust_forwarded_for,
         metrics: Arc::default(),
         hub,
         leptos_options,
     };
     let app = router(state, cfg.public_url.starts_with("https://"));
-    let server = tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
     Ok(Running {
         addr,
         engine,
@@ -251,6 +272,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(api::routes())
         .merge(policy_api::routes())
         .merge(approvals_api::routes())
+        .merge(tokens_api::routes())
         .merge(integrations::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))

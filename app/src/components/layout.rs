@@ -31,6 +31,7 @@ const NAV: &[(&str, &[(&str, &str)])] = &[
             ("/settings/identity", "SSO & SCIM"),
             ("/settings/integrations", "Integrations"),
             ("/settings/llm", "LLM router"),
+            ("/settings/tokens", "API tokens"),
         ],
     ),
 ];

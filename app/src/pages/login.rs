@@ -7,9 +7,17 @@ use leptos_router::hooks::use_query_map;
 pub fn LoginPage() -> impl IntoView {
     let q = use_query_map();
     let error = move || {
-        q.read().get("error").map(|e| match e.as_str() {
-            "invalid" => "The email or password is wrong.",
-            _ => "Sign-in is unavailable right now; try again in a moment.",
+        let q = q.read();
+        q.get("error").map(|e| match e.as_str() {
+            "invalid" => "The email or password is wrong.".to_string(),
+            "rate_limited" => {
+                let secs = q
+                    .get("retry_after")
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(60);
+                format!("Too many failed sign-ins; try again in {secs} s.")
+            }
+            _ => "Sign-in is unavailable right now; try again in a moment.".to_string(),
         })
     };
     view! {

@@ -10,3 +10,4 @@ pub mod login;
 pub mod overview;
 pub mod planned;
 pub mod policy;
+pub mod tokens;

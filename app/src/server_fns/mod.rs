@@ -8,6 +8,7 @@ pub mod console;
 pub mod grants;
 pub mod integrations;
 pub mod policy;
+pub mod tokens;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {

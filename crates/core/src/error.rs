@@ -53,6 +53,12 @@ pub enum CoreError {
     /// The request was cancelled before it ran (the agent was suspended, for instance).
     #[error("the approval request was cancelled: {reason}")]
     ApprovalCancelled { approval_id: String, reason: String },
+    /// Too many attempts (failed sign-ins, or sign-ins in flight): wait, then try again.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The audit record could not be made durable: nothing was forwarded.
     #[error("the audit trail cannot record this call right now, so it was not forwarded")]
     AuditUnavailable,
@@ -91,6 +97,7 @@ impl CoreError {
             CoreError::ApprovalDenied { .. } => "approval_denied",
             CoreError::ApprovalExpired { .. } => "approval_expired",
             CoreError::ApprovalCancelled { .. } => "approval_cancelled",
+            CoreError::RateLimited { .. } => "rate_limited",
             CoreError::AuditUnavailable => "audit_unavailable",
             CoreError::TargetError { .. } => "target_error",
             CoreError::TargetUnreachable { .. } => "target_unreachable",
@@ -115,6 +122,7 @@ impl CoreError {
             CoreError::PayloadTooLarge { .. } => 413,
             CoreError::NotFound(_) => 404,
             CoreError::Conflict(_) => 409,
+            CoreError::RateLimited { .. } => 429,
             CoreError::AuditUnavailable => 503,
             CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => 502,
             CoreError::Catalog(_) | CoreError::Internal(_) => 500,
@@ -137,6 +145,9 @@ impl CoreError {
                 audit_id,
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            CoreError::RateLimited {
+                retry_after_secs, ..
+            } => Some(json!({"retry_after": retry_after_secs})),
             CoreError::ApprovalDenied { approval_id, .. }
             | CoreError::ApprovalExpired { approval_id, .. }
             | CoreError::ApprovalCancelled { approval_id, .. } => {
@@ -172,6 +183,16 @@ impl CoreError {
             m.extend(extra);
         }
         json!({"error": err})
+    }
+
+    /// Seconds a client should wait before trying again (the `Retry-After` header).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            CoreError::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
     }
 
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {

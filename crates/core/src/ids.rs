@@ -60,4 +60,6 @@ id_type!(
     SimId,
     /// A time-bound grant of extra scope.
     GrantId,
+    /// An admin API token of a user.
+    TokenId,
 );

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, UserId};
+use crate::ids::{
+    AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, TokenId, UserId,
+};
 use crate::policy::{Escalation, PolicyDoc};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,6 +140,25 @@ pub struct AgentKey {
     #[serde(skip_serializing)]
     pub hash: String,
     pub created_ms: i64,
+    pub revoked_ms: Option<i64>,
+}
+
+/// An admin API token, as lists show it: never its secret or hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub org_id: OrgId,
+    pub user_id: UserId,
+    /// The email of the user the token acts as.
+    pub user_email: String,
+    pub name: String,
+    /// The first characters of the secret, to recognise it (empty for tokens issued
+    /// before prefixes were kept).
+    pub prefix: String,
+    pub created_ms: i64,
+    /// After this the token no longer works.
+    pub expires_ms: i64,
+    pub last_used_ms: Option<i64>,
     pub revoked_ms: Option<i64>,
 }
 

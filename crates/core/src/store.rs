@@ -7,11 +7,13 @@ use async_trait::async_trait;
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::engine::{SimulationReport, StoredSimulation};
 use crate::error::CoreError;
-use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, UserId};
+use crate::ids::{
+    AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, TokenId, UserId,
+};
 use crate::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use crate::model::{
-    Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
-    Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
+    Agent, AgentKey, AgentStatus, ApiToken, ApprovalChange, ApprovalRequest, ApprovalStatus,
+    ApprovalVote, Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
 };
 
 pub type StoreResult<T> = Result<T, CoreError>;
@@ -51,15 +53,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>>;
     async fn set_user_groups(&self, org: OrgId, id: UserId, groups: &[String])
     -> StoreResult<bool>;
-    async fn create_api_token(
+    /// Stores a token under the SHA-256 `hash` of its secret.
+    async fn create_api_token(&self, token: &ApiToken, hash: &str) -> StoreResult<()>;
+    /// The token with this hash and its user, revoked and expired ones included (the
+    /// caller says why they no longer work).
+    async fn api_token_by_hash(&self, hash: &str) -> StoreResult<Option<(ApiToken, User)>>;
+    /// The org's tokens, newest first; only `user`'s when given.
+    async fn list_api_tokens(&self, org: OrgId, user: Option<UserId>)
+    -> StoreResult<Vec<ApiToken>>;
+    /// Revokes a token of the org (of `user` only, when given); false when there is no
+    /// such unrevoked token.
+    async fn revoke_api_token(
         &self,
         org: OrgId,
-        user: UserId,
-        name: &str,
-        hash: &str,
+        id: TokenId,
+        user: Option<UserId>,
         now_ms: i64,
-    ) -> StoreResult<()>;
-    async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>>;
+    ) -> StoreResult<bool>;
+    /// Notes a use of the token, at most once per `every_ms`.
+    async fn touch_api_token(&self, id: TokenId, now_ms: i64, every_ms: i64) -> StoreResult<()>;
 
     // Agents and keys
     async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;

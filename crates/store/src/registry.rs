@@ -5,12 +5,12 @@ use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead};
 use arx_core::engine::{SimulationReport, StoredSimulation};
 use arx_core::ids::{
-    AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, UserId,
+    AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, SimId, TokenId, UserId,
 };
 use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::{
-    Agent, AgentKey, AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote,
-    Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
+    Agent, AgentKey, AgentStatus, ApiToken, ApprovalChange, ApprovalRequest, ApprovalStatus,
+    ApprovalVote, Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
 };
 use arx_core::store::{AuditQuery, Store, StoreResult};
 use async_trait::async_trait;
@@ -24,6 +24,8 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
+const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
+     t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
 const USER_COLS: &str =
     "id, org_id, email, name, role, password_hash, active, groups, slack_user_id, created_ms";
 
@@ -198,38 +200,96 @@ impl Store for SqlStore {
         .transpose()
     }
 
-    async fn create_api_token(
-        &self,
-        org: OrgId,
-        user: UserId,
-        name: &str,
-        hash: &str,
-        now_ms: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO api_tokens (hash, org_id, user_id, name, created_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(hash)
-            .bind(org.to_string())
-            .bind(user.to_string())
-            .bind(name)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("create token"))?;
+    #[tracing::instrument(skip_all, fields(org = %t.org_id, token = %t.id))]
+    async fn create_api_token(&self, t: &ApiToken, hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (hash, id, org_id, user_id, name, prefix, created_ms, expires_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(hash)
+        .bind(t.id.to_string())
+        .bind(t.org_id.to_string())
+        .bind(t.user_id.to_string())
+        .bind(&t.name)
+        .bind(&t.prefix)
+        .bind(t.created_ms)
+        .bind(t.expires_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create token"))?;
         Ok(())
     }
 
-    async fn user_by_api_token(&self, hash: &str) -> StoreResult<Option<User>> {
-        sqlx::query(
-            "SELECT u.id, u.org_id, u.email, u.name, u.role, u.password_hash, u.active, u.groups, u.slack_user_id, u.created_ms \
+    async fn api_token_by_hash(&self, hash: &str) -> StoreResult<Option<(ApiToken, User)>> {
+        sqlx::query(&format!(
+            "SELECT {TOKEN_COLS}, u.id AS u_id, u.org_id AS u_org_id, u.email AS u_email, u.name AS u_name, \
+             u.role AS u_role, u.password_hash AS u_password_hash, u.active AS u_active, u.groups AS u_groups, \
+             u.slack_user_id AS u_slack_user_id, u.created_ms AS u_created_ms \
              FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
-             WHERE t.hash = $1 AND t.revoked_ms IS NULL",
-        )
+             WHERE t.hash = $1"
+        ))
         .bind(hash)
         .fetch_optional(&self.pool)
         .await
-        .map_err(db_err("user by token"))?
-        .map(|r| rows::user(&r))
+        .map_err(db_err("token by hash"))?
+        .map(|r| Ok((rows::api_token(&r)?, rows::user_prefixed(&r, "u_")?)))
         .transpose()
+    }
+
+    #[tracing::instrument(skip_all, fields(%org))]
+    async fn list_api_tokens(
+        &self,
+        org: OrgId,
+        user: Option<UserId>,
+    ) -> StoreResult<Vec<ApiToken>> {
+        sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
+             WHERE t.org_id = $1 AND ($2 = '' OR t.user_id = $2) ORDER BY t.created_ms DESC, t.id"
+        ))
+        .bind(org.to_string())
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list tokens"))?
+        .iter()
+        .map(rows::api_token)
+        .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(%org, token = %id))]
+    async fn revoke_api_token(
+        &self,
+        org: OrgId,
+        id: TokenId,
+        user: Option<UserId>,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_ms = $1 WHERE org_id = $2 AND id = $3 \
+             AND ($4 = '' OR user_id = $4) AND revoked_ms IS NULL",
+        )
+        .bind(now_ms)
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(user.map(|u| u.to_string()).unwrap_or_default())
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("revoke token"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_api_token(&self, id: TokenId, now_ms: i64, every_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2 \
+             AND (last_used_ms IS NULL OR last_used_ms < $3)",
+        )
+        .bind(now_ms)
+        .bind(id.to_string())
+        .bind(now_ms - every_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("touch token"))?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]

@@ -3,8 +3,8 @@
 use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
 use arx_core::model::{
-    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, ApprovalVote, Environment,
-    Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
+    Agent, AgentKey, AgentStatus, ApiToken, ApprovalRequest, ApprovalStatus, ApprovalVote,
+    Environment, Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -46,17 +46,38 @@ pub(crate) fn org_prefixed(row: &AnyRow, prefix: &str) -> Result<Org, CoreError>
 }
 
 pub(crate) fn user(row: &AnyRow) -> Result<User, CoreError> {
+    user_prefixed(row, "")
+}
+
+/// A user whose columns carry `prefix` next to other tables' in a join.
+pub(crate) fn user_prefixed(row: &AnyRow, prefix: &str) -> Result<User, CoreError> {
+    let c = |n: &str| format!("{prefix}{n}");
     Ok(User {
+        id: id(row, &c("id"))?,
+        org_id: id(row, &c("org_id"))?,
+        email: get(row, &c("email"))?,
+        name: get(row, &c("name"))?,
+        role: Role::parse(&get::<String>(row, &c("role"))?).ok_or_else(|| bad("role"))?,
+        password_hash: get(row, &c("password_hash"))?,
+        active: get::<i64>(row, &c("active"))? != 0,
+        groups: json(row, &c("groups"))?,
+        slack_user_id: get(row, &c("slack_user_id"))?,
+        created_ms: get(row, &c("created_ms"))?,
+    })
+}
+
+pub(crate) fn api_token(row: &AnyRow) -> Result<ApiToken, CoreError> {
+    Ok(ApiToken {
         id: id(row, "id")?,
         org_id: id(row, "org_id")?,
-        email: get(row, "email")?,
+        user_id: id(row, "user_id")?,
+        user_email: get(row, "user_email")?,
         name: get(row, "name")?,
-        role: Role::parse(&get::<String>(row, "role")?).ok_or_else(|| bad("role"))?,
-        password_hash: get(row, "password_hash")?,
-        active: get::<i64>(row, "active")? != 0,
-        groups: json(row, "groups")?,
-        slack_user_id: get(row, "slack_user_id")?,
+        prefix: get(row, "prefix")?,
         created_ms: get(row, "created_ms")?,
+        expires_ms: get(row, "expires_ms")?,
+        last_used_ms: get(row, "last_used_ms")?,
+        revoked_ms: get(row, "revoked_ms")?,
     })
 }
 

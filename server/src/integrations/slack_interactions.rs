@@ -134,14 +134,21 @@ fn refusal(status: StatusCode, code: &str, reason: &str, message: &str) -> Respo
         .into_response()
 }
 
-/// Records a refusal in the org's chain; the answer goes out even if recording fails.
+/// Records a refusal in the org's chain, coalesced per reason (a flood of forged presses
+/// is one record per burst with a count); the answer goes out even if recording fails.
 async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str, fields: Value) {
     let mut f = json!({"reason": reason, "message": message});
     if let (Value::Object(m), Value::Object(extra)) = (&mut f, fields) {
         m.extend(extra);
     }
     if let Err(e) = engine
-        .record_integration_event(org, IntegrationKind::Slack, "interaction_refused", f)
+        .record_integration_refusal(
+            org,
+            IntegrationKind::Slack,
+            "interaction_refused",
+            reason,
+            f,
+        )
         .await
     {
         tracing::error!(%org, error = ?e, "recording a refused Slack interaction failed");

@@ -121,12 +121,16 @@ async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
         .await
         .unwrap();
     let b = running.bootstrap.as_ref().expect("first start bootstraps");
-    let p = running.engine.login(&b.email, &b.password).await.unwrap();
+    let p = running
+        .engine
+        .login(&b.email, &b.password, None)
+        .await
+        .unwrap();
     assert_eq!((p.org_slug.as_str(), p.is_admin()), ("default", true));
     assert!(
         running
             .engine
-            .login(&b.email, "guess-guess-guess")
+            .login(&b.email, "guess-guess-guess", None)
             .await
             .is_err()
     );

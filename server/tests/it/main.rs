@@ -1,6 +1,7 @@
 //! The server through its real HTTP interface, on SQLite and PostgreSQL, with the
 //! target simulator as the vendor side.
 
+mod accounts;
 mod admin_api;
 mod approval_promise;
 mod approvals;

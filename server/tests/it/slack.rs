@@ -738,7 +738,8 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 "bad_signature",
                 "stale_timestamp",
                 "future_timestamp",
-                "bad_signature",
+                // The second bad signature is counted into the first one's burst: its
+                // summary is written when the burst's minute is over.
                 "missing_headers",
                 "not_our_message",
                 "not_our_message",
@@ -748,6 +749,13 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 "already_decided"
             ],
             "{b}"
+        );
+        assert!(
+            audit
+                .iter()
+                .filter(|r| r["kind"] == "slack.interaction_refused")
+                .all(|r| r["fields"]["count"] == 1),
+            "{b}: each burst's first refusal is recorded with its count"
         );
         let approved = audit
             .iter()

@@ -1,9 +1,11 @@
-//! Establishing who is asking: console logins (argon2), admin API tokens, and the
-//! bootstrap of an org with its first admin.
+//! Establishing who is asking: console logins (argon2, throttled), and the bootstrap of an
+//! org with its first admin. Admin API tokens are in [`super::tokens`].
+
+use std::net::IpAddr;
 
 use aes_gcm::aead::{OsRng, rand_core::RngCore};
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -27,7 +29,7 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn hash_password(password: &str) -> Result<String, CoreError> {
+pub(super) fn hash_password(password: &str) -> Result<String, CoreError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -144,70 +146,96 @@ impl Engine {
         Ok(user)
     }
 
-    /// Issues an admin-API token for a user; the token is returned once and stored hashed.
-    pub async fn issue_user_token(&self, user: &User, name: &str) -> Result<String, CoreError> {
-        let token = new_secret_token("arxu_");
-        self.store
-            .create_api_token(
-                user.org_id,
-                user.id,
-                name,
-                &token_hash(&token),
-                self.now_ms(),
-            )
-            .await?;
-        self.record(
-            user.org_id,
-            "user.token_issued",
-            Actor::user(user.id, &user.email),
-            json!({"user_id": user.id, "name": name}),
-        )
-        .await?;
-        Ok(token)
-    }
-
-    /// Checks an email and password; records the login or the failed attempt.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Principal, CoreError> {
-        let wrong = || CoreError::Unauthenticated("the email or password is wrong".into());
-        let Some(user) = self.store.user_by_email(&normalize_email(email)).await? else {
-            return Err(wrong());
-        };
-        let ok = match (&user.password_hash, user.active) {
-            (Some(hash), true) => {
-                let (hash, password) = (hash.clone(), password.to_string());
-                tokio::task::spawn_blocking(move || {
-                    PasswordHash::new(&hash)
-                        .map(|h| {
-                            Argon2::default()
-                                .verify_password(password.as_bytes(), &h)
-                                .is_ok()
-                        })
-                        .unwrap_or(false)
-                })
-                .await
-                .unwrap_or(false)
+    /// Checks an email and password from `client` (the caller's address, when known);
+    /// records the login, or the refusal coalesced per account and address (see
+    /// [`super::refusals`]). Repeated failures put the account and the address in backoff
+    /// ([`super::throttle`]): `RateLimited` with the seconds to wait, even for the right
+    /// password, and without computing a hash.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, CoreError> {
+        let email = normalize_email(email);
+        let now = self.now_ms();
+        let user = self.store.user_by_email(&email).await?;
+        let attempt = match self.login_guard.begin(&email, client, now) {
+            Ok(a) => a,
+            Err(secs) => {
+                if let Some(u) = &user {
+                    self.login_refused(u, client, "throttled").await?;
+                }
+                return Err(CoreError::RateLimited {
+                    message: format!("too many failed sign-ins; try again in {secs} s"),
+                    retry_after_secs: secs,
+                });
             }
-            _ => false,
         };
-        let actor = Actor::user(user.id, &user.email);
-        if !ok {
-            self.record(
-                user.org_id,
-                "user.login_failed",
-                actor,
-                json!({"method": "password"}),
-            )
-            .await?;
-            return Err(wrong());
-        }
+        let stored = user
+            .as_ref()
+            .filter(|u| u.active)
+            .and_then(|u| u.password_hash.clone());
+        let ok = match self.login_guard.verify(stored, password.to_string()).await {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.login_guard.cancel(attempt);
+                return Err(e);
+            }
+        };
+        let user = match user {
+            Some(u) if ok => u,
+            other => {
+                match &other {
+                    Some(u) => self.login_refused(u, client, "wrong_password").await?,
+                    None => tracing::warn!("sign-in with an unknown email"),
+                }
+                return Err(CoreError::Unauthenticated(
+                    "the email or password is wrong".into(),
+                ));
+            }
+        };
+        self.login_guard.succeeded(attempt);
         self.record(
             user.org_id,
             "user.login",
-            actor,
-            json!({"method": "password"}),
+            Actor::user(user.id, &user.email),
+            json!({"method": "password", "client": client.map(|a| a.to_string())}),
         )
         .await?;
         self.principal_for(&user).await
+    }
+
+    async fn login_refused(
+        &self,
+        user: &User,
+        client: Option<IpAddr>,
+        reason: &str,
+    ) -> Result<(), CoreError> {
+        let client = client.map(|a| a.to_string());
+        self.record_refusal(
+            user.org_id,
+            "user.login_failed",
+            format!("login:{}:{}", user.id, client.as_deref().unwrap_or("")),
+            Actor::user(user.id, &user.email),
+            json!({"method": "password", "reason": reason, "client": client}),
+        )
+        .await
+    }
+
+    /// Password checks done since start, for unknown accounts too (tests and metrics).
+    pub fn password_checks(&self) -> u64 {
+        self.login_guard.checks()
+    }
+
+    /// The most password checks that ran at once since start (bounded; tests, metrics).
+    pub fn password_checks_peak(&self) -> usize {
+        self.login_guard.peak()
+    }
+
+    /// Forgets sign-in failures that no longer count (run periodically).
+    pub fn prune_login_failures(&self) {
+        self.login_guard.prune(self.now_ms());
     }
 
     pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
@@ -219,22 +247,6 @@ impl Engine {
         )
         .await?;
         Ok(())
-    }
-
-    /// The principal behind an admin-API bearer token.
-    pub async fn principal_from_token(&self, bearer: Option<&str>) -> Result<Principal, CoreError> {
-        let token = bearer.ok_or_else(|| {
-            CoreError::Unauthenticated(
-                "send an admin token as 'Authorization: Bearer <token>'".into(),
-            )
-        })?;
-        let user = self
-            .store
-            .user_by_api_token(&token_hash(token))
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(|| CoreError::Unauthenticated("the token is unknown or revoked".into()))?;
-        self.principal_for(&user).await
     }
 
     /// Re-reads a session's principal so a deactivated user or changed role takes effect.

@@ -270,9 +270,12 @@ impl Engine {
             None
         };
         if let Some(why) = why {
-            self.record(
+            // Coalesced per key: a script retrying a dead key must not grow the chain
+            // by one record per call.
+            self.record_refusal(
                 agent.org_id,
                 "execute.unauthenticated",
+                format!("execute.unauthenticated:{}", key.id),
                 agent_actor(&agent),
                 json!({"agent_id": agent.id, "key_id": key.id, "reason": why}),
             )

@@ -9,8 +9,11 @@ mod execute;
 mod grants;
 mod integrations;
 mod policy;
+mod refusals;
 mod simulate;
 mod state;
+mod throttle;
+mod tokens;
 mod verify;
 
 use std::collections::HashMap;
@@ -27,6 +30,7 @@ pub use grants::GrantRequest;
 pub use policy::{ActivePolicy, ApplyOutcome, Author};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow};
+pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditRecord};
@@ -55,6 +59,31 @@ pub struct Engine {
     default_policy: Arc<ActivePolicy>,
     approval_events: approvals::ApprovalEvents,
     state_cache: state::StateCache,
+    /// Sign-in backoff and the bound on password hashes.
+    login_guard: throttle::LoginGuard,
+    /// Refused attempts being coalesced into burst records.
+    refusals: refusals::Refusals,
+    /// Default and longest lifetime of a new admin token.
+    token_lifetime_days: u32,
+}
+
+/// How an engine is set up beyond its parts.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Let calls go to plain http and to loopback, private and link-local addresses
+    /// (`--allow-local-targets`; the demo's simulator and the tests need it).
+    pub local_targets: bool,
+    /// Default and longest lifetime of a new admin token, in days.
+    pub token_lifetime_days: u32,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            local_targets: false,
+            token_lifetime_days: tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
+        }
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -67,15 +96,12 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Wires the engine and starts its audit writer; call inside a tokio runtime.
-    /// `local_targets` lets calls go to plain http and to loopback, private and
-    /// link-local addresses (`--allow-local-targets`; the demo's simulator and the tests
-    /// need it).
     pub fn new(
         store: Arc<dyn Store>,
         catalog: Catalog,
         master: MasterKey,
         clock: Arc<dyn Clock>,
-        local_targets: bool,
+        opts: EngineOptions,
     ) -> Arc<Self> {
         Arc::new_cyclic(|me| Engine {
             me: me.clone(),
@@ -83,13 +109,16 @@ impl Engine {
             store,
             catalog: Arc::new(catalog),
             vault: Vault::new(master),
-            executor: Executor::with_local_targets(local_targets),
+            executor: Executor::with_local_targets(opts.local_targets),
             clock,
             calls: CallWindow::default(),
             policies: RwLock::default(),
             default_policy: Arc::new(ActivePolicy::defaults()),
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
+            login_guard: throttle::LoginGuard::default(),
+            refusals: refusals::Refusals::default(),
+            token_lifetime_days: opts.token_lifetime_days.max(1),
         })
     }
 
