@@ -23,6 +23,7 @@ pub mod extract;
 pub mod integrations;
 pub mod keys;
 pub mod policy_api;
+pub mod responses_api;
 pub mod tokens_api;
 
 use std::net::SocketAddr;
@@ -83,6 +84,7 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
 
 /// Expires approval requests nobody decided in time, once a second; silence means no.
 /// Also writes the summaries of refused-attempt bursts and forgets old sign-in failures.
+/// Purges response bodies past their org's retention once a minute.
 /// On a shared database, also fails, once a minute, approved calls whose replica stopped
 /// while running them (see [`Engine::recover_interrupted`]).
 fn spawn_expiry_sweeper(engine: Arc<Engine>) {
@@ -104,6 +106,12 @@ fn spawn_expiry_sweeper(engine: Arc<Engine>) {
             }
             if n % 60 == 0 {
                 engine.prune_login_failures();
+            }
+            // Response bodies past the org's retention, once a minute.
+            if n % 60 == 30
+                && let Err(e) = engine.purge_responses().await
+            {
+                tracing::warn!(error = %e, "purging response bodies failed; retrying");
             }
             if shared && n % 60 == 59 {
                 match engine.recover_interrupted(false).await {
@@ -273,6 +281,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .merge(policy_api::routes())
         .merge(approvals_api::routes())
         .merge(tokens_api::routes())
+        .merge(responses_api::routes())
         .merge(integrations::routes())
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(api::metrics))

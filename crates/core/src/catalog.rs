@@ -310,6 +310,10 @@ pub struct Operation {
     /// How to read the target's current state, so a reviewer sees what the call changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<StateRead>,
+    /// Non-sensitive fields of the answer kept in the audit chain next to its hash
+    /// (ids, statuses; never names, emails or free text). See [`crate::projection`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub projection: Vec<String>,
 }
 
 /// How a write's target state is read for the reviewer's diff: another operation of the
@@ -501,6 +505,8 @@ impl Connector {
                     }
                 }
             }
+            crate::projection::check(&op.projection)
+                .map_err(|e| format!("operation '{id}': {e}"))?;
             for (pname, p) in &op.params {
                 if p.location == ParamLocation::Path && !op.path.contains(&format!("{{{pname}}}")) {
                     return Err(format!(
@@ -705,6 +711,45 @@ operations:
             .unwrap_err()
             .to_string();
         assert!(err.contains("item_id"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_projection_path_is_a_catalog_error_naming_connector_operation_and_path() {
+        let with = |path: &str| {
+            format!(
+                r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "{{scheme}}://{{host}}"
+variables: {{ scheme: {{ type: scheme, default: https }}, host: {{ type: host, default: example.com }} }}
+auth: {{ scheme: bearer }}
+operations:
+  items:read:
+    method: GET
+    path: /items
+    scope: read
+    risk: low
+    description: d
+    projection: ["items.*.id", "{path}"]
+"#
+            )
+        };
+        let good = Catalog::from_sources([("x.yaml", with("meta.total").as_str())]).unwrap();
+        assert_eq!(
+            good.get("x").unwrap().operation("items:read").unwrap().projection,
+            vec!["items.*.id".to_string(), "meta.total".to_string()]
+        );
+        for bad in ["items..name", "items.*.", "items.first name", "items.*.id"] {
+            let err = Catalog::from_sources([("x.yaml", with(bad).as_str())])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("x.yaml (x)") && err.contains("items:read") && err.contains(bad),
+                "{bad}: {err}"
+            );
+        }
     }
 
     const WITH_REFUSAL: &str = r#"

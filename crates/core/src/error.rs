@@ -38,6 +38,9 @@ pub enum CoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// What was asked for existed and was deleted on purpose (a purged response body).
+    #[error("{message}")]
+    Gone { message: String, purged_at: String },
     /// A reviewer denied the approval request.
     #[error("a reviewer denied this call{}", reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
     ApprovalDenied {
@@ -94,6 +97,7 @@ impl CoreError {
             CoreError::InvalidPolicy(_) => "invalid_policy",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::Gone { .. } => "gone",
             CoreError::ApprovalDenied { .. } => "approval_denied",
             CoreError::ApprovalExpired { .. } => "approval_expired",
             CoreError::ApprovalCancelled { .. } => "approval_cancelled",
@@ -122,6 +126,7 @@ impl CoreError {
             CoreError::PayloadTooLarge { .. } => 413,
             CoreError::NotFound(_) => 404,
             CoreError::Conflict(_) => 409,
+            CoreError::Gone { .. } => 410,
             CoreError::RateLimited { .. } => 429,
             CoreError::AuditUnavailable => 503,
             CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => 502,
@@ -145,6 +150,7 @@ impl CoreError {
                 audit_id,
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            CoreError::Gone { purged_at, .. } => Some(json!({"purged_at": purged_at})),
             CoreError::RateLimited {
                 retry_after_secs, ..
             } => Some(json!({"retry_after": retry_after_secs})),

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod integration;
 pub mod model;
 pub mod policy;
+pub mod projection;
 pub mod request;
 pub mod review;
 pub mod risk;

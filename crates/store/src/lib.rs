@@ -14,6 +14,7 @@ mod grants;
 mod integrations;
 mod policy;
 mod registry;
+mod responses;
 mod rows;
 mod sessions;
 mod simulations;

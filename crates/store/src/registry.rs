@@ -12,7 +12,7 @@ use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApiToken, ApprovalChange, ApprovalRequest, ApprovalStatus,
     ApprovalVote, Grant, GrantChange, GrantStatus, Instance, Org, PolicyVersion, User,
 };
-use arx_core::store::{AuditQuery, Store, StoreResult};
+use arx_core::store::{AuditQuery, ResponseBody, Store, StoreResult};
 use async_trait::async_trait;
 
 use crate::{SqlStore, db_err, rows};
@@ -677,6 +677,44 @@ impl Store for SqlStore {
 
     async fn grants_due(&self, status: GrantStatus, due_before_ms: i64) -> StoreResult<Vec<Grant>> {
         self.grants_due_q(status, due_before_ms).await
+    }
+
+    async fn put_response_body(&self, b: &ResponseBody) -> StoreResult<()> {
+        self.put_response_body_q(b).await
+    }
+
+    async fn response_body(
+        &self,
+        org: OrgId,
+        record: RecordId,
+    ) -> StoreResult<Option<ResponseBody>> {
+        self.response_body_q(org, record).await
+    }
+
+    async fn response_bodies_due(&self, org: OrgId, before_ms: i64) -> StoreResult<u64> {
+        self.response_bodies_due_q(org, before_ms).await
+    }
+
+    async fn purge_response_bodies(
+        &self,
+        org: OrgId,
+        before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        self.purge_response_bodies_q(org, before_ms, now_ms).await
+    }
+
+    async fn response_retention_days(&self, org: OrgId) -> StoreResult<Option<u32>> {
+        self.response_retention_days_q(org).await
+    }
+
+    async fn set_response_retention_days(
+        &self,
+        org: OrgId,
+        days: u32,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        self.set_response_retention_days_q(org, days, now_ms).await
     }
 
     async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {

@@ -499,19 +499,51 @@ impl Engine {
             ),
             Err(e) => ("failed", None, None, Value::Null, Some(e.to_string())),
         };
-        let record = self
-            .record(
-                intercept.org_id,
-                "execute.result",
-                agent_actor(agent),
-                json!({
-                    "intercept_id": intercept.id, "intercept_seq": intercept.seq,
-                    "agent_id": agent.id, "connector": connector.name, "operation": req.operation,
-                    "status": status, "http_status": http_status, "latency_ms": latency,
-                    "response": body, "error": error, "approval_id": approval,
-                }),
-            )
-            .await?;
+        let mut fields = json!({
+            "intercept_id": intercept.id, "intercept_seq": intercept.seq,
+            "agent_id": agent.id, "connector": connector.name, "operation": req.operation,
+            "status": status, "http_status": http_status, "latency_ms": latency,
+            "error": error, "approval_id": approval,
+        });
+        let mut draft = self.draft(
+            intercept.org_id,
+            "execute.result",
+            agent_actor(agent),
+            Value::Null,
+        );
+        // The body stays out of the chain (§7): the record proves it by hash, and keeps
+        // only the fields the operation declares non-sensitive.
+        if outcome.is_ok() {
+            let Some(s) = super::responses::summarize(op, &body) else {
+                // Cannot happen for parsed JSON; the call ran, so it is recorded anyway.
+                if let Value::Object(m) = &mut fields {
+                    m.insert("response_stored".into(), false.into());
+                }
+                draft.fields = fields;
+                let record = self.audit.append_one(draft).await?;
+                return Self::answer(outcome, record, intercept);
+            };
+            let stored = self
+                .keep_response_body(intercept.org_id, draft.id, intercept.id, &s)
+                .await;
+            if let Value::Object(m) = &mut fields {
+                m.insert("response_sha256".into(), s.sha256.into());
+                m.insert("response_bytes".into(), s.bytes.into());
+                m.insert("response_projection".into(), s.projection);
+                m.insert("response_stored".into(), stored.into());
+            }
+        }
+        draft.fields = fields;
+        let record = self.audit.append_one(draft).await?;
+        Self::answer(outcome, record, intercept)
+    }
+
+    /// The agent's answer to a call that ran: the target's body, or its error.
+    fn answer(
+        outcome: Result<crate::executor::TargetResponse, ExecError>,
+        record: AuditRecord,
+        intercept: &AuditRecord,
+    ) -> Result<(Value, AuditRecord), CoreError> {
         match outcome {
             Ok(r) if (200..300).contains(&r.status) => Ok((r.body, record)),
             Ok(r) => Err(CoreError::TargetError {

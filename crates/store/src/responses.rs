@@ -1,0 +1,126 @@
+//! Vendor response bodies, outside the audit chain, and each org's retention of them.
+//! Purging drops a body and keeps its row as a tombstone (when, how big, which hash).
+
+use arx_core::ids::{OrgId, RecordId};
+use arx_core::store::{ResponseBody, StoreResult};
+use sqlx::any::AnyRow;
+
+use crate::{SqlStore, db_err, rows};
+
+fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
+    Ok(ResponseBody {
+        org_id: rows::id(row, "org_id")?,
+        record_id: rows::id(row, "record_id")?,
+        intercept_id: rows::id(row, "intercept_id")?,
+        sha256: rows::get(row, "sha256")?,
+        bytes: rows::get(row, "bytes")?,
+        body: rows::get(row, "body")?,
+        created_ms: rows::get(row, "created_ms")?,
+        purged_ms: rows::get(row, "purged_ms")?,
+    })
+}
+
+impl SqlStore {
+    pub(crate) async fn put_response_body_q(&self, b: &ResponseBody) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO response_bodies (org_id, record_id, intercept_id, sha256, bytes, body, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(b.org_id.to_string())
+        .bind(b.record_id.to_string())
+        .bind(b.intercept_id.to_string())
+        .bind(&b.sha256)
+        .bind(b.bytes)
+        .bind(b.body.as_deref())
+        .bind(b.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("store response body"))?;
+        Ok(())
+    }
+
+    pub(crate) async fn response_body_q(
+        &self,
+        org: OrgId,
+        record: RecordId,
+    ) -> StoreResult<Option<ResponseBody>> {
+        sqlx::query(
+            "SELECT org_id, record_id, intercept_id, sha256, bytes, body, created_ms, purged_ms \
+             FROM response_bodies WHERE org_id = $1 AND record_id = $2",
+        )
+        .bind(org.to_string())
+        .bind(record.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("response body"))?
+        .map(|r| body(&r))
+        .transpose()
+    }
+
+    pub(crate) async fn response_bodies_due_q(
+        &self,
+        org: OrgId,
+        before_ms: i64,
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM response_bodies \
+             WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
+        )
+        .bind(org.to_string())
+        .bind(before_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("count response bodies"))?;
+        Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
+    }
+
+    pub(crate) async fn purge_response_bodies_q(
+        &self,
+        org: OrgId,
+        before_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE response_bodies SET body = NULL, purged_ms = $3 \
+             WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
+        )
+        .bind(org.to_string())
+        .bind(before_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("purge response bodies"))?
+        .rows_affected())
+    }
+
+    pub(crate) async fn response_retention_days_q(&self, org: OrgId) -> StoreResult<Option<u32>> {
+        sqlx::query("SELECT response_days FROM retention_settings WHERE org_id = $1")
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("retention settings"))?
+            .map(|r| rows::get::<i64>(&r, "response_days").map(|d| u32::try_from(d).ok()))
+            .transpose()
+            .map(Option::flatten)
+    }
+
+    pub(crate) async fn set_response_retention_days_q(
+        &self,
+        org: OrgId,
+        days: u32,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO retention_settings (org_id, response_days, updated_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (org_id) DO UPDATE SET response_days = excluded.response_days, \
+             updated_ms = excluded.updated_ms",
+        )
+        .bind(org.to_string())
+        .bind(i64::from(days))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("store retention settings"))?;
+        Ok(())
+    }
+}
