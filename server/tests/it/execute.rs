@@ -79,6 +79,13 @@ async fn permit_runs_the_call_and_chains_result_to_intercept() {
         );
         assert_eq!(result["fields"]["intercept_id"], intercept["id"]);
         assert_eq!(result["fields"]["status"], "ok");
+        // The vendor's answer stays out of the append-only chain: only its hash.
+        assert!(
+            result["fields"].get("response").is_none(),
+            "{}: body in the chain: {result}",
+            s.backend
+        );
+        assert!(result["fields"]["response_sha256"].is_string());
         let risk = &intercept["fields"]["risk"];
         assert_eq!(
             (
@@ -191,6 +198,8 @@ async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record() {
         let result = records_of_kind(&s, "execute.result").await.pop().unwrap();
         assert_eq!(result["fields"]["status"], "target_error");
         assert_eq!(result["fields"]["http_status"], 503);
+        assert!(result["fields"].get("response").is_none(), "{}", s.backend);
+        assert!(result["fields"]["response_sha256"].is_string(), "{}", s.backend);
     }
 }
 

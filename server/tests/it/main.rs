@@ -10,6 +10,7 @@ mod console;
 mod execute;
 mod harness;
 mod policy;
+mod responses;
 mod slack;
 mod state_reads;
 mod targets;
