@@ -9,7 +9,7 @@ use crate::components::layout::ConsoleLayout;
 use crate::pages::{
     agents::AgentsPage,
     approvals::{ApprovalPage, ApprovalsPage},
-    audit::AuditTrailPage,
+    audit::{AuditTrailPage, ResponsePage},
     connectors::ConnectorsPage,
     grants::GrantsPage,
     integrations::IntegrationsPage,
@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/agents") view=AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/response") view=ResponsePage ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                     <Route path=path!("/approvals/view") view=ApprovalPage ssr=SsrMode::Async/>

@@ -43,6 +43,9 @@ pub struct AuditRow {
     pub prev_hash: String,
     /// The record's fields, pretty-printed.
     pub details: String,
+    pub id: String,
+    /// For a call's result with a response: the hash the chain holds for it.
+    pub response_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +54,19 @@ pub struct AuditPage {
     pub total: i64,
     /// `before` of the next (older) page.
     pub older: Option<i64>,
+    /// Whether the viewer may open response bodies (admins and auditors).
+    pub can_read_responses: bool,
+}
+
+/// A vendor response body as the console shows it, checked against the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseBodyView {
+    pub record_id: String,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The body, pretty-printed.
+    pub body: String,
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,15 +1,18 @@
 //! The audit trail, newest first, fifty records a page; each row opens to its fields.
+//! A call's result shows its response's hash, size and projection; admins and auditors
+//! open the body itself on its own page, which says whether it matches the chain.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::messages::{ErrorBox, error_text};
-use crate::server_fns::audit::fetch_audit_page;
+use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
+/// `responses`: the viewer may open response bodies (a link on each call's result).
 #[component]
-pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
+pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> impl IntoView {
     if rows.is_empty() {
         return view! { <p class="muted">"No records yet."</p> }.into_any();
     }
@@ -25,7 +28,13 @@ pub fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
                         <td class="num">{r.seq}</td>
                         <td class="nowrap">{r.ts.clone()}</td>
                         <td><details><summary>{r.kind.clone()}</summary><pre class="fields">{r.details.clone()}</pre>
-                            <p class="mono small">"prev " {r.prev_hash.clone()}</p></details></td>
+                            <p class="mono small">"prev " {r.prev_hash.clone()}</p>
+                            {r.response_sha256.clone().map(|h| view! {
+                                <p class="mono small">"response sha256 " {h}</p>
+                                {responses.then(|| view! {
+                                    <p><a href=format!("/audit/response?id={}", r.id) class="show-response">"Show the response"</a></p>
+                                })}
+                            })}</details></td>
                         <td>{r.agent.clone().unwrap_or(r.actor.clone())}</td>
                         <td>{r.connector.clone().unwrap_or_default()}</td>
                         <td class="mono">{r.operation.clone().unwrap_or_default()}</td>
@@ -57,11 +66,48 @@ pub fn AuditTrailPage() -> impl IntoView {
                         Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
                         Ok(p) => view! {
                             <p class="muted">{format!("{} records in this org's chain.", p.total)}</p>
-                            <div class="card flush"><AuditTable rows=p.rows/></div>
+                            <div class="card flush"><AuditTable rows=p.rows responses=p.can_read_responses/></div>
                             <nav class="pager">
                                 {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
                                 {p.older.map(|o| view! { <a href=format!("/audit?before={o}") rel="next">"Older →"</a> })}
                             </nav>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// One response body (`/audit/response?id=…`): admins and auditors only; the server
+/// says why not to anyone else, and when a purged body went.
+#[component]
+pub fn ResponsePage() -> impl IntoView {
+    let q = use_query_map();
+    let id = move || q.read().get("id").unwrap_or_default();
+    let body = Resource::new(id, fetch_response);
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>"Call response"</h1>
+                <p class="muted">"The vendor's answer, kept outside the chain; the chain holds its SHA-256. "<a href="/audit">"← Audit trail"</a></p>
+            </header>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match body.await {
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Ok(v) => view! {
+                            {if v.verified {
+                                view! { <div class="flash flash-ok" role="status" data-verified="true"><p>"This body matches the hash in the audit chain."</p></div> }.into_any()
+                            } else {
+                                view! { <div class="flash flash-error" role="alert" data-verified="false"><p>"This body does NOT match the hash in the audit chain: it was changed after the call."</p></div> }.into_any()
+                            }}
+                            <dl class="facts">
+                                <dt>"Record"</dt><dd class="mono">{v.record_id}</dd>
+                                <dt>"SHA-256 in the chain"</dt><dd class="mono">{v.sha256}</dd>
+                                <dt>"Size"</dt><dd>{format!("{} bytes", v.bytes)}</dd>
+                            </dl>
+                            <div class="card"><pre class="fields response-body">{v.body}</pre></div>
                         }.into_any(),
                     }
                 })}

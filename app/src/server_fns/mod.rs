@@ -118,6 +118,10 @@ pub mod ssr {
             hash: r.hash.clone(),
             prev_hash: r.prev_hash.clone(),
             details: serde_json::to_string_pretty(&r.fields).unwrap_or_default(),
+            id: r.id.to_string(),
+            response_sha256: (r.kind == "execute.result")
+                .then(|| f("response_sha256"))
+                .flatten(),
         }
     }
 

@@ -325,3 +325,76 @@ async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies()
         chain_verifies(&s).await;
     }
 }
+
+/// A console session cookie for `email`.
+async fn console_session(s: &TestServer, email: &str, password: &str) -> String {
+    let r = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("origin", s.url(""))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("arx_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
+        .expect("signed in")
+}
+
+async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
+    let r = s
+        .http
+        .get(s.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict() {
+    for s in each().await {
+        let b = s.backend;
+        let (result, record) = permitted(&s, detections()).await;
+        let id = record["id"].as_str().unwrap();
+        let sha = record["fields"]["response_sha256"].as_str().unwrap();
+        let detection = result["resources"][0].as_str().unwrap();
+        let link = format!("/audit/response?id={id}");
+
+        let admin = console_session(&s, &s.demo().admin_email, &s.demo().admin_password).await;
+        let trail = page(&s, "/audit", &admin).await;
+        assert!(trail.contains(sha), "{b}: the hash is shown");
+        assert!(trail.contains(&link), "{b}: admins get the link");
+        let shown = page(&s, &link, &admin).await;
+        assert!(
+            shown.contains("data-verified=\"true\"") && shown.contains(detection),
+            "{b}: {shown}"
+        );
+
+        s.user_token("rev-console@demo.example", Role::Reviewer).await;
+        let reviewer = console_session(&s, "rev-console@demo.example", "correct horse battery").await;
+        let trail = page(&s, "/audit", &reviewer).await;
+        assert!(trail.contains(sha), "{b}: reviewers see the hash");
+        assert!(!trail.contains(&link), "{b}: but no link");
+        let refused = page(&s, &link, &reviewer).await;
+        assert!(
+            !refused.contains(detection) && refused.contains("admins and auditors"),
+            "{b}: {refused}"
+        );
+
+        sqlx::query("UPDATE response_bodies SET body = $1 WHERE record_id = $2")
+            .bind(r#"{"resources":["ldt:forged"]}"#)
+            .bind(id)
+            .execute(s.running.store.pool())
+            .await
+            .unwrap();
+        let shown = page(&s, &link, &admin).await;
+        assert!(shown.contains("data-verified=\"false\""), "{b}: {shown}");
+    }
+}

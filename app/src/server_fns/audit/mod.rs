@@ -1,5 +1,7 @@
 //! Audit trail server functions.
 
 mod page;
+mod response;
 
 pub use page::*;
+pub use response::*;

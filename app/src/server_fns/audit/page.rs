@@ -21,5 +21,6 @@ pub async fn fetch_audit_page(before: Option<i64>) -> Result<AuditPage, ServerFn
         rows: records.iter().map(audit_row).collect(),
         total: r.audit_count().await.map_err(to_error)?,
         older,
+        can_read_responses: engine.responses(&p).is_ok(),
     })
 }
