@@ -738,7 +738,11 @@ operations:
         };
         let good = Catalog::from_sources([("x.yaml", with("meta.total").as_str())]).unwrap();
         assert_eq!(
-            good.get("x").unwrap().operation("items:read").unwrap().projection,
+            good.get("x")
+                .unwrap()
+                .operation("items:read")
+                .unwrap()
+                .projection,
             vec!["items.*.id".to_string(), "meta.total".to_string()]
         );
         for bad in ["items..name", "items.*.", "items.first name", "items.*.id"] {

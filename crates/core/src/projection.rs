@@ -30,7 +30,9 @@ pub fn path_problem(path: &str) -> Option<&'static str> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '@' | '$'))
         {
-            return Some("has a segment that is neither '*' nor a field name (letters, digits, _ - @ $)");
+            return Some(
+                "has a segment that is neither '*' nor a field name (letters, digits, _ - @ $)",
+            );
         }
     }
     None
@@ -106,7 +108,12 @@ mod tests {
             "resources": [{"id": "a", "status": "new", "name": "Alice"}, {"id": "b", "name": "Bob"}],
         });
         let p = project(
-            &paths(&["resources.*.id", "resources.*.status", "meta.query_time", "meta.nope"]),
+            &paths(&[
+                "resources.*.id",
+                "resources.*.status",
+                "meta.query_time",
+                "meta.nope",
+            ]),
             &body,
         );
         assert_eq!(
@@ -124,7 +131,13 @@ mod tests {
         for bad in ["", "a..b", ".a", "a.", "a.b c", "a/b", "a.b.c.d.e.f.g.h.i"] {
             assert!(path_problem(bad).is_some(), "{bad:?} accepted");
         }
-        for good in ["id", "resources.*.id", "*.status", "value.@odata-id", "meta.$count"] {
+        for good in [
+            "id",
+            "resources.*.id",
+            "*.status",
+            "value.@odata-id",
+            "meta.$count",
+        ] {
             assert_eq!(path_problem(good), None, "{good}");
         }
         assert!(check(&paths(&["id", "id"])).unwrap_err().contains("twice"));

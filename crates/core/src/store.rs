@@ -294,8 +294,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     // Response bodies and their retention
     async fn put_response_body(&self, b: &ResponseBody) -> StoreResult<()>;
-    async fn response_body(&self, org: OrgId, record: RecordId)
-    -> StoreResult<Option<ResponseBody>>;
+    async fn response_body(
+        &self,
+        org: OrgId,
+        record: RecordId,
+    ) -> StoreResult<Option<ResponseBody>>;
     /// How many unpurged bodies of the org were created before `before_ms`.
     async fn response_bodies_due(&self, org: OrgId, before_ms: i64) -> StoreResult<u64>;
     /// Purges (drops the body, keeps a tombstone) the org's bodies created before

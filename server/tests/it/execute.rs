@@ -199,7 +199,11 @@ async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record() {
         assert_eq!(result["fields"]["status"], "target_error");
         assert_eq!(result["fields"]["http_status"], 503);
         assert!(result["fields"].get("response").is_none(), "{}", s.backend);
-        assert!(result["fields"]["response_sha256"].is_string(), "{}", s.backend);
+        assert!(
+            result["fields"]["response_sha256"].is_string(),
+            "{}",
+            s.backend
+        );
     }
 }
 

@@ -52,12 +52,7 @@ async fn put(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
 }
 
 async fn chain_verifies(s: &TestServer) {
-    let report = s
-        .running
-        .engine
-        .verify_org(org_id(s).await)
-        .await
-        .unwrap();
+    let report = s.running.engine.verify_org(org_id(s).await).await.unwrap();
     assert!(report.is_ok(), "{}: chain broken: {report:?}", s.backend);
 }
 
@@ -94,8 +89,7 @@ async fn the_result_record_holds_hash_size_and_projection_but_no_body() {
         let email = result[0]["profile"]["email"].as_str().unwrap();
         assert!(!text.contains(email), "{b}: an email in the chain: {text}");
         assert_eq!(
-            record["fields"]["response_projection"]["*.id"][0],
-            result[0]["id"],
+            record["fields"]["response_projection"]["*.id"][0], result[0]["id"],
             "{b}"
         );
 
@@ -239,12 +233,21 @@ async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verif
             "{b}"
         );
         let admin = s.admin_token();
-        for bad in [json!({"response_days": 0}), json!({"response_days": 3651}), json!({"response_days": "7"}), json!({"days": 7})] {
+        for bad in [
+            json!({"response_days": 0}),
+            json!({"response_days": 3651}),
+            json!({"response_days": "7"}),
+            json!({"days": 7}),
+        ] {
             let (status, got) = put(&s, &admin, bad.clone()).await;
             assert_eq!(status, 400, "{b}: {bad}: {got}");
         }
         let (status, got) = put(&s, &admin, json!({"response_days": 7})).await;
-        assert_eq!((status, got["response_days"].clone()), (200, json!(7)), "{b}");
+        assert_eq!(
+            (status, got["response_days"].clone()),
+            (200, json!(7)),
+            "{b}"
+        );
         assert_eq!(
             s.admin_get("/v1/admin/settings/retention").await.1["response_days"],
             7,
@@ -263,9 +266,17 @@ async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verif
         clock.advance_ms(6 * DAY_MS);
         let (_, young) = permitted(&s, detections()).await;
         let e = &s.running.engine;
-        assert_eq!(e.purge_responses().await.unwrap(), 0, "{b}: nothing is 7 days old");
+        assert_eq!(
+            e.purge_responses().await.unwrap(),
+            0,
+            "{b}: nothing is 7 days old"
+        );
         clock.advance_ms(2 * DAY_MS);
-        assert_eq!(e.purge_responses().await.unwrap(), 1, "{b}: the 8-day-old body");
+        assert_eq!(
+            e.purge_responses().await.unwrap(),
+            1,
+            "{b}: the 8-day-old body"
+        );
 
         let (status, got) = s.admin_get(&read_path(&old)).await;
         assert_eq!(status, 410, "{b}: {got}");
@@ -377,8 +388,10 @@ async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdi
             "{b}: {shown}"
         );
 
-        s.user_token("rev-console@demo.example", Role::Reviewer).await;
-        let reviewer = console_session(&s, "rev-console@demo.example", "correct horse battery").await;
+        s.user_token("rev-console@demo.example", Role::Reviewer)
+            .await;
+        let reviewer =
+            console_session(&s, "rev-console@demo.example", "correct horse battery").await;
         let trail = page(&s, "/audit", &reviewer).await;
         assert!(trail.contains(sha), "{b}: reviewers see the hash");
         assert!(!trail.contains(&link), "{b}: but no link");

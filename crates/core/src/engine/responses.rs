@@ -136,7 +136,10 @@ impl Engine {
                 json!({"count": due, "created_before": format_ts(before), "retention_days": days}),
             )
             .await?;
-            total += self.store.purge_response_bodies(org.id, before, now).await?;
+            total += self
+                .store
+                .purge_response_bodies(org.id, before, now)
+                .await?;
         }
         Ok(total)
     }
