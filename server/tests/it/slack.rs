@@ -741,7 +741,7 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 // The second bad signature is counted into the first one's burst: its
                 // summary is written when the burst's minute is over.
                 "missing_headers",
-                "not_our_message",
+                // Likewise the second press on a message that is not ARX's.
                 "not_our_message",
                 "wrong_app",
                 "unknown_user",
