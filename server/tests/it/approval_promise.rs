@@ -35,22 +35,8 @@ fn fix_bucket(instance: &str) -> Value {
            "params": {"resource_group": "rg-data", "account": "logsprod", "allow_blob_public_access": false}})
 }
 
-/// The id of the org's user with `email`.
-async fn user_id(s: &TestServer, email: &str) -> String {
-    let (_, u) = s.admin_get("/v1/admin/users").await;
-    u["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("no user {email} in {u}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn set_groups(s: &TestServer, email: &str, groups: &[&str]) {
-    let id = user_id(s, email).await;
+    let id = s.user_id(email).await;
     let (code, out) = s
         .admin_send(
             Method::PUT,
