@@ -147,6 +147,10 @@ pub struct StateDiffView {
     pub rows: Vec<(String, String, String, bool)>,
     /// Set when the current state could not be read.
     pub error: Option<String>,
+    /// How many records it covers and could not read, or that nothing would change.
+    pub note: Option<String>,
+    /// The earlier request that already made the change, when the call would change nothing.
+    pub earlier: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

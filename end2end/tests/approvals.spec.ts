@@ -1,5 +1,19 @@
 import { test, expect } from "@playwright/test";
 import { signIn, execute } from "./demo";
+import type { APIRequestContext } from "@playwright/test";
+
+/** The remediation agent asks for 15 minutes of storage account updates on `account`; the approval id. */
+async function askGrant(request: APIRequestContext, account: string): Promise<string> {
+  const { demo } = await import("./demo");
+  const key = demo.agents.find((a: { name: string }) => a.name === "remediation-agent").api_key;
+  const asked = await request.post("/v1/sdk/grants", {
+    headers: { authorization: `Bearer ${key}` },
+    data: { connector: "azure", operations: ["storage_accounts:update"], ttl: "15m", wait_seconds: 0,
+            reason: `fix public access on ${account}`, resource: { param: "account", value: account } },
+  });
+  expect(asked.status()).toBe(202);
+  return (await asked.json()).approval_id;
+}
 
 test("a reviewer opens a pending containment, sees the diff, approves, and the waiting agent gets the result", async ({ page, request }, info) => {
   const host = `host-${info.project.name}-${Date.now()}`;
@@ -55,15 +69,8 @@ test("the history lists decided requests with who decided", async ({ page, reque
 
 test("an active grant shows its time left, and an admin revokes it", async ({ page, request }, info) => {
   const { demo } = await import("./demo");
-  const key = demo.agents.find((a: { name: string }) => a.name === "remediation-agent").api_key;
   const account = `acct${info.project.name}`;
-  const asked = await request.post("/v1/sdk/grants", {
-    headers: { authorization: `Bearer ${key}` },
-    data: { connector: "azure", operations: ["storage_accounts:update"], ttl: "15m", wait_seconds: 0,
-            reason: `fix public access on ${account}`, resource: { param: "account", value: account } },
-  });
-  expect(asked.status()).toBe(202);
-  const { approval_id } = await asked.json();
+  const approval_id = await askGrant(request, account);
   const approved = await request.post(`/v1/admin/approvals/${approval_id}/approve`, {
     headers: { authorization: `Bearer ${demo.admin_token}` }, data: { comment: "ok for 15 minutes" },
   });
@@ -80,16 +87,8 @@ test("an active grant shows its time left, and an admin revokes it", async ({ pa
 });
 
 test("on a phone, a reviewer sees a grant's whole scope, approves it, and reads what happened in words", async ({ page, request }, info) => {
-  const { demo } = await import("./demo");
-  const key = demo.agents.find((a: { name: string }) => a.name === "remediation-agent").api_key;
   const account = `phone${info.project.name}`;
-  const asked = await request.post("/v1/sdk/grants", {
-    headers: { authorization: `Bearer ${key}` },
-    data: { connector: "azure", operations: ["storage_accounts:update"], ttl: "15m", wait_seconds: 0,
-            reason: `fix public access on ${account}`, resource: { param: "account", value: account } },
-  });
-  expect(asked.status()).toBe(202);
-  const { approval_id } = await asked.json();
+  const approval_id = await askGrant(request, account);
 
   await page.setViewportSize({ width: 390, height: 844 });
   await signIn(page, "reviewer");

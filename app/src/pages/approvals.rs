@@ -196,6 +196,15 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 <h2>"What changes on the target"</h2>
                 <p class="muted small">{format!("Current state read just now with {}.", d.source)}</p>
                 {d.error.clone().map(|e| view! { <ErrorBox message=e/> })}
+                {d.note.clone().map(|n| {
+                    let class = if n.contains("change nothing") { "note strong" } else { "note" };
+                    view! {
+                    <p data-testid="diff-note" class=class>
+                        {n}
+                        {d.earlier.clone().map(|id| view! { " "<a href=format!("/approvals/view?id={id}")>"See the earlier request."</a> })}
+                    </p>
+                    }
+                })}
                 <table class="table diff-table">
                     <thead><tr><th>"Field"</th><th>"Now"</th><th>"After the call"</th></tr></thead>
                     <tbody>

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::audit::format_ts;
+use crate::engine::StateDiff;
 use crate::model::{ApprovalRequest, ApprovalStatus, GRANT_KIND};
 use crate::policy::Escalation;
 
@@ -118,6 +119,39 @@ pub fn grant_lines(connector: &str, scope: &Value) -> Vec<String> {
     ]
 }
 
+/// What the reviewer's diff covers, in words: how many records the call touches and how
+/// many could not be read, or that the call would change nothing and since when.
+pub fn diff_note(d: &StateDiff) -> Option<String> {
+    if let Some(u) = &d.unchanged {
+        let what = match d
+            .rows
+            .iter()
+            .filter(|r| !r.proposed.is_empty())
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            [one] => format!("{} {} is already {}", one.record, one.field, one.current),
+            _ => "every field it sets already has that value".to_string(),
+        };
+        let since = match (u.since_ms, u.earlier) {
+            (Some(t), Some(id)) => format!(" since {} (request {id})", format_ts(t)),
+            _ => String::new(),
+        };
+        return Some(format!("This call would change nothing: {what}{since}."));
+    }
+    if d.items == 0 {
+        return None;
+    }
+    let records = if d.items == 1 { "record" } else { "records" };
+    Some(match d.unread {
+        0 => format!("Covers {} {records}; all were read.", d.items),
+        n => format!(
+            "Covers {} {records}; {n} could not be read, so their current state is not shown.",
+            d.items
+        ),
+    })
+}
+
 /// Who may decide under `e`, in words.
 pub fn requirements(e: &Escalation) -> String {
     let sets = e.group_sets();
@@ -211,6 +245,44 @@ mod tests {
         let lines = param_lines(&Value::Object(many));
         assert_eq!(lines.len(), PARAM_LINES + 1);
         assert_eq!(lines[PARAM_LINES], "and 3 more params: p12, p13, p14");
+    }
+
+    #[test]
+    fn the_diff_says_what_it_covers_and_when_nothing_would_change() {
+        use crate::engine::{StateRow, Unchanged};
+        let row = |current: &str, proposed: &str| StateRow {
+            record: "host-1".into(),
+            field: "status".into(),
+            current: current.into(),
+            proposed: proposed.into(),
+            changed: current != proposed,
+        };
+        let d = StateDiff {
+            source: "crowdstrike.hosts:get".into(),
+            rows: vec![row("normal", "contained")],
+            error: None,
+            items: 25,
+            unread: 5,
+            unchanged: None,
+        };
+        assert_eq!(
+            diff_note(&d).as_deref(),
+            Some("Covers 25 records; 5 could not be read, so their current state is not shown.")
+        );
+        let same = StateDiff {
+            rows: vec![row("contained", "contained")],
+            items: 1,
+            unread: 0,
+            unchanged: Some(Unchanged {
+                earlier: None,
+                since_ms: None,
+            }),
+            ..d
+        };
+        assert_eq!(
+            diff_note(&same).as_deref(),
+            Some("This call would change nothing: host-1 status is already contained.")
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Notice {
     pub details: Vec<String>,
     /// Changed rows first, at most [`DIFF_ROWS`].
     pub diff: Vec<StateRow>,
+    /// How many records the diff covers and could not read, or that nothing would change.
+    pub diff_note: Option<String>,
     pub approvals: u32,
     pub needed: usize,
     pub decided_by: Vec<String>,
@@ -89,6 +91,7 @@ impl Notice {
                 review::param_lines(&a.params)
             },
             diff,
+            diff_note: d.state.as_ref().and_then(review::diff_note),
             approvals: u32::try_from(d.votes.len()).unwrap_or(u32::MAX),
             needed: usize::from(a.requirements.min_approvals.max(1)),
             decided_by: a.decided_by.clone(),

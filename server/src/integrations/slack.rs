@@ -106,6 +106,11 @@ pub fn blocks(n: &Notice) -> Value {
             )}}),
         );
     }
+    if let Some(note) = &n.diff_note {
+        blocks.push(json!({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": escape(note)}
+        ]}));
+    }
     if n.status == ApprovalStatus::Pending {
         let id = n.id.to_string();
         blocks.push(
@@ -299,6 +304,7 @@ mod tests {
                 proposed: "contained".into(),
                 changed: true,
             }],
+            diff_note: Some("Covers 1 record; all were read.".into()),
             approvals: 0,
             needed: 1,
             decided_by: vec!["lead@example.com".into()],

@@ -50,6 +50,9 @@ pub fn card(n: &Notice) -> Value {
             .collect();
         body.push(json!({"type": "TextBlock", "wrap": true, "text": format!("Change:\n{}", rows.join("\n"))}));
     }
+    if let Some(note) = &n.diff_note {
+        body.push(json!({"type": "TextBlock", "wrap": true, "isSubtle": true, "text": note}));
+    }
     json!({
         "type": "message",
         "attachments": [{

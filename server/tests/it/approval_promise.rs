@@ -35,22 +35,8 @@ fn fix_bucket(instance: &str) -> Value {
            "params": {"resource_group": "rg-data", "account": "logsprod", "allow_blob_public_access": false}})
 }
 
-/// The id of the org's user with `email`.
-async fn user_id(s: &TestServer, email: &str) -> String {
-    let (_, u) = s.admin_get("/v1/admin/users").await;
-    u["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("no user {email} in {u}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 async fn set_groups(s: &TestServer, email: &str, groups: &[&str]) {
-    let id = user_id(s, email).await;
+    let id = s.user_id(email).await;
     let (code, out) = s
         .admin_send(
             Method::PUT,
@@ -398,5 +384,45 @@ async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops() 
             kinds.iter().any(|k| k == "execute.result"),
             "{b}: {kinds:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing() {
+    for s in each().await {
+        let b = s.backend;
+        let key = s.agent_key("remediation-agent");
+        // host-n1 is contained through an approved request.
+        let (_, out) = s.execute(&key, contain("host-n1")).await;
+        let first = out["approval_id"].as_str().unwrap().to_string();
+        let (code, _) = decide(&s, &s.admin_token(), &first, "approve", "contain it").await;
+        assert_eq!(code, 200, "{b}");
+        // The same containment again: the reviewer is told it changes nothing, since when.
+        let (_, out) = s.execute(&key, contain("host-n1")).await;
+        let again = out["approval_id"].as_str().unwrap().to_string();
+        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{again}")).await;
+        let st = &d["state"];
+        assert_eq!(
+            (st["items"].as_u64(), st["unread"].as_u64()),
+            (Some(1), Some(0)),
+            "{b}: {d}"
+        );
+        assert_eq!(st["unchanged"]["earlier"], first.as_str(), "{b}: {d}");
+        assert!(st["unchanged"]["since_ms"].as_i64().is_some(), "{b}: {d}");
+        // Twenty-five hosts: ARX reads twenty and says five were not read.
+        let hosts: Vec<String> = (0..25).map(|i| format!("host-m{i}")).collect();
+        let mut many = contain("x");
+        many["params"]["ids"] = json!(hosts);
+        let (code, out) = s.execute(&key, many).await;
+        assert_eq!(code, 202, "{b}: {out}");
+        let id = out["approval_id"].as_str().unwrap();
+        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        let st = &d["state"];
+        assert_eq!(
+            (st["items"].as_u64(), st["unread"].as_u64()),
+            (Some(25), Some(5)),
+            "{b}: {d}"
+        );
+        assert!(st["unchanged"].is_null(), "{b}: {d}");
     }
 }

@@ -57,6 +57,37 @@ impl TestServer {
         e.issue_user_token(&user, "t").await.unwrap()
     }
 
+    /// The id of the demo org's user with `email`.
+    pub async fn user_id(&self, email: &str) -> String {
+        let (_, users) = self.admin_get("/v1/admin/users").await;
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no user {email} in {users}"))
+    }
+
+    /// A console session cookie for `email` signed in with `password`.
+    pub async fn console_session(&self, email: &str, password: &str) -> String {
+        let r = self
+            .http
+            .post(self.url("/auth/login"))
+            .header("origin", self.url(""))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("arx_session="))
+            .map(|c| c.split(';').next().unwrap_or("").to_string())
+            .expect("a session cookie")
+    }
+
     pub fn sim(&self) -> &arx_simulator::Simulator {
         self.running.simulator.as_ref().unwrap()
     }
@@ -189,35 +220,31 @@ pub async fn start(backend: &'static str) -> Option<TestServer> {
     start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
 }
 
-/// A server as production runs it: no demo, local targets not allowed (no simulator).
+/// A server without local targets allowed, as in production, and without the demo:
+/// calls to the simulator on this machine are refused.
 pub async fn start_strict(backend: &'static str) -> Option<TestServer> {
-    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = match backend {
-        "sqlite" => None,
-        _ => Some(postgres_url().await?),
-    };
-    let mut cfg = Config::for_tests(&dir, db);
-    cfg.allow_local_targets = false;
-    let db_url = cfg.database_url.clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = arx_server::launch(cfg, listener, false).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Some(TestServer {
-        running,
-        dir,
+    boot(
         backend,
-        db_url,
-        http,
-    })
+        |cfg| cfg.allow_local_targets = false,
+        false,
+        std::sync::Arc::new(arx_core::clock::SystemClock),
+    )
+    .await
 }
 
 /// A server on `clock` (a manual clock moves TTLs without sleeping).
 pub async fn start_with_clock(
     backend: &'static str,
+    clock: std::sync::Arc<dyn arx_core::clock::Clock>,
+) -> Option<TestServer> {
+    boot(backend, |_| {}, true, clock).await
+}
+
+/// A server on a fresh data dir and database, its test config changed by `tweak`.
+async fn boot(
+    backend: &'static str,
+    tweak: impl FnOnce(&mut Config),
+    with_demo: bool,
     clock: std::sync::Arc<dyn arx_core::clock::Clock>,
 ) -> Option<TestServer> {
     let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
@@ -226,10 +253,11 @@ pub async fn start_with_clock(
         "sqlite" => None,
         _ => Some(postgres_url().await?),
     };
-    let cfg = Config::for_tests(&dir, db);
+    let mut cfg = Config::for_tests(&dir, db);
+    tweak(&mut cfg);
     let db_url = cfg.database_url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = arx_server::launch_with_clock(cfg, listener, true, clock)
+    let running = arx_server::launch_with_clock(cfg, listener, with_demo, clock)
         .await
         .unwrap();
     let http = reqwest::Client::builder()

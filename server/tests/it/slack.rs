@@ -497,7 +497,9 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 .await
                 .unwrap()
         );
-        let session = sign_in(&s).await;
+        let session = s
+            .console_session(&s.demo().admin_email, &s.demo().admin_password)
+            .await;
         let open = |path: String| {
             let (s, session) = (&s, session.clone());
             async move {
@@ -741,7 +743,7 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
                 // The second bad signature is counted into the first one's burst: its
                 // summary is written when the burst's minute is over.
                 "missing_headers",
-                "not_our_message",
+                // Likewise the second press on a message that is not ARX's.
                 "not_our_message",
                 "wrong_app",
                 "unknown_user",
@@ -772,17 +774,6 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
 }
 
 /// The ARX user id of `email` in the demo org.
-async fn user_id(s: &TestServer, email: &str) -> String {
-    let (_, users) = s.admin_get("/v1/admin/users").await;
-    users["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no user {email}"))
-}
-
 /// Waits for a `chat.update` whose blocks contain `needle`.
 async fn update_showing(fake: &Fake, needle: &str) -> Option<Call> {
     for _ in 0..200 {
@@ -814,8 +805,8 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
         let lead1_token = s.user_token("lead1@demo.arx.local", Role::Reviewer).await;
         s.user_token("lead2@demo.arx.local", Role::Reviewer).await;
-        let lead1 = user_id(&s, "lead1@demo.arx.local").await;
-        let lead2 = user_id(&s, "lead2@demo.arx.local").await;
+        let lead1 = s.user_id("lead1@demo.arx.local").await;
+        let lead2 = s.user_id("lead2@demo.arx.local").await;
         for u in [&lead1, &lead2] {
             let path = format!("/v1/admin/users/{u}/groups");
             let (code, _) = s
@@ -1040,27 +1031,6 @@ async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_e
         );
         assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
     }
-}
-
-async fn sign_in(s: &TestServer) -> String {
-    let r = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", s.url(""))
-        .form(&[
-            ("email", s.demo().admin_email.as_str()),
-            ("password", s.demo().admin_password.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("arx_session="))
-        .map(|c| c.split(';').next().unwrap().to_string())
-        .expect("signed in")
 }
 
 #[tokio::test]

@@ -442,25 +442,6 @@ async fn a_stored_local_target_is_refused_at_send_time() {
     }
 }
 
-/// A console session cookie for `email` on `s`.
-async fn console_session(s: &TestServer, email: &str, password: &str) -> String {
-    let r = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", s.url(""))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("arx_session="))
-        .map(|c| c.split(';').next().unwrap_or("").to_string())
-        .expect("a session cookie")
-}
-
 async fn overview_html(s: &TestServer, cookie: &str) -> String {
     let r = s
         .http
@@ -480,7 +461,9 @@ async fn the_console_warns_when_local_targets_are_allowed() {
         return;
     };
     let d = demo.demo();
-    let cookie = console_session(&demo, &d.admin_email, &d.admin_password).await;
+    let cookie = demo
+        .console_session(&d.admin_email, &d.admin_password)
+        .await;
     let html = overview_html(&demo, &cookie).await;
     assert!(
         html.contains("data-testid=\"local-targets\""),
@@ -492,7 +475,7 @@ async fn the_console_warns_when_local_targets_are_allowed() {
         return;
     };
     let b = strict.running.bootstrap.as_ref().unwrap();
-    let cookie = console_session(&strict, &b.email, &b.password).await;
+    let cookie = strict.console_session(&b.email, &b.password).await;
     let html = overview_html(&strict, &cookie).await;
     assert!(
         html.contains("data-testid=\"user\""),

@@ -98,6 +98,12 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
                 })
                 .collect(),
             error: st.error.clone(),
+            note: arx_core::review::diff_note(st),
+            earlier: st
+                .unchanged
+                .as_ref()
+                .and_then(|u| u.earlier)
+                .map(|id| id.to_string()),
         }),
     })
 }

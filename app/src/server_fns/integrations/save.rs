@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+// One argument per field of the flat form the page posts (works without JavaScript).
+#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn save_integration(
     kind: String,

@@ -31,7 +31,7 @@ pub use grants::GrantRequest;
 pub use policy::{ActivePolicy, ApplyOutcome, Author};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
-pub use state::{StateDiff, StateRow};
+pub use state::{StateDiff, StateRow, Unchanged};
 pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 

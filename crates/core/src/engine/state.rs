@@ -18,7 +18,7 @@ use super::Engine;
 use crate::audit::Actor;
 use crate::catalog::StateRead;
 use crate::ids::ApprovalId;
-use crate::model::ApprovalRequest;
+use crate::model::{ApprovalRequest, ApprovalStatus};
 
 /// Requests whose read is kept; past it, finished reads are dropped (and re-read if shown).
 const CACHE_MAX: usize = 1000;
@@ -44,6 +44,37 @@ pub struct StateDiff {
     pub rows: Vec<StateRow>,
     /// Why the current state could not be read, if it could not.
     pub error: Option<String>,
+    /// How many records the call covers: the items of its list param, or one.
+    pub items: usize,
+    /// How many of those could not be read (an error, no such record, or past the
+    /// most ARX reads for one diff): the reviewer decides without seeing them.
+    pub unread: usize,
+    /// Set when the call would change nothing: every record was read and every field
+    /// it sets already has that value.
+    pub unchanged: Option<Unchanged>,
+}
+
+/// A call that would change nothing, and the earlier approved call that made it so, if
+/// ARX finds one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unchanged {
+    /// The earlier request of the same operation on the same instance and records.
+    pub earlier: Option<ApprovalId>,
+    /// When that request was decided.
+    pub since_ms: Option<i64>,
+}
+
+impl StateDiff {
+    fn new(source: String) -> Self {
+        StateDiff {
+            source,
+            rows: vec![],
+            error: None,
+            items: 0,
+            unread: 0,
+            unchanged: None,
+        }
+    }
 }
 
 /// One cell per approval request: filled once by a successful read, awaited by
@@ -65,6 +96,16 @@ impl StateCache {
         }
         cells.entry(id).or_default().clone()
     }
+}
+
+/// Whether two calls' params agree on every param that is not a list.
+fn same_action(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return false;
+    };
+    b.iter()
+        .filter(|(_, v)| !v.is_array())
+        .all(|(k, v)| a.get(k) == Some(v))
 }
 
 fn text(v: &Value) -> String {
@@ -115,6 +156,33 @@ impl Engine {
         }
     }
 
+    /// The newest earlier request of the same operation on the same instance that ran,
+    /// with the same non-list params (the same action), and named every record of this
+    /// diff: most likely what already made the change.
+    async fn earlier_same_call(&self, a: &ApprovalRequest, diff: &StateDiff) -> Unchanged {
+        let earlier = self
+            .store
+            .list_approvals(a.org_id, Some(ApprovalStatus::Executed.as_str()))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .find(|e| {
+                e.id != a.id
+                    && e.connector == a.connector
+                    && e.operation == a.operation
+                    && e.instance_id == a.instance_id
+                    && same_action(&e.params, &a.params)
+                    && diff
+                        .rows
+                        .iter()
+                        .all(|r| e.params.to_string().contains(&r.record))
+            });
+        Unchanged {
+            earlier: earlier.as_ref().map(|e| e.id),
+            since_ms: earlier.and_then(|e| e.decided_ms),
+        }
+    }
+
     /// Records the read, then makes it; `Err` is a diff with its error, not to be kept.
     async fn read_state(
         &self,
@@ -122,15 +190,10 @@ impl Engine {
         st: &StateRead,
     ) -> Result<StateDiff, StateDiff> {
         let connector = self.catalog.get(&a.connector).ok_or_else(|| StateDiff {
-            source: a.connector.clone(),
-            rows: vec![],
             error: Some("the connector is gone".into()),
+            ..StateDiff::new(a.connector.clone())
         })?;
-        let mut diff = StateDiff {
-            source: format!("{}.{}", connector.name, st.read),
-            rows: vec![],
-            error: None,
-        };
+        let mut diff = StateDiff::new(format!("{}.{}", connector.name, st.read));
         let Some(read) = connector.operation(&st.read) else {
             diff.error = Some("the reading operation is gone".into());
             return Err(diff);
@@ -166,7 +229,9 @@ impl Engine {
                 return Err(diff);
             }
         };
+        diff.items = reads.len();
         let reads: Vec<Map<String, Value>> = reads.into_iter().take(MAX_READS).collect();
+        let mut read_ok = 0;
         // Audit first: the read is recorded before it leaves ARX, or it is not made.
         let recorded = self
             .record(
@@ -209,6 +274,9 @@ impl Engine {
                 Value::Null => vec![],
                 one => vec![one.clone()],
             };
+            if !records.is_empty() {
+                read_ok += 1;
+            }
             for rec in records {
                 let record = text(at(&rec, &st.key));
                 for field in &st.fields {
@@ -223,6 +291,14 @@ impl Engine {
                     });
                 }
             }
+        }
+        diff.unread = diff.items.saturating_sub(read_ok);
+        if diff.error.is_none()
+            && diff.unread == 0
+            && !diff.rows.is_empty()
+            && diff.rows.iter().all(|r| !r.changed)
+        {
+            diff.unchanged = Some(self.earlier_same_call(a, &diff).await);
         }
         // What came back; the read itself was recorded before it was sent.
         if let Err(e) = self
