@@ -337,25 +337,6 @@ async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies()
     }
 }
 
-/// A console session cookie for `email`.
-async fn console_session(s: &TestServer, email: &str, password: &str) -> String {
-    let r = s
-        .http
-        .post(s.url("/auth/login"))
-        .header("origin", s.url(""))
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("arx_session="))
-        .map(|c| c.split(';').next().unwrap_or("").to_string())
-        .expect("signed in")
-}
-
 async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
     let r = s
         .http
@@ -378,7 +359,9 @@ async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdi
         let detection = result["resources"][0].as_str().unwrap();
         let link = format!("/audit/response?id={id}");
 
-        let admin = console_session(&s, &s.demo().admin_email, &s.demo().admin_password).await;
+        let admin = s
+            .console_session(&s.demo().admin_email, &s.demo().admin_password)
+            .await;
         let trail = page(&s, "/audit", &admin).await;
         assert!(trail.contains(sha), "{b}: the hash is shown");
         assert!(trail.contains(&link), "{b}: admins get the link");
@@ -390,8 +373,9 @@ async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdi
 
         s.user_token("rev-console@demo.example", Role::Reviewer)
             .await;
-        let reviewer =
-            console_session(&s, "rev-console@demo.example", "correct horse battery").await;
+        let reviewer = s
+            .console_session("rev-console@demo.example", "correct horse battery")
+            .await;
         let trail = page(&s, "/audit", &reviewer).await;
         assert!(trail.contains(sha), "{b}: reviewers see the hash");
         assert!(!trail.contains(&link), "{b}: but no link");
