@@ -300,6 +300,27 @@ pub struct ApprovalRequest {
     pub heartbeat_ms: Option<i64>,
 }
 
+/// What stands in a request's stored outcome for the target's answer, for those who may
+/// not read vendor answers.
+pub const ANSWER_WITHHELD: &str =
+    "the target's answer is shown to admins and auditors; its hash is in the audit trail";
+
+impl ApprovalRequest {
+    /// Drops the target's answer from the stored outcome (the agent's result or the
+    /// target's error body), keeping everything else: vendor answers are read only by
+    /// admins and auditors, like the bodies kept out of the chain.
+    pub fn withhold_answer(&mut self) {
+        if let Some(body) = self.outcome.as_mut().and_then(|o| o.get_mut("body")) {
+            if let Some(r) = body.get_mut("result") {
+                *r = serde_json::json!({ "withheld": ANSWER_WITHHELD });
+            }
+            if let Some(t) = body.get_mut("error").and_then(|e| e.get_mut("target_body")) {
+                *t = serde_json::json!({ "withheld": ANSWER_WITHHELD });
+            }
+        }
+    }
+}
+
 /// The kind of an approval request for a grant.
 pub const GRANT_KIND: &str = "grant";
 

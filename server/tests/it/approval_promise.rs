@@ -397,6 +397,26 @@ async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_c
         let first = out["approval_id"].as_str().unwrap().to_string();
         let (code, _) = decide(&s, &s.admin_token(), &first, "approve", "contain it").await;
         assert_eq!(code, 200, "{b}");
+        // The vendor's answer is for admins and auditors, as bodies out of the chain are.
+        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{first}")).await;
+        assert!(
+            d["approval"]["outcome"]["body"]["result"]["resources"].is_array(),
+            "{b}: {d}"
+        );
+        let lead = reviewer(&s, "lead@demo.arx.local", &[SECOPS]).await;
+        let (_, d) = send(
+            &s,
+            &lead,
+            Method::GET,
+            &format!("/v1/admin/approvals/{first}"),
+            Value::Null,
+        )
+        .await;
+        assert!(
+            d["approval"]["outcome"]["body"]["result"]["withheld"].is_string()
+                && !d.to_string().contains("\"resources\":["),
+            "{b}: a reviewer does not read the target's answer: {d}"
+        );
         // The same containment again: the reviewer is told it changes nothing, since when.
         let (_, out) = s.execute(&key, contain("host-n1")).await;
         let again = out["approval_id"].as_str().unwrap().to_string();

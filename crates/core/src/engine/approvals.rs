@@ -532,7 +532,17 @@ impl ReviewOps<'_> {
         id: ApprovalId,
         comment: &str,
     ) -> Result<ApprovalRequest, CoreError> {
-        self.approve_as(id, comment, true).await
+        self.shown(self.approve_as(id, comment, true).await)
+    }
+
+    /// The request as this reviewer may see it: without the target's answer unless admin.
+    fn shown(&self, a: Result<ApprovalRequest, CoreError>) -> Result<ApprovalRequest, CoreError> {
+        a.map(|mut a| {
+            if !reads_answers(self.user.role) {
+                a.withhold_answer();
+            }
+            a
+        })
     }
 
     /// Approves from a chat button, which carries no written reason: a rule that asks
@@ -542,7 +552,7 @@ impl ReviewOps<'_> {
         id: ApprovalId,
         note: &str,
     ) -> Result<ApprovalRequest, CoreError> {
-        self.approve_as(id, note, false).await
+        self.shown(self.approve_as(id, note, false).await)
     }
 
     async fn approve_as(
@@ -642,6 +652,11 @@ impl ReviewOps<'_> {
     }
 }
 
+/// Who reads vendor answers: admins and auditors, as for bodies kept out of the chain.
+fn reads_answers(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Auditor)
+}
+
 /// Everything a reviewer sees about a request.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ApprovalDetail {
@@ -658,8 +673,13 @@ pub struct ApprovalDetail {
 }
 
 impl super::ReadOps<'_> {
+    /// Everything about a request; the target's answer only for admins and auditors.
     pub async fn approval_detail(&self, id: ApprovalId) -> Result<ApprovalDetail, CoreError> {
-        self.engine.approval_detail_in(self.who.org_id, id).await
+        let mut d = self.engine.approval_detail_in(self.who.org_id, id).await?;
+        if !reads_answers(self.who.role) {
+            d.approval.withhold_answer();
+        }
+        Ok(d)
     }
 
     pub async fn users(&self) -> Result<Vec<User>, CoreError> {
