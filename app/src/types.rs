@@ -346,6 +346,8 @@ pub struct GrantRow {
     pub id: String,
     pub agent: String,
     pub connector: String,
+    /// The instance it covers, with its environment (`—` for grants from before instances).
+    pub instance: String,
     pub operations: Vec<String>,
     /// `param = value` when the grant is limited to one resource.
     pub resource: Option<String>,

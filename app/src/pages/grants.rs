@@ -44,6 +44,7 @@ pub fn GrantsPage() -> impl IntoView {
                                                 <tr data-grant=g.id.clone() data-status=g.status.clone()>
                                                     <td>{g.agent.clone()}</td>
                                                     <td class="mono small">{format!("{}: {}", g.connector, g.operations.join(", "))}
+                                                        <div class="muted">{format!("on {}", g.instance)}</div>
                                                         {g.resource.clone().map(|r| view! { <div class="muted">{format!("only {r}")}</div> })}</td>
                                                     <td>{g.reason.clone()}</td>
                                                     <td><StatusBadge status=g.status.clone()/></td>

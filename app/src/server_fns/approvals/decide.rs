@@ -21,6 +21,9 @@ pub async fn decide_approval(
     };
     flash_outcome(r, |a| {
         let msg = match a.status.as_str() {
+            "executed" if a.kind == arx_core::model::GRANT_KIND => {
+                "Approved. The grant is active; the agent is told so.".to_string()
+            }
             "executed" => "Approved. ARX ran the call; the agent has its result.".to_string(),
             "failed" => "Approved, but the call failed; the outcome is below.".to_string(),
             "cancelled" => {
@@ -31,6 +34,10 @@ pub async fn decide_approval(
                 "Your approval is recorded; this request needs another approver.".to_string()
             }
             "denied" => "Denied. The agent is told so.".to_string(),
+            "executing" | "approved" => {
+                "Approved. The call is still running and will finish by itself; this page shows its outcome when it ends."
+                    .to_string()
+            }
             s => format!("The request is {s}."),
         };
         (msg, None)

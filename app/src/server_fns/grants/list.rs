@@ -12,6 +12,7 @@ pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
     let engine = engine();
     let r = engine.reader(&p);
     let agents = r.agents().await.map_err(to_error)?;
+    let instances = r.instances().await.map_err(to_error)?;
     let now = engine.now_ms();
     let mut rows: Vec<GrantRow> = r
         .grants()
@@ -26,6 +27,13 @@ pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
                 .map(|a| a.name.clone())
                 .unwrap_or_default(),
             connector: g.connector.clone(),
+            instance: instances
+                .iter()
+                .find(|i| Some(i.id) == g.instance_id)
+                .map_or_else(
+                    || "—".to_string(),
+                    |i| format!("{} ({})", i.name, i.environment.as_str()),
+                ),
             operations: g.operations.clone(),
             resource: g
                 .resource
