@@ -98,6 +98,7 @@ test("on a phone, a reviewer sees a grant's whole scope, approves it, and reads 
   await expect(scope).toContainText("operations (1): storage_accounts:update");
   await expect(scope).toContainText(`resource: only where account = "${account}"`);
   await expect(scope).toContainText("for: 15m");
+  await expect(scope).toContainText("risk of each call there: storage_accounts:update 68/100");
   await expect(scope).toContainText("(written by the agent)");
   await expect(page.getByTestId("outcome-words")).toContainText("Waiting for a decision");
   // Nothing is wider than the phone's screen.

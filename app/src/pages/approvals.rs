@@ -165,6 +165,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
             <div class="card">
                 <h2>"Risk"</h2>
                 <p><RiskBadge score=score/></p>
+                {v.scope.is_empty().then(|| view! {
                 <table class="table risk-inputs">
                     <tbody>
                         <tr><td>"Operation (tier)"</td><td class="num">{op}" / 40"</td></tr>
@@ -173,6 +174,8 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                         <tr><td>"Target environment"</td><td class="num">{target}" / 20"</td></tr>
                     </tbody>
                 </table>
+                })}
+                {(!v.scope.is_empty()).then(|| view! { <p class="muted small">"The highest score a covered call would have on this instance; each operation's is in the scope."</p> })}
             </div>
         </div>
         {(!v.scope.is_empty()).then(|| view! {

@@ -111,6 +111,20 @@ pub fn grant_lines(connector: &str, scope: &Value) -> Vec<String> {
         format!("for: {}", scope["ttl"].as_str().unwrap_or("?")),
         cut(
             &format!(
+                "risk of each call there: {}",
+                scope["risk"]
+                    .as_object()
+                    .map(|r| r
+                        .iter()
+                        .map(|(op, score)| format!("{op} {score}/100"))
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            ),
+            VALUE_CHARS,
+        ),
+        cut(
+            &format!(
                 "reason (written by the agent): {}",
                 scope["reason"].as_str().unwrap_or("")
             ),
@@ -288,6 +302,7 @@ mod tests {
     #[test]
     fn a_grant_shows_its_whole_scope() {
         let scope = json!({"operations": ["storage_accounts:update"], "instance": "dev-sub",
+                           "risk": {"storage_accounts:update": 48},
                            "environment": "dev", "ttl": "15m", "reason": "fix it",
                            "resource": {"param": "account", "value": "logsprod"}});
         let lines = grant_lines("azure", &scope).join("\n");
