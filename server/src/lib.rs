@@ -5,6 +5,9 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+// The console's server-rendered views are deeply nested types (the approval request page
+// the deepest); rendering them here needs more than the default 128.
+#![recursion_limit = "256"]
 
 /// mimalloc: the execute path allocates and frees many small JSON values across threads,
 /// where glibc's allocator spent about 15% of a benchmark's CPU time.
