@@ -425,3 +425,155 @@ async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
         assert!((1..=4).contains(&peak), "{b}: {peak} hashes at once");
     }
 }
+
+#[tokio::test]
+async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input() {
+    for s in crate::harness::each().await {
+        let b = s.backend;
+        let admin = s.admin_token();
+        let (st, made) = send(
+            &s,
+            &admin,
+            Method::POST,
+            "/v1/admin/tokens",
+            json!({"name": "ci"}),
+        )
+        .await;
+        assert_eq!(st, 201, "{b}: {made}");
+        let (secret, id) = (
+            made["secret"].as_str().unwrap().to_string(),
+            made["token"]["id"].as_str().unwrap().to_string(),
+        );
+        // Another org's admin neither sees nor revokes the demo org's token, nor its retention.
+        let theirs = s.other_org_admin().await;
+        let (_, list) = send(&s, &theirs, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        assert!(!list.to_string().contains(&id), "{b}: {list}");
+        let (st, _) = send(
+            &s,
+            &theirs,
+            Method::DELETE,
+            &format!("/v1/admin/tokens/{id}"),
+            json!(null),
+        )
+        .await;
+        assert_eq!(st, 404, "{b}: another org's token");
+        let (st, _) = send(
+            &s,
+            &theirs,
+            Method::PUT,
+            "/v1/admin/settings/retention",
+            json!({"response_days": 1}),
+        )
+        .await;
+        assert_eq!(st, 200, "{b}");
+        let (_, mine) = send(
+            &s,
+            &admin,
+            Method::GET,
+            "/v1/admin/settings/retention",
+            json!(null),
+        )
+        .await;
+        assert_eq!(
+            mine["response_days"], 30,
+            "{b}: the other org changed only its own: {mine}"
+        );
+        assert_eq!(
+            send(&s, &secret, Method::GET, "/v1/admin/agents", json!(null))
+                .await
+                .0,
+            200,
+            "{b}"
+        );
+
+        // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
+        for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
+            let (st, out) = send(
+                &s,
+                &admin,
+                Method::DELETE,
+                &format!("/v1/admin/tokens/{bad}"),
+                json!(null),
+            )
+            .await;
+            assert_eq!(st, 400, "{b}: {bad}: {out}");
+            let (st, out) = send(
+                &s,
+                &admin,
+                Method::GET,
+                &format!("/v1/admin/audit/{bad}/response"),
+                json!(null),
+            )
+            .await;
+            assert_eq!(st, 400, "{b}: {bad}: {out}");
+        }
+        for body in [
+            json!({"name": "x".repeat(10_000)}),
+            json!({"name": "ci", "lifetime_days": -1}),
+            json!({"name": "ci", "lifetime_days": "7"}),
+            json!({"name": "ci", "role": "admin"}),
+        ] {
+            let (st, out) = send(&s, &admin, Method::POST, "/v1/admin/tokens", body.clone()).await;
+            assert!(
+                st == 400 && out["error"]["message"].is_string(),
+                "{b}: {body}: {st} {out}"
+            );
+        }
+        for body in [
+            json!({"response_days": 1e12}),
+            json!({"response_days": null}),
+            json!([]),
+        ] {
+            let (st, out) = send(
+                &s,
+                &admin,
+                Method::PUT,
+                "/v1/admin/settings/retention",
+                body.clone(),
+            )
+            .await;
+            assert!(
+                st == 400 && out["error"]["message"].is_string(),
+                "{b}: {body}: {st} {out}"
+            );
+        }
+        // No credentials (with a well-formed body): 401 on every new route.
+        for (m, path, body) in [
+            (Method::GET, "/v1/admin/tokens".to_string(), json!(null)),
+            (
+                Method::POST,
+                "/v1/admin/tokens".to_string(),
+                json!({"name": "x"}),
+            ),
+            (
+                Method::DELETE,
+                format!("/v1/admin/tokens/{id}"),
+                json!(null),
+            ),
+            (
+                Method::GET,
+                "/v1/admin/settings/retention".to_string(),
+                json!(null),
+            ),
+            (
+                Method::PUT,
+                "/v1/admin/settings/retention".to_string(),
+                json!({"response_days": 30}),
+            ),
+            (
+                Method::GET,
+                format!("/v1/admin/audit/{id}/response"),
+                json!(null),
+            ),
+        ] {
+            let r = s
+                .http
+                .request(m.clone(), s.url(&path))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{b}: {m} {path}");
+        }
+    }
+}

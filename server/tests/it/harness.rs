@@ -57,6 +57,27 @@ impl TestServer {
         e.issue_user_token(&user, "t").await.unwrap()
     }
 
+    /// An API token of the admin of a second org, `other` (made on first call).
+    pub async fn other_org_admin(&self) -> String {
+        let e = &self.running.engine;
+        let other = match e.store().org_by_slug("other").await.unwrap() {
+            Some(o) => o,
+            None => e.create_org("other", "Other Org").await.unwrap(),
+        };
+        let admin = e
+            .create_local_user(
+                other.id,
+                &format!("root-{}@other.example", uuid::Uuid::new_v4().simple()),
+                "Other",
+                arx_core::model::Role::Admin,
+                "correct horse battery",
+                arx_core::audit::Actor::system(),
+            )
+            .await
+            .unwrap();
+        e.issue_user_token(&admin, "t").await.unwrap()
+    }
+
     /// The id of the demo org's user with `email`.
     pub async fn user_id(&self, email: &str) -> String {
         let (_, users) = self.admin_get("/v1/admin/users").await;

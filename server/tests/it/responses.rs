@@ -135,20 +135,7 @@ async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chai
         }
 
         // Another org's admin does not learn that the record exists.
-        let e = &s.running.engine;
-        let other = e.create_org("other", "Other Org").await.unwrap();
-        let admin = e
-            .create_local_user(
-                other.id,
-                "root@other.example",
-                "Other",
-                Role::Admin,
-                "correct horse battery",
-                Actor::system(),
-            )
-            .await
-            .unwrap();
-        let token = e.issue_user_token(&admin, "t").await.unwrap();
+        let token = s.other_org_admin().await;
         let (status, got) = send(&s, &token, Method::GET, &path, Value::Null).await;
         assert_eq!(status, 404, "{b}: {got}");
         let random = format!("/v1/admin/audit/{}/response", RecordId::new());
