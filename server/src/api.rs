@@ -76,16 +76,57 @@ async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
     executed_response(out)
 }
 
-/// The answer to an agent's call: 200 with the result, 202 while a reviewer decides, or
-/// the stored or current error.
+/// The answer to an agent's call: 200 with the result (or the active grant), 202 while
+/// a reviewer decides, or the error. The one place these bodies are built.
 pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
-    match out {
-        Ok(done) => {
-            let status = StatusCode::from_u16(done.http_status()).unwrap_or(StatusCode::OK);
-            (status, Json(done.to_json())).into_response()
+    let (status, body) = match out {
+        Ok(Executed::Ran {
+            result,
+            audit_id,
+            result_audit_id,
+            verdict,
+            risk_score,
+            approval_id,
+        }) => {
+            let mut body = json!({
+                "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
+                "verdict": verdict.as_str(), "risk_score": risk_score,
+            });
+            if let (Some(id), Some(m)) = (approval_id, body.as_object_mut()) {
+                m.insert("approval_id".into(), json!(id));
+            }
+            (StatusCode::OK, body)
         }
-        Err(e) => ApiError(e).into_response(),
-    }
+        Ok(Executed::Granted {
+            approval_id,
+            grant_id,
+            connector,
+            operations,
+            resource,
+            expires_at,
+        }) => (
+            StatusCode::OK,
+            json!({
+                "grant_id": grant_id, "status": "active", "connector": connector,
+                "operations": operations, "resource": resource, "expires_at": expires_at,
+                "approval_id": approval_id,
+            }),
+        ),
+        Ok(Executed::Pending {
+            approval_id,
+            expires_at,
+            audit_id,
+            risk_score,
+        }) => (
+            StatusCode::ACCEPTED,
+            json!({
+                "approval_id": approval_id, "expires_at": expires_at, "audit_id": audit_id,
+                "verdict": "ESCALATE", "risk_score": risk_score, "status": "pending",
+            }),
+        ),
+        Err(e) => return ApiError(e).into_response(),
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn connectors(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
@@ -303,14 +344,15 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    fn count_execute(&self, out: &Result<arx_core::engine::Executed, CoreError>) {
+    fn count_execute(&self, out: &Result<Executed, CoreError>) {
         let (outcome, verdict) = match out {
-            Ok(arx_core::engine::Executed::Done { .. }) => ("executed", "PERMIT"),
-            Ok(arx_core::engine::Executed::Pending { .. }) => ("pending", "ESCALATE"),
-            Ok(arx_core::engine::Executed::Stored { status, .. }) if *status < 300 => {
+            Ok(Executed::Ran {
+                approval_id: None, ..
+            }) => ("executed", "PERMIT"),
+            Ok(Executed::Ran { .. } | Executed::Granted { .. }) => {
                 ("approved_executed", "ESCALATE")
             }
-            Ok(arx_core::engine::Executed::Stored { .. }) => ("approved_failed", "ESCALATE"),
+            Ok(Executed::Pending { .. }) => ("pending", "ESCALATE"),
             Err(CoreError::PermissionDenied { .. }) => ("denied", "DENY"),
             Err(e) => (e.code(), ""),
         };

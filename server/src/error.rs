@@ -5,6 +5,7 @@ use arx_core::CoreError;
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 
 #[derive(Debug)]
 pub struct ApiError(pub CoreError);
@@ -17,8 +18,7 @@ impl From<CoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status_of(&self.0);
         if status.is_server_error()
             && !matches!(
                 self.0,
@@ -27,13 +27,49 @@ impl IntoResponse for ApiError {
         {
             tracing::error!(error = ?self.0, "request failed");
         }
-        let mut res = (status, Json(self.0.body())).into_response();
+        let mut res = (status, Json(body(&self.0))).into_response();
         if let Some(secs) = self.0.retry_after_secs() {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         res
     }
+}
+
+/// The HTTP status an engine error is answered with.
+pub fn status_of(e: &CoreError) -> StatusCode {
+    match e {
+        CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        CoreError::Forbidden(_)
+        | CoreError::PermissionDenied { .. }
+        | CoreError::ApprovalDenied { .. }
+        | CoreError::ApprovalExpired { .. } => StatusCode::FORBIDDEN,
+        CoreError::ApprovalCancelled { .. } | CoreError::Conflict(_) => StatusCode::CONFLICT,
+        CoreError::InvalidOperation { .. }
+        | CoreError::InvalidParams(_)
+        | CoreError::InvalidRequest(_)
+        | CoreError::InvalidPolicy(_) => StatusCode::BAD_REQUEST,
+        CoreError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        CoreError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        CoreError::Gone { .. } => StatusCode::GONE,
+        CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => {
+            StatusCode::BAD_GATEWAY
+        }
+        CoreError::Catalog(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The JSON error body: `{"error": {"code", "message", ...details}}`; internal causes
+/// are never shown.
+pub fn body(e: &CoreError) -> Value {
+    let mut err = json!({"code": e.code(), "message": e.public_message()});
+    if let (Some(Value::Object(extra)), Value::Object(m)) = (e.details(), &mut err) {
+        m.extend(extra);
+    }
+    json!({ "error": err })
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -234,7 +234,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
             <h2>{if r.status == "pending" { "Status".to_string() } else { format!("Outcome ({})", r.status) }}</h2>
             <p data-testid="outcome-words">{v.summary.clone()}</p>
             {v.outcome.clone().map(|o| view! {
-                <details><summary>"The answer the agent received"</summary><pre class="fields" data-testid="outcome">{o}</pre></details>
+                <details><summary>"How it ended, as ARX stored it"</summary><pre class="fields" data-testid="outcome">{o}</pre></details>
             })}
         </div>
         {v.can_decide.then(|| view! {

@@ -103,25 +103,28 @@ pub mod ssr {
     }
 
     pub fn audit_row(r: &arx_core::audit::AuditRecord) -> AuditRow {
-        let f = |k: &str| r.field_str(k).map(str::to_string);
+        let event = r.event().ok();
+        let subject = event.as_ref().map(|e| e.subject()).unwrap_or_default();
+        let text = |v: Option<&str>| v.map(str::to_string);
         AuditRow {
             seq: r.seq,
             ts: r.ts.replace('T', " ").trim_end_matches('Z').to_string(),
             kind: r.kind.clone(),
             actor: r.actor.name.clone(),
-            agent: f("agent"),
-            connector: f("connector"),
-            operation: f("operation"),
-            verdict: f("verdict"),
-            risk: r.risk_score(),
-            tier: f("tier"),
+            agent: text(subject.agent),
+            connector: text(subject.connector),
+            operation: text(subject.operation),
+            verdict: subject.verdict.map(|v| v.as_str().to_string()),
+            risk: subject.risk_score,
+            tier: subject.tier.map(|t| t.as_str().to_string()),
             hash: r.hash.clone(),
             prev_hash: r.prev_hash.clone(),
             details: serde_json::to_string_pretty(&r.fields).unwrap_or_default(),
             id: r.id.to_string(),
-            response_sha256: (r.kind == "execute.result")
-                .then(|| f("response_sha256"))
-                .flatten(),
+            response_sha256: match &event {
+                Some(arx_core::audit::AuditEvent::CallResult(c)) => c.response_sha256.clone(),
+                _ => None,
+            },
         }
     }
 

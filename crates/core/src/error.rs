@@ -1,5 +1,5 @@
-//! The engine's error type. Every variant carries a stable machine code; HTTP mapping
-//! happens once, in the server.
+//! The engine's error type. Every variant carries a stable machine code and the details
+//! a caller may see; the server alone maps errors to HTTP (status and body).
 
 use serde_json::Value;
 
@@ -109,32 +109,8 @@ impl CoreError {
         }
     }
 
-    /// The HTTP status this error is answered with.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            CoreError::Unauthenticated(_) => 401,
-            CoreError::Forbidden(_)
-            | CoreError::PermissionDenied { .. }
-            | CoreError::ApprovalDenied { .. }
-            | CoreError::ApprovalExpired { .. } => 403,
-            CoreError::ApprovalCancelled { .. } => 409,
-            CoreError::InvalidOperation { .. }
-            | CoreError::InvalidParams(_)
-            | CoreError::InvalidRequest(_)
-            | CoreError::InvalidPolicy(_) => 400,
-            CoreError::UnsupportedMediaType => 415,
-            CoreError::PayloadTooLarge { .. } => 413,
-            CoreError::NotFound(_) => 404,
-            CoreError::Conflict(_) => 409,
-            CoreError::Gone { .. } => 410,
-            CoreError::RateLimited { .. } => 429,
-            CoreError::AuditUnavailable => 503,
-            CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => 502,
-            CoreError::Catalog(_) | CoreError::Internal(_) => 500,
-        }
-    }
-
-    /// Extra fields of the JSON error body.
+    /// What a caller may see besides the code and the message (the audit id of a denied
+    /// call, the valid values of a bad one...).
     pub fn details(&self) -> Option<Value> {
         use serde_json::json;
         match self {
@@ -171,24 +147,12 @@ impl CoreError {
 
     /// The message safe to show a client: internal errors say nothing of their cause.
     pub fn public_message(&self) -> String {
-        self.to_string()
-    }
-
-    /// The JSON error body: `{"error": {"code", "message", ...details}}`; internal causes
-    /// are never shown.
-    pub fn body(&self) -> Value {
-        use serde_json::json;
-        let message = match self {
+        match self {
             CoreError::Internal(_) | CoreError::Catalog(_) => {
                 "internal error; the server log has the details".to_string()
             }
-            other => other.public_message(),
-        };
-        let mut err = json!({"code": self.code(), "message": message});
-        if let (Some(Value::Object(extra)), Value::Object(m)) = (self.details(), &mut err) {
-            m.extend(extra);
+            other => other.to_string(),
         }
-        json!({"error": err})
     }
 
     /// Seconds a client should wait before trying again (the `Retry-After` header).

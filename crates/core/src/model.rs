@@ -290,8 +290,9 @@ pub struct ApprovalRequest {
     /// Who approved (in order) or denied.
     pub decided_by: Vec<String>,
     pub comment: String,
-    /// What the waiting agent receives once the request is final: `{http_status, body}`.
-    pub outcome: Option<serde_json::Value>,
+    /// How the approved call or grant ended, once it has.
+    #[serde(default, deserialize_with = "read_outcome")]
+    pub outcome: Option<CallOutcome>,
     pub result_audit_id: Option<RecordId>,
     /// `call` (run the call once approved) or `grant` (activate a grant once approved).
     pub kind: String,
@@ -310,15 +311,137 @@ impl ApprovalRequest {
     /// target's error body), keeping everything else: vendor answers are read only by
     /// admins and auditors, like the bodies kept out of the chain.
     pub fn withhold_answer(&mut self) {
-        if let Some(body) = self.outcome.as_mut().and_then(|o| o.get_mut("body")) {
-            if let Some(r) = body.get_mut("result") {
-                *r = serde_json::json!({ "withheld": ANSWER_WITHHELD });
-            }
-            if let Some(t) = body.get_mut("error").and_then(|e| e.get_mut("target_body")) {
-                *t = serde_json::json!({ "withheld": ANSWER_WITHHELD });
-            }
+        let withheld = || serde_json::json!({ "withheld": ANSWER_WITHHELD });
+        match &mut self.outcome {
+            Some(CallOutcome::Executed { result, .. }) => *result = withheld(),
+            Some(CallOutcome::TargetError { body, .. }) => *body = withheld(),
+            _ => {}
         }
     }
+}
+
+/// How an approved request ended, stored with it: the domain's account, which the
+/// server turns into the agent's HTTP answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CallOutcome {
+    /// The call ran once with the approved params; the target answered 2xx.
+    Executed {
+        result: serde_json::Value,
+        result_audit_id: RecordId,
+    },
+    /// The approved grant became active.
+    GrantActive {
+        grant_id: GrantId,
+        connector: String,
+        operations: Vec<String>,
+        resource: Option<GrantResource>,
+        expires_at: String,
+    },
+    /// The call ran; the target answered with an error.
+    TargetError {
+        status: u16,
+        body: serde_json::Value,
+    },
+    /// The call got no answer from the target (unreachable, or ARX stopped while it ran).
+    Unreachable { message: String },
+    /// ARX could not run it; `code` is the engine's error code.
+    Failed { code: String, message: String },
+}
+
+impl CallOutcome {
+    /// The outcome of a call that ended in `e`.
+    pub fn from_error(e: &crate::CoreError) -> Self {
+        use crate::CoreError;
+        match e {
+            CoreError::TargetError { status, body, .. } => CallOutcome::TargetError {
+                status: *status,
+                body: body.clone(),
+            },
+            CoreError::TargetUnreachable { message, .. } => CallOutcome::Unreachable {
+                message: message.clone(),
+            },
+            other => CallOutcome::Failed {
+                code: other.code().into(),
+                message: other.public_message(),
+            },
+        }
+    }
+
+    /// What the agent gets for a call that did not run to a 2xx answer.
+    pub fn error(&self, audit_id: RecordId) -> Option<crate::CoreError> {
+        use crate::CoreError;
+        let audit_id = audit_id.to_string();
+        Some(match self {
+            CallOutcome::Executed { .. } | CallOutcome::GrantActive { .. } => return None,
+            CallOutcome::TargetError { status, body } => CoreError::TargetError {
+                status: *status,
+                body: body.clone(),
+                audit_id,
+            },
+            CallOutcome::Unreachable { message } => CoreError::TargetUnreachable {
+                message: message.clone(),
+                audit_id,
+            },
+            CallOutcome::Failed { code, .. } if code == "audit_unavailable" => {
+                CoreError::AuditUnavailable
+            }
+            CallOutcome::Failed { message, .. } => CoreError::Internal(message.clone()),
+        })
+    }
+}
+
+impl CallOutcome {
+    /// Reads an outcome as stored now (tagged by `kind`) or as stored before outcomes
+    /// were typed: `{http_status, body}`, the agent's HTTP answer itself.
+    pub fn read(v: &serde_json::Value) -> Option<Self> {
+        match v.get("kind") {
+            Some(_) => serde_json::from_value(v.clone()).ok(),
+            None => legacy_outcome(v),
+        }
+    }
+}
+
+/// Serde's side of [`CallOutcome::read`], for the stored request.
+fn read_outcome<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<CallOutcome>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    v.map(|v| CallOutcome::read(&v).ok_or_else(|| serde::de::Error::custom("not a call outcome")))
+        .transpose()
+}
+
+/// An outcome stored as `{http_status, body}` by versions before outcomes were typed.
+fn legacy_outcome(v: &serde_json::Value) -> Option<CallOutcome> {
+    let body = v.get("body")?;
+    let text = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+    if v.get("http_status")?.as_u64()? < 300 {
+        if let Some(grant_id) = body.get("grant_id") {
+            return Some(CallOutcome::GrantActive {
+                grant_id: serde_json::from_value(grant_id.clone()).ok()?,
+                connector: text(&body["connector"]),
+                operations: serde_json::from_value(body["operations"].clone()).unwrap_or_default(),
+                resource: serde_json::from_value(body["resource"].clone()).unwrap_or_default(),
+                expires_at: text(&body["expires_at"]),
+            });
+        }
+        return Some(CallOutcome::Executed {
+            result: body["result"].clone(),
+            result_audit_id: serde_json::from_value(body["result_audit_id"].clone()).ok()?,
+        });
+    }
+    let e = &body["error"];
+    Some(match e["code"].as_str()? {
+        "target_error" => CallOutcome::TargetError {
+            status: u16::try_from(e["target_status"].as_u64()?).ok()?,
+            body: e["target_body"].clone(),
+        },
+        "target_unreachable" => CallOutcome::Unreachable {
+            message: text(&e["message"]),
+        },
+        code => CallOutcome::Failed {
+            code: code.into(),
+            message: text(&e["message"]),
+        },
+    })
 }
 
 /// The kind of an approval request for a grant.
@@ -436,7 +559,7 @@ pub struct ApprovalChange {
     pub decided_ms: Option<i64>,
     pub decided_by: Option<Vec<String>>,
     pub comment: Option<String>,
-    pub outcome: Option<serde_json::Value>,
+    pub outcome: Option<CallOutcome>,
     pub result_audit_id: Option<RecordId>,
     /// Applied only while the request has not expired at this time: an approval after
     /// `expires_at` is refused by the store itself, whatever the sweeper has done yet.
@@ -466,4 +589,64 @@ pub struct ApprovalVote {
     pub email: String,
     pub comment: String,
     pub created_ms: i64,
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn outcomes_stored_as_http_answers_by_earlier_versions_still_read() {
+        let rec = RecordId::new();
+        let ran = json!({"http_status": 200, "body": {"result": {"ok": true}, "audit_id": RecordId::new(),
+                         "result_audit_id": rec, "verdict": "PERMIT", "risk_score": 80}});
+        assert_eq!(
+            CallOutcome::read(&ran),
+            Some(CallOutcome::Executed {
+                result: json!({"ok": true}),
+                result_audit_id: rec
+            })
+        );
+        let target = json!({"http_status": 502, "body": {"error": {"code": "target_error",
+                            "message": "the target answered 404", "target_status": 404,
+                            "target_body": {"e": 1}}}});
+        assert_eq!(
+            CallOutcome::read(&target),
+            Some(CallOutcome::TargetError {
+                status: 404,
+                body: json!({"e": 1})
+            })
+        );
+        let grant = GrantId::new();
+        let granted = json!({"http_status": 200, "body": {"grant_id": grant, "status": "active",
+                             "connector": "azure", "operations": ["a"], "resource": null,
+                             "expires_at": "t", "approval_id": ApprovalId::new()}});
+        assert!(matches!(
+            CallOutcome::read(&granted),
+            Some(CallOutcome::GrantActive { grant_id, .. }) if grant_id == grant
+        ));
+        let gone = json!({"http_status": 502, "body": {"error": {"code": "target_unreachable",
+                          "message": "ARX restarted", "audit_id": "x"}}});
+        assert_eq!(
+            CallOutcome::read(&gone),
+            Some(CallOutcome::Unreachable {
+                message: "ARX restarted".into()
+            })
+        );
+        // And what is stored now reads back as itself.
+        let now = CallOutcome::Failed {
+            code: "audit_unavailable".into(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            CallOutcome::read(&serde_json::to_value(&now).unwrap()),
+            Some(now.clone())
+        );
+        assert!(matches!(
+            now.error(rec),
+            Some(crate::CoreError::AuditUnavailable)
+        ));
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::audit::format_ts;
 use crate::engine::StateDiff;
-use crate::model::{ApprovalRequest, ApprovalStatus, GRANT_KIND};
+use crate::model::{ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND};
 use crate::policy::Escalation;
 
 /// A param's value longer than this is cut, saying how much is left.
@@ -203,9 +203,14 @@ pub fn outcome(a: &ApprovalRequest) -> String {
     } else {
         format!(" (“{}”)", a.comment)
     };
-    let body = a.outcome.as_ref().map(|o| &o["body"]);
-    let status = a.outcome.as_ref().and_then(|o| o["http_status"].as_u64());
-    let grant = a.kind == GRANT_KIND;
+    let failure = match &a.outcome {
+        Some(CallOutcome::TargetError { status, .. }) => format!("the target answered {status}"),
+        Some(CallOutcome::Unreachable { message }) => {
+            format!("the target could not be reached: {message}")
+        }
+        Some(CallOutcome::Failed { message, .. }) => message.clone(),
+        _ => "see the result record".into(),
+    };
     match a.status {
         ApprovalStatus::Pending => format!(
             "Waiting for a decision until {}; nothing runs before.",
@@ -214,20 +219,19 @@ pub fn outcome(a: &ApprovalRequest) -> String {
         ApprovalStatus::Approved | ApprovalStatus::Executing => {
             format!("Approved{by}{at}{said}; ARX is running the call now.")
         }
-        ApprovalStatus::Executed if grant => format!(
+        ApprovalStatus::Executed if a.kind == GRANT_KIND => format!(
             "Approved{by}{at}{said}. The grant is active until {}.",
-            body.and_then(|b| b["expires_at"].as_str())
-                .unwrap_or("its end")
+            match &a.outcome {
+                Some(CallOutcome::GrantActive { expires_at, .. }) => expires_at.as_str(),
+                _ => "its end",
+            }
         ),
         ApprovalStatus::Executed => format!(
-            "Approved{by}{at}{said}. ARX ran the approved params once; the target answered {}.",
-            status.map_or("successfully".into(), |s| format!("with status {s}"))
+            "Approved{by}{at}{said}. ARX ran the approved params once; the target answered successfully."
         ),
         ApprovalStatus::Failed => format!(
             "Approved{by}{at}{said}, but the call failed: {}.",
-            body.and_then(|b| b["error"]["message"].as_str())
-                .unwrap_or("see the result record")
-                .trim_end_matches('.')
+            failure.trim_end_matches('.')
         ),
         ApprovalStatus::Denied => format!("Denied{by}{at}{said}. Nothing ran."),
         ApprovalStatus::Expired => format!(

@@ -70,6 +70,22 @@ pub fn score(i: RiskInputs) -> RiskBreakdown {
     }
 }
 
+impl RiskBreakdown {
+    /// The score of a call refused at the gate (an agent that is not active): every
+    /// input at its maximum, so nothing downstream mistakes it for a low-risk call.
+    pub fn maximum(declared_rate: u32) -> Self {
+        RiskBreakdown {
+            score: 100,
+            operation: 40,
+            connector: 25,
+            frequency: 15,
+            target: 20,
+            calls_last_60s: 0,
+            declared_rate,
+        }
+    }
+}
+
 /// How many recent actions a decision sees in `session.actions`.
 pub const SESSION_ACTIONS: usize = 20;
 

@@ -121,7 +121,16 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     // Audit
     /// Seals the drafts onto their orgs' chains (with [`crate::audit::seal`]) and commits them
     /// durably in one transaction; all or nothing.
-    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>>;
+    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
+        self.append_audit_with_bodies(&drafts, &[]).await
+    }
+    /// [`Store::append_audit`], with response bodies committed in the same transaction
+    /// (the result records that carry their hashes are among the drafts).
+    async fn append_audit_with_bodies(
+        &self,
+        drafts: &[AuditDraft],
+        bodies: &[ResponseBody],
+    ) -> StoreResult<Vec<AuditRecord>>;
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
     async fn audit_after(

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::OrgId;
-use arx_core::store::{AuditQuery, StoreResult};
+use arx_core::store::{AuditQuery, ResponseBody, StoreResult};
 
 use crate::{SqlStore, db_err, rows};
 
@@ -64,7 +64,8 @@ impl SqlStore {
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
     pub(crate) async fn append_audit_tx(
         &self,
-        drafts: Vec<AuditDraft>,
+        drafts: &[AuditDraft],
+        bodies: &[ResponseBody],
     ) -> StoreResult<Vec<AuditRecord>> {
         let orgs: Vec<OrgId> = drafts.iter().map(|d| d.org_id).collect();
         for _attempt in 0..MAX_ATTEMPTS {
@@ -77,7 +78,7 @@ impl SqlStore {
                 let ts_ms = d.ts_ms;
                 sealed.push((ts_ms, seal(head, d)?));
             }
-            match self.insert_records(&sealed).await {
+            match self.insert_records(&sealed, bodies).await {
                 Ok(()) => {
                     let mut cache = self
                         .heads
@@ -135,13 +136,22 @@ impl SqlStore {
         }
     }
 
-    async fn insert_records(&self, records: &[(i64, AuditRecord)]) -> Result<(), sqlx::Error> {
-        if records.len() <= INSERT_CHUNK {
+    /// The records, and the response bodies their result records prove, in one commit:
+    /// one statement when that is all there is, else one transaction.
+    async fn insert_records(
+        &self,
+        records: &[(i64, AuditRecord)],
+        bodies: &[ResponseBody],
+    ) -> Result<(), sqlx::Error> {
+        if records.len() <= INSERT_CHUNK && bodies.is_empty() {
             return insert_chunk(&self.pool, records).await;
         }
         let mut tx = self.pool.begin().await?;
         for chunk in records.chunks(INSERT_CHUNK) {
             insert_chunk(&mut *tx, chunk).await?;
+        }
+        for chunk in bodies.chunks(crate::responses::INSERT_CHUNK) {
+            crate::responses::insert_bodies(&mut *tx, chunk).await?;
         }
         tx.commit().await
     }

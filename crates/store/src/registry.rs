@@ -498,8 +498,12 @@ impl Store for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
-        self.append_audit_tx(drafts).await
+    async fn append_audit_with_bodies(
+        &self,
+        drafts: &[AuditDraft],
+        bodies: &[ResponseBody],
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.append_audit_tx(drafts, bodies).await
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {

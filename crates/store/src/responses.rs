@@ -20,23 +20,40 @@ fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
     })
 }
 
+/// Bodies per INSERT: 7 binds each stays under both databases' limits.
+pub(crate) const INSERT_CHUNK: usize = 1024;
+
+/// One multi-row INSERT of response bodies.
+pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    exec: E,
+    bodies: &[ResponseBody],
+) -> Result<(), sqlx::Error> {
+    let values = (0..bodies.len())
+        .map(|i| format!("({})", crate::placeholders(i * 7 + 1, 7)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO response_bodies (org_id, record_id, intercept_id, sha256, bytes, body, created_ms) VALUES {values}"
+    );
+    let mut q = sqlx::query(&sql);
+    for b in bodies {
+        q = q
+            .bind(b.org_id.to_string())
+            .bind(b.record_id.to_string())
+            .bind(b.intercept_id.to_string())
+            .bind(b.sha256.clone())
+            .bind(b.bytes)
+            .bind(b.body.clone())
+            .bind(b.created_ms);
+    }
+    q.execute(exec).await.map(|_| ())
+}
+
 impl SqlStore {
     pub(crate) async fn put_response_body_q(&self, b: &ResponseBody) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO response_bodies (org_id, record_id, intercept_id, sha256, bytes, body, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(b.org_id.to_string())
-        .bind(b.record_id.to_string())
-        .bind(b.intercept_id.to_string())
-        .bind(&b.sha256)
-        .bind(b.bytes)
-        .bind(b.body.as_deref())
-        .bind(b.created_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("store response body"))?;
-        Ok(())
+        insert_bodies(&self.pool, std::slice::from_ref(b))
+            .await
+            .map_err(db_err("store response body"))
     }
 
     pub(crate) async fn response_body_q(

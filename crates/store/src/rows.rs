@@ -153,7 +153,12 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
         decided_by: json(row, "decided_by")?,
         comment: get(row, "comment")?,
         outcome: get::<Option<String>>(row, "outcome")?
-            .map(|s| serde_json::from_str(&s).map_err(|_| bad("outcome")))
+            .map(|s| {
+                serde_json::from_str(&s)
+                    .ok()
+                    .and_then(|v| arx_core::model::CallOutcome::read(&v))
+                    .ok_or_else(|| bad("outcome"))
+            })
             .transpose()?,
         result_audit_id: get::<Option<String>>(row, "result_audit_id")?
             .map(|s| s.parse().map_err(|_| bad("result_audit_id")))

@@ -48,17 +48,17 @@ pub struct Notice {
     pub link: String,
 }
 
-fn text(v: &Value) -> Option<String> {
-    v.as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(String::from)
+fn text(v: Option<&str>) -> Option<String> {
+    v.map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
 
 impl Notice {
     pub fn new(d: &ApprovalDetail, public_url: &str, tag: &str) -> Self {
         let a = &d.approval;
-        let i = &d.intercept;
+        let call = match &d.intercept {
+            Some(arx_core::audit::AuditEvent::Intercept(i)) => Some(i),
+            _ => None,
+        };
         let mut diff: Vec<StateRow> = d.state.as_ref().map(|s| s.rows.clone()).unwrap_or_default();
         diff.sort_by_key(|r| !r.changed);
         diff.truncate(DIFF_ROWS);
@@ -80,11 +80,11 @@ impl Notice {
                 .map_or("unknown", |x| x.environment.as_str())
                 .to_string(),
             risk_score: a.risk_score,
-            rule: text(&i["rule_id"])
+            rule: text(call.and_then(|i| i.rule_id.as_deref()))
                 .or_else(|| Some(a.policy_id.clone()).filter(|p| !p.trim().is_empty()))
                 .unwrap_or_else(|| "org default".into()),
-            reason: text(&i["reason"]).unwrap_or_default(),
-            reasoning: text(&i["session_context"]["reasoning"]),
+            reason: text(call.map(|i| i.reason.as_str())).unwrap_or_default(),
+            reasoning: text(call.and_then(|i| i.reasoning())),
             details: if a.kind == "grant" {
                 review::grant_lines(&a.connector, &a.params)
             } else {

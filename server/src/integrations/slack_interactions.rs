@@ -137,20 +137,16 @@ fn refusal(status: StatusCode, code: &str, reason: &str, message: &str) -> Respo
 /// Records a refusal in the org's chain, coalesced per reason (a flood of forged presses
 /// is one record per burst with a count); the answer goes out even if recording fails.
 async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str, fields: Value) {
-    let mut f = json!({"reason": reason, "message": message});
-    if let (Value::Object(m), Value::Object(extra)) = (&mut f, fields) {
-        m.extend(extra);
-    }
-    if let Err(e) = engine
-        .record_integration_refusal(
-            org,
-            IntegrationKind::Slack,
-            "interaction_refused",
-            reason,
-            f,
-        )
-        .await
-    {
+    let refused = arx_core::audit::event::InteractionRefused {
+        reason: reason.into(),
+        message: message.into(),
+        burst: Default::default(),
+        details: match fields {
+            Value::Object(m) => m,
+            _ => Default::default(),
+        },
+    };
+    if let Err(e) = engine.record_interaction_refusal(org, refused).await {
         tracing::error!(%org, error = ?e, "recording a refused Slack interaction failed");
     }
 }
@@ -246,10 +242,7 @@ fn refused(reason: &'static str) -> impl Fn(CoreError) -> Refused {
             CoreError::Unauthenticated(_) => reason,
             _ => "error",
         },
-        message: e.body()["error"]["message"]
-            .as_str()
-            .unwrap_or("internal error")
-            .to_string(),
+        message: e.public_message(),
     }
 }
 

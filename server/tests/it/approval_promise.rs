@@ -400,7 +400,7 @@ async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_c
         // The vendor's answer is for admins and auditors, as bodies out of the chain are.
         let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{first}")).await;
         assert!(
-            d["approval"]["outcome"]["body"]["result"]["resources"].is_array(),
+            d["approval"]["outcome"]["result"]["resources"].is_array(),
             "{b}: {d}"
         );
         let lead = reviewer(&s, "lead@demo.arx.local", &[SECOPS]).await;
@@ -413,7 +413,7 @@ async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_c
         )
         .await;
         assert!(
-            d["approval"]["outcome"]["body"]["result"]["withheld"].is_string()
+            d["approval"]["outcome"]["result"]["withheld"].is_string()
                 && !d.to_string().contains("\"resources\":["),
             "{b}: a reviewer does not read the target's answer: {d}"
         );

@@ -7,6 +7,7 @@ mod approval_promise;
 mod approvals;
 mod audit_cli;
 mod console;
+mod events;
 mod execute;
 mod harness;
 mod policy;

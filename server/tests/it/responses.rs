@@ -308,7 +308,14 @@ async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies()
                 ts_ms: e.now_ms(),
                 kind: "execute.result".into(),
                 actor: Actor::system(),
-                fields: json!({"status": "ok", "http_status": 200, "response": {"resources": ["ldt:1"]}}),
+                // The fields every result record had then, the answer among them.
+                fields: json!({
+                    "intercept_id": RecordId::new(), "intercept_seq": 1,
+                    "agent_id": arx_core::ids::AgentId::new(), "connector": "crowdstrike",
+                    "operation": "hosts:contain", "status": "ok", "http_status": 200,
+                    "latency_ms": 12.5, "error": null, "approval_id": null,
+                    "response": {"resources": ["ldt:1"]},
+                }),
             }])
             .await
             .unwrap()

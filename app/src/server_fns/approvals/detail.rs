@@ -20,9 +20,12 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
         .await
         .map_err(to_error)?;
     let a = &d.approval;
-    let f = &d.intercept;
+    let call = match &d.intercept {
+        Some(arx_core::audit::AuditEvent::Intercept(i)) => Some(i),
+        _ => None,
+    };
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    let n = |k: &str| f["risk"][k].as_u64().unwrap_or(0) as u8;
+    let risk = call.map(|i| i.risk);
     let requirements = arx_core::review::requirements(&a.requirements);
     let agents: Vec<_> = d.agent.iter().cloned().collect();
     Ok(ApprovalView {
@@ -52,18 +55,18 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
             .as_ref()
             .map(|o| o.description.clone())
             .unwrap_or_default(),
-        tier: f["tier"].as_str().unwrap_or_default().into(),
+        tier: call.map(|i| i.tier.as_str().into()).unwrap_or_default(),
         risk_inputs: (
             a.risk_score,
-            n("operation"),
-            n("connector"),
-            n("frequency"),
-            n("target"),
+            risk.map_or(0, |r| r.operation),
+            risk.map_or(0, |r| r.connector),
+            risk.map_or(0, |r| r.frequency),
+            risk.map_or(0, |r| r.target),
         ),
-        reason: f["reason"].as_str().unwrap_or_default().into(),
-        policy_version: f["policy_version"].as_i64().unwrap_or(0),
-        reasoning: f["session_context"]["reasoning"].as_str().map(String::from),
-        session_context: pretty(&f["session_context"]),
+        reason: call.map(|i| i.reason.clone()).unwrap_or_default(),
+        policy_version: call.map_or(0, |i| i.policy_version),
+        reasoning: call.and_then(|i| i.reasoning()).map(String::from),
+        session_context: pretty(call.map_or(&serde_json::Value::Null, |i| &i.session_context)),
         params: pretty(&a.params),
         requirements,
         require_reason: a.requirements.require_reason,
@@ -80,7 +83,10 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
             .iter()
             .map(|v| (v.email.clone(), v.comment.clone()))
             .collect(),
-        outcome: a.outcome.as_ref().map(|o| pretty(&o["body"])),
+        outcome: a
+            .outcome
+            .as_ref()
+            .map(|o| pretty(&serde_json::to_value(o).unwrap_or_default())),
         can_decide: a.status.as_str() == "pending"
             && matches!(p.role, Role::Admin | Role::Reviewer),
         diff: d.state.as_ref().map(|st| crate::types::StateDiffView {

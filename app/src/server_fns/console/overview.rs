@@ -7,7 +7,9 @@ use crate::types::Overview;
 #[server]
 pub async fn get_overview() -> Result<Overview, ServerFnError> {
     use super::super::ssr::{audit_row, engine, principal, to_error};
+    use arx_core::audit::AuditEvent;
     use arx_core::model::AgentStatus;
+    use arx_core::policy::Verdict;
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
@@ -15,12 +17,16 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
     let recent = r.audit_page(None, 200).await.map_err(to_error)?;
     let pending = r.approvals(Some("pending")).await.map_err(to_error)?;
     let mut verdicts = (0, 0, 0);
-    for rec in recent.iter().filter(|r| r.kind == "execute.intercept") {
-        match rec.field_str("verdict") {
-            Some("PERMIT") => verdicts.0 += 1,
-            Some("ESCALATE") => verdicts.1 += 1,
-            Some("DENY") => verdicts.2 += 1,
-            _ => {}
+    for rec in recent
+        .iter()
+        .filter(|r| r.kind == arx_core::audit::INTERCEPT)
+    {
+        if let Ok(AuditEvent::Intercept(i)) = rec.event() {
+            match i.verdict {
+                Verdict::Permit => verdicts.0 += 1,
+                Verdict::Escalate => verdicts.1 += 1,
+                Verdict::Deny => verdicts.2 += 1,
+            }
         }
     }
     Ok(Overview {

@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::Engine;
 use super::auth::{new_secret_token, token_hash};
 use crate::access::Principal;
-use crate::audit::{Actor, AuditRecord};
+use crate::audit::event as ev;
+use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, InstanceId, KeyId};
 use crate::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Environment, Instance, Org};
@@ -120,9 +120,14 @@ impl AdminOps<'_> {
         e.store.create_agent(&agent).await?;
         e.record(
             agent.org_id,
-            "agent.created",
             actor(self.who),
-            json!({"agent_id": agent.id, "name": agent.name, "owner": agent.owner, "labels": agent.labels, "declared_rate": agent.declared_rate}),
+            ev::AgentCreated {
+                agent_id: agent.id,
+                name: agent.name.clone(),
+                owner: agent.owner.clone(),
+                labels: agent.labels.clone(),
+                declared_rate: agent.declared_rate,
+            },
         )
         .await?;
         Ok(agent)
@@ -150,9 +155,12 @@ impl AdminOps<'_> {
         e.store.create_agent_key(&key).await?;
         e.record(
             a.org_id,
-            "agent.key_issued",
             actor(self.who),
-            json!({"agent_id": a.id, "key_id": key.id, "prefix": key.prefix}),
+            ev::AgentKeyIssued {
+                agent_id: a.id,
+                key_id: key.id,
+                prefix: key.prefix.clone(),
+            },
         )
         .await?;
         Ok((key, secret))
@@ -169,9 +177,8 @@ impl AdminOps<'_> {
         }
         e.record(
             self.who.org_id,
-            "agent.key_revoked",
             actor(self.who),
-            json!({"key_id": key}),
+            ev::AgentKeyRevoked { key_id: key },
         )
         .await?;
         Ok(())
@@ -196,9 +203,13 @@ impl AdminOps<'_> {
         e.store.set_agent_status(a.org_id, a.id, status).await?;
         e.record(
             a.org_id,
-            &format!("agent.{}", status.as_str()),
             actor(self.who),
-            json!({"agent_id": a.id, "from": a.status.as_str(), "to": status.as_str(), "reason": reason.trim()}),
+            AuditEvent::AgentStatusChanged(ev::AgentStatusChanged {
+                agent_id: a.id,
+                from: a.status,
+                to: status,
+                reason: reason.trim().to_string(),
+            }),
         )
         .await?;
         if status != AgentStatus::Active {
@@ -276,9 +287,14 @@ impl AdminOps<'_> {
         e.store.create_instance(&inst).await?;
         e.record(
             inst.org_id,
-            "instance.created",
             actor(self.who),
-            json!({"instance_id": inst.id, "connector": inst.connector, "name": inst.name, "environment": environment.as_str(), "variables": inst.variables}),
+            ev::InstanceCreated {
+                instance_id: inst.id,
+                connector: inst.connector.clone(),
+                name: inst.name.clone(),
+                environment,
+                variables: inst.variables.clone(),
+            },
         )
         .await?;
         if let Some(creds) = input.credentials {
@@ -334,11 +350,18 @@ impl AdminOps<'_> {
         e.store
             .set_instance_credentials(inst.org_id, inst.id, &sealed)
             .await?;
+        let changed = ev::CredentialsChanged {
+            instance_id: inst.id,
+            connector: inst.connector.clone(),
+            fields: creds.keys().cloned().collect(),
+        };
         e.record(
             inst.org_id,
-            if rotated { "instance.credentials_rotated" } else { "instance.credentials_set" },
             actor(self.who),
-            json!({"instance_id": inst.id, "connector": inst.connector, "fields": creds.keys().collect::<Vec<_>>()}),
+            match rotated {
+                true => AuditEvent::CredentialsRotated(changed),
+                false => AuditEvent::CredentialsSet(changed),
+            },
         )
         .await?;
         Ok(())

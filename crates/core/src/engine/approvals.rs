@@ -7,20 +7,21 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::Engine;
-use super::execute::{Executed, params_hash};
+use super::execute::{Call, Executed, params_hash};
 use crate::access::Principal;
-use crate::audit::{Actor, format_ts};
+use crate::audit::event::{self as ev, ApprovalChanged};
+use crate::audit::{Actor, AuditEvent, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::model::{
-    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, GRANT_KIND, Role,
-    User,
+    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome,
+    GRANT_KIND, Role, User,
 };
-use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS};
+use crate::policy::Verdict;
+use crate::request::MAX_WAIT_SECONDS;
 
 use ApprovalStatus::{
     Approved, Cancelled, Denied, Executed as Ran, Executing, Expired, Failed, Pending,
@@ -68,13 +69,40 @@ pub(crate) fn outcome_of(a: &ApprovalRequest) -> Result<Executed, CoreError> {
                 a.comment.clone()
             },
         }),
-        Ran | Failed => {
-            let o = a.outcome.clone().unwrap_or(Value::Null);
-            Ok(Executed::Stored {
-                status: o["http_status"].as_u64().unwrap_or(502) as u16,
-                body: o["body"].clone(),
-            })
-        }
+        Ran | Failed => match a.outcome.clone() {
+            Some(CallOutcome::Executed {
+                result,
+                result_audit_id,
+            }) => Ok(Executed::Ran {
+                result,
+                audit_id: a.intercept_id,
+                result_audit_id,
+                verdict: Verdict::Permit,
+                risk_score: a.risk_score,
+                approval_id: Some(a.id),
+            }),
+            Some(CallOutcome::GrantActive {
+                grant_id,
+                connector,
+                operations,
+                resource,
+                expires_at,
+            }) => Ok(Executed::Granted {
+                approval_id: a.id,
+                grant_id,
+                connector,
+                operations,
+                resource,
+                expires_at,
+            }),
+            Some(failed) => Err(failed
+                .error(a.intercept_id)
+                .unwrap_or_else(|| CoreError::Internal("unexpected outcome".into()))),
+            None => Err(CoreError::Internal(format!(
+                "request {} ended without an outcome",
+                a.id
+            ))),
+        },
         Pending | Approved | Executing => Ok(Executed::Pending {
             approval_id: a.id,
             expires_at: format_ts(a.expires_ms),
@@ -110,23 +138,23 @@ impl Engine {
         self.approval_events.0.subscribe()
     }
 
-    /// Moves `a` by compare-and-set and records the move; `None` if another change won.
+    /// Moves `a` by compare-and-set and records the move, with what `note` adds to its
+    /// record; `None` if another change won.
     async fn transition(
         &self,
         a: &ApprovalRequest,
         change: ApprovalChange,
         actor: Actor,
-        mut fields: Value,
+        note: impl FnOnce(&mut ApprovalChanged),
     ) -> Result<Option<ApprovalRequest>, CoreError> {
+        let mut event = ApprovalChanged::new(a.id, a.status, change.to);
+        note(&mut event);
         if !self.store.change_approval(a.org_id, a.id, &change).await? {
             return Ok(None);
         }
-        if let Value::Object(m) = &mut fields {
-            m.insert("approval_id".into(), json!(a.id));
-            m.insert("from".into(), json!(a.status.as_str()));
-        }
-        let kind = format!("approval.{}", change.to.as_str());
-        let recorded = self.record(a.org_id, &kind, actor, fields).await;
+        let recorded = self
+            .record(a.org_id, actor, AuditEvent::ApprovalChanged(event))
+            .await;
         self.announce_approval(a.id);
         recorded?;
         self.store.approval(a.org_id, a.id).await
@@ -146,9 +174,11 @@ impl Engine {
         }
         let mut change = ApprovalChange::new(&[Pending], Expired);
         change.decided_ms = Some(self.now_ms());
-        let fields =
-            json!({"expires_at": format_ts(a.expires_ms), "reason": "nobody decided in time"});
-        match self.transition(&a, change, Actor::system(), fields).await? {
+        let note = |e: &mut ApprovalChanged| {
+            e.expires_at = Some(format_ts(a.expires_ms));
+            e.reason = Some("nobody decided in time".into());
+        };
+        match self.transition(&a, change, Actor::system(), note).await? {
             Some(done) => {
                 if done.kind == GRANT_KIND {
                     self.deny_grant(&done, "nobody approved it in time").await?;
@@ -199,16 +229,14 @@ impl Engine {
                     continue;
                 }
                 let mut change = ApprovalChange::new(&[status], Failed);
-                change.outcome = Some(json!({
-                    "http_status": 502,
-                    "body": CoreError::TargetUnreachable {
-                        message: "ARX restarted while this approved call was pending or running; it was not run again".into(),
-                        audit_id: a.intercept_id.to_string(),
-                    }.body(),
-                }));
-                let fields = json!({"reason": "interrupted by a restart; not run again"});
+                change.outcome = Some(CallOutcome::Unreachable {
+                    message: "ARX restarted while this approved call was pending or running; it was not run again".into(),
+                });
+                let note = |e: &mut ApprovalChanged| {
+                    e.reason = Some("interrupted by a restart; not run again".into());
+                };
                 if self
-                    .transition(&a, change, Actor::system(), fields)
+                    .transition(&a, change, Actor::system(), note)
                     .await?
                     .is_some()
                 {
@@ -292,9 +320,7 @@ impl Engine {
         };
         if params_hash(&a.params) != a.params_hash {
             let mut change = ApprovalChange::new(&[Approved], Failed);
-            change.outcome = Some(
-                json!({"http_status": 500, "body": CoreError::Internal(String::new()).body()}),
-            );
+            change.outcome = Some(CallOutcome::from_error(&CoreError::Internal(String::new())));
             change.comment = Some("the stored params do not match their approved hash".into());
             return self.finish_approval(&a, change, actor).await;
         }
@@ -303,7 +329,7 @@ impl Engine {
                 &a,
                 ApprovalChange::new(&[Approved], Executing),
                 actor.clone(),
-                json!({}),
+                |_| {},
             )
             .await?
         else {
@@ -326,30 +352,28 @@ impl Engine {
                 .audit_record(a.org_id, a.intercept_id)
                 .await?
                 .ok_or_else(|| CoreError::Internal("the intercept record is missing".into()))?;
-            Ok::<_, CoreError>((connector, op, instance, intercept))
-        }
-        .await;
-        let req = ExecuteRequest {
-            connector: a.connector.clone(),
-            operation: a.operation.clone(),
-            params: a.params.as_object().cloned().unwrap_or_default(),
-            session_context: Value::Null,
-            instance: None,
-            wait_seconds: None,
-        };
-        let work = async {
-            let (connector, op, instance, intercept) = resolved?;
-            self.run_and_record(
-                &agent,
+            let AuditEvent::Intercept(mut facts) = intercept.event()? else {
+                return Err(CoreError::Internal(
+                    "the request's intercept record is not a call".into(),
+                ));
+            };
+            // What runs is what was approved: the params bound by hash above.
+            facts.params = a.params.as_object().cloned().unwrap_or_default();
+            let call = Call {
+                agent,
                 connector,
                 op,
-                &instance,
-                &req,
-                &intercept,
-                Some(a.id),
-            )
-            .await
-            .map(|(result, record)| (result, record.id))
+                instance,
+                intercept: facts,
+            };
+            Ok::<_, CoreError>((call, intercept))
+        }
+        .await;
+        let work = async {
+            let (call, intercept) = resolved?;
+            self.run_and_record(&call, &intercept, Some(a.id))
+                .await
+                .map(|(result, record)| (result, record.id))
         };
         // Beat while the call runs, so no replica takes a live call for an interrupted one.
         let mut work = std::pin::pin!(work);
@@ -369,14 +393,14 @@ impl Engine {
             Ok((result, record)) => {
                 change = ApprovalChange::new(&[Executing], Ran);
                 change.result_audit_id = Some(record);
-                change.outcome = Some(json!({"http_status": 200, "body": {
-                    "result": result, "audit_id": a.intercept_id, "result_audit_id": record,
-                    "verdict": "PERMIT", "risk_score": a.risk_score, "approval_id": a.id,
-                }}));
+                change.outcome = Some(CallOutcome::Executed {
+                    result,
+                    result_audit_id: record,
+                });
             }
             Err(e) => {
                 change = ApprovalChange::new(&[Executing], Failed);
-                change.outcome = Some(json!({"http_status": e.http_status(), "body": e.body()}));
+                change.outcome = Some(CallOutcome::from_error(&e));
             }
         }
         self.finish_approval(&a, change, actor).await
@@ -411,8 +435,11 @@ impl Engine {
         change: ApprovalChange,
         actor: Actor,
     ) -> Result<ApprovalRequest, CoreError> {
-        let fields = json!({"comment": change.comment});
-        match self.transition(a, change, actor, fields).await? {
+        let comment = change.comment.clone();
+        match self
+            .transition(a, change, actor, |e| e.comment = Some(comment))
+            .await?
+        {
             Some(done) => Ok(done),
             None => self.approval_of(a.org_id, a.id).await,
         }
@@ -590,9 +617,13 @@ impl ReviewOps<'_> {
         if votes.len() < needed {
             e.record(
                 a.org_id,
-                "approval.vote",
                 self.actor(),
-                json!({"approval_id": a.id, "comment": comment, "approvals": votes.len(), "needed": needed}),
+                ev::ApprovalVoted {
+                    approval_id: a.id,
+                    comment,
+                    approvals: votes.len(),
+                    needed,
+                },
             )
             .await?;
             e.announce_approval(a.id);
@@ -604,8 +635,12 @@ impl ReviewOps<'_> {
         change.unexpired_at = Some(now);
         change.decided_by = Some(votes.iter().map(|v| v.email.clone()).collect());
         change.comment = Some(comment.clone());
-        let fields = json!({"comment": comment, "approvers": change.decided_by, "params_hash": a.params_hash});
-        match e.transition(&a, change, self.actor(), fields).await? {
+        let note = |n: &mut ApprovalChanged| {
+            n.comment = Some(Some(comment));
+            n.approvers = change.decided_by.clone();
+            n.params_hash = Some(a.params_hash.clone());
+        };
+        match e.transition(&a, change.clone(), self.actor(), note).await? {
             Some(approved) if approved.kind == GRANT_KIND => {
                 e.activate_grant(approved, self.actor()).await
             }
@@ -624,7 +659,9 @@ impl ReviewOps<'_> {
         change.decided_by = Some(vec![self.user.email.clone()]);
         change.comment = Some(comment.clone());
         match e
-            .transition(&a, change, self.actor(), json!({"comment": comment}))
+            .transition(&a, change, self.actor(), |n| {
+                n.comment = Some(Some(comment))
+            })
             .await?
         {
             Some(denied) => Ok(denied),
@@ -664,9 +701,10 @@ pub struct ApprovalDetail {
     pub agent: Option<crate::model::Agent>,
     pub instance: Option<crate::model::Instance>,
     pub operation: Option<crate::catalog::Operation>,
-    /// The intercept record's fields: risk and its inputs, the deciding rule, the policy
-    /// version, the agent's `session_context`.
-    pub intercept: Value,
+    /// The record the request was made from: a call's intercept (risk and its inputs,
+    /// the deciding rule, the policy version, the agent's `session_context`), or a grant
+    /// request.
+    pub intercept: Option<AuditEvent>,
     pub votes: Vec<ApprovalVote>,
     /// The target's current state against the call, while pending and when shown.
     pub state: Option<super::StateDiff>,
@@ -701,8 +739,8 @@ impl Engine {
             .store
             .audit_record(org, approval.intercept_id)
             .await?
-            .map(|r| r.fields)
-            .unwrap_or(Value::Null);
+            .map(|r| r.event())
+            .transpose()?;
         let state = if approval.status == Pending && approval.requirements.show_diff {
             e.state_diff(&approval).await
         } else {
@@ -763,9 +801,12 @@ impl super::AdminOps<'_> {
             .ok_or_else(|| CoreError::NotFound("no such user".into()))?;
         e.record(
             self.who.org_id,
-            "user.groups_set",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"user_id": id, "email": user.email, "groups": groups}),
+            ev::UserGroupsSet {
+                user_id: id,
+                email: user.email.clone(),
+                groups: groups.to_vec(),
+            },
         )
         .await?;
         Ok(user)

@@ -7,12 +7,12 @@ use aes_gcm::aead::{OsRng, rand_core::RngCore};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Engine;
 use crate::access::Principal;
 use crate::audit::Actor;
+use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::{OrgId, UserId};
 use crate::model::{Org, Role, User};
@@ -85,9 +85,11 @@ impl Engine {
         self.store.create_org(&org, &dek).await?;
         self.record(
             org.id,
-            "org.created",
             Actor::system(),
-            json!({"slug": org.slug, "name": org.name}),
+            ev::OrgCreated {
+                slug: org.slug.clone(),
+                name: org.name.clone(),
+            },
         )
         .await?;
         Ok(org)
@@ -138,9 +140,12 @@ impl Engine {
         self.store.create_user(&user).await?;
         self.record(
             org,
-            "user.created",
             by,
-            json!({"user_id": user.id, "email": user.email, "role": user.role.as_str()}),
+            ev::UserCreated {
+                user_id: user.id,
+                email: user.email.clone(),
+                role: user.role,
+            },
         )
         .await?;
         Ok(user)
@@ -198,9 +203,11 @@ impl Engine {
         self.login_guard.succeeded(attempt);
         self.record(
             user.org_id,
-            "user.login",
             Actor::user(user.id, &user.email),
-            json!({"method": "password", "client": client.map(|a| a.to_string())}),
+            ev::UserLogin {
+                method: "password".into(),
+                client: client.map(|a| a.to_string()),
+            },
         )
         .await?;
         self.principal_for(&user).await
@@ -215,10 +222,14 @@ impl Engine {
         let client = client.map(|a| a.to_string());
         self.record_refusal(
             user.org_id,
-            "user.login_failed",
             format!("login:{}:{}", user.id, client.as_deref().unwrap_or("")),
             Actor::user(user.id, &user.email),
-            json!({"method": "password", "reason": reason, "client": client}),
+            ev::LoginFailed {
+                method: "password".into(),
+                reason: reason.into(),
+                client,
+                burst: Default::default(),
+            },
         )
         .await
     }
@@ -241,9 +252,8 @@ impl Engine {
     pub async fn logout(&self, p: &Principal) -> Result<(), CoreError> {
         self.record(
             p.org_id,
-            "user.logout",
             Actor::user(p.user_id, &p.email),
-            json!({}),
+            ev::UserLogout {},
         )
         .await?;
         Ok(())

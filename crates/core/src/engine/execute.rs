@@ -2,36 +2,48 @@
 //! record durably, route, decrypt, execute, record the result, answer. In that order,
 //! with no path around any step.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::Engine;
 use super::auth::token_hash;
+use crate::audit::event::{self as ev, Intercept};
 use crate::audit::{Actor, AuditRecord};
 use crate::catalog::{Connector, Operation};
 use crate::error::CoreError;
 use crate::executor::ExecError;
-use crate::ids::{ApprovalId, RecordId};
-use crate::model::{Agent, AgentStatus, ApprovalRequest, ApprovalStatus, Instance, Org};
-use crate::policy::{self, CallFacts, Decision, Escalation, PolicyInput, Verdict};
+use crate::ids::{ApprovalId, GrantId, RecordId};
+use crate::model::{
+    Agent, AgentStatus, ApprovalRequest, ApprovalStatus, GrantResource, Instance, Org,
+};
+use crate::policy::{self, Decision, Verdict};
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
 use crate::risk::{self, RiskBreakdown, RiskInputs};
 
-/// How an execute call ended, when it did not end in an error.
+/// How an execute call (or an agent's poll of its request) ended, when not in an error.
+/// The server turns it into the HTTP answer.
 #[derive(Debug, Clone)]
 pub enum Executed {
-    /// Permitted and run: 200 with the target's answer.
-    Done {
+    /// Permitted, or approved, and run: the target's answer.
+    Ran {
         result: Value,
         audit_id: RecordId,
         result_audit_id: RecordId,
         verdict: Verdict,
         risk_score: u8,
+        /// The request a reviewer approved, when the call was escalated.
+        approval_id: Option<ApprovalId>,
     },
-    /// Decided by a reviewer while the agent waited, or polled afterwards: the stored
-    /// answer (the call's result, or its error) with its HTTP status.
-    Stored { status: u16, body: Value },
-    /// Escalated: 202, the agent waits for a reviewer.
+    /// A grant request was approved: the grant is active.
+    Granted {
+        approval_id: ApprovalId,
+        grant_id: GrantId,
+        connector: String,
+        operations: Vec<String>,
+        resource: Option<GrantResource>,
+        expires_at: String,
+    },
+    /// Escalated: the agent waits for a reviewer.
     Pending {
         approval_id: ApprovalId,
         expires_at: String,
@@ -40,38 +52,19 @@ pub enum Executed {
     },
 }
 
-impl Executed {
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Executed::Done { .. } => 200,
-            Executed::Stored { status, .. } => *status,
-            Executed::Pending { .. } => 202,
-        }
-    }
+/// One governed call on its way through the pipeline: who, against what, and the facts
+/// and decision its intercept record holds.
+pub(super) struct Call<'c> {
+    pub agent: Agent,
+    pub connector: &'c Connector,
+    pub op: &'c Operation,
+    pub instance: Instance,
+    pub intercept: Intercept,
+}
 
-    pub fn to_json(&self) -> Value {
-        match self {
-            Executed::Done {
-                result,
-                audit_id,
-                result_audit_id,
-                verdict,
-                risk_score,
-            } => json!({
-                "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
-                "verdict": verdict.as_str(), "risk_score": risk_score,
-            }),
-            Executed::Stored { body, .. } => body.clone(),
-            Executed::Pending {
-                approval_id,
-                expires_at,
-                audit_id,
-                risk_score,
-            } => json!({
-                "approval_id": approval_id, "expires_at": expires_at, "audit_id": audit_id,
-                "verdict": "ESCALATE", "risk_score": risk_score, "status": "pending",
-            }),
-        }
+impl Call<'_> {
+    fn actor(&self) -> Actor {
+        agent_actor(&self.agent)
     }
 }
 
@@ -124,29 +117,12 @@ impl Engine {
             now,
             &format!("{}.{}", connector.name, req.operation),
         );
-
-        // 3. Gate, 4. evaluate.
-        let (risk, decision) = if agent.status != AgentStatus::Active {
-            let r = RiskBreakdown {
-                score: 100,
-                operation: 40,
-                connector: 25,
-                frequency: 15,
-                target: 20,
-                calls_last_60s: 0,
-                declared_rate: agent.declared_rate,
-            };
-            let d = Decision {
-                verdict: Verdict::Deny,
-                policy_id: "gate:agent_status".into(),
-                rule_id: None,
-                grant_id: None,
-                reason: format!("the agent is {}", agent.status.as_str()),
-                escalation: Escalation::org_default(policy.doc.settings.approval_ttl_secs),
-            };
-            (r, d)
-        } else {
-            let risk = risk::score(RiskInputs {
+        let settings = &policy.doc.settings;
+        // 3. Gate: a call by an agent that is not active is denied at maximum risk.
+        let gated = policy::gate(agent.status, settings);
+        let risk = match gated {
+            Some(_) => RiskBreakdown::maximum(agent.declared_rate),
+            None => risk::score(RiskInputs {
                 tier: op.risk,
                 sensitivity: instance
                     .sensitivity
@@ -154,67 +130,58 @@ impl Engine {
                 calls_last_60s: window.calls_last_60s,
                 declared_rate: agent.declared_rate,
                 environment: instance.environment,
-            });
-            let agent_id = agent.id.to_string();
-            let input = PolicyInput {
-                connector: &connector.name,
-                operation: &req.operation,
-                agent_id: &agent_id,
-                agent_name: &agent.name,
-                agent_labels: &agent.labels,
-                tier: op.risk,
-                risk,
-                call: CallFacts {
-                    params: &req.params,
-                    instance: &instance.name,
-                    environment: instance.environment,
-                    session_context: &req.session_context,
-                    session_actions: &window.prior_actions,
-                },
-                grant_id: None,
-            };
-            let mut decision = policy::evaluate(&policy.doc.settings, &policy.compiled, &input);
-            // §5 step 4: only an escalation can be turned by a grant, so only it looks one up.
-            if decision.verdict == Verdict::Escalate
-                && let Some(g) = self
-                    .covering_grant(
-                        org.id,
-                        agent.id,
-                        (&connector.name, instance.id, &req.operation),
-                        &req.params,
-                        &decision.escalation,
-                    )
-                    .await?
-            {
-                let g = g.to_string();
-                let with_grant = PolicyInput {
-                    grant_id: Some(&g),
-                    ..input
-                };
-                decision = policy::evaluate(&policy.doc.settings, &policy.compiled, &with_grant);
-            }
-            (risk, decision)
+            }),
         };
+        let ExecuteRequest {
+            operation,
+            params,
+            session_context,
+            wait_seconds,
+            ..
+        } = req;
+        let mut call = Call {
+            intercept: Intercept {
+                agent_id: agent.id.to_string(),
+                agent: agent.name.clone(),
+                agent_labels: agent.labels.clone(),
+                connector: connector.name.clone(),
+                operation,
+                tier: op.risk,
+                instance_id: Some(instance.id),
+                instance: instance.name.clone(),
+                environment: instance.environment,
+                method: op.method.as_str().into(),
+                params,
+                session_context,
+                session_actions: window.prior_actions,
+                risk,
+                verdict: Verdict::Deny,
+                policy_version: policy.version,
+                policy_id: String::new(),
+                rule_id: None,
+                grant_id: None,
+                reason: String::new(),
+            },
+            agent,
+            connector,
+            op,
+            instance,
+        };
+        // 4. Evaluate, from the facts the intercept record will hold.
+        let decision = match gated {
+            Some(d) => d,
+            None => self.evaluate(&org, &policy, &call).await?,
+        };
+        let i = &mut call.intercept;
+        i.verdict = decision.verdict;
+        i.policy_id.clone_from(&decision.policy_id);
+        i.rule_id.clone_from(&decision.rule_id);
+        i.grant_id.clone_from(&decision.grant_id);
+        i.reason.clone_from(&decision.reason);
 
         // 5. The intercept record, durable before anything else happens.
         let intercept = self
-            .record(
-                org.id,
-                crate::audit::INTERCEPT,
-                agent_actor(&agent),
-                json!({
-                    "agent_id": agent.id, "agent": agent.name, "agent_labels": agent.labels,
-                    "connector": connector.name, "operation": req.operation, "tier": op.risk.as_str(),
-                    "instance_id": instance.id, "instance": instance.name,
-                    "environment": instance.environment.as_str(),
-                    "method": op.method.as_str(), "params": req.params,
-                    "session_context": req.session_context, "session_actions": window.prior_actions,
-                    "risk": risk, "verdict": decision.verdict.as_str(),
-                    "policy_version": policy.version, "policy_id": decision.policy_id,
-                    "rule_id": decision.rule_id, "grant_id": decision.grant_id,
-                    "reason": decision.reason,
-                }),
-            )
+            .record(org.id, call.actor(), call.intercept.clone())
             .await?;
 
         // 6. Route.
@@ -225,25 +192,55 @@ impl Engine {
                 risk_score: risk.score,
             }),
             Verdict::Escalate => {
-                self.escalate(
-                    &org, &agent, &instance, &req, &intercept, &risk, &decision, now,
-                )
-                .await
+                self.escalate(&org, &call, &intercept, &decision, now, wait_seconds)
+                    .await
             }
             Verdict::Permit => {
                 // 7–10.
-                let (result, result_record) = self
-                    .run_and_record(&agent, connector, op, &instance, &req, &intercept, None)
-                    .await?;
-                Ok(Executed::Done {
+                let (result, result_record) = self.run_and_record(&call, &intercept, None).await?;
+                Ok(Executed::Ran {
                     result,
                     audit_id: intercept.id,
                     result_audit_id: result_record.id,
                     verdict: Verdict::Permit,
                     risk_score: risk.score,
+                    approval_id: None,
                 })
             }
         }
+    }
+
+    /// Step 4 for an active agent: the policy's decision on the call's facts; an
+    /// escalation covered by a grant is evaluated again with it (§5 step 4: only an
+    /// escalation can be turned by a grant, so only it looks one up).
+    async fn evaluate(
+        &self,
+        org: &Org,
+        policy: &super::ActivePolicy,
+        call: &Call<'_>,
+    ) -> Result<Decision, CoreError> {
+        let settings = &policy.doc.settings;
+        let facts = &call.intercept;
+        let decision = policy::evaluate(settings, &policy.compiled, &facts.policy_input(None));
+        if decision.verdict != Verdict::Escalate {
+            return Ok(decision);
+        }
+        let grant = self
+            .covering_grant(
+                org.id,
+                call.agent.id,
+                (&call.connector.name, call.instance.id, &facts.operation),
+                &facts.params,
+                &decision.escalation,
+            )
+            .await?;
+        Ok(match grant {
+            Some(g) => {
+                let g = g.to_string();
+                policy::evaluate(settings, &policy.compiled, &facts.policy_input(Some(&g)))
+            }
+            None => decision,
+        })
     }
 
     pub(super) async fn authenticate_agent(
@@ -274,10 +271,14 @@ impl Engine {
             // by one record per call.
             self.record_refusal(
                 agent.org_id,
-                "execute.unauthenticated",
                 format!("execute.unauthenticated:{}", key.id),
                 agent_actor(&agent),
-                json!({"agent_id": agent.id, "key_id": key.id, "reason": why}),
+                ev::Unauthenticated {
+                    agent_id: agent.id,
+                    key_id: key.id,
+                    reason: why.into(),
+                    burst: Default::default(),
+                },
             )
             .await?;
             return Err(CoreError::Unauthenticated(why.to_string()));
@@ -287,13 +288,16 @@ impl Engine {
 
     /// Records a call refused before evaluation, then hands back the error for the agent.
     async fn reject(&self, agent: &Agent, req: Option<&ExecuteRequest>, e: CoreError) -> CoreError {
-        let fields = json!({
-            "agent_id": agent.id, "agent": agent.name,
-            "connector": req.map(|r| r.connector.as_str()), "operation": req.map(|r| r.operation.as_str()),
-            "code": e.code(), "message": e.public_message(),
-        });
+        let rejected = ev::Rejected {
+            agent_id: agent.id,
+            agent: agent.name.clone(),
+            connector: req.map(|r| r.connector.clone()),
+            operation: req.map(|r| r.operation.clone()),
+            code: e.code().into(),
+            message: e.public_message(),
+        };
         match self
-            .record(agent.org_id, "execute.rejected", agent_actor(agent), fields)
+            .record(agent.org_id, agent_actor(agent), rejected)
             .await
         {
             Ok(_) => e,
@@ -365,30 +369,28 @@ impl Engine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn escalate(
         &self,
         org: &Org,
-        agent: &Agent,
-        instance: &Instance,
-        req: &ExecuteRequest,
+        call: &Call<'_>,
         intercept: &AuditRecord,
-        risk: &RiskBreakdown,
         decision: &Decision,
         now: i64,
+        wait_seconds: Option<u32>,
     ) -> Result<Executed, CoreError> {
-        let params = Value::Object(req.params.clone());
+        let facts = &call.intercept;
+        let params = Value::Object(facts.params.clone());
         let approval = ApprovalRequest {
             id: ApprovalId::new(),
             org_id: org.id,
-            agent_id: agent.id,
-            instance_id: instance.id,
-            connector: req.connector.clone(),
-            operation: req.operation.clone(),
+            agent_id: call.agent.id,
+            instance_id: call.instance.id,
+            connector: facts.connector.clone(),
+            operation: facts.operation.clone(),
             params_hash: params_hash(&params),
             params,
             intercept_id: intercept.id,
-            risk_score: risk.score,
+            risk_score: facts.risk.score,
             policy_id: decision.policy_id.clone(),
             status: ApprovalStatus::Pending,
             created_ms: now,
@@ -406,19 +408,21 @@ impl Engine {
         self.announce_approval(approval.id);
         self.record(
             org.id,
-            "approval.requested",
-            agent_actor(agent),
-            json!({
-                "approval_id": approval.id, "intercept_id": intercept.id, "agent_id": agent.id,
-                "connector": approval.connector, "operation": approval.operation,
-                "params_hash": approval.params_hash, "expires_ms": approval.expires_ms,
-                "requirements": approval.requirements,
-            }),
+            call.actor(),
+            ev::ApprovalRequested {
+                approval_id: approval.id,
+                intercept_id: intercept.id,
+                agent_id: call.agent.id,
+                connector: approval.connector.clone(),
+                operation: approval.operation.clone(),
+                params_hash: approval.params_hash.clone(),
+                expires_ms: approval.expires_ms,
+                requirements: Some(approval.requirements.clone()),
+            },
         )
         .await?;
         // Wait for a decision a while (the agent may ask for less), then answer 202.
-        let wait = req
-            .wait_seconds
+        let wait = wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
             .min(MAX_WAIT_SECONDS);
         let a = self
@@ -468,73 +472,65 @@ impl Engine {
     }
 
     /// Steps 7–9: decrypt the credentials for this call only, run it, record the result.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_and_record(
         &self,
-        agent: &Agent,
-        connector: &Connector,
-        op: &Operation,
-        instance: &Instance,
-        req: &ExecuteRequest,
+        call: &Call<'_>,
         intercept: &AuditRecord,
         approval: Option<ApprovalId>,
     ) -> Result<(Value, AuditRecord), CoreError> {
+        let facts = &call.intercept;
         let outcome = self
-            .send_to_target(connector, op, instance, &req.params)
+            .send_to_target(call.connector, call.op, &call.instance, &facts.params)
             .await?;
-        let (status, http_status, latency, body, error) = match &outcome {
-            Ok(r) if (200..300).contains(&r.status) => (
-                "ok",
-                Some(r.status),
-                Some(r.latency_ms),
-                r.body.clone(),
-                None,
-            ),
-            Ok(r) => (
-                "target_error",
-                Some(r.status),
-                Some(r.latency_ms),
-                r.body.clone(),
-                None,
-            ),
-            Err(e) => ("failed", None, None, Value::Null, Some(e.to_string())),
+        let mut result = ev::CallResult {
+            intercept_id: intercept.id,
+            intercept_seq: intercept.seq,
+            agent_id: call.agent.id,
+            connector: call.connector.name.clone(),
+            operation: facts.operation.clone(),
+            status: String::new(),
+            http_status: None,
+            latency_ms: None,
+            error: None,
+            approval_id: approval,
+            response_sha256: None,
+            response_bytes: None,
+            response_projection: None,
+            response_stored: None,
+            response: None,
         };
-        let mut fields = json!({
-            "intercept_id": intercept.id, "intercept_seq": intercept.seq,
-            "agent_id": agent.id, "connector": connector.name, "operation": req.operation,
-            "status": status, "http_status": http_status, "latency_ms": latency,
-            "error": error, "approval_id": approval,
-        });
-        let mut draft = self.draft(
-            intercept.org_id,
-            "execute.result",
-            agent_actor(agent),
-            Value::Null,
-        );
-        // The body stays out of the chain (§7): the record proves it by hash, and keeps
-        // only the fields the operation declares non-sensitive.
-        if outcome.is_ok() {
-            let Some(s) = super::responses::summarize(op, &body) else {
-                // Cannot happen for parsed JSON; the call ran, so it is recorded anyway.
-                if let Value::Object(m) = &mut fields {
-                    m.insert("response_stored".into(), false.into());
+        let mut body = None;
+        match &outcome {
+            Ok(r) => {
+                result.status = match (200..300).contains(&r.status) {
+                    true => "ok",
+                    false => "target_error",
                 }
-                draft.fields = fields;
-                let record = self.audit.append_one(draft).await?;
-                return Self::answer(outcome, record, intercept);
-            };
-            let stored = self
-                .keep_response_body(intercept.org_id, draft.id, intercept.id, &s)
-                .await;
-            if let Value::Object(m) = &mut fields {
-                m.insert("response_sha256".into(), s.sha256.into());
-                m.insert("response_bytes".into(), s.bytes.into());
-                m.insert("response_projection".into(), s.projection);
-                m.insert("response_stored".into(), stored.into());
+                .into();
+                result.http_status = Some(r.status);
+                result.latency_ms = Some(r.latency_ms);
+                // The body stays out of the chain (§7): the record proves it by hash, and
+                // keeps only the fields the operation declares non-sensitive.
+                match super::responses::summarize(call.op, &r.body) {
+                    Some(s) => {
+                        result.response_sha256 = Some(s.sha256.clone());
+                        result.response_bytes = Some(s.bytes as u64);
+                        result.response_projection = Some(s.projection.clone());
+                        result.response_stored = Some(true);
+                        body = Some(s);
+                    }
+                    // Cannot happen for parsed JSON; the call ran, so it is recorded anyway.
+                    None => result.response_stored = Some(false),
+                }
+            }
+            Err(e) => {
+                result.status = "failed".into();
+                result.error = Some(e.to_string());
             }
         }
-        draft.fields = fields;
-        let record = self.audit.append_one(draft).await?;
+        let draft = self.draft(intercept.org_id, call.actor(), result.into())?;
+        let body = body.map(|s| super::responses::body_row(&draft, intercept.id, s));
+        let record = self.audit.append_with_body(draft, body).await?;
         Self::answer(outcome, record, intercept)
     }
 

@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 
 use super::Engine;
 use super::execute::{Executed, operation_of, params_hash};
-use crate::audit::{Actor, AuditRecord};
+use crate::audit::event::{self as ev, GrantChanged};
+use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, OrgId};
 use crate::model::{
-    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, GRANT_KIND, Grant, GrantChange,
-    GrantResource, GrantStatus,
+    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND, Grant,
+    GrantChange, GrantResource, GrantStatus,
 };
 use crate::policy::{self, CallFacts, Escalation, NotGrantable, PolicyInput, duration};
 use crate::request::MAX_WAIT_SECONDS;
@@ -148,11 +149,15 @@ impl Engine {
                     );
                     self.record(
                         org.id,
-                        "grant.refused",
                         Actor::agent(agent.id, &agent.name),
-                        json!({"agent_id": agent.id, "connector": connector.name,
-                               "instance": instance.name, "operations": req.operations,
-                               "rule_id": rule, "reason": why}),
+                        ev::GrantRefused {
+                            agent_id: agent.id,
+                            connector: connector.name.clone(),
+                            instance: instance.name.clone(),
+                            operations: req.operations.clone(),
+                            rule_id: rule,
+                            reason: why.clone(),
+                        },
                     )
                     .await?;
                     return Err(CoreError::Forbidden(why));
@@ -194,11 +199,16 @@ impl Engine {
         let requested: AuditRecord = self
             .record(
                 org.id,
-                "grant.requested",
                 Actor::agent(agent.id, &agent.name),
-                json!({"grant_id": grant.id, "approval_id": approval_id, "agent_id": agent.id,
-                       "connector": grant.connector, "instance_id": instance.id,
-                       "scope": scope, "requirements": requirements}),
+                ev::GrantRequested {
+                    grant_id: grant.id,
+                    approval_id,
+                    agent_id: agent.id,
+                    connector: grant.connector.clone(),
+                    instance_id: Some(instance.id),
+                    scope: scope.clone(),
+                    requirements: Some(requirements.clone()),
+                },
             )
             .await?;
         self.store.create_grant(&grant).await?;
@@ -250,31 +260,31 @@ impl Engine {
             .ok_or_else(|| CoreError::Internal("the requested grant is gone".into()))
     }
 
-    /// Moves a grant by compare-and-set and records it; `false` if another change won.
+    /// Moves a grant by compare-and-set and records it, with what `note` adds to the
+    /// record; `false` if another change won.
     async fn change_grant(
         &self,
         g: &Grant,
         change: GrantChange,
         actor: Actor,
-        fields: Value,
+        note: impl FnOnce(&mut GrantChanged),
     ) -> Result<bool, CoreError> {
+        let mut event = GrantChanged {
+            to: Some(change.to),
+            grant_id: g.id,
+            agent_id: g.agent_id,
+            connector: g.connector.clone(),
+            operations: g.operations.clone(),
+            approval_id: None,
+            expires_at: None,
+            reason: None,
+        };
+        note(&mut event);
         if !self.store.change_grant(g.org_id, g.id, &change).await? {
             return Ok(false);
         }
-        let mut fields = fields;
-        if let Value::Object(m) = &mut fields {
-            m.insert("grant_id".into(), json!(g.id));
-            m.insert("agent_id".into(), json!(g.agent_id));
-            m.insert("connector".into(), json!(g.connector));
-            m.insert("operations".into(), json!(g.operations));
-        }
-        self.record(
-            g.org_id,
-            &format!("grant.{}", change.to.as_str()),
-            actor,
-            fields,
-        )
-        .await?;
+        self.record(g.org_id, actor, AuditEvent::GrantChanged(event))
+            .await?;
         Ok(true)
     }
 
@@ -308,16 +318,21 @@ impl Engine {
                     ended_reason: None,
                 },
                 actor.clone(),
-                json!({"expires_at": crate::audit::format_ts(expires), "approval_id": a.id}),
+                |n| {
+                    n.expires_at = Some(crate::audit::format_ts(expires));
+                    n.approval_id = Some(a.id);
+                },
             )
             .await?;
         let mut change = ApprovalChange::new(&[ApprovalStatus::Approved], ApprovalStatus::Executed);
         if activated {
-            change.outcome = Some(json!({"http_status": 200, "body": {
-                "grant_id": g.id, "status": "active", "connector": g.connector,
-                "operations": g.operations, "resource": g.resource,
-                "expires_at": crate::audit::format_ts(expires), "approval_id": a.id,
-            }}));
+            change.outcome = Some(CallOutcome::GrantActive {
+                grant_id: g.id,
+                connector: g.connector.clone(),
+                operations: g.operations.clone(),
+                resource: g.resource.clone(),
+                expires_at: crate::audit::format_ts(expires),
+            });
         } else {
             change.to = ApprovalStatus::Cancelled;
             change.comment = Some("the grant was revoked before it was approved".into());
@@ -339,7 +354,10 @@ impl Engine {
                 ended_reason: Some(why.into()),
             },
             Actor::system(),
-            json!({"reason": why, "approval_id": a.id}),
+            |n| {
+                n.reason = Some(why.into());
+                n.approval_id = Some(a.id);
+            },
         )
         .await?;
         Ok(())
@@ -359,12 +377,9 @@ impl Engine {
                 ended_reason: Some("its time was up".into()),
             };
             if self
-                .change_grant(
-                    &g,
-                    change,
-                    Actor::system(),
-                    json!({"reason": "its time was up"}),
-                )
+                .change_grant(&g, change, Actor::system(), |n| {
+                    n.reason = Some("its time was up".into())
+                })
                 .await?
             {
                 n += 1;
@@ -400,7 +415,7 @@ impl Engine {
             ended_ms: Some(self.now_ms()),
             ended_reason: Some(why.into()),
         };
-        self.change_grant(g, change, actor, json!({"reason": why}))
+        self.change_grant(g, change, actor, |n| n.reason = Some(why.into()))
             .await
     }
 

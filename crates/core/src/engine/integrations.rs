@@ -4,10 +4,11 @@
 //! [`Engine::integration_settings`], map a Slack user to an ARX user, keep track of the
 //! notices they sent, and record what they refused.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{AdminOps, Engine};
 use crate::access::Principal;
+use crate::audit::event as ev;
 use crate::audit::{Actor, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId, UserId};
@@ -66,9 +67,13 @@ impl AdminOps<'_> {
         e.store.put_integration(&stored).await?;
         e.record(
             org,
-            "integration.set",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"kind": kind.as_str(), "config": stored.config, "secret_fields": stored.secret_fields, "replaced": replaced}),
+            ev::IntegrationSet {
+                kind,
+                config: stored.config.clone(),
+                secret_fields: stored.secret_fields.clone(),
+                replaced,
+            },
         )
         .await?;
         Ok(view(kind, Some(&stored)))
@@ -83,9 +88,8 @@ impl AdminOps<'_> {
         }
         e.record(
             org,
-            "integration.deleted",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"kind": kind.as_str()}),
+            ev::IntegrationDeleted { kind },
         )
         .await?;
         Ok(true)
@@ -123,9 +127,12 @@ impl AdminOps<'_> {
         .ok_or_else(|| CoreError::NotFound("no such user".into()))?;
         e.record(
             org,
-            "user.slack_linked",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"user_id": id, "email": user.email, "slack_user_id": slack}),
+            ev::SlackLinked {
+                user_id: id,
+                email: user.email.clone(),
+                slack_user_id: slack.map(str::to_string),
+            },
         )
         .await?;
         Ok(user)
@@ -257,25 +264,6 @@ impl Engine {
             )));
         }
         self.principal_for(&user).await
-    }
-
-    /// Records an event of an integration (`slack.interaction_refused`, ...) in the org's
-    /// chain. `fields` must hold no secret.
-    pub async fn record_integration_event(
-        &self,
-        org: OrgId,
-        kind: IntegrationKind,
-        event: &str,
-        fields: Value,
-    ) -> Result<(), CoreError> {
-        self.record(
-            org,
-            &format!("{}.{event}", kind.as_str()),
-            Actor::system(),
-            fields,
-        )
-        .await
-        .map(|_| ())
     }
 
     /// The tag that signs a console link to a request (see [`crate::vault::Vault::approval_link_tag`]).

@@ -20,8 +20,6 @@ mod verify;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
-use serde_json::Value;
-
 pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_writer::AuditWriter;
@@ -35,7 +33,7 @@ pub use state::{StateDiff, StateRow, Unchanged};
 pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 
-use crate::audit::{Actor, AuditDraft, AuditRecord};
+use crate::audit::{Actor, AuditDraft, AuditEvent, AuditRecord};
 use crate::catalog::Catalog;
 use crate::clock::Clock;
 use crate::error::CoreError;
@@ -141,27 +139,29 @@ impl Engine {
         self.clock.now_ms()
     }
 
-    fn draft(&self, org: OrgId, kind: &str, actor: Actor, fields: Value) -> AuditDraft {
-        AuditDraft {
+    /// A record of `event` by `actor`, not yet in the chain.
+    fn draft(&self, org: OrgId, actor: Actor, event: AuditEvent) -> Result<AuditDraft, CoreError> {
+        Ok(AuditDraft {
             org_id: org,
             id: RecordId::new(),
             ts_ms: self.now_ms(),
-            kind: kind.to_string(),
+            kind: event.kind().into_owned(),
             actor,
-            fields,
-        }
+            fields: event
+                .fields()
+                .map_err(|e| CoreError::internal("audit event encode", e))?,
+        })
     }
 
     /// Records a platform action durably; fails closed.
     async fn record(
         &self,
         org: OrgId,
-        kind: &str,
         actor: Actor,
-        fields: Value,
+        event: impl Into<AuditEvent>,
     ) -> Result<AuditRecord, CoreError> {
         self.audit
-            .append_one(self.draft(org, kind, actor, fields))
+            .append_one(self.draft(org, actor, event.into())?)
             .await
     }
 }

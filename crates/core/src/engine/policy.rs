@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::Engine;
 use super::admin::{AdminOps, ReadOps};
 use crate::audit::Actor;
+use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::model::{Org, PolicyVersion};
 use crate::policy::{CompiledPolicy, PolicyDiff, PolicyDoc};
@@ -168,14 +168,20 @@ impl Engine {
         }
         self.record(
             org.id,
-            "policy.version_created",
             author.actor.clone(),
-            json!({
-                "version": v.version, "previous": current.version, "message": v.message,
-                "summary": v.summary, "rules": v.doc.rules.len(), "doc_sha256": doc_hash(&v.doc),
-                "added": out.diff.added, "changed": out.diff.changed, "removed": out.diff.removed,
-                "settings": out.diff.settings,
-            }),
+            ev::PolicyVersionCreated {
+                version: v.version,
+                previous: current.version,
+                message: v.message.clone(),
+                summary: v.summary.clone(),
+                rules: v.doc.rules.len(),
+                doc_sha256: doc_hash(&v.doc),
+                added: out.diff.added.clone(),
+                changed: out.diff.changed.clone(),
+                removed: out.diff.removed.clone(),
+                settings: out.diff.settings.clone(),
+                reason: None,
+            },
         )
         .await?;
         out.version = Some(v.version);

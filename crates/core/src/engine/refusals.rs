@@ -10,13 +10,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde_json::Value;
-
 use super::Engine;
-use crate::audit::Actor;
+use crate::audit::{Actor, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::OrgId;
-use crate::integration::IntegrationKind;
 
 /// How long a burst stays open.
 pub(crate) const WINDOW_MS: i64 = 60_000;
@@ -25,10 +22,9 @@ const MAX_BURSTS: usize = 100_000;
 
 #[derive(Debug)]
 struct Burst {
-    kind: String,
     actor: Actor,
-    /// The latest refusal's fields.
-    fields: Value,
+    /// The latest refusal.
+    event: AuditEvent,
     opened_ms: i64,
     /// Refusals counted but not yet recorded, and the first and last of them.
     pending: u64,
@@ -38,18 +34,18 @@ struct Burst {
 
 impl Burst {
     fn summary(self, org: OrgId) -> Pending {
-        let mut fields = self.fields;
-        if let Value::Object(m) = &mut fields {
-            m.insert("count".into(), self.pending.into());
-            m.insert("first_ms".into(), self.pending_first_ms.into());
-            m.insert("last_ms".into(), self.pending_last_ms.into());
-            m.insert("summary".into(), true.into());
+        let mut event = self.event;
+        if let Some(b) = event.burst_mut() {
+            b.count = Some(self.pending);
+            b.first_ms = Some(self.pending_first_ms);
+            b.last_ms = Some(self.pending_last_ms);
+            b.summary = Some(true);
         }
-        (org, self.kind, self.actor, fields)
+        (org, self.actor, event)
     }
 }
 
-type Pending = (OrgId, String, Actor, Value);
+type Pending = (OrgId, Actor, AuditEvent);
 
 #[derive(Debug, Default)]
 pub(crate) struct Refusals {
@@ -69,9 +65,8 @@ impl Refusals {
         &self,
         org: OrgId,
         key: String,
-        kind: &str,
         actor: Actor,
-        fields: Value,
+        event: AuditEvent,
         now: i64,
     ) -> Vec<Pending> {
         let mut due = Vec::new();
@@ -85,7 +80,7 @@ impl Refusals {
             }
             b.pending += 1;
             b.pending_last_ms = now;
-            b.fields = fields;
+            b.event = event;
             b.actor = actor;
             return due;
         }
@@ -97,17 +92,16 @@ impl Refusals {
         if table.len() >= MAX_BURSTS {
             due.extend(close(&mut table, now, true));
         }
-        let mut first = fields.clone();
-        if let Value::Object(m) = &mut first {
-            m.insert("count".into(), 1.into());
+        let mut first = event.clone();
+        if let Some(b) = first.burst_mut() {
+            b.count = Some(1);
         }
-        due.push((org, kind.to_string(), actor.clone(), first));
+        due.push((org, actor.clone(), first));
         table.insert(
             k,
             Burst {
-                kind: kind.to_string(),
                 actor,
-                fields,
+                event,
                 opened_ms: now,
                 pending: 0,
                 pending_first_ms: 0,
@@ -141,30 +135,24 @@ impl Engine {
     pub(crate) async fn record_refusal(
         &self,
         org: OrgId,
-        kind: &str,
         key: String,
         actor: Actor,
-        fields: Value,
+        event: impl Into<AuditEvent>,
     ) -> Result<(), CoreError> {
         let due = self
             .refusals
-            .note(org, key, kind, actor, fields, self.now_ms());
+            .note(org, key, actor, event.into(), self.now_ms());
         self.write_refusals(due).await
     }
 
-    /// A refused integration request (e.g. a Slack press that failed its checks),
-    /// coalesced per org, integration and `reason`.
-    pub async fn record_integration_refusal(
+    /// A Slack press that failed its checks, coalesced per org and reason.
+    pub async fn record_interaction_refusal(
         &self,
         org: OrgId,
-        kind: IntegrationKind,
-        event: &str,
-        reason: &str,
-        fields: Value,
+        refused: crate::audit::event::InteractionRefused,
     ) -> Result<(), CoreError> {
-        let name = format!("{}.{event}", kind.as_str());
-        let key = format!("{name}:{reason}");
-        self.record_refusal(org, &name, key, Actor::system(), fields)
+        let key = format!("slack.interaction_refused:{}", refused.reason);
+        self.record_refusal(org, key, Actor::system(), refused)
             .await
     }
 
@@ -183,31 +171,36 @@ impl Engine {
         }
         let drafts = due
             .into_iter()
-            .map(|(org, kind, actor, fields)| self.draft(org, &kind, actor, fields))
-            .collect();
+            .map(|(org, actor, event)| self.draft(org, actor, event))
+            .collect::<Result<_, _>>()?;
         self.audit.append(drafts).await.map(|_| ())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::audit::event::LoginFailed;
+
+    fn burst(e: &AuditEvent) -> crate::audit::event::Burst {
+        match e {
+            AuditEvent::LoginFailed(f) => f.burst.clone(),
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
 
     #[test]
     fn a_burst_is_one_record_then_one_summary_and_counts_add_up() {
         let r = Refusals::default();
         let org = OrgId::new();
-        let note = |now| {
-            r.note(
-                org,
-                "k".into(),
-                "x.refused",
-                Actor::system(),
-                json!({"n": now}),
-                now,
-            )
+        let note = |now: i64| {
+            let refused = LoginFailed {
+                method: "password".into(),
+                reason: format!("attempt at {now}"),
+                client: None,
+                burst: Default::default(),
+            };
+            r.note(org, "k".into(), Actor::system(), refused.into(), now)
         };
         let mut records = note(0);
         for t in 1..30 {
@@ -225,9 +218,10 @@ mod tests {
         records.extend(close(&mut r.table(), 2 * WINDOW_MS + 5, false));
         let counts: Vec<u64> = records
             .iter()
-            .map(|(_, _, _, f)| f["count"].as_u64().unwrap_or(0))
+            .map(|(_, _, e)| burst(e).count.unwrap_or(0))
             .collect();
         assert_eq!(counts, [1, 29, 1]);
-        assert_eq!(records[1].3["last_ms"], 2900);
+        assert_eq!(burst(&records[1].2).last_ms, Some(2900));
+        assert_eq!(burst(&records[1].2).summary, Some(true));
     }
 }

@@ -5,16 +5,17 @@
 //! The chain's hash still proves what was returned: a read recomputes it.
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::Engine;
 use super::admin::{AdminOps, ReadOps};
 use crate::access::Principal;
-use crate::audit::{Actor, AuditRecord, format_ts};
+use crate::audit::event as ev;
+use crate::audit::{Actor, AuditDraft, AuditEvent, format_ts};
 use crate::catalog::Operation;
 use crate::error::CoreError;
-use crate::ids::{OrgId, RecordId};
+use crate::ids::RecordId;
 use crate::model::Role;
 use crate::store::ResponseBody;
 
@@ -44,6 +45,21 @@ pub(super) fn summarize(op: &Operation, body: &Value) -> Option<Summary> {
         projection: crate::projection::project(&op.projection, body),
         canonical,
     })
+}
+
+/// The row that keeps a response's body beside the chain, under the id of the result
+/// record (`draft`) that carries its hash.
+pub(super) fn body_row(draft: &AuditDraft, intercept: RecordId, s: Summary) -> ResponseBody {
+    ResponseBody {
+        org_id: draft.org_id,
+        record_id: draft.id,
+        intercept_id: intercept,
+        sha256: s.sha256,
+        bytes: i64::try_from(s.bytes).unwrap_or(i64::MAX),
+        body: Some(s.canonical),
+        created_ms: draft.ts_ms,
+        purged_ms: None,
+    }
 }
 
 fn sha256_hex(s: &str) -> String {
@@ -83,35 +99,6 @@ impl Engine {
         }
     }
 
-    /// Keeps the body of a call's response beside the chain, under the id its result
-    /// record will have. `false` (logged) when it could not be written: the call already
-    /// happened, so its result is recorded anyway.
-    pub(super) async fn keep_response_body(
-        &self,
-        org: OrgId,
-        record: RecordId,
-        intercept: RecordId,
-        s: &Summary,
-    ) -> bool {
-        let row = ResponseBody {
-            org_id: org,
-            record_id: record,
-            intercept_id: intercept,
-            sha256: s.sha256.clone(),
-            bytes: i64::try_from(s.bytes).unwrap_or(i64::MAX),
-            body: Some(s.canonical.clone()),
-            created_ms: self.now_ms(),
-            purged_ms: None,
-        };
-        match self.store.put_response_body(&row).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, record = %record, "storing a response body failed; its result record says so");
-                false
-            }
-        }
-    }
-
     /// One purge run over every org: bodies older than the org's retention are dropped
     /// (tombstones stay), and each org's purge is recorded in its chain before it happens,
     /// so an auditor sees what went and when. How many were purged.
@@ -131,9 +118,12 @@ impl Engine {
             }
             self.record(
                 org.id,
-                "responses.purged",
                 Actor::system(),
-                json!({"count": due, "created_before": format_ts(before), "retention_days": days}),
+                ev::ResponsesPurged {
+                    count: due,
+                    created_before: format_ts(before),
+                    retention_days: days,
+                },
             )
             .await?;
             total += self
@@ -153,10 +143,10 @@ impl ResponseOps<'_> {
         let org = self.who.org_id;
         let not_found = || CoreError::NotFound(format!("no result record {id} in this org"));
         let rec = e.store.audit_record(org, id).await?.ok_or_else(not_found)?;
-        if rec.kind != "execute.result" {
+        let AuditEvent::CallResult(result) = rec.event()? else {
             return Err(not_found());
-        }
-        let view = match rec.fields.get("response") {
+        };
+        let view = match &result.response {
             // Recorded before responses left the chain: the chain holds the body itself.
             Some(body) => {
                 let canonical = serde_json_canonicalizer::to_string(body)
@@ -169,42 +159,45 @@ impl ResponseOps<'_> {
                     verified: true,
                 }
             }
-            None => self.stored(&rec).await?,
+            None => self.stored(id, &result).await?,
         };
         e.record(
             org,
-            "response.read",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"record_id": id, "verified": view.verified}),
+            ev::ResponseRead {
+                record_id: id,
+                verified: view.verified,
+            },
         )
         .await?;
         Ok(view)
     }
 
-    async fn stored(&self, rec: &AuditRecord) -> Result<ResponseView, CoreError> {
-        let Some(chain_sha) = rec.field_str("response_sha256") else {
+    async fn stored(
+        &self,
+        id: RecordId,
+        result: &ev::CallResult,
+    ) -> Result<ResponseView, CoreError> {
+        let Some(chain_sha) = result.response_sha256.as_deref() else {
             return Err(CoreError::NotFound(format!(
-                "the call of record {} got no response (it did not reach the target)",
-                rec.id
+                "the call of record {id} got no response (it did not reach the target)"
             )));
         };
         let row = self
             .engine
             .store
-            .response_body(self.who.org_id, rec.id)
+            .response_body(self.who.org_id, id)
             .await?
             .ok_or_else(|| {
                 CoreError::NotFound(format!(
-                    "the response of record {} was not stored (writing it failed when the call ran)",
-                    rec.id
+                    "the response of record {id} was not stored (writing it failed when the call ran)"
                 ))
             })?;
         let (Some(text), None) = (&row.body, row.purged_ms) else {
             let purged_at = format_ts(row.purged_ms.unwrap_or(0));
             return Err(CoreError::Gone {
                 message: format!(
-                    "the response of record {} was purged at {purged_at} under the org's retention",
-                    rec.id
+                    "the response of record {id} was purged at {purged_at} under the org's retention"
                 ),
                 purged_at,
             });
@@ -212,7 +205,7 @@ impl ResponseOps<'_> {
         // A body row that no longer parses is shown as text, and never as verified.
         let body = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()));
         Ok(ResponseView {
-            record_id: rec.id,
+            record_id: id,
             sha256: chain_sha.to_string(),
             bytes: text.len() as u64,
             body,
@@ -251,9 +244,11 @@ impl AdminOps<'_> {
             .await?;
         e.record(
             self.who.org_id,
-            "settings.retention_changed",
             Actor::user(self.who.user_id, &self.who.email),
-            json!({"response_days": days, "from": from}),
+            ev::RetentionChanged {
+                response_days: days,
+                from,
+            },
         )
         .await?;
         Ok(days)

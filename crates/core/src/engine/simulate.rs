@@ -8,17 +8,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::admin::{AdminOps, ReadOps};
-use crate::audit::{AuditRecord, INTERCEPT};
-use crate::catalog::RiskTier;
+use crate::audit::event::Intercept;
+use crate::audit::{AuditEvent, AuditRecord, INTERCEPT};
 use crate::error::CoreError;
 use crate::ids::OrgId;
 pub use crate::ids::SimId;
-use crate::model::Environment;
-use crate::policy::{CallFacts, CompiledPolicy, PolicyDoc, PolicyInput, PolicySettings, Verdict};
-use crate::risk::RiskBreakdown;
+use crate::policy::{CompiledPolicy, PolicyDoc, PolicySettings, Verdict};
 use crate::store::Store;
 
 /// How many records one read brings; progress is reported after each.
@@ -184,55 +181,13 @@ impl StoredSimulation {
     }
 }
 
-/// What a recorded intercept says about the call, enough to decide it again.
-#[derive(Debug, Deserialize)]
-struct Recorded {
-    connector: String,
-    operation: String,
-    tier: RiskTier,
-    agent_id: String,
-    agent: String,
-    #[serde(default)]
-    agent_labels: BTreeMap<String, String>,
-    #[serde(default)]
-    instance: String,
-    environment: Environment,
-    #[serde(default)]
-    params: Map<String, Value>,
-    #[serde(default)]
-    session_context: Value,
-    #[serde(default)]
-    session_actions: Vec<String>,
-    risk: RiskBreakdown,
-    verdict: Verdict,
-    policy_id: String,
-    #[serde(default)]
-    grant_id: Option<String>,
-}
-
-/// Decides a recorded call under `policy`; the gate (suspended agents) stays as it was.
-fn replay(settings: &PolicySettings, policy: &CompiledPolicy, r: &Recorded) -> (Verdict, String) {
+/// Decides a recorded call under `policy`, from the facts its intercept record holds;
+/// the gate (suspended agents) stays as it was.
+fn replay(settings: &PolicySettings, policy: &CompiledPolicy, r: &Intercept) -> (Verdict, String) {
     if r.policy_id.starts_with("gate:") {
         return (r.verdict, r.policy_id.clone());
     }
-    let input = PolicyInput {
-        connector: &r.connector,
-        operation: &r.operation,
-        agent_id: &r.agent_id,
-        agent_name: &r.agent,
-        agent_labels: &r.agent_labels,
-        tier: r.tier,
-        risk: r.risk,
-        call: CallFacts {
-            params: &r.params,
-            instance: &r.instance,
-            environment: r.environment,
-            session_context: &r.session_context,
-            session_actions: &r.session_actions,
-        },
-        grant_id: r.grant_id.as_deref(),
-    };
-    let d = crate::policy::evaluate(settings, policy, &input);
+    let d = crate::policy::evaluate(settings, policy, &r.policy_input(r.grant_id.as_deref()));
     (d.verdict, d.policy_id)
 }
 
@@ -254,7 +209,7 @@ impl Tally {
         &mut self,
         report: &mut SimulationReport,
         rec: &AuditRecord,
-        r: &Recorded,
+        r: &Intercept,
         would: (Verdict, String),
     ) {
         report.replayed += 1;
@@ -316,7 +271,7 @@ async fn run(
             after = Some((last.ts_ms(), last.seq));
             for rec in &page {
                 report.scanned += 1;
-                let Ok(r) = serde_json::from_value::<Recorded>(rec.fields.clone()) else {
+                let Ok(AuditEvent::Intercept(r)) = rec.event() else {
                     continue;
                 };
                 let would = replay(&doc.settings, &policy, &r);

@@ -12,10 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Engine;
 use crate::audit::Actor;
+use crate::audit::event as ev;
 use crate::catalog::StateRead;
 use crate::ids::ApprovalId;
 use crate::model::{ApprovalRequest, ApprovalStatus};
@@ -236,10 +237,14 @@ impl Engine {
         let recorded = self
             .record(
                 a.org_id,
-                "approval.state_read",
                 Actor::system(),
-                json!({"approval_id": a.id, "read": diff.source, "instance_id": instance.id,
-                       "reads": reads.len(), "params": reads}),
+                ev::StateRead {
+                    approval_id: a.id,
+                    read: diff.source.clone(),
+                    instance_id: instance.id,
+                    reads: reads.len(),
+                    params: reads.clone(),
+                },
             )
             .await;
         let intent = match recorded {
@@ -304,10 +309,14 @@ impl Engine {
         if let Err(e) = self
             .record(
                 a.org_id,
-                "approval.state_read_result",
                 Actor::system(),
-                json!({"approval_id": a.id, "state_read_id": intent.id, "read": diff.source,
-                       "rows": diff.rows.len(), "error": diff.error}),
+                ev::StateReadResult {
+                    approval_id: a.id,
+                    state_read_id: intent.id,
+                    read: diff.source.clone(),
+                    rows: diff.rows.len(),
+                    error: diff.error.clone(),
+                },
             )
             .await
         {

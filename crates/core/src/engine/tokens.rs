@@ -2,11 +2,10 @@
 //! shorter on request), stored hashed, listed without their secret, revoked at once.
 //! Admins list and revoke every token of their org; other users only their own.
 
-use serde_json::json;
-
 use super::Engine;
 use super::auth::{new_secret_token, token_hash};
 use crate::access::Principal;
+use crate::audit::event as ev;
 use crate::audit::{Actor, format_ts};
 use crate::error::CoreError;
 use crate::ids::TokenId;
@@ -105,10 +104,13 @@ impl Engine {
             .await?;
         self.record(
             user.org_id,
-            "user.token_issued",
             by,
-            json!({"user_id": user.id, "token_id": token.id, "name": token.name,
-                   "expires_at": format_ts(token.expires_ms)}),
+            ev::TokenIssued {
+                user_id: user.id,
+                token_id: token.id,
+                name: token.name.clone(),
+                expires_at: Some(format_ts(token.expires_ms)),
+            },
         )
         .await?;
         Ok((token, secret))
@@ -173,9 +175,8 @@ impl Engine {
         }
         self.record(
             p.org_id,
-            "user.token_revoked",
             Actor::user(p.user_id, &p.email),
-            json!({"token_id": id}),
+            ev::TokenRevoked { token_id: id },
         )
         .await?;
         Ok(())

@@ -222,6 +222,19 @@ pub struct Decision {
     pub escalation: Escalation,
 }
 
+/// The gate: a call by an agent that is not active is denied before any rule is looked
+/// at; `None` for an active agent.
+pub fn gate(status: crate::model::AgentStatus, settings: &PolicySettings) -> Option<Decision> {
+    (status != crate::model::AgentStatus::Active).then(|| Decision {
+        verdict: Verdict::Deny,
+        policy_id: "gate:agent_status".into(),
+        rule_id: None,
+        grant_id: None,
+        reason: format!("the agent is {}", status.as_str()),
+        escalation: Escalation::org_default(settings.approval_ttl_secs),
+    })
+}
+
 /// Steps 2–4 of §5 (step 1, the manifest gate, arrives with manifests).
 pub fn evaluate(
     settings: &PolicySettings,

@@ -8,6 +8,9 @@ use sha2::{Digest, Sha256};
 use crate::error::CoreError;
 use crate::ids::{OrgId, RecordId};
 
+pub mod event;
+pub use event::{AuditEvent, INTERCEPT};
+
 /// `prev_hash` of the first record of every chain.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -79,9 +82,14 @@ impl AuditRecord {
             .unwrap_or(0)
     }
 
-    /// A field of `fields` as a string, for display and indexing.
-    pub fn field_str(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).and_then(Value::as_str)
+    /// What the record says, typed (see [`event`]).
+    pub fn event(&self) -> Result<AuditEvent, CoreError> {
+        AuditEvent::parse(&self.kind, &self.fields).map_err(|e| {
+            CoreError::Internal(format!(
+                "audit record {} ({}) does not parse: {e}",
+                self.id, self.kind
+            ))
+        })
     }
 
     pub fn risk_score(&self) -> Option<u8> {
@@ -108,9 +116,6 @@ impl ChainHead {
         }
     }
 }
-
-/// The kind of the record each governed call writes before it is decided or run.
-pub const INTERCEPT: &str = "execute.intercept";
 
 pub fn format_ts(ts_ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ts_ms) * 1_000_000)
