@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
-use arx_core::ids::OrgId;
-use arx_core::store::{AuditQuery, StoreResult};
+use arx_core::ids::{OrgId, RecordId};
+use arx_core::store::{AuditQuery, AuditStore, StoreResult};
+use async_trait::async_trait;
 
 use crate::{SqlStore, db_err, rows};
 
@@ -56,16 +57,14 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     q.execute(exec).await.map(|_| ())
 }
 
-impl SqlStore {
+#[async_trait]
+impl AuditStore for SqlStore {
     /// Seals and inserts `drafts` as one atomic statement (a transaction only past
     /// [`INSERT_CHUNK`] records). Heads come from memory; if another writer (a replica)
     /// appended meanwhile, the `(org_id, seq)` key refuses the insert, and the heads are
     /// reloaded and the drafts sealed again, so a chain never forks.
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
-    pub(crate) async fn append_audit_tx(
-        &self,
-        drafts: Vec<AuditDraft>,
-    ) -> StoreResult<Vec<AuditRecord>> {
+    async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
         let orgs: Vec<OrgId> = drafts.iter().map(|d| d.org_id).collect();
         for _attempt in 0..MAX_ATTEMPTS {
             let mut heads = self.heads_of(&orgs).await?;
@@ -103,54 +102,7 @@ impl SqlStore {
         ))
     }
 
-    /// The current head of each org: from memory, else from the database.
-    async fn heads_of(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, ChainHead>> {
-        let mut out = HashMap::new();
-        for org in orgs {
-            if out.contains_key(org) {
-                continue;
-            }
-            let cached = self
-                .heads
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(org)
-                .cloned();
-            let head = match cached {
-                Some(h) => h,
-                None => self.chain_head_q(*org).await?,
-            };
-            out.insert(*org, head);
-        }
-        Ok(out)
-    }
-
-    fn forget_heads(&self, orgs: &[OrgId]) {
-        let mut cache = self
-            .heads
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for org in orgs {
-            cache.remove(org);
-        }
-    }
-
-    async fn insert_records(&self, records: &[(i64, AuditRecord)]) -> Result<(), sqlx::Error> {
-        if records.len() <= INSERT_CHUNK {
-            return insert_chunk(&self.pool, records).await;
-        }
-        let mut tx = self.pool.begin().await?;
-        for chunk in records.chunks(INSERT_CHUNK) {
-            insert_chunk(&mut *tx, chunk).await?;
-        }
-        tx.commit().await
-    }
-
-    pub(crate) async fn audit_page_q(
-        &self,
-        org: OrgId,
-        q: &AuditQuery,
-    ) -> StoreResult<Vec<AuditRecord>> {
+    async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
         sqlx::query(
             "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
@@ -165,7 +117,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn audit_after_q(
+    async fn audit_after(
         &self,
         org: OrgId,
         after_seq: i64,
@@ -185,7 +137,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn audit_in_range_q(
+    async fn audit_in_range(
         &self,
         org: OrgId,
         kind: &str,
@@ -215,7 +167,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn audit_count_in_range_q(
+    async fn audit_count_in_range(
         &self,
         org: OrgId,
         kind: &str,
@@ -235,7 +187,7 @@ impl SqlStore {
         Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
     }
 
-    pub(crate) async fn chain_head_q(&self, org: OrgId) -> StoreResult<ChainHead> {
+    async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead> {
         let row = sqlx::query("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
             .bind(org.to_string())
             .fetch_optional(&self.pool)
@@ -248,5 +200,70 @@ impl SqlStore {
             }),
             None => Ok(ChainHead::genesis()),
         }
+    }
+
+    async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
+        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("audit record"))?
+            .map(|r| rows::audit(&r))
+            .transpose()
+    }
+
+    async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records WHERE org_id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err("audit count"))?;
+        rows::get(&row, "n")
+    }
+}
+
+impl SqlStore {
+    /// The current head of each org: from memory, else from the database.
+    async fn heads_of(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, ChainHead>> {
+        let mut out = HashMap::new();
+        for org in orgs {
+            if out.contains_key(org) {
+                continue;
+            }
+            let cached = self
+                .heads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(org)
+                .cloned();
+            let head = match cached {
+                Some(h) => h,
+                None => self.chain_head(*org).await?,
+            };
+            out.insert(*org, head);
+        }
+        Ok(out)
+    }
+
+    fn forget_heads(&self, orgs: &[OrgId]) {
+        let mut cache = self
+            .heads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for org in orgs {
+            cache.remove(org);
+        }
+    }
+
+    async fn insert_records(&self, records: &[(i64, AuditRecord)]) -> Result<(), sqlx::Error> {
+        if records.len() <= INSERT_CHUNK {
+            return insert_chunk(&self.pool, records).await;
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in records.chunks(INSERT_CHUNK) {
+            insert_chunk(&mut *tx, chunk).await?;
+        }
+        tx.commit().await
     }
 }
