@@ -192,7 +192,7 @@ impl Config {
             token_lifetime_days: arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
             trust_forwarded_for: false,
             // Short, so a test sees another replica take a job over within seconds.
-            job_lease_ms: 2_000,
+            job_lease_ms: 5_000,
         }
     }
 }

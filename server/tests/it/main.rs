@@ -9,6 +9,7 @@ mod audit_cli;
 mod console;
 mod execute;
 mod harness;
+mod jobs;
 mod policy;
 mod responses;
 mod slack;
