@@ -9,28 +9,29 @@ use crate::backends;
 
 /// The stored (holder, acquired_ms, renewed_ms, expires_ms) of `job`.
 async fn row(s: &SqlStore, job: &str) -> Option<(String, i64, i64, i64)> {
-    sqlx::query(
-        "SELECT holder, acquired_ms, renewed_ms, expires_ms FROM job_leases WHERE job = $1",
-    )
-    .bind(job)
-    .fetch_optional(s.pool())
-    .await
-    .unwrap()
-    .map(|r| {
-        (
-            r.get("holder"),
-            r.get("acquired_ms"),
-            r.get("renewed_ms"),
-            r.get("expires_ms"),
-        )
-    })
+    sqlx::query("SELECT holder, acquired_ms, renewed_ms, expires_ms FROM job_leases WHERE job = $1")
+        .bind(job)
+        .fetch_optional(s.pool())
+        .await
+        .unwrap()
+        .map(|r| {
+            (
+                r.get("holder"),
+                r.get("acquired_ms"),
+                r.get("renewed_ms"),
+                r.get("expires_ms"),
+            )
+        })
 }
 
 #[tokio::test]
 async fn two_holders_contend_and_one_wins_until_expiry_or_release() {
     for (name, s) in backends::all().await {
         let (a, b) = ("replica-a", "replica-b");
-        assert!(s.try_lease("sweep", a, 1_000, 500).await.unwrap(), "{name}: free");
+        assert!(
+            s.try_lease("sweep", a, 1_000, 500).await.unwrap(),
+            "{name}: free"
+        );
         assert!(
             !s.try_lease("sweep", b, 1_100, 500).await.unwrap(),
             "{name}: A holds it"
@@ -48,7 +49,11 @@ async fn two_holders_contend_and_one_wins_until_expiry_or_release() {
             !s.try_lease("sweep", b, 1_699, 500).await.unwrap(),
             "{name}: not before the renewed lease runs out"
         );
-        assert_eq!(row(&s, "sweep").await.unwrap().0, a, "{name}: a refused take changes nothing");
+        assert_eq!(
+            row(&s, "sweep").await.unwrap().0,
+            a,
+            "{name}: a refused take changes nothing"
+        );
         assert!(
             s.try_lease("sweep", b, 1_700, 500).await.unwrap(),
             "{name}: A stopped renewing; B takes over"
