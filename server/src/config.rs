@@ -37,7 +37,16 @@ pub struct Config {
     /// the proxy in front of ARX added). Only when such a proxy is the only way in:
     /// otherwise a client picks its own address and escapes per-address throttling.
     pub trust_forwarded_for: bool,
+    /// How long a replica holds a periodic job's lease without renewing it, in
+    /// milliseconds (`ARX_JOB_LEASE_MS`, default 15000; at least three of the job's
+    /// periods are used). When a replica dies, another takes its jobs over within this.
+    pub job_lease_ms: u64,
 }
+
+/// The default of [`Config::job_lease_ms`].
+pub const DEFAULT_JOB_LEASE_MS: u64 = 15_000;
+/// The accepted range of [`Config::job_lease_ms`]: one second to one hour.
+const JOB_LEASE_MS: std::ops::RangeInclusive<u64> = 1_000..=3_600_000;
 
 /// The keys a config file may hold; all optional.
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +64,7 @@ struct FileConfig {
     allow_local_targets: Option<bool>,
     token_lifetime_days: Option<u32>,
     trust_forwarded_for: Option<bool>,
+    job_lease_ms: Option<u64>,
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
@@ -117,8 +127,27 @@ impl Config {
                 None => arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
             },
         };
+        let job_lease_ms = match env("ARX_JOB_LEASE_MS") {
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|ms| JOB_LEASE_MS.contains(ms))
+                .ok_or_else(|| {
+                    format!(
+                        "ARX_JOB_LEASE_MS must be a number of milliseconds, 1000 to 3600000 (got '{v}')"
+                    )
+                })?,
+            None => match f.job_lease_ms {
+                Some(ms) if !JOB_LEASE_MS.contains(&ms) => {
+                    return Err(format!("job_lease_ms must be 1000 to 3600000 (got {ms})"));
+                }
+                Some(ms) => ms,
+                None => DEFAULT_JOB_LEASE_MS,
+            },
+        };
         Ok(Config {
             token_lifetime_days,
+            job_lease_ms,
             trust_forwarded_for: env("ARX_TRUST_FORWARDED_FOR")
                 .map(|v| v == "1" || v == "true")
                 .or(f.trust_forwarded_for)
@@ -162,6 +191,8 @@ impl Config {
             allow_local_targets: true,
             token_lifetime_days: arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
             trust_forwarded_for: false,
+            // Short, so a test sees another replica take a job over within seconds.
+            job_lease_ms: 5_000,
         }
     }
 }

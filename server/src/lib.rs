@@ -24,6 +24,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod integrations;
+pub mod jobs;
 pub mod keys;
 pub mod policy_api;
 pub mod responses_api;
@@ -70,6 +71,8 @@ pub struct Running {
     /// Set on the first start of an empty database without the demo.
     pub bootstrap: Option<bootstrap::Bootstrap>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The background jobs (expiry sweeps, purges, the notifier...).
+    pub jobs: jobs::Jobs,
 }
 
 /// Opens the database named by the config and applies migrations.
@@ -83,51 +86,6 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
         .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
-}
-
-/// Expires approval requests nobody decided in time, once a second; silence means no.
-/// Also writes the summaries of refused-attempt bursts and forgets old sign-in failures.
-/// Purges response bodies past their org's retention once a minute.
-/// On a shared database, also fails, once a minute, approved calls whose replica stopped
-/// while running them (see [`Engine::recover_interrupted`]).
-fn spawn_expiry_sweeper(engine: Arc<Engine>) {
-    let weak = Arc::downgrade(&engine);
-    let shared = engine.store().shared();
-    drop(engine);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        for n in 0u64.. {
-            tick.tick().await;
-            let Some(engine) = weak.upgrade() else { return };
-            if let Err(e) = engine.expire_due().await {
-                tracing::warn!(error = %e, "expiring approval requests failed; retrying");
-            }
-            // Summaries of refused-attempt bursts whose window closed.
-            if let Err(e) = engine.flush_refusals().await {
-                tracing::warn!(error = %e, "recording refused-attempt summaries failed; retrying");
-            }
-            if n % 60 == 0 {
-                engine.prune_login_failures();
-            }
-            // Response bodies past the org's retention, once a minute.
-            if n % 60 == 30
-                && let Err(e) = engine.purge_responses().await
-            {
-                tracing::warn!(error = %e, "purging response bodies failed; retrying");
-            }
-            if shared && n % 60 == 59 {
-                match engine.recover_interrupted(false).await {
-                    Ok(0) => {}
-                    Ok(failed) => tracing::warn!(
-                        failed,
-                        "approved calls whose replica stopped while running them were marked failed"
-                    ),
-                    Err(e) => tracing::warn!(error = %e, "recovering interrupted calls failed"),
-                }
-            }
-        }
-    });
 }
 
 /// Builds the engine on an open store, on the system clock.
@@ -184,17 +142,7 @@ pub async fn launch_with_clock(
     let store = open_store(&cfg).await?;
     let engine = engine_with_clock(&cfg, &store, clock)?;
     // Approved calls interrupted by a stop are marked failed, never run again.
-    let recovered = engine
-        .recover_interrupted(true)
-        .await
-        .map_err(|e| format!("recovering approvals failed: {e:?}"))?;
-    if recovered > 0 {
-        tracing::warn!(
-            recovered,
-            "approved calls interrupted by the last stop were marked failed"
-        );
-    }
-    spawn_expiry_sweeper(engine.clone());
+    jobs::recover_at_start(&engine).await?;
     engine
         .follow_other_replicas()
         .await
@@ -208,7 +156,12 @@ pub async fn launch_with_clock(
         &cfg.public_url,
         cfg.allow_local_targets,
     )?);
-    integrations::notifier::spawn(engine.clone(), hub.clone());
+    let jobs = jobs::start(
+        &engine,
+        Arc::new(store.clone()),
+        hub.clone(),
+        cfg.job_lease_ms,
+    );
 
     let (simulator, demo) = if with_demo {
         let sim_listener = tokio::net::TcpListener::bind(cfg.simulator_listen)
@@ -263,6 +216,7 @@ pub async fn launch_with_clock(
         demo,
         bootstrap,
         server,
+        jobs,
     })
 }
 

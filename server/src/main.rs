@@ -190,9 +190,14 @@ async fn serve(cfg: Config, demo: bool) -> Result<ExitCode, String> {
         );
     }
     println!("ARX is running at http://{}", running.addr);
+    let mut running = running;
     tokio::select! {
-        r = running.server => r.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?,
-        _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+        r = &mut running.server => r.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?,
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("shutting down");
+            // Other replicas take this one's jobs over at once rather than after the lease.
+            running.jobs.shutdown().await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

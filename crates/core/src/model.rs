@@ -1,6 +1,8 @@
 //! The registry's records: orgs, users, agents and their keys, connector instances,
 //! approval requests. Plain data; the rules that change them live in [`crate::engine`].
 
+pub mod simulation;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

@@ -2,10 +2,10 @@
 //! of racing decisions (approve, deny, expiry) wins; votes of multi-approver requests.
 
 use arx_core::CoreError;
-use arx_core::audit::AuditRecord;
-use arx_core::ids::{ApprovalId, OrgId, RecordId};
+use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
-use arx_core::store::StoreResult;
+use arx_core::store::{ApprovalStore, StoreResult};
+use async_trait::async_trait;
 
 use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows};
 
@@ -20,8 +20,9 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
 }
 
-impl SqlStore {
-    pub(crate) async fn create_approval_q(&self, a: &ApprovalRequest) -> StoreResult<()> {
+#[async_trait]
+impl ApprovalStore for SqlStore {
+    async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO approvals ({APPROVAL_COLS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
@@ -55,24 +56,9 @@ impl SqlStore {
         Ok(())
     }
 
-    /// Tells the other processes on this database that a request changed (PostgreSQL).
-    /// The payload is `{instance}:{approval id}`; this process's listener skips its own.
-    async fn notify_approval(&self, id: ApprovalId) {
-        if self.dialect == Dialect::Postgres {
-            let r = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(APPROVALS_CHANNEL)
-                .bind(format!("{}:{id}", self.instance))
-                .execute(&self.pool)
-                .await;
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "could not notify other replicas of an approval change");
-            }
-        }
-    }
-
     /// Every approval id notified on this database by other processes, from a dedicated
     /// connection that reconnects by itself.
-    pub(crate) async fn listen_approvals_q(
+    async fn listen_approvals(
         &self,
     ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {
         if self.dialect != Dialect::Postgres {
@@ -110,11 +96,7 @@ impl SqlStore {
         Ok(Some(rx))
     }
 
-    pub(crate) async fn approval_q(
-        &self,
-        org: OrgId,
-        id: ApprovalId,
-    ) -> StoreResult<Option<ApprovalRequest>> {
+    async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
         sqlx::query(&format!(
             "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
         ))
@@ -127,7 +109,7 @@ impl SqlStore {
         .transpose()
     }
 
-    pub(crate) async fn list_approvals_q(
+    async fn list_approvals(
         &self,
         org: OrgId,
         status: Option<&str>,
@@ -146,7 +128,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn change_approval_q(
+    async fn change_approval(
         &self,
         org: OrgId,
         id: ApprovalId,
@@ -178,12 +160,7 @@ impl SqlStore {
     }
 
     /// Tells other replicas that the approved call of `id` is still running.
-    pub(crate) async fn beat_approval_q(
-        &self,
-        org: OrgId,
-        id: ApprovalId,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
+    async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool> {
         let r = sqlx::query(
             "UPDATE approvals SET heartbeat_ms = $3 \
              WHERE org_id = $1 AND id = $2 AND status IN ('approved', 'executing')",
@@ -197,11 +174,7 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    pub(crate) async fn add_approval_vote_q(
-        &self,
-        org: OrgId,
-        v: &ApprovalVote,
-    ) -> StoreResult<bool> {
+    async fn add_approval_vote(&self, org: OrgId, v: &ApprovalVote) -> StoreResult<bool> {
         let r = sqlx::query(
             "INSERT INTO approval_votes (approval_id, org_id, user_id, email, comment, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -226,11 +199,7 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn approval_votes_q(
-        &self,
-        org: OrgId,
-        id: ApprovalId,
-    ) -> StoreResult<Vec<ApprovalVote>> {
+    async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>> {
         sqlx::query(
             "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
              WHERE org_id = $1 AND approval_id = $2 ORDER BY created_ms, user_id",
@@ -245,7 +214,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn approvals_in_status_q(
+    async fn approvals_in_status(
         &self,
         status: ApprovalStatus,
         due_before_ms: Option<i64>,
@@ -264,18 +233,31 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn audit_record_q(
-        &self,
-        org: OrgId,
-        id: RecordId,
-    ) -> StoreResult<Option<AuditRecord>> {
-        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
+    #[tracing::instrument(skip_all, fields(approval = %id))]
+    async fn approval_org(&self, id: ApprovalId) -> StoreResult<Option<OrgId>> {
+        sqlx::query("SELECT org_id FROM approvals WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
-            .map_err(db_err("audit record"))?
-            .map(|r| rows::audit(&r))
+            .map_err(db_err("approval org"))?
+            .map(|r| rows::id(&r, "org_id"))
             .transpose()
+    }
+}
+
+impl SqlStore {
+    /// Tells the other processes on this database that a request changed (PostgreSQL).
+    /// The payload is `{instance}:{approval id}`; this process's listener skips its own.
+    async fn notify_approval(&self, id: ApprovalId) {
+        if self.dialect == Dialect::Postgres {
+            let r = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(APPROVALS_CHANNEL)
+                .bind(format!("{}:{id}", self.instance))
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not notify other replicas of an approval change");
+            }
+        }
     }
 }

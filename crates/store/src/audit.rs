@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
-use arx_core::ids::OrgId;
-use arx_core::store::{AuditQuery, ResponseBody, StoreResult};
+use arx_core::ids::{OrgId, RecordId};
+use arx_core::store::{AuditQuery, AuditStore, ResponseBody, StoreResult};
+use async_trait::async_trait;
 
 use crate::{SqlStore, db_err, rows};
 
@@ -56,13 +57,14 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     q.execute(exec).await.map(|_| ())
 }
 
-impl SqlStore {
+#[async_trait]
+impl AuditStore for SqlStore {
     /// Seals and inserts `drafts` as one atomic statement (a transaction only past
     /// [`INSERT_CHUNK`] records). Heads come from memory; if another writer (a replica)
     /// appended meanwhile, the `(org_id, seq)` key refuses the insert, and the heads are
     /// reloaded and the drafts sealed again, so a chain never forks.
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
-    pub(crate) async fn append_audit_tx(
+    async fn append_audit_with_bodies(
         &self,
         drafts: &[AuditDraft],
         bodies: &[ResponseBody],
@@ -104,6 +106,128 @@ impl SqlStore {
         ))
     }
 
+    async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(org.to_string())
+        .bind(q.before_seq.unwrap_or(i64::MAX))
+        .bind(i64::from(q.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("audit page"))?
+        .iter()
+        .map(rows::audit)
+        .collect()
+    }
+
+    async fn audit_after(
+        &self,
+        org: OrgId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        sqlx::query(
+            "SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(org.to_string())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("audit range"))?
+        .iter()
+        .map(rows::audit)
+        .collect()
+    }
+
+    async fn audit_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        (from_ms, to_ms): (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
+        sqlx::query(
+            "SELECT record FROM audit_records \
+             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
+               AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
+             ORDER BY ts_ms, seq LIMIT $7",
+        )
+        .bind(org.to_string())
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(ts)
+        .bind(seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("audit time range"))?
+        .iter()
+        .map(rows::audit)
+        .collect()
+    }
+
+    async fn audit_count_in_range(
+        &self,
+        org: OrgId,
+        kind: &str,
+        (from_ms, to_ms): (i64, i64),
+    ) -> StoreResult<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM audit_records \
+             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4",
+        )
+        .bind(org.to_string())
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("audit time range count"))?;
+        Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
+    }
+
+    async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead> {
+        let row = sqlx::query("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
+            .bind(org.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("chain head"))?;
+        match row {
+            Some(r) => Ok(ChainHead {
+                seq: rows::get(&r, "seq")?,
+                hash: rows::get(&r, "hash")?,
+            }),
+            None => Ok(ChainHead::genesis()),
+        }
+    }
+
+    async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
+        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("audit record"))?
+            .map(|r| rows::audit(&r))
+            .transpose()
+    }
+
+    async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records WHERE org_id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err("audit count"))?;
+        rows::get(&row, "n")
+    }
+}
+
+impl SqlStore {
     /// The current head of each org: from memory, else from the database.
     async fn heads_of(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, ChainHead>> {
         let mut out = HashMap::new();
@@ -119,7 +243,7 @@ impl SqlStore {
                 .cloned();
             let head = match cached {
                 Some(h) => h,
-                None => self.chain_head_q(*org).await?,
+                None => self.chain_head(*org).await?,
             };
             out.insert(*org, head);
         }
@@ -154,109 +278,5 @@ impl SqlStore {
             crate::responses::insert_bodies(&mut *tx, chunk).await?;
         }
         tx.commit().await
-    }
-
-    pub(crate) async fn audit_page_q(
-        &self,
-        org: OrgId,
-        q: &AuditQuery,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        sqlx::query(
-            "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(org.to_string())
-        .bind(q.before_seq.unwrap_or(i64::MAX))
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit page"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
-    }
-
-    pub(crate) async fn audit_after_q(
-        &self,
-        org: OrgId,
-        after_seq: i64,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        sqlx::query(
-            "SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(org.to_string())
-        .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit range"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
-    }
-
-    pub(crate) async fn audit_in_range_q(
-        &self,
-        org: OrgId,
-        kind: &str,
-        (from_ms, to_ms): (i64, i64),
-        after: Option<(i64, i64)>,
-        limit: u32,
-    ) -> StoreResult<Vec<AuditRecord>> {
-        let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
-        sqlx::query(
-            "SELECT record FROM audit_records \
-             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
-               AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
-             ORDER BY ts_ms, seq LIMIT $7",
-        )
-        .bind(org.to_string())
-        .bind(kind)
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(ts)
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit time range"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
-    }
-
-    pub(crate) async fn audit_count_in_range_q(
-        &self,
-        org: OrgId,
-        kind: &str,
-        (from_ms, to_ms): (i64, i64),
-    ) -> StoreResult<u64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM audit_records \
-             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4",
-        )
-        .bind(org.to_string())
-        .bind(kind)
-        .bind(from_ms)
-        .bind(to_ms)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db_err("audit time range count"))?;
-        Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
-    }
-
-    pub(crate) async fn chain_head_q(&self, org: OrgId) -> StoreResult<ChainHead> {
-        let row = sqlx::query("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
-            .bind(org.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("chain head"))?;
-        match row {
-            Some(r) => Ok(ChainHead {
-                seq: rows::get(&r, "seq")?,
-                hash: rows::get(&r, "hash")?,
-            }),
-            None => Ok(ChainHead::genesis()),
-        }
     }
 }

@@ -3,7 +3,8 @@
 use arx_core::CoreError;
 use arx_core::ids::{AgentId, GrantId, OrgId};
 use arx_core::model::{Grant, GrantChange, GrantStatus};
-use arx_core::store::StoreResult;
+use arx_core::store::{GrantStore, StoreResult};
+use async_trait::async_trait;
 
 use crate::{SqlStore, compare_and_set, db_err, placeholders, rows};
 
@@ -14,8 +15,9 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
 }
 
-impl SqlStore {
-    pub(crate) async fn create_grant_q(&self, g: &Grant) -> StoreResult<()> {
+#[async_trait]
+impl GrantStore for SqlStore {
+    async fn create_grant(&self, g: &Grant) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
@@ -42,6 +44,83 @@ impl SqlStore {
         Ok(())
     }
 
+    async fn grant(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>> {
+        Ok(self
+            .grants_where(
+                "org_id = $1 AND id = $2",
+                &[org.to_string(), id.to_string()],
+                Some(1),
+            )
+            .await?
+            .pop())
+    }
+
+    async fn list_grants(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
+        self.grants_where("org_id = $1", &[org.to_string()], Some(500))
+            .await
+    }
+
+    /// Every requested or active grant of an agent, however many the org has.
+    async fn open_grants_of_agent(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<Grant>> {
+        self.grants_where(
+            "org_id = $1 AND agent_id = $2 AND status IN ('requested', 'active')",
+            &[org.to_string(), agent.to_string()],
+            None,
+        )
+        .await
+    }
+
+    async fn active_grants(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        connector: &str,
+    ) -> StoreResult<Vec<Grant>> {
+        self.grants_where(
+            "org_id = $1 AND agent_id = $2 AND connector = $3 AND status = 'active'",
+            &[org.to_string(), agent.to_string(), connector.to_string()],
+            None,
+        )
+        .await
+    }
+
+    async fn grants_due(&self, status: GrantStatus, due_before_ms: i64) -> StoreResult<Vec<Grant>> {
+        let sql = format!(
+            "SELECT {COLS} FROM grants WHERE status = $1 AND expires_ms <= $2 ORDER BY expires_ms LIMIT 1000"
+        );
+        sqlx::query(&sql)
+            .bind(status.as_str())
+            .bind(due_before_ms)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("grants due"))?
+            .iter()
+            .map(rows::grant)
+            .collect()
+    }
+
+    async fn change_grant(&self, org: OrgId, id: GrantId, c: &GrantChange) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE grants SET status = $3, starts_ms = COALESCE($4, starts_ms), \
+             expires_ms = COALESCE($5, expires_ms), ended_ms = COALESCE($6, ended_ms), \
+             ended_reason = COALESCE($7, ended_reason) \
+             WHERE org_id = $1 AND id = $2 AND status IN ({})",
+            placeholders(8, c.from.len())
+        );
+        let q = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(c.to.as_str())
+            .bind(c.starts_ms)
+            .bind(c.expires_ms)
+            .bind(c.ended_ms)
+            .bind(c.ended_reason.clone());
+        let from = c.from.iter().map(|s| s.as_str());
+        compare_and_set(&self.pool, q, from, "change grant").await
+    }
+}
+
+impl SqlStore {
     /// The newest grants matching `cond`, at most `limit` (`None`: all of them).
     async fn grants_where(
         &self,
@@ -61,93 +140,5 @@ impl SqlStore {
             .iter()
             .map(rows::grant)
             .collect()
-    }
-
-    pub(crate) async fn grant_q(&self, org: OrgId, id: GrantId) -> StoreResult<Option<Grant>> {
-        Ok(self
-            .grants_where(
-                "org_id = $1 AND id = $2",
-                &[org.to_string(), id.to_string()],
-                Some(1),
-            )
-            .await?
-            .pop())
-    }
-
-    pub(crate) async fn list_grants_q(&self, org: OrgId) -> StoreResult<Vec<Grant>> {
-        self.grants_where("org_id = $1", &[org.to_string()], Some(500))
-            .await
-    }
-
-    /// Every requested or active grant of an agent, however many the org has.
-    pub(crate) async fn open_grants_of_agent_q(
-        &self,
-        org: OrgId,
-        agent: AgentId,
-    ) -> StoreResult<Vec<Grant>> {
-        self.grants_where(
-            "org_id = $1 AND agent_id = $2 AND status IN ('requested', 'active')",
-            &[org.to_string(), agent.to_string()],
-            None,
-        )
-        .await
-    }
-
-    pub(crate) async fn active_grants_q(
-        &self,
-        org: OrgId,
-        agent: AgentId,
-        connector: &str,
-    ) -> StoreResult<Vec<Grant>> {
-        self.grants_where(
-            "org_id = $1 AND agent_id = $2 AND connector = $3 AND status = 'active'",
-            &[org.to_string(), agent.to_string(), connector.to_string()],
-            None,
-        )
-        .await
-    }
-
-    pub(crate) async fn grants_due_q(
-        &self,
-        status: GrantStatus,
-        due_before_ms: i64,
-    ) -> StoreResult<Vec<Grant>> {
-        let sql = format!(
-            "SELECT {COLS} FROM grants WHERE status = $1 AND expires_ms <= $2 ORDER BY expires_ms LIMIT 1000"
-        );
-        sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(due_before_ms)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("grants due"))?
-            .iter()
-            .map(rows::grant)
-            .collect()
-    }
-
-    pub(crate) async fn change_grant_q(
-        &self,
-        org: OrgId,
-        id: GrantId,
-        c: &GrantChange,
-    ) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE grants SET status = $3, starts_ms = COALESCE($4, starts_ms), \
-             expires_ms = COALESCE($5, expires_ms), ended_ms = COALESCE($6, ended_ms), \
-             ended_reason = COALESCE($7, ended_reason) \
-             WHERE org_id = $1 AND id = $2 AND status IN ({})",
-            placeholders(8, c.from.len())
-        );
-        let q = sqlx::query(&sql)
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(c.to.as_str())
-            .bind(c.starts_ms)
-            .bind(c.expires_ms)
-            .bind(c.ended_ms)
-            .bind(c.ended_reason.clone());
-        let from = c.from.iter().map(|s| s.as_str());
-        compare_and_set(&self.pool, q, from, "change grant").await
     }
 }

@@ -6,7 +6,8 @@ use arx_core::CoreError;
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::ApprovalStatus;
-use arx_core::store::StoreResult;
+use arx_core::store::{IntegrationStore, StoreResult};
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 use crate::{SqlStore, db_err, rows};
@@ -53,9 +54,10 @@ fn notice(row: &AnyRow) -> StoreResult<ApprovalNotice> {
     })
 }
 
-impl SqlStore {
+#[async_trait]
+impl IntegrationStore for SqlStore {
     #[tracing::instrument(skip_all, fields(%org, kind = k.as_str()))]
-    pub(crate) async fn integration_q(
+    async fn integration(
         &self,
         org: OrgId,
         k: IntegrationKind,
@@ -74,7 +76,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(org = %i.org_id, kind = i.kind.as_str()))]
-    pub(crate) async fn put_integration_q(&self, i: &StoredIntegration) -> StoreResult<()> {
+    async fn put_integration(&self, i: &StoredIntegration) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO integrations (org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -96,11 +98,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(%org, kind = k.as_str()))]
-    pub(crate) async fn delete_integration_q(
-        &self,
-        org: OrgId,
-        k: IntegrationKind,
-    ) -> StoreResult<bool> {
+    async fn delete_integration(&self, org: OrgId, k: IntegrationKind) -> StoreResult<bool> {
         let r = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
             .bind(org.to_string())
             .bind(k.as_str())
@@ -110,19 +108,8 @@ impl SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    #[tracing::instrument(skip_all, fields(approval = %id))]
-    pub(crate) async fn approval_org_q(&self, id: ApprovalId) -> StoreResult<Option<OrgId>> {
-        sqlx::query("SELECT org_id FROM approvals WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("approval org"))?
-            .map(|r| rows::id(&r, "org_id"))
-            .transpose()
-    }
-
     #[tracing::instrument(skip_all, fields(%org, approval = %id, kind = k.as_str()))]
-    pub(crate) async fn approval_notice_q(
+    async fn approval_notice(
         &self,
         org: OrgId,
         id: ApprovalId,
@@ -143,7 +130,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(org = %n.org_id, approval = %n.approval_id, kind = n.kind.as_str()))]
-    pub(crate) async fn claim_approval_notice_q(
+    async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
         from: Option<(ApprovalStatus, u32)>,
@@ -181,7 +168,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]
-    pub(crate) async fn release_approval_notice_q(
+    async fn release_approval_notice(
         &self,
         org: OrgId,
         approval: ApprovalId,
@@ -201,7 +188,7 @@ impl SqlStore {
     }
 
     #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]
-    pub(crate) async fn set_approval_notice_message_q(
+    async fn set_approval_notice_message(
         &self,
         org: OrgId,
         approval: ApprovalId,

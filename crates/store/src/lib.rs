@@ -8,15 +8,17 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+// One module per aggregate, each implementing its trait of `arx_core::store`.
+mod agents;
 mod approvals;
 mod audit;
 mod grants;
+mod identity;
 mod integrations;
+mod leases;
 mod policy;
-mod registry;
 mod responses;
 mod rows;
-mod sessions;
 mod simulations;
 
 use std::str::FromStr;

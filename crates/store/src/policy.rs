@@ -4,14 +4,16 @@
 use arx_core::CoreError;
 use arx_core::ids::OrgId;
 use arx_core::model::PolicyVersion;
-use arx_core::store::StoreResult;
+use arx_core::store::{PolicyStore, StoreResult};
+use async_trait::async_trait;
 
 use crate::{SqlStore, db_err, rows};
 
 const COLS: &str = "org_id, version, doc, author_id, author, message, summary, created_ms";
 
-impl SqlStore {
-    pub(crate) async fn create_policy_version_q(&self, v: &PolicyVersion) -> StoreResult<bool> {
+#[async_trait]
+impl PolicyStore for SqlStore {
+    async fn create_policy_version(&self, v: &PolicyVersion) -> StoreResult<bool> {
         let doc = serde_json::to_string(&v.doc).map_err(|e| CoreError::internal("encode", e))?;
         let mut tx = self.pool.begin().await.map_err(db_err("policy version"))?;
         let moved = sqlx::query(
@@ -45,11 +47,7 @@ impl SqlStore {
         Ok(true)
     }
 
-    pub(crate) async fn policy_version_q(
-        &self,
-        org: OrgId,
-        version: i64,
-    ) -> StoreResult<Option<PolicyVersion>> {
+    async fn policy_version(&self, org: OrgId, version: i64) -> StoreResult<Option<PolicyVersion>> {
         sqlx::query(&format!(
             "SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"
         ))
@@ -62,10 +60,7 @@ impl SqlStore {
         .transpose()
     }
 
-    pub(crate) async fn list_policy_versions_q(
-        &self,
-        org: OrgId,
-    ) -> StoreResult<Vec<PolicyVersion>> {
+    async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>> {
         sqlx::query(&format!(
             "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
         ))

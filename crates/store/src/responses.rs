@@ -2,7 +2,8 @@
 //! Purging drops a body and keeps its row as a tombstone (when, how big, which hash).
 
 use arx_core::ids::{OrgId, RecordId};
-use arx_core::store::{ResponseBody, StoreResult};
+use arx_core::store::{ResponseBody, ResponseStore, StoreResult};
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 use crate::{SqlStore, db_err, rows};
@@ -49,14 +50,15 @@ pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any
     q.execute(exec).await.map(|_| ())
 }
 
-impl SqlStore {
-    pub(crate) async fn put_response_body_q(&self, b: &ResponseBody) -> StoreResult<()> {
+#[async_trait]
+impl ResponseStore for SqlStore {
+    async fn put_response_body(&self, b: &ResponseBody) -> StoreResult<()> {
         insert_bodies(&self.pool, std::slice::from_ref(b))
             .await
             .map_err(db_err("store response body"))
     }
 
-    pub(crate) async fn response_body_q(
+    async fn response_body(
         &self,
         org: OrgId,
         record: RecordId,
@@ -74,11 +76,7 @@ impl SqlStore {
         .transpose()
     }
 
-    pub(crate) async fn response_bodies_due_q(
-        &self,
-        org: OrgId,
-        before_ms: i64,
-    ) -> StoreResult<u64> {
+    async fn response_bodies_due(&self, org: OrgId, before_ms: i64) -> StoreResult<u64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM response_bodies \
              WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
@@ -91,7 +89,7 @@ impl SqlStore {
         Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
     }
 
-    pub(crate) async fn purge_response_bodies_q(
+    async fn purge_response_bodies(
         &self,
         org: OrgId,
         before_ms: i64,
@@ -110,7 +108,7 @@ impl SqlStore {
         .rows_affected())
     }
 
-    pub(crate) async fn response_retention_days_q(&self, org: OrgId) -> StoreResult<Option<u32>> {
+    async fn response_retention_days(&self, org: OrgId) -> StoreResult<Option<u32>> {
         sqlx::query("SELECT response_days FROM retention_settings WHERE org_id = $1")
             .bind(org.to_string())
             .fetch_optional(&self.pool)
@@ -121,7 +119,7 @@ impl SqlStore {
             .map(Option::flatten)
     }
 
-    pub(crate) async fn set_response_retention_days_q(
+    async fn set_response_retention_days(
         &self,
         org: OrgId,
         days: u32,

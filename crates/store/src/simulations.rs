@@ -2,9 +2,10 @@
 //! by any replica; a cancel request is a flag the runner reads.
 
 use arx_core::CoreError;
-use arx_core::engine::{SimulationReport, StoredSimulation};
 use arx_core::ids::{OrgId, SimId};
-use arx_core::store::StoreResult;
+use arx_core::model::simulation::{SimulationReport, StoredSimulation};
+use arx_core::store::{SimulationStore, StoreResult};
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
 use crate::{SqlStore, db_err, rows};
@@ -20,8 +21,9 @@ fn simulation(row: &AnyRow) -> StoreResult<StoredSimulation> {
 
 const COLS: &str = "report, cancel_requested, updated_ms";
 
-impl SqlStore {
-    pub(crate) async fn put_simulation_q(
+#[async_trait]
+impl SimulationStore for SqlStore {
+    async fn put_simulation(
         &self,
         org: OrgId,
         r: &SimulationReport,
@@ -46,11 +48,7 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(crate) async fn simulation_q(
-        &self,
-        org: OrgId,
-        id: SimId,
-    ) -> StoreResult<Option<StoredSimulation>> {
+    async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
         sqlx::query(&format!(
             "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
         ))
@@ -63,11 +61,7 @@ impl SqlStore {
         .transpose()
     }
 
-    pub(crate) async fn simulations_q(
-        &self,
-        org: OrgId,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredSimulation>> {
+    async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
         sqlx::query(&format!(
             "SELECT {COLS} FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2"
         ))
@@ -81,7 +75,7 @@ impl SqlStore {
         .collect()
     }
 
-    pub(crate) async fn cancel_simulation_q(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
+    async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
         let n = sqlx::query(
             "UPDATE simulations SET cancel_requested = 1 \
              WHERE org_id = $1 AND id = $2 AND status = 'running'",
@@ -95,11 +89,7 @@ impl SqlStore {
         Ok(n == 1)
     }
 
-    pub(crate) async fn simulation_cancel_requested_q(
-        &self,
-        org: OrgId,
-        id: SimId,
-    ) -> StoreResult<bool> {
+    async fn simulation_cancel_requested(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
         let row =
             sqlx::query("SELECT cancel_requested FROM simulations WHERE org_id = $1 AND id = $2")
                 .bind(org.to_string())
@@ -113,7 +103,7 @@ impl SqlStore {
         }
     }
 
-    pub(crate) async fn prune_simulations_q(
+    async fn prune_simulations(
         &self,
         org: OrgId,
         keep: u32,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arx_core::ids::{AgentId, ApprovalId, GrantId};
 use arx_core::model::{ApprovalChange, ApprovalStatus, Grant, GrantStatus, Role};
-use arx_core::store::Store as _;
+use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

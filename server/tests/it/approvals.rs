@@ -9,7 +9,7 @@ use std::time::Duration;
 use arx_core::clock::ManualClock;
 use arx_core::ids::ApprovalId;
 use arx_core::model::{ApprovalChange, ApprovalStatus, Role};
-use arx_core::store::Store;
+use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

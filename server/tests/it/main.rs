@@ -10,6 +10,7 @@ mod console;
 mod events;
 mod execute;
 mod harness;
+mod jobs;
 mod policy;
 mod responses;
 mod slack;

@@ -1,7 +1,7 @@
 //! Policy as code through the admin API and the `arx policy` commands: the seeds'
 //! example rule, validation errors, versions, diffs, rollback and simulation.
 
-use arx_core::store::Store;
+use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arx_core::model::Role;
-use arx_core::store::Store as _;
+use arx_core::store::prelude::*;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};

@@ -189,7 +189,7 @@ impl Engine {
         self.store.approval_notice(org, id, kind).await
     }
 
-    /// Claims the sending of notice `n`; see [`crate::store::Store::claim_approval_notice`].
+    /// Claims the sending of notice `n`; see [`crate::store::IntegrationStore::claim_approval_notice`].
     pub async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
@@ -199,7 +199,7 @@ impl Engine {
     }
 
     /// Gives up a claimed Slack notice that could not be posted; see
-    /// [`crate::store::Store::release_approval_notice`].
+    /// [`crate::store::IntegrationStore::release_approval_notice`].
     pub async fn release_approval_notice(&self, n: &ApprovalNotice) -> Result<(), CoreError> {
         self.store
             .release_approval_notice(n.org_id, n.approval_id, n.kind)

@@ -9,7 +9,8 @@ use arx_core::engine::AuditWriter;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId, RecordId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Environment, Instance, Org, PolicyVersion};
 use arx_core::policy::{PolicyDoc, Rule, Verdict};
-use arx_core::store::{AuditQuery, Store};
+use arx_core::store::AuditQuery;
+use arx_core::store::prelude::*;
 use arx_store::SqlStore;
 use serde_json::json;
 

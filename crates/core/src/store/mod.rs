@@ -1,0 +1,77 @@
+//! What the engine needs from storage, one trait per aggregate. One implementation per
+//! database lives in `arx-store`; it holds SQL only. Every method that reads or changes
+//! org data takes the org id, so no call can reach across orgs.
+//!
+//! [`Store`] is every trait at once: the engine holds one `Arc<dyn Store>` and calls any
+//! of them on it. Code that holds a concrete store imports [`prelude`] to call them.
+
+mod agents;
+mod approvals;
+mod audit;
+mod grants;
+mod identity;
+mod integrations;
+mod leases;
+mod policy;
+mod responses;
+mod simulations;
+
+pub use agents::AgentStore;
+pub use approvals::ApprovalStore;
+pub use audit::{AuditQuery, AuditStore};
+pub use grants::GrantStore;
+pub use identity::IdentityStore;
+pub use integrations::IntegrationStore;
+pub use leases::LeaseStore;
+pub use policy::PolicyStore;
+pub use responses::{ResponseBody, ResponseStore};
+pub use simulations::SimulationStore;
+
+use crate::error::CoreError;
+
+pub type StoreResult<T> = Result<T, CoreError>;
+
+/// The whole storage: every aggregate's trait. Implemented by anything that implements
+/// them all, so a backend only writes the parts.
+pub trait Store:
+    AgentStore
+    + IdentityStore
+    + AuditStore
+    + ResponseStore
+    + ApprovalStore
+    + GrantStore
+    + PolicyStore
+    + IntegrationStore
+    + SimulationStore
+    + LeaseStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+{
+}
+
+impl<T> Store for T where
+    T: AgentStore
+        + IdentityStore
+        + AuditStore
+        + ResponseStore
+        + ApprovalStore
+        + GrantStore
+        + PolicyStore
+        + IntegrationStore
+        + SimulationStore
+        + LeaseStore
+        + Send
+        + Sync
+        + std::fmt::Debug
+{
+}
+
+/// Every store trait, to call them on a concrete store (`use arx_core::store::prelude::*`).
+/// Through `dyn Store` they need no import.
+pub mod prelude {
+    pub use super::{
+        AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
+        LeaseStore, PolicyStore, ResponseStore, SimulationStore, Store, StoreResult,
+    };
+}

@@ -1,0 +1,281 @@
+//! Orgs and what they govern: agents, their keys, connector instances. Every query on
+//! org data filters by `org_id`.
+
+use arx_core::CoreError;
+use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
+use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
+use arx_core::store::{AgentStore, StoreResult};
+use async_trait::async_trait;
+
+use crate::{SqlStore, db_err, rows};
+
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+const AGENT_COLS: &str =
+    "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
+
+#[async_trait]
+impl AgentStore for SqlStore {
+    #[tracing::instrument(skip_all, fields(org = %org.id))]
+    async fn create_org(&self, org: &Org, wrapped_data_key: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(org.id.to_string())
+            .bind(&org.slug)
+            .bind(&org.name)
+            .bind(org.policy_version)
+            .bind(wrapped_data_key)
+            .bind(org.created_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("create org"))?;
+        Ok(())
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("org by slug"))?
+            .map(|r| rows::org(&r))
+            .transpose()
+    }
+
+    async fn org(&self, id: OrgId) -> StoreResult<Option<Org>> {
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err("org"))?
+            .map(|r| rows::org(&r))
+            .transpose()
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs ORDER BY slug")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err("list orgs"))?
+            .iter()
+            .map(rows::org)
+            .collect()
+    }
+
+    async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
+        let row = sqlx::query("SELECT wrapped_dek FROM orgs WHERE id = $1")
+            .bind(org.to_string())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err("data key"))?;
+        rows::get(&row, "wrapped_dek")
+    }
+
+    #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
+    async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(a.id.to_string())
+        .bind(a.org_id.to_string())
+        .bind(&a.name)
+        .bind(&a.description)
+        .bind(&a.owner)
+        .bind(to_json(&a.labels)?)
+        .bind(a.status.as_str())
+        .bind(i64::from(a.declared_rate))
+        .bind(a.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create agent"))?;
+        Ok(())
+    }
+
+    async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("agent"))?
+        .map(|r| rows::agent(&r))
+        .transpose()
+    }
+
+    async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
+        sqlx::query(&format!(
+            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list agents"))?
+        .iter()
+        .map(rows::agent)
+        .collect()
+    }
+
+    async fn set_agent_status(
+        &self,
+        org: OrgId,
+        id: AgentId,
+        status: AgentStatus,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(status.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err("agent status"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_agent_key(&self, k: &AgentKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO agent_keys (id, org_id, agent_id, prefix, hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(k.id.to_string())
+        .bind(k.org_id.to_string())
+        .bind(k.agent_id.to_string())
+        .bind(&k.prefix)
+        .bind(&k.hash)
+        .bind(k.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create key"))?;
+        Ok(())
+    }
+
+    async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>> {
+        sqlx::query(
+            "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
+             WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
+        )
+        .bind(org.to_string())
+        .bind(agent.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list keys"))?
+        .iter()
+        .map(|r| rows::agent_key(r, ""))
+        .collect()
+    }
+
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>> {
+        let row = sqlx::query(
+            "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
+             k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
+             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, \
+             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms \
+             FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
+             JOIN orgs o ON o.id = a.org_id WHERE k.hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("agent by key"))?;
+        row.map(|r| {
+            Ok((
+                rows::agent_key(&r, "k_")?,
+                rows::agent(&r)?,
+                rows::org_prefixed(&r, "o_")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
+        )
+        .bind(org.to_string())
+        .bind(key.to_string())
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("revoke key"))?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn create_instance(&self, i: &Instance) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO instances ({INSTANCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(i.id.to_string())
+        .bind(i.org_id.to_string())
+        .bind(&i.connector)
+        .bind(&i.name)
+        .bind(i.environment.as_str())
+        .bind(to_json(&i.variables)?)
+        .bind(i.sensitivity.map(i64::from))
+        .bind(i.sealed_credentials.clone())
+        .bind(i.created_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("create instance"))?;
+        Ok(())
+    }
+
+    async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
+        ))
+        .bind(org.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("list instances"))?
+        .iter()
+        .map(rows::instance)
+        .collect()
+    }
+
+    async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"
+        ))
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("instance"))?
+        .map(|r| rows::instance(&r))
+        .transpose()
+    }
+
+    async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
+        sqlx::query(&format!(
+            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
+        ))
+        .bind(org.to_string())
+        .bind(connector)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("instances of"))?
+        .iter()
+        .map(rows::instance)
+        .collect()
+    }
+
+    async fn set_instance_credentials(
+        &self,
+        org: OrgId,
+        id: InstanceId,
+        sealed: &str,
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2",
+        )
+        .bind(org.to_string())
+        .bind(id.to_string())
+        .bind(sealed)
+        .execute(&self.pool)
+        .await
+        .map_err(db_err("set credentials"))?;
+        Ok(r.rows_affected() == 1)
+    }
+}
