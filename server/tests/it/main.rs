@@ -11,6 +11,7 @@ mod execute;
 mod harness;
 mod policy;
 mod responses;
+mod rule_edits;
 mod slack;
 mod state_reads;
 mod targets;
