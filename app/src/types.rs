@@ -269,6 +269,12 @@ pub struct RuleForm {
     /// Checked: no grant stands in for this rule.
     #[serde(default)]
     pub not_grantable: Option<String>,
+    /// The policy version the form was loaded from; saving over a newer one is refused.
+    #[serde(default)]
+    pub based_on: String,
+    /// Why the rule changes; required to save, kept in the audit trail.
+    #[serde(default)]
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ async function fillSeedRule(page: Page, id: string, condition: string) {
   await page.getByLabel("Timeout (silence means no)").fill("4h");
   await page.getByLabel("show the payload diff to the approver").check();
   await page.getByLabel("If (a CEL condition; optional)").fill(condition);
+  await page.getByLabel("Why this change (kept in the audit trail)").fill("the seeds' example rule");
 }
 
 test("an admin writes the seeds' example rule in the console; two changes escalate, one is permitted", async ({ page, request }, info) => {
@@ -82,6 +83,7 @@ test("versions show who changed what, diff any two, and roll back as a new versi
   await newest.getByRole("link", { name: "Diff" }).click();
   await expect(page.getByTestId("diff")).toContainText("+ ");
   const before = Number(await page.locator("tr[data-version]").first().getAttribute("data-version"));
+  await page.locator("tr[data-version]").nth(1).getByLabel(/Why roll back to v/).fill("the change was a mistake");
   await page.locator("tr[data-version]").nth(1).getByRole("button", { name: /Roll back to v/ }).click();
   await expect(page.getByRole("status")).toContainText(`Rolled back: version ${before + 1}`);
   await expect(page.locator("tr[data-version]").first()).toHaveAttribute("data-version", String(before + 1));

@@ -151,8 +151,15 @@ pub async fn policy_apply(
         user_id: None,
     };
     let message = message.unwrap_or_else(|| format!("applied from {}", file.display()));
+    // The operator's message is the reason the audit record keeps.
+    let change = arx_core::engine::PolicyChange {
+        reason: message.clone(),
+        message,
+        based_on: None,
+        dry_run,
+    };
     let out = engine
-        .apply_policy(&org, &author, doc, &message, dry_run)
+        .apply_policy(&org, &author, doc, change)
         .await
         .map_err(|e| format!("{}: {e}", file.display()))?;
     if out.diff.is_empty() {

@@ -44,7 +44,9 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         | CoreError::PermissionDenied { .. }
         | CoreError::ApprovalDenied { .. }
         | CoreError::ApprovalExpired { .. } => StatusCode::FORBIDDEN,
-        CoreError::ApprovalCancelled { .. } | CoreError::Conflict(_) => StatusCode::CONFLICT,
+        CoreError::ApprovalCancelled { .. }
+        | CoreError::Conflict(_)
+        | CoreError::StalePolicy { .. } => StatusCode::CONFLICT,
         CoreError::InvalidOperation { .. }
         | CoreError::InvalidParams(_)
         | CoreError::InvalidRequest(_)

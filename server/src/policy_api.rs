@@ -1,16 +1,17 @@
 //! The admin API of policy: the version in force (JSON or YAML), applying a new one
-//! (YAML or JSON body, `?dry_run=true` to preview), versions, diffs, rollback, and
-//! simulation jobs.
+//! (YAML or JSON body, `?dry_run=true` to preview), editing one rule (add, change, move,
+//! delete, each based on the version the admin read), versions, diffs, rollback, and
+//! simulation jobs. Every change that makes a version needs a `reason`.
 
 use arx_core::CoreError;
-use arx_core::engine::SimRange;
-use arx_core::policy::PolicyDoc;
+use arx_core::engine::{ApplyOutcome, PolicyChange, SimRange};
+use arx_core::policy::{PolicyDoc, Rule, RuleEdit};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,6 +28,12 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/policy/versions/{version}", get(version))
         .route("/v1/admin/policy/diff", get(diff))
         .route("/v1/admin/policy/rollback", post(rollback))
+        .route("/v1/admin/policy/rules", post(add_rule))
+        .route(
+            "/v1/admin/policy/rules/{rule_id}",
+            put(change_rule).delete(delete_rule),
+        )
+        .route("/v1/admin/policy/rules/{rule_id}/move", post(move_rule))
         .route(
             "/v1/admin/policy/simulations",
             get(simulations).post(simulate),
@@ -67,6 +74,21 @@ struct ApplyQuery {
     dry_run: bool,
     #[serde(default)]
     message: String,
+    /// Why the policy changes; required unless `dry_run`.
+    #[serde(default)]
+    reason: String,
+    /// The version the new policy was written from: refused (409) if another is in force.
+    #[serde(default)]
+    based_on: Option<i64>,
+}
+
+/// The answer to every change: the new version (or `null`), what changed, and warnings
+/// about rules that can never be met.
+fn outcome(out: &ApplyOutcome) -> Json<Value> {
+    Json(json!({
+        "version": out.version, "previous": out.previous, "dry_run": out.dry_run,
+        "summary": out.diff.summary(), "diff": out.diff, "warnings": out.warnings,
+    }))
 }
 
 fn parse_doc(body: &[u8]) -> Result<PolicyDoc, ApiError> {
@@ -84,13 +106,14 @@ async fn apply(
 ) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
     let admin = s.engine.admin(&p)?;
-    let out = admin
-        .apply_policy(parse_doc(&body)?, &q.message, q.dry_run)
-        .await?;
-    Ok(Json(json!({
-        "version": out.version, "previous": out.previous, "dry_run": out.dry_run,
-        "summary": out.diff.summary(), "diff": out.diff,
-    })))
+    let change = PolicyChange {
+        message: q.message,
+        reason: q.reason,
+        based_on: q.based_on,
+        dry_run: q.dry_run,
+    };
+    let out = admin.apply_policy(parse_doc(&body)?, change).await?;
+    Ok(outcome(&out))
 }
 
 async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
@@ -151,6 +174,8 @@ async fn diff(
 #[serde(deny_unknown_fields)]
 struct RollbackBody {
     version: i64,
+    #[serde(default)]
+    reason: String,
 }
 
 async fn rollback(
@@ -159,10 +184,142 @@ async fn rollback(
     JsonBody(b): JsonBody<RollbackBody>,
 ) -> ApiResult<Json<Value>> {
     let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let out = s.engine.admin(&p)?.rollback_policy(b.version).await?;
-    Ok(Json(json!({
-        "version": out.version, "previous": out.previous, "summary": out.diff.summary(),
-    })))
+    let out = s
+        .engine
+        .admin(&p)?
+        .rollback_policy(b.version, &b.reason)
+        .await?;
+    Ok(outcome(&out))
+}
+
+/// `based_on` is required by every rule edit; the message says where to find it.
+fn based_on(v: Option<i64>) -> Result<i64, ApiError> {
+    v.ok_or_else(|| {
+        ApiError(CoreError::InvalidRequest(
+            "based_on is required: the policy version your edit starts from (the version of GET /v1/admin/policy)".into(),
+        ))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRuleBody {
+    #[serde(default)]
+    based_on: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    rule: Rule,
+    /// Where in evaluation order, from 0; absent: the rule keeps its own priority.
+    #[serde(default)]
+    position: Option<usize>,
+}
+
+/// `POST /v1/admin/policy/rules`: adds a rule.
+async fn add_rule(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    JsonBody(b): JsonBody<AddRuleBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let edit = RuleEdit::Add {
+        rule: b.rule,
+        position: b.position,
+    };
+    let out = s
+        .engine
+        .admin(&p)?
+        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
+        .await?;
+    Ok(outcome(&out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeRuleBody {
+    #[serde(default)]
+    based_on: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    rule: Rule,
+}
+
+/// `PUT /v1/admin/policy/rules/{rule_id}`: replaces a rule (the new one may be renamed).
+async fn change_rule(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ChangeRuleBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let edit = RuleEdit::Change { id, rule: b.rule };
+    let out = s
+        .engine
+        .admin(&p)?
+        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
+        .await?;
+    Ok(outcome(&out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveRuleBody {
+    #[serde(default)]
+    based_on: Option<i64>,
+    #[serde(default)]
+    reason: String,
+    /// The new position in evaluation order, from 0.
+    to: usize,
+}
+
+/// `POST /v1/admin/policy/rules/{rule_id}/move`: moves a rule in evaluation order.
+async fn move_rule(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<MoveRuleBody>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let edit = RuleEdit::Move { id, to: b.to };
+    let out = s
+        .engine
+        .admin(&p)?
+        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
+        .await?;
+    Ok(outcome(&out))
+}
+
+/// A DELETE carries no body: `based_on` and `reason` are query parameters.
+#[derive(Deserialize)]
+struct DeleteRuleQuery {
+    #[serde(default)]
+    based_on: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `DELETE /v1/admin/policy/rules/{rule_id}?based_on=N&reason=...`: deletes a rule.
+async fn delete_rule(
+    State(s): State<AppState>,
+    Bearer(t): Bearer,
+    Path(id): Path<String>,
+    Query(q): Query<DeleteRuleQuery>,
+) -> ApiResult<Json<Value>> {
+    let p = s.engine.principal_from_token(t.as_deref()).await?;
+    let version = match q.based_on.as_deref().map(str::parse::<i64>) {
+        None => based_on(None)?,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => {
+            return Err(ApiError(CoreError::InvalidRequest(
+                "based_on must be a policy version number".into(),
+            )));
+        }
+    };
+    let out = s
+        .engine
+        .admin(&p)?
+        .edit_rules(version, RuleEdit::Delete { id }, &q.reason)
+        .await?;
+    Ok(outcome(&out))
 }
 
 #[derive(Deserialize)]

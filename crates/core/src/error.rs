@@ -38,6 +38,11 @@ pub enum CoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// An edit based on a policy version that is no longer in force.
+    #[error(
+        "the policy changed since you opened it (you edited version {edited}, version {in_force} is in force); reload and redo your edit"
+    )]
+    StalePolicy { edited: i64, in_force: i64 },
     /// What was asked for existed and was deleted on purpose (a purged response body).
     #[error("{message}")]
     Gone { message: String, purged_at: String },
@@ -97,6 +102,7 @@ impl CoreError {
             CoreError::InvalidPolicy(_) => "invalid_policy",
             CoreError::NotFound(_) => "not_found",
             CoreError::Conflict(_) => "conflict",
+            CoreError::StalePolicy { .. } => "stale_policy",
             CoreError::Gone { .. } => "gone",
             CoreError::ApprovalDenied { .. } => "approval_denied",
             CoreError::ApprovalExpired { .. } => "approval_expired",
@@ -127,6 +133,9 @@ impl CoreError {
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
             CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
             CoreError::Gone { purged_at, .. } => Some(json!({"purged_at": purged_at})),
+            CoreError::StalePolicy { edited, in_force } => {
+                Some(json!({"based_on": edited, "in_force": in_force}))
+            }
             CoreError::RateLimited {
                 retry_after_secs, ..
             } => Some(json!({"retry_after": retry_after_secs})),

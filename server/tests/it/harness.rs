@@ -134,7 +134,7 @@ impl TestServer {
     /// `PUT /v1/admin/policy` with a YAML body as the holder of `token`; the status.
     pub async fn put_policy(&self, token: &str, yaml: &str) -> u16 {
         self.http
-            .put(self.url("/v1/admin/policy"))
+            .put(self.url("/v1/admin/policy?reason=test"))
             .bearer_auth(token)
             .body(yaml.to_string())
             .send()

@@ -13,6 +13,7 @@ mod harness;
 mod jobs;
 mod policy;
 mod responses;
+mod rule_edits;
 mod slack;
 mod state_reads;
 mod targets;

@@ -24,6 +24,7 @@ async fn put_policy(s: &TestServer, body: &str, query: &str) -> (u16, Value) {
     let r = s
         .http
         .put(s.url(&format!("/v1/admin/policy{query}")))
+        .query(&[("reason", "test")])
         .bearer_auth(s.admin_token())
         .header("content-type", "application/yaml")
         .body(body.to_string())
@@ -225,7 +226,7 @@ async fn versions_diff_roll_back_and_are_recorded() {
             .admin_send(
                 Method::POST,
                 "/v1/admin/policy/rollback",
-                json!({"version": 1}),
+                json!({"version": 1, "reason": "test"}),
             )
             .await;
         assert_eq!(

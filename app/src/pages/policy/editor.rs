@@ -22,7 +22,7 @@ pub fn RuleEditorPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>{move || if id().is_empty() { "New rule".to_string() } else { format!("Edit rule {}", id()) }}</h1>
-                <p class="muted">"Saving makes a new policy version; the one before stays in the history."</p>
+                <p class="muted">"Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."</p>
             </header>
             <PolicyTabs current="/policies"/>
             <PostFlash version/>
@@ -83,6 +83,7 @@ fn Editor(
         <div class="card" on:input=move |ev| validate(ev, check)>
             <ActionForm action=save attr:class="form-grid rule-form">
                 <input type="hidden" name="form[original_id]" value=f.original_id.clone()/>
+                <input type="hidden" name="form[based_on]" value=f.based_on.clone()/>
                 <label>"Id"<input name="form[id]" required value=f.id.clone() placeholder="change-close-over-one" pattern="[A-Za-z0-9_.:-]+"/></label>
                 <label>"Name"<input name="form[name]" value=f.name.clone() placeholder="What the rule is for"/></label>
                 <label>"Priority (lower is checked first)"<input name="form[priority]" type="number" value=f.priority.clone()/></label>
@@ -132,6 +133,7 @@ fn Editor(
                     {checkbox("form[exempt]", &f.exempt, "exempt from the thresholds (for named principals)")}
                     {checkbox("form[not_grantable]", &f.not_grantable, "no time-bound grant may stand in for this rule")}
                 </div>
+                <label class="wide">"Why this change (kept in the audit trail)"<input name="form[reason]" required value=f.reason.clone()/></label>
                 <div class="wide">{status}</div>
                 <div class="wide"><button type="submit" class="btn primary">"Save rule"</button>" "<a href="/policies">"Cancel"</a></div>
             </ActionForm>

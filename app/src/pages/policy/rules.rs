@@ -40,6 +40,8 @@ pub fn PoliciesPage() -> impl IntoView {
                         Ok(p) => {
                             let edit = p.can_edit;
                             let count = p.rules.len();
+                            // Every change names the version shown, so a stale page is refused.
+                            let based_on = p.version;
                             view! {
                                 <p class="version-line" data-testid="policy-version">
                                     <strong>{format!("Version {}", p.version)}</strong>
@@ -56,6 +58,7 @@ pub fn PoliciesPage() -> impl IntoView {
                                                 let id = r.id.clone();
                                                 let (id_up, id_down, id_del) = (id.clone(), id.clone(), id.clone());
                                                 let (label_up, label_down) = (format!("Move {id} up"), format!("Move {id} down"));
+                                                let label_reason = format!("Why delete {id}");
                                                 let edit_href = format!("/policies/rules/edit?id={id}");
                                                 view! {
                                                     <tr data-rule=id.clone()>
@@ -73,16 +76,20 @@ pub fn PoliciesPage() -> impl IntoView {
                                                                 <ActionForm action=moved attr:class="inline">
                                                                     <input type="hidden" name="id" value=id_up/>
                                                                     <input type="hidden" name="up" value="true"/>
+                                                                    <input type="hidden" name="based_on" value=based_on/>
                                                                     <button type="submit" class="btn small" disabled=i == 0 title="Move up" aria-label=label_up>"↑"</button>
                                                                 </ActionForm>
                                                                 <ActionForm action=moved attr:class="inline">
                                                                     <input type="hidden" name="id" value=id_down/>
                                                                     <input type="hidden" name="up" value="false"/>
+                                                                    <input type="hidden" name="based_on" value=based_on/>
                                                                     <button type="submit" class="btn small" disabled=i + 1 == count title="Move down" aria-label=label_down>"↓"</button>
                                                                 </ActionForm>
                                                                 <a class="btn small" href=edit_href>"Edit"</a>
                                                                 <ActionForm action=deleted attr:class="inline">
                                                                     <input type="hidden" name="id" value=id_del/>
+                                                                    <input type="hidden" name="based_on" value=based_on/>
+                                                                    <input name="reason" required class="small" placeholder="why delete" aria-label=label_reason/>
                                                                     <button type="submit" class="btn small danger">"Delete"</button>
                                                                 </ActionForm>
                                                             </td>
@@ -94,7 +101,7 @@ pub fn PoliciesPage() -> impl IntoView {
                                     </table>
                                 </div>
                                 {edit.then(|| view! { <p><a class="btn primary" href="/policies/rules/edit">"New rule"</a></p> })}
-                                <Settings settings=p.settings edit=edit action=saved/>
+                                <Settings settings=p.settings edit=edit action=saved based_on/>
                             }.into_any()
                         }
                     }
@@ -109,6 +116,7 @@ fn Settings(
     settings: SettingsForm,
     edit: bool,
     action: ServerAction<SaveSettings>,
+    based_on: i64,
 ) -> impl IntoView {
     let verdict = move |name: &'static str, value: String| {
         view! {
@@ -135,7 +143,11 @@ fn Settings(
                     <input name="settings[approval_timeout]" required value=settings.approval_timeout readonly=!edit/></label>
                 <label>"Longest grant an agent may ask for (e.g. 1h)"
                     <input name="settings[max_grant_ttl]" required value=settings.max_grant_ttl readonly=!edit/></label>
-                {edit.then(|| view! { <div class="wide"><button type="submit" class="btn primary">"Save thresholds and defaults"</button></div> })}
+                <input type="hidden" name="based_on" value=based_on/>
+                {edit.then(|| view! {
+                    <label class="wide">"Why this change (kept in the audit trail)"<input name="reason" required/></label>
+                    <div class="wide"><button type="submit" class="btn primary">"Save thresholds and defaults"</button></div>
+                })}
             </ActionForm>
         </div>
     }

@@ -32,7 +32,7 @@ pub fn VersionsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Policy versions"</h1>
-                <p class="muted">"Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail like any change."</p>
+                <p class="muted">"Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."</p>
             </header>
             <PolicyTabs current="/policies/versions"/>
             <PostFlash version/>
@@ -76,6 +76,7 @@ pub fn VersionsPage() -> impl IntoView {
                                                         {(admin && !v.current).then(|| view! {
                                                             <ActionForm action=rollback attr:class="inline">
                                                                 <input type="hidden" name="version" value=v.version/>
+                                                                <input name="reason" required class="small" placeholder="why roll back" aria-label=format!("Why roll back to v{}", v.version)/>
                                                                 <button type="submit" class="btn small">{format!("Roll back to v{}", v.version)}</button>
                                                             </ActionForm>
                                                         })}

@@ -12,7 +12,16 @@ use crate::server_fns::policy::{ApplyYaml, policy_overview};
 pub fn PolicyYamlPage() -> impl IntoView {
     let apply = ServerAction::<ApplyYaml>::new();
     let version = Signal::derive(move || apply.version().get());
-    let data = Resource::new(|| (), |_| policy_overview());
+    // Reloaded after an apply that made a version, so the next apply is based on it.
+    let applied = Signal::derive(move || {
+        apply
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .filter(|v| v.message.starts_with("Applied"))
+            .and_then(|v| v.diff.map(|d| d.to))
+    });
+    let data = Resource::new(move || applied.get(), |_| policy_overview());
     view! {
         <section class="page">
             <header class="page-head">
@@ -29,7 +38,9 @@ pub fn PolicyYamlPage() -> impl IntoView {
                             <div class="card">
                                 <ActionForm action=apply>
                                     <textarea name="yaml" class="mono yaml" rows="22" spellcheck="false" readonly=!p.can_edit>{p.yaml.clone()}</textarea>
+                                    <input type="hidden" name="based_on" value=p.version/>
                                     {p.can_edit.then(|| view! {
+                                        <label>"Why this change (kept in the audit trail; needed to apply)"<input name="reason"/></label>
                                         <p class="actions">
                                             <button type="submit" class="btn">"Preview changes"</button>
                                             <button type="submit" class="btn primary" name="apply" value="1">"Apply as a new version"</button>

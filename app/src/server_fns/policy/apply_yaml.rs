@@ -5,7 +5,12 @@ use leptos::prelude::*;
 use crate::types::ApplyView;
 
 #[server]
-pub async fn apply_yaml(yaml: String, apply: Option<String>) -> Result<ApplyView, ServerFnError> {
+pub async fn apply_yaml(
+    yaml: String,
+    apply: Option<String>,
+    based_on: Option<i64>,
+    reason: Option<String>,
+) -> Result<ApplyView, ServerFnError> {
     use crate::server_fns::ssr::{engine, flash, principal, to_error};
     use crate::types::DiffView;
     use arx_core::policy::PolicyDoc;
@@ -24,10 +29,13 @@ pub async fn apply_yaml(yaml: String, apply: Option<String>) -> Result<ApplyView
         }
     };
     let dry_run = apply.is_none();
-    match admin
-        .apply_policy(doc, "edited as YAML in the console", dry_run)
-        .await
-    {
+    let change = arx_core::engine::PolicyChange {
+        message: "edited as YAML in the console".into(),
+        reason: reason.unwrap_or_default(),
+        based_on,
+        dry_run,
+    };
+    match admin.apply_policy(doc, change).await {
         Err(e) => {
             let message = to_error(e)
                 .to_string()
@@ -42,7 +50,7 @@ pub async fn apply_yaml(yaml: String, apply: Option<String>) -> Result<ApplyView
         }
         Ok(o) => {
             let to = o.version.unwrap_or(o.previous + 1);
-            let message = match (o.version, o.diff.is_empty()) {
+            let mut message = match (o.version, o.diff.is_empty()) {
                 (_, true) => "No change: this is the policy in force.".to_string(),
                 (Some(v), _) => format!("Applied as version {v}: {}.", o.diff.summary()),
                 (None, _) => format!(
@@ -50,6 +58,9 @@ pub async fn apply_yaml(yaml: String, apply: Option<String>) -> Result<ApplyView
                     o.diff.summary()
                 ),
             };
+            for w in &o.warnings {
+                message.push_str(&format!(" Warning: {w}."));
+            }
             // The message also goes to the flash, so it shows without JavaScript too.
             flash(true, message.clone(), None).await?;
             Ok(ApplyView {

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
+/// `based_on`: the version the page showed; `reason`: why, for the audit trail.
 #[server]
-pub async fn delete_rule(id: String) -> Result<(), ServerFnError> {
-    use super::ssr::{apply_with_flash, current};
-    let mut doc = current().await?;
-    doc.rules.retain(|r| r.id != id);
-    apply_with_flash(doc, &format!("delete rule {id}")).await
+pub async fn delete_rule(id: String, based_on: i64, reason: String) -> Result<(), ServerFnError> {
+    use super::ssr::edit_with_flash;
+    use arx_core::policy::RuleEdit;
+    edit_with_flash(based_on, RuleEdit::Delete { id }, &reason).await
 }

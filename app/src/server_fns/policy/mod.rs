@@ -1,6 +1,8 @@
 //! The Policy area: the rule list, the rule editor with live validation, thresholds and
 //! defaults, YAML, versions with diffs and rollback, and simulations. Every change is a
-//! new policy version made by the engine; these functions translate forms.
+//! new policy version made by the engine (rule edits by `AdminOps::edit_rules`), based
+//! on the version the page showed and with the admin's reason; these functions
+//! translate forms.
 
 mod apply_yaml;
 mod delete_rule;
@@ -26,7 +28,11 @@ pub use versions::*;
 pub mod ssr {
     //! Forms ↔ policy, and applying a changed policy as the signed-in admin.
     use arx_core::catalog::RiskTier;
-    use arx_core::policy::{PolicyDoc, PolicySettings, Rule, RuleError, Verdict, duration};
+    use arx_core::engine::{ApplyOutcome, PolicyChange};
+    use arx_core::model::PolicyVersion;
+    use arx_core::policy::{
+        PolicyDoc, PolicySettings, Rule, RuleEdit, RuleError, Verdict, duration,
+    };
     use leptos::prelude::*;
 
     use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
@@ -146,6 +152,7 @@ pub mod ssr {
             require_reason: r.require_reason.then(|| "on".into()),
             exempt: r.exempt_from_thresholds.then(|| "on".into()),
             not_grantable: (!r.grantable).then(|| "on".into()),
+            ..Default::default()
         }
     }
 
@@ -249,27 +256,60 @@ pub mod ssr {
         Ok(s)
     }
 
-    /// The policy in force.
-    pub async fn current() -> Result<PolicyDoc, ServerFnError> {
+    /// The policy in force, with its version number.
+    pub async fn current() -> Result<PolicyVersion, ServerFnError> {
         let p = principal().await?;
-        Ok(engine().reader(&p).policy().await.map_err(to_error)?.doc)
+        engine().reader(&p).policy().await.map_err(to_error)
     }
 
-    /// Applies `doc` as a new version and leaves the outcome in the flash.
-    pub async fn apply_with_flash(doc: PolicyDoc, message: &str) -> Result<(), ServerFnError> {
+    /// What a saved change says: the version, what changed, and any rule that can never
+    /// be met.
+    pub fn saved_message(o: &ApplyOutcome) -> String {
+        let mut m = match o.version {
+            Some(v) => format!("Saved as policy version {v}: {}.", o.diff.summary()),
+            None => "Nothing changed; no new version.".into(),
+        };
+        for w in &o.warnings {
+            m.push_str(&format!(" Warning: {w}."));
+        }
+        m
+    }
+
+    /// Applies `doc`, made from version `based_on`, as a new version and leaves the
+    /// outcome in the flash (a stale `based_on` is refused with a message to reload).
+    pub async fn apply_with_flash(
+        doc: PolicyDoc,
+        message: &str,
+        based_on: i64,
+        reason: &str,
+    ) -> Result<(), ServerFnError> {
+        let p = principal().await?;
+        let engine = engine();
+        let change = PolicyChange {
+            message: message.into(),
+            reason: reason.into(),
+            based_on: Some(based_on),
+            dry_run: false,
+        };
+        let r = match engine.admin(&p) {
+            Ok(admin) => admin.apply_policy(doc, change).await,
+            Err(e) => Err(e),
+        };
+        flash_outcome(r, |o| (saved_message(&o), None)).await
+    }
+
+    /// Edits one rule of version `based_on` and leaves the outcome in the flash.
+    pub async fn edit_with_flash(
+        based_on: i64,
+        edit: RuleEdit,
+        reason: &str,
+    ) -> Result<(), ServerFnError> {
         let p = principal().await?;
         let engine = engine();
         let r = match engine.admin(&p) {
-            Ok(admin) => admin.apply_policy(doc, message, false).await,
+            Ok(admin) => admin.edit_rules(based_on, edit, reason).await,
             Err(e) => Err(e),
         };
-        flash_outcome(r, |o| match o.version {
-            Some(v) => (
-                format!("Saved as policy version {v}: {}.", o.diff.summary()),
-                None,
-            ),
-            None => ("Nothing changed; no new version.".into(), None),
-        })
-        .await
+        flash_outcome(r, |o| (saved_message(&o), None)).await
     }
 }

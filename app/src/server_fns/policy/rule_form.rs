@@ -8,19 +8,25 @@ use crate::types::RuleForm;
 #[server]
 pub async fn load_rule_form(id: String) -> Result<RuleForm, ServerFnError> {
     use super::ssr::{current, form_from_rule};
-    let doc = current().await?;
+    let v = current().await?;
+    let based_on = v.version.to_string();
     if id.is_empty() {
         return Ok(RuleForm {
             priority: "100".into(),
             verdict: "ESCALATE".into(),
             min_approvals: "1".into(),
+            based_on,
             ..Default::default()
         });
     }
-    doc.rules
+    v.doc
+        .rules
         .iter()
         .find(|r| r.id == id)
-        .map(form_from_rule)
+        .map(|r| RuleForm {
+            based_on,
+            ..form_from_rule(r)
+        })
         .ok_or_else(|| {
             ServerFnError::new(format!("there is no rule '{id}' in the policy in force"))
         })

@@ -1,4 +1,5 @@
-//! Save a created or edited rule as a new policy version (admins).
+//! Save a created or edited rule as a new policy version (admins), based on the version
+//! the editor loaded and with the admin's reason.
 
 use leptos::prelude::*;
 
@@ -6,36 +7,46 @@ use crate::types::RuleForm;
 
 #[server]
 pub async fn save_rule(form: RuleForm) -> Result<(), ServerFnError> {
-    use super::ssr::{current, rule_from_form};
+    use super::ssr::{rule_from_form, saved_message};
     use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    use arx_core::policy::RuleEdit;
     let rule = match rule_from_form(&form) {
         Ok(r) => r,
         Err(e) => return flash(false, e.to_string(), None).await,
     };
-    let mut doc = current().await?;
-    let message = match doc.rules.iter().position(|r| r.id == form.original_id) {
-        Some(at) if !form.original_id.is_empty() => {
-            doc.rules[at] = rule.clone();
-            format!("edit rule {}", rule.id)
-        }
-        _ => {
-            doc.rules.push(rule.clone());
-            format!("add rule {}", rule.id)
-        }
+    let Ok(based_on) = form.based_on.trim().parse::<i64>() else {
+        return flash(
+            false,
+            "reload the page: the form does not say which policy version it edits",
+            None,
+        )
+        .await;
     };
-    // Saved: back to the list, which says so (a flash here would race the editor's own).
+    let edit = match form.original_id.is_empty() {
+        true => RuleEdit::Add {
+            rule,
+            position: None,
+        },
+        false => RuleEdit::Change {
+            id: form.original_id.clone(),
+            rule,
+        },
+    };
     let p = principal().await?;
     let engine = engine();
     let r = match engine.admin(&p) {
-        Ok(admin) => admin.apply_policy(doc, &message, false).await,
+        Ok(admin) => admin.edit_rules(based_on, edit, &form.reason).await,
         Err(e) => Err(e),
     };
     match r {
-        Ok(o) => {
+        // Saved: back to the list, which says so (a flash here would race the editor's
+        // own). With warnings, stay here and show them.
+        Ok(o) if o.warnings.is_empty() => {
             let v = o.version.unwrap_or(o.previous);
             leptos_axum::redirect(&format!("/policies?saved={v}"));
             Ok(())
         }
+        Ok(o) => flash(true, saved_message(&o), None).await,
         Err(e) => flash_outcome::<()>(Err(e), |_| (String::new(), None)).await,
     }
 }

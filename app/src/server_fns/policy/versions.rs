@@ -46,18 +46,21 @@ pub async fn policy_diff(from: i64, to: i64) -> Result<DiffView, ServerFnError> 
 }
 
 #[server]
-pub async fn rollback_policy(version: i64) -> Result<(), ServerFnError> {
+pub async fn rollback_policy(version: i64, reason: String) -> Result<(), ServerFnError> {
     use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let r = engine
         .admin(&p)
         .map_err(to_error)?
-        .rollback_policy(version)
+        .rollback_policy(version, &reason)
         .await;
     flash_outcome(r, |o| match o.version {
         Some(v) => (
-            format!("Rolled back: version {v} has the content of version {version}."),
+            o.warnings.iter().fold(
+                format!("Rolled back: version {v} has the content of version {version}."),
+                |m, w| format!("{m} Warning: {w}."),
+            ),
             None,
         ),
         None => (

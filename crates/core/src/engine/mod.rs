@@ -26,7 +26,7 @@ pub use audit_writer::AuditWriter;
 pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
 pub use grants::GrantRequest;
-pub use policy::{ActivePolicy, ApplyOutcome, Author};
+pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};

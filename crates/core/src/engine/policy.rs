@@ -1,5 +1,6 @@
 //! Policy versions: the one in force per org (compiled once, cached by version number,
-//! so every replica follows a change on its next call), applying a new version, diffs
+//! so every replica follows a change on its next call), applying a new version (with a
+//! reason, refused when based on a version no longer in force), editing one rule, diffs
 //! between any two, and rollback (a new version with an old one's content).
 
 use std::sync::Arc;
@@ -12,8 +13,9 @@ use super::admin::{AdminOps, ReadOps};
 use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
-use crate::model::{Org, PolicyVersion};
-use crate::policy::{CompiledPolicy, PolicyDiff, PolicyDoc};
+use crate::ids::OrgId;
+use crate::model::{Org, PolicyVersion, Role};
+use crate::policy::{CompiledPolicy, PolicyDiff, PolicyDoc, RuleEdit, Verdict};
 
 /// A version ready for decisions.
 #[derive(Debug)]
@@ -42,6 +44,21 @@ pub struct ApplyOutcome {
     pub previous: i64,
     pub dry_run: bool,
     pub diff: PolicyDiff,
+    /// Rules that can be saved but never met (see `unmeetable_rules`).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// How a new version comes about.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyChange {
+    /// What changed, shown in the version list (`add rule x`, or the admin's words).
+    pub message: String,
+    /// Why: required unless `dry_run`; kept in the `policy.version_created` record.
+    pub reason: String,
+    /// The version the change was made from: refused if another is in force by then.
+    pub based_on: Option<i64>,
+    pub dry_run: bool,
 }
 
 /// Who saved a version.
@@ -124,16 +141,20 @@ impl Engine {
             .ok_or_else(|| CoreError::NotFound(format!("policy version {version} does not exist")))
     }
 
-    /// Validates `doc` and, unless `dry_run` or nothing changed, saves it as the org's next
-    /// version and records it in the audit chain.
+    /// Validates `doc` and, unless `change.dry_run` or nothing changed, saves it as the
+    /// org's next version and records it, with its reason, in the audit chain. With
+    /// `based_on`, refuses when another version came into force since.
     pub async fn apply_policy(
         &self,
         org: &Org,
         author: &Author,
         doc: PolicyDoc,
-        message: &str,
-        dry_run: bool,
+        change: PolicyChange,
     ) -> Result<ApplyOutcome, CoreError> {
+        let reason = match change.dry_run {
+            true => String::new(),
+            false => require_reason(&change.reason)?,
+        };
         doc.compile().map_err(CoreError::InvalidPolicy)?;
         let org = self
             .store
@@ -141,14 +162,23 @@ impl Engine {
             .await?
             .ok_or_else(|| CoreError::NotFound("org not found".into()))?;
         let current = self.policy_version_of(&org, org.policy_version).await?;
+        if let Some(edited) = change.based_on
+            && edited != current.version
+        {
+            return Err(CoreError::StalePolicy {
+                edited,
+                in_force: current.version,
+            });
+        }
         let diff = PolicyDiff::between(&current.doc, &doc);
         let mut out = ApplyOutcome {
             version: None,
             previous: current.version,
-            dry_run,
+            dry_run: change.dry_run,
             diff,
+            warnings: self.unmeetable_rules(org.id, &doc).await?,
         };
-        if dry_run || out.diff.is_empty() {
+        if change.dry_run || out.diff.is_empty() {
             return Ok(out);
         }
         let v = PolicyVersion {
@@ -157,14 +187,20 @@ impl Engine {
             doc,
             author_id: author.user_id,
             author: author.actor.name.clone(),
-            message: message.trim().chars().take(500).collect(),
+            message: change.message.trim().chars().take(500).collect(),
             summary: out.diff.summary(),
             created_ms: self.now_ms(),
         };
         if !self.store.create_policy_version(&v).await? {
-            return Err(CoreError::Conflict(
-                "the policy changed while you were editing it; reload and apply again".into(),
-            ));
+            // Another version was saved between our read and our write.
+            let in_force = match self.store.org(org.id).await? {
+                Some(o) => o.policy_version,
+                None => v.version,
+            };
+            return Err(CoreError::StalePolicy {
+                edited: change.based_on.unwrap_or(current.version),
+                in_force,
+            });
         }
         self.record(
             org.id,
@@ -180,13 +216,72 @@ impl Engine {
                 changed: out.diff.changed.clone(),
                 removed: out.diff.removed.clone(),
                 settings: out.diff.settings.clone(),
-                reason: None,
+                reason: Some(reason.to_string()),
             },
         )
         .await?;
         out.version = Some(v.version);
         Ok(out)
     }
+
+    /// Warnings for ESCALATE rules that can never be approved: fewer active reviewers
+    /// and admins in their approver groups than the approvals they need. A warning, not
+    /// a refusal: the admin may be about to add the members.
+    async fn unmeetable_rules(
+        &self,
+        org: OrgId,
+        doc: &PolicyDoc,
+    ) -> Result<Vec<String>, CoreError> {
+        let escalating: Vec<_> = doc
+            .rules
+            .iter()
+            .filter(|r| r.verdict == Verdict::Escalate)
+            .collect();
+        if escalating.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deciders: Vec<_> = self
+            .store
+            .list_users(org)
+            .await?
+            .into_iter()
+            .filter(|u| u.active && matches!(u.role, Role::Admin | Role::Reviewer))
+            .collect();
+        Ok(escalating
+            .into_iter()
+            .filter_map(|r| {
+                // The same test a vote passes to be counted (see `counted_votes`).
+                let need = r.escalation(0);
+                let can = deciders.iter().filter(|u| need.admits(&u.groups)).count();
+                let who = match r.approvers.is_empty() {
+                    true => "any reviewer".to_string(),
+                    false => format!("members of {}", r.approvers.join(" or ")),
+                };
+                (can < usize::from(r.min_approvals)).then(|| {
+                    format!(
+                        "rule '{}' can never be approved: it needs {} approvals from {who}, and {can} active reviewer(s) or admin(s) can give one",
+                        r.id, r.min_approvals
+                    )
+                })
+            })
+            .collect())
+    }
+}
+
+/// The reason an admin gives for a new version: required, at most 500 characters.
+fn require_reason(reason: &str) -> Result<String, CoreError> {
+    let r = reason.trim();
+    if r.is_empty() {
+        return Err(CoreError::InvalidRequest(
+            "reason is required: say why the policy changes (it goes into the audit trail)".into(),
+        ));
+    }
+    if r.chars().count() > 500 {
+        return Err(CoreError::InvalidRequest(
+            "reason must be at most 500 characters".into(),
+        ));
+    }
+    Ok(r.to_string())
 }
 
 impl ReadOps<'_> {
@@ -228,28 +323,65 @@ impl AdminOps<'_> {
     pub async fn apply_policy(
         &self,
         doc: PolicyDoc,
-        message: &str,
-        dry_run: bool,
+        change: PolicyChange,
     ) -> Result<ApplyOutcome, CoreError> {
         let org = self.engine.reader(self.who).org().await?;
         self.engine
-            .apply_policy(&org, &self.author(), doc, message, dry_run)
+            .apply_policy(&org, &self.author(), doc, change)
             .await
     }
 
     /// A new version with the content of `version`.
-    pub async fn rollback_policy(&self, version: i64) -> Result<ApplyOutcome, CoreError> {
+    pub async fn rollback_policy(
+        &self,
+        version: i64,
+        reason: &str,
+    ) -> Result<ApplyOutcome, CoreError> {
         let reader = self.engine.reader(self.who);
         let org = reader.org().await?;
         let old = reader.policy_at(version).await?;
+        let change = PolicyChange {
+            message: format!("roll back to version {version}"),
+            reason: reason.to_string(),
+            based_on: None,
+            dry_run: false,
+        };
         self.engine
-            .apply_policy(
-                &org,
-                &self.author(),
-                old.doc,
-                &format!("roll back to version {version}"),
-                false,
-            )
+            .apply_policy(&org, &self.author(), old.doc, change)
+            .await
+    }
+
+    /// Adds, changes, moves or deletes one rule of the version in force, which must be
+    /// `based_on`: an admin who edited an older version is told to reload, so two admins
+    /// editing at once never silently overwrite each other.
+    pub async fn edit_rules(
+        &self,
+        based_on: i64,
+        edit: RuleEdit,
+        reason: &str,
+    ) -> Result<ApplyOutcome, CoreError> {
+        require_reason(reason)?;
+        let org = self.engine.reader(self.who).org().await?;
+        let current = self
+            .engine
+            .policy_version_of(&org, org.policy_version)
+            .await?;
+        if current.version != based_on {
+            return Err(CoreError::StalePolicy {
+                edited: based_on,
+                in_force: current.version,
+            });
+        }
+        let mut doc = current.doc;
+        let message = edit.apply_to(&mut doc)?;
+        let change = PolicyChange {
+            message,
+            reason: reason.to_string(),
+            based_on: Some(based_on),
+            dry_run: false,
+        };
+        self.engine
+            .apply_policy(&org, &self.author(), doc, change)
             .await
     }
 }

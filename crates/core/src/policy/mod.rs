@@ -5,6 +5,7 @@
 mod condition;
 mod document;
 pub mod duration;
+mod edit;
 mod glob;
 mod rules;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use condition::VARIABLES as CONDITION_VARIABLES;
 pub use document::{PolicyDiff, PolicyDoc, PolicyError};
+pub use edit::RuleEdit;
 pub use glob::Glob;
 pub use rules::{CompiledPolicy, Escalation, Hit, Match, Rule, RuleError, check_rule};
 

@@ -1,0 +1,226 @@
+//! The declarative connector catalog: one YAML file per connector in `connectors/`,
+//! parsed into [`Connector`] and checked once at start so a bad file fails loudly.
+
+mod load;
+mod model;
+mod validate;
+
+pub use load::Catalog;
+pub use model::*;
+pub use validate::Problem;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_parses_and_covers_the_required_vendors() {
+        let cat = Catalog::builtin().unwrap();
+        for name in [
+            "crowdstrike",
+            "splunk",
+            "jira",
+            "okta",
+            "servicenow",
+            "sentinel",
+            "sentinelone",
+            "wiz",
+            "pagerduty",
+            "slack",
+        ] {
+            assert!(cat.get(name).is_some(), "missing connector {name}");
+        }
+        let cs = cat.get("crowdstrike").unwrap();
+        for (op, path, tier) in [
+            (
+                "detections:read",
+                "/detects/queries/detects/v1",
+                RiskTier::Low,
+            ),
+            (
+                "detections:read_details",
+                "/detects/entities/summaries/GET/v1",
+                RiskTier::Low,
+            ),
+            (
+                "detections:write",
+                "/detects/entities/detects/v2",
+                RiskTier::Medium,
+            ),
+            (
+                "hosts:read",
+                "/devices/queries/devices-scroll/v1",
+                RiskTier::Low,
+            ),
+            (
+                "hosts:write",
+                "/devices/entities/devices-actions/v2",
+                RiskTier::High,
+            ),
+            (
+                "rtr:command_admin",
+                "/real-time-response/entities/admin-command/v1",
+                RiskTier::Critical,
+            ),
+        ] {
+            let o = cs
+                .operation(op)
+                .unwrap_or_else(|| panic!("crowdstrike lacks {op}"));
+            assert_eq!(o.path, path, "{op}");
+            assert_eq!(o.risk, tier, "{op}");
+        }
+    }
+
+    #[test]
+    fn a_path_placeholder_without_a_source_is_rejected() {
+        let bad = r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "https://{host}"
+variables: { host: { default: example.com } }
+auth: { scheme: bearer }
+operations:
+  items:read:
+    method: GET
+    path: /items/{item_id}
+    scope: read
+    risk: low
+    description: d
+"#;
+        let err = Catalog::from_sources([("x.yaml", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("item_id"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_projection_path_is_a_catalog_error_naming_connector_operation_and_path() {
+        let with = |path: &str| {
+            format!(
+                r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "{{scheme}}://{{host}}"
+variables: {{ scheme: {{ type: scheme, default: https }}, host: {{ type: host, default: example.com }} }}
+auth: {{ scheme: bearer }}
+operations:
+  items:read:
+    method: GET
+    path: /items
+    scope: read
+    risk: low
+    description: d
+    projection: ["items.*.id", "{path}"]
+"#
+            )
+        };
+        let good = Catalog::from_sources([("x.yaml", with("meta.total").as_str())]).unwrap();
+        assert_eq!(
+            good.get("x")
+                .unwrap()
+                .operation("items:read")
+                .unwrap()
+                .projection,
+            vec!["items.*.id".to_string(), "meta.total".to_string()]
+        );
+        for bad in ["items..name", "items.*.", "items.first name", "items.*.id"] {
+            let err = Catalog::from_sources([("x.yaml", with(bad).as_str())])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("x.yaml (x)") && err.contains("items:read") && err.contains(bad),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    const WITH_REFUSAL: &str = r#"
+name: x
+display_name: X
+category: siem
+vendor_docs: https://example.com
+base_url: "{scheme}://{host}"
+variables: { scheme: { type: scheme, default: https }, host: { type: host, default: example.com } }
+auth: { scheme: bearer }
+operations:
+  items:read:
+    method: GET
+    path: /items
+    scope: read
+    risk: low
+    description: d
+    params:
+      q: { in: query, type: string, refuse: [{ pattern: "PATTERN", why: "no" }] }
+"#;
+
+    #[test]
+    fn a_bad_refuse_pattern_fails_the_catalog() {
+        let bad = WITH_REFUSAL.replace("PATTERN", "(unclosed");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refuse pattern"), "{err}");
+        let good = WITH_REFUSAL.replace("PATTERN", "(?i)drop");
+        assert!(Catalog::from_sources([("x.yaml", good.as_str())]).is_ok());
+    }
+
+    #[test]
+    fn a_host_filled_by_an_untyped_variable_fails_the_catalog() {
+        let bad = WITH_REFUSAL
+            .replace("PATTERN", "x")
+            .replace("host: { type: host,", "host: {");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("type host"), "{err}");
+        let bad = WITH_REFUSAL
+            .replace("PATTERN", "x")
+            .replace("scheme: { type: scheme,", "scheme: {");
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("type scheme"), "{err}");
+    }
+
+    /// The SPL that writes, sends or reaches other endpoints is refused in every
+    /// spelling an agent might try; ordinary searches pass.
+    #[test]
+    fn splunk_refuses_dangerous_spl() {
+        let cat = Catalog::builtin().unwrap();
+        let op = cat
+            .get("splunk")
+            .unwrap()
+            .operation("search:create")
+            .unwrap();
+        assert!(op.risk >= RiskTier::Medium);
+        let p = &op.params["search"];
+        let refused = |q: &str| p.refuse.iter().any(|r| r.pattern.is_match(q));
+        for bad in [
+            "| rest /services/authentication/users",
+            "|REST /services",
+            "search x |\n\t rest /services",
+            "search x | Collect index=summary",
+            "search x | outputlookup evil.csv",
+            "search x | sendemail to=a@b.c",
+            "search x | delete",
+            "search x | map search=\"| rest /x\"",
+            "search x [ | rest /services ]",
+            "search x | `my_macro`",
+            "search x ```comment``` | script foo",
+            "rest /services",
+        ] {
+            assert!(refused(bad), "{bad:?} should be refused");
+        }
+        for ok in [
+            "search index=main sourcetype=firewall action=blocked | stats count by src",
+            "search index=main restart OR delete_user | table _time host",
+            "| tstats count where index=main by host",
+        ] {
+            assert!(!refused(ok), "{ok:?} should pass");
+        }
+    }
+}
