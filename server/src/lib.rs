@@ -14,20 +14,14 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub mod api;
-pub mod approvals_api;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
-pub mod console;
 pub mod demo;
 pub mod error;
-pub mod extract;
+pub mod http;
 pub mod integrations;
 pub mod keys;
-pub mod policy_api;
-pub mod responses_api;
-pub mod tokens_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,7 +32,7 @@ use arx_core::clock::{Clock, SystemClock};
 use arx_simulator::Simulator;
 use arx_store::SqlStore;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -54,7 +48,7 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Whether sign-ins take the client address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
-    pub metrics: Arc<api::Metrics>,
+    pub metrics: Arc<http::ops::Metrics>,
     /// Slack, Teams and webhook delivery.
     pub hub: Arc<integrations::Hub>,
     pub leptos_options: LeptosOptions,
@@ -92,7 +86,7 @@ pub async fn open_store(cfg: &Config) -> Result<SqlStore, String> {
 /// while running them (see [`Engine::recover_interrupted`]).
 fn spawn_expiry_sweeper(engine: Arc<Engine>) {
     let weak = Arc::downgrade(&engine);
-    let shared = engine.store().shared();
+    let shared = engine.system().shared();
     drop(engine);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -100,11 +94,11 @@ fn spawn_expiry_sweeper(engine: Arc<Engine>) {
         for n in 0u64.. {
             tick.tick().await;
             let Some(engine) = weak.upgrade() else { return };
-            if let Err(e) = engine.expire_due().await {
+            if let Err(e) = engine.system().expire_due().await {
                 tracing::warn!(error = %e, "expiring approval requests failed; retrying");
             }
             // Summaries of refused-attempt bursts whose window closed.
-            if let Err(e) = engine.flush_refusals().await {
+            if let Err(e) = engine.system().flush_refusals().await {
                 tracing::warn!(error = %e, "recording refused-attempt summaries failed; retrying");
             }
             if n % 60 == 0 {
@@ -112,12 +106,12 @@ fn spawn_expiry_sweeper(engine: Arc<Engine>) {
             }
             // Response bodies past the org's retention, once a minute.
             if n % 60 == 30
-                && let Err(e) = engine.purge_responses().await
+                && let Err(e) = engine.system().purge_responses().await
             {
                 tracing::warn!(error = %e, "purging response bodies failed; retrying");
             }
             if shared && n % 60 == 59 {
-                match engine.recover_interrupted(false).await {
+                match engine.system().recover_interrupted(false).await {
                     Ok(0) => {}
                     Ok(failed) => tracing::warn!(
                         failed,
@@ -185,6 +179,7 @@ pub async fn launch_with_clock(
     let engine = engine_with_clock(&cfg, &store, clock)?;
     // Approved calls interrupted by a stop are marked failed, never run again.
     let recovered = engine
+        .system()
         .recover_interrupted(true)
         .await
         .map_err(|e| format!("recovering approvals failed: {e:?}"))?;
@@ -267,7 +262,7 @@ pub async fn launch_with_clock(
 }
 
 fn router(state: AppState, secure_cookies: bool) -> Router {
-    let sessions = SessionManagerLayer::new(console::DbSessions(state.engine.store().clone()))
+    let sessions = SessionManagerLayer::new(http::console::DbSessions(state.engine.clone()))
         .with_name("arx_session")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
@@ -280,17 +275,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
     let leptos_options = state.leptos_options.clone();
 
     Router::new()
-        .merge(api::routes())
-        .merge(policy_api::routes())
-        .merge(approvals_api::routes())
-        .merge(tokens_api::routes())
-        .merge(responses_api::routes())
-        .merge(integrations::routes())
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
-        .route("/openapi.json", get(api::openapi))
-        .route("/auth/login", post(console::login))
-        .route("/auth/logout", post(console::logout))
+        .merge(http::routes())
         .route(
             "/api/{*fn_name}",
             post({
@@ -309,8 +294,8 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
             state.clone(),
             integrations::links::guard,
         ))
-        .layer(axum::middleware::from_fn(console::require_login))
-        .layer(axum::middleware::from_fn(console::same_origin))
+        .layer(axum::middleware::from_fn(http::console::require_login))
+        .layer(axum::middleware::from_fn(http::console::same_origin))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -142,6 +142,7 @@ async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str
         m.extend(extra);
     }
     if let Err(e) = engine
+        .system()
         .record_integration_refusal(
             org,
             IntegrationKind::Slack,
@@ -170,7 +171,7 @@ pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    let org = match engine.approval_org(press.approval).await {
+    let org = match engine.system().approval_org(press.approval).await {
         Ok(Some(org)) => org,
         Ok(None) => {
             tracing::warn!(approval = %press.approval, "Slack interaction for an unknown request");
@@ -185,6 +186,7 @@ pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: B
     };
     let claimed = json!({"approval_id": press.approval, "claimed_slack_user": press.user});
     let secret = match engine
+        .system()
         .integration_settings(org, IntegrationKind::Slack)
         .await
     {
@@ -279,6 +281,7 @@ async fn bound_to_our_message(
         });
     }
     let notice = engine
+        .system()
         .approval_notice(org, press.approval, IntegrationKind::Slack)
         .await
         .map_err(|_| Refused {
@@ -303,6 +306,7 @@ async fn bound_to_our_message(
 /// Maps the Slack user to an ARX user and decides as them; the answer for Slack.
 async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> Value {
     let settings = match engine
+        .system()
         .integration_settings(org, IntegrationKind::Slack)
         .await
     {
@@ -320,6 +324,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             message: e.clone(),
         })?;
         let linked = engine
+            .system()
             .principal_by_slack(org, &press.user)
             .await
             .map_err(refused("unknown_user"))?;
@@ -339,6 +344,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
                 })?;
                 email = Some(found.clone());
                 engine
+                    .system()
                     .principal_by_slack_email(org, &found, &press.user)
                     .await
                     .map_err(refused("unknown_user"))?
@@ -354,7 +360,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             reviewer.deny(press.approval, "via Slack").await
         }
         .map_err(refused("unknown_user"))?;
-        Ok((who.email, a))
+        Ok((who.email().to_string(), a))
     }
     .await;
     match outcome {

@@ -14,3 +14,4 @@ mod responses;
 mod slack;
 mod state_reads;
 mod targets;
+mod wall;

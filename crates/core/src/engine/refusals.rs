@@ -154,7 +154,7 @@ impl Engine {
 
     /// A refused integration request (e.g. a Slack press that failed its checks),
     /// coalesced per org, integration and `reason`.
-    pub async fn record_integration_refusal(
+    pub(crate) async fn record_integration_refusal(
         &self,
         org: OrgId,
         kind: IntegrationKind,
@@ -169,7 +169,7 @@ impl Engine {
     }
 
     /// Writes the summaries of bursts whose window has closed; returns how many.
-    pub async fn flush_refusals(&self) -> Result<usize, CoreError> {
+    pub(crate) async fn flush_refusals(&self) -> Result<usize, CoreError> {
         let now = self.now_ms();
         let due = close(&mut self.refusals.table(), now, false);
         let n = due.len();

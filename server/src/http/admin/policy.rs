@@ -4,9 +4,10 @@
 
 use arx_core::CoreError;
 use arx_core::engine::SimRange;
+use arx_core::ids::SimId;
 use arx_core::policy::PolicyDoc;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -16,9 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::parse_id;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, JsonBody};
+use crate::http::extract::{Caller, IdPath, JsonBody, PolicyVersionNo, QueryParams};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,9 +35,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/policy/simulations/{id}/cancel", post(cancel))
 }
 
+/// How a policy is answered: JSON (the default) or `?format=yaml`; any other value is a
+/// 400 listing these.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Format {
+    #[default]
+    Json,
+    Yaml,
+}
+
 #[derive(Deserialize)]
-struct Format {
-    format: Option<String>,
+struct FormatParams {
+    #[serde(default)]
+    format: Format,
 }
 
 fn yaml(text: String) -> Response {
@@ -46,12 +57,11 @@ fn yaml(text: String) -> Response {
 
 async fn current(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(f): Query<Format>,
+    Caller(p, _): Caller,
+    QueryParams(f): QueryParams<FormatParams>,
 ) -> ApiResult<Response> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let v = s.engine.reader(&p).policy().await?;
-    if f.format.as_deref() == Some("yaml") {
+    if f.format == Format::Yaml {
         return Ok(yaml(v.doc.to_yaml()));
     }
     Ok(Json(json!({
@@ -78,11 +88,10 @@ fn parse_doc(body: &[u8]) -> Result<PolicyDoc, ApiError> {
 /// `PUT /v1/admin/policy`: the body is the whole policy, as YAML or JSON.
 async fn apply(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(q): Query<ApplyQuery>,
+    Caller(p, _): Caller,
+    QueryParams(q): QueryParams<ApplyQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let admin = s.engine.admin(&p)?;
     let out = admin
         .apply_policy(parse_doc(&body)?, &q.message, q.dry_run)
@@ -93,8 +102,7 @@ async fn apply(
     })))
 }
 
-async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
+async fn versions(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
     let list: Vec<Value> = s
         .engine
         .reader(&p)
@@ -113,17 +121,12 @@ async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Jso
 
 async fn version(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(version): Path<String>,
-    Query(f): Query<Format>,
+    Caller(p, _): Caller,
+    IdPath(PolicyVersionNo(version)): IdPath<PolicyVersionNo>,
+    QueryParams(f): QueryParams<FormatParams>,
 ) -> ApiResult<Response> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let v = s
-        .engine
-        .reader(&p)
-        .policy_at(parse_id("policy version", &version)?)
-        .await?;
-    if f.format.as_deref() == Some("yaml") {
+    let v = s.engine.reader(&p).policy_at(version).await?;
+    if f.format == Format::Yaml {
         return Ok(yaml(v.doc.to_yaml()));
     }
     Ok(Json(json!({"version": v})).into_response())
@@ -137,10 +140,9 @@ struct DiffQuery {
 
 async fn diff(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(q): Query<DiffQuery>,
+    Caller(p, _): Caller,
+    QueryParams(q): QueryParams<DiffQuery>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let d = s.engine.reader(&p).policy_diff(q.from, q.to).await?;
     Ok(Json(
         json!({"summary": d.summary(), "unified": d.unified(), "diff": d}),
@@ -155,10 +157,9 @@ struct RollbackBody {
 
 async fn rollback(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     JsonBody(b): JsonBody<RollbackBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let out = s.engine.admin(&p)?.rollback_policy(b.version).await?;
     Ok(Json(json!({
         "version": out.version, "previous": out.previous, "summary": out.diff.summary(),
@@ -178,10 +179,9 @@ struct SimulateBody {
 
 async fn simulate(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     JsonBody(b): JsonBody<SimulateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let doc = match &b.policy {
         Value::String(text) => parse_doc(text.as_bytes())?,
         other => parse_doc(other.to_string().as_bytes())?,
@@ -194,8 +194,7 @@ async fn simulate(
     Ok((StatusCode::ACCEPTED, Json(json!({"simulation": report}))))
 }
 
-async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
+async fn simulations(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({"simulations": s.engine.reader(&p).simulations().await?}),
     ))
@@ -203,28 +202,18 @@ async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<
 
 async fn simulation(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(id): Path<String>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<SimId>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let r = s
-        .engine
-        .reader(&p)
-        .simulation(parse_id("simulation", &id)?)
-        .await?;
+    let r = s.engine.reader(&p).simulation(id).await?;
     Ok(Json(json!({"simulation": r, "percent": r.percent()})))
 }
 
 async fn cancel(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(id): Path<String>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<SimId>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let r = s
-        .engine
-        .admin(&p)?
-        .cancel_simulation(parse_id("simulation", &id)?)
-        .await?;
+    let r = s.engine.admin(&p)?.cancel_simulation(id).await?;
     Ok(Json(json!({"simulation": r})))
 }
