@@ -66,7 +66,7 @@ impl SystemOps<'_> {
         self.engine.store.list_orgs().await.map(|_| ())
     }
 
-    /// See [`Engine::create_org`].
+    /// See `Engine::create_org`.
     pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org, CoreError> {
         self.engine.create_org(slug, name).await
     }
@@ -94,22 +94,22 @@ impl SystemOps<'_> {
 
 /// Periodic jobs and recovery at start.
 impl SystemOps<'_> {
-    /// See [`Engine::expire_due`].
+    /// See `Engine::expire_due`.
     pub async fn expire_due(&self) -> Result<usize, CoreError> {
         self.engine.expire_due().await
     }
 
-    /// See [`Engine::recover_interrupted`].
+    /// See `Engine::recover_interrupted`.
     pub async fn recover_interrupted(&self, at_start: bool) -> Result<usize, CoreError> {
         self.engine.recover_interrupted(at_start).await
     }
 
-    /// See [`Engine::purge_responses`].
+    /// See `Engine::purge_responses`.
     pub async fn purge_responses(&self) -> Result<u64, CoreError> {
         self.engine.purge_responses().await
     }
 
-    /// See [`Engine::flush_refusals`].
+    /// See `Engine::flush_refusals`.
     pub async fn flush_refusals(&self) -> Result<usize, CoreError> {
         self.engine.flush_refusals().await
     }
@@ -117,7 +117,7 @@ impl SystemOps<'_> {
 
 /// The audit chain and policy of an org named on the command line.
 impl SystemOps<'_> {
-    /// See [`Engine::verify_org`].
+    /// See `Engine::verify_org`.
     pub async fn verify_org(
         &self,
         org: OrgId,
@@ -125,17 +125,17 @@ impl SystemOps<'_> {
         self.engine.verify_org(org).await
     }
 
-    /// See [`Engine::export_org`].
+    /// See `Engine::export_org`.
     pub async fn export_org(&self, org: OrgId, out: &mut dyn Write) -> Result<u64, CoreError> {
         self.engine.export_org(org, out).await
     }
 
-    /// See [`Engine::policy_in_force`].
+    /// See `Engine::policy_in_force`.
     pub async fn policy_in_force(&self, org: &Org) -> Result<PolicyVersion, CoreError> {
         self.engine.policy_in_force(org).await
     }
 
-    /// See [`Engine::apply_policy`].
+    /// See `Engine::apply_policy`.
     pub async fn apply_policy(
         &self,
         org: &Org,
@@ -153,17 +153,17 @@ impl SystemOps<'_> {
 /// Slack, Teams and webhook delivery (the notifier), and the Slack interaction endpoint
 /// before and after the org's signing secret verified a press.
 impl SystemOps<'_> {
-    /// See [`Engine::approval_org`].
+    /// See `Engine::approval_org`.
     pub async fn approval_org(&self, id: ApprovalId) -> Result<Option<OrgId>, CoreError> {
         self.engine.approval_org(id).await
     }
 
-    /// See [`Engine::approval_link_tag`].
+    /// See `Engine::approval_link_tag`.
     pub fn approval_link_tag(&self, org: OrgId, id: ApprovalId) -> String {
         self.engine.approval_link_tag(org, id)
     }
 
-    /// See [`Engine::approval_detail_in`].
+    /// See `Engine::approval_detail_in`.
     pub async fn approval_detail_in(
         &self,
         org: OrgId,
@@ -172,7 +172,7 @@ impl SystemOps<'_> {
         self.engine.approval_detail_in(org, id).await
     }
 
-    /// See [`Engine::integration_settings`]. Holds secrets: never answer a call with it.
+    /// See `Engine::integration_settings`. Holds secrets: never answer a call with it.
     pub async fn integration_settings(
         &self,
         org: OrgId,
@@ -181,7 +181,7 @@ impl SystemOps<'_> {
         self.engine.integration_settings(org, kind).await
     }
 
-    /// See [`Engine::approval_notice`].
+    /// See `Engine::approval_notice`.
     pub async fn approval_notice(
         &self,
         org: OrgId,
@@ -191,7 +191,7 @@ impl SystemOps<'_> {
         self.engine.approval_notice(org, id, kind).await
     }
 
-    /// See [`Engine::claim_approval_notice`].
+    /// See `Engine::claim_approval_notice`.
     pub async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
@@ -200,12 +200,12 @@ impl SystemOps<'_> {
         self.engine.claim_approval_notice(n, from).await
     }
 
-    /// See [`Engine::release_approval_notice`].
+    /// See `Engine::release_approval_notice`.
     pub async fn release_approval_notice(&self, n: &ApprovalNotice) -> Result<(), CoreError> {
         self.engine.release_approval_notice(n).await
     }
 
-    /// See [`Engine::set_approval_notice_message`].
+    /// See `Engine::set_approval_notice_message`.
     pub async fn set_approval_notice_message(
         &self,
         n: &ApprovalNotice,
@@ -217,7 +217,7 @@ impl SystemOps<'_> {
             .await
     }
 
-    /// See [`Engine::principal_by_slack`]; only after the org's signing secret verified.
+    /// See `Engine::principal_by_slack`; only after the org's signing secret verified.
     pub async fn principal_by_slack(
         &self,
         org: OrgId,
@@ -226,7 +226,7 @@ impl SystemOps<'_> {
         self.engine.principal_by_slack(org, slack_user_id).await
     }
 
-    /// See [`Engine::principal_by_slack_email`]; only after the org's signing secret verified.
+    /// See `Engine::principal_by_slack_email`; only after the org's signing secret verified.
     pub async fn principal_by_slack_email(
         &self,
         org: OrgId,
@@ -238,7 +238,7 @@ impl SystemOps<'_> {
             .await
     }
 
-    /// See [`Engine::record_integration_event`].
+    /// See `Engine::record_integration_event`.
     pub async fn record_integration_event(
         &self,
         org: OrgId,
@@ -251,7 +251,7 @@ impl SystemOps<'_> {
             .await
     }
 
-    /// See [`Engine::record_integration_refusal`].
+    /// See `Engine::record_integration_refusal`.
     pub async fn record_integration_refusal(
         &self,
         org: OrgId,
