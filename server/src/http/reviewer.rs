@@ -35,9 +35,8 @@ async fn list(
     Caller(p, _): Caller,
     QueryParams(q): QueryParams<ListParams>,
 ) -> ApiResult<Json<Value>> {
-    let status = q.status.map(ApprovalStatus::as_str);
     Ok(Json(
-        json!({"approvals": s.engine.reader(&p).approvals(status).await?}),
+        json!({"approvals": s.engine.reader(&p).approvals(q.status).await?}),
     ))
 }
 
