@@ -14,8 +14,10 @@ pub mod types;
 
 pub use app::{App, shell};
 
-/// Session key of the signed-in principal.
-pub const PRINCIPAL_KEY: &str = "principal";
+/// Session key of the signed-in user's `SessionClaim` (the engine builds the principal
+/// from it on every request). The name is the one sessions used when they held the
+/// whole principal, whose stored form still reads as a claim.
+pub const SESSION_CLAIM_KEY: &str = "principal";
 /// Session key of the one-shot message shown after a form post.
 pub const FLASH_KEY: &str = "flash";
 

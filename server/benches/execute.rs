@@ -153,10 +153,11 @@ async fn main() {
     }
     let verify = running
         .engine
+        .system()
         .verify_org(
             running
                 .engine
-                .store()
+                .system()
                 .org_by_slug("demo")
                 .await
                 .expect("org")

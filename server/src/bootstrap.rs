@@ -14,15 +14,16 @@ pub struct Bootstrap {
 }
 
 pub async fn first_start(engine: &Engine) -> Result<Option<Bootstrap>, CoreError> {
-    if !engine.store().list_orgs().await?.is_empty() {
+    if !engine.system().orgs().await?.is_empty() {
         return Ok(None);
     }
     let slug = std::env::var("ARX_BOOTSTRAP_ORG").unwrap_or_else(|_| "default".into());
     let email =
         std::env::var("ARX_BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@arx.local".into());
-    let org = engine.create_org(&slug, &slug).await?;
+    let org = engine.system().create_org(&slug, &slug).await?;
     let password: String = new_secret_token("").chars().take(20).collect();
     engine
+        .system()
         .create_local_user(
             org.id,
             &email,

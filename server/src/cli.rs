@@ -35,15 +35,16 @@ pub async fn verify(
     let engine = crate::engine(cfg, &store)?;
     let orgs = match org {
         Some(slug) => vec![store_org(&engine, &slug).await?],
-        None => engine
-            .store()
-            .list_orgs()
-            .await
-            .map_err(|e| e.to_string())?,
+        None => engine.system().orgs().await.map_err(|e| e.to_string())?,
     };
     let mut ok = true;
     for o in orgs {
-        match engine.verify_org(o.id).await.map_err(|e| e.to_string())? {
+        match engine
+            .system()
+            .verify_org(o.id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Ok(r) => println!(
                 "OK: org {}: {} records, chain intact, head seq {} hash {}",
                 o.slug, r.records, r.head.seq, r.head.hash
@@ -63,7 +64,7 @@ pub async fn verify(
 
 async fn store_org(engine: &arx_core::Engine, slug: &str) -> Result<arx_core::model::Org, String> {
     engine
-        .store()
+        .system()
         .org_by_slug(slug)
         .await
         .map_err(|e| e.to_string())?
@@ -81,6 +82,7 @@ pub async fn export(cfg: &Config, slug: &str, out: Option<PathBuf>) -> Result<Ex
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let n = engine
+        .system()
         .export_org(org.id, &mut *sink)
         .await
         .map_err(|e| e.to_string())?;
@@ -101,6 +103,7 @@ pub async fn policy_export(
     let engine = crate::engine(cfg, &store)?;
     let org = store_org(&engine, slug).await?;
     let v = engine
+        .system()
         .policy_in_force(&org)
         .await
         .map_err(|e| e.to_string())?;
@@ -159,6 +162,7 @@ pub async fn policy_apply(
         dry_run,
     };
     let out = engine
+        .system()
         .apply_policy(&org, &author, doc, change)
         .await
         .map_err(|e| format!("{}: {e}", file.display()))?;

@@ -55,13 +55,17 @@ pub async fn seed(
     cfg: &Config,
     sim: &Simulator,
 ) -> Result<Option<DemoFile>, CoreError> {
-    if engine.store().org_by_slug("demo").await?.is_some() {
+    if engine.system().org_by_slug("demo").await?.is_some() {
         return Ok(None);
     }
-    let org = engine.create_org("demo", "Demo Security Org").await?;
+    let org = engine
+        .system()
+        .create_org("demo", "Demo Security Org")
+        .await?;
     let password = new_secret_token("").chars().take(20).collect::<String>();
     let email = "admin@demo.arx.local";
     let admin = engine
+        .system()
         .create_local_user(
             org.id,
             email,
@@ -71,12 +75,16 @@ pub async fn seed(
             Actor::system(),
         )
         .await?;
-    let token = engine.issue_user_token(&admin, "demo automation").await?;
+    let token = engine
+        .system()
+        .issue_user_token(&admin, "demo automation")
+        .await?;
     let p = engine.principal_from_token(Some(&token)).await?;
     let ops = engine.admin(&p)?;
     let reviewer_email = "reviewer@demo.arx.local";
     let reviewer_password = new_secret_token("").chars().take(20).collect::<String>();
     let reviewer = engine
+        .system()
         .create_local_user(
             org.id,
             reviewer_email,

@@ -85,10 +85,10 @@ impl Leased {
     /// One run; how many things it changed.
     async fn run(self, engine: &Engine) -> Result<u64, CoreError> {
         match self {
-            Leased::ApprovalExpiry => engine.expire_due().await.map(count),
-            Leased::ResponsePurge => engine.purge_responses().await,
+            Leased::ApprovalExpiry => engine.system().expire_due().await.map(count),
+            Leased::ResponsePurge => engine.system().purge_responses().await,
             Leased::InterruptedCalls => {
-                let failed = engine.recover_interrupted(false).await?;
+                let failed = engine.system().recover_interrupted(false).await?;
                 if failed > 0 {
                     tracing::warn!(
                         failed,
@@ -176,6 +176,7 @@ impl Jobs {
 /// replica: it is about this process's own restart.
 pub async fn recover_at_start(engine: &Engine) -> Result<(), String> {
     let recovered = engine
+        .system()
         .recover_interrupted(true)
         .await
         .map_err(|e| format!("recovering approvals failed: {e:?}"))?;
@@ -242,7 +243,7 @@ async fn per_process(engine: Weak<Engine>) {
             return;
         };
         // Summaries of this process's refused-attempt bursts whose window closed.
-        if let Err(e) = engine.flush_refusals().await {
+        if let Err(e) = engine.system().flush_refusals().await {
             tracing::warn!(error = %e, "recording refused-attempt summaries failed; retrying");
         }
         if n % 60 == 0 {

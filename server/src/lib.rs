@@ -14,21 +14,15 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-pub mod api;
-pub mod approvals_api;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
-pub mod console;
 pub mod demo;
 pub mod error;
-pub mod extract;
+pub mod http;
 pub mod integrations;
 pub mod jobs;
 pub mod keys;
-pub mod policy_api;
-pub mod responses_api;
-pub mod tokens_api;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,7 +33,7 @@ use arx_core::clock::{Clock, SystemClock};
 use arx_simulator::Simulator;
 use arx_store::SqlStore;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -55,7 +49,7 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Whether sign-ins take the client address from `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
-    pub metrics: Arc<api::Metrics>,
+    pub metrics: Arc<http::ops::Metrics>,
     /// Slack, Teams and webhook delivery.
     pub hub: Arc<integrations::Hub>,
     pub leptos_options: LeptosOptions,
@@ -221,7 +215,7 @@ pub async fn launch_with_clock(
 }
 
 fn router(state: AppState, secure_cookies: bool) -> Router {
-    let sessions = SessionManagerLayer::new(console::DbSessions(state.engine.store().clone()))
+    let sessions = SessionManagerLayer::new(http::console::DbSessions(state.engine.clone()))
         .with_name("arx_session")
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
@@ -234,17 +228,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
     let leptos_options = state.leptos_options.clone();
 
     Router::new()
-        .merge(api::routes())
-        .merge(policy_api::routes())
-        .merge(approvals_api::routes())
-        .merge(tokens_api::routes())
-        .merge(responses_api::routes())
-        .merge(integrations::routes())
-        .route("/healthz", get(api::healthz))
-        .route("/metrics", get(api::metrics))
-        .route("/openapi.json", get(api::openapi))
-        .route("/auth/login", post(console::login))
-        .route("/auth/logout", post(console::logout))
+        .merge(http::routes())
         .route(
             "/api/{*fn_name}",
             post({
@@ -263,8 +247,8 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
             state.clone(),
             integrations::links::guard,
         ))
-        .layer(axum::middleware::from_fn(console::require_login))
-        .layer(axum::middleware::from_fn(console::same_origin))
+        .layer(axum::middleware::from_fn(http::console::require_login))
+        .layer(axum::middleware::from_fn(http::console::same_origin))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -15,13 +15,13 @@ pub mod ssr {
     //! What every server function needs on the server side.
     use std::sync::Arc;
 
-    use arx_core::access::Principal;
+    use arx_core::access::{Principal, SessionClaim};
     use arx_core::{CoreError, Engine};
     use leptos::prelude::*;
     use tower_sessions::Session;
 
     use crate::types::{AuditRow, Flash};
-    use crate::{FLASH_KEY, PRINCIPAL_KEY};
+    use crate::{FLASH_KEY, SESSION_CLAIM_KEY};
 
     pub fn engine() -> Arc<Engine> {
         expect_context::<Arc<Engine>>()
@@ -33,16 +33,21 @@ pub mod ssr {
             .map_err(|e| ServerFnError::new(format!("no session: {e}")))
     }
 
-    /// The signed-in user, re-read so a deactivated account or a changed role counts now.
+    /// The signed-in user, built by the engine from the session's claim on every call, so
+    /// a deactivated account or a changed role counts now.
     pub async fn principal() -> Result<Principal, ServerFnError> {
         let session = session().await?;
-        let p: Principal = session
-            .get(PRINCIPAL_KEY)
+        let claim: SessionClaim = session
+            .get(SESSION_CLAIM_KEY)
             .await
             .ok()
             .flatten()
             .ok_or_else(|| ServerFnError::new("you are signed out; sign in again"))?;
-        match engine().refresh_principal(&p).await.map_err(to_error)? {
+        match engine()
+            .principal_for_session(&claim)
+            .await
+            .map_err(to_error)?
+        {
             Some(fresh) => Ok(fresh),
             None => {
                 let _ = session.flush().await;

@@ -2,9 +2,9 @@
 //! new approval request, updated when the request ends, and the interaction endpoint
 //! behind the buttons; notices to Microsoft Teams and to generic signed webhooks; signed
 //! console links. Settings are kept by the engine (secrets sealed by the vault); this
-//! module renders and delivers.
+//! module renders and delivers. Its admin endpoints are `http::admin::integrations`; the
+//! Slack interaction endpoint is mounted by `http`.
 
-pub mod admin_api;
 pub mod links;
 pub mod notice;
 pub mod notifier;
@@ -14,11 +14,6 @@ pub mod teams;
 pub mod webhook;
 
 use std::time::Duration;
-
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::AppState;
 
 /// What delivery needs besides the engine: HTTP clients and where the console is.
 pub struct Hub {
@@ -132,18 +127,4 @@ impl std::fmt::Display for Failure {
             }
         }
     }
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/admin/integrations/{kind}",
-            get(admin_api::show)
-                .put(admin_api::set)
-                .delete(admin_api::delete),
-        )
-        .route(
-            "/integrations/slack/interactions",
-            post(slack_interactions::interactions),
-        )
 }

@@ -145,14 +145,14 @@ impl Notifier {
 /// Tells the org's configured channels about request `id` as it now stands; `true` when
 /// a channel failed and the request should be tried again later.
 pub async fn notify(engine: &Engine, hub: &Hub, id: ApprovalId) -> Result<bool, String> {
-    let org = match engine.approval_org(id).await {
+    let org = match engine.system().approval_org(id).await {
         Ok(Some(org)) => org,
         Ok(None) => return Ok(false),
         Err(e) => return Err(e.to_string()),
     };
     let mut channels: Vec<IntegrationSettings> = Vec::new();
     for kind in IntegrationKind::ALL {
-        match engine.integration_settings(org, kind).await {
+        match engine.system().integration_settings(org, kind).await {
             Ok(Some(s)) => channels.push(s),
             Ok(None) => {}
             Err(e) => {
@@ -164,10 +164,15 @@ pub async fn notify(engine: &Engine, hub: &Hub, id: ApprovalId) -> Result<bool, 
         return Ok(false);
     }
     let detail = engine
+        .system()
         .approval_detail_in(org, id)
         .await
         .map_err(|e| e.to_string())?;
-    let notice = Notice::new(&detail, &hub.public_url, &engine.approval_link_tag(org, id));
+    let notice = Notice::new(
+        &detail,
+        &hub.public_url,
+        &engine.system().approval_link_tag(org, id),
+    );
     let mut failed = false;
     for s in &channels {
         let out = match s.kind {
@@ -241,7 +246,7 @@ async fn give_back(
     to: Option<&ApprovalNotice>,
 ) -> Result<(), Failure> {
     match to {
-        None => engine.release_approval_notice(claimed).await,
+        None => engine.system().release_approval_notice(claimed).await,
         Some(prev) => {
             let back = ApprovalNotice {
                 status: prev.status,
@@ -249,6 +254,7 @@ async fn give_back(
                 ..claimed.clone()
             };
             engine
+                .system()
                 .claim_approval_notice(&back, Some(claimed.shown()))
                 .await
                 .map(|_| ())
@@ -268,6 +274,7 @@ async fn deliver_slack(
     // Each round sends, or finds that another task moved the notice and looks again.
     for _ in 0..4 {
         let sent = engine
+            .system()
             .approval_notice(n.org, n.id, IntegrationKind::Slack)
             .await
             .map_err(store_err)?;
@@ -275,6 +282,7 @@ async fn deliver_slack(
         match sent {
             None => {
                 if !engine
+                    .system()
                     .claim_approval_notice(&claim, None)
                     .await
                     .map_err(store_err)?
@@ -290,6 +298,7 @@ async fn deliver_slack(
                         }
                     };
                 engine
+                    .system()
                     .set_approval_notice_message(&claim, &channel, &ts)
                     .await
                     .map_err(store_err)?;
@@ -306,6 +315,7 @@ async fn deliver_slack(
             Some(prev) if progress(n.shown()) <= progress(prev.shown()) => return Ok(()),
             Some(prev) => {
                 if !engine
+                    .system()
                     .claim_approval_notice(&claim, Some(prev.shown()))
                     .await
                     .map_err(store_err)?
@@ -335,6 +345,7 @@ async fn deliver_once(
     n: &Notice,
 ) -> Result<(), Failure> {
     let sent = engine
+        .system()
         .approval_notice(n.org, n.id, s.kind)
         .await
         .map_err(store_err)?;
@@ -345,6 +356,7 @@ async fn deliver_once(
     };
     let claim = n.claim(s.kind, engine.now_ms());
     if !engine
+        .system()
         .claim_approval_notice(&claim, from.map(ApprovalNotice::shown))
         .await
         .map_err(store_err)?
@@ -379,19 +391,21 @@ async fn catch_up(
     // Each round needs the request to move forward; a request has a handful of steps.
     for _ in 0..8 {
         let d = engine
+            .system()
             .approval_detail_in(posted.org, posted.id)
             .await
             .map_err(store_err)?;
         let now = Notice::new(
             &d,
             &hub.public_url,
-            &engine.approval_link_tag(posted.org, posted.id),
+            &engine.system().approval_link_tag(posted.org, posted.id),
         );
         if progress(now.shown()) <= progress(shown) {
             return Ok(());
         }
         let claim = now.claim(IntegrationKind::Slack, engine.now_ms());
         if !engine
+            .system()
             .claim_approval_notice(&claim, Some(shown))
             .await
             .map_err(store_err)?

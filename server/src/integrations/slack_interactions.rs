@@ -146,7 +146,11 @@ async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str
             _ => Default::default(),
         },
     };
-    if let Err(e) = engine.record_interaction_refusal(org, refused).await {
+    if let Err(e) = engine
+        .system()
+        .record_interaction_refusal(org, refused)
+        .await
+    {
         tracing::error!(%org, error = ?e, "recording a refused Slack interaction failed");
     }
 }
@@ -166,7 +170,7 @@ pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    let org = match engine.approval_org(press.approval).await {
+    let org = match engine.system().approval_org(press.approval).await {
         Ok(Some(org)) => org,
         Ok(None) => {
             tracing::warn!(approval = %press.approval, "Slack interaction for an unknown request");
@@ -181,6 +185,7 @@ pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: B
     };
     let claimed = json!({"approval_id": press.approval, "claimed_slack_user": press.user});
     let secret = match engine
+        .system()
         .integration_settings(org, IntegrationKind::Slack)
         .await
     {
@@ -272,6 +277,7 @@ async fn bound_to_our_message(
         });
     }
     let notice = engine
+        .system()
         .approval_notice(org, press.approval, IntegrationKind::Slack)
         .await
         .map_err(|_| Refused {
@@ -296,6 +302,7 @@ async fn bound_to_our_message(
 /// Maps the Slack user to an ARX user and decides as them; the answer for Slack.
 async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> Value {
     let settings = match engine
+        .system()
         .integration_settings(org, IntegrationKind::Slack)
         .await
     {
@@ -313,6 +320,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             message: e.clone(),
         })?;
         let linked = engine
+            .system()
             .principal_by_slack(org, &press.user)
             .await
             .map_err(refused("unknown_user"))?;
@@ -332,6 +340,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
                 })?;
                 email = Some(found.clone());
                 engine
+                    .system()
                     .principal_by_slack_email(org, &found, &press.user)
                     .await
                     .map_err(refused("unknown_user"))?
@@ -347,7 +356,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
             reviewer.deny(press.approval, "via Slack").await
         }
         .map_err(refused("unknown_user"))?;
-        Ok((who.email, a))
+        Ok((who.email().to_string(), a))
     }
     .await;
     match outcome {

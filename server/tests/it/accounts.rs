@@ -40,7 +40,7 @@ async fn sign_in(s: &TestServer, email: &str, password: &str) -> reqwest::Respon
 
 /// The records of `kind` once the sweeper has had time to write due summaries.
 async fn records(s: &TestServer, kind: &str) -> Vec<Value> {
-    s.running.engine.flush_refusals().await.unwrap();
+    s.running.engine.system().flush_refusals().await.unwrap();
     s.audit()
         .await
         .into_iter()

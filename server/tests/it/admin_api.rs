@@ -124,8 +124,9 @@ async fn admins_manage_agents_keys_and_instances() {
 async fn one_org_cannot_see_or_touch_another() {
     for s in each().await {
         let e = &s.running.engine;
-        let other = e.create_org("other", "Other Org").await.unwrap();
+        let other = e.system().create_org("other", "Other Org").await.unwrap();
         let admin = e
+            .system()
             .create_local_user(
                 other.id,
                 "root@other.example",
@@ -136,7 +137,7 @@ async fn one_org_cannot_see_or_touch_another() {
             )
             .await
             .unwrap();
-        let token = e.issue_user_token(&admin, "t").await.unwrap();
+        let token = e.system().issue_user_token(&admin, "t").await.unwrap();
         let demo_agent = &s.demo().agents[0].id;
         let get = |path: String| s.http.get(s.url(&path)).bearer_auth(&token).send();
         assert_eq!(

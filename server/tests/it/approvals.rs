@@ -219,7 +219,11 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
         clock.advance_ms(3_600_000); // the org default TTL: 1 h
         let started = std::time::Instant::now();
-        assert_eq!(s.running.engine.expire_due().await.unwrap(), 1, "{b}");
+        assert_eq!(
+            s.running.engine.system().expire_due().await.unwrap(),
+            1,
+            "{b}"
+        );
         let (code, out) = waiter.await.unwrap();
         assert!(
             started.elapsed() < Duration::from_secs(10),
@@ -428,7 +432,7 @@ async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
                 let (s, clock) = (s.clone(), clock.clone());
                 tasks.push(tokio::spawn(async move {
                     clock.advance_ms(3_600_000);
-                    s.running.engine.expire_due().await.unwrap();
+                    s.running.engine.system().expire_due().await.unwrap();
                     0
                 }));
             }
@@ -502,7 +506,12 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
         // fresh one right now, so only the call approved longer ago than any call takes.
         let shared = store.shared();
         assert_eq!(
-            s.running.engine.recover_interrupted(true).await.unwrap(),
+            s.running
+                .engine
+                .system()
+                .recover_interrupted(true)
+                .await
+                .unwrap(),
             if shared { 1 } else { 3 },
             "{b}"
         );
@@ -525,7 +534,12 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
         );
         assert_eq!(containments(&s), 0, "{b}: never re-run");
         assert_eq!(
-            s.running.engine.recover_interrupted(true).await.unwrap(),
+            s.running
+                .engine
+                .system()
+                .recover_interrupted(true)
+                .await
+                .unwrap(),
             0,
             "{b}: once"
         );
@@ -707,7 +721,7 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
         assert_eq!(code, 202, "{b}: only the granted agent");
 
         clock.advance_ms(15 * 60_000);
-        s.running.engine.expire_due().await.unwrap();
+        s.running.engine.system().expire_due().await.unwrap();
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
         assert_eq!(code, 202, "{b}: reverted by itself after 15 minutes");
 

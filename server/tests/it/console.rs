@@ -126,7 +126,7 @@ async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
         .login(&b.email, &b.password, None)
         .await
         .unwrap();
-    assert_eq!((p.org_slug.as_str(), p.is_admin()), ("default", true));
+    assert_eq!((p.org_slug(), p.is_admin()), ("default", true));
     assert!(
         running
             .engine

@@ -42,8 +42,9 @@ impl TestServer {
     /// An API token of a new local user of the demo org with `role`.
     pub async fn user_token(&self, email: &str, role: arx_core::model::Role) -> String {
         let e = &self.running.engine;
-        let org = e.store().org_by_slug("demo").await.unwrap().unwrap();
+        let org = e.system().org_by_slug("demo").await.unwrap().unwrap();
         let user = e
+            .system()
             .create_local_user(
                 org.id,
                 email,
@@ -54,17 +55,18 @@ impl TestServer {
             )
             .await
             .unwrap();
-        e.issue_user_token(&user, "t").await.unwrap()
+        e.system().issue_user_token(&user, "t").await.unwrap()
     }
 
     /// An API token of the admin of a second org, `other` (made on first call).
     pub async fn other_org_admin(&self) -> String {
         let e = &self.running.engine;
-        let other = match e.store().org_by_slug("other").await.unwrap() {
+        let other = match e.system().org_by_slug("other").await.unwrap() {
             Some(o) => o,
-            None => e.create_org("other", "Other Org").await.unwrap(),
+            None => e.system().create_org("other", "Other Org").await.unwrap(),
         };
         let admin = e
+            .system()
             .create_local_user(
                 other.id,
                 &format!("root-{}@other.example", uuid::Uuid::new_v4().simple()),
@@ -75,7 +77,7 @@ impl TestServer {
             )
             .await
             .unwrap();
-        e.issue_user_token(&admin, "t").await.unwrap()
+        e.system().issue_user_token(&admin, "t").await.unwrap()
     }
 
     /// The id of the demo org's user with `email`.

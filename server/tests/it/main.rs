@@ -17,3 +17,4 @@ mod rule_edits;
 mod slack;
 mod state_reads;
 mod targets;
+mod wall;

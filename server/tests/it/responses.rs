@@ -9,6 +9,7 @@ use arx_core::audit::{Actor, AuditDraft};
 use arx_core::clock::ManualClock;
 use arx_core::ids::RecordId;
 use arx_core::model::Role;
+use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -44,7 +45,7 @@ fn read_path(record: &Value) -> String {
 
 async fn org_id(s: &TestServer) -> arx_core::ids::OrgId {
     let e = &s.running.engine;
-    e.store().org_by_slug("demo").await.unwrap().unwrap().id
+    e.system().org_by_slug("demo").await.unwrap().unwrap().id
 }
 
 async fn put(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
@@ -52,7 +53,13 @@ async fn put(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
 }
 
 async fn chain_verifies(s: &TestServer) {
-    let report = s.running.engine.verify_org(org_id(s).await).await.unwrap();
+    let report = s
+        .running
+        .engine
+        .system()
+        .verify_org(org_id(s).await)
+        .await
+        .unwrap();
     assert!(report.is_ok(), "{}: chain broken: {report:?}", s.backend);
 }
 
@@ -254,13 +261,13 @@ async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verif
         let (_, young) = permitted(&s, detections()).await;
         let e = &s.running.engine;
         assert_eq!(
-            e.purge_responses().await.unwrap(),
+            e.system().purge_responses().await.unwrap(),
             0,
             "{b}: nothing is 7 days old"
         );
         clock.advance_ms(2 * DAY_MS);
         assert_eq!(
-            e.purge_responses().await.unwrap(),
+            e.system().purge_responses().await.unwrap(),
             1,
             "{b}: the 8-day-old body"
         );
@@ -300,8 +307,9 @@ async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies()
         let org = org_id(&s).await;
         let e = &s.running.engine;
         // A result record as written before responses left the chain.
-        let legacy = e
-            .store()
+        let legacy = s
+            .running
+            .store
             .append_audit(vec![AuditDraft {
                 org_id: org,
                 id: RecordId::new(),

@@ -192,6 +192,7 @@ async fn posted(s: &TestServer, id: &str) {
         let n = s
             .running
             .engine
+            .system()
             .approval_notice(
                 org.id,
                 id.parse().unwrap(),
@@ -987,6 +988,7 @@ async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_e
             notice = s
                 .running
                 .engine
+                .system()
                 .approval_notice(org, approval, arx_core::integration::IntegrationKind::Slack)
                 .await
                 .unwrap()

@@ -3,6 +3,7 @@
 //! instance variables checked by type. Every refusal is a 400 naming the param, recorded,
 //! and no request reaches the target.
 
+use arx_core::store::prelude::*;
 use serde_json::{Value, json};
 
 use crate::harness::{TestServer, each};
@@ -236,8 +237,14 @@ async fn an_endless_answer_is_cut_at_the_cap() {
 async fn bootstrap_token(s: &TestServer) -> String {
     let e = &s.running.engine;
     let b = s.running.bootstrap.as_ref().unwrap();
-    let user = e.store().user_by_email(&b.email).await.unwrap().unwrap();
-    e.issue_user_token(&user, "t").await.unwrap()
+    let user = s
+        .running
+        .store
+        .user_by_email(&b.email)
+        .await
+        .unwrap()
+        .unwrap();
+    e.system().issue_user_token(&user, "t").await.unwrap()
 }
 
 #[tokio::test]
@@ -357,7 +364,7 @@ async fn a_stored_local_target_is_refused_at_send_time() {
         let admin = bootstrap_token(&s).await;
         let (addr, sent) = endless_target().await;
         let e = &s.running.engine;
-        let org = e.store().org_by_slug("default").await.unwrap().unwrap();
+        let org = e.system().org_by_slug("default").await.unwrap().unwrap();
         let instance = arx_core::model::Instance {
             id: arx_core::ids::InstanceId::new(),
             org_id: org.id,
@@ -374,7 +381,7 @@ async fn a_stored_local_target_is_refused_at_send_time() {
             credentials_set: false,
             created_ms: e.now_ms(),
         };
-        e.store().create_instance(&instance).await.unwrap();
+        s.running.store.create_instance(&instance).await.unwrap();
         let (status, body) = crate::harness::send(
             &s,
             &admin,
@@ -424,8 +431,7 @@ async fn a_stored_local_target_is_refused_at_send_time() {
         );
         let result = s
             .running
-            .engine
-            .store()
+            .store
             .audit_page(
                 org.id,
                 &arx_core::store::AuditQuery {

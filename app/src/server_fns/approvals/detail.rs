@@ -88,7 +88,7 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
             .as_ref()
             .map(|o| pretty(&serde_json::to_value(o).unwrap_or_default())),
         can_decide: a.status.as_str() == "pending"
-            && matches!(p.role, Role::Admin | Role::Reviewer),
+            && matches!(p.role(), Role::Admin | Role::Reviewer),
         diff: d.state.as_ref().map(|st| crate::types::StateDiffView {
             source: st.source.clone(),
             rows: st

@@ -22,7 +22,7 @@ pub async fn approval_queue(
     let min_risk: u8 = min_risk.trim().parse().unwrap_or(0);
     let now = engine.now_ms();
     let mut rows: Vec<_> = r
-        .approvals(pending.then_some("pending"))
+        .approvals(pending.then_some(arx_core::model::ApprovalStatus::Pending))
         .await
         .map_err(to_error)?
         .into_iter()

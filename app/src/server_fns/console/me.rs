@@ -9,10 +9,10 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
     let p = super::super::ssr::principal().await?;
     Ok(Me {
         is_admin: p.is_admin(),
-        email: p.email,
-        name: p.name,
-        role: p.role.as_str().into(),
-        org_slug: p.org_slug,
+        email: p.email().into(),
+        name: p.name().into(),
+        role: p.role().as_str().into(),
+        org_slug: p.org_slug().into(),
         local_targets: super::super::ssr::engine().local_targets_allowed(),
     })
 }

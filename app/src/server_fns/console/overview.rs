@@ -15,7 +15,10 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
     let r = engine.reader(&p);
     let agents = r.agents().await.map_err(to_error)?;
     let recent = r.audit_page(None, 200).await.map_err(to_error)?;
-    let pending = r.approvals(Some("pending")).await.map_err(to_error)?;
+    let pending = r
+        .approvals(Some(arx_core::model::ApprovalStatus::Pending))
+        .await
+        .map_err(to_error)?;
     let mut verdicts = (0, 0, 0);
     for rec in recent
         .iter()

@@ -12,7 +12,9 @@ use crate::audit::event as ev;
 use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, InstanceId, KeyId};
-use crate::model::{Agent, AgentKey, AgentStatus, ApprovalRequest, Environment, Instance, Org};
+use crate::model::{
+    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
+};
 use crate::store::AuditQuery;
 
 /// Input of "create agent".
@@ -397,10 +399,14 @@ impl ReadOps<'_> {
         self.engine.store.list_instances(self.who.org_id).await
     }
 
-    pub async fn approvals(&self, status: Option<&str>) -> Result<Vec<ApprovalRequest>, CoreError> {
+    /// The org's approval requests, only those in `status` when given.
+    pub async fn approvals(
+        &self,
+        status: Option<ApprovalStatus>,
+    ) -> Result<Vec<ApprovalRequest>, CoreError> {
         self.engine
             .store
-            .list_approvals(self.who.org_id, status)
+            .list_approvals(self.who.org_id, status.map(ApprovalStatus::as_str))
             .await
     }
 

@@ -10,7 +10,7 @@ use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
 use super::Engine;
-use crate::access::Principal;
+use crate::access::{Principal, SessionClaim};
 use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
@@ -43,7 +43,7 @@ fn normalize_email(email: &str) -> String {
 
 impl Engine {
     /// The principal of an active user (for sign-ins that map an outside identity, e.g. Slack).
-    pub async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
+    pub(crate) async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
         let org = self.store.org(user.org_id).await?.ok_or_else(|| {
             CoreError::Unauthenticated("this account's org no longer exists".into())
         })?;
@@ -58,7 +58,7 @@ impl Engine {
     }
 
     /// Creates an org with its own data key; recorded as the first record of its chain.
-    pub async fn create_org(&self, slug: &str, name: &str) -> Result<Org, CoreError> {
+    pub(crate) async fn create_org(&self, slug: &str, name: &str) -> Result<Org, CoreError> {
         let slug = slug.trim();
         if slug.is_empty()
             || !slug
@@ -96,7 +96,7 @@ impl Engine {
     }
 
     /// Creates a local user (the bootstrap admin, or one made by an admin later).
-    pub async fn create_local_user(
+    pub(crate) async fn create_local_user(
         &self,
         org: OrgId,
         email: &str,
@@ -259,9 +259,14 @@ impl Engine {
         Ok(())
     }
 
-    /// Re-reads a session's principal so a deactivated user or changed role takes effect.
-    pub async fn refresh_principal(&self, p: &Principal) -> Result<Option<Principal>, CoreError> {
-        match self.store.user(p.org_id, p.user_id).await? {
+    /// The principal of a console session, built afresh from the stored user on every
+    /// request so a deactivated user or a changed role takes effect at once; `None` when
+    /// the user is gone or deactivated (the session should end).
+    pub async fn principal_for_session(
+        &self,
+        claim: &SessionClaim,
+    ) -> Result<Option<Principal>, CoreError> {
+        match self.store.user(claim.org_id(), claim.user_id()).await? {
             Some(u) if u.active => Ok(Some(self.principal_for(&u).await?)),
             _ => Ok(None),
         }

@@ -150,7 +150,7 @@ fn valid_slack_user_id(s: &str) -> bool {
 impl Engine {
     /// The org's settings of `kind` with the secrets unsealed, for delivering notices and
     /// verifying inbound requests. Never answer an API call with them.
-    pub async fn integration_settings(
+    pub(crate) async fn integration_settings(
         &self,
         org: OrgId,
         kind: IntegrationKind,
@@ -175,12 +175,12 @@ impl Engine {
 
     /// The org a request belongs to, for routing a Slack button or a signed link before
     /// the org's own keys verify it.
-    pub async fn approval_org(&self, id: ApprovalId) -> Result<Option<OrgId>, CoreError> {
+    pub(crate) async fn approval_org(&self, id: ApprovalId) -> Result<Option<OrgId>, CoreError> {
         self.store.approval_org(id).await
     }
 
     /// What was last sent about a request on a channel.
-    pub async fn approval_notice(
+    pub(crate) async fn approval_notice(
         &self,
         org: OrgId,
         id: ApprovalId,
@@ -190,7 +190,7 @@ impl Engine {
     }
 
     /// Claims the sending of notice `n`; see [`crate::store::IntegrationStore::claim_approval_notice`].
-    pub async fn claim_approval_notice(
+    pub(crate) async fn claim_approval_notice(
         &self,
         n: &ApprovalNotice,
         from: Option<(ApprovalStatus, u32)>,
@@ -200,14 +200,17 @@ impl Engine {
 
     /// Gives up a claimed Slack notice that could not be posted; see
     /// [`crate::store::IntegrationStore::release_approval_notice`].
-    pub async fn release_approval_notice(&self, n: &ApprovalNotice) -> Result<(), CoreError> {
+    pub(crate) async fn release_approval_notice(
+        &self,
+        n: &ApprovalNotice,
+    ) -> Result<(), CoreError> {
         self.store
             .release_approval_notice(n.org_id, n.approval_id, n.kind)
             .await
     }
 
     /// Remembers the Slack message of a claimed notice.
-    pub async fn set_approval_notice_message(
+    pub(crate) async fn set_approval_notice_message(
         &self,
         n: &ApprovalNotice,
         channel: &str,
@@ -219,7 +222,7 @@ impl Engine {
     }
 
     /// The principal of the active user of `org` linked to this Slack user id, if any.
-    pub async fn principal_by_slack(
+    pub(crate) async fn principal_by_slack(
         &self,
         org: OrgId,
         slack_user_id: &str,
@@ -237,7 +240,7 @@ impl Engine {
     /// `slack_user_id`'s profile: how an identity vouched for by Slack becomes an ARX
     /// user, whose rights then decide as anywhere else. A user linked to another Slack
     /// member is not reachable by email.
-    pub async fn principal_by_slack_email(
+    pub(crate) async fn principal_by_slack_email(
         &self,
         org: OrgId,
         email: &str,
@@ -267,7 +270,7 @@ impl Engine {
     }
 
     /// The tag that signs a console link to a request (see [`crate::vault::Vault::approval_link_tag`]).
-    pub fn approval_link_tag(&self, org: OrgId, id: ApprovalId) -> String {
+    pub(crate) fn approval_link_tag(&self, org: OrgId, id: ApprovalId) -> String {
         self.vault.approval_link_tag(org, id)
     }
 

@@ -13,6 +13,7 @@ mod refusals;
 mod responses;
 mod simulate;
 mod state;
+mod system;
 mod throttle;
 mod tokens;
 mod verify;
@@ -30,6 +31,7 @@ pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
+pub use system::SystemOps;
 pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 
@@ -129,10 +131,6 @@ impl Engine {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     pub fn now_ms(&self) -> i64 {

@@ -127,7 +127,7 @@ impl Engine {
     }
 
     /// The version in force, as saved.
-    pub async fn policy_in_force(&self, org: &Org) -> Result<PolicyVersion, CoreError> {
+    pub(crate) async fn policy_in_force(&self, org: &Org) -> Result<PolicyVersion, CoreError> {
         self.policy_version_of(org, org.policy_version).await
     }
 
@@ -144,7 +144,7 @@ impl Engine {
     /// Validates `doc` and, unless `change.dry_run` or nothing changed, saves it as the
     /// org's next version and records it, with its reason, in the audit chain. With
     /// `based_on`, refuses when another version came into force since.
-    pub async fn apply_policy(
+    pub(crate) async fn apply_policy(
         &self,
         org: &Org,
         author: &Author,

@@ -146,7 +146,7 @@ impl Engine {
     }
 
     /// A Slack press that failed its checks, coalesced per org and reason.
-    pub async fn record_interaction_refusal(
+    pub(crate) async fn record_interaction_refusal(
         &self,
         org: OrgId,
         refused: crate::audit::event::InteractionRefused,
@@ -157,7 +157,7 @@ impl Engine {
     }
 
     /// Writes the summaries of bursts whose window has closed; returns how many.
-    pub async fn flush_refusals(&self) -> Result<usize, CoreError> {
+    pub(crate) async fn flush_refusals(&self) -> Result<usize, CoreError> {
         let now = self.now_ms();
         let due = close(&mut self.refusals.table(), now, false);
         let n = due.len();

@@ -102,7 +102,7 @@ impl Engine {
     /// One purge run over every org: bodies older than the org's retention are dropped
     /// (tombstones stay), and each org's purge is recorded in its chain before it happens,
     /// so an auditor sees what went and when. How many were purged.
-    pub async fn purge_responses(&self) -> Result<u64, CoreError> {
+    pub(crate) async fn purge_responses(&self) -> Result<u64, CoreError> {
         let now = self.now_ms();
         let mut total = 0;
         for org in self.store.list_orgs().await? {

@@ -145,7 +145,7 @@ fn proposed(st: &StateRead, params: &Map<String, Value>) -> Map<String, Value> {
 
 impl Engine {
     /// The diff for a request whose operation declares a state read; `None` otherwise.
-    pub async fn state_diff(&self, a: &ApprovalRequest) -> Option<StateDiff> {
+    pub(crate) async fn state_diff(&self, a: &ApprovalRequest) -> Option<StateDiff> {
         let connector = self.catalog.get(&a.connector)?;
         let st = connector.operation(&a.operation)?.state.as_ref()?;
         connector.operation(&st.read)?;

@@ -36,7 +36,11 @@ impl Engine {
     }
 
     /// Issues a token of the default lifetime to `user` (the demo, the first admin, tests).
-    pub async fn issue_user_token(&self, user: &User, name: &str) -> Result<String, CoreError> {
+    pub(crate) async fn issue_user_token(
+        &self,
+        user: &User,
+        name: &str,
+    ) -> Result<String, CoreError> {
         let by = Actor::user(user.id, &user.email);
         self.issue(user, name, self.token_lifetime_days, None, by)
             .await

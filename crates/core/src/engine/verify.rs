@@ -40,7 +40,7 @@ impl Engine {
     }
 
     /// Verifies an org's chain as stored, and that it ends at the recorded head.
-    pub async fn verify_org(
+    pub(crate) async fn verify_org(
         &self,
         org: OrgId,
     ) -> Result<Result<VerifyReport, ChainBreak>, CoreError> {
@@ -65,7 +65,11 @@ impl Engine {
     }
 
     /// Writes an org's chain as NDJSON, oldest first; returns how many records.
-    pub async fn export_org(&self, org: OrgId, out: &mut dyn Write) -> Result<u64, CoreError> {
+    pub(crate) async fn export_org(
+        &self,
+        org: OrgId,
+        out: &mut dyn Write,
+    ) -> Result<u64, CoreError> {
         let mut n = 0u64;
         self.walk_chain(org, |r| {
             let line =

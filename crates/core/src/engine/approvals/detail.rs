@@ -36,7 +36,7 @@ impl super::super::ReadOps<'_> {
 impl Engine {
     /// Everything a reviewer sees about a request of `org`, for the reviewer API and for
     /// notifiers that show it elsewhere (Slack, Teams, webhooks).
-    pub async fn approval_detail_in(
+    pub(crate) async fn approval_detail_in(
         &self,
         org: OrgId,
         id: ApprovalId,

@@ -30,7 +30,7 @@ impl Engine {
     }
 
     /// Expires every pending request whose time is up; returns how many it expired.
-    pub async fn expire_due(&self) -> Result<usize, CoreError> {
+    pub(crate) async fn expire_due(&self) -> Result<usize, CoreError> {
         let due = self
             .store
             .approvals_in_status(Pending, Some(self.now_ms()))
@@ -51,7 +51,7 @@ impl Engine {
     /// replica may be running it right now, so a call counts as interrupted only once its
     /// process stopped beating ([`HEARTBEAT_STALE_MS`]); every replica looks for those
     /// once a minute.
-    pub async fn recover_interrupted(&self, at_start: bool) -> Result<usize, CoreError> {
+    pub(crate) async fn recover_interrupted(&self, at_start: bool) -> Result<usize, CoreError> {
         let cutoff = match at_start && !self.store.shared() {
             true => i64::MAX,
             false => self.now_ms() - HEARTBEAT_STALE_MS,

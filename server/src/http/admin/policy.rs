@@ -5,9 +5,10 @@
 
 use arx_core::CoreError;
 use arx_core::engine::{ApplyOutcome, PolicyChange, SimRange};
+use arx_core::ids::SimId;
 use arx_core::policy::{PolicyDoc, Rule, RuleEdit};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -17,9 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::parse_id;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, JsonBody};
+use crate::http::extract::{Caller, IdPath, JsonBody, PolicyVersionNo, QueryParams};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -42,9 +42,20 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/policy/simulations/{id}/cancel", post(cancel))
 }
 
+/// How a policy is answered: JSON (the default) or `?format=yaml`; any other value is a
+/// 400 listing these.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+enum Format {
+    #[default]
+    Json,
+    Yaml,
+}
+
 #[derive(Deserialize)]
-struct Format {
-    format: Option<String>,
+struct FormatParams {
+    #[serde(default)]
+    format: Format,
 }
 
 fn yaml(text: String) -> Response {
@@ -53,12 +64,11 @@ fn yaml(text: String) -> Response {
 
 async fn current(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(f): Query<Format>,
+    Caller(p, _): Caller,
+    QueryParams(f): QueryParams<FormatParams>,
 ) -> ApiResult<Response> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let v = s.engine.reader(&p).policy().await?;
-    if f.format.as_deref() == Some("yaml") {
+    if f.format == Format::Yaml {
         return Ok(yaml(v.doc.to_yaml()));
     }
     Ok(Json(json!({
@@ -100,11 +110,10 @@ fn parse_doc(body: &[u8]) -> Result<PolicyDoc, ApiError> {
 /// `PUT /v1/admin/policy`: the body is the whole policy, as YAML or JSON.
 async fn apply(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(q): Query<ApplyQuery>,
+    Caller(p, _): Caller,
+    QueryParams(q): QueryParams<ApplyQuery>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let admin = s.engine.admin(&p)?;
     let change = PolicyChange {
         message: q.message,
@@ -116,8 +125,7 @@ async fn apply(
     Ok(outcome(&out))
 }
 
-async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
+async fn versions(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
     let list: Vec<Value> = s
         .engine
         .reader(&p)
@@ -136,17 +144,12 @@ async fn versions(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Jso
 
 async fn version(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(version): Path<String>,
-    Query(f): Query<Format>,
+    Caller(p, _): Caller,
+    IdPath(PolicyVersionNo(version)): IdPath<PolicyVersionNo>,
+    QueryParams(f): QueryParams<FormatParams>,
 ) -> ApiResult<Response> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let v = s
-        .engine
-        .reader(&p)
-        .policy_at(parse_id("policy version", &version)?)
-        .await?;
-    if f.format.as_deref() == Some("yaml") {
+    let v = s.engine.reader(&p).policy_at(version).await?;
+    if f.format == Format::Yaml {
         return Ok(yaml(v.doc.to_yaml()));
     }
     Ok(Json(json!({"version": v})).into_response())
@@ -160,10 +163,9 @@ struct DiffQuery {
 
 async fn diff(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Query(q): Query<DiffQuery>,
+    Caller(p, _): Caller,
+    QueryParams(q): QueryParams<DiffQuery>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let d = s.engine.reader(&p).policy_diff(q.from, q.to).await?;
     Ok(Json(
         json!({"summary": d.summary(), "unified": d.unified(), "diff": d}),
@@ -180,10 +182,9 @@ struct RollbackBody {
 
 async fn rollback(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     JsonBody(b): JsonBody<RollbackBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let out = s
         .engine
         .admin(&p)?
@@ -217,10 +218,9 @@ struct AddRuleBody {
 /// `POST /v1/admin/policy/rules`: adds a rule.
 async fn add_rule(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     JsonBody(b): JsonBody<AddRuleBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let edit = RuleEdit::Add {
         rule: b.rule,
         position: b.position,
@@ -246,11 +246,10 @@ struct ChangeRuleBody {
 /// `PUT /v1/admin/policy/rules/{rule_id}`: replaces a rule (the new one may be renamed).
 async fn change_rule(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<ChangeRuleBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let edit = RuleEdit::Change { id, rule: b.rule };
     let out = s
         .engine
@@ -274,11 +273,10 @@ struct MoveRuleBody {
 /// `POST /v1/admin/policy/rules/{rule_id}/move`: moves a rule in evaluation order.
 async fn move_rule(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<MoveRuleBody>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let edit = RuleEdit::Move { id, to: b.to };
     let out = s
         .engine
@@ -300,11 +298,10 @@ struct DeleteRuleQuery {
 /// `DELETE /v1/admin/policy/rules/{rule_id}?based_on=N&reason=...`: deletes a rule.
 async fn delete_rule(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(id): Path<String>,
-    Query(q): Query<DeleteRuleQuery>,
+    QueryParams(q): QueryParams<DeleteRuleQuery>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let version = match q.based_on.as_deref().map(str::parse::<i64>) {
         None => based_on(None)?,
         Some(Ok(v)) => v,
@@ -335,10 +332,9 @@ struct SimulateBody {
 
 async fn simulate(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     JsonBody(b): JsonBody<SimulateBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let doc = match &b.policy {
         Value::String(text) => parse_doc(text.as_bytes())?,
         other => parse_doc(other.to_string().as_bytes())?,
@@ -351,8 +347,7 @@ async fn simulate(
     Ok((StatusCode::ACCEPTED, Json(json!({"simulation": report}))))
 }
 
-async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
+async fn simulations(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
     Ok(Json(
         json!({"simulations": s.engine.reader(&p).simulations().await?}),
     ))
@@ -360,28 +355,18 @@ async fn simulations(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<
 
 async fn simulation(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(id): Path<String>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<SimId>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let r = s
-        .engine
-        .reader(&p)
-        .simulation(parse_id("simulation", &id)?)
-        .await?;
+    let r = s.engine.reader(&p).simulation(id).await?;
     Ok(Json(json!({"simulation": r, "percent": r.percent()})))
 }
 
 async fn cancel(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(id): Path<String>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<SimId>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    let r = s
-        .engine
-        .admin(&p)?
-        .cancel_simulation(parse_id("simulation", &id)?)
-        .await?;
+    let r = s.engine.admin(&p)?.cancel_simulation(id).await?;
     Ok(Json(json!({"simulation": r})))
 }

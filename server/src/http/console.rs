@@ -1,31 +1,42 @@
 //! The console's HTTP side: database-backed sessions, the login and logout forms, the
 //! guard that sends signed-out browsers to `/login`, and the CSRF origin check.
+//!
+//! A session keeps a [`SessionClaim`] (the user and their org), never a principal: the
+//! engine builds the principal from it on every request (`principal_for_session`), so a
+//! role change or a deactivation counts at the next one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::PRINCIPAL_KEY;
-use arx_core::access::Principal;
-use arx_core::store::Store;
+use app::SESSION_CLAIM_KEY;
+use arx_core::Engine;
+use arx_core::access::SessionClaim;
 use async_trait::async_trait;
-use axum::Form;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ACCEPT, HOST, ORIGIN, REFERER};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use super::extract::client_addr;
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::client_addr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+}
 
 /// tower-sessions over the engine's store, so sessions live in SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
-pub struct DbSessions(pub Arc<dyn Store>);
+pub struct DbSessions(pub Arc<Engine>);
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
@@ -47,6 +58,7 @@ impl SessionStore for DbSessions {
             let (data, expires_ms) = encode(r)?;
             if self
                 .0
+                .system()
                 .session_create(&r.id.to_string(), &data, expires_ms)
                 .await
                 .map_err(backend)?
@@ -60,6 +72,7 @@ impl SessionStore for DbSessions {
     async fn save(&self, r: &Record) -> session_store::Result<()> {
         let (data, expires_ms) = encode(r)?;
         self.0
+            .system()
             .session_save(&r.id.to_string(), &data, expires_ms)
             .await
             .map_err(backend)
@@ -69,6 +82,7 @@ impl SessionStore for DbSessions {
         let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         match self
             .0
+            .system()
             .session_load(&id.to_string(), now)
             .await
             .map_err(backend)?
@@ -82,6 +96,7 @@ impl SessionStore for DbSessions {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.0
+            .system()
             .session_delete(&id.to_string())
             .await
             .map_err(backend)
@@ -112,7 +127,7 @@ pub async fn login(
                 tracing::error!(error = %e, "session cycle failed");
                 return Redirect::to("/login?error=unavailable").into_response();
             }
-            if let Err(e) = session.insert(PRINCIPAL_KEY, &p).await {
+            if let Err(e) = session.insert(SESSION_CLAIM_KEY, p.session_claim()).await {
                 tracing::error!(error = %e, "session write failed");
                 return Redirect::to("/login?error=unavailable").into_response();
             }
@@ -143,7 +158,9 @@ pub async fn login(
 
 /// `POST /auth/logout`.
 pub async fn logout(State(s): State<AppState>, session: Session) -> Response {
-    if let Ok(Some(p)) = session.get::<Principal>(PRINCIPAL_KEY).await {
+    if let Ok(Some(claim)) = session.get::<SessionClaim>(SESSION_CLAIM_KEY).await
+        && let Ok(Some(p)) = s.engine.principal_for_session(&claim).await
+    {
         let _ = s.engine.logout(&p).await;
     }
     let _ = session.flush().await;
@@ -170,7 +187,10 @@ pub async fn require_login(session: Session, req: Request, next: Next) -> Respon
         )
         || path.contains('.');
     if req.method() == Method::GET && !public {
-        let signed_in = matches!(session.get::<Principal>(PRINCIPAL_KEY).await, Ok(Some(_)));
+        let signed_in = matches!(
+            session.get::<SessionClaim>(SESSION_CLAIM_KEY).await,
+            Ok(Some(_))
+        );
         if !signed_in {
             return Redirect::to("/login").into_response();
         }

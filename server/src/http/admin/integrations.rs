@@ -4,14 +4,23 @@
 
 use arx_core::CoreError;
 use arx_core::integration::IntegrationKind;
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Bearer, JsonBody};
+use crate::http::extract::{Caller, JsonBody};
 
+pub fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/v1/admin/integrations/{kind}",
+        get(show).put(set).delete(delete),
+    )
+}
+
+/// An unknown kind is a 404, as for any path that names nothing.
 fn kind(s: &str) -> Result<IntegrationKind, ApiError> {
     IntegrationKind::parse(s).ok_or_else(|| {
         ApiError(CoreError::NotFound(format!(
@@ -20,33 +29,30 @@ fn kind(s: &str) -> Result<IntegrationKind, ApiError> {
     })
 }
 
-pub async fn show(
+async fn show(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(k): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let view = s.engine.admin(&p)?.integration(kind(&k)?).await?;
     Ok(Json(json!({"integration": view})))
 }
 
-pub async fn set(
+async fn set(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(k): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let view = s.engine.admin(&p)?.set_integration(kind(&k)?, body).await?;
     Ok(Json(json!({"integration": view})))
 }
 
-pub async fn delete(
+async fn delete(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, _): Caller,
     Path(k): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
     let deleted = s.engine.admin(&p)?.delete_integration(kind(&k)?).await?;
     Ok(Json(json!({"deleted": deleted})))
 }

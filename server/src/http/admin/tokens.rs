@@ -3,16 +3,15 @@
 
 use arx_core::engine::NewToken;
 use arx_core::ids::TokenId;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::api::parse_id;
 use crate::error::ApiResult;
-use crate::extract::{Bearer, JsonBody};
+use crate::http::extract::{Caller, IdPath, JsonBody};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,17 +19,16 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/tokens/{id}", delete(revoke))
 }
 
-async fn list(State(s): State<AppState>, Bearer(t): Bearer) -> ApiResult<Json<Value>> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
+async fn list(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
     Ok(Json(json!({"tokens": s.engine.list_tokens(&p).await?})))
 }
 
+/// A token made with a token expires no later than the one that made it.
 async fn create(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
+    Caller(p, via): Caller,
     JsonBody(new): JsonBody<NewToken>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (p, via) = s.engine.token_auth(t.as_deref()).await?;
     let (token, secret) = s.engine.create_token(&p, &new, Some(&via)).await?;
     Ok((
         StatusCode::CREATED,
@@ -40,12 +38,9 @@ async fn create(
 
 async fn revoke(
     State(s): State<AppState>,
-    Bearer(t): Bearer,
-    Path(id): Path<String>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<TokenId>,
 ) -> ApiResult<StatusCode> {
-    let p = s.engine.principal_from_token(t.as_deref()).await?;
-    s.engine
-        .revoke_token(&p, parse_id::<TokenId>("token", &id)?)
-        .await?;
+    s.engine.revoke_token(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

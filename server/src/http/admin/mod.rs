@@ -1,0 +1,31 @@
+//! The admin API (`/v1/admin/...`), one module per resource. Every handler takes the
+//! caller from [`super::extract::Caller`] (an admin token) and goes through the engine's
+//! role-checked handles: `reader` for what any role may read, `admin` for changes.
+//! The approval queue and decisions are [`super::reviewer`]'s.
+
+pub mod agents;
+pub mod audit;
+pub mod grants;
+pub mod instances;
+pub mod integrations;
+pub mod policy;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(agents::routes())
+        .merge(instances::routes())
+        .merge(policy::routes())
+        .merge(users::routes())
+        .merge(grants::routes())
+        .merge(tokens::routes())
+        .merge(audit::routes())
+        .merge(settings::routes())
+        .merge(integrations::routes())
+}

@@ -1,0 +1,214 @@
+//! Request extractors whose failures answer in the API's JSON error shape: the caller
+//! ([`Caller`]), path ids ([`IdPath`]), query strings ([`QueryParams`]) and JSON bodies
+//! ([`JsonBody`]). Handlers take typed input from these and never parse it themselves.
+
+use std::str::FromStr;
+
+use arx_core::CoreError;
+use arx_core::access::Principal;
+use arx_core::ids::{
+    AgentId, ApprovalId, GrantId, InstanceId, KeyId, RecordId, SimId, TokenId, UserId,
+};
+use arx_core::model::ApiToken;
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Who calls the admin API: the principal behind the `Authorization: Bearer` admin
+/// token, built by the engine for this request, and the token itself. A missing,
+/// unknown, revoked or expired token is a 401 before the handler runs.
+///
+/// Put it before the other extractors of a handler: a caller without a valid token
+/// learns nothing about the ids or bodies it sent.
+pub struct Caller(pub Principal, pub ApiToken);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let (p, token) = s
+            .engine
+            .token_auth(bearer(&parts.headers).as_deref())
+            .await?;
+        Ok(Caller(p, token))
+    }
+}
+
+/// An id type that can appear in a path, with the name its error message uses.
+pub trait PathId: FromStr {
+    const WHAT: &'static str;
+}
+
+macro_rules! path_ids {
+    ($($t:ty => $what:literal),* $(,)?) => {
+        $(impl PathId for $t {
+            const WHAT: &'static str = $what;
+        })*
+    };
+}
+
+path_ids! {
+    AgentId => "agent",
+    KeyId => "key",
+    InstanceId => "instance",
+    ApprovalId => "approval",
+    UserId => "user",
+    GrantId => "grant",
+    TokenId => "token",
+    RecordId => "record",
+    SimId => "simulation",
+    PolicyVersionNo => "policy version",
+}
+
+/// A policy version number in a path (`/v1/admin/policy/versions/{version}`).
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyVersionNo(pub i64);
+
+impl FromStr for PolicyVersionNo {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(PolicyVersionNo)
+    }
+}
+
+/// The id in the route's last path parameter, parsed once: a malformed one is a 400
+/// `invalid_request` "'{s}' is not a valid {what} id". Whether the id exists, and in
+/// the caller's org, is the engine's to say (404).
+pub struct IdPath<T>(pub T);
+
+impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError(CoreError::InvalidRequest(e.body_text())))?;
+        let raw = params.iter().last().map(|(_, v)| v).ok_or_else(|| {
+            ApiError(CoreError::InvalidRequest(format!(
+                "the path names no {} id",
+                T::WHAT
+            )))
+        })?;
+        raw.parse().map(IdPath).map_err(|_| {
+            ApiError(CoreError::InvalidRequest(format!(
+                "'{raw}' is not a valid {} id",
+                T::WHAT
+            )))
+        })
+    }
+}
+
+/// A query string parsed into `T`; a malformed one (an unknown enum value, a number
+/// that is not one) is a 400 `invalid_request` that says what is wrong, and for an
+/// enum lists the values it takes.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(QueryParams)
+            .map_err(|e| ApiError(CoreError::InvalidRequest(format!("the query string: {e}"))))
+    }
+}
+
+/// A JSON body; a malformed one is a 400 `invalid_request` that says what is wrong.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(JsonBody(v)),
+            Err(rej) => Err(ApiError(match rej {
+                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
+                    CoreError::UnsupportedMediaType
+                }
+                other => CoreError::InvalidRequest(other.body_text()),
+            })),
+        }
+    }
+}
+
+/// An optional JSON body: empty means the default; `shape` says what it should be.
+pub fn optional_body<T: DeserializeOwned + Default>(
+    body: &[u8],
+    shape: &str,
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError(CoreError::InvalidRequest(format!(
+            "the body must be {shape} or empty: {e}"
+        )))
+    })
+}
+
+/// The bearer token of the `Authorization` header, if any.
+pub struct Bearer(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Bearer(bearer(&parts.headers)))
+    }
+}
+
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The client's address: the socket's peer, or the last `X-Forwarded-For` entry (the one
+/// the trusted proxy added; earlier ones are the client's to choose) when `trust_proxy`.
+pub fn client_addr(
+    headers: &axum::http::HeaderMap,
+    peer: std::net::SocketAddr,
+    trust_proxy: bool,
+) -> std::net::IpAddr {
+    // Only the very last entry: if it does not parse, an earlier (client-chosen) one
+    // must not be used instead.
+    let forwarded = || {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|a| a.trim().parse().ok())
+    };
+    trust_proxy.then(forwarded).flatten().unwrap_or(peer.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_forwarded_address_counts_only_behind_a_trusted_proxy_and_only_its_last_entry() {
+        let peer: std::net::SocketAddr = "10.0.0.1:5000".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.9".parse().unwrap());
+        assert_eq!(client_addr(&h, peer, false).to_string(), "10.0.0.1");
+        assert_eq!(client_addr(&h, peer, true).to_string(), "203.0.113.9");
+        h.insert("x-forwarded-for", "6.6.6.6, garbage".parse().unwrap());
+        assert_eq!(client_addr(&h, peer, true).to_string(), "10.0.0.1");
+    }
+}

@@ -1,0 +1,44 @@
+//! The HTTP surface, laid out by who calls it:
+//!
+//! - [`sdk`]: what agents call (`/v1/sdk/...`: execute, the approval poll, grant requests),
+//!   authenticated by the agent's API key inside the engine;
+//! - [`admin`]: the admin API (`/v1/admin/...`), one module per resource, each handler
+//!   taking the caller's admin token as [`extract::Caller`];
+//! - [`reviewer`]: the approval queue and the decisions people make on it;
+//! - [`ops`]: health, metrics and the OpenAPI document, for operators and their tools;
+//! - [`console`]: the console's sign-in, sign-out and session layers (its pages and
+//!   server functions are the `app` crate's).
+//!
+//! The Slack interaction endpoint is delivery's ([`crate::integrations`]), mounted here.
+//! Later audiences get a module of their own beside these: `scim` (provisioning by an
+//! identity provider), `sso` (OIDC and SAML sign-in), `mcp` (agents over the Model
+//! Context Protocol) and `llm` (the model router).
+//!
+//! Every handler is thin: typed input from [`extract`], one engine call, errors mapped
+//! by [`crate::error`].
+
+pub mod admin;
+pub mod console;
+pub mod extract;
+pub mod ops;
+pub mod reviewer;
+pub mod sdk;
+
+use axum::Router;
+use axum::routing::post;
+
+use crate::AppState;
+
+/// Every API route (the console's pages and server functions are added by the caller).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(sdk::routes())
+        .merge(admin::routes())
+        .merge(reviewer::routes())
+        .merge(ops::routes())
+        .merge(console::routes())
+        .route(
+            "/integrations/slack/interactions",
+            post(crate::integrations::slack_interactions::interactions),
+        )
+}

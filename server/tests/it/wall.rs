@@ -1,0 +1,302 @@
+//! The authorization wall from outside: typed query and path input refused with a 400
+//! that says what is valid, the admin token checked before any input is read, and a
+//! console session that holds who is signed in, never what they may do.
+
+use arx_core::store::prelude::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, each, send};
+
+/// The error of a refused call: its status, code and message.
+fn refusal(status: u16, body: &Value) -> (u16, &str, &str) {
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or_default(),
+        body["error"]["message"].as_str().unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn an_unknown_approval_status_is_a_400_that_lists_the_valid_ones() {
+    for s in each().await {
+        let b = s.backend;
+        let (status, body) = s.admin_get("/v1/admin/approvals?status=bogus").await;
+        let (status, code, message) = refusal(status, &body);
+        assert_eq!((status, code), (400, "invalid_request"), "{b}: {body}");
+        for valid in [
+            "pending", "approved", "denied", "expired", "executed", "failed",
+        ] {
+            assert!(message.contains(valid), "{b}: {message} lacks {valid}");
+        }
+        assert!(message.contains("bogus"), "{b}: {message}");
+
+        let (status, body) = s.admin_get("/v1/admin/approvals?status=pending").await;
+        assert_eq!(status, 200, "{b}: {body}");
+        assert!(body["approvals"].is_array(), "{b}: {body}");
+        let (status, _) = s.admin_get("/v1/admin/approvals").await;
+        assert_eq!(status, 200, "{b}: no status is every request");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_policy_format_is_a_400_that_lists_the_valid_ones() {
+    for s in each().await {
+        let b = s.backend;
+        for path in [
+            "/v1/admin/policy?format=xml",
+            "/v1/admin/policy/versions/1?format=xml",
+        ] {
+            let (status, body) = s.admin_get(path).await;
+            let (status, code, message) = refusal(status, &body);
+            assert_eq!(
+                (status, code),
+                (400, "invalid_request"),
+                "{b} {path}: {body}"
+            );
+            assert!(
+                message.contains("json") && message.contains("yaml"),
+                "{b} {path}: {message}"
+            );
+        }
+        let yaml = s
+            .http
+            .get(s.url("/v1/admin/policy?format=yaml"))
+            .bearer_auth(s.admin_token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(yaml.status(), 200, "{b}");
+        assert!(
+            yaml.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/yaml"),
+            "{b}"
+        );
+        let (status, body) = s.admin_get("/v1/admin/policy?format=json").await;
+        assert_eq!(status, 200, "{b}: {body}");
+        assert!(body["policy"].is_object(), "{b}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_path_id_is_a_400_naming_the_kind_of_id() {
+    for s in each().await {
+        let b = s.backend;
+        let token = s.admin_token();
+        let agent = s.demo().agents[0].id.clone();
+        let cases = [
+            (Method::GET, "/v1/admin/agents/nope".to_string(), "agent"),
+            (Method::POST, "/v1/admin/agents/nope/keys".into(), "agent"),
+            (
+                Method::DELETE,
+                format!("/v1/admin/agents/{agent}/keys/nope"),
+                "key",
+            ),
+            (
+                Method::PUT,
+                "/v1/admin/instances/nope/credentials".into(),
+                "instance",
+            ),
+            (Method::GET, "/v1/admin/approvals/nope".into(), "approval"),
+            (
+                Method::POST,
+                "/v1/admin/approvals/nope/approve".into(),
+                "approval",
+            ),
+            (Method::POST, "/v1/admin/grants/nope/revoke".into(), "grant"),
+            (Method::PUT, "/v1/admin/users/nope/groups".into(), "user"),
+            (Method::DELETE, "/v1/admin/tokens/nope".into(), "token"),
+            (
+                Method::GET,
+                "/v1/admin/audit/nope/response".into(),
+                "record",
+            ),
+            (
+                Method::GET,
+                "/v1/admin/policy/versions/nope".into(),
+                "policy version",
+            ),
+            (
+                Method::GET,
+                "/v1/admin/policy/simulations/nope".into(),
+                "simulation",
+            ),
+        ];
+        for (method, path, what) in cases {
+            let (status, body) = send(&s, &token, method.clone(), &path, json!({})).await;
+            let (status, code, message) = refusal(status, &body);
+            assert_eq!(
+                (status, code, message),
+                (
+                    400,
+                    "invalid_request",
+                    format!("'nope' is not a valid {what} id").as_str()
+                ),
+                "{b}: {method} {path}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_a_missing_unknown_or_revoked_token_before_reading_input() {
+    for s in each().await {
+        let b = s.backend;
+        // Without a valid token, a malformed id or query says nothing: 401 first.
+        for path in [
+            "/v1/admin/agents",
+            "/v1/admin/agents/nope",
+            "/v1/admin/approvals?status=bogus",
+            "/v1/admin/policy/versions/nope",
+            "/v1/admin/connectors",
+        ] {
+            let none = s.http.get(s.url(path)).send().await.unwrap();
+            let status = none.status().as_u16();
+            let body: Value = none.json().await.unwrap();
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthenticated")),
+                "{b}: {path} without a token: {body}"
+            );
+            let (status, body) = send(&s, "arxu_not-a-token", Method::GET, path, json!(null)).await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthenticated")),
+                "{b}: {path} with an unknown token: {body}"
+            );
+        }
+        // Another scheme than Bearer is no token.
+        let basic = s
+            .http
+            .get(s.url("/v1/admin/agents"))
+            .header("authorization", format!("Basic {}", s.admin_token()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(basic.status(), 401, "{b}: Basic is not Bearer");
+
+        // A revoked token stops at once, on every route.
+        let (status, made) = send(
+            &s,
+            &s.admin_token(),
+            Method::POST,
+            "/v1/admin/tokens",
+            json!({"name": "short-lived"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{b}: {made}");
+        let secret = made["secret"].as_str().unwrap().to_string();
+        let id = made["token"]["id"].as_str().unwrap().to_string();
+        let (status, _) = send(&s, &secret, Method::GET, "/v1/admin/agents", json!(null)).await;
+        assert_eq!(status, 200, "{b}: the new token works");
+        let (status, _) = send(
+            &s,
+            &s.admin_token(),
+            Method::DELETE,
+            &format!("/v1/admin/tokens/{id}"),
+            json!(null),
+        )
+        .await;
+        assert_eq!(status, 204, "{b}");
+        for path in [
+            "/v1/admin/agents",
+            "/v1/admin/approvals",
+            "/v1/admin/tokens",
+        ] {
+            let (status, body) = send(&s, &secret, Method::GET, path, json!(null)).await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthenticated")),
+                "{b}: {path} with a revoked token: {body}"
+            );
+        }
+    }
+}
+
+/// The session's stored record.
+async fn stored_session_bytes(s: &TestServer, cookie: &str) -> Vec<u8> {
+    let id = cookie.trim_start_matches("arx_session=");
+    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    s.running
+        .store
+        .session_load(id, now)
+        .await
+        .unwrap()
+        .expect("the session is stored")
+}
+
+/// The session's stored record, as JSON.
+async fn stored_session(s: &TestServer, cookie: &str) -> Value {
+    serde_json::from_slice(&stored_session_bytes(s, cookie).await).unwrap()
+}
+
+/// The role badge of the console's top bar, as rendered on the server.
+async fn role_badge(s: &TestServer, cookie: &str) -> String {
+    let r = s
+        .http
+        .get(s.url("/agents"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "{}: {:?}",
+        s.backend,
+        r.headers().get("location")
+    );
+    let html = r.text().await.unwrap();
+    let at = html.find("badge role").expect("the top bar shows a role");
+    html[at..].chars().take(60).collect()
+}
+
+#[tokio::test]
+async fn a_console_session_holds_who_signed_in_and_never_their_rights() {
+    for s in each().await {
+        let b = s.backend;
+        let (email, password) = (
+            s.demo().reviewer_email.clone(),
+            s.demo().reviewer_password.clone(),
+        );
+        let cookie = s.console_session(&email, &password).await;
+        let record = stored_session(&s, &cookie).await;
+        let claim = &record["data"]["principal"];
+        let mut keys: Vec<&str> = claim
+            .as_object()
+            .unwrap_or_else(|| panic!("{b}: no claim in {record}"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["org_id", "user_id"], "{b}: {claim}");
+        let badge = role_badge(&s, &cookie).await;
+        assert!(badge.contains("reviewer"), "{b}: {badge}");
+
+        // A session record that claims more (as sessions of an older version stored
+        // the whole principal, or as an edited row would) still names only a user:
+        // the engine reads the role from the user, so the reviewer stays a reviewer.
+        // Edited as text: the record's id is a 128-bit number that a `Value` would round.
+        let text = String::from_utf8(stored_session_bytes(&s, &cookie).await).unwrap();
+        let forged = text.replacen(
+            r#""principal":{"#,
+            r#""principal":{"role":"admin","email":"admin@demo.arx.local","name":"Demo Admin","org_slug":"demo","#,
+            1,
+        );
+        assert_ne!(forged, text, "{b}: {text}");
+        let id = cookie.trim_start_matches("arx_session=");
+        let expires = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) * 1000;
+        s.running
+            .store
+            .session_save(id, forged.as_bytes(), expires)
+            .await
+            .unwrap();
+        let badge = role_badge(&s, &cookie).await;
+        assert!(
+            badge.contains("reviewer") && !badge.contains("admin"),
+            "{b}: {badge}"
+        );
+    }
+}
