@@ -1,4 +1,4 @@
-//! Response projections (ARCHITECTURE §7): the few non-sensitive fields of a vendor's
+//! Response projections (docs/architecture.md §7): the few non-sensitive fields of a vendor's
 //! answer that an operation declares (`projection:` in its connector file) and that the
 //! chain keeps next to the answer's hash. Everything else of the answer stays out of the
 //! append-only chain, in the purgeable `response_bodies` table.

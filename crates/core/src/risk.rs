@@ -1,4 +1,4 @@
-//! The risk score (ARCHITECTURE §5): four bounded inputs, summed, each written to the
+//! The risk score (docs/architecture.md §5): four bounded inputs, summed, each written to the
 //! intercept record so an auditor can recompute the score.
 
 use std::collections::{HashMap, VecDeque};

@@ -1,4 +1,4 @@
-//! Message authentication for integrations (ARCHITECTURE §6): Slack's v0 request
+//! Message authentication for integrations (docs/architecture.md §6): Slack's v0 request
 //! signatures on inbound interactions, the `X-ARX-Signature` of outbound webhooks, and
 //! the tag of signed console links. HMAC-SHA256 throughout; every comparison of a
 //! received value is constant-time.

@@ -1,4 +1,4 @@
-//! Envelope encryption of connector credentials (ARCHITECTURE §10). Each org has a data
+//! Envelope encryption of connector credentials (docs/architecture.md §10). Each org has a data
 //! key wrapped by the master key; credentials are AES-256-GCM under the org's data key
 //! with the org and instance as associated data, so a ciphertext moved to another row
 //! does not decrypt.

@@ -1,4 +1,4 @@
-//! The reviewer API (ARCHITECTURE §14): the queue of approval requests (filtered by a
+//! The reviewer API (docs/architecture.md §14): the queue of approval requests (filtered by a
 //! typed `?status=`), one request with everything a reviewer needs, and the decisions
 //! people make on it, approve and deny with a comment. Who may decide is the engine's
 //! `ReviewOps` to say.

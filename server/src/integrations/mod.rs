@@ -1,4 +1,4 @@
-//! Integrations (ARCHITECTURE §6): a Slack message with Approve and Deny buttons for each
+//! Integrations (docs/architecture.md §6): a Slack message with Approve and Deny buttons for each
 //! new approval request, updated when the request ends, and the interaction endpoint
 //! behind the buttons; notices to Microsoft Teams and to generic signed webhooks; signed
 //! console links. Settings are kept by the engine (secrets sealed by the vault); this

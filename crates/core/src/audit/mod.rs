@@ -1,4 +1,4 @@
-//! The hash-chained audit trail (ARCHITECTURE §7): sealing records onto a per-org chain,
+//! The hash-chained audit trail (docs/architecture.md §7): sealing records onto a per-org chain,
 //! and verifying a sequence of records against the chain rules.
 
 use serde::{Deserialize, Serialize};

@@ -22,7 +22,7 @@ pub enum Category {
 }
 
 impl Category {
-    /// Default sensitivity of a connector of this category (ARCHITECTURE §5).
+    /// Default sensitivity of a connector of this category (docs/architecture.md §5).
     pub fn default_sensitivity(self) -> u8 {
         match self {
             Category::Secrets => 25,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
-use super::auth::{new_secret_token, token_hash};
+use super::identity::accounts::{new_secret_token, token_hash};
 use crate::access::Principal;
 use crate::audit::event as ev;
 use crate::audit::{Actor, AuditEvent, AuditRecord};

@@ -1,4 +1,4 @@
-//! `POST /v1/sdk/execute` (ARCHITECTURE §4): authenticate, resolve, gate, evaluate,
+//! `POST /v1/sdk/execute` (docs/architecture.md §4): authenticate, resolve, gate, evaluate,
 //! record durably, route, decrypt, execute, record the result, answer. In that order,
 //! with no path around any step.
 
@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::Engine;
-use super::auth::token_hash;
+use super::identity::accounts::token_hash;
 use crate::audit::event::{self as ev, Intercept};
 use crate::audit::{Actor, AuditRecord};
 use crate::catalog::{Connector, Operation};

@@ -1,4 +1,4 @@
-//! Time-bound grants (ARCHITECTURE §6): an agent asks for temporary scope (operations of
+//! Time-bound grants (docs/architecture.md §6): an agent asks for temporary scope (operations of
 //! one connector, optionally on one resource, for a TTL capped by the org); a reviewer
 //! approves the exact scope; while active it turns ESCALATE into PERMIT for the calls it
 //! covers; at expiry it reverts by itself; suspension, decommissioning or an admin's

@@ -4,9 +4,9 @@
 mod admin;
 mod approvals;
 mod audit_writer;
-mod auth;
 mod execute;
 mod grants;
+mod identity;
 mod integrations;
 mod policy;
 mod refusals;
@@ -14,8 +14,6 @@ mod responses;
 mod simulate;
 mod state;
 mod system;
-mod throttle;
-mod tokens;
 mod verify;
 
 use std::collections::HashMap;
@@ -24,15 +22,15 @@ use std::sync::{Arc, RwLock, Weak};
 pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_writer::AuditWriter;
-pub use auth::{new_secret_token, token_hash};
 pub use execute::Executed;
 pub use grants::GrantRequest;
+pub use identity::accounts::{new_secret_token, token_hash};
+pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
 pub use system::SystemOps;
-pub use tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, AuditRecord};
@@ -62,7 +60,7 @@ pub struct Engine {
     approval_events: approvals::ApprovalEvents,
     state_cache: state::StateCache,
     /// Sign-in backoff and the bound on password hashes.
-    login_guard: throttle::LoginGuard,
+    login_guard: identity::throttle::LoginGuard,
     /// Refused attempts being coalesced into burst records.
     refusals: refusals::Refusals,
     /// Default and longest lifetime of a new admin token.
@@ -83,7 +81,7 @@ impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
             local_targets: false,
-            token_lifetime_days: tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
+            token_lifetime_days: identity::tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
         }
     }
 }
@@ -118,7 +116,7 @@ impl Engine {
             default_policy: Arc::new(ActivePolicy::defaults()),
             approval_events: approvals::ApprovalEvents::default(),
             state_cache: state::StateCache::default(),
-            login_guard: throttle::LoginGuard::default(),
+            login_guard: identity::throttle::LoginGuard::default(),
             refusals: refusals::Refusals::default(),
             token_lifetime_days: opts.token_lifetime_days.max(1),
         })

@@ -1,4 +1,4 @@
-//! Vendor responses out of the immutable chain (ARCHITECTURE §7). A call's result record
+//! Vendor responses out of the immutable chain (docs/architecture.md §7). A call's result record
 //! carries the response's SHA-256 (of its RFC 8785 canonical JSON), its size and the
 //! operation's declared projection; the body goes to `response_bodies`, which only
 //! admins and auditors read ([`ResponseOps`]) and which each org's retention purges.

@@ -1,4 +1,4 @@
-//! Policy simulation (ARCHITECTURE §5): replay a proposed policy over the intercept
+//! Policy simulation (docs/architecture.md §5): replay a proposed policy over the intercept
 //! records of a time range and compare what it would decide with what was decided.
 //! A simulation runs as a background job with progress and can be cancelled; it reads
 //! only the intercept records of the range (an index seeks to it) and changes nothing.

@@ -1,4 +1,4 @@
-//! Policy evaluation (ARCHITECTURE §5): the first matching rule or the org's default
+//! Policy evaluation (docs/architecture.md §5): the first matching rule or the org's default
 //! by tier, then the review and deny thresholds, then grants. Deterministic for a given
 //! rule set and input.
 

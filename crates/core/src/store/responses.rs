@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::StoreResult;
 use crate::ids::{OrgId, RecordId};
 
-/// A vendor's answer to one call, kept outside the chain (ARCHITECTURE §7): the result
+/// A vendor's answer to one call, kept outside the chain (docs/architecture.md §7): the result
 /// record with id `record_id` carries its hash, and purging it leaves a tombstone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseBody {

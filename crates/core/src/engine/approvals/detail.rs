@@ -27,10 +27,6 @@ impl super::super::ReadOps<'_> {
         }
         Ok(d)
     }
-
-    pub async fn users(&self) -> Result<Vec<User>, CoreError> {
-        self.engine.store.list_users(self.who.org_id).await
-    }
 }
 
 impl Engine {

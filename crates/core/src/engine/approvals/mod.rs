@@ -1,4 +1,4 @@
-//! Deciding approval requests (ARCHITECTURE §6). A request moves
+//! Deciding approval requests (docs/architecture.md §6). A request moves
 //! `pending → approved | denied | expired | cancelled`, then an approved call
 //! `executing → executed | failed`; every move is a compare-and-set in the store and an
 //! audit record, so of racing decisions exactly one wins. ARX runs the approved call
@@ -200,55 +200,4 @@ impl Engine {
 /// Who reads vendor answers: admins and auditors, as for bodies kept out of the chain.
 fn reads_answers(role: Role) -> bool {
     matches!(role, Role::Admin | Role::Auditor)
-}
-
-impl super::AdminOps<'_> {
-    /// Sets the approver groups of a user of the org.
-    pub async fn set_user_groups(
-        &self,
-        id: crate::ids::UserId,
-        groups: Vec<String>,
-    ) -> Result<User, CoreError> {
-        let mut groups: Vec<String> = groups
-            .into_iter()
-            .map(|g| g.trim().to_string())
-            .filter(|g| !g.is_empty())
-            .collect();
-        groups.sort();
-        groups.dedup();
-        if let Some(bad) = groups.iter().find(|g| {
-            g.len() > 64
-                || !g
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        }) {
-            return Err(CoreError::InvalidRequest(format!(
-                "group '{bad}' must be 1 to 64 letters, digits, '-', '_' or '.'"
-            )));
-        }
-        let e = self.engine;
-        if !e
-            .store
-            .set_user_groups(self.who.org_id, id, &groups)
-            .await?
-        {
-            return Err(CoreError::NotFound("no such user".into()));
-        }
-        let user = e
-            .store
-            .user(self.who.org_id, id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such user".into()))?;
-        e.record(
-            self.who.org_id,
-            Actor::user(self.who.user_id, &self.who.email),
-            ev::UserGroupsSet {
-                user_id: id,
-                email: user.email.clone(),
-                groups: groups.to_vec(),
-            },
-        )
-        .await?;
-        Ok(user)
-    }
 }

@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sha2::{Digest, Sha256};
 
-use super::Engine;
+use super::super::Engine;
 use crate::access::{Principal, SessionClaim};
 use crate::audit::Actor;
 use crate::audit::event as ev;

@@ -2,8 +2,8 @@
 //! shorter on request), stored hashed, listed without their secret, revoked at once.
 //! Admins list and revoke every token of their org; other users only their own.
 
-use super::Engine;
-use super::auth::{new_secret_token, token_hash};
+use super::super::Engine;
+use super::accounts::{new_secret_token, token_hash};
 use crate::access::Principal;
 use crate::audit::event as ev;
 use crate::audit::{Actor, format_ts};

@@ -221,7 +221,7 @@ impl LoginGuard {
             return Ok(h.clone());
         }
         let made = tokio::task::spawn_blocking(|| {
-            super::auth::hash_password(&super::auth::new_secret_token(""))
+            super::accounts::hash_password(&super::accounts::new_secret_token(""))
         })
         .await
         .map_err(|e| CoreError::internal("argon2 task", e))??;
