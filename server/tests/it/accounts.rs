@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arx_core::clock::ManualClock;
 use arx_core::model::Role;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -15,16 +16,10 @@ use crate::harness::{TestServer, send, start_with_clock};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// One server per backend, each on its own manual clock.
-async fn each_on_clock() -> Vec<(TestServer, Arc<ManualClock>)> {
-    let mut v = Vec::new();
-    for b in ["sqlite", "postgres"] {
-        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        if let Some(s) = start_with_clock(b, clock.clone()).await {
-            v.push((s, clock));
-        }
-    }
-    v
+/// A server on `backend` with its own manual clock.
+async fn on_clock(backend: Backend) -> (TestServer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    (start_with_clock(backend, clock.clone()).await, clock)
 }
 
 /// Posts the sign-in form as a script would (no `Accept: text/html`).
@@ -67,9 +62,9 @@ async fn records_counting(s: &TestServer, kind: &str, total: u64) -> Vec<Value> 
     records(s, kind).await
 }
 
-#[tokio::test]
-async fn guessing_a_password_is_throttled_and_summarized_in_the_chain() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn guessing_a_password_is_throttled_and_summarized_in_the_chain(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let (email, password) = (
             s.demo().admin_email.clone(),
@@ -160,9 +155,9 @@ async fn guessing_a_password_is_throttled_and_summarized_in_the_chain() {
     }
 }
 
-#[tokio::test]
-async fn an_unknown_email_costs_a_password_hash_like_a_known_one() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn an_unknown_email_costs_a_password_hash_like_a_known_one(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let e = &s.running.engine;
         let before = e.password_checks();
@@ -186,9 +181,9 @@ async fn an_unknown_email_costs_a_password_hash_like_a_known_one() {
     }
 }
 
-#[tokio::test]
-async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let agent = s.demo().agents[0].id.clone();
         let key = s.demo().agents[0].api_key.clone();
@@ -216,9 +211,9 @@ async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one() {
     }
 }
 
-#[tokio::test]
-async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let admin = s.admin_token();
         let (st, made) = send(
@@ -350,12 +345,12 @@ async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
 #[tokio::test]
 async fn a_master_key_file_others_may_read_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("arx-key-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = arx_testkit::TempDir::new("arx-key").unwrap();
+    let dir = tmp.path();
     let path = dir.join("master.key");
     std::fs::write(&path, "11".repeat(32)).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let cfg = arx_server::config::Config::for_tests(&dir, None);
+    let cfg = arx_server::config::Config::for_tests(dir, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = arx_server::launch(cfg.clone(), listener, false)
         .await
@@ -369,9 +364,9 @@ async fn a_master_key_file_others_may_read_is_refused_at_start() {
     assert!(arx_server::keys::load_master_key(&cfg).is_ok());
 }
 
-#[tokio::test]
-async fn the_console_lists_tokens_without_their_secret() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn the_console_lists_tokens_without_their_secret(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let r = sign_in(&s, &s.demo().admin_email, &s.demo().admin_password).await;
         assert_eq!(r.headers()["location"], "/", "{b}");
@@ -401,9 +396,9 @@ async fn the_console_lists_tokens_without_their_secret() {
     }
 }
 
-#[tokio::test]
-async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let attempts = (0..12).map(|i| {
             let s = &s;
@@ -426,9 +421,8 @@ async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
     }
 }
 
-#[tokio::test]
-async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input() {
-    for s in crate::harness::each().await {
+backend_tests! {
+    async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input(s: TestServer) {
         let b = s.backend;
         let admin = s.admin_token();
         let (st, made) = send(

@@ -2,14 +2,14 @@
 
 use arx_core::audit::Actor;
 use arx_core::model::Role;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::harness::each;
+use crate::harness::TestServer;
 
-#[tokio::test]
-async fn admins_manage_agents_keys_and_instances() {
-    for s in each().await {
+backend_tests! {
+    async fn admins_manage_agents_keys_and_instances(s: TestServer) {
         let (st, b) = s
             .admin_send(
                 Method::POST,
@@ -120,9 +120,8 @@ async fn admins_manage_agents_keys_and_instances() {
     }
 }
 
-#[tokio::test]
-async fn one_org_cannot_see_or_touch_another() {
-    for s in each().await {
+backend_tests! {
+    async fn one_org_cannot_see_or_touch_another(s: TestServer) {
         let e = &s.running.engine;
         let other = e.create_org("other", "Other Org").await.unwrap();
         let admin = e
@@ -209,9 +208,7 @@ async fn one_org_cannot_see_or_touch_another() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_the_routes_that_answer() {
-    let Some(s) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let s = crate::harness::start(Backend::Sqlite).await;
     let doc: serde_json::Value = s
         .http
         .get(s.url("/openapi.json"))

@@ -9,10 +9,11 @@ use std::time::Duration;
 use arx_core::ids::{AgentId, ApprovalId, GrantId};
 use arx_core::model::{ApprovalChange, ApprovalStatus, Grant, GrantStatus, Role};
 use arx_core::store::Store as _;
+use arx_testkit::backend_tests;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments, each, send};
+use crate::harness::{TestServer, contain, containments, send};
 
 const SECOPS: &str = "secops-leads";
 
@@ -79,9 +80,8 @@ rules:
     forbid_owner_approval: true
 "#;
 
-#[tokio::test]
-async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need() {
-    for s in each().await {
+backend_tests! {
+    async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need(s: TestServer) {
         let b = s.backend;
         add_dev_azure(&s).await;
         put_policy(&s, TWO_SECOPS).await;
@@ -194,10 +194,10 @@ async fn prod_azure(s: &TestServer) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn votes_of_reviewers_who_lost_their_rights_do_not_count_and_expired_requests_stay_unapproved()
- {
-    for s in each().await {
+backend_tests! {
+    async fn votes_of_reviewers_who_lost_their_rights_do_not_count_and_expired_requests_stay_unapproved(
+        s: TestServer,
+    ) {
         let b = s.backend;
         put_policy(
             &s,
@@ -264,9 +264,8 @@ rules:
     }
 }
 
-#[tokio::test]
-async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many() {
-    for s in each().await {
+backend_tests! {
+    async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let agent_id: AgentId = s
@@ -346,9 +345,8 @@ async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however
     }
 }
 
-#[tokio::test]
-async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops() {
-    for s in each().await {
+backend_tests! {
+    async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let (_, out) = s.execute(&key, contain("host-slow")).await;
@@ -387,9 +385,8 @@ async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops() 
     }
 }
 
-#[tokio::test]
-async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing() {
-    for s in each().await {
+backend_tests! {
+    async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         // host-n1 is contained through an approved request.

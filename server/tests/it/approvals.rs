@@ -10,10 +10,11 @@ use arx_core::clock::ManualClock;
 use arx_core::ids::ApprovalId;
 use arx_core::model::{ApprovalChange, ApprovalStatus, Role};
 use arx_core::store::Store;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments, each, send, start_with_clock};
+use crate::harness::{TestServer, contain, containments, send, start_with_clock};
 
 async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
     send(
@@ -26,19 +27,8 @@ async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
     .await
 }
 
-async fn servers_on(clock: &Arc<ManualClock>) -> Vec<TestServer> {
-    let mut v = Vec::new();
-    for b in ["sqlite", "postgres"] {
-        if let Some(s) = start_with_clock(b, clock.clone()).await {
-            v.push(s);
-        }
-    }
-    v
-}
-
-#[tokio::test]
-async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
-    for s in each().await {
+backend_tests! {
+    async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves(s: TestServer) {
         let b = s.backend;
         let s = Arc::new(s);
         let key = s.agent_key("remediation-agent");
@@ -160,10 +150,10 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
     }
 }
 
-#[tokio::test]
-async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let admin = s.admin_token();
@@ -298,9 +288,8 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
     }
 }
 
-#[tokio::test]
-async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required() {
-    for s in each().await {
+backend_tests! {
+    async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required(s: TestServer) {
         let b = s.backend;
         let admin = s.admin_token();
         let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n    forbid_owner_approval: true\n";
@@ -394,10 +383,10 @@ async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_requi
     }
 }
 
-#[tokio::test]
-async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn approve_deny_and_expiry_race_and_exactly_one_wins(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let s = Arc::new(s);
         let key = s.agent_key("remediation-agent");
@@ -467,9 +456,8 @@ async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
     }
 }
 
-#[tokio::test]
-async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
-    for s in each().await {
+backend_tests! {
+    async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
@@ -536,9 +524,8 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
     }
 }
 
-#[tokio::test]
-async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval() {
-    for s in each().await {
+backend_tests! {
+    async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval(s: TestServer) {
         let b = s.backend;
         let policy = "rules:\n  - id: change-close-over-one\n    when: servicenow.changes:close\n    if: size(payload.change_ids) > 1\n    then: approval_required\n    approvers: [secops-leads]\n    timeout: 4h\n    diff_shown_to_approver: true\n";
         assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
@@ -654,10 +641,10 @@ async fn grant(s: &TestServer, key: &str) -> String {
     id
 }
 
-#[tokio::test]
-async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
@@ -791,9 +778,10 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
 #[tokio::test]
 async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
     // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    let Some(a) = crate::harness::start("postgres").await else {
+    if !Backend::Postgres.available() {
         return;
-    };
+    }
+    let a = crate::harness::start(Backend::Postgres).await;
     let b = a.replica().await;
 
     let key = a.agent_key("remediation-agent");

@@ -8,6 +8,7 @@ mod approvals;
 mod audit_cli;
 mod console;
 mod execute;
+mod fakes;
 mod harness;
 mod policy;
 mod responses;

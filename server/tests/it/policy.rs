@@ -2,10 +2,11 @@
 //! example rule, validation errors, versions, diffs, rollback and simulation.
 
 use arx_core::store::Store;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each};
+use crate::harness::TestServer;
 
 /// The seeds' example, written as the seed writes it (ServiceNow change close over more
 /// than one ticket needs secops-leads' approval within 4 h, diff shown).
@@ -47,9 +48,8 @@ fn last_of(records: &[Value], kind: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[tokio::test]
-async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one() {
-    for s in each().await {
+backend_tests! {
+    async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one(s: TestServer) {
         let b = s.backend;
         let (code, out) = put_policy(&s, SEED_POLICY, "?message=seed%20example").await;
         assert_eq!(
@@ -132,9 +132,8 @@ async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one() {
     }
 }
 
-#[tokio::test]
-async fn bad_policies_are_refused_with_rule_field_and_position() {
-    for s in each().await {
+backend_tests! {
+    async fn bad_policies_are_refused_with_rule_field_and_position(s: TestServer) {
         let b = s.backend;
         let cases = [
             (
@@ -186,9 +185,8 @@ async fn bad_policies_are_refused_with_rule_field_and_position() {
     }
 }
 
-#[tokio::test]
-async fn versions_diff_roll_back_and_are_recorded() {
-    for s in each().await {
+backend_tests! {
+    async fn versions_diff_roll_back_and_are_recorded(s: TestServer) {
         let b = s.backend;
         let (code, out) = put_policy(&s, SEED_POLICY, "?dry_run=true").await;
         assert_eq!(
@@ -292,9 +290,8 @@ async fn wait_done(s: &TestServer, id: &str) -> Value {
     panic!("simulation {id} did not finish");
 }
 
-#[tokio::test]
-async fn simulation_shows_what_a_stricter_draft_would_change() {
-    for s in each().await {
+backend_tests! {
+    async fn simulation_shows_what_a_stricter_draft_would_change(s: TestServer) {
         let b = s.backend;
         let triage = s.agent_key("triage-agent");
         let remediation = s.agent_key("remediation-agent");
@@ -421,9 +418,8 @@ async fn seed_intercepts(s: &TestServer, thousands: usize) {
     }
 }
 
-#[tokio::test]
-async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
-    for s in each().await {
+backend_tests! {
+    async fn a_long_simulation_reports_progress_and_can_be_cancelled(s: TestServer) {
         let b = s.backend;
         // 20,000 recorded intercepts.
         seed_intercepts(&s, 20).await;
@@ -476,9 +472,8 @@ async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
     }
 }
 
-#[tokio::test]
-async fn arx_policy_apply_and_export_work_from_the_command_line() {
-    for s in each().await {
+backend_tests! {
+    async fn arx_policy_apply_and_export_work_from_the_command_line(s: TestServer) {
         let b = s.backend;
         let file = s.dir.join("policy.yaml");
         std::fs::write(&file, SEED_POLICY).unwrap();
@@ -542,9 +537,10 @@ async fn arx_policy_apply_and_export_work_from_the_command_line() {
 #[tokio::test]
 async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    let Some(a) = crate::harness::start("postgres").await else {
+    if !Backend::Postgres.available() {
         return;
-    };
+    }
+    let a = crate::harness::start(Backend::Postgres).await;
     let b = a.replica().await;
     let on_b = |path: &str| format!("http://{}{path}", b.addr);
     seed_intercepts(&a, 20).await;

@@ -9,11 +9,12 @@ use arx_core::audit::{Actor, AuditDraft};
 use arx_core::clock::ManualClock;
 use arx_core::ids::RecordId;
 use arx_core::model::Role;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestServer, each, send, start_with_clock};
+use crate::harness::{TestServer, send, start_with_clock};
 
 const TRIAGE: &str = "triage-agent";
 const DAY_MS: i64 = 86_400_000;
@@ -56,9 +57,8 @@ async fn chain_verifies(s: &TestServer) {
     assert!(report.is_ok(), "{}: chain broken: {report:?}", s.backend);
 }
 
-#[tokio::test]
-async fn the_result_record_holds_hash_size_and_projection_but_no_body() {
-    for s in each().await {
+backend_tests! {
+    async fn the_result_record_holds_hash_size_and_projection_but_no_body(s: TestServer) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let f = &record["fields"];
@@ -102,9 +102,8 @@ async fn the_result_record_holds_hash_size_and_projection_but_no_body() {
     }
 }
 
-#[tokio::test]
-async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain() {
-    for s in each().await {
+backend_tests! {
+    async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain(s: TestServer) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let path = read_path(&record);
@@ -154,9 +153,8 @@ async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chai
     }
 }
 
-#[tokio::test]
-async fn a_tampered_body_row_reads_as_not_verified() {
-    for s in each().await {
+backend_tests! {
+    async fn a_tampered_body_row_reads_as_not_verified(s: TestServer) {
         let b = s.backend;
         let (_, record) = permitted(&s, detections()).await;
         sqlx::query("UPDATE response_bodies SET body = $1 WHERE record_id = $2")
@@ -173,9 +171,8 @@ async fn a_tampered_body_row_reads_as_not_verified() {
     }
 }
 
-#[tokio::test]
-async fn a_body_that_cannot_be_stored_still_gets_its_result_record() {
-    for s in each().await {
+backend_tests! {
+    async fn a_body_that_cannot_be_stored_still_gets_its_result_record(s: TestServer) {
         let b = s.backend;
         let pool = s.running.store.pool();
         sqlx::query("ALTER TABLE response_bodies RENAME TO response_bodies_gone")
@@ -201,13 +198,10 @@ async fn a_body_that_cannot_be_stored_still_gets_its_result_record() {
     }
 }
 
-#[tokio::test]
-async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for b in ["sqlite", "postgres"] {
-        let Some(s) = start_with_clock(b, clock.clone()).await else {
-            continue;
-        };
+backend_tests! {
+    async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         assert_eq!(
             s.admin_get("/v1/admin/settings/retention").await.1["response_days"],
             30,
@@ -293,9 +287,8 @@ async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verif
     }
 }
 
-#[tokio::test]
-async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies() {
-    for s in each().await {
+backend_tests! {
+    async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies(s: TestServer) {
         let b = s.backend;
         let org = org_id(&s).await;
         let e = &s.running.engine;
@@ -336,9 +329,8 @@ async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
     r.text().await.unwrap()
 }
 
-#[tokio::test]
-async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict() {
-    for s in each().await {
+backend_tests! {
+    async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict(s: TestServer) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let id = record["id"].as_str().unwrap();
