@@ -12,7 +12,7 @@ use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, send, start_with_clock};
+use crate::harness::{TestServer, start_with_clock};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -190,11 +190,7 @@ backend_tests! {
         let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
         let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
         let (st, _) = s
-            .admin_send(
-                Method::DELETE,
-                &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
-                json!({}),
-            )
+            .admin().send(Method::DELETE, &format!("/v1/admin/agents/{agent}/keys/{key_id}"), json!({}))
             .await;
         assert_eq!(st, 204, "{b}");
         let call =
@@ -216,13 +212,7 @@ backend_tests! {
         let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "ci", "lifetime_days": 7}),
-        )
+        let (st, made) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "ci", "lifetime_days": 7}))
         .await;
         assert_eq!(st, 201, "{b}: {made}");
         let ci = made["secret"].as_str().unwrap().to_string();
@@ -230,13 +220,7 @@ backend_tests! {
         assert!(ci.starts_with(made["token"]["prefix"].as_str().unwrap()));
 
         // Longer than the server allows, or nameless: 400 naming the field.
-        let (st, e) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "long", "lifetime_days": 91}),
-        )
+        let (st, e) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "long", "lifetime_days": 91}))
         .await;
         assert_eq!(st, 400, "{b}: {e}");
         assert!(
@@ -247,19 +231,13 @@ backend_tests! {
         );
 
         // A token made with the 7-day token expires no later than it.
-        let (st, child) = send(
-            &s,
-            &ci,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "child"}),
-        )
+        let (st, child) = s.client(&ci).post("/v1/admin/tokens", json!({"name": "child"}))
         .await;
         assert_eq!(st, 201, "{b}: {child}");
         assert!(child["token"]["expires_ms"].as_i64() <= made["token"]["expires_ms"].as_i64());
 
         // The list: names, prefixes and times, never a secret or a hash.
-        let (st, list) = send(&s, &admin, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (st, list) = s.client(&admin).get("/v1/admin/tokens").await;
         assert_eq!(st, 200, "{b}");
         let text = list.to_string();
         assert!(!text.contains(&ci) && !text.contains("hash"), "{b}: {text}");
@@ -278,19 +256,13 @@ backend_tests! {
         let reviewer = s
             .user_token("tokens-rev@demo.arx.local", Role::Reviewer)
             .await;
-        let (_, own) = send(&s, &reviewer, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (_, own) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(own["tokens"].as_array().unwrap().len(), 1, "{b}: {own}");
-        let (st, _) = send(
-            &s,
-            &reviewer,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{ci_id}"),
-            json!(null),
-        )
+        let (st, _) = s.client(&reviewer).delete(&format!("/v1/admin/tokens/{ci_id}"))
         .await;
         assert_eq!(st, 404, "{b}");
         assert_eq!(
-            send(&s, &ci, Method::GET, "/v1/admin/agents", json!(null))
+            s.client(&ci).get("/v1/admin/agents")
                 .await
                 .0,
             200
@@ -298,16 +270,10 @@ backend_tests! {
 
         // Revoked: stops at once, recorded.
         let rev_id = own["tokens"][0]["id"].as_str().unwrap().to_string();
-        let (st, _) = send(
-            &s,
-            &admin,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{rev_id}"),
-            json!(null),
-        )
+        let (st, _) = s.client(&admin).delete(&format!("/v1/admin/tokens/{rev_id}"))
         .await;
         assert_eq!(st, 204, "{b}");
-        let (st, e) = send(&s, &reviewer, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (st, e) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(st, 401, "{b}: {e}");
         assert!(
             s.audit_kinds()
@@ -319,7 +285,7 @@ backend_tests! {
 
         // Expired: 401 saying when and what to do; the 90-day demo token still works.
         clock.advance_ms(7 * DAY_MS + 1);
-        let (st, e) = send(&s, &ci, Method::GET, "/v1/admin/agents", json!(null)).await;
+        let (st, e) = s.client(&ci).get("/v1/admin/agents").await;
         assert_eq!(st, 401, "{b}: {e}");
         let msg = e["error"]["message"].as_str().unwrap();
         assert!(
@@ -327,14 +293,14 @@ backend_tests! {
             "{b}: {msg}"
         );
         assert_eq!(
-            send(&s, &admin, Method::GET, "/v1/admin/agents", json!(null))
+            s.client(&admin).get("/v1/admin/agents")
                 .await
                 .0,
             200
         );
         clock.advance_ms(90 * DAY_MS);
         assert_eq!(
-            send(&s, &admin, Method::GET, "/v1/admin/agents", json!(null))
+            s.client(&admin).get("/v1/admin/agents")
                 .await
                 .0,
             401
@@ -425,13 +391,7 @@ backend_tests! {
     async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input(s: TestServer) {
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "ci"}),
-        )
+        let (st, made) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "ci"}))
         .await;
         assert_eq!(st, 201, "{b}: {made}");
         let (secret, id) = (
@@ -440,40 +400,22 @@ backend_tests! {
         );
         // Another org's admin neither sees nor revokes the demo org's token, nor its retention.
         let theirs = s.other_org_admin().await;
-        let (_, list) = send(&s, &theirs, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (_, list) = s.client(&theirs).get("/v1/admin/tokens").await;
         assert!(!list.to_string().contains(&id), "{b}: {list}");
-        let (st, _) = send(
-            &s,
-            &theirs,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{id}"),
-            json!(null),
-        )
+        let (st, _) = s.client(&theirs).delete(&format!("/v1/admin/tokens/{id}"))
         .await;
         assert_eq!(st, 404, "{b}: another org's token");
-        let (st, _) = send(
-            &s,
-            &theirs,
-            Method::PUT,
-            "/v1/admin/settings/retention",
-            json!({"response_days": 1}),
-        )
+        let (st, _) = s.client(&theirs).put("/v1/admin/settings/retention", json!({"response_days": 1}))
         .await;
         assert_eq!(st, 200, "{b}");
-        let (_, mine) = send(
-            &s,
-            &admin,
-            Method::GET,
-            "/v1/admin/settings/retention",
-            json!(null),
-        )
+        let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention")
         .await;
         assert_eq!(
             mine["response_days"], 30,
             "{b}: the other org changed only its own: {mine}"
         );
         assert_eq!(
-            send(&s, &secret, Method::GET, "/v1/admin/agents", json!(null))
+            s.client(&secret).get("/v1/admin/agents")
                 .await
                 .0,
             200,
@@ -482,22 +424,10 @@ backend_tests! {
 
         // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
         for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::DELETE,
-                &format!("/v1/admin/tokens/{bad}"),
-                json!(null),
-            )
+            let (st, out) = s.client(&admin).delete(&format!("/v1/admin/tokens/{bad}"))
             .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::GET,
-                &format!("/v1/admin/audit/{bad}/response"),
-                json!(null),
-            )
+            let (st, out) = s.client(&admin).get(&format!("/v1/admin/audit/{bad}/response"))
             .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
         }
@@ -507,7 +437,7 @@ backend_tests! {
             json!({"name": "ci", "lifetime_days": "7"}),
             json!({"name": "ci", "role": "admin"}),
         ] {
-            let (st, out) = send(&s, &admin, Method::POST, "/v1/admin/tokens", body.clone()).await;
+            let (st, out) = s.client(&admin).post("/v1/admin/tokens", body.clone()).await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"
@@ -518,13 +448,7 @@ backend_tests! {
             json!({"response_days": null}),
             json!([]),
         ] {
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::PUT,
-                "/v1/admin/settings/retention",
-                body.clone(),
-            )
+            let (st, out) = s.client(&admin).put("/v1/admin/settings/retention", body.clone())
             .await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),

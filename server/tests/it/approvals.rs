@@ -11,21 +11,10 @@ use arx_core::ids::ApprovalId;
 use arx_core::model::{ApprovalChange, ApprovalStatus, Role};
 use arx_core::store::Store;
 use arx_testkit::{Backend, backend_tests};
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments, send, start_with_clock};
-
-async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
-    send(
-        s,
-        key,
-        Method::GET,
-        &format!("/v1/sdk/approvals/{id}?wait_seconds={wait}"),
-        Value::Null,
-    )
-    .await
-}
+use crate::client::Decision;
+use crate::harness::{TestServer, contain, containments, start_with_clock};
 
 backend_tests! {
     async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves(s: TestServer) {
@@ -78,14 +67,7 @@ backend_tests! {
             "{b}: {d}"
         );
 
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({"comment": "confirmed C2"}),
-        )
-        .await;
+        let (code, out) = s.admin().approve(&id, Some("confirmed C2")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -107,14 +89,7 @@ backend_tests! {
             "{b}: {got}"
         );
         // A second decision changes nothing and runs nothing.
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (code, out) = s.admin().approve(&id, None).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (409, Some("conflict")),
@@ -122,7 +97,7 @@ backend_tests! {
         );
         assert_eq!(containments(&s), 1, "{b}");
         // Polling afterwards returns the same result.
-        let (code, again) = poll(&s, &key, &id, 0).await;
+        let (code, again) = s.client(&key).poll(&id, 0).await;
         assert_eq!((code, &again["result"]), (200, &body["result"]), "{b}");
 
         let records = s.audit().await;
@@ -162,21 +137,14 @@ backend_tests! {
         let (code, out) = s.execute(&key, contain("h-deny")).await;
         assert_eq!(code, 202, "{b}: {out}");
         let id = out["approval_id"].as_str().unwrap().to_string();
-        let (code, pending) = poll(&s, &key, &id, 0).await;
+        let (code, pending) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, pending["status"].as_str()),
             (202, Some("pending")),
             "{b}"
         );
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/deny"),
-            json!({"comment": "not this host"}),
-        )
-        .await;
-        let (code, out) = poll(&s, &key, &id, 0).await;
+        s.client(&admin).deny(&id, Some("not this host")).await;
+        let (code, out) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (403, Some("approval_denied")),
@@ -220,14 +188,7 @@ backend_tests! {
             (403, Some("approval_expired")),
             "{b}: {out}"
         );
-        let (code, out) = send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (403, Some("approval_expired")),
@@ -244,37 +205,18 @@ backend_tests! {
             .find(|a| a.name == "remediation-agent")
             .unwrap()
             .id;
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/suspend"),
-            json!({"reason": "investigating"}),
-        )
+        s.client(&admin).post(&format!("/v1/admin/agents/{agent_id}/suspend"), json!({"reason": "investigating"}))
         .await;
-        let (code, out) = send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("cancelled")),
             "{b}: {out}"
         );
         let reactivate = format!("/v1/admin/agents/{agent_id}/reactivate");
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &reactivate,
-            json!({"reason": "cleared"}),
-        )
+        s.client(&admin).post(&reactivate, json!({"reason": "cleared"}))
         .await;
-        let (code, out) = poll(&s, &key, &id, 0).await;
+        let (code, out) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (409, Some("approval_cancelled")),
@@ -311,13 +253,7 @@ backend_tests! {
             ]
             .contains(&email)
             {
-                let (code, _) = send(
-                    &s,
-                    &admin,
-                    Method::PUT,
-                    &format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()),
-                    json!({"groups": ["ir-leads"]}),
-                )
+                let (code, _) = s.client(&admin).put(&format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()), json!({"groups": ["ir-leads"]}))
                 .await;
                 assert_eq!(code, 200, "{b}");
             }
@@ -329,14 +265,7 @@ backend_tests! {
         let approve = |tok: String| {
             let (s, id) = (&s, id.clone());
             async move {
-                send(
-                    s,
-                    &tok,
-                    Method::POST,
-                    &format!("/v1/admin/approvals/{id}/approve"),
-                    json!({"comment": "ok"}),
-                )
-                .await
+                s.client(&tok).approve(&id, Some("ok")).await
             }
         };
         let (code, out) = approve(outsider).await;
@@ -399,18 +328,13 @@ backend_tests! {
         let reviewer = s.user_token("racer@demo.arx.local", Role::Reviewer).await;
         let mut tasks = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            for (path, token) in [("approve", s.admin_token()), ("deny", reviewer.clone())] {
+            for (decision, token) in [
+                (Decision::Approve, s.admin_token()),
+                (Decision::Deny, reviewer.clone()),
+            ] {
                 let (s, id) = (s.clone(), id.clone());
                 tasks.push(tokio::spawn(async move {
-                    send(
-                        &s,
-                        &token,
-                        Method::POST,
-                        &format!("/v1/admin/approvals/{id}/{path}"),
-                        json!({}),
-                    )
-                    .await
-                    .0
+                    s.client(&token).decide(&id, decision, None).await.0
                 }));
             }
             if i == ids.len() / 2 {
@@ -502,7 +426,7 @@ backend_tests! {
                 "{b}"
             );
         }
-        let (code, out) = poll(&s, &key, &id.to_string(), 0).await;
+        let (code, out) = s.client(&key).poll(&id.to_string(), 0).await;
         assert_eq!(code, 502, "{b}: {out}");
         assert!(
             out["error"]["message"]
@@ -578,23 +502,10 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_string();
-        send(
-            &s,
-            &s.admin_token(),
-            Method::PUT,
-            &format!("/v1/admin/users/{uid}/groups"),
-            json!({"groups": ["secops-leads"]}),
-        )
+        s.admin().put(&format!("/v1/admin/users/{uid}/groups"), json!({"groups": ["secops-leads"]}))
         .await;
         // The triage agent's owner is this lead, but the rule does not forbid owners here.
-        let (code, out) = send(
-            &s,
-            &lead,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({"comment": "CAB approved"}),
-        )
-        .await;
+        let (code, out) = s.client(&lead).approve(&id, Some("CAB approved")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -621,17 +532,13 @@ async fn grant(s: &TestServer, key: &str) -> String {
     let body = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "15m",
                       "reason": "turn off public blob access on logsprod", "wait_seconds": 0,
                       "resource": {"param": "account", "value": "logsprod"}});
-    let (code, out) = send(s, key, Method::POST, "/v1/sdk/grants", body).await;
+    let (code, out) = s.client(key).post("/v1/sdk/grants", body).await;
     assert_eq!(code, 202, "{}: {out}", s.backend);
     let id = out["approval_id"].as_str().unwrap().to_string();
-    let (code, out) = send(
-        s,
-        &s.admin_token(),
-        Method::POST,
-        &format!("/v1/admin/approvals/{id}/approve"),
-        json!({"comment": "15 minutes, that bucket only"}),
-    )
-    .await;
+    let (code, out) = s
+        .admin()
+        .approve(&id, Some("15 minutes, that bucket only"))
+        .await;
     assert_eq!(
         (code, out["approval"]["status"].as_str()),
         (200, Some("executed")),
@@ -651,7 +558,7 @@ backend_tests! {
         assert_eq!(code, 202, "{b}: a high-risk cloud write escalates");
 
         let too_long = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "2h", "reason": "x"});
-        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", too_long).await;
+        let (code, out) = s.client(&key).post("/v1/sdk/grants", too_long).await;
         assert!(
             code == 400
                 && out["error"]["message"]
@@ -669,7 +576,7 @@ backend_tests! {
             d["approval"]["params"]["resource"]["value"], "logsprod",
             "{b}: the reviewer saw the exact scope"
         );
-        let (code, out) = poll(&s, &key, &approval, 0).await;
+        let (code, out) = s.client(&key).poll(&approval, 0).await;
         assert_eq!(
             (code, out["status"].as_str()),
             (200, Some("active")),
@@ -708,21 +615,9 @@ backend_tests! {
             .unwrap()
             .id
             .clone();
-        send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/suspend"),
-            json!({"reason": "drift"}),
-        )
+        s.admin().post(&format!("/v1/admin/agents/{agent_id}/suspend"), json!({"reason": "drift"}))
         .await;
-        send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/reactivate"),
-            json!({"reason": "cleared"}),
-        )
+        s.admin().post(&format!("/v1/admin/agents/{agent_id}/reactivate"), json!({"reason": "cleared"}))
         .await;
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
         assert_eq!(code, 202, "{b}: suspension revoked the grant");
@@ -737,13 +632,7 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_string();
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/grants/{active}/revoke"),
-            json!({"reason": "done early"}),
-        )
+        let (code, out) = s.admin().post(&format!("/v1/admin/grants/{active}/revoke"), json!({"reason": "done early"}))
         .await;
         assert_eq!(
             (code, out["grant"]["status"].as_str()),

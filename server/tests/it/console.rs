@@ -2,16 +2,7 @@
 
 use arx_testkit::Backend;
 
-use crate::harness::{TestServer, start};
-
-fn cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("arx_session="))
-        .map(|c| c.split(';').next().unwrap_or("").to_string())
-}
+use crate::harness::{TestServer, session_cookie as cookie, start};
 
 /// Posts the sign-in form from `origin`, with a session cookie when given.
 async fn sign_in(

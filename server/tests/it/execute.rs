@@ -350,8 +350,8 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         .clone();
     // Suspended: DENY with risk 100 before policy.
     let (st, _) = s
-        .admin_send(
-            reqwest::Method::POST,
+        .admin()
+        .post(
             &format!("/v1/admin/agents/{agent}/suspend"),
             json!({"reason": "drift"}),
         )
@@ -368,19 +368,20 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         .pop()
         .unwrap();
     assert_eq!(rec["fields"]["policy_id"], "gate:agent_status");
-    s.admin_send(
-        reqwest::Method::POST,
-        &format!("/v1/admin/agents/{agent}/reactivate"),
-        json!({"reason": "reviewed"}),
-    )
-    .await;
+    s.admin()
+        .post(
+            &format!("/v1/admin/agents/{agent}/reactivate"),
+            json!({"reason": "reviewed"}),
+        )
+        .await;
     assert_eq!(s.execute(&s.agent_key(TRIAGE), permit_call()).await.0, 200);
 
     // Revoked key: 401, audited against the agent.
     let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
     let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
     let (st, _) = s
-        .admin_send(
+        .admin()
+        .send(
             reqwest::Method::DELETE,
             &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
             json!({}),

@@ -125,13 +125,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        r.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("arx_session="))
-            .map(|c| c.split(';').next().unwrap_or("").to_string())
-            .expect("a session cookie")
+        session_cookie(&r).expect("a session cookie")
     }
 
     pub fn sim(&self) -> &arx_simulator::Simulator {
@@ -189,21 +183,6 @@ impl TestServer {
             self.http
                 .get(self.url(path))
                 .bearer_auth(self.admin_token()),
-        )
-        .await
-    }
-
-    pub async fn admin_send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> (u16, Value) {
-        Self::send(
-            self.http
-                .request(method, self.url(path))
-                .bearer_auth(self.admin_token())
-                .json(&body),
         )
         .await
     }
@@ -290,6 +269,16 @@ async fn boot(
         http,
         _db: db,
     }
+}
+
+/// The `arx_session=…` pair a response sets, if any.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("arx_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
 }
 
 /// A CrowdStrike containment of `host`: high risk, so it escalates by default.

@@ -3,7 +3,6 @@
 
 use arx_core::store::Store;
 use arx_testkit::{Backend, backend_tests};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::TestServer;
@@ -220,11 +219,7 @@ backend_tests! {
         );
 
         let (code, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/rollback",
-                json!({"version": 1}),
-            )
+            .admin().post("/v1/admin/policy/rollback", json!({"version": 1}))
             .await;
         assert_eq!(
             (code, out["version"].as_i64()),
@@ -319,11 +314,7 @@ backend_tests! {
         );
         let before = s.audit().await.len();
         let (code, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         assert_eq!(code, 202, "{b}: {out}");
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
@@ -425,11 +416,7 @@ backend_tests! {
         seed_intercepts(&s, 20).await;
         let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
         let (_, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let id = out["simulation"]["id"].as_str().unwrap().to_string();
         assert!(
@@ -437,11 +424,7 @@ backend_tests! {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/policy/simulations/{id}/cancel"),
-                json!({}),
-            )
+            .admin().post(&format!("/v1/admin/policy/simulations/{id}/cancel"), json!({}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         let report = wait_done(&s, &id).await;
@@ -452,11 +435,7 @@ backend_tests! {
         );
         // A full run over the same records counts every one.
         let (_, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
         assert_eq!(
@@ -548,11 +527,8 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
 
     // Started on A, cancelled through B: A's job stops, and both show the same report.
     let (code, out) = a
-        .admin_send(
-            Method::POST,
-            "/v1/admin/policy/simulations",
-            json!({"policy": draft}),
-        )
+        .admin()
+        .post("/v1/admin/policy/simulations", json!({"policy": draft}))
         .await;
     assert_eq!(code, 202, "{out}");
     let id = out["simulation"]["id"].as_str().unwrap().to_string();

@@ -10,11 +10,10 @@ use arx_core::clock::ManualClock;
 use arx_core::ids::RecordId;
 use arx_core::model::Role;
 use arx_testkit::{Backend, backend_tests};
-use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestServer, send, start_with_clock};
+use crate::harness::{TestServer, start_with_clock};
 
 const TRIAGE: &str = "triage-agent";
 const DAY_MS: i64 = 86_400_000;
@@ -49,7 +48,9 @@ async fn org_id(s: &TestServer) -> arx_core::ids::OrgId {
 }
 
 async fn put(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
-    send(s, token, Method::PUT, "/v1/admin/settings/retention", body).await
+    s.client(token)
+        .put("/v1/admin/settings/retention", body)
+        .await
 }
 
 async fn chain_verifies(s: &TestServer) {
@@ -120,7 +121,7 @@ backend_tests! {
         );
 
         let auditor = s.user_token("auditor@demo.example", Role::Auditor).await;
-        let (status, got) = send(&s, &auditor, Method::GET, &path, Value::Null).await;
+        let (status, got) = s.client(&auditor).get(&path).await;
         assert_eq!((status, got["verified"].clone()), (200, json!(true)), "{b}");
 
         for (email, role) in [
@@ -128,14 +129,14 @@ backend_tests! {
             ("owner@demo.example", Role::Owner),
         ] {
             let t = s.user_token(email, role).await;
-            let (status, got) = send(&s, &t, Method::GET, &path, Value::Null).await;
+            let (status, got) = s.client(&t).get(&path).await;
             assert_eq!(status, 403, "{b}: {email}: {got}");
             assert!(got.get("body").is_none(), "{b}");
         }
 
         // Another org's admin does not learn that the record exists.
         let token = s.other_org_admin().await;
-        let (status, got) = send(&s, &token, Method::GET, &path, Value::Null).await;
+        let (status, got) = s.client(&token).get(&path).await;
         assert_eq!(status, 404, "{b}: {got}");
         let random = format!("/v1/admin/audit/{}/response", RecordId::new());
         assert_eq!(s.admin_get(&random).await.0, 404, "{b}");

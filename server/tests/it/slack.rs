@@ -88,12 +88,8 @@ async fn signed(s: &TestServer, body: &str) -> (u16, Value) {
 
 async fn configure_slack(s: &TestServer, base: &str) {
     let (code, out) = s
-        .admin_send(
-            Method::PUT,
-            "/v1/admin/integrations/slack",
-            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
-                   "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{base}/api")}),
-        )
+        .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
+                   "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{base}/api")}))
         .await;
     assert_eq!(code, 200, "{}: {out}", s.backend);
 }
@@ -125,11 +121,7 @@ backend_tests! {
         );
 
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/slack",
-                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops", "team_id": "T0ARX", "app_id": "A0ARX"}),
-            )
+            .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops", "team_id": "T0ARX", "app_id": "A0ARX"}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         let i = &out["integration"];
@@ -148,12 +140,8 @@ backend_tests! {
 
         // Plain http only to this machine, where a credential cannot be overheard.
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/slack",
-                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
-                       "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": "http://slack.example/api"}),
-            )
+            .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
+                       "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": "http://slack.example/api"}))
             .await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
@@ -161,11 +149,7 @@ backend_tests! {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/teams",
-                json!({"link": "x"}),
-            )
+            .admin().put("/v1/admin/integrations/teams", json!({"link": "x"}))
             .await;
         assert!(
             code == 400 && out["error"]["message"].as_str().unwrap().contains("{url}"),
@@ -191,7 +175,7 @@ backend_tests! {
         }
 
         let (code, out) = s
-            .admin_send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
+            .admin().send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
             .await;
         assert_eq!((code, &out["deleted"]), (200, &json!(true)), "{b}: {out}");
         let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
@@ -218,11 +202,7 @@ backend_tests! {
             !dump.contains(BOT_TOKEN) && !dump.contains(SIGNING_SECRET),
             "{b}"
         );
-        s.admin_send(
-            Method::PUT,
-            "/v1/admin/integrations/slack",
-            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1", "team_id": "T0ARX", "app_id": "A0ARX"}),
-        )
+        s.admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1", "team_id": "T0ARX", "app_id": "A0ARX"}))
         .await;
         use sqlx::Row;
         let rows = sqlx::query("SELECT sealed_secrets, config FROM integrations")
@@ -611,7 +591,7 @@ backend_tests! {
         for u in [&lead1, &lead2] {
             let path = format!("/v1/admin/users/{u}/groups");
             let (code, _) = s
-                .admin_send(Method::PUT, &path, json!({"groups": ["ir-leads"]}))
+                .admin().put(&path, json!({"groups": ["ir-leads"]}))
                 .await;
             assert_eq!(code, 200, "{b}");
         }
@@ -620,7 +600,7 @@ backend_tests! {
         let link = |user: &str, slack: Value| {
             let (s, path) = (&s, format!("/v1/admin/users/{user}/slack"));
             async move {
-                s.admin_send(Method::PUT, &path, json!({ "slack_user_id": slack }))
+                s.admin().put(&path, json!({ "slack_user_id": slack }))
                     .await
             }
         };
@@ -815,13 +795,7 @@ backend_tests! {
             3,
             "{b}: channel_not_found is not tried again"
         );
-        let (code, _) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/approvals/{lost}/deny"),
-                json!({"comment": "not this one"}),
-            )
-            .await;
+        let (code, _) = s.admin().deny(&lost, Some("not this one")).await;
         assert_eq!(code, 200, "{b}");
         let posts = fake.wait_for("/api/chat.postMessage", 4).await;
         let last = posts[3].body["blocks"].to_string();
@@ -838,11 +812,7 @@ backend_tests! {
         let b = s.backend;
         let (teams_in, hook_in) = (teams::start().await, webhook::start().await);
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/teams",
-                json!({"url": teams_in.url}),
-            )
+            .admin().put("/v1/admin/integrations/teams", json!({"url": teams_in.url}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         assert_eq!(
@@ -852,11 +822,7 @@ backend_tests! {
         );
         assert!(!out.to_string().contains("/hooks/teams"), "{b}: {out}");
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/webhook",
-                json!({"url": hook_in.url, "secret": WEBHOOK_SECRET}),
-            )
+            .admin().put("/v1/admin/integrations/webhook", json!({"url": hook_in.url, "secret": WEBHOOK_SECRET}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
 
@@ -904,13 +870,7 @@ backend_tests! {
             "{b}: params stay in ARX"
         );
 
-        let (code, _) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/approvals/{id}/deny"),
-                json!({"comment": "not this host"}),
-            )
-            .await;
+        let (code, _) = s.admin().deny(&id, Some("not this host")).await;
         assert_eq!(code, 200, "{b}");
         let teams = teams_in.wait_for(2).await;
         let hooks = hook_in.wait_for(2).await;

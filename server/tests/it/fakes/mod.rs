@@ -87,21 +87,44 @@ async fn serve(app: axum::Router) -> String {
     format!("http://{addr}")
 }
 
-/// A receiver of posted notices at `path`: what Teams and webhook receivers share.
-async fn hook_receiver(path: &'static str) -> (Recorder, String) {
-    use axum::body::Bytes;
-    use axum::extract::State;
-    let rec = Recorder::default();
-    let app = axum::Router::new()
-        .route(
+/// A receiver of posted notices (a Teams incoming webhook, a webhook endpoint).
+pub struct Hook {
+    rec: Recorder,
+    path: &'static str,
+    /// The URL to configure in ARX.
+    pub url: String,
+}
+
+impl Hook {
+    /// Starts a receiver of POSTs to `path`.
+    async fn start(path: &'static str) -> Hook {
+        use axum::body::Bytes;
+        use axum::extract::State;
+        let rec = Recorder::default();
+        let app = axum::Router::new()
+            .route(
+                path,
+                axum::routing::post(
+                    move |State(r): State<Recorder>, headers: HeaderMap, body: Bytes| async move {
+                        r.record(path, &headers, &body);
+                    },
+                ),
+            )
+            .with_state(rec.clone());
+        let base = serve(app).await;
+        Hook {
+            rec,
             path,
-            axum::routing::post(
-                move |State(r): State<Recorder>, headers: HeaderMap, body: Bytes| async move {
-                    r.record(path, &headers, &body);
-                },
-            ),
-        )
-        .with_state(rec.clone());
-    let base = serve(app).await;
-    (rec, format!("{base}{path}"))
+            url: format!("{base}{path}"),
+        }
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.rec.calls(self.path)
+    }
+
+    /// Waits until `n` notices have arrived.
+    pub async fn wait_for(&self, n: usize) -> Vec<Call> {
+        self.rec.wait_for(self.path, n).await
+    }
 }

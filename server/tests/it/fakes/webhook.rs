@@ -1,34 +1,14 @@
-//! A signed-webhook receiver: records the notices ARX posts, and checks their signature
+//! A signed-webhook receiver: records the notices ARX posts; [`signature`] checks them
 //! the way a receiver would, independently of ARX's code.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::{Call, Recorder, hook_receiver};
-
-pub struct Webhook {
-    rec: Recorder,
-    /// The receiver URL to configure in ARX.
-    pub url: String,
-}
-
-const PATH: &str = "/hooks/arx";
+use super::Hook;
 
 /// Starts the stand-in.
-pub async fn start() -> Webhook {
-    let (rec, url) = hook_receiver(PATH).await;
-    Webhook { rec, url }
-}
-
-impl Webhook {
-    pub fn calls(&self) -> Vec<Call> {
-        self.rec.calls(PATH)
-    }
-
-    /// Waits until `n` notices have arrived.
-    pub async fn wait_for(&self, n: usize) -> Vec<Call> {
-        self.rec.wait_for(PATH, n).await
-    }
+pub async fn start() -> Hook {
+    Hook::start("/hooks/arx").await
 }
 
 /// The `x-arx-signature` a receiver expects for `body`: HMAC-SHA256 of the exact bytes.
