@@ -190,7 +190,12 @@ backend_tests! {
         let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
         let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
         let (st, _) = s
-            .admin().send(Method::DELETE, &format!("/v1/admin/agents/{agent}/keys/{key_id}"), json!({}))
+            .admin()
+            .send(
+                Method::DELETE,
+                &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
+                json!({}),
+            )
             .await;
         assert_eq!(st, 204, "{b}");
         let call =
@@ -212,16 +217,26 @@ backend_tests! {
         let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "ci", "lifetime_days": 7}))
-        .await;
+        let (st, made) = s
+            .client(&admin)
+            .post(
+                "/v1/admin/tokens",
+                json!({"name": "ci", "lifetime_days": 7}),
+            )
+            .await;
         assert_eq!(st, 201, "{b}: {made}");
         let ci = made["secret"].as_str().unwrap().to_string();
         let ci_id = made["token"]["id"].as_str().unwrap().to_string();
         assert!(ci.starts_with(made["token"]["prefix"].as_str().unwrap()));
 
         // Longer than the server allows, or nameless: 400 naming the field.
-        let (st, e) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "long", "lifetime_days": 91}))
-        .await;
+        let (st, e) = s
+            .client(&admin)
+            .post(
+                "/v1/admin/tokens",
+                json!({"name": "long", "lifetime_days": 91}),
+            )
+            .await;
         assert_eq!(st, 400, "{b}: {e}");
         assert!(
             e["error"]["message"]
@@ -231,8 +246,10 @@ backend_tests! {
         );
 
         // A token made with the 7-day token expires no later than it.
-        let (st, child) = s.client(&ci).post("/v1/admin/tokens", json!({"name": "child"}))
-        .await;
+        let (st, child) = s
+            .client(&ci)
+            .post("/v1/admin/tokens", json!({"name": "child"}))
+            .await;
         assert_eq!(st, 201, "{b}: {child}");
         assert!(child["token"]["expires_ms"].as_i64() <= made["token"]["expires_ms"].as_i64());
 
@@ -258,20 +275,19 @@ backend_tests! {
             .await;
         let (_, own) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(own["tokens"].as_array().unwrap().len(), 1, "{b}: {own}");
-        let (st, _) = s.client(&reviewer).delete(&format!("/v1/admin/tokens/{ci_id}"))
-        .await;
+        let (st, _) = s
+            .client(&reviewer)
+            .delete(&format!("/v1/admin/tokens/{ci_id}"))
+            .await;
         assert_eq!(st, 404, "{b}");
-        assert_eq!(
-            s.client(&ci).get("/v1/admin/agents")
-                .await
-                .0,
-            200
-        );
+        assert_eq!(s.client(&ci).get("/v1/admin/agents").await.0, 200);
 
         // Revoked: stops at once, recorded.
         let rev_id = own["tokens"][0]["id"].as_str().unwrap().to_string();
-        let (st, _) = s.client(&admin).delete(&format!("/v1/admin/tokens/{rev_id}"))
-        .await;
+        let (st, _) = s
+            .client(&admin)
+            .delete(&format!("/v1/admin/tokens/{rev_id}"))
+            .await;
         assert_eq!(st, 204, "{b}");
         let (st, e) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(st, 401, "{b}: {e}");
@@ -292,19 +308,9 @@ backend_tests! {
             msg.contains("expired on") && msg.contains("create a new one"),
             "{b}: {msg}"
         );
-        assert_eq!(
-            s.client(&admin).get("/v1/admin/agents")
-                .await
-                .0,
-            200
-        );
+        assert_eq!(s.client(&admin).get("/v1/admin/agents").await.0, 200);
         clock.advance_ms(90 * DAY_MS);
-        assert_eq!(
-            s.client(&admin).get("/v1/admin/agents")
-                .await
-                .0,
-            401
-        );
+        assert_eq!(s.client(&admin).get("/v1/admin/agents").await.0, 401);
     }
 }
 
@@ -388,11 +394,15 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input(s: TestServer) {
+    async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = s.client(&admin).post("/v1/admin/tokens", json!({"name": "ci"}))
-        .await;
+        let (st, made) = s
+            .client(&admin)
+            .post("/v1/admin/tokens", json!({"name": "ci"}))
+            .await;
         assert_eq!(st, 201, "{b}: {made}");
         let (secret, id) = (
             made["secret"].as_str().unwrap().to_string(),
@@ -402,33 +412,38 @@ backend_tests! {
         let theirs = s.other_org_admin().await;
         let (_, list) = s.client(&theirs).get("/v1/admin/tokens").await;
         assert!(!list.to_string().contains(&id), "{b}: {list}");
-        let (st, _) = s.client(&theirs).delete(&format!("/v1/admin/tokens/{id}"))
-        .await;
+        let (st, _) = s
+            .client(&theirs)
+            .delete(&format!("/v1/admin/tokens/{id}"))
+            .await;
         assert_eq!(st, 404, "{b}: another org's token");
-        let (st, _) = s.client(&theirs).put("/v1/admin/settings/retention", json!({"response_days": 1}))
-        .await;
+        let (st, _) = s
+            .client(&theirs)
+            .put("/v1/admin/settings/retention", json!({"response_days": 1}))
+            .await;
         assert_eq!(st, 200, "{b}");
-        let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention")
-        .await;
+        let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention").await;
         assert_eq!(
             mine["response_days"], 30,
             "{b}: the other org changed only its own: {mine}"
         );
         assert_eq!(
-            s.client(&secret).get("/v1/admin/agents")
-                .await
-                .0,
+            s.client(&secret).get("/v1/admin/agents").await.0,
             200,
             "{b}"
         );
 
         // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
         for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
-            let (st, out) = s.client(&admin).delete(&format!("/v1/admin/tokens/{bad}"))
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .delete(&format!("/v1/admin/tokens/{bad}"))
+                .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
-            let (st, out) = s.client(&admin).get(&format!("/v1/admin/audit/{bad}/response"))
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .get(&format!("/v1/admin/audit/{bad}/response"))
+                .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
         }
         for body in [
@@ -437,7 +452,10 @@ backend_tests! {
             json!({"name": "ci", "lifetime_days": "7"}),
             json!({"name": "ci", "role": "admin"}),
         ] {
-            let (st, out) = s.client(&admin).post("/v1/admin/tokens", body.clone()).await;
+            let (st, out) = s
+                .client(&admin)
+                .post("/v1/admin/tokens", body.clone())
+                .await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"
@@ -448,8 +466,10 @@ backend_tests! {
             json!({"response_days": null}),
             json!([]),
         ] {
-            let (st, out) = s.client(&admin).put("/v1/admin/settings/retention", body.clone())
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .put("/v1/admin/settings/retention", body.clone())
+                .await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"

@@ -10,12 +10,20 @@ use crate::harness::TestServer;
 backend_tests! {
     async fn admins_manage_agents_keys_and_instances(s: TestServer) {
         let (st, b) = s
-            .admin().post("/v1/admin/agents", json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}}))
+            .admin()
+            .post(
+                "/v1/admin/agents",
+                json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}}),
+            )
             .await;
         assert_eq!(st, 201, "{}: {b}", s.backend);
         let id = b["agent"]["id"].as_str().unwrap().to_string();
         let (st, b) = s
-            .admin().post("/v1/admin/agents", json!({"name": "enricher", "owner": "ti@example.com"}))
+            .admin()
+            .post(
+                "/v1/admin/agents",
+                json!({"name": "enricher", "owner": "ti@example.com"}),
+            )
             .await;
         assert_eq!(
             (st, b["error"]["code"].as_str()),
@@ -23,17 +31,23 @@ backend_tests! {
             "{b}"
         );
         let (st, b) = s
-            .admin().post("/v1/admin/agents", json!({"name": "x", "owner": "nobody"}))
+            .admin()
+            .post("/v1/admin/agents", json!({"name": "x", "owner": "nobody"}))
             .await;
         assert_eq!(st, 400, "{b}");
         assert!(b["error"]["message"].as_str().unwrap().contains("owner"));
         let (st, b) = s
-            .admin().post("/v1/admin/agents", json!({"name": "x", "owner": "a@b.c", "colour": "red"}))
+            .admin()
+            .post(
+                "/v1/admin/agents",
+                json!({"name": "x", "owner": "a@b.c", "colour": "red"}),
+            )
             .await;
         assert_eq!(st, 400, "unknown field refused: {b}");
 
         let (st, b) = s
-            .admin().post(&format!("/v1/admin/agents/{id}/keys"), json!({}))
+            .admin()
+            .post(&format!("/v1/admin/agents/{id}/keys"), json!({}))
             .await;
         assert_eq!(st, 201, "{b}");
         let key = b["api_key"].as_str().unwrap().to_string();
@@ -42,18 +56,26 @@ backend_tests! {
         // An instance with credentials: the response says they are set, never what they are.
         let vars = s.sim().variables_for("okta");
         let (st, b) = s
-            .admin().post("/v1/admin/instances", json!({
+            .admin()
+            .post(
+                "/v1/admin/instances",
+                json!({
             "connector": "okta", "name": "dev-tenant", "environment": "dev", "variables": vars,
-            "credentials": {"api_key": "demo-okta-api-key"}}))
+            "credentials": {"api_key": "demo-okta-api-key"}}),
+            )
             .await;
         assert_eq!(st, 201, "{b}");
         assert_eq!(b["instance"]["credentials_set"], true);
         assert!(!b.to_string().contains("demo-okta-api-key"));
         let (st, b) = s
-            .admin().put(&format!(
+            .admin()
+            .put(
+                &format!(
                     "/v1/admin/instances/{}/credentials",
                     b["instance"]["id"].as_str().unwrap()
-                ), json!({"token": "x"}))
+                ),
+                json!({"token": "x"}),
+            )
             .await;
         assert_eq!(st, 400, "wrong credential fields are refused: {b}");
         assert!(b["error"]["message"].as_str().unwrap().contains("api_key"));

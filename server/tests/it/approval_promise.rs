@@ -69,7 +69,9 @@ rules:
 "#;
 
 backend_tests! {
-    async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need(s: TestServer) {
+    async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need(
+        s: TestServer,
+    ) {
         let b = s.backend;
         add_dev_azure(&s).await;
         put_policy(&s, TWO_SECOPS).await;
@@ -253,7 +255,9 @@ rules:
 }
 
 backend_tests! {
-    async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many(s: TestServer) {
+    async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let agent_id: AgentId = s
@@ -307,7 +311,11 @@ backend_tests! {
             store.create_grant(&g).await.unwrap();
         }
         let (code, out) = s
-            .admin().post(&format!("/v1/admin/agents/{agent_id}/suspend"), json!({"reason": "investigating"}))
+            .admin()
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/suspend"),
+                json!({"reason": "investigating"}),
+            )
             .await;
         assert!(code < 300, "{b}: {out}");
         let open = store.open_grants_of_agent(org.id, agent_id).await.unwrap();
@@ -370,7 +378,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing(s: TestServer) {
+    async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         // host-n1 is contained through an approved request.
@@ -385,8 +395,10 @@ backend_tests! {
             "{b}: {d}"
         );
         let lead = reviewer(&s, "lead@demo.arx.local", &[SECOPS]).await;
-        let (_, d) = s.client(&lead).get(&format!("/v1/admin/approvals/{first}"))
-        .await;
+        let (_, d) = s
+            .client(&lead)
+            .get(&format!("/v1/admin/approvals/{first}"))
+            .await;
         assert!(
             d["approval"]["outcome"]["body"]["result"]["withheld"].is_string()
                 && !d.to_string().contains("\"resources\":["),

@@ -205,8 +205,12 @@ backend_tests! {
             .find(|a| a.name == "remediation-agent")
             .unwrap()
             .id;
-        s.client(&admin).post(&format!("/v1/admin/agents/{agent_id}/suspend"), json!({"reason": "investigating"}))
-        .await;
+        s.client(&admin)
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/suspend"),
+                json!({"reason": "investigating"}),
+            )
+            .await;
         let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
@@ -214,8 +218,9 @@ backend_tests! {
             "{b}: {out}"
         );
         let reactivate = format!("/v1/admin/agents/{agent_id}/reactivate");
-        s.client(&admin).post(&reactivate, json!({"reason": "cleared"}))
-        .await;
+        s.client(&admin)
+            .post(&reactivate, json!({"reason": "cleared"}))
+            .await;
         let (code, out) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
@@ -231,7 +236,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required(s: TestServer) {
+    async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let admin = s.admin_token();
         let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n    forbid_owner_approval: true\n";
@@ -253,8 +260,13 @@ backend_tests! {
             ]
             .contains(&email)
             {
-                let (code, _) = s.client(&admin).put(&format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()), json!({"groups": ["ir-leads"]}))
-                .await;
+                let (code, _) = s
+                    .client(&admin)
+                    .put(
+                        &format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()),
+                        json!({"groups": ["ir-leads"]}),
+                    )
+                    .await;
                 assert_eq!(code, 200, "{b}");
             }
         }
@@ -264,9 +276,7 @@ backend_tests! {
         let id = out["approval_id"].as_str().unwrap().to_string();
         let approve = |tok: String| {
             let (s, id) = (&s, id.clone());
-            async move {
-                s.client(&tok).approve(&id, Some("ok")).await
-            }
+            async move { s.client(&tok).approve(&id, Some("ok")).await }
         };
         let (code, out) = approve(outsider).await;
         assert_eq!(code, 403, "{b}: {out}");
@@ -449,7 +459,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval(s: TestServer) {
+    async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let policy = "rules:\n  - id: change-close-over-one\n    when: servicenow.changes:close\n    if: size(payload.change_ids) > 1\n    then: approval_required\n    approvers: [secops-leads]\n    timeout: 4h\n    diff_shown_to_approver: true\n";
         assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
@@ -502,8 +514,12 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_string();
-        s.admin().put(&format!("/v1/admin/users/{uid}/groups"), json!({"groups": ["secops-leads"]}))
-        .await;
+        s.admin()
+            .put(
+                &format!("/v1/admin/users/{uid}/groups"),
+                json!({"groups": ["secops-leads"]}),
+            )
+            .await;
         // The triage agent's owner is this lead, but the rule does not forbid owners here.
         let (code, out) = s.client(&lead).approve(&id, Some("CAB approved")).await;
         assert_eq!(
@@ -615,10 +631,18 @@ backend_tests! {
             .unwrap()
             .id
             .clone();
-        s.admin().post(&format!("/v1/admin/agents/{agent_id}/suspend"), json!({"reason": "drift"}))
-        .await;
-        s.admin().post(&format!("/v1/admin/agents/{agent_id}/reactivate"), json!({"reason": "cleared"}))
-        .await;
+        s.admin()
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/suspend"),
+                json!({"reason": "drift"}),
+            )
+            .await;
+        s.admin()
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/reactivate"),
+                json!({"reason": "cleared"}),
+            )
+            .await;
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
         assert_eq!(code, 202, "{b}: suspension revoked the grant");
         grant(&s, &key).await;
@@ -632,8 +656,13 @@ backend_tests! {
             .as_str()
             .unwrap()
             .to_string();
-        let (code, out) = s.admin().post(&format!("/v1/admin/grants/{active}/revoke"), json!({"reason": "done early"}))
-        .await;
+        let (code, out) = s
+            .admin()
+            .post(
+                &format!("/v1/admin/grants/{active}/revoke"),
+                json!({"reason": "done early"}),
+            )
+            .await;
         assert_eq!(
             (code, out["grant"]["status"].as_str()),
             (200, Some("revoked")),

@@ -219,7 +219,8 @@ backend_tests! {
         );
 
         let (code, out) = s
-            .admin().post("/v1/admin/policy/rollback", json!({"version": 1}))
+            .admin()
+            .post("/v1/admin/policy/rollback", json!({"version": 1}))
             .await;
         assert_eq!(
             (code, out["version"].as_i64()),
@@ -314,7 +315,8 @@ backend_tests! {
         );
         let before = s.audit().await.len();
         let (code, out) = s
-            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         assert_eq!(code, 202, "{b}: {out}");
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
@@ -416,7 +418,8 @@ backend_tests! {
         seed_intercepts(&s, 20).await;
         let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
         let (_, out) = s
-            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let id = out["simulation"]["id"].as_str().unwrap().to_string();
         assert!(
@@ -424,7 +427,11 @@ backend_tests! {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin().post(&format!("/v1/admin/policy/simulations/{id}/cancel"), json!({}))
+            .admin()
+            .post(
+                &format!("/v1/admin/policy/simulations/{id}/cancel"),
+                json!({}),
+            )
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         let report = wait_done(&s, &id).await;
@@ -435,7 +442,8 @@ backend_tests! {
         );
         // A full run over the same records counts every one.
         let (_, out) = s
-            .admin().post("/v1/admin/policy/simulations", json!({"policy": draft}))
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
         assert_eq!(

@@ -104,7 +104,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain(s: TestServer) {
+    async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let path = read_path(&record);
@@ -200,7 +202,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies(b: Backend) {
+    async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies(
+        b: Backend,
+    ) {
         let clock = Arc::new(ManualClock::new(1_800_000_000_000));
         let s = start_with_clock(b, clock.clone()).await;
         assert_eq!(
@@ -331,7 +335,9 @@ async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
 }
 
 backend_tests! {
-    async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict(s: TestServer) {
+    async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let id = record["id"].as_str().unwrap();

@@ -149,7 +149,8 @@ backend_tests! {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin().put("/v1/admin/integrations/teams", json!({"link": "x"}))
+            .admin()
+            .put("/v1/admin/integrations/teams", json!({"link": "x"}))
             .await;
         assert!(
             code == 400 && out["error"]["message"].as_str().unwrap().contains("{url}"),
@@ -175,7 +176,8 @@ backend_tests! {
         }
 
         let (code, out) = s
-            .admin().send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
+            .admin()
+            .send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
             .await;
         assert_eq!((code, &out["deleted"]), (200, &json!(true)), "{b}: {out}");
         let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
@@ -590,9 +592,7 @@ backend_tests! {
         let lead2 = s.user_id("lead2@demo.arx.local").await;
         for u in [&lead1, &lead2] {
             let path = format!("/v1/admin/users/{u}/groups");
-            let (code, _) = s
-                .admin().put(&path, json!({"groups": ["ir-leads"]}))
-                .await;
+            let (code, _) = s.admin().put(&path, json!({"groups": ["ir-leads"]})).await;
             assert_eq!(code, 200, "{b}");
         }
 
@@ -600,7 +600,8 @@ backend_tests! {
         let link = |user: &str, slack: Value| {
             let (s, path) = (&s, format!("/v1/admin/users/{user}/slack"));
             async move {
-                s.admin().put(&path, json!({ "slack_user_id": slack }))
+                s.admin()
+                    .put(&path, json!({ "slack_user_id": slack }))
                     .await
             }
         };
@@ -732,7 +733,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_event(s: TestServer) {
+    async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_event(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let (fake, base) = slack::start(&[]).await;
         configure_slack(&s, &base).await;
@@ -812,7 +815,8 @@ backend_tests! {
         let b = s.backend;
         let (teams_in, hook_in) = (teams::start().await, webhook::start().await);
         let (code, out) = s
-            .admin().put("/v1/admin/integrations/teams", json!({"url": teams_in.url}))
+            .admin()
+            .put("/v1/admin/integrations/teams", json!({"url": teams_in.url}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         assert_eq!(
@@ -822,7 +826,11 @@ backend_tests! {
         );
         assert!(!out.to_string().contains("/hooks/teams"), "{b}: {out}");
         let (code, out) = s
-            .admin().put("/v1/admin/integrations/webhook", json!({"url": hook_in.url, "secret": WEBHOOK_SECRET}))
+            .admin()
+            .put(
+                "/v1/admin/integrations/webhook",
+                json!({"url": hook_in.url, "secret": WEBHOOK_SECRET}),
+            )
             .await;
         assert_eq!(code, 200, "{b}: {out}");
 

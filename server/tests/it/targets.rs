@@ -198,9 +198,13 @@ backend_tests! {
         use std::sync::atomic::Ordering;
         let (addr, sent) = endless_target().await;
         let (st, b) = s
-            .admin().post("/v1/admin/instances", json!({"connector": "splunk", "name": "endless", "environment": "dev",
+            .admin()
+            .post(
+                "/v1/admin/instances",
+                json!({"connector": "splunk", "name": "endless", "environment": "dev",
                        "variables": {"scheme": "http", "host": addr.to_string()},
-                       "credentials": {"api_key": "k"}}))
+                       "credentials": {"api_key": "k"}}),
+            )
             .await;
         assert_eq!(st, 201, "{}: {b}", s.backend);
         let call = json!({"connector": "splunk", "operation": "search:status",
