@@ -122,3 +122,43 @@ impl Drop for TestDb {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn exists(base: &str, name: &str) -> bool {
+        let mut c = PgConnection::connect(base).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        n == 1
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_database_goes_with_its_directory() {
+        let db = TestDb::create(Backend::Sqlite).await.unwrap();
+        let dir = db.dir().to_path_buf();
+        assert!(dir.is_dir());
+        assert!(db.url().starts_with("sqlite://"));
+        drop(db);
+        assert!(!dir.exists(), "{} is left behind", dir.display());
+    }
+
+    #[tokio::test]
+    async fn a_postgres_database_is_dropped_even_with_a_connection_open() {
+        if !Backend::Postgres.available() {
+            return;
+        }
+        let db = TestDb::create(Backend::Postgres).await.unwrap();
+        let (base, name) = db.postgres.clone().unwrap();
+        assert!(name.starts_with("arx_t_"));
+        assert!(exists(&base, &name).await, "{name} was not created");
+        // A connection still open, as a server under test holds: FORCE ends it.
+        let _open = PgConnection::connect(db.url()).await.unwrap();
+        drop(db);
+        assert!(!exists(&base, &name).await, "{name} is left behind");
+    }
+}
