@@ -521,7 +521,7 @@ backend_tests! {
             )
             .await;
         // The triage agent's owner is this lead, but the rule does not forbid owners here.
-        let (code, out) = s.client(&lead).approve(&id, Some("CAB approved")).await;
+        let (code, out) = s.client(&lead).approve(id, Some("CAB approved")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
