@@ -6,6 +6,10 @@
 /// `approvals::approve_then_run::postgres ... FAILED` and one backend's failure never
 /// hides the other's result. Attributes and doc comments go on the module.
 ///
+/// rustfmt does not enter macro calls, so `cargo fmt` leaves the bodies as written. They
+/// are kept as rustfmt would lay out a `mod` at the same place: to reformat them, rename
+/// `backend_tests! {` to `mod __backend_tests {` in the file, run `cargo fmt`, rename back.
+///
 /// ```ignore
 /// arx_testkit::backend_tests! {
 ///     /// A reviewer's approval runs the call.
