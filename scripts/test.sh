@@ -7,6 +7,8 @@ scripts/setup.sh --e2e
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+echo "==> leptosfmt --check app/src (settings in leptosfmt.toml)"
+leptosfmt --check app/src
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -1,13 +1,15 @@
 //! Configuration: defaults, then an optional TOML file (`--config` or `ARX_CONFIG`),
 //! then `ARX_`-prefixed environment variables. Secrets never print through `Debug`.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use arx_core::secret::Secret;
 use serde::Deserialize;
 
-#[derive(Debug, Clone)]
+/// `Debug` is written by hand below: the database and Redis URLs can hold passwords.
+#[derive(Clone)]
 pub struct Config {
     /// `sqlite://…` (default `<data dir>/arx.db`) or `postgres://…`.
     pub database_url: String,
@@ -47,6 +49,76 @@ pub struct Config {
 pub const DEFAULT_JOB_LEASE_MS: u64 = 15_000;
 /// The accepted range of [`Config::job_lease_ms`]: one second to one hour.
 const JOB_LEASE_MS: std::ops::RangeInclusive<u64> = 1_000..=3_600_000;
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Every field listed so a new one is not forgotten: destructuring fails to
+        // compile when a field is added without deciding whether it is a secret.
+        let Config {
+            database_url,
+            listen,
+            data_dir,
+            master_key,
+            redis_url,
+            public_url,
+            site_root,
+            simulator_listen,
+            log_json,
+            allow_local_targets,
+            token_lifetime_days,
+            trust_forwarded_for,
+            job_lease_ms,
+        } = self;
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(database_url))
+            .field("listen", listen)
+            .field("data_dir", data_dir)
+            .field("master_key", master_key)
+            .field("redis_url", &redis_url.as_deref().map(redact_url))
+            .field("public_url", &redact_url(public_url))
+            .field("site_root", site_root)
+            .field("simulator_listen", simulator_listen)
+            .field("log_json", log_json)
+            .field("allow_local_targets", allow_local_targets)
+            .field("token_lifetime_days", token_lifetime_days)
+            .field("trust_forwarded_for", trust_forwarded_for)
+            .field("job_lease_ms", job_lease_ms)
+            .finish()
+    }
+}
+
+/// `url` with the password of its user info and the values of password-like query
+/// parameters (libpq reads `?password=`) replaced by `***`; the rest stays readable so
+/// the printed config still says which host and database it points at. When in doubt
+/// it hides too much: the user info ends at the last '@' (a password may hold '@', '?'
+/// or '/' unencoded), so an '@' later in the URL hides the host as well.
+fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((userinfo, host)) = rest.rsplit_once('@')
+        && let Some((user, _password)) = userinfo.split_once(':')
+    {
+        out = format!("{scheme}://{user}:***@{host}");
+    }
+    if let Some((base, query)) = out.split_once('?') {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if is_secret_param(k) => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{base}?{}", pairs.join("&"));
+    }
+    out
+}
+
+fn is_secret_param(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["password", "secret", "token", "key"]
+        .iter()
+        .any(|s| k.contains(s))
+}
 
 /// The keys a config file may hold; all optional.
 #[derive(Debug, Default, Deserialize)]
@@ -194,5 +266,47 @@ impl Config {
             // Short, so a test sees another replica take a job over within seconds.
             job_lease_ms: 5_000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printed(database_url: &str, redis_url: Option<&str>) -> String {
+        let mut c = Config::for_tests(Path::new("/tmp/arx"), Some(database_url.into()));
+        c.redis_url = redis_url.map(str::to_string);
+        c.master_key = Some(Secret::new("master-key-material"));
+        format!("{c:?}")
+    }
+
+    #[test]
+    fn debug_hides_the_database_password_but_names_user_host_and_database() {
+        let out = printed("postgres://user:secret@host/db", None);
+        assert!(out.contains("postgres://user:***@host/db"), "{out}");
+        assert!(!out.contains("secret"), "{out}");
+        assert!(!out.contains("master-key-material"), "{out}");
+    }
+
+    #[test]
+    fn debug_hides_every_secret_bearing_field() {
+        for (url, secret) in [
+            ("postgres://u:p%40ss@w@db.example:5432/arx", "p%40ss@w"),
+            (
+                "postgres://u@db.example/arx?sslmode=require&password=hunter2",
+                "hunter2",
+            ),
+            ("postgresql://u:hunter2@db.example", "hunter2"),
+            ("postgres://u:a?b/c@db.example/arx", "a?b/c"),
+            ("postgres://db.example/arx?password=x@y", "x@y"),
+        ] {
+            let out = printed(url, Some("redis://:redispw@cache:6379/0"));
+            assert!(!out.contains(secret), "{url}: {out}");
+            assert!(!out.contains("redispw"), "{out}");
+            assert!(out.contains("redis://:***@cache:6379/0"), "{out}");
+            assert!(out.contains("db.example"), "the host still shows: {out}");
+        }
+        let out = printed("sqlite:///var/lib/arx/arx.db", None);
+        assert!(out.contains("sqlite:///var/lib/arx/arx.db"), "{out}");
     }
 }

@@ -8,23 +8,18 @@ use std::sync::Arc;
 
 use arx_core::clock::ManualClock;
 use arx_core::model::Role;
+use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, send, start_with_clock};
+use crate::harness::{TestServer, start_with_clock};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-/// One server per backend, each on its own manual clock.
-async fn each_on_clock() -> Vec<(TestServer, Arc<ManualClock>)> {
-    let mut v = Vec::new();
-    for b in ["sqlite", "postgres"] {
-        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-        if let Some(s) = start_with_clock(b, clock.clone()).await {
-            v.push((s, clock));
-        }
-    }
-    v
+/// A server on `backend` with its own manual clock.
+async fn on_clock(backend: Backend) -> (TestServer, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    (start_with_clock(backend, clock.clone()).await, clock)
 }
 
 /// Posts the sign-in form as a script would (no `Accept: text/html`).
@@ -67,9 +62,9 @@ async fn records_counting(s: &TestServer, kind: &str, total: u64) -> Vec<Value> 
     records(s, kind).await
 }
 
-#[tokio::test]
-async fn guessing_a_password_is_throttled_and_summarized_in_the_chain() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn guessing_a_password_is_throttled_and_summarized_in_the_chain(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let (email, password) = (
             s.demo().admin_email.clone(),
@@ -160,9 +155,9 @@ async fn guessing_a_password_is_throttled_and_summarized_in_the_chain() {
     }
 }
 
-#[tokio::test]
-async fn an_unknown_email_costs_a_password_hash_like_a_known_one() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn an_unknown_email_costs_a_password_hash_like_a_known_one(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let e = &s.running.engine;
         let before = e.password_checks();
@@ -186,16 +181,17 @@ async fn an_unknown_email_costs_a_password_hash_like_a_known_one() {
     }
 }
 
-#[tokio::test]
-async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let agent = s.demo().agents[0].id.clone();
         let key = s.demo().agents[0].api_key.clone();
         let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
         let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
         let (st, _) = s
-            .admin_send(
+            .admin()
+            .send(
                 Method::DELETE,
                 &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
                 json!({}),
@@ -216,33 +212,31 @@ async fn calls_with_a_revoked_key_are_summarized_not_recorded_one_by_one() {
     }
 }
 
-#[tokio::test]
-async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
-    for (s, clock) in each_on_clock().await {
+backend_tests! {
+    async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once(b: Backend) {
+        let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "ci", "lifetime_days": 7}),
-        )
-        .await;
+        let (st, made) = s
+            .client(&admin)
+            .post(
+                "/v1/admin/tokens",
+                json!({"name": "ci", "lifetime_days": 7}),
+            )
+            .await;
         assert_eq!(st, 201, "{b}: {made}");
         let ci = made["secret"].as_str().unwrap().to_string();
         let ci_id = made["token"]["id"].as_str().unwrap().to_string();
         assert!(ci.starts_with(made["token"]["prefix"].as_str().unwrap()));
 
         // Longer than the server allows, or nameless: 400 naming the field.
-        let (st, e) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "long", "lifetime_days": 91}),
-        )
-        .await;
+        let (st, e) = s
+            .client(&admin)
+            .post(
+                "/v1/admin/tokens",
+                json!({"name": "long", "lifetime_days": 91}),
+            )
+            .await;
         assert_eq!(st, 400, "{b}: {e}");
         assert!(
             e["error"]["message"]
@@ -252,19 +246,15 @@ async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
         );
 
         // A token made with the 7-day token expires no later than it.
-        let (st, child) = send(
-            &s,
-            &ci,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "child"}),
-        )
-        .await;
+        let (st, child) = s
+            .client(&ci)
+            .post("/v1/admin/tokens", json!({"name": "child"}))
+            .await;
         assert_eq!(st, 201, "{b}: {child}");
         assert!(child["token"]["expires_ms"].as_i64() <= made["token"]["expires_ms"].as_i64());
 
         // The list: names, prefixes and times, never a secret or a hash.
-        let (st, list) = send(&s, &admin, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (st, list) = s.client(&admin).get("/v1/admin/tokens").await;
         assert_eq!(st, 200, "{b}");
         let text = list.to_string();
         assert!(!text.contains(&ci) && !text.contains("hash"), "{b}: {text}");
@@ -283,36 +273,23 @@ async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
         let reviewer = s
             .user_token("tokens-rev@demo.arx.local", Role::Reviewer)
             .await;
-        let (_, own) = send(&s, &reviewer, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (_, own) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(own["tokens"].as_array().unwrap().len(), 1, "{b}: {own}");
-        let (st, _) = send(
-            &s,
-            &reviewer,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{ci_id}"),
-            json!(null),
-        )
-        .await;
+        let (st, _) = s
+            .client(&reviewer)
+            .delete(&format!("/v1/admin/tokens/{ci_id}"))
+            .await;
         assert_eq!(st, 404, "{b}");
-        assert_eq!(
-            send(&s, &ci, Method::GET, "/v1/admin/agents", json!(null))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(s.client(&ci).get("/v1/admin/agents").await.0, 200);
 
         // Revoked: stops at once, recorded.
         let rev_id = own["tokens"][0]["id"].as_str().unwrap().to_string();
-        let (st, _) = send(
-            &s,
-            &admin,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{rev_id}"),
-            json!(null),
-        )
-        .await;
+        let (st, _) = s
+            .client(&admin)
+            .delete(&format!("/v1/admin/tokens/{rev_id}"))
+            .await;
         assert_eq!(st, 204, "{b}");
-        let (st, e) = send(&s, &reviewer, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (st, e) = s.client(&reviewer).get("/v1/admin/tokens").await;
         assert_eq!(st, 401, "{b}: {e}");
         assert!(
             s.audit_kinds()
@@ -324,38 +301,28 @@ async fn admin_tokens_expire_are_listed_without_secrets_and_revoke_at_once() {
 
         // Expired: 401 saying when and what to do; the 90-day demo token still works.
         clock.advance_ms(7 * DAY_MS + 1);
-        let (st, e) = send(&s, &ci, Method::GET, "/v1/admin/agents", json!(null)).await;
+        let (st, e) = s.client(&ci).get("/v1/admin/agents").await;
         assert_eq!(st, 401, "{b}: {e}");
         let msg = e["error"]["message"].as_str().unwrap();
         assert!(
             msg.contains("expired on") && msg.contains("create a new one"),
             "{b}: {msg}"
         );
-        assert_eq!(
-            send(&s, &admin, Method::GET, "/v1/admin/agents", json!(null))
-                .await
-                .0,
-            200
-        );
+        assert_eq!(s.client(&admin).get("/v1/admin/agents").await.0, 200);
         clock.advance_ms(90 * DAY_MS);
-        assert_eq!(
-            send(&s, &admin, Method::GET, "/v1/admin/agents", json!(null))
-                .await
-                .0,
-            401
-        );
+        assert_eq!(s.client(&admin).get("/v1/admin/agents").await.0, 401);
     }
 }
 
 #[tokio::test]
 async fn a_master_key_file_others_may_read_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("arx-key-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = arx_testkit::TempDir::new("arx-key").unwrap();
+    let dir = tmp.path();
     let path = dir.join("master.key");
     std::fs::write(&path, "11".repeat(32)).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let cfg = arx_server::config::Config::for_tests(&dir, None);
+    let cfg = arx_server::config::Config::for_tests(dir, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let err = arx_server::launch(cfg.clone(), listener, false)
         .await
@@ -369,9 +336,9 @@ async fn a_master_key_file_others_may_read_is_refused_at_start() {
     assert!(arx_server::keys::load_master_key(&cfg).is_ok());
 }
 
-#[tokio::test]
-async fn the_console_lists_tokens_without_their_secret() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn the_console_lists_tokens_without_their_secret(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let r = sign_in(&s, &s.demo().admin_email, &s.demo().admin_password).await;
         assert_eq!(r.headers()["location"], "/", "{b}");
@@ -401,9 +368,9 @@ async fn the_console_lists_tokens_without_their_secret() {
     }
 }
 
-#[tokio::test]
-async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
-    for (s, _) in each_on_clock().await {
+backend_tests! {
+    async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once(b: Backend) {
+        let (s, _) = on_clock(b).await;
         let b = s.backend;
         let attempts = (0..12).map(|i| {
             let s = &s;
@@ -426,19 +393,16 @@ async fn a_burst_of_sign_ins_computes_at_most_four_hashes_at_once() {
     }
 }
 
-#[tokio::test]
-async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input() {
-    for s in crate::harness::each().await {
+backend_tests! {
+    async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversized_input(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = send(
-            &s,
-            &admin,
-            Method::POST,
-            "/v1/admin/tokens",
-            json!({"name": "ci"}),
-        )
-        .await;
+        let (st, made) = s
+            .client(&admin)
+            .post("/v1/admin/tokens", json!({"name": "ci"}))
+            .await;
         assert_eq!(st, 201, "{b}: {made}");
         let (secret, id) = (
             made["secret"].as_str().unwrap().to_string(),
@@ -446,65 +410,40 @@ async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversize
         );
         // Another org's admin neither sees nor revokes the demo org's token, nor its retention.
         let theirs = s.other_org_admin().await;
-        let (_, list) = send(&s, &theirs, Method::GET, "/v1/admin/tokens", json!(null)).await;
+        let (_, list) = s.client(&theirs).get("/v1/admin/tokens").await;
         assert!(!list.to_string().contains(&id), "{b}: {list}");
-        let (st, _) = send(
-            &s,
-            &theirs,
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{id}"),
-            json!(null),
-        )
-        .await;
+        let (st, _) = s
+            .client(&theirs)
+            .delete(&format!("/v1/admin/tokens/{id}"))
+            .await;
         assert_eq!(st, 404, "{b}: another org's token");
-        let (st, _) = send(
-            &s,
-            &theirs,
-            Method::PUT,
-            "/v1/admin/settings/retention",
-            json!({"response_days": 1}),
-        )
-        .await;
+        let (st, _) = s
+            .client(&theirs)
+            .put("/v1/admin/settings/retention", json!({"response_days": 1}))
+            .await;
         assert_eq!(st, 200, "{b}");
-        let (_, mine) = send(
-            &s,
-            &admin,
-            Method::GET,
-            "/v1/admin/settings/retention",
-            json!(null),
-        )
-        .await;
+        let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention").await;
         assert_eq!(
             mine["response_days"], 30,
             "{b}: the other org changed only its own: {mine}"
         );
         assert_eq!(
-            send(&s, &secret, Method::GET, "/v1/admin/agents", json!(null))
-                .await
-                .0,
+            s.client(&secret).get("/v1/admin/agents").await.0,
             200,
             "{b}"
         );
 
         // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
         for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::DELETE,
-                &format!("/v1/admin/tokens/{bad}"),
-                json!(null),
-            )
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .delete(&format!("/v1/admin/tokens/{bad}"))
+                .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::GET,
-                &format!("/v1/admin/audit/{bad}/response"),
-                json!(null),
-            )
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .get(&format!("/v1/admin/audit/{bad}/response"))
+                .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
         }
         for body in [
@@ -513,7 +452,10 @@ async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversize
             json!({"name": "ci", "lifetime_days": "7"}),
             json!({"name": "ci", "role": "admin"}),
         ] {
-            let (st, out) = send(&s, &admin, Method::POST, "/v1/admin/tokens", body.clone()).await;
+            let (st, out) = s
+                .client(&admin)
+                .post("/v1/admin/tokens", body.clone())
+                .await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"
@@ -524,14 +466,10 @@ async fn the_token_and_retention_routes_refuse_other_orgs_malformed_and_oversize
             json!({"response_days": null}),
             json!([]),
         ] {
-            let (st, out) = send(
-                &s,
-                &admin,
-                Method::PUT,
-                "/v1/admin/settings/retention",
-                body.clone(),
-            )
-            .await;
+            let (st, out) = s
+                .client(&admin)
+                .put("/v1/admin/settings/retention", body.clone())
+                .await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"

@@ -2,17 +2,16 @@
 
 use arx_core::audit::Actor;
 use arx_core::model::Role;
-use reqwest::Method;
+use arx_testkit::{Backend, backend_tests};
 use serde_json::json;
 
-use crate::harness::each;
+use crate::harness::TestServer;
 
-#[tokio::test]
-async fn admins_manage_agents_keys_and_instances() {
-    for s in each().await {
+backend_tests! {
+    async fn admins_manage_agents_keys_and_instances(s: TestServer) {
         let (st, b) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 "/v1/admin/agents",
                 json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}}),
             )
@@ -20,8 +19,8 @@ async fn admins_manage_agents_keys_and_instances() {
         assert_eq!(st, 201, "{}: {b}", s.backend);
         let id = b["agent"]["id"].as_str().unwrap().to_string();
         let (st, b) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 "/v1/admin/agents",
                 json!({"name": "enricher", "owner": "ti@example.com"}),
             )
@@ -32,17 +31,14 @@ async fn admins_manage_agents_keys_and_instances() {
             "{b}"
         );
         let (st, b) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/agents",
-                json!({"name": "x", "owner": "nobody"}),
-            )
+            .admin()
+            .post("/v1/admin/agents", json!({"name": "x", "owner": "nobody"}))
             .await;
         assert_eq!(st, 400, "{b}");
         assert!(b["error"]["message"].as_str().unwrap().contains("owner"));
         let (st, b) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 "/v1/admin/agents",
                 json!({"name": "x", "owner": "a@b.c", "colour": "red"}),
             )
@@ -50,11 +46,8 @@ async fn admins_manage_agents_keys_and_instances() {
         assert_eq!(st, 400, "unknown field refused: {b}");
 
         let (st, b) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/agents/{id}/keys"),
-                json!({}),
-            )
+            .admin()
+            .post(&format!("/v1/admin/agents/{id}/keys"), json!({}))
             .await;
         assert_eq!(st, 201, "{b}");
         let key = b["api_key"].as_str().unwrap().to_string();
@@ -63,8 +56,8 @@ async fn admins_manage_agents_keys_and_instances() {
         // An instance with credentials: the response says they are set, never what they are.
         let vars = s.sim().variables_for("okta");
         let (st, b) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 "/v1/admin/instances",
                 json!({
             "connector": "okta", "name": "dev-tenant", "environment": "dev", "variables": vars,
@@ -75,8 +68,8 @@ async fn admins_manage_agents_keys_and_instances() {
         assert_eq!(b["instance"]["credentials_set"], true);
         assert!(!b.to_string().contains("demo-okta-api-key"));
         let (st, b) = s
-            .admin_send(
-                Method::PUT,
+            .admin()
+            .put(
                 &format!(
                     "/v1/admin/instances/{}/credentials",
                     b["instance"]["id"].as_str().unwrap()
@@ -120,9 +113,8 @@ async fn admins_manage_agents_keys_and_instances() {
     }
 }
 
-#[tokio::test]
-async fn one_org_cannot_see_or_touch_another() {
-    for s in each().await {
+backend_tests! {
+    async fn one_org_cannot_see_or_touch_another(s: TestServer) {
         let e = &s.running.engine;
         let other = e.system().create_org("other", "Other Org").await.unwrap();
         let admin = e
@@ -210,9 +202,7 @@ async fn one_org_cannot_see_or_touch_another() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_the_routes_that_answer() {
-    let Some(s) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let s = crate::harness::start(Backend::Sqlite).await;
     let doc: serde_json::Value = s
         .http
         .get(s.url("/openapi.json"))

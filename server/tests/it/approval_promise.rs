@@ -9,18 +9,18 @@ use std::time::Duration;
 use arx_core::ids::{AgentId, ApprovalId, GrantId};
 use arx_core::model::{ApprovalChange, ApprovalStatus, Grant, GrantStatus, Role};
 use arx_core::store::prelude::*;
-use reqwest::Method;
+use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments, each, send};
+use crate::harness::{TestServer, contain, containments};
 
 const SECOPS: &str = "secops-leads";
 
 /// A second Azure subscription of the demo org, in dev, on the simulator.
 async fn add_dev_azure(s: &TestServer) {
     let (code, out) = s
-        .admin_send(
-            Method::POST,
+        .admin()
+        .post(
             "/v1/admin/instances",
             json!({"connector": "azure", "name": "dev-sub", "environment": "dev",
                    "variables": s.sim().variables_for("azure"),
@@ -38,8 +38,8 @@ fn fix_bucket(instance: &str) -> Value {
 async fn set_groups(s: &TestServer, email: &str, groups: &[&str]) {
     let id = s.user_id(email).await;
     let (code, out) = s
-        .admin_send(
-            Method::PUT,
+        .admin()
+        .put(
             &format!("/v1/admin/users/{id}/groups"),
             json!({ "groups": groups }),
         )
@@ -52,17 +52,6 @@ async fn reviewer(s: &TestServer, email: &str, groups: &[&str]) -> String {
     let token = s.user_token(email, Role::Reviewer).await;
     set_groups(s, email, groups).await;
     token
-}
-
-async fn decide(s: &TestServer, token: &str, id: &str, verb: &str, comment: &str) -> (u16, Value) {
-    send(
-        s,
-        token,
-        Method::POST,
-        &format!("/v1/admin/approvals/{id}/{verb}"),
-        json!({ "comment": comment }),
-    )
-    .await
 }
 
 async fn put_policy(s: &TestServer, yaml: &str) {
@@ -79,9 +68,10 @@ rules:
     forbid_owner_approval: true
 "#;
 
-#[tokio::test]
-async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need() {
-    for s in each().await {
+backend_tests! {
+    async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_need(
+        s: TestServer,
+    ) {
         let b = s.backend;
         add_dev_azure(&s).await;
         put_policy(&s, TWO_SECOPS).await;
@@ -93,7 +83,7 @@ async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_n
         let body = json!({"connector": "azure", "instance": "dev-sub",
                           "operations": ["storage_accounts:update"], "ttl": "15m",
                           "reason": "turn off public blob access", "wait_seconds": 0});
-        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", body).await;
+        let (code, out) = s.client(&key).post("/v1/sdk/grants", body).await;
         assert_eq!(code, 202, "{b}: {out}");
         let id = out["approval_id"].as_str().unwrap().to_string();
 
@@ -115,15 +105,15 @@ async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_n
         );
 
         // Not one reviewer, not someone outside the rule's groups.
-        let (code, out) = decide(&s, &outsider, &id, "approve", "ok").await;
+        let (code, out) = s.client(&outsider).approve(&id, Some("ok")).await;
         assert_eq!(code, 403, "{b}: {out}");
-        let (code, out) = decide(&s, &first, &id, "approve", "ok").await;
+        let (code, out) = s.client(&first).approve(&id, Some("ok")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("pending")),
             "{b}: one approval of two: {out}"
         );
-        let (code, out) = decide(&s, &second, &id, "approve", "ok").await;
+        let (code, out) = s.client(&second).approve(&id, Some("ok")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -165,7 +155,7 @@ async fn a_grant_covers_only_its_instance_and_needs_what_the_rules_it_bypasses_n
         let body = json!({"connector": "azure", "instance": "dev-sub",
                           "operations": ["storage_accounts:update"], "ttl": "15m",
                           "reason": "again", "wait_seconds": 0});
-        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", body).await;
+        let (code, out) = s.client(&key).post("/v1/sdk/grants", body).await;
         assert!(
             code == 403
                 && out["error"]["message"]
@@ -194,10 +184,10 @@ async fn prod_azure(s: &TestServer) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn votes_of_reviewers_who_lost_their_rights_do_not_count_and_expired_requests_stay_unapproved()
- {
-    for s in each().await {
+backend_tests! {
+    async fn votes_of_reviewers_who_lost_their_rights_do_not_count_and_expired_requests_stay_unapproved(
+        s: TestServer,
+    ) {
         let b = s.backend;
         put_policy(
             &s,
@@ -217,12 +207,12 @@ rules:
         let second = reviewer(&s, "second@demo.arx.local", &[SECOPS]).await;
         let (_, out) = s.execute(&key, contain("host-votes")).await;
         let id = out["approval_id"].as_str().unwrap().to_string();
-        let (code, _) = decide(&s, &first, &id, "approve", "yes").await;
+        let (code, _) = s.client(&first).approve(&id, Some("yes")).await;
         assert_eq!(code, 200, "{b}");
         // The first approver leaves the approver group before the second vote.
         set_groups(&s, "first@demo.arx.local", &[]).await;
         // The rule asks for a reason: an approval without one is refused.
-        let (code, out) = decide(&s, &second, &id, "approve", " ").await;
+        let (code, out) = s.client(&second).approve(&id, Some(" ")).await;
         assert!(
             code == 400
                 && out["error"]["message"]
@@ -231,7 +221,7 @@ rules:
                     .contains("say why"),
             "{b}: {out}"
         );
-        let (code, out) = decide(&s, &second, &id, "approve", "yes").await;
+        let (code, out) = s.client(&second).approve(&id, Some("yes")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("pending")),
@@ -264,9 +254,10 @@ rules:
     }
 }
 
-#[tokio::test]
-async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many() {
-    for s in each().await {
+backend_tests! {
+    async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however_many(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let agent_id: AgentId = s
@@ -281,9 +272,9 @@ async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however
         // An active grant of the agent, then 600 newer grants of another agent.
         let body = json!({"connector": "azure", "operations": ["storage_accounts:update"],
                           "ttl": "15m", "reason": "fix the bucket", "wait_seconds": 0});
-        let (_, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", body.clone()).await;
+        let (_, out) = s.client(&key).post("/v1/sdk/grants", body.clone()).await;
         let id = out["approval_id"].as_str().unwrap().to_string();
-        let (code, out) = decide(&s, &s.admin_token(), &id, "approve", "ok").await;
+        let (code, out) = s.admin().approve(&id, Some("ok")).await;
         assert_eq!(code, 200, "{b}: {out}");
         let store = &s.running.store;
         let org = store.org_by_slug("demo").await.unwrap().unwrap();
@@ -320,8 +311,8 @@ async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however
             store.create_grant(&g).await.unwrap();
         }
         let (code, out) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 &format!("/v1/admin/agents/{agent_id}/suspend"),
                 json!({"reason": "investigating"}),
             )
@@ -334,7 +325,7 @@ async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however
         );
 
         // Suspended: no new grant.
-        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", body).await;
+        let (code, out) = s.client(&key).post("/v1/sdk/grants", body).await;
         assert!(
             code == 403
                 && out["error"]["message"]
@@ -346,9 +337,8 @@ async fn a_suspended_agent_gets_no_grant_and_suspension_ends_every_grant_however
     }
 }
 
-#[tokio::test]
-async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops() {
-    for s in each().await {
+backend_tests! {
+    async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let (_, out) = s.execute(&key, contain("host-slow")).await;
@@ -387,15 +377,16 @@ async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops() 
     }
 }
 
-#[tokio::test]
-async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing() {
-    for s in each().await {
+backend_tests! {
+    async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_change_nothing(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         // host-n1 is contained through an approved request.
         let (_, out) = s.execute(&key, contain("host-n1")).await;
         let first = out["approval_id"].as_str().unwrap().to_string();
-        let (code, _) = decide(&s, &s.admin_token(), &first, "approve", "contain it").await;
+        let (code, _) = s.admin().approve(&first, Some("contain it")).await;
         assert_eq!(code, 200, "{b}");
         // The vendor's answer is for admins and auditors, as bodies out of the chain are.
         let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{first}")).await;
@@ -404,14 +395,10 @@ async fn the_reviewer_is_told_how_many_records_a_call_covers_and_when_it_would_c
             "{b}: {d}"
         );
         let lead = reviewer(&s, "lead@demo.arx.local", &[SECOPS]).await;
-        let (_, d) = send(
-            &s,
-            &lead,
-            Method::GET,
-            &format!("/v1/admin/approvals/{first}"),
-            Value::Null,
-        )
-        .await;
+        let (_, d) = s
+            .client(&lead)
+            .get(&format!("/v1/admin/approvals/{first}"))
+            .await;
         assert!(
             d["approval"]["outcome"]["result"]["withheld"].is_string()
                 && !d.to_string().contains("\"resources\":["),

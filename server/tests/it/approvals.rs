@@ -10,35 +10,14 @@ use arx_core::clock::ManualClock;
 use arx_core::ids::ApprovalId;
 use arx_core::model::{ApprovalChange, ApprovalStatus, Role};
 use arx_core::store::prelude::*;
-use reqwest::Method;
+use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments, each, send, start_with_clock};
+use crate::client::Decision;
+use crate::harness::{TestServer, contain, containments, start_with_clock};
 
-async fn poll(s: &TestServer, key: &str, id: &str, wait: u32) -> (u16, Value) {
-    send(
-        s,
-        key,
-        Method::GET,
-        &format!("/v1/sdk/approvals/{id}?wait_seconds={wait}"),
-        Value::Null,
-    )
-    .await
-}
-
-async fn servers_on(clock: &Arc<ManualClock>) -> Vec<TestServer> {
-    let mut v = Vec::new();
-    for b in ["sqlite", "postgres"] {
-        if let Some(s) = start_with_clock(b, clock.clone()).await {
-            v.push(s);
-        }
-    }
-    v
-}
-
-#[tokio::test]
-async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
-    for s in each().await {
+backend_tests! {
+    async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves(s: TestServer) {
         let b = s.backend;
         let s = Arc::new(s);
         let key = s.agent_key("remediation-agent");
@@ -88,14 +67,7 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
             "{b}: {d}"
         );
 
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({"comment": "confirmed C2"}),
-        )
-        .await;
+        let (code, out) = s.admin().approve(&id, Some("confirmed C2")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -117,14 +89,7 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
             "{b}: {got}"
         );
         // A second decision changes nothing and runs nothing.
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (code, out) = s.admin().approve(&id, None).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (409, Some("conflict")),
@@ -132,7 +97,7 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
         );
         assert_eq!(containments(&s), 1, "{b}");
         // Polling afterwards returns the same result.
-        let (code, again) = poll(&s, &key, &id, 0).await;
+        let (code, again) = s.client(&key).poll(&id, 0).await;
         assert_eq!((code, &again["result"]), (200, &body["result"]), "{b}");
 
         let records = s.audit().await;
@@ -160,10 +125,10 @@ async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves() {
     }
 }
 
-#[tokio::test]
-async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let admin = s.admin_token();
@@ -172,21 +137,14 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
         let (code, out) = s.execute(&key, contain("h-deny")).await;
         assert_eq!(code, 202, "{b}: {out}");
         let id = out["approval_id"].as_str().unwrap().to_string();
-        let (code, pending) = poll(&s, &key, &id, 0).await;
+        let (code, pending) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, pending["status"].as_str()),
             (202, Some("pending")),
             "{b}"
         );
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/deny"),
-            json!({"comment": "not this host"}),
-        )
-        .await;
-        let (code, out) = poll(&s, &key, &id, 0).await;
+        s.client(&admin).deny(&id, Some("not this host")).await;
+        let (code, out) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (403, Some("approval_denied")),
@@ -234,14 +192,7 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
             (403, Some("approval_expired")),
             "{b}: {out}"
         );
-        let (code, out) = send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (403, Some("approval_expired")),
@@ -258,37 +209,23 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
             .find(|a| a.name == "remediation-agent")
             .unwrap()
             .id;
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/suspend"),
-            json!({"reason": "investigating"}),
-        )
-        .await;
-        let (code, out) = send(
-            &s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({}),
-        )
-        .await;
+        s.client(&admin)
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/suspend"),
+                json!({"reason": "investigating"}),
+            )
+            .await;
+        let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("cancelled")),
             "{b}: {out}"
         );
         let reactivate = format!("/v1/admin/agents/{agent_id}/reactivate");
-        send(
-            &s,
-            &admin,
-            Method::POST,
-            &reactivate,
-            json!({"reason": "cleared"}),
-        )
-        .await;
-        let (code, out) = poll(&s, &key, &id, 0).await;
+        s.client(&admin)
+            .post(&reactivate, json!({"reason": "cleared"}))
+            .await;
+        let (code, out) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
             (409, Some("approval_cancelled")),
@@ -302,9 +239,10 @@ async fn denied_expired_and_cancelled_requests_answer_with_distinct_codes() {
     }
 }
 
-#[tokio::test]
-async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required() {
-    for s in each().await {
+backend_tests! {
+    async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_required(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let admin = s.admin_token();
         let policy = "rules:\n  - id: contain-two-leads\n    when: crowdstrike.hosts:write\n    then: ESCALATE\n    approvers: [ir-leads]\n    min_approvals: 2\n    forbid_owner_approval: true\n";
@@ -326,14 +264,13 @@ async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_requi
             ]
             .contains(&email)
             {
-                let (code, _) = send(
-                    &s,
-                    &admin,
-                    Method::PUT,
-                    &format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()),
-                    json!({"groups": ["ir-leads"]}),
-                )
-                .await;
+                let (code, _) = s
+                    .client(&admin)
+                    .put(
+                        &format!("/v1/admin/users/{}/groups", u["id"].as_str().unwrap()),
+                        json!({"groups": ["ir-leads"]}),
+                    )
+                    .await;
                 assert_eq!(code, 200, "{b}");
             }
         }
@@ -343,16 +280,7 @@ async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_requi
         let id = out["approval_id"].as_str().unwrap().to_string();
         let approve = |tok: String| {
             let (s, id) = (&s, id.clone());
-            async move {
-                send(
-                    s,
-                    &tok,
-                    Method::POST,
-                    &format!("/v1/admin/approvals/{id}/approve"),
-                    json!({"comment": "ok"}),
-                )
-                .await
-            }
+            async move { s.client(&tok).approve(&id, Some("ok")).await }
         };
         let (code, out) = approve(outsider).await;
         assert_eq!(code, 403, "{b}: {out}");
@@ -398,10 +326,10 @@ async fn only_the_rules_approvers_decide_and_two_distinct_approvals_can_be_requi
     }
 }
 
-#[tokio::test]
-async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn approve_deny_and_expiry_race_and_exactly_one_wins(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let s = Arc::new(s);
         let key = s.agent_key("remediation-agent");
@@ -414,18 +342,13 @@ async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
         let reviewer = s.user_token("racer@demo.arx.local", Role::Reviewer).await;
         let mut tasks = Vec::new();
         for (i, id) in ids.iter().enumerate() {
-            for (path, token) in [("approve", s.admin_token()), ("deny", reviewer.clone())] {
+            for (decision, token) in [
+                (Decision::Approve, s.admin_token()),
+                (Decision::Deny, reviewer.clone()),
+            ] {
                 let (s, id) = (s.clone(), id.clone());
                 tasks.push(tokio::spawn(async move {
-                    send(
-                        &s,
-                        &token,
-                        Method::POST,
-                        &format!("/v1/admin/approvals/{id}/{path}"),
-                        json!({}),
-                    )
-                    .await
-                    .0
+                    s.client(&token).decide(&id, decision, None).await.0
                 }));
             }
             if i == ids.len() / 2 {
@@ -471,9 +394,8 @@ async fn approve_deny_and_expiry_race_and_exactly_one_wins() {
     }
 }
 
-#[tokio::test]
-async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
-    for s in each().await {
+backend_tests! {
+    async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let org = s.running.store.org_by_slug("demo").await.unwrap().unwrap();
@@ -523,7 +445,7 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
                 "{b}"
             );
         }
-        let (code, out) = poll(&s, &key, &id.to_string(), 0).await;
+        let (code, out) = s.client(&key).poll(&id.to_string(), 0).await;
         assert_eq!(code, 502, "{b}: {out}");
         assert!(
             out["error"]["message"]
@@ -550,9 +472,10 @@ async fn an_approved_call_interrupted_by_a_restart_is_failed_never_rerun() {
     }
 }
 
-#[tokio::test]
-async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval() {
-    for s in each().await {
+backend_tests! {
+    async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approval(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let policy = "rules:\n  - id: change-close-over-one\n    when: servicenow.changes:close\n    if: size(payload.change_ids) > 1\n    then: approval_required\n    approvers: [secops-leads]\n    timeout: 4h\n    diff_shown_to_approver: true\n";
         assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
@@ -605,23 +528,14 @@ async fn the_seed_rule_shows_the_changes_being_closed_and_closes_them_on_approva
             .as_str()
             .unwrap()
             .to_string();
-        send(
-            &s,
-            &s.admin_token(),
-            Method::PUT,
-            &format!("/v1/admin/users/{uid}/groups"),
-            json!({"groups": ["secops-leads"]}),
-        )
-        .await;
+        s.admin()
+            .put(
+                &format!("/v1/admin/users/{uid}/groups"),
+                json!({"groups": ["secops-leads"]}),
+            )
+            .await;
         // The triage agent's owner is this lead, but the rule does not forbid owners here.
-        let (code, out) = send(
-            &s,
-            &lead,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/approve"),
-            json!({"comment": "CAB approved"}),
-        )
-        .await;
+        let (code, out) = s.client(&lead).approve(id, Some("CAB approved")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -648,17 +562,13 @@ async fn grant(s: &TestServer, key: &str) -> String {
     let body = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "15m",
                       "reason": "turn off public blob access on logsprod", "wait_seconds": 0,
                       "resource": {"param": "account", "value": "logsprod"}});
-    let (code, out) = send(s, key, Method::POST, "/v1/sdk/grants", body).await;
+    let (code, out) = s.client(key).post("/v1/sdk/grants", body).await;
     assert_eq!(code, 202, "{}: {out}", s.backend);
     let id = out["approval_id"].as_str().unwrap().to_string();
-    let (code, out) = send(
-        s,
-        &s.admin_token(),
-        Method::POST,
-        &format!("/v1/admin/approvals/{id}/approve"),
-        json!({"comment": "15 minutes, that bucket only"}),
-    )
-    .await;
+    let (code, out) = s
+        .admin()
+        .approve(&id, Some("15 minutes, that bucket only"))
+        .await;
     assert_eq!(
         (code, out["approval"]["status"].as_str()),
         (200, Some("executed")),
@@ -668,17 +578,17 @@ async fn grant(s: &TestServer, key: &str) -> String {
     id
 }
 
-#[tokio::test]
-async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for s in servers_on(&clock).await {
+backend_tests! {
+    async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself(b: Backend) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
         assert_eq!(code, 202, "{b}: a high-risk cloud write escalates");
 
         let too_long = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "2h", "reason": "x"});
-        let (code, out) = send(&s, &key, Method::POST, "/v1/sdk/grants", too_long).await;
+        let (code, out) = s.client(&key).post("/v1/sdk/grants", too_long).await;
         assert!(
             code == 400
                 && out["error"]["message"]
@@ -696,7 +606,7 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
             d["approval"]["params"]["resource"]["value"], "logsprod",
             "{b}: the reviewer saw the exact scope"
         );
-        let (code, out) = poll(&s, &key, &approval, 0).await;
+        let (code, out) = s.client(&key).poll(&approval, 0).await;
         assert_eq!(
             (code, out["status"].as_str()),
             (200, Some("active")),
@@ -735,22 +645,18 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
             .unwrap()
             .id
             .clone();
-        send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/suspend"),
-            json!({"reason": "drift"}),
-        )
-        .await;
-        send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/agents/{agent_id}/reactivate"),
-            json!({"reason": "cleared"}),
-        )
-        .await;
+        s.admin()
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/suspend"),
+                json!({"reason": "drift"}),
+            )
+            .await;
+        s.admin()
+            .post(
+                &format!("/v1/admin/agents/{agent_id}/reactivate"),
+                json!({"reason": "cleared"}),
+            )
+            .await;
         let (code, _) = s.execute(&key, fix_bucket("logsprod")).await;
         assert_eq!(code, 202, "{b}: suspension revoked the grant");
         grant(&s, &key).await;
@@ -764,14 +670,13 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
             .as_str()
             .unwrap()
             .to_string();
-        let (code, out) = send(
-            &s,
-            &s.admin_token(),
-            Method::POST,
-            &format!("/v1/admin/grants/{active}/revoke"),
-            json!({"reason": "done early"}),
-        )
-        .await;
+        let (code, out) = s
+            .admin()
+            .post(
+                &format!("/v1/admin/grants/{active}/revoke"),
+                json!({"reason": "done early"}),
+            )
+            .await;
         assert_eq!(
             (code, out["grant"]["status"].as_str()),
             (200, Some("revoked")),
@@ -805,9 +710,10 @@ async fn a_fifteen_minute_grant_permits_one_resource_then_reverts_by_itself() {
 #[tokio::test]
 async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
     // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    let Some(a) = crate::harness::start("postgres").await else {
+    if !Backend::Postgres.available() {
         return;
-    };
+    }
+    let a = crate::harness::start(Backend::Postgres).await;
     let b = a.replica().await;
 
     let key = a.agent_key("remediation-agent");

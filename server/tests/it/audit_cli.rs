@@ -4,9 +4,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
+use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each};
+use crate::harness::TestServer;
 
 pub(crate) fn arx(s: &TestServer, args: &[&str]) -> (i32, String) {
     let db = &s.db_url;
@@ -38,9 +39,8 @@ fn rewrite(path: &std::path::Path, f: impl FnOnce(&mut Vec<String>)) -> std::pat
     out
 }
 
-#[tokio::test]
-async fn export_and_verify_catch_every_kind_of_tampering() {
-    for s in each().await {
+backend_tests! {
+    async fn export_and_verify_catch_every_kind_of_tampering(s: TestServer) {
         for call in [
             json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}}),
             json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}}),
@@ -123,10 +123,11 @@ async fn export_and_verify_catch_every_kind_of_tampering() {
 
 #[tokio::test]
 async fn a_demo_run_never_logs_a_secret() {
-    let dir = std::env::temp_dir().join(format!("arx-logs-{}", uuid::Uuid::new_v4()));
+    let tmp = arx_testkit::TempDir::new("arx-logs").unwrap();
+    let dir = tmp.path();
     let mut child = Command::new(env!("CARGO_BIN_EXE_arx"))
         .args(["serve", "--demo"])
-        .env("ARX_DATA_DIR", &dir)
+        .env("ARX_DATA_DIR", dir)
         .env("ARX_LISTEN", "127.0.0.1:0")
         .env("ARX_SIMULATOR_LISTEN", "127.0.0.1:0")
         .env("ARX_LOG", "trace")

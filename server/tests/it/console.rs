@@ -1,15 +1,8 @@
 //! The console's HTTP contract: sign-in with a rotated session, the guard, CSRF, pages.
 
-use crate::harness::{TestServer, start};
+use arx_testkit::Backend;
 
-fn cookie(r: &reqwest::Response) -> Option<String> {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("arx_session="))
-        .map(|c| c.split(';').next().unwrap_or("").to_string())
-}
+use crate::harness::{TestServer, session_cookie as cookie, start};
 
 /// Posts the sign-in form from `origin`, with a session cookie when given.
 async fn sign_in(
@@ -42,9 +35,7 @@ async fn get(s: &TestServer, path: &str, cookie: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn sign_in_rotates_the_session_and_guards_pages() {
-    let Some(s) = start("sqlite").await else {
-        return;
-    };
+    let s = start(Backend::Sqlite).await;
     let origin = s.url("");
     let password = s.demo().admin_password.clone();
     let r = get(&s, "/agents", "").await;
@@ -113,9 +104,8 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
 
 #[tokio::test]
 async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
-    let dir = std::env::temp_dir().join(format!("arx-boot-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = arx_server::config::Config::for_tests(&dir, None);
+    let tmp = arx_testkit::TempDir::new("arx-boot").unwrap();
+    let cfg = arx_server::config::Config::for_tests(tmp.path(), None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let running = arx_server::launch(cfg.clone(), listener, false)
         .await

@@ -6,7 +6,9 @@ use arx_core::audit::{AuditEvent, AuditRecord};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, each, send};
+use arx_testkit::backend_tests;
+
+use crate::harness::{TestServer, contain, send};
 
 /// Calls that leave most kinds of record: permitted, denied, rejected and escalated
 /// calls; an approval, a denial and a grant; a key revoked and used; sign-in and out.
@@ -51,7 +53,8 @@ async fn exercise(s: &TestServer) {
     let (_, agents) = s.admin_get("/v1/admin/agents").await;
     let agent = agents["agents"][0]["id"].as_str().unwrap().to_string();
     let (_, key) = s
-        .admin_send(
+        .admin()
+        .send(
             Method::POST,
             &format!("/v1/admin/agents/{agent}/keys"),
             json!({}),
@@ -60,7 +63,8 @@ async fn exercise(s: &TestServer) {
     let secret = key["api_key"].as_str().unwrap();
     let key_id = key["key"]["id"].as_str().unwrap();
     let (code, _) = s
-        .admin_send(
+        .admin()
+        .send(
             Method::DELETE,
             &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
             Value::Null,
@@ -82,22 +86,25 @@ async fn exercise(s: &TestServer) {
         .await
         .unwrap();
     let (_, t) = s
-        .admin_send(Method::POST, "/v1/admin/tokens", json!({"name": "events"}))
+        .admin()
+        .send(Method::POST, "/v1/admin/tokens", json!({"name": "events"}))
         .await;
     if let Some(id) = t["token"]["id"].as_str() {
-        s.admin_send(
-            Method::DELETE,
-            &format!("/v1/admin/tokens/{id}"),
-            Value::Null,
-        )
-        .await;
+        s.admin()
+            .send(
+                Method::DELETE,
+                &format!("/v1/admin/tokens/{id}"),
+                Value::Null,
+            )
+            .await;
     }
 
     // Last, as they change what later calls would meet: a policy version, a suspension.
     let policy = "rules:\n  - id: deny-kill\n    when: crowdstrike.rtr:command_active_responder\n    then: deny\n";
     assert_eq!(s.put_policy(&admin, policy).await, 200, "{b}");
     let (code, out) = s
-        .admin_send(
+        .admin()
+        .send(
             Method::POST,
             &format!("/v1/admin/agents/{agent}/suspend"),
             json!({"reason": "rotating its keys"}),
@@ -106,9 +113,8 @@ async fn exercise(s: &TestServer) {
     assert!(code < 300, "{b}: {out}");
 }
 
-#[tokio::test]
-async fn every_record_parses_as_its_typed_event_and_serializes_back_exactly() {
-    for s in each().await {
+backend_tests! {
+    async fn every_record_parses_as_its_typed_event_and_serializes_back_exactly(s: TestServer) {
         let b = s.backend;
         exercise(&s).await;
         let records = s.audit().await;

@@ -1,9 +1,10 @@
 //! The execute pipeline over HTTP: verdicts, ordering of the audit records, fail-closed,
 //! target errors, and every kind of bad input.
 
+use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each};
+use crate::harness::TestServer;
 
 const TRIAGE: &str = "triage-agent";
 
@@ -30,9 +31,8 @@ async fn records_of_kind(s: &TestServer, kind: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn permit_runs_the_call_and_chains_result_to_intercept() {
-    for s in each().await {
+backend_tests! {
+    async fn permit_runs_the_call_and_chains_result_to_intercept(s: TestServer) {
         let key = s.agent_key(TRIAGE);
         let before = s.sim().request_count();
         let (status, body) = s.execute(&key, permit_call()).await;
@@ -106,9 +106,8 @@ async fn permit_runs_the_call_and_chains_result_to_intercept() {
     }
 }
 
-#[tokio::test]
-async fn escalate_creates_a_pending_approval_and_forwards_nothing() {
-    for s in each().await {
+backend_tests! {
+    async fn escalate_creates_a_pending_approval_and_forwards_nothing(s: TestServer) {
         let before = s.sim().request_count();
         let (status, body) = s
             .execute(&s.agent_key("remediation-agent"), contain_call())
@@ -133,9 +132,8 @@ async fn escalate_creates_a_pending_approval_and_forwards_nothing() {
     }
 }
 
-#[tokio::test]
-async fn deny_is_recorded_and_forwards_nothing() {
-    for s in each().await {
+backend_tests! {
+    async fn deny_is_recorded_and_forwards_nothing(s: TestServer) {
         let before = s.sim().request_count();
         let (status, body) = s.execute(&s.agent_key(TRIAGE), admin_command()).await;
         assert_eq!(status, 403, "{}: {body}", s.backend);
@@ -152,9 +150,8 @@ async fn deny_is_recorded_and_forwards_nothing() {
     }
 }
 
-#[tokio::test]
-async fn when_the_audit_store_fails_nothing_is_forwarded() {
-    for s in each().await {
+backend_tests! {
+    async fn when_the_audit_store_fails_nothing_is_forwarded(s: TestServer) {
         let key = s.agent_key(TRIAGE);
         // Take the audit table away underneath the running server: a real failure of the real store.
         sqlx::query("ALTER TABLE audit_records RENAME TO audit_records_gone")
@@ -185,9 +182,8 @@ async fn when_the_audit_store_fails_nothing_is_forwarded() {
     }
 }
 
-#[tokio::test]
-async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record() {
-    for s in each().await {
+backend_tests! {
+    async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record(s: TestServer) {
         s.sim().fail_connector("okta", Some(503));
         let call = json!({"connector": "okta", "operation": "users:read", "params": {}});
         let (status, body) = s.execute(&s.agent_key(TRIAGE), call).await;
@@ -209,9 +205,7 @@ async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record() {
 
 #[tokio::test]
 async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known() {
-    let Some(s) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let s = crate::harness::start(Backend::Sqlite).await;
     let key = s.agent_key(TRIAGE);
     let url = s.url("/v1/sdk/execute");
     let raw = |body: &'static str, ct: &'static str| {
@@ -345,9 +339,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
 
 #[tokio::test]
 async fn revoked_keys_and_suspended_agents_are_stopped() {
-    let Some(s) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let s = crate::harness::start(Backend::Sqlite).await;
     let agent = s
         .demo()
         .agents
@@ -358,8 +350,8 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         .clone();
     // Suspended: DENY with risk 100 before policy.
     let (st, _) = s
-        .admin_send(
-            reqwest::Method::POST,
+        .admin()
+        .post(
             &format!("/v1/admin/agents/{agent}/suspend"),
             json!({"reason": "drift"}),
         )
@@ -376,19 +368,20 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         .pop()
         .unwrap();
     assert_eq!(rec["fields"]["policy_id"], "gate:agent_status");
-    s.admin_send(
-        reqwest::Method::POST,
-        &format!("/v1/admin/agents/{agent}/reactivate"),
-        json!({"reason": "reviewed"}),
-    )
-    .await;
+    s.admin()
+        .post(
+            &format!("/v1/admin/agents/{agent}/reactivate"),
+            json!({"reason": "reviewed"}),
+        )
+        .await;
     assert_eq!(s.execute(&s.agent_key(TRIAGE), permit_call()).await.0, 200);
 
     // Revoked key: 401, audited against the agent.
     let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
     let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
     let (st, _) = s
-        .admin_send(
+        .admin()
+        .send(
             reqwest::Method::DELETE,
             &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
             json!({}),
@@ -422,9 +415,7 @@ fn sample(p: &arx_core::catalog::Param) -> Value {
 
 #[tokio::test]
 async fn every_connector_executes_through_arx_with_its_own_auth_scheme() {
-    let Some(s) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let s = crate::harness::start(Backend::Sqlite).await;
     let key = s.agent_key(TRIAGE);
     let mut schemes = std::collections::BTreeSet::new();
     for c in s.running.engine.catalog().iter() {

@@ -1,19 +1,44 @@
 //! Starts the real server (port 0) with the demo seeded against a simulator on port 0,
-//! on a fresh SQLite file or a fresh PostgreSQL database.
+//! on a fresh SQLite file or a fresh PostgreSQL database (an [`arx_testkit::TestDb`],
+//! dropped with the server when the test ends).
 
 use std::path::PathBuf;
 
 use arx_server::Running;
 use arx_server::config::Config;
+use arx_testkit::{Backend, Fixture, TempDir, TestDb};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 pub struct TestServer {
     pub running: Running,
+    /// The server's data dir (master key, exports); removed with the database.
     pub dir: PathBuf,
+    /// `"sqlite"` or `"postgres"`, for assertion messages.
     pub backend: &'static str,
     pub db_url: String,
     pub http: reqwest::Client,
+    /// Declared last so it drops after the server: the database goes when the test ends.
+    _db: TestDb,
+}
+
+impl Fixture for TestServer {
+    async fn start(backend: Backend) -> Self {
+        start(backend).await
+    }
+}
+
+/// A second server on a test server's database: see [`TestServer::replica`].
+pub struct Replica {
+    pub running: Running,
+    _dir: TempDir,
+}
+
+impl std::ops::Deref for Replica {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.running
+    }
 }
 
 impl TestServer {
@@ -102,13 +127,7 @@ impl TestServer {
             .send()
             .await
             .unwrap();
-        r.headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("arx_session="))
-            .map(|c| c.split(';').next().unwrap_or("").to_string())
-            .expect("a session cookie")
+        session_cookie(&r).expect("a session cookie")
     }
 
     pub fn sim(&self) -> &arx_simulator::Simulator {
@@ -124,13 +143,13 @@ impl TestServer {
 
     /// A second server on this one's database and master key: another replica
     /// (PostgreSQL only; SQLite is one process).
-    pub async fn replica(&self) -> arx_server::Running {
-        let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(self.dir.join("master.key"), dir.join("master.key")).unwrap();
-        let cfg = Config::for_tests(&dir, Some(self.db_url.clone()));
+    pub async fn replica(&self) -> Replica {
+        let dir = TempDir::new("arx-it").unwrap();
+        std::fs::copy(self.dir.join("master.key"), dir.path().join("master.key")).unwrap();
+        let cfg = Config::for_tests(dir.path(), Some(self.db_url.clone()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        arx_server::launch(cfg, listener, false).await.unwrap()
+        let running = arx_server::launch(cfg, listener, false).await.unwrap();
+        Replica { running, _dir: dir }
     }
 
     /// `PUT /v1/admin/policy` with a YAML body as the holder of `token`; the status.
@@ -170,21 +189,6 @@ impl TestServer {
         .await
     }
 
-    pub async fn admin_send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Value,
-    ) -> (u16, Value) {
-        Self::send(
-            self.http
-                .request(method, self.url(path))
-                .bearer_auth(self.admin_token())
-                .json(&body),
-        )
-        .await
-    }
-
     /// The kinds of the org's audit records, oldest first.
     pub async fn audit_kinds(&self) -> Vec<String> {
         self.audit()
@@ -215,37 +219,13 @@ impl TestServer {
     }
 }
 
-async fn postgres_url() -> Option<String> {
-    let Ok(base) = std::env::var("ARX_TEST_POSTGRES_URL") else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but ARX_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI"
-            );
-        }
-        eprintln!(
-            "SKIPPED: PostgreSQL half of this test (set ARX_TEST_POSTGRES_URL, or run scripts/test.sh)"
-        );
-        return None;
-    };
-    let db = format!("arx_s_{}", uuid::Uuid::new_v4().simple());
-    let admin = arx_store::SqlStore::connect(&base).await.unwrap();
-    sqlx_exec(&admin, &format!("CREATE DATABASE {db}")).await;
-    admin.close().await;
-    Some(format!("{}/{db}", base.rsplit_once('/').unwrap().0))
-}
-
-async fn sqlx_exec(s: &arx_store::SqlStore, sql: &str) {
-    use sqlx::Executor;
-    s.pool().execute(sql).await.unwrap();
-}
-
-pub async fn start(backend: &'static str) -> Option<TestServer> {
+pub async fn start(backend: Backend) -> TestServer {
     start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
 }
 
 /// A server without local targets allowed, as in production, and without the demo:
 /// calls to the simulator on this machine are refused.
-pub async fn start_strict(backend: &'static str) -> Option<TestServer> {
+pub async fn start_strict(backend: Backend) -> TestServer {
     boot(
         backend,
         |cfg| cfg.allow_local_targets = false,
@@ -257,26 +237,22 @@ pub async fn start_strict(backend: &'static str) -> Option<TestServer> {
 
 /// A server on `clock` (a manual clock moves TTLs without sleeping).
 pub async fn start_with_clock(
-    backend: &'static str,
+    backend: Backend,
     clock: std::sync::Arc<dyn arx_core::clock::Clock>,
-) -> Option<TestServer> {
+) -> TestServer {
     boot(backend, |_| {}, true, clock).await
 }
 
 /// A server on a fresh data dir and database, its test config changed by `tweak`.
 async fn boot(
-    backend: &'static str,
+    backend: Backend,
     tweak: impl FnOnce(&mut Config),
     with_demo: bool,
     clock: std::sync::Arc<dyn arx_core::clock::Clock>,
-) -> Option<TestServer> {
-    let dir = std::env::temp_dir().join(format!("arx-it-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let db = match backend {
-        "sqlite" => None,
-        _ => Some(postgres_url().await?),
-    };
-    let mut cfg = Config::for_tests(&dir, db);
+) -> TestServer {
+    let db = TestDb::create(backend).await.unwrap();
+    let dir = db.dir().to_path_buf();
+    let mut cfg = Config::for_tests(&dir, Some(db.url().to_string()));
     tweak(&mut cfg);
     let db_url = cfg.database_url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -287,24 +263,24 @@ async fn boot(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    Some(TestServer {
+    TestServer {
         running,
         dir,
-        backend,
+        backend: backend.name(),
         db_url,
         http,
-    })
+        _db: db,
+    }
 }
 
-/// One server per available backend.
-pub async fn each() -> Vec<TestServer> {
-    let mut v = Vec::new();
-    for b in ["sqlite", "postgres"] {
-        if let Some(s) = start(b).await {
-            v.push(s);
-        }
-    }
-    v
+/// The `arx_session=…` pair a response sets, if any.
+pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("arx_session="))
+        .map(|c| c.split(';').next().unwrap_or("").to_string())
 }
 
 /// A CrowdStrike containment of `host`: high risk, so it escalates by default.

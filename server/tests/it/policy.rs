@@ -2,10 +2,10 @@
 //! example rule, validation errors, versions, diffs, rollback and simulation.
 
 use arx_core::store::prelude::*;
-use reqwest::Method;
+use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each};
+use crate::harness::TestServer;
 
 /// The seeds' example, written as the seed writes it (ServiceNow change close over more
 /// than one ticket needs secops-leads' approval within 4 h, diff shown).
@@ -48,9 +48,8 @@ fn last_of(records: &[Value], kind: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[tokio::test]
-async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one() {
-    for s in each().await {
+backend_tests! {
+    async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one(s: TestServer) {
         let b = s.backend;
         let (code, out) = put_policy(&s, SEED_POLICY, "?message=seed%20example").await;
         assert_eq!(
@@ -133,9 +132,8 @@ async fn the_seed_example_escalates_a_close_of_two_changes_and_permits_one() {
     }
 }
 
-#[tokio::test]
-async fn bad_policies_are_refused_with_rule_field_and_position() {
-    for s in each().await {
+backend_tests! {
+    async fn bad_policies_are_refused_with_rule_field_and_position(s: TestServer) {
         let b = s.backend;
         let cases = [
             (
@@ -187,9 +185,8 @@ async fn bad_policies_are_refused_with_rule_field_and_position() {
     }
 }
 
-#[tokio::test]
-async fn versions_diff_roll_back_and_are_recorded() {
-    for s in each().await {
+backend_tests! {
+    async fn versions_diff_roll_back_and_are_recorded(s: TestServer) {
         let b = s.backend;
         let (code, out) = put_policy(&s, SEED_POLICY, "?dry_run=true").await;
         assert_eq!(
@@ -223,11 +220,8 @@ async fn versions_diff_roll_back_and_are_recorded() {
         );
 
         let (code, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/rollback",
-                json!({"version": 1, "reason": "test"}),
-            )
+            .admin()
+            .post("/v1/admin/policy/rollback", json!({"version": 1, "reason": "test"}))
             .await;
         assert_eq!(
             (code, out["version"].as_i64()),
@@ -293,9 +287,8 @@ async fn wait_done(s: &TestServer, id: &str) -> Value {
     panic!("simulation {id} did not finish");
 }
 
-#[tokio::test]
-async fn simulation_shows_what_a_stricter_draft_would_change() {
-    for s in each().await {
+backend_tests! {
+    async fn simulation_shows_what_a_stricter_draft_would_change(s: TestServer) {
         let b = s.backend;
         let triage = s.agent_key("triage-agent");
         let remediation = s.agent_key("remediation-agent");
@@ -323,11 +316,8 @@ async fn simulation_shows_what_a_stricter_draft_would_change() {
         );
         let before = s.audit().await.len();
         let (code, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         assert_eq!(code, 202, "{b}: {out}");
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
@@ -422,19 +412,15 @@ async fn seed_intercepts(s: &TestServer, thousands: usize) {
     }
 }
 
-#[tokio::test]
-async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
-    for s in each().await {
+backend_tests! {
+    async fn a_long_simulation_reports_progress_and_can_be_cancelled(s: TestServer) {
         let b = s.backend;
         // 20,000 recorded intercepts.
         seed_intercepts(&s, 20).await;
         let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
         let (_, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let id = out["simulation"]["id"].as_str().unwrap().to_string();
         assert!(
@@ -442,8 +428,8 @@ async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin_send(
-                Method::POST,
+            .admin()
+            .post(
                 &format!("/v1/admin/policy/simulations/{id}/cancel"),
                 json!({}),
             )
@@ -457,11 +443,8 @@ async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
         );
         // A full run over the same records counts every one.
         let (_, out) = s
-            .admin_send(
-                Method::POST,
-                "/v1/admin/policy/simulations",
-                json!({"policy": draft}),
-            )
+            .admin()
+            .post("/v1/admin/policy/simulations", json!({"policy": draft}))
             .await;
         let report = wait_done(&s, out["simulation"]["id"].as_str().unwrap()).await;
         assert_eq!(
@@ -477,9 +460,8 @@ async fn a_long_simulation_reports_progress_and_can_be_cancelled() {
     }
 }
 
-#[tokio::test]
-async fn arx_policy_apply_and_export_work_from_the_command_line() {
-    for s in each().await {
+backend_tests! {
+    async fn arx_policy_apply_and_export_work_from_the_command_line(s: TestServer) {
         let b = s.backend;
         let file = s.dir.join("policy.yaml");
         std::fs::write(&file, SEED_POLICY).unwrap();
@@ -543,9 +525,10 @@ async fn arx_policy_apply_and_export_work_from_the_command_line() {
 #[tokio::test]
 async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    let Some(a) = crate::harness::start("postgres").await else {
+    if !Backend::Postgres.available() {
         return;
-    };
+    }
+    let a = crate::harness::start(Backend::Postgres).await;
     let b = a.replica().await;
     let on_b = |path: &str| format!("http://{}{path}", b.addr);
     seed_intercepts(&a, 20).await;
@@ -553,11 +536,8 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
 
     // Started on A, cancelled through B: A's job stops, and both show the same report.
     let (code, out) = a
-        .admin_send(
-            Method::POST,
-            "/v1/admin/policy/simulations",
-            json!({"policy": draft}),
-        )
+        .admin()
+        .post("/v1/admin/policy/simulations", json!({"policy": draft}))
         .await;
     assert_eq!(code, 202, "{out}");
     let id = out["simulation"]["id"].as_str().unwrap().to_string();

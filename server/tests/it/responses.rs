@@ -10,11 +10,11 @@ use arx_core::clock::ManualClock;
 use arx_core::ids::RecordId;
 use arx_core::model::Role;
 use arx_core::store::prelude::*;
-use reqwest::Method;
+use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestServer, each, send, start_with_clock};
+use crate::harness::{TestServer, start_with_clock};
 
 const TRIAGE: &str = "triage-agent";
 const DAY_MS: i64 = 86_400_000;
@@ -49,7 +49,9 @@ async fn org_id(s: &TestServer) -> arx_core::ids::OrgId {
 }
 
 async fn put(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
-    send(s, token, Method::PUT, "/v1/admin/settings/retention", body).await
+    s.client(token)
+        .put("/v1/admin/settings/retention", body)
+        .await
 }
 
 async fn chain_verifies(s: &TestServer) {
@@ -63,9 +65,8 @@ async fn chain_verifies(s: &TestServer) {
     assert!(report.is_ok(), "{}: chain broken: {report:?}", s.backend);
 }
 
-#[tokio::test]
-async fn the_result_record_holds_hash_size_and_projection_but_no_body() {
-    for s in each().await {
+backend_tests! {
+    async fn the_result_record_holds_hash_size_and_projection_but_no_body(s: TestServer) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let f = &record["fields"];
@@ -109,9 +110,10 @@ async fn the_result_record_holds_hash_size_and_projection_but_no_body() {
     }
 }
 
-#[tokio::test]
-async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain() {
-    for s in each().await {
+backend_tests! {
+    async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chain(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let path = read_path(&record);
@@ -128,7 +130,7 @@ async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chai
         );
 
         let auditor = s.user_token("auditor@demo.example", Role::Auditor).await;
-        let (status, got) = send(&s, &auditor, Method::GET, &path, Value::Null).await;
+        let (status, got) = s.client(&auditor).get(&path).await;
         assert_eq!((status, got["verified"].clone()), (200, json!(true)), "{b}");
 
         for (email, role) in [
@@ -136,14 +138,14 @@ async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chai
             ("owner@demo.example", Role::Owner),
         ] {
             let t = s.user_token(email, role).await;
-            let (status, got) = send(&s, &t, Method::GET, &path, Value::Null).await;
+            let (status, got) = s.client(&t).get(&path).await;
             assert_eq!(status, 403, "{b}: {email}: {got}");
             assert!(got.get("body").is_none(), "{b}");
         }
 
         // Another org's admin does not learn that the record exists.
         let token = s.other_org_admin().await;
-        let (status, got) = send(&s, &token, Method::GET, &path, Value::Null).await;
+        let (status, got) = s.client(&token).get(&path).await;
         assert_eq!(status, 404, "{b}: {got}");
         let random = format!("/v1/admin/audit/{}/response", RecordId::new());
         assert_eq!(s.admin_get(&random).await.0, 404, "{b}");
@@ -161,9 +163,8 @@ async fn only_admins_and_auditors_of_the_org_read_a_body_and_it_matches_the_chai
     }
 }
 
-#[tokio::test]
-async fn a_tampered_body_row_reads_as_not_verified() {
-    for s in each().await {
+backend_tests! {
+    async fn a_tampered_body_row_reads_as_not_verified(s: TestServer) {
         let b = s.backend;
         let (_, record) = permitted(&s, detections()).await;
         sqlx::query("UPDATE response_bodies SET body = $1 WHERE record_id = $2")
@@ -180,9 +181,8 @@ async fn a_tampered_body_row_reads_as_not_verified() {
     }
 }
 
-#[tokio::test]
-async fn a_body_that_cannot_be_stored_still_gets_its_result_record() {
-    for s in each().await {
+backend_tests! {
+    async fn a_body_that_cannot_be_stored_still_gets_its_result_record(s: TestServer) {
         let b = s.backend;
         let pool = s.running.store.pool();
         sqlx::query("ALTER TABLE response_bodies RENAME TO response_bodies_gone")
@@ -208,13 +208,12 @@ async fn a_body_that_cannot_be_stored_still_gets_its_result_record() {
     }
 }
 
-#[tokio::test]
-async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies() {
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    for b in ["sqlite", "postgres"] {
-        let Some(s) = start_with_clock(b, clock.clone()).await else {
-            continue;
-        };
+backend_tests! {
+    async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verifies(
+        b: Backend,
+    ) {
+        let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+        let s = start_with_clock(b, clock.clone()).await;
         assert_eq!(
             s.admin_get("/v1/admin/settings/retention").await.1["response_days"],
             30,
@@ -300,9 +299,8 @@ async fn retention_purges_old_bodies_records_the_purge_and_the_chain_still_verif
     }
 }
 
-#[tokio::test]
-async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies() {
-    for s in each().await {
+backend_tests! {
+    async fn a_result_recorded_with_its_body_in_the_chain_still_reads_and_verifies(s: TestServer) {
         let b = s.backend;
         let org = org_id(&s).await;
         let e = &s.running.engine;
@@ -351,9 +349,10 @@ async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
     r.text().await.unwrap()
 }
 
-#[tokio::test]
-async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict() {
-    for s in each().await {
+backend_tests! {
+    async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict(
+        s: TestServer,
+    ) {
         let b = s.backend;
         let (result, record) = permitted(&s, detections()).await;
         let id = record["id"].as_str().unwrap();

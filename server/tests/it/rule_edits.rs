@@ -8,7 +8,9 @@ use arx_core::model::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each, send};
+use arx_testkit::backend_tests;
+
+use crate::harness::{TestServer, send};
 
 async fn policy(s: &TestServer) -> (i64, Vec<String>) {
     let (_, p) = s.admin_get("/v1/admin/policy").await;
@@ -27,12 +29,13 @@ fn deny(id: &str) -> Value {
 }
 
 async fn add(s: &TestServer, based_on: i64, rule: Value) -> (u16, Value) {
-    s.admin_send(
-        Method::POST,
-        "/v1/admin/policy/rules",
-        json!({"based_on": based_on, "reason": "test", "rule": rule}),
-    )
-    .await
+    s.admin()
+        .send(
+            Method::POST,
+            "/v1/admin/policy/rules",
+            json!({"based_on": based_on, "reason": "test", "rule": rule}),
+        )
+        .await
 }
 
 async fn version_count(s: &TestServer) -> usize {
@@ -40,9 +43,8 @@ async fn version_count(s: &TestServer) -> usize {
     list["versions"].as_array().map_or(0, Vec::len)
 }
 
-#[tokio::test]
-async fn each_rule_edit_works_through_the_api() {
-    for s in each().await {
+backend_tests! {
+    async fn each_rule_edit_works_through_the_api(s: TestServer) {
         let b = s.backend;
         assert_eq!(policy(&s).await, (0, vec![]), "{b}");
 
@@ -55,7 +57,7 @@ async fn each_rule_edit_works_through_the_api() {
         assert_eq!(out["summary"], "added a", "{b}: {out}");
 
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rules",
                 json!({"based_on": 1, "reason": "b goes first", "rule": deny("b"), "position": 0}),
@@ -72,7 +74,7 @@ async fn each_rule_edit_works_through_the_api() {
         changed["then"] = json!("PERMIT");
         changed["priority"] = json!(20);
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::PUT,
                 "/v1/admin/policy/rules/a",
                 json!({"based_on": 2, "reason": "reads are fine", "rule": changed}),
@@ -94,7 +96,7 @@ async fn each_rule_edit_works_through_the_api() {
         assert_eq!(a["then"], "PERMIT", "{b}: {p}");
 
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rules/a/move",
                 json!({"based_on": 3, "reason": "a first", "to": 0}),
@@ -108,7 +110,7 @@ async fn each_rule_edit_works_through_the_api() {
         assert_eq!(policy(&s).await, (4, vec!["a".into(), "b".into()]), "{b}");
 
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::DELETE,
                 "/v1/admin/policy/rules/b?based_on=4&reason=no%20longer%20needed",
                 Value::Null,
@@ -136,7 +138,7 @@ async fn each_rule_edit_works_through_the_api() {
 
         // Editing a rule that is not there is a 404 naming it.
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rules/zzz/move",
                 json!({"based_on": 5, "reason": "r", "to": 0}),
@@ -150,11 +152,10 @@ async fn each_rule_edit_works_through_the_api() {
     }
 }
 
-/// The attack: an admin edits an old page over a newer version. Refused with 409
-/// `stale_policy`, the versions named, and nothing changed.
-#[tokio::test]
-async fn a_stale_edit_is_refused_and_changes_nothing() {
-    for s in each().await {
+backend_tests! {
+    /// The attack: an admin edits an old page over a newer version. Refused with 409
+    /// `stale_policy`, the versions named, and nothing changed.
+    async fn a_stale_edit_is_refused_and_changes_nothing(s: TestServer) {
         let b = s.backend;
         assert_eq!(add(&s, 0, deny("a")).await.0, 200, "{b}");
         let before = s.admin_get("/v1/admin/policy").await.1;
@@ -182,7 +183,7 @@ async fn a_stale_edit_is_refused_and_changes_nothing() {
                 Value::Null,
             ),
         ] {
-            let (code, out) = s.admin_send(method.clone(), path, body).await;
+            let (code, out) = s.admin().send(method.clone(), path, body).await;
             assert_eq!(code, 409, "{b}: {method} {path}: {out}");
             assert_eq!(out["error"]["code"], "stale_policy", "{b}: {out}");
             assert_eq!(
@@ -212,11 +213,10 @@ async fn a_stale_edit_is_refused_and_changes_nothing() {
     }
 }
 
-/// Two admins open version 0 and save at the same moment: one wins, the other is told
-/// to reload, and the winner's rule is the only change.
-#[tokio::test]
-async fn two_admins_editing_at_once_one_wins_one_gets_409() {
-    for s in each().await {
+backend_tests! {
+    /// Two admins open version 0 and save at the same moment: one wins, the other is told
+    /// to reload, and the winner's rule is the only change.
+    async fn two_admins_editing_at_once_one_wins_one_gets_409(s: TestServer) {
         let b = s.backend;
         let second = s.user_token("admin2@demo.example", Role::Admin).await;
         let first = s.admin_token();
@@ -248,11 +248,10 @@ async fn two_admins_editing_at_once_one_wins_one_gets_409() {
     }
 }
 
-/// Apply, rollback and every rule edit need a reason; the 400 names the field. Nothing
-/// is saved without one.
-#[tokio::test]
-async fn a_reason_is_required() {
-    for s in each().await {
+backend_tests! {
+    /// Apply, rollback and every rule edit need a reason; the 400 names the field. Nothing
+    /// is saved without one.
+    async fn a_reason_is_required(s: TestServer) {
         let b = s.backend;
         let reason_refused = |code: u16, out: &Value| {
             assert_eq!(code, 400, "{b}: {out}");
@@ -266,7 +265,7 @@ async fn a_reason_is_required() {
         };
         for reason in [json!(""), json!("   ")] {
             let (code, out) = s
-                .admin_send(
+                .admin().send(
                     Method::POST,
                     "/v1/admin/policy/rules",
                     json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
@@ -275,7 +274,7 @@ async fn a_reason_is_required() {
             reason_refused(code, &out);
         }
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rules",
                 json!({"based_on": 0, "rule": deny("a")}),
@@ -283,7 +282,7 @@ async fn a_reason_is_required() {
             .await;
         reason_refused(code, &out);
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rules",
                 json!({"reason": "r", "rule": deny("a")}),
@@ -317,7 +316,7 @@ async fn a_reason_is_required() {
 
         assert_eq!(add(&s, 0, deny("a")).await.0, 200, "{b}");
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rollback",
                 json!({"version": 0}),
@@ -326,7 +325,7 @@ async fn a_reason_is_required() {
         reason_refused(code, &out);
         assert_eq!(policy(&s).await.0, 1, "{b}: no rollback without a reason");
         let (code, out) = s
-            .admin_send(
+            .admin().send(
                 Method::POST,
                 "/v1/admin/policy/rollback",
                 json!({"version": 0, "reason": "a was a mistake"}),
@@ -340,11 +339,10 @@ async fn a_reason_is_required() {
     }
 }
 
-/// A rule whose approvals no group can give is saved, with a warning naming it; the
-/// warning also comes with a dry run. A rule the demo's reviewers can meet has none.
-#[tokio::test]
-async fn an_unmeetable_rule_is_saved_with_a_warning() {
-    for s in each().await {
+backend_tests! {
+    /// A rule whose approvals no group can give is saved, with a warning naming it; the
+    /// warning also comes with a dry run. A rule the demo's reviewers can meet has none.
+    async fn an_unmeetable_rule_is_saved_with_a_warning(s: TestServer) {
         let b = s.backend;
         let escalate = |id: &str, groups: &[&str], n: u8| {
             json!({"id": id, "when": "okta.users:read", "then": "ESCALATE",
@@ -408,10 +406,9 @@ async fn an_unmeetable_rule_is_saved_with_a_warning() {
     }
 }
 
-/// Rule edits are for admins only, like every other policy change.
-#[tokio::test]
-async fn a_reviewer_cannot_edit_rules() {
-    for s in each().await {
+backend_tests! {
+    /// Rule edits are for admins only, like every other policy change.
+    async fn a_reviewer_cannot_edit_rules(s: TestServer) {
         let b = s.backend;
         let reviewer = s.user_token("rev-edit@demo.example", Role::Reviewer).await;
         let (code, out) = send(

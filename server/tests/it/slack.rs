@@ -6,23 +6,17 @@
 //! press by someone without rights, and new/final notices to Teams and webhooks with a
 //! signature the receiver can check.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arx_core::model::Role;
 use arx_core::store::prelude::*;
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::routing::{get, post};
-use hmac::{Hmac, Mac};
+use arx_testkit::backend_tests;
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
-use crate::harness::{TestServer, contain, containments, each};
+use crate::fakes::slack::{self, SlackApi, press, press_on, sign, ts_for};
+use crate::fakes::{Call, teams, webhook};
+use crate::harness::{TestServer, contain, containments};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOT_TOKEN: &str = "xoxb-test-bot-token-0001";
@@ -30,159 +24,11 @@ const WEBHOOK_SECRET: &str = "whsec-test-0001";
 const REVIEWER: &str = "slack-reviewer@demo.arx.local";
 const AUDITOR: &str = "slack-auditor@demo.arx.local";
 
-/// One recorded call to the stand-in.
-#[derive(Debug, Clone)]
-struct Call {
-    path: String,
-    authorization: String,
-    headers: HashMap<String, String>,
-    body: Value,
-    raw: Vec<u8>,
-}
-
-#[derive(Clone, Default)]
-struct Fake {
-    calls: Arc<Mutex<Vec<Call>>>,
-    /// Slack user id → profile email.
-    emails: Arc<HashMap<String, String>>,
-    /// Scripted failures: the next call of the method gets this status and body.
-    failures: Arc<Mutex<Vec<(String, u16, Value)>>>,
-}
-
-impl Fake {
-    fn record(&self, path: &str, headers: &HeaderMap, raw: &[u8]) {
-        let h = |n: &str| {
-            headers
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
-        self.calls.lock().unwrap().push(Call {
-            path: path.to_string(),
-            authorization: h("authorization"),
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
-                .collect(),
-            body: serde_json::from_slice(raw).unwrap_or(Value::Null),
-            raw: raw.to_vec(),
-        });
-    }
-
-    fn calls(&self, path: &str) -> Vec<Call> {
-        self.calls
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|c| c.path == path)
-            .cloned()
-            .collect()
-    }
-
-    /// Makes the next call of `method` answer `status` with `body`.
-    fn fail_next(&self, method: &str, status: u16, body: Value) {
-        self.failures
-            .lock()
-            .unwrap()
-            .push((method.to_string(), status, body));
-    }
-
-    /// Waits until `path` has been called `n` times (or fails after 10 s).
-    async fn wait_for(&self, path: &str, n: usize) -> Vec<Call> {
-        for _ in 0..200 {
-            let got = self.calls(path);
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!(
-            "{path} was called {} times, not {n}",
-            self.calls(path).len()
-        );
-    }
-}
-
-async fn slack_method(
-    State(f): State<Fake>,
-    Path(method): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    f.record(&format!("/api/{method}"), &headers, &body);
-    let scripted = {
-        let mut failures = f.failures.lock().unwrap();
-        let at = failures.iter().position(|(m, _, _)| *m == method);
-        at.map(|i| failures.remove(i))
-    };
-    if let Some((_, status, body)) = scripted {
-        let status = axum::http::StatusCode::from_u16(status).unwrap();
-        return (status, [("retry-after", "1")], Json(body)).into_response();
-    }
-    let req: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Json(match method.as_str() {
-        "chat.postMessage" => {
-            // Each request's message gets its own ts, as in Slack.
-            let ts = button_value(&req["blocks"]).map_or_else(|| "1700000000.000100".into(), |id| ts_for(&id));
-            json!({"ok": true, "channel": "C0ARX", "ts": ts, "message": {"ts": ts, "text": req["text"]}})
-        }
-        "chat.update" => json!({"ok": true, "channel": req["channel"], "ts": req["ts"],
-            "text": req["text"], "message": {"text": req["text"]}}),
-        "chat.postEphemeral" => json!({"ok": true, "message_ts": "1700000001.000200"}),
-        "users.info" => {
-            let user = q.get("user").cloned().unwrap_or_default();
-            match f.emails.get(&user) {
-                Some(email) => {
-                    json!({"ok": true, "user": {"id": user, "profile": {"email": email}}})
-                }
-                None => json!({"ok": false, "error": "user_not_found"}),
-            }
-        }
-        _ => json!({"ok": false, "error": "unknown_method"}),
-    })
-    .into_response()
-}
-
-async fn hook(State(f): State<Fake>, Path(name): Path<String>, headers: HeaderMap, body: Bytes) {
-    f.record(&format!("/{name}"), &headers, &body);
-}
-
-/// Starts the stand-in; its base URL.
-async fn fake(emails: &[(&str, &str)]) -> (Fake, String) {
-    let f = Fake {
-        emails: Arc::new(
-            emails
-                .iter()
-                .map(|(u, e)| (u.to_string(), e.to_string()))
-                .collect(),
-        ),
-        ..Fake::default()
-    };
-    let app = axum::Router::new()
-        .route("/api/{method}", get(slack_method).post(slack_method))
-        .route("/hooks/{name}", post(hook))
-        .with_state(f.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (f, format!("http://{addr}"))
-}
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
-}
-
-/// Slack's v0 signature, computed here independently of ARX.
-fn sign(secret: &str, ts: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(format!("v0:{ts}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// Waits until ARX has posted the Slack message of request `id` and stored where it went.
@@ -206,48 +52,6 @@ async fn posted(s: &TestServer, id: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("the message of {id} was never posted");
-}
-
-/// The `ts` the stand-in gives the message of request `id`.
-fn ts_for(id: &str) -> String {
-    let n = id
-        .bytes()
-        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % 1_000_000;
-    format!("1700000000.{n:06}")
-}
-
-/// The value of the Approve button in a message's blocks.
-fn button_value(v: &Value) -> Option<String> {
-    match v {
-        Value::Object(m) if m.get("action_id").and_then(Value::as_str) == Some("arx_approve") => {
-            m.get("value").and_then(Value::as_str).map(String::from)
-        }
-        Value::Object(m) => m.values().find_map(button_value),
-        Value::Array(a) => a.iter().find_map(button_value),
-        _ => None,
-    }
-}
-
-/// The form body Slack posts when `user` presses `action` on the message of `id`.
-fn press(id: &str, action: &str, user: &str) -> String {
-    press_on(id, action, user, &ts_for(id), "A0ARX")
-}
-
-/// A press naming request `id` on the message `ts` of the app `app`.
-fn press_on(id: &str, action: &str, user: &str, ts: &str, app: &str) -> String {
-    let payload = json!({
-        "type": "block_actions",
-        "user": {"id": user, "username": user.to_lowercase(), "team_id": "T0ARX"},
-        "team": {"id": "T0ARX", "domain": "arx-test"},
-        "api_app_id": app,
-        "channel": {"id": "C0ARX", "name": "secops-approvals"},
-        "container": {"type": "message", "channel_id": "C0ARX", "message_ts": ts},
-        "response_url": "https://hooks.slack.com/actions/T0ARX/1/abc",
-        "actions": [{"type": "button", "block_id": "arx_decision", "action_id": action,
-                     "value": id, "action_ts": "1700000002.000300"}],
-    });
-    serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
 }
 
 /// Posts an interaction with the given headers; status and JSON answer.
@@ -285,12 +89,8 @@ async fn signed(s: &TestServer, body: &str) -> (u16, Value) {
 
 async fn configure_slack(s: &TestServer, base: &str) {
     let (code, out) = s
-        .admin_send(
-            Method::PUT,
-            "/v1/admin/integrations/slack",
-            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
-                   "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{base}/api")}),
-        )
+        .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET,
+                   "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{base}/api")}))
         .await;
     assert_eq!(code, 200, "{}: {out}", s.backend);
 }
@@ -311,9 +111,8 @@ fn link_in(blocks: &Value) -> String {
     link[..link.find('|').unwrap()].to_string()
 }
 
-#[tokio::test]
-async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
-    for s in each().await {
+backend_tests! {
+    async fn slack_settings_are_for_admins_and_never_show_their_secrets(s: TestServer) {
         let b = s.backend;
         let (code, out) = s.admin_get("/v1/admin/integrations/slack").await;
         assert_eq!(
@@ -323,11 +122,7 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
         );
 
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/slack",
-                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops", "team_id": "T0ARX", "app_id": "A0ARX"}),
-            )
+            .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "#secops", "team_id": "T0ARX", "app_id": "A0ARX"}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         let i = &out["integration"];
@@ -346,12 +141,8 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
 
         // Plain http only to this machine, where a credential cannot be overheard.
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/slack",
-                json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
-                       "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": "http://slack.example/api"}),
-            )
+            .admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1",
+                       "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": "http://slack.example/api"}))
             .await;
         assert_eq!(
             (code, out["error"]["code"].as_str()),
@@ -359,11 +150,8 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
             "{b}: {out}"
         );
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/teams",
-                json!({"link": "x"}),
-            )
+            .admin()
+            .put("/v1/admin/integrations/teams", json!({"link": "x"}))
             .await;
         assert!(
             code == 400 && out["error"]["message"].as_str().unwrap().contains("{url}"),
@@ -389,7 +177,8 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
         }
 
         let (code, out) = s
-            .admin_send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
+            .admin()
+            .send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
             .await;
         assert_eq!((code, &out["deleted"]), (200, &json!(true)), "{b}: {out}");
         let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
@@ -416,11 +205,7 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
             !dump.contains(BOT_TOKEN) && !dump.contains(SIGNING_SECRET),
             "{b}"
         );
-        s.admin_send(
-            Method::PUT,
-            "/v1/admin/integrations/slack",
-            json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1", "team_id": "T0ARX", "app_id": "A0ARX"}),
-        )
+        s.admin().put("/v1/admin/integrations/slack", json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "channel": "C1", "team_id": "T0ARX", "app_id": "A0ARX"}))
         .await;
         use sqlx::Row;
         let rows = sqlx::query("SELECT sealed_secrets, config FROM integrations")
@@ -440,11 +225,10 @@ async fn slack_settings_are_for_admins_and_never_show_their_secrets() {
     }
 }
 
-#[tokio::test]
-async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused() {
-    for s in each().await {
+backend_tests! {
+    async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(s: TestServer) {
         let b = s.backend;
-        let (fake, base) = fake(&[
+        let (fake, base) = slack::start(&[
             ("U0REVIEWER", REVIEWER),
             ("U0AUDITOR", AUDITOR),
             ("U0STRANGER", "stranger@elsewhere.example"),
@@ -776,7 +560,7 @@ async fn a_reviewer_approves_from_slack_and_forged_or_stale_presses_are_refused(
 
 /// The ARX user id of `email` in the demo org.
 /// Waits for a `chat.update` whose blocks contain `needle`.
-async fn update_showing(fake: &Fake, needle: &str) -> Option<Call> {
+async fn update_showing(fake: &SlackApi, needle: &str) -> Option<Call> {
     for _ in 0..200 {
         let found = fake
             .calls("/api/chat.update")
@@ -790,12 +574,11 @@ async fn update_showing(fake: &Fake, needle: &str) -> Option<Call> {
     None
 }
 
-#[tokio::test]
-async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
-    for s in each().await {
+backend_tests! {
+    async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes(s: TestServer) {
         let b = s.backend;
         // Lead 1's Slack profile shows a personal email ARX does not know; lead 2's matches.
-        let (fake, base) = fake(&[
+        let (fake, base) = slack::start(&[
             ("U0LEAD1", "lead1@personal.example"),
             ("U0LEAD2", "lead2@demo.arx.local"),
             ("U0IMPOSTOR", "lead1@demo.arx.local"),
@@ -810,9 +593,7 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         let lead2 = s.user_id("lead2@demo.arx.local").await;
         for u in [&lead1, &lead2] {
             let path = format!("/v1/admin/users/{u}/groups");
-            let (code, _) = s
-                .admin_send(Method::PUT, &path, json!({"groups": ["ir-leads"]}))
-                .await;
+            let (code, _) = s.admin().put(&path, json!({"groups": ["ir-leads"]})).await;
             assert_eq!(code, 200, "{b}");
         }
 
@@ -820,7 +601,8 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
         let link = |user: &str, slack: Value| {
             let (s, path) = (&s, format!("/v1/admin/users/{user}/slack"));
             async move {
-                s.admin_send(Method::PUT, &path, json!({ "slack_user_id": slack }))
+                s.admin()
+                    .put(&path, json!({ "slack_user_id": slack }))
                     .await
             }
         };
@@ -951,11 +733,12 @@ async fn linked_slack_members_decide_and_a_two_approver_message_counts_votes() {
     }
 }
 
-#[tokio::test]
-async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_event() {
-    for s in each().await {
+backend_tests! {
+    async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_event(
+        s: TestServer,
+    ) {
         let b = s.backend;
-        let (fake, base) = fake(&[]).await;
+        let (fake, base) = slack::start(&[]).await;
         configure_slack(&s, &base).await;
 
         // Slack says "slow down, retry after 1 s": the message still arrives.
@@ -1017,13 +800,7 @@ async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_e
             3,
             "{b}: channel_not_found is not tried again"
         );
-        let (code, _) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/approvals/{lost}/deny"),
-                json!({"comment": "not this one"}),
-            )
-            .await;
+        let (code, _) = s.admin().deny(&lost, Some("not this one")).await;
         assert_eq!(code, 200, "{b}");
         let posts = fake.wait_for("/api/chat.postMessage", 4).await;
         let last = posts[3].body["blocks"].to_string();
@@ -1035,17 +812,13 @@ async fn a_rate_limited_post_is_retried_and_a_failed_one_is_posted_by_the_next_e
     }
 }
 
-#[tokio::test]
-async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
-    for s in each().await {
+backend_tests! {
+    async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests(s: TestServer) {
         let b = s.backend;
-        let (fake, base) = fake(&[]).await;
+        let (teams_in, hook_in) = (teams::start().await, webhook::start().await);
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
-                "/v1/admin/integrations/teams",
-                json!({"url": format!("{base}/hooks/teams")}),
-            )
+            .admin()
+            .put("/v1/admin/integrations/teams", json!({"url": teams_in.url}))
             .await;
         assert_eq!(code, 200, "{b}: {out}");
         assert_eq!(
@@ -1055,10 +828,10 @@ async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
         );
         assert!(!out.to_string().contains("/hooks/teams"), "{b}: {out}");
         let (code, out) = s
-            .admin_send(
-                Method::PUT,
+            .admin()
+            .put(
                 "/v1/admin/integrations/webhook",
-                json!({"url": format!("{base}/hooks/arx"), "secret": WEBHOOK_SECRET}),
+                json!({"url": hook_in.url, "secret": WEBHOOK_SECRET}),
             )
             .await;
         assert_eq!(code, 200, "{b}: {out}");
@@ -1067,8 +840,8 @@ async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
             .execute(&s.agent_key("remediation-agent"), contain("host-hooks"))
             .await;
         let id = out["approval_id"].as_str().unwrap().to_string();
-        let teams = fake.wait_for("/teams", 1).await;
-        let hooks = fake.wait_for("/arx", 1).await;
+        let teams = teams_in.wait_for(1).await;
+        let hooks = hook_in.wait_for(1).await;
 
         let card = &teams[0].body["attachments"][0];
         assert_eq!(
@@ -1089,9 +862,7 @@ async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
 
         // The receiver's check: HMAC-SHA256 of the exact body, and a fresh signed time.
         let check = |c: &Call| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-            mac.update(&c.raw);
-            let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            let expected = webhook::signature(WEBHOOK_SECRET, &c.raw);
             assert_eq!(c.headers["x-arx-signature"], expected, "{b}");
             let ts: i64 = c.headers["x-arx-timestamp"].parse().unwrap();
             assert_eq!(
@@ -1109,16 +880,10 @@ async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
             "{b}: params stay in ARX"
         );
 
-        let (code, _) = s
-            .admin_send(
-                Method::POST,
-                &format!("/v1/admin/approvals/{id}/deny"),
-                json!({"comment": "not this host"}),
-            )
-            .await;
+        let (code, _) = s.admin().deny(&id, Some("not this host")).await;
         assert_eq!(code, 200, "{b}");
-        let teams = fake.wait_for("/teams", 2).await;
-        let hooks = fake.wait_for("/arx", 2).await;
+        let teams = teams_in.wait_for(2).await;
+        let hooks = hook_in.wait_for(2).await;
         check(&hooks[1]);
         assert_eq!(hooks[1].headers["x-arx-event"], "approval.decided", "{b}");
         let a = &hooks[1].body["approval"];
@@ -1141,18 +906,16 @@ async fn teams_and_signed_webhooks_hear_of_new_and_ended_requests() {
         let mut forged = hooks[1].raw.clone();
         let at = forged.iter().position(|c| *c == b'd').unwrap();
         forged[at] = b'D';
-        let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
-        mac.update(&forged);
         assert_ne!(
             hooks[1].headers["x-arx-signature"],
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
+            webhook::signature(WEBHOOK_SECRET, &forged),
             "{b}"
         );
 
         // Once each: no more notices arrive for this request.
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(
-            (fake.calls("/teams").len(), fake.calls("/arx").len()),
+            (teams_in.calls().len(), hook_in.calls().len()),
             (2, 2),
             "{b}"
         );

@@ -2,9 +2,10 @@
 //! audit-first rule (recorded before it is sent, not sent when it cannot be recorded) and
 //! is read once per request, however often the page is opened.
 
+use arx_testkit::backend_tests;
 use serde_json::Value;
 
-use crate::harness::{TestServer, contain, each};
+use crate::harness::{TestServer, contain};
 
 /// Reads of the containment's state (CrowdStrike `hosts:get`) the simulator saw.
 fn state_reads(s: &TestServer) -> usize {
@@ -57,9 +58,8 @@ async fn break_audit_writes(s: &TestServer, broken: bool) {
     }
 }
 
-#[tokio::test]
-async fn the_diff_is_read_once_and_recorded_before_it_is_sent() {
-    for s in each().await {
+backend_tests! {
+    async fn the_diff_is_read_once_and_recorded_before_it_is_sent(s: TestServer) {
         let b = s.backend;
         let id = pending(&s, "host-once").await;
         assert_eq!(state_reads(&s), 0, "{b}");
@@ -94,9 +94,8 @@ async fn the_diff_is_read_once_and_recorded_before_it_is_sent() {
     }
 }
 
-#[tokio::test]
-async fn no_state_read_leaves_when_it_cannot_be_recorded() {
-    for s in each().await {
+backend_tests! {
+    async fn no_state_read_leaves_when_it_cannot_be_recorded(s: TestServer) {
         let b = s.backend;
         let id = pending(&s, "host-unrecorded").await;
         break_audit_writes(&s, true).await;

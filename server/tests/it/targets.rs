@@ -4,9 +4,10 @@
 //! and no request reaches the target.
 
 use arx_core::store::prelude::*;
+use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each};
+use crate::harness::TestServer;
 
 const TRIAGE: &str = "triage-agent";
 
@@ -61,9 +62,8 @@ fn spl(search: &str) -> Value {
     json!({"connector": "splunk", "operation": "search:create", "params": {"search": search}})
 }
 
-#[tokio::test]
-async fn dangerous_spl_is_refused_and_recorded() {
-    for s in each().await {
+backend_tests! {
+    async fn dangerous_spl_is_refused_and_recorded(s: TestServer) {
         for q in [
             "| rest /services/authentication/users",
             "search index=main | COLLECT index=summary",
@@ -105,9 +105,8 @@ async fn dangerous_spl_is_refused_and_recorded() {
     }
 }
 
-#[tokio::test]
-async fn path_values_cannot_leave_their_segment() {
-    for s in each().await {
+backend_tests! {
+    async fn path_values_cannot_leave_their_segment(s: TestServer) {
         for sid in [
             "",
             ".",
@@ -142,9 +141,8 @@ async fn path_values_cannot_leave_their_segment() {
     }
 }
 
-#[tokio::test]
-async fn each_params_are_capped() {
-    for s in each().await {
+backend_tests! {
+    async fn each_params_are_capped(s: TestServer) {
         let ids: Vec<String> = (0..=arx_core::request::MAX_EACH_ITEMS)
             .map(|i| format!("CHG{i}"))
             .collect();
@@ -196,14 +194,13 @@ async fn endless_target() -> (
     (addr, sent)
 }
 
-#[tokio::test]
-async fn an_endless_answer_is_cut_at_the_cap() {
-    use std::sync::atomic::Ordering;
-    for s in each().await {
+backend_tests! {
+    async fn an_endless_answer_is_cut_at_the_cap(s: TestServer) {
+        use std::sync::atomic::Ordering;
         let (addr, sent) = endless_target().await;
         let (st, b) = s
-            .admin_send(
-                reqwest::Method::POST,
+            .admin()
+            .post(
                 "/v1/admin/instances",
                 json!({"connector": "splunk", "name": "endless", "environment": "dev",
                        "variables": {"scheme": "http", "host": addr.to_string()},
@@ -247,12 +244,9 @@ async fn bootstrap_token(s: &TestServer) -> String {
     e.system().issue_user_token(&user, "t").await.unwrap()
 }
 
-#[tokio::test]
-async fn without_local_targets_instances_must_be_public_https_hosts() {
-    for b in ["sqlite", "postgres"] {
-        let Some(s) = crate::harness::start_strict(b).await else {
-            continue;
-        };
+backend_tests! {
+    async fn without_local_targets_instances_must_be_public_https_hosts(b: Backend) {
+        let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
         let post = |vars: Value| {
             let (s, admin) = (&s, admin.clone());
@@ -352,15 +346,12 @@ async fn without_local_targets_instances_must_be_public_https_hosts() {
     }
 }
 
-/// An instance stored with a local target (before the checks existed, or by another
-/// path) is refused again when a call is sent: nothing reaches it, the call is recorded.
-#[tokio::test]
-async fn a_stored_local_target_is_refused_at_send_time() {
-    use std::sync::atomic::Ordering;
-    for b in ["sqlite", "postgres"] {
-        let Some(s) = crate::harness::start_strict(b).await else {
-            continue;
-        };
+backend_tests! {
+    /// An instance stored with a local target (before the checks existed, or by another
+    /// path) is refused again when a call is sent: nothing reaches it, the call is recorded.
+    async fn a_stored_local_target_is_refused_at_send_time(b: Backend) {
+        use std::sync::atomic::Ordering;
+        let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
         let (addr, sent) = endless_target().await;
         let e = &s.running.engine;
@@ -463,9 +454,7 @@ async fn overview_html(s: &TestServer, cookie: &str) -> String {
 /// The console warns on every page while local targets are allowed, and only then.
 #[tokio::test]
 async fn the_console_warns_when_local_targets_are_allowed() {
-    let Some(demo) = crate::harness::start("sqlite").await else {
-        return;
-    };
+    let demo = crate::harness::start(Backend::Sqlite).await;
     let d = demo.demo();
     let cookie = demo
         .console_session(&d.admin_email, &d.admin_password)
@@ -477,9 +466,7 @@ async fn the_console_warns_when_local_targets_are_allowed() {
     );
     assert!(html.contains("Local targets allowed"), "{html}");
 
-    let Some(strict) = crate::harness::start_strict("sqlite").await else {
-        return;
-    };
+    let strict = crate::harness::start_strict(Backend::Sqlite).await;
     let b = strict.running.bootstrap.as_ref().unwrap();
     let cookie = strict.console_session(&b.email, &b.password).await;
     let html = overview_html(&strict, &cookie).await;

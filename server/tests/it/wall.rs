@@ -6,7 +6,9 @@ use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, each, send};
+use arx_testkit::backend_tests;
+
+use crate::harness::{TestServer, send};
 
 /// The error of a refused call: its status, code and message.
 fn refusal(status: u16, body: &Value) -> (u16, &str, &str) {
@@ -17,9 +19,8 @@ fn refusal(status: u16, body: &Value) -> (u16, &str, &str) {
     )
 }
 
-#[tokio::test]
-async fn an_unknown_approval_status_is_a_400_that_lists_the_valid_ones() {
-    for s in each().await {
+backend_tests! {
+    async fn an_unknown_approval_status_is_a_400_that_lists_the_valid_ones(s: TestServer) {
         let b = s.backend;
         let (status, body) = s.admin_get("/v1/admin/approvals?status=bogus").await;
         let (status, code, message) = refusal(status, &body);
@@ -39,9 +40,8 @@ async fn an_unknown_approval_status_is_a_400_that_lists_the_valid_ones() {
     }
 }
 
-#[tokio::test]
-async fn an_unknown_policy_format_is_a_400_that_lists_the_valid_ones() {
-    for s in each().await {
+backend_tests! {
+    async fn an_unknown_policy_format_is_a_400_that_lists_the_valid_ones(s: TestServer) {
         let b = s.backend;
         for path in [
             "/v1/admin/policy?format=xml",
@@ -80,9 +80,8 @@ async fn an_unknown_policy_format_is_a_400_that_lists_the_valid_ones() {
     }
 }
 
-#[tokio::test]
-async fn a_malformed_path_id_is_a_400_naming_the_kind_of_id() {
-    for s in each().await {
+backend_tests! {
+    async fn a_malformed_path_id_is_a_400_naming_the_kind_of_id(s: TestServer) {
         let b = s.backend;
         let token = s.admin_token();
         let agent = s.demo().agents[0].id.clone();
@@ -140,9 +139,8 @@ async fn a_malformed_path_id_is_a_400_naming_the_kind_of_id() {
     }
 }
 
-#[tokio::test]
-async fn the_admin_api_refuses_a_missing_unknown_or_revoked_token_before_reading_input() {
-    for s in each().await {
+backend_tests! {
+    async fn the_admin_api_refuses_a_missing_unknown_or_revoked_token_before_reading_input(s: TestServer) {
         let b = s.backend;
         // Without a valid token, a malformed id or query says nothing: 401 first.
         for path in [
@@ -253,9 +251,8 @@ async fn role_badge(s: &TestServer, cookie: &str) -> String {
     html[at..].chars().take(60).collect()
 }
 
-#[tokio::test]
-async fn a_console_session_holds_who_signed_in_and_never_their_rights() {
-    for s in each().await {
+backend_tests! {
+    async fn a_console_session_holds_who_signed_in_and_never_their_rights(s: TestServer) {
         let b = s.backend;
         let (email, password) = (
             s.demo().reviewer_email.clone(),

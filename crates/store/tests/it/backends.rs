@@ -1,46 +1,37 @@
-//! Fresh databases for each test: a temp SQLite file, and a new PostgreSQL database on
-//! the server named by `ARX_TEST_POSTGRES_URL` (required when `CI=true`).
+//! The store each test gets: a fresh database on one backend (a temp SQLite file, or a
+//! new PostgreSQL database on the server named by `ARX_TEST_POSTGRES_URL`), dropped
+//! when the test ends.
+
+use std::ops::Deref;
 
 use arx_store::SqlStore;
+use arx_testkit::{Backend, Fixture, TestDb};
 
-pub async fn sqlite() -> SqlStore {
-    let dir = std::env::temp_dir().join(format!("arx-store-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let s = SqlStore::connect(&format!("sqlite://{}/arx.db", dir.display()))
-        .await
-        .unwrap();
-    s.migrate().await.unwrap();
-    s
+/// A migrated store on its own database; derefs to the [`SqlStore`].
+pub struct Db {
+    pub store: SqlStore,
+    /// `"sqlite"` or `"postgres"`, for assertion messages.
+    pub backend: &'static str,
+    /// Declared last so the pool is dropped before the database.
+    _db: TestDb,
 }
 
-pub async fn postgres() -> Option<SqlStore> {
-    let Ok(base) = std::env::var("ARX_TEST_POSTGRES_URL") else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "CI=true but ARX_TEST_POSTGRES_URL is not set: the PostgreSQL suite must run in CI"
-            );
+impl Fixture for Db {
+    async fn start(backend: Backend) -> Self {
+        let db = TestDb::create(backend).await.unwrap();
+        let store = SqlStore::connect(db.url()).await.unwrap();
+        store.migrate().await.unwrap();
+        Db {
+            store,
+            backend: backend.name(),
+            _db: db,
         }
-        eprintln!("SKIPPED: PostgreSQL suite (set ARX_TEST_POSTGRES_URL, or run scripts/test.sh)");
-        return None;
-    };
-    let admin = SqlStore::connect(&base).await.unwrap();
-    let db = format!("arx_t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(admin.pool())
-        .await
-        .unwrap();
-    admin.close().await;
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let s = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
-    s.migrate().await.unwrap();
-    Some(s)
+    }
 }
 
-/// Every backend available here, named.
-pub async fn all() -> Vec<(&'static str, SqlStore)> {
-    let mut v = vec![("sqlite", sqlite().await)];
-    if let Some(pg) = postgres().await {
-        v.push(("postgres", pg));
+impl Deref for Db {
+    type Target = SqlStore;
+    fn deref(&self) -> &SqlStore {
+        &self.store
     }
-    v
 }

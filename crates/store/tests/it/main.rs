@@ -1,4 +1,5 @@
-//! The store suite, run against SQLite and PostgreSQL alike (ARX_TEST_POSTGRES_URL).
+//! The store suite, each test run once on SQLite and once on PostgreSQL
+//! (`ARX_TEST_POSTGRES_URL`), as `<test>::sqlite` and `<test>::postgres`.
 
 mod backends;
 mod leases;

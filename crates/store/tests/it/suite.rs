@@ -12,9 +12,10 @@ use arx_core::policy::{PolicyDoc, Rule, Verdict};
 use arx_core::store::AuditQuery;
 use arx_core::store::prelude::*;
 use arx_store::SqlStore;
+use arx_testkit::backend_tests;
 use serde_json::json;
 
-use crate::backends;
+use crate::backends::Db;
 
 async fn org(s: &SqlStore, slug: &str) -> Org {
     let o = Org {
@@ -63,9 +64,9 @@ async fn verify(s: &SqlStore, org: OrgId) -> ChainHead {
     head
 }
 
-#[tokio::test]
-async fn rows_are_scoped_to_their_org() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn rows_are_scoped_to_their_org(s: Db) {
+        let name = s.backend;
         let (a, b) = (org(&s, "a").await, org(&s, "b").await);
         let (ag_a, ag_b) = (agent(a.id, "triage"), agent(b.id, "triage"));
         s.create_agent(&ag_a).await.unwrap();
@@ -174,9 +175,9 @@ async fn rows_are_scoped_to_their_org() {
     }
 }
 
-#[tokio::test]
-async fn duplicates_are_conflicts_not_internal_errors() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn duplicates_are_conflicts_not_internal_errors(s: Db) {
+        let name = s.backend;
         let o = org(&s, "dup").await;
         let a = agent(o.id, "x");
         s.create_agent(&a).await.unwrap();
@@ -186,9 +187,9 @@ async fn duplicates_are_conflicts_not_internal_errors() {
     }
 }
 
-#[tokio::test]
-async fn appends_chain_per_org_with_gapless_seq() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn appends_chain_per_org_with_gapless_seq(s: Db) {
+        let name = s.backend;
         let (a, b) = (org(&s, "a").await, org(&s, "b").await);
         let recs = s
             .append_audit(vec![draft(a.id, 1), draft(b.id, 1), draft(a.id, 2)])
@@ -235,9 +236,9 @@ async fn appends_chain_per_org_with_gapless_seq() {
     }
 }
 
-#[tokio::test]
-async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats(s: Db) {
+        let name = s.backend;
         let (a, b) = (org(&s, "a").await, org(&s, "b").await);
         // Intercepts at 1..=30 (three per millisecond, so pages split equal times), other
         // kinds in between, and another org's intercepts in the same range.
@@ -289,12 +290,12 @@ async fn a_time_range_of_one_kind_pages_in_time_order_without_gaps_or_repeats() 
     }
 }
 
-#[tokio::test]
-async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest() {
-    use arx_core::engine::{SimStatus, SimulationReport};
-    use arx_core::ids::UserId;
-    use arx_core::model::{Role, User};
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest(s: Db) {
+        use arx_core::engine::{SimStatus, SimulationReport};
+        use arx_core::ids::UserId;
+        use arx_core::model::{Role, User};
+        let name = s.backend;
         let (a, b) = (org(&s, "a").await, org(&s, "b").await);
         let user = |org: OrgId, email: &str| User {
             id: UserId::new(),
@@ -400,9 +401,9 @@ async fn slack_links_are_unique_per_org_and_simulations_keep_the_newest() {
     }
 }
 
-#[tokio::test]
-async fn concurrent_writers_never_fork_or_gap_the_chain() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn concurrent_writers_never_fork_or_gap_the_chain(s: Db) {
+        let name = s.backend;
         let o = org(&s, "c").await;
         let store: Arc<dyn Store> = Arc::new(s.clone());
         let writer = AuditWriter::start(store);
@@ -419,9 +420,9 @@ async fn concurrent_writers_never_fork_or_gap_the_chain() {
     }
 }
 
-#[tokio::test]
-async fn two_replicas_appending_at_once_keep_one_unbroken_chain() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn two_replicas_appending_at_once_keep_one_unbroken_chain(s: Db) {
+        let name = s.backend;
         let o = org(&s, "r").await;
         // A second store on the same database: another replica with its own head cache.
         let url = s.url().to_string();
@@ -459,9 +460,9 @@ async fn futures_join(tasks: Vec<tokio::task::JoinHandle<i64>>) -> Vec<i64> {
     out
 }
 
-#[tokio::test]
-async fn the_audit_table_rejects_update_and_delete() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn the_audit_table_rejects_update_and_delete(s: Db) {
+        let name = s.backend;
         let o = org(&s, "t").await;
         s.append_audit(vec![draft(o.id, 1)]).await.unwrap();
         let upd = sqlx::query("UPDATE audit_records SET kind = 'forged'")
@@ -499,9 +500,9 @@ fn version(org: OrgId, n: i64) -> PolicyVersion {
     }
 }
 
-#[tokio::test]
-async fn policy_versions_move_by_compare_and_set_and_never_change() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn policy_versions_move_by_compare_and_set_and_never_change(s: Db) {
+        let name = s.backend;
         let o = org(&s, "p").await;
         let other = org(&s, "q").await;
         assert!(
@@ -554,9 +555,9 @@ async fn policy_versions_move_by_compare_and_set_and_never_change() {
     }
 }
 
-#[tokio::test]
-async fn a_failed_append_leaves_nothing_behind() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn a_failed_append_leaves_nothing_behind(s: Db) {
+        let name = s.backend;
         let o = org(&s, "f").await;
         s.append_audit(vec![draft(o.id, 1)]).await.unwrap();
         // A draft for an org that does not exist violates the foreign key mid-batch.
@@ -578,9 +579,9 @@ async fn a_failed_append_leaves_nothing_behind() {
     }
 }
 
-#[tokio::test]
-async fn sessions_expire() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn sessions_expire(s: Db) {
+        let name = s.backend;
         assert!(
             s.session_create("sid", b"data", 1_000).await.unwrap(),
             "{name}"

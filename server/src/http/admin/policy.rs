@@ -4,6 +4,7 @@
 //! simulation jobs. Every change that makes a version needs a `reason`.
 
 use arx_core::CoreError;
+use arx_core::access::Principal;
 use arx_core::engine::{ApplyOutcome, PolicyChange, SimRange};
 use arx_core::ids::SimId;
 use arx_core::policy::{PolicyDoc, Rule, RuleEdit};
@@ -193,6 +194,22 @@ async fn rollback(
     Ok(outcome(&out))
 }
 
+/// One rule edit by an admin, based on the version they read.
+async fn edit_rules(
+    s: &AppState,
+    p: &Principal,
+    based_on: i64,
+    edit: RuleEdit,
+    reason: &str,
+) -> ApiResult<Json<Value>> {
+    let out = s
+        .engine
+        .admin(p)?
+        .edit_rules(based_on, edit, reason)
+        .await?;
+    Ok(outcome(&out))
+}
+
 /// `based_on` is required by every rule edit; the message says where to find it.
 fn based_on(v: Option<i64>) -> Result<i64, ApiError> {
     v.ok_or_else(|| {
@@ -225,12 +242,7 @@ async fn add_rule(
         rule: b.rule,
         position: b.position,
     };
-    let out = s
-        .engine
-        .admin(&p)?
-        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
-        .await?;
-    Ok(outcome(&out))
+    edit_rules(&s, &p, based_on(b.based_on)?, edit, &b.reason).await
 }
 
 #[derive(Deserialize)]
@@ -251,12 +263,7 @@ async fn change_rule(
     JsonBody(b): JsonBody<ChangeRuleBody>,
 ) -> ApiResult<Json<Value>> {
     let edit = RuleEdit::Change { id, rule: b.rule };
-    let out = s
-        .engine
-        .admin(&p)?
-        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
-        .await?;
-    Ok(outcome(&out))
+    edit_rules(&s, &p, based_on(b.based_on)?, edit, &b.reason).await
 }
 
 #[derive(Deserialize)]
@@ -278,12 +285,7 @@ async fn move_rule(
     JsonBody(b): JsonBody<MoveRuleBody>,
 ) -> ApiResult<Json<Value>> {
     let edit = RuleEdit::Move { id, to: b.to };
-    let out = s
-        .engine
-        .admin(&p)?
-        .edit_rules(based_on(b.based_on)?, edit, &b.reason)
-        .await?;
-    Ok(outcome(&out))
+    edit_rules(&s, &p, based_on(b.based_on)?, edit, &b.reason).await
 }
 
 /// A DELETE carries no body: `based_on` and `reason` are query parameters.
@@ -311,12 +313,7 @@ async fn delete_rule(
             )));
         }
     };
-    let out = s
-        .engine
-        .admin(&p)?
-        .edit_rules(version, RuleEdit::Delete { id }, &q.reason)
-        .await?;
-    Ok(outcome(&out))
+    edit_rules(&s, &p, version, RuleEdit::Delete { id }, &q.reason).await
 }
 
 #[derive(Deserialize)]

@@ -1,0 +1,89 @@
+//! A typed client for the requests the tests repeat: an agent's execute and poll, a
+//! reviewer's approve and deny, and any other call as the holder of a token. Answers are
+//! `(status, JSON body)`, the body null when there is none.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::TestServer;
+
+/// Requests to a test server as the holder of one token (an agent key or a user token).
+pub struct Client<'a> {
+    s: &'a TestServer,
+    token: String,
+}
+
+impl TestServer {
+    /// Requests as the holder of `token`.
+    pub fn client(&self, token: &str) -> Client<'_> {
+        Client {
+            s: self,
+            token: token.to_string(),
+        }
+    }
+
+    /// Requests as the demo org's admin.
+    pub fn admin(&self) -> Client<'_> {
+        self.client(&self.admin_token())
+    }
+}
+
+/// A reviewer's decision on an approval request.
+#[derive(Clone, Copy, Debug)]
+pub enum Decision {
+    Approve,
+    Deny,
+}
+
+impl Decision {
+    fn verb(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl Client<'_> {
+    /// `method path` with `body` as JSON.
+    pub async fn send(&self, method: Method, path: &str, body: Value) -> (u16, Value) {
+        crate::harness::send(self.s, &self.token, method, path, body).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(Method::GET, path, Value::Null).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(Method::DELETE, path, Value::Null).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(Method::PUT, path, body).await
+    }
+
+    /// `POST /v1/admin/approvals/{id}/approve|deny`, with `{"comment": …}` or `{}`.
+    pub async fn decide(&self, id: &str, d: Decision, comment: Option<&str>) -> (u16, Value) {
+        let body = comment.map_or_else(|| json!({}), |c| json!({ "comment": c }));
+        let path = format!("/v1/admin/approvals/{id}/{}", d.verb());
+        self.send(Method::POST, &path, body).await
+    }
+
+    pub async fn approve(&self, id: &str, comment: Option<&str>) -> (u16, Value) {
+        self.decide(id, Decision::Approve, comment).await
+    }
+
+    pub async fn deny(&self, id: &str, comment: Option<&str>) -> (u16, Value) {
+        self.decide(id, Decision::Deny, comment).await
+    }
+
+    /// An agent's `GET /v1/sdk/approvals/{id}`, waiting up to `wait` seconds.
+    pub async fn poll(&self, id: &str, wait: u32) -> (u16, Value) {
+        let path = format!("/v1/sdk/approvals/{id}?wait_seconds={wait}");
+        self.send(Method::GET, &path, Value::Null).await
+    }
+}
