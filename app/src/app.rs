@@ -25,15 +25,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" href="/favicon.ico"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" href="/favicon.ico" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -46,30 +46,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/arx.css"/>
-        <Title text="ARX console"/>
+        <Stylesheet id="leptos" href="/pkg/arx.css" />
+        <Title text="ARX console" />
         <Router>
             <Routes fallback=NotFoundPage>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
-                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async/>
-                    <Route path=path!("/agents") view=AgentsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit/response") view=ResponsePage ssr=SsrMode::Async/>
-                    <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/approvals/view") view=ApprovalPage ssr=SsrMode::Async/>
-                    <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/policies/rules/edit") view=RuleEditorPage ssr=SsrMode::Async/>
-                    <Route path=path!("/policies/yaml") view=PolicyYamlPage ssr=SsrMode::Async/>
-                    <Route path=path!("/policies/versions") view=VersionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/policies/simulate") view=SimulatePage ssr=SsrMode::Async/>
-                    <Route path=path!("/grants") view=GrantsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/drift") view=DriftPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/integrations") view=IntegrationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/llm") view=LlmPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/agents") view=AgentsPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async />
+                    <Route path=path!("/audit/response") view=ResponsePage ssr=SsrMode::Async />
+                    <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
+                    <Route path=path!("/approvals/view") view=ApprovalPage ssr=SsrMode::Async />
+                    <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/policies/rules/edit")
+                        view=RuleEditorPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/policies/yaml") view=PolicyYamlPage ssr=SsrMode::Async />
+                    <Route path=path!("/policies/versions") view=VersionsPage ssr=SsrMode::Async />
+                    <Route path=path!("/policies/simulate") view=SimulatePage ssr=SsrMode::Async />
+                    <Route path=path!("/grants") view=GrantsPage ssr=SsrMode::Async />
+                    <Route path=path!("/drift") view=DriftPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/settings/integrations")
+                        view=IntegrationsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/settings/llm") view=LlmPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -23,7 +23,9 @@ pub fn RiskBadge(score: u8) -> impl IntoView {
     let band = risk_band(score);
     view! {
         <span class=format!("risk risk-{band}") title=format!("risk {score}/100 ({band})")>
-            <span class="risk-bar"><span class="risk-fill" style=format!("width:{score}%")></span></span>
+            <span class="risk-bar">
+                <span class="risk-fill" style=format!("width:{score}%")></span>
+            </span>
             <span class="risk-num">{score}</span>
         </span>
     }

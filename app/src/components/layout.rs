@@ -42,49 +42,92 @@ pub fn ConsoleLayout() -> impl IntoView {
     view! {
         <div class="console">
             <nav class="sidebar" aria-label="Main">
-                <a class="brand" href="/"><span class="brand-mark">"◆"</span>" ARX"</a>
-                {NAV.iter().map(|(group, links)| view! {
-                    <div class="nav-group">
-                        {(!group.is_empty()).then(|| view! { <div class="nav-title">{*group}</div> })}
-                        {links.iter().map(|(href, label)| view! { <A href=*href exact=true>{*label}</A> }).collect_view()}
-                    </div>
-                }).collect_view()}
+                <a class="brand" href="/">
+                    <span class="brand-mark">"◆"</span>
+                    " ARX"
+                </a>
+                {NAV
+                    .iter()
+                    .map(|(group, links)| {
+                        view! {
+                            <div class="nav-group">
+                                {(!group.is_empty())
+                                    .then(|| view! { <div class="nav-title">{*group}</div> })}
+                                {links
+                                    .iter()
+                                    .map(|(href, label)| {
+                                        view! {
+                                            <A href=*href exact=true>
+                                                {*label}
+                                            </A>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </div>
+                        }
+                    })
+                    .collect_view()}
             </nav>
             <div class="main">
                 <header class="topbar">
-                    <Suspense fallback=|| view! { <span class="muted">"…"</span> }>
+                    <Suspense fallback=|| {
+                        view! { <span class="muted">"…"</span> }
+                    }>
                         {move || Suspend::new(async move {
                             match me.await {
-                                Ok(m) => view! {
-                                    <span class="org">"org " <strong>{m.org_slug}</strong></span>
-                                    <span class="spacer"></span>
-                                    <span class="user" data-testid="user">{m.email}</span>
-                                    <span class="badge role">{m.role}</span>
-                                    <form method="post" action="/auth/logout" class="inline">
-                                        <button type="submit" class="btn-link">"Sign out"</button>
-                                    </form>
-                                }.into_any(),
-                                Err(e) => view! {
-                                    <span class="muted">{error_text(&e)}</span>
-                                    <span class="spacer"></span>
-                                    <a href="/login">"Sign in"</a>
-                                }.into_any(),
+                                Ok(m) => {
+                                    view! {
+                                        <span class="org">
+                                            "org " <strong>{m.org_slug}</strong>
+                                        </span>
+                                        <span class="spacer"></span>
+                                        <span class="user" data-testid="user">
+                                            {m.email}
+                                        </span>
+                                        <span class="badge role">{m.role}</span>
+                                        <form method="post" action="/auth/logout" class="inline">
+                                            <button type="submit" class="btn-link">
+                                                "Sign out"
+                                            </button>
+                                        </form>
+                                    }
+                                        .into_any()
+                                }
+                                Err(e) => {
+                                    view! {
+                                        <span class="muted">{error_text(&e)}</span>
+                                        <span class="spacer"></span>
+                                        <a href="/login">"Sign in"</a>
+                                    }
+                                        .into_any()
+                                }
                             }
                         })}
                     </Suspense>
                 </header>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
-                        me.await.ok().filter(|m| m.local_targets).map(|_| view! {
-                            <div class="banner warn" role="alert" data-testid="local-targets">
-                                <strong>"Local targets allowed. "</strong>
-                                "Calls and notices may go to plain http and to loopback, private and link-local addresses. "
-                                "This is for the demo and tests; start production servers without --allow-local-targets."
-                            </div>
-                        })
+                        me.await
+                            .ok()
+                            .filter(|m| m.local_targets)
+                            .map(|_| {
+                                view! {
+                                    <div
+                                        class="banner warn"
+                                        role="alert"
+                                        data-testid="local-targets"
+                                    >
+                                        <strong>"Local targets allowed. "</strong>
+                                        "Calls and notices may go to plain http and to loopback, private and link-local addresses. "
+                                        "This is for the demo and tests; start production servers without --allow-local-targets."
+                                    </div>
+                                }
+                            })
                     })}
                 </Suspense>
-                <main class="content"><Outlet/></main>
+                <main class="content">
+                    <Outlet />
+                </main>
             </div>
         </div>
     }

@@ -14,12 +14,18 @@ pub fn FlashMessage(flash: Flash) -> impl IntoView {
     view! {
         <div class=class role="status">
             <p>{flash.message}</p>
-            {flash.secret.map(|s| view! {
-                <div class="secret-once">
-                    <code data-testid="new-secret">{s}</code>
-                    <span class="muted">"Store it in your agent's secret store. ARX keeps only a hash."</span>
-                </div>
-            })}
+            {flash
+                .secret
+                .map(|s| {
+                    view! {
+                        <div class="secret-once">
+                            <code data-testid="new-secret">{s}</code>
+                            <span class="muted">
+                                "Store it in your agent's secret store. ARX keeps only a hash."
+                            </span>
+                        </div>
+                    }
+                })}
         </div>
     }
 }
@@ -35,7 +41,7 @@ pub fn PostFlash(#[prop(into)] version: Signal<usize>) -> impl IntoView {
     view! {
         <Transition>
             {move || Suspend::new(async move {
-                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
+                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
             })}
         </Transition>
     }
@@ -43,7 +49,11 @@ pub fn PostFlash(#[prop(into)] version: Signal<usize>) -> impl IntoView {
 
 #[component]
 pub fn ErrorBox(message: String) -> impl IntoView {
-    view! { <div class="flash flash-error" role="alert"><p>{message}</p></div> }
+    view! {
+        <div class="flash flash-error" role="alert">
+            <p>{message}</p>
+        </div>
+    }
 }
 
 /// Shows a server function error without its transport prefix.
@@ -56,11 +66,15 @@ pub fn error_text(e: &ServerFnError) -> String {
 pub fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
     view! {
         <section class="page">
-            <header class="page-head"><h1>{title}</h1></header>
+            <header class="page-head">
+                <h1>{title}</h1>
+            </header>
             <div class="card planned">
                 <span class="badge status-planned">"not built yet"</span>
                 <p>{what}</p>
-                <p class="muted">"This area is planned and not available in this build. Nothing here is enforced yet."</p>
+                <p class="muted">
+                    "This area is planned and not available in this build. Nothing here is enforced yet."
+                </p>
             </div>
         </section>
     }

@@ -21,67 +21,137 @@ pub fn AgentsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Agents"</h1>
-                <p class="muted">"Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."</p>
+                <p class="muted">
+                    "Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
+                </p>
             </header>
             <Transition>
                 {move || Suspend::new(async move {
-                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f/> })
+                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
                 })}
             </Transition>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     let is_admin = me.await.map(|m| m.is_admin).unwrap_or(false);
                     match agents.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No agents yet."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="card flush">
-                            <table class="table">
-                                <thead><tr><th>"Agent"</th><th>"Owner"</th><th>"Labels"</th><th>"Status"</th><th>"Rate"</th><th>"Keys"</th><th>"Created"</th>{is_admin.then(|| view! { <th></th> })}</tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|a| {
-                                        let id = a.id.clone();
-                                        view! {
-                                            <tr data-agent=a.name.clone()>
-                                                <td><strong>{a.name.clone()}</strong><div class="muted small">{a.description.clone()}</div></td>
-                                                <td>{a.owner.clone()}</td>
-                                                <td>{a.labels.iter().map(|(k, v)| view! { <span class="label">{format!("{k}:{v}")}</span> }).collect_view()}</td>
-                                                <td><StatusBadge status=a.status.clone()/></td>
-                                                <td class="num">{format!("{}/min", a.declared_rate)}</td>
-                                                <td class="num">{a.active_keys}</td>
-                                                <td class="nowrap">{a.created.clone()}</td>
-                                                {is_admin.then(|| view! {
-                                                    <td>
-                                                        <ActionForm action=issue>
-                                                            <input type="hidden" name="agent_id" value=id.clone()/>
-                                                            <button type="submit" class="btn small">"Issue key"</button>
-                                                        </ActionForm>
-                                                    </td>
-                                                })}
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(rows) if rows.is_empty() => {
+                            view! { <p class="muted">"No agents yet."</p> }.into_any()
+                        }
+                        Ok(rows) => {
+                            view! {
+                                <div class="card flush">
+                                    <table class="table">
+                                        <thead>
+                                            <tr>
+                                                <th>"Agent"</th>
+                                                <th>"Owner"</th>
+                                                <th>"Labels"</th>
+                                                <th>"Status"</th>
+                                                <th>"Rate"</th>
+                                                <th>"Keys"</th>
+                                                <th>"Created"</th>
+                                                {is_admin.then(|| view! { <th></th> })}
                                             </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
-                        }.into_any(),
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|a| {
+                                                    let id = a.id.clone();
+                                                    view! {
+                                                        <tr data-agent=a.name.clone()>
+                                                            <td>
+                                                                <strong>{a.name.clone()}</strong>
+                                                                <div class="muted small">{a.description.clone()}</div>
+                                                            </td>
+                                                            <td>{a.owner.clone()}</td>
+                                                            <td>
+                                                                {a
+                                                                    .labels
+                                                                    .iter()
+                                                                    .map(|(k, v)| {
+                                                                        view! { <span class="label">{format!("{k}:{v}")}</span> }
+                                                                    })
+                                                                    .collect_view()}
+                                                            </td>
+                                                            <td>
+                                                                <StatusBadge status=a.status.clone() />
+                                                            </td>
+                                                            <td class="num">{format!("{}/min", a.declared_rate)}</td>
+                                                            <td class="num">{a.active_keys}</td>
+                                                            <td class="nowrap">{a.created.clone()}</td>
+                                                            {is_admin
+                                                                .then(|| {
+                                                                    view! {
+                                                                        <td>
+                                                                            <ActionForm action=issue>
+                                                                                <input type="hidden" name="agent_id" value=id.clone() />
+                                                                                <button type="submit" class="btn small">
+                                                                                    "Issue key"
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        </td>
+                                                                    }
+                                                                })}
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
             <Suspense>
                 {move || Suspend::new(async move {
-                    me.await.ok().filter(|m| m.is_admin).map(|_| view! {
-                        <div class="card">
-                            <h2>"Register an agent"</h2>
-                            <ActionForm action=create attr:class="form-grid">
-                                <label>"Name"<input name="name" required placeholder="triage-agent"/></label>
-                                <label>"Owner email"<input name="owner" type="email" required placeholder="secops-lead@example.com"/></label>
-                                <label class="wide">"Description"<input name="description" placeholder="What it does, in a sentence"/></label>
-                                <label class="wide">"Labels"<input name="labels" placeholder="env:prod, team:soc"/></label>
-                                <div class="wide"><button type="submit" class="btn primary">"Create agent"</button></div>
-                            </ActionForm>
-                        </div>
-                    })
+                    me.await
+                        .ok()
+                        .filter(|m| m.is_admin)
+                        .map(|_| {
+                            view! {
+                                <div class="card">
+                                    <h2>"Register an agent"</h2>
+                                    <ActionForm action=create attr:class="form-grid">
+                                        <label>
+                                            "Name"
+                                            <input name="name" required placeholder="triage-agent" />
+                                        </label>
+                                        <label>
+                                            "Owner email"
+                                            <input
+                                                name="owner"
+                                                type="email"
+                                                required
+                                                placeholder="secops-lead@example.com"
+                                            />
+                                        </label>
+                                        <label class="wide">
+                                            "Description"
+                                            <input
+                                                name="description"
+                                                placeholder="What it does, in a sentence"
+                                            />
+                                        </label>
+                                        <label class="wide">
+                                            "Labels"
+                                            <input name="labels" placeholder="env:prod, team:soc" />
+                                        </label>
+                                        <div class="wide">
+                                            <button type="submit" class="btn primary">
+                                                "Create agent"
+                                            </button>
+                                        </div>
+                                    </ActionForm>
+                                </div>
+                            }
+                        })
                 })}
             </Suspense>
         </section>

@@ -26,32 +26,62 @@ pub fn remaining(secs: i64) -> String {
 pub fn ApprovalTable(rows: Vec<ApprovalRow>, history: bool) -> impl IntoView {
     view! {
         <table class="table approvals" data-testid="approval-queue">
-            <thead><tr>
-                <th>"Requested"</th><th>"Agent"</th><th>"Call"</th><th>"Risk"</th><th>"Rule"</th>
-                <th>{if history { "Outcome" } else { "Expires" }}</th><th></th>
-            </tr></thead>
+            <thead>
+                <tr>
+                    <th>"Requested"</th>
+                    <th>"Agent"</th>
+                    <th>"Call"</th>
+                    <th>"Risk"</th>
+                    <th>"Rule"</th>
+                    <th>{if history { "Outcome" } else { "Expires" }}</th>
+                    <th></th>
+                </tr>
+            </thead>
             <tbody>
-                {rows.into_iter().map(|a| {
-                    let href = format!("/approvals/view?id={}", a.id);
-                    let urgent = !history && a.remaining_secs < 300;
-                    view! {
-                        <tr data-approval=a.id.clone()>
-                            <td class="nowrap">{a.created.clone()}</td>
-                            <td>{a.agent.clone()}</td>
-                            <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
-                            <td><RiskBadge score=a.risk/></td>
-                            <td class="mono small">{a.rule.clone()}</td>
-                            <td class=if urgent { "nowrap urgent" } else { "nowrap" }>
-                                {if history {
-                                    view! { <StatusBadge status=a.status.clone()/>" "<span class="muted small">{a.decided_by.clone()}</span> }.into_any()
+                {rows
+                    .into_iter()
+                    .map(|a| {
+                        let href = format!("/approvals/view?id={}", a.id);
+                        let urgent = !history && a.remaining_secs < 300;
+                        view! {
+                            <tr data-approval=a.id.clone()>
+                                <td class="nowrap">{a.created.clone()}</td>
+                                <td>{a.agent.clone()}</td>
+                                <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
+                                <td>
+                                    <RiskBadge score=a.risk />
+                                </td>
+                                <td class="mono small">{a.rule.clone()}</td>
+                                <td class=if urgent {
+                                    "nowrap urgent"
                                 } else {
-                                    view! { <span class="countdown" data-testid="countdown">{remaining(a.remaining_secs)}</span> }.into_any()
-                                }}
-                            </td>
-                            <td><a class="btn small" href=href>{if history { "View" } else { "Review" }}</a></td>
-                        </tr>
-                    }
-                }).collect_view()}
+                                    "nowrap"
+                                }>
+                                    {if history {
+                                        view! {
+                                            <StatusBadge status=a.status.clone() />
+                                            " "
+                                            <span class="muted small">{a.decided_by.clone()}</span>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! {
+                                            <span class="countdown" data-testid="countdown">
+                                                {remaining(a.remaining_secs)}
+                                            </span>
+                                        }
+                                            .into_any()
+                                    }}
+                                </td>
+                                <td>
+                                    <a class="btn small" href=href>
+                                        {if history { "View" } else { "Review" }}
+                                    </a>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
     }
@@ -79,31 +109,79 @@ pub fn ApprovalsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Approvals"</h1>
-                <p class="muted">"Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."</p>
+                <p class="muted">
+                    "Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
+                </p>
             </header>
             <nav class="tabs" aria-label="Approvals">
-                <a href="/approvals" aria-current=move || (!history()).then_some("page")>"Pending"</a>
-                <a href="/approvals?view=history" aria-current=move || history().then_some("page")>"History"</a>
+                <a href="/approvals" aria-current=move || (!history()).then_some("page")>
+                    "Pending"
+                </a>
+                <a href="/approvals?view=history" aria-current=move || history().then_some("page")>
+                    "History"
+                </a>
             </nav>
             <form method="get" action="/approvals" class="filters">
-                <input type="hidden" name="view" value=q("view")/>
-                <label>"Connector"<input name="connector" value=q("connector") placeholder="any"/></label>
-                <label>"Risk at least"<input name="min_risk" type="number" min="0" max="100" value=q("min_risk") class="short"/></label>
-                <label>"Sort by"
+                <input type="hidden" name="view" value=q("view") />
+                <label>
+                    "Connector"<input name="connector" value=q("connector") placeholder="any" />
+                </label>
+                <label>
+                    "Risk at least"
+                    <input
+                        name="min_risk"
+                        type="number"
+                        min="0"
+                        max="100"
+                        value=q("min_risk")
+                        class="short"
+                    />
+                </label>
+                <label>
+                    "Sort by"
                     <select name="sort">
-                        {[("expiry", "expiring first"), ("risk", "highest risk"), ("newest", "newest")].into_iter().map(|(v, l)| {
-                            view! { <option value=v selected=q("sort") == v>{l}</option> }
-                        }).collect_view()}
+                        {[
+                            ("expiry", "expiring first"),
+                            ("risk", "highest risk"),
+                            ("newest", "newest"),
+                        ]
+                            .into_iter()
+                            .map(|(v, l)| {
+                                view! {
+                                    <option value=v selected=q("sort") == v>
+                                        {l}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
                     </select>
                 </label>
-                <button type="submit" class="btn">"Apply"</button>
+                <button type="submit" class="btn">
+                    "Apply"
+                </button>
             </form>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted" data-testid="approval-queue">"Nothing here."</p> }.into_any(),
-                        Ok(rows) => view! { <div class="card flush"><ApprovalTable rows history=history()/></div> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(rows) if rows.is_empty() => {
+                            view! {
+                                <p class="muted" data-testid="approval-queue">
+                                    "Nothing here."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(rows) => {
+                            view! {
+                                <div class="card flush">
+                                    <ApprovalTable rows history=history() />
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -125,14 +203,18 @@ pub fn ApprovalPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Approval request"</h1>
-                <p><a href="/approvals">"← the queue"</a></p>
+                <p>
+                    <a href="/approvals">"← the queue"</a>
+                </p>
             </header>
-            <PostFlash version=Signal::derive(move || decide.version().get())/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <PostFlash version=Signal::derive(move || decide.version().get()) />
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(v) => view! { <Request v decide/> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(v) => view! { <Request v decide /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -149,42 +231,120 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
             <div class="card">
                 <div class="request-head">
                     <h2 class="mono">{format!("{}.{}", r.connector, r.operation)}</h2>
-                    <StatusBadge status=r.status.clone()/>
+                    <StatusBadge status=r.status.clone() />
                 </div>
                 <p>{v.description.clone()}</p>
                 <dl class="facts">
-                    <dt>"Agent"</dt><dd>{r.agent.clone()}" "{v.labels.iter().map(|(k, val)| view! { <span class="label">{format!("{k}:{val}")}</span> }).collect_view()}</dd>
-                    <dt>"Owner"</dt><dd>{v.owner.clone()}</dd>
-                    <dt>"Target"</dt><dd>{format!("{} instance '{}'", r.connector, v.instance)}" "<span class=format!("badge env-{}", v.environment)>{v.environment.clone()}</span></dd>
-                    <dt>"Tier"</dt><dd><TierBadge tier=v.tier.clone()/></dd>
-                    <dt>"Decided by policy"</dt><dd><VerdictBadge verdict="ESCALATE".to_string()/>" "<span class="mono small">{r.rule.clone()}</span><span class="muted small">{format!(" · policy v{} · {}", v.policy_version, v.reason)}</span></dd>
-                    <dt>"Who may approve"</dt><dd>{v.requirements.clone()}</dd>
-                    <dt>"Expires"</dt><dd>{format!("{} UTC ", v.expires)}{(r.status == "pending").then(|| view! { <span class="countdown">{format!("({})", remaining(r.remaining_secs))}</span> })}</dd>
+                    <dt>"Agent"</dt>
+                    <dd>
+                        {r.agent.clone()}" "
+                        {v
+                            .labels
+                            .iter()
+                            .map(|(k, val)| {
+                                view! { <span class="label">{format!("{k}:{val}")}</span> }
+                            })
+                            .collect_view()}
+                    </dd>
+                    <dt>"Owner"</dt>
+                    <dd>{v.owner.clone()}</dd>
+                    <dt>"Target"</dt>
+                    <dd>
+                        {format!("{} instance '{}'", r.connector, v.instance)}" "
+                        <span class=format!(
+                            "badge env-{}",
+                            v.environment,
+                        )>{v.environment.clone()}</span>
+                    </dd>
+                    <dt>"Tier"</dt>
+                    <dd>
+                        <TierBadge tier=v.tier.clone() />
+                    </dd>
+                    <dt>"Decided by policy"</dt>
+                    <dd>
+                        <VerdictBadge verdict="ESCALATE".to_string() />
+                        " "
+                        <span class="mono small">{r.rule.clone()}</span>
+                        <span class="muted small">
+                            {format!(" · policy v{} · {}", v.policy_version, v.reason)}
+                        </span>
+                    </dd>
+                    <dt>"Who may approve"</dt>
+                    <dd>{v.requirements.clone()}</dd>
+                    <dt>"Expires"</dt>
+                    <dd>
+                        {format!("{} UTC ", v.expires)}
+                        {(r.status == "pending")
+                            .then(|| {
+                                view! {
+                                    <span class="countdown">
+                                        {format!("({})", remaining(r.remaining_secs))}
+                                    </span>
+                                }
+                            })}
+                    </dd>
                 </dl>
             </div>
             <div class="card">
                 <h2>"Risk"</h2>
-                <p><RiskBadge score=score/></p>
-                {v.scope.is_empty().then(|| view! {
-                <table class="table risk-inputs">
-                    <tbody>
-                        <tr><td>"Operation (tier)"</td><td class="num">{op}" / 40"</td></tr>
-                        <tr><td>"Connector sensitivity"</td><td class="num">{conn}" / 25"</td></tr>
-                        <tr><td>"Session frequency"</td><td class="num">{freq}" / 15"</td></tr>
-                        <tr><td>"Target environment"</td><td class="num">{target}" / 20"</td></tr>
-                    </tbody>
-                </table>
-                })}
-                {(!v.scope.is_empty()).then(|| view! { <p class="muted small">"The highest score a covered call would have on this instance; each operation's is in the scope."</p> })}
+                <p>
+                    <RiskBadge score=score />
+                </p>
+                {v
+                    .scope
+                    .is_empty()
+                    .then(|| {
+                        view! {
+                            <table class="table risk-inputs">
+                                <tbody>
+                                    <tr>
+                                        <td>"Operation (tier)"</td>
+                                        <td class="num">{op}" / 40"</td>
+                                    </tr>
+                                    <tr>
+                                        <td>"Connector sensitivity"</td>
+                                        <td class="num">{conn}" / 25"</td>
+                                    </tr>
+                                    <tr>
+                                        <td>"Session frequency"</td>
+                                        <td class="num">{freq}" / 15"</td>
+                                    </tr>
+                                    <tr>
+                                        <td>"Target environment"</td>
+                                        <td class="num">{target}" / 20"</td>
+                                    </tr>
+                                </tbody>
+                            </table>
+                        }
+                    })}
+                {(!v.scope.is_empty())
+                    .then(|| {
+                        view! {
+                            <p class="muted small">
+                                "The highest score a covered call would have on this instance; each operation's is in the scope."
+                            </p>
+                        }
+                    })}
             </div>
         </div>
-        {(!v.scope.is_empty()).then(|| view! {
-            <div class="card" data-testid="grant-scope">
-                <h2>"Scope asked for"</h2>
-                <p class="muted small">"Approving lets the agent make these calls without asking again, until the grant ends."</p>
-                <ul class="scope">{v.scope.iter().map(|l| view! { <li class="mono">{l.clone()}</li> }).collect_view()}</ul>
-            </div>
-        })}
+        {(!v.scope.is_empty())
+            .then(|| {
+                view! {
+                    <div class="card" data-testid="grant-scope">
+                        <h2>"Scope asked for"</h2>
+                        <p class="muted small">
+                            "Approving lets the agent make these calls without asking again, until the grant ends."
+                        </p>
+                        <ul class="scope">
+                            {v
+                                .scope
+                                .iter()
+                                .map(|l| view! { <li class="mono">{l.clone()}</li> })
+                                .collect_view()}
+                        </ul>
+                    </div>
+                }
+            })}
         <div class="card">
             <h2>"The agent's reasoning"</h2>
             <p class="muted small">"Written by the agent; ARX does not check it."</p>
@@ -192,65 +352,167 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 Some(text) => view! { <blockquote class="reasoning">{text}</blockquote> }.into_any(),
                 None => view! { <p class="muted">"The agent gave no reasoning."</p> }.into_any(),
             }}
-            <details><summary>"Full session context"</summary><pre class="fields">{v.session_context.clone()}</pre></details>
+            <details>
+                <summary>"Full session context"</summary>
+                <pre class="fields">{v.session_context.clone()}</pre>
+            </details>
         </div>
-        {v.diff.clone().map(|d| view! {
-            <div class="card" data-testid="state-diff">
-                <h2>"What changes on the target"</h2>
-                <p class="muted small">{format!("Current state read just now with {}.", d.source)}</p>
-                {d.error.clone().map(|e| view! { <ErrorBox message=e/> })}
-                {d.note.clone().map(|n| {
-                    let class = if n.contains("change nothing") { "note strong" } else { "note" };
-                    view! {
-                    <p data-testid="diff-note" class=class>
-                        {n}
-                        {d.earlier.clone().map(|id| view! { " "<a href=format!("/approvals/view?id={id}")>"See the earlier request."</a> })}
-                    </p>
-                    }
-                })}
-                <table class="table diff-table">
-                    <thead><tr><th>"Field"</th><th>"Now"</th><th>"After the call"</th></tr></thead>
-                    <tbody>
-                        {d.rows.into_iter().map(|(field, now, after, changed)| view! {
-                            <tr class=if changed { "changed" } else { "" }>
-                                <td class="mono">{field}</td><td class="mono">{now}</td><td class="mono">{after}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-        })}
+        {v
+            .diff
+            .clone()
+            .map(|d| {
+                view! {
+                    <div class="card" data-testid="state-diff">
+                        <h2>"What changes on the target"</h2>
+                        <p class="muted small">
+                            {format!("Current state read just now with {}.", d.source)}
+                        </p>
+                        {d.error.clone().map(|e| view! { <ErrorBox message=e /> })}
+                        {d
+                            .note
+                            .clone()
+                            .map(|n| {
+                                let class = if n.contains("change nothing") {
+                                    "note strong"
+                                } else {
+                                    "note"
+                                };
+                                view! {
+                                    <p data-testid="diff-note" class=class>
+                                        {n}
+                                        {d
+                                            .earlier
+                                            .clone()
+                                            .map(|id| {
+                                                view! {
+                                                    " "
+                                                    <a href=format!(
+                                                        "/approvals/view?id={id}",
+                                                    )>"See the earlier request."</a>
+                                                }
+                                            })}
+                                    </p>
+                                }
+                            })}
+                        <table class="table diff-table">
+                            <thead>
+                                <tr>
+                                    <th>"Field"</th>
+                                    <th>"Now"</th>
+                                    <th>"After the call"</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {d
+                                    .rows
+                                    .into_iter()
+                                    .map(|(field, now, after, changed)| {
+                                        view! {
+                                            <tr class=if changed { "changed" } else { "" }>
+                                                <td class="mono">{field}</td>
+                                                <td class="mono">{now}</td>
+                                                <td class="mono">{after}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+            })}
         <div class="card">
             <h2>"Parameters, exactly as they will run"</h2>
-            <pre class="fields" data-testid="params">{v.params.clone()}</pre>
+            <pre class="fields" data-testid="params">
+                {v.params.clone()}
+            </pre>
         </div>
-        {(!v.votes.is_empty()).then(|| view! {
-            <div class="card">
-                <h2>"Approvals so far"</h2>
-                <ul>{v.votes.iter().map(|(who, c)| view! { <li>{who.clone()}{(!c.is_empty()).then(|| format!(": {c}"))}</li> }).collect_view()}</ul>
-            </div>
-        })}
-        <div class="card" data-testid="summary">
-            <h2>{if r.status == "pending" { "Status".to_string() } else { format!("Outcome ({})", r.status) }}</h2>
-            <p data-testid="outcome-words">{v.summary.clone()}</p>
-            {v.outcome.clone().map(|o| view! {
-                <details><summary>"How it ended, as ARX stored it"</summary><pre class="fields" data-testid="outcome">{o}</pre></details>
+        {(!v.votes.is_empty())
+            .then(|| {
+                view! {
+                    <div class="card">
+                        <h2>"Approvals so far"</h2>
+                        <ul>
+                            {v
+                                .votes
+                                .iter()
+                                .map(|(who, c)| {
+                                    view! {
+                                        <li>
+                                            {who.clone()}{(!c.is_empty()).then(|| format!(": {c}"))}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    </div>
+                }
             })}
+        <div class="card" data-testid="summary">
+            <h2>
+                {if r.status == "pending" {
+                    "Status".to_string()
+                } else {
+                    format!("Outcome ({})", r.status)
+                }}
+            </h2>
+            <p data-testid="outcome-words">{v.summary.clone()}</p>
+            {v
+                .outcome
+                .clone()
+                .map(|o| {
+                    view! {
+                        <details>
+                            <summary>"How it ended, as ARX stored it"</summary>
+                            <pre class="fields" data-testid="outcome">
+                                {o}
+                            </pre>
+                        </details>
+                    }
+                })}
         </div>
-        {v.can_decide.then(|| view! {
-            <div class="card decide">
-                <h2>"Decide"</h2>
-                <ActionForm action=decide>
-                    <input type="hidden" name="id" value=r.id.clone()/>
-                    <label>{if v.require_reason { "Reason (the rule asks for one; recorded in the audit trail)" } else { "Comment (recorded in the audit trail)" }}
-                        <textarea name="comment" rows="2" placeholder="Why you approve or deny" required=v.require_reason></textarea>
-                    </label>
-                    <p class="actions">
-                        <button type="submit" class="btn primary" name="decision" value="approve">"Approve and run"</button>
-                        <button type="submit" class="btn danger" name="decision" value="deny">"Deny"</button>
-                    </p>
-                </ActionForm>
-            </div>
-        })}
+        {v
+            .can_decide
+            .then(|| {
+                view! {
+                    <div class="card decide">
+                        <h2>"Decide"</h2>
+                        <ActionForm action=decide>
+                            <input type="hidden" name="id" value=r.id.clone() />
+                            <label>
+                                {if v.require_reason {
+                                    "Reason (the rule asks for one; recorded in the audit trail)"
+                                } else {
+                                    "Comment (recorded in the audit trail)"
+                                }}
+                                <textarea
+                                    name="comment"
+                                    rows="2"
+                                    placeholder="Why you approve or deny"
+                                    required=v.require_reason
+                                ></textarea>
+                            </label>
+                            <p class="actions">
+                                <button
+                                    type="submit"
+                                    class="btn primary"
+                                    name="decision"
+                                    value="approve"
+                                >
+                                    "Approve and run"
+                                </button>
+                                <button
+                                    type="submit"
+                                    class="btn danger"
+                                    name="decision"
+                                    value="deny"
+                                >
+                                    "Deny"
+                                </button>
+                            </p>
+                        </ActionForm>
+                    </div>
+                }
+            })}
     }
 }

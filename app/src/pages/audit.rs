@@ -18,31 +18,73 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
     }
     view! {
         <table class="table audit">
-            <thead><tr>
-                <th>"Seq"</th><th>"Time (UTC)"</th><th>"Event"</th><th>"Agent / actor"</th>
-                <th>"Connector"</th><th>"Operation"</th><th>"Verdict"</th><th>"Risk"</th><th>"Hash"</th>
-            </tr></thead>
+            <thead>
+                <tr>
+                    <th>"Seq"</th>
+                    <th>"Time (UTC)"</th>
+                    <th>"Event"</th>
+                    <th>"Agent / actor"</th>
+                    <th>"Connector"</th>
+                    <th>"Operation"</th>
+                    <th>"Verdict"</th>
+                    <th>"Risk"</th>
+                    <th>"Hash"</th>
+                </tr>
+            </thead>
             <tbody>
-                {rows.into_iter().map(|r| view! {
-                    <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
-                        <td class="num">{r.seq}</td>
-                        <td class="nowrap">{r.ts.clone()}</td>
-                        <td><details><summary>{r.kind.clone()}</summary><pre class="fields">{r.details.clone()}</pre>
-                            <p class="mono small">"prev " {r.prev_hash.clone()}</p>
-                            {r.response_sha256.clone().map(|h| view! {
-                                <p class="mono small">"response sha256 " {h}</p>
-                                {responses.then(|| view! {
-                                    <p><a href=format!("/audit/response?id={}", r.id) class="show-response">"Show the response"</a></p>
-                                })}
-                            })}</details></td>
-                        <td>{r.agent.clone().unwrap_or(r.actor.clone())}</td>
-                        <td>{r.connector.clone().unwrap_or_default()}</td>
-                        <td class="mono">{r.operation.clone().unwrap_or_default()}</td>
-                        <td>{r.verdict.clone().map(|v| view! { <VerdictBadge verdict=v/> })}</td>
-                        <td>{r.risk.map(|s| view! { <RiskBadge score=s/> })}</td>
-                        <td class="mono hash" title=r.hash.clone()>{r.hash.chars().take(12).collect::<String>()}"…"</td>
-                    </tr>
-                }).collect_view()}
+                {rows
+                    .into_iter()
+                    .map(|r| {
+                        view! {
+                            <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
+                                <td class="num">{r.seq}</td>
+                                <td class="nowrap">{r.ts.clone()}</td>
+                                <td>
+                                    <details>
+                                        <summary>{r.kind.clone()}</summary>
+                                        <pre class="fields">{r.details.clone()}</pre>
+                                        <p class="mono small">"prev " {r.prev_hash.clone()}</p>
+                                        {r
+                                            .response_sha256
+                                            .clone()
+                                            .map(|h| {
+                                                view! {
+                                                    <p class="mono small">"response sha256 " {h}</p>
+                                                    {responses
+                                                        .then(|| {
+                                                            view! {
+                                                                <p>
+                                                                    <a
+                                                                        href=format!("/audit/response?id={}", r.id)
+                                                                        class="show-response"
+                                                                    >
+                                                                        "Show the response"
+                                                                    </a>
+                                                                </p>
+                                                            }
+                                                        })}
+                                                }
+                                            })}
+                                    </details>
+                                </td>
+                                <td>{r.agent.clone().unwrap_or(r.actor.clone())}</td>
+                                <td>{r.connector.clone().unwrap_or_default()}</td>
+                                <td class="mono">{r.operation.clone().unwrap_or_default()}</td>
+                                <td>
+                                    {r
+                                        .verdict
+                                        .clone()
+                                        .map(|v| view! { <VerdictBadge verdict=v /> })}
+                                </td>
+                                <td>{r.risk.map(|s| view! { <RiskBadge score=s /> })}</td>
+                                <td class="mono hash" title=r.hash.clone()>
+                                    {r.hash.chars().take(12).collect::<String>()}
+                                    "…"
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
     }
@@ -58,20 +100,40 @@ pub fn AuditTrailPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Audit trail"</h1>
-                <p class="muted">"Every record is hash-chained to the one before it; "<code>"arx audit verify"</code>" checks the chain."</p>
+                <p class="muted">
+                    "Every record is hash-chained to the one before it; "
+                    <code>"arx audit verify"</code>" checks the chain."
+                </p>
             </header>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match page.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(p) => view! {
-                            <p class="muted">{format!("{} records in this org's chain.", p.total)}</p>
-                            <div class="card flush"><AuditTable rows=p.rows responses=p.can_read_responses/></div>
-                            <nav class="pager">
-                                {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
-                                {p.older.map(|o| view! { <a href=format!("/audit?before={o}") rel="next">"Older →"</a> })}
-                            </nav>
-                        }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(p) => {
+                            view! {
+                                <p class="muted">
+                                    {format!("{} records in this org's chain.", p.total)}
+                                </p>
+                                <div class="card flush">
+                                    <AuditTable rows=p.rows responses=p.can_read_responses />
+                                </div>
+                                <nav class="pager">
+                                    {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
+                                    {p
+                                        .older
+                                        .map(|o| {
+                                            view! {
+                                                <a href=format!("/audit?before={o}") rel="next">
+                                                    "Older →"
+                                                </a>
+                                            }
+                                        })}
+                                </nav>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
@@ -90,25 +152,58 @@ pub fn ResponsePage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Call response"</h1>
-                <p class="muted">"The vendor's answer, kept outside the chain; the chain holds its SHA-256. "<a href="/audit">"← Audit trail"</a></p>
+                <p class="muted">
+                    "The vendor's answer, kept outside the chain; the chain holds its SHA-256. "
+                    <a href="/audit">"← Audit trail"</a>
+                </p>
             </header>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match body.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(v) => view! {
-                            {if v.verified {
-                                view! { <div class="flash flash-ok" role="status" data-verified="true"><p>"This body matches the hash in the audit chain."</p></div> }.into_any()
-                            } else {
-                                view! { <div class="flash flash-error" role="alert" data-verified="false"><p>"This body does NOT match the hash in the audit chain: it was changed after the call."</p></div> }.into_any()
-                            }}
-                            <dl class="facts">
-                                <dt>"Record"</dt><dd class="mono">{v.record_id}</dd>
-                                <dt>"SHA-256 in the chain"</dt><dd class="mono">{v.sha256}</dd>
-                                <dt>"Size"</dt><dd>{format!("{} bytes", v.bytes)}</dd>
-                            </dl>
-                            <div class="card"><pre class="fields response-body">{v.body}</pre></div>
-                        }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(v) => {
+                            view! {
+                                {if v.verified {
+                                    view! {
+                                        <div
+                                            class="flash flash-ok"
+                                            role="status"
+                                            data-verified="true"
+                                        >
+                                            <p>"This body matches the hash in the audit chain."</p>
+                                        </div>
+                                    }
+                                        .into_any()
+                                } else {
+                                    view! {
+                                        <div
+                                            class="flash flash-error"
+                                            role="alert"
+                                            data-verified="false"
+                                        >
+                                            <p>
+                                                "This body does NOT match the hash in the audit chain: it was changed after the call."
+                                            </p>
+                                        </div>
+                                    }
+                                        .into_any()
+                                }}
+                                <dl class="facts">
+                                    <dt>"Record"</dt>
+                                    <dd class="mono">{v.record_id}</dd>
+                                    <dt>"SHA-256 in the chain"</dt>
+                                    <dd class="mono">{v.sha256}</dd>
+                                    <dt>"Size"</dt>
+                                    <dd>{format!("{} bytes", v.bytes)}</dd>
+                                </dl>
+                                <div class="card">
+                                    <pre class="fields response-body">{v.body}</pre>
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>

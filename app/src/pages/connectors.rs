@@ -13,38 +13,93 @@ pub fn ConnectorsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Connectors"</h1>
-                <p class="muted">"Instances of the connector catalog configured in this org. Credentials are write-only: ARX shows whether they are set, never what they are."</p>
+                <p class="muted">
+                    "Instances of the connector catalog configured in this org. Credentials are write-only: ARX shows whether they are set, never what they are."
+                </p>
             </header>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Suspense fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No connector instances yet; an admin adds them through the admin API."</p> }.into_any(),
-                        Ok(rows) => rows.into_iter().map(|i| view! {
-                            <details class="card instance">
-                                <summary>
-                                    <strong>{i.display_name.clone()}</strong>
-                                    <span class="muted">{format!(" · {} · {}", i.category, i.name)}</span>
-                                    <span class=format!("badge env-{}", i.environment)>{i.environment.clone()}</span>
-                                    <span class="muted small">{format!("sensitivity {}/25 · {} operations", i.sensitivity, i.operations.len())}</span>
-                                    {if i.credentials_set { view! { <span class="badge status-active">"credentials set"</span> }.into_any() } else { view! { <span class="badge status-suspended">"no credentials"</span> }.into_any() }}
-                                </summary>
-                                <table class="table">
-                                    <thead><tr><th>"Operation"</th><th>"Method"</th><th>"Tier"</th><th>"Kind"</th><th>"Description"</th></tr></thead>
-                                    <tbody>
-                                        {i.operations.into_iter().map(|o| view! {
-                                            <tr>
-                                                <td class="mono">{o.id}</td>
-                                                <td class="mono">{o.method}</td>
-                                                <td><TierBadge tier=o.tier/></td>
-                                                <td>{if o.writes { "write" } else { "read" }}</td>
-                                                <td>{o.description}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </details>
-                        }).collect_view().into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(rows) if rows.is_empty() => {
+                            view! {
+                                <p class="muted">
+                                    "No connector instances yet; an admin adds them through the admin API."
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Ok(rows) => {
+                            rows.into_iter()
+                                .map(|i| {
+                                    view! {
+                                        <details class="card instance">
+                                            <summary>
+                                                <strong>{i.display_name.clone()}</strong>
+                                                <span class="muted">
+                                                    {format!(" · {} · {}", i.category, i.name)}
+                                                </span>
+                                                <span class=format!(
+                                                    "badge env-{}",
+                                                    i.environment,
+                                                )>{i.environment.clone()}</span>
+                                                <span class="muted small">
+                                                    {format!(
+                                                        "sensitivity {}/25 · {} operations",
+                                                        i.sensitivity,
+                                                        i.operations.len(),
+                                                    )}
+                                                </span>
+                                                {if i.credentials_set {
+                                                    view! {
+                                                        <span class="badge status-active">"credentials set"</span>
+                                                    }
+                                                        .into_any()
+                                                } else {
+                                                    view! {
+                                                        <span class="badge status-suspended">"no credentials"</span>
+                                                    }
+                                                        .into_any()
+                                                }}
+                                            </summary>
+                                            <table class="table">
+                                                <thead>
+                                                    <tr>
+                                                        <th>"Operation"</th>
+                                                        <th>"Method"</th>
+                                                        <th>"Tier"</th>
+                                                        <th>"Kind"</th>
+                                                        <th>"Description"</th>
+                                                    </tr>
+                                                </thead>
+                                                <tbody>
+                                                    {i
+                                                        .operations
+                                                        .into_iter()
+                                                        .map(|o| {
+                                                            view! {
+                                                                <tr>
+                                                                    <td class="mono">{o.id}</td>
+                                                                    <td class="mono">{o.method}</td>
+                                                                    <td>
+                                                                        <TierBadge tier=o.tier />
+                                                                    </td>
+                                                                    <td>{if o.writes { "write" } else { "read" }}</td>
+                                                                    <td>{o.description}</td>
+                                                                </tr>
+                                                            }
+                                                        })
+                                                        .collect_view()}
+                                                </tbody>
+                                            </table>
+                                        </details>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any()
+                        }
                     }
                 })}
             </Suspense>

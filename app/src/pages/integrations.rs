@@ -21,25 +21,40 @@ pub fn IntegrationsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Integrations"</h1>
-                <p class="muted">"New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."</p>
+                <p class="muted">
+                    "New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
+                </p>
             </header>
-            <PostFlash version=Signal::derive(move || save.version().get() + remove.version().get() + link.version().get())/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <PostFlash version=Signal::derive(move || {
+                save.version().get() + remove.version().get() + link.version().get()
+            }) />
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) => rows.into_iter().map(|r| view! { <Integration r save remove/> }).collect_view().into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(rows) => {
+                            rows.into_iter()
+                                .map(|r| view! { <Integration r save remove /> })
+                                .collect_view()
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
             <div class="card" id="slack-members">
                 <h2>"Slack members"</h2>
-                <p class="muted small">"A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."</p>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                <p class="muted small">
+                    "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
+                </p>
+                <Transition fallback=|| {
+                    view! { <p class="muted">"Loading…"</p> }
+                }>
                     {move || Suspend::new(async move {
                         match links.await {
-                            Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                            Ok(rows) => view! { <SlackMembers rows link/> }.into_any(),
+                            Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                            Ok(rows) => view! { <SlackMembers rows link /> }.into_any(),
                         }
                     })}
                 </Transition>
@@ -52,27 +67,55 @@ pub fn IntegrationsPage() -> impl IntoView {
 fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) -> impl IntoView {
     view! {
         <table class="table">
-            <thead><tr><th>"User"</th><th>"Role"</th><th>"Approver groups"</th><th>"Slack member id"</th></tr></thead>
+            <thead>
+                <tr>
+                    <th>"User"</th>
+                    <th>"Role"</th>
+                    <th>"Approver groups"</th>
+                    <th>"Slack member id"</th>
+                </tr>
+            </thead>
             <tbody>
-                {rows.into_iter().map(|r| {
-                    let label = format!("Slack member id of {}", r.email);
-                    let key = r.email.clone();
-                    view! {
-                    <tr data-user=key>
-                        <td>{r.email}</td>
-                        <td>{r.role}</td>
-                        <td class="muted">{if r.groups.is_empty() { "—".to_string() } else { r.groups.join(", ") }}</td>
-                        <td>
-                            <ActionForm action=link attr:class="inline">
-                                <input type="hidden" name="user_id" value=r.user_id.clone()/>
-                                <input name="slack_user_id" class="mono" placeholder="U0123ABCD" aria-label=label
-                                    value=r.slack_user_id.clone().unwrap_or_default() autocomplete="off"/>
-                                <button type="submit" class="btn small">"Save"</button>
-                            </ActionForm>
-                        </td>
-                    </tr>
-                    }
-                }).collect_view()}
+                {rows
+                    .into_iter()
+                    .map(|r| {
+                        let label = format!("Slack member id of {}", r.email);
+                        let key = r.email.clone();
+                        view! {
+                            <tr data-user=key>
+                                <td>{r.email}</td>
+                                <td>{r.role}</td>
+                                <td class="muted">
+                                    {if r.groups.is_empty() {
+                                        "—".to_string()
+                                    } else {
+                                        r.groups.join(", ")
+                                    }}
+                                </td>
+                                <td>
+                                    <ActionForm action=link attr:class="inline">
+                                        <input
+                                            type="hidden"
+                                            name="user_id"
+                                            value=r.user_id.clone()
+                                        />
+                                        <input
+                                            name="slack_user_id"
+                                            class="mono"
+                                            placeholder="U0123ABCD"
+                                            aria-label=label
+                                            value=r.slack_user_id.clone().unwrap_or_default()
+                                            autocomplete="off"
+                                        />
+                                        <button type="submit" class="btn small">
+                                            "Save"
+                                        </button>
+                                    </ActionForm>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
             </tbody>
         </table>
     }
@@ -115,29 +158,85 @@ fn Integration(
         <div class="card" data-integration=r.kind.clone()>
             <div class="request-head">
                 <h2>{title}</h2>
-                <span class=if r.configured { "badge status-active" } else { "badge" }>{if r.configured { "on" } else { "off" }}</span>
+                <span class=if r.configured {
+                    "badge status-active"
+                } else {
+                    "badge"
+                }>{if r.configured { "on" } else { "off" }}</span>
             </div>
             <p class="muted small">{help}</p>
-            {r.configured.then(|| view! {
-                <dl class="facts">
-                    {r.config.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd class="mono">{v.clone()}</dd> }).collect_view()}
-                    {r.secrets_set.iter().map(|(k, set)| view! { <dt>{k.clone()}</dt><dd>{if *set { "set (hidden)" } else { "not set" }}</dd> }).collect_view()}
-                    {r.updated.clone().map(|u| view! { <dt>"Updated"</dt><dd>{u}</dd> })}
-                </dl>
-            })}
+            {r
+                .configured
+                .then(|| {
+                    view! {
+                        <dl class="facts">
+                            {r
+                                .config
+                                .iter()
+                                .map(|(k, v)| {
+                                    view! {
+                                        <dt>{k.clone()}</dt>
+                                        <dd class="mono">{v.clone()}</dd>
+                                    }
+                                })
+                                .collect_view()}
+                            {r
+                                .secrets_set
+                                .iter()
+                                .map(|(k, set)| {
+                                    view! {
+                                        <dt>{k.clone()}</dt>
+                                        <dd>{if *set { "set (hidden)" } else { "not set" }}</dd>
+                                    }
+                                })
+                                .collect_view()}
+                            {r
+                                .updated
+                                .clone()
+                                .map(|u| {
+                                    view! {
+                                        <dt>"Updated"</dt>
+                                        <dd>{u}</dd>
+                                    }
+                                })}
+                        </dl>
+                    }
+                })}
             <ActionForm action=save attr:class="form-grid">
-                <input type="hidden" name="kind" value=kind/>
-                {fields.into_iter().map(|(name, label, secret)| view! {
-                    <label>{label}<input name=name type=if secret { "password" } else { "text" } autocomplete="off"/></label>
-                }).collect_view()}
-                <div class="wide"><button type="submit" class="btn primary">{if r.configured { "Replace" } else { "Turn on" }}</button></div>
+                <input type="hidden" name="kind" value=kind />
+                {fields
+                    .into_iter()
+                    .map(|(name, label, secret)| {
+                        view! {
+                            <label>
+                                {label}
+                                <input
+                                    name=name
+                                    type=if secret { "password" } else { "text" }
+                                    autocomplete="off"
+                                />
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <div class="wide">
+                    <button type="submit" class="btn primary">
+                        {if r.configured { "Replace" } else { "Turn on" }}
+                    </button>
+                </div>
             </ActionForm>
-            {r.configured.then(|| view! {
-                <ActionForm action=remove attr:class="inline">
-                    <input type="hidden" name="kind" value=kind_off/>
-                    <button type="submit" class="btn small danger">"Turn off"</button>
-                </ActionForm>
-            })}
+            {r
+                .configured
+                .then(|| {
+                    view! {
+                        <ActionForm action=remove attr:class="inline">
+                            <input type="hidden" name="kind" value=kind_off />
+                            <button type="submit" class="btn small danger">
+                                "Turn off"
+                            </button>
+                        </ActionForm>
+                    }
+                })}
         </div>
     }
 }

@@ -23,13 +23,40 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <div class="login-wrap">
             <form class="login card" method="post" action="/auth/login">
-                <div class="brand big"><span class="brand-mark">"◆"</span>" ARX"</div>
+                <div class="brand big">
+                    <span class="brand-mark">"◆"</span>
+                    " ARX"
+                </div>
                 <p class="muted">"Governance for AI agents on your security tools."</p>
-                {move || error().map(|e| view! { <div class="flash flash-error" role="alert"><p>{e}</p></div> })}
-                <label>"Email"<input type="email" name="email" autocomplete="username" required autofocus/></label>
-                <label>"Password"<input type="password" name="password" autocomplete="current-password" required/></label>
-                <button type="submit" class="btn primary">"Sign in"</button>
-                <p class="muted small">"Single sign-on (OIDC, SAML) arrives with the identity area."</p>
+                {move || {
+                    error()
+                        .map(|e| {
+                            view! {
+                                <div class="flash flash-error" role="alert">
+                                    <p>{e}</p>
+                                </div>
+                            }
+                        })
+                }}
+                <label>
+                    "Email"
+                    <input type="email" name="email" autocomplete="username" required autofocus />
+                </label>
+                <label>
+                    "Password"
+                    <input
+                        type="password"
+                        name="password"
+                        autocomplete="current-password"
+                        required
+                    />
+                </label>
+                <button type="submit" class="btn primary">
+                    "Sign in"
+                </button>
+                <p class="muted small">
+                    "Single sign-on (OIDC, SAML) arrives with the identity area."
+                </p>
             </form>
         </div>
     }

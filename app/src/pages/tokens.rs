@@ -17,51 +17,107 @@ pub fn TokensPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"API tokens"</h1>
-                <p class="muted">"Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."</p>
+                <p class="muted">
+                    "Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
+                </p>
             </header>
-            <PostFlash version=version/>
+            <PostFlash version=version />
             <div class="card">
                 <ActionForm action=create attr:class="form-grid">
-                    <label>"Name"<input type="text" name="name" required maxlength="100" placeholder="ci pipeline"/></label>
-                    <label>"Lifetime (days)"<input type="number" name="lifetime_days" min="1" placeholder="default"/></label>
-                    <div class="wide"><button type="submit" class="btn primary">"Create token"</button></div>
+                    <label>
+                        "Name"
+                        <input
+                            type="text"
+                            name="name"
+                            required
+                            maxlength="100"
+                            placeholder="ci pipeline"
+                        />
+                    </label>
+                    <label>
+                        "Lifetime (days)"
+                        <input type="number" name="lifetime_days" min="1" placeholder="default" />
+                    </label>
+                    <div class="wide">
+                        <button type="submit" class="btn primary">
+                            "Create token"
+                        </button>
+                    </div>
                 </ActionForm>
             </div>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(rows) if rows.is_empty() => view! { <p class="muted">"No tokens yet."</p> }.into_any(),
-                        Ok(rows) => view! {
-                            <div class="card flush">
-                                <table class="table" data-testid="tokens">
-                                    <thead><tr><th>"Name"</th><th>"User"</th><th>"Token"</th><th>"Created"</th><th>"Last used"</th><th>"Expires"</th><th>"Status"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {rows.into_iter().map(|t| {
-                                            let active = t.status == "active";
-                                            let id = t.id.clone();
-                                            view! {
-                                                <tr data-token=t.id.clone() data-status=t.status.clone()>
-                                                    <td>{t.name.clone()}</td>
-                                                    <td>{t.user.clone()}</td>
-                                                    <td class="mono small">{if t.prefix.is_empty() { "—".to_string() } else { format!("{}…", t.prefix) }}</td>
-                                                    <td class="nowrap">{t.created.clone()}</td>
-                                                    <td class="nowrap">{t.last_used.clone().unwrap_or_else(|| "never".into())}</td>
-                                                    <td class="nowrap">{t.expires.clone()}</td>
-                                                    <td><StatusBadge status=t.status.clone()/></td>
-                                                    <td>{active.then(|| view! {
-                                                        <ActionForm action=revoke attr:class="inline">
-                                                            <input type="hidden" name="id" value=id/>
-                                                            <button type="submit" class="btn small danger">"Revoke"</button>
-                                                        </ActionForm>
-                                                    })}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(rows) if rows.is_empty() => {
+                            view! { <p class="muted">"No tokens yet."</p> }.into_any()
+                        }
+                        Ok(rows) => {
+                            view! {
+                                <div class="card flush">
+                                    <table class="table" data-testid="tokens">
+                                        <thead>
+                                            <tr>
+                                                <th>"Name"</th>
+                                                <th>"User"</th>
+                                                <th>"Token"</th>
+                                                <th>"Created"</th>
+                                                <th>"Last used"</th>
+                                                <th>"Expires"</th>
+                                                <th>"Status"</th>
+                                                <th></th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|t| {
+                                                    let active = t.status == "active";
+                                                    let id = t.id.clone();
+                                                    view! {
+                                                        <tr data-token=t.id.clone() data-status=t.status.clone()>
+                                                            <td>{t.name.clone()}</td>
+                                                            <td>{t.user.clone()}</td>
+                                                            <td class="mono small">
+                                                                {if t.prefix.is_empty() {
+                                                                    "—".to_string()
+                                                                } else {
+                                                                    format!("{}…", t.prefix)
+                                                                }}
+                                                            </td>
+                                                            <td class="nowrap">{t.created.clone()}</td>
+                                                            <td class="nowrap">
+                                                                {t.last_used.clone().unwrap_or_else(|| "never".into())}
+                                                            </td>
+                                                            <td class="nowrap">{t.expires.clone()}</td>
+                                                            <td>
+                                                                <StatusBadge status=t.status.clone() />
+                                                            </td>
+                                                            <td>
+                                                                {active
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <ActionForm action=revoke attr:class="inline">
+                                                                                <input type="hidden" name="id" value=id />
+                                                                                <button type="submit" class="btn small danger">
+                                                                                    "Revoke"
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        }
+                                                                    })}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>

@@ -26,10 +26,17 @@ fn PolicyTabs(current: &'static str) -> impl IntoView {
     ];
     view! {
         <nav class="tabs" aria-label="Policy">
-            {tabs.into_iter().map(|(href, label)| {
-                let here = (href == current).then_some("page");
-                view! { <a href=href aria-current=here>{label}</a> }
-            }).collect_view()}
+            {tabs
+                .into_iter()
+                .map(|(href, label)| {
+                    let here = (href == current).then_some("page");
+                    view! {
+                        <a href=href aria-current=here>
+                            {label}
+                        </a>
+                    }
+                })
+                .collect_view()}
         </nav>
     }
 }
@@ -39,10 +46,17 @@ fn PolicyTabs(current: &'static str) -> impl IntoView {
 fn DiffLines(lines: Vec<(char, String)>) -> impl IntoView {
     view! {
         <pre class="diff" data-testid="diff">
-            {lines.into_iter().map(|(tag, line)| {
-                let class = match tag { '+' => "add", '-' => "del", _ => "same" };
-                view! { <span class=class>{format!("{tag} {line}\n")}</span> }
-            }).collect_view()}
+            {lines
+                .into_iter()
+                .map(|(tag, line)| {
+                    let class = match tag {
+                        '+' => "add",
+                        '-' => "del",
+                        _ => "same",
+                    };
+                    view! { <span class=class>{format!("{tag} {line}\n")}</span> }
+                })
+                .collect_view()}
         </pre>
     }
 }

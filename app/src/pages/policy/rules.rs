@@ -26,83 +26,195 @@ pub fn PoliciesPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Policy"</h1>
-                <p class="muted">"Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."</p>
+                <p class="muted">
+                    "Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
+                </p>
             </header>
-            <PolicyTabs current="/policies"/>
-            <PostFlash version=changed/>
-            {move || saved_version().map(|v| view! {
-                <div class="flash flash-ok" role="status"><p>{format!("The rule is saved: version {v} is in force.")}</p></div>
-            })}
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <PolicyTabs current="/policies" />
+            <PostFlash version=changed />
+            {move || {
+                saved_version()
+                    .map(|v| {
+                        view! {
+                            <div class="flash flash-ok" role="status">
+                                <p>{format!("The rule is saved: version {v} is in force.")}</p>
+                            </div>
+                        }
+                    })
+            }}
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                         Ok(p) => {
                             let edit = p.can_edit;
                             let count = p.rules.len();
-                            // Every change names the version shown, so a stale page is refused.
                             let based_on = p.version;
+                            // Every change names the version shown, so a stale page is refused.
                             view! {
                                 <p class="version-line" data-testid="policy-version">
                                     <strong>{format!("Version {}", p.version)}</strong>
-                                    <span class="muted">{format!(" · {} · {} · {}", p.author, p.created, if p.message.is_empty() { "no message".to_string() } else { p.message.clone() })}</span>
+                                    <span class="muted">
+                                        {format!(
+                                            " · {} · {} · {}",
+                                            p.author,
+                                            p.created,
+                                            if p.message.is_empty() {
+                                                "no message".to_string()
+                                            } else {
+                                                p.message.clone()
+                                            },
+                                        )}
+                                    </span>
                                 </p>
                                 <div class="card flush">
                                     <table class="table rules">
-                                        <thead><tr><th>"#"</th><th>"Rule"</th><th>"When"</th><th>"If (CEL)"</th><th>"Then"</th>{edit.then(|| view! { <th></th> })}</tr></thead>
+                                        <thead>
+                                            <tr>
+                                                <th>"#"</th>
+                                                <th>"Rule"</th>
+                                                <th>"When"</th>
+                                                <th>"If (CEL)"</th>
+                                                <th>"Then"</th>
+                                                {edit.then(|| view! { <th></th> })}
+                                            </tr>
+                                        </thead>
                                         <tbody>
-                                            {p.rules.is_empty().then(|| view! {
-                                                <tr><td colspan="6" class="muted">"No rules: every call is decided by the defaults and thresholds below."</td></tr>
-                                            })}
-                                            {p.rules.into_iter().enumerate().map(|(i, r)| {
-                                                let id = r.id.clone();
-                                                let (id_up, id_down, id_del) = (id.clone(), id.clone(), id.clone());
-                                                let (label_up, label_down) = (format!("Move {id} up"), format!("Move {id} down"));
-                                                let label_reason = format!("Why delete {id}");
-                                                let edit_href = format!("/policies/rules/edit?id={id}");
-                                                view! {
-                                                    <tr data-rule=id.clone()>
-                                                        <td class="num muted" title=format!("priority {}", r.priority)>{i + 1}</td>
-                                                        <td><strong class="mono">{r.id.clone()}</strong><div class="muted small">{r.name.clone()}</div></td>
-                                                        <td class="mono small">{r.when.clone()}</td>
-                                                        <td class="mono small">{r.condition.clone().unwrap_or_else(|| "—".into())}</td>
-                                                        <td>
-                                                            <VerdictBadge verdict=r.verdict.clone()/>
-                                                            {r.exempt.then(|| view! { <span class="badge" title="the thresholds do not apply">"exempt"</span> })}
-                                                            {r.escalation.clone().map(|e| view! { <div class="muted small">{e}</div> })}
-                                                        </td>
-                                                        {edit.then(|| view! {
-                                                            <td class="row-actions">
-                                                                <ActionForm action=moved attr:class="inline">
-                                                                    <input type="hidden" name="id" value=id_up/>
-                                                                    <input type="hidden" name="up" value="true"/>
-                                                                    <input type="hidden" name="based_on" value=based_on/>
-                                                                    <button type="submit" class="btn small" disabled=i == 0 title="Move up" aria-label=label_up>"↑"</button>
-                                                                </ActionForm>
-                                                                <ActionForm action=moved attr:class="inline">
-                                                                    <input type="hidden" name="id" value=id_down/>
-                                                                    <input type="hidden" name="up" value="false"/>
-                                                                    <input type="hidden" name="based_on" value=based_on/>
-                                                                    <button type="submit" class="btn small" disabled=i + 1 == count title="Move down" aria-label=label_down>"↓"</button>
-                                                                </ActionForm>
-                                                                <a class="btn small" href=edit_href>"Edit"</a>
-                                                                <ActionForm action=deleted attr:class="inline">
-                                                                    <input type="hidden" name="id" value=id_del/>
-                                                                    <input type="hidden" name="based_on" value=based_on/>
-                                                                    <input name="reason" required class="small" placeholder="why delete" aria-label=label_reason/>
-                                                                    <button type="submit" class="btn small danger">"Delete"</button>
-                                                                </ActionForm>
+                                            {p
+                                                .rules
+                                                .is_empty()
+                                                .then(|| {
+                                                    view! {
+                                                        <tr>
+                                                            <td colspan="6" class="muted">
+                                                                "No rules: every call is decided by the defaults and thresholds below."
                                                             </td>
-                                                        })}
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
+                                                        </tr>
+                                                    }
+                                                })}
+                                            {p
+                                                .rules
+                                                .into_iter()
+                                                .enumerate()
+                                                .map(|(i, r)| {
+                                                    let id = r.id.clone();
+                                                    let (id_up, id_down, id_del) = (
+                                                        id.clone(),
+                                                        id.clone(),
+                                                        id.clone(),
+                                                    );
+                                                    let (label_up, label_down) = (
+                                                        format!("Move {id} up"),
+                                                        format!("Move {id} down"),
+                                                    );
+                                                    let label_reason = format!("Why delete {id}");
+                                                    let edit_href = format!("/policies/rules/edit?id={id}");
+                                                    view! {
+                                                        <tr data-rule=id.clone()>
+                                                            <td
+                                                                class="num muted"
+                                                                title=format!("priority {}", r.priority)
+                                                            >
+                                                                {i + 1}
+                                                            </td>
+                                                            <td>
+                                                                <strong class="mono">{r.id.clone()}</strong>
+                                                                <div class="muted small">{r.name.clone()}</div>
+                                                            </td>
+                                                            <td class="mono small">{r.when.clone()}</td>
+                                                            <td class="mono small">
+                                                                {r.condition.clone().unwrap_or_else(|| "—".into())}
+                                                            </td>
+                                                            <td>
+                                                                <VerdictBadge verdict=r.verdict.clone() />
+                                                                {r
+                                                                    .exempt
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <span class="badge" title="the thresholds do not apply">
+                                                                                "exempt"
+                                                                            </span>
+                                                                        }
+                                                                    })}
+                                                                {r
+                                                                    .escalation
+                                                                    .clone()
+                                                                    .map(|e| view! { <div class="muted small">{e}</div> })}
+                                                            </td>
+                                                            {edit
+                                                                .then(|| {
+                                                                    view! {
+                                                                        <td class="row-actions">
+                                                                            <ActionForm action=moved attr:class="inline">
+                                                                                <input type="hidden" name="id" value=id_up />
+                                                                                <input type="hidden" name="up" value="true" />
+                                                                                <input type="hidden" name="based_on" value=based_on />
+                                                                                <button
+                                                                                    type="submit"
+                                                                                    class="btn small"
+                                                                                    disabled=i == 0
+                                                                                    title="Move up"
+                                                                                    aria-label=label_up
+                                                                                >
+                                                                                    "↑"
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                            <ActionForm action=moved attr:class="inline">
+                                                                                <input type="hidden" name="id" value=id_down />
+                                                                                <input type="hidden" name="up" value="false" />
+                                                                                <input type="hidden" name="based_on" value=based_on />
+                                                                                <button
+                                                                                    type="submit"
+                                                                                    class="btn small"
+                                                                                    disabled=i + 1 == count
+                                                                                    title="Move down"
+                                                                                    aria-label=label_down
+                                                                                >
+                                                                                    "↓"
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                            <a class="btn small" href=edit_href>
+                                                                                "Edit"
+                                                                            </a>
+                                                                            <ActionForm action=deleted attr:class="inline">
+                                                                                <input type="hidden" name="id" value=id_del />
+                                                                                <input type="hidden" name="based_on" value=based_on />
+                                                                                <input
+                                                                                    name="reason"
+                                                                                    required
+                                                                                    class="small"
+                                                                                    placeholder="why delete"
+                                                                                    aria-label=label_reason
+                                                                                />
+                                                                                <button type="submit" class="btn small danger">
+                                                                                    "Delete"
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        </td>
+                                                                    }
+                                                                })}
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
-                                {edit.then(|| view! { <p><a class="btn primary" href="/policies/rules/edit">"New rule"</a></p> })}
-                                <Settings settings=p.settings edit=edit action=saved based_on/>
-                            }.into_any()
+                                {edit
+                                    .then(|| {
+                                        view! {
+                                            <p>
+                                                <a class="btn primary" href="/policies/rules/edit">
+                                                    "New rule"
+                                                </a>
+                                            </p>
+                                        }
+                                    })}
+                                <Settings settings=p.settings edit=edit action=saved based_on />
+                            }
+                                .into_any()
                         }
                     }
                 })}
@@ -121,9 +233,16 @@ fn Settings(
     let verdict = move |name: &'static str, value: String| {
         view! {
             <select name=name disabled=!edit>
-                {["PERMIT", "ESCALATE", "DENY"].into_iter().map(|v| view! {
-                    <option value=v selected=v == value>{v}</option>
-                }).collect_view()}
+                {["PERMIT", "ESCALATE", "DENY"]
+                    .into_iter()
+                    .map(|v| {
+                        view! {
+                            <option value=v selected=v == value>
+                                {v}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
             </select>
         }
     };
@@ -131,23 +250,79 @@ fn Settings(
         <div class="card">
             <h2>"Thresholds and defaults"</h2>
             <ActionForm action=action attr:class="form-grid settings">
-                <label>"Review threshold (score ≥ → at least ESCALATE)"
-                    <input name="settings[review_threshold]" type="number" min="1" max="100" required value=settings.review_threshold readonly=!edit/></label>
-                <label>"Deny threshold (score ≥ → DENY)"
-                    <input name="settings[deny_threshold]" type="number" min="1" max="100" required value=settings.deny_threshold readonly=!edit/></label>
-                <label>"Default for low operations"{verdict("settings[default_low]", settings.default_low)}</label>
-                <label>"Default for medium operations"{verdict("settings[default_medium]", settings.default_medium)}</label>
-                <label>"Default for high operations"{verdict("settings[default_high]", settings.default_high)}</label>
-                <label>"Default for critical operations"{verdict("settings[default_critical]", settings.default_critical)}</label>
-                <label>"Approval timeout when a rule names none (e.g. 1h, 30m)"
-                    <input name="settings[approval_timeout]" required value=settings.approval_timeout readonly=!edit/></label>
-                <label>"Longest grant an agent may ask for (e.g. 1h)"
-                    <input name="settings[max_grant_ttl]" required value=settings.max_grant_ttl readonly=!edit/></label>
-                <input type="hidden" name="based_on" value=based_on/>
-                {edit.then(|| view! {
-                    <label class="wide">"Why this change (kept in the audit trail)"<input name="reason" required/></label>
-                    <div class="wide"><button type="submit" class="btn primary">"Save thresholds and defaults"</button></div>
-                })}
+                <label>
+                    "Review threshold (score ≥ → at least ESCALATE)"
+                    <input
+                        name="settings[review_threshold]"
+                        type="number"
+                        min="1"
+                        max="100"
+                        required
+                        value=settings.review_threshold
+                        readonly=!edit
+                    />
+                </label>
+                <label>
+                    "Deny threshold (score ≥ → DENY)"
+                    <input
+                        name="settings[deny_threshold]"
+                        type="number"
+                        min="1"
+                        max="100"
+                        required
+                        value=settings.deny_threshold
+                        readonly=!edit
+                    />
+                </label>
+                <label>
+                    "Default for low operations"
+                    {verdict("settings[default_low]", settings.default_low)}
+                </label>
+                <label>
+                    "Default for medium operations"
+                    {verdict("settings[default_medium]", settings.default_medium)}
+                </label>
+                <label>
+                    "Default for high operations"
+                    {verdict("settings[default_high]", settings.default_high)}
+                </label>
+                <label>
+                    "Default for critical operations"
+                    {verdict("settings[default_critical]", settings.default_critical)}
+                </label>
+                <label>
+                    "Approval timeout when a rule names none (e.g. 1h, 30m)"
+                    <input
+                        name="settings[approval_timeout]"
+                        required
+                        value=settings.approval_timeout
+                        readonly=!edit
+                    />
+                </label>
+                <label>
+                    "Longest grant an agent may ask for (e.g. 1h)"
+                    <input
+                        name="settings[max_grant_ttl]"
+                        required
+                        value=settings.max_grant_ttl
+                        readonly=!edit
+                    />
+                </label>
+                <input type="hidden" name="based_on" value=based_on />
+                {edit
+                    .then(|| {
+                        view! {
+                            <label class="wide">
+                                "Why this change (kept in the audit trail)"
+                                <input name="reason" required />
+                            </label>
+                            <div class="wide">
+                                <button type="submit" class="btn primary">
+                                    "Save thresholds and defaults"
+                                </button>
+                            </div>
+                        }
+                    })}
             </ActionForm>
         </div>
     }

@@ -24,14 +24,18 @@ pub fn SimulatePage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Simulate a policy"</h1>
-                <p class="muted">"Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."</p>
+                <p class="muted">
+                    "Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
+                </p>
             </header>
-            <PolicyTabs current="/policies/simulate"/>
-            <PostFlash version/>
-            {move || if id().is_empty() {
-                view! { <StartForm start/> }.into_any()
-            } else {
-                view! { <Job id=id()/> }.into_any()
+            <PolicyTabs current="/policies/simulate" />
+            <PostFlash version />
+            {move || {
+                if id().is_empty() {
+                    view! { <StartForm start /> }.into_any()
+                } else {
+                    view! { <Job id=id() /> }.into_any()
+                }
             }}
         </section>
     }
@@ -41,24 +45,52 @@ pub fn SimulatePage() -> impl IntoView {
 fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
     let data = Resource::new(|| (), |_| policy_overview());
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                    Ok(p) if !p.can_edit => view! { <p class="muted">"Only admins run simulations."</p> }.into_any(),
-                    Ok(p) => view! {
-                        <div class="card">
-                            <ActionForm action=start>
-                                <label>"Draft policy (starts as the policy in force, version " {p.version} ")"
-                                    <textarea name="yaml" class="mono yaml" rows="18" spellcheck="false">{p.yaml.clone()}</textarea>
-                                </label>
-                                <p class="actions">
-                                    <label class="inline-label">"Over the last"<input name="days" type="number" min="1" max="365" value="30" class="short"/>"days"</label>
-                                    <button type="submit" class="btn primary">"Run simulation"</button>
-                                </p>
-                            </ActionForm>
-                        </div>
-                    }.into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                    Ok(p) if !p.can_edit => {
+                        view! { <p class="muted">"Only admins run simulations."</p> }.into_any()
+                    }
+                    Ok(p) => {
+                        view! {
+                            <div class="card">
+                                <ActionForm action=start>
+                                    <label>
+                                        "Draft policy (starts as the policy in force, version "
+                                        {p.version} ")"
+                                        <textarea
+                                            name="yaml"
+                                            class="mono yaml"
+                                            rows="18"
+                                            spellcheck="false"
+                                        >
+                                            {p.yaml.clone()}
+                                        </textarea>
+                                    </label>
+                                    <p class="actions">
+                                        <label class="inline-label">
+                                            "Over the last"
+                                            <input
+                                                name="days"
+                                                type="number"
+                                                min="1"
+                                                max="365"
+                                                value="30"
+                                                class="short"
+                                            />"days"
+                                        </label>
+                                        <button type="submit" class="btn primary">
+                                            "Run simulation"
+                                        </button>
+                                    </p>
+                                </ActionForm>
+                            </div>
+                        }
+                            .into_any()
+                    }
                 }
             })}
         </Transition>
@@ -88,12 +120,20 @@ fn Job(id: String) -> impl IntoView {
         }
     });
     view! {
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| {
+            view! { <p class="muted">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match job.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                    Ok(None) => view! { <ErrorBox message="This simulation is not known here (it may have been started before a restart).".to_string()/> }.into_any(),
-                    Ok(Some(j)) => view! { <Report job=j cancel/> }.into_any(),
+                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                    Ok(None) => {
+                        view! {
+                            <ErrorBox message="This simulation is not known here (it may have been started before a restart)."
+                                .to_string() />
+                        }
+                            .into_any()
+                    }
+                    Ok(Some(j)) => view! { <Report job=j cancel /> }.into_any(),
                 }
             })}
         </Transition>
@@ -110,69 +150,149 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
             <div class="sim-head">
                 <div>
                     <h2>{format!("Simulation: {}", job.status)}</h2>
-                    <p class="muted small">{format!("Draft: {}. Calls from {}.", job.proposal, job.range)}</p>
+                    <p class="muted small">
+                        {format!("Draft: {}. Calls from {}.", job.proposal, job.range)}
+                    </p>
                 </div>
-                {running.then(|| view! {
-                    <ActionForm action=cancel attr:class="inline">
-                        <input type="hidden" name="id" value=id.clone()/>
-                        <button type="submit" class="btn">"Cancel"</button>
-                    </ActionForm>
-                    <a class="btn" href=refresh>"Refresh"</a>
-                })}
+                {running
+                    .then(|| {
+                        view! {
+                            <ActionForm action=cancel attr:class="inline">
+                                <input type="hidden" name="id" value=id.clone() />
+                                <button type="submit" class="btn">
+                                    "Cancel"
+                                </button>
+                            </ActionForm>
+                            <a class="btn" href=refresh>
+                                "Refresh"
+                            </a>
+                        }
+                    })}
             </div>
-            <div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=job.percent>
+            <div
+                class="progress"
+                role="progressbar"
+                aria-valuemin="0"
+                aria-valuemax="100"
+                aria-valuenow=job.percent
+            >
                 <span style=format!("width:{}%", job.percent)></span>
             </div>
-            <p class="muted small">{format!("{}% · {} of {} recorded calls in the range replayed", job.percent, job.scanned, job.total)}</p>
-            {job.error.clone().map(|e| view! { <ErrorBox message=e/> })}
+            <p class="muted small">
+                {format!(
+                    "{}% · {} of {} recorded calls in the range replayed",
+                    job.percent,
+                    job.scanned,
+                    job.total,
+                )}
+            </p>
+            {job.error.clone().map(|e| view! { <ErrorBox message=e /> })}
         </div>
         <div class="sim-grid">
             <div class="card">
                 <h2>"Verdicts: recorded and simulated"</h2>
-                <Chart was=job.was would=job.would/>
+                <Chart was=job.was would=job.would />
             </div>
             <div class="card">
                 <h2>"Totals"</h2>
                 <table class="table" data-testid="sim-totals">
-                    <thead><tr><th></th><th class="num">"Permit"</th><th class="num">"Escalate"</th><th class="num">"Deny"</th></tr></thead>
+                    <thead>
+                        <tr>
+                            <th></th>
+                            <th class="num">"Permit"</th>
+                            <th class="num">"Escalate"</th>
+                            <th class="num">"Deny"</th>
+                        </tr>
+                    </thead>
                     <tbody>
-                        <CountsRow label="Was" c=job.was/>
-                        <CountsRow label="Would be" c=job.would/>
+                        <CountsRow label="Was" c=job.was />
+                        <CountsRow label="Would be" c=job.would />
                     </tbody>
                 </table>
             </div>
         </div>
         <div class="card flush">
             <table class="table" data-testid="sim-rules">
-                <thead><tr><th>"Decided by"</th><th class="num">"Was P / E / D"</th><th class="num">"Would be P / E / D"</th></tr></thead>
+                <thead>
+                    <tr>
+                        <th>"Decided by"</th>
+                        <th class="num">"Was P / E / D"</th>
+                        <th class="num">"Would be P / E / D"</th>
+                    </tr>
+                </thead>
                 <tbody>
-                    {job.rules.into_iter().map(|r| view! {
-                        <tr>
-                            <td class="mono">{r.policy_id}</td>
-                            <td class="num">{format!("{} / {} / {}", r.was.0, r.was.1, r.was.2)}</td>
-                            <td class="num">{format!("{} / {} / {}", r.would.0, r.would.1, r.would.2)}</td>
-                        </tr>
-                    }).collect_view()}
+                    {job
+                        .rules
+                        .into_iter()
+                        .map(|r| {
+                            view! {
+                                <tr>
+                                    <td class="mono">{r.policy_id}</td>
+                                    <td class="num">
+                                        {format!("{} / {} / {}", r.was.0, r.was.1, r.was.2)}
+                                    </td>
+                                    <td class="num">
+                                        {format!("{} / {} / {}", r.would.0, r.would.1, r.would.2)}
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
         <div class="card flush">
-            <h2 class="pad">{format!("Calls whose verdict would change: {}", job.changed_total)}
-                {(job.changed_total > job.changed.len() as u64).then(|| format!(" (the first {} are listed)", job.changed.len()))}</h2>
+            <h2 class="pad">
+                {format!("Calls whose verdict would change: {}", job.changed_total)}
+                {(job.changed_total > job.changed.len() as u64)
+                    .then(|| format!(" (the first {} are listed)", job.changed.len()))}
+            </h2>
             <table class="table" data-testid="sim-changed">
-                <thead><tr><th>"Record"</th><th>"Time (UTC)"</th><th>"Agent"</th><th>"Call"</th><th>"Risk"</th><th>"Was"</th><th>"Would be"</th></tr></thead>
+                <thead>
+                    <tr>
+                        <th>"Record"</th>
+                        <th>"Time (UTC)"</th>
+                        <th>"Agent"</th>
+                        <th>"Call"</th>
+                        <th>"Risk"</th>
+                        <th>"Was"</th>
+                        <th>"Would be"</th>
+                    </tr>
+                </thead>
                 <tbody>
-                    {job.changed.into_iter().map(|c| view! {
-                        <tr>
-                            <td><a href=format!("/audit?before={}#seq-{}", c.seq + 1, c.seq)>{format!("#{}", c.seq)}</a></td>
-                            <td class="nowrap">{c.ts}</td>
-                            <td>{c.agent}</td>
-                            <td class="mono">{format!("{}.{}", c.connector, c.operation)}</td>
-                            <td><RiskBadge score=c.risk/></td>
-                            <td><VerdictBadge verdict=c.was/><div class="muted small mono">{c.was_policy}</div></td>
-                            <td><VerdictBadge verdict=c.would/><div class="muted small mono">{c.would_policy}</div></td>
-                        </tr>
-                    }).collect_view()}
+                    {job
+                        .changed
+                        .into_iter()
+                        .map(|c| {
+                            view! {
+                                <tr>
+                                    <td>
+                                        <a href=format!(
+                                            "/audit?before={}#seq-{}",
+                                            c.seq + 1,
+                                            c.seq,
+                                        )>{format!("#{}", c.seq)}</a>
+                                    </td>
+                                    <td class="nowrap">{c.ts}</td>
+                                    <td>{c.agent}</td>
+                                    <td class="mono">
+                                        {format!("{}.{}", c.connector, c.operation)}
+                                    </td>
+                                    <td>
+                                        <RiskBadge score=c.risk />
+                                    </td>
+                                    <td>
+                                        <VerdictBadge verdict=c.was />
+                                        <div class="muted small mono">{c.was_policy}</div>
+                                    </td>
+                                    <td>
+                                        <VerdictBadge verdict=c.would />
+                                        <div class="muted small mono">{c.would_policy}</div>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -181,7 +301,14 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
 
 #[component]
 fn CountsRow(label: &'static str, c: Counts) -> impl IntoView {
-    view! { <tr><th>{label}</th><td class="num">{c.0}</td><td class="num">{c.1}</td><td class="num">{c.2}</td></tr> }
+    view! {
+        <tr>
+            <th>{label}</th>
+            <td class="num">{c.0}</td>
+            <td class="num">{c.1}</td>
+            <td class="num">{c.2}</td>
+        </tr>
+    }
 }
 
 /// Grouped bars: for each verdict, what was decided next to what would be.
@@ -199,21 +326,64 @@ fn Chart(was: Counts, would: Counts) -> impl IntoView {
         ("Deny", "deny", was.2, would.2),
     ];
     view! {
-        <svg class="chart" viewBox="0 0 330 170" role="img"
-            aria-label=format!("was {}/{}/{}, would be {}/{}/{} (permit/escalate/deny)", was.0, was.1, was.2, would.0, would.1, would.2)>
-            {groups.into_iter().enumerate().map(|(i, (label, class, a, b))| {
-                let x = 20.0 + i as f64 * 105.0;
-                view! {
-                    <g>
-                        <rect class=format!("bar was {class}") x=x y=140.0 - h(a) width="36" height=h(a)/>
-                        <rect class=format!("bar would {class}") x=x + 40.0 y=140.0 - h(b) width="36" height=h(b)/>
-                        <text x=x + 18.0 y=135.0 - h(a) text-anchor="middle" class="bar-num">{a}</text>
-                        <text x=x + 58.0 y=135.0 - h(b) text-anchor="middle" class="bar-num">{b}</text>
-                        <text x=x + 38.0 y="160" text-anchor="middle" class="bar-label">{label}</text>
-                    </g>
-                }
-            }).collect_view()}
+        <svg
+            class="chart"
+            viewBox="0 0 330 170"
+            role="img"
+            aria-label=format!(
+                "was {}/{}/{}, would be {}/{}/{} (permit/escalate/deny)",
+                was.0,
+                was.1,
+                was.2,
+                would.0,
+                would.1,
+                would.2,
+            )
+        >
+            {groups
+                .into_iter()
+                .enumerate()
+                .map(|(i, (label, class, a, b))| {
+                    let x = 20.0 + i as f64 * 105.0;
+                    view! {
+                        <g>
+                            <rect
+                                class=format!("bar was {class}")
+                                x=x
+                                y=140.0 - h(a)
+                                width="36"
+                                height=h(a)
+                            />
+                            <rect
+                                class=format!("bar would {class}")
+                                x=x + 40.0
+                                y=140.0 - h(b)
+                                width="36"
+                                height=h(b)
+                            />
+                            <text x=x + 18.0 y=135.0 - h(a) text-anchor="middle" class="bar-num">
+                                {a}
+                            </text>
+                            <text x=x + 58.0 y=135.0 - h(b) text-anchor="middle" class="bar-num">
+                                {b}
+                            </text>
+                            <text x=x + 38.0 y="160" text-anchor="middle" class="bar-label">
+                                {label}
+                            </text>
+                        </g>
+                    }
+                })
+                .collect_view()}
         </svg>
-        <div class="legend"><span><i class="dot was"></i>"was (recorded)"</span><span><i class="dot would"></i>"would be (draft)"</span></div>
+        <div class="legend">
+            <span>
+                <i class="dot was"></i>
+                "was (recorded)"
+            </span>
+            <span>
+                <i class="dot would"></i>
+                "would be (draft)"
+            </span>
+        </div>
     }
 }

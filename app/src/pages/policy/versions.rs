@@ -32,61 +32,133 @@ pub fn VersionsPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Policy versions"</h1>
-                <p class="muted">"Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."</p>
+                <p class="muted">
+                    "Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."
+                </p>
             </header>
-            <PolicyTabs current="/policies/versions"/>
-            <PostFlash version/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <PolicyTabs current="/policies/versions" />
+            <PostFlash version />
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
                     match versions.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
                         Ok(rows) => {
                             let (from, to) = pair();
                             let newest = rows.first().map(|r| r.version).unwrap_or(0);
                             let from = from.unwrap_or((newest - 1).max(0));
                             let to = to.unwrap_or(newest);
                             let options = move |selected: i64| {
-                                (0..=newest).rev().map(|v| view! {
-                                    <option value=v selected=v == selected>{format!("v{v}")}</option>
-                                }).collect_view()
+                                (0..=newest)
+                                    .rev()
+                                    .map(|v| {
+                                        view! {
+                                            <option value=v selected=v == selected>
+                                                {format!("v{v}")}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()
                             };
                             view! {
                                 <div class="card">
-                                    <form method="get" action="/policies/versions" class="diff-pick">
-                                        <label>"Compare"<select name="from">{options(from)}</select></label>
-                                        <label>"with"<select name="to">{options(to)}</select></label>
-                                        <button type="submit" class="btn">"Show diff"</button>
+                                    <form
+                                        method="get"
+                                        action="/policies/versions"
+                                        class="diff-pick"
+                                    >
+                                        <label>
+                                            "Compare"<select name="from">{options(from)}</select>
+                                        </label>
+                                        <label>
+                                            "with"<select name="to">{options(to)}</select>
+                                        </label>
+                                        <button type="submit" class="btn">
+                                            "Show diff"
+                                        </button>
                                     </form>
                                 </div>
                                 <div class="card flush">
                                     <table class="table">
-                                        <thead><tr><th>"Version"</th><th>"Saved"</th><th>"By"</th><th>"Message"</th><th>"What changed"</th><th class="num">"Rules"</th><th></th></tr></thead>
+                                        <thead>
+                                            <tr>
+                                                <th>"Version"</th>
+                                                <th>"Saved"</th>
+                                                <th>"By"</th>
+                                                <th>"Message"</th>
+                                                <th>"What changed"</th>
+                                                <th class="num">"Rules"</th>
+                                                <th></th>
+                                            </tr>
+                                        </thead>
                                         <tbody>
-                                            {rows.into_iter().map(|v| view! {
-                                                <tr data-version=v.version>
-                                                    <td><strong>{format!("v{}", v.version)}</strong>{v.current.then(|| view! { " " <span class="badge verdict-permit">"in force"</span> })}</td>
-                                                    <td class="nowrap">{v.created}</td>
-                                                    <td>{v.author}</td>
-                                                    <td>{v.message}</td>
-                                                    <td class="small">{v.summary}</td>
-                                                    <td class="num">{v.rules}</td>
-                                                    <td class="row-actions">
-                                                        {(v.version > 0).then(|| view! { <a class="btn small" href=format!("/policies/versions?from={}&to={}", v.version - 1, v.version)>"Diff"</a> })}
-                                                        {(admin && !v.current).then(|| view! {
-                                                            <ActionForm action=rollback attr:class="inline">
-                                                                <input type="hidden" name="version" value=v.version/>
-                                                                <input name="reason" required class="small" placeholder="why roll back" aria-label=format!("Why roll back to v{}", v.version)/>
-                                                                <button type="submit" class="btn small">{format!("Roll back to v{}", v.version)}</button>
-                                                            </ActionForm>
-                                                        })}
-                                                    </td>
-                                                </tr>
-                                            }).collect_view()}
+                                            {rows
+                                                .into_iter()
+                                                .map(|v| {
+                                                    view! {
+                                                        <tr data-version=v.version>
+                                                            <td>
+                                                                <strong>{format!("v{}", v.version)}</strong>
+                                                                {v
+                                                                    .current
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            " "
+                                                                            <span class="badge verdict-permit">"in force"</span>
+                                                                        }
+                                                                    })}
+                                                            </td>
+                                                            <td class="nowrap">{v.created}</td>
+                                                            <td>{v.author}</td>
+                                                            <td>{v.message}</td>
+                                                            <td class="small">{v.summary}</td>
+                                                            <td class="num">{v.rules}</td>
+                                                            <td class="row-actions">
+                                                                {(v.version > 0)
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <a
+                                                                                class="btn small"
+                                                                                href=format!(
+                                                                                    "/policies/versions?from={}&to={}",
+                                                                                    v.version - 1,
+                                                                                    v.version,
+                                                                                )
+                                                                            >
+                                                                                "Diff"
+                                                                            </a>
+                                                                        }
+                                                                    })}
+                                                                {(admin && !v.current)
+                                                                    .then(|| {
+                                                                        view! {
+                                                                            <ActionForm action=rollback attr:class="inline">
+                                                                                <input type="hidden" name="version" value=v.version />
+                                                                                <input
+                                                                                    name="reason"
+                                                                                    required
+                                                                                    class="small"
+                                                                                    placeholder="why roll back"
+                                                                                    aria-label=format!("Why roll back to v{}", v.version)
+                                                                                />
+                                                                                <button type="submit" class="btn small">
+                                                                                    {format!("Roll back to v{}", v.version)}
+                                                                                </button>
+                                                                            </ActionForm>
+                                                                        }
+                                                                    })}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
-                            }.into_any()
+                            }
+                                .into_any()
                         }
                     }
                 })}
@@ -94,14 +166,21 @@ pub fn VersionsPage() -> impl IntoView {
             <Transition>
                 {move || Suspend::new(async move {
                     match diff.await {
-                        Err(e) => Some(view! { <ErrorBox message=error_text(&e)/> }.into_any()),
+                        Err(e) => Some(view! { <ErrorBox message=error_text(&e) /> }.into_any()),
                         Ok(None) => None,
-                        Ok(Some(d)) => Some(view! {
-                            <div class="card">
-                                <h2>{format!("v{} → v{}: {}", d.from, d.to, d.summary)}</h2>
-                                <DiffLines lines=d.lines/>
-                            </div>
-                        }.into_any()),
+                        Ok(Some(d)) => {
+                            Some(
+                                view! {
+                                    <div class="card">
+                                        <h2>
+                                            {format!("v{} → v{}: {}", d.from, d.to, d.summary)}
+                                        </h2>
+                                        <DiffLines lines=d.lines />
+                                    </div>
+                                }
+                                    .into_any(),
+                            )
+                        }
                     }
                 })}
             </Transition>

@@ -26,41 +26,96 @@ pub fn PolicyYamlPage() -> impl IntoView {
         <section class="page">
             <header class="page-head">
                 <h1>"Policy as YAML"</h1>
-                <p class="muted">"The same format as "<code>"arx policy export"</code>" and "<code>"arx policy apply"</code>". Preview shows what would change; nothing is applied until you apply."</p>
+                <p class="muted">
+                    "The same format as "<code>"arx policy export"</code>" and "
+                    <code>"arx policy apply"</code>
+                    ". Preview shows what would change; nothing is applied until you apply."
+                </p>
             </header>
-            <PolicyTabs current="/policies/yaml"/>
-            <PostFlash version/>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <PolicyTabs current="/policies/yaml" />
+            <PostFlash version />
+            <Transition fallback=|| {
+                view! { <p class="muted">"Loading…"</p> }
+            }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        Ok(p) => view! {
-                            <div class="card">
-                                <ActionForm action=apply>
-                                    <textarea name="yaml" class="mono yaml" rows="22" spellcheck="false" readonly=!p.can_edit>{p.yaml.clone()}</textarea>
-                                    <input type="hidden" name="based_on" value=p.version/>
-                                    {p.can_edit.then(|| view! {
-                                        <label>"Why this change (kept in the audit trail; needed to apply)"<input name="reason"/></label>
-                                        <p class="actions">
-                                            <button type="submit" class="btn">"Preview changes"</button>
-                                            <button type="submit" class="btn primary" name="apply" value="1">"Apply as a new version"</button>
-                                        </p>
-                                    })}
-                                </ActionForm>
-                            </div>
-                        }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(p) => {
+                            view! {
+                                <div class="card">
+                                    <ActionForm action=apply>
+                                        <textarea
+                                            name="yaml"
+                                            class="mono yaml"
+                                            rows="22"
+                                            spellcheck="false"
+                                            readonly=!p.can_edit
+                                        >
+                                            {p.yaml.clone()}
+                                        </textarea>
+                                        <input type="hidden" name="based_on" value=p.version />
+                                        {p
+                                            .can_edit
+                                            .then(|| {
+                                                view! {
+                                                    <label>
+                                                        "Why this change (kept in the audit trail; needed to apply)"
+                                                        <input name="reason" />
+                                                    </label>
+                                                    <p class="actions">
+                                                        <button type="submit" class="btn">
+                                                            "Preview changes"
+                                                        </button>
+                                                        <button
+                                                            type="submit"
+                                                            class="btn primary"
+                                                            name="apply"
+                                                            value="1"
+                                                        >
+                                                            "Apply as a new version"
+                                                        </button>
+                                                    </p>
+                                                }
+                                            })}
+                                    </ActionForm>
+                                </div>
+                            }
+                                .into_any()
+                        }
                     }
                 })}
             </Transition>
-            {move || apply.value().get().map(|r| match r {
-                Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                Ok(v) => v.diff.map(|d| view! {
-                    <div class="card" data-testid="apply-result">
-                        <h2>{format!("v{} → {}: {}", d.from, if v.message.starts_with("Applied") { format!("v{}", d.to) } else { "draft".to_string() }, d.summary)}</h2>
-                        <DiffLines lines=d.lines/>
-                    </div>
-                }).into_any(),
-            })}
+            {move || {
+                apply
+                    .value()
+                    .get()
+                    .map(|r| match r {
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                        Ok(v) => {
+                            v.diff
+                                .map(|d| {
+                                    view! {
+                                        <div class="card" data-testid="apply-result">
+                                            <h2>
+                                                {format!(
+                                                    "v{} → {}: {}",
+                                                    d.from,
+                                                    if v.message.starts_with("Applied") {
+                                                        format!("v{}", d.to)
+                                                    } else {
+                                                        "draft".to_string()
+                                                    },
+                                                    d.summary,
+                                                )}
+                                            </h2>
+                                            <DiffLines lines=d.lines />
+                                        </div>
+                                    }
+                                })
+                                .into_any()
+                        }
+                    })
+            }}
         </section>
     }
 }

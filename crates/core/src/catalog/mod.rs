@@ -13,6 +13,22 @@ pub use validate::Problem;
 mod tests {
     use super::*;
 
+    /// A connector file `x` with `ops` (YAML lines under `operations:`), its base URL
+    /// `https://{host}` or, when `typed`, `{scheme}://{host}` with typed variables.
+    pub(crate) fn connector_x(typed: bool, ops: &str) -> String {
+        let (base, vars) = match typed {
+            true => (
+                "{scheme}://{host}",
+                "{ scheme: { type: scheme, default: https }, host: { type: host, default: example.com } }",
+            ),
+            false => ("https://{host}", "{ host: { default: example.com } }"),
+        };
+        format!(
+            "name: x\ndisplay_name: X\ncategory: siem\nvendor_docs: https://example.com\n\
+             base_url: \"{base}\"\nvariables: {vars}\nauth: {{ scheme: bearer }}\noperations:\n{ops}"
+        )
+    }
+
     #[test]
     fn builtin_catalog_parses_and_covers_the_required_vendors() {
         let cat = Catalog::builtin().unwrap();
@@ -73,23 +89,11 @@ mod tests {
 
     #[test]
     fn a_path_placeholder_without_a_source_is_rejected() {
-        let bad = r#"
-name: x
-display_name: X
-category: siem
-vendor_docs: https://example.com
-base_url: "https://{host}"
-variables: { host: { default: example.com } }
-auth: { scheme: bearer }
-operations:
-  items:read:
-    method: GET
-    path: /items/{item_id}
-    scope: read
-    risk: low
-    description: d
-"#;
-        let err = Catalog::from_sources([("x.yaml", bad)])
+        let bad = connector_x(
+            false,
+            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    description: d\n",
+        );
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
             .unwrap_err()
             .to_string();
         assert!(err.contains("item_id"), "{err}");
@@ -98,24 +102,11 @@ operations:
     #[test]
     fn a_bad_projection_path_is_a_catalog_error_naming_connector_operation_and_path() {
         let with = |path: &str| {
-            format!(
-                r#"
-name: x
-display_name: X
-category: siem
-vendor_docs: https://example.com
-base_url: "{{scheme}}://{{host}}"
-variables: {{ scheme: {{ type: scheme, default: https }}, host: {{ type: host, default: example.com }} }}
-auth: {{ scheme: bearer }}
-operations:
-  items:read:
-    method: GET
-    path: /items
-    scope: read
-    risk: low
-    description: d
-    projection: ["items.*.id", "{path}"]
-"#
+            connector_x(
+                true,
+                &format!(
+                    "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    description: d\n    projection: [\"items.*.id\", \"{path}\"]\n"
+                ),
             )
         };
         let good = Catalog::from_sources([("x.yaml", with("meta.total").as_str())]).unwrap();
@@ -138,46 +129,34 @@ operations:
         }
     }
 
-    const WITH_REFUSAL: &str = r#"
-name: x
-display_name: X
-category: siem
-vendor_docs: https://example.com
-base_url: "{scheme}://{host}"
-variables: { scheme: { type: scheme, default: https }, host: { type: host, default: example.com } }
-auth: { scheme: bearer }
-operations:
-  items:read:
-    method: GET
-    path: /items
-    scope: read
-    risk: low
-    description: d
-    params:
-      q: { in: query, type: string, refuse: [{ pattern: "PATTERN", why: "no" }] }
-"#;
+    fn with_refusal() -> String {
+        connector_x(
+            true,
+            "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    description: d\n    params:\n      q: { in: query, type: string, refuse: [{ pattern: \"PATTERN\", why: \"no\" }] }\n",
+        )
+    }
 
     #[test]
     fn a_bad_refuse_pattern_fails_the_catalog() {
-        let bad = WITH_REFUSAL.replace("PATTERN", "(unclosed");
+        let bad = with_refusal().replace("PATTERN", "(unclosed");
         let err = Catalog::from_sources([("x.yaml", bad.as_str())])
             .unwrap_err()
             .to_string();
         assert!(err.contains("refuse pattern"), "{err}");
-        let good = WITH_REFUSAL.replace("PATTERN", "(?i)drop");
+        let good = with_refusal().replace("PATTERN", "(?i)drop");
         assert!(Catalog::from_sources([("x.yaml", good.as_str())]).is_ok());
     }
 
     #[test]
     fn a_host_filled_by_an_untyped_variable_fails_the_catalog() {
-        let bad = WITH_REFUSAL
+        let bad = with_refusal()
             .replace("PATTERN", "x")
             .replace("host: { type: host,", "host: {");
         let err = Catalog::from_sources([("x.yaml", bad.as_str())])
             .unwrap_err()
             .to_string();
         assert!(err.contains("type host"), "{err}");
-        let bad = WITH_REFUSAL
+        let bad = with_refusal()
             .replace("PATTERN", "x")
             .replace("scheme: { type: scheme,", "scheme: {");
         let err = Catalog::from_sources([("x.yaml", bad.as_str())])

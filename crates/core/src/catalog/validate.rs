@@ -263,31 +263,12 @@ mod tests {
     /// each naming the file, the operation and the field.
     #[test]
     fn a_file_with_three_problems_reports_all_three() {
-        let bad = r#"
-name: x
-display_name: X
-category: siem
-vendor_docs: https://example.com
-base_url: "https://{host}"
-variables: { host: { default: example.com } }
-auth: { scheme: bearer }
-operations:
-  items:read:
-    method: GET
-    path: /items/{item_id}
-    scope: read
-    risk: low
-    description: d
-  items:write:
-    method: POST
-    path: /items
-    scope: write
-    risk: medium
-    description: d
-    writes: true
-    state: { read: "items:write", records: items, key: id, fields: [id] }
-"#;
-        let err = Catalog::from_sources([("x.yaml", bad)])
+        let bad = super::super::tests::connector_x(
+            false,
+            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    description: d\n\
+             \x20 items:write:\n    method: POST\n    path: /items\n    scope: write\n    risk: medium\n    description: d\n    writes: true\n    state: { read: \"items:write\", records: items, key: id, fields: [id] }\n",
+        );
+        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
             .unwrap_err()
             .to_string();
         assert!(err.contains("3 problems"), "{err}");

@@ -31,41 +31,30 @@ use crate::error::CoreError;
 
 pub type StoreResult<T> = Result<T, CoreError>;
 
-/// The whole storage: every aggregate's trait. Implemented by anything that implements
-/// them all, so a backend only writes the parts.
-pub trait Store:
-    AgentStore
-    + IdentityStore
-    + AuditStore
-    + ResponseStore
-    + ApprovalStore
-    + GrantStore
-    + PolicyStore
-    + IntegrationStore
-    + SimulationStore
-    + LeaseStore
-    + Send
-    + Sync
-    + std::fmt::Debug
-{
+/// `Store` is every aggregate's trait at once, and anything that implements them all is
+/// one; the list is written once here.
+macro_rules! whole_store {
+    ($($aggregate:ident),+) => {
+        /// The whole storage: every aggregate's trait. Implemented by anything that
+        /// implements them all, so a backend only writes the parts.
+        pub trait Store: $($aggregate +)+ Send + Sync + std::fmt::Debug {}
+
+        impl<T> Store for T where T: $($aggregate +)+ Send + Sync + std::fmt::Debug {}
+    };
 }
 
-impl<T> Store for T where
-    T: AgentStore
-        + IdentityStore
-        + AuditStore
-        + ResponseStore
-        + ApprovalStore
-        + GrantStore
-        + PolicyStore
-        + IntegrationStore
-        + SimulationStore
-        + LeaseStore
-        + Send
-        + Sync
-        + std::fmt::Debug
-{
-}
+whole_store!(
+    AgentStore,
+    IdentityStore,
+    AuditStore,
+    ResponseStore,
+    ApprovalStore,
+    GrantStore,
+    PolicyStore,
+    IntegrationStore,
+    SimulationStore,
+    LeaseStore
+);
 
 /// Every store trait, to call them on a concrete store (`use arx_core::store::prelude::*`).
 /// Through `dyn Store` they need no import.

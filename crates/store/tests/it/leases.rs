@@ -5,7 +5,9 @@ use arx_core::store::prelude::*;
 use arx_store::SqlStore;
 use sqlx::Row;
 
-use crate::backends;
+use arx_testkit::backend_tests;
+
+use crate::backends::Db;
 
 /// The stored (holder, acquired_ms, renewed_ms, expires_ms) of `job`.
 async fn row(s: &SqlStore, job: &str) -> Option<(String, i64, i64, i64)> {
@@ -24,9 +26,9 @@ async fn row(s: &SqlStore, job: &str) -> Option<(String, i64, i64, i64)> {
         })
 }
 
-#[tokio::test]
-async fn two_holders_contend_and_one_wins_until_expiry_or_release() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn two_holders_contend_and_one_wins_until_expiry_or_release(s: Db) {
+        let name = s.backend;
         let (a, b) = ("replica-a", "replica-b");
         assert!(
             s.try_lease("sweep", a, 1_000, 500).await.unwrap(),
@@ -86,9 +88,9 @@ async fn two_holders_contend_and_one_wins_until_expiry_or_release() {
     }
 }
 
-#[tokio::test]
-async fn of_many_racing_takers_exactly_one_wins() {
-    for (name, s) in backends::all().await {
+backend_tests! {
+    async fn of_many_racing_takers_exactly_one_wins(s: Db) {
+        let name = s.backend;
         let tasks: Vec<_> = (0..16)
             .map(|i| {
                 let s = s.clone();
