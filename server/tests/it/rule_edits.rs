@@ -12,6 +12,17 @@ use arx_testkit::backend_tests;
 
 use crate::harness::{TestServer, send};
 
+/// One rule edit by the admin that must make version `version`.
+async fn edited(s: &TestServer, method: Method, path: &str, body: Value, version: i64) {
+    let (code, out) = s.admin().send(method, path, body).await;
+    assert_eq!(
+        (code, out["version"].as_i64()),
+        (200, Some(version)),
+        "{}: {out}",
+        s.backend
+    );
+}
+
 async fn policy(s: &TestServer) -> (i64, Vec<String>) {
     let (_, p) = s.admin_get("/v1/admin/policy").await;
     let ids = p["policy"]["rules"]
@@ -56,35 +67,27 @@ backend_tests! {
         );
         assert_eq!(out["summary"], "added a", "{b}: {out}");
 
-        let (code, out) = s
-            .admin().send(
-                Method::POST,
-                "/v1/admin/policy/rules",
-                json!({"based_on": 1, "reason": "b goes first", "rule": deny("b"), "position": 0}),
-            )
-            .await;
-        assert_eq!(
-            (code, out["version"].as_i64()),
-            (200, Some(2)),
-            "{b}: {out}"
-        );
+        edited(
+            &s,
+            Method::POST,
+            "/v1/admin/policy/rules",
+            json!({"based_on": 1, "reason": "b goes first", "rule": deny("b"), "position": 0}),
+            2,
+        )
+        .await;
         assert_eq!(policy(&s).await, (2, vec!["b".into(), "a".into()]), "{b}");
 
         let mut changed = deny("a");
         changed["then"] = json!("PERMIT");
         changed["priority"] = json!(20);
-        let (code, out) = s
-            .admin().send(
-                Method::PUT,
-                "/v1/admin/policy/rules/a",
-                json!({"based_on": 2, "reason": "reads are fine", "rule": changed}),
-            )
-            .await;
-        assert_eq!(
-            (code, out["version"].as_i64()),
-            (200, Some(3)),
-            "{b}: {out}"
-        );
+        edited(
+            &s,
+            Method::PUT,
+            "/v1/admin/policy/rules/a",
+            json!({"based_on": 2, "reason": "reads are fine", "rule": changed}),
+            3,
+        )
+        .await;
         let (_, p) = s.admin_get("/v1/admin/policy").await;
         let a = p["policy"]["rules"]
             .as_array()
@@ -95,22 +98,19 @@ backend_tests! {
             .unwrap();
         assert_eq!(a["then"], "PERMIT", "{b}: {p}");
 
-        let (code, out) = s
-            .admin().send(
-                Method::POST,
-                "/v1/admin/policy/rules/a/move",
-                json!({"based_on": 3, "reason": "a first", "to": 0}),
-            )
-            .await;
-        assert_eq!(
-            (code, out["version"].as_i64()),
-            (200, Some(4)),
-            "{b}: {out}"
-        );
+        edited(
+            &s,
+            Method::POST,
+            "/v1/admin/policy/rules/a/move",
+            json!({"based_on": 3, "reason": "a first", "to": 0}),
+            4,
+        )
+        .await;
         assert_eq!(policy(&s).await, (4, vec!["a".into(), "b".into()]), "{b}");
 
         let (code, out) = s
-            .admin().send(
+            .admin()
+            .send(
                 Method::DELETE,
                 "/v1/admin/policy/rules/b?based_on=4&reason=no%20longer%20needed",
                 Value::Null,
@@ -138,7 +138,8 @@ backend_tests! {
 
         // Editing a rule that is not there is a 404 naming it.
         let (code, out) = s
-            .admin().send(
+            .admin()
+            .send(
                 Method::POST,
                 "/v1/admin/policy/rules/zzz/move",
                 json!({"based_on": 5, "reason": "r", "to": 0}),
@@ -265,7 +266,8 @@ backend_tests! {
         };
         for reason in [json!(""), json!("   ")] {
             let (code, out) = s
-                .admin().send(
+                .admin()
+                .send(
                     Method::POST,
                     "/v1/admin/policy/rules",
                     json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
@@ -274,7 +276,8 @@ backend_tests! {
             reason_refused(code, &out);
         }
         let (code, out) = s
-            .admin().send(
+            .admin()
+            .send(
                 Method::POST,
                 "/v1/admin/policy/rules",
                 json!({"based_on": 0, "rule": deny("a")}),
@@ -282,7 +285,8 @@ backend_tests! {
             .await;
         reason_refused(code, &out);
         let (code, out) = s
-            .admin().send(
+            .admin()
+            .send(
                 Method::POST,
                 "/v1/admin/policy/rules",
                 json!({"reason": "r", "rule": deny("a")}),
@@ -316,7 +320,8 @@ backend_tests! {
 
         assert_eq!(add(&s, 0, deny("a")).await.0, 200, "{b}");
         let (code, out) = s
-            .admin().send(
+            .admin()
+            .send(
                 Method::POST,
                 "/v1/admin/policy/rollback",
                 json!({"version": 0}),
@@ -324,18 +329,14 @@ backend_tests! {
             .await;
         reason_refused(code, &out);
         assert_eq!(policy(&s).await.0, 1, "{b}: no rollback without a reason");
-        let (code, out) = s
-            .admin().send(
-                Method::POST,
-                "/v1/admin/policy/rollback",
-                json!({"version": 0, "reason": "a was a mistake"}),
-            )
-            .await;
-        assert_eq!(
-            (code, out["version"].as_i64()),
-            (200, Some(2)),
-            "{b}: {out}"
-        );
+        edited(
+            &s,
+            Method::POST,
+            "/v1/admin/policy/rollback",
+            json!({"version": 0, "reason": "a was a mistake"}),
+            2,
+        )
+        .await;
     }
 }
 

@@ -140,7 +140,9 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn the_admin_api_refuses_a_missing_unknown_or_revoked_token_before_reading_input(s: TestServer) {
+    async fn the_admin_api_refuses_a_missing_unknown_or_revoked_token_before_reading_input(
+        s: TestServer,
+    ) {
         let b = s.backend;
         // Without a valid token, a malformed id or query says nothing: 401 first.
         for path in [
