@@ -21,47 +21,51 @@ const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables
 impl AgentStore for SqlStore {
     #[tracing::instrument(skip_all, fields(org = %org.id))]
     async fn create_org(&self, org: &Org, wrapped_data_key: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        self.exec(
+sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, created_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(org.id.to_string())
             .bind(&org.slug)
             .bind(&org.name)
             .bind(org.policy_version)
             .bind(wrapped_data_key)
-            .bind(org.created_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("create org"))?;
+            .bind(org.created_ms), "create org")
+.await?;
         Ok(())
     }
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
-        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("org by slug"))?
-            .map(|r| rows::org(&r))
-            .transpose()
+        self.fetch_opt(
+            sqlx::query(
+                "SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE slug = $1",
+            )
+            .bind(slug),
+            "org by slug",
+            rows::org,
+        )
+        .await
     }
 
     async fn org(&self, id: OrgId) -> StoreResult<Option<Org>> {
-        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("org"))?
-            .map(|r| rows::org(&r))
-            .transpose()
+        self.fetch_opt(
+            sqlx::query(
+                "SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE id = $1",
+            )
+            .bind(id.to_string()),
+            "org",
+            rows::org,
+        )
+        .await
     }
 
     async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
-        sqlx::query("SELECT id, slug, name, policy_version, created_ms FROM orgs ORDER BY slug")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("list orgs"))?
-            .iter()
-            .map(rows::org)
-            .collect()
+        self.fetch_all(
+            sqlx::query(
+                "SELECT id, slug, name, policy_version, created_ms FROM orgs ORDER BY slug",
+            ),
+            "list orgs",
+            rows::org,
+        )
+        .await
     }
 
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
@@ -75,48 +79,48 @@ impl AgentStore for SqlStore {
 
     #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
     async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(a.id.to_string())
-        .bind(a.org_id.to_string())
-        .bind(&a.name)
-        .bind(&a.description)
-        .bind(&a.owner)
-        .bind(to_json(&a.labels)?)
-        .bind(a.status.as_str())
-        .bind(i64::from(a.declared_rate))
-        .bind(a.created_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create agent"))?;
+        self.exec(
+            sqlx::query(&format!(
+                "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(a.id.to_string())
+            .bind(a.org_id.to_string())
+            .bind(&a.name)
+            .bind(&a.description)
+            .bind(&a.owner)
+            .bind(to_json(&a.labels)?)
+            .bind(a.status.as_str())
+            .bind(i64::from(a.declared_rate))
+            .bind(a.created_ms),
+            "create agent",
+        )
+        .await?;
         Ok(())
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
-        sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "agent",
+            rows::agent,
+        )
         .await
-        .map_err(db_err("agent"))?
-        .map(|r| rows::agent(&r))
-        .transpose()
     }
 
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
-        sqlx::query(&format!(
-            "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
+        self.fetch_all(
+            sqlx::query(&format!(
+                "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
+            ))
+            .bind(org.to_string()),
+            "list agents",
+            rows::agent,
+        )
         .await
-        .map_err(db_err("list agents"))?
-        .iter()
-        .map(rows::agent)
-        .collect()
     }
 
     async fn set_agent_status(
@@ -125,18 +129,21 @@ impl AgentStore for SqlStore {
         id: AgentId,
         status: AgentStatus,
     ) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(status.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("agent status"))?;
-        Ok(r.rows_affected() == 1)
+        let r = self
+            .exec(
+                sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
+                    .bind(org.to_string())
+                    .bind(id.to_string())
+                    .bind(status.as_str()),
+                "agent status",
+            )
+            .await?;
+        Ok(r == 1)
     }
 
     async fn create_agent_key(&self, k: &AgentKey) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(
+sqlx::query(
             "INSERT INTO agent_keys (id, org_id, agent_id, prefix, hash, created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(k.id.to_string())
@@ -144,10 +151,8 @@ impl AgentStore for SqlStore {
         .bind(k.agent_id.to_string())
         .bind(&k.prefix)
         .bind(&k.hash)
-        .bind(k.created_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create key"))?;
+        .bind(k.created_ms), "create key")
+.await?;
         Ok(())
     }
 
@@ -190,20 +195,20 @@ impl AgentStore for SqlStore {
     }
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
-        let r = sqlx::query(
+        let r = self.exec(
+sqlx::query(
             "UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
         )
         .bind(org.to_string())
         .bind(key.to_string())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("revoke key"))?;
-        Ok(r.rows_affected() == 1)
+        .bind(now_ms), "revoke key")
+.await?;
+        Ok(r == 1)
     }
 
     async fn create_instance(&self, i: &Instance) -> StoreResult<()> {
-        sqlx::query(&format!(
+        self.exec(
+sqlx::query(&format!(
             "INSERT INTO instances ({INSTANCE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(i.id.to_string())
@@ -214,51 +219,44 @@ impl AgentStore for SqlStore {
         .bind(to_json(&i.variables)?)
         .bind(i.sensitivity.map(i64::from))
         .bind(i.sealed_credentials.clone())
-        .bind(i.created_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create instance"))?;
+        .bind(i.created_ms), "create instance")
+.await?;
         Ok(())
     }
 
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
-        sqlx::query(&format!(
-            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
+        self.fetch_all(
+            sqlx::query(&format!(
+                "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
+            ))
+            .bind(org.to_string()),
+            "list instances",
+            rows::instance,
+        )
         .await
-        .map_err(db_err("list instances"))?
-        .iter()
-        .map(rows::instance)
-        .collect()
     }
 
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
-        sqlx::query(&format!(
-            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "instance",
+            rows::instance,
+        )
         .await
-        .map_err(db_err("instance"))?
-        .map(|r| rows::instance(&r))
-        .transpose()
     }
 
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
-        sqlx::query(&format!(
+        self.fetch_all(
+sqlx::query(&format!(
             "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
         ))
         .bind(org.to_string())
-        .bind(connector)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("instances of"))?
-        .iter()
-        .map(rows::instance)
-        .collect()
+        .bind(connector), "instances of", rows::instance)
+.await
     }
 
     async fn set_instance_credentials(
@@ -267,15 +265,17 @@ impl AgentStore for SqlStore {
         id: InstanceId,
         sealed: &str,
     ) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .bind(sealed)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("set credentials"))?;
-        Ok(r.rows_affected() == 1)
+        let r = self
+            .exec(
+                sqlx::query(
+                    "UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2",
+                )
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .bind(sealed),
+                "set credentials",
+            )
+            .await?;
+        Ok(r == 1)
     }
 }

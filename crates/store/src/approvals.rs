@@ -23,7 +23,8 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 #[async_trait]
 impl ApprovalStore for SqlStore {
     async fn create_approval(&self, a: &ApprovalRequest) -> StoreResult<()> {
-        sqlx::query(&format!(
+        self.exec(
+sqlx::query(&format!(
             "INSERT INTO approvals ({APPROVAL_COLS}) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         ))
@@ -48,10 +49,8 @@ impl ApprovalStore for SqlStore {
         .bind(a.outcome.as_ref().map(to_json).transpose()?)
         .bind(a.result_audit_id.map(|r| r.to_string()))
         .bind(&a.kind)
-        .bind(a.heartbeat_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create approval"))?;
+        .bind(a.heartbeat_ms), "create approval")
+.await?;
         self.notify_approval(a.id).await;
         Ok(())
     }
@@ -97,16 +96,16 @@ impl ApprovalStore for SqlStore {
     }
 
     async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
-        sqlx::query(&format!(
-            "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "approval",
+            rows::approval,
+        )
         .await
-        .map_err(db_err("approval"))?
-        .map(|r| rows::approval(&r))
-        .transpose()
     }
 
     async fn list_approvals(
@@ -114,18 +113,14 @@ impl ApprovalStore for SqlStore {
         org: OrgId,
         status: Option<&str>,
     ) -> StoreResult<Vec<ApprovalRequest>> {
-        sqlx::query(&format!(
+        self.fetch_all(
+sqlx::query(&format!(
             "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND ($2 = '' OR status = $2) \
              ORDER BY created_ms DESC LIMIT 500"
         ))
         .bind(org.to_string())
-        .bind(status.unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("list approvals"))?
-        .iter()
-        .map(rows::approval)
-        .collect()
+        .bind(status.unwrap_or("")), "list approvals", rows::approval)
+.await
     }
 
     async fn change_approval(
@@ -161,17 +156,19 @@ impl ApprovalStore for SqlStore {
 
     /// Tells other replicas that the approved call of `id` is still running.
     async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "UPDATE approvals SET heartbeat_ms = $3 \
+        let r = self
+            .exec(
+                sqlx::query(
+                    "UPDATE approvals SET heartbeat_ms = $3 \
              WHERE org_id = $1 AND id = $2 AND status IN ('approved', 'executing')",
-        )
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("approval heartbeat"))?;
-        Ok(r.rows_affected() == 1)
+                )
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .bind(now_ms),
+                "approval heartbeat",
+            )
+            .await?;
+        Ok(r == 1)
     }
 
     async fn add_approval_vote(&self, org: OrgId, v: &ApprovalVote) -> StoreResult<bool> {
@@ -200,18 +197,17 @@ impl ApprovalStore for SqlStore {
     }
 
     async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>> {
-        sqlx::query(
-            "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
+        self.fetch_all(
+            sqlx::query(
+                "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
              WHERE org_id = $1 AND approval_id = $2 ORDER BY created_ms, user_id",
+            )
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "approval votes",
+            rows::vote,
         )
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_all(&self.pool)
         .await
-        .map_err(db_err("approval votes"))?
-        .iter()
-        .map(rows::vote)
-        .collect()
     }
 
     async fn approvals_in_status(
@@ -219,18 +215,17 @@ impl ApprovalStore for SqlStore {
         status: ApprovalStatus,
         due_before_ms: Option<i64>,
     ) -> StoreResult<Vec<ApprovalRequest>> {
-        sqlx::query(&format!(
-            "SELECT {APPROVAL_COLS} FROM approvals WHERE status = $1 AND expires_ms <= $2 \
+        self.fetch_all(
+            sqlx::query(&format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE status = $1 AND expires_ms <= $2 \
              ORDER BY expires_ms LIMIT 1000"
-        ))
-        .bind(status.as_str())
-        .bind(due_before_ms.unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
+            ))
+            .bind(status.as_str())
+            .bind(due_before_ms.unwrap_or(i64::MAX)),
+            "approvals by status",
+            rows::approval,
+        )
         .await
-        .map_err(db_err("approvals by status"))?
-        .iter()
-        .map(rows::approval)
-        .collect()
     }
 
     #[tracing::instrument(skip_all, fields(approval = %id))]

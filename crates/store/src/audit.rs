@@ -107,18 +107,14 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        sqlx::query(
+        self.fetch_all(
+sqlx::query(
             "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
         )
         .bind(org.to_string())
         .bind(q.before_seq.unwrap_or(i64::MAX))
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit page"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
+        .bind(i64::from(q.limit)), "audit page", rows::audit)
+.await
     }
 
     async fn audit_after(
@@ -127,18 +123,14 @@ impl AuditStore for SqlStore {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
-        sqlx::query(
+        self.fetch_all(
+sqlx::query(
             "SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(org.to_string())
         .bind(after_seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit range"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
+        .bind(i64::from(limit)), "audit range", rows::audit)
+.await
     }
 
     async fn audit_in_range(
@@ -150,25 +142,24 @@ impl AuditStore for SqlStore {
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
         let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
-        sqlx::query(
-            "SELECT record FROM audit_records \
+        self.fetch_all(
+            sqlx::query(
+                "SELECT record FROM audit_records \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
                AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
              ORDER BY ts_ms, seq LIMIT $7",
+            )
+            .bind(org.to_string())
+            .bind(kind)
+            .bind(from_ms)
+            .bind(to_ms)
+            .bind(ts)
+            .bind(seq)
+            .bind(i64::from(limit)),
+            "audit time range",
+            rows::audit,
         )
-        .bind(org.to_string())
-        .bind(kind)
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(ts)
-        .bind(seq)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
         .await
-        .map_err(db_err("audit time range"))?
-        .iter()
-        .map(rows::audit)
-        .collect()
     }
 
     async fn audit_count_in_range(
@@ -207,14 +198,14 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
-        sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("audit record"))?
-            .map(|r| rows::audit(&r))
-            .transpose()
+        self.fetch_opt(
+            sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
+                .bind(org.to_string())
+                .bind(id.to_string()),
+            "audit record",
+            rows::audit,
+        )
+        .await
     }
 
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {

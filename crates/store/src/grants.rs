@@ -18,7 +18,8 @@ fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
 #[async_trait]
 impl GrantStore for SqlStore {
     async fn create_grant(&self, g: &Grant) -> StoreResult<()> {
-        sqlx::query(&format!(
+        self.exec(
+sqlx::query(&format!(
             "INSERT INTO grants ({COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(g.id.to_string())
@@ -37,10 +38,8 @@ impl GrantStore for SqlStore {
         .bind(g.ended_ms)
         .bind(&g.ended_reason)
         .bind(g.instance_id.map(|i| i.to_string()))
-        .bind(g.requirements.as_ref().map(to_json).transpose()?)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create grant"))?;
+        .bind(g.requirements.as_ref().map(to_json).transpose()?), "create grant")
+.await?;
         Ok(())
     }
 
@@ -88,15 +87,12 @@ impl GrantStore for SqlStore {
         let sql = format!(
             "SELECT {COLS} FROM grants WHERE status = $1 AND expires_ms <= $2 ORDER BY expires_ms LIMIT 1000"
         );
-        sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(due_before_ms)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err("grants due"))?
-            .iter()
-            .map(rows::grant)
-            .collect()
+        self.fetch_all(
+            sqlx::query(&sql).bind(status.as_str()).bind(due_before_ms),
+            "grants due",
+            rows::grant,
+        )
+        .await
     }
 
     async fn change_grant(&self, org: OrgId, id: GrantId, c: &GrantChange) -> StoreResult<bool> {

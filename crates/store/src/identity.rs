@@ -22,46 +22,45 @@ const USER_COLS: &str =
 #[async_trait]
 impl IdentityStore for SqlStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-        ))
-        .bind(u.id.to_string())
-        .bind(u.org_id.to_string())
-        .bind(&u.email)
-        .bind(&u.name)
-        .bind(u.role.as_str())
-        .bind(u.password_hash.clone())
-        .bind(i64::from(u.active))
-        .bind(to_json(&u.groups)?)
-        .bind(u.slack_user_id.clone())
-        .bind(u.created_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create user"))?;
+        self.exec(
+            sqlx::query(&format!(
+                "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ))
+            .bind(u.id.to_string())
+            .bind(u.org_id.to_string())
+            .bind(&u.email)
+            .bind(&u.name)
+            .bind(u.role.as_str())
+            .bind(u.password_hash.clone())
+            .bind(i64::from(u.active))
+            .bind(to_json(&u.groups)?)
+            .bind(u.slack_user_id.clone())
+            .bind(u.created_ms),
+            "create user",
+        )
+        .await?;
         Ok(())
     }
 
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
-        sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("user by email"))?
-            .map(|r| rows::user(&r))
-            .transpose()
+        self.fetch_opt(
+            sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1")).bind(email),
+            "user by email",
+            rows::user,
+        )
+        .await
     }
 
     async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY email"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
+        self.fetch_all(
+            sqlx::query(&format!(
+                "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY email"
+            ))
+            .bind(org.to_string()),
+            "list users",
+            rows::user,
+        )
         .await
-        .map_err(db_err("list users"))?
-        .iter()
-        .map(rows::user)
-        .collect()
     }
 
     async fn set_user_groups(
@@ -99,34 +98,35 @@ impl IdentityStore for SqlStore {
     }
 
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(slack_user_id)
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(slack_user_id),
+            "user by Slack id",
+            rows::user,
+        )
         .await
-        .map_err(db_err("user by Slack id"))?
-        .map(|r| rows::user(&r))
-        .transpose()
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
-        sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "user",
+            rows::user,
+        )
         .await
-        .map_err(db_err("user"))?
-        .map(|r| rows::user(&r))
-        .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(org = %t.org_id, token = %t.id))]
     async fn create_api_token(&self, t: &ApiToken, hash: &str) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(
+sqlx::query(
             "INSERT INTO api_tokens (hash, id, org_id, user_id, name, prefix, created_ms, expires_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -137,10 +137,8 @@ impl IdentityStore for SqlStore {
         .bind(&t.name)
         .bind(&t.prefix)
         .bind(t.created_ms)
-        .bind(t.expires_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("create token"))?;
+        .bind(t.expires_ms), "create token")
+.await?;
         Ok(())
     }
 
@@ -166,18 +164,14 @@ impl IdentityStore for SqlStore {
         org: OrgId,
         user: Option<UserId>,
     ) -> StoreResult<Vec<ApiToken>> {
-        sqlx::query(&format!(
+        self.fetch_all(
+sqlx::query(&format!(
             "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.org_id = $1 AND ($2 = '' OR t.user_id = $2) ORDER BY t.created_ms DESC, t.id"
         ))
         .bind(org.to_string())
-        .bind(user.map(|u| u.to_string()).unwrap_or_default())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("list tokens"))?
-        .iter()
-        .map(rows::api_token)
-        .collect()
+        .bind(user.map(|u| u.to_string()).unwrap_or_default()), "list tokens", rows::api_token)
+.await
     }
 
     #[tracing::instrument(skip_all, fields(%org, token = %id))]
@@ -188,31 +182,34 @@ impl IdentityStore for SqlStore {
         user: Option<UserId>,
         now_ms: i64,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_ms = $1 WHERE org_id = $2 AND id = $3 \
+        let done = self
+            .exec(
+                sqlx::query(
+                    "UPDATE api_tokens SET revoked_ms = $1 WHERE org_id = $2 AND id = $3 \
              AND ($4 = '' OR user_id = $4) AND revoked_ms IS NULL",
-        )
-        .bind(now_ms)
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .bind(user.map(|u| u.to_string()).unwrap_or_default())
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("revoke token"))?;
-        Ok(done.rows_affected() == 1)
+                )
+                .bind(now_ms)
+                .bind(org.to_string())
+                .bind(id.to_string())
+                .bind(user.map(|u| u.to_string()).unwrap_or_default()),
+                "revoke token",
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     async fn touch_api_token(&self, id: TokenId, now_ms: i64, every_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2 \
+        self.exec(
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2 \
              AND (last_used_ms IS NULL OR last_used_ms < $3)",
+            )
+            .bind(now_ms)
+            .bind(id.to_string())
+            .bind(now_ms - every_ms),
+            "touch token",
         )
-        .bind(now_ms)
-        .bind(id.to_string())
-        .bind(now_ms - every_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("touch token"))?;
+        .await?;
         Ok(())
     }
 
@@ -227,45 +224,46 @@ impl IdentityStore for SqlStore {
     }
 
     async fn session_create(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<bool> {
-        let r = sqlx::query("INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        let r = self.exec(
+sqlx::query("INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
             .bind(id)
             .bind(data.to_vec())
-            .bind(expires_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("session create"))?;
-        Ok(r.rows_affected() == 1)
+            .bind(expires_ms), "session create")
+.await?;
+        Ok(r == 1)
     }
 
     async fn session_save(&self, id: &str, data: &[u8], expires_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) \
+        self.exec(
+            sqlx::query(
+                "INSERT INTO sessions (id, data, expires_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_ms = excluded.expires_ms",
+            )
+            .bind(id)
+            .bind(data.to_vec())
+            .bind(expires_ms),
+            "session save",
         )
-        .bind(id)
-        .bind(data.to_vec())
-        .bind(expires_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("session save"))?;
+        .await?;
         Ok(())
     }
 
     async fn session_delete(&self, id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("session delete"))?;
+        self.exec(
+            sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id),
+            "session delete",
+        )
+        .await?;
         Ok(())
     }
 
     async fn session_delete_expired(&self, now_ms: i64) -> StoreResult<u64> {
-        let r = sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1")
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("session sweep"))?;
-        Ok(r.rows_affected())
+        let r = self
+            .exec(
+                sqlx::query("DELETE FROM sessions WHERE expires_ms <= $1").bind(now_ms),
+                "session sweep",
+            )
+            .await?;
+        Ok(r)
     }
 }

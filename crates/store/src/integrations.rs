@@ -10,7 +10,7 @@ use arx_core::store::{IntegrationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, rows};
 
 fn bad(what: &str) -> CoreError {
     CoreError::Internal(format!("stored {what} is malformed"))
@@ -62,22 +62,20 @@ impl IntegrationStore for SqlStore {
         org: OrgId,
         k: IntegrationKind,
     ) -> StoreResult<Option<StoredIntegration>> {
-        sqlx::query(
+        self.fetch_opt(
+sqlx::query(
             "SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
              FROM integrations WHERE org_id = $1 AND kind = $2",
         )
         .bind(org.to_string())
-        .bind(k.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err("integration"))?
-        .map(|r| integration(&r))
-        .transpose()
+        .bind(k.as_str()), "integration", integration)
+.await
     }
 
     #[tracing::instrument(skip_all, fields(org = %i.org_id, kind = i.kind.as_str()))]
     async fn put_integration(&self, i: &StoredIntegration) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(
+sqlx::query(
             "INSERT INTO integrations (org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (org_id, kind) DO UPDATE SET config = excluded.config, \
@@ -90,22 +88,22 @@ impl IntegrationStore for SqlStore {
         .bind(&i.sealed_secrets)
         .bind(to_json(&i.secret_fields)?)
         .bind(i.updated_ms)
-        .bind(&i.updated_by)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("put integration"))?;
+        .bind(&i.updated_by), "put integration")
+.await?;
         Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(%org, kind = k.as_str()))]
     async fn delete_integration(&self, org: OrgId, k: IntegrationKind) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
-            .bind(org.to_string())
-            .bind(k.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("delete integration"))?;
-        Ok(r.rows_affected() == 1)
+        let r = self
+            .exec(
+                sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
+                    .bind(org.to_string())
+                    .bind(k.as_str()),
+                "delete integration",
+            )
+            .await?;
+        Ok(r == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%org, approval = %id, kind = k.as_str()))]
@@ -115,18 +113,18 @@ impl IntegrationStore for SqlStore {
         id: ApprovalId,
         k: IntegrationKind,
     ) -> StoreResult<Option<ApprovalNotice>> {
-        sqlx::query(
-            "SELECT approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms \
+        self.fetch_opt(
+            sqlx::query(
+                "SELECT approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms \
              FROM approval_notices WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+            )
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(k.as_str()),
+            "approval notice",
+            notice,
         )
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .bind(k.as_str())
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db_err("approval notice"))?
-        .map(|r| notice(&r))
-        .transpose()
     }
 
     #[tracing::instrument(skip_all, fields(org = %n.org_id, approval = %n.approval_id, kind = n.kind.as_str()))]
@@ -135,7 +133,8 @@ impl IntegrationStore for SqlStore {
         n: &ApprovalNotice,
         from: Option<(ApprovalStatus, u32)>,
     ) -> StoreResult<bool> {
-        let r = match from {
+        let r = self.exec(
+            match from {
             None => sqlx::query(
                 "INSERT INTO approval_notices (approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (approval_id, kind) DO NOTHING",
@@ -160,11 +159,9 @@ impl IntegrationStore for SqlStore {
             .bind(n.updated_ms)
             .bind(status.as_str())
             .bind(i64::from(votes)),
-        }
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("claim approval notice"))?;
-        Ok(r.rows_affected() == 1)
+        }, "claim approval notice")
+.await?;
+        Ok(r == 1)
     }
 
     #[tracing::instrument(skip_all, fields(%org, %approval, kind = k.as_str()))]
@@ -174,16 +171,17 @@ impl IntegrationStore for SqlStore {
         approval: ApprovalId,
         k: IntegrationKind,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM approval_notices \
+        self.exec(
+            sqlx::query(
+                "DELETE FROM approval_notices \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND message_ts = ''",
+            )
+            .bind(org.to_string())
+            .bind(approval.to_string())
+            .bind(k.as_str()),
+            "release approval notice",
         )
-        .bind(org.to_string())
-        .bind(approval.to_string())
-        .bind(k.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("release approval notice"))?;
+        .await?;
         Ok(())
     }
 
@@ -196,18 +194,19 @@ impl IntegrationStore for SqlStore {
         channel: &str,
         message_ts: &str,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE approval_notices SET channel = $4, message_ts = $5 \
+        self.exec(
+            sqlx::query(
+                "UPDATE approval_notices SET channel = $4, message_ts = $5 \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+            )
+            .bind(org.to_string())
+            .bind(approval.to_string())
+            .bind(k.as_str())
+            .bind(channel)
+            .bind(message_ts),
+            "set approval notice message",
         )
-        .bind(org.to_string())
-        .bind(approval.to_string())
-        .bind(k.as_str())
-        .bind(channel)
-        .bind(message_ts)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("set approval notice message"))?;
+        .await?;
         Ok(())
     }
 }

@@ -44,12 +44,13 @@ impl LeaseStore for SqlStore {
     }
 
     async fn release_lease(&self, job: &str, holder: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
-            .bind(job)
-            .bind(holder)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("release job lease"))?;
+        self.exec(
+            sqlx::query("DELETE FROM job_leases WHERE job = $1 AND holder = $2")
+                .bind(job)
+                .bind(holder),
+            "release job lease",
+        )
+        .await?;
         Ok(())
     }
 }

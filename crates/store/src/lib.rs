@@ -79,6 +79,51 @@ pub(crate) async fn compare_and_set<'q>(
         == 1)
 }
 
+/// A statement with its binds, ready to run.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// How a row becomes a value (see `rows`).
+pub(crate) type Decode<T> = fn(&sqlx::any::AnyRow) -> Result<T, CoreError>;
+
+impl SqlStore {
+    /// The row `q` finds, if any, decoded; `context` names the query in errors.
+    pub(crate) async fn fetch_opt<T>(
+        &self,
+        q: Query<'_>,
+        context: &'static str,
+        decode: Decode<T>,
+    ) -> Result<Option<T>, CoreError> {
+        q.fetch_optional(&self.pool)
+            .await
+            .map_err(db_err(context))?
+            .map(|r| decode(&r))
+            .transpose()
+    }
+
+    /// Runs `q`; how many rows it changed.
+    pub(crate) async fn exec(&self, q: Query<'_>, context: &'static str) -> Result<u64, CoreError> {
+        Ok(q.execute(&self.pool)
+            .await
+            .map_err(db_err(context))?
+            .rows_affected())
+    }
+
+    /// Every row `q` finds, decoded, in the order the query gives.
+    pub(crate) async fn fetch_all<T>(
+        &self,
+        q: Query<'_>,
+        context: &'static str,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, CoreError> {
+        q.fetch_all(&self.pool)
+            .await
+            .map_err(db_err(context))?
+            .iter()
+            .map(decode)
+            .collect()
+    }
+}
+
 /// Maps a database error to the engine's: unique violations become a conflict, the rest
 /// is internal (logged with `context`, never shown to a client).
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {

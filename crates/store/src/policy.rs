@@ -48,28 +48,27 @@ impl PolicyStore for SqlStore {
     }
 
     async fn policy_version(&self, org: OrgId, version: i64) -> StoreResult<Option<PolicyVersion>> {
-        sqlx::query(&format!(
-            "SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"
-        ))
-        .bind(org.to_string())
-        .bind(version)
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"
+            ))
+            .bind(org.to_string())
+            .bind(version),
+            "policy version",
+            rows::policy_version,
+        )
         .await
-        .map_err(db_err("policy version"))?
-        .map(|r| rows::policy_version(&r))
-        .transpose()
     }
 
     async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>> {
-        sqlx::query(&format!(
-            "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
-        ))
-        .bind(org.to_string())
-        .fetch_all(&self.pool)
+        self.fetch_all(
+            sqlx::query(&format!(
+                "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
+            ))
+            .bind(org.to_string()),
+            "policy versions",
+            rows::policy_version,
+        )
         .await
-        .map_err(db_err("policy versions"))?
-        .iter()
-        .map(rows::policy_version)
-        .collect()
     }
 }

@@ -63,17 +63,14 @@ impl ResponseStore for SqlStore {
         org: OrgId,
         record: RecordId,
     ) -> StoreResult<Option<ResponseBody>> {
-        sqlx::query(
+        self.fetch_opt(
+sqlx::query(
             "SELECT org_id, record_id, intercept_id, sha256, bytes, body, created_ms, purged_ms \
              FROM response_bodies WHERE org_id = $1 AND record_id = $2",
         )
         .bind(org.to_string())
-        .bind(record.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_err("response body"))?
-        .map(|r| body(&r))
-        .transpose()
+        .bind(record.to_string()), "response body", body)
+.await
     }
 
     async fn response_bodies_due(&self, org: OrgId, before_ms: i64) -> StoreResult<u64> {
@@ -125,17 +122,16 @@ impl ResponseStore for SqlStore {
         days: u32,
         now_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
+        self.exec(
+sqlx::query(
             "INSERT INTO retention_settings (org_id, response_days, updated_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (org_id) DO UPDATE SET response_days = excluded.response_days, \
              updated_ms = excluded.updated_ms",
         )
         .bind(org.to_string())
         .bind(i64::from(days))
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("store retention settings"))?;
+        .bind(now_ms), "store retention settings")
+.await?;
         Ok(())
     }
 }

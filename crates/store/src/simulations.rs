@@ -30,7 +30,8 @@ impl SimulationStore for SqlStore {
         now_ms: i64,
     ) -> StoreResult<()> {
         let report = serde_json::to_string(r).map_err(|e| CoreError::internal("encode", e))?;
-        sqlx::query(
+        self.exec(
+sqlx::query(
             "INSERT INTO simulations (id, org_id, status, report, cancel_requested, started_ms, updated_ms) \
              VALUES ($1, $2, $3, $4, 0, $5, $6) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, report = excluded.report, \
@@ -41,38 +42,32 @@ impl SimulationStore for SqlStore {
         .bind(r.status.as_str())
         .bind(report)
         .bind(r.started_ms)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("store simulation"))?;
+        .bind(now_ms), "store simulation")
+.await?;
         Ok(())
     }
 
     async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
-        sqlx::query(&format!(
-            "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
-        ))
-        .bind(org.to_string())
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
+        self.fetch_opt(
+            sqlx::query(&format!(
+                "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
+            ))
+            .bind(org.to_string())
+            .bind(id.to_string()),
+            "simulation",
+            simulation,
+        )
         .await
-        .map_err(db_err("simulation"))?
-        .map(|r| simulation(&r))
-        .transpose()
     }
 
     async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
-        sqlx::query(&format!(
+        self.fetch_all(
+sqlx::query(&format!(
             "SELECT {COLS} FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2"
         ))
         .bind(org.to_string())
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("simulations"))?
-        .iter()
-        .map(simulation)
-        .collect()
+        .bind(i64::from(limit)), "simulations", simulation)
+.await
     }
 
     async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
@@ -109,17 +104,18 @@ impl SimulationStore for SqlStore {
         keep: u32,
         stale_before_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM simulations WHERE org_id = $1 \
+        self.exec(
+            sqlx::query(
+                "DELETE FROM simulations WHERE org_id = $1 \
                AND (status <> 'running' OR updated_ms < $3) AND id NOT IN \
              (SELECT id FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2)",
+            )
+            .bind(org.to_string())
+            .bind(i64::from(keep))
+            .bind(stale_before_ms),
+            "prune simulations",
         )
-        .bind(org.to_string())
-        .bind(i64::from(keep))
-        .bind(stale_before_ms)
-        .execute(&self.pool)
-        .await
-        .map_err(db_err("prune simulations"))?;
+        .await?;
         Ok(())
     }
 }
