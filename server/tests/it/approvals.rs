@@ -428,12 +428,7 @@ backend_tests! {
         // fresh one right now, so only the call approved longer ago than any call takes.
         let shared = store.shared();
         assert_eq!(
-            s.running
-                .engine
-                .system()
-                .recover_interrupted(true)
-                .await
-                .unwrap(),
+            s.recover_interrupted().await,
             if shared { 1 } else { 3 },
             "{b}"
         );
@@ -455,16 +450,7 @@ backend_tests! {
             "{b}: {out}"
         );
         assert_eq!(containments(&s), 0, "{b}: never re-run");
-        assert_eq!(
-            s.running
-                .engine
-                .system()
-                .recover_interrupted(true)
-                .await
-                .unwrap(),
-            0,
-            "{b}: once"
-        );
+        assert_eq!(s.recover_interrupted().await, 0, "{b}: once");
         assert!(
             s.audit_kinds().await.iter().any(|k| k == "approval.failed"),
             "{b}"

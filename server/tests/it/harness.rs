@@ -141,6 +141,16 @@ impl TestServer {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Runs the recovery a restart runs; how many interrupted calls it closed.
+    pub async fn recover_interrupted(&self) -> usize {
+        self.running
+            .engine
+            .system()
+            .recover_interrupted(true)
+            .await
+            .unwrap()
+    }
+
     /// A second server on this one's database and master key: another replica
     /// (PostgreSQL only; SQLite is one process).
     pub async fn replica(&self) -> Replica {
