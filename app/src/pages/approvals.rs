@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::table::Loading;
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -160,9 +161,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                     "Apply"
                 </button>
             </form>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
@@ -208,9 +207,7 @@ pub fn ApprovalPage() -> impl IntoView {
                 </p>
             </header>
             <PostFlash version=Signal::derive(move || decide.version().get()) />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::Loading;
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -105,9 +106,7 @@ pub fn AuditTrailPage() -> impl IntoView {
                     <code>"arx audit verify"</code>" checks the chain."
                 </p>
             </header>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match page.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
@@ -157,9 +156,7 @@ pub fn ResponsePage() -> impl IntoView {
                     <a href="/audit">"← Audit trail"</a>
                 </p>
             </header>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match body.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),

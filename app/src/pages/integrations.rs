@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::table::Loading;
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -28,9 +29,7 @@ pub fn IntegrationsPage() -> impl IntoView {
             <PostFlash version=Signal::derive(move || {
                 save.version().get() + remove.version().get() + link.version().get()
             }) />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),

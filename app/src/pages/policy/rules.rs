@@ -8,6 +8,7 @@ use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::Loading;
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
 
@@ -42,9 +43,7 @@ pub fn PoliciesPage() -> impl IntoView {
                         }
                     })
             }}
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::Loading;
 use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
@@ -38,9 +39,7 @@ pub fn VersionsPage() -> impl IntoView {
             </header>
             <PolicyTabs current="/policies/versions" />
             <PostFlash version />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
                     match versions.await {
