@@ -1,11 +1,42 @@
-//! The listing card every registry page shows: the error, the empty note, or the table
-//! of rows, so each page writes only its own headers, cells and empty text.
+//! What a page shows for loaded data: the error box, the empty note, or the listing card
+//! with its table, so each page writes only its own headers, cells and empty text.
 
 use leptos::prelude::*;
 
 use crate::components::messages::{ErrorBox, error_text};
 
-/// Renders a loaded listing: an error box, `empty` when there are no rows, otherwise
+/// Renders loaded data: an error box, otherwise `ok(value)`.
+pub fn loaded<T, V>(data: Result<T, ServerFnError>, ok: impl FnOnce(T) -> V) -> AnyView
+where
+    V: IntoView + 'static,
+{
+    match data {
+        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+        Ok(value) => ok(value).into_any(),
+    }
+}
+
+/// Renders a loaded list: an error box, `empty` when there are no rows, otherwise
+/// `full(rows)`.
+pub fn loaded_list<T, E, V>(
+    data: Result<Vec<T>, ServerFnError>,
+    empty: E,
+    full: impl FnOnce(Vec<T>) -> V,
+) -> AnyView
+where
+    E: IntoView + 'static,
+    V: IntoView + 'static,
+{
+    loaded(data, move |rows| {
+        if rows.is_empty() {
+            empty.into_any()
+        } else {
+            full(rows).into_any()
+        }
+    })
+}
+
+/// Renders a loaded listing as [`loaded_list`] does, the full list as
 /// `<div class="card flush"><table class="table">` with `head` in the header row and
 /// one `row(item)` per item. `testid` becomes the table's `data-testid` when given.
 pub fn table_card<T, H, E, R>(
@@ -20,10 +51,8 @@ where
     E: IntoView + 'static,
     R: IntoView + 'static,
 {
-    match data {
-        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-        Ok(rows) if rows.is_empty() => empty.into_any(),
-        Ok(rows) => view! {
+    loaded_list(data, empty, move |rows| {
+        view! {
             <div class="card flush">
                 <table class="table" data-testid=testid>
                     <thead>
@@ -33,8 +62,7 @@ where
                 </table>
             </div>
         }
-        .into_any(),
-    }
+    })
 }
 
 /// The fallback a listing shows while it loads.

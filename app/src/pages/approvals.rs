@@ -7,8 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
-use crate::components::table::Loading;
+use crate::components::messages::{ErrorBox, PostFlash};
+use crate::components::table::{Loading, loaded, loaded_list};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -163,25 +163,21 @@ pub fn ApprovalsPage() -> impl IntoView {
             </form>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
-                            view! {
-                                <p class="muted" data-testid="approval-queue">
-                                    "Nothing here."
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Ok(rows) => {
+                    loaded_list(
+                        data.await,
+                        view! {
+                            <p class="muted" data-testid="approval-queue">
+                                "Nothing here."
+                            </p>
+                        },
+                        move |rows| {
                             view! {
                                 <div class="card flush">
                                     <ApprovalTable rows history=history() />
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>
@@ -209,10 +205,7 @@ pub fn ApprovalPage() -> impl IntoView {
             <PostFlash version=Signal::derive(move || decide.version().get()) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(v) => view! { <Request v decide /> }.into_any(),
-                    }
+                    loaded(data.await, move |v| view! { <Request v decide /> })
                 })}
             </Transition>
         </section>

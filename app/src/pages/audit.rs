@@ -6,8 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
-use crate::components::messages::{ErrorBox, error_text};
-use crate::components::table::Loading;
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -108,9 +107,9 @@ pub fn AuditTrailPage() -> impl IntoView {
             </header>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match page.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(p) => {
+                    loaded(
+                        page.await,
+                        move |p| {
                             view! {
                                 <p class="muted">
                                     {format!("{} records in this org's chain.", p.total)}
@@ -131,9 +130,8 @@ pub fn AuditTrailPage() -> impl IntoView {
                                         })}
                                 </nav>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>
@@ -158,9 +156,9 @@ pub fn ResponsePage() -> impl IntoView {
             </header>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match body.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(v) => {
+                    loaded(
+                        body.await,
+                        move |v| {
                             view! {
                                 {if v.verified {
                                     view! {
@@ -199,9 +197,8 @@ pub fn ResponsePage() -> impl IntoView {
                                     <pre class="fields response-body">{v.body}</pre>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
-use crate::components::table::Loading;
+use crate::components::messages::PostFlash;
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -31,15 +31,14 @@ pub fn IntegrationsPage() -> impl IntoView {
             }) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) => {
+                    loaded(
+                        data.await,
+                        move |rows| {
                             rows.into_iter()
                                 .map(|r| view! { <Integration r save remove /> })
                                 .collect_view()
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             <div class="card" id="slack-members">
@@ -47,14 +46,9 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <p class="muted small">
                     "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
                 </p>
-                <Transition fallback=|| {
-                    view! { <p class="muted">"Loading…"</p> }
-                }>
+                <Transition fallback=Loading>
                     {move || Suspend::new(async move {
-                        match links.await {
-                            Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                            Ok(rows) => view! { <SlackMembers rows link /> }.into_any(),
-                        }
+                        loaded(links.await, move |rows| view! { <SlackMembers rows link /> })
                     })}
                 </Transition>
             </div>

@@ -7,8 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
 use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
-use crate::components::table::Loading;
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
 
@@ -45,9 +44,9 @@ pub fn PoliciesPage() -> impl IntoView {
             }}
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(p) => {
+                    loaded(
+                        data.await,
+                        move |p| {
                             let edit = p.can_edit;
                             let count = p.rules.len();
                             let based_on = p.version;
@@ -213,9 +212,8 @@ pub fn PoliciesPage() -> impl IntoView {
                                     })}
                                 <Settings settings=p.settings edit=edit action=saved based_on />
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
-use crate::components::table::Loading;
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
@@ -42,9 +42,9 @@ pub fn VersionsPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
-                    match versions.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) => {
+                    loaded(
+                        versions.await,
+                        move |rows| {
                             let (from, to) = pair();
                             let newest = rows.first().map(|r| r.version).unwrap_or(0);
                             let from = from.unwrap_or((newest - 1).max(0));
@@ -157,9 +157,8 @@ pub fn VersionsPage() -> impl IntoView {
                                     </table>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             <Transition>
