@@ -36,9 +36,8 @@ where
     })
 }
 
-/// Renders a loaded listing as [`loaded_list`] does, the full list as
-/// `<div class="card flush"><table class="table">` with `head` in the header row and
-/// one `row(item)` per item. `testid` becomes the table's `data-testid` when given.
+/// Renders a loaded listing as [`loaded_list`] does, the full list as a [`rows_table`]
+/// of class `table` in a `<div class="card flush">`.
 pub fn table_card<T, H, E, R>(
     data: Result<Vec<T>, ServerFnError>,
     testid: Option<&'static str>,
@@ -52,21 +51,44 @@ where
     R: IntoView + 'static,
 {
     loaded_list(data, empty, move |rows| {
-        view! {
-            <div class="card flush">
-                <table class="table" data-testid=testid>
-                    <thead>
-                        <tr>{head}</tr>
-                    </thead>
-                    <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
-                </table>
-            </div>
-        }
+        view! { <div class="card flush">{rows_table("table", testid, head, rows, row)}</div> }
     })
+}
+
+/// A table of rows: `<table class=class>` (`testid` as its `data-testid` when given),
+/// `head` in the header row and one `row(item)` per item in the body.
+pub fn rows_table<T, H, R>(
+    class: &'static str,
+    testid: Option<&'static str>,
+    head: H,
+    rows: Vec<T>,
+    row: impl FnMut(T) -> R,
+) -> AnyView
+where
+    H: IntoView + 'static,
+    R: IntoView + 'static,
+{
+    view! {
+        <table class=class data-testid=testid>
+            <thead>
+                <tr>{head}</tr>
+            </thead>
+            <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// The fallback a listing shows while it loads.
 #[component]
 pub fn Loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
+}
+
+/// Header cells with these plain texts, for a [`rows_table`]'s `head`.
+pub fn headers(names: &'static [&'static str]) -> impl IntoView {
+    names
+        .iter()
+        .map(|name| view! { <th>{*name}</th> })
+        .collect_view()
 }

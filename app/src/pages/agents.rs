@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::messages::FlashMessage;
-use crate::components::table::{Loading, table_card};
+use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
 use crate::server_fns::console::{current_user, take_flash};
 
@@ -39,13 +39,9 @@ pub fn AgentsPage() -> impl IntoView {
                         None,
                         view! { <p class="muted">"No agents yet."</p> },
                         view! {
-                            <th>"Agent"</th>
-                            <th>"Owner"</th>
-                            <th>"Labels"</th>
-                            <th>"Status"</th>
-                            <th>"Rate"</th>
-                            <th>"Keys"</th>
-                            <th>"Created"</th>
+                            {headers(
+                                &["Agent", "Owner", "Labels", "Status", "Rate", "Keys", "Created"],
+                            )}
                             {is_admin.then(|| view! { <th></th> })}
                         },
                         move |a| {

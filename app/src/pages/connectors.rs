@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::TierBadge;
-use crate::components::table::{Loading, loaded_list};
+use crate::components::table::{Loading, headers, loaded_list, rows_table};
 use crate::server_fns::console::list_instances;
 
 #[component]
@@ -59,36 +59,29 @@ pub fn ConnectorsPage() -> impl IntoView {
                                                         .into_any()
                                                 }}
                                             </summary>
-                                            <table class="table">
-                                                <thead>
-                                                    <tr>
-                                                        <th>"Operation"</th>
-                                                        <th>"Method"</th>
-                                                        <th>"Tier"</th>
-                                                        <th>"Kind"</th>
-                                                        <th>"Description"</th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody>
-                                                    {i
-                                                        .operations
-                                                        .into_iter()
-                                                        .map(|o| {
-                                                            view! {
-                                                                <tr>
-                                                                    <td class="mono">{o.id}</td>
-                                                                    <td class="mono">{o.method}</td>
-                                                                    <td>
-                                                                        <TierBadge tier=o.tier />
-                                                                    </td>
-                                                                    <td>{if o.writes { "write" } else { "read" }}</td>
-                                                                    <td>{o.description}</td>
-                                                                </tr>
-                                                            }
-                                                        })
-                                                        .collect_view()}
-                                                </tbody>
-                                            </table>
+                                            {rows_table(
+                                                "table",
+                                                None,
+                                                view! {
+                                                    {headers(
+                                                        &["Operation", "Method", "Tier", "Kind", "Description"],
+                                                    )}
+                                                },
+                                                i.operations,
+                                                move |o| {
+                                                    view! {
+                                                        <tr>
+                                                            <td class="mono">{o.id}</td>
+                                                            <td class="mono">{o.method}</td>
+                                                            <td>
+                                                                <TierBadge tier=o.tier />
+                                                            </td>
+                                                            <td>{if o.writes { "write" } else { "read" }}</td>
+                                                            <td>{o.description}</td>
+                                                        </tr>
+                                                    }
+                                                },
+                                            )}
                                         </details>
                                     }
                                 })

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::badges::StatusBadge;
 use crate::components::live::ticker;
 use crate::components::messages::PostFlash;
-use crate::components::table::{Loading, table_card};
+use crate::components::table::{Loading, headers, table_card};
 use crate::pages::approvals::remaining;
 use crate::server_fns::console::current_user;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
@@ -41,11 +41,7 @@ pub fn GrantsPage() -> impl IntoView {
                             </p>
                         },
                         view! {
-                            <th>"Agent"</th>
-                            <th>"Scope"</th>
-                            <th>"Why"</th>
-                            <th>"Status"</th>
-                            <th>"Time"</th>
+                            {headers(&["Agent", "Scope", "Why", "Status", "Time"])}
                             <th></th>
                         },
                         move |g| {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::messages::PostFlash;
-use crate::components::table::{Loading, loaded};
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -59,58 +59,45 @@ pub fn IntegrationsPage() -> impl IntoView {
 #[component]
 fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) -> impl IntoView {
     view! {
-        <table class="table">
-            <thead>
-                <tr>
-                    <th>"User"</th>
-                    <th>"Role"</th>
-                    <th>"Approver groups"</th>
-                    <th>"Slack member id"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|r| {
-                        let label = format!("Slack member id of {}", r.email);
-                        let key = r.email.clone();
-                        view! {
-                            <tr data-user=key>
-                                <td>{r.email}</td>
-                                <td>{r.role}</td>
-                                <td class="muted">
-                                    {if r.groups.is_empty() {
-                                        "—".to_string()
-                                    } else {
-                                        r.groups.join(", ")
-                                    }}
-                                </td>
-                                <td>
-                                    <ActionForm action=link attr:class="inline">
-                                        <input
-                                            type="hidden"
-                                            name="user_id"
-                                            value=r.user_id.clone()
-                                        />
-                                        <input
-                                            name="slack_user_id"
-                                            class="mono"
-                                            placeholder="U0123ABCD"
-                                            aria-label=label
-                                            value=r.slack_user_id.clone().unwrap_or_default()
-                                            autocomplete="off"
-                                        />
-                                        <button type="submit" class="btn small">
-                                            "Save"
-                                        </button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        {rows_table(
+            "table",
+            None,
+            view! { {headers(&["User", "Role", "Approver groups", "Slack member id"])} },
+            rows,
+            move |r| {
+                let label = format!("Slack member id of {}", r.email);
+                let key = r.email.clone();
+                view! {
+                    <tr data-user=key>
+                        <td>{r.email}</td>
+                        <td>{r.role}</td>
+                        <td class="muted">
+                            {if r.groups.is_empty() {
+                                "—".to_string()
+                            } else {
+                                r.groups.join(", ")
+                            }}
+                        </td>
+                        <td>
+                            <ActionForm action=link attr:class="inline">
+                                <input type="hidden" name="user_id" value=r.user_id.clone() />
+                                <input
+                                    name="slack_user_id"
+                                    class="mono"
+                                    placeholder="U0123ABCD"
+                                    aria-label=label
+                                    value=r.slack_user_id.clone().unwrap_or_default()
+                                    autocomplete="off"
+                                />
+                                <button type="submit" class="btn small">
+                                    "Save"
+                                </button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }
+            },
+        )}
     }
 }
 

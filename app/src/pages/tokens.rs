@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::messages::PostFlash;
-use crate::components::table::{Loading, table_card};
+use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::tokens::{CreateToken, RevokeToken, list_tokens};
 
 #[component]
@@ -53,13 +53,17 @@ pub fn TokensPage() -> impl IntoView {
                         Some("tokens"),
                         view! { <p class="muted">"No tokens yet."</p> },
                         view! {
-                            <th>"Name"</th>
-                            <th>"User"</th>
-                            <th>"Token"</th>
-                            <th>"Created"</th>
-                            <th>"Last used"</th>
-                            <th>"Expires"</th>
-                            <th>"Status"</th>
+                            {headers(
+                                &[
+                                    "Name",
+                                    "User",
+                                    "Token",
+                                    "Created",
+                                    "Last used",
+                                    "Expires",
+                                    "Status",
+                                ],
+                            )}
                             <th></th>
                         },
                         move |t| {

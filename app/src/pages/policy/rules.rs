@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
 use crate::components::messages::PostFlash;
-use crate::components::table::{Loading, loaded};
+use crate::components::table::{Loading, headers, loaded};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
 
@@ -71,11 +71,7 @@ pub fn PoliciesPage() -> impl IntoView {
                                     <table class="table rules">
                                         <thead>
                                             <tr>
-                                                <th>"#"</th>
-                                                <th>"Rule"</th>
-                                                <th>"When"</th>
-                                                <th>"If (CEL)"</th>
-                                                <th>"Then"</th>
+                                                {headers(&["#", "Rule", "When", "If (CEL)", "Then"])}
                                                 {edit.then(|| view! { <th></th> })}
                                             </tr>
                                         </thead>
