@@ -4,3 +4,4 @@ pub mod badges;
 pub mod layout;
 pub mod live;
 pub mod messages;
+pub mod table;

@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
-use crate::components::messages::{ErrorBox, FlashMessage, error_text};
+use crate::components::messages::FlashMessage;
+use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
 use crate::server_fns::console::{current_user, take_flash};
 
@@ -30,83 +31,60 @@ pub fn AgentsPage() -> impl IntoView {
                     flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
                 })}
             </Transition>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let is_admin = me.await.map(|m| m.is_admin).unwrap_or(false);
-                    match agents.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
-                            view! { <p class="muted">"No agents yet."</p> }.into_any()
-                        }
-                        Ok(rows) => {
+                    table_card(
+                        agents.await,
+                        None,
+                        view! { <p class="muted">"No agents yet."</p> },
+                        view! {
+                            {headers(
+                                &["Agent", "Owner", "Labels", "Status", "Rate", "Keys", "Created"],
+                            )}
+                            {is_admin.then(|| view! { <th></th> })}
+                        },
+                        move |a| {
+                            let id = a.id.clone();
                             view! {
-                                <div class="card flush">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th>"Agent"</th>
-                                                <th>"Owner"</th>
-                                                <th>"Labels"</th>
-                                                <th>"Status"</th>
-                                                <th>"Rate"</th>
-                                                <th>"Keys"</th>
-                                                <th>"Created"</th>
-                                                {is_admin.then(|| view! { <th></th> })}
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows
-                                                .into_iter()
-                                                .map(|a| {
-                                                    let id = a.id.clone();
-                                                    view! {
-                                                        <tr data-agent=a.name.clone()>
-                                                            <td>
-                                                                <strong>{a.name.clone()}</strong>
-                                                                <div class="muted small">{a.description.clone()}</div>
-                                                            </td>
-                                                            <td>{a.owner.clone()}</td>
-                                                            <td>
-                                                                {a
-                                                                    .labels
-                                                                    .iter()
-                                                                    .map(|(k, v)| {
-                                                                        view! { <span class="label">{format!("{k}:{v}")}</span> }
-                                                                    })
-                                                                    .collect_view()}
-                                                            </td>
-                                                            <td>
-                                                                <StatusBadge status=a.status.clone() />
-                                                            </td>
-                                                            <td class="num">{format!("{}/min", a.declared_rate)}</td>
-                                                            <td class="num">{a.active_keys}</td>
-                                                            <td class="nowrap">{a.created.clone()}</td>
-                                                            {is_admin
-                                                                .then(|| {
-                                                                    view! {
-                                                                        <td>
-                                                                            <ActionForm action=issue>
-                                                                                <input type="hidden" name="agent_id" value=id.clone() />
-                                                                                <button type="submit" class="btn small">
-                                                                                    "Issue key"
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                        </td>
-                                                                    }
-                                                                })}
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                <tr data-agent=a.name.clone()>
+                                    <td>
+                                        <strong>{a.name.clone()}</strong>
+                                        <div class="muted small">{a.description.clone()}</div>
+                                    </td>
+                                    <td>{a.owner.clone()}</td>
+                                    <td>
+                                        {a
+                                            .labels
+                                            .iter()
+                                            .map(|(k, v)| {
+                                                view! { <span class="label">{format!("{k}:{v}")}</span> }
+                                            })
+                                            .collect_view()}
+                                    </td>
+                                    <td>
+                                        <StatusBadge status=a.status.clone() />
+                                    </td>
+                                    <td class="num">{format!("{}/min", a.declared_rate)}</td>
+                                    <td class="num">{a.active_keys}</td>
+                                    <td class="nowrap">{a.created.clone()}</td>
+                                    {is_admin
+                                        .then(|| {
+                                            view! {
+                                                <td>
+                                                    <ActionForm action=issue>
+                                                        <input type="hidden" name="agent_id" value=id.clone() />
+                                                        <button type="submit" class="btn small">
+                                                            "Issue key"
+                                                        </button>
+                                                    </ActionForm>
+                                                </td>
+                                            }
+                                        })}
+                                </tr>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             <Suspense>

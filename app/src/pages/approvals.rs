@@ -7,7 +7,8 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::messages::{ErrorBox, PostFlash};
+use crate::components::table::{Loading, headers, loaded, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -25,65 +26,57 @@ pub fn remaining(secs: i64) -> String {
 #[component]
 pub fn ApprovalTable(rows: Vec<ApprovalRow>, history: bool) -> impl IntoView {
     view! {
-        <table class="table approvals" data-testid="approval-queue">
-            <thead>
-                <tr>
-                    <th>"Requested"</th>
-                    <th>"Agent"</th>
-                    <th>"Call"</th>
-                    <th>"Risk"</th>
-                    <th>"Rule"</th>
-                    <th>{if history { "Outcome" } else { "Expires" }}</th>
-                    <th></th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|a| {
-                        let href = format!("/approvals/view?id={}", a.id);
-                        let urgent = !history && a.remaining_secs < 300;
-                        view! {
-                            <tr data-approval=a.id.clone()>
-                                <td class="nowrap">{a.created.clone()}</td>
-                                <td>{a.agent.clone()}</td>
-                                <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
-                                <td>
-                                    <RiskBadge score=a.risk />
-                                </td>
-                                <td class="mono small">{a.rule.clone()}</td>
-                                <td class=if urgent {
-                                    "nowrap urgent"
-                                } else {
-                                    "nowrap"
-                                }>
-                                    {if history {
-                                        view! {
-                                            <StatusBadge status=a.status.clone() />
-                                            " "
-                                            <span class="muted small">{a.decided_by.clone()}</span>
-                                        }
-                                            .into_any()
-                                    } else {
-                                        view! {
-                                            <span class="countdown" data-testid="countdown">
-                                                {remaining(a.remaining_secs)}
-                                            </span>
-                                        }
-                                            .into_any()
-                                    }}
-                                </td>
-                                <td>
-                                    <a class="btn small" href=href>
-                                        {if history { "View" } else { "Review" }}
-                                    </a>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        {rows_table(
+            "table approvals",
+            Some("approval-queue"),
+            view! {
+                {headers(&["Requested", "Agent", "Call", "Risk", "Rule"])}
+                <th>{if history { "Outcome" } else { "Expires" }}</th>
+                <th></th>
+            },
+            rows,
+            move |a| {
+                let href = format!("/approvals/view?id={}", a.id);
+                let urgent = !history && a.remaining_secs < 300;
+                view! {
+                    <tr data-approval=a.id.clone()>
+                        <td class="nowrap">{a.created.clone()}</td>
+                        <td>{a.agent.clone()}</td>
+                        <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
+                        <td>
+                            <RiskBadge score=a.risk />
+                        </td>
+                        <td class="mono small">{a.rule.clone()}</td>
+                        <td class=if urgent {
+                            "nowrap urgent"
+                        } else {
+                            "nowrap"
+                        }>
+                            {if history {
+                                view! {
+                                    <StatusBadge status=a.status.clone() />
+                                    " "
+                                    <span class="muted small">{a.decided_by.clone()}</span>
+                                }
+                                    .into_any()
+                            } else {
+                                view! {
+                                    <span class="countdown" data-testid="countdown">
+                                        {remaining(a.remaining_secs)}
+                                    </span>
+                                }
+                                    .into_any()
+                            }}
+                        </td>
+                        <td>
+                            <a class="btn small" href=href>
+                                {if history { "View" } else { "Review" }}
+                            </a>
+                        </td>
+                    </tr>
+                }
+            },
+        )}
     }
 }
 
@@ -160,29 +153,23 @@ pub fn ApprovalsPage() -> impl IntoView {
                     "Apply"
                 </button>
             </form>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
-                            view! {
-                                <p class="muted" data-testid="approval-queue">
-                                    "Nothing here."
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Ok(rows) => {
+                    loaded_list(
+                        data.await,
+                        view! {
+                            <p class="muted" data-testid="approval-queue">
+                                "Nothing here."
+                            </p>
+                        },
+                        move |rows| {
                             view! {
                                 <div class="card flush">
                                     <ApprovalTable rows history=history() />
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>
@@ -208,14 +195,9 @@ pub fn ApprovalPage() -> impl IntoView {
                 </p>
             </header>
             <PostFlash version=Signal::derive(move || decide.version().get()) />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(v) => view! { <Request v decide /> }.into_any(),
-                    }
+                    loaded(data.await, move |v| view! { <Request v decide /> })
                 })}
             </Transition>
         </section>
@@ -396,11 +378,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                             })}
                         <table class="table diff-table">
                             <thead>
-                                <tr>
-                                    <th>"Field"</th>
-                                    <th>"Now"</th>
-                                    <th>"After the call"</th>
-                                </tr>
+                                <tr>{headers(&["Field", "Now", "After the call"])}</tr>
                             </thead>
                             <tbody>
                                 {d

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -17,76 +17,71 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
         return view! { <p class="muted">"No records yet."</p> }.into_any();
     }
     view! {
-        <table class="table audit">
-            <thead>
-                <tr>
-                    <th>"Seq"</th>
-                    <th>"Time (UTC)"</th>
-                    <th>"Event"</th>
-                    <th>"Agent / actor"</th>
-                    <th>"Connector"</th>
-                    <th>"Operation"</th>
-                    <th>"Verdict"</th>
-                    <th>"Risk"</th>
-                    <th>"Hash"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|r| {
-                        view! {
-                            <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
-                                <td class="num">{r.seq}</td>
-                                <td class="nowrap">{r.ts.clone()}</td>
-                                <td>
-                                    <details>
-                                        <summary>{r.kind.clone()}</summary>
-                                        <pre class="fields">{r.details.clone()}</pre>
-                                        <p class="mono small">"prev " {r.prev_hash.clone()}</p>
-                                        {r
-                                            .response_sha256
-                                            .clone()
-                                            .map(|h| {
-                                                view! {
-                                                    <p class="mono small">"response sha256 " {h}</p>
-                                                    {responses
-                                                        .then(|| {
-                                                            view! {
-                                                                <p>
-                                                                    <a
-                                                                        href=format!("/audit/response?id={}", r.id)
-                                                                        class="show-response"
-                                                                    >
-                                                                        "Show the response"
-                                                                    </a>
-                                                                </p>
-                                                            }
-                                                        })}
-                                                }
-                                            })}
-                                    </details>
-                                </td>
-                                <td>{r.agent.clone().unwrap_or(r.actor.clone())}</td>
-                                <td>{r.connector.clone().unwrap_or_default()}</td>
-                                <td class="mono">{r.operation.clone().unwrap_or_default()}</td>
-                                <td>
-                                    {r
-                                        .verdict
-                                        .clone()
-                                        .map(|v| view! { <VerdictBadge verdict=v /> })}
-                                </td>
-                                <td>{r.risk.map(|s| view! { <RiskBadge score=s /> })}</td>
-                                <td class="mono hash" title=r.hash.clone()>
-                                    {r.hash.chars().take(12).collect::<String>()}
-                                    "…"
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        {rows_table(
+            "table audit",
+            None,
+            view! {
+                {headers(
+                    &[
+                        "Seq",
+                        "Time (UTC)",
+                        "Event",
+                        "Agent / actor",
+                        "Connector",
+                        "Operation",
+                        "Verdict",
+                        "Risk",
+                        "Hash",
+                    ],
+                )}
+            },
+            rows,
+            move |r| {
+                view! {
+                    <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
+                        <td class="num">{r.seq}</td>
+                        <td class="nowrap">{r.ts.clone()}</td>
+                        <td>
+                            <details>
+                                <summary>{r.kind.clone()}</summary>
+                                <pre class="fields">{r.details.clone()}</pre>
+                                <p class="mono small">"prev " {r.prev_hash.clone()}</p>
+                                {r
+                                    .response_sha256
+                                    .clone()
+                                    .map(|h| {
+                                        view! {
+                                            <p class="mono small">"response sha256 " {h}</p>
+                                            {responses
+                                                .then(|| {
+                                                    view! {
+                                                        <p>
+                                                            <a
+                                                                href=format!("/audit/response?id={}", r.id)
+                                                                class="show-response"
+                                                            >
+                                                                "Show the response"
+                                                            </a>
+                                                        </p>
+                                                    }
+                                                })}
+                                        }
+                                    })}
+                            </details>
+                        </td>
+                        <td>{r.agent.clone().unwrap_or(r.actor.clone())}</td>
+                        <td>{r.connector.clone().unwrap_or_default()}</td>
+                        <td class="mono">{r.operation.clone().unwrap_or_default()}</td>
+                        <td>{r.verdict.clone().map(|v| view! { <VerdictBadge verdict=v /> })}</td>
+                        <td>{r.risk.map(|s| view! { <RiskBadge score=s /> })}</td>
+                        <td class="mono hash" title=r.hash.clone()>
+                            {r.hash.chars().take(12).collect::<String>()}
+                            "…"
+                        </td>
+                    </tr>
+                }
+            },
+        )}
     }
     .into_any()
 }
@@ -105,13 +100,11 @@ pub fn AuditTrailPage() -> impl IntoView {
                     <code>"arx audit verify"</code>" checks the chain."
                 </p>
             </header>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match page.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(p) => {
+                    loaded(
+                        page.await,
+                        move |p| {
                             view! {
                                 <p class="muted">
                                     {format!("{} records in this org's chain.", p.total)}
@@ -132,9 +125,8 @@ pub fn AuditTrailPage() -> impl IntoView {
                                         })}
                                 </nav>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>
@@ -157,13 +149,11 @@ pub fn ResponsePage() -> impl IntoView {
                     <a href="/audit">"← Audit trail"</a>
                 </p>
             </header>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match body.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(v) => {
+                    loaded(
+                        body.await,
+                        move |v| {
                             view! {
                                 {if v.verified {
                                     view! {
@@ -202,9 +192,8 @@ pub fn ResponsePage() -> impl IntoView {
                                     <pre class="fields response-body">{v.body}</pre>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

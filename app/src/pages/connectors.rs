@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::TierBadge;
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, headers, loaded_list, rows_table};
 use crate::server_fns::console::list_instances;
 
 #[component]
@@ -17,21 +17,16 @@ pub fn ConnectorsPage() -> impl IntoView {
                     "Instances of the connector catalog configured in this org. Credentials are write-only: ARX shows whether they are set, never what they are."
                 </p>
             </header>
-            <Suspense fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
-                            view! {
-                                <p class="muted">
-                                    "No connector instances yet; an admin adds them through the admin API."
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Ok(rows) => {
+                    loaded_list(
+                        data.await,
+                        view! {
+                            <p class="muted">
+                                "No connector instances yet; an admin adds them through the admin API."
+                            </p>
+                        },
+                        move |rows| {
                             rows.into_iter()
                                 .map(|i| {
                                     view! {
@@ -64,43 +59,35 @@ pub fn ConnectorsPage() -> impl IntoView {
                                                         .into_any()
                                                 }}
                                             </summary>
-                                            <table class="table">
-                                                <thead>
-                                                    <tr>
-                                                        <th>"Operation"</th>
-                                                        <th>"Method"</th>
-                                                        <th>"Tier"</th>
-                                                        <th>"Kind"</th>
-                                                        <th>"Description"</th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody>
-                                                    {i
-                                                        .operations
-                                                        .into_iter()
-                                                        .map(|o| {
-                                                            view! {
-                                                                <tr>
-                                                                    <td class="mono">{o.id}</td>
-                                                                    <td class="mono">{o.method}</td>
-                                                                    <td>
-                                                                        <TierBadge tier=o.tier />
-                                                                    </td>
-                                                                    <td>{if o.writes { "write" } else { "read" }}</td>
-                                                                    <td>{o.description}</td>
-                                                                </tr>
-                                                            }
-                                                        })
-                                                        .collect_view()}
-                                                </tbody>
-                                            </table>
+                                            {rows_table(
+                                                "table",
+                                                None,
+                                                view! {
+                                                    {headers(
+                                                        &["Operation", "Method", "Tier", "Kind", "Description"],
+                                                    )}
+                                                },
+                                                i.operations,
+                                                move |o| {
+                                                    view! {
+                                                        <tr>
+                                                            <td class="mono">{o.id}</td>
+                                                            <td class="mono">{o.method}</td>
+                                                            <td>
+                                                                <TierBadge tier=o.tier />
+                                                            </td>
+                                                            <td>{if o.writes { "write" } else { "read" }}</td>
+                                                            <td>{o.description}</td>
+                                                        </tr>
+                                                    }
+                                                },
+                                            )}
                                         </details>
                                     }
                                 })
                                 .collect_view()
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Suspense>
         </section>

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::messages::PostFlash;
+use crate::components::table::{Loading, headers, table_card};
 use crate::pages::approvals::remaining;
 use crate::server_fns::console::current_user;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
@@ -28,91 +29,67 @@ pub fn GrantsPage() -> impl IntoView {
                 </p>
             </header>
             <PostFlash version=Signal::derive(move || revoke.version().get()) />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
+                    table_card(
+                        data.await,
+                        Some("grants"),
+                        view! {
+                            <p class="muted">
+                                "No grants yet. Agents ask for them with POST /v1/sdk/grants."
+                            </p>
+                        },
+                        view! {
+                            {headers(&["Agent", "Scope", "Why", "Status", "Time"])}
+                            <th></th>
+                        },
+                        move |g| {
+                            let live = g.status == "active" || g.status == "requested";
+                            let id = g.id.clone();
                             view! {
-                                <p class="muted">
-                                    "No grants yet. Agents ask for them with POST /v1/sdk/grants."
-                                </p>
+                                <tr data-grant=g.id.clone() data-status=g.status.clone()>
+                                    <td>{g.agent.clone()}</td>
+                                    <td class="mono small">
+                                        {format!("{}: {}", g.connector, g.operations.join(", "))}
+                                        <div class="muted">{format!("on {}", g.instance)}</div>
+                                        {g
+                                            .resource
+                                            .clone()
+                                            .map(|r| {
+                                                view! { <div class="muted">{format!("only {r}")}</div> }
+                                            })}
+                                    </td>
+                                    <td>{g.reason.clone()}</td>
+                                    <td>
+                                        <StatusBadge status=g.status.clone() />
+                                    </td>
+                                    <td class="nowrap">
+                                        {match (g.remaining_secs, g.ended.clone()) {
+                                            (Some(s), _) => {
+                                                format!("ends {} (of {})", remaining(s), g.ttl)
+                                            }
+                                            (None, Some(e)) => format!("ended {e}"),
+                                            (None, None) => format!("{} once approved", g.ttl),
+                                        }}
+                                    </td>
+                                    <td>
+                                        {(admin && live)
+                                            .then(|| {
+                                                view! {
+                                                    <ActionForm action=revoke attr:class="inline">
+                                                        <input type="hidden" name="id" value=id />
+                                                        <button type="submit" class="btn small danger">
+                                                            "Revoke"
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                            })}
+                                    </td>
+                                </tr>
                             }
-                                .into_any()
-                        }
-                        Ok(rows) => {
-                            view! {
-                                <div class="card flush">
-                                    <table class="table" data-testid="grants">
-                                        <thead>
-                                            <tr>
-                                                <th>"Agent"</th>
-                                                <th>"Scope"</th>
-                                                <th>"Why"</th>
-                                                <th>"Status"</th>
-                                                <th>"Time"</th>
-                                                <th></th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows
-                                                .into_iter()
-                                                .map(|g| {
-                                                    let live = g.status == "active" || g.status == "requested";
-                                                    let id = g.id.clone();
-                                                    view! {
-                                                        <tr data-grant=g.id.clone() data-status=g.status.clone()>
-                                                            <td>{g.agent.clone()}</td>
-                                                            <td class="mono small">
-                                                                {format!("{}: {}", g.connector, g.operations.join(", "))}
-                                                                <div class="muted">{format!("on {}", g.instance)}</div>
-                                                                {g
-                                                                    .resource
-                                                                    .clone()
-                                                                    .map(|r| {
-                                                                        view! { <div class="muted">{format!("only {r}")}</div> }
-                                                                    })}
-                                                            </td>
-                                                            <td>{g.reason.clone()}</td>
-                                                            <td>
-                                                                <StatusBadge status=g.status.clone() />
-                                                            </td>
-                                                            <td class="nowrap">
-                                                                {match (g.remaining_secs, g.ended.clone()) {
-                                                                    (Some(s), _) => {
-                                                                        format!("ends {} (of {})", remaining(s), g.ttl)
-                                                                    }
-                                                                    (None, Some(e)) => format!("ended {e}"),
-                                                                    (None, None) => format!("{} once approved", g.ttl),
-                                                                }}
-                                                            </td>
-                                                            <td>
-                                                                {(admin && live)
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <ActionForm action=revoke attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id />
-                                                                                <button type="submit" class="btn small danger">
-                                                                                    "Revoke"
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                        }
-                                                                    })}
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

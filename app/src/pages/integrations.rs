@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::messages::PostFlash;
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -28,19 +29,16 @@ pub fn IntegrationsPage() -> impl IntoView {
             <PostFlash version=Signal::derive(move || {
                 save.version().get() + remove.version().get() + link.version().get()
             }) />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) => {
+                    loaded(
+                        data.await,
+                        move |rows| {
                             rows.into_iter()
                                 .map(|r| view! { <Integration r save remove /> })
                                 .collect_view()
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             <div class="card" id="slack-members">
@@ -48,14 +46,9 @@ pub fn IntegrationsPage() -> impl IntoView {
                 <p class="muted small">
                     "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
                 </p>
-                <Transition fallback=|| {
-                    view! { <p class="muted">"Loading…"</p> }
-                }>
+                <Transition fallback=Loading>
                     {move || Suspend::new(async move {
-                        match links.await {
-                            Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                            Ok(rows) => view! { <SlackMembers rows link /> }.into_any(),
-                        }
+                        loaded(links.await, move |rows| view! { <SlackMembers rows link /> })
                     })}
                 </Transition>
             </div>
@@ -66,58 +59,45 @@ pub fn IntegrationsPage() -> impl IntoView {
 #[component]
 fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) -> impl IntoView {
     view! {
-        <table class="table">
-            <thead>
-                <tr>
-                    <th>"User"</th>
-                    <th>"Role"</th>
-                    <th>"Approver groups"</th>
-                    <th>"Slack member id"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|r| {
-                        let label = format!("Slack member id of {}", r.email);
-                        let key = r.email.clone();
-                        view! {
-                            <tr data-user=key>
-                                <td>{r.email}</td>
-                                <td>{r.role}</td>
-                                <td class="muted">
-                                    {if r.groups.is_empty() {
-                                        "—".to_string()
-                                    } else {
-                                        r.groups.join(", ")
-                                    }}
-                                </td>
-                                <td>
-                                    <ActionForm action=link attr:class="inline">
-                                        <input
-                                            type="hidden"
-                                            name="user_id"
-                                            value=r.user_id.clone()
-                                        />
-                                        <input
-                                            name="slack_user_id"
-                                            class="mono"
-                                            placeholder="U0123ABCD"
-                                            aria-label=label
-                                            value=r.slack_user_id.clone().unwrap_or_default()
-                                            autocomplete="off"
-                                        />
-                                        <button type="submit" class="btn small">
-                                            "Save"
-                                        </button>
-                                    </ActionForm>
-                                </td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        {rows_table(
+            "table",
+            None,
+            view! { {headers(&["User", "Role", "Approver groups", "Slack member id"])} },
+            rows,
+            move |r| {
+                let label = format!("Slack member id of {}", r.email);
+                let key = r.email.clone();
+                view! {
+                    <tr data-user=key>
+                        <td>{r.email}</td>
+                        <td>{r.role}</td>
+                        <td class="muted">
+                            {if r.groups.is_empty() {
+                                "—".to_string()
+                            } else {
+                                r.groups.join(", ")
+                            }}
+                        </td>
+                        <td>
+                            <ActionForm action=link attr:class="inline">
+                                <input type="hidden" name="user_id" value=r.user_id.clone() />
+                                <input
+                                    name="slack_user_id"
+                                    class="mono"
+                                    placeholder="U0123ABCD"
+                                    aria-label=label
+                                    value=r.slack_user_id.clone().unwrap_or_default()
+                                    autocomplete="off"
+                                />
+                                <button type="submit" class="btn small">
+                                    "Save"
+                                </button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }
+            },
+        )}
     }
 }
 

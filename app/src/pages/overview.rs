@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, loaded};
 use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::console::get_overview;
@@ -15,13 +15,11 @@ pub fn OverviewPage() -> impl IntoView {
             <header class="page-head">
                 <h1>"Overview"</h1>
             </header>
-            <Suspense fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(o) => {
+                    loaded(
+                        data.await,
+                        move |o| {
                             let (p, e, d) = o.verdicts;
                             let total = (p + e + d).max(1) as f64;
                             let pct = |n: u32| {
@@ -96,9 +94,8 @@ pub fn OverviewPage() -> impl IntoView {
                                     </p>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Suspense>
         </section>

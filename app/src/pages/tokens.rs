@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
-use crate::components::messages::{ErrorBox, PostFlash, error_text};
+use crate::components::messages::PostFlash;
+use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::tokens::{CreateToken, RevokeToken, list_tokens};
 
 #[component]
@@ -45,80 +46,65 @@ pub fn TokensPage() -> impl IntoView {
                     </div>
                 </ActionForm>
             </div>
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) if rows.is_empty() => {
-                            view! { <p class="muted">"No tokens yet."</p> }.into_any()
-                        }
-                        Ok(rows) => {
+                    table_card(
+                        data.await,
+                        Some("tokens"),
+                        view! { <p class="muted">"No tokens yet."</p> },
+                        view! {
+                            {headers(
+                                &[
+                                    "Name",
+                                    "User",
+                                    "Token",
+                                    "Created",
+                                    "Last used",
+                                    "Expires",
+                                    "Status",
+                                ],
+                            )}
+                            <th></th>
+                        },
+                        move |t| {
+                            let active = t.status == "active";
+                            let id = t.id.clone();
                             view! {
-                                <div class="card flush">
-                                    <table class="table" data-testid="tokens">
-                                        <thead>
-                                            <tr>
-                                                <th>"Name"</th>
-                                                <th>"User"</th>
-                                                <th>"Token"</th>
-                                                <th>"Created"</th>
-                                                <th>"Last used"</th>
-                                                <th>"Expires"</th>
-                                                <th>"Status"</th>
-                                                <th></th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows
-                                                .into_iter()
-                                                .map(|t| {
-                                                    let active = t.status == "active";
-                                                    let id = t.id.clone();
-                                                    view! {
-                                                        <tr data-token=t.id.clone() data-status=t.status.clone()>
-                                                            <td>{t.name.clone()}</td>
-                                                            <td>{t.user.clone()}</td>
-                                                            <td class="mono small">
-                                                                {if t.prefix.is_empty() {
-                                                                    "—".to_string()
-                                                                } else {
-                                                                    format!("{}…", t.prefix)
-                                                                }}
-                                                            </td>
-                                                            <td class="nowrap">{t.created.clone()}</td>
-                                                            <td class="nowrap">
-                                                                {t.last_used.clone().unwrap_or_else(|| "never".into())}
-                                                            </td>
-                                                            <td class="nowrap">{t.expires.clone()}</td>
-                                                            <td>
-                                                                <StatusBadge status=t.status.clone() />
-                                                            </td>
-                                                            <td>
-                                                                {active
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <ActionForm action=revoke attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id />
-                                                                                <button type="submit" class="btn small danger">
-                                                                                    "Revoke"
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                        }
-                                                                    })}
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                <tr data-token=t.id.clone() data-status=t.status.clone()>
+                                    <td>{t.name.clone()}</td>
+                                    <td>{t.user.clone()}</td>
+                                    <td class="mono small">
+                                        {if t.prefix.is_empty() {
+                                            "—".to_string()
+                                        } else {
+                                            format!("{}…", t.prefix)
+                                        }}
+                                    </td>
+                                    <td class="nowrap">{t.created.clone()}</td>
+                                    <td class="nowrap">
+                                        {t.last_used.clone().unwrap_or_else(|| "never".into())}
+                                    </td>
+                                    <td class="nowrap">{t.expires.clone()}</td>
+                                    <td>
+                                        <StatusBadge status=t.status.clone() />
+                                    </td>
+                                    <td>
+                                        {active
+                                            .then(|| {
+                                                view! {
+                                                    <ActionForm action=revoke attr:class="inline">
+                                                        <input type="hidden" name="id" value=id />
+                                                        <button type="submit" class="btn small danger">
+                                                            "Revoke"
+                                                        </button>
+                                                    </ActionForm>
+                                                }
+                                            })}
+                                    </td>
+                                </tr>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

@@ -6,7 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::PolicyTabs;
 use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::messages::error_text;
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
 
@@ -36,14 +37,9 @@ pub fn RuleEditorPage() -> impl IntoView {
             </header>
             <PolicyTabs current="/policies" />
             <PostFlash version />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match form.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(f) => view! { <Editor form=f save check /> }.into_any(),
-                    }
+                    loaded(form.await, move |f| view! { <Editor form=f save check /> })
                 })}
             </Transition>
         </section>

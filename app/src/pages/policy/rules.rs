@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
 use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, headers, loaded};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
 
@@ -42,13 +42,11 @@ pub fn PoliciesPage() -> impl IntoView {
                         }
                     })
             }}
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(p) => {
+                    loaded(
+                        data.await,
+                        move |p| {
                             let edit = p.can_edit;
                             let count = p.rules.len();
                             let based_on = p.version;
@@ -73,11 +71,7 @@ pub fn PoliciesPage() -> impl IntoView {
                                     <table class="table rules">
                                         <thead>
                                             <tr>
-                                                <th>"#"</th>
-                                                <th>"Rule"</th>
-                                                <th>"When"</th>
-                                                <th>"If (CEL)"</th>
-                                                <th>"Then"</th>
+                                                {headers(&["#", "Rule", "When", "If (CEL)", "Then"])}
                                                 {edit.then(|| view! { <th></th> })}
                                             </tr>
                                         </thead>
@@ -214,9 +208,8 @@ pub fn PoliciesPage() -> impl IntoView {
                                     })}
                                 <Settings settings=p.settings edit=edit action=saved based_on />
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
         </section>

@@ -9,6 +9,7 @@ use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{headers, rows_table};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
 };
@@ -212,34 +213,29 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
             </div>
         </div>
         <div class="card flush">
-            <table class="table" data-testid="sim-rules">
-                <thead>
-                    <tr>
-                        <th>"Decided by"</th>
-                        <th class="num">"Was P / E / D"</th>
-                        <th class="num">"Would be P / E / D"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {job
-                        .rules
-                        .into_iter()
-                        .map(|r| {
-                            view! {
-                                <tr>
-                                    <td class="mono">{r.policy_id}</td>
-                                    <td class="num">
-                                        {format!("{} / {} / {}", r.was.0, r.was.1, r.was.2)}
-                                    </td>
-                                    <td class="num">
-                                        {format!("{} / {} / {}", r.would.0, r.would.1, r.would.2)}
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            {rows_table(
+                "table",
+                Some("sim-rules"),
+                view! {
+                    <th>"Decided by"</th>
+                    <th class="num">"Was P / E / D"</th>
+                    <th class="num">"Would be P / E / D"</th>
+                },
+                job.rules,
+                move |r| {
+                    view! {
+                        <tr>
+                            <td class="mono">{r.policy_id}</td>
+                            <td class="num">
+                                {format!("{} / {} / {}", r.was.0, r.was.1, r.was.2)}
+                            </td>
+                            <td class="num">
+                                {format!("{} / {} / {}", r.would.0, r.would.1, r.would.2)}
+                            </td>
+                        </tr>
+                    }
+                },
+            )}
         </div>
         <div class="card flush">
             <h2 class="pad">
@@ -247,54 +243,41 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
                 {(job.changed_total > job.changed.len() as u64)
                     .then(|| format!(" (the first {} are listed)", job.changed.len()))}
             </h2>
-            <table class="table" data-testid="sim-changed">
-                <thead>
-                    <tr>
-                        <th>"Record"</th>
-                        <th>"Time (UTC)"</th>
-                        <th>"Agent"</th>
-                        <th>"Call"</th>
-                        <th>"Risk"</th>
-                        <th>"Was"</th>
-                        <th>"Would be"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {job
-                        .changed
-                        .into_iter()
-                        .map(|c| {
-                            view! {
-                                <tr>
-                                    <td>
-                                        <a href=format!(
-                                            "/audit?before={}#seq-{}",
-                                            c.seq + 1,
-                                            c.seq,
-                                        )>{format!("#{}", c.seq)}</a>
-                                    </td>
-                                    <td class="nowrap">{c.ts}</td>
-                                    <td>{c.agent}</td>
-                                    <td class="mono">
-                                        {format!("{}.{}", c.connector, c.operation)}
-                                    </td>
-                                    <td>
-                                        <RiskBadge score=c.risk />
-                                    </td>
-                                    <td>
-                                        <VerdictBadge verdict=c.was />
-                                        <div class="muted small mono">{c.was_policy}</div>
-                                    </td>
-                                    <td>
-                                        <VerdictBadge verdict=c.would />
-                                        <div class="muted small mono">{c.would_policy}</div>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+            {rows_table(
+                "table",
+                Some("sim-changed"),
+                view! {
+                    {headers(&["Record", "Time (UTC)", "Agent", "Call", "Risk", "Was", "Would be"])}
+                },
+                job.changed,
+                move |c| {
+                    view! {
+                        <tr>
+                            <td>
+                                <a href=format!(
+                                    "/audit?before={}#seq-{}",
+                                    c.seq + 1,
+                                    c.seq,
+                                )>{format!("#{}", c.seq)}</a>
+                            </td>
+                            <td class="nowrap">{c.ts}</td>
+                            <td>{c.agent}</td>
+                            <td class="mono">{format!("{}.{}", c.connector, c.operation)}</td>
+                            <td>
+                                <RiskBadge score=c.risk />
+                            </td>
+                            <td>
+                                <VerdictBadge verdict=c.was />
+                                <div class="muted small mono">{c.was_policy}</div>
+                            </td>
+                            <td>
+                                <VerdictBadge verdict=c.would />
+                                <div class="muted small mono">{c.would_policy}</div>
+                            </td>
+                        </tr>
+                    }
+                },
+            )}
         </div>
     }
 }

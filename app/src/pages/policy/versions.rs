@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
@@ -38,14 +39,12 @@ pub fn VersionsPage() -> impl IntoView {
             </header>
             <PolicyTabs current="/policies/versions" />
             <PostFlash version />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
-                    match versions.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(rows) => {
+                    loaded(
+                        versions.await,
+                        move |rows| {
                             let (from, to) = pair();
                             let newest = rows.first().map(|r| r.version).unwrap_or(0);
                             let from = from.unwrap_or((newest - 1).max(0));
@@ -81,86 +80,79 @@ pub fn VersionsPage() -> impl IntoView {
                                     </form>
                                 </div>
                                 <div class="card flush">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th>"Version"</th>
-                                                <th>"Saved"</th>
-                                                <th>"By"</th>
-                                                <th>"Message"</th>
-                                                <th>"What changed"</th>
-                                                <th class="num">"Rules"</th>
-                                                <th></th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {rows
-                                                .into_iter()
-                                                .map(|v| {
-                                                    view! {
-                                                        <tr data-version=v.version>
-                                                            <td>
-                                                                <strong>{format!("v{}", v.version)}</strong>
-                                                                {v
-                                                                    .current
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            " "
-                                                                            <span class="badge verdict-permit">"in force"</span>
-                                                                        }
-                                                                    })}
-                                                            </td>
-                                                            <td class="nowrap">{v.created}</td>
-                                                            <td>{v.author}</td>
-                                                            <td>{v.message}</td>
-                                                            <td class="small">{v.summary}</td>
-                                                            <td class="num">{v.rules}</td>
-                                                            <td class="row-actions">
-                                                                {(v.version > 0)
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <a
-                                                                                class="btn small"
-                                                                                href=format!(
-                                                                                    "/policies/versions?from={}&to={}",
-                                                                                    v.version - 1,
-                                                                                    v.version,
-                                                                                )
-                                                                            >
-                                                                                "Diff"
-                                                                            </a>
-                                                                        }
-                                                                    })}
-                                                                {(admin && !v.current)
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <ActionForm action=rollback attr:class="inline">
-                                                                                <input type="hidden" name="version" value=v.version />
-                                                                                <input
-                                                                                    name="reason"
-                                                                                    required
-                                                                                    class="small"
-                                                                                    placeholder="why roll back"
-                                                                                    aria-label=format!("Why roll back to v{}", v.version)
-                                                                                />
-                                                                                <button type="submit" class="btn small">
-                                                                                    {format!("Roll back to v{}", v.version)}
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                        }
-                                                                    })}
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
+                                    {rows_table(
+                                        "table",
+                                        None,
+                                        view! {
+                                            {headers(
+                                                &["Version", "Saved", "By", "Message", "What changed"],
+                                            )}
+                                            <th class="num">"Rules"</th>
+                                            <th></th>
+                                        },
+                                        rows,
+                                        move |v| {
+                                            view! {
+                                                <tr data-version=v.version>
+                                                    <td>
+                                                        <strong>{format!("v{}", v.version)}</strong>
+                                                        {v
+                                                            .current
+                                                            .then(|| {
+                                                                view! {
+                                                                    " "
+                                                                    <span class="badge verdict-permit">"in force"</span>
+                                                                }
+                                                            })}
+                                                    </td>
+                                                    <td class="nowrap">{v.created}</td>
+                                                    <td>{v.author}</td>
+                                                    <td>{v.message}</td>
+                                                    <td class="small">{v.summary}</td>
+                                                    <td class="num">{v.rules}</td>
+                                                    <td class="row-actions">
+                                                        {(v.version > 0)
+                                                            .then(|| {
+                                                                view! {
+                                                                    <a
+                                                                        class="btn small"
+                                                                        href=format!(
+                                                                            "/policies/versions?from={}&to={}",
+                                                                            v.version - 1,
+                                                                            v.version,
+                                                                        )
+                                                                    >
+                                                                        "Diff"
+                                                                    </a>
+                                                                }
+                                                            })}
+                                                        {(admin && !v.current)
+                                                            .then(|| {
+                                                                view! {
+                                                                    <ActionForm action=rollback attr:class="inline">
+                                                                        <input type="hidden" name="version" value=v.version />
+                                                                        <input
+                                                                            name="reason"
+                                                                            required
+                                                                            class="small"
+                                                                            placeholder="why roll back"
+                                                                            aria-label=format!("Why roll back to v{}", v.version)
+                                                                        />
+                                                                        <button type="submit" class="btn small">
+                                                                            {format!("Roll back to v{}", v.version)}
+                                                                        </button>
+                                                                    </ActionForm>
+                                                                }
+                                                            })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        },
+                                    )}
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             <Transition>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{ApplyYaml, policy_overview};
 
 #[component]
@@ -34,13 +35,11 @@ pub fn PolicyYamlPage() -> impl IntoView {
             </header>
             <PolicyTabs current="/policies/yaml" />
             <PostFlash version />
-            <Transition fallback=|| {
-                view! { <p class="muted">"Loading…"</p> }
-            }>
+            <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                        Ok(p) => {
+                    loaded(
+                        data.await,
+                        move |p| {
                             view! {
                                 <div class="card">
                                     <ActionForm action=apply>
@@ -80,9 +79,8 @@ pub fn PolicyYamlPage() -> impl IntoView {
                                     </ActionForm>
                                 </div>
                             }
-                                .into_any()
-                        }
-                    }
+                        },
+                    )
                 })}
             </Transition>
             {move || {

@@ -1,0 +1,94 @@
+//! What a page shows for loaded data: the error box, the empty note, or the listing card
+//! with its table, so each page writes only its own headers, cells and empty text.
+
+use leptos::prelude::*;
+
+use crate::components::messages::{ErrorBox, error_text};
+
+/// Renders loaded data: an error box, otherwise `ok(value)`.
+pub fn loaded<T, V>(data: Result<T, ServerFnError>, ok: impl FnOnce(T) -> V) -> AnyView
+where
+    V: IntoView + 'static,
+{
+    match data {
+        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+        Ok(value) => ok(value).into_any(),
+    }
+}
+
+/// Renders a loaded list: an error box, `empty` when there are no rows, otherwise
+/// `full(rows)`.
+pub fn loaded_list<T, E, V>(
+    data: Result<Vec<T>, ServerFnError>,
+    empty: E,
+    full: impl FnOnce(Vec<T>) -> V,
+) -> AnyView
+where
+    E: IntoView + 'static,
+    V: IntoView + 'static,
+{
+    loaded(data, move |rows| {
+        if rows.is_empty() {
+            empty.into_any()
+        } else {
+            full(rows).into_any()
+        }
+    })
+}
+
+/// Renders a loaded listing as [`loaded_list`] does, the full list as a [`rows_table`]
+/// of class `table` in a `<div class="card flush">`.
+pub fn table_card<T, H, E, R>(
+    data: Result<Vec<T>, ServerFnError>,
+    testid: Option<&'static str>,
+    empty: E,
+    head: H,
+    row: impl FnMut(T) -> R,
+) -> AnyView
+where
+    H: IntoView + 'static,
+    E: IntoView + 'static,
+    R: IntoView + 'static,
+{
+    loaded_list(data, empty, move |rows| {
+        view! { <div class="card flush">{rows_table("table", testid, head, rows, row)}</div> }
+    })
+}
+
+/// A table of rows: `<table class=class>` (`testid` as its `data-testid` when given),
+/// `head` in the header row and one `row(item)` per item in the body.
+pub fn rows_table<T, H, R>(
+    class: &'static str,
+    testid: Option<&'static str>,
+    head: H,
+    rows: Vec<T>,
+    row: impl FnMut(T) -> R,
+) -> AnyView
+where
+    H: IntoView + 'static,
+    R: IntoView + 'static,
+{
+    view! {
+        <table class=class data-testid=testid>
+            <thead>
+                <tr>{head}</tr>
+            </thead>
+            <tbody>{rows.into_iter().map(row).collect_view()}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The fallback a listing shows while it loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="muted">"Loading…"</p> }
+}
+
+/// Header cells with these plain texts, for a [`rows_table`]'s `head`.
+pub fn headers(names: &'static [&'static str]) -> impl IntoView {
+    names
+        .iter()
+        .map(|name| view! { <th>{*name}</th> })
+        .collect_view()
+}
