@@ -433,3 +433,97 @@ backend_tests! {
         assert_eq!(policy(&s).await.0, 0, "{b}");
     }
 }
+
+backend_tests! {
+    /// Attacks on the rule routes: another org's admin, malformed and oversized values,
+    /// a rule id that tries to leave its path segment, and a replayed edit. Each is
+    /// refused with a clear error and the demo org's policy is unchanged.
+    async fn rule_edits_refuse_other_orgs_bad_values_and_replays(s: TestServer) {
+        let b = s.backend;
+        assert_eq!(add(&s, 0, deny("a")).await.0, 200, "{b}");
+        let before = s.admin_get("/v1/admin/policy").await.1;
+
+        // Another org's admin names the demo org's rule: it is not theirs to see.
+        let other = s.other_org_admin().await;
+        let (code, out) = send(
+            &s,
+            &other,
+            Method::DELETE,
+            "/v1/admin/policy/rules/a?based_on=0&reason=mine",
+            Value::Null,
+        )
+        .await;
+        assert_eq!(code, 404, "{b}: {out}");
+
+        // Malformed values, each a 400 that says what to fix.
+        let long = "x".repeat(501);
+        for (method, path, body) in [
+            (
+                Method::POST,
+                "/v1/admin/policy/rules",
+                json!({"based_on": "one", "reason": "r", "rule": deny("c")}),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/policy/rules",
+                json!({"based_on": 1, "reason": long, "rule": deny("c")}),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/policy/rules",
+                json!({"based_on": 1, "reason": "r", "rule": {"id": "c"}}),
+            ),
+            (
+                Method::POST,
+                "/v1/admin/policy/rules/a/move",
+                json!({"based_on": 1, "reason": "r", "to": -1}),
+            ),
+            (
+                Method::PUT,
+                "/v1/admin/policy/rules/a",
+                json!({"based_on": 1, "reason": "r", "rule": deny("a"), "extra": 1}),
+            ),
+            (
+                Method::DELETE,
+                "/v1/admin/policy/rules/a?based_on=one&reason=r",
+                Value::Null,
+            ),
+        ] {
+            let (code, out) = s.admin().send(method.clone(), path, body).await;
+            assert_eq!(code, 400, "{b}: {method} {path}: {out}");
+            assert_eq!(
+                out["error"]["code"], "invalid_request",
+                "{b}: {path}: {out}"
+            );
+        }
+
+        // A rule id that tries to leave its segment names no rule.
+        let (code, out) = s
+            .admin()
+            .delete("/v1/admin/policy/rules/..%2Fversions?based_on=1&reason=r")
+            .await;
+        assert_eq!(code, 404, "{b}: {out}");
+
+        // The same edit sent twice: the second is based on a version no longer in force.
+        let body = json!({"based_on": 1, "reason": "once", "rule": deny("d")});
+        let (first, _) = s.admin().post("/v1/admin/policy/rules", body.clone()).await;
+        let (again, out) = s.admin().post("/v1/admin/policy/rules", body).await;
+        assert_eq!((first, again), (200, 409), "{b}: {out}");
+        assert_eq!(out["error"]["code"], "stale_policy", "{b}");
+
+        let after = s.admin_get("/v1/admin/policy").await.1;
+        assert_eq!(after["version"], 2, "{b}: only the one good edit landed");
+        assert_eq!(
+            before["policy"]["rules"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0)
+                + 1,
+            after["policy"]["rules"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0),
+            "{b}"
+        );
+    }
+}
