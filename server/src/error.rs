@@ -3,7 +3,7 @@
 
 use arx_core::CoreError;
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -73,5 +73,32 @@ pub fn body(e: &CoreError) -> Value {
     }
     json!({ "error": err })
 }
+
+/// A path under the API's prefixes ([`API_PREFIXES`]) that names no route: a JSON 404
+/// `not_found`, never the console's HTML page.
+pub async fn no_route(method: Method, uri: Uri) -> Response {
+    let message = format!(
+        "no route {method} {}; the API is described at /openapi.json",
+        uri.path()
+    );
+    router_error(StatusCode::NOT_FOUND, "not_found", message)
+}
+
+/// A route that does not take the request's method: a JSON 405 `method_not_allowed`
+/// (axum adds the `Allow` header).
+pub async fn wrong_method(method: Method, uri: Uri) -> Response {
+    let message = format!(
+        "{} does not take {method}; the Allow header lists what it takes",
+        uri.path()
+    );
+    router_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+}
+
+fn router_error(status: StatusCode, code: &str, message: String) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// The prefixes under which every answer is JSON.
+pub const API_PREFIXES: [&str; 4] = ["/v1", "/scim", "/auth", "/integrations"];
 
 pub type ApiResult<T> = Result<T, ApiError>;

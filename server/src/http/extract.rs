@@ -104,8 +104,8 @@ impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
 }
 
 /// A query string parsed into `T`; a malformed one (an unknown enum value, a number
-/// that is not one) is a 400 `invalid_request` that says what is wrong, and for an
-/// enum lists the values it takes.
+/// that is not one, an empty value) is a 400 `invalid_request` that
+/// names the parameter, says what is wrong, and for an enum lists the values it takes.
 pub struct QueryParams<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
@@ -113,9 +113,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(pairs)
             .map(QueryParams)
-            .map_err(|e| ApiError(CoreError::InvalidRequest(format!("the query string: {e}"))))
+            .map_err(|e| {
+                let message = match e.path().to_string() {
+                    p if p == "." => format!("the query string: {}", e.inner()),
+                    p => format!("query parameter {p}: {}", e.inner()),
+                };
+                ApiError(CoreError::InvalidRequest(message))
+            })
     }
 }
 

@@ -25,12 +25,19 @@ pub mod reviewer;
 pub mod sdk;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{any, post};
 
 use crate::AppState;
 
 /// Every API route (the console's pages and server functions are added by the caller).
+/// Under the API's prefixes, a path that names no route and a method a route does not
+/// take answer in the JSON error shape.
 pub fn routes() -> Router<AppState> {
+    let unrouted = crate::error::API_PREFIXES
+        .iter()
+        .fold(Router::new(), |r, prefix| {
+            r.route(&format!("{prefix}/{{*rest}}"), any(crate::error::no_route))
+        });
     Router::new()
         .merge(sdk::routes())
         .merge(admin::routes())
@@ -41,4 +48,6 @@ pub fn routes() -> Router<AppState> {
             "/integrations/slack/interactions",
             post(crate::integrations::slack_interactions::interactions),
         )
+        .method_not_allowed_fallback(crate::error::wrong_method)
+        .merge(unrouted)
 }

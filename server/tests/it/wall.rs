@@ -299,3 +299,74 @@ backend_tests! {
         );
     }
 }
+
+backend_tests! {
+    async fn paths_and_methods_the_api_does_not_have_answer_in_its_json_error_shape(
+        s: TestServer,
+    ) {
+        let b = s.backend;
+        for path in [
+            "/v1/nope",
+            "/v1/admin/agentz",
+            "/v1/sdk/execute/extra",
+            "/scim/v2/Users",
+            "/auth/nope",
+            "/integrations/nope",
+        ] {
+            let r = s.http.get(s.url(path)).send().await.unwrap();
+            let status = r.status().as_u16();
+            let kind = r.headers()["content-type"].to_str().unwrap().to_string();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(status, 404, "{b} {path}: {body}");
+            assert!(kind.starts_with("application/json"), "{b} {path}: {kind}");
+            assert_eq!(body["error"]["code"], "not_found", "{b} {path}: {body}");
+            assert!(
+                body["error"]["message"].as_str().unwrap().contains(path),
+                "{b} {path}: {body}"
+            );
+        }
+        // A route that exists, with a method it does not take: 405 with Allow, in JSON.
+        for (method, path, allow) in [
+            (Method::DELETE, "/v1/sdk/execute", "POST"),
+            (Method::GET, "/auth/login", "POST"),
+            (Method::PATCH, "/v1/admin/agents", "GET,HEAD,POST"),
+        ] {
+            let r = s
+                .http
+                .request(method.clone(), s.url(path))
+                .bearer_auth(s.admin_token())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 405, "{b} {method} {path}");
+            assert_eq!(r.headers()["allow"], allow, "{b} {method} {path}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "method_not_allowed", "{b}: {body}");
+        }
+    }
+}
+
+backend_tests! {
+    async fn a_query_value_that_is_empty_or_out_of_range_is_refused_by_name(s: TestServer) {
+        let b = s.backend;
+        for (path, names) in [
+            ("/v1/admin/approvals?status=", "status"),
+            ("/v1/admin/policy?format=", "format"),
+            ("/v1/admin/audit?limit=501", "limit"),
+            ("/v1/admin/audit?limit=0", "limit"),
+            ("/v1/admin/audit?limit=ten", "limit"),
+            ("/v1/admin/audit?before=x", "before"),
+        ] {
+            let (status, body) = s.admin_get(path).await;
+            let (status, code, message) = refusal(status, &body);
+            assert_eq!(
+                (status, code),
+                (400, "invalid_request"),
+                "{b} {path}: {body}"
+            );
+            assert!(message.contains(names), "{b} {path}: {message}");
+        }
+        let (status, body) = s.admin_get("/v1/admin/audit?limit=500").await;
+        assert_eq!(status, 200, "{b}: {body}");
+    }
+}

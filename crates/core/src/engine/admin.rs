@@ -58,6 +58,9 @@ pub struct ReadOps<'a> {
     pub(super) who: &'a Principal,
 }
 
+/// The most records one page of the audit trail holds.
+pub const MAX_AUDIT_PAGE: u32 = 500;
+
 impl Engine {
     pub fn admin<'a>(&'a self, who: &'a Principal) -> Result<AdminOps<'a>, CoreError> {
         who.require_admin()?;
@@ -410,16 +413,19 @@ impl ReadOps<'_> {
             .await
     }
 
-    /// A page of the audit trail, newest first.
+    /// A page of the audit trail, newest first: `limit` records (1 to
+    /// [`MAX_AUDIT_PAGE`]) before `before_seq`.
     pub async fn audit_page(
         &self,
         before_seq: Option<i64>,
         limit: u32,
     ) -> Result<Vec<AuditRecord>, CoreError> {
-        let q = AuditQuery {
-            before_seq,
-            limit: limit.clamp(1, 500),
-        };
+        if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
+            return Err(CoreError::InvalidRequest(format!(
+                "limit must be between 1 and {MAX_AUDIT_PAGE}, not {limit}"
+            )));
+        }
+        let q = AuditQuery { before_seq, limit };
         self.engine.store.audit_page(self.who.org_id, &q).await
     }
 
