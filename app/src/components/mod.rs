@@ -1,7 +1,8 @@
-//! Pieces shared by pages: the console layout, badges, messages.
+//! Pieces shared by pages: the console layout, the page frame, badges, messages, tables.
 
 pub mod badges;
 pub mod layout;
 pub mod live;
 pub mod messages;
+pub mod page;
 pub mod table;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::messages::FlashMessage;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
 use crate::server_fns::console::{current_user, take_flash};
@@ -19,13 +20,10 @@ pub fn AgentsPage() -> impl IntoView {
     let me = Resource::new(|| (), |_| current_user());
 
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Agents"</h1>
-                <p class="muted">
-                    "Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
-                </p>
-            </header>
+        <Page
+            title="Agents"
+            intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
+        >
             <Transition>
                 {move || Suspend::new(async move {
                     flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
@@ -132,6 +130,6 @@ pub fn AgentsPage() -> impl IntoView {
                         })
                 })}
             </Suspense>
-        </section>
+        </Page>
     }
 }

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
@@ -99,13 +100,10 @@ pub fn ApprovalsPage() -> impl IntoView {
     );
     let history = move || q("view") == "history";
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Approvals"</h1>
-                <p class="muted">
-                    "Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
-                </p>
-            </header>
+        <Page
+            title="Approvals"
+            intro="Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
+        >
             <nav class="tabs" aria-label="Approvals">
                 <a href="/approvals" aria-current=move || (!history()).then_some("page")>
                     "Pending"
@@ -172,7 +170,7 @@ pub fn ApprovalsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 
@@ -187,20 +185,14 @@ pub fn ApprovalPage() -> impl IntoView {
         |(id, _)| load_approval(id),
     );
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Approval request"</h1>
-                <p>
-                    <a href="/approvals">"← the queue"</a>
-                </p>
-            </header>
+        <Page title="Approval request" intro=view! { <a href="/approvals">"← the queue"</a> }>
             <PostFlash version=Signal::derive(move || decide.version().get()) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     loaded(data.await, move |v| view! { <Request v decide /> })
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 

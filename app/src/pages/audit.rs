@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
@@ -92,14 +93,14 @@ pub fn AuditTrailPage() -> impl IntoView {
     let before = move || q.read().get("before").and_then(|b| b.parse::<i64>().ok());
     let page = Resource::new(before, fetch_audit_page);
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Audit trail"</h1>
-                <p class="muted">
-                    "Every record is hash-chained to the one before it; "
-                    <code>"arx audit verify"</code>" checks the chain."
-                </p>
-            </header>
+        <Page
+            title="Audit trail"
+            intro=view! {
+                "Every record is hash-chained to the one before it; "
+                <code>"arx audit verify"</code>
+                " checks the chain."
+            }
+        >
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     loaded(
@@ -129,7 +130,7 @@ pub fn AuditTrailPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 
@@ -141,14 +142,13 @@ pub fn ResponsePage() -> impl IntoView {
     let id = move || q.read().get("id").unwrap_or_default();
     let body = Resource::new(id, fetch_response);
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Call response"</h1>
-                <p class="muted">
-                    "The vendor's answer, kept outside the chain; the chain holds its SHA-256. "
-                    <a href="/audit">"← Audit trail"</a>
-                </p>
-            </header>
+        <Page
+            title="Call response"
+            intro=view! {
+                "The vendor's answer, kept outside the chain; the chain holds its SHA-256. "
+                <a href="/audit">"← Audit trail"</a>
+            }
+        >
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     loaded(
@@ -196,6 +196,6 @@ pub fn ResponsePage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::components::badges::StatusBadge;
 use crate::components::live::ticker;
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::pages::approvals::remaining;
 use crate::server_fns::console::current_user;
@@ -21,13 +22,10 @@ pub fn GrantsPage() -> impl IntoView {
     );
     let me = Resource::new(|| (), |_| current_user());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Grants"</h1>
-                <p class="muted">
-                    "Temporary scope an agent asked for and a reviewer approved. A grant turns escalations of the operations it covers into permits until it expires; it reverts by itself, and suspending the agent ends it."
-                </p>
-            </header>
+        <Page
+            title="Grants"
+            intro="Temporary scope an agent asked for and a reviewer approved. A grant turns escalations of the operations it covers into permits until it expires; it reverts by itself, and suspending the agent ends it."
+        >
             <PostFlash version=Signal::derive(move || revoke.version().get()) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
@@ -92,6 +90,6 @@ pub fn GrantsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

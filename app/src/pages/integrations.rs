@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
@@ -19,13 +20,10 @@ pub fn IntegrationsPage() -> impl IntoView {
     let data = Resource::new(changed, |_| list_integrations());
     let links = Resource::new(move || link.version().get(), |_| list_slack_links());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Integrations"</h1>
-                <p class="muted">
-                    "New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
-                </p>
-            </header>
+        <Page
+            title="Integrations"
+            intro="New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
+        >
             <PostFlash version=Signal::derive(move || {
                 save.version().get() + remove.version().get() + link.version().get()
             }) />
@@ -52,7 +50,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                     })}
                 </Transition>
             </div>
-        </section>
+        </Page>
     }
 }
 

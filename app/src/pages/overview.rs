@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::page::Page;
 use crate::components::table::{Loading, loaded};
 use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
@@ -11,10 +12,7 @@ use crate::server_fns::console::get_overview;
 pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_overview());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Overview"</h1>
-            </header>
+        <Page title="Overview">
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     loaded(
@@ -98,6 +96,6 @@ pub fn OverviewPage() -> impl IntoView {
                     )
                 })}
             </Suspense>
-        </section>
+        </Page>
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::tokens::{CreateToken, RevokeToken, list_tokens};
 
@@ -15,13 +16,10 @@ pub fn TokensPage() -> impl IntoView {
     let version = Signal::derive(move || create.version().get() + revoke.version().get());
     let data = Resource::new(move || version.get(), |_| list_tokens());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"API tokens"</h1>
-                <p class="muted">
-                    "Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
-                </p>
-            </header>
+        <Page
+            title="API tokens"
+            intro="Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
+        >
             <PostFlash version=version />
             <div class="card">
                 <ActionForm action=create attr:class="form-grid">
@@ -107,6 +105,6 @@ pub fn TokensPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::PolicyTabs;
 use crate::components::messages::PostFlash;
 use crate::components::messages::error_text;
+use crate::components::page::Page;
 use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
@@ -20,21 +21,12 @@ pub fn RuleEditorPage() -> impl IntoView {
     let form = Resource::new(id, load_rule_form);
     let version = Signal::derive(move || save.version().get());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>
-                    {move || {
-                        if id().is_empty() {
-                            "New rule".to_string()
-                        } else {
-                            format!("Edit rule {}", id())
-                        }
-                    }}
-                </h1>
-                <p class="muted">
-                    "Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."
-                </p>
-            </header>
+        <Page
+            title=move || {
+                if id().is_empty() { "New rule".to_string() } else { format!("Edit rule {}", id()) }
+            }
+            intro="Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."
+        >
             <PolicyTabs current="/policies" />
             <PostFlash version />
             <Transition fallback=Loading>
@@ -42,7 +34,7 @@ pub fn RuleEditorPage() -> impl IntoView {
                     loaded(form.await, move |f| view! { <Editor form=f save check /> })
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
@@ -23,13 +24,10 @@ pub fn PoliciesPage() -> impl IntoView {
     let query = use_query_map();
     let saved_version = move || query.read().get("saved");
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy"</h1>
-                <p class="muted">
-                    "Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
-                </p>
-            </header>
+        <Page
+            title="Policy"
+            intro="Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
+        >
             <PolicyTabs current="/policies" />
             <PostFlash version=changed />
             {move || {
@@ -212,7 +210,7 @@ pub fn PoliciesPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 

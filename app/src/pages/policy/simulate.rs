@@ -9,6 +9,7 @@ use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::page::Page;
 use crate::components::table::{headers, rows_table};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
@@ -22,13 +23,10 @@ pub fn SimulatePage() -> impl IntoView {
     let start = ServerAction::<StartSimulation>::new();
     let version = Signal::derive(move || start.version().get());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Simulate a policy"</h1>
-                <p class="muted">
-                    "Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
-                </p>
-            </header>
+        <Page
+            title="Simulate a policy"
+            intro="Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
+        >
             <PolicyTabs current="/policies/simulate" />
             <PostFlash version />
             {move || {
@@ -38,7 +36,7 @@ pub fn SimulatePage() -> impl IntoView {
                     view! { <Job id=id() /> }.into_any()
                 }
             }}
-        </section>
+        </Page>
     }
 }
 

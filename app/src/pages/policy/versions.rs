@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
@@ -30,13 +31,10 @@ pub fn VersionsPage() -> impl IntoView {
         }
     });
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy versions"</h1>
-                <p class="muted">
-                    "Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."
-                </p>
-            </header>
+        <Page
+            title="Policy versions"
+            intro="Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."
+        >
             <PolicyTabs current="/policies/versions" />
             <PostFlash version />
             <Transition fallback=Loading>
@@ -176,6 +174,6 @@ pub fn VersionsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::page::Page;
 use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{ApplyYaml, policy_overview};
 
@@ -24,15 +25,16 @@ pub fn PolicyYamlPage() -> impl IntoView {
     });
     let data = Resource::new(move || applied.get(), |_| policy_overview());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy as YAML"</h1>
-                <p class="muted">
-                    "The same format as "<code>"arx policy export"</code>" and "
-                    <code>"arx policy apply"</code>
-                    ". Preview shows what would change; nothing is applied until you apply."
-                </p>
-            </header>
+        <Page
+            title="Policy as YAML"
+            intro=view! {
+                "The same format as "
+                <code>"arx policy export"</code>
+                " and "
+                <code>"arx policy apply"</code>
+                ". Preview shows what would change; nothing is applied until you apply."
+            }
+        >
             <PolicyTabs current="/policies/yaml" />
             <PostFlash version />
             <Transition fallback=Loading>
@@ -114,6 +116,6 @@ pub fn PolicyYamlPage() -> impl IntoView {
                         }
                     })
             }}
-        </section>
+        </Page>
     }
 }

@@ -1,0 +1,32 @@
+//! The frame of every console page: its title, a line on what it is for, then its content.
+
+use leptos::prelude::*;
+use leptos::text_prop::TextProp;
+
+/// What a page says under its title: plain text, or text with links and code.
+pub struct Intro(AnyView);
+
+impl<V: IntoView + 'static> From<V> for Intro {
+    fn from(view: V) -> Self {
+        Self(view.into_any())
+    }
+}
+
+/// `<section class="page">` with the page head (the title and, when given, the intro in
+/// a muted paragraph), then the page's own content.
+#[component]
+pub fn Page(
+    #[prop(into)] title: TextProp,
+    #[prop(optional, into)] intro: Option<Intro>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>{move || title.get()}</h1>
+                {intro.map(|Intro(intro)| view! { <p class="muted">{intro}</p> })}
+            </header>
+            {children()}
+        </section>
+    }
+}
