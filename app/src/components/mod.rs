@@ -1,6 +1,8 @@
-//! Pieces shared by pages: the console layout, the page frame, badges, messages, tables.
+//! Pieces shared by pages: the console layout, the page frame, badges, row
+//! actions, messages, tables.
 
 pub mod badges;
+pub mod form;
 pub mod layout;
 pub mod live;
 pub mod messages;

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
+use crate::components::form::RowAction;
 use crate::components::messages::FlashMessage;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
@@ -70,12 +71,12 @@ pub fn AgentsPage() -> impl IntoView {
                                         .then(|| {
                                             view! {
                                                 <td>
-                                                    <ActionForm action=issue>
-                                                        <input type="hidden" name="agent_id" value=id.clone() />
-                                                        <button type="submit" class="btn small">
-                                                            "Issue key"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=issue
+                                                        hidden=vec![("agent_id", id.clone())]
+                                                        label="Issue key"
+                                                        block=true
+                                                    />
                                                 </td>
                                             }
                                         })}

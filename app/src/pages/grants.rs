@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
+use crate::components::form::RowAction;
 use crate::components::live::ticker;
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
@@ -75,12 +76,12 @@ pub fn GrantsPage() -> impl IntoView {
                                         {(admin && live)
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=revoke attr:class="inline">
-                                                        <input type="hidden" name="id" value=id />
-                                                        <button type="submit" class="btn small danger">
-                                                            "Revoke"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=revoke
+                                                        hidden=vec![("id", id)]
+                                                        label="Revoke"
+                                                        button="btn small danger"
+                                                    />
                                                 }
                                             })}
                                     </td>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::form::RowAction;
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
@@ -77,8 +78,11 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
                             }}
                         </td>
                         <td>
-                            <ActionForm action=link attr:class="inline">
-                                <input type="hidden" name="user_id" value=r.user_id.clone() />
+                            <RowAction
+                                action=link
+                                hidden=vec![("user_id", r.user_id.clone())]
+                                label="Save"
+                            >
                                 <input
                                     name="slack_user_id"
                                     class="mono"
@@ -87,10 +91,7 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
                                     value=r.slack_user_id.clone().unwrap_or_default()
                                     autocomplete="off"
                                 />
-                                <button type="submit" class="btn small">
-                                    "Save"
-                                </button>
-                            </ActionForm>
+                            </RowAction>
                         </td>
                     </tr>
                 }
@@ -207,12 +208,12 @@ fn Integration(
                 .configured
                 .then(|| {
                     view! {
-                        <ActionForm action=remove attr:class="inline">
-                            <input type="hidden" name="kind" value=kind_off />
-                            <button type="submit" class="btn small danger">
-                                "Turn off"
-                            </button>
-                        </ActionForm>
+                        <RowAction
+                            action=remove
+                            hidden=vec![("kind", kind_off)]
+                            label="Turn off"
+                            button="btn small danger"
+                        />
                     }
                 })}
         </div>

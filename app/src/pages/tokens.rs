@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
+use crate::components::form::RowAction;
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
@@ -90,12 +91,12 @@ pub fn TokensPage() -> impl IntoView {
                                         {active
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=revoke attr:class="inline">
-                                                        <input type="hidden" name="id" value=id />
-                                                        <button type="submit" class="btn small danger">
-                                                            "Revoke"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=revoke
+                                                        hidden=vec![("id", id)]
+                                                        label="Revoke"
+                                                        button="btn small danger"
+                                                    />
                                                 }
                                             })}
                                     </td>

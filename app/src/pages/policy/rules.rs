@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::PolicyTabs;
 use crate::components::badges::VerdictBadge;
+use crate::components::form::{ReasonInput, RowAction};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
@@ -48,7 +49,6 @@ pub fn PoliciesPage() -> impl IntoView {
                             let edit = p.can_edit;
                             let count = p.rules.len();
                             let based_on = p.version;
-                            // Every change names the version shown, so a stale page is refused.
                             view! {
                                 <p class="version-line" data-testid="policy-version">
                                     <strong>{format!("Version {}", p.version)}</strong>
@@ -92,17 +92,32 @@ pub fn PoliciesPage() -> impl IntoView {
                                                 .enumerate()
                                                 .map(|(i, r)| {
                                                     let id = r.id.clone();
-                                                    let (id_up, id_down, id_del) = (
-                                                        id.clone(),
-                                                        id.clone(),
-                                                        id.clone(),
-                                                    );
-                                                    let (label_up, label_down) = (
-                                                        format!("Move {id} up"),
-                                                        format!("Move {id} down"),
-                                                    );
-                                                    let label_reason = format!("Why delete {id}");
                                                     let edit_href = format!("/policies/rules/edit?id={id}");
+                                                    let why_delete = format!("Why delete {id}");
+                                                    let hidden = |up: Option<bool>| {
+                                                        let mut fields = vec![("id", id.clone())];
+                                                        fields.extend(up.map(|up| ("up", up.to_string())));
+                                                        fields.push(("based_on", based_on.to_string()));
+                                                        fields
+                                                    };
+                                                    let shift = |up: bool| {
+                                                        let (word, arrow, last) = if up {
+                                                            ("up", "↑", i == 0)
+                                                        } else {
+                                                            ("down", "↓", i + 1 == count)
+                                                        };
+                                                        // Every change names the version shown, so a stale page is refused.
+                                                        view! {
+                                                            <RowAction
+                                                                action=moved
+                                                                hidden=hidden(Some(up))
+                                                                label=arrow
+                                                                disabled=last
+                                                                title=format!("Move {word}")
+                                                                aria_label=format!("Move {id} {word}")
+                                                            />
+                                                        }
+                                                    };
                                                     view! {
                                                         <tr data-rule=id.clone()>
                                                             <td
@@ -139,51 +154,18 @@ pub fn PoliciesPage() -> impl IntoView {
                                                                 .then(|| {
                                                                     view! {
                                                                         <td class="row-actions">
-                                                                            <ActionForm action=moved attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_up />
-                                                                                <input type="hidden" name="up" value="true" />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <button
-                                                                                    type="submit"
-                                                                                    class="btn small"
-                                                                                    disabled=i == 0
-                                                                                    title="Move up"
-                                                                                    aria-label=label_up
-                                                                                >
-                                                                                    "↑"
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                            <ActionForm action=moved attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_down />
-                                                                                <input type="hidden" name="up" value="false" />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <button
-                                                                                    type="submit"
-                                                                                    class="btn small"
-                                                                                    disabled=i + 1 == count
-                                                                                    title="Move down"
-                                                                                    aria-label=label_down
-                                                                                >
-                                                                                    "↓"
-                                                                                </button>
-                                                                            </ActionForm>
+                                                                            {shift(true)} {shift(false)}
                                                                             <a class="btn small" href=edit_href>
                                                                                 "Edit"
                                                                             </a>
-                                                                            <ActionForm action=deleted attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_del />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <input
-                                                                                    name="reason"
-                                                                                    required
-                                                                                    class="small"
-                                                                                    placeholder="why delete"
-                                                                                    aria-label=label_reason
-                                                                                />
-                                                                                <button type="submit" class="btn small danger">
-                                                                                    "Delete"
-                                                                                </button>
-                                                                            </ActionForm>
+                                                                            <RowAction
+                                                                                action=deleted
+                                                                                hidden=hidden(None)
+                                                                                label="Delete"
+                                                                                button="btn small danger"
+                                                                            >
+                                                                                <ReasonInput placeholder="why delete" label=why_delete />
+                                                                            </RowAction>
                                                                         </td>
                                                                     }
                                                                 })}

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{DiffLines, PolicyTabs};
+use crate::components::form::{ReasonInput, RowAction};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::components::page::Page;
@@ -127,19 +128,16 @@ pub fn VersionsPage() -> impl IntoView {
                                                         {(admin && !v.current)
                                                             .then(|| {
                                                                 view! {
-                                                                    <ActionForm action=rollback attr:class="inline">
-                                                                        <input type="hidden" name="version" value=v.version />
-                                                                        <input
-                                                                            name="reason"
-                                                                            required
-                                                                            class="small"
+                                                                    <RowAction
+                                                                        action=rollback
+                                                                        hidden=vec![("version", v.version.to_string())]
+                                                                        label=format!("Roll back to v{}", v.version)
+                                                                    >
+                                                                        <ReasonInput
                                                                             placeholder="why roll back"
-                                                                            aria-label=format!("Why roll back to v{}", v.version)
+                                                                            label=format!("Why roll back to v{}", v.version)
                                                                         />
-                                                                        <button type="submit" class="btn small">
-                                                                            {format!("Roll back to v{}", v.version)}
-                                                                        </button>
-                                                                    </ActionForm>
+                                                                    </RowAction>
                                                                 }
                                                             })}
                                                     </td>

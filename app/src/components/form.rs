@@ -1,0 +1,70 @@
+//! Forms the pages share: the action on one row of a table (a small form of hidden ids and
+//! one button) and the reason a change asks for. They post to server functions, so they
+//! work with JavaScript off as `ActionForm` does.
+
+use leptos::prelude::*;
+use leptos::server_fn::client::Client;
+use leptos::server_fn::codec::PostUrl;
+use leptos::server_fn::request::ClientReq;
+use leptos::server_fn::{Http, ServerFn};
+use leptos::web_sys::FormData;
+use serde::de::DeserializeOwned;
+
+/// One action on one row (revoke, issue a key, delete...): an `ActionForm` posting the
+/// `hidden` (name, value) pairs, what `children` adds (a field to fill in), and one submit
+/// button. Generic over the server function as `ActionForm` is, with its bounds.
+#[component]
+pub fn RowAction<ServFn, OutputProtocol>(
+    action: ServerAction<ServFn>,
+    /// The hidden inputs naming what the action is on, as (name, value).
+    hidden: Vec<(&'static str, String)>,
+    /// The button's text.
+    #[prop(into)]
+    label: String,
+    /// The button's classes.
+    #[prop(default = "btn small")]
+    button: &'static str,
+    /// A block form, where the cell holds nothing else (otherwise `form.inline`).
+    #[prop(optional)]
+    block: bool,
+    #[prop(optional)] disabled: bool,
+    #[prop(optional, into)] title: Option<String>,
+    /// The button's accessible name when its text is a symbol.
+    #[prop(optional, into)]
+    aria_label: Option<String>,
+    /// Inputs the user fills in before pressing the button.
+    #[prop(optional)]
+    children: Option<Children>,
+) -> impl IntoView
+where
+    ServFn: DeserializeOwned
+        + ServerFn<Protocol = Http<PostUrl, OutputProtocol>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<ServFn::Client as Client<ServFn::Error>>::Request as ClientReq<ServFn::Error>>::FormData:
+        From<FormData>,
+    ServFn::Output: Send + Sync + 'static,
+    ServFn::Error: Send + Sync + 'static,
+    <ServFn as ServerFn>::Client: Client<<ServFn as ServerFn>::Error>,
+{
+    view! {
+        <ActionForm action attr:class=(!block).then_some("inline")>
+            {hidden
+                .into_iter()
+                .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+                .collect_view()}
+            {children.map(|fields| fields())}
+            <button type="submit" class=button disabled=disabled title=title aria-label=aria_label>
+                {label}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// The required reason a change is recorded with, for a [`RowAction`]'s children.
+#[component]
+pub fn ReasonInput(placeholder: &'static str, label: String) -> impl IntoView {
+    view! { <input name="reason" required class="small" placeholder=placeholder aria-label=label /> }
+}
