@@ -68,3 +68,44 @@ where
 pub fn ReasonInput(placeholder: &'static str, label: String) -> impl IntoView {
     view! { <input name="reason" required class="small" placeholder=placeholder aria-label=label /> }
 }
+
+/// A labelled input: `<label>label <input/></label>`. A `range` makes it a number input
+/// from `range.0` to `range.1`; `number` one without bounds.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    /// What the input holds when the page opens.
+    #[prop(optional, into)]
+    value: Option<String>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    #[prop(optional)] number: bool,
+    #[prop(optional)] range: Option<(u32, u32)>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] readonly: bool,
+    #[prop(optional)] pattern: Option<&'static str>,
+    /// The label spans the form grid's row.
+    #[prop(optional)]
+    wide: bool,
+) -> impl IntoView {
+    let kind = (number || range.is_some()).then_some("number");
+    view! {
+        <label class=wide
+            .then_some(
+                "wide",
+            )>
+            {label}
+            <input
+                name=name
+                type=kind
+                min=range.map(|r| r.0)
+                max=range.map(|r| r.1)
+                required=required
+                readonly=readonly
+                value=value
+                placeholder=placeholder
+                pattern=pattern
+            />
+        </label>
+    }
+}

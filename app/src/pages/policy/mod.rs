@@ -60,3 +60,26 @@ fn DiffLines(lines: Vec<(char, String)>) -> impl IntoView {
         </pre>
     }
 }
+
+/// A verdict to choose: PERMIT, ESCALATE or DENY, `selected` chosen.
+#[component]
+fn VerdictSelect(
+    name: &'static str,
+    selected: String,
+    #[prop(optional)] disabled: bool,
+) -> impl IntoView {
+    view! {
+        <select name=name disabled=disabled>
+            {["PERMIT", "ESCALATE", "DENY"]
+                .into_iter()
+                .map(|v| {
+                    view! {
+                        <option value=v selected=v == selected>
+                            {v}
+                        </option>
+                    }
+                })
+                .collect_view()}
+        </select>
+    }
+}

@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::PolicyTabs;
+use super::{PolicyTabs, VerdictSelect};
 use crate::components::badges::VerdictBadge;
-use crate::components::form::{ReasonInput, RowAction};
+use crate::components::form::{Field, ReasonInput, RowAction};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
@@ -203,92 +203,66 @@ fn Settings(
     action: ServerAction<SaveSettings>,
     based_on: i64,
 ) -> impl IntoView {
-    let verdict = move |name: &'static str, value: String| {
-        view! {
-            <select name=name disabled=!edit>
-                {["PERMIT", "ESCALATE", "DENY"]
-                    .into_iter()
-                    .map(|v| {
-                        view! {
-                            <option value=v selected=v == value>
-                                {v}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        }
-    };
     view! {
         <div class="card">
             <h2>"Thresholds and defaults"</h2>
             <ActionForm action=action attr:class="form-grid settings">
-                <label>
-                    "Review threshold (score ≥ → at least ESCALATE)"
-                    <input
-                        name="settings[review_threshold]"
-                        type="number"
-                        min="1"
-                        max="100"
-                        required
-                        value=settings.review_threshold
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Deny threshold (score ≥ → DENY)"
-                    <input
-                        name="settings[deny_threshold]"
-                        type="number"
-                        min="1"
-                        max="100"
-                        required
-                        value=settings.deny_threshold
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Default for low operations"
-                    {verdict("settings[default_low]", settings.default_low)}
-                </label>
-                <label>
-                    "Default for medium operations"
-                    {verdict("settings[default_medium]", settings.default_medium)}
-                </label>
-                <label>
-                    "Default for high operations"
-                    {verdict("settings[default_high]", settings.default_high)}
-                </label>
-                <label>
-                    "Default for critical operations"
-                    {verdict("settings[default_critical]", settings.default_critical)}
-                </label>
-                <label>
-                    "Approval timeout when a rule names none (e.g. 1h, 30m)"
-                    <input
-                        name="settings[approval_timeout]"
-                        required
-                        value=settings.approval_timeout
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Longest grant an agent may ask for (e.g. 1h)"
-                    <input
-                        name="settings[max_grant_ttl]"
-                        required
-                        value=settings.max_grant_ttl
-                        readonly=!edit
-                    />
-                </label>
+                <Field
+                    label="Review threshold (score ≥ → at least ESCALATE)"
+                    name="settings[review_threshold]"
+                    range=(1, 100)
+                    required=true
+                    value=settings.review_threshold
+                    readonly=!edit
+                />
+                <Field
+                    label="Deny threshold (score ≥ → DENY)"
+                    name="settings[deny_threshold]"
+                    range=(1, 100)
+                    required=true
+                    value=settings.deny_threshold
+                    readonly=!edit
+                />
+                {[
+                    ("low", "settings[default_low]", settings.default_low),
+                    ("medium", "settings[default_medium]", settings.default_medium),
+                    ("high", "settings[default_high]", settings.default_high),
+                    ("critical", "settings[default_critical]", settings.default_critical),
+                ]
+                    .into_iter()
+                    .map(|(tier, name, selected)| {
+                        view! {
+                            <label>
+                                {format!("Default for {tier} operations")}
+                                <VerdictSelect name selected disabled=!edit />
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <Field
+                    label="Approval timeout when a rule names none (e.g. 1h, 30m)"
+                    name="settings[approval_timeout]"
+                    required=true
+                    value=settings.approval_timeout
+                    readonly=!edit
+                />
+                <Field
+                    label="Longest grant an agent may ask for (e.g. 1h)"
+                    name="settings[max_grant_ttl]"
+                    required=true
+                    value=settings.max_grant_ttl
+                    readonly=!edit
+                />
                 <input type="hidden" name="based_on" value=based_on />
                 {edit
                     .then(|| {
                         view! {
-                            <label class="wide">
-                                "Why this change (kept in the audit trail)"
-                                <input name="reason" required />
-                            </label>
+                            <Field
+                                label="Why this change (kept in the audit trail)"
+                                name="reason"
+                                required=true
+                                wide=true
+                            />
                             <div class="wide">
                                 <button type="submit" class="btn primary">
                                     "Save thresholds and defaults"
