@@ -93,6 +93,35 @@ fn Editor(
             </p>
         }
     };
+    // The globs a rule matches calls by: (label, name, value, placeholder).
+    let globs = [
+        (
+            "Connectors (globs, comma-separated)",
+            "form[connectors]",
+            f.connectors.clone(),
+            "servicenow, crowd*",
+        ),
+        (
+            "Operations (globs)",
+            "form[operations]",
+            f.operations.clone(),
+            "changes:close, hosts:*",
+        ),
+        (
+            "Agents (names or ids)",
+            "form[agents]",
+            f.agents.clone(),
+            "remediation-agent",
+        ),
+        (
+            "Agent labels (all must match)",
+            "form[labels]",
+            f.labels.clone(),
+            "env:prod, team:ir",
+        ),
+    ]
+    .map(|(label, name, value, placeholder)| view! { <Field label name value placeholder /> })
+    .collect_view();
     view! {
         <div class="card" on:input=move |ev| validate(ev, check)>
             <ActionForm action=save attr:class="form-grid rule-form">
@@ -124,38 +153,13 @@ fn Editor(
                 <fieldset class="wide">
                     <legend>"When"</legend>
                     <div class="form-grid">
-                        <Field
-                            label="Connectors (globs, comma-separated)"
-                            name="form[connectors]"
-                            value=f.connectors.clone()
-                            placeholder="servicenow, crowd*"
-                        />
-                        <Field
-                            label="Operations (globs)"
-                            name="form[operations]"
-                            value=f.operations.clone()
-                            placeholder="changes:close, hosts:*"
-                        />
-                        <Field
-                            label="Agents (names or ids)"
-                            name="form[agents]"
-                            value=f.agents.clone()
-                            placeholder="remediation-agent"
-                        />
-                        <Field
-                            label="Agent labels (all must match)"
-                            name="form[labels]"
-                            value=f.labels.clone()
-                            placeholder="env:prod, team:ir"
-                        />
-                        <div class="checks">
+                        {globs} <div class="checks">
                             <span class="label-text">"Risk tiers"</span>
                             {checkbox("form[tier_low]", &f.tier_low, "low")}
                             {checkbox("form[tier_medium]", &f.tier_medium, "medium")}
                             {checkbox("form[tier_high]", &f.tier_high, "high")}
                             {checkbox("form[tier_critical]", &f.tier_critical, "critical")}
-                        </div>
-                        <div class="pair">
+                        </div> <div class="pair">
                             <Field
                                 label="Score from"
                                 name="form[min_score]"
