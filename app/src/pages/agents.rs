@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::badges::StatusBadge;
+use crate::components::badges::{Labels, StatusBadge};
 use crate::components::form::RowAction;
 use crate::components::messages::FlashMessage;
 use crate::components::page::Page;
@@ -53,13 +53,7 @@ pub fn AgentsPage() -> impl IntoView {
                                     </td>
                                     <td>{a.owner.clone()}</td>
                                     <td>
-                                        {a
-                                            .labels
-                                            .iter()
-                                            .map(|(k, v)| {
-                                                view! { <span class="label">{format!("{k}:{v}")}</span> }
-                                            })
-                                            .collect_view()}
+                                        <Labels labels=a.labels.clone() />
                                     </td>
                                     <td>
                                         <StatusBadge status=a.status.clone() />

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
+use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
 use crate::components::page::Page;
@@ -210,16 +210,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 <p>{v.description.clone()}</p>
                 <dl class="facts">
                     <dt>"Agent"</dt>
-                    <dd>
-                        {r.agent.clone()}" "
-                        {v
-                            .labels
-                            .iter()
-                            .map(|(k, val)| {
-                                view! { <span class="label">{format!("{k}:{val}")}</span> }
-                            })
-                            .collect_view()}
-                    </dd>
+                    <dd>{r.agent.clone()}" " <Labels labels=v.labels.clone() /></dd>
                     <dt>"Owner"</dt>
                     <dd>{v.owner.clone()}</dd>
                     <dt>"Target"</dt>
@@ -271,22 +262,21 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                         view! {
                             <table class="table risk-inputs">
                                 <tbody>
-                                    <tr>
-                                        <td>"Operation (tier)"</td>
-                                        <td class="num">{op}" / 40"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Connector sensitivity"</td>
-                                        <td class="num">{conn}" / 25"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Session frequency"</td>
-                                        <td class="num">{freq}" / 15"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Target environment"</td>
-                                        <td class="num">{target}" / 20"</td>
-                                    </tr>
+                                    {[
+                                        ("Operation (tier)", op, 40),
+                                        ("Connector sensitivity", conn, 25),
+                                        ("Session frequency", freq, 15),
+                                        ("Target environment", target, 20),
+                                    ]
+                                        .map(|(input, score, most)| {
+                                            view! {
+                                                <tr>
+                                                    <td>{input}</td>
+                                                    <td class="num">{score}{format!(" / {most}")}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
                                 </tbody>
                             </table>
                         }
