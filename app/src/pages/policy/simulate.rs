@@ -7,10 +7,10 @@ use leptos_router::hooks::use_query_map;
 
 use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
+use crate::components::messages::ErrorBox;
 use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
 use crate::components::page::Page;
-use crate::components::table::{headers, rows_table};
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
 };
@@ -44,16 +44,15 @@ pub fn SimulatePage() -> impl IntoView {
 fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
     let data = Resource::new(|| (), |_| policy_overview());
     view! {
-        <Transition fallback=|| {
-            view! { <p class="muted">"Loading…"</p> }
-        }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    Ok(p) if !p.can_edit => {
-                        view! { <p class="muted">"Only admins run simulations."</p> }.into_any()
-                    }
-                    Ok(p) => {
+                loaded(
+                    data.await,
+                    move |p| {
+                        if !p.can_edit {
+                            return view! { <p class="muted">"Only admins run simulations."</p> }
+                                .into_any();
+                        }
                         view! {
                             <div class="card">
                                 <ActionForm action=start>
@@ -89,8 +88,8 @@ fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
                             </div>
                         }
                             .into_any()
-                    }
-                }
+                    },
+                )
             })}
         </Transition>
     }
@@ -119,21 +118,21 @@ fn Job(id: String) -> impl IntoView {
         }
     });
     view! {
-        <Transition fallback=|| {
-            view! { <p class="muted">"Loading…"</p> }
-        }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match job.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    Ok(None) => {
-                        view! {
-                            <ErrorBox message="This simulation is not known here (it may have been started before a restart)."
-                                .to_string() />
+                loaded(
+                    job.await,
+                    move |job| match job {
+                        None => {
+                            view! {
+                                <ErrorBox message="This simulation is not known here (it may have been started before a restart)."
+                                    .to_string() />
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                    Ok(Some(j)) => view! { <Report job=j cancel /> }.into_any(),
-                }
+                        Some(j) => view! { <Report job=j cancel /> }.into_any(),
+                    },
+                )
             })}
         </Transition>
     }
