@@ -5,6 +5,7 @@ pub mod badges;
 pub mod form;
 pub mod layout;
 pub mod live;
+pub mod me;
 pub mod messages;
 pub mod page;
 pub mod table;

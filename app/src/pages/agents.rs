@@ -5,34 +5,29 @@ use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
 use crate::components::form::RowAction;
-use crate::components::messages::FlashMessage;
+use crate::components::me::{OnlyFor, is_admin, signed_in};
+use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
-use crate::server_fns::console::{current_user, take_flash};
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let issue = ServerAction::<IssueKey>::new();
-    let changed = move || (create.version().get(), issue.version().get());
-    let agents = Resource::new(changed, |_| list_agents());
-    let flash = Resource::new(changed, |_| take_flash());
-    let me = Resource::new(|| (), |_| current_user());
+    let version = Signal::derive(move || create.version().get() + issue.version().get());
+    let agents = Resource::new(move || version.get(), |_| list_agents());
+    let me = signed_in();
 
     view! {
         <Page
             title="Agents"
             intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
         >
-            <Transition>
-                {move || Suspend::new(async move {
-                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
-                })}
-            </Transition>
+            <PostFlash version />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let is_admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let is_admin = is_admin(me).await;
                     table_card(
                         agents.await,
                         None,
@@ -80,51 +75,37 @@ pub fn AgentsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    me.await
-                        .ok()
-                        .filter(|m| m.is_admin)
-                        .map(|_| {
-                            view! {
-                                <div class="card">
-                                    <h2>"Register an agent"</h2>
-                                    <ActionForm action=create attr:class="form-grid">
-                                        <label>
-                                            "Name"
-                                            <input name="name" required placeholder="triage-agent" />
-                                        </label>
-                                        <label>
-                                            "Owner email"
-                                            <input
-                                                name="owner"
-                                                type="email"
-                                                required
-                                                placeholder="secops-lead@example.com"
-                                            />
-                                        </label>
-                                        <label class="wide">
-                                            "Description"
-                                            <input
-                                                name="description"
-                                                placeholder="What it does, in a sentence"
-                                            />
-                                        </label>
-                                        <label class="wide">
-                                            "Labels"
-                                            <input name="labels" placeholder="env:prod, team:soc" />
-                                        </label>
-                                        <div class="wide">
-                                            <button type="submit" class="btn primary">
-                                                "Create agent"
-                                            </button>
-                                        </div>
-                                    </ActionForm>
-                                </div>
-                            }
-                        })
-                })}
-            </Suspense>
+            <OnlyFor me who=|m| m.is_admin>
+                <div class="card">
+                    <h2>"Register an agent"</h2>
+                    <ActionForm action=create attr:class="form-grid">
+                        <label>
+                            "Name" <input name="name" required placeholder="triage-agent" />
+                        </label>
+                        <label>
+                            "Owner email"
+                            <input
+                                name="owner"
+                                type="email"
+                                required
+                                placeholder="secops-lead@example.com"
+                            />
+                        </label>
+                        <label class="wide">
+                            "Description"
+                            <input name="description" placeholder="What it does, in a sentence" />
+                        </label>
+                        <label class="wide">
+                            "Labels" <input name="labels" placeholder="env:prod, team:soc" />
+                        </label>
+                        <div class="wide">
+                            <button type="submit" class="btn primary">
+                                "Create agent"
+                            </button>
+                        </div>
+                    </ActionForm>
+                </div>
+            </OnlyFor>
         </Page>
     }
 }

@@ -6,11 +6,11 @@ use leptos::prelude::*;
 use crate::components::badges::StatusBadge;
 use crate::components::form::RowAction;
 use crate::components::live::ticker;
+use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::pages::approvals::remaining;
-use crate::server_fns::console::current_user;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
 
 #[component]
@@ -21,7 +21,7 @@ pub fn GrantsPage() -> impl IntoView {
         move || (revoke.version().get(), tick.get()),
         |_| list_grants(),
     );
-    let me = Resource::new(|| (), |_| current_user());
+    let me = signed_in();
     view! {
         <Page
             title="Grants"
@@ -30,7 +30,7 @@ pub fn GrantsPage() -> impl IntoView {
             <PostFlash version=Signal::derive(move || revoke.version().get()) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let admin = is_admin(me).await;
                     table_card(
                         data.await,
                         Some("grants"),

@@ -6,11 +6,11 @@ use leptos_router::hooks::use_query_map;
 
 use super::{DiffLines, PolicyTabs};
 use crate::components::form::{ReasonInput, RowAction};
+use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
-use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
 #[component]
@@ -19,7 +19,7 @@ pub fn VersionsPage() -> impl IntoView {
     let rollback = ServerAction::<RollbackPolicy>::new();
     let version = Signal::derive(move || rollback.version().get());
     let versions = Resource::new(move || version.get(), |_| policy_versions());
-    let me = Resource::new(|| (), |_| current_user());
+    let me = signed_in();
     let pair = move || {
         let q = query.read();
         let n = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
@@ -40,7 +40,7 @@ pub fn VersionsPage() -> impl IntoView {
             <PostFlash version />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let admin = is_admin(me).await;
                     loaded(
                         versions.await,
                         move |rows| {
