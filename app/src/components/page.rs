@@ -1,7 +1,9 @@
-//! The frame of every console page: its title, a line on what it is for, then its content.
+//! The frame of every console page: its title, a line on what it is for, then its content;
+//! and what the page's URL asks for.
 
 use leptos::prelude::*;
 use leptos::text_prop::TextProp;
+use leptos_router::hooks::use_query_map;
 
 /// What a page says under its title: plain text, or text with links and code.
 pub struct Intro(AnyView);
@@ -29,4 +31,10 @@ pub fn Page(
             {children()}
         </section>
     }
+}
+
+/// The current URL's query parameter `name`, empty when it is absent.
+pub fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.read().get(name).unwrap_or_default()
 }

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
-use crate::components::page::Page;
+use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, loaded, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
@@ -176,8 +176,7 @@ pub fn ApprovalsPage() -> impl IntoView {
 
 #[component]
 pub fn ApprovalPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let decide = ServerAction::<DecideApproval>::new();
     // Not refreshed on a timer: that would wipe a comment being typed.
     let data = Resource::new(

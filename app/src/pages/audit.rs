@@ -3,10 +3,9 @@
 //! open the body itself on its own page, which says whether it matches the chain.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
-use crate::components::page::Page;
+use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
@@ -89,8 +88,8 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
 
 #[component]
 pub fn AuditTrailPage() -> impl IntoView {
-    let q = use_query_map();
-    let before = move || q.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = query_param("before");
+    let before = move || before().parse::<i64>().ok();
     let page = Resource::new(before, fetch_audit_page);
     view! {
         <Page
@@ -138,8 +137,7 @@ pub fn AuditTrailPage() -> impl IntoView {
 /// says why not to anyone else, and when a purged body went.
 #[component]
 pub fn ResponsePage() -> impl IntoView {
-    let q = use_query_map();
-    let id = move || q.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let body = Resource::new(id, fetch_response);
     view! {
         <Page

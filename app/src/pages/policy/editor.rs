@@ -2,21 +2,19 @@
 //! is checked on the server (globs, CEL, ranges) and the problem is shown as you type.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use super::{PolicyTabs, VerdictSelect};
 use crate::components::form::Field;
 use crate::components::messages::PostFlash;
 use crate::components::messages::error_text;
-use crate::components::page::Page;
+use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, loaded};
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
 
 #[component]
 pub fn RuleEditorPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let save = ServerAction::<SaveRule>::new();
     let check = ServerAction::<CheckRuleForm>::new();
     let form = Resource::new(id, load_rule_form);

@@ -3,13 +3,12 @@
 //! its progress (live with JavaScript, by reloading without) and can cancel it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::messages::ErrorBox;
 use crate::components::messages::PostFlash;
-use crate::components::page::Page;
+use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
@@ -18,8 +17,7 @@ use crate::types::{Counts, SimView};
 
 #[component]
 pub fn SimulatePage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let start = ServerAction::<StartSimulation>::new();
     let version = Signal::derive(move || start.version().get());
     view! {
