@@ -9,7 +9,7 @@ use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, Verdi
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
 use crate::components::page::{Page, query_param};
-use crate::components::table::{Loading, headers, loaded, loaded_list, rows_table};
+use crate::components::table::{Loaded, Loading, headers, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -186,11 +186,9 @@ pub fn ApprovalPage() -> impl IntoView {
     view! {
         <Page title="Approval request" intro=view! { <a href="/approvals">"← the queue"</a> }>
             <PostFlash version=Signal::derive(move || decide.version().get()) />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(data.await, move |v| view! { <Request v decide /> })
-                })}
-            </Transition>
+            <Loaded data=data let:v>
+                <Request v decide />
+            </Loaded>
         </Page>
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::page::{Page, query_param};
-use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::table::{Loaded, headers, rows_table};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -100,35 +100,24 @@ pub fn AuditTrailPage() -> impl IntoView {
                 " checks the chain."
             }
         >
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        page.await,
-                        move |p| {
+            <Loaded data=page let:p>
+                <p class="muted">{format!("{} records in this org's chain.", p.total)}</p>
+                <div class="card flush">
+                    <AuditTable rows=p.rows responses=p.can_read_responses />
+                </div>
+                <nav class="pager">
+                    {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
+                    {p
+                        .older
+                        .map(|o| {
                             view! {
-                                <p class="muted">
-                                    {format!("{} records in this org's chain.", p.total)}
-                                </p>
-                                <div class="card flush">
-                                    <AuditTable rows=p.rows responses=p.can_read_responses />
-                                </div>
-                                <nav class="pager">
-                                    {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
-                                    {p
-                                        .older
-                                        .map(|o| {
-                                            view! {
-                                                <a href=format!("/audit?before={o}") rel="next">
-                                                    "Older →"
-                                                </a>
-                                            }
-                                        })}
-                                </nav>
+                                <a href=format!("/audit?before={o}") rel="next">
+                                    "Older →"
+                                </a>
                             }
-                        },
-                    )
-                })}
-            </Transition>
+                        })}
+                </nav>
+            </Loaded>
         </Page>
     }
 }
@@ -147,53 +136,36 @@ pub fn ResponsePage() -> impl IntoView {
                 <a href="/audit">"← Audit trail"</a>
             }
         >
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        body.await,
-                        move |v| {
-                            view! {
-                                {if v.verified {
-                                    view! {
-                                        <div
-                                            class="flash flash-ok"
-                                            role="status"
-                                            data-verified="true"
-                                        >
-                                            <p>"This body matches the hash in the audit chain."</p>
-                                        </div>
-                                    }
-                                        .into_any()
-                                } else {
-                                    view! {
-                                        <div
-                                            class="flash flash-error"
-                                            role="alert"
-                                            data-verified="false"
-                                        >
-                                            <p>
-                                                "This body does NOT match the hash in the audit chain: it was changed after the call."
-                                            </p>
-                                        </div>
-                                    }
-                                        .into_any()
-                                }}
-                                <dl class="facts">
-                                    <dt>"Record"</dt>
-                                    <dd class="mono">{v.record_id}</dd>
-                                    <dt>"SHA-256 in the chain"</dt>
-                                    <dd class="mono">{v.sha256}</dd>
-                                    <dt>"Size"</dt>
-                                    <dd>{format!("{} bytes", v.bytes)}</dd>
-                                </dl>
-                                <div class="card">
-                                    <pre class="fields response-body">{v.body}</pre>
-                                </div>
-                            }
-                        },
-                    )
-                })}
-            </Transition>
+            <Loaded data=body let:v>
+                {if v.verified {
+                    view! {
+                        <div class="flash flash-ok" role="status" data-verified="true">
+                            <p>"This body matches the hash in the audit chain."</p>
+                        </div>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <div class="flash flash-error" role="alert" data-verified="false">
+                            <p>
+                                "This body does NOT match the hash in the audit chain: it was changed after the call."
+                            </p>
+                        </div>
+                    }
+                        .into_any()
+                }}
+                <dl class="facts">
+                    <dt>"Record"</dt>
+                    <dd class="mono">{v.record_id}</dd>
+                    <dt>"SHA-256 in the chain"</dt>
+                    <dd class="mono">{v.sha256}</dd>
+                    <dt>"Size"</dt>
+                    <dd>{format!("{} bytes", v.bytes)}</dd>
+                </dl>
+                <div class="card">
+                    <pre class="fields response-body">{v.body}</pre>
+                </div>
+            </Loaded>
         </Page>
     }
 }

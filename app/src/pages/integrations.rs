@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::form::RowAction;
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
-use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::table::{Loaded, headers, rows_table};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -28,28 +28,17 @@ pub fn IntegrationsPage() -> impl IntoView {
             <PostFlash version=Signal::derive(move || {
                 save.version().get() + remove.version().get() + link.version().get()
             }) />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        data.await,
-                        move |rows| {
-                            rows.into_iter()
-                                .map(|r| view! { <Integration r save remove /> })
-                                .collect_view()
-                        },
-                    )
-                })}
-            </Transition>
+            <Loaded data let:rows>
+                {rows.into_iter().map(|r| view! { <Integration r save remove /> }).collect_view()}
+            </Loaded>
             <div class="card" id="slack-members">
                 <h2>"Slack members"</h2>
                 <p class="muted small">
                     "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
                 </p>
-                <Transition fallback=Loading>
-                    {move || Suspend::new(async move {
-                        loaded(links.await, move |rows| view! { <SlackMembers rows link /> })
-                    })}
-                </Transition>
+                <Loaded data=links let:rows>
+                    <SlackMembers rows link />
+                </Loaded>
             </div>
         </Page>
     }

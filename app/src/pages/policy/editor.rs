@@ -8,7 +8,7 @@ use crate::components::form::Field;
 use crate::components::messages::PostFlash;
 use crate::components::messages::error_text;
 use crate::components::page::{Page, query_param};
-use crate::components::table::{Loading, loaded};
+use crate::components::table::Loaded;
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
 
@@ -28,11 +28,9 @@ pub fn RuleEditorPage() -> impl IntoView {
         >
             <PolicyTabs current="/policies" />
             <PostFlash version />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(form.await, move |f| view! { <Editor form=f save check /> })
-                })}
-            </Transition>
+            <Loaded data=form let:f>
+                <Editor form=f save check />
+            </Loaded>
         </Page>
     }
 }
