@@ -7,6 +7,7 @@ use leptos::server_fn::client::Client;
 use leptos::server_fn::codec::PostUrl;
 use leptos::server_fn::request::ClientReq;
 use leptos::server_fn::{Http, ServerFn};
+use leptos::text_prop::TextProp;
 use leptos::web_sys::FormData;
 use serde::de::DeserializeOwned;
 
@@ -69,8 +70,7 @@ pub fn ReasonInput(placeholder: &'static str, label: String) -> impl IntoView {
     view! { <input name="reason" required class="small" placeholder=placeholder aria-label=label /> }
 }
 
-/// A labelled input: `<label>label <input/></label>`. A `range` makes it a number input
-/// from `range.0` to `range.1`; `number` one without bounds.
+/// A labelled input: `<label>label <input/></label>`, the input's attributes as props.
 #[component]
 pub fn Field(
     label: &'static str,
@@ -78,9 +78,13 @@ pub fn Field(
     /// What the input holds when the page opens.
     #[prop(optional, into)]
     value: Option<String>,
+    /// The input's `type` (text when not given).
+    #[prop(optional)]
+    kind: Option<&'static str>,
     #[prop(optional)] placeholder: Option<&'static str>,
-    #[prop(optional)] number: bool,
-    #[prop(optional)] range: Option<(u32, u32)>,
+    #[prop(optional)] min: Option<u32>,
+    #[prop(optional)] max: Option<u32>,
+    #[prop(optional)] maxlength: Option<u32>,
     #[prop(optional)] required: bool,
     #[prop(optional)] readonly: bool,
     #[prop(optional)] pattern: Option<&'static str>,
@@ -88,7 +92,6 @@ pub fn Field(
     #[prop(optional)]
     wide: bool,
 ) -> impl IntoView {
-    let kind = (number || range.is_some()).then_some("number");
     view! {
         <label class=wide
             .then_some(
@@ -98,8 +101,9 @@ pub fn Field(
             <input
                 name=name
                 type=kind
-                min=range.map(|r| r.0)
-                max=range.map(|r| r.1)
+                min=min
+                max=max
+                maxlength=maxlength
                 required=required
                 readonly=readonly
                 value=value
@@ -107,5 +111,21 @@ pub fn Field(
                 pattern=pattern
             />
         </label>
+    }
+}
+
+/// The row that ends a form: its submit button (and what `children` puts after it).
+#[component]
+pub fn SubmitRow(
+    #[prop(into)] label: TextProp,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="wide">
+            <button type="submit" class="btn primary">
+                {move || label.get()}
+            </button>
+            {children.map(|after| after())}
+        </div>
     }
 }

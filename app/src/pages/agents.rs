@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
-use crate::components::form::RowAction;
+use crate::components::form::{Field, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
@@ -79,30 +79,27 @@ pub fn AgentsPage() -> impl IntoView {
                 <div class="card">
                     <h2>"Register an agent"</h2>
                     <ActionForm action=create attr:class="form-grid">
-                        <label>
-                            "Name" <input name="name" required placeholder="triage-agent" />
-                        </label>
-                        <label>
-                            "Owner email"
-                            <input
-                                name="owner"
-                                type="email"
-                                required
-                                placeholder="secops-lead@example.com"
-                            />
-                        </label>
-                        <label class="wide">
-                            "Description"
-                            <input name="description" placeholder="What it does, in a sentence" />
-                        </label>
-                        <label class="wide">
-                            "Labels" <input name="labels" placeholder="env:prod, team:soc" />
-                        </label>
-                        <div class="wide">
-                            <button type="submit" class="btn primary">
-                                "Create agent"
-                            </button>
-                        </div>
+                        <Field label="Name" name="name" required=true placeholder="triage-agent" />
+                        <Field
+                            label="Owner email"
+                            name="owner"
+                            kind="email"
+                            required=true
+                            placeholder="secops-lead@example.com"
+                        />
+                        <Field
+                            label="Description"
+                            name="description"
+                            placeholder="What it does, in a sentence"
+                            wide=true
+                        />
+                        <Field
+                            label="Labels"
+                            name="labels"
+                            placeholder="env:prod, team:soc"
+                            wide=true
+                        />
+                        <SubmitRow label="Create agent" />
                     </ActionForm>
                 </div>
             </OnlyFor>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::form::RowAction;
+use crate::components::form::{RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
@@ -187,11 +187,7 @@ fn Integration(
                         }
                     })
                     .collect_view()}
-                <div class="wide">
-                    <button type="submit" class="btn primary">
-                        {if r.configured { "Replace" } else { "Turn on" }}
-                    </button>
-                </div>
+                <SubmitRow label=if r.configured { "Replace" } else { "Turn on" } />
             </ActionForm>
             {r
                 .configured

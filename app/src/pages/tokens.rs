@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
-use crate::components::form::RowAction;
+use crate::components::form::{Field, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
@@ -24,25 +24,22 @@ pub fn TokensPage() -> impl IntoView {
             <PostFlash version=version />
             <div class="card">
                 <ActionForm action=create attr:class="form-grid">
-                    <label>
-                        "Name"
-                        <input
-                            type="text"
-                            name="name"
-                            required
-                            maxlength="100"
-                            placeholder="ci pipeline"
-                        />
-                    </label>
-                    <label>
-                        "Lifetime (days)"
-                        <input type="number" name="lifetime_days" min="1" placeholder="default" />
-                    </label>
-                    <div class="wide">
-                        <button type="submit" class="btn primary">
-                            "Create token"
-                        </button>
-                    </div>
+                    <Field
+                        label="Name"
+                        name="name"
+                        kind="text"
+                        required=true
+                        maxlength=100
+                        placeholder="ci pipeline"
+                    />
+                    <Field
+                        label="Lifetime (days)"
+                        name="lifetime_days"
+                        kind="number"
+                        min=1
+                        placeholder="default"
+                    />
+                    <SubmitRow label="Create token" />
                 </ActionForm>
             </div>
             <Transition fallback=Loading>

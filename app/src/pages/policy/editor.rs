@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{PolicyTabs, VerdictSelect};
-use crate::components::form::Field;
+use crate::components::form::{Field, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::messages::error_text;
 use crate::components::page::{Page, query_param};
@@ -140,7 +140,7 @@ fn Editor(
                 <Field
                     label="Priority (lower is checked first)"
                     name="form[priority]"
-                    number=true
+                    kind="number"
                     value=f.priority.clone()
                 />
                 <label>
@@ -159,13 +159,17 @@ fn Editor(
                             <Field
                                 label="Score from"
                                 name="form[min_score]"
-                                range=(0, 100)
+                                kind="number"
+                                min=0
+                                max=100
                                 value=f.min_score.clone()
                             />
                             <Field
                                 label="to"
                                 name="form[max_score]"
-                                range=(0, 100)
+                                kind="number"
+                                min=0
+                                max=100
                                 value=f.max_score.clone()
                             />
                         </div>
@@ -197,7 +201,9 @@ fn Editor(
                         <Field
                             label="Approvals needed"
                             name="form[min_approvals]"
-                            range=(1, 5)
+                            kind="number"
+                            min=1
+                            max=5
                             value=f.min_approvals.clone()
                         />
                         <Field
@@ -245,13 +251,7 @@ fn Editor(
                     wide=true
                 />
                 <div class="wide">{status}</div>
-                <div class="wide">
-                    <button type="submit" class="btn primary">
-                        "Save rule"
-                    </button>
-                    " "
-                    <a href="/policies">"Cancel"</a>
-                </div>
+                <SubmitRow label="Save rule">" " <a href="/policies">"Cancel"</a></SubmitRow>
             </ActionForm>
         </div>
     }

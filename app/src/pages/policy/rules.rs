@@ -6,7 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::{PolicyTabs, VerdictSelect};
 use crate::components::badges::VerdictBadge;
-use crate::components::form::{Field, ReasonInput, RowAction};
+use crate::components::form::{Field, ReasonInput, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
@@ -210,7 +210,9 @@ fn Settings(
                 <Field
                     label="Review threshold (score ≥ → at least ESCALATE)"
                     name="settings[review_threshold]"
-                    range=(1, 100)
+                    kind="number"
+                    min=1
+                    max=100
                     required=true
                     value=settings.review_threshold
                     readonly=!edit
@@ -218,7 +220,9 @@ fn Settings(
                 <Field
                     label="Deny threshold (score ≥ → DENY)"
                     name="settings[deny_threshold]"
-                    range=(1, 100)
+                    kind="number"
+                    min=1
+                    max=100
                     required=true
                     value=settings.deny_threshold
                     readonly=!edit
@@ -263,11 +267,7 @@ fn Settings(
                                 required=true
                                 wide=true
                             />
-                            <div class="wide">
-                                <button type="submit" class="btn primary">
-                                    "Save thresholds and defaults"
-                                </button>
-                            </div>
+                            <SubmitRow label="Save thresholds and defaults" />
                         }
                     })}
             </ActionForm>
