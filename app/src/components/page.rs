@@ -38,3 +38,28 @@ pub fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sy
     let query = use_query_map();
     move || query.read().get(name).unwrap_or_default()
 }
+
+/// Tabs between the views of one area, as (href, text); the one at `current` is marked as
+/// the current page.
+#[component]
+pub fn Tabs(
+    label: &'static str,
+    tabs: &'static [(&'static str, &'static str)],
+    #[prop(into)] current: Signal<&'static str>,
+) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label=label>
+            {tabs
+                .iter()
+                .map(|&(href, text)| {
+                    let here = move || (current.get() == href).then_some("page");
+                    view! {
+                        <a href=href aria-current=here>
+                            {text}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
-use crate::components::page::{Page, query_param};
+use crate::components::page::{Page, Tabs, query_param};
 use crate::components::table::{Loaded, Loading, headers, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
@@ -104,14 +104,13 @@ pub fn ApprovalsPage() -> impl IntoView {
             title="Approvals"
             intro="Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
         >
-            <nav class="tabs" aria-label="Approvals">
-                <a href="/approvals" aria-current=move || (!history()).then_some("page")>
-                    "Pending"
-                </a>
-                <a href="/approvals?view=history" aria-current=move || history().then_some("page")>
-                    "History"
-                </a>
-            </nav>
+            <Tabs
+                label="Approvals"
+                tabs=&[("/approvals", "Pending"), ("/approvals?view=history", "History")]
+                current=Signal::derive(move || {
+                    if history() { "/approvals?view=history" } else { "/approvals" }
+                })
+            />
             <form method="get" action="/approvals" class="filters">
                 <input type="hidden" name="view" value=q("view") />
                 <label>
