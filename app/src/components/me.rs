@@ -27,7 +27,7 @@ pub fn OnlyFor(me: MeResource, who: fn(&Me) -> bool, children: ChildrenFn) -> im
         <Suspense>
             {move || {
                 let children = children.clone();
-                Suspend::new(async move { me.await.ok().filter(|m| who(m)).map(|_| children()) })
+                Suspend::new(async move { me.await.ok().filter(who).map(|_| children()) })
             }}
         </Suspense>
     }
