@@ -1,6 +1,6 @@
 //! Forms the pages share: the action on one row of a table (a small form of hidden ids and
-//! one button) and the reason a change asks for. They post to server functions, so they
-//! work with JavaScript off as `ActionForm` does.
+//! one button), the reason a change asks for, a labelled field and the submit row. They
+//! post to server functions, so they work with JavaScript off as `ActionForm` does.
 
 use leptos::prelude::*;
 use leptos::server_fn::client::Client;
