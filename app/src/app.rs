@@ -41,7 +41,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// Every route is rendered with `SsrMode::Async`: the server waits for the page's data and
 /// sends complete HTML, so the console works without JavaScript (streamed fallbacks would
-/// need a script to be replaced).
+/// need a script to be replaced). The console's pages say it once, on their parent route:
+/// a request is rendered in the most restrictive mode of the routes it matches.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -52,32 +53,24 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
-                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
-                    <Route path=path!("/agents") view=AgentsPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit") view=AuditTrailPage ssr=SsrMode::Async />
-                    <Route path=path!("/audit/response") view=ResponsePage ssr=SsrMode::Async />
-                    <Route path=path!("/connectors") view=ConnectorsPage ssr=SsrMode::Async />
-                    <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async />
-                    <Route path=path!("/approvals/view") view=ApprovalPage ssr=SsrMode::Async />
-                    <Route path=path!("/policies") view=PoliciesPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/policies/rules/edit")
-                        view=RuleEditorPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("/policies/yaml") view=PolicyYamlPage ssr=SsrMode::Async />
-                    <Route path=path!("/policies/versions") view=VersionsPage ssr=SsrMode::Async />
-                    <Route path=path!("/policies/simulate") view=SimulatePage ssr=SsrMode::Async />
-                    <Route path=path!("/grants") view=GrantsPage ssr=SsrMode::Async />
-                    <Route path=path!("/drift") view=DriftPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings/identity") view=IdentityPage ssr=SsrMode::Async />
-                    <Route
-                        path=path!("/settings/integrations")
-                        view=IntegrationsPage
-                        ssr=SsrMode::Async
-                    />
-                    <Route path=path!("/settings/llm") view=LlmPage ssr=SsrMode::Async />
-                    <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/") view=OverviewPage />
+                    <Route path=path!("/agents") view=AgentsPage />
+                    <Route path=path!("/audit") view=AuditTrailPage />
+                    <Route path=path!("/audit/response") view=ResponsePage />
+                    <Route path=path!("/connectors") view=ConnectorsPage />
+                    <Route path=path!("/approvals") view=ApprovalsPage />
+                    <Route path=path!("/approvals/view") view=ApprovalPage />
+                    <Route path=path!("/policies") view=PoliciesPage />
+                    <Route path=path!("/policies/rules/edit") view=RuleEditorPage />
+                    <Route path=path!("/policies/yaml") view=PolicyYamlPage />
+                    <Route path=path!("/policies/versions") view=VersionsPage />
+                    <Route path=path!("/policies/simulate") view=SimulatePage />
+                    <Route path=path!("/grants") view=GrantsPage />
+                    <Route path=path!("/drift") view=DriftPage />
+                    <Route path=path!("/settings/identity") view=IdentityPage />
+                    <Route path=path!("/settings/integrations") view=IntegrationsPage />
+                    <Route path=path!("/settings/llm") view=LlmPage />
+                    <Route path=path!("/settings/tokens") view=TokensPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -216,64 +216,40 @@ pub struct SettingsForm {
     pub max_grant_ttl: String,
 }
 
-/// A rule as the editor posts it; lists are comma-separated, checkboxes present or not.
+/// A rule as the editor posts it; lists are comma-separated, checkboxes present or not
+/// (a field the form leaves out is empty).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RuleForm {
     /// The id being edited; empty for a new rule.
-    #[serde(default)]
     pub original_id: String,
-    #[serde(default)]
     pub id: String,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub priority: String,
-    #[serde(default)]
     pub connectors: String,
-    #[serde(default)]
     pub operations: String,
-    #[serde(default)]
     pub agents: String,
-    #[serde(default)]
     pub labels: String,
-    #[serde(default)]
     pub tier_low: Option<String>,
-    #[serde(default)]
     pub tier_medium: Option<String>,
-    #[serde(default)]
     pub tier_high: Option<String>,
-    #[serde(default)]
     pub tier_critical: Option<String>,
-    #[serde(default)]
     pub min_score: String,
-    #[serde(default)]
     pub max_score: String,
-    #[serde(default)]
     pub condition: String,
-    #[serde(default)]
     pub verdict: String,
-    #[serde(default)]
     pub approvers: String,
-    #[serde(default)]
     pub min_approvals: String,
-    #[serde(default)]
     pub timeout: String,
-    #[serde(default)]
     pub show_diff: Option<String>,
-    #[serde(default)]
     pub forbid_owner: Option<String>,
-    #[serde(default)]
     pub require_reason: Option<String>,
-    #[serde(default)]
     pub exempt: Option<String>,
     /// Checked: no grant stands in for this rule.
-    #[serde(default)]
     pub not_grantable: Option<String>,
     /// The policy version the form was loaded from; saving over a newer one is refused.
-    #[serde(default)]
     pub based_on: String,
     /// Why the rule changes; required to save, kept in the audit trail.
-    #[serde(default)]
     pub reason: String,
 }
 

@@ -40,3 +40,12 @@ pub fn TierBadge(tier: String) -> impl IntoView {
 pub fn StatusBadge(status: String) -> impl IntoView {
     view! { <span class=format!("badge status-{status}")>{status.clone()}</span> }
 }
+
+/// An agent's labels, each as `key:value`.
+#[component]
+pub fn Labels(labels: Vec<(String, String)>) -> impl IntoView {
+    labels
+        .into_iter()
+        .map(|(k, v)| view! { <span class="label">{format!("{k}:{v}")}</span> })
+        .collect_view()
+}

@@ -3,8 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
+use crate::components::me::{OnlyFor, signed_in};
 use crate::components::messages::error_text;
-use crate::server_fns::console::current_user;
 
 const NAV: &[(&str, &[(&str, &str)])] = &[
     ("", &[("/", "Overview")]),
@@ -38,7 +38,7 @@ const NAV: &[(&str, &[(&str, &str)])] = &[
 
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let me = signed_in();
     view! {
         <div class="console">
             <nav class="sidebar" aria-label="Main">
@@ -105,26 +105,13 @@ pub fn ConsoleLayout() -> impl IntoView {
                         })}
                     </Suspense>
                 </header>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        me.await
-                            .ok()
-                            .filter(|m| m.local_targets)
-                            .map(|_| {
-                                view! {
-                                    <div
-                                        class="banner warn"
-                                        role="alert"
-                                        data-testid="local-targets"
-                                    >
-                                        <strong>"Local targets allowed. "</strong>
-                                        "Calls and notices may go to plain http and to loopback, private and link-local addresses. "
-                                        "This is for the demo and tests; start production servers without --allow-local-targets."
-                                    </div>
-                                }
-                            })
-                    })}
-                </Suspense>
+                <OnlyFor me who=|m| m.local_targets>
+                    <div class="banner warn" role="alert" data-testid="local-targets">
+                        <strong>"Local targets allowed. "</strong>
+                        "Calls and notices may go to plain http and to loopback, private and link-local addresses. "
+                        "This is for the demo and tests; start production servers without --allow-local-targets."
+                    </div>
+                </OnlyFor>
                 <main class="content">
                     <Outlet />
                 </main>

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::page::Page;
 use crate::types::Flash;
 
 #[component]
@@ -65,10 +66,7 @@ pub fn error_text(e: &ServerFnError) -> String {
 #[component]
 pub fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>{title}</h1>
-            </header>
+        <Page title>
             <div class="card planned">
                 <span class="badge status-planned">"not built yet"</span>
                 <p>{what}</p>
@@ -76,6 +74,6 @@ pub fn NotBuiltYet(title: &'static str, what: &'static str) -> impl IntoView {
                     "This area is planned and not available in this build. Nothing here is enforced yet."
                 </p>
             </div>
-        </section>
+        </Page>
     }
 }

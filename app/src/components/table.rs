@@ -1,6 +1,8 @@
 //! What a page shows for loaded data: the error box, the empty note, or the listing card
 //! with its table, so each page writes only its own headers, cells and empty text.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 
 use crate::components::messages::{ErrorBox, error_text};
@@ -13,6 +15,26 @@ where
     match data {
         Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
         Ok(value) => ok(value).into_any(),
+    }
+}
+
+/// A resource's data where the page shows it: [`Loading`] until it loads, an error box if
+/// it failed, otherwise `children(value)`; what is shown stays while the data reloads.
+#[component]
+pub fn Loaded<T, F, V>(data: Resource<Result<T, ServerFnError>>, children: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let children = Arc::new(children);
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move { loaded(data.await, move |value| children(value)) })
+            }}
+        </Transition>
     }
 }
 

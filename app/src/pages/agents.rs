@@ -3,37 +3,31 @@
 
 use leptos::prelude::*;
 
-use crate::components::badges::StatusBadge;
-use crate::components::messages::FlashMessage;
+use crate::components::badges::{Labels, StatusBadge};
+use crate::components::form::{Field, RowAction, SubmitRow};
+use crate::components::me::{OnlyFor, is_admin, signed_in};
+use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
-use crate::server_fns::console::{current_user, take_flash};
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let issue = ServerAction::<IssueKey>::new();
-    let changed = move || (create.version().get(), issue.version().get());
-    let agents = Resource::new(changed, |_| list_agents());
-    let flash = Resource::new(changed, |_| take_flash());
-    let me = Resource::new(|| (), |_| current_user());
+    let version = Signal::derive(move || create.version().get() + issue.version().get());
+    let agents = Resource::new(move || version.get(), |_| list_agents());
+    let me = signed_in();
 
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Agents"</h1>
-                <p class="muted">
-                    "Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
-                </p>
-            </header>
-            <Transition>
-                {move || Suspend::new(async move {
-                    flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
-                })}
-            </Transition>
+        <Page
+            title="Agents"
+            intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
+        >
+            <PostFlash version />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let is_admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let is_admin = is_admin(me).await;
                     table_card(
                         agents.await,
                         None,
@@ -54,13 +48,7 @@ pub fn AgentsPage() -> impl IntoView {
                                     </td>
                                     <td>{a.owner.clone()}</td>
                                     <td>
-                                        {a
-                                            .labels
-                                            .iter()
-                                            .map(|(k, v)| {
-                                                view! { <span class="label">{format!("{k}:{v}")}</span> }
-                                            })
-                                            .collect_view()}
+                                        <Labels labels=a.labels.clone() />
                                     </td>
                                     <td>
                                         <StatusBadge status=a.status.clone() />
@@ -72,12 +60,12 @@ pub fn AgentsPage() -> impl IntoView {
                                         .then(|| {
                                             view! {
                                                 <td>
-                                                    <ActionForm action=issue>
-                                                        <input type="hidden" name="agent_id" value=id.clone() />
-                                                        <button type="submit" class="btn small">
-                                                            "Issue key"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=issue
+                                                        hidden=vec![("agent_id", id.clone())]
+                                                        label="Issue key"
+                                                        block=true
+                                                    />
                                                 </td>
                                             }
                                         })}
@@ -87,51 +75,34 @@ pub fn AgentsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-            <Suspense>
-                {move || Suspend::new(async move {
-                    me.await
-                        .ok()
-                        .filter(|m| m.is_admin)
-                        .map(|_| {
-                            view! {
-                                <div class="card">
-                                    <h2>"Register an agent"</h2>
-                                    <ActionForm action=create attr:class="form-grid">
-                                        <label>
-                                            "Name"
-                                            <input name="name" required placeholder="triage-agent" />
-                                        </label>
-                                        <label>
-                                            "Owner email"
-                                            <input
-                                                name="owner"
-                                                type="email"
-                                                required
-                                                placeholder="secops-lead@example.com"
-                                            />
-                                        </label>
-                                        <label class="wide">
-                                            "Description"
-                                            <input
-                                                name="description"
-                                                placeholder="What it does, in a sentence"
-                                            />
-                                        </label>
-                                        <label class="wide">
-                                            "Labels"
-                                            <input name="labels" placeholder="env:prod, team:soc" />
-                                        </label>
-                                        <div class="wide">
-                                            <button type="submit" class="btn primary">
-                                                "Create agent"
-                                            </button>
-                                        </div>
-                                    </ActionForm>
-                                </div>
-                            }
-                        })
-                })}
-            </Suspense>
-        </section>
+            <OnlyFor me who=|m| m.is_admin>
+                <div class="card">
+                    <h2>"Register an agent"</h2>
+                    <ActionForm action=create attr:class="form-grid">
+                        <Field label="Name" name="name" required=true placeholder="triage-agent" />
+                        <Field
+                            label="Owner email"
+                            name="owner"
+                            kind="email"
+                            required=true
+                            placeholder="secops-lead@example.com"
+                        />
+                        <Field
+                            label="Description"
+                            name="description"
+                            placeholder="What it does, in a sentence"
+                            wide=true
+                        />
+                        <Field
+                            label="Labels"
+                            name="labels"
+                            placeholder="env:prod, team:soc"
+                            wide=true
+                        />
+                        <SubmitRow label="Create agent" />
+                    </ActionForm>
+                </div>
+            </OnlyFor>
+        </Page>
     }
 }

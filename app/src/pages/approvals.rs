@@ -5,10 +5,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::badges::{RiskBadge, StatusBadge, TierBadge, VerdictBadge};
+use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, VerdictBadge};
 use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
-use crate::components::table::{Loading, headers, loaded, loaded_list, rows_table};
+use crate::components::page::{Page, Tabs, query_param};
+use crate::components::table::{Loaded, Loading, headers, loaded_list, rows_table};
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -99,21 +100,17 @@ pub fn ApprovalsPage() -> impl IntoView {
     );
     let history = move || q("view") == "history";
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Approvals"</h1>
-                <p class="muted">
-                    "Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
-                </p>
-            </header>
-            <nav class="tabs" aria-label="Approvals">
-                <a href="/approvals" aria-current=move || (!history()).then_some("page")>
-                    "Pending"
-                </a>
-                <a href="/approvals?view=history" aria-current=move || history().then_some("page")>
-                    "History"
-                </a>
-            </nav>
+        <Page
+            title="Approvals"
+            intro="Escalated agent calls wait here for a human. A request nobody decides before it expires is refused: silence is not consent."
+        >
+            <Tabs
+                label="Approvals"
+                tabs=&[("/approvals", "Pending"), ("/approvals?view=history", "History")]
+                current=Signal::derive(move || {
+                    if history() { "/approvals?view=history" } else { "/approvals" }
+                })
+            />
             <form method="get" action="/approvals" class="filters">
                 <input type="hidden" name="view" value=q("view") />
                 <label>
@@ -172,14 +169,13 @@ pub fn ApprovalsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 
 #[component]
 pub fn ApprovalPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let decide = ServerAction::<DecideApproval>::new();
     // Not refreshed on a timer: that would wipe a comment being typed.
     let data = Resource::new(
@@ -187,20 +183,12 @@ pub fn ApprovalPage() -> impl IntoView {
         |(id, _)| load_approval(id),
     );
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Approval request"</h1>
-                <p>
-                    <a href="/approvals">"← the queue"</a>
-                </p>
-            </header>
+        <Page title="Approval request" intro=view! { <a href="/approvals">"← the queue"</a> }>
             <PostFlash version=Signal::derive(move || decide.version().get()) />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(data.await, move |v| view! { <Request v decide /> })
-                })}
-            </Transition>
-        </section>
+            <Loaded data=data let:v>
+                <Request v decide />
+            </Loaded>
+        </Page>
     }
 }
 
@@ -218,16 +206,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                 <p>{v.description.clone()}</p>
                 <dl class="facts">
                     <dt>"Agent"</dt>
-                    <dd>
-                        {r.agent.clone()}" "
-                        {v
-                            .labels
-                            .iter()
-                            .map(|(k, val)| {
-                                view! { <span class="label">{format!("{k}:{val}")}</span> }
-                            })
-                            .collect_view()}
-                    </dd>
+                    <dd>{r.agent.clone()}" " <Labels labels=v.labels.clone() /></dd>
                     <dt>"Owner"</dt>
                     <dd>{v.owner.clone()}</dd>
                     <dt>"Target"</dt>
@@ -279,22 +258,21 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                         view! {
                             <table class="table risk-inputs">
                                 <tbody>
-                                    <tr>
-                                        <td>"Operation (tier)"</td>
-                                        <td class="num">{op}" / 40"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Connector sensitivity"</td>
-                                        <td class="num">{conn}" / 25"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Session frequency"</td>
-                                        <td class="num">{freq}" / 15"</td>
-                                    </tr>
-                                    <tr>
-                                        <td>"Target environment"</td>
-                                        <td class="num">{target}" / 20"</td>
-                                    </tr>
+                                    {[
+                                        ("Operation (tier)", op, 40),
+                                        ("Connector sensitivity", conn, 25),
+                                        ("Session frequency", freq, 15),
+                                        ("Target environment", target, 20),
+                                    ]
+                                        .map(|(input, score, most)| {
+                                            view! {
+                                                <tr>
+                                                    <td>{input}</td>
+                                                    <td class="num">{score}{format!(" / {most}")}</td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
                                 </tbody>
                             </table>
                         }

@@ -3,10 +3,10 @@
 //! open the body itself on its own page, which says whether it matches the chain.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{RiskBadge, VerdictBadge};
-use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::page::{Page, query_param};
+use crate::components::table::{Loaded, headers, rows_table};
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -88,48 +88,37 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
 
 #[component]
 pub fn AuditTrailPage() -> impl IntoView {
-    let q = use_query_map();
-    let before = move || q.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = query_param("before");
+    let before = move || before().parse::<i64>().ok();
     let page = Resource::new(before, fetch_audit_page);
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Audit trail"</h1>
-                <p class="muted">
-                    "Every record is hash-chained to the one before it; "
-                    <code>"arx audit verify"</code>" checks the chain."
-                </p>
-            </header>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        page.await,
-                        move |p| {
+        <Page
+            title="Audit trail"
+            intro=view! {
+                "Every record is hash-chained to the one before it; "
+                <code>"arx audit verify"</code>
+                " checks the chain."
+            }
+        >
+            <Loaded data=page let:p>
+                <p class="muted">{format!("{} records in this org's chain.", p.total)}</p>
+                <div class="card flush">
+                    <AuditTable rows=p.rows responses=p.can_read_responses />
+                </div>
+                <nav class="pager">
+                    {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
+                    {p
+                        .older
+                        .map(|o| {
                             view! {
-                                <p class="muted">
-                                    {format!("{} records in this org's chain.", p.total)}
-                                </p>
-                                <div class="card flush">
-                                    <AuditTable rows=p.rows responses=p.can_read_responses />
-                                </div>
-                                <nav class="pager">
-                                    {before().map(|_| view! { <a href="/audit">"← Newest"</a> })}
-                                    {p
-                                        .older
-                                        .map(|o| {
-                                            view! {
-                                                <a href=format!("/audit?before={o}") rel="next">
-                                                    "Older →"
-                                                </a>
-                                            }
-                                        })}
-                                </nav>
+                                <a href=format!("/audit?before={o}") rel="next">
+                                    "Older →"
+                                </a>
                             }
-                        },
-                    )
-                })}
-            </Transition>
-        </section>
+                        })}
+                </nav>
+            </Loaded>
+        </Page>
     }
 }
 
@@ -137,65 +126,46 @@ pub fn AuditTrailPage() -> impl IntoView {
 /// says why not to anyone else, and when a purged body went.
 #[component]
 pub fn ResponsePage() -> impl IntoView {
-    let q = use_query_map();
-    let id = move || q.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let body = Resource::new(id, fetch_response);
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Call response"</h1>
-                <p class="muted">
-                    "The vendor's answer, kept outside the chain; the chain holds its SHA-256. "
-                    <a href="/audit">"← Audit trail"</a>
-                </p>
-            </header>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        body.await,
-                        move |v| {
-                            view! {
-                                {if v.verified {
-                                    view! {
-                                        <div
-                                            class="flash flash-ok"
-                                            role="status"
-                                            data-verified="true"
-                                        >
-                                            <p>"This body matches the hash in the audit chain."</p>
-                                        </div>
-                                    }
-                                        .into_any()
-                                } else {
-                                    view! {
-                                        <div
-                                            class="flash flash-error"
-                                            role="alert"
-                                            data-verified="false"
-                                        >
-                                            <p>
-                                                "This body does NOT match the hash in the audit chain: it was changed after the call."
-                                            </p>
-                                        </div>
-                                    }
-                                        .into_any()
-                                }}
-                                <dl class="facts">
-                                    <dt>"Record"</dt>
-                                    <dd class="mono">{v.record_id}</dd>
-                                    <dt>"SHA-256 in the chain"</dt>
-                                    <dd class="mono">{v.sha256}</dd>
-                                    <dt>"Size"</dt>
-                                    <dd>{format!("{} bytes", v.bytes)}</dd>
-                                </dl>
-                                <div class="card">
-                                    <pre class="fields response-body">{v.body}</pre>
-                                </div>
-                            }
-                        },
-                    )
-                })}
-            </Transition>
-        </section>
+        <Page
+            title="Call response"
+            intro=view! {
+                "The vendor's answer, kept outside the chain; the chain holds its SHA-256. "
+                <a href="/audit">"← Audit trail"</a>
+            }
+        >
+            <Loaded data=body let:v>
+                {if v.verified {
+                    view! {
+                        <div class="flash flash-ok" role="status" data-verified="true">
+                            <p>"This body matches the hash in the audit chain."</p>
+                        </div>
+                    }
+                        .into_any()
+                } else {
+                    view! {
+                        <div class="flash flash-error" role="alert" data-verified="false">
+                            <p>
+                                "This body does NOT match the hash in the audit chain: it was changed after the call."
+                            </p>
+                        </div>
+                    }
+                        .into_any()
+                }}
+                <dl class="facts">
+                    <dt>"Record"</dt>
+                    <dd class="mono">{v.record_id}</dd>
+                    <dt>"SHA-256 in the chain"</dt>
+                    <dd class="mono">{v.sha256}</dd>
+                    <dt>"Size"</dt>
+                    <dd>{format!("{} bytes", v.bytes)}</dd>
+                </dl>
+                <div class="card">
+                    <pre class="fields response-body">{v.body}</pre>
+                </div>
+            </Loaded>
+        </Page>
     }
 }

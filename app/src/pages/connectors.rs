@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::TierBadge;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded_list, rows_table};
 use crate::server_fns::console::list_instances;
 
@@ -10,13 +11,10 @@ use crate::server_fns::console::list_instances;
 pub fn ConnectorsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| list_instances());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Connectors"</h1>
-                <p class="muted">
-                    "Instances of the connector catalog configured in this org. Credentials are write-only: ARX shows whether they are set, never what they are."
-                </p>
-            </header>
+        <Page
+            title="Connectors"
+            intro="Instances of the connector catalog configured in this org. Credentials are write-only: ARX shows whether they are set, never what they are."
+        >
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     loaded_list(
@@ -90,6 +88,6 @@ pub fn ConnectorsPage() -> impl IntoView {
                     )
                 })}
             </Suspense>
-        </section>
+        </Page>
     }
 }

@@ -4,11 +4,13 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
+use crate::components::form::RowAction;
 use crate::components::live::ticker;
+use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::pages::approvals::remaining;
-use crate::server_fns::console::current_user;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
 
 #[component]
@@ -19,19 +21,16 @@ pub fn GrantsPage() -> impl IntoView {
         move || (revoke.version().get(), tick.get()),
         |_| list_grants(),
     );
-    let me = Resource::new(|| (), |_| current_user());
+    let me = signed_in();
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Grants"</h1>
-                <p class="muted">
-                    "Temporary scope an agent asked for and a reviewer approved. A grant turns escalations of the operations it covers into permits until it expires; it reverts by itself, and suspending the agent ends it."
-                </p>
-            </header>
+        <Page
+            title="Grants"
+            intro="Temporary scope an agent asked for and a reviewer approved. A grant turns escalations of the operations it covers into permits until it expires; it reverts by itself, and suspending the agent ends it."
+        >
             <PostFlash version=Signal::derive(move || revoke.version().get()) />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let admin = is_admin(me).await;
                     table_card(
                         data.await,
                         Some("grants"),
@@ -77,12 +76,12 @@ pub fn GrantsPage() -> impl IntoView {
                                         {(admin && live)
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=revoke attr:class="inline">
-                                                        <input type="hidden" name="id" value=id />
-                                                        <button type="submit" class="btn small danger">
-                                                            "Revoke"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=revoke
+                                                        hidden=vec![("id", id)]
+                                                        label="Revoke"
+                                                        button="btn small danger"
+                                                    />
                                                 }
                                             })}
                                     </td>
@@ -92,6 +91,6 @@ pub fn GrantsPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -3,8 +3,10 @@
 
 use leptos::prelude::*;
 
+use crate::components::form::{RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
-use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::page::Page;
+use crate::components::table::{Loaded, headers, rows_table};
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -19,40 +21,26 @@ pub fn IntegrationsPage() -> impl IntoView {
     let data = Resource::new(changed, |_| list_integrations());
     let links = Resource::new(move || link.version().get(), |_| list_slack_links());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Integrations"</h1>
-                <p class="muted">
-                    "New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
-                </p>
-            </header>
+        <Page
+            title="Integrations"
+            intro="New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
+        >
             <PostFlash version=Signal::derive(move || {
                 save.version().get() + remove.version().get() + link.version().get()
             }) />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        data.await,
-                        move |rows| {
-                            rows.into_iter()
-                                .map(|r| view! { <Integration r save remove /> })
-                                .collect_view()
-                        },
-                    )
-                })}
-            </Transition>
+            <Loaded data let:rows>
+                {rows.into_iter().map(|r| view! { <Integration r save remove /> }).collect_view()}
+            </Loaded>
             <div class="card" id="slack-members">
                 <h2>"Slack members"</h2>
                 <p class="muted small">
                     "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
                 </p>
-                <Transition fallback=Loading>
-                    {move || Suspend::new(async move {
-                        loaded(links.await, move |rows| view! { <SlackMembers rows link /> })
-                    })}
-                </Transition>
+                <Loaded data=links let:rows>
+                    <SlackMembers rows link />
+                </Loaded>
             </div>
-        </section>
+        </Page>
     }
 }
 
@@ -79,8 +67,11 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
                             }}
                         </td>
                         <td>
-                            <ActionForm action=link attr:class="inline">
-                                <input type="hidden" name="user_id" value=r.user_id.clone() />
+                            <RowAction
+                                action=link
+                                hidden=vec![("user_id", r.user_id.clone())]
+                                label="Save"
+                            >
                                 <input
                                     name="slack_user_id"
                                     class="mono"
@@ -89,10 +80,7 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
                                     value=r.slack_user_id.clone().unwrap_or_default()
                                     autocomplete="off"
                                 />
-                                <button type="submit" class="btn small">
-                                    "Save"
-                                </button>
-                            </ActionForm>
+                            </RowAction>
                         </td>
                     </tr>
                 }
@@ -199,22 +187,18 @@ fn Integration(
                         }
                     })
                     .collect_view()}
-                <div class="wide">
-                    <button type="submit" class="btn primary">
-                        {if r.configured { "Replace" } else { "Turn on" }}
-                    </button>
-                </div>
+                <SubmitRow label=if r.configured { "Replace" } else { "Turn on" } />
             </ActionForm>
             {r
                 .configured
                 .then(|| {
                     view! {
-                        <ActionForm action=remove attr:class="inline">
-                            <input type="hidden" name="kind" value=kind_off />
-                            <button type="submit" class="btn small danger">
-                                "Turn off"
-                            </button>
-                        </ActionForm>
+                        <RowAction
+                            action=remove
+                            hidden=vec![("kind", kind_off)]
+                            label="Turn off"
+                            button="btn small danger"
+                        />
                     }
                 })}
         </div>

@@ -2,102 +2,118 @@
 
 use leptos::prelude::*;
 
-use crate::components::table::{Loading, loaded};
+use crate::components::page::Page;
+use crate::components::table::Loaded;
 use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::console::get_overview;
+use crate::types::Overview;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_overview());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Overview"</h1>
-            </header>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        data.await,
-                        move |o| {
-                            let (p, e, d) = o.verdicts;
-                            let total = (p + e + d).max(1) as f64;
-                            let pct = |n: u32| {
-                                format!("width:{:.1}%", f64::from(n) * 100.0 / total)
-                            };
-                            view! {
-                                <div class="stats">
-                                    <a class="stat card" href="/agents">
-                                        <span class="stat-num">{o.active_agents}</span>
-                                        <span class="stat-label">
-                                            {format!("active agents of {}", o.agents)}
-                                        </span>
-                                    </a>
-                                    <a class="stat card" href="/connectors">
-                                        <span class="stat-num">{o.instances}</span>
-                                        <span class="stat-label">"connector instances"</span>
-                                    </a>
-                                    <a class="stat card" href="/approvals">
-                                        <span class="stat-num">{o.pending_approvals}</span>
-                                        <span class="stat-label">"approvals pending"</span>
-                                    </a>
-                                    <a class="stat card" href="/audit">
-                                        <span class="stat-num">{o.records}</span>
-                                        <span class="stat-label">"audit records"</span>
-                                    </a>
-                                </div>
-                                {(!o.queue.is_empty())
-                                    .then(|| {
-                                        view! {
-                                            <div class="card flush">
-                                                <h2 class="pad">"Waiting for a reviewer"</h2>
-                                                <ApprovalTable rows=o.queue.clone() history=false />
-                                                <p class="pad">
-                                                    <a href="/approvals">"The whole queue →"</a>
-                                                </p>
-                                            </div>
-                                        }
-                                    })}
-                                <div class="card">
-                                    <h2>"Verdicts of recent agent calls"</h2>
-                                    <div
-                                        class="verdict-bar"
-                                        role="img"
-                                        aria-label=format!(
-                                            "{p} permitted, {e} escalated, {d} denied",
-                                        )
-                                    >
-                                        <span class="seg permit" style=pct(p)></span>
-                                        <span class="seg escalate" style=pct(e)></span>
-                                        <span class="seg deny" style=pct(d)></span>
-                                    </div>
-                                    <div class="legend">
-                                        <span>
-                                            <i class="dot permit"></i>
-                                            {format!("{p} permitted")}
-                                        </span>
-                                        <span>
-                                            <i class="dot escalate"></i>
-                                            {format!("{e} escalated")}
-                                        </span>
-                                        <span>
-                                            <i class="dot deny"></i>
-                                            {format!("{d} denied")}
-                                        </span>
-                                    </div>
-                                </div>
-                                <div class="card">
-                                    <h2>"Latest activity"</h2>
-                                    <AuditTable rows=o.recent />
-                                    <p>
-                                        <a href="/audit">"The whole audit trail →"</a>
-                                    </p>
-                                </div>
-                            }
-                        },
-                    )
-                })}
-            </Suspense>
-        </section>
+        <Page title="Overview">
+            <Loaded data let:o>
+                {stats(&o)}
+                {(!o.queue.is_empty())
+                    .then(|| {
+                        view! {
+                            <div class="card flush">
+                                <h2 class="pad">"Waiting for a reviewer"</h2>
+                                <ApprovalTable rows=o.queue.clone() history=false />
+                                <p class="pad">
+                                    <a href="/approvals">"The whole queue →"</a>
+                                </p>
+                            </div>
+                        }
+                    })}
+                <VerdictBar verdicts=o.verdicts />
+                <div class="card">
+                    <h2>"Latest activity"</h2>
+                    <AuditTable rows=o.recent />
+                    <p>
+                        <a href="/audit">"The whole audit trail →"</a>
+                    </p>
+                </div>
+            </Loaded>
+        </Page>
+    }
+}
+
+/// The counts on top, each a link to its area.
+fn stats(o: &Overview) -> impl IntoView + use<> {
+    let stats = [
+        (
+            "/agents",
+            o.active_agents.to_string(),
+            format!("active agents of {}", o.agents),
+        ),
+        (
+            "/connectors",
+            o.instances.to_string(),
+            "connector instances".to_string(),
+        ),
+        (
+            "/approvals",
+            o.pending_approvals.to_string(),
+            "approvals pending".to_string(),
+        ),
+        ("/audit", o.records.to_string(), "audit records".to_string()),
+    ];
+    view! {
+        <div class="stats">
+            {stats
+                .map(|(href, count, label)| {
+                    view! {
+                        <a class="stat card" href=href>
+                            <span class="stat-num">{count}</span>
+                            <span class="stat-label">{label}</span>
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// The verdicts of recent agent calls as one bar, (permit, escalate, deny), with a legend.
+#[component]
+fn VerdictBar(verdicts: (u32, u32, u32)) -> impl IntoView {
+    let (p, e, d) = verdicts;
+    let total = (p + e + d).max(1) as f64;
+    let verdicts = [
+        ("permit", p, "permitted"),
+        ("escalate", e, "escalated"),
+        ("deny", d, "denied"),
+    ];
+    view! {
+        <div class="card">
+            <h2>"Verdicts of recent agent calls"</h2>
+            <div
+                class="verdict-bar"
+                role="img"
+                aria-label=format!("{p} permitted, {e} escalated, {d} denied")
+            >
+                {verdicts
+                    .map(|(class, n, _)| {
+                        let width = format!("width:{:.1}%", f64::from(n) * 100.0 / total);
+                        view! { <span class=format!("seg {class}") style=width></span> }
+                    })
+                    .collect_view()}
+            </div>
+            <div class="legend">
+                {verdicts
+                    .map(|(class, n, done)| {
+                        view! {
+                            <span>
+                                <i class=format!("dot {class}")></i>
+                                {format!("{n} {done}")}
+                            </span>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </div>
     }
 }

@@ -4,34 +4,23 @@ use leptos::prelude::*;
 
 use crate::components::messages::NotBuiltYet;
 
-#[component]
-pub fn DriftPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="Drift"
-            what="Alerts when an agent acts outside its declared manifest, with throttling and suspension by severity."
-        />
-    }
+/// A page for an area not built yet: its title and what it will do.
+macro_rules! planned {
+    ($($page:ident: $title:literal, $what:literal;)*) => {$(
+        #[component]
+        pub fn $page() -> impl IntoView {
+            view! { <NotBuiltYet title=$title what=$what /> }
+        }
+    )*};
 }
 
-#[component]
-pub fn IdentityPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="SSO & SCIM"
-            what="Sign-in with OIDC and SAML, and user provisioning over SCIM 2.0. Today the console has local accounts."
-        />
-    }
-}
-
-#[component]
-pub fn LlmPage() -> impl IntoView {
-    view! {
-        <NotBuiltYet
-            title="LLM router"
-            what="One endpoint for agents' model calls with provider failover, health tracking and an audit record per call."
-        />
-    }
+planned! {
+    DriftPage: "Drift",
+        "Alerts when an agent acts outside its declared manifest, with throttling and suspension by severity.";
+    IdentityPage: "SSO & SCIM",
+        "Sign-in with OIDC and SAML, and user provisioning over SCIM 2.0. Today the console has local accounts.";
+    LlmPage: "LLM router",
+        "One endpoint for agents' model calls with provider failover, health tracking and an audit record per call.";
 }
 
 #[component]

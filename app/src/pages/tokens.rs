@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
+use crate::components::form::{Field, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::server_fns::tokens::{CreateToken, RevokeToken, list_tokens};
 
@@ -15,35 +17,29 @@ pub fn TokensPage() -> impl IntoView {
     let version = Signal::derive(move || create.version().get() + revoke.version().get());
     let data = Resource::new(move || version.get(), |_| list_tokens());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"API tokens"</h1>
-                <p class="muted">
-                    "Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
-                </p>
-            </header>
+        <Page
+            title="API tokens"
+            intro="Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
+        >
             <PostFlash version=version />
             <div class="card">
                 <ActionForm action=create attr:class="form-grid">
-                    <label>
-                        "Name"
-                        <input
-                            type="text"
-                            name="name"
-                            required
-                            maxlength="100"
-                            placeholder="ci pipeline"
-                        />
-                    </label>
-                    <label>
-                        "Lifetime (days)"
-                        <input type="number" name="lifetime_days" min="1" placeholder="default" />
-                    </label>
-                    <div class="wide">
-                        <button type="submit" class="btn primary">
-                            "Create token"
-                        </button>
-                    </div>
+                    <Field
+                        label="Name"
+                        name="name"
+                        kind="text"
+                        required=true
+                        maxlength=100
+                        placeholder="ci pipeline"
+                    />
+                    <Field
+                        label="Lifetime (days)"
+                        name="lifetime_days"
+                        kind="number"
+                        min=1
+                        placeholder="default"
+                    />
+                    <SubmitRow label="Create token" />
                 </ActionForm>
             </div>
             <Transition fallback=Loading>
@@ -92,12 +88,12 @@ pub fn TokensPage() -> impl IntoView {
                                         {active
                                             .then(|| {
                                                 view! {
-                                                    <ActionForm action=revoke attr:class="inline">
-                                                        <input type="hidden" name="id" value=id />
-                                                        <button type="submit" class="btn small danger">
-                                                            "Revoke"
-                                                        </button>
-                                                    </ActionForm>
+                                                    <RowAction
+                                                        action=revoke
+                                                        hidden=vec![("id", id)]
+                                                        label="Revoke"
+                                                        button="btn small danger"
+                                                    />
                                                 }
                                             })}
                                     </td>
@@ -107,6 +103,6 @@ pub fn TokensPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -133,6 +133,15 @@ pub mod ssr {
         }
     }
 
+    /// The name of the agent `id` among `agents`; empty when it is not there.
+    pub fn agent_name(agents: &[arx_core::model::Agent], id: arx_core::ids::AgentId) -> String {
+        agents
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.name.clone())
+            .unwrap_or_default()
+    }
+
     pub fn format_ms(ms: i64) -> String {
         arx_core::audit::format_ts(ms)
             .replace('T', " ")

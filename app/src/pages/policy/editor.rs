@@ -2,47 +2,36 @@
 //! is checked on the server (globs, CEL, ranges) and the problem is shown as you type.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-use super::PolicyTabs;
+use super::{PolicyTabs, VerdictSelect};
+use crate::components::form::{Field, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::messages::error_text;
-use crate::components::table::{Loading, loaded};
+use crate::components::page::{Page, query_param};
+use crate::components::table::Loaded;
 use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
 use crate::types::RuleForm;
 
 #[component]
 pub fn RuleEditorPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let save = ServerAction::<SaveRule>::new();
     let check = ServerAction::<CheckRuleForm>::new();
     let form = Resource::new(id, load_rule_form);
     let version = Signal::derive(move || save.version().get());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>
-                    {move || {
-                        if id().is_empty() {
-                            "New rule".to_string()
-                        } else {
-                            format!("Edit rule {}", id())
-                        }
-                    }}
-                </h1>
-                <p class="muted">
-                    "Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."
-                </p>
-            </header>
+        <Page
+            title=move || {
+                if id().is_empty() { "New rule".to_string() } else { format!("Edit rule {}", id()) }
+            }
+            intro="Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."
+        >
             <PolicyTabs current="/policies" />
             <PostFlash version />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(form.await, move |f| view! { <Editor form=f save check /> })
-                })}
-            </Transition>
-        </section>
+            <Loaded data=form let:f>
+                <Editor form=f save check />
+            </Loaded>
+        </Page>
     }
 }
 
@@ -83,138 +72,106 @@ fn Editor(
             </label>
         }
     };
-    let verdict = f.verdict.clone();
-    let status = move || match check.value().get() {
-        None => view! {
-            <p class="validation muted" data-testid="validation">
-                "Checked on the server as you type."
+    let status = move || {
+        let (class, alert, text) = match check.value().get() {
+            None => (
+                "validation muted",
+                false,
+                "Checked on the server as you type.".into(),
+            ),
+            Some(Ok(None)) => ("validation ok", false, "✓ The rule compiles.".into()),
+            Some(Ok(Some(problem))) => ("validation error", true, problem),
+            Some(Err(e)) => ("validation error", true, error_text(&e)),
+        };
+        view! {
+            <p class=class role=alert.then_some("alert") data-testid="validation">
+                {text}
             </p>
         }
-        .into_any(),
-        Some(Ok(None)) => view! {
-            <p class="validation ok" data-testid="validation">
-                "✓ The rule compiles."
-            </p>
-        }
-        .into_any(),
-        Some(Ok(Some(problem))) => view! {
-            <p class="validation error" role="alert" data-testid="validation">
-                {problem}
-            </p>
-        }
-        .into_any(),
-        Some(Err(e)) => view! {
-            <p class="validation error" role="alert" data-testid="validation">
-                {error_text(&e)}
-            </p>
-        }
-        .into_any(),
     };
+    // The globs a rule matches calls by: (label, name, value, placeholder).
+    let globs = [
+        (
+            "Connectors (globs, comma-separated)",
+            "form[connectors]",
+            f.connectors.clone(),
+            "servicenow, crowd*",
+        ),
+        (
+            "Operations (globs)",
+            "form[operations]",
+            f.operations.clone(),
+            "changes:close, hosts:*",
+        ),
+        (
+            "Agents (names or ids)",
+            "form[agents]",
+            f.agents.clone(),
+            "remediation-agent",
+        ),
+        (
+            "Agent labels (all must match)",
+            "form[labels]",
+            f.labels.clone(),
+            "env:prod, team:ir",
+        ),
+    ]
+    .map(|(label, name, value, placeholder)| view! { <Field label name value placeholder /> })
+    .collect_view();
     view! {
         <div class="card" on:input=move |ev| validate(ev, check)>
             <ActionForm action=save attr:class="form-grid rule-form">
                 <input type="hidden" name="form[original_id]" value=f.original_id.clone() />
                 <input type="hidden" name="form[based_on]" value=f.based_on.clone() />
+                <Field
+                    label="Id"
+                    name="form[id]"
+                    required=true
+                    value=f.id.clone()
+                    placeholder="change-close-over-one"
+                    pattern="[A-Za-z0-9_.:-]+"
+                />
+                <Field
+                    label="Name"
+                    name="form[name]"
+                    value=f.name.clone()
+                    placeholder="What the rule is for"
+                />
+                <Field
+                    label="Priority (lower is checked first)"
+                    name="form[priority]"
+                    kind="number"
+                    value=f.priority.clone()
+                />
                 <label>
-                    "Id"
-                    <input
-                        name="form[id]"
-                        required
-                        value=f.id.clone()
-                        placeholder="change-close-over-one"
-                        pattern="[A-Za-z0-9_.:-]+"
-                    />
-                </label>
-                <label>
-                    "Name"
-                    <input
-                        name="form[name]"
-                        value=f.name.clone()
-                        placeholder="What the rule is for"
-                    />
-                </label>
-                <label>
-                    "Priority (lower is checked first)"
-                    <input name="form[priority]" type="number" value=f.priority.clone() />
-                </label>
-                <label>
-                    "Then"
-                    <select name="form[verdict]">
-                        {["PERMIT", "ESCALATE", "DENY"]
-                            .into_iter()
-                            .map(|v| {
-                                view! {
-                                    <option value=v selected=v == verdict>
-                                        {v}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
+                    "Then" <VerdictSelect name="form[verdict]" selected=f.verdict.clone() />
                 </label>
                 <fieldset class="wide">
                     <legend>"When"</legend>
                     <div class="form-grid">
-                        <label>
-                            "Connectors (globs, comma-separated)"
-                            <input
-                                name="form[connectors]"
-                                value=f.connectors.clone()
-                                placeholder="servicenow, crowd*"
-                            />
-                        </label>
-                        <label>
-                            "Operations (globs)"
-                            <input
-                                name="form[operations]"
-                                value=f.operations.clone()
-                                placeholder="changes:close, hosts:*"
-                            />
-                        </label>
-                        <label>
-                            "Agents (names or ids)"
-                            <input
-                                name="form[agents]"
-                                value=f.agents.clone()
-                                placeholder="remediation-agent"
-                            />
-                        </label>
-                        <label>
-                            "Agent labels (all must match)"
-                            <input
-                                name="form[labels]"
-                                value=f.labels.clone()
-                                placeholder="env:prod, team:ir"
-                            />
-                        </label>
-                        <div class="checks">
+                        {globs} <div class="checks">
                             <span class="label-text">"Risk tiers"</span>
                             {checkbox("form[tier_low]", &f.tier_low, "low")}
                             {checkbox("form[tier_medium]", &f.tier_medium, "medium")}
                             {checkbox("form[tier_high]", &f.tier_high, "high")}
                             {checkbox("form[tier_critical]", &f.tier_critical, "critical")}
-                        </div>
-                        <div class="pair">
-                            <label>
-                                "Score from"
-                                <input
-                                    name="form[min_score]"
-                                    type="number"
-                                    min="0"
-                                    max="100"
-                                    value=f.min_score.clone()
-                                />
-                            </label>
-                            <label>
-                                "to"
-                                <input
-                                    name="form[max_score]"
-                                    type="number"
-                                    min="0"
-                                    max="100"
-                                    value=f.max_score.clone()
-                                />
-                            </label>
+                        </div> <div class="pair">
+                            <Field
+                                label="Score from"
+                                name="form[min_score]"
+                                kind="number"
+                                min=0
+                                max=100
+                                value=f.min_score.clone()
+                            />
+                            <Field
+                                label="to"
+                                name="form[max_score]"
+                                kind="number"
+                                min=0
+                                max=100
+                                value=f.max_score.clone()
+                            />
                         </div>
                     </div>
                 </fieldset>
@@ -235,28 +192,26 @@ fn Editor(
                 <fieldset class="wide">
                     <legend>"When the verdict is ESCALATE"</legend>
                     <div class="form-grid">
-                        <label>
-                            "Approver groups"
-                            <input
-                                name="form[approvers]"
-                                value=f.approvers.clone()
-                                placeholder="secops-leads"
-                            />
-                        </label>
-                        <label>
-                            "Approvals needed"
-                            <input
-                                name="form[min_approvals]"
-                                type="number"
-                                min="1"
-                                max="5"
-                                value=f.min_approvals.clone()
-                            />
-                        </label>
-                        <label>
-                            "Timeout (silence means no)"
-                            <input name="form[timeout]" value=f.timeout.clone() placeholder="4h" />
-                        </label>
+                        <Field
+                            label="Approver groups"
+                            name="form[approvers]"
+                            value=f.approvers.clone()
+                            placeholder="secops-leads"
+                        />
+                        <Field
+                            label="Approvals needed"
+                            name="form[min_approvals]"
+                            kind="number"
+                            min=1
+                            max=5
+                            value=f.min_approvals.clone()
+                        />
+                        <Field
+                            label="Timeout (silence means no)"
+                            name="form[timeout]"
+                            value=f.timeout.clone()
+                            placeholder="4h"
+                        />
                         <div class="checks">
                             {checkbox(
                                 "form[show_diff]",
@@ -288,18 +243,15 @@ fn Editor(
                         "no time-bound grant may stand in for this rule",
                     )}
                 </div>
-                <label class="wide">
-                    "Why this change (kept in the audit trail)"
-                    <input name="form[reason]" required value=f.reason.clone() />
-                </label>
+                <Field
+                    label="Why this change (kept in the audit trail)"
+                    name="form[reason]"
+                    required=true
+                    value=f.reason.clone()
+                    wide=true
+                />
                 <div class="wide">{status}</div>
-                <div class="wide">
-                    <button type="submit" class="btn primary">
-                        "Save rule"
-                    </button>
-                    " "
-                    <a href="/policies">"Cancel"</a>
-                </div>
+                <SubmitRow label="Save rule">" " <a href="/policies">"Cancel"</a></SubmitRow>
             </ActionForm>
         </div>
     }

@@ -15,30 +15,18 @@ pub use yaml::PolicyYamlPage;
 
 use leptos::prelude::*;
 
+use crate::components::page::Tabs;
+
 /// The tabs on top of every Policy page.
 #[component]
 fn PolicyTabs(current: &'static str) -> impl IntoView {
-    let tabs = [
+    const TABS: &[(&str, &str)] = &[
         ("/policies", "Rules"),
         ("/policies/yaml", "YAML"),
         ("/policies/versions", "Versions"),
         ("/policies/simulate", "Simulation"),
     ];
-    view! {
-        <nav class="tabs" aria-label="Policy">
-            {tabs
-                .into_iter()
-                .map(|(href, label)| {
-                    let here = (href == current).then_some("page");
-                    view! {
-                        <a href=href aria-current=here>
-                            {label}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
-    }
+    view! { <Tabs label="Policy" tabs=TABS current /> }
 }
 
 /// A diff of two policy versions, line by line.
@@ -58,5 +46,28 @@ fn DiffLines(lines: Vec<(char, String)>) -> impl IntoView {
                 })
                 .collect_view()}
         </pre>
+    }
+}
+
+/// A verdict to choose: PERMIT, ESCALATE or DENY, `selected` chosen.
+#[component]
+fn VerdictSelect(
+    name: &'static str,
+    selected: String,
+    #[prop(optional)] disabled: bool,
+) -> impl IntoView {
+    view! {
+        <select name=name disabled=disabled>
+            {["PERMIT", "ESCALATE", "DENY"]
+                .into_iter()
+                .map(|v| {
+                    view! {
+                        <option value=v selected=v == selected>
+                            {v}
+                        </option>
+                    }
+                })
+                .collect_view()}
+        </select>
     }
 }

@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::PolicyTabs;
+use super::{PolicyTabs, VerdictSelect};
 use crate::components::badges::VerdictBadge;
+use crate::components::form::{Field, ReasonInput, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
@@ -23,13 +25,10 @@ pub fn PoliciesPage() -> impl IntoView {
     let query = use_query_map();
     let saved_version = move || query.read().get("saved");
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy"</h1>
-                <p class="muted">
-                    "Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
-                </p>
-            </header>
+        <Page
+            title="Policy"
+            intro="Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
+        >
             <PolicyTabs current="/policies" />
             <PostFlash version=changed />
             {move || {
@@ -50,7 +49,6 @@ pub fn PoliciesPage() -> impl IntoView {
                             let edit = p.can_edit;
                             let count = p.rules.len();
                             let based_on = p.version;
-                            // Every change names the version shown, so a stale page is refused.
                             view! {
                                 <p class="version-line" data-testid="policy-version">
                                     <strong>{format!("Version {}", p.version)}</strong>
@@ -94,17 +92,32 @@ pub fn PoliciesPage() -> impl IntoView {
                                                 .enumerate()
                                                 .map(|(i, r)| {
                                                     let id = r.id.clone();
-                                                    let (id_up, id_down, id_del) = (
-                                                        id.clone(),
-                                                        id.clone(),
-                                                        id.clone(),
-                                                    );
-                                                    let (label_up, label_down) = (
-                                                        format!("Move {id} up"),
-                                                        format!("Move {id} down"),
-                                                    );
-                                                    let label_reason = format!("Why delete {id}");
                                                     let edit_href = format!("/policies/rules/edit?id={id}");
+                                                    let why_delete = format!("Why delete {id}");
+                                                    let hidden = |up: Option<bool>| {
+                                                        let mut fields = vec![("id", id.clone())];
+                                                        fields.extend(up.map(|up| ("up", up.to_string())));
+                                                        fields.push(("based_on", based_on.to_string()));
+                                                        fields
+                                                    };
+                                                    let shift = |up: bool| {
+                                                        let (word, arrow, last) = if up {
+                                                            ("up", "↑", i == 0)
+                                                        } else {
+                                                            ("down", "↓", i + 1 == count)
+                                                        };
+                                                        // Every change names the version shown, so a stale page is refused.
+                                                        view! {
+                                                            <RowAction
+                                                                action=moved
+                                                                hidden=hidden(Some(up))
+                                                                label=arrow
+                                                                disabled=last
+                                                                title=format!("Move {word}")
+                                                                aria_label=format!("Move {id} {word}")
+                                                            />
+                                                        }
+                                                    };
                                                     view! {
                                                         <tr data-rule=id.clone()>
                                                             <td
@@ -141,51 +154,18 @@ pub fn PoliciesPage() -> impl IntoView {
                                                                 .then(|| {
                                                                     view! {
                                                                         <td class="row-actions">
-                                                                            <ActionForm action=moved attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_up />
-                                                                                <input type="hidden" name="up" value="true" />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <button
-                                                                                    type="submit"
-                                                                                    class="btn small"
-                                                                                    disabled=i == 0
-                                                                                    title="Move up"
-                                                                                    aria-label=label_up
-                                                                                >
-                                                                                    "↑"
-                                                                                </button>
-                                                                            </ActionForm>
-                                                                            <ActionForm action=moved attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_down />
-                                                                                <input type="hidden" name="up" value="false" />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <button
-                                                                                    type="submit"
-                                                                                    class="btn small"
-                                                                                    disabled=i + 1 == count
-                                                                                    title="Move down"
-                                                                                    aria-label=label_down
-                                                                                >
-                                                                                    "↓"
-                                                                                </button>
-                                                                            </ActionForm>
+                                                                            {shift(true)} {shift(false)}
                                                                             <a class="btn small" href=edit_href>
                                                                                 "Edit"
                                                                             </a>
-                                                                            <ActionForm action=deleted attr:class="inline">
-                                                                                <input type="hidden" name="id" value=id_del />
-                                                                                <input type="hidden" name="based_on" value=based_on />
-                                                                                <input
-                                                                                    name="reason"
-                                                                                    required
-                                                                                    class="small"
-                                                                                    placeholder="why delete"
-                                                                                    aria-label=label_reason
-                                                                                />
-                                                                                <button type="submit" class="btn small danger">
-                                                                                    "Delete"
-                                                                                </button>
-                                                                            </ActionForm>
+                                                                            <RowAction
+                                                                                action=deleted
+                                                                                hidden=hidden(None)
+                                                                                label="Delete"
+                                                                                button="btn small danger"
+                                                                            >
+                                                                                <ReasonInput placeholder="why delete" label=why_delete />
+                                                                            </RowAction>
                                                                         </td>
                                                                     }
                                                                 })}
@@ -212,7 +192,7 @@ pub fn PoliciesPage() -> impl IntoView {
                     )
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }
 
@@ -223,97 +203,71 @@ fn Settings(
     action: ServerAction<SaveSettings>,
     based_on: i64,
 ) -> impl IntoView {
-    let verdict = move |name: &'static str, value: String| {
-        view! {
-            <select name=name disabled=!edit>
-                {["PERMIT", "ESCALATE", "DENY"]
-                    .into_iter()
-                    .map(|v| {
-                        view! {
-                            <option value=v selected=v == value>
-                                {v}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
-            </select>
-        }
-    };
     view! {
         <div class="card">
             <h2>"Thresholds and defaults"</h2>
             <ActionForm action=action attr:class="form-grid settings">
-                <label>
-                    "Review threshold (score ≥ → at least ESCALATE)"
-                    <input
-                        name="settings[review_threshold]"
-                        type="number"
-                        min="1"
-                        max="100"
-                        required
-                        value=settings.review_threshold
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Deny threshold (score ≥ → DENY)"
-                    <input
-                        name="settings[deny_threshold]"
-                        type="number"
-                        min="1"
-                        max="100"
-                        required
-                        value=settings.deny_threshold
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Default for low operations"
-                    {verdict("settings[default_low]", settings.default_low)}
-                </label>
-                <label>
-                    "Default for medium operations"
-                    {verdict("settings[default_medium]", settings.default_medium)}
-                </label>
-                <label>
-                    "Default for high operations"
-                    {verdict("settings[default_high]", settings.default_high)}
-                </label>
-                <label>
-                    "Default for critical operations"
-                    {verdict("settings[default_critical]", settings.default_critical)}
-                </label>
-                <label>
-                    "Approval timeout when a rule names none (e.g. 1h, 30m)"
-                    <input
-                        name="settings[approval_timeout]"
-                        required
-                        value=settings.approval_timeout
-                        readonly=!edit
-                    />
-                </label>
-                <label>
-                    "Longest grant an agent may ask for (e.g. 1h)"
-                    <input
-                        name="settings[max_grant_ttl]"
-                        required
-                        value=settings.max_grant_ttl
-                        readonly=!edit
-                    />
-                </label>
+                <Field
+                    label="Review threshold (score ≥ → at least ESCALATE)"
+                    name="settings[review_threshold]"
+                    kind="number"
+                    min=1
+                    max=100
+                    required=true
+                    value=settings.review_threshold
+                    readonly=!edit
+                />
+                <Field
+                    label="Deny threshold (score ≥ → DENY)"
+                    name="settings[deny_threshold]"
+                    kind="number"
+                    min=1
+                    max=100
+                    required=true
+                    value=settings.deny_threshold
+                    readonly=!edit
+                />
+                {[
+                    ("low", "settings[default_low]", settings.default_low),
+                    ("medium", "settings[default_medium]", settings.default_medium),
+                    ("high", "settings[default_high]", settings.default_high),
+                    ("critical", "settings[default_critical]", settings.default_critical),
+                ]
+                    .into_iter()
+                    .map(|(tier, name, selected)| {
+                        view! {
+                            <label>
+                                {format!("Default for {tier} operations")}
+                                <VerdictSelect name selected disabled=!edit />
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <Field
+                    label="Approval timeout when a rule names none (e.g. 1h, 30m)"
+                    name="settings[approval_timeout]"
+                    required=true
+                    value=settings.approval_timeout
+                    readonly=!edit
+                />
+                <Field
+                    label="Longest grant an agent may ask for (e.g. 1h)"
+                    name="settings[max_grant_ttl]"
+                    required=true
+                    value=settings.max_grant_ttl
+                    readonly=!edit
+                />
                 <input type="hidden" name="based_on" value=based_on />
                 {edit
                     .then(|| {
                         view! {
-                            <label class="wide">
-                                "Why this change (kept in the audit trail)"
-                                <input name="reason" required />
-                            </label>
-                            <div class="wide">
-                                <button type="submit" class="btn primary">
-                                    "Save thresholds and defaults"
-                                </button>
-                            </div>
+                            <Field
+                                label="Why this change (kept in the audit trail)"
+                                name="reason"
+                                required=true
+                                wide=true
+                            />
+                            <SubmitRow label="Save thresholds and defaults" />
                         }
                     })}
             </ActionForm>

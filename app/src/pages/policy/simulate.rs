@@ -3,13 +3,13 @@
 //! its progress (live with JavaScript, by reloading without) and can cancel it.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
+use crate::components::messages::ErrorBox;
 use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
-use crate::components::table::{headers, rows_table};
+use crate::components::page::{Page, query_param};
+use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
 };
@@ -17,18 +17,14 @@ use crate::types::{Counts, SimView};
 
 #[component]
 pub fn SimulatePage() -> impl IntoView {
-    let query = use_query_map();
-    let id = move || query.read().get("id").unwrap_or_default();
+    let id = query_param("id");
     let start = ServerAction::<StartSimulation>::new();
     let version = Signal::derive(move || start.version().get());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Simulate a policy"</h1>
-                <p class="muted">
-                    "Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
-                </p>
-            </header>
+        <Page
+            title="Simulate a policy"
+            intro="Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
+        >
             <PolicyTabs current="/policies/simulate" />
             <PostFlash version />
             {move || {
@@ -38,7 +34,7 @@ pub fn SimulatePage() -> impl IntoView {
                     view! { <Job id=id() /> }.into_any()
                 }
             }}
-        </section>
+        </Page>
     }
 }
 
@@ -46,16 +42,15 @@ pub fn SimulatePage() -> impl IntoView {
 fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
     let data = Resource::new(|| (), |_| policy_overview());
     view! {
-        <Transition fallback=|| {
-            view! { <p class="muted">"Loading…"</p> }
-        }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    Ok(p) if !p.can_edit => {
-                        view! { <p class="muted">"Only admins run simulations."</p> }.into_any()
-                    }
-                    Ok(p) => {
+                loaded(
+                    data.await,
+                    move |p| {
+                        if !p.can_edit {
+                            return view! { <p class="muted">"Only admins run simulations."</p> }
+                                .into_any();
+                        }
                         view! {
                             <div class="card">
                                 <ActionForm action=start>
@@ -91,8 +86,8 @@ fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
                             </div>
                         }
                             .into_any()
-                    }
-                }
+                    },
+                )
             })}
         </Transition>
     }
@@ -121,21 +116,21 @@ fn Job(id: String) -> impl IntoView {
         }
     });
     view! {
-        <Transition fallback=|| {
-            view! { <p class="muted">"Loading…"</p> }
-        }>
+        <Transition fallback=Loading>
             {move || Suspend::new(async move {
-                match job.await {
-                    Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
-                    Ok(None) => {
-                        view! {
-                            <ErrorBox message="This simulation is not known here (it may have been started before a restart)."
-                                .to_string() />
+                loaded(
+                    job.await,
+                    move |job| match job {
+                        None => {
+                            view! {
+                                <ErrorBox message="This simulation is not known here (it may have been started before a restart)."
+                                    .to_string() />
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                    Ok(Some(j)) => view! { <Report job=j cancel /> }.into_any(),
-                }
+                        Some(j) => view! { <Report job=j cancel /> }.into_any(),
+                    },
+                )
             })}
         </Transition>
     }

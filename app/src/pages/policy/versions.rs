@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{DiffLines, PolicyTabs};
+use crate::components::form::{ReasonInput, RowAction};
+use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
+use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
-use crate::server_fns::console::current_user;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
 #[component]
@@ -17,7 +19,7 @@ pub fn VersionsPage() -> impl IntoView {
     let rollback = ServerAction::<RollbackPolicy>::new();
     let version = Signal::derive(move || rollback.version().get());
     let versions = Resource::new(move || version.get(), |_| policy_versions());
-    let me = Resource::new(|| (), |_| current_user());
+    let me = signed_in();
     let pair = move || {
         let q = query.read();
         let n = |k: &str| q.get(k).and_then(|v| v.parse::<i64>().ok());
@@ -30,18 +32,15 @@ pub fn VersionsPage() -> impl IntoView {
         }
     });
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy versions"</h1>
-                <p class="muted">
-                    "Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."
-                </p>
-            </header>
+        <Page
+            title="Policy versions"
+            intro="Versions never change. Rolling back saves the old content as a new version, recorded in the audit trail with your reason like any change."
+        >
             <PolicyTabs current="/policies/versions" />
             <PostFlash version />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let admin = me.await.map(|m| m.is_admin).unwrap_or(false);
+                    let admin = is_admin(me).await;
                     loaded(
                         versions.await,
                         move |rows| {
@@ -129,19 +128,16 @@ pub fn VersionsPage() -> impl IntoView {
                                                         {(admin && !v.current)
                                                             .then(|| {
                                                                 view! {
-                                                                    <ActionForm action=rollback attr:class="inline">
-                                                                        <input type="hidden" name="version" value=v.version />
-                                                                        <input
-                                                                            name="reason"
-                                                                            required
-                                                                            class="small"
+                                                                    <RowAction
+                                                                        action=rollback
+                                                                        hidden=vec![("version", v.version.to_string())]
+                                                                        label=format!("Roll back to v{}", v.version)
+                                                                    >
+                                                                        <ReasonInput
                                                                             placeholder="why roll back"
-                                                                            aria-label=format!("Why roll back to v{}", v.version)
+                                                                            label=format!("Why roll back to v{}", v.version)
                                                                         />
-                                                                        <button type="submit" class="btn small">
-                                                                            {format!("Roll back to v{}", v.version)}
-                                                                        </button>
-                                                                    </ActionForm>
+                                                                    </RowAction>
                                                                 }
                                                             })}
                                                     </td>
@@ -176,6 +172,6 @@ pub fn VersionsPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
+        </Page>
     }
 }

@@ -6,7 +6,8 @@ use leptos::prelude::*;
 use super::{DiffLines, PolicyTabs};
 use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
-use crate::components::table::{Loading, loaded};
+use crate::components::page::Page;
+use crate::components::table::Loaded;
 use crate::server_fns::policy::{ApplyYaml, policy_overview};
 
 #[component]
@@ -24,65 +25,57 @@ pub fn PolicyYamlPage() -> impl IntoView {
     });
     let data = Resource::new(move || applied.get(), |_| policy_overview());
     view! {
-        <section class="page">
-            <header class="page-head">
-                <h1>"Policy as YAML"</h1>
-                <p class="muted">
-                    "The same format as "<code>"arx policy export"</code>" and "
-                    <code>"arx policy apply"</code>
-                    ". Preview shows what would change; nothing is applied until you apply."
-                </p>
-            </header>
+        <Page
+            title="Policy as YAML"
+            intro=view! {
+                "The same format as "
+                <code>"arx policy export"</code>
+                " and "
+                <code>"arx policy apply"</code>
+                ". Preview shows what would change; nothing is applied until you apply."
+            }
+        >
             <PolicyTabs current="/policies/yaml" />
             <PostFlash version />
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    loaded(
-                        data.await,
-                        move |p| {
-                            view! {
-                                <div class="card">
-                                    <ActionForm action=apply>
-                                        <textarea
-                                            name="yaml"
-                                            class="mono yaml"
-                                            rows="22"
-                                            spellcheck="false"
-                                            readonly=!p.can_edit
+            <Loaded data=data let:p>
+                <div class="card">
+                    <ActionForm action=apply>
+                        <textarea
+                            name="yaml"
+                            class="mono yaml"
+                            rows="22"
+                            spellcheck="false"
+                            readonly=!p.can_edit
+                        >
+                            {p.yaml.clone()}
+                        </textarea>
+                        <input type="hidden" name="based_on" value=p.version />
+                        {p
+                            .can_edit
+                            .then(|| {
+                                view! {
+                                    <label>
+                                        "Why this change (kept in the audit trail; needed to apply)"
+                                        <input name="reason" />
+                                    </label>
+                                    <p class="actions">
+                                        <button type="submit" class="btn">
+                                            "Preview changes"
+                                        </button>
+                                        <button
+                                            type="submit"
+                                            class="btn primary"
+                                            name="apply"
+                                            value="1"
                                         >
-                                            {p.yaml.clone()}
-                                        </textarea>
-                                        <input type="hidden" name="based_on" value=p.version />
-                                        {p
-                                            .can_edit
-                                            .then(|| {
-                                                view! {
-                                                    <label>
-                                                        "Why this change (kept in the audit trail; needed to apply)"
-                                                        <input name="reason" />
-                                                    </label>
-                                                    <p class="actions">
-                                                        <button type="submit" class="btn">
-                                                            "Preview changes"
-                                                        </button>
-                                                        <button
-                                                            type="submit"
-                                                            class="btn primary"
-                                                            name="apply"
-                                                            value="1"
-                                                        >
-                                                            "Apply as a new version"
-                                                        </button>
-                                                    </p>
-                                                }
-                                            })}
-                                    </ActionForm>
-                                </div>
-                            }
-                        },
-                    )
-                })}
-            </Transition>
+                                            "Apply as a new version"
+                                        </button>
+                                    </p>
+                                }
+                            })}
+                    </ActionForm>
+                </div>
+            </Loaded>
             {move || {
                 apply
                     .value()
@@ -114,6 +107,6 @@ pub fn PolicyYamlPage() -> impl IntoView {
                         }
                     })
             }}
-        </section>
+        </Page>
     }
 }

@@ -12,17 +12,13 @@ pub use queue::*;
 pub mod ssr {
     use arx_core::model::{Agent, ApprovalRequest};
 
-    use crate::server_fns::ssr::format_ms;
+    use crate::server_fns::ssr::{agent_name, format_ms};
     use crate::types::ApprovalRow;
 
     pub fn row(a: &ApprovalRequest, agents: &[Agent], now_ms: i64) -> ApprovalRow {
         ApprovalRow {
             id: a.id.to_string(),
-            agent: agents
-                .iter()
-                .find(|g| g.id == a.agent_id)
-                .map(|g| g.name.clone())
-                .unwrap_or_default(),
+            agent: agent_name(agents, a.agent_id),
             connector: a.connector.clone(),
             operation: a.operation.clone(),
             risk: a.risk_score,

@@ -6,7 +6,7 @@ use crate::types::GrantRow;
 
 #[server]
 pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
-    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::server_fns::ssr::{agent_name, engine, format_ms, principal, to_error};
     use arx_core::policy::duration;
     let p = principal().await?;
     let engine = engine();
@@ -21,11 +21,7 @@ pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
         .into_iter()
         .map(|g| GrantRow {
             id: g.id.to_string(),
-            agent: agents
-                .iter()
-                .find(|a| a.id == g.agent_id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default(),
+            agent: agent_name(&agents, g.agent_id),
             connector: g.connector.clone(),
             instance: instances
                 .iter()

@@ -38,6 +38,14 @@ pub mod ssr {
     use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
     use crate::types::{RuleForm, RuleRow, SettingsForm};
 
+    /// A form field that may be left empty: `None` then, else its parsed value.
+    fn optional<T: std::str::FromStr>(s: &str) -> Result<Option<T>, T::Err> {
+        match s.trim() {
+            "" => Ok(None),
+            t => t.parse().map(Some),
+        }
+    }
+
     fn list(s: &str) -> Vec<String> {
         s.split(',')
             .map(str::trim)
@@ -62,12 +70,10 @@ pub mod ssr {
             .ok_or_else(|| err("then", "must be PERMIT, ESCALATE or DENY".into()))?;
         let mut r = Rule::new(id, verdict);
         r.name = f.name.trim().to_string();
-        if !f.priority.trim().is_empty() {
-            r.priority = f
-                .priority
-                .trim()
-                .parse()
-                .map_err(|_| err("priority", "must be a whole number".into()))?;
+        if let Some(priority) =
+            optional(&f.priority).map_err(|_| err("priority", "must be a whole number".into()))?
+        {
+            r.priority = priority;
         }
         r.when.connectors = list(&f.connectors);
         r.when.operations = list(&f.operations);
@@ -85,27 +91,20 @@ pub mod ssr {
             }
         }
         let score = |field: &str, s: &str| -> Result<Option<u8>, RuleError> {
-            match s.trim() {
-                "" => Ok(None),
-                t => t
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|n| *n <= 100)
-                    .map(Some)
-                    .ok_or_else(|| err(field, "must be a number from 0 to 100".into())),
-            }
+            optional::<u8>(s)
+                .ok()
+                .filter(|n| n.is_none_or(|n| n <= 100))
+                .ok_or_else(|| err(field, "must be a number from 0 to 100".into()))
         };
         r.when.min_score = score("when.min_score", &f.min_score)?;
         r.when.max_score = score("when.max_score", &f.max_score)?;
         let cond = f.condition.trim();
         r.condition = (!cond.is_empty()).then(|| cond.to_string());
         r.approvers = list(&f.approvers);
-        if !f.min_approvals.trim().is_empty() {
-            r.min_approvals = f
-                .min_approvals
-                .trim()
-                .parse()
-                .map_err(|_| err("min_approvals", "must be a number from 1 to 5".into()))?;
+        if let Some(n) = optional(&f.min_approvals)
+            .map_err(|_| err("min_approvals", "must be a number from 1 to 5".into()))?
+        {
+            r.min_approvals = n;
         }
         if !f.timeout.trim().is_empty() {
             r.timeout_secs = Some(duration::parse(&f.timeout).map_err(|e| err("timeout", e))?);
@@ -311,5 +310,77 @@ pub mod ssr {
             Err(e) => Err(e),
         };
         flash_outcome(r, |o| (saved_message(&o), None)).await
+    }
+
+    #[cfg(test)]
+    mod tests {
+        //! The editor's number fields: empty keeps the rule's default, a bad one names its
+        //! field.
+        use arx_core::policy::{Rule, Verdict};
+
+        use super::rule_from_form;
+        use crate::types::RuleForm;
+
+        fn form(edit: impl FnOnce(&mut RuleForm)) -> RuleForm {
+            let mut f = RuleForm {
+                id: "r1".into(),
+                verdict: "DENY".into(),
+                ..Default::default()
+            };
+            edit(&mut f);
+            f
+        }
+
+        fn refused(edit: impl FnOnce(&mut RuleForm)) -> (String, String) {
+            let e = rule_from_form(&form(edit)).expect_err("the form should be refused");
+            (e.field, e.problem)
+        }
+
+        #[test]
+        fn empty_number_fields_keep_the_rule_defaults() {
+            let r = rule_from_form(&form(|_| {})).expect("an empty form with an id and a verdict");
+            let default = Rule::new("r1", Verdict::Deny);
+            assert_eq!(r.priority, default.priority);
+            assert_eq!(r.min_approvals, default.min_approvals);
+            assert_eq!((r.when.min_score, r.when.max_score), (None, None));
+        }
+
+        #[test]
+        fn number_fields_are_read_trimmed() {
+            let r = rule_from_form(&form(|f| {
+                f.verdict = "ESCALATE".into();
+                f.approvers = "secops-leads".into();
+                f.priority = " 7 ".into();
+                f.min_score = "0".into();
+                f.max_score = "100".into();
+                f.min_approvals = "2".into();
+            }))
+            .expect("valid numbers");
+            assert_eq!(r.priority, 7);
+            assert_eq!((r.when.min_score, r.when.max_score), (Some(0), Some(100)));
+            assert_eq!(r.min_approvals, 2);
+        }
+
+        #[test]
+        fn a_bad_number_names_its_field() {
+            let priority = ("priority".to_string(), "must be a whole number".to_string());
+            assert_eq!(refused(|f| f.priority = "first".into()), priority);
+            let score = "must be a number from 0 to 100".to_string();
+            assert_eq!(
+                refused(|f| f.min_score = "101".into()),
+                ("when.min_score".to_string(), score.clone())
+            );
+            assert_eq!(
+                refused(|f| f.max_score = "-1".into()),
+                ("when.max_score".to_string(), score)
+            );
+            assert_eq!(
+                refused(|f| f.min_approvals = "two".into()),
+                (
+                    "min_approvals".to_string(),
+                    "must be a number from 1 to 5".to_string()
+                )
+            );
+        }
     }
 }

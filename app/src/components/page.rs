@@ -1,0 +1,65 @@
+//! The frame of every console page: its title, a line on what it is for, then its content;
+//! and what the page's URL asks for.
+
+use leptos::prelude::*;
+use leptos::text_prop::TextProp;
+use leptos_router::hooks::use_query_map;
+
+/// What a page says under its title: plain text, or text with links and code.
+pub struct Intro(AnyView);
+
+impl<V: IntoView + 'static> From<V> for Intro {
+    fn from(view: V) -> Self {
+        Self(view.into_any())
+    }
+}
+
+/// `<section class="page">` with the page head (the title and, when given, the intro in
+/// a muted paragraph), then the page's own content.
+#[component]
+pub fn Page(
+    #[prop(into)] title: TextProp,
+    #[prop(optional, into)] intro: Option<Intro>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="page">
+            <header class="page-head">
+                <h1>{move || title.get()}</h1>
+                {intro.map(|Intro(intro)| view! { <p class="muted">{intro}</p> })}
+            </header>
+            {children()}
+        </section>
+    }
+}
+
+/// The current URL's query parameter `name`, empty when it is absent.
+pub fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.read().get(name).unwrap_or_default()
+}
+
+/// Tabs between the views of one area, as (href, text); the one at `current` is marked as
+/// the current page.
+#[component]
+pub fn Tabs(
+    label: &'static str,
+    tabs: &'static [(&'static str, &'static str)],
+    #[prop(into)] current: Signal<&'static str>,
+) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label=label>
+            {tabs
+                .iter()
+                .map(|&(href, text)| {
+                    let here = move || (current.get() == href).then_some("page");
+                    view! {
+                        <a href=href aria-current=here>
+                            {text}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
