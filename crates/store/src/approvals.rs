@@ -1,13 +1,12 @@
 //! Approval requests: created pending, then moved only by compare-and-set, so exactly one
 //! of racing decisions (approve, deny, expiry) wins; votes of multi-approver requests.
 
-use arx_core::CoreError;
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
 use arx_core::store::{ApprovalStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows};
+use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows, to_json};
 
 /// The PostgreSQL notification channel of approval changes.
 const APPROVALS_CHANNEL: &str = "arx_approvals";
@@ -15,10 +14,6 @@ const APPROVALS_CHANNEL: &str = "arx_approvals";
 pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
      intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
      comment, outcome, result_audit_id, kind, heartbeat_ms";
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
 
 #[async_trait]
 impl ApprovalStore for SqlStore {
@@ -96,12 +91,10 @@ sqlx::query(&format!(
     }
 
     async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
+        self.by_id(
+            (APPROVAL_COLS, "approvals"),
+            org,
+            id,
             "approval",
             rows::approval,
         )

@@ -198,14 +198,9 @@ sqlx::query(
     }
 
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
-        self.fetch_opt(
-            sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
-                .bind(org.to_string())
-                .bind(id.to_string()),
-            "audit record",
-            rows::audit,
-        )
-        .await
+        let table = ("record", "audit_records");
+        self.by_id(table, org, id, "audit record", rows::audit)
+            .await
     }
 
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {

@@ -2,17 +2,12 @@
 //! admin API tokens, and console sessions, stored so they survive restarts and are
 //! shared by replicas. Every query on org data filters by `org_id`.
 
-use arx_core::CoreError;
 use arx_core::ids::{OrgId, TokenId, UserId};
 use arx_core::model::{ApiToken, User};
 use arx_core::store::{IdentityStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
+use crate::{SqlStore, db_err, rows, to_json};
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
      t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
@@ -69,15 +64,14 @@ impl IdentityStore for SqlStore {
         id: UserId,
         groups: &[String],
     ) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE users SET groups = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(to_json(groups)?)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("user groups"))?
-            .rows_affected();
-        Ok(n == 1)
+        self.set_by_id(
+            ("users", "groups"),
+            org,
+            id,
+            to_json(groups)?,
+            "user groups",
+        )
+        .await
     }
 
     async fn set_user_slack(
@@ -86,15 +80,10 @@ impl IdentityStore for SqlStore {
         id: UserId,
         slack_user_id: Option<&str>,
     ) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE users SET slack_user_id = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(slack_user_id)
-            .execute(&self.pool)
+        let slack = slack_user_id.map(str::to_owned);
+        let column = ("users", "slack_user_id");
+        self.set_by_id(column, org, id, slack, "user's Slack link")
             .await
-            .map_err(db_err("user's Slack link"))?
-            .rows_affected();
-        Ok(n == 1)
     }
 
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
@@ -111,16 +100,8 @@ impl IdentityStore for SqlStore {
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "user",
-            rows::user,
-        )
-        .await
+        self.by_id((USER_COLS, "users"), org, id, "user", rows::user)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(org = %t.org_id, token = %t.id))]

@@ -10,14 +10,10 @@ use arx_core::store::{IntegrationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, rows};
+use crate::{SqlStore, rows, to_json};
 
 fn bad(what: &str) -> CoreError {
     CoreError::Internal(format!("stored {what} is malformed"))
-}
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
 }
 
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {

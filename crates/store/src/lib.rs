@@ -124,6 +124,50 @@ impl SqlStore {
     }
 }
 
+/// The JSON text a column stores for `v`.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, CoreError> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+/// The reads and writes of one row by its id: org data is always looked up within its
+/// org (`$1`), never by id alone.
+impl SqlStore {
+    /// `SELECT {cols} FROM {table} WHERE org_id = $1 AND id = $2`, decoded.
+    pub(crate) async fn by_id<T>(
+        &self,
+        (cols, table): (&str, &str),
+        org: arx_core::ids::OrgId,
+        id: impl std::fmt::Display,
+        context: &'static str,
+        decode: Decode<T>,
+    ) -> Result<Option<T>, CoreError> {
+        let sql = format!("SELECT {cols} FROM {table} WHERE org_id = $1 AND id = $2");
+        let q = sqlx::query(&sql).bind(org.to_string()).bind(id.to_string());
+        self.fetch_opt(q, context, decode).await
+    }
+
+    /// `UPDATE {table} SET {column} = $3 WHERE org_id = $1 AND id = $2`; `true` when the
+    /// row was there. `value` is owned (a `String`, not a `&str`): the statement is built here.
+    pub(crate) async fn set_by_id<V>(
+        &self,
+        (table, column): (&str, &str),
+        org: arx_core::ids::OrgId,
+        id: impl std::fmt::Display,
+        value: V,
+        context: &'static str,
+    ) -> Result<bool, CoreError>
+    where
+        V: Send + for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let sql = format!("UPDATE {table} SET {column} = $3 WHERE org_id = $1 AND id = $2");
+        let q = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(id.to_string())
+            .bind(value);
+        Ok(self.exec(q, context).await? == 1)
+    }
+}
+
 /// Maps a database error to the engine's: unique violations become a conflict, the rest
 /// is internal (logged with `context`, never shown to a client).
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {

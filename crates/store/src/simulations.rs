@@ -48,16 +48,8 @@ sqlx::query(
     }
 
     async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "simulation",
-            simulation,
-        )
-        .await
+        self.by_id((COLS, "simulations"), org, id, "simulation", simulation)
+            .await
     }
 
     async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
