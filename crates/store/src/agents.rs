@@ -6,10 +6,18 @@ use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 use arx_core::store::{AgentStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows, to_json};
+use crate::{SqlStore, Table, db_err, rows, to_json};
 
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const AGENTS: Table = Table {
+    name: "agents",
+    cols: AGENT_COLS,
+};
+const INSTANCES: Table = Table {
+    name: "instances",
+    cols: INSTANCE_COLS,
+};
 const ORG_COLS: &str = "id, slug, name, policy_version, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
 
@@ -87,20 +95,12 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
-        self.by_id((AGENT_COLS, "agents"), org, id, "agent", rows::agent)
-            .await
+        self.by_id(AGENTS, org, id, "agent", rows::agent).await
     }
 
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
-            ))
-            .bind(org.to_string()),
-            "list agents",
-            rows::agent,
-        )
-        .await
+        self.all_in_org(AGENTS, org, "ORDER BY name", "list agents", rows::agent)
+            .await
     }
 
     async fn set_agent_status(
@@ -110,7 +110,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
         status: AgentStatus,
     ) -> StoreResult<bool> {
         let status = status.as_str().to_owned();
-        self.set_by_id(("agents", "status"), org, id, status, "agent status")
+        self.set_by_id("agents", "status", org, id, status, "agent status")
             .await
     }
 
@@ -197,11 +197,10 @@ sqlx::query(&format!(
     }
 
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
-            ))
-            .bind(org.to_string()),
+        self.all_in_org(
+            INSTANCES,
+            org,
+            "ORDER BY connector, name",
             "list instances",
             rows::instance,
         )
@@ -209,14 +208,8 @@ sqlx::query(&format!(
     }
 
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
-        self.by_id(
-            (INSTANCE_COLS, "instances"),
-            org,
-            id,
-            "instance",
-            rows::instance,
-        )
-        .await
+        self.by_id(INSTANCES, org, id, "instance", rows::instance)
+            .await
     }
 
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
@@ -235,8 +228,15 @@ sqlx::query(&format!(
         id: InstanceId,
         sealed: &str,
     ) -> StoreResult<bool> {
-        let column = ("instances", "sealed_credentials");
-        self.set_by_id(column, org, id, sealed.to_owned(), "set credentials")
-            .await
+        let sealed = sealed.to_owned();
+        self.set_by_id(
+            "instances",
+            "sealed_credentials",
+            org,
+            id,
+            sealed,
+            "set credentials",
+        )
+        .await
     }
 }

@@ -6,7 +6,7 @@ use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalV
 use arx_core::store::{ApprovalStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows, to_json};
+use crate::{Dialect, SqlStore, Table, compare_and_set, db_err, placeholders, rows, to_json};
 
 /// The PostgreSQL notification channel of approval changes.
 const APPROVALS_CHANNEL: &str = "arx_approvals";
@@ -92,7 +92,10 @@ sqlx::query(&format!(
 
     async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
         self.by_id(
-            (APPROVAL_COLS, "approvals"),
+            Table {
+                name: "approvals",
+                cols: APPROVAL_COLS,
+            },
             org,
             id,
             "approval",

@@ -11,7 +11,7 @@ use arx_core::ids::{OrgId, RecordId};
 use arx_core::store::{AuditQuery, AuditStore, ResponseBody, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, rows};
 
 /// Records per INSERT: 12 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 1024;
@@ -198,7 +198,10 @@ sqlx::query(
     }
 
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
-        let table = ("record", "audit_records");
+        let table = Table {
+            name: "audit_records",
+            cols: "record",
+        };
         self.by_id(table, org, id, "audit record", rows::audit)
             .await
     }

@@ -7,12 +7,16 @@ use arx_core::model::{ApiToken, User};
 use arx_core::store::{IdentityStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows, to_json};
+use crate::{SqlStore, Table, db_err, rows, to_json};
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
      t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
 const USER_COLS: &str =
     "id, org_id, email, name, role, password_hash, active, groups, slack_user_id, created_ms";
+const USERS: Table = Table {
+    name: "users",
+    cols: USER_COLS,
+};
 
 #[async_trait]
 impl IdentityStore for SqlStore {
@@ -47,15 +51,8 @@ impl IdentityStore for SqlStore {
     }
 
     async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY email"
-            ))
-            .bind(org.to_string()),
-            "list users",
-            rows::user,
-        )
-        .await
+        self.all_in_org(USERS, org, "ORDER BY email", "list users", rows::user)
+            .await
     }
 
     async fn set_user_groups(
@@ -64,14 +61,8 @@ impl IdentityStore for SqlStore {
         id: UserId,
         groups: &[String],
     ) -> StoreResult<bool> {
-        self.set_by_id(
-            ("users", "groups"),
-            org,
-            id,
-            to_json(groups)?,
-            "user groups",
-        )
-        .await
+        self.set_by_id("users", "groups", org, id, to_json(groups)?, "user groups")
+            .await
     }
 
     async fn set_user_slack(
@@ -81,9 +72,15 @@ impl IdentityStore for SqlStore {
         slack_user_id: Option<&str>,
     ) -> StoreResult<bool> {
         let slack = slack_user_id.map(str::to_owned);
-        let column = ("users", "slack_user_id");
-        self.set_by_id(column, org, id, slack, "user's Slack link")
-            .await
+        self.set_by_id(
+            "users",
+            "slack_user_id",
+            org,
+            id,
+            slack,
+            "user's Slack link",
+        )
+        .await
     }
 
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
@@ -100,8 +97,7 @@ impl IdentityStore for SqlStore {
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
-        self.by_id((USER_COLS, "users"), org, id, "user", rows::user)
-            .await
+        self.by_id(USERS, org, id, "user", rows::user).await
     }
 
     #[tracing::instrument(skip_all, fields(org = %t.org_id, token = %t.id))]

@@ -7,7 +7,7 @@ use arx_core::model::PolicyVersion;
 use arx_core::store::{PolicyStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, rows};
 
 const COLS: &str = "org_id, version, doc, author_id, author, message, summary, created_ms";
 
@@ -61,11 +61,13 @@ impl PolicyStore for SqlStore {
     }
 
     async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
-            ))
-            .bind(org.to_string()),
+        self.all_in_org(
+            Table {
+                name: "policy_versions",
+                cols: COLS,
+            },
+            org,
+            "ORDER BY version DESC",
             "policy versions",
             rows::policy_version,
         )

@@ -8,7 +8,7 @@ use arx_core::store::{SimulationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, rows};
 
 fn simulation(row: &AnyRow) -> StoreResult<StoredSimulation> {
     Ok(StoredSimulation {
@@ -48,8 +48,11 @@ sqlx::query(
     }
 
     async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
-        self.by_id((COLS, "simulations"), org, id, "simulation", simulation)
-            .await
+        let table = Table {
+            name: "simulations",
+            cols: COLS,
+        };
+        self.by_id(table, org, id, "simulation", simulation).await
     }
 
     async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
