@@ -16,6 +16,7 @@ use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
 };
 use crate::store::AuditQuery;
+use crate::vault::SecretsOf;
 
 /// Input of "create agent".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -347,7 +348,7 @@ impl AdminOps<'_> {
         let dek = e.store.wrapped_data_key(inst.org_id).await?;
         let sealed = e
             .vault
-            .seal_credentials(inst.org_id, &dek, inst.id, &creds)?;
+            .seal(inst.org_id, &dek, SecretsOf::Instance(inst.id), &creds)?;
         let rotated = inst.credentials_set;
         e.store
             .set_instance_credentials(inst.org_id, inst.id, &sealed)
