@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::ExecError;
 use super::plan::{Body, Call, HeaderValue, Plan, RequestPlan};
 use crate::catalog::{
     AuthScheme, BodyEncoding, Catalog, Connector, Operation, ParamLocation, ParamType, VariableKind,
@@ -67,19 +68,29 @@ fn instance(c: &Connector) -> Instance {
     }
 }
 
+/// Plans a call of `op` of `c` on `inst` with `creds` and `params`.
+fn try_plan(
+    (c, op): (&Connector, &Operation),
+    inst: &Instance,
+    creds: &Credentials,
+    params: &Map<String, Value>,
+    allow_local: bool,
+) -> Result<Plan, ExecError> {
+    let call = Call {
+        connector: c,
+        op,
+        instance: inst,
+        creds,
+        params,
+    };
+    call.plan(allow_local)
+}
+
 fn plan(c: &Connector, op: &Operation, params: &Value) -> Plan {
     let Value::Object(params) = params else {
         panic!("params must be an object")
     };
-    let (inst, creds) = (instance(c), creds());
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &creds,
-        params,
-    };
-    call.plan(false)
+    try_plan((c, op), &instance(c), &creds(), params, false)
         .unwrap_or_else(|e| panic!("{}: plan failed: {e}", c.name))
 }
 
@@ -583,18 +594,10 @@ fn a_local_target_is_refused_when_planning() {
     let op = c.operation("users:read").unwrap();
     let mut inst = instance(c);
     inst.variables.insert("host".into(), "127.0.0.1".into());
-    let creds = creds();
-    let params = Map::new();
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &creds,
-        params: &params,
-    };
-    let err = call.plan(false).unwrap_err().to_string();
-    assert!(err.contains("local"), "{err}");
-    assert!(call.plan(true).is_ok());
+    let (creds, params) = (creds(), Map::new());
+    let err = try_plan((c, op), &inst, &creds, &params, false).unwrap_err();
+    assert!(err.to_string().contains("local"), "{err}");
+    assert!(try_plan((c, op), &inst, &creds, &params, true).is_ok());
 }
 
 /// A missing credential field is a build error naming the field, not a panic.
@@ -603,16 +606,7 @@ fn a_missing_credential_names_the_field() {
     let cat = Catalog::builtin().unwrap();
     let c = cat.get("slack").unwrap();
     let op = c.operation("channels:read").unwrap();
-    let inst = instance(c);
     let none = Credentials(BTreeMap::new());
-    let params = Map::new();
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &none,
-        params: &params,
-    };
-    let err = call.plan(false).unwrap_err().to_string();
-    assert!(err.contains("'token'"), "{err}");
+    let err = try_plan((c, op), &instance(c), &none, &Map::new(), false).unwrap_err();
+    assert!(err.to_string().contains("'token'"), "{err}");
 }
