@@ -176,15 +176,7 @@ backend_tests! {
 #[tokio::test]
 async fn the_openapi_document_describes_the_routes_that_answer() {
     let s = crate::harness::start(Backend::Sqlite).await;
-    let doc: serde_json::Value = s
-        .http
-        .get(s.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = TestServer::answer(s.http.get(s.url("/openapi.json"))).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 15);

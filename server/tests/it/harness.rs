@@ -152,7 +152,7 @@ impl TestServer {
     }
 
     /// Sends a request; returns the status and the JSON body (null when there is none).
-    async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    pub async fn answer(req: reqwest::RequestBuilder) -> (u16, Value) {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
@@ -198,7 +198,7 @@ impl TestServer {
         if let Value::Object(m) = &mut body {
             m.entry("wait_seconds").or_insert(0.into());
         }
-        Self::send(
+        Self::answer(
             self.http
                 .post(self.url("/v1/sdk/execute"))
                 .bearer_auth(key)
@@ -237,7 +237,7 @@ impl TestServer {
     }
 
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
-        Self::send(
+        Self::answer(
             self.http
                 .get(self.url(path))
                 .bearer_auth(self.admin_token()),

@@ -528,16 +528,11 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     let on_a = wait_done(&a, &id).await;
     assert_eq!(on_a["status"], "cancelled", "{on_a}");
     assert!(on_a["scanned"].as_u64().unwrap() < 20_000, "{on_a}");
-    let seen_on_b: Value = a
+    let on_b_get = a
         .http
         .get(on_b(&format!("/v1/admin/policy/simulations/{id}")))
-        .bearer_auth(a.admin_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .bearer_auth(a.admin_token());
+    let (_, seen_on_b) = TestServer::answer(on_b_get).await;
     assert_eq!(seen_on_b["simulation"], on_a, "B shows A's job as A does");
 
     // A finished job started on B is listed on A with its full counts.

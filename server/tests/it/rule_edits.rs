@@ -39,13 +39,17 @@ fn deny(id: &str) -> Value {
     json!({"id": id, "when": "okta.users:read", "then": "DENY"})
 }
 
+/// `POST /v1/admin/policy/rules` with `body`, as the admin.
+async fn post_rule(s: &TestServer, body: Value) -> (u16, Value) {
+    s.admin().post("/v1/admin/policy/rules", body).await
+}
+
 async fn add(s: &TestServer, based_on: i64, rule: Value) -> (u16, Value) {
-    s.admin()
-        .post(
-            "/v1/admin/policy/rules",
-            json!({"based_on": based_on, "reason": "test", "rule": rule}),
-        )
-        .await
+    post_rule(
+        s,
+        json!({"based_on": based_on, "reason": "test", "rule": rule}),
+    )
+    .await
 }
 
 async fn version_count(s: &TestServer) -> usize {
@@ -237,30 +241,16 @@ backend_tests! {
             );
         };
         for reason in [json!(""), json!("   ")] {
-            let (code, out) = s
-                .admin()
-                .post(
-                    "/v1/admin/policy/rules",
-                    json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
-                )
-                .await;
+            let (code, out) = post_rule(
+                &s,
+                json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
+            )
+            .await;
             reason_refused(code, &out);
         }
-        let (code, out) = s
-            .admin()
-            .post(
-                "/v1/admin/policy/rules",
-                json!({"based_on": 0, "rule": deny("a")}),
-            )
-            .await;
+        let (code, out) = post_rule(&s, json!({"based_on": 0, "rule": deny("a")})).await;
         reason_refused(code, &out);
-        let (code, out) = s
-            .admin()
-            .post(
-                "/v1/admin/policy/rules",
-                json!({"reason": "r", "rule": deny("a")}),
-            )
-            .await;
+        let (code, out) = post_rule(&s, json!({"reason": "r", "rule": deny("a")})).await;
         assert_eq!(code, 400, "{b}: {out}");
         assert!(
             error_message(&out).starts_with("based_on is required"),
@@ -459,8 +449,8 @@ backend_tests! {
 
         // The same edit sent twice: the second is based on a version no longer in force.
         let body = json!({"based_on": 1, "reason": "once", "rule": deny("d")});
-        let (first, _) = s.admin().post("/v1/admin/policy/rules", body.clone()).await;
-        let (again, out) = s.admin().post("/v1/admin/policy/rules", body).await;
+        let (first, _) = post_rule(&s, body.clone()).await;
+        let (again, out) = post_rule(&s, body).await;
         assert_eq!((first, again), (200, 409), "{b}: {out}");
         assert_eq!(out["error"]["code"], "stale_policy", "{b}");
 
