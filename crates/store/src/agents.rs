@@ -6,7 +6,7 @@ use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 use arx_core::store::{AgentStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, Table, db_err, rows, to_json};
+use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
@@ -65,8 +65,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     }
 
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
-        let row = sqlx::query("SELECT wrapped_dek FROM orgs WHERE id = $1")
-            .bind(org.to_string())
+        let row = in_org("SELECT wrapped_dek FROM orgs WHERE id = $1", org)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err("data key"))?;
@@ -131,11 +130,11 @@ sqlx::query(
 
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>> {
         self.fetch_all(
-            sqlx::query(
+            in_org(
                 "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
                  WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
+                org,
             )
-            .bind(org.to_string())
             .bind(agent.to_string()),
             "list keys",
             |r| rows::agent_key(r, ""),
@@ -168,10 +167,7 @@ sqlx::query(
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
         let r = self.exec(
-sqlx::query(
-            "UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
-        )
-        .bind(org.to_string())
+in_org("UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL", org)
         .bind(key.to_string())
         .bind(now_ms), "revoke key")
 .await?;
@@ -214,10 +210,9 @@ sqlx::query(&format!(
 
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(connector), "instances of", rows::instance)
 .await
     }

@@ -6,7 +6,9 @@ use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalV
 use arx_core::store::{ApprovalStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{Dialect, SqlStore, Table, compare_and_set, db_err, placeholders, rows, to_json};
+use crate::{
+    Dialect, SqlStore, Table, compare_and_set, db_err, in_org, placeholders, rows, to_json,
+};
 
 /// The PostgreSQL notification channel of approval changes.
 const APPROVALS_CHANNEL: &str = "arx_approvals";
@@ -110,11 +112,10 @@ sqlx::query(&format!(
         status: Option<&str>,
     ) -> StoreResult<Vec<ApprovalRequest>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND ($2 = '' OR status = $2) \
              ORDER BY created_ms DESC LIMIT 500"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(status.unwrap_or("")), "list approvals", rows::approval)
 .await
     }
@@ -132,8 +133,7 @@ sqlx::query(&format!(
              WHERE org_id = $1 AND id = $2 AND expires_ms > $9 AND status IN ({})",
             placeholders(10, c.from.len())
         );
-        let q = sqlx::query(&sql)
-            .bind(org.to_string())
+        let q = in_org(&sql, org)
             .bind(id.to_string())
             .bind(c.to.as_str())
             .bind(c.decided_ms)
@@ -154,11 +154,11 @@ sqlx::query(&format!(
     async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool> {
         let r = self
             .exec(
-                sqlx::query(
+                in_org(
                     "UPDATE approvals SET heartbeat_ms = $3 \
              WHERE org_id = $1 AND id = $2 AND status IN ('approved', 'executing')",
+                    org,
                 )
-                .bind(org.to_string())
                 .bind(id.to_string())
                 .bind(now_ms),
                 "approval heartbeat",
@@ -194,11 +194,11 @@ sqlx::query(&format!(
 
     async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>> {
         self.fetch_all(
-            sqlx::query(
+            in_org(
                 "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
              WHERE org_id = $1 AND approval_id = $2 ORDER BY created_ms, user_id",
+                org,
             )
-            .bind(org.to_string())
             .bind(id.to_string()),
             "approval votes",
             rows::vote,

@@ -7,7 +7,7 @@ use arx_core::model::{ApiToken, User};
 use arx_core::store::{IdentityStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, Table, db_err, rows, to_json};
+use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
      t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
@@ -85,10 +85,10 @@ impl IdentityStore for SqlStore {
 
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
         self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"
-            ))
-            .bind(org.to_string())
+            in_org(
+                &format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"),
+                org,
+            )
             .bind(slack_user_id),
             "user by Slack id",
             rows::user,
@@ -142,11 +142,10 @@ sqlx::query(
         user: Option<UserId>,
     ) -> StoreResult<Vec<ApiToken>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.org_id = $1 AND ($2 = '' OR t.user_id = $2) ORDER BY t.created_ms DESC, t.id"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(user.map(|u| u.to_string()).unwrap_or_default()), "list tokens", rows::api_token)
 .await
     }

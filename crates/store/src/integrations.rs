@@ -10,7 +10,7 @@ use arx_core::store::{IntegrationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, rows, to_json};
+use crate::{SqlStore, in_org, rows, to_json};
 
 fn bad(what: &str) -> CoreError {
     CoreError::Internal(format!("stored {what} is malformed"))
@@ -59,11 +59,8 @@ impl IntegrationStore for SqlStore {
         k: IntegrationKind,
     ) -> StoreResult<Option<StoredIntegration>> {
         self.fetch_opt(
-sqlx::query(
-            "SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
-             FROM integrations WHERE org_id = $1 AND kind = $2",
-        )
-        .bind(org.to_string())
+in_org("SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
+             FROM integrations WHERE org_id = $1 AND kind = $2", org)
         .bind(k.as_str()), "integration", integration)
 .await
     }
@@ -93,9 +90,11 @@ sqlx::query(
     async fn delete_integration(&self, org: OrgId, k: IntegrationKind) -> StoreResult<bool> {
         let r = self
             .exec(
-                sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
-                    .bind(org.to_string())
-                    .bind(k.as_str()),
+                in_org(
+                    "DELETE FROM integrations WHERE org_id = $1 AND kind = $2",
+                    org,
+                )
+                .bind(k.as_str()),
                 "delete integration",
             )
             .await?;
@@ -110,11 +109,11 @@ sqlx::query(
         k: IntegrationKind,
     ) -> StoreResult<Option<ApprovalNotice>> {
         self.fetch_opt(
-            sqlx::query(
+            in_org(
                 "SELECT approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms \
              FROM approval_notices WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+                org,
             )
-            .bind(org.to_string())
             .bind(id.to_string())
             .bind(k.as_str()),
             "approval notice",
@@ -168,11 +167,11 @@ sqlx::query(
         k: IntegrationKind,
     ) -> StoreResult<()> {
         self.exec(
-            sqlx::query(
+            in_org(
                 "DELETE FROM approval_notices \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND message_ts = ''",
+                org,
             )
-            .bind(org.to_string())
             .bind(approval.to_string())
             .bind(k.as_str()),
             "release approval notice",
@@ -191,11 +190,11 @@ sqlx::query(
         message_ts: &str,
     ) -> StoreResult<()> {
         self.exec(
-            sqlx::query(
+            in_org(
                 "UPDATE approval_notices SET channel = $4, message_ts = $5 \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+                org,
             )
-            .bind(org.to_string())
             .bind(approval.to_string())
             .bind(k.as_str())
             .bind(channel)

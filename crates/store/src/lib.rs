@@ -82,6 +82,11 @@ pub(crate) async fn compare_and_set<'q>(
 /// A statement with its binds, ready to run.
 pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
+/// A statement on one org's data: `$1` is the org, as in every query on org data.
+pub(crate) fn in_org(sql: &str, org: arx_core::ids::OrgId) -> Query<'_> {
+    sqlx::query(sql).bind(org.to_string())
+}
+
 /// How a row becomes a value (see `rows`).
 pub(crate) type Decode<T> = fn(&sqlx::any::AnyRow) -> Result<T, CoreError>;
 
@@ -163,7 +168,7 @@ impl SqlStore {
         decode: Decode<T>,
     ) -> Result<Vec<T>, CoreError> {
         let sql = format!("SELECT {cols} FROM {name} WHERE org_id = $1 {order}");
-        let q = sqlx::query(&sql).bind(org.to_string());
+        let q = in_org(&sql, org);
         self.fetch_all(q, context, decode).await
     }
 
@@ -182,10 +187,7 @@ impl SqlStore {
         V: Send + for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any>,
     {
         let sql = format!("UPDATE {table} SET {column} = $3 WHERE org_id = $1 AND id = $2");
-        let q = sqlx::query(&sql)
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(value);
+        let q = in_org(&sql, org).bind(id.to_string()).bind(value);
         Ok(self.exec(q, context).await? == 1)
     }
 }
