@@ -350,18 +350,13 @@ backend_tests! {
             made["token"]["id"].as_str().unwrap().to_string(),
         );
         // Another org's admin neither sees nor revokes the demo org's token, nor its retention.
-        let theirs = s.other_org_admin().await;
-        let (_, list) = s.client(&theirs).get("/v1/admin/tokens").await;
+        let theirs = s.client(&s.other_org_admin().await);
+        let (_, list) = theirs.get("/v1/admin/tokens").await;
         assert!(!list.to_string().contains(&id), "{b}: {list}");
-        let (st, _) = s
-            .client(&theirs)
-            .delete(&format!("/v1/admin/tokens/{id}"))
-            .await;
+        let (st, _) = theirs.delete(&format!("/v1/admin/tokens/{id}")).await;
         assert_eq!(st, 404, "{b}: another org's token");
-        let (st, _) = s
-            .client(&theirs)
-            .put("/v1/admin/settings/retention", json!({"response_days": 1}))
-            .await;
+        let retention = json!({"response_days": 1});
+        let (st, _) = theirs.put("/v1/admin/settings/retention", retention).await;
         assert_eq!(st, 200, "{b}");
         let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention").await;
         assert_eq!(
@@ -375,14 +370,11 @@ backend_tests! {
         );
 
         // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
+        let as_admin = s.client(&admin);
         for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
-            let (st, out) = s
-                .client(&admin)
-                .delete(&format!("/v1/admin/tokens/{bad}"))
-                .await;
+            let (st, out) = as_admin.delete(&format!("/v1/admin/tokens/{bad}")).await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
-            let (st, out) = s
-                .client(&admin)
+            let (st, out) = as_admin
                 .get(&format!("/v1/admin/audit/{bad}/response"))
                 .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
@@ -393,10 +385,7 @@ backend_tests! {
             json!({"name": "ci", "lifetime_days": "7"}),
             json!({"name": "ci", "role": "admin"}),
         ] {
-            let (st, out) = s
-                .client(&admin)
-                .post("/v1/admin/tokens", body.clone())
-                .await;
+            let (st, out) = as_admin.post("/v1/admin/tokens", body.clone()).await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"
@@ -407,8 +396,7 @@ backend_tests! {
             json!({"response_days": null}),
             json!([]),
         ] {
-            let (st, out) = s
-                .client(&admin)
+            let (st, out) = as_admin
                 .put("/v1/admin/settings/retention", body.clone())
                 .await;
             assert!(

@@ -18,6 +18,11 @@ fn contain_call() -> Value {
            "params": {"action_name": "contain", "ids": ["host_abc123"]}})
 }
 
+/// The choices an `invalid_operation` error lists.
+fn valid(answer: &Value) -> &Vec<Value> {
+    answer["error"]["valid"].as_array().unwrap()
+}
+
 fn admin_command() -> Value {
     json!({"connector": "crowdstrike", "operation": "rtr:command_admin",
            "params": {"session_id": "s1", "base_command": "runscript", "command_string": "runscript -Raw=```whoami```"}})
@@ -229,13 +234,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
         (st, b["error"]["code"].as_str()),
         (400, Some("invalid_operation"))
     );
-    assert!(
-        b["error"]["valid"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("crowdstrike")),
-        "{b}"
-    );
+    assert!(valid(&b).contains(&json!("crowdstrike")), "{b}");
 
     let (st, b) = s
         .execute(
@@ -244,13 +243,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
         )
         .await;
     assert_eq!(st, 400);
-    assert!(
-        b["error"]["valid"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("hosts:write")),
-        "{b}"
-    );
+    assert!(valid(&b).contains(&json!("hosts:write")), "{b}");
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:write", "params": {"ids": ["h"]}})).await;
     assert_eq!(
