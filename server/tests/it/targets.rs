@@ -244,13 +244,12 @@ backend_tests! {
     async fn without_local_targets_instances_must_be_public_https_hosts(b: Backend) {
         let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
+        let as_admin = s.client(&admin);
         let post = |vars: Value| {
-            let (s, admin) = (&s, admin.clone());
-            async move {
-                s.client(&admin).post("/v1/admin/instances", json!({"connector": "splunk", "name": format!("i{}", uuid::Uuid::new_v4().simple()),
-                           "environment": "dev", "variables": vars}))
-                .await
-            }
+            let name = format!("i{}", uuid::Uuid::new_v4().simple());
+            let instance = json!({"connector": "splunk", "name": name, "environment": "dev",
+                                  "variables": vars});
+            as_admin.post("/v1/admin/instances", instance)
         };
         for (vars, names) in [
             (json!({"host": "evil.example/services?x="}), "'host'"),
@@ -285,8 +284,7 @@ backend_tests! {
         assert_eq!(status, 201, "{b}: {body}");
 
         // A segment variable cannot climb out of its path either.
-        let (status, body) = s
-            .client(&admin)
+        let (status, body) = as_admin
             .post(
                 "/v1/admin/instances",
                 json!({"connector": "azure", "name": "a", "environment": "dev",
@@ -312,15 +310,13 @@ backend_tests! {
             ),
             ("teams", json!({"url": "http://teams.example/x"})),
         ] {
-            let (status, body) = s
-                .client(&admin)
+            let (status, body) = as_admin
                 .put(&format!("/v1/admin/integrations/{kind}"), settings.clone())
                 .await;
             assert_eq!(status, 400, "{b}: {kind} {settings} → {body}");
             assert!(body.to_string().contains("'url'"), "{b}: {body}");
         }
-        let (status, body) = s
-            .client(&admin)
+        let (status, body) = as_admin
             .put(
                 "/v1/admin/integrations/webhook",
                 json!({"url": "https://hooks.example/arx", "secret": "s"}),
@@ -337,6 +333,7 @@ backend_tests! {
         use std::sync::atomic::Ordering;
         let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
+        let as_admin = s.client(&admin);
         let (addr, sent) = endless_target().await;
         let e = &s.running.engine;
         let org = e.system().org_by_slug("default").await.unwrap().unwrap();
@@ -357,33 +354,24 @@ backend_tests! {
             created_ms: e.now_ms(),
         };
         s.running.store.create_instance(&instance).await.unwrap();
-        let (status, body) = s
-            .client(&admin)
+        let (status, body) = as_admin
             .put(
                 &format!("/v1/admin/instances/{}/credentials", instance.id),
                 json!({"api_key": "k"}),
             )
             .await;
         assert_eq!(status, 204, "{b}: {body}");
-        let (status, body) = s
-            .client(&admin)
+        let (status, body) = as_admin
             .post(
                 "/v1/admin/agents",
                 json!({"name": "reader", "owner": "o@example.com"}),
             )
             .await;
         assert_eq!(status, 201, "{b}: {body}");
-        let (status, key) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::POST,
-            &format!(
-                "/v1/admin/agents/{}/keys",
-                body["agent"]["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+        let agent = body["agent"]["id"].as_str().unwrap();
+        let (status, key) = as_admin
+            .post(&format!("/v1/admin/agents/{agent}/keys"), json!({}))
+            .await;
         assert_eq!(status, 201, "{b}: {key}");
         let (status, body) = s
             .execute(
