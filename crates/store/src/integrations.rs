@@ -2,7 +2,6 @@
 //! it) and the notices sent about approval requests, claimed by compare-and-set. Upserts
 //! use `ON CONFLICT`, which both databases accept in the same words.
 
-use arx_core::CoreError;
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::ApprovalStatus;
@@ -12,25 +11,17 @@ use sqlx::any::AnyRow;
 
 use crate::{SqlStore, in_org, rows, to_json};
 
-fn bad(what: &str) -> CoreError {
-    CoreError::Internal(format!("stored {what} is malformed"))
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
-    serde_json::from_str(&rows::get::<String>(row, col)?).map_err(|_| bad(col))
-}
-
 fn kind(row: &AnyRow) -> StoreResult<IntegrationKind> {
-    IntegrationKind::parse(&rows::get::<String>(row, "kind")?).ok_or_else(|| bad("kind"))
+    rows::named(row, "kind", IntegrationKind::parse)
 }
 
 fn integration(row: &AnyRow) -> StoreResult<StoredIntegration> {
     Ok(StoredIntegration {
         org_id: rows::id(row, "org_id")?,
         kind: kind(row)?,
-        config: json(row, "config")?,
+        config: rows::json(row, "config")?,
         sealed_secrets: rows::get(row, "sealed_secrets")?,
-        secret_fields: json(row, "secret_fields")?,
+        secret_fields: rows::json(row, "secret_fields")?,
         updated_ms: rows::get(row, "updated_ms")?,
         updated_by: rows::get(row, "updated_by")?,
     })
@@ -44,8 +35,9 @@ fn notice(row: &AnyRow) -> StoreResult<ApprovalNotice> {
         channel: rows::get(row, "channel")?,
         message_ts: rows::get(row, "message_ts")?,
         status: ApprovalStatus::parse(&rows::get::<String>(row, "status")?)
-            .ok_or_else(|| bad("notice status"))?,
-        votes: u32::try_from(rows::get::<i64>(row, "votes")?).map_err(|_| bad("notice votes"))?,
+            .ok_or_else(|| rows::bad("notice status"))?,
+        votes: u32::try_from(rows::get::<i64>(row, "votes")?)
+            .map_err(|_| rows::bad("notice votes"))?,
         updated_ms: rows::get(row, "updated_ms")?,
     })
 }
