@@ -236,7 +236,7 @@ backend_tests! {
         let reason_refused = |code: u16, out: &Value| {
             assert_eq!(code, 400, "{b}: {out}");
             assert!(
-                error_message(&out).starts_with("reason is required"),
+                error_message(out).starts_with("reason is required"),
                 "{b}: {out}"
             );
         };
