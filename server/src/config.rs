@@ -166,18 +166,15 @@ impl Config {
         let database_url = env("ARX_DATABASE_URL")
             .or(f.database_url)
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("arx.db").display()));
-        let listen = parse_addr(
-            "ARX_LISTEN",
-            &env("ARX_LISTEN")
-                .or(f.listen)
-                .unwrap_or_else(|| "127.0.0.1:3000".into()),
-        )?;
-        let simulator_listen = parse_addr(
-            "ARX_SIMULATOR_LISTEN",
-            &env("ARX_SIMULATOR_LISTEN")
-                .or(f.simulator_listen)
-                .unwrap_or_else(|| "127.0.0.1:3100".into()),
-        )?;
+        // An address from its variable, else the file, else `default`.
+        let addr = |var: &str, from_file: Option<String>, default: &str| {
+            parse_addr(
+                var,
+                &env(var).or(from_file).unwrap_or_else(|| default.into()),
+            )
+        };
+        let listen = addr("ARX_LISTEN", f.listen, "127.0.0.1:3000")?;
+        let simulator_listen = addr("ARX_SIMULATOR_LISTEN", f.simulator_listen, "127.0.0.1:3100")?;
         let public_url = env("ARX_PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));

@@ -320,12 +320,14 @@ mod tests {
         let teams = |url: &str, local: bool| {
             parse_input(IntegrationKind::Teams, json!({"url": url}), local)
         };
-        let e = parse_input(
-            IntegrationKind::Webhook,
-            json!({"url": "ftp://x", "secret": "s"}),
-            true,
-        )
-        .unwrap_err();
+        let webhook = |url: &str, local: bool| {
+            parse_input(
+                IntegrationKind::Webhook,
+                json!({"url": url, "secret": "s"}),
+                local,
+            )
+        };
+        let e = webhook("ftp://x", true).unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
         let e = teams("http://teams.example", false).unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
@@ -349,20 +351,10 @@ mod tests {
         assert!(teams("http://teams.example/x", true).is_err());
         assert!(teams("http://127.0.0.1.evil.example/", true).is_err());
         assert!(
-            parse_input(
-                IntegrationKind::Webhook,
-                json!({"url": "http://hooks.internal/x", "secret": "s"}),
-                true,
-            )
-            .is_ok(),
+            webhook("http://hooks.internal/x", true).is_ok(),
             "a signed webhook carries no credential"
         );
-        let e = parse_input(
-            IntegrationKind::Webhook,
-            json!({"url": "http://hooks.example/x", "secret": "s"}),
-            false,
-        )
-        .unwrap_err();
+        let e = webhook("http://hooks.example/x", false).unwrap_err();
         assert!(e.to_string().contains("https://"), "{e}");
         let e = teams("", false).unwrap_err();
         assert!(e.to_string().contains("url"), "{e}");

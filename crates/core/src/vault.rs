@@ -98,6 +98,25 @@ fn open_bytes(key: &[u8; 32], aad: &str, sealed: &str) -> Result<Zeroizing<Vec<u
         .map_err(|_| fail())
 }
 
+/// Whose secrets a sealed map holds: its associated data, so a map moved to another
+/// instance or integration (or org) does not open.
+#[derive(Debug, Clone, Copy)]
+pub enum SecretsOf {
+    /// A connector instance's credentials.
+    Instance(InstanceId),
+    /// An integration's secrets (Slack tokens, webhook secrets).
+    Integration(IntegrationKind),
+}
+
+impl SecretsOf {
+    fn aad(self, org: OrgId) -> String {
+        match self {
+            SecretsOf::Instance(instance) => format!("arx:cred:{org}:{instance}"),
+            SecretsOf::Integration(kind) => format!("arx:integration:{org}:{}", kind.as_str()),
+        }
+    }
+}
+
 /// Wraps and unwraps org data keys and seals credentials. Unwrapped data keys are kept
 /// in memory (zeroized on drop) so an execute call costs one AES-GCM decryption.
 pub struct Vault {
@@ -121,10 +140,6 @@ impl Vault {
 
     fn dek_aad(org: OrgId) -> String {
         format!("arx:dek:{org}")
-    }
-
-    fn cred_aad(org: OrgId, instance: InstanceId) -> String {
-        format!("arx:cred:{org}:{instance}")
     }
 
     /// A new data key for `org`, wrapped for storage.
@@ -170,29 +185,32 @@ impl Vault {
         Ok(k)
     }
 
-    fn seal_map(
+    /// Seals the secrets of `of` (a map of names to values) under the org's data key,
+    /// bound to the org and to `of`.
+    pub fn seal(
         &self,
         org: OrgId,
         wrapped_dek: &str,
-        aad: &str,
+        of: SecretsOf,
         map: &BTreeMap<String, String>,
     ) -> Result<String, CoreError> {
         let key = self.data_key(org, Some(wrapped_dek))?;
         let plain = Zeroizing::new(
             serde_json::to_vec(map).map_err(|e| CoreError::internal("vault encode", e))?,
         );
-        seal_bytes(&key, aad, &plain)
+        seal_bytes(&key, &of.aad(org), &plain)
     }
 
-    fn open_map(
+    /// Opens what [`Vault::seal`] sealed for the same org and `of`; anything else fails.
+    pub fn open(
         &self,
         org: OrgId,
         wrapped_dek: Option<&str>,
-        aad: &str,
+        of: SecretsOf,
         sealed: &str,
     ) -> Result<Credentials, CoreError> {
         let key = self.data_key(org, wrapped_dek)?;
-        let plain = open_bytes(&key, aad, sealed)?;
+        let plain = open_bytes(&key, &of.aad(org), sealed)?;
         let map: BTreeMap<String, Zeroizing<String>> = serde_json::from_slice(&plain)
             .map_err(|_| CoreError::Internal("vault: secrets are not a JSON object".into()))?;
         Ok(Credentials(
@@ -200,51 +218,6 @@ impl Vault {
                 .map(|(k, v)| (k, Secret::new(v.as_str())))
                 .collect(),
         ))
-    }
-
-    pub fn seal_credentials(
-        &self,
-        org: OrgId,
-        wrapped_dek: &str,
-        instance: InstanceId,
-        creds: &BTreeMap<String, String>,
-    ) -> Result<String, CoreError> {
-        self.seal_map(org, wrapped_dek, &Self::cred_aad(org, instance), creds)
-    }
-
-    pub fn open_credentials(
-        &self,
-        org: OrgId,
-        wrapped_dek: Option<&str>,
-        instance: InstanceId,
-        sealed: &str,
-    ) -> Result<Credentials, CoreError> {
-        self.open_map(org, wrapped_dek, &Self::cred_aad(org, instance), sealed)
-    }
-
-    fn integration_aad(org: OrgId, kind: IntegrationKind) -> String {
-        format!("arx:integration:{org}:{}", kind.as_str())
-    }
-
-    /// Seals an integration's secrets (Slack tokens, webhook secrets), bound to org and kind.
-    pub fn seal_integration(
-        &self,
-        org: OrgId,
-        wrapped_dek: &str,
-        kind: IntegrationKind,
-        secrets: &BTreeMap<String, String>,
-    ) -> Result<String, CoreError> {
-        self.seal_map(org, wrapped_dek, &Self::integration_aad(org, kind), secrets)
-    }
-
-    pub fn open_integration(
-        &self,
-        org: OrgId,
-        wrapped_dek: Option<&str>,
-        kind: IntegrationKind,
-        sealed: &str,
-    ) -> Result<Credentials, CoreError> {
-        self.open_map(org, wrapped_dek, &Self::integration_aad(org, kind), sealed)
     }
 
     /// The tag of a signed console link to an approval request: HMAC-SHA256 of the request
@@ -271,21 +244,30 @@ mod tests {
         let dek = v.new_wrapped_data_key(org).unwrap();
         let inst = InstanceId::new();
         let creds = BTreeMap::from([("api_key".to_string(), "s3cr3t-value".to_string())]);
-        let sealed = v.seal_credentials(org, &dek, inst, &creds).unwrap();
+        let sealed = v
+            .seal(org, &dek, SecretsOf::Instance(inst), &creds)
+            .unwrap();
         assert!(!sealed.contains("s3cr3t"));
-        let open = v.open_credentials(org, Some(&dek), inst, &sealed).unwrap();
+        let open = v
+            .open(org, Some(&dek), SecretsOf::Instance(inst), &sealed)
+            .unwrap();
         assert_eq!(open.get("api_key"), Some("s3cr3t-value"));
         assert!(!format!("{open:?}").contains("s3cr3t"));
         // Moved to another instance: refuses.
         assert!(
-            v.open_credentials(org, Some(&dek), InstanceId::new(), &sealed)
-                .is_err()
+            v.open(
+                org,
+                Some(&dek),
+                SecretsOf::Instance(InstanceId::new()),
+                &sealed
+            )
+            .is_err()
         );
         // Another master key: refuses.
         let other = Vault::new(MasterKey::generate());
         assert!(
             other
-                .open_credentials(org, Some(&dek), inst, &sealed)
+                .open(org, Some(&dek), SecretsOf::Instance(inst), &sealed)
                 .is_err()
         );
     }
@@ -296,18 +278,13 @@ mod tests {
         let org = OrgId::new();
         let dek = v.new_wrapped_data_key(org).unwrap();
         let secrets = BTreeMap::from([("bot_token".to_string(), "xoxb-secret".to_string())]);
-        let sealed = v
-            .seal_integration(org, &dek, IntegrationKind::Slack, &secrets)
-            .unwrap();
+        let slack = SecretsOf::Integration(IntegrationKind::Slack);
+        let webhook = SecretsOf::Integration(IntegrationKind::Webhook);
+        let sealed = v.seal(org, &dek, slack, &secrets).unwrap();
         assert!(!sealed.contains("xoxb"));
-        let open = v
-            .open_integration(org, Some(&dek), IntegrationKind::Slack, &sealed)
-            .unwrap();
+        let open = v.open(org, Some(&dek), slack, &sealed).unwrap();
         assert_eq!(open.get("bot_token"), Some("xoxb-secret"));
-        assert!(
-            v.open_integration(org, Some(&dek), IntegrationKind::Webhook, &sealed)
-                .is_err()
-        );
+        assert!(v.open(org, Some(&dek), webhook, &sealed).is_err());
     }
 
     #[test]

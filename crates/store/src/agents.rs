@@ -1,20 +1,24 @@
 //! Orgs and what they govern: agents, their keys, connector instances. Every query on
 //! org data filters by `org_id`.
 
-use arx_core::CoreError;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 use arx_core::store::{AgentStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
+use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
 const AGENT_COLS: &str =
     "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const AGENTS: Table = Table {
+    name: "agents",
+    cols: AGENT_COLS,
+};
+const INSTANCES: Table = Table {
+    name: "instances",
+    cols: INSTANCE_COLS,
+};
+const ORG_COLS: &str = "id, slug, name, policy_version, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
 
 #[async_trait]
@@ -35,10 +39,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
 
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
         self.fetch_opt(
-            sqlx::query(
-                "SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE slug = $1",
-            )
-            .bind(slug),
+            sqlx::query(&format!("SELECT {ORG_COLS} FROM orgs WHERE slug = $1")).bind(slug),
             "org by slug",
             rows::org,
         )
@@ -47,10 +48,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
 
     async fn org(&self, id: OrgId) -> StoreResult<Option<Org>> {
         self.fetch_opt(
-            sqlx::query(
-                "SELECT id, slug, name, policy_version, created_ms FROM orgs WHERE id = $1",
-            )
-            .bind(id.to_string()),
+            sqlx::query(&format!("SELECT {ORG_COLS} FROM orgs WHERE id = $1")).bind(id.to_string()),
             "org",
             rows::org,
         )
@@ -59,9 +57,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
 
     async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
         self.fetch_all(
-            sqlx::query(
-                "SELECT id, slug, name, policy_version, created_ms FROM orgs ORDER BY slug",
-            ),
+            sqlx::query(&format!("SELECT {ORG_COLS} FROM orgs ORDER BY slug")),
             "list orgs",
             rows::org,
         )
@@ -69,8 +65,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     }
 
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String> {
-        let row = sqlx::query("SELECT wrapped_dek FROM orgs WHERE id = $1")
-            .bind(org.to_string())
+        let row = in_org("SELECT wrapped_dek FROM orgs WHERE id = $1", org)
             .fetch_one(&self.pool)
             .await
             .map_err(db_err("data key"))?;
@@ -99,28 +94,12 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "agent",
-            rows::agent,
-        )
-        .await
+        self.by_id(AGENTS, org, id, "agent", rows::agent).await
     }
 
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 ORDER BY name"
-            ))
-            .bind(org.to_string()),
-            "list agents",
-            rows::agent,
-        )
-        .await
+        self.all_in_org(AGENTS, org, "ORDER BY name", "list agents", rows::agent)
+            .await
     }
 
     async fn set_agent_status(
@@ -129,16 +108,9 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
         id: AgentId,
         status: AgentStatus,
     ) -> StoreResult<bool> {
-        let r = self
-            .exec(
-                sqlx::query("UPDATE agents SET status = $3 WHERE org_id = $1 AND id = $2")
-                    .bind(org.to_string())
-                    .bind(id.to_string())
-                    .bind(status.as_str()),
-                "agent status",
-            )
-            .await?;
-        Ok(r == 1)
+        let status = status.as_str().to_owned();
+        self.set_by_id("agents", "status", org, id, status, "agent status")
+            .await
     }
 
     async fn create_agent_key(&self, k: &AgentKey) -> StoreResult<()> {
@@ -157,18 +129,17 @@ sqlx::query(
     }
 
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>> {
-        sqlx::query(
-            "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
-             WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
+        self.fetch_all(
+            in_org(
+                "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
+                 WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
+                org,
+            )
+            .bind(agent.to_string()),
+            "list keys",
+            |r| rows::agent_key(r, ""),
         )
-        .bind(org.to_string())
-        .bind(agent.to_string())
-        .fetch_all(&self.pool)
         .await
-        .map_err(db_err("list keys"))?
-        .iter()
-        .map(|r| rows::agent_key(r, ""))
-        .collect()
     }
 
     async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>> {
@@ -196,10 +167,7 @@ sqlx::query(
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
         let r = self.exec(
-sqlx::query(
-            "UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL",
-        )
-        .bind(org.to_string())
+in_org("UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND revoked_ms IS NULL", org)
         .bind(key.to_string())
         .bind(now_ms), "revoke key")
 .await?;
@@ -225,11 +193,10 @@ sqlx::query(&format!(
     }
 
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 ORDER BY connector, name"
-            ))
-            .bind(org.to_string()),
+        self.all_in_org(
+            INSTANCES,
+            org,
+            "ORDER BY connector, name",
             "list instances",
             rows::instance,
         )
@@ -237,24 +204,15 @@ sqlx::query(&format!(
     }
 
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "instance",
-            rows::instance,
-        )
-        .await
+        self.by_id(INSTANCES, org, id, "instance", rows::instance)
+            .await
     }
 
     async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(connector), "instances of", rows::instance)
 .await
     }
@@ -265,17 +223,15 @@ sqlx::query(&format!(
         id: InstanceId,
         sealed: &str,
     ) -> StoreResult<bool> {
-        let r = self
-            .exec(
-                sqlx::query(
-                    "UPDATE instances SET sealed_credentials = $3 WHERE org_id = $1 AND id = $2",
-                )
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .bind(sealed),
-                "set credentials",
-            )
-            .await?;
-        Ok(r == 1)
+        let sealed = sealed.to_owned();
+        self.set_by_id(
+            "instances",
+            "sealed_credentials",
+            org,
+            id,
+            sealed,
+            "set credentials",
+        )
+        .await
     }
 }

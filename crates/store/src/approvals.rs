@@ -1,13 +1,14 @@
 //! Approval requests: created pending, then moved only by compare-and-set, so exactly one
 //! of racing decisions (approve, deny, expiry) wins; votes of multi-approver requests.
 
-use arx_core::CoreError;
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::model::{ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote};
 use arx_core::store::{ApprovalStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{Dialect, SqlStore, compare_and_set, db_err, placeholders, rows};
+use crate::{
+    Dialect, SqlStore, Table, compare_and_set, db_err, in_org, placeholders, rows, to_json,
+};
 
 /// The PostgreSQL notification channel of approval changes.
 const APPROVALS_CHANNEL: &str = "arx_approvals";
@@ -15,10 +16,6 @@ const APPROVALS_CHANNEL: &str = "arx_approvals";
 pub(crate) const APPROVAL_COLS: &str = "id, org_id, agent_id, instance_id, connector, operation, params, params_hash, \
      intercept_id, risk_score, policy_id, status, created_ms, expires_ms, requirements, decided_ms, decided_by, \
      comment, outcome, result_audit_id, kind, heartbeat_ms";
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
 
 #[async_trait]
 impl ApprovalStore for SqlStore {
@@ -96,12 +93,13 @@ sqlx::query(&format!(
     }
 
     async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
+        self.by_id(
+            Table {
+                name: "approvals",
+                cols: APPROVAL_COLS,
+            },
+            org,
+            id,
             "approval",
             rows::approval,
         )
@@ -114,11 +112,10 @@ sqlx::query(&format!(
         status: Option<&str>,
     ) -> StoreResult<Vec<ApprovalRequest>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND ($2 = '' OR status = $2) \
              ORDER BY created_ms DESC LIMIT 500"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(status.unwrap_or("")), "list approvals", rows::approval)
 .await
     }
@@ -136,8 +133,7 @@ sqlx::query(&format!(
              WHERE org_id = $1 AND id = $2 AND expires_ms > $9 AND status IN ({})",
             placeholders(10, c.from.len())
         );
-        let q = sqlx::query(&sql)
-            .bind(org.to_string())
+        let q = in_org(&sql, org)
             .bind(id.to_string())
             .bind(c.to.as_str())
             .bind(c.decided_ms)
@@ -158,11 +154,11 @@ sqlx::query(&format!(
     async fn beat_approval(&self, org: OrgId, id: ApprovalId, now_ms: i64) -> StoreResult<bool> {
         let r = self
             .exec(
-                sqlx::query(
+                in_org(
                     "UPDATE approvals SET heartbeat_ms = $3 \
              WHERE org_id = $1 AND id = $2 AND status IN ('approved', 'executing')",
+                    org,
                 )
-                .bind(org.to_string())
                 .bind(id.to_string())
                 .bind(now_ms),
                 "approval heartbeat",
@@ -198,11 +194,11 @@ sqlx::query(&format!(
 
     async fn approval_votes(&self, org: OrgId, id: ApprovalId) -> StoreResult<Vec<ApprovalVote>> {
         self.fetch_all(
-            sqlx::query(
+            in_org(
                 "SELECT approval_id, user_id, email, comment, created_ms FROM approval_votes \
              WHERE org_id = $1 AND approval_id = $2 ORDER BY created_ms, user_id",
+                org,
             )
-            .bind(org.to_string())
             .bind(id.to_string()),
             "approval votes",
             rows::vote,

@@ -11,7 +11,7 @@ use arx_core::ids::{OrgId, RecordId};
 use arx_core::store::{AuditQuery, AuditStore, ResponseBody, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, in_org, rows};
 
 /// Records per INSERT: 12 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 1024;
@@ -108,10 +108,7 @@ impl AuditStore for SqlStore {
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
         self.fetch_all(
-sqlx::query(
-            "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-        )
-        .bind(org.to_string())
+in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", org)
         .bind(q.before_seq.unwrap_or(i64::MAX))
         .bind(i64::from(q.limit)), "audit page", rows::audit)
 .await
@@ -124,10 +121,7 @@ sqlx::query(
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
         self.fetch_all(
-sqlx::query(
-            "SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(org.to_string())
+in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY seq LIMIT $3", org)
         .bind(after_seq)
         .bind(i64::from(limit)), "audit range", rows::audit)
 .await
@@ -143,13 +137,13 @@ sqlx::query(
     ) -> StoreResult<Vec<AuditRecord>> {
         let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
         self.fetch_all(
-            sqlx::query(
+            in_org(
                 "SELECT record FROM audit_records \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
                AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
              ORDER BY ts_ms, seq LIMIT $7",
+                org,
             )
-            .bind(org.to_string())
             .bind(kind)
             .bind(from_ms)
             .bind(to_ms)
@@ -168,11 +162,11 @@ sqlx::query(
         kind: &str,
         (from_ms, to_ms): (i64, i64),
     ) -> StoreResult<u64> {
-        let row = sqlx::query(
+        let row = in_org(
             "SELECT COUNT(*) AS n FROM audit_records \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4",
+            org,
         )
-        .bind(org.to_string())
         .bind(kind)
         .bind(from_ms)
         .bind(to_ms)
@@ -183,8 +177,7 @@ sqlx::query(
     }
 
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead> {
-        let row = sqlx::query("SELECT seq, hash FROM chain_heads WHERE org_id = $1")
-            .bind(org.to_string())
+        let row = in_org("SELECT seq, hash FROM chain_heads WHERE org_id = $1", org)
             .fetch_optional(&self.pool)
             .await
             .map_err(db_err("chain head"))?;
@@ -198,22 +191,22 @@ sqlx::query(
     }
 
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
-        self.fetch_opt(
-            sqlx::query("SELECT record FROM audit_records WHERE org_id = $1 AND id = $2")
-                .bind(org.to_string())
-                .bind(id.to_string()),
-            "audit record",
-            rows::audit,
-        )
-        .await
+        let table = Table {
+            name: "audit_records",
+            cols: "record",
+        };
+        self.by_id(table, org, id, "audit record", rows::audit)
+            .await
     }
 
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM audit_records WHERE org_id = $1")
-            .bind(org.to_string())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err("audit count"))?;
+        let row = in_org(
+            "SELECT COUNT(*) AS n FROM audit_records WHERE org_id = $1",
+            org,
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("audit count"))?;
         rows::get(&row, "n")
     }
 }

@@ -1,19 +1,14 @@
 //! Time-bound grants: created when asked for, moved by compare-and-set.
 
-use arx_core::CoreError;
 use arx_core::ids::{AgentId, GrantId, OrgId};
 use arx_core::model::{Grant, GrantChange, GrantStatus};
 use arx_core::store::{GrantStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, compare_and_set, db_err, placeholders, rows};
+use crate::{SqlStore, compare_and_set, db_err, in_org, placeholders, rows, to_json};
 
 const COLS: &str = "id, org_id, agent_id, connector, operations, resource, reason, ttl_secs, approval_id, \
      status, created_ms, starts_ms, expires_ms, ended_ms, ended_reason, instance_id, requirements";
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
 
 #[async_trait]
 impl GrantStore for SqlStore {
@@ -103,8 +98,7 @@ sqlx::query(&format!(
              WHERE org_id = $1 AND id = $2 AND status IN ({})",
             placeholders(8, c.from.len())
         );
-        let q = sqlx::query(&sql)
-            .bind(org.to_string())
+        let q = in_org(&sql, org)
             .bind(id.to_string())
             .bind(c.to.as_str())
             .bind(c.starts_ms)

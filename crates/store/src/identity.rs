@@ -2,22 +2,21 @@
 //! admin API tokens, and console sessions, stored so they survive restarts and are
 //! shared by replicas. Every query on org data filters by `org_id`.
 
-use arx_core::CoreError;
 use arx_core::ids::{OrgId, TokenId, UserId};
 use arx_core::model::{ApiToken, User};
 use arx_core::store::{IdentityStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
+use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
      t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
 const USER_COLS: &str =
     "id, org_id, email, name, role, password_hash, active, groups, slack_user_id, created_ms";
+const USERS: Table = Table {
+    name: "users",
+    cols: USER_COLS,
+};
 
 #[async_trait]
 impl IdentityStore for SqlStore {
@@ -52,15 +51,8 @@ impl IdentityStore for SqlStore {
     }
 
     async fn list_users(&self, org: OrgId) -> StoreResult<Vec<User>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 ORDER BY email"
-            ))
-            .bind(org.to_string()),
-            "list users",
-            rows::user,
-        )
-        .await
+        self.all_in_org(USERS, org, "ORDER BY email", "list users", rows::user)
+            .await
     }
 
     async fn set_user_groups(
@@ -69,15 +61,8 @@ impl IdentityStore for SqlStore {
         id: UserId,
         groups: &[String],
     ) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE users SET groups = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(to_json(groups)?)
-            .execute(&self.pool)
+        self.set_by_id("users", "groups", org, id, to_json(groups)?, "user groups")
             .await
-            .map_err(db_err("user groups"))?
-            .rows_affected();
-        Ok(n == 1)
     }
 
     async fn set_user_slack(
@@ -86,23 +71,24 @@ impl IdentityStore for SqlStore {
         id: UserId,
         slack_user_id: Option<&str>,
     ) -> StoreResult<bool> {
-        let n = sqlx::query("UPDATE users SET slack_user_id = $3 WHERE org_id = $1 AND id = $2")
-            .bind(org.to_string())
-            .bind(id.to_string())
-            .bind(slack_user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err("user's Slack link"))?
-            .rows_affected();
-        Ok(n == 1)
+        let slack = slack_user_id.map(str::to_owned);
+        self.set_by_id(
+            "users",
+            "slack_user_id",
+            org,
+            id,
+            slack,
+            "user's Slack link",
+        )
+        .await
     }
 
     async fn user_by_slack(&self, org: OrgId, slack_user_id: &str) -> StoreResult<Option<User>> {
         self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"
-            ))
-            .bind(org.to_string())
+            in_org(
+                &format!("SELECT {USER_COLS} FROM users WHERE org_id = $1 AND slack_user_id = $2"),
+                org,
+            )
             .bind(slack_user_id),
             "user by Slack id",
             rows::user,
@@ -111,16 +97,7 @@ impl IdentityStore for SqlStore {
     }
 
     async fn user(&self, org: OrgId, id: UserId) -> StoreResult<Option<User>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {USER_COLS} FROM users WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "user",
-            rows::user,
-        )
-        .await
+        self.by_id(USERS, org, id, "user", rows::user).await
     }
 
     #[tracing::instrument(skip_all, fields(org = %t.org_id, token = %t.id))]
@@ -165,11 +142,10 @@ sqlx::query(
         user: Option<UserId>,
     ) -> StoreResult<Vec<ApiToken>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.org_id = $1 AND ($2 = '' OR t.user_id = $2) ORDER BY t.created_ms DESC, t.id"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(user.map(|u| u.to_string()).unwrap_or_default()), "list tokens", rows::api_token)
 .await
     }

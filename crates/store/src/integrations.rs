@@ -2,7 +2,6 @@
 //! it) and the notices sent about approval requests, claimed by compare-and-set. Upserts
 //! use `ON CONFLICT`, which both databases accept in the same words.
 
-use arx_core::CoreError;
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind, StoredIntegration};
 use arx_core::model::ApprovalStatus;
@@ -10,31 +9,19 @@ use arx_core::store::{IntegrationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, rows};
-
-fn bad(what: &str) -> CoreError {
-    CoreError::Internal(format!("stored {what} is malformed"))
-}
-
-fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
-}
-
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> StoreResult<T> {
-    serde_json::from_str(&rows::get::<String>(row, col)?).map_err(|_| bad(col))
-}
+use crate::{SqlStore, in_org, rows, to_json};
 
 fn kind(row: &AnyRow) -> StoreResult<IntegrationKind> {
-    IntegrationKind::parse(&rows::get::<String>(row, "kind")?).ok_or_else(|| bad("kind"))
+    rows::named(row, "kind", IntegrationKind::parse)
 }
 
 fn integration(row: &AnyRow) -> StoreResult<StoredIntegration> {
     Ok(StoredIntegration {
         org_id: rows::id(row, "org_id")?,
         kind: kind(row)?,
-        config: json(row, "config")?,
+        config: rows::json(row, "config")?,
         sealed_secrets: rows::get(row, "sealed_secrets")?,
-        secret_fields: json(row, "secret_fields")?,
+        secret_fields: rows::json(row, "secret_fields")?,
         updated_ms: rows::get(row, "updated_ms")?,
         updated_by: rows::get(row, "updated_by")?,
     })
@@ -48,8 +35,9 @@ fn notice(row: &AnyRow) -> StoreResult<ApprovalNotice> {
         channel: rows::get(row, "channel")?,
         message_ts: rows::get(row, "message_ts")?,
         status: ApprovalStatus::parse(&rows::get::<String>(row, "status")?)
-            .ok_or_else(|| bad("notice status"))?,
-        votes: u32::try_from(rows::get::<i64>(row, "votes")?).map_err(|_| bad("notice votes"))?,
+            .ok_or_else(|| rows::bad("notice status"))?,
+        votes: u32::try_from(rows::get::<i64>(row, "votes")?)
+            .map_err(|_| rows::bad("notice votes"))?,
         updated_ms: rows::get(row, "updated_ms")?,
     })
 }
@@ -63,11 +51,8 @@ impl IntegrationStore for SqlStore {
         k: IntegrationKind,
     ) -> StoreResult<Option<StoredIntegration>> {
         self.fetch_opt(
-sqlx::query(
-            "SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
-             FROM integrations WHERE org_id = $1 AND kind = $2",
-        )
-        .bind(org.to_string())
+in_org("SELECT org_id, kind, config, sealed_secrets, secret_fields, updated_ms, updated_by \
+             FROM integrations WHERE org_id = $1 AND kind = $2", org)
         .bind(k.as_str()), "integration", integration)
 .await
     }
@@ -97,9 +82,11 @@ sqlx::query(
     async fn delete_integration(&self, org: OrgId, k: IntegrationKind) -> StoreResult<bool> {
         let r = self
             .exec(
-                sqlx::query("DELETE FROM integrations WHERE org_id = $1 AND kind = $2")
-                    .bind(org.to_string())
-                    .bind(k.as_str()),
+                in_org(
+                    "DELETE FROM integrations WHERE org_id = $1 AND kind = $2",
+                    org,
+                )
+                .bind(k.as_str()),
                 "delete integration",
             )
             .await?;
@@ -114,11 +101,11 @@ sqlx::query(
         k: IntegrationKind,
     ) -> StoreResult<Option<ApprovalNotice>> {
         self.fetch_opt(
-            sqlx::query(
+            in_org(
                 "SELECT approval_id, org_id, kind, channel, message_ts, status, votes, updated_ms \
              FROM approval_notices WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+                org,
             )
-            .bind(org.to_string())
             .bind(id.to_string())
             .bind(k.as_str()),
             "approval notice",
@@ -172,11 +159,11 @@ sqlx::query(
         k: IntegrationKind,
     ) -> StoreResult<()> {
         self.exec(
-            sqlx::query(
+            in_org(
                 "DELETE FROM approval_notices \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3 AND message_ts = ''",
+                org,
             )
-            .bind(org.to_string())
             .bind(approval.to_string())
             .bind(k.as_str()),
             "release approval notice",
@@ -195,11 +182,11 @@ sqlx::query(
         message_ts: &str,
     ) -> StoreResult<()> {
         self.exec(
-            sqlx::query(
+            in_org(
                 "UPDATE approval_notices SET channel = $4, message_ts = $5 \
              WHERE org_id = $1 AND approval_id = $2 AND kind = $3",
+                org,
             )
-            .bind(org.to_string())
             .bind(approval.to_string())
             .bind(k.as_str())
             .bind(channel)

@@ -82,6 +82,11 @@ pub(crate) async fn compare_and_set<'q>(
 /// A statement with its binds, ready to run.
 pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
+/// A statement on one org's data: `$1` is the org, as in every query on org data.
+pub(crate) fn in_org(sql: &str, org: arx_core::ids::OrgId) -> Query<'_> {
+    sqlx::query(sql).bind(org.to_string())
+}
+
 /// How a row becomes a value (see `rows`).
 pub(crate) type Decode<T> = fn(&sqlx::any::AnyRow) -> Result<T, CoreError>;
 
@@ -121,6 +126,69 @@ impl SqlStore {
             .iter()
             .map(decode)
             .collect()
+    }
+}
+
+/// The JSON text a column stores for `v`.
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String, CoreError> {
+    serde_json::to_string(v).map_err(|e| CoreError::internal("encode", e))
+}
+
+/// A table of org data and the columns its decoder reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub cols: &'static str,
+}
+
+/// The reads and writes of org data by org and id: a row is always looked up within its
+/// org (`$1`), never by id alone.
+impl SqlStore {
+    /// `SELECT {cols} FROM {table} WHERE org_id = $1 AND id = $2`, decoded.
+    pub(crate) async fn by_id<T>(
+        &self,
+        Table { name, cols }: Table,
+        org: arx_core::ids::OrgId,
+        id: impl std::fmt::Display,
+        context: &'static str,
+        decode: Decode<T>,
+    ) -> Result<Option<T>, CoreError> {
+        let sql = format!("SELECT {cols} FROM {name} WHERE org_id = $1 AND id = $2");
+        let q = sqlx::query(&sql).bind(org.to_string()).bind(id.to_string());
+        self.fetch_opt(q, context, decode).await
+    }
+
+    /// `SELECT {cols} FROM {table} WHERE org_id = $1 {order}`: every row of one org, decoded.
+    pub(crate) async fn all_in_org<T>(
+        &self,
+        Table { name, cols }: Table,
+        org: arx_core::ids::OrgId,
+        order: &str,
+        context: &'static str,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, CoreError> {
+        let sql = format!("SELECT {cols} FROM {name} WHERE org_id = $1 {order}");
+        let q = in_org(&sql, org);
+        self.fetch_all(q, context, decode).await
+    }
+
+    /// `UPDATE {table} SET {column} = $3 WHERE org_id = $1 AND id = $2`; `true` when the
+    /// row was there. `value` is owned (a `String`, not a `&str`): the statement is built here.
+    pub(crate) async fn set_by_id<V>(
+        &self,
+        table: &str,
+        column: &str,
+        org: arx_core::ids::OrgId,
+        id: impl std::fmt::Display,
+        value: V,
+        context: &'static str,
+    ) -> Result<bool, CoreError>
+    where
+        V: Send + for<'e> sqlx::Encode<'e, sqlx::Any> + sqlx::Type<sqlx::Any>,
+    {
+        let sql = format!("UPDATE {table} SET {column} = $3 WHERE org_id = $1 AND id = $2");
+        let q = in_org(&sql, org).bind(id.to_string()).bind(value);
+        Ok(self.exec(q, context).await? == 1)
     }
 }
 

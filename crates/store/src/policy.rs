@@ -7,7 +7,7 @@ use arx_core::model::PolicyVersion;
 use arx_core::store::{PolicyStore, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, in_org, rows};
 
 const COLS: &str = "org_id, version, doc, author_id, author, message, summary, created_ms";
 
@@ -49,10 +49,10 @@ impl PolicyStore for SqlStore {
 
     async fn policy_version(&self, org: OrgId, version: i64) -> StoreResult<Option<PolicyVersion>> {
         self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"
-            ))
-            .bind(org.to_string())
+            in_org(
+                &format!("SELECT {COLS} FROM policy_versions WHERE org_id = $1 AND version = $2"),
+                org,
+            )
             .bind(version),
             "policy version",
             rows::policy_version,
@@ -61,11 +61,13 @@ impl PolicyStore for SqlStore {
     }
 
     async fn list_policy_versions(&self, org: OrgId) -> StoreResult<Vec<PolicyVersion>> {
-        self.fetch_all(
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM policy_versions WHERE org_id = $1 ORDER BY version DESC"
-            ))
-            .bind(org.to_string()),
+        self.all_in_org(
+            Table {
+                name: "policy_versions",
+                cols: COLS,
+            },
+            org,
+            "ORDER BY version DESC",
             "policy versions",
             rows::policy_version,
         )

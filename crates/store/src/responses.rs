@@ -6,7 +6,7 @@ use arx_core::store::{ResponseBody, ResponseStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, db_err, in_org, rows};
 
 fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
     Ok(ResponseBody {
@@ -64,21 +64,18 @@ impl ResponseStore for SqlStore {
         record: RecordId,
     ) -> StoreResult<Option<ResponseBody>> {
         self.fetch_opt(
-sqlx::query(
-            "SELECT org_id, record_id, intercept_id, sha256, bytes, body, created_ms, purged_ms \
-             FROM response_bodies WHERE org_id = $1 AND record_id = $2",
-        )
-        .bind(org.to_string())
+in_org("SELECT org_id, record_id, intercept_id, sha256, bytes, body, created_ms, purged_ms \
+             FROM response_bodies WHERE org_id = $1 AND record_id = $2", org)
         .bind(record.to_string()), "response body", body)
 .await
     }
 
     async fn response_bodies_due(&self, org: OrgId, before_ms: i64) -> StoreResult<u64> {
-        let row = sqlx::query(
+        let row = in_org(
             "SELECT COUNT(*) AS n FROM response_bodies \
              WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
+            org,
         )
-        .bind(org.to_string())
         .bind(before_ms)
         .fetch_one(&self.pool)
         .await
@@ -92,11 +89,11 @@ sqlx::query(
         before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        Ok(in_org(
             "UPDATE response_bodies SET body = NULL, purged_ms = $3 \
              WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
+            org,
         )
-        .bind(org.to_string())
         .bind(before_ms)
         .bind(now_ms)
         .execute(&self.pool)
@@ -106,14 +103,16 @@ sqlx::query(
     }
 
     async fn response_retention_days(&self, org: OrgId) -> StoreResult<Option<u32>> {
-        sqlx::query("SELECT response_days FROM retention_settings WHERE org_id = $1")
-            .bind(org.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_err("retention settings"))?
-            .map(|r| rows::get::<i64>(&r, "response_days").map(|d| u32::try_from(d).ok()))
-            .transpose()
-            .map(Option::flatten)
+        in_org(
+            "SELECT response_days FROM retention_settings WHERE org_id = $1",
+            org,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("retention settings"))?
+        .map(|r| rows::get::<i64>(&r, "response_days").map(|d| u32::try_from(d).ok()))
+        .transpose()
+        .map(Option::flatten)
     }
 
     async fn set_response_retention_days(
@@ -123,12 +122,9 @@ sqlx::query(
         now_ms: i64,
     ) -> StoreResult<()> {
         self.exec(
-sqlx::query(
-            "INSERT INTO retention_settings (org_id, response_days, updated_ms) VALUES ($1, $2, $3) \
+in_org("INSERT INTO retention_settings (org_id, response_days, updated_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (org_id) DO UPDATE SET response_days = excluded.response_days, \
-             updated_ms = excluded.updated_ms",
-        )
-        .bind(org.to_string())
+             updated_ms = excluded.updated_ms", org)
         .bind(i64::from(days))
         .bind(now_ms), "store retention settings")
 .await?;

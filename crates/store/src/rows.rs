@@ -9,7 +9,7 @@ use arx_core::model::{
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-fn bad(what: &str) -> CoreError {
+pub(crate) fn bad(what: &str) -> CoreError {
     CoreError::Internal(format!("stored {what} is malformed"))
 }
 
@@ -25,8 +25,37 @@ pub(crate) fn id<T: std::str::FromStr>(row: &AnyRow, col: &str) -> Result<T, Cor
     get::<String>(row, col)?.parse().map_err(|_| bad(col))
 }
 
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T, CoreError> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    col: &str,
+) -> Result<T, CoreError> {
     serde_json::from_str(&get::<String>(row, col)?).map_err(|_| bad(col))
+}
+
+/// A nullable id column.
+fn opt_id<T: std::str::FromStr>(row: &AnyRow, col: &str) -> Result<Option<T>, CoreError> {
+    get::<Option<String>>(row, col)?
+        .map(|s| s.parse().map_err(|_| bad(col)))
+        .transpose()
+}
+
+/// A nullable JSON column.
+fn opt_json<T: serde::de::DeserializeOwned>(
+    row: &AnyRow,
+    col: &str,
+) -> Result<Option<T>, CoreError> {
+    get::<Option<String>>(row, col)?
+        .map(|s| serde_json::from_str(&s).map_err(|_| bad(col)))
+        .transpose()
+}
+
+/// A column holding one of an enum's names, read back with its `parse`.
+pub(crate) fn named<T>(
+    row: &AnyRow,
+    col: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<T, CoreError> {
+    parse(&get::<String>(row, col)?).ok_or_else(|| bad(col))
 }
 
 pub(crate) fn org(row: &AnyRow) -> Result<Org, CoreError> {
@@ -57,7 +86,7 @@ pub(crate) fn user_prefixed(row: &AnyRow, prefix: &str) -> Result<User, CoreErro
         org_id: id(row, &c("org_id"))?,
         email: get(row, &c("email"))?,
         name: get(row, &c("name"))?,
-        role: Role::parse(&get::<String>(row, &c("role"))?).ok_or_else(|| bad("role"))?,
+        role: named(row, &c("role"), Role::parse)?,
         password_hash: get(row, &c("password_hash"))?,
         active: get::<i64>(row, &c("active"))? != 0,
         groups: json(row, &c("groups"))?,
@@ -89,7 +118,7 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
         description: get(row, "description")?,
         owner: get(row, "owner")?,
         labels: json(row, "labels")?,
-        status: AgentStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        status: named(row, "status", AgentStatus::parse)?,
         declared_rate: u32::try_from(get::<i64>(row, "declared_rate")?)
             .map_err(|_| bad("declared_rate"))?,
         created_ms: get(row, "created_ms")?,
@@ -117,8 +146,7 @@ pub(crate) fn instance(row: &AnyRow) -> Result<Instance, CoreError> {
         org_id: id(row, "org_id")?,
         connector: get(row, "connector")?,
         name: get(row, "name")?,
-        environment: Environment::parse(&get::<String>(row, "environment")?)
-            .ok_or_else(|| bad("environment"))?,
+        environment: named(row, "environment", Environment::parse)?,
         variables: json(row, "variables")?,
         sensitivity: get::<Option<i64>>(row, "sensitivity")?.and_then(|s| u8::try_from(s).ok()),
         credentials_set: sealed.is_some(),
@@ -144,8 +172,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
         intercept_id: id(row, "intercept_id")?,
         risk_score: u8::try_from(get::<i64>(row, "risk_score")?).map_err(|_| bad("risk_score"))?,
         policy_id: get(row, "policy_id")?,
-        status: ApprovalStatus::parse(&get::<String>(row, "status")?)
-            .ok_or_else(|| bad("status"))?,
+        status: named(row, "status", ApprovalStatus::parse)?,
         created_ms: get(row, "created_ms")?,
         expires_ms: get(row, "expires_ms")?,
         requirements: json(row, "requirements")?,
@@ -160,9 +187,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
                     .ok_or_else(|| bad("outcome"))
             })
             .transpose()?,
-        result_audit_id: get::<Option<String>>(row, "result_audit_id")?
-            .map(|s| s.parse().map_err(|_| bad("result_audit_id")))
-            .transpose()?,
+        result_audit_id: opt_id(row, "result_audit_id")?,
         kind: get(row, "kind")?,
         heartbeat_ms: get(row, "heartbeat_ms")?,
     })
@@ -179,14 +204,11 @@ pub(crate) fn vote(row: &AnyRow) -> Result<ApprovalVote, CoreError> {
 }
 
 pub(crate) fn policy_version(row: &AnyRow) -> Result<PolicyVersion, CoreError> {
-    let author_id: Option<String> = get(row, "author_id")?;
     Ok(PolicyVersion {
         org_id: id(row, "org_id")?,
         version: get(row, "version")?,
         doc: json(row, "doc")?,
-        author_id: author_id
-            .map(|a| a.parse().map_err(|_| bad("author_id")))
-            .transpose()?,
+        author_id: opt_id(row, "author_id")?,
         author: get(row, "author")?,
         message: get(row, "message")?,
         summary: get(row, "summary")?,
@@ -200,20 +222,14 @@ pub(crate) fn grant(row: &AnyRow) -> Result<Grant, CoreError> {
         org_id: id(row, "org_id")?,
         agent_id: id(row, "agent_id")?,
         connector: get(row, "connector")?,
-        instance_id: get::<Option<String>>(row, "instance_id")?
-            .map(|s| s.parse().map_err(|_| bad("instance_id")))
-            .transpose()?,
+        instance_id: opt_id(row, "instance_id")?,
         operations: json(row, "operations")?,
-        resource: get::<Option<String>>(row, "resource")?
-            .map(|s| serde_json::from_str(&s).map_err(|_| bad("resource")))
-            .transpose()?,
+        resource: opt_json(row, "resource")?,
         reason: get(row, "reason")?,
         ttl_secs: u32::try_from(get::<i64>(row, "ttl_secs")?).map_err(|_| bad("ttl_secs"))?,
-        requirements: get::<Option<String>>(row, "requirements")?
-            .map(|s| serde_json::from_str(&s).map_err(|_| bad("requirements")))
-            .transpose()?,
+        requirements: opt_json(row, "requirements")?,
         approval_id: id(row, "approval_id")?,
-        status: GrantStatus::parse(&get::<String>(row, "status")?).ok_or_else(|| bad("status"))?,
+        status: named(row, "status", GrantStatus::parse)?,
         created_ms: get(row, "created_ms")?,
         starts_ms: get(row, "starts_ms")?,
         expires_ms: get(row, "expires_ms")?,

@@ -8,7 +8,7 @@ use arx_core::store::{SimulationStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, db_err, rows};
+use crate::{SqlStore, Table, db_err, in_org, rows};
 
 fn simulation(row: &AnyRow) -> StoreResult<StoredSimulation> {
     Ok(StoredSimulation {
@@ -48,34 +48,28 @@ sqlx::query(
     }
 
     async fn simulation(&self, org: OrgId, id: SimId) -> StoreResult<Option<StoredSimulation>> {
-        self.fetch_opt(
-            sqlx::query(&format!(
-                "SELECT {COLS} FROM simulations WHERE org_id = $1 AND id = $2"
-            ))
-            .bind(org.to_string())
-            .bind(id.to_string()),
-            "simulation",
-            simulation,
-        )
-        .await
+        let table = Table {
+            name: "simulations",
+            cols: COLS,
+        };
+        self.by_id(table, org, id, "simulation", simulation).await
     }
 
     async fn simulations(&self, org: OrgId, limit: u32) -> StoreResult<Vec<StoredSimulation>> {
         self.fetch_all(
-sqlx::query(&format!(
+in_org(&format!(
             "SELECT {COLS} FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2"
-        ))
-        .bind(org.to_string())
+        ), org)
         .bind(i64::from(limit)), "simulations", simulation)
 .await
     }
 
     async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
-        let n = sqlx::query(
+        let n = in_org(
             "UPDATE simulations SET cancel_requested = 1 \
              WHERE org_id = $1 AND id = $2 AND status = 'running'",
+            org,
         )
-        .bind(org.to_string())
         .bind(id.to_string())
         .execute(&self.pool)
         .await
@@ -85,13 +79,14 @@ sqlx::query(&format!(
     }
 
     async fn simulation_cancel_requested(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
-        let row =
-            sqlx::query("SELECT cancel_requested FROM simulations WHERE org_id = $1 AND id = $2")
-                .bind(org.to_string())
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_err("simulation cancel request"))?;
+        let row = in_org(
+            "SELECT cancel_requested FROM simulations WHERE org_id = $1 AND id = $2",
+            org,
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err("simulation cancel request"))?;
         match row {
             Some(r) => Ok(rows::get::<i64>(&r, "cancel_requested")? != 0),
             None => Ok(false),
@@ -105,12 +100,12 @@ sqlx::query(&format!(
         stale_before_ms: i64,
     ) -> StoreResult<()> {
         self.exec(
-            sqlx::query(
+            in_org(
                 "DELETE FROM simulations WHERE org_id = $1 \
                AND (status <> 'running' OR updated_ms < $3) AND id NOT IN \
              (SELECT id FROM simulations WHERE org_id = $1 ORDER BY started_ms DESC, id LIMIT $2)",
+                org,
             )
-            .bind(org.to_string())
             .bind(i64::from(keep))
             .bind(stale_before_ms),
             "prune simulations",

@@ -48,11 +48,21 @@ pub struct Notice {
     pub link: String,
 }
 
+/// What a notice says before the agent's own reasoning, which ARX passes on unchecked.
+pub const AGENT_WRITTEN: &str = "Written by the agent, not checked by ARX";
+
 fn text(v: Option<&str>) -> Option<String> {
     v.map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
 
 impl Notice {
+    /// The diff rows, one line each: `record field: current → proposed`.
+    pub fn diff_lines(&self) -> Vec<String> {
+        let line =
+            |r: &StateRow| format!("{} {}: {} → {}", r.record, r.field, r.current, r.proposed);
+        self.diff.iter().map(line).collect()
+    }
+
     pub fn new(d: &ApprovalDetail, public_url: &str, tag: &str) -> Self {
         let a = &d.approval;
         let call = match &d.intercept {

@@ -14,7 +14,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::Failure;
-use super::notice::Notice;
+use super::notice::{AGENT_WRITTEN, Notice};
 
 /// `action_id`s of the buttons; their `value` is the approval id.
 pub const APPROVE: &str = "arx_approve";
@@ -91,15 +91,11 @@ pub fn blocks(n: &Notice) -> Value {
     }
     if let Some(r) = &n.reasoning {
         blocks.push(json!({"type": "context", "elements": [
-            {"type": "mrkdwn", "text": format!("Written by the agent, not checked by ARX: {}", escape(&fence(r)))}
+            {"type": "mrkdwn", "text": format!("{AGENT_WRITTEN}: {}", escape(&fence(r)))}
         ]}));
     }
     if !n.diff.is_empty() {
-        let rows: Vec<String> = n
-            .diff
-            .iter()
-            .map(|r| format!("{} {}: {} → {}", r.record, r.field, r.current, r.proposed))
-            .collect();
+        let rows = n.diff_lines();
         blocks.push(
             json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
                 "*Change*\n```{}```", fence(&escape(&rows.join("\n")))

@@ -6,7 +6,7 @@ use arx_core::integration::IntegrationSettings;
 use serde_json::{Value, json};
 
 use super::Failure;
-use super::notice::Notice;
+use super::notice::{AGENT_WRITTEN, Notice};
 
 /// The message: one Adaptive Card with the request's facts and a link to decide.
 pub fn card(n: &Notice) -> Value {
@@ -40,14 +40,10 @@ pub fn card(n: &Notice) -> Value {
     }
     if let Some(r) = &n.reasoning {
         body.push(json!({"type": "TextBlock", "wrap": true, "isSubtle": true,
-                         "text": format!("Written by the agent, not checked by ARX: {r}")}));
+                         "text": format!("{AGENT_WRITTEN}: {r}")}));
     }
     if !n.diff.is_empty() {
-        let rows: Vec<String> = n
-            .diff
-            .iter()
-            .map(|r| format!("- {} {}: {} → {}", r.record, r.field, r.current, r.proposed))
-            .collect();
+        let rows: Vec<String> = n.diff_lines().iter().map(|l| format!("- {l}")).collect();
         body.push(json!({"type": "TextBlock", "wrap": true, "text": format!("Change:\n{}", rows.join("\n"))}));
     }
     if let Some(note) = &n.diff_note {

@@ -12,7 +12,7 @@ use arx_testkit::{Backend, backend_tests};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, start_with_clock};
+use crate::harness::{TestServer, error_message, start_with_clock, texts};
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -36,11 +36,7 @@ async fn sign_in(s: &TestServer, email: &str, password: &str) -> reqwest::Respon
 /// The records of `kind` once the sweeper has had time to write due summaries.
 async fn records(s: &TestServer, kind: &str) -> Vec<Value> {
     s.running.engine.system().flush_refusals().await.unwrap();
-    s.audit()
-        .await
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
+    s.audit_of(kind).await
 }
 
 fn count_sum(recs: &[Value]) -> u64 {
@@ -85,10 +81,7 @@ backend_tests! {
                 let body: Value = r.json().await.unwrap();
                 assert_eq!(body["error"]["code"], "rate_limited", "{b}: {body}");
                 assert!(
-                    body["error"]["message"]
-                        .as_str()
-                        .unwrap()
-                        .contains(&format!("try again in {wait} s")),
+                    error_message(&body).contains(&format!("try again in {wait} s")),
                     "{b}: {body}"
                 );
             } else {
@@ -187,16 +180,7 @@ backend_tests! {
         let b = s.backend;
         let agent = s.demo().agents[0].id.clone();
         let key = s.demo().agents[0].api_key.clone();
-        let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
-        let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
-        let (st, _) = s
-            .admin()
-            .send(
-                Method::DELETE,
-                &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
-                json!({}),
-            )
-            .await;
+        let (st, key_id) = s.admin().revoke_first_key(&agent).await;
         assert_eq!(st, 204, "{b}");
         let call =
             json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}});
@@ -217,39 +201,19 @@ backend_tests! {
         let (s, clock) = on_clock(b).await;
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = s
-            .client(&admin)
-            .post(
-                "/v1/admin/tokens",
-                json!({"name": "ci", "lifetime_days": 7}),
-            )
-            .await;
+        let (st, made) = s.client(&admin).new_token("ci", Some(7)).await;
         assert_eq!(st, 201, "{b}: {made}");
         let ci = made["secret"].as_str().unwrap().to_string();
         let ci_id = made["token"]["id"].as_str().unwrap().to_string();
         assert!(ci.starts_with(made["token"]["prefix"].as_str().unwrap()));
 
         // Longer than the server allows, or nameless: 400 naming the field.
-        let (st, e) = s
-            .client(&admin)
-            .post(
-                "/v1/admin/tokens",
-                json!({"name": "long", "lifetime_days": 91}),
-            )
-            .await;
+        let (st, e) = s.client(&admin).new_token("long", Some(91)).await;
         assert_eq!(st, 400, "{b}: {e}");
-        assert!(
-            e["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("lifetime_days")
-        );
+        assert!(error_message(&e).contains("lifetime_days"));
 
         // A token made with the 7-day token expires no later than it.
-        let (st, child) = s
-            .client(&ci)
-            .post("/v1/admin/tokens", json!({"name": "child"}))
-            .await;
+        let (st, child) = s.client(&ci).new_token("child", None).await;
         assert_eq!(st, 201, "{b}: {child}");
         assert!(child["token"]["expires_ms"].as_i64() <= made["token"]["expires_ms"].as_i64());
 
@@ -258,12 +222,7 @@ backend_tests! {
         assert_eq!(st, 200, "{b}");
         let text = list.to_string();
         assert!(!text.contains(&ci) && !text.contains("hash"), "{b}: {text}");
-        let names: Vec<&str> = list["tokens"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["name"].as_str().unwrap())
-            .collect();
+        let names = texts(&list["tokens"], "name");
         assert!(
             names.contains(&"ci") && names.contains(&"demo automation"),
             "{b}: {names:?}"
@@ -303,7 +262,7 @@ backend_tests! {
         clock.advance_ms(7 * DAY_MS + 1);
         let (st, e) = s.client(&ci).get("/v1/admin/agents").await;
         assert_eq!(st, 401, "{b}: {e}");
-        let msg = e["error"]["message"].as_str().unwrap();
+        let msg = error_message(&e);
         assert!(
             msg.contains("expired on") && msg.contains("create a new one"),
             "{b}: {msg}"
@@ -342,23 +301,8 @@ backend_tests! {
         let b = s.backend;
         let r = sign_in(&s, &s.demo().admin_email, &s.demo().admin_password).await;
         assert_eq!(r.headers()["location"], "/", "{b}");
-        let session = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("arx_session="))
-            .map(|c| c.split(';').next().unwrap_or("").to_string())
-            .unwrap();
-        let page = s
-            .http
-            .get(s.url("/settings/tokens"))
-            .header("cookie", session)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(page.status(), 200, "{b}");
-        let html = page.text().await.unwrap();
+        let session = crate::harness::session_cookie(&r).unwrap();
+        let html = s.page_html("/settings/tokens", &session).await;
         let prefix: String = s.admin_token().chars().take(11).collect();
         assert!(
             html.contains("demo automation") && html.contains(&format!("{prefix}…")),
@@ -399,28 +343,20 @@ backend_tests! {
     ) {
         let b = s.backend;
         let admin = s.admin_token();
-        let (st, made) = s
-            .client(&admin)
-            .post("/v1/admin/tokens", json!({"name": "ci"}))
-            .await;
+        let (st, made) = s.client(&admin).new_token("ci", None).await;
         assert_eq!(st, 201, "{b}: {made}");
         let (secret, id) = (
             made["secret"].as_str().unwrap().to_string(),
             made["token"]["id"].as_str().unwrap().to_string(),
         );
         // Another org's admin neither sees nor revokes the demo org's token, nor its retention.
-        let theirs = s.other_org_admin().await;
-        let (_, list) = s.client(&theirs).get("/v1/admin/tokens").await;
+        let theirs = s.client(&s.other_org_admin().await);
+        let (_, list) = theirs.get("/v1/admin/tokens").await;
         assert!(!list.to_string().contains(&id), "{b}: {list}");
-        let (st, _) = s
-            .client(&theirs)
-            .delete(&format!("/v1/admin/tokens/{id}"))
-            .await;
+        let (st, _) = theirs.delete(&format!("/v1/admin/tokens/{id}")).await;
         assert_eq!(st, 404, "{b}: another org's token");
-        let (st, _) = s
-            .client(&theirs)
-            .put("/v1/admin/settings/retention", json!({"response_days": 1}))
-            .await;
+        let retention = json!({"response_days": 1});
+        let (st, _) = theirs.put("/v1/admin/settings/retention", retention).await;
         assert_eq!(st, 200, "{b}");
         let (_, mine) = s.client(&admin).get("/v1/admin/settings/retention").await;
         assert_eq!(
@@ -434,14 +370,11 @@ backend_tests! {
         );
 
         // Malformed ids and oversized or wrong-typed values: 400 saying what to fix.
+        let as_admin = s.client(&admin);
         for bad in ["not-an-id", "..%2F..%2Fetc", "%00"] {
-            let (st, out) = s
-                .client(&admin)
-                .delete(&format!("/v1/admin/tokens/{bad}"))
-                .await;
+            let (st, out) = as_admin.delete(&format!("/v1/admin/tokens/{bad}")).await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
-            let (st, out) = s
-                .client(&admin)
+            let (st, out) = as_admin
                 .get(&format!("/v1/admin/audit/{bad}/response"))
                 .await;
             assert_eq!(st, 400, "{b}: {bad}: {out}");
@@ -452,10 +385,7 @@ backend_tests! {
             json!({"name": "ci", "lifetime_days": "7"}),
             json!({"name": "ci", "role": "admin"}),
         ] {
-            let (st, out) = s
-                .client(&admin)
-                .post("/v1/admin/tokens", body.clone())
-                .await;
+            let (st, out) = as_admin.post("/v1/admin/tokens", body.clone()).await;
             assert!(
                 st == 400 && out["error"]["message"].is_string(),
                 "{b}: {body}: {st} {out}"
@@ -466,8 +396,7 @@ backend_tests! {
             json!({"response_days": null}),
             json!([]),
         ] {
-            let (st, out) = s
-                .client(&admin)
+            let (st, out) = as_admin
                 .put("/v1/admin/settings/retention", body.clone())
                 .await;
             assert!(

@@ -5,7 +5,7 @@ use arx_core::model::Role;
 use arx_testkit::{Backend, backend_tests};
 use serde_json::json;
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_message, okta_users};
 
 backend_tests! {
     async fn admins_manage_agents_keys_and_instances(s: TestServer) {
@@ -35,7 +35,7 @@ backend_tests! {
             .post("/v1/admin/agents", json!({"name": "x", "owner": "nobody"}))
             .await;
         assert_eq!(st, 400, "{b}");
-        assert!(b["error"]["message"].as_str().unwrap().contains("owner"));
+        assert!(error_message(&b).contains("owner"));
         let (st, b) = s
             .admin()
             .post(
@@ -78,22 +78,12 @@ backend_tests! {
             )
             .await;
         assert_eq!(st, 400, "wrong credential fields are refused: {b}");
-        assert!(b["error"]["message"].as_str().unwrap().contains("api_key"));
+        assert!(error_message(&b).contains("api_key"));
 
         // The new key works and names the instance when there are two.
-        let (st, b) = s
-            .execute(
-                &key,
-                json!({"connector": "okta", "operation": "users:read", "params": {}}),
-            )
-            .await;
+        let (st, b) = s.execute(&key, okta_users()).await;
         assert_eq!(st, 400, "two okta instances: {b}");
-        assert!(
-            b["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("dev-tenant")
-        );
+        assert!(error_message(&b).contains("dev-tenant"));
         let (st, b) = s.execute(&key, json!({"connector": "okta", "operation": "users:read", "instance": "dev-tenant", "params": {}})).await;
         assert_eq!(st, 200, "{}: {b}", s.backend);
 
@@ -131,29 +121,12 @@ backend_tests! {
             .unwrap();
         let token = e.system().issue_user_token(&admin, "t").await.unwrap();
         let demo_agent = &s.demo().agents[0].id;
-        let get = |path: String| s.http.get(s.url(&path)).bearer_auth(&token).send();
-        assert_eq!(
-            get(format!("/v1/admin/agents/{demo_agent}"))
-                .await
-                .unwrap()
-                .status(),
-            404,
-            "{}",
-            s.backend
-        );
-        let list: serde_json::Value = get("/v1/admin/agents".into())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let theirs = s.client(&token);
+        let (status, _) = theirs.get(&format!("/v1/admin/agents/{demo_agent}")).await;
+        assert_eq!(status, 404, "{}", s.backend);
+        let (_, list) = theirs.get("/v1/admin/agents").await;
         assert_eq!(list["agents"].as_array().unwrap().len(), 0, "{}", s.backend);
-        let audit: serde_json::Value = get("/v1/admin/audit".into())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, audit) = theirs.get("/v1/admin/audit").await;
         assert!(
             audit["records"]
                 .as_array()
@@ -203,15 +176,7 @@ backend_tests! {
 #[tokio::test]
 async fn the_openapi_document_describes_the_routes_that_answer() {
     let s = crate::harness::start(Backend::Sqlite).await;
-    let doc: serde_json::Value = s
-        .http
-        .get(s.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, doc) = TestServer::answer(s.http.get(s.url("/openapi.json"))).await;
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 15);

@@ -12,7 +12,7 @@ use arx_core::store::prelude::*;
 use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, containments};
+use crate::harness::{TestServer, contain, containments, error_message};
 
 const SECOPS: &str = "secops-leads";
 
@@ -88,7 +88,7 @@ backend_tests! {
         let id = out["approval_id"].as_str().unwrap().to_string();
 
         // The reviewer sees the instance, its environment and what the calls would score there.
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        let (_, d) = s.admin().approval(&id).await;
         let scope = &d["approval"]["params"];
         assert_eq!(
             (scope["instance"].as_str(), scope["environment"].as_str()),
@@ -121,12 +121,7 @@ backend_tests! {
         );
 
         // Covered on dev-sub only: the same call on prod still asks a human.
-        let (code, out) = s.execute(&key, fix_bucket("dev-sub")).await;
-        assert_eq!(
-            (code, out["verdict"].as_str()),
-            (200, Some("PERMIT")),
-            "{b}: {out}"
-        );
+        s.execute_permitted(&key, fix_bucket("dev-sub")).await;
         let prod = fix_bucket(&prod_azure(&s).await);
         let (code, out) = s.execute(&key, prod.clone()).await;
         assert_eq!(code, 202, "{b}: a dev grant is not used on prod: {out}");
@@ -157,11 +152,7 @@ backend_tests! {
                           "reason": "again", "wait_seconds": 0});
         let (code, out) = s.client(&key).post("/v1/sdk/grants", body).await;
         assert!(
-            code == 403
-                && out["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("azure-writes-two"),
+            code == 403 && error_message(&out).contains("azure-writes-two"),
             "{b}: {out}"
         );
         assert!(
@@ -205,8 +196,7 @@ rules:
         let key = s.agent_key("remediation-agent");
         let first = reviewer(&s, "first@demo.arx.local", &[SECOPS]).await;
         let second = reviewer(&s, "second@demo.arx.local", &[SECOPS]).await;
-        let (_, out) = s.execute(&key, contain("host-votes")).await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
+        let id = s.escalate(&key, contain("host-votes")).await;
         let (code, _) = s.client(&first).approve(&id, Some("yes")).await;
         assert_eq!(code, 200, "{b}");
         // The first approver leaves the approver group before the second vote.
@@ -214,11 +204,7 @@ rules:
         // The rule asks for a reason: an approval without one is refused.
         let (code, out) = s.client(&second).approve(&id, Some(" ")).await;
         assert!(
-            code == 400
-                && out["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("say why"),
+            code == 400 && error_message(&out).contains("say why"),
             "{b}: {out}"
         );
         let (code, out) = s.client(&second).approve(&id, Some("yes")).await;
@@ -260,15 +246,7 @@ backend_tests! {
     ) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
-        let agent_id: AgentId = s
-            .demo()
-            .agents
-            .iter()
-            .find(|a| a.name == "remediation-agent")
-            .unwrap()
-            .id
-            .parse()
-            .unwrap();
+        let agent_id: AgentId = s.agent_id("remediation-agent").parse().unwrap();
         // An active grant of the agent, then 600 newer grants of another agent.
         let body = json!({"connector": "azure", "operations": ["storage_accounts:update"],
                           "ttl": "15m", "reason": "fix the bucket", "wait_seconds": 0});
@@ -310,13 +288,7 @@ backend_tests! {
             };
             store.create_grant(&g).await.unwrap();
         }
-        let (code, out) = s
-            .admin()
-            .post(
-                &format!("/v1/admin/agents/{agent_id}/suspend"),
-                json!({"reason": "investigating"}),
-            )
-            .await;
+        let (code, out) = s.admin().suspend_agent(&agent_id, "investigating").await;
         assert!(code < 300, "{b}: {out}");
         let open = store.open_grants_of_agent(org.id, agent_id).await.unwrap();
         assert!(
@@ -327,11 +299,7 @@ backend_tests! {
         // Suspended: no new grant.
         let (code, out) = s.client(&key).post("/v1/sdk/grants", body).await;
         assert!(
-            code == 403
-                && out["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("suspended"),
+            code == 403 && error_message(&out).contains("suspended"),
             "{b}: {out}"
         );
     }
@@ -341,8 +309,7 @@ backend_tests! {
     async fn an_approved_call_runs_to_its_end_when_the_approvers_connection_drops(s: TestServer) {
         let b = s.backend;
         let key = s.agent_key("remediation-agent");
-        let (_, out) = s.execute(&key, contain("host-slow")).await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
+        let id = s.escalate(&key, contain("host-slow")).await;
         // The vendor takes 1.5 s; the approver's client gives up after 0.2 s.
         s.sim()
             .delay_connector("crowdstrike", Some(Duration::from_millis(1500)));
@@ -361,7 +328,7 @@ backend_tests! {
         // Up to 30 s: the vendor takes 1.5 s, a loaded machine much more.
         let mut status = String::new();
         for _ in 0..600 {
-            let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+            let (_, d) = s.admin().approval(&id).await;
             status = d["approval"]["status"].as_str().unwrap().to_string();
             if status == "executed" {
                 break;
@@ -390,25 +357,21 @@ backend_tests! {
         let (code, _) = s.admin().approve(&first, Some("contain it")).await;
         assert_eq!(code, 200, "{b}");
         // The vendor's answer is for admins and auditors, as bodies out of the chain are.
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{first}")).await;
+        let (_, d) = s.admin().approval(&first).await;
         assert!(
             d["approval"]["outcome"]["result"]["resources"].is_array(),
             "{b}: {d}"
         );
         let lead = reviewer(&s, "lead@demo.arx.local", &[SECOPS]).await;
-        let (_, d) = s
-            .client(&lead)
-            .get(&format!("/v1/admin/approvals/{first}"))
-            .await;
+        let (_, d) = s.client(&lead).approval(&first).await;
         assert!(
             d["approval"]["outcome"]["result"]["withheld"].is_string()
                 && !d.to_string().contains("\"resources\":["),
             "{b}: a reviewer does not read the target's answer: {d}"
         );
         // The same containment again: the reviewer is told it changes nothing, since when.
-        let (_, out) = s.execute(&key, contain("host-n1")).await;
-        let again = out["approval_id"].as_str().unwrap().to_string();
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{again}")).await;
+        let again = s.escalate(&key, contain("host-n1")).await;
+        let (_, d) = s.admin().approval(&again).await;
         let st = &d["state"];
         assert_eq!(
             (st["items"].as_u64(), st["unread"].as_u64()),
@@ -421,10 +384,8 @@ backend_tests! {
         let hosts: Vec<String> = (0..25).map(|i| format!("host-m{i}")).collect();
         let mut many = contain("x");
         many["params"]["ids"] = json!(hosts);
-        let (code, out) = s.execute(&key, many).await;
-        assert_eq!(code, 202, "{b}: {out}");
-        let id = out["approval_id"].as_str().unwrap();
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        let id = s.escalate(&key, many).await;
+        let (_, d) = s.admin().approval(&id).await;
         let st = &d["state"];
         assert_eq!(
             (st["items"].as_u64(), st["unread"].as_u64()),

@@ -14,7 +14,7 @@ use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
 use crate::client::Decision;
-use crate::harness::{TestServer, contain, containments, start_with_clock};
+use crate::harness::{TestServer, contain, containments, error_message, start_with_clock};
 
 backend_tests! {
     async fn a_waiting_agent_receives_the_result_once_a_reviewer_approves(s: TestServer) {
@@ -37,7 +37,7 @@ backend_tests! {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        let (_, d) = s.admin().approval(&id).await;
         assert_eq!(d["agent"]["owner"], "ir-lead@demo.arx.local", "{b}: {d}");
         assert_eq!(d["instance"]["environment"], "prod", "{b}");
         assert_eq!(
@@ -134,9 +134,7 @@ backend_tests! {
         let admin = s.admin_token();
 
         // Denied, with the reviewer's comment.
-        let (code, out) = s.execute(&key, contain("h-deny")).await;
-        assert_eq!(code, 202, "{b}: {out}");
-        let id = out["approval_id"].as_str().unwrap().to_string();
+        let id = s.escalate(&key, contain("h-deny")).await;
         let (code, pending) = s.client(&key).poll(&id, 0).await;
         assert_eq!(
             (code, pending["status"].as_str()),
@@ -150,17 +148,10 @@ backend_tests! {
             (403, Some("approval_denied")),
             "{b}: {out}"
         );
-        assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("not this host"),
-            "{b}"
-        );
+        assert!(error_message(&out).contains("not this host"), "{b}");
 
         // Expired: an agent waiting on it is woken by the expiry, not by a timeout.
-        let (_, out) = s.execute(&key, contain("h-expire")).await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
+        let id = s.escalate(&key, contain("h-expire")).await;
         let waiter = {
             let (url, key, id) = (
                 s.url(&format!("/v1/sdk/approvals/{id}?wait_seconds=20")),
@@ -200,20 +191,10 @@ backend_tests! {
         );
 
         // Cancelled: the agent was suspended before the reviewer approved.
-        let (_, out) = s.execute(&key, contain("h-cancel")).await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
-        let agent_id = &s
-            .demo()
-            .agents
-            .iter()
-            .find(|a| a.name == "remediation-agent")
-            .unwrap()
-            .id;
+        let id = s.escalate(&key, contain("h-cancel")).await;
+        let agent_id = s.agent_id("remediation-agent");
         s.client(&admin)
-            .post(
-                &format!("/v1/admin/agents/{agent_id}/suspend"),
-                json!({"reason": "investigating"}),
-            )
+            .suspend_agent(&agent_id, "investigating")
             .await;
         let (code, out) = s.client(&admin).approve(&id, None).await;
         assert_eq!(
@@ -274,10 +255,9 @@ backend_tests! {
                 assert_eq!(code, 200, "{b}");
             }
         }
-        let (_, out) = s
-            .execute(&s.agent_key("remediation-agent"), contain("h-two"))
+        let id = s
+            .escalate(&s.agent_key("remediation-agent"), contain("h-two"))
             .await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
         let approve = |tok: String| {
             let (s, id) = (&s, id.clone());
             async move { s.client(&tok).approve(&id, Some("ok")).await }
@@ -285,15 +265,12 @@ backend_tests! {
         let (code, out) = approve(outsider).await;
         assert_eq!(code, 403, "{b}: {out}");
         assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("only members of ir-leads"),
+            error_message(&out).contains("only members of ir-leads"),
             "{b}: {out}"
         );
         let (code, out) = approve(owner).await;
         assert!(
-            code == 403 && out["error"]["message"].as_str().unwrap().contains("owner"),
+            code == 403 && error_message(&out).contains("owner"),
             "{b}: {out}"
         );
         let (code, _) = approve(auditor).await;
@@ -376,7 +353,7 @@ backend_tests! {
                 })
                 .collect();
             assert_eq!(decisions.len(), 1, "{b}: {id} was decided {decisions:?}");
-            let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+            let (_, d) = s.admin().approval(&id).await;
             let status = d["approval"]["status"].as_str().unwrap().to_string();
             let want = match decisions[0] {
                 "approval.approved" => "executed",
@@ -410,8 +387,7 @@ backend_tests! {
             ("h-fresh", now),
             ("h-long", now - 16 * 60_000),
         ] {
-            let (_, out) = s.execute(&key, contain(host)).await;
-            let id: ApprovalId = out["approval_id"].as_str().unwrap().parse().unwrap();
+            let id: ApprovalId = s.escalate(&key, contain(host)).await.parse().unwrap();
             let mut approved =
                 ApprovalChange::new(&[ApprovalStatus::Pending], ApprovalStatus::Approved);
             approved.decided_ms = Some(decided_ms);
@@ -433,7 +409,7 @@ backend_tests! {
             "{b}"
         );
         for live in [fresh, long] {
-            let (_, detail) = s.admin_get(&format!("/v1/admin/approvals/{live}")).await;
+            let (_, detail) = s.admin().approval(&live).await;
             assert_eq!(
                 detail["approval"]["status"],
                 if shared { "executing" } else { "failed" },
@@ -442,13 +418,7 @@ backend_tests! {
         }
         let (code, out) = s.client(&key).poll(&id.to_string(), 0).await;
         assert_eq!(code, 502, "{b}: {out}");
-        assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("not run again"),
-            "{b}: {out}"
-        );
+        assert!(error_message(&out).contains("not run again"), "{b}: {out}");
         assert_eq!(containments(&s), 0, "{b}: never re-run");
         assert_eq!(s.recover_interrupted().await, 0, "{b}: once");
         assert!(
@@ -467,10 +437,8 @@ backend_tests! {
         assert_eq!(s.put_policy(&s.admin_token(), policy).await, 200, "{b}");
         let close = json!({"connector": "servicenow", "operation": "changes:close",
                            "params": {"change_ids": ["chg-a", "chg-b"], "close_code": "successful", "close_notes": "patched"}});
-        let (code, out) = s.execute(&s.agent_key("remediation-agent"), close).await;
-        assert_eq!(code, 202, "{b}: {out}");
-        let id = out["approval_id"].as_str().unwrap();
-        let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+        let id = s.escalate(&s.agent_key("remediation-agent"), close).await;
+        let (_, d) = s.admin().approval(&id).await;
         assert_eq!(
             d["approval"]["requirements"]["approver_groups"],
             json!(["secops-leads"]),
@@ -504,16 +472,7 @@ backend_tests! {
         let lead = s
             .user_token("secops-lead@demo.arx.local", Role::Reviewer)
             .await;
-        let (_, users) = s.admin_get("/v1/admin/users").await;
-        let uid = users["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == "secops-lead@demo.arx.local")
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let uid = s.user_id("secops-lead@demo.arx.local").await;
         s.admin()
             .put(
                 &format!("/v1/admin/users/{uid}/groups"),
@@ -521,7 +480,7 @@ backend_tests! {
             )
             .await;
         // The triage agent's owner is this lead, but the rule does not forbid owners here.
-        let (code, out) = s.client(&lead).approve(id, Some("CAB approved")).await;
+        let (code, out) = s.client(&lead).approve(&id, Some("CAB approved")).await;
         assert_eq!(
             (code, out["approval"]["status"].as_str()),
             (200, Some("executed")),
@@ -576,18 +535,12 @@ backend_tests! {
         let too_long = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "2h", "reason": "x"});
         let (code, out) = s.client(&key).post("/v1/sdk/grants", too_long).await;
         assert!(
-            code == 400
-                && out["error"]["message"]
-                    .as_str()
-                    .unwrap()
-                    .contains("maximum of 1h"),
+            code == 400 && error_message(&out).contains("maximum of 1h"),
             "{b}: {out}"
         );
 
         let approval = grant(&s, &key).await;
-        let (_, d) = s
-            .admin_get(&format!("/v1/admin/approvals/{approval}"))
-            .await;
+        let (_, d) = s.admin().approval(&approval).await;
         assert_eq!(
             d["approval"]["params"]["resource"]["value"], "logsprod",
             "{b}: the reviewer saw the exact scope"
@@ -599,12 +552,7 @@ backend_tests! {
             "{b}: {out}"
         );
 
-        let (code, out) = s.execute(&key, fix_bucket("logsprod")).await;
-        assert_eq!(
-            (code, out["verdict"].as_str()),
-            (200, Some("PERMIT")),
-            "{b}: {out}"
-        );
+        let out = s.execute_permitted(&key, fix_bucket("logsprod")).await;
         assert_eq!(
             out["result"]["properties"]["allowBlobPublicAccess"], false,
             "{b}: {out}"
@@ -623,20 +571,8 @@ backend_tests! {
 
         // Suspension ends a grant at once; so does an admin's revoke.
         grant(&s, &key).await;
-        let agent_id = s
-            .demo()
-            .agents
-            .iter()
-            .find(|a| a.name == "remediation-agent")
-            .unwrap()
-            .id
-            .clone();
-        s.admin()
-            .post(
-                &format!("/v1/admin/agents/{agent_id}/suspend"),
-                json!({"reason": "drift"}),
-            )
-            .await;
+        let agent_id = s.agent_id("remediation-agent");
+        s.admin().suspend_agent(&agent_id, "drift").await;
         s.admin()
             .post(
                 &format!("/v1/admin/agents/{agent_id}/reactivate"),
@@ -695,16 +631,12 @@ backend_tests! {
 
 #[tokio::test]
 async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
-    // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    if !Backend::Postgres.available() {
+    let Some((a, b)) = crate::harness::two_replicas().await else {
         return;
-    }
-    let a = crate::harness::start(Backend::Postgres).await;
-    let b = a.replica().await;
+    };
 
     let key = a.agent_key("remediation-agent");
-    let (_, out) = a.execute(&key, contain("h-replica")).await;
-    let id = out["approval_id"].as_str().unwrap().to_string();
+    let id = a.escalate(&key, contain("h-replica")).await;
     let waiter = {
         let (http, url, key) = (
             a.http.clone(),

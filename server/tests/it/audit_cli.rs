@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, okta_users};
 
 pub(crate) fn arx(s: &TestServer, args: &[&str]) -> (i32, String) {
     let db = &s.db_url;
@@ -163,24 +163,21 @@ async fn a_demo_run_never_logs_a_secret() {
         .build()
         .unwrap();
     let key = demo["agents"][0]["api_key"].as_str().unwrap();
-    for op in ["detections:read", "hosts:read"] {
+    let crowdstrike = |op: &str| json!({"connector": "crowdstrike", "operation": op, "params": {}});
+    for call in [
+        crowdstrike("detections:read"),
+        crowdstrike("hosts:read"),
+        okta_users(),
+    ] {
         let r = http
             .post(format!("{addr}/v1/sdk/execute"))
             .bearer_auth(key)
-            .json(&json!({"connector": "crowdstrike", "operation": op, "params": {}}))
+            .json(&call)
             .send()
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let r = http
-        .post(format!("{addr}/v1/sdk/execute"))
-        .bearer_auth(key)
-        .json(&json!({"connector": "okta", "operation": "users:read", "params": {}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
     let r = http
         .post(format!("{addr}/auth/login"))
         .header("origin", &addr)

@@ -81,6 +81,35 @@ impl Client<'_> {
         self.decide(id, Decision::Deny, comment).await
     }
 
+    /// `POST /v1/admin/agents/{agent}/suspend` with `reason`.
+    pub async fn suspend_agent(&self, agent: impl std::fmt::Display, reason: &str) -> (u16, Value) {
+        let path = format!("/v1/admin/agents/{agent}/suspend");
+        self.post(&path, json!({ "reason": reason })).await
+    }
+
+    /// Revokes the first key listed for `agent`: `DELETE /v1/admin/agents/{agent}/keys/{key}`;
+    /// the status and the key's id.
+    pub async fn revoke_first_key(&self, agent: &str) -> (u16, String) {
+        let (_, keys) = self.get(&format!("/v1/admin/agents/{agent}/keys")).await;
+        let key = keys["keys"][0]["id"].as_str().unwrap().to_string();
+        let path = format!("/v1/admin/agents/{agent}/keys/{key}");
+        (self.send(Method::DELETE, &path, json!({})).await.0, key)
+    }
+
+    /// `POST /v1/admin/tokens`: a token called `name`, of `lifetime_days` or the default.
+    pub async fn new_token(&self, name: &str, lifetime_days: Option<u32>) -> (u16, Value) {
+        let mut body = json!({ "name": name });
+        if let Some(days) = lifetime_days {
+            body["lifetime_days"] = json!(days);
+        }
+        self.post("/v1/admin/tokens", body).await
+    }
+
+    /// `GET /v1/admin/approvals/{id}`: a request as a reviewer sees it.
+    pub async fn approval(&self, id: impl std::fmt::Display) -> (u16, Value) {
+        self.get(&format!("/v1/admin/approvals/{id}")).await
+    }
+
     /// An agent's `GET /v1/sdk/approvals/{id}`, waiting up to `wait` seconds.
     pub async fn poll(&self, id: &str, wait: u32) -> (u16, Value) {
         let path = format!("/v1/sdk/approvals/{id}?wait_seconds={wait}");

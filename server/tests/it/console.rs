@@ -24,21 +24,12 @@ async fn sign_in(
     .unwrap()
 }
 
-async fn get(s: &TestServer, path: &str, cookie: &str) -> reqwest::Response {
-    s.http
-        .get(s.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn sign_in_rotates_the_session_and_guards_pages() {
     let s = start(Backend::Sqlite).await;
     let origin = s.url("");
     let password = s.demo().admin_password.clone();
-    let r = get(&s, "/agents", "").await;
+    let r = s.page("/agents", "").await;
     assert_eq!(
         (
             r.status().as_u16(),
@@ -67,7 +58,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         "{raw}"
     );
 
-    let page = get(&s, "/agents", &session).await;
+    let page = s.page("/agents", &session).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(
@@ -80,7 +71,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
     let rotated = cookie(&again).expect("a new cookie");
     assert_ne!(rotated, session, "session id rotated at login");
     assert_eq!(
-        get(&s, "/agents", &session).await.status(),
+        s.page("/agents", &session).await.status(),
         303,
         "the old id is gone"
     );
@@ -94,7 +85,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
         .await
         .unwrap();
     assert_eq!(out.headers()["location"], "/login");
-    assert_eq!(get(&s, "/", &rotated).await.status(), 303);
+    assert_eq!(s.page("/", &rotated).await.status(), 303);
 
     let kinds = s.audit_kinds().await;
     for k in ["user.login", "user.login_failed", "user.logout"] {

@@ -3,12 +3,11 @@
 //! fields the chain holds, so readers of the types see what was hashed.
 
 use arx_core::audit::{AuditEvent, AuditRecord};
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use arx_testkit::backend_tests;
 
-use crate::harness::{TestServer, contain, send};
+use crate::harness::{TestServer, contain, okta_users};
 
 /// Calls that leave most kinds of record: permitted, denied, rejected and escalated
 /// calls; an approval, a denial and a grant; a key revoked and used; sign-in and out.
@@ -26,27 +25,24 @@ async fn exercise(s: &TestServer) {
     for (host, verb) in [("host-ev-1", "approve"), ("host-ev-2", "deny")] {
         let mut body = contain(host);
         body["wait_seconds"] = json!(0);
-        let (code, out) = s.execute(&remediation, body).await;
-        assert_eq!(code, 202, "{b}: {out}");
-        let id = out["approval_id"].as_str().unwrap();
-        let (code, out) = send(
-            s,
-            &admin,
-            Method::POST,
-            &format!("/v1/admin/approvals/{id}/{verb}"),
-            json!({"comment": "checked"}),
-        )
-        .await;
+        let id = s.escalate(&remediation, body).await;
+        let (code, out) = s
+            .client(&admin)
+            .post(
+                &format!("/v1/admin/approvals/{id}/{verb}"),
+                json!({"comment": "checked"}),
+            )
+            .await;
         assert_eq!(code, 200, "{b}: {out}");
     }
     let grant = json!({"connector": "azure", "operations": ["storage_accounts:update"], "ttl": "15m",
                        "reason": "one bucket", "wait_seconds": 0,
                        "resource": {"param": "account", "value": "logsprod"}});
-    let (code, out) = send(s, &remediation, Method::POST, "/v1/sdk/grants", grant).await;
+    let (code, out) = s.client(&remediation).post("/v1/sdk/grants", grant).await;
     assert_eq!(code, 202, "{b}: {out}");
     let id = out["approval_id"].as_str().unwrap();
     let path = format!("/v1/admin/approvals/{id}/approve");
-    let (code, out) = send(s, &admin, Method::POST, &path, json!({"comment": "ok"})).await;
+    let (code, out) = s.client(&admin).post(&path, json!({"comment": "ok"})).await;
     assert_eq!(code, 200, "{b}: {out}");
 
     // A key revoked, then used (a coalesced refusal).
@@ -54,24 +50,16 @@ async fn exercise(s: &TestServer) {
     let agent = agents["agents"][0]["id"].as_str().unwrap().to_string();
     let (_, key) = s
         .admin()
-        .send(
-            Method::POST,
-            &format!("/v1/admin/agents/{agent}/keys"),
-            json!({}),
-        )
+        .post(&format!("/v1/admin/agents/{agent}/keys"), json!({}))
         .await;
     let secret = key["api_key"].as_str().unwrap();
     let key_id = key["key"]["id"].as_str().unwrap();
     let (code, _) = s
         .admin()
-        .send(
-            Method::DELETE,
-            &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
-            Value::Null,
-        )
+        .delete(&format!("/v1/admin/agents/{agent}/keys/{key_id}"))
         .await;
     assert!(code < 300, "{b}: revoking a key answered {code}");
-    let read = json!({"connector": "okta", "operation": "users:read", "params": {}});
+    let read = okta_users();
     assert_eq!(s.execute(secret, read).await.0, 401, "{b}");
 
     // A failed console sign-in, and a token issued and revoked.
@@ -87,29 +75,16 @@ async fn exercise(s: &TestServer) {
         .unwrap();
     let (_, t) = s
         .admin()
-        .send(Method::POST, "/v1/admin/tokens", json!({"name": "events"}))
+        .post("/v1/admin/tokens", json!({"name": "events"}))
         .await;
     if let Some(id) = t["token"]["id"].as_str() {
-        s.admin()
-            .send(
-                Method::DELETE,
-                &format!("/v1/admin/tokens/{id}"),
-                Value::Null,
-            )
-            .await;
+        s.admin().delete(&format!("/v1/admin/tokens/{id}")).await;
     }
 
     // Last, as they change what later calls would meet: a policy version, a suspension.
     let policy = "rules:\n  - id: deny-kill\n    when: crowdstrike.rtr:command_active_responder\n    then: deny\n";
     assert_eq!(s.put_policy(&admin, policy).await, 200, "{b}");
-    let (code, out) = s
-        .admin()
-        .send(
-            Method::POST,
-            &format!("/v1/admin/agents/{agent}/suspend"),
-            json!({"reason": "rotating its keys"}),
-        )
-        .await;
+    let (code, out) = s.admin().suspend_agent(&agent, "rotating its keys").await;
     assert!(code < 300, "{b}: {out}");
 }
 

@@ -4,7 +4,7 @@
 use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_message, okta_users};
 
 const TRIAGE: &str = "triage-agent";
 
@@ -18,17 +18,14 @@ fn contain_call() -> Value {
            "params": {"action_name": "contain", "ids": ["host_abc123"]}})
 }
 
+/// The choices an `invalid_operation` error lists.
+fn valid(answer: &Value) -> &Vec<Value> {
+    answer["error"]["valid"].as_array().unwrap()
+}
+
 fn admin_command() -> Value {
     json!({"connector": "crowdstrike", "operation": "rtr:command_admin",
            "params": {"session_id": "s1", "base_command": "runscript", "command_string": "runscript -Raw=```whoami```"}})
-}
-
-async fn records_of_kind(s: &TestServer, kind: &str) -> Vec<Value> {
-    s.audit()
-        .await
-        .into_iter()
-        .filter(|r| r["kind"] == kind)
-        .collect()
 }
 
 backend_tests! {
@@ -128,7 +125,7 @@ backend_tests! {
         let a = &list["approvals"][0];
         assert_eq!(a["id"], body["approval_id"]);
         assert_eq!(a["params"]["ids"][0], "host_abc123");
-        assert_eq!(records_of_kind(&s, "approval.requested").await.len(), 1);
+        assert_eq!(s.audit_of("approval.requested").await.len(), 1);
     }
 }
 
@@ -140,10 +137,7 @@ backend_tests! {
         assert_eq!(body["error"]["code"], "permission_denied");
         assert_eq!(body["error"]["verdict"], "DENY");
         assert_eq!(s.sim().request_count(), before, "{}", s.backend);
-        let rec = records_of_kind(&s, "execute.intercept")
-            .await
-            .pop()
-            .unwrap();
+        let rec = s.audit_of("execute.intercept").await.pop().unwrap();
         assert_eq!(rec["id"], body["error"]["audit_id"]);
         assert_eq!(rec["fields"]["verdict"], "DENY");
         assert_eq!(rec["fields"]["policy_id"], "default:critical");
@@ -185,13 +179,13 @@ backend_tests! {
 backend_tests! {
     async fn a_target_error_is_a_502_with_the_targets_status_and_a_result_record(s: TestServer) {
         s.sim().fail_connector("okta", Some(503));
-        let call = json!({"connector": "okta", "operation": "users:read", "params": {}});
+        let call = okta_users();
         let (status, body) = s.execute(&s.agent_key(TRIAGE), call).await;
         s.sim().fail_connector("okta", None);
         assert_eq!(status, 502, "{}: {body}", s.backend);
         assert_eq!(body["error"]["code"], "target_error");
         assert_eq!(body["error"]["target_status"], 503);
-        let result = records_of_kind(&s, "execute.result").await.pop().unwrap();
+        let result = s.audit_of("execute.result").await.pop().unwrap();
         assert_eq!(result["fields"]["status"], "target_error");
         assert_eq!(result["fields"]["http_status"], 503);
         assert!(result["fields"].get("response").is_none(), "{}", s.backend);
@@ -240,13 +234,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
         (st, b["error"]["code"].as_str()),
         (400, Some("invalid_operation"))
     );
-    assert!(
-        b["error"]["valid"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("crowdstrike")),
-        "{b}"
-    );
+    assert!(valid(&b).contains(&json!("crowdstrike")), "{b}");
 
     let (st, b) = s
         .execute(
@@ -255,13 +243,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
         )
         .await;
     assert_eq!(st, 400);
-    assert!(
-        b["error"]["valid"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("hosts:write")),
-        "{b}"
-    );
+    assert!(valid(&b).contains(&json!("hosts:write")), "{b}");
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:write", "params": {"ids": ["h"]}})).await;
     assert_eq!(
@@ -269,32 +251,17 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
         (400, Some("invalid_params"))
     );
     assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'action_name' is required"),
+        error_message(&b).contains("'action_name' is required"),
         "{b}"
     );
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "detections:read", "params": {"limit": 5, "drop_table": 1}})).await;
     assert_eq!(st, 400);
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'drop_table'"),
-        "{b}"
-    );
+    assert!(error_message(&b).contains("'drop_table'"), "{b}");
 
     let (st, b) = s.execute(&key, json!({"connector": "crowdstrike", "operation": "hosts:write", "params": {"action_name": "explode", "ids": ["h"]}})).await;
     assert_eq!(st, 400);
-    assert!(
-        b["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("must be one of"),
-        "{b}"
-    );
+    assert!(error_message(&b).contains("must be one of"), "{b}");
 
     let big = "x".repeat(300 * 1024);
     let r = s.http.post(&url).bearer_auth(&key).json(&json!({"connector": "crowdstrike", "operation": "detections:read", "params": {"filter": big}})).send().await.unwrap();
@@ -313,7 +280,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
     assert_eq!(r.status(), 401);
 
     // Every one of those by the known agent is in its chain.
-    let rejected = records_of_kind(&s, "execute.rejected").await;
+    let rejected = s.audit_of("execute.rejected").await;
     let codes: Vec<&str> = rejected
         .iter()
         .map(|r| r["fields"]["code"].as_str().unwrap())
@@ -340,22 +307,9 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
 #[tokio::test]
 async fn revoked_keys_and_suspended_agents_are_stopped() {
     let s = crate::harness::start(Backend::Sqlite).await;
-    let agent = s
-        .demo()
-        .agents
-        .iter()
-        .find(|a| a.name == TRIAGE)
-        .unwrap()
-        .id
-        .clone();
+    let agent = s.agent_id(TRIAGE);
     // Suspended: DENY with risk 100 before policy.
-    let (st, _) = s
-        .admin()
-        .post(
-            &format!("/v1/admin/agents/{agent}/suspend"),
-            json!({"reason": "drift"}),
-        )
-        .await;
+    let (st, _) = s.admin().suspend_agent(&agent, "drift").await;
     assert_eq!(st, 204);
     let (st, b) = s.execute(&s.agent_key(TRIAGE), permit_call()).await;
     assert_eq!(
@@ -363,10 +317,7 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
         (403, Some(100)),
         "{b}"
     );
-    let rec = records_of_kind(&s, "execute.intercept")
-        .await
-        .pop()
-        .unwrap();
+    let rec = s.audit_of("execute.intercept").await.pop().unwrap();
     assert_eq!(rec["fields"]["policy_id"], "gate:agent_status");
     s.admin()
         .post(
@@ -377,24 +328,12 @@ async fn revoked_keys_and_suspended_agents_are_stopped() {
     assert_eq!(s.execute(&s.agent_key(TRIAGE), permit_call()).await.0, 200);
 
     // Revoked key: 401, audited against the agent.
-    let (_, keys) = s.admin_get(&format!("/v1/admin/agents/{agent}/keys")).await;
-    let key_id = keys["keys"][0]["id"].as_str().unwrap().to_string();
-    let (st, _) = s
-        .admin()
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/v1/admin/agents/{agent}/keys/{key_id}"),
-            json!({}),
-        )
-        .await;
+    let (st, _) = s.admin().revoke_first_key(&agent).await;
     assert_eq!(st, 204);
     let (st, b) = s.execute(&s.agent_key(TRIAGE), permit_call()).await;
     assert_eq!(st, 401, "{b}");
-    assert!(b["error"]["message"].as_str().unwrap().contains("revoked"));
-    let rec = records_of_kind(&s, "execute.unauthenticated")
-        .await
-        .pop()
-        .unwrap();
+    assert!(error_message(&b).contains("revoked"));
+    let rec = s.audit_of("execute.unauthenticated").await.pop().unwrap();
     assert_eq!(rec["fields"]["agent_id"].as_str(), Some(agent.as_str()));
 }
 

@@ -50,14 +50,19 @@ impl TestServer {
         self.running.demo.as_ref().unwrap()
     }
 
+    /// The demo agent called `name`.
+    pub fn demo_agent(&self, name: &str) -> &arx_server::demo::DemoAgent {
+        let agents = &self.demo().agents;
+        agents.iter().find(|a| a.name == name).unwrap()
+    }
+
     pub fn agent_key(&self, name: &str) -> String {
-        self.demo()
-            .agents
-            .iter()
-            .find(|a| a.name == name)
-            .unwrap()
-            .api_key
-            .clone()
+        self.demo_agent(name).api_key.clone()
+    }
+
+    /// The id of the demo agent called `name`.
+    pub fn agent_id(&self, name: &str) -> String {
+        self.demo_agent(name).id.clone()
     }
 
     pub fn admin_token(&self) -> String {
@@ -66,43 +71,38 @@ impl TestServer {
 
     /// An API token of a new local user of the demo org with `role`.
     pub async fn user_token(&self, email: &str, role: arx_core::model::Role) -> String {
-        let e = &self.running.engine;
-        let org = e.system().org_by_slug("demo").await.unwrap().unwrap();
-        let user = e
-            .system()
-            .create_local_user(
-                org.id,
-                email,
-                email,
-                role,
-                "correct horse battery",
-                arx_core::audit::Actor::system(),
-            )
-            .await
-            .unwrap();
-        e.system().issue_user_token(&user, "t").await.unwrap()
+        let system = self.running.engine.system();
+        let org = system.org_by_slug("demo").await.unwrap().unwrap();
+        self.new_user_token(org.id, (email, email), role).await
     }
 
     /// An API token of the admin of a second org, `other` (made on first call).
     pub async fn other_org_admin(&self) -> String {
-        let e = &self.running.engine;
-        let other = match e.system().org_by_slug("other").await.unwrap() {
+        let system = self.running.engine.system();
+        let other = match system.org_by_slug("other").await.unwrap() {
             Some(o) => o,
-            None => e.system().create_org("other", "Other Org").await.unwrap(),
+            None => system.create_org("other", "Other Org").await.unwrap(),
         };
-        let admin = e
-            .system()
-            .create_local_user(
-                other.id,
-                &format!("root-{}@other.example", uuid::Uuid::new_v4().simple()),
-                "Other",
-                arx_core::model::Role::Admin,
-                "correct horse battery",
-                arx_core::audit::Actor::system(),
-            )
+        let email = format!("root-{}@other.example", uuid::Uuid::new_v4().simple());
+        let admin = arx_core::model::Role::Admin;
+        self.new_user_token(other.id, (&email, "Other"), admin)
+            .await
+    }
+
+    /// A token of a new local user `(email, name)` of `org` with `role`.
+    async fn new_user_token(
+        &self,
+        org: arx_core::ids::OrgId,
+        (email, name): (&str, &str),
+        role: arx_core::model::Role,
+    ) -> String {
+        let system = self.running.engine.system();
+        let by = arx_core::audit::Actor::system();
+        let user = system
+            .create_local_user(org, email, name, role, "correct horse battery", by)
             .await
             .unwrap();
-        e.system().issue_user_token(&admin, "t").await.unwrap()
+        system.issue_user_token(&user, "t").await.unwrap()
     }
 
     /// The id of the demo org's user with `email`.
@@ -130,12 +130,29 @@ impl TestServer {
         session_cookie(&r).expect("a session cookie")
     }
 
+    /// `GET path` of the console with the session `cookie`.
+    pub async fn page(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The HTML of the console's page at `path` for the session `cookie` (200 expected).
+    pub async fn page_html(&self, path: &str, cookie: &str) -> String {
+        let r = self.page(path, cookie).await;
+        assert_eq!(r.status(), 200, "{}: {path}", self.backend);
+        r.text().await.unwrap()
+    }
+
     pub fn sim(&self) -> &arx_simulator::Simulator {
         self.running.simulator.as_ref().unwrap()
     }
 
     /// Sends a request; returns the status and the JSON body (null when there is none).
-    async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    pub async fn answer(req: reqwest::RequestBuilder) -> (u16, Value) {
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
@@ -181,7 +198,7 @@ impl TestServer {
         if let Value::Object(m) = &mut body {
             m.entry("wait_seconds").or_insert(0.into());
         }
-        Self::send(
+        Self::answer(
             self.http
                 .post(self.url("/v1/sdk/execute"))
                 .bearer_auth(key)
@@ -190,8 +207,37 @@ impl TestServer {
         .await
     }
 
+    /// `execute` of a call that escalates: expects 202; the pending request's id.
+    pub async fn escalate(&self, key: &str, body: Value) -> String {
+        let (code, out) = self.execute(key, body).await;
+        assert_eq!(code, 202, "{}: {out}", self.backend);
+        out["approval_id"].as_str().unwrap().to_string()
+    }
+
+    /// `execute` of a call that policy permits: expects 200 and PERMIT; the answer.
+    pub async fn execute_permitted(&self, key: &str, body: Value) -> Value {
+        let (code, out) = self.execute(key, body).await;
+        assert_eq!(
+            (code, out["verdict"].as_str()),
+            (200, Some("PERMIT")),
+            "{}: {out}",
+            self.backend
+        );
+        out
+    }
+
+    /// The policy in force as YAML (`GET /v1/admin/policy?format=yaml`), as the admin.
+    pub async fn policy_yaml(&self) -> reqwest::Response {
+        self.http
+            .get(self.url("/v1/admin/policy?format=yaml"))
+            .bearer_auth(self.admin_token())
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn admin_get(&self, path: &str) -> (u16, Value) {
-        Self::send(
+        Self::answer(
             self.http
                 .get(self.url(path))
                 .bearer_auth(self.admin_token()),
@@ -206,6 +252,13 @@ impl TestServer {
             .iter()
             .map(|r| r["kind"].as_str().unwrap_or_default().to_string())
             .collect()
+    }
+
+    /// The org's audit records of `kind`, oldest first.
+    pub async fn audit_of(&self, kind: &str) -> Vec<Value> {
+        let mut records = self.audit().await;
+        records.retain(|r| r["kind"] == kind);
+        records
     }
 
     /// The org's audit records, oldest first.
@@ -231,6 +284,17 @@ impl TestServer {
 
 pub async fn start(backend: Backend) -> TestServer {
     start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
+}
+
+/// Two replicas of ARX on one fresh PostgreSQL database, or `None` when PostgreSQL is
+/// not available (SQLite is one process).
+pub async fn two_replicas() -> Option<(TestServer, Replica)> {
+    if !Backend::Postgres.available() {
+        return None;
+    }
+    let a = start(Backend::Postgres).await;
+    let b = a.replica().await;
+    Some((a, b))
 }
 
 /// A server without local targets allowed, as in production, and without the demo:
@@ -291,6 +355,25 @@ pub fn session_cookie(r: &reqwest::Response) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with("arx_session="))
         .map(|c| c.split(';').next().unwrap_or("").to_string())
+}
+
+/// The message of an error answer (`{"error": {"message": …}}`); fails the test, showing
+/// the body, when there is none.
+pub fn error_message(out: &Value) -> &str {
+    out["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {out}"))
+}
+
+/// The text `field` of every item of the array `list`.
+pub fn texts<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = list.as_array().unwrap().iter();
+    items.map(|item| item[field].as_str().unwrap()).collect()
+}
+
+/// Okta's `users:read` with no parameters: a read, permitted by default.
+pub fn okta_users() -> Value {
+    json!({"connector": "okta", "operation": "users:read", "params": {}})
 }
 
 /// A CrowdStrike containment of `host`: high risk, so it escalates by default.

@@ -88,12 +88,9 @@ async fn demo_org(a: &TestServer) -> OrgId {
 
 #[tokio::test]
 async fn one_replica_sweeps_and_another_takes_over_when_it_dies() {
-    // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    if !Backend::Postgres.available() {
+    let Some((a, b)) = crate::harness::two_replicas().await else {
         return;
-    }
-    let a = crate::harness::start(Backend::Postgres).await;
-    let b = a.replica().await;
+    };
     let org = demo_org(&a).await;
 
     let first = pending(&a, &a.running, "h-lease-1").await;

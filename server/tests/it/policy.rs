@@ -2,10 +2,10 @@
 //! example rule, validation errors, versions, diffs, rollback and simulation.
 
 use arx_core::store::prelude::*;
-use arx_testkit::{Backend, backend_tests};
+use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, okta_users};
 
 /// The seeds' example, written as the seed writes it (ServiceNow change close over more
 /// than one ticket needs secops-leads' approval within 4 h, diff shown).
@@ -60,12 +60,7 @@ backend_tests! {
         let key = s.agent_key("remediation-agent");
 
         let before = s.sim().request_count();
-        let (code, out) = s.execute(&key, close(&["c1"])).await;
-        assert_eq!(
-            (code, out["verdict"].as_str()),
-            (200, Some("PERMIT")),
-            "{b}: {out}"
-        );
+        s.execute_permitted(&key, close(&["c1"])).await;
         assert_eq!(
             s.sim().request_count(),
             before + 1,
@@ -110,14 +105,7 @@ backend_tests! {
         );
 
         // Policy as code round trip: the export applies back as "no change".
-        let r = s
-            .http
-            .get(s.url("/v1/admin/policy?format=yaml"))
-            .bearer_auth(s.admin_token())
-            .send()
-            .await
-            .unwrap();
-        let yaml = r.text().await.unwrap();
+        let yaml = s.policy_yaml().await.text().await.unwrap();
         assert!(
             yaml.contains("size(payload.change_ids) > 1") && yaml.contains("timeout: 4h"),
             "{yaml}"
@@ -221,7 +209,10 @@ backend_tests! {
 
         let (code, out) = s
             .admin()
-            .post("/v1/admin/policy/rollback", json!({"version": 1, "reason": "test"}))
+            .post(
+                "/v1/admin/policy/rollback",
+                json!({"version": 1, "reason": "test"}),
+            )
             .await;
         assert_eq!(
             (code, out["version"].as_i64()),
@@ -244,12 +235,7 @@ backend_tests! {
             "{b}"
         );
 
-        let created: Vec<Value> = s
-            .audit()
-            .await
-            .into_iter()
-            .filter(|r| r["kind"] == "policy.version_created")
-            .collect();
+        let created = s.audit_of("policy.version_created").await;
         assert_eq!(created.len(), 3, "{b}");
         assert_eq!(
             created[1]["fields"]["settings"],
@@ -298,10 +284,7 @@ backend_tests! {
                 &triage,
                 json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}}),
             ),
-            (
-                &triage,
-                json!({"connector": "okta", "operation": "users:read", "params": {}}),
-            ),
+            (&triage, okta_users()),
             (&remediation, close(&["c1", "c2"])),
             (
                 &remediation,
@@ -372,12 +355,7 @@ backend_tests! {
         // Simulating enforces nothing and records nothing.
         assert_eq!(s.admin_get("/v1/admin/policy").await.1["version"], 0, "{b}");
         assert_eq!(s.audit().await.len(), before, "{b}");
-        let (code, _) = s
-            .execute(
-                &triage,
-                json!({"connector": "okta", "operation": "users:read", "params": {}}),
-            )
-            .await;
+        let (code, _) = s.execute(&triage, okta_users()).await;
         assert_eq!(code, 200, "{b}");
     }
 }
@@ -524,12 +502,9 @@ backend_tests! {
 
 #[tokio::test]
 async fn any_replica_shows_a_simulation_and_can_cancel_it() {
-    // Two processes' worth of ARX on one PostgreSQL database (SQLite is one process).
-    if !Backend::Postgres.available() {
+    let Some((a, b)) = crate::harness::two_replicas().await else {
         return;
-    }
-    let a = crate::harness::start(Backend::Postgres).await;
-    let b = a.replica().await;
+    };
     let on_b = |path: &str| format!("http://{}{path}", b.addr);
     seed_intercepts(&a, 20).await;
     let draft = "rules:\n  - id: no-okta\n    when: okta.*\n    then: DENY\n";
@@ -553,16 +528,11 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     let on_a = wait_done(&a, &id).await;
     assert_eq!(on_a["status"], "cancelled", "{on_a}");
     assert!(on_a["scanned"].as_u64().unwrap() < 20_000, "{on_a}");
-    let seen_on_b: Value = a
+    let on_b_get = a
         .http
         .get(on_b(&format!("/v1/admin/policy/simulations/{id}")))
-        .bearer_auth(a.admin_token())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .bearer_auth(a.admin_token());
+    let (_, seen_on_b) = TestServer::answer(on_b_get).await;
     assert_eq!(seen_on_b["simulation"], on_a, "B shows A's job as A does");
 
     // A finished job started on B is listed on A with its full counts.
@@ -583,11 +553,6 @@ async fn any_replica_shows_a_simulation_and_can_cancel_it() {
         "{done}"
     );
     let (_, list) = a.admin_get("/v1/admin/policy/simulations").await;
-    let ids: Vec<&str> = list["simulations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
+    let ids = crate::harness::texts(&list["simulations"], "id");
     assert_eq!(ids.first(), Some(&id.as_str()), "newest first: {list}");
 }

@@ -14,7 +14,7 @@ use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{TestServer, start_with_clock};
+use crate::harness::{TestServer, error_message, okta_users, start_with_clock};
 
 const TRIAGE: &str = "triage-agent";
 const DAY_MS: i64 = 86_400_000;
@@ -91,7 +91,7 @@ backend_tests! {
         assert_eq!(p["meta.query_time"], result["meta"]["query_time"], "{b}");
 
         // Okta users carry names and emails: only ids and statuses reach the chain.
-        let users = json!({"connector": "okta", "operation": "users:read", "params": {}});
+        let users = okta_users();
         let (result, record) = permitted(&s, users).await;
         let text = record["fields"].to_string();
         let email = result[0]["profile"]["email"].as_str().unwrap();
@@ -198,13 +198,7 @@ backend_tests! {
         assert!(record["fields"]["response_sha256"].is_string(), "{b}");
         let (status, got) = s.admin_get(&read_path(&record)).await;
         assert_eq!(status, 404, "{b}: {got}");
-        assert!(
-            got["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("not stored"),
-            "{b}: {got}"
-        );
+        assert!(error_message(&got).contains("not stored"), "{b}: {got}");
     }
 }
 
@@ -278,12 +272,7 @@ backend_tests! {
         let (status, got) = s.admin_get(&read_path(&young)).await;
         assert_eq!((status, got["verified"].clone()), (200, json!(true)), "{b}");
 
-        let purges: Vec<Value> = s
-            .audit()
-            .await
-            .into_iter()
-            .filter(|r| r["kind"] == "responses.purged")
-            .collect();
+        let purges = s.audit_of("responses.purged").await;
         assert_eq!(purges.len(), 1, "{b}: one record per purge run that purged");
         assert_eq!(purges[0]["fields"]["count"], 1, "{b}");
         assert_eq!(purges[0]["fields"]["retention_days"], 7, "{b}");
@@ -337,18 +326,6 @@ backend_tests! {
     }
 }
 
-async fn page(s: &TestServer, path: &str, cookie: &str) -> String {
-    let r = s
-        .http
-        .get(s.url(path))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
-}
-
 backend_tests! {
     async fn the_console_shows_the_hash_to_all_and_the_body_to_admins_with_its_verdict(
         s: TestServer,
@@ -363,10 +340,10 @@ backend_tests! {
         let admin = s
             .console_session(&s.demo().admin_email, &s.demo().admin_password)
             .await;
-        let trail = page(&s, "/audit", &admin).await;
+        let trail = s.page_html("/audit", &admin).await;
         assert!(trail.contains(sha), "{b}: the hash is shown");
         assert!(trail.contains(&link), "{b}: admins get the link");
-        let shown = page(&s, &link, &admin).await;
+        let shown = s.page_html(&link, &admin).await;
         assert!(
             shown.contains("data-verified=\"true\"") && shown.contains(detection),
             "{b}: {shown}"
@@ -377,10 +354,10 @@ backend_tests! {
         let reviewer = s
             .console_session("rev-console@demo.example", "correct horse battery")
             .await;
-        let trail = page(&s, "/audit", &reviewer).await;
+        let trail = s.page_html("/audit", &reviewer).await;
         assert!(trail.contains(sha), "{b}: reviewers see the hash");
         assert!(!trail.contains(&link), "{b}: but no link");
-        let refused = page(&s, &link, &reviewer).await;
+        let refused = s.page_html(&link, &reviewer).await;
         assert!(
             !refused.contains(detection) && refused.contains("admins and auditors"),
             "{b}: {refused}"
@@ -392,7 +369,7 @@ backend_tests! {
             .execute(s.running.store.pool())
             .await
             .unwrap();
-        let shown = page(&s, &link, &admin).await;
+        let shown = s.page_html(&link, &admin).await;
         assert!(shown.contains("data-verified=\"false\""), "{b}: {shown}");
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use arx_testkit::backend_tests;
 
-use crate::harness::{TestServer, send};
+use crate::harness::{TestServer, error_message};
 
 /// One rule edit by the admin that must make version `version`.
 async fn edited(s: &TestServer, method: Method, path: &str, body: Value, version: i64) {
@@ -39,14 +39,17 @@ fn deny(id: &str) -> Value {
     json!({"id": id, "when": "okta.users:read", "then": "DENY"})
 }
 
+/// `POST /v1/admin/policy/rules` with `body`, as the admin.
+async fn post_rule(s: &TestServer, body: Value) -> (u16, Value) {
+    s.admin().post("/v1/admin/policy/rules", body).await
+}
+
 async fn add(s: &TestServer, based_on: i64, rule: Value) -> (u16, Value) {
-    s.admin()
-        .send(
-            Method::POST,
-            "/v1/admin/policy/rules",
-            json!({"based_on": based_on, "reason": "test", "rule": rule}),
-        )
-        .await
+    post_rule(
+        s,
+        json!({"based_on": based_on, "reason": "test", "rule": rule}),
+    )
+    .await
 }
 
 async fn version_count(s: &TestServer) -> usize {
@@ -110,11 +113,7 @@ backend_tests! {
 
         let (code, out) = s
             .admin()
-            .send(
-                Method::DELETE,
-                "/v1/admin/policy/rules/b?based_on=4&reason=no%20longer%20needed",
-                Value::Null,
-            )
+            .delete("/v1/admin/policy/rules/b?based_on=4&reason=no%20longer%20needed")
             .await;
         assert_eq!(
             (code, out["version"].as_i64()),
@@ -126,12 +125,7 @@ backend_tests! {
         // Each version names its edit, and the audit record keeps the reason.
         let (_, list) = s.admin_get("/v1/admin/policy/versions").await;
         assert_eq!(list["versions"][0]["message"], "delete rule b", "{b}");
-        let created: Vec<Value> = s
-            .audit()
-            .await
-            .into_iter()
-            .filter(|r| r["kind"] == "policy.version_created")
-            .collect();
+        let created = s.audit_of("policy.version_created").await;
         assert_eq!(created.len(), 5, "{b}");
         assert_eq!(created[4]["fields"]["reason"], "no longer needed", "{b}");
         assert_eq!(created[1]["fields"]["reason"], "b goes first", "{b}");
@@ -139,17 +133,13 @@ backend_tests! {
         // Editing a rule that is not there is a 404 naming it.
         let (code, out) = s
             .admin()
-            .send(
-                Method::POST,
+            .post(
                 "/v1/admin/policy/rules/zzz/move",
                 json!({"based_on": 5, "reason": "r", "to": 0}),
             )
             .await;
         assert_eq!(code, 404, "{b}: {out}");
-        assert!(
-            out["error"]["message"].as_str().unwrap().contains("'zzz'"),
-            "{b}: {out}"
-        );
+        assert!(error_message(&out).contains("'zzz'"), "{b}: {out}");
     }
 }
 
@@ -222,21 +212,10 @@ backend_tests! {
         let second = s.user_token("admin2@demo.example", Role::Admin).await;
         let first = s.admin_token();
         let body = |id: &str| json!({"based_on": 0, "reason": "mine", "rule": deny(id)});
+        let (first, second) = (s.client(&first), s.client(&second));
         let ((c1, o1), (c2, o2)) = tokio::join!(
-            send(
-                &s,
-                &first,
-                Method::POST,
-                "/v1/admin/policy/rules",
-                body("one")
-            ),
-            send(
-                &s,
-                &second,
-                Method::POST,
-                "/v1/admin/policy/rules",
-                body("two")
-            ),
+            first.post("/v1/admin/policy/rules", body("one")),
+            second.post("/v1/admin/policy/rules", body("two")),
         );
         let mut codes = [c1, c2];
         codes.sort();
@@ -257,47 +236,24 @@ backend_tests! {
         let reason_refused = |code: u16, out: &Value| {
             assert_eq!(code, 400, "{b}: {out}");
             assert!(
-                out["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .starts_with("reason is required"),
+                error_message(out).starts_with("reason is required"),
                 "{b}: {out}"
             );
         };
         for reason in [json!(""), json!("   ")] {
-            let (code, out) = s
-                .admin()
-                .send(
-                    Method::POST,
-                    "/v1/admin/policy/rules",
-                    json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
-                )
-                .await;
+            let (code, out) = post_rule(
+                &s,
+                json!({"based_on": 0, "reason": reason, "rule": deny("a")}),
+            )
+            .await;
             reason_refused(code, &out);
         }
-        let (code, out) = s
-            .admin()
-            .send(
-                Method::POST,
-                "/v1/admin/policy/rules",
-                json!({"based_on": 0, "rule": deny("a")}),
-            )
-            .await;
+        let (code, out) = post_rule(&s, json!({"based_on": 0, "rule": deny("a")})).await;
         reason_refused(code, &out);
-        let (code, out) = s
-            .admin()
-            .send(
-                Method::POST,
-                "/v1/admin/policy/rules",
-                json!({"reason": "r", "rule": deny("a")}),
-            )
-            .await;
+        let (code, out) = post_rule(&s, json!({"reason": "r", "rule": deny("a")})).await;
         assert_eq!(code, 400, "{b}: {out}");
         assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("based_on is required"),
+            error_message(&out).starts_with("based_on is required"),
             "{b}: {out}"
         );
 
@@ -321,11 +277,7 @@ backend_tests! {
         assert_eq!(add(&s, 0, deny("a")).await.0, 200, "{b}");
         let (code, out) = s
             .admin()
-            .send(
-                Method::POST,
-                "/v1/admin/policy/rollback",
-                json!({"version": 0}),
-            )
+            .post("/v1/admin/policy/rollback", json!({"version": 0}))
             .await;
         reason_refused(code, &out);
         assert_eq!(policy(&s).await.0, 1, "{b}: no rollback without a reason");
@@ -412,23 +364,18 @@ backend_tests! {
     async fn a_reviewer_cannot_edit_rules(s: TestServer) {
         let b = s.backend;
         let reviewer = s.user_token("rev-edit@demo.example", Role::Reviewer).await;
-        let (code, out) = send(
-            &s,
-            &reviewer,
-            Method::POST,
-            "/v1/admin/policy/rules",
-            json!({"based_on": 0, "reason": "r", "rule": deny("a")}),
-        )
-        .await;
+        let (code, out) = s
+            .client(&reviewer)
+            .post(
+                "/v1/admin/policy/rules",
+                json!({"based_on": 0, "reason": "r", "rule": deny("a")}),
+            )
+            .await;
         assert_eq!(code, 403, "{b}: {out}");
-        let (code, _) = send(
-            &s,
-            &reviewer,
-            Method::DELETE,
-            "/v1/admin/policy/rules/a?based_on=0&reason=r",
-            Value::Null,
-        )
-        .await;
+        let (code, _) = s
+            .client(&reviewer)
+            .delete("/v1/admin/policy/rules/a?based_on=0&reason=r")
+            .await;
         assert_eq!(code, 403, "{b}");
         assert_eq!(policy(&s).await.0, 0, "{b}");
     }
@@ -445,14 +392,10 @@ backend_tests! {
 
         // Another org's admin names the demo org's rule: it is not theirs to see.
         let other = s.other_org_admin().await;
-        let (code, out) = send(
-            &s,
-            &other,
-            Method::DELETE,
-            "/v1/admin/policy/rules/a?based_on=0&reason=mine",
-            Value::Null,
-        )
-        .await;
+        let (code, out) = s
+            .client(&other)
+            .delete("/v1/admin/policy/rules/a?based_on=0&reason=mine")
+            .await;
         assert_eq!(code, 404, "{b}: {out}");
 
         // Malformed values, each a 400 that says what to fix.
@@ -506,8 +449,8 @@ backend_tests! {
 
         // The same edit sent twice: the second is based on a version no longer in force.
         let body = json!({"based_on": 1, "reason": "once", "rule": deny("d")});
-        let (first, _) = s.admin().post("/v1/admin/policy/rules", body.clone()).await;
-        let (again, out) = s.admin().post("/v1/admin/policy/rules", body).await;
+        let (first, _) = post_rule(&s, body.clone()).await;
+        let (again, out) = post_rule(&s, body).await;
         assert_eq!((first, again), (200, 409), "{b}: {out}");
         assert_eq!(out["error"]["code"], "stale_policy", "{b}");
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::fakes::slack::{self, SlackApi, press, press_on, sign, ts_for};
 use crate::fakes::{Call, teams, webhook};
-use crate::harness::{TestServer, contain, containments};
+use crate::harness::{TestServer, contain, containments, error_message};
 
 const SIGNING_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
 const BOT_TOKEN: &str = "xoxb-test-bot-token-0001";
@@ -96,7 +96,7 @@ async fn configure_slack(s: &TestServer, base: &str) {
 }
 
 async fn approval_status(s: &TestServer, id: &str) -> String {
-    let (_, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+    let (_, d) = s.admin().approval(&id).await;
     d["approval"]["status"]
         .as_str()
         .unwrap_or_default()
@@ -154,7 +154,7 @@ backend_tests! {
             .put("/v1/admin/integrations/teams", json!({"link": "x"}))
             .await;
         assert!(
-            code == 400 && out["error"]["message"].as_str().unwrap().contains("{url}"),
+            code == 400 && error_message(&out).contains("{url}"),
             "{b}: {out}"
         );
         let (code, _) = s.admin_get("/v1/admin/integrations/pager").await;
@@ -176,10 +176,7 @@ backend_tests! {
             assert_eq!(r.status(), 403, "{b}: {method} by a reviewer");
         }
 
-        let (code, out) = s
-            .admin()
-            .send(Method::DELETE, "/v1/admin/integrations/slack", Value::Null)
-            .await;
+        let (code, out) = s.admin().delete("/v1/admin/integrations/slack").await;
         assert_eq!((code, &out["deleted"]), (200, &json!(true)), "{b}: {out}");
         let (_, shown) = s.admin_get("/v1/admin/integrations/slack").await;
         assert_eq!(shown["integration"]["configured"], false, "{b}");
@@ -287,16 +284,7 @@ backend_tests! {
             .await;
         let open = |path: String| {
             let (s, session) = (&s, session.clone());
-            async move {
-                s.http
-                    .get(s.url(&path))
-                    .header("cookie", session)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            }
+            async move { s.page(&path, &session).await.status().as_u16() }
         };
         assert_eq!(open(link.clone()).await, 200, "{b}: {link}");
         let flipped = if sig.starts_with('0') { "1" } else { "0" };
@@ -373,10 +361,7 @@ backend_tests! {
                 (status, Some(reason)),
                 "{b}: {what}: {out}"
             );
-            assert!(
-                !out["error"]["message"].as_str().unwrap().is_empty(),
-                "{b}: {what}"
-            );
+            assert!(!error_message(&out).is_empty(), "{b}: {what}");
         }
         assert_eq!(approval_status(&s, &id).await, "pending", "{b}");
         assert!(
@@ -609,10 +594,7 @@ backend_tests! {
         let (code, out) = link(&lead1, json!("lead1")).await;
         assert_eq!(code, 400, "{b}: {out}");
         assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("Copy member ID"),
+            error_message(&out).contains("Copy member ID"),
             "{b}: the refusal says where to find the id: {out}"
         );
         let (code, out) = link(&lead1, json!("U0LEAD1")).await;
@@ -623,13 +605,7 @@ backend_tests! {
         );
         let (code, out) = link(&lead2, json!("U0LEAD1")).await;
         assert_eq!(code, 409, "{b}: one Slack member, one ARX user: {out}");
-        assert!(
-            out["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("already linked"),
-            "{b}: {out}"
-        );
+        assert!(error_message(&out).contains("already linked"), "{b}: {out}");
         let r = s
             .http
             .put(s.url(&format!("/v1/admin/users/{lead2}/slack")))
@@ -640,11 +616,9 @@ backend_tests! {
             .unwrap();
         assert_eq!(r.status(), 403, "{b}: reviewers do not link");
 
-        let (code, out) = s
-            .execute(&s.agent_key("remediation-agent"), contain("host-two"))
+        let id = s
+            .escalate(&s.agent_key("remediation-agent"), contain("host-two"))
             .await;
-        assert_eq!(code, 202, "{b}: {out}");
-        let id = out["approval_id"].as_str().unwrap().to_string();
         fake.wait_for("/api/chat.postMessage", 1).await;
 
         // Another member whose profile shows lead 1's email is not lead 1: lead 1 is linked.
@@ -709,10 +683,9 @@ backend_tests! {
             (200, &Value::Null),
             "{b}: {out}"
         );
-        let (_, out) = s
-            .execute(&s.agent_key("remediation-agent"), contain("host-three"))
+        let next = s
+            .escalate(&s.agent_key("remediation-agent"), contain("host-three"))
             .await;
-        let next = out["approval_id"].as_str().unwrap().to_string();
         posted(&s, &next).await;
         let (_, out) = signed(&s, &press(&next, "arx_approve", "U0LEAD1")).await;
         assert_eq!(out["refused"]["reason"], "unknown_user", "{b}: {out}");
@@ -789,10 +762,9 @@ backend_tests! {
             200,
             json!({"ok": false, "error": "channel_not_found"}),
         );
-        let (_, out) = s
-            .execute(&s.agent_key("remediation-agent"), contain("host-lost"))
+        let lost = s
+            .escalate(&s.agent_key("remediation-agent"), contain("host-lost"))
             .await;
-        let lost = out["approval_id"].as_str().unwrap().to_string();
         fake.wait_for("/api/chat.postMessage", 3).await;
         tokio::time::sleep(Duration::from_millis(1500)).await;
         assert_eq!(
@@ -836,10 +808,9 @@ backend_tests! {
             .await;
         assert_eq!(code, 200, "{b}: {out}");
 
-        let (_, out) = s
-            .execute(&s.agent_key("remediation-agent"), contain("host-hooks"))
+        let id = s
+            .escalate(&s.agent_key("remediation-agent"), contain("host-hooks"))
             .await;
-        let id = out["approval_id"].as_str().unwrap().to_string();
         let teams = teams_in.wait_for(1).await;
         let hooks = hook_in.wait_for(1).await;
 

@@ -26,7 +26,7 @@ async fn pending(s: &TestServer, host: &str) -> String {
 }
 
 async fn detail(s: &TestServer, id: &str) -> Value {
-    let (status, d) = s.admin_get(&format!("/v1/admin/approvals/{id}")).await;
+    let (status, d) = s.admin().approval(&id).await;
     assert_eq!(status, 200, "{}: {d}", s.backend);
     d
 }

@@ -7,17 +7,13 @@ use arx_core::store::prelude::*;
 use arx_testkit::{Backend, backend_tests};
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, error_message};
 
 const TRIAGE: &str = "triage-agent";
 
 /// The org's `execute.rejected` records.
 async fn rejections(s: &TestServer) -> Vec<Value> {
-    s.audit()
-        .await
-        .into_iter()
-        .filter(|r| r["kind"] == "execute.rejected")
-        .collect()
+    s.audit_of("execute.rejected").await
 }
 
 /// Sends `call`, expects a recorded `invalid_params` 400 whose message holds every one of
@@ -32,7 +28,7 @@ async fn refused(s: &TestServer, call: Value, says: &[&str]) {
         "{}: {body}",
         s.backend
     );
-    let message = body["error"]["message"].as_str().unwrap_or_default();
+    let message = error_message(&body);
     for s2 in says {
         assert!(
             message.contains(s2),
@@ -248,19 +244,12 @@ backend_tests! {
     async fn without_local_targets_instances_must_be_public_https_hosts(b: Backend) {
         let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
+        let as_admin = s.client(&admin);
         let post = |vars: Value| {
-            let (s, admin) = (&s, admin.clone());
-            async move {
-                crate::harness::send(
-                    s,
-                    &admin,
-                    reqwest::Method::POST,
-                    "/v1/admin/instances",
-                    json!({"connector": "splunk", "name": format!("i{}", uuid::Uuid::new_v4().simple()),
-                           "environment": "dev", "variables": vars}),
-                )
-                .await
-            }
+            let name = format!("i{}", uuid::Uuid::new_v4().simple());
+            let instance = json!({"connector": "splunk", "name": name, "environment": "dev",
+                                  "variables": vars});
+            as_admin.post("/v1/admin/instances", instance)
         };
         for (vars, names) in [
             (json!({"host": "evil.example/services?x="}), "'host'"),
@@ -285,7 +274,7 @@ backend_tests! {
         ] {
             let (status, body) = post(vars.clone()).await;
             assert_eq!(status, 400, "{b}: {vars} → {body}");
-            let msg = body["error"]["message"].as_str().unwrap_or_default();
+            let msg = error_message(&body);
             assert!(
                 msg.contains(&format!("variable {names}")),
                 "{b}: {vars} → {msg}"
@@ -295,15 +284,13 @@ backend_tests! {
         assert_eq!(status, 201, "{b}: {body}");
 
         // A segment variable cannot climb out of its path either.
-        let (status, body) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::POST,
-            "/v1/admin/instances",
-            json!({"connector": "azure", "name": "a", "environment": "dev",
+        let (status, body) = as_admin
+            .post(
+                "/v1/admin/instances",
+                json!({"connector": "azure", "name": "a", "environment": "dev",
                    "variables": {"tenant_id": "../../evil", "subscription_id": "s"}}),
-        )
-        .await;
+            )
+            .await;
         assert_eq!(status, 400, "{b}: {body}");
         assert!(body.to_string().contains("'tenant_id'"), "{b}: {body}");
 
@@ -323,25 +310,18 @@ backend_tests! {
             ),
             ("teams", json!({"url": "http://teams.example/x"})),
         ] {
-            let (status, body) = crate::harness::send(
-                &s,
-                &admin,
-                reqwest::Method::PUT,
-                &format!("/v1/admin/integrations/{kind}"),
-                settings.clone(),
-            )
-            .await;
+            let (status, body) = as_admin
+                .put(&format!("/v1/admin/integrations/{kind}"), settings.clone())
+                .await;
             assert_eq!(status, 400, "{b}: {kind} {settings} → {body}");
             assert!(body.to_string().contains("'url'"), "{b}: {body}");
         }
-        let (status, body) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::PUT,
-            "/v1/admin/integrations/webhook",
-            json!({"url": "https://hooks.example/arx", "secret": "s"}),
-        )
-        .await;
+        let (status, body) = as_admin
+            .put(
+                "/v1/admin/integrations/webhook",
+                json!({"url": "https://hooks.example/arx", "secret": "s"}),
+            )
+            .await;
         assert_eq!(status, 200, "{b}: {body}");
     }
 }
@@ -353,6 +333,7 @@ backend_tests! {
         use std::sync::atomic::Ordering;
         let s = crate::harness::start_strict(b).await;
         let admin = bootstrap_token(&s).await;
+        let as_admin = s.client(&admin);
         let (addr, sent) = endless_target().await;
         let e = &s.running.engine;
         let org = e.system().org_by_slug("default").await.unwrap().unwrap();
@@ -373,35 +354,24 @@ backend_tests! {
             created_ms: e.now_ms(),
         };
         s.running.store.create_instance(&instance).await.unwrap();
-        let (status, body) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::PUT,
-            &format!("/v1/admin/instances/{}/credentials", instance.id),
-            json!({"api_key": "k"}),
-        )
-        .await;
+        let (status, body) = as_admin
+            .put(
+                &format!("/v1/admin/instances/{}/credentials", instance.id),
+                json!({"api_key": "k"}),
+            )
+            .await;
         assert_eq!(status, 204, "{b}: {body}");
-        let (status, body) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::POST,
-            "/v1/admin/agents",
-            json!({"name": "reader", "owner": "o@example.com"}),
-        )
-        .await;
+        let (status, body) = as_admin
+            .post(
+                "/v1/admin/agents",
+                json!({"name": "reader", "owner": "o@example.com"}),
+            )
+            .await;
         assert_eq!(status, 201, "{b}: {body}");
-        let (status, key) = crate::harness::send(
-            &s,
-            &admin,
-            reqwest::Method::POST,
-            &format!(
-                "/v1/admin/agents/{}/keys",
-                body["agent"]["id"].as_str().unwrap()
-            ),
-            json!({}),
-        )
-        .await;
+        let agent = body["agent"]["id"].as_str().unwrap();
+        let (status, key) = as_admin
+            .post(&format!("/v1/admin/agents/{agent}/keys"), json!({}))
+            .await;
         assert_eq!(status, 201, "{b}: {key}");
         let (status, body) = s
             .execute(
@@ -410,7 +380,7 @@ backend_tests! {
             )
             .await;
         assert_eq!(status, 502, "{b}: {body}");
-        let msg = body["error"]["message"].as_str().unwrap_or_default();
+        let msg = error_message(&body);
         assert!(
             msg.contains("variable 'host'") && msg.contains("local address"),
             "{b}: {msg}"
@@ -439,18 +409,6 @@ backend_tests! {
     }
 }
 
-async fn overview_html(s: &TestServer, cookie: &str) -> String {
-    let r = s
-        .http
-        .get(s.url("/"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
-}
-
 /// The console warns on every page while local targets are allowed, and only then.
 #[tokio::test]
 async fn the_console_warns_when_local_targets_are_allowed() {
@@ -459,7 +417,7 @@ async fn the_console_warns_when_local_targets_are_allowed() {
     let cookie = demo
         .console_session(&d.admin_email, &d.admin_password)
         .await;
-    let html = overview_html(&demo, &cookie).await;
+    let html = demo.page_html("/", &cookie).await;
     assert!(
         html.contains("data-testid=\"local-targets\""),
         "no banner in the demo"
@@ -469,7 +427,7 @@ async fn the_console_warns_when_local_targets_are_allowed() {
     let strict = crate::harness::start_strict(Backend::Sqlite).await;
     let b = strict.running.bootstrap.as_ref().unwrap();
     let cookie = strict.console_session(&b.email, &b.password).await;
-    let html = overview_html(&strict, &cookie).await;
+    let html = strict.page_html("/", &cookie).await;
     assert!(
         html.contains("data-testid=\"user\""),
         "the page rendered: {html}"

@@ -59,13 +59,7 @@ backend_tests! {
                 "{b} {path}: {message}"
             );
         }
-        let yaml = s
-            .http
-            .get(s.url("/v1/admin/policy?format=yaml"))
-            .bearer_auth(s.admin_token())
-            .send()
-            .await
-            .unwrap();
+        let yaml = s.policy_yaml().await;
         assert_eq!(yaml.status(), 200, "{b}");
         assert!(
             yaml.headers()["content-type"]
@@ -234,13 +228,7 @@ async fn stored_session(s: &TestServer, cookie: &str) -> Value {
 
 /// The role badge of the console's top bar, as rendered on the server.
 async fn role_badge(s: &TestServer, cookie: &str) -> String {
-    let r = s
-        .http
-        .get(s.url("/agents"))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = s.page("/agents", cookie).await;
     assert_eq!(
         r.status(),
         200,

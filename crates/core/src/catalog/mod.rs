@@ -93,9 +93,7 @@ mod tests {
             false,
             "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    description: d\n",
         );
-        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&bad);
         assert!(err.contains("item_id"), "{err}");
     }
 
@@ -119,14 +117,19 @@ mod tests {
             vec!["items.*.id".to_string(), "meta.total".to_string()]
         );
         for bad in ["items..name", "items.*.", "items.first name", "items.*.id"] {
-            let err = Catalog::from_sources([("x.yaml", with(bad).as_str())])
-                .unwrap_err()
-                .to_string();
+            let err = refusal(&with(bad));
             assert!(
                 err.contains("x.yaml (x)") && err.contains("items:read") && err.contains(bad),
                 "{bad}: {err}"
             );
         }
+    }
+
+    /// Why the catalog made of the connector file `x.yaml` alone is refused.
+    fn refusal(yaml: &str) -> String {
+        Catalog::from_sources([("x.yaml", yaml)])
+            .unwrap_err()
+            .to_string()
     }
 
     fn with_refusal() -> String {
@@ -139,9 +142,7 @@ mod tests {
     #[test]
     fn a_bad_refuse_pattern_fails_the_catalog() {
         let bad = with_refusal().replace("PATTERN", "(unclosed");
-        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&bad);
         assert!(err.contains("refuse pattern"), "{err}");
         let good = with_refusal().replace("PATTERN", "(?i)drop");
         assert!(Catalog::from_sources([("x.yaml", good.as_str())]).is_ok());
@@ -152,16 +153,12 @@ mod tests {
         let bad = with_refusal()
             .replace("PATTERN", "x")
             .replace("host: { type: host,", "host: {");
-        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&bad);
         assert!(err.contains("type host"), "{err}");
         let bad = with_refusal()
             .replace("PATTERN", "x")
             .replace("scheme: { type: scheme,", "scheme: {");
-        let err = Catalog::from_sources([("x.yaml", bad.as_str())])
-            .unwrap_err()
-            .to_string();
+        let err = refusal(&bad);
         assert!(err.contains("type scheme"), "{err}");
     }
 

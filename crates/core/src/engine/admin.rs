@@ -11,11 +11,12 @@ use crate::access::Principal;
 use crate::audit::event as ev;
 use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
-use crate::ids::{AgentId, InstanceId, KeyId};
+use crate::ids::{AgentId, InstanceId, KeyId, OrgId};
 use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
 };
 use crate::store::AuditQuery;
+use crate::vault::SecretsOf;
 
 /// Input of "create agent".
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -304,11 +305,7 @@ impl AdminOps<'_> {
         .await?;
         if let Some(creds) = input.credentials {
             self.set_credentials(inst.id, creds).await?;
-            return e
-                .store
-                .instance(inst.org_id, inst.id)
-                .await?
-                .ok_or_else(|| CoreError::NotFound("no such instance".into()));
+            return e.instance_in(inst.org_id, inst.id).await;
         }
         Ok(inst)
     }
@@ -320,11 +317,7 @@ impl AdminOps<'_> {
         creds: BTreeMap<String, String>,
     ) -> Result<(), CoreError> {
         let e = self.engine;
-        let inst = e
-            .store
-            .instance(self.who.org_id, id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such instance".into()))?;
+        let inst = e.instance_in(self.who.org_id, id).await?;
         let connector = e.catalog.get(&inst.connector).ok_or_else(|| {
             CoreError::Internal(format!("instance of unknown connector {}", inst.connector))
         })?;
@@ -350,7 +343,7 @@ impl AdminOps<'_> {
         let dek = e.store.wrapped_data_key(inst.org_id).await?;
         let sealed = e
             .vault
-            .seal_credentials(inst.org_id, &dek, inst.id, &creds)?;
+            .seal(inst.org_id, &dek, SecretsOf::Instance(inst.id), &creds)?;
         let rotated = inst.credentials_set;
         e.store
             .set_instance_credentials(inst.org_id, inst.id, &sealed)
@@ -370,6 +363,16 @@ impl AdminOps<'_> {
         )
         .await?;
         Ok(())
+    }
+}
+
+impl Engine {
+    /// The org's instance `id`, or 404.
+    async fn instance_in(&self, org: OrgId, id: InstanceId) -> Result<Instance, CoreError> {
+        self.store
+            .instance(org, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such instance".into()))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::model::{
 use crate::policy::{self, Decision, Verdict};
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
 use crate::risk::{self, RiskBreakdown, RiskInputs};
+use crate::vault::SecretsOf;
 
 /// How an execute call (or an agent's poll of its request) ended, when not in an error.
 /// The server turns it into the HTTP answer.
@@ -460,8 +461,9 @@ impl Engine {
                 true => None,
                 false => Some(self.store.wrapped_data_key(instance.org_id).await?),
             };
+            let of = SecretsOf::Instance(instance.id);
             self.vault
-                .open_credentials(instance.org_id, wrapped.as_deref(), instance.id, sealed)?
+                .open(instance.org_id, wrapped.as_deref(), of, sealed)?
         };
         let r = self
             .executor

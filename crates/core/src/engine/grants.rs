@@ -455,11 +455,7 @@ impl super::AdminOps<'_> {
     /// Ends a grant now (requested or active).
     pub async fn revoke_grant(&self, id: GrantId, reason: &str) -> Result<Grant, CoreError> {
         let e = self.engine;
-        let g = e
-            .store
-            .grant(self.who.org_id, id)
-            .await?
-            .ok_or_else(|| CoreError::NotFound("no such grant".into()))?;
+        let g = e.grant_in(self.who.org_id, id).await?;
         let why = if reason.trim().is_empty() {
             format!("revoked by {}", self.who.email)
         } else {
@@ -472,8 +468,15 @@ impl super::AdminOps<'_> {
                 g.status.as_str()
             )));
         }
-        e.store
-            .grant(self.who.org_id, id)
+        e.grant_in(self.who.org_id, id).await
+    }
+}
+
+impl Engine {
+    /// The org's grant `id`, or 404.
+    async fn grant_in(&self, org: OrgId, id: GrantId) -> Result<Grant, CoreError> {
+        self.store
+            .grant(org, id)
             .await?
             .ok_or_else(|| CoreError::NotFound("no such grant".into()))
     }

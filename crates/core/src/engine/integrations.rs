@@ -16,6 +16,7 @@ use crate::integration::{
     parse_input,
 };
 use crate::model::ApprovalStatus;
+use crate::vault::SecretsOf;
 
 fn view(kind: IntegrationKind, stored: Option<&StoredIntegration>) -> IntegrationView {
     IntegrationView {
@@ -57,7 +58,9 @@ impl AdminOps<'_> {
             org_id: org,
             kind,
             config,
-            sealed_secrets: e.vault.seal_integration(org, &dek, kind, &secrets)?,
+            sealed_secrets: e
+                .vault
+                .seal(org, &dek, SecretsOf::Integration(kind), &secrets)?,
             secret_fields: secrets.keys().cloned().collect(),
             updated_ms: e.now_ms(),
             updated_by: self.who.email.clone(),
@@ -111,9 +114,10 @@ impl Engine {
         } else {
             Some(self.store.wrapped_data_key(org).await?)
         };
-        let secrets =
-            self.vault
-                .open_integration(org, dek.as_deref(), kind, &stored.sealed_secrets)?;
+        let of = SecretsOf::Integration(kind);
+        let secrets = self
+            .vault
+            .open(org, dek.as_deref(), of, &stored.sealed_secrets)?;
         Ok(Some(IntegrationSettings {
             kind,
             config: stored.config,

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::ExecError;
 use super::plan::{Body, Call, HeaderValue, Plan, RequestPlan};
 use crate::catalog::{
     AuthScheme, BodyEncoding, Catalog, Connector, Operation, ParamLocation, ParamType, VariableKind,
@@ -67,19 +68,29 @@ fn instance(c: &Connector) -> Instance {
     }
 }
 
+/// Plans a call of `op` of `c` on `inst` with `creds` and `params`.
+fn try_plan(
+    (c, op): (&Connector, &Operation),
+    inst: &Instance,
+    creds: &Credentials,
+    params: &Map<String, Value>,
+    allow_local: bool,
+) -> Result<Plan, ExecError> {
+    let call = Call {
+        connector: c,
+        op,
+        instance: inst,
+        creds,
+        params,
+    };
+    call.plan(allow_local)
+}
+
 fn plan(c: &Connector, op: &Operation, params: &Value) -> Plan {
     let Value::Object(params) = params else {
         panic!("params must be an object")
     };
-    let (inst, creds) = (instance(c), creds());
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &creds,
-        params,
-    };
-    call.plan(false)
+    try_plan((c, op), &instance(c), &creds(), params, false)
         .unwrap_or_else(|e| panic!("{}: plan failed: {e}", c.name))
 }
 
@@ -160,230 +171,183 @@ fn each_connector_plans_a_read_and_a_write() {
         headers: &'static [(&'static str, &'static str)],
         token_url: Option<&'static str>,
     }
+    // A case names what is its own: the call, the request line, then any query, headers
+    // and token URL it expects (none by default).
+    impl Case {
+        fn new((connector, op): (&'static str, &'static str), params: Value) -> Case {
+            Case {
+                connector,
+                op,
+                params,
+                method: "",
+                url: "",
+                query: &[],
+                headers: &[],
+                token_url: None,
+            }
+        }
+        fn sends(self, method: &'static str, url: &'static str) -> Case {
+            Case {
+                method,
+                url,
+                ..self
+            }
+        }
+        fn query(self, query: &'static [(&'static str, &'static str)]) -> Case {
+            Case { query, ..self }
+        }
+        fn headers(self, headers: &'static [(&'static str, &'static str)]) -> Case {
+            Case { headers, ..self }
+        }
+        fn token(self, url: &'static str) -> Case {
+            Case {
+                token_url: Some(url),
+                ..self
+            }
+        }
+    }
     let sub = "https://management.azure.com/subscriptions/subscription_id-1";
     let sentinel = "/resourceGroups/resource_group-1/providers/Microsoft.OperationalInsights/workspaces/workspace_name-1/providers/Microsoft.SecurityInsights";
-    let ms_token = Some("https://login.microsoftonline.com/tenant_id-1/oauth2/v2.0/token");
+    let ms_token = "https://login.microsoftonline.com/tenant_id-1/oauth2/v2.0/token";
     let cases = vec![
-        Case {
-            connector: "azure",
-            op: "storage_accounts:read",
-            params: json!({"resource_group": "rg 1", "account": "acct"}),
-            method: "GET",
-            url: "/resourceGroups/rg%201/providers/Microsoft.Storage/storageAccounts/acct",
-            query: &[],
-            headers: &[],
-            token_url: ms_token,
-        },
-        Case {
-            connector: "azure",
-            op: "storage_accounts:update",
-            params: json!({"resource_group": "rg", "account": "acct", "allow_blob_public_access": false}),
-            method: "PATCH",
-            url: "/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
-            query: &[],
-            headers: &[],
-            token_url: ms_token,
-        },
-        Case {
-            connector: "crowdstrike",
-            op: "hosts:read",
-            params: json!({"filter": "hostname:'web-1'", "limit": 5}),
-            method: "GET",
-            url: "https://api.crowdstrike.com/devices/queries/devices-scroll/v1",
-            query: &[("filter", "hostname:'web-1'"), ("limit", "5")],
-            headers: &[],
-            token_url: Some("https://api.crowdstrike.com/oauth2/token"),
-        },
-        Case {
-            connector: "crowdstrike",
-            op: "hosts:write",
-            params: json!({"action_name": "contain", "ids": ["d1", "d2"]}),
-            method: "POST",
-            url: "https://api.crowdstrike.com/devices/entities/devices-actions/v2",
-            query: &[("action_name", "contain")],
-            headers: &[],
-            token_url: Some("https://api.crowdstrike.com/oauth2/token"),
-        },
-        Case {
-            connector: "jira",
-            op: "issues:get",
-            params: json!({"issue_key": "SEC-1", "fields": "summary"}),
-            method: "GET",
-            url: "https://jira.example.com/rest/api/3/issue/SEC-1",
-            query: &[("fields", "summary")],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "jira",
-            op: "issues:write",
-            params: json!({"project": "SEC", "summary": "s", "issue_type": "Task"}),
-            method: "POST",
-            url: "https://jira.example.com/rest/api/3/issue",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "okta",
-            op: "users:get",
-            params: json!({"user_id": "00u/1"}),
-            method: "GET",
-            url: "https://okta.example.com/api/v1/users/00u%2F1",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "okta",
-            op: "users:suspend",
-            params: json!({"user_id": "00u1"}),
-            method: "POST",
-            url: "https://okta.example.com/api/v1/users/00u1/lifecycle/suspend",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "pagerduty",
-            op: "incidents:read",
-            params: json!({"statuses": "triggered"}),
-            method: "GET",
-            url: "https://api.pagerduty.com/incidents",
-            query: &[("statuses[]", "triggered")],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "pagerduty",
-            op: "incidents:write",
-            params: json!({"from": "a@b.c", "title": "t", "service_id": "P1"}),
-            method: "POST",
-            url: "https://api.pagerduty.com/incidents",
-            query: &[],
-            headers: &[("From", "a@b.c")],
-            token_url: None,
-        },
-        Case {
-            connector: "sentinel",
-            op: "incidents:get",
-            params: json!({"incident_id": "i-1"}),
-            method: "GET",
-            url: "/incidents/i-1",
-            query: &[],
-            headers: &[],
-            token_url: ms_token,
-        },
-        Case {
-            connector: "sentinel",
-            op: "incidents:write",
-            params: json!({"incident_id": "i-1", "title": "t", "severity": "High", "status": "Closed"}),
-            method: "PUT",
-            url: "/incidents/i-1",
-            query: &[],
-            headers: &[],
-            token_url: ms_token,
-        },
-        Case {
-            connector: "sentinelone",
-            op: "threats:read",
-            params: json!({"computer_name": "web", "limit": 10}),
-            method: "GET",
-            url: "https://sentinelone.example.com/web/api/v2.1/threats",
-            query: &[("computerName__contains", "web"), ("limit", "10")],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "sentinelone",
-            op: "agents:disconnect",
-            params: json!({"ids": ["a1"]}),
-            method: "POST",
-            url: "https://sentinelone.example.com/web/api/v2.1/agents/actions/disconnect",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "servicenow",
-            op: "incidents:read",
-            params: json!({"query": "active=true", "limit": 3}),
-            method: "GET",
-            url: "https://servicenow.example.com/api/now/table/incident",
-            query: &[("sysparm_query", "active=true"), ("sysparm_limit", "3")],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "servicenow",
-            op: "incidents:update",
-            params: json!({"sys_id": "abc", "state": "6"}),
-            method: "PATCH",
-            url: "https://servicenow.example.com/api/now/table/incident/abc",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "slack",
-            op: "messages:read",
-            params: json!({"channel": "C1", "limit": 2}),
-            method: "GET",
-            url: "https://slack.com/api/conversations.history",
-            query: &[("channel", "C1"), ("limit", "2")],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "slack",
-            op: "messages:write",
-            params: json!({"channel": "C1", "text": "hi"}),
-            method: "POST",
-            url: "https://slack.com/api/chat.postMessage",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "splunk",
-            op: "search:status",
-            params: json!({"sid": "1700.1"}),
-            method: "GET",
-            url: "https://splunk.example.com:8089/services/search/jobs/1700.1",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "splunk",
-            op: "saved_searches:write",
-            params: json!({"name": "n", "search": "index=main"}),
-            method: "POST",
-            url: "https://splunk.example.com:8089/services/saved/searches",
-            query: &[],
-            headers: &[],
-            token_url: None,
-        },
-        Case {
-            connector: "wiz",
-            op: "issues:read",
-            params: json!({"first": 5}),
-            method: "POST",
-            url: "https://api.us1.app.wiz.io/graphql",
-            query: &[],
-            headers: &[],
-            token_url: Some("https://auth.app.wiz.io/oauth/token"),
-        },
-        Case {
-            connector: "wiz",
-            op: "issues:note",
-            params: json!({"issue_id": "w1", "text": "t"}),
-            method: "POST",
-            url: "https://api.us1.app.wiz.io/graphql",
-            query: &[],
-            headers: &[],
-            token_url: Some("https://auth.app.wiz.io/oauth/token"),
-        },
+        Case::new(
+            ("azure", "storage_accounts:read"),
+            json!({"resource_group": "rg 1", "account": "acct"}),
+        )
+        .sends(
+            "GET",
+            "/resourceGroups/rg%201/providers/Microsoft.Storage/storageAccounts/acct",
+        )
+        .token(ms_token),
+        Case::new(
+            ("azure", "storage_accounts:update"),
+            json!({"resource_group": "rg", "account": "acct", "allow_blob_public_access": false}),
+        )
+        .sends(
+            "PATCH",
+            "/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
+        )
+        .token(ms_token),
+        Case::new(
+            ("crowdstrike", "hosts:read"),
+            json!({"filter": "hostname:'web-1'", "limit": 5}),
+        )
+        .sends(
+            "GET",
+            "https://api.crowdstrike.com/devices/queries/devices-scroll/v1",
+        )
+        .query(&[("filter", "hostname:'web-1'"), ("limit", "5")])
+        .token("https://api.crowdstrike.com/oauth2/token"),
+        Case::new(
+            ("crowdstrike", "hosts:write"),
+            json!({"action_name": "contain", "ids": ["d1", "d2"]}),
+        )
+        .sends(
+            "POST",
+            "https://api.crowdstrike.com/devices/entities/devices-actions/v2",
+        )
+        .query(&[("action_name", "contain")])
+        .token("https://api.crowdstrike.com/oauth2/token"),
+        Case::new(
+            ("jira", "issues:get"),
+            json!({"issue_key": "SEC-1", "fields": "summary"}),
+        )
+        .sends("GET", "https://jira.example.com/rest/api/3/issue/SEC-1")
+        .query(&[("fields", "summary")]),
+        Case::new(
+            ("jira", "issues:write"),
+            json!({"project": "SEC", "summary": "s", "issue_type": "Task"}),
+        )
+        .sends("POST", "https://jira.example.com/rest/api/3/issue"),
+        Case::new(("okta", "users:get"), json!({"user_id": "00u/1"}))
+            .sends("GET", "https://okta.example.com/api/v1/users/00u%2F1"),
+        Case::new(("okta", "users:suspend"), json!({"user_id": "00u1"})).sends(
+            "POST",
+            "https://okta.example.com/api/v1/users/00u1/lifecycle/suspend",
+        ),
+        Case::new(
+            ("pagerduty", "incidents:read"),
+            json!({"statuses": "triggered"}),
+        )
+        .sends("GET", "https://api.pagerduty.com/incidents")
+        .query(&[("statuses[]", "triggered")]),
+        Case::new(
+            ("pagerduty", "incidents:write"),
+            json!({"from": "a@b.c", "title": "t", "service_id": "P1"}),
+        )
+        .sends("POST", "https://api.pagerduty.com/incidents")
+        .headers(&[("From", "a@b.c")]),
+        Case::new(("sentinel", "incidents:get"), json!({"incident_id": "i-1"}))
+            .sends("GET", "/incidents/i-1")
+            .token(ms_token),
+        Case::new(
+            ("sentinel", "incidents:write"),
+            json!({"incident_id": "i-1", "title": "t", "severity": "High", "status": "Closed"}),
+        )
+        .sends("PUT", "/incidents/i-1")
+        .token(ms_token),
+        Case::new(
+            ("sentinelone", "threats:read"),
+            json!({"computer_name": "web", "limit": 10}),
+        )
+        .sends(
+            "GET",
+            "https://sentinelone.example.com/web/api/v2.1/threats",
+        )
+        .query(&[("computerName__contains", "web"), ("limit", "10")]),
+        Case::new(("sentinelone", "agents:disconnect"), json!({"ids": ["a1"]})).sends(
+            "POST",
+            "https://sentinelone.example.com/web/api/v2.1/agents/actions/disconnect",
+        ),
+        Case::new(
+            ("servicenow", "incidents:read"),
+            json!({"query": "active=true", "limit": 3}),
+        )
+        .sends(
+            "GET",
+            "https://servicenow.example.com/api/now/table/incident",
+        )
+        .query(&[("sysparm_query", "active=true"), ("sysparm_limit", "3")]),
+        Case::new(
+            ("servicenow", "incidents:update"),
+            json!({"sys_id": "abc", "state": "6"}),
+        )
+        .sends(
+            "PATCH",
+            "https://servicenow.example.com/api/now/table/incident/abc",
+        ),
+        Case::new(
+            ("slack", "messages:read"),
+            json!({"channel": "C1", "limit": 2}),
+        )
+        .sends("GET", "https://slack.com/api/conversations.history")
+        .query(&[("channel", "C1"), ("limit", "2")]),
+        Case::new(
+            ("slack", "messages:write"),
+            json!({"channel": "C1", "text": "hi"}),
+        )
+        .sends("POST", "https://slack.com/api/chat.postMessage"),
+        Case::new(("splunk", "search:status"), json!({"sid": "1700.1"})).sends(
+            "GET",
+            "https://splunk.example.com:8089/services/search/jobs/1700.1",
+        ),
+        Case::new(
+            ("splunk", "saved_searches:write"),
+            json!({"name": "n", "search": "index=main"}),
+        )
+        .sends(
+            "POST",
+            "https://splunk.example.com:8089/services/saved/searches",
+        ),
+        Case::new(("wiz", "issues:read"), json!({"first": 5}))
+            .sends("POST", "https://api.us1.app.wiz.io/graphql")
+            .token("https://auth.app.wiz.io/oauth/token"),
+        Case::new(
+            ("wiz", "issues:note"),
+            json!({"issue_id": "w1", "text": "t"}),
+        )
+        .sends("POST", "https://api.us1.app.wiz.io/graphql")
+        .token("https://auth.app.wiz.io/oauth/token"),
     ];
     // Where body params went: `(dotted path, value)` in the JSON body.
     let bodies: BTreeMap<(&str, &str), Vec<(&str, Value)>> = BTreeMap::from([
@@ -583,18 +547,10 @@ fn a_local_target_is_refused_when_planning() {
     let op = c.operation("users:read").unwrap();
     let mut inst = instance(c);
     inst.variables.insert("host".into(), "127.0.0.1".into());
-    let creds = creds();
-    let params = Map::new();
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &creds,
-        params: &params,
-    };
-    let err = call.plan(false).unwrap_err().to_string();
-    assert!(err.contains("local"), "{err}");
-    assert!(call.plan(true).is_ok());
+    let (creds, params) = (creds(), Map::new());
+    let err = try_plan((c, op), &inst, &creds, &params, false).unwrap_err();
+    assert!(err.to_string().contains("local"), "{err}");
+    assert!(try_plan((c, op), &inst, &creds, &params, true).is_ok());
 }
 
 /// A missing credential field is a build error naming the field, not a panic.
@@ -603,16 +559,7 @@ fn a_missing_credential_names_the_field() {
     let cat = Catalog::builtin().unwrap();
     let c = cat.get("slack").unwrap();
     let op = c.operation("channels:read").unwrap();
-    let inst = instance(c);
     let none = Credentials(BTreeMap::new());
-    let params = Map::new();
-    let call = Call {
-        connector: c,
-        op,
-        instance: &inst,
-        creds: &none,
-        params: &params,
-    };
-    let err = call.plan(false).unwrap_err().to_string();
-    assert!(err.contains("'token'"), "{err}");
+    let err = try_plan((c, op), &instance(c), &none, &Map::new(), false).unwrap_err();
+    assert!(err.to_string().contains("'token'"), "{err}");
 }

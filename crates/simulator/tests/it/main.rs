@@ -45,14 +45,35 @@ fn secret(connector: &str, field: &str) -> String {
         .to_owned()
 }
 
-async fn post_form(url: &str, form: &str) -> reqwest::Response {
+/// A form POST, as a token endpoint expects it.
+fn post_form(url: &str, form: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .post(url)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(form.to_owned())
-        .send()
-        .await
-        .unwrap()
+}
+
+/// Sends `req` and expects `status`.
+async fn expect_status(req: reqwest::RequestBuilder, status: u16) {
+    assert_eq!(req.send().await.unwrap().status(), status);
+}
+
+/// Sends `req`, expects `status` and returns the JSON body.
+async fn expect_json(req: reqwest::RequestBuilder, status: u16) -> Value {
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), status);
+    res.json().await.unwrap()
+}
+
+/// The `authorization` value of the demo Okta key.
+fn okta_key() -> String {
+    format!("SSWS {}", secret("okta", "api_key"))
+}
+
+/// The `client_credentials` form of `connector`'s demo client, with `secret` as its secret.
+fn client_credentials(connector: &str, secret_: &str) -> String {
+    let id = secret(connector, "client_id");
+    format!("grant_type=client_credentials&client_id={id}&client_secret={secret_}")
 }
 
 #[tokio::test]
@@ -118,56 +139,35 @@ async fn crowdstrike_token_flow_and_api_calls() {
         secret("crowdstrike", "client_secret"),
     );
 
-    let wrong = post_form(
-        &token_url,
-        &format!("grant_type=client_credentials&client_id={id}&client_secret=nope"),
-    )
-    .await;
-    assert_eq!(wrong.status(), 401);
-    let body: Value = wrong.json().await.unwrap();
+    let wrong = client_credentials("crowdstrike", "nope");
+    let body = expect_json(post_form(&token_url, &wrong), 401).await;
     assert_eq!(body["errors"][0]["code"], 401);
 
-    let bad_grant = post_form(
-        &token_url,
-        &format!("grant_type=password&client_id={id}&client_secret={secret_}"),
-    )
-    .await;
-    assert_eq!(bad_grant.status(), 400);
+    let bad_grant = format!("grant_type=password&client_id={id}&client_secret={secret_}");
+    expect_status(post_form(&token_url, &bad_grant), 400).await;
 
-    let ok = post_form(
-        &token_url,
-        &format!("grant_type=client_credentials&client_id={id}&client_secret={secret_}"),
-    )
-    .await;
-    assert_eq!(ok.status(), 200);
-    let tok: Value = ok.json().await.unwrap();
+    let ok = client_credentials("crowdstrike", &secret_);
+    let tok = expect_json(post_form(&token_url, &ok), 200).await;
     assert_eq!(tok["token_type"], "bearer");
     assert_eq!(tok["expires_in"], 1799);
     let access = tok["access_token"].as_str().unwrap().to_owned();
 
     let client = reqwest::Client::new();
     let url = format!("{base}/detects/queries/detects/v1?limit=2&filter=status%3A%27new%27");
-    let res = client.get(&url).bearer_auth(&access).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+    let v = expect_json(client.get(&url).bearer_auth(&access), 200).await;
     assert_eq!(v["resources"].as_array().unwrap().len(), 2);
     assert!(v["meta"]["trace_id"].is_string());
     assert_eq!(v["errors"], json!([]));
 
-    let res = client.get(&url).bearer_auth("forged").send().await.unwrap();
-    assert_eq!(res.status(), 401);
+    expect_status(client.get(&url).bearer_auth("forged"), 401).await;
 
     let contain = client
         .post(format!(
             "{base}/devices/entities/devices-actions/v2?action_name=contain"
         ))
         .bearer_auth(&access)
-        .json(&json!({ "ids": ["abc123"] }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(contain.status(), 202);
-    let v: Value = contain.json().await.unwrap();
+        .json(&json!({ "ids": ["abc123"] }));
+    let v = expect_json(contain, 202).await;
     assert_eq!(v["resources"][0]["id"], "abc123");
 }
 
@@ -176,36 +176,25 @@ async fn api_key_connector_checks_its_header() {
     let sim = sim().await;
     let (base, _) = urls(&sim, "okta");
     let client = reqwest::Client::new();
-    let good = format!("SSWS {}", secret("okta", "api_key"));
+    let good = okta_key();
 
-    let res = client
+    let list = client
         .get(format!("{base}/api/v1/users?limit=2"))
-        .header("authorization", &good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let users: Value = res.json().await.unwrap();
+        .header("authorization", &good);
+    let users = expect_json(list, 200).await;
     assert_eq!(users.as_array().unwrap().len(), 2);
     assert_eq!(users[0]["status"], "ACTIVE");
 
-    let res = client
+    let wrong = client
         .get(format!("{base}/api/v1/users"))
-        .header("authorization", "SSWS wrong")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let err: Value = res.json().await.unwrap();
+        .header("authorization", "SSWS wrong");
+    let err = expect_json(wrong, 401).await;
     assert_eq!(err["errorCode"], "E0000011");
 
-    let res = client
+    let suspend = client
         .post(format!("{base}/api/v1/users/00uabc/lifecycle/suspend"))
-        .header("authorization", &good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+        .header("authorization", &good);
+    expect_status(suspend, 200).await;
 }
 
 #[tokio::test]
@@ -216,18 +205,14 @@ async fn basic_connector_checks_its_credentials() {
     let url = format!("{base}/api/now/table/incident");
     let body = json!({ "short_description": "Automated: critical vulnerability", "urgency": 1 });
 
-    let res = client
+    let good = client
         .post(&url)
         .basic_auth(
             secret("servicenow", "username"),
             Some(secret("servicenow", "password")),
         )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: Value = res.json().await.unwrap();
+        .json(&body);
+    let v = expect_json(good, 201).await;
     assert!(v["result"]["number"].as_str().unwrap().starts_with("INC"));
     assert_eq!(
         v["result"]["short_description"],
@@ -235,15 +220,11 @@ async fn basic_connector_checks_its_credentials() {
     );
     assert_eq!(v["result"]["urgency"], "1");
 
-    let res = client
+    let wrong = client
         .post(&url)
         .basic_auth("admin", Some("admin"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let v: Value = res.json().await.unwrap();
+        .json(&body);
+    let v = expect_json(wrong, 401).await;
     assert_eq!(v["status"], "failure");
 }
 
@@ -265,18 +246,10 @@ async fn the_request_log_records_everything() {
         .send()
         .await
         .unwrap();
-    let missing = client
-        .get(format!("{}/nowhere/at/all", sim.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status(), 404);
-    let unknown = client
-        .get(format!("{base}/api/unknown.method"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown.status(), 404);
+    let missing = client.get(format!("{}/nowhere/at/all", sim.base_url()));
+    expect_status(missing, 404).await;
+    let unknown = client.get(format!("{base}/api/unknown.method"));
+    expect_status(unknown, 404).await;
 
     let log = sim.requests();
     assert_eq!(sim.request_count(), 4);
@@ -294,86 +267,49 @@ async fn x_sim_fail_answers_the_asked_status() {
     let sim = sim().await;
     let (base, _) = urls(&sim, "okta");
     let client = reqwest::Client::new();
-    let key = format!("SSWS {}", secret("okta", "api_key"));
-    let res = client
-        .get(format!("{base}/api/v1/users"))
-        .header("authorization", &key)
-        .header("x-sim-fail", "503")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    let v: Value = res.json().await.unwrap();
+    let key = okta_key();
+    let users = || {
+        client
+            .get(format!("{base}/api/v1/users"))
+            .header("authorization", &key)
+    };
+    let v = expect_json(users().header("x-sim-fail", "503"), 503).await;
     assert_eq!(v["errorCode"], "E0000009");
 
     sim.fail_connector("okta", Some(500));
-    let res = client
-        .get(format!("{base}/api/v1/users"))
-        .header("authorization", &key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 500);
+    expect_status(users(), 500).await;
     sim.fail_connector("okta", None);
-    let res = client
-        .get(format!("{base}/api/v1/users"))
-        .header("authorization", &key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    expect_status(users(), 200).await;
 }
 
 #[tokio::test]
 async fn sentinel_and_wiz_token_endpoints_check_scope_and_audience() {
     let sim = sim().await;
     let (base, token_url) = urls(&sim, "sentinel");
-    let (id, s) = (
-        secret("sentinel", "client_id"),
-        secret("sentinel", "client_secret"),
-    );
-    let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
-    let res = post_form(token_url.as_deref().unwrap(), &creds).await;
+    let token_url = token_url.unwrap();
+    let creds = client_credentials("sentinel", &secret("sentinel", "client_secret"));
+    let res = post_form(&token_url, &creds).send().await.unwrap();
     assert_eq!(res.status(), 400, "the .default scope is required");
-    let res = post_form(
-        token_url.as_deref().unwrap(),
-        &format!("{creds}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let token: Value = res.json().await.unwrap();
+    let scoped = format!("{creds}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default");
+    let token = expect_json(post_form(&token_url, &scoped), 200).await;
     let vars = sim.variables_for("sentinel");
     let incidents = render(
         "/subscriptions/{subscription_id}/resourceGroups/{resource_group}/providers/Microsoft.OperationalInsights/workspaces/{workspace_name}/providers/Microsoft.SecurityInsights/incidents?api-version=2024-03-01&%24top=2",
         &vars,
         "",
     );
-    let res = reqwest::Client::new()
+    let list = reqwest::Client::new()
         .get(format!("{base}{incidents}"))
-        .bearer_auth(token["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+        .bearer_auth(token["access_token"].as_str().unwrap());
+    let v = expect_json(list, 200).await;
     assert_eq!(v["value"].as_array().unwrap().len(), 2);
 
     let (wiz_base, wiz_token) = urls(&sim, "wiz");
-    let (id, s) = (secret("wiz", "client_id"), secret("wiz", "client_secret"));
-    let creds = format!("grant_type=client_credentials&client_id={id}&client_secret={s}");
-    assert_eq!(
-        post_form(wiz_token.as_deref().unwrap(), &creds)
-            .await
-            .status(),
-        400
-    );
-    let res = post_form(
-        wiz_token.as_deref().unwrap(),
-        &format!("{creds}&audience=wiz-api"),
-    )
-    .await;
-    assert_eq!(res.status(), 200);
-    let token: Value = res.json().await.unwrap();
+    let wiz_token = wiz_token.unwrap();
+    let creds = client_credentials("wiz", &secret("wiz", "client_secret"));
+    expect_status(post_form(&wiz_token, &creds), 400).await;
+    let with_audience = format!("{creds}&audience=wiz-api");
+    let token = expect_json(post_form(&wiz_token, &with_audience), 200).await;
     let catalog = Catalog::builtin().unwrap();
     let mut body = catalog
         .get("wiz")
@@ -384,15 +320,11 @@ async fn sentinel_and_wiz_token_endpoints_check_scope_and_audience() {
         .clone()
         .unwrap();
     body["variables"]["first"] = json!(2);
-    let res = reqwest::Client::new()
+    let issues = reqwest::Client::new()
         .post(format!("{wiz_base}/graphql"))
         .bearer_auth(token["access_token"].as_str().unwrap())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let v: Value = res.json().await.unwrap();
+        .json(&body);
+    let v = expect_json(issues, 200).await;
     assert_eq!(v["data"]["issuesV2"]["nodes"].as_array().unwrap().len(), 2);
 }
 
@@ -402,31 +334,20 @@ async fn pagerduty_events_need_no_credentials_and_splunk_takes_forms() {
     let vars = sim.variables_for("pagerduty");
     let events = render("{scheme}://{events_host}/v2/enqueue", &vars, "");
     let event = json!({ "routing_key": "R0UT1NGKEY", "event_action": "trigger", "payload": { "summary": "x", "source": "arx", "severity": "critical" } });
-    let res = reqwest::Client::new()
-        .post(&events)
-        .json(&event)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    let v: Value = res.json().await.unwrap();
+    let v = expect_json(reqwest::Client::new().post(&events).json(&event), 202).await;
     assert_eq!(v["status"], "success");
     assert_eq!(v["message"], "Event processed");
 
     let (base, _) = urls(&sim, "splunk");
-    let res = reqwest::Client::new()
-        .post(format!("{base}/services/search/jobs?output_mode=json"))
-        .header(
-            "authorization",
-            format!("Splunk {}", secret("splunk", "api_key")),
-        )
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("search=search+index%3Dmain&earliest_time=-4h")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: Value = res.json().await.unwrap();
+    let search = post_form(
+        &format!("{base}/services/search/jobs?output_mode=json"),
+        "search=search+index%3Dmain&earliest_time=-4h",
+    )
+    .header(
+        "authorization",
+        format!("Splunk {}", secret("splunk", "api_key")),
+    );
+    let v = expect_json(search, 201).await;
     assert!(v["sid"].is_string());
 }
 
@@ -486,7 +407,10 @@ async fn every_operation_of_the_catalog_is_served() {
                 for (k, v) in extra_params {
                     form.push_str(&format!("&{k}={v}"));
                 }
-                let res = post_form(token_url.as_deref().unwrap(), &form).await;
+                let res = post_form(token_url.as_deref().unwrap(), &form)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(res.status(), 200, "{} token", c.name);
                 let t: Value = res.json().await.unwrap();
                 format!("Bearer {}", t["access_token"].as_str().unwrap())

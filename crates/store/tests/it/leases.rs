@@ -30,25 +30,18 @@ backend_tests! {
     async fn two_holders_contend_and_one_wins_until_expiry_or_release(s: Db) {
         let name = s.backend;
         let (a, b) = ("replica-a", "replica-b");
-        assert!(
-            s.try_lease("sweep", a, 1_000, 500).await.unwrap(),
-            "{name}: free"
-        );
-        assert!(
-            !s.try_lease("sweep", b, 1_100, 500).await.unwrap(),
-            "{name}: A holds it"
-        );
-        assert!(
-            s.try_lease("sweep", a, 1_200, 500).await.unwrap(),
-            "{name}: the holder renews"
-        );
+        // `holder` tries to take or renew the sweep's lease for 500 ms at `now_ms`.
+        let sweep = |holder: &'static str, now_ms: i64| s.try_lease("sweep", holder, now_ms, 500);
+        assert!(sweep(a, 1_000).await.unwrap(), "{name}: free");
+        assert!(!sweep(b, 1_100).await.unwrap(), "{name}: A holds it");
+        assert!(sweep(a, 1_200).await.unwrap(), "{name}: the holder renews");
         assert_eq!(
             row(&s, "sweep").await,
             Some((a.to_string(), 1_000, 1_200, 1_700)),
             "{name}: renewed, still acquired at the first take"
         );
         assert!(
-            !s.try_lease("sweep", b, 1_699, 500).await.unwrap(),
+            !sweep(b, 1_699).await.unwrap(),
             "{name}: not before the renewed lease runs out"
         );
         assert_eq!(
@@ -57,7 +50,7 @@ backend_tests! {
             "{name}: a refused take changes nothing"
         );
         assert!(
-            s.try_lease("sweep", b, 1_700, 500).await.unwrap(),
+            sweep(b, 1_700).await.unwrap(),
             "{name}: A stopped renewing; B takes over"
         );
         assert_eq!(
@@ -66,7 +59,7 @@ backend_tests! {
             "{name}"
         );
         assert!(
-            !s.try_lease("sweep", a, 1_800, 500).await.unwrap(),
+            !sweep(a, 1_800).await.unwrap(),
             "{name}: A, back, does not take it back while B holds it"
         );
 
@@ -76,13 +69,13 @@ backend_tests! {
         // Only the holder can release; a release lets another take it at once.
         s.release_lease("sweep", a).await.unwrap();
         assert!(
-            !s.try_lease("sweep", a, 1_900, 500).await.unwrap(),
+            !sweep(a, 1_900).await.unwrap(),
             "{name}: A cannot release B's lease"
         );
         s.release_lease("sweep", b).await.unwrap();
         assert_eq!(row(&s, "sweep").await, None, "{name}");
         assert!(
-            s.try_lease("sweep", a, 1_900, 500).await.unwrap(),
+            sweep(a, 1_900).await.unwrap(),
             "{name}: released, taken before it would have run out"
         );
     }

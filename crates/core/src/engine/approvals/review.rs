@@ -47,11 +47,8 @@ impl Engine {
             )));
         }
         let user = self
-            .store
-            .user(who.org_id, who.user_id)
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(|| CoreError::Unauthenticated("the account is no longer active".into()))?;
+            .active_user(who, "the account is no longer active")
+            .await?;
         Ok(ReviewOps { engine: self, user })
     }
 }

@@ -42,6 +42,15 @@ fn normalize_email(email: &str) -> String {
 }
 
 impl Engine {
+    /// The signed-in user's account if it is still active; 401 saying `why` otherwise.
+    pub(crate) async fn active_user(&self, p: &Principal, why: &str) -> Result<User, CoreError> {
+        self.store
+            .user(p.org_id, p.user_id)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| CoreError::Unauthenticated(why.into()))
+    }
+
     /// The principal of an active user (for sign-ins that map an outside identity, e.g. Slack).
     pub(crate) async fn principal_for(&self, user: &User) -> Result<Principal, CoreError> {
         let org = self.store.org(user.org_id).await?.ok_or_else(|| {

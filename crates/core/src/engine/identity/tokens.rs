@@ -63,12 +63,7 @@ impl Engine {
                 "lifetime_days must be 1 to {max}"
             )));
         }
-        let user = self
-            .store
-            .user(p.org_id, p.user_id)
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(|| CoreError::Unauthenticated("your account is not active".into()))?;
+        let user = self.active_user(p, "your account is not active").await?;
         let by = Actor::user(p.user_id, &p.email);
         self.issue(&user, &new.name, days, via.map(|t| t.expires_ms), by)
             .await
