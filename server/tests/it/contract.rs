@@ -29,7 +29,7 @@ backend_tests! {
         );
         let mut fuzz = Fuzzer::new(&s, &doc).await;
         let ops = doc.operations();
-        assert!(ops.len() >= 58, "{b}: only {} operations documented", ops.len());
+        assert!(ops.len() >= 57, "{b}: only {} operations documented", ops.len());
         for op in &ops {
             fuzz.unauthenticated(op).await;
             fuzz.invalid(op).await;
@@ -123,6 +123,9 @@ impl Doc {
     /// A value the schema says is valid: its example, default or first enum value,
     /// else one built from its type.
     fn valid(&self, schema: &Value) -> Value {
+        if let Some(example) = schema.get("example") {
+            return example.clone();
+        }
         let s = self.resolve(schema);
         for key in ["example", "default", "const"] {
             if let Some(v) = s.get(key) {
@@ -170,7 +173,10 @@ impl Doc {
         let s = self.resolve(schema);
         let mut out = Vec::new();
         if s.get("enum").is_some() {
-            out.push(("not a member of the enum".into(), json!("fuzz-not-a-member")));
+            out.push((
+                "not a member of the enum".into(),
+                json!("fuzz-not-a-member"),
+            ));
         }
         match type_of(s) {
             Some("string") => {
@@ -304,14 +310,21 @@ impl Op {
         self.params.iter().filter(move |p| p["in"] == place)
     }
 
-    /// The body's documented media types and schemas.
+    /// The body's documented media types and schemas; an example given beside a
+    /// schema goes into it, as the schema's own.
     fn media(&self) -> Vec<(String, Value)> {
         self.body
             .as_ref()
             .and_then(|b| b["content"].as_object())
             .into_iter()
             .flatten()
-            .map(|(k, v)| (k.clone(), v["schema"].clone()))
+            .map(|(k, v)| {
+                let mut schema = v["schema"].clone();
+                if let (Some(example), Some(m)) = (v.get("example"), schema.as_object_mut()) {
+                    m.insert("example".into(), example.clone());
+                }
+                (k.clone(), schema)
+            })
             .collect()
     }
 }
@@ -324,7 +337,10 @@ struct Answer {
 
 impl Answer {
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).chars().take(300).collect()
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(300)
+            .collect()
     }
 }
 
@@ -343,6 +359,9 @@ struct Fuzzer<'a> {
     admin: String,
     /// Ids the fuzzer must not delete (its own token).
     keep: BTreeSet<String>,
+    /// The id of what a valid POST made, by the path it was posted to: later requests
+    /// below that path act on it (and DELETEs remove it, not the demo's things).
+    created: BTreeMap<String, String>,
     mismatches: BTreeSet<String>,
     requests: usize,
 }
@@ -367,6 +386,7 @@ impl<'a> Fuzzer<'a> {
             doc,
             admin,
             keep,
+            created: BTreeMap::new(),
             mismatches: BTreeSet::new(),
             requests: 0,
         }
@@ -424,9 +444,17 @@ impl<'a> Fuzzer<'a> {
             };
             r.path.insert(name, value);
         }
-        for p in op.params_in("query").filter(|p| p["required"] == json!(true)) {
+        // The required parameters, and those the document gives an example of.
+        for p in op.params_in("query") {
+            let example = p.get("example").or(p["schema"].get("example"));
+            if p["required"] != json!(true) && example.is_none() {
+                continue;
+            }
             let name = p["name"].as_str().unwrap_or_default().to_string();
-            r.query.push((name, scalar(&self.doc.valid(&p["schema"]))));
+            let value = example
+                .cloned()
+                .unwrap_or_else(|| self.doc.valid(&p["schema"]));
+            r.query.push((name, scalar(&value)));
         }
         if let Some((media, schema)) = op.media().into_iter().next() {
             r.body = Some((media.clone(), encode(&media, &self.doc.valid(&schema))));
@@ -447,6 +475,9 @@ impl<'a> Fuzzer<'a> {
             listing = listing.replace(&format!("{{{k}}}"), v);
         }
         let listing = listing.replace("/v1/sdk/", "/v1/admin/");
+        if let Some(id) = self.created.get(&listing) {
+            return Some(id.clone());
+        }
         let res = self
             .s
             .http
@@ -489,6 +520,18 @@ impl<'a> Fuzzer<'a> {
     async fn valid(&mut self, op: &Op) {
         let r = self.valid_request(op).await;
         let a = self.record(op, "valid", &r).await;
+        if op.method == Method::POST && a.status == 201 {
+            let body: Value = serde_json::from_slice(&a.body).unwrap_or_default();
+            let id = body
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .find_map(|v| v.get("id"))
+                .map(scalar);
+            if let Some(id) = id {
+                self.created.insert(op.path.clone(), id);
+            }
+        }
         if [400, 415, 422].contains(&a.status) {
             self.mismatches.insert(format!(
                 "{} {} (valid) -> {}: a request the document allows was refused: {}",
@@ -538,7 +581,11 @@ impl<'a> Fuzzer<'a> {
                 r.body = Some(("text/plain".into(), b"fuzz".to_vec()));
                 cases.push(("a text/plain body".into(), r));
             }
-            if op.body.as_ref().is_some_and(|b| b["required"] == json!(true)) {
+            if op
+                .body
+                .as_ref()
+                .is_some_and(|b| b["required"] == json!(true))
+            {
                 let mut r = base.clone();
                 r.body = None;
                 cases.push(("without the required body".into(), r));
