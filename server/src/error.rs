@@ -91,14 +91,89 @@ pub async fn wrong_method(method: Method, uri: Uri) -> Response {
         "{} does not take {method}; the Allow header lists what it takes",
         uri.path()
     );
-    router_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", message)
+    router_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        message,
+    )
 }
 
 fn router_error(status: StatusCode, code: &str, message: String) -> Response {
-    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 /// The prefixes under which every answer is JSON.
 pub const API_PREFIXES: [&str; 4] = ["/v1", "/scim", "/auth", "/integrations"];
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The body of every refusal, as [`body`] and the router's answers build it:
+/// `{"error": {"code", "message", ...details}}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable code, a message that says what to fix, and for some codes
+/// details a program can act on.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+    /// `invalid_operation`: the operations (or connectors) that exist.
+    pub valid: Option<Vec<String>>,
+    /// The audit record of the refused or failed call.
+    pub audit_id: Option<String>,
+    /// `permission_denied`: the call's risk score.
+    pub risk_score: Option<u8>,
+    /// `permission_denied`: `DENY`.
+    pub verdict: Option<String>,
+    /// `target_error`: the status and body the target answered.
+    pub target_status: Option<u16>,
+    pub target_body: Option<Value>,
+    /// `gone`: when the body was purged (RFC 3339).
+    pub purged_at: Option<String>,
+    /// `stale_policy`: the version the edit started from, and the one in force.
+    pub based_on: Option<i64>,
+    pub in_force: Option<i64>,
+    /// `rate_limited`: seconds to wait (also in `Retry-After`).
+    pub retry_after: Option<u64>,
+    /// `approval_denied`, `approval_expired`, `approval_cancelled`: the request.
+    pub approval_id: Option<String>,
+    /// `invalid_policy`: the rule, field and problem.
+    pub rule: Option<String>,
+    pub field: Option<String>,
+    pub problem: Option<String>,
+}
+
+/// The stable error codes ([`CoreError::code`], and the router's `method_not_allowed`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    PermissionDenied,
+    InvalidOperation,
+    InvalidParams,
+    InvalidRequest,
+    InvalidPolicy,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    StalePolicy,
+    Gone,
+    ApprovalDenied,
+    ApprovalExpired,
+    ApprovalCancelled,
+    RateLimited,
+    AuditUnavailable,
+    TargetError,
+    TargetUnreachable,
+    Internal,
+}

@@ -15,7 +15,7 @@ use crate::secret::{Credentials, Secret};
 /// Where Slack's Web API lives unless an org says otherwise (tests point at a local one).
 pub const SLACK_API_BASE_URL: &str = "https://slack.com/api";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum IntegrationKind {
     Slack,
@@ -79,7 +79,7 @@ pub struct StoredIntegration {
 
 /// What the admin API shows of an integration: its settings and which secrets are set,
 /// never their values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IntegrationView {
     pub kind: IntegrationKind,
     pub configured: bool,
@@ -133,30 +133,45 @@ impl ApprovalNotice {
     }
 }
 
-#[derive(Deserialize)]
+/// The Slack app that carries approval requests: secrets (`bot_token`,
+/// `signing_secret`) are sealed and never shown again.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct SlackInput {
+#[schema(example = json!({"bot_token": "xoxb-example", "signing_secret": "example-signing-secret",
+    "channel": "C0123ABCD", "team_id": "T0123ABCD", "app_id": "A0123ABCD"}))]
+pub struct SlackInput {
     bot_token: String,
     signing_secret: String,
+    /// The channel requests are posted to.
     channel: String,
     /// The workspace (`T…`) and the app (`A…`) whose button presses count: a press from
     /// another workspace or another app signed with a leaked secret is refused.
+    #[schema(pattern = "^T[A-Z0-9]{1,31}$")]
     team_id: String,
+    #[schema(pattern = "^A[A-Z0-9]{1,31}$")]
     app_id: String,
+    /// Slack's Web API (an https URL); defaults to https://slack.com/api.
     #[serde(default)]
     api_base_url: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A Teams incoming webhook: the URL is the credential, sealed.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TeamsInput {
+#[schema(example = json!({"url": "https://example.webhook.office.com/webhookb2/example"}))]
+pub struct TeamsInput {
+    /// An https URL.
     url: String,
 }
 
-#[derive(Deserialize)]
+/// A webhook that receives signed approval notices.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookInput {
+#[schema(example = json!({"url": "https://hooks.example.com/arx", "secret": "example-shared-secret"}))]
+pub struct WebhookInput {
+    /// An https URL.
     url: String,
+    /// The key of the notices' HMAC signature.
     secret: String,
 }
 

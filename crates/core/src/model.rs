@@ -12,7 +12,7 @@ use crate::ids::{
 };
 use crate::policy::{Escalation, PolicyDoc};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Org {
     pub id: OrgId,
     pub slug: String,
@@ -23,7 +23,7 @@ pub struct Org {
 }
 
 /// One immutable version of an org's policy.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyVersion {
     pub org_id: OrgId,
     pub version: i64,
@@ -38,7 +38,7 @@ pub struct PolicyVersion {
 }
 
 /// What a user may do. Roles are ordered by what they can read; only `Admin` changes config.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -68,7 +68,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     pub id: UserId,
     pub org_id: OrgId,
@@ -89,7 +89,7 @@ pub struct User {
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     Active,
@@ -116,7 +116,7 @@ impl AgentStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Agent {
     pub id: AgentId,
     pub org_id: OrgId,
@@ -131,7 +131,7 @@ pub struct Agent {
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentKey {
     pub id: KeyId,
     pub org_id: OrgId,
@@ -146,7 +146,7 @@ pub struct AgentKey {
 }
 
 /// An admin API token, as lists show it: never its secret or hash.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: TokenId,
     pub org_id: OrgId,
@@ -165,7 +165,7 @@ pub struct ApiToken {
 }
 
 /// Environment of a connector instance; the target input of the risk score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Environment {
     Prod,
@@ -195,7 +195,7 @@ impl Environment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Instance {
     pub id: InstanceId,
     pub org_id: OrgId,
@@ -214,7 +214,7 @@ pub struct Instance {
     pub created_ms: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalStatus {
     Pending,
@@ -269,7 +269,7 @@ impl ApprovalStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalRequest {
     pub id: ApprovalId,
     pub org_id: OrgId,
@@ -324,7 +324,7 @@ impl ApprovalRequest {
 
 /// How an approved request ended, stored with it: the domain's account, which the
 /// server turns into the agent's HTTP answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CallOutcome {
     /// The call ran once with the approved params; the target answered 2xx.
@@ -449,7 +449,7 @@ fn legacy_outcome(v: &serde_json::Value) -> Option<CallOutcome> {
 /// The kind of an approval request for a grant.
 pub const GRANT_KIND: &str = "grant";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantStatus {
     Requested,
@@ -484,7 +484,7 @@ impl GrantStatus {
 }
 
 /// One resource a grant is limited to: calls whose `param` equals `value`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantResource {
     pub param: String,
@@ -493,7 +493,7 @@ pub struct GrantResource {
 
 /// Temporary extra scope: while active, the listed operations of a connector (on one
 /// resource, when given) are permitted where policy would escalate them (§5 step 4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grant {
     pub id: GrantId,
     pub org_id: OrgId,
@@ -584,7 +584,7 @@ impl ApprovalChange {
 }
 
 /// One approver's approval of a request that needs several.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApprovalVote {
     pub approval_id: ApprovalId,
     pub user_id: UserId,

@@ -16,20 +16,28 @@ pub const MAX_WAIT_SECONDS: u32 = 25;
 pub const MAX_EACH_ITEMS: usize = 100;
 
 /// The body of `POST /v1/sdk/execute`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"connector": "crowdstrike", "operation": "detections:read",
+    "params": {"limit": 5}, "session_context": {"task": "triage the morning's detections"}}))]
 pub struct ExecuteRequest {
+    /// The connector, by name (`GET /v1/admin/connectors` lists them).
     pub connector: String,
+    /// One of the connector's operations.
     pub operation: String,
+    /// The operation's parameters, as its schema in the catalog says.
     #[serde(default)]
     pub params: Map<String, Value>,
+    /// The agent's reasoning and prior actions, shown to reviewers.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub session_context: Value,
     /// Which instance of the connector, by name, when the org has several.
     #[serde(default)]
     pub instance: Option<String>,
     /// How long to wait for an approval decision, 0 to 25 s.
     #[serde(default)]
+    #[schema(maximum = 25)]
     pub wait_seconds: Option<u32>,
 }
 

@@ -11,7 +11,7 @@ use crate::ids::AgentId;
 use crate::model::Environment;
 
 /// The score and the inputs it was computed from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RiskBreakdown {
     pub score: u8,
     /// 0–40, from the operation's tier.

@@ -94,13 +94,19 @@ impl<S: Send + Sync, T: PathId> FromRequestParts<S> for IdPath<T> {
                 T::WHAT
             )))
         })?;
-        raw.parse().map(IdPath).map_err(|_| {
-            ApiError(CoreError::InvalidRequest(format!(
-                "'{raw}' is not a valid {} id",
-                T::WHAT
-            )))
-        })
+        parse_id(raw).map(IdPath)
     }
+}
+
+/// An id from a path segment: a malformed one is a 400 `invalid_request` "'{raw}' is not
+/// a valid {what} id".
+pub fn parse_id<T: PathId>(raw: &str) -> Result<T, ApiError> {
+    raw.parse().map_err(|_| {
+        ApiError(CoreError::InvalidRequest(format!(
+            "'{raw}' is not a valid {} id",
+            T::WHAT
+        )))
+    })
 }
 
 /// A query string parsed into `T`; a malformed one (an unknown enum value, a number
@@ -126,31 +132,47 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
     }
 }
 
-/// A JSON body; a malformed one is a 400 `invalid_request` that says what is wrong.
+/// A JSON object body; a malformed one is a 400 `invalid_request` that says what is
+/// wrong and where, one of another content type a 415. Every body of this API is an
+/// object: an array or a scalar is refused, never read as a struct's fields in order.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(rej) => Err(ApiError(match rej {
-                axum::extract::rejection::JsonRejection::MissingJsonContentType(_) => {
-                    CoreError::UnsupportedMediaType
-                }
-                other => CoreError::InvalidRequest(other.body_text()),
-            })),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(axum::extract::rejection::JsonRejection::MissingJsonContentType(_)) => {
+                return Err(ApiError(CoreError::UnsupportedMediaType));
+            }
+            Err(other) => return Err(ApiError(CoreError::InvalidRequest(other.body_text()))),
+        };
+        if !value.is_object() {
+            return Err(ApiError(CoreError::InvalidRequest(
+                "the body must be a JSON object".into(),
+            )));
         }
+        serde_path_to_error::deserialize(value)
+            .map(JsonBody)
+            .map_err(|e| {
+                let message = match e.path().to_string() {
+                    p if p == "." => format!("the body: {}", e.inner()),
+                    p => format!("the body's {p}: {}", e.inner()),
+                };
+                ApiError(CoreError::InvalidRequest(message))
+            })
     }
 }
 
-/// An optional JSON body: empty means the default; `shape` says what it should be.
+/// An optional JSON body: empty (or `null`) means the default; `shape` says what it
+/// should be.
 pub fn optional_body<T: DeserializeOwned + Default>(
     body: &[u8],
     shape: &str,
 ) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" {
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| {

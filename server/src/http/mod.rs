@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod console;
+pub mod doc;
 pub mod extract;
 pub mod ops;
 pub mod reviewer;
@@ -26,6 +27,7 @@ pub mod sdk;
 
 use axum::Router;
 use axum::routing::{any, post};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
@@ -38,16 +40,28 @@ pub fn routes() -> Router<AppState> {
         .fold(Router::new(), |r, prefix| {
             r.route(&format!("{prefix}/{{*rest}}"), any(crate::error::no_route))
         });
-    Router::new()
+    let (api, _) = documented().split_for_parts();
+    api.route(
+        "/integrations/slack/interactions",
+        post(crate::integrations::slack_interactions::interactions),
+    )
+    .merge(console::routes())
+    .method_not_allowed_fallback(crate::error::wrong_method)
+    .merge(unrouted)
+}
+
+/// The routes the OpenAPI document describes, with it.
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(doc::base())
         .merge(sdk::routes())
         .merge(admin::routes())
         .merge(reviewer::routes())
         .merge(ops::routes())
-        .merge(console::routes())
-        .route(
-            "/integrations/slack/interactions",
-            post(crate::integrations::slack_interactions::interactions),
-        )
-        .method_not_allowed_fallback(crate::error::wrong_method)
-        .merge(unrouted)
+}
+
+/// The OpenAPI document of the API, as `GET /openapi.json` serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = documented().split_for_parts();
+    doc::conventions(&mut doc);
+    doc
 }

@@ -5,32 +5,62 @@ use std::collections::BTreeMap;
 
 use arx_core::CoreError;
 use arx_core::engine::Executed;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use std::sync::LazyLock;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
 }
 
-/// `GET /healthz`: the database answers.
+/// Whether ARX can serve: its database answers.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: HealthStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum HealthStatus {
+    Ok,
+    Unavailable,
+}
+
+/// Whether the database answers.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "Serving", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
+    )
+)]
 pub async fn healthz(State(s): State<AppState>) -> Response {
     match s.engine.system().ping().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Ok(()) => Json(Health {
+            status: HealthStatus::Ok,
+        })
+        .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable"})),
+                Json(Health {
+                    status: HealthStatus::Unavailable,
+                }),
             )
                 .into_response()
         }
@@ -77,13 +107,29 @@ impl Metrics {
     }
 }
 
-/// The OpenAPI 3.1 description of this API, kept beside the routes it describes.
-pub const OPENAPI: &str = include_str!("../openapi.json");
-
+/// This document: the OpenAPI 3.1 description of the API, generated from the handlers.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "ops",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object))
+)]
 pub async fn openapi() -> Response {
-    ([(CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    static DOC: LazyLock<String> = LazyLock::new(|| {
+        super::document()
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    ([(CONTENT_TYPE, "application/json")], DOC.as_str()).into_response()
 }
 
+/// Execute calls by outcome and verdict, in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "ops",
+    responses((status = 200, description = "Prometheus counters", content_type = "text/plain", body = String))
+)]
 pub async fn metrics(State(s): State<AppState>) -> Response {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],

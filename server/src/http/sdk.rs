@@ -5,28 +5,52 @@
 
 use arx_core::CoreError;
 use arx_core::engine::Executed;
+use arx_core::engine::GrantRequest;
+use arx_core::ids::{ApprovalId, GrantId, RecordId};
+use arx_core::model::GrantResource;
+use arx_core::policy::Verdict;
 use arx_core::request::{ExecuteRequest, MAX_BODY_BYTES};
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{QueryParams, bearer};
 use crate::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sdk/execute", post(execute))
-        .route("/v1/sdk/approvals/{id}", get(poll))
-        .route("/v1/sdk/grants", post(request_grant))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(execute))
+        .routes(routes!(poll))
+        .routes(routes!(request_grant))
 }
 
+/// Runs one operation against a security tool, governed: scored, decided by policy,
+/// recorded, and (when policy escalates) held until a reviewer decides.
+#[utoipa::path(
+    post,
+    path = "/v1/sdk/execute",
+    tag = "sdk",
+    security(("agentKey" = [])),
+    request_body = ExecuteRequest,
+    responses(
+        (status = 200, description = "Permitted (or approved) and run: the target's answer", body = Ran),
+        (status = 202, description = "Escalated: a reviewer decides; poll GET /v1/sdk/approvals/{id}", body = Pending),
+        (status = 403, description = "Denied by policy (`permission_denied`, with the audit id and risk), the agent is suspended, or a reviewer denied or let the request expire", body = ErrorBody),
+        (status = 409, description = "The request was cancelled", body = ErrorBody),
+        (status = 429, description = "Over the agent's rate; `Retry-After` says when to retry", body = ErrorBody),
+        (status = 502, description = "The target answered with an error (`target_error`) or could not be reached", body = ErrorBody),
+        (status = 503, description = "The audit trail cannot be written: nothing was run", body = ErrorBody),
+    )
+)]
 async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let is_json = headers
         .get(CONTENT_TYPE)
@@ -51,10 +75,53 @@ async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
     executed_response(out)
 }
 
+/// A call that ran: the target's answer, with the records of the call and its result.
+#[derive(Serialize, ToSchema)]
+pub struct Ran {
+    /// What the target answered.
+    result: Value,
+    audit_id: RecordId,
+    result_audit_id: RecordId,
+    verdict: Verdict,
+    #[schema(maximum = 100)]
+    risk_score: u8,
+    /// The request a reviewer approved, when the call was escalated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_id: Option<ApprovalId>,
+}
+
+/// A call or grant request waiting for a reviewer.
+#[derive(Serialize, ToSchema)]
+pub struct Pending {
+    approval_id: ApprovalId,
+    /// When silence becomes a refusal (RFC 3339).
+    expires_at: String,
+    audit_id: RecordId,
+    #[schema(value_type = String, pattern = "^ESCALATE$")]
+    verdict: &'static str,
+    #[schema(maximum = 100)]
+    risk_score: u8,
+    #[schema(value_type = String, pattern = "^pending$")]
+    status: &'static str,
+}
+
+/// An approved grant: the extra scope the agent holds until `expires_at`.
+#[derive(Serialize, ToSchema)]
+pub struct GrantActive {
+    grant_id: GrantId,
+    #[schema(value_type = String, pattern = "^active$")]
+    status: &'static str,
+    connector: String,
+    operations: Vec<String>,
+    resource: Option<GrantResource>,
+    expires_at: String,
+    approval_id: ApprovalId,
+}
+
 /// The answer to an agent's call: 200 with the result (or the active grant), 202 while
 /// a reviewer decides, or the error. The one place these bodies are built.
 pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
-    let (status, body) = match out {
+    match out {
         Ok(Executed::Ran {
             result,
             audit_id,
@@ -62,16 +129,15 @@ pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
             verdict,
             risk_score,
             approval_id,
-        }) => {
-            let mut body = json!({
-                "result": result, "audit_id": audit_id, "result_audit_id": result_audit_id,
-                "verdict": verdict.as_str(), "risk_score": risk_score,
-            });
-            if let (Some(id), Some(m)) = (approval_id, body.as_object_mut()) {
-                m.insert("approval_id".into(), json!(id));
-            }
-            (StatusCode::OK, body)
-        }
+        }) => Json(Ran {
+            result,
+            audit_id,
+            result_audit_id,
+            verdict,
+            risk_score,
+            approval_id,
+        })
+        .into_response(),
         Ok(Executed::Granted {
             approval_id,
             grant_id,
@@ -79,14 +145,16 @@ pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
             operations,
             resource,
             expires_at,
-        }) => (
-            StatusCode::OK,
-            json!({
-                "grant_id": grant_id, "status": "active", "connector": connector,
-                "operations": operations, "resource": resource, "expires_at": expires_at,
-                "approval_id": approval_id,
-            }),
-        ),
+        }) => Json(GrantActive {
+            grant_id,
+            status: "active",
+            connector,
+            operations,
+            resource,
+            expires_at,
+            approval_id,
+        })
+        .into_response(),
         Ok(Executed::Pending {
             approval_id,
             expires_at,
@@ -94,23 +162,45 @@ pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
             risk_score,
         }) => (
             StatusCode::ACCEPTED,
-            json!({
-                "approval_id": approval_id, "expires_at": expires_at, "audit_id": audit_id,
-                "verdict": "ESCALATE", "risk_score": risk_score, "status": "pending",
+            Json(Pending {
+                approval_id,
+                expires_at,
+                audit_id,
+                verdict: "ESCALATE",
+                risk_score,
+                status: "pending",
             }),
-        ),
-        Err(e) => return ApiError(e).into_response(),
-    };
-    (status, Json(body)).into_response()
+        )
+            .into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Wait {
+    /// How long to wait for the decision, in seconds (at most 25).
+    #[param(maximum = 25)]
     wait_seconds: Option<u32>,
 }
 
-/// `GET /v1/sdk/approvals/{id}`: waits up to `wait_seconds` (at most 25) for the outcome.
-/// The id stays text here: the engine checks the agent's key before it reads the id.
+/// The outcome of an escalated call or grant request, waiting up to `wait_seconds` for
+/// it. The id stays text here: the engine checks the agent's key before it reads the id.
+#[utoipa::path(
+    get,
+    path = "/v1/sdk/approvals/{id}",
+    tag = "sdk",
+    security(("agentKey" = [])),
+    params(("id" = ApprovalId, Path, description = "The approval request the call was escalated to"), Wait),
+    responses(
+        (status = 200, description = "Approved and run (a call) or active (a grant)", body = RanOrGranted),
+        (status = 202, description = "Still waiting for a reviewer", body = Pending),
+        (status = 403, description = "Denied or expired", body = ErrorBody),
+        (status = 409, description = "Cancelled", body = ErrorBody),
+        (status = 502, description = "Approved, but the target answered with an error or could not be reached", body = ErrorBody),
+        (status = 503, description = "The audit trail cannot be written", body = ErrorBody),
+    )
+)]
 async fn poll(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -124,7 +214,20 @@ async fn poll(
     )
 }
 
-/// `POST /v1/sdk/grants`: an agent asks for temporary scope; answers like an escalated call.
+/// An agent asks for temporary extra scope; answered like an escalated call.
+#[utoipa::path(
+    post,
+    path = "/v1/sdk/grants",
+    tag = "sdk",
+    security(("agentKey" = [])),
+    request_body = GrantRequest,
+    responses(
+        (status = 200, description = "Granted at once (a standing approval)", body = GrantActive),
+        (status = 202, description = "A reviewer decides; poll GET /v1/sdk/approvals/{id}", body = Pending),
+        (status = 403, description = "The agent is suspended", body = ErrorBody),
+        (status = 503, description = "The audit trail cannot be written", body = ErrorBody),
+    )
+)]
 async fn request_grant(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let parsed = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
         .map_err(|e| {
@@ -139,4 +242,15 @@ async fn request_grant(State(s): State<AppState>, headers: HeaderMap, body: Byte
             .request_grant(bearer(&headers).as_deref(), parsed)
             .await,
     )
+}
+
+/// What a poll answers with 200: a call that ran, or a grant that is active.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum RanOrGranted {
+    #[schema(title = "Ran")]
+    Ran(Ran),
+    #[schema(title = "GrantActive")]
+    Granted(GrantActive),
 }

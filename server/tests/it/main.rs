@@ -8,6 +8,7 @@ mod approvals;
 mod audit_cli;
 mod client;
 mod console;
+mod contract;
 mod events;
 mod execute;
 mod fakes;

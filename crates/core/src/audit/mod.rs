@@ -15,7 +15,7 @@ pub use event::{AuditEvent, INTERCEPT};
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who did the thing a record describes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     /// `agent`, `user` or `system`.
     #[serde(rename = "type")]
@@ -61,7 +61,7 @@ pub struct AuditDraft {
 }
 
 /// A sealed record. Serialized as one line of an NDJSON export.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     pub org_id: OrgId,
     pub seq: i64,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// The ten connector categories of the product documents; each carries a default
 /// connector sensitivity (the 0–25 input of the risk score).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Edr,
@@ -52,7 +52,19 @@ impl Category {
 }
 
 /// Risk tier of an operation; its weight is the 0–40 operation input of the score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskTier {
     Low,
@@ -83,7 +95,7 @@ impl RiskTier {
 
 /// How the executor authenticates to the vendor. Field names of the secret material
 /// are fixed per scheme; the vault stores them as a JSON object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "scheme", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AuthScheme {
     /// OAuth 2.0 client credentials grant. Secrets: `client_id`, `client_secret`.
@@ -123,7 +135,7 @@ impl AuthScheme {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     #[default]
@@ -131,7 +143,7 @@ pub enum ClientAuth {
     RequestBody,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     Get,
@@ -154,7 +166,7 @@ impl HttpMethod {
 }
 
 /// Where a parameter is placed in the outgoing request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamLocation {
     Path,
@@ -166,7 +178,7 @@ pub enum ParamLocation {
     Each,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamType {
     String,
@@ -202,7 +214,7 @@ impl ParamType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Param {
     #[serde(rename = "in")]
@@ -228,9 +240,11 @@ pub struct Param {
 }
 
 /// One refused pattern of a param, with the reason the agent is told.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refusal {
+    /// A regular expression.
+    #[schema(value_type = String)]
     pub pattern: Pattern,
     pub why: String,
 }
@@ -266,7 +280,7 @@ impl<'de> Deserialize<'de> for Pattern {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BodyEncoding {
     #[default]
@@ -274,7 +288,7 @@ pub enum BodyEncoding {
     Form,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operation {
     pub method: HttpMethod,
@@ -315,7 +329,7 @@ pub struct Operation {
 
 /// How a write's target state is read for the reviewer's diff: another operation of the
 /// connector, the records in its answer, and what the write sets on each.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StateRead {
     /// The reading operation (low risk, no writes).
@@ -343,7 +357,7 @@ pub struct StateRead {
     pub sets_by: Option<SetsBy>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EachItem {
     pub param: String,
@@ -351,7 +365,7 @@ pub struct EachItem {
     pub as_param: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetsBy {
     pub param: String,
@@ -372,7 +386,7 @@ impl Operation {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
     #[serde(default)]
@@ -385,7 +399,7 @@ pub struct Variable {
 }
 
 /// The type of an instance variable: a value can only be what its place in a URL allows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VariableKind {
     /// A URL scheme: `https` (or `http` when local targets are allowed).
@@ -397,7 +411,7 @@ pub enum VariableKind {
     Segment,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Connector {
     pub name: String,

@@ -19,12 +19,16 @@ use crate::store::AuditQuery;
 use crate::vault::SecretsOf;
 
 /// Input of "create agent".
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "example-triage-agent", "owner": "secops@example.com",
+    "description": "Reads detections and opens tickets", "labels": {"team": "soc"}, "declared_rate": 30}))]
 pub struct NewAgent {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// The accountable human: an email.
+    #[schema(format = Email)]
     pub owner: String,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -34,15 +38,20 @@ pub struct NewAgent {
 }
 
 /// Input of "create connector instance".
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"connector": "okta", "name": "okta-example", "environment": "staging",
+    "variables": {"host": "example.okta.com"}}))]
 pub struct NewInstance {
+    /// The connector, by name (`GET /v1/admin/connectors` lists them).
     pub connector: String,
     pub name: String,
+    #[schema(value_type = Environment)]
     pub environment: String,
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(maximum = 25)]
     pub sensitivity: Option<u8>,
     /// Secret fields for the connector's auth scheme; stored encrypted, never returned.
     #[serde(default)]

@@ -24,13 +24,16 @@ use crate::request::MAX_WAIT_SECONDS;
 use crate::risk::{self, RiskInputs};
 
 /// The body of `POST /v1/sdk/grants`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"connector": "crowdstrike", "operations": ["detections:write"],
+    "ttl": "1h", "reason": "contain the hosts of incident 4411"}))]
 pub struct GrantRequest {
     pub connector: String,
     pub operations: Vec<String>,
-    /// `15m`, `1h`, or seconds.
+    /// How long the grant lasts: `15m`, `1h`, or seconds.
     #[serde(with = "duration::option")]
+    #[schema(value_type = Option<String>, example = "1h")]
     pub ttl: Option<u32>,
     pub reason: String,
     #[serde(default)]
@@ -38,6 +41,7 @@ pub struct GrantRequest {
     #[serde(default)]
     pub instance: Option<String>,
     #[serde(default)]
+    #[schema(maximum = 25)]
     pub wait_seconds: Option<u32>,
 }
 

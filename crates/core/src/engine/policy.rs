@@ -36,7 +36,7 @@ impl ActivePolicy {
 }
 
 /// What applying a policy did, or would do with `dry_run`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ApplyOutcome {
     /// The new version; `None` for a dry run or when nothing changed.
     pub version: Option<i64>,

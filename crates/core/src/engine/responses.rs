@@ -67,7 +67,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// A stored response as an admin or auditor reads it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ResponseView {
     pub record_id: RecordId,
     /// The hash the chain holds for this response.

@@ -28,7 +28,7 @@ const MAX_READS: usize = 20;
 /// What the reviewer sees when the read's record could not be written.
 pub const AUDIT_UNAVAILABLE: &str = "state unavailable: audit unavailable";
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StateRow {
     /// The record's key (a hostname's device id, a change's number).
     pub record: String,
@@ -38,7 +38,7 @@ pub struct StateRow {
     pub changed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StateDiff {
     /// The reading operation, as `connector.operation`.
     pub source: String,
@@ -57,7 +57,7 @@ pub struct StateDiff {
 
 /// A call that would change nothing, and the earlier approved call that made it so, if
 /// ARX finds one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Unchanged {
     /// The earlier request of the same operation on the same instance and records.
     pub earlier: Option<ApprovalId>,

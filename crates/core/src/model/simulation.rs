@@ -9,7 +9,7 @@ use crate::policy::Verdict;
 /// A running job whose report is older than this is shown as failed.
 pub(crate) const STALE_MS: i64 = 60_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SimStatus {
     Running,
@@ -30,13 +30,13 @@ impl SimStatus {
 }
 
 /// The time range replayed, in Unix milliseconds; by default the last 30 days.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimRange {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimCounts {
     pub permit: u64,
     pub escalate: u64,
@@ -58,7 +58,7 @@ impl SimCounts {
 }
 
 /// Per deciding rule (or org default): what it decided then, what it would decide now.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimRuleRow {
     pub policy_id: String,
     pub was: SimCounts,
@@ -66,7 +66,7 @@ pub struct SimRuleRow {
 }
 
 /// A call whose verdict would change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimChange {
     pub audit_id: String,
     pub seq: i64,
@@ -81,7 +81,7 @@ pub struct SimChange {
     pub would_policy: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SimulationReport {
     pub id: SimId,
     pub status: SimStatus,

@@ -6,7 +6,7 @@ use similar::{ChangeTag, TextDiff};
 
 use super::{CompiledPolicy, PolicySettings, Rule, RuleError};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyDoc {
     #[serde(default)]
@@ -16,7 +16,9 @@ pub struct PolicyDoc {
 }
 
 /// Why a policy cannot be saved: where, and what to fix.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub enum PolicyError {
     #[error("the YAML does not read as a policy: {0}")]
     Syntax(String),
@@ -58,7 +60,7 @@ impl PolicyDoc {
 }
 
 /// What changed from one version to another.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PolicyDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,

@@ -10,7 +10,7 @@ use crate::error::CoreError;
 
 /// One change to the rule list. Positions count from 0 in evaluation order (priority,
 /// then id), the order the console lists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "edit", rename_all = "snake_case")]
 pub enum RuleEdit {
     /// A new rule; at `position` (the rules are renumbered 10, 20, 30…), or with its own

@@ -23,7 +23,7 @@ use crate::catalog::RiskTier;
 use crate::model::Environment;
 use crate::risk::RiskBreakdown;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Verdict {
     // Ordered from least to most strict.
@@ -70,7 +70,7 @@ impl<'de> Deserialize<'de> for Verdict {
 }
 
 /// The verdict of a call that no rule matches, by the operation's tier.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct TierDefaults {
     pub low: Verdict,
@@ -91,7 +91,7 @@ impl Default for TierDefaults {
 }
 
 /// Per-org policy settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicySettings {
     /// Score at or above which a call is at least escalated.
@@ -101,9 +101,11 @@ pub struct PolicySettings {
     pub defaults: TierDefaults,
     /// How long an approval request waits for a decision when its rule names no timeout.
     #[serde(rename = "approval_timeout", with = "duration_secs")]
+    #[schema(value_type = String, example = "1h")]
     pub approval_ttl_secs: u32,
     /// The longest a grant may last.
     #[serde(rename = "max_grant_ttl", with = "duration_secs")]
+    #[schema(value_type = String, example = "8h")]
     pub max_grant_ttl_secs: u32,
 }
 
@@ -209,7 +211,7 @@ pub struct PolicyInput<'a> {
     pub grant_id: Option<&'a str>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub verdict: Verdict,
     /// What decided: a rule id, or `default:<tier>`.

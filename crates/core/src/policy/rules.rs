@@ -15,7 +15,7 @@ use super::{PolicyInput, Verdict};
 use crate::catalog::RiskTier;
 
 /// What an escalation needs before the call may run, as the deciding rule says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Escalation {
     /// Groups whose members may decide; empty means any reviewer.
     pub approver_groups: Vec<String>,
@@ -110,7 +110,7 @@ fn same_set(a: &[String], b: &[String]) -> bool {
 
 /// When a rule applies. Every criterion given must hold; an empty one holds for all.
 /// In YAML it may also be written `connector.operation` (`servicenow.changes:close`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Match {
     /// Connector name globs.
@@ -178,7 +178,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// One rule, as written in YAML and in the console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
@@ -222,6 +222,7 @@ pub struct Rule {
         with = "duration::option",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(value_type = Option<String>, example = "4h")]
     pub timeout_secs: Option<u32>,
     /// ESCALATE: show the reviewer the payload against the target's current state.
     #[serde(
@@ -348,7 +349,9 @@ pub struct CompiledPolicy {
 }
 
 /// Why a rule set does not compile: the rule, the field and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[error("rule '{rule}': {field} {problem}")]
 pub struct RuleError {
     pub rule: String,

@@ -1,93 +1,181 @@
 //! `/v1/admin/agents`: the org's agents, their API keys (the secret shown once), and
 //! suspending and reactivating an agent with a reason.
 
+use arx_core::CoreError;
 use arx_core::engine::NewAgent;
 use arx_core::ids::{AgentId, KeyId};
-use arx_core::model::AgentStatus;
-use axum::extract::State;
+use arx_core::model::{Agent, AgentKey, AgentStatus};
+use axum::Json;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::ApiResult;
-use crate::http::extract::{Caller, IdPath, JsonBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{Caller, IdPath, JsonBody, parse_id};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/agents", get(list_agents).post(create_agent))
-        .route("/v1/admin/agents/{id}", get(get_agent))
-        .route("/v1/admin/agents/{id}/keys", get(list_keys).post(issue_key))
-        .route("/v1/admin/agents/{id}/keys/{key_id}", delete(revoke_key))
-        .route("/v1/admin/agents/{id}/suspend", post(suspend_agent))
-        .route("/v1/admin/agents/{id}/reactivate", post(reactivate_agent))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_agents, create_agent))
+        .routes(routes!(get_agent))
+        .routes(routes!(list_keys, issue_key))
+        .routes(routes!(revoke_key))
+        .routes(routes!(suspend_agent))
+        .routes(routes!(reactivate_agent))
 }
 
-async fn list_agents(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({"agents": s.engine.reader(&p).agents().await?})))
+#[derive(Serialize, ToSchema)]
+pub struct AgentList {
+    agents: Vec<Agent>,
 }
 
+/// The org's agents.
+#[utoipa::path(get, path = "/v1/admin/agents", tag = "agents", security(("adminToken" = [])),
+    responses((status = 200, description = "The agents", body = AgentList)))]
+async fn list_agents(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+) -> ApiResult<Json<AgentList>> {
+    Ok(Json(AgentList {
+        agents: s.engine.reader(&p).agents().await?,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentWithKeys {
+    agent: Agent,
+    keys: Vec<AgentKey>,
+}
+
+/// An agent and its API keys (hashes never served).
+#[utoipa::path(get, path = "/v1/admin/agents/{id}", tag = "agents", security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    responses((status = 200, description = "The agent", body = AgentWithKeys)))]
 async fn get_agent(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     IdPath(id): IdPath<AgentId>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentWithKeys>> {
     let r = s.engine.reader(&p);
-    Ok(Json(
-        json!({"agent": r.agent(id).await?, "keys": r.agent_keys(id).await?}),
-    ))
+    Ok(Json(AgentWithKeys {
+        agent: r.agent(id).await?,
+        keys: r.agent_keys(id).await?,
+    }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct AgentCreated {
+    agent: Agent,
+}
+
+/// Registers an agent (admins).
+#[utoipa::path(post, path = "/v1/admin/agents", tag = "agents", security(("adminToken" = [])),
+    request_body = NewAgent,
+    responses(
+        (status = 201, description = "Registered", body = AgentCreated),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "An agent of that name exists", body = ErrorBody),
+    ))]
 async fn create_agent(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     JsonBody(input): JsonBody<NewAgent>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AgentCreated>)> {
     let agent = s.engine.admin(&p)?.create_agent(input).await?;
-    Ok((StatusCode::CREATED, Json(json!({"agent": agent}))))
+    Ok((StatusCode::CREATED, Json(AgentCreated { agent })))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    keys: Vec<AgentKey>,
+}
+
+/// An agent's API keys (hashes never served).
+#[utoipa::path(get, path = "/v1/admin/agents/{id}/keys", tag = "agents", security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    responses((status = 200, description = "The keys", body = KeyList)))]
 async fn list_keys(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     IdPath(id): IdPath<AgentId>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(
-        json!({"keys": s.engine.reader(&p).agent_keys(id).await?}),
-    ))
+) -> ApiResult<Json<KeyList>> {
+    Ok(Json(KeyList {
+        keys: s.engine.reader(&p).agent_keys(id).await?,
+    }))
 }
 
+/// A new key: the secret is in this answer and nowhere else, ever.
+#[derive(Serialize, ToSchema)]
+pub struct KeyIssued {
+    key: AgentKey,
+    /// The secret (`arx_...`): store it now.
+    api_key: String,
+    note: String,
+}
+
+/// Issues an API key for the agent (admins); the secret is shown once.
+#[utoipa::path(post, path = "/v1/admin/agents/{id}/keys", tag = "agents", security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    responses(
+        (status = 201, description = "Issued", body = KeyIssued),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
 async fn issue_key(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     IdPath(id): IdPath<AgentId>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (key, secret) = s.engine.admin(&p)?.issue_agent_key(id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"key": key, "api_key": secret, "note": "shown once; store it now"})),
-    ))
+) -> ApiResult<(StatusCode, Json<KeyIssued>)> {
+    let (key, api_key) = s.engine.admin(&p)?.issue_agent_key(id).await?;
+    let note = "shown once; store it now".into();
+    Ok((StatusCode::CREATED, Json(KeyIssued { key, api_key, note })))
 }
 
-/// The key id is what counts (the engine finds it in the caller's org); the agent id in
-/// the path is not read.
+/// Revokes a key of the agent (admins); a key of another agent is not found.
+#[utoipa::path(delete, path = "/v1/admin/agents/{id}/keys/{key_id}", tag = "agents",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path), ("key_id" = KeyId, Path)),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
 async fn revoke_key(
     State(s): State<AppState>,
     Caller(p, _): Caller,
-    IdPath(key): IdPath<KeyId>,
+    Path((agent, key)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.engine.admin(&p)?.revoke_agent_key(key).await?;
+    let (agent, key) = (parse_id::<AgentId>(&agent)?, parse_id::<KeyId>(&key)?);
+    let admin = s.engine.admin(&p)?;
+    let keys = s.engine.reader(&p).agent_keys(agent).await?;
+    if !keys.iter().any(|k| k.id == key) {
+        return Err(ApiError(CoreError::NotFound(format!(
+            "agent {agent} has no key {key}"
+        ))));
+    }
+    admin.revoke_agent_key(key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// Why a change is made; it goes into the audit trail.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Reason {
+#[schema(example = json!({"reason": "the agent's owner left the team"}))]
+pub struct Reason {
+    #[schema(min_length = 1, max_length = 500)]
     reason: String,
 }
 
+/// Suspends an agent (admins): its calls are refused until it is reactivated.
+#[utoipa::path(post, path = "/v1/admin/agents/{id}/suspend", tag = "agents",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    request_body = Reason,
+    responses(
+        (status = 204, description = "Suspended"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
 async fn suspend_agent(
     State(s): State<AppState>,
     caller: Caller,
@@ -97,6 +185,15 @@ async fn suspend_agent(
     set_status(s, caller, id, AgentStatus::Suspended, r).await
 }
 
+/// Reactivates a suspended agent (admins).
+#[utoipa::path(post, path = "/v1/admin/agents/{id}/reactivate", tag = "agents",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    request_body = Reason,
+    responses(
+        (status = 204, description = "Reactivated"),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
 async fn reactivate_agent(
     State(s): State<AppState>,
     caller: Caller,

@@ -13,12 +13,12 @@ pub mod settings;
 pub mod tokens;
 pub mod users;
 
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(agents::routes())
         .merge(instances::routes())
         .merge(policy::routes())

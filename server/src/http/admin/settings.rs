@@ -1,43 +1,61 @@
 //! The org's settings: how long vendor responses are kept
 //! (`GET`/`PUT /v1/admin/settings/retention`).
 
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::ApiResult;
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Caller, JsonBody};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/v1/admin/settings/retention",
-        get(retention).put(set_retention),
-    )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(retention, set_retention))
 }
 
-async fn retention(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Value>> {
-    let days = s.engine.reader(&p).response_retention_days().await?;
-    Ok(Json(json!({"response_days": days})))
-}
-
-#[derive(Deserialize)]
+/// How many days the org keeps vendor response bodies.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Retention {
+#[schema(example = json!({"response_days": 30}))]
+pub struct Retention {
+    #[schema(minimum = 1, maximum = 3650)]
     response_days: i64,
 }
 
+/// How many days the org keeps vendor response bodies (default 30).
+#[utoipa::path(get, path = "/v1/admin/settings/retention", tag = "settings",
+    security(("adminToken" = [])),
+    responses((status = 200, description = "The setting", body = Retention)))]
+async fn retention(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Json<Retention>> {
+    let response_days = s.engine.reader(&p).response_retention_days().await?;
+    Ok(Json(Retention {
+        response_days: response_days.into(),
+    }))
+}
+
+/// Sets how many days the org keeps vendor response bodies (admins; recorded). Older
+/// bodies are purged once a minute; each purge is recorded in the chain.
+#[utoipa::path(put, path = "/v1/admin/settings/retention", tag = "settings",
+    security(("adminToken" = [])),
+    request_body = Retention,
+    responses(
+        (status = 200, description = "Set", body = Retention),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
 async fn set_retention(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     JsonBody(r): JsonBody<Retention>,
-) -> ApiResult<Json<Value>> {
-    let days = s
+) -> ApiResult<Json<Retention>> {
+    let response_days = s
         .engine
         .admin(&p)?
         .set_response_retention_days(r.response_days)
         .await?;
-    Ok(Json(json!({"response_days": days})))
+    Ok(Json(Retention {
+        response_days: response_days.into(),
+    }))
 }

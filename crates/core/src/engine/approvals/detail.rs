@@ -3,7 +3,7 @@
 use super::*;
 
 /// Everything a reviewer sees about a request.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ApprovalDetail {
     pub approval: ApprovalRequest,
     pub agent: Option<crate::model::Agent>,
@@ -11,7 +11,8 @@ pub struct ApprovalDetail {
     pub operation: Option<crate::catalog::Operation>,
     /// The record the request was made from: a call's intercept (risk and its inputs,
     /// the deciding rule, the policy version, the agent's `session_context`), or a grant
-    /// request.
+    /// request: the `fields` of that record.
+    #[schema(value_type = Option<Object>)]
     pub intercept: Option<AuditEvent>,
     pub votes: Vec<ApprovalVote>,
     /// The target's current state against the call, while pending and when shown.

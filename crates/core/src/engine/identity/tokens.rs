@@ -20,7 +20,7 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 const PREFIX_CHARS: usize = 11;
 
 /// What a caller asks for when creating a token.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     pub name: String,
