@@ -24,6 +24,7 @@ pub mod secret;
 pub mod signing;
 pub mod store;
 pub mod target;
+pub mod valid;
 pub mod vault;
 
 pub use engine::Engine;

@@ -189,6 +189,9 @@ impl Doc {
                 if s["minLength"].as_u64().unwrap_or(0) > 0 {
                     out.push(("empty".into(), json!("")));
                 }
+                if s.get("pattern").is_some() {
+                    out.push(("not matching its pattern".into(), json!("<fuzz>!")));
+                }
             }
             Some("integer") => {
                 out.push(("not an integer".into(), json!("x")));

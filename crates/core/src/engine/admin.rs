@@ -16,6 +16,7 @@ use crate::model::{
     Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
 };
 use crate::store::AuditQuery;
+use crate::valid;
 use crate::vault::SecretsOf;
 
 /// Input of "create agent".
@@ -24,6 +25,8 @@ use crate::vault::SecretsOf;
 #[schema(example = json!({"name": "example-triage-agent", "owner": "secops@example.com",
     "description": "Reads detections and opens tickets", "labels": {"team": "soc"}, "declared_rate": 30}))]
 pub struct NewAgent {
+    /// Letters, digits, spaces, `-`, `_` and `.`, starting with a letter or digit.
+    #[schema(pattern = r"^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -45,6 +48,8 @@ pub struct NewAgent {
 pub struct NewInstance {
     /// The connector, by name (`GET /v1/admin/connectors` lists them).
     pub connector: String,
+    /// Letters, digits, spaces, `-`, `_` and `.`, starting with a letter or digit.
+    #[schema(pattern = r"^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$")]
     pub name: String,
     #[schema(value_type = Environment)]
     pub environment: String,
@@ -87,16 +92,6 @@ fn actor(p: &Principal) -> Actor {
     Actor::user(p.user_id, &p.email)
 }
 
-fn require_name(what: &str, s: &str) -> Result<String, CoreError> {
-    let s = s.trim();
-    if s.is_empty() || s.len() > 100 {
-        return Err(CoreError::InvalidRequest(format!(
-            "{what} must be 1 to 100 characters"
-        )));
-    }
-    Ok(s.to_string())
-}
-
 impl AdminOps<'_> {
     async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {
         self.engine.reader(self.who).agent(id).await
@@ -104,13 +99,8 @@ impl AdminOps<'_> {
 
     pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
         let e = self.engine;
-        let name = require_name("the agent name", &input.name)?;
-        let owner = input.owner.trim().to_ascii_lowercase();
-        if !owner.contains('@') {
-            return Err(CoreError::InvalidRequest(
-                "owner must be the email of the accountable person".into(),
-            ));
-        }
+        let name = valid::name("the agent name", &input.name)?;
+        let owner = valid::email("owner (the accountable person)", &input.owner)?;
         if e.store
             .list_agents(self.who.org_id)
             .await?
@@ -244,7 +234,7 @@ impl AdminOps<'_> {
                     message: format!("unknown connector '{}'", input.connector),
                     valid: e.catalog.names().map(String::from).collect(),
                 })?;
-        let name = require_name("the instance name", &input.name)?;
+        let name = valid::name("the instance name", &input.name)?;
         let environment = Environment::parse(&input.environment).ok_or_else(|| {
             CoreError::InvalidRequest("environment must be prod, staging, dev or unknown".into())
         })?;

@@ -114,12 +114,7 @@ impl Engine {
         password: &str,
         by: Actor,
     ) -> Result<User, CoreError> {
-        let email = normalize_email(email);
-        if !email.contains('@') {
-            return Err(CoreError::InvalidRequest(
-                "an email address is needed".into(),
-            ));
-        }
+        let email = crate::valid::email("the email", email)?;
         if password.chars().count() < 12 {
             return Err(CoreError::InvalidRequest(
                 "a password needs at least 12 characters".into(),
