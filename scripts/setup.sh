@@ -24,14 +24,19 @@ fi
 
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+# Build tools whose own speed does not matter are built unoptimized and without debug
+# info (--debug, CARGO_PROFILE_DEV_DEBUG=0): cargo-leptos's release profile (fat LTO, one
+# codegen unit) took 26.5 of a fresh machine's first 41.5 minutes. What they run on is
+# small (the console's CSS and JS) or done by the compiler they call.
+tools=(env CARGO_PROFILE_DEV_DEBUG=0 cargo install --debug)
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  echo "==> cargo install cargo-leptos $CARGO_LEPTOS_VERSION (once; takes a while on 2 cores)"
-  cargo install cargo-leptos@"$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  echo "==> cargo install cargo-leptos $CARGO_LEPTOS_VERSION (once)"
+  "${tools[@]}" cargo-leptos@"$CARGO_LEPTOS_VERSION" --locked --features no_downloads
 fi
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-  echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  echo "==> cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (once)"
   # Not --locked: its lockfile wants a crate version the registry lacks.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  "${tools[@]}" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; then
