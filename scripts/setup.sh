@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing ARX needs on a fresh Debian machine with Rust:
 # system packages, the wasm target, cargo-leptos and wasm-bindgen at pinned versions,
-# and (with --e2e) Chromium and the browser-test npm packages. Skips what is present.
+# and (with --e2e, for the test command) leptosfmt, Chromium and the browser-test npm
+# packages. Skips what is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +40,8 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   "${tools[@]}" wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-if ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; then
+# The formatter is the test command's (it checks app/src), not the demo's.
+if $e2e && ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; then
   echo "==> cargo install leptosfmt $LEPTOSFMT_VERSION"
   # --debug: measured on a 2-core machine, 49 s of compile CPU against 144 s for a
   # release build; the unoptimized binary still checks app/src in under half a second.

@@ -14,6 +14,7 @@ use crate::pages::{
     grants::GrantsPage,
     integrations::IntegrationsPage,
     login::LoginPage,
+    not_found::NotFoundPage,
     overview::OverviewPage,
     planned::*,
     policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
@@ -48,7 +49,9 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/arx.css" />
-        <Title text="ARX console" />
+        <Title formatter=|text: String| {
+            if text.is_empty() { "ARX".to_string() } else { format!("{text} · ARX") }
+        } />
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />

@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod components;
+pub mod fmt;
 pub mod pages;
 pub mod server_fns;
 pub mod types;

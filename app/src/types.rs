@@ -339,7 +339,8 @@ pub struct GrantRow {
     /// Seconds left while active.
     pub remaining_secs: Option<i64>,
     pub created: String,
-    pub ended: Option<String>,
+    /// When (UTC) and why it ended.
+    pub ended: Option<(String, String)>,
 }
 
 /// An integration's settings as the console shows them: never a secret, only whether it is set.
@@ -349,7 +350,8 @@ pub struct IntegrationRow {
     pub configured: bool,
     pub config: Vec<(String, String)>,
     pub secrets_set: Vec<(String, bool)>,
-    pub updated: Option<String>,
+    /// When (UTC, `YYYY-MM-DD HH:MM`) and by whom the settings last changed.
+    pub updated: Option<(String, String)>,
 }
 
 /// A user of the org and the Slack member linked to them (Slack decisions by that member

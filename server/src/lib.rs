@@ -236,13 +236,16 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
                 move |req| leptos_axum::handle_server_fns_with_context(context.clone(), req)
             }),
         )
-        .leptos_routes_with_context(&state, routes, context, {
+        .leptos_routes_with_context(&state, routes, context.clone(), {
             let leptos_options = leptos_options.clone();
             move || app::shell(leptos_options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        // A path that names no page renders the console's 404 inside its frame, which
+        // reads who is signed in: the same context as the pages.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(context, app::shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             integrations::links::guard,

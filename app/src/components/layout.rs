@@ -1,4 +1,5 @@
-//! The console frame: navigation to every area, the org, the user, sign-out.
+//! The console frame: navigation to every area (a drawer on narrow screens), the org,
+//! the user, sign-out.
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
@@ -36,12 +37,45 @@ const NAV: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The console's pages, inside the frame.
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
-    let me = signed_in();
     view! {
+        <Frame>
+            <Outlet />
+        </Frame>
+    }
+}
+
+/// The frame of every console page: a skip link, the navigation (a drawer below 800 px,
+/// opened by the Menu button: a checkbox, focusable and toggled with Space, and the
+/// labels that show it, so it works without JavaScript), the org and the user, then
+/// `children` in `<main id="content">`.
+#[component]
+pub fn Frame(children: Children) -> impl IntoView {
+    let me = signed_in();
+    // With JavaScript, a link followed in the drawer changes the page without a reload:
+    // close the drawer as it does.
+    let drawer = NodeRef::<leptos::html::Input>::new();
+    let close_drawer = move |_| {
+        if let Some(input) = drawer.get() {
+            input.set_checked(false);
+        }
+    };
+    view! {
+        <a class="skip-link" href="#content">
+            "Skip to content"
+        </a>
         <div class="console">
-            <nav class="sidebar" aria-label="Main">
+            <input
+                type="checkbox"
+                id="nav-open"
+                class="nav-open"
+                aria-label="Menu"
+                aria-controls="nav"
+                node_ref=drawer
+            />
+            <nav class="sidebar" id="nav" aria-label="Main" on:click=close_drawer>
                 <a class="brand" href="/">
                     <span class="brand-mark">"◆"</span>
                     " ARX"
@@ -68,8 +102,12 @@ pub fn ConsoleLayout() -> impl IntoView {
                     })
                     .collect_view()}
             </nav>
+            <label for="nav-open" class="nav-backdrop" aria-hidden="true"></label>
             <div class="main">
                 <header class="topbar">
+                    <label for="nav-open" class="nav-button" aria-hidden="true">
+                        "☰ Menu"
+                    </label>
                     <Suspense fallback=|| {
                         view! { <span class="muted">"…"</span> }
                     }>
@@ -112,8 +150,8 @@ pub fn ConsoleLayout() -> impl IntoView {
                         "This is for the demo and tests; start production servers without --allow-local-targets."
                     </div>
                 </OnlyFor>
-                <main class="content">
-                    <Outlet />
+                <main class="content" id="content" tabindex="-1">
+                    {children()}
                 </main>
             </div>
         </div>

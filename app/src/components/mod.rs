@@ -9,3 +9,4 @@ pub mod me;
 pub mod messages;
 pub mod page;
 pub mod table;
+pub mod when;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::text_prop::TextProp;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// What a page says under its title: plain text, or text with links and code.
@@ -15,17 +16,20 @@ impl<V: IntoView + 'static> From<V> for Intro {
 }
 
 /// `<section class="page">` with the page head (the title and, when given, the intro in
-/// a muted paragraph), then the page's own content.
+/// a muted paragraph), then the page's own content. The title is the document's too
+/// ("Agents · ARX"), so tabs and history tell pages apart.
 #[component]
 pub fn Page(
     #[prop(into)] title: TextProp,
     #[prop(optional, into)] intro: Option<Intro>,
     children: Children,
 ) -> impl IntoView {
+    let heading = title.clone();
     view! {
+        <Title text=move || title.get().to_string() />
         <section class="page">
             <header class="page-head">
-                <h1>{move || title.get()}</h1>
+                <h1>{move || heading.get()}</h1>
                 {intro.map(|Intro(intro)| view! { <p class="muted">{intro}</p> })}
             </header>
             {children()}

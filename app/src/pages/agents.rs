@@ -9,6 +9,8 @@ use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
+use crate::components::when::When;
+use crate::fmt::count;
 use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
 
 #[component]
@@ -53,9 +55,11 @@ pub fn AgentsPage() -> impl IntoView {
                                     <td>
                                         <StatusBadge status=a.status.clone() />
                                     </td>
-                                    <td class="num">{format!("{}/min", a.declared_rate)}</td>
-                                    <td class="num">{a.active_keys}</td>
-                                    <td class="nowrap">{a.created.clone()}</td>
+                                    <td class="num">{format!("{}/min", count(a.declared_rate))}</td>
+                                    <td class="num">{count(a.active_keys)}</td>
+                                    <td class="nowrap">
+                                        <When utc=a.created.clone() />
+                                    </td>
                                     {is_admin
                                         .then(|| {
                                             view! {

@@ -10,6 +10,7 @@ use crate::components::live::ticker;
 use crate::components::messages::{ErrorBox, PostFlash};
 use crate::components::page::{Page, Tabs, query_param};
 use crate::components::table::{Loaded, Loading, headers, loaded_list, rows_table};
+use crate::components::when::When;
 use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
@@ -41,7 +42,9 @@ pub fn ApprovalTable(rows: Vec<ApprovalRow>, history: bool) -> impl IntoView {
                 let urgent = !history && a.remaining_secs < 300;
                 view! {
                     <tr data-approval=a.id.clone()>
-                        <td class="nowrap">{a.created.clone()}</td>
+                        <td class="nowrap">
+                            <When utc=a.created.clone() />
+                        </td>
                         <td>{a.agent.clone()}</td>
                         <td class="mono">{format!("{}.{}", a.connector, a.operation)}</td>
                         <td>
@@ -234,7 +237,8 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                     <dd>{v.requirements.clone()}</dd>
                     <dt>"Expires"</dt>
                     <dd>
-                        {format!("{} UTC ", v.expires)}
+                        <When utc=v.expires.clone() />
+                        " "
                         {(r.status == "pending")
                             .then(|| {
                                 view! {

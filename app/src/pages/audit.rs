@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use crate::components::badges::{RiskBadge, VerdictBadge};
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loaded, headers, rows_table};
+use crate::components::when::When;
+use crate::fmt::count;
 use crate::server_fns::audit::{fetch_audit_page, fetch_response};
 use crate::types::AuditRow;
 
@@ -24,7 +26,7 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
                 {headers(
                     &[
                         "Seq",
-                        "Time (UTC)",
+                        "Time",
                         "Event",
                         "Agent / actor",
                         "Connector",
@@ -39,8 +41,10 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
             move |r| {
                 view! {
                     <tr data-kind=r.kind.clone() id=format!("seq-{}", r.seq)>
-                        <td class="num">{r.seq}</td>
-                        <td class="nowrap">{r.ts.clone()}</td>
+                        <td class="num">{count(r.seq)}</td>
+                        <td class="nowrap">
+                            <When utc=r.ts.clone() />
+                        </td>
                         <td>
                             <details>
                                 <summary>{r.kind.clone()}</summary>
@@ -101,7 +105,7 @@ pub fn AuditTrailPage() -> impl IntoView {
             }
         >
             <Loaded data=page let:p>
-                <p class="muted">{format!("{} records in this org's chain.", p.total)}</p>
+                <p class="muted">{format!("{} records in this org's chain.", count(p.total))}</p>
                 <div class="card flush">
                     <AuditTable rows=p.rows responses=p.can_read_responses />
                 </div>

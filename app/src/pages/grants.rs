@@ -10,6 +10,7 @@ use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
+use crate::components::when::When;
 use crate::pages::approvals::remaining;
 use crate::server_fns::grants::{RevokeGrant, list_grants};
 
@@ -66,10 +67,19 @@ pub fn GrantsPage() -> impl IntoView {
                                     <td class="nowrap">
                                         {match (g.remaining_secs, g.ended.clone()) {
                                             (Some(s), _) => {
-                                                format!("ends {} (of {})", remaining(s), g.ttl)
+                                                format!("ends {} (of {})", remaining(s), g.ttl).into_any()
                                             }
-                                            (None, Some(e)) => format!("ended {e}"),
-                                            (None, None) => format!("{} once approved", g.ttl),
+                                            (None, Some((when, why))) => {
+                                                view! {
+                                                    "ended "
+                                                    <When utc=when />
+                                                    {format!(" ({why})")}
+                                                }
+                                                    .into_any()
+                                            }
+                                            (None, None) => {
+                                                format!("{} once approved", g.ttl).into_any()
+                                            }
                                         }}
                                     </td>
                                     <td>

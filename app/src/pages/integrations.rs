@@ -7,6 +7,7 @@ use crate::components::form::{RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
+use crate::components::when::When;
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
 };
@@ -161,10 +162,13 @@ fn Integration(
                             {r
                                 .updated
                                 .clone()
-                                .map(|u| {
+                                .map(|(when, by)| {
                                     view! {
                                         <dt>"Updated"</dt>
-                                        <dd>{u}</dd>
+                                        <dd>
+                                            <When utc=when />
+                                            {format!(" by {by}")}
+                                        </dd>
                                     }
                                 })}
                         </dl>

@@ -1,6 +1,7 @@
 //! Sign-in: a plain form posted to `/auth/login`, so it works without JavaScript.
 
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -21,6 +22,7 @@ pub fn LoginPage() -> impl IntoView {
         })
     };
     view! {
+        <Title text="Sign in" />
         <div class="login-wrap">
             <form class="login card" method="post" action="/auth/login">
                 <div class="brand big">

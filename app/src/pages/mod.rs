@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod grants;
 pub mod integrations;
 pub mod login;
+pub mod not_found;
 pub mod overview;
 pub mod planned;
 pub mod policy;

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::page::Page;
 use crate::components::table::Loaded;
+use crate::fmt::count;
 use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::console::get_overview;
@@ -46,20 +47,20 @@ fn stats(o: &Overview) -> impl IntoView + use<> {
     let stats = [
         (
             "/agents",
-            o.active_agents.to_string(),
-            format!("active agents of {}", o.agents),
+            count(o.active_agents),
+            format!("active agents of {}", count(o.agents)),
         ),
         (
             "/connectors",
-            o.instances.to_string(),
+            count(o.instances),
             "connector instances".to_string(),
         ),
         (
             "/approvals",
-            o.pending_approvals.to_string(),
+            count(o.pending_approvals),
             "approvals pending".to_string(),
         ),
-        ("/audit", o.records.to_string(), "audit records".to_string()),
+        ("/audit", count(o.records), "audit records".to_string()),
     ];
     view! {
         <div class="stats">

@@ -22,15 +22,3 @@ planned! {
     LlmPage: "LLM router",
         "One endpoint for agents' model calls with provider failover, health tracking and an audit record per call.";
 }
-
-#[component]
-pub fn NotFoundPage() -> impl IntoView {
-    view! {
-        <section class="page">
-            <h1>"Not found"</h1>
-            <p>
-                <a href="/">"Back to the overview"</a>
-            </p>
-        </section>
-    }
-}

@@ -8,6 +8,7 @@ use crate::components::form::{Field, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
+use crate::components::when::When;
 use crate::server_fns::tokens::{CreateToken, RevokeToken, list_tokens};
 
 #[component]
@@ -76,11 +77,18 @@ pub fn TokensPage() -> impl IntoView {
                                             format!("{}…", t.prefix)
                                         }}
                                     </td>
-                                    <td class="nowrap">{t.created.clone()}</td>
                                     <td class="nowrap">
-                                        {t.last_used.clone().unwrap_or_else(|| "never".into())}
+                                        <When utc=t.created.clone() />
                                     </td>
-                                    <td class="nowrap">{t.expires.clone()}</td>
+                                    <td class="nowrap">
+                                        {match t.last_used.clone() {
+                                            Some(u) => view! { <When utc=u /> }.into_any(),
+                                            None => "never".into_any(),
+                                        }}
+                                    </td>
+                                    <td class="nowrap">
+                                        <When utc=t.expires.clone() />
+                                    </td>
                                     <td>
                                         <StatusBadge status=t.status.clone() />
                                     </td>

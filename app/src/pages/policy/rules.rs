@@ -10,6 +10,7 @@ use crate::components::form::{Field, ReasonInput, RowAction, SubmitRow};
 use crate::components::messages::PostFlash;
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
+use crate::components::when::When;
 use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
 use crate::types::SettingsForm;
 
@@ -53,10 +54,10 @@ pub fn PoliciesPage() -> impl IntoView {
                                 <p class="version-line" data-testid="policy-version">
                                     <strong>{format!("Version {}", p.version)}</strong>
                                     <span class="muted">
+                                        {format!(" · {} · ", p.author)}
+                                        <When utc=p.created.clone() />
                                         {format!(
-                                            " · {} · {} · {}",
-                                            p.author,
-                                            p.created,
+                                            " · {}",
                                             if p.message.is_empty() {
                                                 "no message".to_string()
                                             } else {

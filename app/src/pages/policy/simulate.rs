@@ -10,6 +10,8 @@ use crate::components::messages::ErrorBox;
 use crate::components::messages::PostFlash;
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::when::When;
+use crate::fmt::count;
 use crate::server_fns::policy::{
     CancelSimulation, StartSimulation, get_simulation, policy_overview,
 };
@@ -178,8 +180,8 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
                 {format!(
                     "{}% · {} of {} recorded calls in the range replayed",
                     job.percent,
-                    job.scanned,
-                    job.total,
+                    count(job.scanned),
+                    count(job.total),
                 )}
             </p>
             {job.error.clone().map(|e| view! { <ErrorBox message=e /> })}
@@ -234,7 +236,7 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
         </div>
         <div class="card flush">
             <h2 class="pad">
-                {format!("Calls whose verdict would change: {}", job.changed_total)}
+                {format!("Calls whose verdict would change: {}", count(job.changed_total))}
                 {(job.changed_total > job.changed.len() as u64)
                     .then(|| format!(" (the first {} are listed)", job.changed.len()))}
             </h2>
@@ -242,7 +244,7 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
                 "table",
                 Some("sim-changed"),
                 view! {
-                    {headers(&["Record", "Time (UTC)", "Agent", "Call", "Risk", "Was", "Would be"])}
+                    {headers(&["Record", "Time", "Agent", "Call", "Risk", "Was", "Would be"])}
                 },
                 job.changed,
                 move |c| {
@@ -255,7 +257,9 @@ fn Report(job: SimView, cancel: ServerAction<CancelSimulation>) -> impl IntoView
                                     c.seq,
                                 )>{format!("#{}", c.seq)}</a>
                             </td>
-                            <td class="nowrap">{c.ts}</td>
+                            <td class="nowrap">
+                                <When utc=c.ts />
+                            </td>
                             <td>{c.agent}</td>
                             <td class="mono">{format!("{}.{}", c.connector, c.operation)}</td>
                             <td>
@@ -282,9 +286,9 @@ fn CountsRow(label: &'static str, c: Counts) -> impl IntoView {
     view! {
         <tr>
             <th>{label}</th>
-            <td class="num">{c.0}</td>
-            <td class="num">{c.1}</td>
-            <td class="num">{c.2}</td>
+            <td class="num">{count(c.0)}</td>
+            <td class="num">{count(c.1)}</td>
+            <td class="num">{count(c.2)}</td>
         </tr>
     }
 }

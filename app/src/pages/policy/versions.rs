@@ -11,6 +11,7 @@ use crate::components::messages::PostFlash;
 use crate::components::messages::{ErrorBox, error_text};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded, rows_table};
+use crate::components::when::When;
 use crate::server_fns::policy::{RollbackPolicy, policy_diff, policy_versions};
 
 #[component]
@@ -104,7 +105,9 @@ pub fn VersionsPage() -> impl IntoView {
                                                                 }
                                                             })}
                                                     </td>
-                                                    <td class="nowrap">{v.created}</td>
+                                                    <td class="nowrap">
+                                                        <When utc=v.created />
+                                                    </td>
                                                     <td>{v.author}</td>
                                                     <td>{v.message}</td>
                                                     <td class="small">{v.summary}</td>

@@ -44,15 +44,12 @@ pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
                 .map(|e| ((e - now) / 1000).max(0)),
             created: format_ms(g.created_ms),
             ended: g.ended_ms.map(|e| {
-                format!(
-                    "{} ({})",
-                    format_ms(e),
-                    if g.ended_reason.is_empty() {
-                        "ended"
-                    } else {
-                        g.ended_reason.as_str()
-                    }
-                )
+                let why = if g.ended_reason.is_empty() {
+                    "ended"
+                } else {
+                    g.ended_reason.as_str()
+                };
+                (format_ms(e), why.to_string())
             }),
         })
         .collect();

@@ -20,11 +20,8 @@ pub async fn list_integrations() -> Result<Vec<IntegrationRow>, ServerFnError> {
             config: v.config.into_iter().collect(),
             secrets_set: v.secrets_set.into_iter().collect(),
             updated: v.updated_at.map(|t| {
-                format!(
-                    "{} by {}",
-                    t.replace('T', " ").chars().take(16).collect::<String>(),
-                    v.updated_by.unwrap_or_default()
-                )
+                let when = t.replace('T', " ").chars().take(16).collect();
+                (when, v.updated_by.unwrap_or_default())
             }),
         });
     }
