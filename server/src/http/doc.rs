@@ -114,21 +114,6 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut utoipa::openapi:
     .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn names_are_documented_with_the_pattern_the_engine_checks() {
-        let doc = serde_json::to_value(super::super::document()).unwrap();
-        for schema in ["NewAgent", "NewInstance"] {
-            assert_eq!(
-                doc["components"]["schemas"][schema]["properties"]["name"]["pattern"],
-                arx_core::valid::NAME_PATTERN,
-                "{schema}"
-            );
-        }
-    }
-}
-
 /// An error answer: the [`ErrorBody`] shape.
 pub fn error(description: &str) -> RefOr<Response> {
     RefOr::T(
@@ -142,4 +127,19 @@ pub fn error(description: &str) -> RefOr<Response> {
             )
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_documented_with_the_pattern_the_engine_checks() {
+        let doc = serde_json::to_value(super::super::document()).unwrap();
+        for schema in ["NewAgent", "NewInstance"] {
+            assert_eq!(
+                doc["components"]["schemas"][schema]["properties"]["name"]["pattern"],
+                arx_core::valid::NAME_PATTERN,
+                "{schema}"
+            );
+        }
+    }
 }
