@@ -187,6 +187,16 @@ pub fn requirements(e: &Escalation) -> String {
     s
 }
 
+/// An RFC 3339 moment as these sentences write it, to the minute with the zone named:
+/// `2026-11-28T00:03:46.412Z` → `2026-11-28 00:03 UTC`. They are read in Slack, Teams
+/// and the console alike, where the reader's zone is not known.
+fn minute_utc(rfc3339: &str) -> String {
+    match rfc3339.get(..16) {
+        Some(minute) if rfc3339.ends_with('Z') => format!("{} UTC", minute.replacen('T', " ", 1)),
+        _ => rfc3339.to_string(),
+    }
+}
+
 /// How a request stands or ended, in words: who decided when, and what happened.
 pub fn outcome(a: &ApprovalRequest) -> String {
     let by = if a.decided_by.is_empty() {
@@ -196,7 +206,7 @@ pub fn outcome(a: &ApprovalRequest) -> String {
     };
     let at = a
         .decided_ms
-        .map(|t| format!(" at {}", format_ts(t)))
+        .map(|t| format!(" at {}", minute_utc(&format_ts(t))))
         .unwrap_or_default();
     let said = if a.comment.is_empty() {
         String::new()
@@ -214,7 +224,7 @@ pub fn outcome(a: &ApprovalRequest) -> String {
     match a.status {
         ApprovalStatus::Pending => format!(
             "Waiting for a decision until {}; nothing runs before.",
-            format_ts(a.expires_ms)
+            minute_utc(&format_ts(a.expires_ms))
         ),
         ApprovalStatus::Approved | ApprovalStatus::Executing => {
             format!("Approved{by}{at}{said}; ARX is running the call now.")
@@ -222,8 +232,8 @@ pub fn outcome(a: &ApprovalRequest) -> String {
         ApprovalStatus::Executed if a.kind == GRANT_KIND => format!(
             "Approved{by}{at}{said}. The grant is active until {}.",
             match &a.outcome {
-                Some(CallOutcome::GrantActive { expires_at, .. }) => expires_at.as_str(),
-                _ => "its end",
+                Some(CallOutcome::GrantActive { expires_at, .. }) => minute_utc(expires_at),
+                _ => "its end".into(),
             }
         ),
         ApprovalStatus::Executed => format!(
@@ -236,7 +246,7 @@ pub fn outcome(a: &ApprovalRequest) -> String {
         ApprovalStatus::Denied => format!("Denied{by}{at}{said}. Nothing ran."),
         ApprovalStatus::Expired => format!(
             "Expired at {}: nobody decided in time, so nothing ran.",
-            format_ts(a.expires_ms)
+            minute_utc(&format_ts(a.expires_ms))
         ),
         ApprovalStatus::Cancelled => format!("Cancelled{said}. Nothing ran."),
     }
@@ -246,6 +256,18 @@ pub fn outcome(a: &ApprovalRequest) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn moments_in_sentences_are_to_the_minute_and_name_utc() {
+        assert_eq!(
+            minute_utc("2026-11-28T00:03:46.412Z"),
+            "2026-11-28 00:03 UTC"
+        );
+        assert_eq!(
+            minute_utc("2026-11-28T00:03:46+01:00"),
+            "2026-11-28T00:03:46+01:00"
+        );
+    }
 
     #[test]
     fn params_are_shown_whole_or_cut_with_what_is_left() {
