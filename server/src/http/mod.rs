@@ -26,7 +26,7 @@ pub mod reviewer;
 pub mod sdk;
 
 use axum::Router;
-use axum::routing::{any, post};
+use axum::routing::any;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::AppState;
@@ -41,13 +41,9 @@ pub fn routes() -> Router<AppState> {
             r.route(&format!("{prefix}/{{*rest}}"), any(crate::error::no_route))
         });
     let (api, _) = documented().split_for_parts();
-    api.route(
-        "/integrations/slack/interactions",
-        post(crate::integrations::slack_interactions::interactions),
-    )
-    .merge(console::routes())
-    .method_not_allowed_fallback(crate::error::wrong_method)
-    .merge(unrouted)
+    api.merge(console::routes())
+        .method_not_allowed_fallback(crate::error::wrong_method)
+        .merge(unrouted)
 }
 
 /// The routes the OpenAPI document describes, with it.
@@ -57,6 +53,9 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(reviewer::routes())
         .merge(ops::routes())
+        .routes(utoipa_axum::routes!(
+            crate::integrations::slack_interactions::interactions
+        ))
 }
 
 /// The OpenAPI document of the API, as `GET /openapi.json` serves it.

@@ -22,12 +22,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::Hub;
 use super::slack::{APPROVE, DENY};
 use crate::AppState;
+use crate::error::ErrorBody;
 
 /// How long the answer waits for the decision before acknowledging anyway.
 const ACK_WITHIN: Duration = Duration::from_millis(2500);
@@ -155,6 +157,67 @@ async fn record_refusal(engine: &Engine, org: OrgId, reason: &str, message: &str
     }
 }
 
+/// What Slack is answered once the signature checked out: the decision, or why it was
+/// not recorded (the presser is told in Slack too).
+#[derive(Serialize, ToSchema)]
+pub struct SlackAnswer {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_id: Option<ApprovalId>,
+    /// The request's status after the press; `deciding` while an approved call runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<SlackRefused>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SlackRefused {
+    reason: String,
+    message: String,
+}
+
+impl SlackAnswer {
+    fn refused(approval_id: Option<ApprovalId>, reason: &str, message: &str) -> Self {
+        SlackAnswer {
+            ok: false,
+            approval_id,
+            status: None,
+            decided_by: None,
+            refused: Some(SlackRefused {
+                reason: reason.into(),
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+/// Slack's form post of an interaction: `payload` is the interaction as JSON text.
+#[derive(ToSchema)]
+#[schema(example = json!({"payload": "{\"type\":\"block_actions\",\"user\":{\"id\":\"U0123ABCD\"},\"team\":{\"id\":\"T0123ABCD\"},\"api_app_id\":\"A0123ABCD\",\"actions\":[{\"action_id\":\"arx_approve\",\"value\":\"01900000-0000-7000-8000-000000000000\"}]}"}))]
+#[allow(dead_code)]
+pub struct SlackForm {
+    payload: String,
+}
+
+/// A press of an Approve or Deny button on an ARX message in Slack. Verified with the
+/// signing secret of the org the request belongs to; only then does it decide, as the
+/// ARX user linked to the Slack member. Refusals are recorded as
+/// `slack.interaction_refused`.
+#[utoipa::path(post, path = "/integrations/slack/interactions", tag = "integrations",
+    params(
+        ("X-Slack-Signature" = Option<String>, Header, description = "`v0=` and the HMAC-SHA256 of `v0:{timestamp}:{body}` with the app's signing secret"),
+        ("X-Slack-Request-Timestamp" = Option<String>, Header, description = "Seconds since the epoch; more than five minutes off is refused"),
+    ),
+    request_body(content = SlackForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Verified: decided, or refused with the reason (the presser is told in Slack)", body = SlackAnswer),
+        (status = 400, description = "Unreadable, or the signature headers are missing or stale", body = ErrorBody),
+        (status = 401, description = "The signature does not verify, or Slack is not configured for the org", body = ErrorBody),
+        (status = 404, description = "No such approval request", body = ErrorBody),
+    ))]
 pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let engine = s.engine.clone();
     // Which request the body names gives the org, hence the secret to verify with.
@@ -224,11 +287,17 @@ pub async fn interactions(State(s): State<AppState>, headers: HeaderMap, body: B
         Ok(Ok(answer)) => Json(answer).into_response(),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "a Slack decision task failed");
-            Json(json!({"ok": false, "refused": {"reason": "internal", "message": "internal error"}}))
-                .into_response()
+            Json(SlackAnswer::refused(None, "internal", "internal error")).into_response()
         }
         // Still running (an approved call takes its time): the notifier updates the message.
-        Err(_) => Json(json!({"ok": true, "status": "deciding"})).into_response(),
+        Err(_) => Json(SlackAnswer {
+            ok: true,
+            approval_id: None,
+            status: Some("deciding".into()),
+            decided_by: None,
+            refused: None,
+        })
+        .into_response(),
     }
 }
 
@@ -300,7 +369,7 @@ async fn bound_to_our_message(
 }
 
 /// Maps the Slack user to an ARX user and decides as them; the answer for Slack.
-async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> Value {
+async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) -> SlackAnswer {
     let settings = match engine
         .system()
         .integration_settings(org, IntegrationKind::Slack)
@@ -308,7 +377,11 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
     {
         Ok(Some(s)) => s,
         _ => {
-            return json!({"ok": false, "refused": {"reason": "slack_not_configured", "message": "Slack is not configured for this org"}});
+            return SlackAnswer::refused(
+                None,
+                "slack_not_configured",
+                "Slack is not configured for this org",
+            );
         }
     };
     let ws = hub.slack.workspace(&settings);
@@ -374,7 +447,13 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
                     tracing::warn!(%org, error = %e, "telling the Slack user failed");
                 }
             }
-            json!({"ok": true, "approval_id": press.approval, "status": a.status.as_str(), "decided_by": by})
+            SlackAnswer {
+                ok: true,
+                approval_id: Some(press.approval),
+                status: Some(a.status.as_str().into()),
+                decided_by: Some(by),
+                refused: None,
+            }
         }
         Err(r) => {
             let fields = json!({"approval_id": press.approval, "slack_user": press.user, "email": email,
@@ -388,7 +467,7 @@ async fn decide(engine: Arc<Engine>, hub: Arc<Hub>, org: OrgId, press: Press) ->
                     tracing::warn!(%org, error = %e, "telling the Slack user why failed");
                 }
             }
-            json!({"ok": false, "approval_id": press.approval, "refused": {"reason": r.reason, "message": r.message}})
+            SlackAnswer::refused(Some(press.approval), r.reason, &r.message)
         }
     }
 }

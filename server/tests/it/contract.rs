@@ -29,7 +29,7 @@ backend_tests! {
         );
         let mut fuzz = Fuzzer::new(&s, &doc).await;
         let ops = doc.operations();
-        assert!(ops.len() >= 57, "{b}: only {} operations documented", ops.len());
+        assert!(ops.len() >= 58, "{b}: only {} operations documented", ops.len());
         for op in &ops {
             fuzz.unauthenticated(op).await;
             fuzz.invalid(op).await;
@@ -647,6 +647,17 @@ fn scalar(v: &Value) -> String {
 }
 
 fn encode(media: &str, v: &Value) -> Vec<u8> {
+    if media == "application/x-www-form-urlencoded" {
+        let pairs: Vec<(String, String)> = v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), scalar(v)))
+            .collect();
+        return serde_urlencoded::to_string(pairs)
+            .unwrap_or_default()
+            .into_bytes();
+    }
     if media.contains("yaml") {
         return serde_norway::to_string(v).unwrap_or_default().into_bytes();
     }
