@@ -167,12 +167,38 @@ pub struct Overview {
     pub recent: Vec<AuditRow>,
 }
 
-/// A one-shot message after a form post; `secret` is shown once (a new API key).
+/// A one-shot message after a form post; `secret` is shown once (a new API key). A form
+/// that was refused gets back what was typed in it (`values`, never a secret) and, when
+/// one field is at fault, its name (`field`), so the message stands by that field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flash {
     pub ok: bool,
     pub message: String,
     pub secret: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub values: Vec<(String, String)>,
+}
+
+impl Flash {
+    /// What was typed in `name`, when the form was refused.
+    pub fn value(&self, name: &str) -> Option<String> {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// The message, when it is about the field `name`.
+    pub fn error_for(&self, name: &str) -> Option<String> {
+        (!self.ok && self.field.as_deref() == Some(name)).then(|| self.message.clone())
+    }
+
+    /// Whether the message belongs by a form's field rather than on top of the page.
+    pub fn is_inline(&self) -> bool {
+        !self.ok && self.field.is_some()
+    }
 }
 
 /// One rule as the console lists it.

@@ -50,6 +50,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::InvalidOperation { .. }
         | CoreError::InvalidParams(_)
         | CoreError::InvalidRequest(_)
+        | CoreError::InvalidField { .. }
         | CoreError::InvalidPolicy(_) => StatusCode::BAD_REQUEST,
         CoreError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         CoreError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -91,7 +91,12 @@ pub fn Field(
     /// The label spans the form grid's row.
     #[prop(optional)]
     wide: bool,
+    /// What is wrong with the value, shown by the field (a refused post's message).
+    #[prop(optional_no_strip)]
+    error: Option<String>,
 ) -> impl IntoView {
+    let error_id = format!("{name}-error");
+    let invalid = error.is_some();
     view! {
         <label class=wide
             .then_some(
@@ -109,7 +114,17 @@ pub fn Field(
                 value=value
                 placeholder=placeholder
                 pattern=pattern
+                aria-invalid=invalid.then_some("true")
+                aria-describedby=invalid.then_some(error_id.clone())
             />
+            {error
+                .map(|e| {
+                    view! {
+                        <span class="field-error" id=error_id role="alert">
+                            {e}
+                        </span>
+                    }
+                })}
         </label>
     }
 }

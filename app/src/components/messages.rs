@@ -33,16 +33,32 @@ pub fn FlashMessage(flash: Flash) -> impl IntoView {
 
 /// The flash of the last form post, read again whenever `version` changes (an action's
 /// version: with JavaScript the page stays, without it the post reloads the page).
-#[component]
-pub fn PostFlash(#[prop(into)] version: Signal<usize>) -> impl IntoView {
-    let flash = Resource::new(
+pub type Posted = Resource<Result<Option<Flash>, ServerFnError>>;
+
+pub fn posted(version: Signal<usize>) -> Posted {
+    Resource::new(
         move || version.get(),
         |_| crate::server_fns::console::take_flash(),
-    );
+    )
+}
+
+/// The last post's flash on top of the page, unless it belongs by a form's field.
+#[component]
+pub fn PostFlash(#[prop(into)] version: Signal<usize>) -> impl IntoView {
+    view! { <ShownFlash flash=posted(version) /> }
+}
+
+#[component]
+pub fn ShownFlash(flash: Posted) -> impl IntoView {
     view! {
         <Transition>
             {move || Suspend::new(async move {
-                flash.await.ok().flatten().map(|f| view! { <FlashMessage flash=f /> })
+                flash
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|f| !f.is_inline())
+                    .map(|f| view! { <FlashMessage flash=f /> })
             })}
         </Transition>
     }

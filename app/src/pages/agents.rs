@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::components::badges::{Labels, StatusBadge};
 use crate::components::form::{Field, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
-use crate::components::messages::PostFlash;
+use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
@@ -19,6 +19,7 @@ pub fn AgentsPage() -> impl IntoView {
     let issue = ServerAction::<IssueKey>::new();
     let version = Signal::derive(move || create.version().get() + issue.version().get());
     let agents = Resource::new(move || version.get(), |_| list_agents());
+    let flash = posted(version);
     let me = signed_in();
 
     view! {
@@ -26,7 +27,7 @@ pub fn AgentsPage() -> impl IntoView {
             title="Agents"
             intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
         >
-            <PostFlash version />
+            <ShownFlash flash />
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let is_admin = is_admin(me).await;
@@ -83,26 +84,50 @@ pub fn AgentsPage() -> impl IntoView {
                 <div class="card">
                     <h2>"Register an agent"</h2>
                     <ActionForm action=create attr:class="form-grid">
-                        <Field label="Name" name="name" required=true placeholder="triage-agent" />
-                        <Field
-                            label="Owner email"
-                            name="owner"
-                            kind="email"
-                            required=true
-                            placeholder="secops-lead@example.com"
-                        />
-                        <Field
-                            label="Description"
-                            name="description"
-                            placeholder="What it does, in a sentence"
-                            wide=true
-                        />
-                        <Field
-                            label="Labels"
-                            name="labels"
-                            placeholder="env:prod, team:soc"
-                            wide=true
-                        />
+                        <Transition>
+                            {move || Suspend::new(async move {
+                                let f = flash.await.ok().flatten();
+                                let value = |n: &str| {
+                                    f.as_ref().and_then(|f| f.value(n)).unwrap_or_default()
+                                };
+                                let error = |n: &str| f.as_ref().and_then(|f| f.error_for(n));
+                                view! {
+                                    <Field
+                                        label="Name"
+                                        name="name"
+                                        required=true
+                                        placeholder="triage-agent"
+                                        value=value("name")
+                                        error=error("name")
+                                    />
+                                    <Field
+                                        label="Owner email"
+                                        name="owner"
+                                        kind="email"
+                                        required=true
+                                        placeholder="secops-lead@example.com"
+                                        value=value("owner")
+                                        error=error("owner")
+                                    />
+                                    <Field
+                                        label="Description"
+                                        name="description"
+                                        placeholder="What it does, in a sentence"
+                                        wide=true
+                                        value=value("description")
+                                        error=error("description")
+                                    />
+                                    <Field
+                                        label="Labels"
+                                        name="labels"
+                                        placeholder="env:prod, team:soc"
+                                        wide=true
+                                        value=value("labels")
+                                        error=error("labels")
+                                    />
+                                }
+                            })}
+                        </Transition>
                         <SubmitRow label="Create agent" />
                     </ActionForm>
                 </div>

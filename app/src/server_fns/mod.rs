@@ -75,12 +75,49 @@ pub mod ssr {
             ok,
             message: message.into(),
             secret,
+            field: None,
+            values: Vec::new(),
         };
+        keep(f).await
+    }
+
+    async fn keep(f: Flash) -> Result<(), ServerFnError> {
         session()
             .await?
             .insert(FLASH_KEY, f)
             .await
             .map_err(|e| ServerFnError::new(e.to_string()))
+    }
+
+    /// As [`flash_outcome`], for a form: when it is refused, what was typed (`values`,
+    /// never a secret) goes back to it, and an error about one field names that field.
+    pub async fn flash_form<T>(
+        r: Result<T, CoreError>,
+        values: &[(&str, &str)],
+        ok: impl FnOnce(T) -> (String, Option<String>),
+    ) -> Result<(), ServerFnError> {
+        let e = match r {
+            Ok(v) => return flash_outcome(Ok(v), ok).await,
+            Err(e) => e,
+        };
+        let field = match &e {
+            CoreError::InvalidField { field, .. } => Some(field.to_string()),
+            _ => None,
+        };
+        keep(Flash {
+            ok: false,
+            message: to_error(e)
+                .to_string()
+                .trim_start_matches("error running server function: ")
+                .to_string(),
+            secret: None,
+            field,
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        })
+        .await
     }
 
     /// Runs a state-changing engine call and reports its outcome through the flash.

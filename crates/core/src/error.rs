@@ -27,6 +27,12 @@ pub enum CoreError {
     /// The request itself is malformed.
     #[error("{0}")]
     InvalidRequest(String),
+    /// One field of the input is not valid: which one (its input name), and what to fix.
+    #[error("{message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("request body must be JSON (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("request body is larger than {limit} bytes")]
@@ -96,7 +102,7 @@ impl CoreError {
             CoreError::PermissionDenied { .. } => "permission_denied",
             CoreError::InvalidOperation { .. } => "invalid_operation",
             CoreError::InvalidParams(_) => "invalid_params",
-            CoreError::InvalidRequest(_) => "invalid_request",
+            CoreError::InvalidRequest(_) | CoreError::InvalidField { .. } => "invalid_request",
             CoreError::UnsupportedMediaType => "unsupported_media_type",
             CoreError::PayloadTooLarge { .. } => "payload_too_large",
             CoreError::InvalidPolicy(_) => "invalid_policy",
@@ -126,6 +132,7 @@ impl CoreError {
                 ..
             } => Some(json!({"audit_id": audit_id, "risk_score": risk_score, "verdict": "DENY"})),
             CoreError::InvalidOperation { valid, .. } => Some(json!({"valid": valid})),
+            CoreError::InvalidField { field, .. } => Some(json!({"field": field})),
             CoreError::TargetError {
                 status,
                 body,

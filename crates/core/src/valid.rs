@@ -4,12 +4,17 @@
 
 use crate::error::CoreError;
 
-/// A name (of an agent, a connector instance): 1 to 64 characters, letters, digits,
+/// A name (of an agent, a connector instance) in the input `field`: 1 to 64 characters, letters, digits,
 /// spaces, `-`, `_` and `.`, starting with a letter or digit. The OpenAPI schemas state
 /// the same as [`NAME_PATTERN`].
-pub fn name(what: &str, raw: &str) -> Result<String, CoreError> {
+pub fn name(field: &'static str, what: &str, raw: &str) -> Result<String, CoreError> {
     let s = raw.trim();
-    let bad = |why: String| Err(CoreError::InvalidRequest(format!("{what} {why}")));
+    let bad = |why: String| {
+        Err(CoreError::InvalidField {
+            field,
+            message: format!("{what} {why}"),
+        })
+    };
     let count = s.chars().count();
     if count == 0 || count > 64 {
         return bad(format!("must be 1 to 64 characters, not {count}"));
@@ -34,12 +39,13 @@ pub const NAME_PATTERN: &str = r"^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$";
 
 /// An email address, lower-cased: one `@`, a local part, and a domain with a dot, no
 /// spaces, at most 254 characters.
-pub fn email(what: &str, raw: &str) -> Result<String, CoreError> {
+pub fn email(field: &'static str, what: &str, raw: &str) -> Result<String, CoreError> {
     let s = raw.trim().to_lowercase();
     let fix = || {
-        Err(CoreError::InvalidRequest(format!(
-            "{what} must be an email address like name@example.com"
-        )))
+        Err(CoreError::InvalidField {
+            field,
+            message: format!("{what} must be an email address like name@example.com"),
+        })
     };
     let Some((local, domain)) = s.split_once('@') else {
         return fix();
@@ -75,9 +81,9 @@ mod tests {
     #[test]
     fn names_keep_to_letters_digits_and_a_few_marks() {
         for ok in ["triage-bot", "okta prod", "Zürich_2.eu", "7th"] {
-            assert_eq!(name("the name", ok).unwrap(), ok);
+            assert_eq!(name("name", "the name", ok).unwrap(), ok);
         }
-        assert_eq!(name("the name", "  padded  ").unwrap(), "padded");
+        assert_eq!(name("name", "the name", "  padded  ").unwrap(), "padded");
         for (bad, says) in [
             ("bad name!! <b>x</b>", "'!' is not allowed"),
             ("", "1 to 64 characters"),
@@ -85,7 +91,7 @@ mod tests {
             ("tab\there", "U+0009 is not allowed"),
             (&"x".repeat(65), "1 to 64 characters, not 65"),
         ] {
-            let e = name("the agent name", bad).unwrap_err().to_string();
+            let e = name("name", "the agent name", bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad:?}: {e}");
             assert!(e.contains("the agent name"), "{e}");
         }
@@ -105,14 +111,14 @@ mod tests {
             &"y".repeat(64),
             &"y".repeat(65),
         ] {
-            assert_eq!(re.is_match(s), name("n", s).is_ok(), "{s:?}");
+            assert_eq!(re.is_match(s), name("name", "n", s).is_ok(), "{s:?}");
         }
     }
 
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
         assert_eq!(
-            email("owner", " SecOps@Example.COM ").unwrap(),
+            email("owner", "owner", " SecOps@Example.COM ").unwrap(),
             "secops@example.com"
         );
         for bad in [
@@ -125,7 +131,7 @@ mod tests {
             "<a>@example.com",
             "a@-example.com",
         ] {
-            let e = email("owner", bad).unwrap_err().to_string();
+            let e = email("owner", "owner", bad).unwrap_err().to_string();
             assert!(e.contains("like name@example.com"), "{bad}: {e}");
         }
     }

@@ -358,3 +358,45 @@ backend_tests! {
         assert_eq!(status, 200, "{b}: {body}");
     }
 }
+
+backend_tests! {
+    async fn a_bad_name_or_email_is_refused_naming_the_field_and_what_to_fix(s: TestServer) {
+        let b = s.backend;
+        let admin = s.admin();
+        for (body, field, says) in [
+            (
+                json!({"name": "bad name!! <b>x</b>", "owner": "lead@example.com"}),
+                "name",
+                "'!' is not allowed",
+            ),
+            (
+                json!({"name": "fine-agent", "owner": "a@b"}),
+                "owner",
+                "like name@example.com",
+            ),
+            (
+                json!({"name": "-dash", "owner": "lead@example.com"}),
+                "name",
+                "start with a letter or a digit",
+            ),
+        ] {
+            let (status, err) = admin.post("/v1/admin/agents", body).await;
+            let (status, code, message) = refusal(status, &err);
+            assert_eq!((status, code), (400, "invalid_request"), "{b}: {err}");
+            assert_eq!(err["error"]["field"], field, "{b}: {err}");
+            assert!(message.contains(says), "{b}: {message}");
+        }
+        let (status, body) = admin.get("/v1/admin/agents").await;
+        assert_eq!(status, 200, "{b}");
+        let names: Vec<&str> = body["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["name"].as_str())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.contains('!') || n.starts_with('-')),
+            "{b}: {names:?}"
+        );
+    }
+}

@@ -9,25 +9,35 @@ pub async fn create_agent(
     description: String,
     labels: String,
 ) -> Result<(), ServerFnError> {
-    use super::super::ssr::{engine, flash_outcome, principal, to_error};
+    use super::super::ssr::{engine, flash_form, principal, to_error};
     use arx_core::engine::NewAgent;
     let p = principal().await?;
     let engine = engine();
-    let labels = match parse_labels(&labels) {
-        Ok(l) => l,
-        Err(msg) => return super::super::ssr::flash(false, msg, None).await,
+    let typed = [
+        ("name", name.as_str()),
+        ("owner", owner.as_str()),
+        ("description", description.as_str()),
+        ("labels", labels.as_str()),
+    ];
+    let r = match parse_labels(&labels) {
+        Err(message) => Err(arx_core::CoreError::InvalidField {
+            field: "labels",
+            message,
+        }),
+        Ok(labels) => {
+            let admin = engine.admin(&p).map_err(to_error)?;
+            admin
+                .create_agent(NewAgent {
+                    name: name.clone(),
+                    owner: owner.clone(),
+                    description: description.clone(),
+                    labels,
+                    declared_rate: None,
+                })
+                .await
+        }
     };
-    let admin = engine.admin(&p).map_err(to_error)?;
-    let r = admin
-        .create_agent(NewAgent {
-            name,
-            owner,
-            description,
-            labels,
-            declared_rate: None,
-        })
-        .await;
-    flash_outcome(r, |a| {
+    flash_form(r, &typed, |a| {
         (
             format!(
                 "Agent {} created. Issue it a key to let it call ARX.",

@@ -99,8 +99,8 @@ impl AdminOps<'_> {
 
     pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
         let e = self.engine;
-        let name = valid::name("the agent name", &input.name)?;
-        let owner = valid::email("owner (the accountable person)", &input.owner)?;
+        let name = valid::name("name", "the agent name", &input.name)?;
+        let owner = valid::email("owner", "owner (the accountable person)", &input.owner)?;
         if e.store
             .list_agents(self.who.org_id)
             .await?
@@ -234,7 +234,7 @@ impl AdminOps<'_> {
                     message: format!("unknown connector '{}'", input.connector),
                     valid: e.catalog.names().map(String::from).collect(),
                 })?;
-        let name = valid::name("the instance name", &input.name)?;
+        let name = valid::name("name", "the instance name", &input.name)?;
         let environment = Environment::parse(&input.environment).ok_or_else(|| {
             CoreError::InvalidRequest("environment must be prod, staging, dev or unknown".into())
         })?;

@@ -114,7 +114,7 @@ impl Engine {
         password: &str,
         by: Actor,
     ) -> Result<User, CoreError> {
-        let email = crate::valid::email("the email", email)?;
+        let email = crate::valid::email("email", "the email", email)?;
         if password.chars().count() < 12 {
             return Err(CoreError::InvalidRequest(
                 "a password needs at least 12 characters".into(),
