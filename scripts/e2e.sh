@@ -18,4 +18,4 @@ done
 curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$data/server.log"; exit 1; }
 echo "==> browser tests against http://127.0.0.1:$port"
 cd end2end
-ARX_E2E_URL="http://127.0.0.1:$port" ARX_E2E_DEMO="$data/demo.json" npx playwright test || { tail -n 50 "$data/server.log"; exit 1; }
+ARX_E2E_URL="http://127.0.0.1:$port" ARX_E2E_DEMO="$data/demo.json" npx playwright test "$@" || { tail -n 50 "$data/server.log"; exit 1; }

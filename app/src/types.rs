@@ -168,13 +168,16 @@ pub struct Overview {
 }
 
 /// A one-shot message after a form post; `secret` is shown once (a new API key). A form
-/// that was refused gets back what was typed in it (`values`, never a secret) and, when
-/// one field is at fault, its name (`field`), so the message stands by that field.
+/// that was refused or only previewed (`form` names it) gets back what was typed in it
+/// (`values`, never a secret) and, when one field is at fault, its name (`field`), so the
+/// message stands by the form, next to that field, rather than on top of the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flash {
     pub ok: bool,
     pub message: String,
     pub secret: Option<String>,
+    #[serde(default)]
+    pub form: Option<String>,
     #[serde(default)]
     pub field: Option<String>,
     #[serde(default)]
@@ -195,9 +198,14 @@ impl Flash {
         (!self.ok && self.field.as_deref() == Some(name)).then(|| self.message.clone())
     }
 
-    /// Whether the message belongs by a form's field rather than on top of the page.
+    /// Whether the message belongs by a form rather than on top of the page.
     pub fn is_inline(&self) -> bool {
-        !self.ok && self.field.is_some()
+        self.form.is_some()
+    }
+
+    /// Whether this is the outcome of the form `form`, which keeps what was typed.
+    pub fn of_form(&self, form: &str) -> bool {
+        self.form.as_deref() == Some(form)
     }
 }
 

@@ -45,7 +45,9 @@ test("the agents page lists the demo agents; an admin registers one and issues i
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Owner email").fill("owner@example.com");
   await page.getByRole("button", { name: "Create agent" }).click();
-  await expect(page.getByRole("status")).toContainText("exists");
+  // By the form, which keeps what was typed.
+  await expect(page.locator("form .flash-error")).toContainText("exists");
+  await expect(page.getByLabel("Owner email")).toHaveValue("owner@example.com");
 });
 
 test("the audit trail shows a PERMIT, an ESCALATE and a DENY with risk and hash", async ({ page, request }) => {
@@ -104,7 +106,10 @@ test("an admin links a reviewer's Slack member id; a malformed id says where to 
   const input = () => row().getByLabel("Slack member id of reviewer@demo.arx.local");
   await input().fill("reviewer");
   await row().getByRole("button", { name: "Save" }).click();
-  await expect(page.getByRole("status")).toContainText("Copy member ID");
+  // In that user's row, by the id, which keeps what was typed.
+  await expect(row().locator(".field-error")).toContainText("Copy member ID");
+  await expect(input()).toHaveValue("reviewer");
+  await expect(input()).toHaveAttribute("aria-invalid", "true");
   await input().fill("U0REVIEW1");
   await row().getByRole("button", { name: "Save" }).click();
   await expect(page.getByRole("status")).toContainText("U0REVIEW1 now decides as reviewer@demo.arx.local");

@@ -108,3 +108,55 @@ test("a refused form says what to fix by the field, and keeps what was typed", a
   await expect(page.locator("#owner-error")).toContainText("like name@example.com");
   await expect(page.locator("#name-error")).toHaveCount(0);
 });
+
+test("every form keeps what was typed when refused and says what to fix by the field (never a secret)", async ({ page }) => {
+  await signIn(page, "admin");
+
+  // An API token: its lifetime beyond the org's maximum.
+  await page.goto("/settings/tokens");
+  await page.getByLabel("Name").fill("kept token name");
+  await page.getByLabel("Lifetime (days)").fill("100000");
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.locator("#lifetime-days-error")).toContainText("lifetime_days must be 1 to");
+  await expect(page.getByLabel("Lifetime (days)")).toHaveAttribute("aria-invalid", "true");
+  await expect(page.getByLabel("Name")).toHaveValue("kept token name");
+  await expect(page.locator(".flash")).toHaveCount(0);
+
+  // The thresholds: review above deny; every typed value and the reason stay.
+  await page.goto("/policies");
+  await page.getByLabel("Review threshold (score ≥ → at least ESCALATE)").fill("95");
+  await page.getByLabel("Approval timeout when a rule names none (e.g. 1h, 30m)").fill("2h");
+  await page.getByLabel("Why this change (kept in the audit trail)").fill("kept reason");
+  await page.getByRole("button", { name: "Save thresholds and defaults" }).click();
+  await expect(page.locator("#settings-review-threshold-error")).toContainText("must not be above deny_threshold");
+  await expect(page.getByLabel("Review threshold (score ≥ → at least ESCALATE)")).toHaveValue("95");
+  await expect(page.getByLabel("Approval timeout when a rule names none (e.g. 1h, 30m)")).toHaveValue("2h");
+  await expect(page.getByLabel("Why this change (kept in the audit trail)")).toHaveValue("kept reason");
+
+  // The policy as YAML: a syntax error stands by the text, which is kept.
+  await page.goto("/policies/yaml");
+  const broken = "rules: [\n  - id: x\n";
+  await page.locator("textarea[name=yaml]").fill(broken);
+  await page.getByRole("button", { name: "Preview changes" }).click();
+  await expect(page.locator("#yaml-error")).toContainText("line");
+  await expect(page.locator("textarea[name=yaml]")).toHaveValue(broken);
+
+  // A simulation: the same, and its range.
+  await page.goto("/policies/simulate");
+  await page.locator("textarea[name=yaml]").fill(broken);
+  await page.getByRole("button", { name: "Run simulation" }).click();
+  await expect(page.locator("#yaml-error")).toContainText("line");
+  await expect(page.locator("textarea[name=yaml]")).toHaveValue(broken);
+
+  // A webhook: a URL that is not https; the URL is kept, the secret never is.
+  await page.goto("/settings/integrations");
+  const card = page.locator('[data-integration="webhook"]');
+  await card.getByLabel("URL", { exact: true }).fill("ftp://hooks.example.com/x");
+  await card.getByLabel("Signing secret").fill("never-shown-again");
+  await card.getByRole("button", { name: /Turn on|Replace/ }).click();
+  await expect(card.locator("#url-error")).toContainText("must be an https:// URL");
+  await expect(card.getByLabel("URL", { exact: true })).toHaveValue("ftp://hooks.example.com/x");
+  await expect(card.getByLabel("Signing secret")).toHaveValue("");
+  await expect(page.locator("body")).not.toContainText("never-shown-again");
+  expect(await page.content()).not.toContain("never-shown-again");
+});

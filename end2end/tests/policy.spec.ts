@@ -35,8 +35,12 @@ test("an admin writes the seeds' example rule in the console; two changes escala
   } else {
     // Without JavaScript the server refuses the post and says why.
     await page.getByRole("button", { name: "Save rule" }).click();
-    await expect(page.locator(".flash-error")).toContainText("if is not valid CEL at line 1");
-    await fillSeedRule(page, id, "size(payload.change_ids) > 1");
+    await expect(page.locator("#form-condition-error")).toContainText("if is not valid CEL at line 1");
+    // Everything typed is still there (text, checkboxes); only the condition needs fixing.
+    await expect(page.getByLabel("Id", { exact: true })).toHaveValue(id);
+    await expect(page.getByLabel("show the payload diff to the approver")).toBeChecked();
+    await expect(page.getByLabel("Why this change (kept in the audit trail)")).toHaveValue("the seeds' example rule");
+    await page.getByLabel("If (a CEL condition; optional)").fill("size(payload.change_ids) > 1");
   }
   await page.getByRole("button", { name: "Save rule" }).click();
   await expect(page).toHaveURL(/\/policies\?saved=\d+$/);

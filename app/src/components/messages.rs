@@ -7,13 +7,13 @@ use crate::types::Flash;
 
 #[component]
 pub fn FlashMessage(flash: Flash) -> impl IntoView {
-    let class = if flash.ok {
-        "flash flash-ok"
+    let (class, role) = if flash.ok {
+        ("flash flash-ok", "status")
     } else {
-        "flash flash-error"
+        ("flash flash-error", "alert")
     };
     view! {
-        <div class=class role="status">
+        <div class=class role=role>
             <p>{flash.message}</p>
             {flash
                 .secret

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
-use crate::components::form::{Field, RowAction, SubmitRow};
+use crate::components::form::{Field, Refilled, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::Page;
@@ -84,50 +84,33 @@ pub fn AgentsPage() -> impl IntoView {
                 <div class="card">
                     <h2>"Register an agent"</h2>
                     <ActionForm action=create attr:class="form-grid">
-                        <Transition>
-                            {move || Suspend::new(async move {
-                                let f = flash.await.ok().flatten();
-                                let value = |n: &str| {
-                                    f.as_ref().and_then(|f| f.value(n)).unwrap_or_default()
-                                };
-                                let error = |n: &str| f.as_ref().and_then(|f| f.error_for(n));
-                                view! {
-                                    <Field
-                                        label="Name"
-                                        name="name"
-                                        required=true
-                                        placeholder="triage-agent"
-                                        value=value("name")
-                                        error=error("name")
-                                    />
-                                    <Field
-                                        label="Owner email"
-                                        name="owner"
-                                        kind="email"
-                                        required=true
-                                        placeholder="secops-lead@example.com"
-                                        value=value("owner")
-                                        error=error("owner")
-                                    />
-                                    <Field
-                                        label="Description"
-                                        name="description"
-                                        placeholder="What it does, in a sentence"
-                                        wide=true
-                                        value=value("description")
-                                        error=error("description")
-                                    />
-                                    <Field
-                                        label="Labels"
-                                        name="labels"
-                                        placeholder="env:prod, team:soc"
-                                        wide=true
-                                        value=value("labels")
-                                        error=error("labels")
-                                    />
-                                }
-                            })}
-                        </Transition>
+                        <Refilled flash form="agent">
+                            <Field
+                                label="Name"
+                                name="name"
+                                required=true
+                                placeholder="triage-agent"
+                            />
+                            <Field
+                                label="Owner email"
+                                name="owner"
+                                kind="email"
+                                required=true
+                                placeholder="secops-lead@example.com"
+                            />
+                            <Field
+                                label="Description"
+                                name="description"
+                                placeholder="What it does, in a sentence"
+                                wide=true
+                            />
+                            <Field
+                                label="Labels"
+                                name="labels"
+                                placeholder="env:prod, team:soc"
+                                wide=true
+                            />
+                        </Refilled>
                         <SubmitRow label="Create agent" />
                     </ActionForm>
                 </div>

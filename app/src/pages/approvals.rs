@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badges::{Labels, RiskBadge, StatusBadge, TierBadge, VerdictBadge};
+use crate::components::form::{Refilled, TextField};
 use crate::components::live::ticker;
-use crate::components::messages::{ErrorBox, PostFlash};
+use crate::components::messages::{ErrorBox, Posted, ShownFlash, posted};
 use crate::components::page::{Page, Tabs, query_param};
 use crate::components::table::{Loaded, Loading, headers, loaded_list, rows_table};
 use crate::components::when::When;
-use crate::server_fns::approvals::{DecideApproval, approval_queue, load_approval};
+use crate::server_fns::approvals::{DECIDE_FORM, DecideApproval, approval_queue, load_approval};
 use crate::types::{ApprovalRow, ApprovalView};
 
 /// "in 3 min", "in 42 s", "due".
@@ -185,18 +186,19 @@ pub fn ApprovalPage() -> impl IntoView {
         move || (id(), decide.version().get()),
         |(id, _)| load_approval(id),
     );
+    let flash = posted(Signal::derive(move || decide.version().get()));
     view! {
         <Page title="Approval request" intro=view! { <a href="/approvals">"← the queue"</a> }>
-            <PostFlash version=Signal::derive(move || decide.version().get()) />
+            <ShownFlash flash />
             <Loaded data=data let:v>
-                <Request v decide />
+                <Request v decide flash />
             </Loaded>
         </Page>
     }
 }
 
 #[component]
-fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoView {
+fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted) -> impl IntoView {
     let (score, op, conn, freq, target) = v.risk_inputs;
     let r = v.row.clone();
     view! {
@@ -439,19 +441,20 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>) -> impl IntoVi
                         <h2>"Decide"</h2>
                         <ActionForm action=decide>
                             <input type="hidden" name="id" value=r.id.clone() />
-                            <label>
-                                {if v.require_reason {
-                                    "Reason (the rule asks for one; recorded in the audit trail)"
-                                } else {
-                                    "Comment (recorded in the audit trail)"
-                                }}
-                                <textarea
+                            <Refilled flash form=DECIDE_FORM>
+                                <TextField
+                                    label=if v.require_reason {
+                                        "Reason (the rule asks for one; recorded in the audit trail)"
+                                    } else {
+                                        "Comment (recorded in the audit trail)"
+                                    }
                                     name="comment"
-                                    rows="2"
+                                    rows=2
+                                    value=""
                                     placeholder="Why you approve or deny"
                                     required=v.require_reason
-                                ></textarea>
-                            </label>
+                                />
+                            </Refilled>
                             <p class="actions">
                                 <button
                                     type="submit"

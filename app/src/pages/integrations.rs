@@ -3,13 +3,16 @@
 
 use leptos::prelude::*;
 
-use crate::components::form::{RowAction, SubmitRow};
-use crate::components::messages::PostFlash;
+use crate::components::form::{
+    Field, FieldError, Refill, Refilled, RowAction, SubmitRow, field_id,
+};
+use crate::components::messages::{Posted, ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
 use crate::server_fns::integrations::{
     LinkSlackMember, RemoveIntegration, SaveIntegration, list_integrations, list_slack_links,
+    slack_link_form,
 };
 use crate::types::{IntegrationRow, SlackLinkRow};
 
@@ -21,16 +24,20 @@ pub fn IntegrationsPage() -> impl IntoView {
     let changed = move || (save.version().get(), remove.version().get());
     let data = Resource::new(changed, |_| list_integrations());
     let links = Resource::new(move || link.version().get(), |_| list_slack_links());
+    let flash = posted(Signal::derive(move || {
+        save.version().get() + remove.version().get() + link.version().get()
+    }));
     view! {
         <Page
             title="Integrations"
             intro="New approval requests are announced here, and updated when they end. Reviewers can decide from Slack; Teams and webhooks notify. Details: docs/integrations.md."
         >
-            <PostFlash version=Signal::derive(move || {
-                save.version().get() + remove.version().get() + link.version().get()
-            }) />
+            <ShownFlash flash />
             <Loaded data let:rows>
-                {rows.into_iter().map(|r| view! { <Integration r save remove /> }).collect_view()}
+                {rows
+                    .into_iter()
+                    .map(|r| view! { <Integration r save remove flash /> })
+                    .collect_view()}
             </Loaded>
             <div class="card" id="slack-members">
                 <h2>"Slack members"</h2>
@@ -38,7 +45,7 @@ pub fn IntegrationsPage() -> impl IntoView {
                     "A Slack member linked here decides as that user. Without a link, ARX maps a Slack member to the user with the email on their Slack profile. The member id is on the Slack profile: ⋮, Copy member ID. Leave it empty to unlink."
                 </p>
                 <Loaded data=links let:rows>
-                    <SlackMembers rows link />
+                    <SlackMembers rows link flash />
                 </Loaded>
             </div>
         </Page>
@@ -46,7 +53,11 @@ pub fn IntegrationsPage() -> impl IntoView {
 }
 
 #[component]
-fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) -> impl IntoView {
+fn SlackMembers(
+    rows: Vec<SlackLinkRow>,
+    link: ServerAction<LinkSlackMember>,
+    flash: Posted,
+) -> impl IntoView {
     view! {
         {rows_table(
             "table",
@@ -73,14 +84,12 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
                                 hidden=vec![("user_id", r.user_id.clone())]
                                 label="Save"
                             >
-                                <input
-                                    name="slack_user_id"
-                                    class="mono"
-                                    placeholder="U0123ABCD"
-                                    aria-label=label
-                                    value=r.slack_user_id.clone().unwrap_or_default()
-                                    autocomplete="off"
-                                />
+                                <Refilled flash form=slack_link_form(&r.user_id)>
+                                    <MemberIdInput
+                                        label=label.clone()
+                                        linked=r.slack_user_id.clone().unwrap_or_default()
+                                    />
+                                </Refilled>
                             </RowAction>
                         </td>
                     </tr>
@@ -90,11 +99,34 @@ fn SlackMembers(rows: Vec<SlackLinkRow>, link: ServerAction<LinkSlackMember>) ->
     }
 }
 
+/// A user's Slack member id in their row: what was typed and why not, after a refusal.
+#[component]
+fn MemberIdInput(label: String, linked: String) -> impl IntoView {
+    let refill = Refill::here();
+    let name = "slack_user_id";
+    let error = refill.error(name);
+    let id = field_id(name);
+    view! {
+        <input
+            name=name
+            class="mono"
+            placeholder="U0123ABCD"
+            aria-label=label
+            value=refill.value(name).unwrap_or(linked)
+            autocomplete="off"
+            aria-invalid=error.is_some().then_some("true")
+            aria-describedby=error.is_some().then_some(id.clone())
+        />
+        <FieldError error id />
+    }
+}
+
 #[component]
 fn Integration(
     r: IntegrationRow,
     save: ServerAction<SaveIntegration>,
     remove: ServerAction<RemoveIntegration>,
+    flash: Posted,
 ) -> impl IntoView {
     let (title, help) = match r.kind.as_str() {
         "slack" => (
@@ -175,22 +207,22 @@ fn Integration(
                     }
                 })}
             <ActionForm action=save attr:class="form-grid">
-                <input type="hidden" name="kind" value=kind />
-                {fields
-                    .into_iter()
-                    .map(|(name, label, secret)| {
-                        view! {
-                            <label>
-                                {label}
-                                <input
-                                    name=name
-                                    type=if secret { "password" } else { "text" }
+                <input type="hidden" name="kind" value=kind.clone() />
+                <Refilled flash form=kind>
+                    {fields
+                        .iter()
+                        .map(|&(name, label, secret)| {
+                            view! {
+                                <Field
+                                    label
+                                    name
+                                    kind=if secret { "password" } else { "text" }
                                     autocomplete="off"
                                 />
-                            </label>
-                        }
-                    })
-                    .collect_view()}
+                            }
+                        })
+                        .collect_view()}
+                </Refilled>
                 <SubmitRow label=if r.configured { "Replace" } else { "Turn on" } />
             </ActionForm>
             {r

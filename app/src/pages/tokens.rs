@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::components::badges::StatusBadge;
-use crate::components::form::{Field, RowAction, SubmitRow};
-use crate::components::messages::PostFlash;
+use crate::components::form::{Field, Refilled, RowAction, SubmitRow};
+use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
@@ -17,29 +17,32 @@ pub fn TokensPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeToken>::new();
     let version = Signal::derive(move || create.version().get() + revoke.version().get());
     let data = Resource::new(move || version.get(), |_| list_tokens());
+    let flash = posted(version);
     view! {
         <Page
             title="API tokens"
             intro="Tokens for the admin API (Authorization: Bearer …). Each expires; revoking one stops it at once. The secret is shown only when it is created."
         >
-            <PostFlash version=version />
+            <ShownFlash flash />
             <div class="card">
                 <ActionForm action=create attr:class="form-grid">
-                    <Field
-                        label="Name"
-                        name="name"
-                        kind="text"
-                        required=true
-                        maxlength=100
-                        placeholder="ci pipeline"
-                    />
-                    <Field
-                        label="Lifetime (days)"
-                        name="lifetime_days"
-                        kind="number"
-                        min=1
-                        placeholder="default"
-                    />
+                    <Refilled flash form="token">
+                        <Field
+                            label="Name"
+                            name="name"
+                            kind="text"
+                            required=true
+                            maxlength=100
+                            placeholder="ci pipeline"
+                        />
+                        <Field
+                            label="Lifetime (days)"
+                            name="lifetime_days"
+                            kind="number"
+                            min=1
+                            placeholder="default"
+                        />
+                    </Refilled>
                     <SubmitRow label="Create token" />
                 </ActionForm>
             </div>

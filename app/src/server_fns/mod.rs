@@ -75,6 +75,7 @@ pub mod ssr {
             ok,
             message: message.into(),
             secret,
+            form: None,
             field: None,
             values: Vec::new(),
         };
@@ -89,9 +90,11 @@ pub mod ssr {
             .map_err(|e| ServerFnError::new(e.to_string()))
     }
 
-    /// As [`flash_outcome`], for a form: when it is refused, what was typed (`values`,
-    /// never a secret) goes back to it, and an error about one field names that field.
+    /// As [`flash_outcome`], for the form `form`: when it is refused, the message stands
+    /// by that form (by the field at fault for an [`CoreError::InvalidField`]) and what
+    /// was typed (`values`, never a secret) goes back into it.
     pub async fn flash_form<T>(
+        form: &str,
         r: Result<T, CoreError>,
         values: &[(&str, &str)],
         ok: impl FnOnce(T) -> (String, Option<String>),
@@ -101,23 +104,75 @@ pub mod ssr {
             Err(e) => e,
         };
         let field = match &e {
-            CoreError::InvalidField { field, .. } => Some(field.to_string()),
+            CoreError::InvalidField { field, .. } => Some(*field),
             _ => None,
         };
+        refuse_form(form, field, public_message(e), values).await
+    }
+
+    /// The refusal of the form `form`, before the engine was asked: `message` says what
+    /// to fix in `field` (or in the form as a whole), and `values` go back into it.
+    pub async fn refuse_form(
+        form: &str,
+        field: Option<&str>,
+        message: impl Into<String>,
+        values: &[(&str, &str)],
+    ) -> Result<(), ServerFnError> {
+        keep_form(false, form, field, message.into(), values).await
+    }
+
+    /// An outcome that leaves the form `form` as it was typed (a preview): `message`
+    /// stands by the form, and `values` stay in it.
+    pub async fn keep_typed(
+        form: &str,
+        message: impl Into<String>,
+        values: &[(&str, &str)],
+    ) -> Result<(), ServerFnError> {
+        keep_form(true, form, None, message.into(), values).await
+    }
+
+    async fn keep_form(
+        ok: bool,
+        form: &str,
+        field: Option<&str>,
+        message: String,
+        values: &[(&str, &str)],
+    ) -> Result<(), ServerFnError> {
         keep(Flash {
-            ok: false,
-            message: to_error(e)
-                .to_string()
-                .trim_start_matches("error running server function: ")
-                .to_string(),
+            ok,
+            message,
             secret: None,
-            field,
+            form: Some(form.to_string()),
+            field: field.map(str::to_string),
             values: values
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         })
         .await
+    }
+
+    /// A form's fields as it posts them (`prefix[field]`), with what was typed: the text
+    /// fields, and the checkboxes that were checked.
+    pub fn form_values<T: serde::Serialize>(prefix: &str, form: &T) -> Vec<(String, String)> {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(form) else {
+            return Vec::new();
+        };
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| match v {
+                serde_json::Value::String(s) => Some((format!("{prefix}[{k}]"), s)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// What an engine error says to the console user (an internal one is logged, not shown).
+    pub fn public_message(e: CoreError) -> String {
+        to_error(e)
+            .to_string()
+            .trim_start_matches("error running server function: ")
+            .to_string()
     }
 
     /// Runs a state-changing engine call and reports its outcome through the flash.
@@ -130,17 +185,7 @@ pub mod ssr {
                 let (msg, secret) = ok(v);
                 flash(true, msg, secret).await
             }
-            Err(e) => {
-                flash(
-                    false,
-                    to_error(e)
-                        .to_string()
-                        .trim_start_matches("error running server function: ")
-                        .to_string(),
-                    None,
-                )
-                .await
-            }
+            Err(e) => flash(false, public_message(e), None).await,
         }
     }
 

@@ -178,13 +178,13 @@ pub struct WebhookInput {
 /// Plain settings and secrets, validated, from the admin API's JSON body.
 pub(crate) type Parsed = (BTreeMap<String, String>, BTreeMap<String, String>);
 
-fn required(kind: IntegrationKind, field: &str, v: String) -> Result<String, CoreError> {
+fn required(kind: IntegrationKind, field: &'static str, v: String) -> Result<String, CoreError> {
     let v = v.trim().to_string();
     if v.is_empty() || v.len() > 2000 {
-        return Err(CoreError::InvalidRequest(format!(
-            "{} needs '{field}' (1 to 2000 characters)",
-            kind.as_str()
-        )));
+        return Err(CoreError::InvalidField {
+            field,
+            message: format!("{} needs '{field}' (1 to 2000 characters)", kind.as_str()),
+        });
     }
     Ok(v)
 }
@@ -197,13 +197,16 @@ fn required(kind: IntegrationKind, field: &str, v: String) -> Result<String, Cor
 /// except to this machine, where it cannot be overheard.
 fn url(
     kind: IntegrationKind,
-    field: &str,
+    field: &'static str,
     v: String,
     allow_local: bool,
     carries_secret: bool,
 ) -> Result<String, CoreError> {
     let v = required(kind, field, v)?;
-    let bad = |why: &str| CoreError::InvalidRequest(format!("{} '{field}' {why}", kind.as_str()));
+    let bad = |why: &str| CoreError::InvalidField {
+        field,
+        message: format!("{} '{field}' {why}", kind.as_str()),
+    };
     let (rest, plain) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
         (Some(r), _) => (r, false),
         (None, Some(r)) => (r, true),
@@ -283,9 +286,12 @@ pub(crate) fn parse_input(
                         .chars()
                         .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
                 {
-                    return Err(CoreError::InvalidRequest(format!(
-                        "slack '{field}' is an id like {prefix}0123ABCD (upper-case letters and digits, starting with {prefix})"
-                    )));
+                    return Err(CoreError::InvalidField {
+                        field,
+                        message: format!(
+                            "slack '{field}' is an id like {prefix}0123ABCD (upper-case letters and digits, starting with {prefix})"
+                        ),
+                    });
                 }
                 config.insert(field.into(), v);
             }

@@ -9,29 +9,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::SESSION_CLAIM_KEY;
+use arx_core::CoreError;
 use arx_core::Engine;
 use arx_core::access::SessionClaim;
 use async_trait::async_trait;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ACCEPT, HOST, ORIGIN, REFERER};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
-use axum::{Form, Router};
 use serde::Deserialize;
 use tower_sessions::Session;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::extract::client_addr;
-use crate::AppState;
-use crate::error::ApiError;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
+use super::extract::{FormBody, client_addr};
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+
+/// The console's sign-in and sign-out forms, documented as the API is: a script can sign
+/// in as a browser does.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 /// tower-sessions over the engine's store, so sessions live in SQLite or PostgreSQL.
@@ -103,21 +108,37 @@ impl SessionStore for DbSessions {
     }
 }
 
-#[derive(Deserialize)]
+/// The sign-in form of the console (local accounts).
+#[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"email": "admin@example.com", "password": "correct horse battery staple"}))]
 pub struct LoginForm {
+    #[schema(format = "email")]
     email: String,
+    #[schema(format = "password")]
     password: String,
 }
 
-/// `POST /auth/login`: a plain form, so it works without JavaScript. During backoff a
-/// browser is sent back to the form with the seconds to wait; any other client gets
-/// `429 rate_limited` with `Retry-After`.
+/// Signs in to the console: a plain form post, so it works without JavaScript. Success
+/// sets the session cookie (a new session id) and sends the browser to `/`; a wrong email
+/// or password, to `/login?error=invalid`. During backoff after failures, a browser
+/// (`Accept: text/html`) is sent to `/login?error=rate_limited&retry_after=N`, any other
+/// client gets `429 rate_limited` with `Retry-After`. The post must come from this site
+/// (`Origin`, else `Referer`, names the host), or it is refused with 403.
+#[utoipa::path(post, path = "/auth/login", tag = "console",
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To `/` when signed in (with the session cookie), else back to `/login?error=…`",
+            headers(("Location" = String, description = "Where the browser goes next"))),
+        (status = 403, description = "A cross-site post", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins: wait `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
 pub async fn login(
     State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     session: Session,
-    Form(f): Form<LoginForm>,
+    FormBody(f): FormBody<LoginForm>,
 ) -> Response {
     let client = client_addr(&headers, peer, s.trust_forwarded_for);
     match s.engine.login(&f.email, &f.password, Some(client)).await {
@@ -156,7 +177,14 @@ pub async fn login(
     }
 }
 
-/// `POST /auth/logout`.
+/// Signs out of the console: ends the session (recorded) and sends the browser to
+/// `/login`. Without a session it only redirects. The post must come from this site.
+#[utoipa::path(post, path = "/auth/logout", tag = "console",
+    responses(
+        (status = 303, description = "To `/login`, signed out",
+            headers(("Location" = String, description = "`/login`"))),
+        (status = 403, description = "A cross-site post", body = ErrorBody),
+    ))]
 pub async fn logout(State(s): State<AppState>, session: Session) -> Response {
     if let Ok(Some(claim)) = session.get::<SessionClaim>(SESSION_CLAIM_KEY).await
         && let Ok(Some(p)) = s.engine.principal_for_session(&claim).await
@@ -225,7 +253,11 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
                     .to_string()
             });
         if from.as_deref() != Some(host) {
-            return (StatusCode::FORBIDDEN, "cross-site request refused").into_response();
+            return ApiError(CoreError::Forbidden(
+                "cross-site request refused: the post must come from this site (Origin or Referer naming it)"
+                    .into(),
+            ))
+            .into_response();
         }
     }
     next.run(req).await

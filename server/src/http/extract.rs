@@ -1,6 +1,7 @@
 //! Request extractors whose failures answer in the API's JSON error shape: the caller
 //! ([`Caller`]), path ids ([`IdPath`]), query strings ([`QueryParams`]) and JSON bodies
-//! ([`JsonBody`]). Handlers take typed input from these and never parse it themselves.
+//! ([`JsonBody`]) and form bodies ([`FormBody`]). Handlers take typed input from these and
+//! never parse it themselves.
 
 use std::str::FromStr;
 
@@ -159,6 +160,42 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 let message = match e.path().to_string() {
                     p if p == "." => format!("the body: {}", e.inner()),
                     p => format!("the body's {p}: {}", e.inner()),
+                };
+                ApiError(CoreError::InvalidRequest(message))
+            })
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body (a browser's form post) parsed into `T`;
+/// a missing or malformed field is a 400 `invalid_request` naming it, another content
+/// type a 415, one over [`FORM_LIMIT`] bytes a 413.
+pub struct FormBody<T>(pub T);
+
+/// The largest form body read (a sign-in form is a few hundred bytes).
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let form = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form {
+            return Err(ApiError(CoreError::UnsupportedMediaType));
+        }
+        let body = axum::body::to_bytes(req.into_body(), FORM_LIMIT)
+            .await
+            .map_err(|_| ApiError(CoreError::PayloadTooLarge { limit: FORM_LIMIT }))?;
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(&body));
+        serde_path_to_error::deserialize(pairs)
+            .map(FormBody)
+            .map_err(|e| {
+                let message = match e.path().to_string() {
+                    p if p == "." => format!("the form: {}", e.inner()),
+                    p => format!("the form's {p}: {}", e.inner()),
                 };
                 ApiError(CoreError::InvalidRequest(message))
             })

@@ -41,8 +41,7 @@ pub fn routes() -> Router<AppState> {
             r.route(&format!("{prefix}/{{*rest}}"), any(crate::error::no_route))
         });
     let (api, _) = documented().split_for_parts();
-    api.merge(console::routes())
-        .method_not_allowed_fallback(crate::error::wrong_method)
+    api.method_not_allowed_fallback(crate::error::wrong_method)
         .merge(unrouted)
 }
 
@@ -53,6 +52,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(reviewer::routes())
         .merge(ops::routes())
+        .merge(console::routes())
         .routes(utoipa_axum::routes!(
             crate::integrations::slack_interactions::interactions
         ))

@@ -42,6 +42,35 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
     assert_eq!(bad.headers()["location"], "/login?error=invalid");
     let evil = sign_in(&s, "http://evil.example", &password, None).await;
     assert_eq!(evil.status(), 403, "cross-site form post refused");
+    let body: serde_json::Value = evil.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    // A form without its password names the field; another content type is a 415.
+    let half = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("origin", &origin)
+        .form(&[("email", "admin@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(half.status(), 400);
+    let body: serde_json::Value = half.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("password"),
+        "{body}"
+    );
+    let json = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("origin", &origin)
+        .json(&serde_json::json!({"email": "a@b.c", "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 415);
 
     let ok = sign_in(&s, &origin, &password, None).await;
     assert_eq!(ok.headers()["location"], "/");

@@ -4,12 +4,11 @@
 use leptos::prelude::*;
 
 use super::{PolicyTabs, VerdictSelect};
-use crate::components::form::{Field, SubmitRow};
-use crate::components::messages::PostFlash;
-use crate::components::messages::error_text;
+use crate::components::form::{Field, Refill, Refilled, SubmitRow, TextField};
+use crate::components::messages::{ShownFlash, error_text, posted};
 use crate::components::page::{Page, query_param};
 use crate::components::table::Loaded;
-use crate::server_fns::policy::{CheckRuleForm, SaveRule, load_rule_form};
+use crate::server_fns::policy::{CheckRuleForm, RULE_FORM, SaveRule, load_rule_form};
 use crate::types::RuleForm;
 
 #[component]
@@ -19,6 +18,7 @@ pub fn RuleEditorPage() -> impl IntoView {
     let check = ServerAction::<CheckRuleForm>::new();
     let form = Resource::new(id, load_rule_form);
     let version = Signal::derive(move || save.version().get());
+    let flash = posted(version);
     view! {
         <Page
             title=move || {
@@ -27,9 +27,11 @@ pub fn RuleEditorPage() -> impl IntoView {
             intro="Saving makes a new policy version of the one you opened; the one before stays in the history. If another admin saved in between, reload and redo your edit."
         >
             <PolicyTabs current="/policies" />
-            <PostFlash version />
+            <ShownFlash flash />
             <Loaded data=form let:f>
-                <Editor form=f save check />
+                <Refilled flash form=RULE_FORM>
+                    <Editor form=f.clone() save check />
+                </Refilled>
             </Loaded>
         </Page>
     }
@@ -63,7 +65,8 @@ fn Editor(
     save: ServerAction<SaveRule>,
     check: ServerAction<CheckRuleForm>,
 ) -> impl IntoView {
-    let f = form;
+    // After a refusal, what the admin typed, not the rule as saved.
+    let f = Refill::here().decode::<RuleForm>("form").unwrap_or(form);
     let checkbox = |name: &'static str, on: &Option<String>, label: &'static str| {
         view! {
             <label class="check">
@@ -175,20 +178,15 @@ fn Editor(
                         </div>
                     </div>
                 </fieldset>
-                <label class="wide">
-                    "If (a CEL condition; optional)"
-                    <textarea
-                        name="form[condition]"
-                        rows="3"
-                        class="mono"
-                        placeholder="size(payload.change_ids) > 1"
-                    >
-                        {f.condition.clone()}
-                    </textarea>
-                    <span class="muted small hint">
-                        "Variables: params (also payload), agent.{id, name, labels}, session.{context, actions, calls_last_60s}, target.{connector, operation, instance, environment, tier}, risk.{score, operation, connector, frequency, target}. A condition that fails to evaluate applies the rule when it escalates or denies."
-                    </span>
-                </label>
+                <TextField
+                    label="If (a CEL condition; optional)"
+                    name="form[condition]"
+                    rows=3
+                    code=true
+                    value=f.condition.clone()
+                    placeholder="size(payload.change_ids) > 1"
+                    hint="Variables: params (also payload), agent.{id, name, labels}, session.{context, actions, calls_last_60s}, target.{connector, operation, instance, environment, tier}, risk.{score, operation, connector, frequency, target}. A condition that fails to evaluate applies the rule when it escalates or denies."
+                />
                 <fieldset class="wide">
                     <legend>"When the verdict is ESCALATE"</legend>
                     <div class="form-grid">

@@ -56,6 +56,9 @@ fn VerdictSelect(
     selected: String,
     #[prop(optional)] disabled: bool,
 ) -> impl IntoView {
+    let selected = crate::components::form::Refill::here()
+        .value(name)
+        .unwrap_or(selected);
     view! {
         <select name=name disabled=disabled>
             {["PERMIT", "ESCALATE", "DENY"]

@@ -6,12 +6,14 @@ use leptos_router::hooks::use_query_map;
 
 use super::{PolicyTabs, VerdictSelect};
 use crate::components::badges::VerdictBadge;
-use crate::components::form::{Field, ReasonInput, RowAction, SubmitRow};
-use crate::components::messages::PostFlash;
+use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow};
+use crate::components::messages::{Posted, ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, loaded};
 use crate::components::when::When;
-use crate::server_fns::policy::{DeleteRule, MoveRule, SaveSettings, policy_overview};
+use crate::server_fns::policy::{
+    DeleteRule, MoveRule, SETTINGS_FORM, SaveSettings, policy_overview,
+};
 use crate::types::SettingsForm;
 
 #[component]
@@ -23,6 +25,7 @@ pub fn PoliciesPage() -> impl IntoView {
         moved.version().get() + deleted.version().get() + saved.version().get()
     });
     let data = Resource::new(move || changed.get(), |_| policy_overview());
+    let flash = posted(changed);
     let query = use_query_map();
     let saved_version = move || query.read().get("saved");
     view! {
@@ -31,7 +34,7 @@ pub fn PoliciesPage() -> impl IntoView {
             intro="Rules are checked top to bottom; the first that matches decides. No match: the org default for the operation's tier. Then the thresholds make a verdict stricter, unless the rule is exempt."
         >
             <PolicyTabs current="/policies" />
-            <PostFlash version=changed />
+            <ShownFlash flash />
             {move || {
                 saved_version()
                     .map(|v| {
@@ -187,7 +190,13 @@ pub fn PoliciesPage() -> impl IntoView {
                                             </p>
                                         }
                                     })}
-                                <Settings settings=p.settings edit=edit action=saved based_on />
+                                <Settings
+                                    settings=p.settings
+                                    edit=edit
+                                    action=saved
+                                    based_on
+                                    flash
+                                />
                             }
                         },
                     )
@@ -203,74 +212,81 @@ fn Settings(
     edit: bool,
     action: ServerAction<SaveSettings>,
     based_on: i64,
+    flash: Posted,
 ) -> impl IntoView {
     view! {
         <div class="card">
             <h2>"Thresholds and defaults"</h2>
             <ActionForm action=action attr:class="form-grid settings">
-                <Field
-                    label="Review threshold (score ≥ → at least ESCALATE)"
-                    name="settings[review_threshold]"
-                    kind="number"
-                    min=1
-                    max=100
-                    required=true
-                    value=settings.review_threshold
-                    readonly=!edit
-                />
-                <Field
-                    label="Deny threshold (score ≥ → DENY)"
-                    name="settings[deny_threshold]"
-                    kind="number"
-                    min=1
-                    max=100
-                    required=true
-                    value=settings.deny_threshold
-                    readonly=!edit
-                />
-                {[
-                    ("low", "settings[default_low]", settings.default_low),
-                    ("medium", "settings[default_medium]", settings.default_medium),
-                    ("high", "settings[default_high]", settings.default_high),
-                    ("critical", "settings[default_critical]", settings.default_critical),
-                ]
-                    .into_iter()
-                    .map(|(tier, name, selected)| {
-                        view! {
-                            <label>
-                                {format!("Default for {tier} operations")}
-                                <VerdictSelect name selected disabled=!edit />
-                            </label>
-                        }
-                    })
-                    .collect_view()}
-                <Field
-                    label="Approval timeout when a rule names none (e.g. 1h, 30m)"
-                    name="settings[approval_timeout]"
-                    required=true
-                    value=settings.approval_timeout
-                    readonly=!edit
-                />
-                <Field
-                    label="Longest grant an agent may ask for (e.g. 1h)"
-                    name="settings[max_grant_ttl]"
-                    required=true
-                    value=settings.max_grant_ttl
-                    readonly=!edit
-                />
-                <input type="hidden" name="based_on" value=based_on />
-                {edit
-                    .then(|| {
-                        view! {
-                            <Field
-                                label="Why this change (kept in the audit trail)"
-                                name="reason"
-                                required=true
-                                wide=true
-                            />
-                            <SubmitRow label="Save thresholds and defaults" />
-                        }
-                    })}
+                <Refilled flash form=SETTINGS_FORM>
+                    <Field
+                        label="Review threshold (score ≥ → at least ESCALATE)"
+                        name="settings[review_threshold]"
+                        kind="number"
+                        min=1
+                        max=100
+                        required=true
+                        value=settings.review_threshold.clone()
+                        readonly=!edit
+                    />
+                    <Field
+                        label="Deny threshold (score ≥ → DENY)"
+                        name="settings[deny_threshold]"
+                        kind="number"
+                        min=1
+                        max=100
+                        required=true
+                        value=settings.deny_threshold.clone()
+                        readonly=!edit
+                    />
+                    {[
+                        ("low", "settings[default_low]", settings.default_low.clone()),
+                        ("medium", "settings[default_medium]", settings.default_medium.clone()),
+                        ("high", "settings[default_high]", settings.default_high.clone()),
+                        (
+                            "critical",
+                            "settings[default_critical]",
+                            settings.default_critical.clone(),
+                        ),
+                    ]
+                        .into_iter()
+                        .map(|(tier, name, selected)| {
+                            view! {
+                                <label>
+                                    {format!("Default for {tier} operations")}
+                                    <VerdictSelect name selected disabled=!edit />
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                    <Field
+                        label="Approval timeout when a rule names none (e.g. 1h, 30m)"
+                        name="settings[approval_timeout]"
+                        required=true
+                        value=settings.approval_timeout.clone()
+                        readonly=!edit
+                    />
+                    <Field
+                        label="Longest grant an agent may ask for (e.g. 1h)"
+                        name="settings[max_grant_ttl]"
+                        required=true
+                        value=settings.max_grant_ttl.clone()
+                        readonly=!edit
+                    />
+                    <input type="hidden" name="based_on" value=based_on />
+                    {edit
+                        .then(|| {
+                            view! {
+                                <Field
+                                    label="Why this change (kept in the audit trail)"
+                                    name="reason"
+                                    required=true
+                                    wide=true
+                                />
+                            }
+                        })}
+                </Refilled>
+                {edit.then(|| view! { <SubmitRow label="Save thresholds and defaults" /> })}
             </ActionForm>
         </div>
     }

@@ -6,14 +6,14 @@ use leptos::prelude::*;
 
 use super::PolicyTabs;
 use crate::components::badges::{RiskBadge, VerdictBadge};
-use crate::components::messages::ErrorBox;
-use crate::components::messages::PostFlash;
+use crate::components::form::{FieldError, Refill, Refilled, TextField, field_id};
+use crate::components::messages::{ErrorBox, Posted, ShownFlash, posted};
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, loaded, rows_table};
 use crate::components::when::When;
 use crate::fmt::count;
 use crate::server_fns::policy::{
-    CancelSimulation, StartSimulation, get_simulation, policy_overview,
+    CancelSimulation, SIMULATION_FORM, StartSimulation, get_simulation, policy_overview,
 };
 use crate::types::{Counts, SimView};
 
@@ -22,16 +22,17 @@ pub fn SimulatePage() -> impl IntoView {
     let id = query_param("id");
     let start = ServerAction::<StartSimulation>::new();
     let version = Signal::derive(move || start.version().get());
+    let flash = posted(version);
     view! {
         <Page
             title="Simulate a policy"
             intro="Replays a draft over recorded agent calls. Nothing is enforced and nothing is recorded by simulating."
         >
             <PolicyTabs current="/policies/simulate" />
-            <PostFlash version />
+            <ShownFlash flash />
             {move || {
                 if id().is_empty() {
-                    view! { <StartForm start /> }.into_any()
+                    view! { <StartForm start flash /> }.into_any()
                 } else {
                     view! { <Job id=id() /> }.into_any()
                 }
@@ -41,7 +42,7 @@ pub fn SimulatePage() -> impl IntoView {
 }
 
 #[component]
-fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
+fn StartForm(start: ServerAction<StartSimulation>, flash: Posted) -> impl IntoView {
     let data = Resource::new(|| (), |_| policy_overview());
     view! {
         <Transition fallback=Loading>
@@ -56,34 +57,24 @@ fn StartForm(start: ServerAction<StartSimulation>) -> impl IntoView {
                         view! {
                             <div class="card">
                                 <ActionForm action=start>
-                                    <label>
-                                        "Draft policy (starts as the policy in force, version "
-                                        {p.version} ")"
-                                        <textarea
+                                    <Refilled flash form=SIMULATION_FORM>
+                                        <TextField
+                                            label=format!(
+                                                "Draft policy (starts as the policy in force, version {})",
+                                                p.version,
+                                            )
                                             name="yaml"
-                                            class="mono yaml"
-                                            rows="18"
-                                            spellcheck="false"
-                                        >
-                                            {p.yaml.clone()}
-                                        </textarea>
-                                    </label>
-                                    <p class="actions">
-                                        <label class="inline-label">
-                                            "Over the last"
-                                            <input
-                                                name="days"
-                                                type="number"
-                                                min="1"
-                                                max="365"
-                                                value="30"
-                                                class="short"
-                                            />"days"
-                                        </label>
-                                        <button type="submit" class="btn primary">
-                                            "Run simulation"
-                                        </button>
-                                    </p>
+                                            rows=18
+                                            code=true
+                                            value=p.yaml.clone()
+                                        />
+                                        <p class="actions">
+                                            <DaysInput />
+                                            <button type="submit" class="btn primary">
+                                                "Run simulation"
+                                            </button>
+                                        </p>
+                                    </Refilled>
                                 </ActionForm>
                             </div>
                         }
@@ -367,5 +358,30 @@ fn Chart(was: Counts, would: Counts) -> impl IntoView {
                 "would be (draft)"
             </span>
         </div>
+    }
+}
+
+/// How many days back the simulation replays (what was typed, after a refusal).
+#[component]
+fn DaysInput() -> impl IntoView {
+    let refill = Refill::here();
+    let name = "days";
+    let error = refill.error(name);
+    let id = field_id(name);
+    view! {
+        <label class="inline-label">
+            "Over the last"
+            <input
+                name=name
+                type="number"
+                min="1"
+                max="365"
+                value=refill.value(name).unwrap_or_else(|| "30".into())
+                class="short"
+                aria-invalid=error.is_some().then_some("true")
+                aria-describedby=error.is_some().then_some(id.clone())
+            /> "days"
+        </label>
+        <FieldError error id />
     }
 }

@@ -4,11 +4,11 @@
 use leptos::prelude::*;
 
 use super::{DiffLines, PolicyTabs};
-use crate::components::messages::PostFlash;
-use crate::components::messages::{ErrorBox, error_text};
+use crate::components::form::{Field, Refilled, TextField};
+use crate::components::messages::{ErrorBox, ShownFlash, error_text, posted};
 use crate::components::page::Page;
 use crate::components::table::Loaded;
-use crate::server_fns::policy::{ApplyYaml, policy_overview};
+use crate::server_fns::policy::{ApplyYaml, YAML_FORM, policy_overview};
 
 #[component]
 pub fn PolicyYamlPage() -> impl IntoView {
@@ -24,6 +24,7 @@ pub fn PolicyYamlPage() -> impl IntoView {
             .and_then(|v| v.diff.map(|d| d.to))
     });
     let data = Resource::new(move || applied.get(), |_| policy_overview());
+    let flash = posted(version);
     view! {
         <Page
             title="Policy as YAML"
@@ -36,28 +37,36 @@ pub fn PolicyYamlPage() -> impl IntoView {
             }
         >
             <PolicyTabs current="/policies/yaml" />
-            <PostFlash version />
+            <ShownFlash flash />
             <Loaded data=data let:p>
                 <div class="card">
                     <ActionForm action=apply>
-                        <textarea
-                            name="yaml"
-                            class="mono yaml"
-                            rows="22"
-                            spellcheck="false"
-                            readonly=!p.can_edit
-                        >
-                            {p.yaml.clone()}
-                        </textarea>
+                        <Refilled flash form=YAML_FORM>
+                            <TextField
+                                label="The policy"
+                                name="yaml"
+                                rows=22
+                                code=true
+                                readonly=!p.can_edit
+                                value=p.yaml.clone()
+                            />
+                            {p
+                                .can_edit
+                                .then(|| {
+                                    view! {
+                                        <Field
+                                            label="Why this change (kept in the audit trail; needed to apply)"
+                                            name="reason"
+                                            wide=true
+                                        />
+                                    }
+                                })}
+                        </Refilled>
                         <input type="hidden" name="based_on" value=p.version />
                         {p
                             .can_edit
                             .then(|| {
                                 view! {
-                                    <label>
-                                        "Why this change (kept in the audit trail; needed to apply)"
-                                        <input name="reason" />
-                                    </label>
                                     <p class="actions">
                                         <button type="submit" class="btn">
                                             "Preview changes"

@@ -37,7 +37,7 @@ pub async fn create_agent(
                 .await
         }
     };
-    flash_form(r, &typed, |a| {
+    flash_form("agent", r, &typed, |a| {
         (
             format!(
                 "Agent {} created. Issue it a key to let it call ARX.",

@@ -8,7 +8,7 @@ pub async fn decide_approval(
     decision: String,
     comment: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    use crate::server_fns::ssr::{engine, flash, flash_form, principal};
     let p = principal().await?;
     let engine = engine();
     let Ok(id) = id.parse() else {
@@ -19,7 +19,8 @@ pub async fn decide_approval(
         Ok(reviewer) if decision == "approve" => reviewer.approve(id, &comment).await,
         Ok(reviewer) => reviewer.deny(id, &comment).await,
     };
-    flash_outcome(r, |a| {
+    let typed = [("comment", comment.as_str())];
+    flash_form(DECIDE_FORM, r, &typed, |a| {
         let msg = match a.status.as_str() {
             "executed" if a.kind == arx_core::model::GRANT_KIND => {
                 "Approved. The grant is active; the agent is told so.".to_string()
@@ -44,3 +45,6 @@ pub async fn decide_approval(
     })
     .await
 }
+
+/// The name of the decision form's refusals.
+pub const DECIDE_FORM: &str = "decide";

@@ -1,4 +1,5 @@
-//! Set an integration from the console's form; empty fields are left out.
+//! Set an integration from the console's form. A refused form gets back what was typed,
+//! except its secrets.
 
 use leptos::prelude::*;
 
@@ -15,28 +16,35 @@ pub async fn save_integration(
     #[server(default)] url: String,
     #[server(default)] secret: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    use crate::server_fns::ssr::{engine, flash, flash_form, principal};
     use arx_core::integration::IntegrationKind;
     let Some(k) = IntegrationKind::parse(&kind) else {
         return flash(false, format!("no integration '{kind}'"), None).await;
     };
-    let fields: Vec<(&str, &str)> = match k {
+    // (field, value, whether it is a secret)
+    let fields: Vec<(&str, &str, bool)> = match k {
         IntegrationKind::Slack => vec![
-            ("bot_token", &bot_token),
-            ("signing_secret", &signing_secret),
-            ("channel", &channel),
-            ("team_id", &team_id),
-            ("app_id", &app_id),
+            ("bot_token", &bot_token, true),
+            ("signing_secret", &signing_secret, true),
+            ("channel", &channel, false),
+            ("team_id", &team_id, false),
+            ("app_id", &app_id, false),
         ],
-        IntegrationKind::Teams => vec![("url", &url)],
-        IntegrationKind::Webhook => vec![("url", &url), ("secret", &secret)],
+        // The URL is the credential: anyone holding it can post.
+        IntegrationKind::Teams => vec![("url", &url, true)],
+        IntegrationKind::Webhook => vec![("url", &url, false), ("secret", &secret, true)],
     };
+    // What goes back into a refused form: never a secret.
+    let typed: Vec<(&str, &str)> = fields
+        .iter()
+        .filter(|(_, _, secret)| !secret)
+        .map(|(name, v, _)| (*name, *v))
+        .collect();
     let body: serde_json::Map<String, serde_json::Value> = fields
         .into_iter()
-        .filter(|(_, v)| !v.trim().is_empty())
-        .map(|(k, v)| {
+        .map(|(name, v, _)| {
             (
-                k.to_string(),
+                name.to_string(),
                 serde_json::Value::String(v.trim().to_string()),
             )
         })
@@ -51,7 +59,7 @@ pub async fn save_integration(
         }
         Err(e) => Err(e),
     };
-    flash_outcome(r, |_| {
+    flash_form(k.as_str(), r, &typed, |_| {
         (
             format!(
                 "{} is set. Secrets are stored encrypted and are not shown again.",

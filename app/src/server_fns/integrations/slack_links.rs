@@ -30,7 +30,7 @@ pub async fn link_slack_member(
     user_id: String,
     #[server(default)] slack_user_id: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    use crate::server_fns::ssr::{engine, flash, principal, public_message, refuse_form};
     let Ok(id) = user_id.parse() else {
         return flash(false, "no such user", None).await;
     };
@@ -41,15 +41,26 @@ pub async fn link_slack_member(
         Ok(admin) => admin.link_slack_user(id, slack).await,
         Err(e) => Err(e),
     };
-    flash_outcome(r, |u| {
-        let msg = match &u.slack_user_id {
-            Some(s) => format!("Slack member {s} now decides as {}.", u.email),
-            None => format!(
-                "{} is no longer linked; Slack decisions map by email.",
-                u.email
-            ),
-        };
-        (msg, None)
-    })
-    .await
+    let u = match r {
+        Ok(u) => u,
+        // Whatever is wrong is about the one id typed in that user's row.
+        Err(e) => {
+            let typed = [("slack_user_id", slack_user_id.as_str())];
+            let form = slack_link_form(&user_id);
+            return refuse_form(&form, Some("slack_user_id"), public_message(e), &typed).await;
+        }
+    };
+    let msg = match &u.slack_user_id {
+        Some(s) => format!("Slack member {s} now decides as {}.", u.email),
+        None => format!(
+            "{} is no longer linked; Slack decisions map by email.",
+            u.email
+        ),
+    };
+    flash(true, msg, None).await
+}
+
+/// The form of the Slack link of the user `user_id` (one per row).
+pub fn slack_link_form(user_id: &str) -> String {
+    format!("slack-link:{user_id}")
 }

@@ -11,21 +11,27 @@ pub async fn apply_yaml(
     based_on: Option<i64>,
     reason: Option<String>,
 ) -> Result<ApplyView, ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, principal, to_error};
+    use crate::server_fns::ssr::{
+        engine, flash, keep_typed, principal, public_message, refuse_form, to_error,
+    };
     use crate::types::DiffView;
+    use arx_core::CoreError;
     use arx_core::policy::PolicyDoc;
     let p = principal().await?;
     let engine = engine();
     let admin = engine.admin(&p).map_err(to_error)?;
+    let reason_typed = reason.clone().unwrap_or_default();
+    let typed = [("yaml", yaml.as_str()), ("reason", reason_typed.as_str())];
+    let refused = |message: String| ApplyView {
+        ok: false,
+        message,
+        diff: None,
+    };
     let doc = match PolicyDoc::from_yaml(&yaml) {
         Ok(d) => d,
         Err(e) => {
-            flash(false, e.to_string(), None).await?;
-            return Ok(ApplyView {
-                ok: false,
-                message: e.to_string(),
-                diff: None,
-            });
+            refuse_form(YAML_FORM, Some("yaml"), e.to_string(), &typed).await?;
+            return Ok(refused(e.to_string()));
         }
     };
     let dry_run = apply.is_none();
@@ -37,16 +43,12 @@ pub async fn apply_yaml(
     };
     match admin.apply_policy(doc, change).await {
         Err(e) => {
-            let message = to_error(e)
-                .to_string()
-                .trim_start_matches("error running server function: ")
-                .to_string();
-            flash(false, message.clone(), None).await?;
-            Ok(ApplyView {
-                ok: false,
-                message,
-                diff: None,
-            })
+            // What is wrong in the document stands by it; the rest (a stale version, a
+            // missing reason) above the form.
+            let field = matches!(e, CoreError::InvalidPolicy(_)).then_some("yaml");
+            let message = public_message(e);
+            refuse_form(YAML_FORM, field, message.clone(), &typed).await?;
+            Ok(refused(message))
         }
         Ok(o) => {
             let to = o.version.unwrap_or(o.previous + 1);
@@ -61,8 +63,12 @@ pub async fn apply_yaml(
             for w in &o.warnings {
                 message.push_str(&format!(" Warning: {w}."));
             }
-            // The message also goes to the flash, so it shows without JavaScript too.
-            flash(true, message.clone(), None).await?;
+            // The message also goes to the flash, so it shows without JavaScript too; a
+            // preview keeps the draft in the form.
+            match o.version {
+                Some(_) => flash(true, message.clone(), None).await?,
+                None => keep_typed(YAML_FORM, message.clone(), &typed).await?,
+            }
             Ok(ApplyView {
                 ok: true,
                 message,
@@ -76,3 +82,6 @@ pub async fn apply_yaml(
         }
     }
 }
+
+/// The name of the YAML form's refusals and previews.
+pub const YAML_FORM: &str = "yaml";

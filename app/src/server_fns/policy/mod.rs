@@ -28,11 +28,9 @@ pub use versions::*;
 pub mod ssr {
     //! Forms ↔ policy, and applying a changed policy as the signed-in admin.
     use arx_core::catalog::RiskTier;
-    use arx_core::engine::{ApplyOutcome, PolicyChange};
+    use arx_core::engine::ApplyOutcome;
     use arx_core::model::PolicyVersion;
-    use arx_core::policy::{
-        PolicyDoc, PolicySettings, Rule, RuleEdit, RuleError, Verdict, duration,
-    };
+    use arx_core::policy::{PolicySettings, Rule, RuleEdit, RuleError, Verdict, duration};
     use leptos::prelude::*;
 
     use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
@@ -229,30 +227,77 @@ pub mod ssr {
         }
     }
 
-    pub fn settings_from_form(f: &SettingsForm) -> Result<PolicySettings, String> {
-        let threshold = |name: &str, v: &str| {
+    /// The editor's field (`form[x]`) that a rule error's `field` (`when.connectors[0] 'x'`,
+    /// `then`, `if`...) is about; none for one the editor shows no input for.
+    pub fn form_field(field: &str) -> Option<String> {
+        let key = field.strip_prefix("when.").unwrap_or(field);
+        let key = key.split(['[', ' ', '/']).next().unwrap_or(key);
+        let name = match key {
+            "then" => "verdict",
+            "if" => "condition",
+            "id" | "name" | "priority" | "connectors" | "operations" | "agents" | "labels"
+            | "min_score" | "max_score" | "approvers" | "min_approvals" | "timeout" => key,
+            _ => return None,
+        };
+        Some(format!("form[{name}]"))
+    }
+
+    /// The settings the form posts, or which of its fields (as the form names it,
+    /// `settings[x]`) is wrong and why.
+    pub fn settings_from_form(f: &SettingsForm) -> Result<PolicySettings, (String, String)> {
+        let at = |field: &str, message: String| (format!("settings[{field}]"), message);
+        let threshold = |field: &str, what: &str, v: &str| {
             v.trim()
                 .parse::<u8>()
-                .map_err(|_| format!("{name} must be a number from 1 to 100"))
+                .map_err(|_| at(field, format!("{what} must be a number from 1 to 100")))
         };
         let verdict = |tier: &str, v: &str| {
-            Verdict::parse(v)
-                .ok_or_else(|| format!("the default for {tier} must be PERMIT, ESCALATE or DENY"))
+            Verdict::parse(v).ok_or_else(|| {
+                let message = format!("the default for {tier} must be PERMIT, ESCALATE or DENY");
+                at(&format!("default_{tier}"), message)
+            })
         };
+        let ttl = |field: &str, v: &str| duration::parse(v).map_err(|e| at(field, e));
         let s = PolicySettings {
-            review_threshold: threshold("the review threshold", &f.review_threshold)?,
-            deny_threshold: threshold("the deny threshold", &f.deny_threshold)?,
+            review_threshold: threshold(
+                "review_threshold",
+                "the review threshold",
+                &f.review_threshold,
+            )?,
+            deny_threshold: threshold("deny_threshold", "the deny threshold", &f.deny_threshold)?,
             defaults: arx_core::policy::TierDefaults {
                 low: verdict("low", &f.default_low)?,
                 medium: verdict("medium", &f.default_medium)?,
                 high: verdict("high", &f.default_high)?,
                 critical: verdict("critical", &f.default_critical)?,
             },
-            approval_ttl_secs: duration::parse(&f.approval_timeout)?,
-            max_grant_ttl_secs: duration::parse(&f.max_grant_ttl)?,
+            approval_ttl_secs: ttl("approval_timeout", &f.approval_timeout)?,
+            max_grant_ttl_secs: ttl("max_grant_ttl", &f.max_grant_ttl)?,
         };
-        s.check().map_err(|e| e.to_string())?;
+        s.check().map_err(|e| match &e {
+            arx_core::policy::PolicyError::Settings { field, problem } => {
+                at(field, format!("{field} {problem}"))
+            }
+            _ => (String::new(), e.to_string()),
+        })?;
         Ok(s)
+    }
+
+    /// The settings form's fields as it names them, with what was typed.
+    pub fn settings_values(f: &SettingsForm) -> Vec<(String, String)> {
+        [
+            ("review_threshold", &f.review_threshold),
+            ("deny_threshold", &f.deny_threshold),
+            ("default_low", &f.default_low),
+            ("default_medium", &f.default_medium),
+            ("default_high", &f.default_high),
+            ("default_critical", &f.default_critical),
+            ("approval_timeout", &f.approval_timeout),
+            ("max_grant_ttl", &f.max_grant_ttl),
+        ]
+        .into_iter()
+        .map(|(k, v)| (format!("settings[{k}]"), v.clone()))
+        .collect()
     }
 
     /// The policy in force, with its version number.
@@ -272,29 +317,6 @@ pub mod ssr {
             m.push_str(&format!(" Warning: {w}."));
         }
         m
-    }
-
-    /// Applies `doc`, made from version `based_on`, as a new version and leaves the
-    /// outcome in the flash (a stale `based_on` is refused with a message to reload).
-    pub async fn apply_with_flash(
-        doc: PolicyDoc,
-        message: &str,
-        based_on: i64,
-        reason: &str,
-    ) -> Result<(), ServerFnError> {
-        let p = principal().await?;
-        let engine = engine();
-        let change = PolicyChange {
-            message: message.into(),
-            reason: reason.into(),
-            based_on: Some(based_on),
-            dry_run: false,
-        };
-        let r = match engine.admin(&p) {
-            Ok(admin) => admin.apply_policy(doc, change).await,
-            Err(e) => Err(e),
-        };
-        flash_outcome(r, |o| (saved_message(&o), None)).await
     }
 
     /// Edits one rule of version `based_on` and leaves the outcome in the flash.

@@ -7,20 +7,26 @@ use crate::types::RuleForm;
 
 #[server]
 pub async fn save_rule(form: RuleForm) -> Result<(), ServerFnError> {
-    use super::ssr::{rule_from_form, saved_message};
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
+    use super::ssr::{form_field, rule_from_form, saved_message};
+    use crate::server_fns::ssr::{
+        engine, flash, form_values, principal, public_message, refuse_form,
+    };
     use arx_core::policy::RuleEdit;
+    let values = form_values("form", &form);
+    let typed: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let rule = match rule_from_form(&form) {
         Ok(r) => r,
-        Err(e) => return flash(false, e.to_string(), None).await,
+        Err(e) => {
+            let field = form_field(&e.field);
+            return refuse_form(RULE_FORM, field.as_deref(), e.to_string(), &typed).await;
+        }
     };
     let Ok(based_on) = form.based_on.trim().parse::<i64>() else {
-        return flash(
-            false,
-            "reload the page: the form does not say which policy version it edits",
-            None,
-        )
-        .await;
+        let message = "reload the page: the form does not say which policy version it edits";
+        return refuse_form(RULE_FORM, None, message, &typed).await;
     };
     let edit = match form.original_id.is_empty() {
         true => RuleEdit::Add {
@@ -47,6 +53,9 @@ pub async fn save_rule(form: RuleForm) -> Result<(), ServerFnError> {
             Ok(())
         }
         Ok(o) => flash(true, saved_message(&o), None).await,
-        Err(e) => flash_outcome::<()>(Err(e), |_| (String::new(), None)).await,
+        Err(e) => refuse_form(RULE_FORM, None, public_message(e), &typed).await,
     }
 }
+
+/// The name of the rule editor's refusals.
+pub const RULE_FORM: &str = "rule";

@@ -11,13 +11,38 @@ pub async fn save_settings(
     based_on: i64,
     reason: String,
 ) -> Result<(), ServerFnError> {
-    use super::ssr::{apply_with_flash, current, settings_from_form};
-    use crate::server_fns::ssr::flash;
+    use super::ssr::{current, saved_message, settings_from_form, settings_values};
+    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form};
+    use arx_core::engine::PolicyChange;
+    let mut values = settings_values(&settings);
+    values.push(("reason".into(), reason.clone()));
+    let typed: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let parsed = match settings_from_form(&settings) {
         Ok(s) => s,
-        Err(e) => return flash(false, e, None).await,
+        Err((field, message)) => {
+            let field = Some(field.as_str()).filter(|f| !f.is_empty());
+            return refuse_form(SETTINGS_FORM, field, message, &typed).await;
+        }
     };
     let mut doc = current().await?.doc;
     doc.settings = parsed;
-    apply_with_flash(doc, "change thresholds and defaults", based_on, &reason).await
+    let p = principal().await?;
+    let engine = engine();
+    let change = PolicyChange {
+        message: "change thresholds and defaults".into(),
+        reason,
+        based_on: Some(based_on),
+        dry_run: false,
+    };
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.apply_policy(doc, change).await,
+        Err(e) => Err(e),
+    };
+    flash_form(SETTINGS_FORM, r, &typed, |o| (saved_message(&o), None)).await
 }
+
+/// The name of the settings form's refusals.
+pub const SETTINGS_FORM: &str = "settings";

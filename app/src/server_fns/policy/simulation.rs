@@ -7,19 +7,25 @@ use crate::types::SimView;
 /// Starts replaying `yaml` over the last `days` days and opens its page.
 #[server]
 pub async fn start_simulation(yaml: String, days: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, principal, to_error};
+    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form, to_error};
     use arx_core::engine::SimRange;
     use arx_core::policy::PolicyDoc;
     let p = principal().await?;
     let engine = engine();
     let admin = engine.admin(&p).map_err(to_error)?;
+    let typed = [("yaml", yaml.as_str()), ("days", days.as_str())];
     let days: i64 = match days.trim().parse() {
         Ok(d) if (1..=365).contains(&d) => d,
-        _ => return flash(false, "the range must be 1 to 365 days", None).await,
+        _ => {
+            let message = "the range must be a whole number of days from 1 to 365";
+            return refuse_form(SIMULATION_FORM, Some("days"), message, &typed).await;
+        }
     };
     let doc = match PolicyDoc::from_yaml(&yaml) {
         Ok(d) => d,
-        Err(e) => return flash(false, e.to_string(), None).await,
+        Err(e) => {
+            return refuse_form(SIMULATION_FORM, Some("yaml"), e.to_string(), &typed).await;
+        }
     };
     let now = engine.now_ms();
     let range = SimRange {
@@ -29,12 +35,15 @@ pub async fn start_simulation(yaml: String, days: String) -> Result<(), ServerFn
     match admin.start_simulation(doc, range).await {
         Ok(r) => leptos_axum::redirect(&format!("/policies/simulate?id={}", r.id)),
         Err(e) => {
-            return crate::server_fns::ssr::flash_outcome::<()>(Err(e), |_| (String::new(), None))
+            return flash_form::<()>(SIMULATION_FORM, Err(e), &typed, |_| (String::new(), None))
                 .await;
         }
     }
     Ok(())
 }
+
+/// The name of the simulation form's refusals.
+pub const SIMULATION_FORM: &str = "simulation";
 
 #[server]
 pub async fn get_simulation(id: String) -> Result<Option<SimView>, ServerFnError> {

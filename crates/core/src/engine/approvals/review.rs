@@ -152,12 +152,18 @@ impl ReviewOps<'_> {
         self.check_rights(&a).await?;
         let comment = comment.trim().to_string();
         if a.requirements.require_reason && (!written || comment.is_empty()) {
-            return Err(CoreError::InvalidRequest(if written {
-                "the rule asks approvers to say why: write the reason in the comment".into()
+            return Err(if written {
+                CoreError::InvalidField {
+                    field: "comment",
+                    message: "the rule asks approvers to say why: write the reason in the comment"
+                        .into(),
+                }
             } else {
-                "the rule asks approvers to say why: approve from the console and write the reason"
-                    .into()
-            }));
+                CoreError::InvalidRequest(
+                    "the rule asks approvers to say why: approve from the console and write the reason"
+                        .into(),
+                )
+            });
         }
         let vote = ApprovalVote {
             approval_id: a.id,

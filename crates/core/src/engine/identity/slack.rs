@@ -24,9 +24,12 @@ impl AdminOps<'_> {
         if let Some(s) = slack
             && !valid_slack_user_id(s)
         {
-            return Err(CoreError::InvalidRequest(format!(
-                "'{s}' is not a Slack member id: it starts with U or W and has 2 to 31 more capital letters or digits (Slack: profile, ⋮, Copy member ID)"
-            )));
+            return Err(CoreError::InvalidField {
+                field: "slack_user_id",
+                message: format!(
+                    "'{s}' is not a Slack member id: it starts with U or W and has 2 to 31 more capital letters or digits (Slack: profile, ⋮, Copy member ID)"
+                ),
+            });
         }
         let linked = e.store.set_user_slack(org, id, slack).await.map_err(|err| match err {
             CoreError::Conflict(_) => CoreError::Conflict(format!(

@@ -59,9 +59,10 @@ impl Engine {
         let max = self.token_lifetime_days;
         let days = new.lifetime_days.unwrap_or(max);
         if days == 0 || days > max {
-            return Err(CoreError::InvalidRequest(format!(
-                "lifetime_days must be 1 to {max}"
-            )));
+            return Err(CoreError::InvalidField {
+                field: "lifetime_days",
+                message: format!("lifetime_days must be 1 to {max}"),
+            });
         }
         let user = self.active_user(p, "your account is not active").await?;
         let by = Actor::user(p.user_id, &p.email);
@@ -79,9 +80,10 @@ impl Engine {
     ) -> Result<(ApiToken, String), CoreError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(CoreError::InvalidRequest(
-                "name must be 1 to 100 characters".into(),
-            ));
+            return Err(CoreError::InvalidField {
+                field: "name",
+                message: "name must be 1 to 100 characters".into(),
+            });
         }
         let secret = new_secret_token("arxu_");
         let now = self.now_ms();
