@@ -1,0 +1,9 @@
+//! The agent registry's pure rules (docs/architecture.md §8): label selectors that filter
+//! the fleet and match policy rules, the manifest an agent declares (immutable per version,
+//! hashed for the audit chain), and drift, which compares what an agent does with what its
+//! manifest declares, never with its own history. No storage and no HTTP here: the engine
+//! calls these with what it has loaded.
+
+pub mod selector;
+
+pub use selector::{Requirement, Selector, SelectorError, parse_labels};
