@@ -1,10 +1,12 @@
 //! The declarative connector catalog: one YAML file per connector in `connectors/`,
 //! parsed into [`Connector`] and checked once at start so a bad file fails loudly.
 
+mod classes;
 mod load;
 mod model;
 mod validate;
 
+pub use classes::{DATA_CLASSES, data_class_names, is_data_class};
 pub use load::Catalog;
 pub use model::*;
 pub use validate::Problem;

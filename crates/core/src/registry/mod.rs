@@ -4,6 +4,11 @@
 //! manifest declares, never with its own history. No storage and no HTTP here: the engine
 //! calls these with what it has loaded.
 
+pub mod manifest;
 pub mod selector;
 
+#[cfg(test)]
+mod manifest_tests;
+
+pub use manifest::{DeclaredOp, Manifest, ManifestDiff, ManifestError, Widening};
 pub use selector::{Requirement, Selector, SelectorError, parse_labels};
