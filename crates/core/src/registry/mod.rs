@@ -4,11 +4,17 @@
 //! manifest declares, never with its own history. No storage and no HTTP here: the engine
 //! calls these with what it has loaded.
 
+pub mod drift;
 pub mod manifest;
 pub mod selector;
 
 #[cfg(test)]
+mod drift_tests;
+#[cfg(test)]
 mod manifest_tests;
 
+pub use drift::{
+    DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
+};
 pub use manifest::{DeclaredOp, Manifest, ManifestDiff, ManifestError, Widening};
 pub use selector::{Requirement, Selector, SelectorError, parse_labels};
