@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::Manifest;
-use crate::catalog::RiskTier;
+use crate::catalog::{Operation, RiskTier};
 use crate::model::Environment;
 
 /// How bad a drift signal is. Ordered from least to most severe.
@@ -356,6 +356,28 @@ pub struct ObservedCall<'a> {
     /// An active grant covers this operation: a reviewer approved it, so the operation,
     /// connector, environment and data classes are not drift (the rate still is).
     pub granted: bool,
+}
+
+impl<'a> ObservedCall<'a> {
+    /// A call of catalog operation `op` (id `operation`) of `connector`.
+    pub fn of(
+        connector: &'a str,
+        operation: &'a str,
+        op: &'a Operation,
+        environment: Environment,
+        calls_last_minute: u32,
+    ) -> Self {
+        ObservedCall {
+            connector,
+            operation,
+            tier: op.risk,
+            writes: op.writes,
+            data_classes: &op.data_classes,
+            environment,
+            calls_last_minute,
+            granted: false,
+        }
+    }
 }
 
 /// Every way `call` departs from `manifest`, in a fixed order: operation or connector,

@@ -341,3 +341,39 @@ fn names_are_the_documented_snake_case() {
     );
     assert!(!DriftAction::Throttle.suspends());
 }
+
+#[test]
+fn a_catalog_operation_brings_its_tier_writes_and_classes() {
+    let cat = crate::catalog::Catalog::builtin().unwrap();
+    let okta = cat.get("okta").unwrap();
+    let op = okta.operation("users:deactivate").unwrap();
+    let c = ObservedCall::of("okta", "users:deactivate", op, Environment::Prod, 3);
+    assert_eq!(
+        (c.tier, c.writes, c.granted),
+        (RiskTier::Critical, true, false)
+    );
+    let signals = check(&manifest(), &c);
+    assert_eq!(
+        signals,
+        vec![
+            DriftSignal::UndeclaredConnector {
+                connector: "okta".into(),
+                operation: "users:deactivate".into(),
+                writes: true,
+                critical: true
+            },
+            DriftSignal::UndeclaredDataClass {
+                class: "identity".into()
+            },
+        ]
+    );
+    assert_eq!(
+        DriftPolicy::default().strongest(&signals),
+        Some((Severity::Critical, DriftAction::SuspendAndNotify))
+    );
+    // The same read of hosts the manifest declares, on prod, is no drift.
+    let cs = cat.get("crowdstrike").unwrap();
+    let read = cs.operation("hosts:read").unwrap();
+    let c = ObservedCall::of("crowdstrike", "hosts:read", read, Environment::Prod, 1);
+    assert_eq!(check(&manifest(), &c), vec![]);
+}
