@@ -213,6 +213,22 @@ impl Manifest {
         Manifest::try_from(written)
     }
 
+    /// Reads a version back from storage without the checks: it was checked when it was
+    /// written, and an immutable version must stay readable even if the checks tighten
+    /// later (a data class retired, a bound lowered). Unknown fields are still refused.
+    pub fn read_stored(json: &str) -> Result<Manifest, ManifestError> {
+        let t: ManifestText =
+            serde_json::from_str(json).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        Ok(Manifest {
+            connectors: t.connectors,
+            rate_per_minute: t.rate_per_minute,
+            environments: t.environments,
+            data_classes: t.data_classes,
+            purpose: t.purpose,
+            model: t.model,
+        })
+    }
+
     /// Checks every field and returns the canonical form. The error names the first
     /// field at fault, by its place in the manifest as written.
     pub fn checked(self) -> Result<Manifest, ManifestError> {
@@ -279,6 +295,34 @@ impl Manifest {
             purpose: check_text("purpose", &self.purpose, MAX_PURPOSE_CHARS, true)?,
             model: check_text("model", &self.model, MAX_MODEL_CHARS, false)?,
         })
+    }
+
+    /// The first manifest of an agent that existed before manifests did: exactly what it
+    /// called (each operation by its id, no globs), the environments and data classes of
+    /// those calls, and `rate_per_minute` (the rate it had declared, brought into range),
+    /// so that an upgrade locks no one out. Calls are `(connector, operation id,
+    /// environment, the operation's data classes)`.
+    pub fn generated<'a>(
+        rate_per_minute: u32,
+        calls: impl IntoIterator<Item = (&'a str, &'a str, Environment, &'a [String])>,
+    ) -> Result<Manifest, ManifestError> {
+        let mut m = Manifest {
+            connectors: BTreeMap::new(),
+            rate_per_minute: rate_per_minute.clamp(1, MAX_RATE_PER_MINUTE),
+            environments: Vec::new(),
+            data_classes: Vec::new(),
+            purpose: "Generated from the agent's calls before manifests existed; review it".into(),
+            model: String::new(),
+        };
+        for (connector, operation, environment, classes) in calls {
+            m.connectors
+                .entry(connector.to_string())
+                .or_default()
+                .push(operation.to_string());
+            m.environments.push(environment.as_str().to_string());
+            m.data_classes.extend(classes.iter().cloned());
+        }
+        m.checked()
     }
 
     /// Every connector and operation the manifest names exists in `catalog`: a connector

@@ -113,6 +113,24 @@ fn serde_reading_checks_too_so_an_api_body_cannot_skip_the_checks() {
 }
 
 #[test]
+fn a_stored_version_reads_back_even_if_the_checks_have_tightened_since() {
+    let m = example();
+    let stored = serde_json::to_string(&m).unwrap();
+    let back = Manifest::read_stored(&stored).unwrap();
+    assert_eq!(back, m);
+    assert_eq!(back.hash().unwrap(), m.hash().unwrap());
+    // A class no longer in the set, say: the version still reads, with the same content.
+    let old = stored.replace("security_telemetry", "retired_class");
+    let back = Manifest::read_stored(&old).unwrap();
+    assert_eq!(back.data_classes, vec!["retired_class".to_string()]);
+    assert!(Manifest::parse(&old).is_err());
+    let e = Manifest::read_stored(&stored.replace("\"model\"", "\"modle\""))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown field `modle`"), "{e}");
+}
+
+#[test]
 fn unknown_missing_and_mistyped_fields_are_named() {
     let e = Manifest::parse(&EXAMPLE.replace("\"model\"", "\"modle\"")).unwrap_err();
     assert!(matches!(e, ManifestError::Syntax(_)));
@@ -401,6 +419,67 @@ fn the_catalog_check_names_unknown_connectors_and_operations() {
         "{e}"
     );
     assert!(e.contains("crowdstrike"), "{e}");
+}
+
+#[test]
+fn a_generated_manifest_declares_exactly_what_was_called() {
+    let (tel, ids) = (
+        vec!["security_telemetry".to_string()],
+        vec!["identity".to_string(), "pii".to_string()],
+    );
+    let calls = [
+        ("crowdstrike", "hosts:read", Environment::Prod, &[][..]),
+        (
+            "crowdstrike",
+            "detections:read",
+            Environment::Prod,
+            &tel[..],
+        ),
+        (
+            "crowdstrike",
+            "detections:read",
+            Environment::Staging,
+            &tel[..],
+        ),
+        ("okta", "users:read", Environment::Prod, &ids[..]),
+    ];
+    let m = Manifest::generated(0, calls).unwrap();
+    assert_eq!(m.rate_per_minute, 1, "a rate of 0 is brought into range");
+    assert_eq!(
+        m.connectors,
+        BTreeMap::from([
+            (
+                "crowdstrike".to_string(),
+                vec!["detections:read".to_string(), "hosts:read".to_string()]
+            ),
+            ("okta".to_string(), vec!["users:read".to_string()]),
+        ])
+    );
+    assert_eq!(
+        m.environments,
+        vec!["prod".to_string(), "staging".to_string()]
+    );
+    assert_eq!(
+        m.data_classes,
+        vec!["identity", "pii", "security_telemetry"]
+    );
+    for (c, o, env, classes) in calls {
+        let call = super::drift::ObservedCall {
+            connector: c,
+            operation: o,
+            tier: crate::catalog::RiskTier::Low,
+            writes: false,
+            data_classes: classes,
+            environment: env,
+            calls_last_minute: 1,
+            granted: false,
+        };
+        assert_eq!(super::drift::check(&m, &call), vec![], "{c}:{o}");
+    }
+    assert!(!m.allows("okta", "users:suspend"));
+    let none = Manifest::generated(500_000, []).unwrap();
+    assert!(none.connectors.is_empty());
+    assert_eq!(none.rate_per_minute, MAX_RATE_PER_MINUTE);
 }
 
 #[test]

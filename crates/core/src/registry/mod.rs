@@ -17,4 +17,4 @@ pub use drift::{
     DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
 };
 pub use manifest::{DeclaredOp, Manifest, ManifestDiff, ManifestError, Widening};
-pub use selector::{Requirement, Selector, SelectorError, parse_labels};
+pub use selector::{Requirement, Selector, SelectorError, parse_label_key, parse_labels};

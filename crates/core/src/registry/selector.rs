@@ -135,6 +135,14 @@ pub fn parse_labels(s: &str) -> Result<BTreeMap<String, String>, SelectorError> 
     Ok(labels)
 }
 
+/// Reads one label key, as a "group by" input gives it (`env`).
+pub fn parse_label_key(s: &str) -> Result<String, SelectorError> {
+    let lead = s.chars().take_while(|c| c.is_whitespace()).count();
+    let key = s.trim();
+    check_name("label key", key, lead)?;
+    Ok(key.to_string())
+}
+
 /// One condition of a selector.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Requirement {
@@ -487,6 +495,23 @@ mod tests {
             );
         }
         assert!(parse_labels(&format!("env:{}", "x".repeat(63))).is_ok());
+    }
+
+    #[test]
+    fn a_group_by_key_is_one_valid_key() {
+        assert_eq!(parse_label_key(" env ").unwrap(), "env");
+        assert_eq!(parse_label_key("app.io/team").unwrap(), "app.io/team");
+        for (input, position, says) in [
+            ("", 0, "label key is empty"),
+            ("  ", 2, "label key is empty"),
+            ("Env", 0, "use lowercase"),
+            (" env:prod", 4, "has ':'"),
+            ("env,team", 3, "has ','"),
+        ] {
+            let e = parse_label_key(input).unwrap_err();
+            assert_eq!(e.position, position, "{input:?}: {e}");
+            assert!(e.message.contains(says), "{input:?}: {e}");
+        }
     }
 
     #[test]
