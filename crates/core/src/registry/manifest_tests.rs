@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
 
+use super::diff::*;
 use super::manifest::*;
 use crate::catalog::Catalog;
 use crate::model::Environment;

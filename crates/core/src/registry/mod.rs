@@ -4,6 +4,7 @@
 //! manifest declares, never with its own history. No storage and no HTTP here: the engine
 //! calls these with what it has loaded.
 
+pub mod diff;
 pub mod drift;
 pub mod manifest;
 pub mod selector;
@@ -13,8 +14,9 @@ mod drift_tests;
 #[cfg(test)]
 mod manifest_tests;
 
+pub use diff::{ManifestDiff, RateChange, TextChange};
 pub use drift::{
     DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
 };
-pub use manifest::{DeclaredOp, Manifest, ManifestDiff, ManifestError, Widening};
+pub use manifest::{DeclaredOp, Manifest, ManifestError, Widening};
 pub use selector::{Requirement, Selector, SelectorError, parse_label_key, parse_labels};
