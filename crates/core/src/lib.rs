@@ -17,6 +17,7 @@ pub mod integration;
 pub mod model;
 pub mod policy;
 pub mod projection;
+pub mod registry;
 pub mod request;
 pub mod review;
 pub mod risk;

@@ -1,10 +1,12 @@
 //! The declarative connector catalog: one YAML file per connector in `connectors/`,
 //! parsed into [`Connector`] and checked once at start so a bad file fails loudly.
 
+mod classes;
 mod load;
 mod model;
 mod validate;
 
+pub use classes::{DATA_CLASSES, data_class_names, is_data_class};
 pub use load::Catalog;
 pub use model::*;
 pub use validate::Problem;
@@ -87,11 +89,95 @@ mod tests {
         }
     }
 
+    /// Every operation of `connectors/` declares the data classes it reads or writes, each
+    /// a known one; a few are what their vendor's API plainly carries.
+    #[test]
+    fn every_builtin_operation_declares_known_data_classes() {
+        let cat = Catalog::builtin().unwrap();
+        let mut count = 0;
+        for c in cat.iter() {
+            for (id, op) in &c.operations {
+                assert!(
+                    !op.data_classes.is_empty(),
+                    "{}:{id} declares no data classes",
+                    c.name
+                );
+                for class in &op.data_classes {
+                    assert!(is_data_class(class), "{}:{id}: {class}", c.name);
+                }
+                count += 1;
+            }
+        }
+        assert!(count >= 80, "only {count} operations");
+        let classes = |c: &str, op: &str| {
+            cat.get(c)
+                .unwrap()
+                .operation(op)
+                .unwrap()
+                .data_classes
+                .clone()
+        };
+        for (c, op, want) in [
+            ("okta", "users:read", &["identity", "pii"][..]),
+            ("okta", "sessions:revoke", &["identity", "credentials"]),
+            ("crowdstrike", "detections:read", &["security_telemetry"]),
+            ("crowdstrike", "hosts:write", &["asset_inventory"]),
+            ("crowdstrike", "rtr:command_admin", &["endpoint_contents"]),
+            (
+                "wiz",
+                "vulnerabilities:read",
+                &["vulnerability", "asset_inventory"],
+            ),
+            ("slack", "messages:read", &["communications", "pii"]),
+            ("servicenow", "changes:close", &["tickets"]),
+            ("splunk", "saved_searches:delete", &["configuration"]),
+            ("sentinelone", "activities:read", &["audit_log"]),
+        ] {
+            assert_eq!(classes(c, op), want, "{c}:{op}");
+        }
+    }
+
+    #[test]
+    fn an_operation_without_known_data_classes_fails_the_catalog_naming_it() {
+        let op = |classes: &str| {
+            connector_x(
+                true,
+                &format!(
+                    "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n{classes}    description: d\n"
+                ),
+            )
+        };
+        assert!(
+            Catalog::from_sources([("x.yaml", op("    data_classes: [pii]\n").as_str())]).is_ok()
+        );
+        for (classes, says) in [
+            (
+                "",
+                "x.yaml (x): operation 'items:read': data_classes: declares no data classes; list what the operation reads or writes, from security_telemetry",
+            ),
+            (
+                "    data_classes: []\n",
+                "operation 'items:read': data_classes: declares no data classes",
+            ),
+            (
+                "    data_classes: [pii, secrets]\n",
+                "operation 'items:read': data_classes: 'secrets' is not a data class; use security_telemetry",
+            ),
+            (
+                "    data_classes: [pii, pii]\n",
+                "operation 'items:read': data_classes: 'pii' is listed twice",
+            ),
+        ] {
+            let err = refusal(&op(classes));
+            assert!(err.contains(says), "{classes:?}: {err}");
+        }
+    }
+
     #[test]
     fn a_path_placeholder_without_a_source_is_rejected() {
         let bad = connector_x(
             false,
-            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    description: d\n",
+            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    data_classes: [tickets]\n    description: d\n",
         );
         let err = refusal(&bad);
         assert!(err.contains("item_id"), "{err}");
@@ -103,7 +189,7 @@ mod tests {
             connector_x(
                 true,
                 &format!(
-                    "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    description: d\n    projection: [\"items.*.id\", \"{path}\"]\n"
+                    "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    data_classes: [tickets]\n    description: d\n    projection: [\"items.*.id\", \"{path}\"]\n"
                 ),
             )
         };
@@ -135,7 +221,7 @@ mod tests {
     fn with_refusal() -> String {
         connector_x(
             true,
-            "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    description: d\n    params:\n      q: { in: query, type: string, refuse: [{ pattern: \"PATTERN\", why: \"no\" }] }\n",
+            "  items:read:\n    method: GET\n    path: /items\n    scope: read\n    risk: low\n    data_classes: [tickets]\n    description: d\n    params:\n      q: { in: query, type: string, refuse: [{ pattern: \"PATTERN\", why: \"no\" }] }\n",
         )
     }
 

@@ -301,6 +301,11 @@ pub struct Operation {
     /// The vendor's own scope or permission that the operation needs.
     pub scope: String,
     pub risk: RiskTier,
+    /// The data classes the operation reads or writes, from [`super::DATA_CLASSES`]; at
+    /// least one (a missing list is reported by the catalog check, naming the operation).
+    /// Drift compares them with the agent's manifest; graphs mark PII-touching operations.
+    #[serde(default)]
+    pub data_classes: Vec<String>,
     pub description: String,
     #[serde(default)]
     pub params: BTreeMap<String, Param>,

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::classes::{data_class_names, is_data_class};
 use super::model::{
     AuthScheme, Connector, Operation, ParamLocation, ParamType, VariableKind, template_names,
 };
@@ -205,6 +206,7 @@ fn check_operation(r: &mut Report<'_>, c: &Connector, id: &str, op: &Operation) 
             }
         }
     }
+    check_data_classes(r, id, &op.data_classes);
     if let Err(e) = crate::projection::check(&op.projection) {
         r.add(at, "projection", e);
     }
@@ -215,6 +217,32 @@ fn check_operation(r: &mut Report<'_>, c: &Connector, id: &str, op: &Operation) 
                 &format!("params.{pname}"),
                 "a path param that does not appear in the path",
             );
+        }
+    }
+}
+
+/// An operation declares at least one data class, each known and named once.
+fn check_data_classes(r: &mut Report<'_>, id: &str, classes: &[String]) {
+    let at = Some(id);
+    if classes.is_empty() {
+        r.add(
+            at,
+            "data_classes",
+            format!(
+                "declares no data classes; list what the operation reads or writes, from {}",
+                data_class_names()
+            ),
+        );
+    }
+    for (i, class) in classes.iter().enumerate() {
+        if !is_data_class(class) {
+            r.add(
+                at,
+                "data_classes",
+                format!("'{class}' is not a data class; use {}", data_class_names()),
+            );
+        } else if classes[..i].contains(class) {
+            r.add(at, "data_classes", format!("'{class}' is listed twice"));
         }
     }
 }
@@ -265,8 +293,8 @@ mod tests {
     fn a_file_with_three_problems_reports_all_three() {
         let bad = super::super::tests::connector_x(
             false,
-            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    description: d\n\
-             \x20 items:write:\n    method: POST\n    path: /items\n    scope: write\n    risk: medium\n    description: d\n    writes: true\n    state: { read: \"items:write\", records: items, key: id, fields: [id] }\n",
+            "  items:read:\n    method: GET\n    path: /items/{item_id}\n    scope: read\n    risk: low\n    data_classes: [tickets]\n    description: d\n\
+             \x20 items:write:\n    method: POST\n    path: /items\n    scope: write\n    risk: medium\n    data_classes: [tickets]\n    description: d\n    writes: true\n    state: { read: \"items:write\", records: items, key: id, fields: [id] }\n",
         );
         let err = Catalog::from_sources([("x.yaml", bad.as_str())])
             .unwrap_err()
@@ -292,10 +320,10 @@ vendor_docs: https://example.com
 base_url: "https://api.example.com"
 auth: { scheme: bearer }
 operations:
-  items:read: { method: GET, path: /items, scope: read, risk: low, description: d }
+  items:read: { method: GET, path: /items, scope: read, risk: low, data_classes: [tickets], description: d }
 "#;
         let no_ops = good.replace("name: y", "name: z").replace(
-            "operations:\n  items:read: { method: GET, path: /items, scope: read, risk: low, description: d }\n",
+            "operations:\n  items:read: { method: GET, path: /items, scope: read, risk: low, data_classes: [tickets], description: d }\n",
             "operations: {}\n",
         );
         let err = Catalog::from_sources([
