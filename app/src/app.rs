@@ -11,6 +11,7 @@ use crate::pages::{
     approvals::{ApprovalPage, ApprovalsPage},
     audit::{AuditTrailPage, ResponsePage},
     connectors::ConnectorsPage,
+    drift::DriftPage,
     grants::GrantsPage,
     integrations::IntegrationsPage,
     login::LoginPage,

@@ -25,6 +25,10 @@ pub struct AgentRow {
     pub declared_rate: u32,
     pub created: String,
     pub active_keys: usize,
+    /// The manifest version in force (none: the agent has none), and whether ARX
+    /// generated it from the agent's calls.
+    pub manifest: Option<(i64, bool)>,
+    pub open_drift: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -412,4 +416,30 @@ pub struct TokenRow {
     pub expires: String,
     /// `active`, `expired` or `revoked`.
     pub status: String,
+}
+
+/// The Drift page: the alerts as filtered, and the open ones counted by severity.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DriftView {
+    /// (severity, open alerts), most severe first.
+    pub open_by_severity: Vec<(String, usize)>,
+    pub rows: Vec<DriftRow>,
+}
+
+/// One drift alert as the console lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRow {
+    pub id: String,
+    pub agent: String,
+    pub severity: String,
+    pub action: String,
+    pub message: String,
+    pub manifest_version: Option<i64>,
+    pub status: String,
+    pub occurrences: i64,
+    pub first: String,
+    pub last: String,
+    /// Who acknowledged or resolved it, and their note.
+    pub by: Option<String>,
+    pub note: Option<String>,
 }

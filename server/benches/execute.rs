@@ -40,6 +40,18 @@ async fn main() {
         .as_str()
         .expect("agent id")
         .to_string();
+    // Its manifest declares what it calls at a rate it never exceeds: the manifest gate
+    // runs on every call, and no drift.
+    let published = http
+        .post(format!("{base}/v1/admin/agents/{agent}/manifests"))
+        .bearer_auth(&demo.admin_token)
+        .json(&json!({"manifest": {"connectors": {"okta": ["users:read"]}, "rate_per_minute": 10_000_000,
+            "environments": ["prod"], "data_classes": ["identity", "pii"],
+            "purpose": "the execute benchmark", "model": ""}, "reason": "bench"}))
+        .send()
+        .await
+        .expect("manifest");
+    assert_eq!(published.status(), 201, "manifest published");
     let key: Value = http
         .post(format!("{base}/v1/admin/agents/{agent}/keys"))
         .bearer_auth(&demo.admin_token)

@@ -7,6 +7,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use arx_core::audit::Actor;
 use arx_core::engine::{NewAgent, NewInstance, new_secret_token};
 use arx_core::model::Role;
+use arx_core::registry::Manifest;
 use arx_core::{CoreError, Engine};
 use arx_simulator::{Simulator, demo_credentials};
 use serde::Serialize;
@@ -130,6 +131,12 @@ pub async fn seed(
             "ir-lead@demo.arx.local",
             [("env", "prod"), ("team", "ir")],
         ),
+        (
+            "enrichment-agent",
+            "Looks up who is behind an alert in Okta",
+            "ti-lead@demo.arx.local",
+            [("env", "prod"), ("team", "ti")],
+        ),
     ] {
         let agent = ops
             .create_agent(NewAgent {
@@ -142,6 +149,15 @@ pub async fn seed(
                     .collect(),
                 declared_rate: Some(60),
             })
+            .await?;
+        let (manifest, why) = match name {
+            "enrichment-agent" => (narrow_manifest(desc), "it only reads Okta identities"),
+            _ => (
+                demo_manifest(engine, desc),
+                "the demo's agents may call every connector",
+            ),
+        };
+        ops.publish_manifest(agent.id, manifest, why, Some(1))
             .await?;
         let (_, key) = ops.issue_agent_key(agent.id).await?;
         agents.push(DemoAgent {
@@ -164,6 +180,46 @@ pub async fn seed(
     write_demo_file(cfg, &demo)
         .map_err(|e| CoreError::Internal(format!("writing demo.json: {e}")))?;
     Ok(Some(demo))
+}
+
+/// The demo agents' manifests: every connector of the catalog, every environment and data
+/// class, so the walkthroughs and the tests may call anything; drift is shown with an
+/// agent of a narrower manifest.
+fn demo_manifest(engine: &Engine, purpose: &str) -> Manifest {
+    Manifest {
+        connectors: engine
+            .catalog()
+            .names()
+            .map(|c| (c.to_string(), vec!["*".to_string()]))
+            .collect(),
+        rate_per_minute: 6000,
+        environments: ["prod", "staging", "dev", "unknown"]
+            .map(String::from)
+            .to_vec(),
+        data_classes: arx_core::catalog::DATA_CLASSES
+            .iter()
+            .map(|(c, _)| c.to_string())
+            .collect(),
+        purpose: purpose.to_string(),
+        model: "demo".into(),
+    }
+}
+
+/// The manifest of the demo's narrow agent, which `examples/drift-demo.sh` takes outside
+/// it: Okta identity reads in prod.
+fn narrow_manifest(purpose: &str) -> Manifest {
+    Manifest {
+        connectors: [(
+            "okta".to_string(),
+            vec!["users:read".to_string(), "groups:read".to_string()],
+        )]
+        .into(),
+        rate_per_minute: 30,
+        environments: vec!["prod".into()],
+        data_classes: vec!["identity".into(), "pii".into()],
+        purpose: purpose.to_string(),
+        model: "claude-haiku-4".into(),
+    }
 }
 
 fn write_demo_file(cfg: &Config, demo: &DemoFile) -> std::io::Result<()> {

@@ -186,6 +186,22 @@ pub async fn recover_at_start(engine: &Engine) -> Result<(), String> {
             "approved calls interrupted by the last stop were marked failed"
         );
     }
+    // Orgs from before manifests: their agents get generated first versions, once.
+    let orgs = engine
+        .system()
+        .orgs()
+        .await
+        .map_err(|e| format!("listing orgs failed: {e:?}"))?;
+    for org in orgs {
+        let generated = engine
+            .system()
+            .enable_registry(org.id)
+            .await
+            .map_err(|e| format!("turning the registry on for {} failed: {e:?}", org.slug))?;
+        if !generated.is_empty() {
+            tracing::warn!(org = %org.slug, agents = ?generated, "agents from before manifests were given generated manifests; review them");
+        }
+    }
     Ok(())
 }
 

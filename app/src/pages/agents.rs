@@ -4,20 +4,23 @@
 use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
-use crate::components::form::{Field, Refilled, RowAction, SubmitRow};
+use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
 use crate::fmt::count;
-use crate::server_fns::agents::{CreateAgent, IssueKey, list_agents};
+use crate::server_fns::agents::{CreateAgent, IssueKey, SetAgentStatus, list_agents};
 
 #[component]
 pub fn AgentsPage() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let issue = ServerAction::<IssueKey>::new();
-    let version = Signal::derive(move || create.version().get() + issue.version().get());
+    let status = ServerAction::<SetAgentStatus>::new();
+    let version = Signal::derive(move || {
+        create.version().get() + issue.version().get() + status.version().get()
+    });
     let agents = Resource::new(move || version.get(), |_| list_agents());
     let flash = posted(version);
     let me = signed_in();
@@ -37,7 +40,16 @@ pub fn AgentsPage() -> impl IntoView {
                         view! { <p class="muted">"No agents yet."</p> },
                         view! {
                             {headers(
-                                &["Agent", "Owner", "Labels", "Status", "Rate", "Keys", "Created"],
+                                &[
+                                    "Agent",
+                                    "Owner",
+                                    "Labels",
+                                    "Status",
+                                    "Manifest",
+                                    "Rate",
+                                    "Keys",
+                                    "Created",
+                                ],
                             )}
                             {is_admin.then(|| view! { <th></th> })}
                         },
@@ -56,6 +68,21 @@ pub fn AgentsPage() -> impl IntoView {
                                     <td>
                                         <StatusBadge status=a.status.clone() />
                                     </td>
+                                    <td class="nowrap" data-testid="manifest">
+                                        {match a.manifest {
+                                            Some((v, true)) => format!("v{v} (generated)"),
+                                            Some((v, false)) => format!("v{v}"),
+                                            None => "none".to_string(),
+                                        }}
+                                        {(a.open_drift > 0)
+                                            .then(|| {
+                                                view! {
+                                                    <a class="badge sev-high" href="/drift">
+                                                        {format!("{} open drift", a.open_drift)}
+                                                    </a>
+                                                }
+                                            })}
+                                    </td>
                                     <td class="num">{format!("{}/min", count(a.declared_rate))}</td>
                                     <td class="num">{count(a.active_keys)}</td>
                                     <td class="nowrap">
@@ -65,6 +92,12 @@ pub fn AgentsPage() -> impl IntoView {
                                         .then(|| {
                                             view! {
                                                 <td>
+                                                    <StatusAction
+                                                        action=status
+                                                        id=id.clone()
+                                                        agent=a.name.clone()
+                                                        status=a.status.clone()
+                                                    />
                                                     <RowAction
                                                         action=issue
                                                         hidden=vec![("agent_id", id.clone())]
@@ -117,4 +150,25 @@ pub fn AgentsPage() -> impl IntoView {
             </OnlyFor>
         </Page>
     }
+}
+
+/// Suspend an active agent, or reactivate a suspended or throttled one, with a reason.
+#[component]
+fn StatusAction(
+    action: ServerAction<SetAgentStatus>,
+    id: String,
+    agent: String,
+    status: String,
+) -> impl IntoView {
+    let (to, label, placeholder) = match status.as_str() {
+        "active" => ("suspended", "Suspend", "why suspend it"),
+        "suspended" | "throttled" => ("active", "Reactivate", "why it may act again"),
+        _ => return ().into_any(),
+    };
+    view! {
+        <RowAction action hidden=vec![("agent_id", id), ("to", to.to_string())] label block=true>
+            <ReasonInput placeholder label=format!("Reason to {} {agent}", label.to_lowercase()) />
+        </RowAction>
+    }
+    .into_any()
 }

@@ -4,6 +4,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod connectors;
+pub mod drift;
 pub mod grants;
 pub mod integrations;
 pub mod login;

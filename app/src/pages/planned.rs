@@ -15,8 +15,6 @@ macro_rules! planned {
 }
 
 planned! {
-    DriftPage: "Drift",
-        "Alerts when an agent acts outside its declared manifest, with throttling and suspension by severity.";
     IdentityPage: "SSO & SCIM",
         "Sign-in with OIDC and SAML, and user provisioning over SCIM 2.0. Today the console has local accounts.";
     LlmPage: "LLM router",

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod console;
+pub mod drift;
 pub mod grants;
 pub mod integrations;
 pub mod policy;

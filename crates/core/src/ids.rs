@@ -58,6 +58,8 @@ id_type!(
     RecordId,
     /// A policy simulation job.
     SimId,
+    /// A drift alert.
+    DriftId,
     /// A time-bound grant of extra scope.
     GrantId,
     /// An admin API token of a user.

@@ -1,6 +1,7 @@
 //! The registry's records: orgs, users, agents and their keys, connector instances,
 //! approval requests. Plain data; the rules that change them live in [`crate::engine`].
 
+pub mod registry;
 pub mod simulation;
 
 use std::collections::BTreeMap;
@@ -93,6 +94,8 @@ pub struct User {
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     Active,
+    /// Drift put it on its declared rate: calls beyond it get `429 rate_limited`.
+    Throttled,
     Suspended,
     Decommissioned,
 }
@@ -101,14 +104,22 @@ impl AgentStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             AgentStatus::Active => "active",
+            AgentStatus::Throttled => "throttled",
             AgentStatus::Suspended => "suspended",
             AgentStatus::Decommissioned => "decommissioned",
         }
     }
 
+    /// Whether the agent's calls are evaluated (a throttled one's within its rate); a
+    /// suspended or decommissioned agent's are denied at the gate.
+    pub fn may_act(self) -> bool {
+        matches!(self, AgentStatus::Active | AgentStatus::Throttled)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "active" => Some(AgentStatus::Active),
+            "throttled" => Some(AgentStatus::Throttled),
             "suspended" => Some(AgentStatus::Suspended),
             "decommissioned" => Some(AgentStatus::Decommissioned),
             _ => None,
@@ -129,6 +140,9 @@ pub struct Agent {
     /// Calls per minute the agent declares; the frequency input of the risk score.
     pub declared_rate: u32,
     pub created_ms: i64,
+    /// The manifest version in force (none: it has none yet).
+    #[serde(default)]
+    pub manifest_version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -8,8 +8,7 @@ use async_trait::async_trait;
 
 use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
-const AGENT_COLS: &str =
-    "id, org_id, name, description, owner, labels, status, declared_rate, created_ms";
+const AGENT_COLS: &str = "id, org_id, name, description, owner, labels, status, declared_rate, created_ms, manifest_version";
 const AGENTS: Table = Table {
     name: "agents",
     cols: AGENT_COLS,
@@ -76,7 +75,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
         self.exec(
             sqlx::query(&format!(
-                "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
             ))
             .bind(a.id.to_string())
             .bind(a.org_id.to_string())
@@ -86,7 +85,8 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
             .bind(to_json(&a.labels)?)
             .bind(a.status.as_str())
             .bind(i64::from(a.declared_rate))
-            .bind(a.created_ms),
+            .bind(a.created_ms)
+            .bind(a.manifest_version),
             "create agent",
         )
         .await?;
@@ -146,7 +146,7 @@ sqlx::query(
         let row = sqlx::query(
             "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
              k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
-             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, \
+             a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version, \
              o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms \
              FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
              JOIN orgs o ON o.id = a.org_id WHERE k.hash = $1",

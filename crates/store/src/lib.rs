@@ -17,6 +17,7 @@ mod identity;
 mod integrations;
 mod leases;
 mod policy;
+mod registry;
 mod responses;
 mod rows;
 mod simulations;

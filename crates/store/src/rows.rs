@@ -122,6 +122,7 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
         declared_rate: u32::try_from(get::<i64>(row, "declared_rate")?)
             .map_err(|_| bad("declared_rate"))?,
         created_ms: get(row, "created_ms")?,
+        manifest_version: get(row, "manifest_version")?,
     })
 }
 
@@ -235,5 +236,76 @@ pub(crate) fn grant(row: &AnyRow) -> Result<Grant, CoreError> {
         expires_ms: get(row, "expires_ms")?,
         ended_ms: get(row, "ended_ms")?,
         ended_reason: get(row, "ended_reason")?,
+    })
+}
+
+/// A manifest version; its manifest is read as stored, without today's checks (a
+/// version never changes, even when the checks tighten).
+pub(crate) fn manifest_version(
+    row: &AnyRow,
+) -> Result<arx_core::model::registry::ManifestVersion, CoreError> {
+    let created_ms: i64 = get(row, "created_ms")?;
+    Ok(arx_core::model::registry::ManifestVersion {
+        org_id: id(row, "org_id")?,
+        agent_id: id(row, "agent_id")?,
+        version: get(row, "version")?,
+        manifest: arx_core::registry::Manifest::read_stored(&get::<String>(row, "manifest")?)
+            .map_err(|_| bad("manifest"))?,
+        hash: get(row, "hash")?,
+        generated: get::<i64>(row, "generated")? != 0,
+        rollback_of: get(row, "rollback_of")?,
+        reason: get(row, "reason")?,
+        created_by: get(row, "created_by")?,
+        created_ms,
+        created: arx_core::audit::format_ts(created_ms),
+    })
+}
+
+pub(crate) fn drift_alert(
+    row: &AnyRow,
+) -> Result<arx_core::model::registry::DriftAlert, CoreError> {
+    use arx_core::audit::format_ts;
+    use arx_core::model::registry::DriftStatus;
+    use arx_core::registry::{DriftAction, Severity};
+    let (created_ms, last_ms): (i64, i64) = (get(row, "created_ms")?, get(row, "last_ms")?);
+    let updated_ms: Option<i64> = get(row, "updated_ms")?;
+    Ok(arx_core::model::registry::DriftAlert {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        agent_id: id(row, "agent_id")?,
+        agent: get::<Option<String>>(row, "agent")?.unwrap_or_default(),
+        signal_key: get(row, "signal_key")?,
+        signal: json(row, "signal")?,
+        severity: named(row, "severity", Severity::parse)?,
+        action: named(row, "action", DriftAction::parse)?,
+        message: get(row, "message")?,
+        manifest_version: get(row, "manifest_version")?,
+        audit_id: get(row, "audit_id")?,
+        status: named(row, "status", DriftStatus::parse)?,
+        occurrences: get(row, "occurrences")?,
+        created_ms,
+        last_ms,
+        updated_ms,
+        created: format_ts(created_ms),
+        last: format_ts(last_ms),
+        updated: updated_ms.map(format_ts),
+        updated_by: get(row, "updated_by")?,
+        note: get(row, "note")?,
+    })
+}
+
+pub(crate) fn retirement(row: &AnyRow) -> Result<arx_core::model::registry::Retirement, CoreError> {
+    let retired_ms: i64 = get(row, "retired_ms")?;
+    Ok(arx_core::model::registry::Retirement {
+        agent_id: id(row, "agent_id")?,
+        agent: get::<Option<String>>(row, "agent")?.unwrap_or_default(),
+        org_id: id(row, "org_id")?,
+        reason: get(row, "reason")?,
+        retention_class: get(row, "retention_class")?,
+        replaced_by: opt_id(row, "replaced_by")?,
+        retired_by: get(row, "retired_by")?,
+        retired_ms,
+        retired: arx_core::audit::format_ts(retired_ms),
+        seal_id: id(row, "seal_id")?,
     })
 }

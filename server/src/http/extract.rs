@@ -8,7 +8,7 @@ use std::str::FromStr;
 use arx_core::CoreError;
 use arx_core::access::Principal;
 use arx_core::ids::{
-    AgentId, ApprovalId, GrantId, InstanceId, KeyId, RecordId, SimId, TokenId, UserId,
+    AgentId, ApprovalId, DriftId, GrantId, InstanceId, KeyId, RecordId, SimId, TokenId, UserId,
 };
 use arx_core::model::ApiToken;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -63,6 +63,20 @@ path_ids! {
     RecordId => "record",
     SimId => "simulation",
     PolicyVersionNo => "policy version",
+    ManifestVersionNo => "manifest version",
+    DriftId => "drift alert",
+}
+
+/// A manifest version number in a path (`/v1/admin/agents/{id}/manifests/{version}`).
+#[derive(Debug, Clone, Copy)]
+pub struct ManifestVersionNo(pub i64);
+
+impl FromStr for ManifestVersionNo {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(ManifestVersionNo)
+    }
 }
 
 /// A policy version number in a path (`/v1/admin/policy/versions/{version}`).

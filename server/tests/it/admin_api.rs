@@ -80,7 +80,22 @@ backend_tests! {
         assert_eq!(st, 400, "wrong credential fields are refused: {b}");
         assert!(error_message(&b).contains("api_key"));
 
-        // The new key works and names the instance when there are two.
+        // Without a manifest the new key is denied at the gate; with one that declares
+        // Okta reads, it works and names the instance when there are two.
+        let named = json!({"connector": "okta", "operation": "users:read", "instance": "dev-tenant", "params": {}});
+        let (st, b) = s.execute(&key, named).await;
+        assert_eq!(st, 403, "no manifest yet: {b}");
+        let (st, b) = s
+            .admin()
+            .post(
+                &format!("/v1/admin/agents/{id}/manifests"),
+                json!({"manifest": {"connectors": {"okta": ["users:*"]}, "rate_per_minute": 60,
+                    "environments": ["prod", "dev"], "data_classes": ["identity", "pii"],
+                    "purpose": "enrich alerts with identity", "model": ""},
+                    "reason": "enrichment reads Okta users"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{b}");
         let (st, b) = s.execute(&key, okta_users()).await;
         assert_eq!(st, 400, "two okta instances: {b}");
         assert!(error_message(&b).contains("dev-tenant"));

@@ -410,3 +410,19 @@ pub async fn send(
         .unwrap();
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
+
+/// A manifest that lets an agent call every operation of `connectors` in any environment,
+/// with every data class: for tests about something else than the manifest gate.
+pub fn open_manifest(connectors: &[&str]) -> Value {
+    json!({
+        "manifest": {
+            "connectors": connectors.iter().map(|c| (c.to_string(), json!(["*"]))).collect::<serde_json::Map<_, _>>(),
+            "rate_per_minute": 600,
+            "environments": ["prod", "staging", "dev", "unknown"],
+            "data_classes": arx_core::catalog::DATA_CLASSES.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+            "purpose": "a test agent",
+            "model": "",
+        },
+        "reason": "a test agent",
+    })
+}

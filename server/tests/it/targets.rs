@@ -373,6 +373,13 @@ backend_tests! {
             .post(&format!("/v1/admin/agents/{agent}/keys"), json!({}))
             .await;
         assert_eq!(status, 201, "{b}: {key}");
+        let (status, m) = as_admin
+            .post(
+                &format!("/v1/admin/agents/{agent}/manifests"),
+                crate::harness::open_manifest(&["splunk"]),
+            )
+            .await;
+        assert_eq!(status, 201, "{b}: {m}");
         let (status, body) = s
             .execute(
                 key["api_key"].as_str().unwrap(),

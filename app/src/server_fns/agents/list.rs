@@ -10,9 +10,17 @@ pub async fn list_agents() -> Result<Vec<AgentRow>, ServerFnError> {
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
+    let open = r.open_drift().await.map_err(to_error)?;
     let mut rows = Vec::new();
     for a in r.agents().await.map_err(to_error)? {
         let keys = r.agent_keys(a.id).await.map_err(to_error)?;
+        let manifest = r
+            .manifests(a.id)
+            .await
+            .map_err(to_error)?
+            .first()
+            .map(|v| (v.version, v.generated));
+        let open_drift = open.iter().filter(|d| d.agent_id == a.id).count();
         rows.push(AgentRow {
             id: a.id.to_string(),
             name: a.name,
@@ -23,6 +31,8 @@ pub async fn list_agents() -> Result<Vec<AgentRow>, ServerFnError> {
             declared_rate: a.declared_rate,
             created: format_ms(a.created_ms),
             active_keys: keys.iter().filter(|k| k.revoked_ms.is_none()).count(),
+            manifest,
+            open_drift,
         });
     }
     Ok(rows)

@@ -273,6 +273,8 @@ pub mod ssr {
             },
             approval_ttl_secs: ttl("approval_timeout", &f.approval_timeout)?,
             max_grant_ttl_secs: ttl("max_grant_ttl", &f.max_grant_ttl)?,
+            // Not on this form: the caller keeps what the policy in force says.
+            ..PolicySettings::default()
         };
         s.check().map_err(|e| match &e {
             arx_core::policy::PolicyError::Settings { field, problem } => {

@@ -28,7 +28,12 @@ pub async fn save_settings(
         }
     };
     let mut doc = current().await?.doc;
-    doc.settings = parsed;
+    // The form shows thresholds, defaults and timeouts; the rest stays as it is.
+    doc.settings = arx_core::policy::PolicySettings {
+        manifests: doc.settings.manifests,
+        drift: doc.settings.drift.clone(),
+        ..parsed
+    };
     let p = principal().await?;
     let engine = engine();
     let change = PolicyChange {

@@ -73,6 +73,9 @@ pub struct Intercept {
     pub grant_id: Option<String>,
     #[serde(default)]
     pub reason: String,
+    /// The version of the agent's manifest in force (none: it had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_version: Option<i64>,
 }
 
 impl Intercept {
@@ -289,6 +292,95 @@ pub struct AgentCreated {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub declared_rate: u32,
+}
+
+/// `agent.manifest_published`: a new version of an agent's manifest, with the hash of its
+/// canonical JSON (the version's content is in the registry and can be checked against
+/// it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestPublished {
+    pub agent_id: AgentId,
+    pub agent: String,
+    pub version: i64,
+    pub manifest_sha256: String,
+    pub generated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<i64>,
+    /// What changed against the version before, in a line.
+    pub changes: String,
+    pub reason: String,
+}
+
+/// `drift.detected`: an agent's call departed from its manifest in a new way (a repeat
+/// counts on the open alert, not in the chain again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftDetected {
+    pub alert_id: crate::ids::DriftId,
+    pub agent_id: AgentId,
+    pub agent: String,
+    pub signal: crate::registry::DriftSignal,
+    pub severity: crate::registry::Severity,
+    pub action: crate::registry::DriftAction,
+    /// The manifest version in force (none: the agent had none).
+    pub manifest_version: Option<i64>,
+    /// The intercept record of the call.
+    pub audit_id: RecordId,
+}
+
+/// `drift.acknowledged`, `drift.resolved`: a person dealt with a drift alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftChanged {
+    pub alert_id: crate::ids::DriftId,
+    pub agent_id: AgentId,
+    pub agent: String,
+    pub from: crate::model::registry::DriftStatus,
+    pub to: crate::model::registry::DriftStatus,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// `registry.enabled`: the org's agents are held to their manifests from here on; the
+/// agents that existed before were given generated first versions (named here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegistryEnabled {
+    #[serde(default)]
+    pub generated: Vec<String>,
+}
+
+/// `agent.sealed`: a decommissioned agent's personnel record, closed. Names what an
+/// auditor checks it against later: its final manifest version and hash, its keys, and
+/// the span of its records in the chain (how many, the first and last `seq`, and the
+/// hash of the last), so none can be added or dropped unseen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSealed {
+    pub agent_id: AgentId,
+    pub agent: String,
+    pub reason: String,
+    pub retention_class: String,
+    #[serde(default)]
+    pub replaced_by: Option<AgentId>,
+    #[serde(default)]
+    pub manifest_version: Option<i64>,
+    #[serde(default)]
+    pub manifest_sha256: Option<String>,
+    pub keys: Vec<SealedKey>,
+    pub records: SealedRecords,
+}
+
+/// A key of a sealed agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SealedKey {
+    pub key_id: KeyId,
+    pub prefix: String,
+}
+
+/// The records of an agent in its org's chain: those it made, and those about it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SealedRecords {
+    pub count: u64,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub last_hash: Option<String>,
 }
 
 /// `agent.key_issued`.
@@ -562,6 +654,10 @@ events! {
     "grant.refused" => GrantRefused(GrantRefused),
     "agent.created" => AgentCreated(AgentCreated),
     "agent.key_issued" => AgentKeyIssued(AgentKeyIssued),
+    "agent.manifest_published" => ManifestPublished(ManifestPublished),
+    "drift.detected" => DriftDetected(DriftDetected),
+    "registry.enabled" => RegistryEnabled(RegistryEnabled),
+    "agent.sealed" => AgentSealed(AgentSealed),
     "agent.key_revoked" => AgentKeyRevoked(AgentKeyRevoked),
     "instance.created" => InstanceCreated(InstanceCreated),
     "org.created" => OrgCreated(OrgCreated),
@@ -584,6 +680,8 @@ events! {
     ;
     "instance.credentials_set" => CredentialsSet(CredentialsChanged),
     "instance.credentials_rotated" => CredentialsRotated(CredentialsChanged),
+    "drift.acknowledged" => DriftAcknowledged(DriftChanged),
+    "drift.resolved" => DriftResolved(DriftChanged),
 }
 
 impl AuditEvent {
@@ -662,6 +760,14 @@ impl AuditEvent {
             },
             AuditEvent::InstanceCreated(i) => Subject {
                 connector: Some(&i.connector),
+                ..Subject::default()
+            },
+            AuditEvent::ManifestPublished(m) => Subject {
+                agent: Some(&m.agent),
+                ..Subject::default()
+            },
+            AuditEvent::DriftDetected(d) => Subject {
+                agent: Some(&d.agent),
                 ..Subject::default()
             },
             _ => Subject::default(),

@@ -93,8 +93,13 @@ fn actor(p: &Principal) -> Actor {
 }
 
 impl AdminOps<'_> {
-    async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {
+    pub(super) async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {
         self.engine.reader(self.who).agent(id).await
+    }
+
+    /// The admin, as audit records name them.
+    pub(super) fn actor(&self) -> Actor {
+        actor(self.who)
     }
 
     pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
@@ -121,6 +126,7 @@ impl AdminOps<'_> {
             status: AgentStatus::Active,
             declared_rate: input.declared_rate.unwrap_or(60).max(1),
             created_ms: e.now_ms(),
+            manifest_version: None,
         };
         e.store.create_agent(&agent).await?;
         e.record(

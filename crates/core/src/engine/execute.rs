@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::Engine;
 use super::identity::accounts::token_hash;
+use super::registry::CheckedCall;
 use crate::audit::event::{self as ev, Intercept};
 use crate::audit::{Actor, AuditRecord};
 use crate::catalog::{Connector, Operation};
@@ -119,8 +120,38 @@ impl Engine {
             &format!("{}.{}", connector.name, req.operation),
         );
         let settings = &policy.doc.settings;
-        // 3. Gate: a call by an agent that is not active is denied at maximum risk.
+        // 3. Gate: a call by an agent that is suspended (or worse) is denied at maximum
+        // risk; then the manifest gate (§5 step 1), which also finds the call's drift.
         let gated = policy::gate(agent.status, settings);
+        let manifest = match gated {
+            Some(_) => None,
+            None => {
+                let call = CheckedCall {
+                    agent: &agent,
+                    connector: &connector.name,
+                    operation: &req.operation,
+                    op,
+                    instance: &instance,
+                    params: &req.params,
+                    calls_last_60s: window.calls_last_60s,
+                };
+                Some(self.manifest_check(settings, &call).await?)
+            }
+        };
+        // A throttled agent calls at its declared rate at most.
+        let rate = manifest
+            .as_ref()
+            .and_then(|m| m.rate)
+            .unwrap_or(agent.declared_rate);
+        if agent.status == AgentStatus::Throttled && window.calls_last_60s > rate {
+            let e = CoreError::RateLimited {
+                message: format!(
+                    "the agent is throttled to its declared {rate} calls per minute after drift; an admin reactivates it"
+                ),
+                retry_after_secs: 60,
+            };
+            return Err(self.reject(&agent, Some(&req), e).await);
+        }
         let risk = match gated {
             Some(_) => RiskBreakdown::maximum(agent.declared_rate),
             None => risk::score(RiskInputs {
@@ -133,6 +164,10 @@ impl Engine {
                 environment: instance.environment,
             }),
         };
+        let gated = gated.or_else(|| {
+            let why = manifest.as_ref()?.gate.clone()?;
+            Some(policy::manifest_gate(why, settings))
+        });
         let ExecuteRequest {
             operation,
             params,
@@ -162,6 +197,7 @@ impl Engine {
                 rule_id: None,
                 grant_id: None,
                 reason: String::new(),
+                manifest_version: manifest.as_ref().and_then(|m| m.version),
             },
             agent,
             connector,
@@ -184,6 +220,10 @@ impl Engine {
         let intercept = self
             .record(org.id, call.actor(), call.intercept.clone())
             .await?;
+        if let Some(m) = &manifest {
+            self.act_on_drift(settings, &call.agent, m, intercept.id)
+                .await?;
+        }
 
         // 6. Route.
         match decision.verdict {
@@ -260,10 +300,14 @@ impl Engine {
                 "the API key is not valid".into(),
             ));
         };
-        let why = if key.revoked_ms.is_some() {
-            Some("the API key was revoked")
-        } else if agent.status == AgentStatus::Decommissioned {
-            Some("the agent is decommissioned")
+        // A decommissioned agent's keys say why, whatever became of the key itself.
+        let why = if agent.status == AgentStatus::Decommissioned {
+            Some(match self.store.retirement(agent.org_id, agent.id).await? {
+                Some(r) => format!("the agent is decommissioned: {}", r.reason),
+                None => "the agent is decommissioned".to_string(),
+            })
+        } else if key.revoked_ms.is_some() {
+            Some("the API key was revoked".to_string())
         } else {
             None
         };
@@ -277,12 +321,12 @@ impl Engine {
                 ev::Unauthenticated {
                     agent_id: agent.id,
                     key_id: key.id,
-                    reason: why.into(),
+                    reason: why.clone(),
                     burst: Default::default(),
                 },
             )
             .await?;
-            return Err(CoreError::Unauthenticated(why.to_string()));
+            return Err(CoreError::Unauthenticated(why));
         }
         Ok((agent, org))
     }

@@ -16,8 +16,8 @@ use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, OrgId};
 use crate::model::{
-    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND, Grant,
-    GrantChange, GrantResource, GrantStatus,
+    ApprovalChange, ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND, Grant, GrantChange,
+    GrantResource, GrantStatus,
 };
 use crate::policy::{self, CallFacts, Escalation, NotGrantable, PolicyInput, duration};
 use crate::request::MAX_WAIT_SECONDS;
@@ -55,7 +55,7 @@ impl Engine {
     ) -> Result<Executed, CoreError> {
         let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = body?;
-        if agent.status != AgentStatus::Active {
+        if !agent.status.may_act() {
             return Err(CoreError::Forbidden(format!(
                 "the agent is {}; a suspended agent cannot ask for a grant",
                 agent.status.as_str()
@@ -300,7 +300,7 @@ impl Engine {
     ) -> Result<ApprovalRequest, CoreError> {
         let g = self.grant_of_approval(&a).await?;
         let agent = self.store.agent(a.org_id, a.agent_id).await?;
-        if agent.is_none_or(|ag| ag.status != AgentStatus::Active) {
+        if agent.is_none_or(|ag| !ag.status.may_act()) {
             let why = "the agent was suspended or decommissioned before the grant was approved";
             self.end_grant(&g, why, actor.clone()).await?;
             let mut change =

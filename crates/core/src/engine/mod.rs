@@ -10,6 +10,7 @@ mod identity;
 mod integrations;
 mod policy;
 mod refusals;
+mod registry;
 mod responses;
 mod simulate;
 mod state;
@@ -27,6 +28,7 @@ pub use grants::GrantRequest;
 pub use identity::accounts::{new_secret_token, token_hash};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
+pub use registry::{Decommission, Decommissioned, Lineage};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
@@ -63,6 +65,9 @@ pub struct Engine {
     login_guard: identity::throttle::LoginGuard,
     /// Refused attempts being coalesced into burst records.
     refusals: refusals::Refusals,
+    /// Agents' manifest versions in force, by agent (versions never change, so a hit on
+    /// the number the agent's row names is always right).
+    manifests: registry::Manifests,
     /// Default and longest lifetime of a new admin token.
     token_lifetime_days: u32,
 }
@@ -118,6 +123,7 @@ impl Engine {
             state_cache: state::StateCache::default(),
             login_guard: identity::throttle::LoginGuard::default(),
             refusals: refusals::Refusals::default(),
+            manifests: registry::Manifests::default(),
             token_lifetime_days: opts.token_lifetime_days.max(1),
         })
     }

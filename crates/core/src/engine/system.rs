@@ -92,6 +92,8 @@ impl SystemOps<'_> {
     }
 
     forward! { engine =>
+        /// See `Engine::enable_registry`.
+        fn enable_registry(org: OrgId) -> Result<Vec<String>, CoreError>;
         /// See `Engine::create_org`.
         fn create_org(slug: &str, name: &str) -> Result<Org, CoreError>;
         /// A local user made by first start or the demo (an admin's go through `AdminOps`).

@@ -107,6 +107,27 @@ pub struct PolicySettings {
     #[serde(rename = "max_grant_ttl", with = "duration_secs")]
     #[schema(value_type = String, example = "8h")]
     pub max_grant_ttl_secs: u32,
+    /// What happens to the calls of an agent without a manifest version.
+    #[serde(skip_serializing_if = "is_default")]
+    pub manifests: ManifestMode,
+    /// The severity of each drift signal and the action at each severity.
+    #[serde(skip_serializing_if = "is_default")]
+    pub drift: crate::registry::DriftPolicy,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// How an org treats the calls of an agent that has no manifest version yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestMode {
+    /// Every call is denied at the manifest gate until a manifest is published.
+    #[default]
+    Enforce,
+    /// Calls are evaluated by policy; what they touch is recorded as drift, not acted on.
+    Observe,
 }
 
 mod duration_secs {
@@ -130,6 +151,8 @@ impl Default for PolicySettings {
             defaults: TierDefaults::default(),
             approval_ttl_secs: 3600,
             max_grant_ttl_secs: 3600,
+            manifests: ManifestMode::Enforce,
+            drift: crate::registry::DriftPolicy::default(),
         }
     }
 }
@@ -165,6 +188,9 @@ impl PolicySettings {
         }
         if !(60..=7 * 86_400).contains(&self.max_grant_ttl_secs) {
             return bad("max_grant_ttl", "must be between 1m and 7d");
+        }
+        if let Err(problem) = self.drift.check() {
+            return bad("drift", &problem);
         }
         Ok(())
     }
@@ -229,7 +255,7 @@ pub struct Decision {
 /// The gate: a call by an agent that is not active is denied before any rule is looked
 /// at; `None` for an active agent.
 pub fn gate(status: crate::model::AgentStatus, settings: &PolicySettings) -> Option<Decision> {
-    (status != crate::model::AgentStatus::Active).then(|| Decision {
+    (!status.may_act()).then(|| Decision {
         verdict: Verdict::Deny,
         policy_id: "gate:agent_status".into(),
         rule_id: None,
@@ -239,7 +265,20 @@ pub fn gate(status: crate::model::AgentStatus, settings: &PolicySettings) -> Opt
     })
 }
 
-/// Steps 2–4 of §5 (step 1, the manifest gate, arrives with manifests).
+/// §5 step 1: a call the agent's manifest does not declare (an operation, connector or
+/// environment; `why` says which) is denied before any rule, as `gate:manifest`.
+pub fn manifest_gate(why: String, settings: &PolicySettings) -> Decision {
+    Decision {
+        verdict: Verdict::Deny,
+        policy_id: "gate:manifest".into(),
+        rule_id: None,
+        grant_id: None,
+        reason: why,
+        escalation: Escalation::org_default(settings.approval_ttl_secs),
+    }
+}
+
+/// Steps 2–4 of §5 (step 1, the manifest gate, is [`manifest_gate`]).
 pub fn evaluate(
     settings: &PolicySettings,
     policy: &CompiledPolicy,

@@ -100,6 +100,17 @@ impl DriftAction {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            DriftAction::Alert,
+            DriftAction::Throttle,
+            DriftAction::Suspend,
+            DriftAction::SuspendAndNotify,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+
     /// Whether the agent ends up `suspended`.
     pub fn suspends(self) -> bool {
         self >= DriftAction::Suspend

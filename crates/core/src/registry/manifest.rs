@@ -15,7 +15,7 @@ use crate::model::Environment;
 use crate::policy::Glob;
 
 /// The highest declarable call rate, per minute.
-pub const MAX_RATE_PER_MINUTE: u32 = 100_000;
+pub const MAX_RATE_PER_MINUTE: u32 = 10_000_000;
 /// Bounds that keep a manifest (and the work of checking it) small.
 pub const MAX_CONNECTORS: usize = 100;
 pub const MAX_PATTERNS_PER_CONNECTOR: usize = 200;
@@ -37,7 +37,7 @@ pub struct Manifest {
     /// `hosts:*`, `*`).
     pub connectors: BTreeMap<String, Vec<String>>,
     /// Calls per minute the agent declares; more in the last 60 s is drift.
-    #[schema(minimum = 1, maximum = 100000)]
+    #[schema(minimum = 1, maximum = 10000000)]
     pub rate_per_minute: u32,
     /// Environments of the connector instances it may touch: `prod`, `staging`, `dev`,
     /// `unknown`.
@@ -193,6 +193,20 @@ impl fmt::Display for DeclaredOp {
 }
 
 impl Manifest {
+    /// A manifest that declares nothing, at the highest rate: what the calls of an agent
+    /// without one are compared with when its org observes (everything is undeclared, the
+    /// rate is not drift).
+    pub fn empty() -> Manifest {
+        Manifest {
+            connectors: BTreeMap::new(),
+            rate_per_minute: MAX_RATE_PER_MINUTE,
+            environments: Vec::new(),
+            data_classes: Vec::new(),
+            purpose: String::new(),
+            model: String::new(),
+        }
+    }
+
     /// Reads a manifest from JSON or YAML (JSON is YAML); errors name the field and say
     /// what to fix.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {

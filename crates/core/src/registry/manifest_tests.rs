@@ -108,7 +108,7 @@ fn serde_reading_checks_too_so_an_api_body_cannot_skip_the_checks() {
     let e = serde_json::from_str::<Manifest>(&EXAMPLE.replace("60", "0"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("rate_per_minute: must be 1 to 100000"), "{e}");
+    assert!(e.contains("rate_per_minute: must be 1 to 10000000"), "{e}");
     let round = serde_json::to_string(&m).unwrap();
     assert_eq!(serde_json::from_str::<Manifest>(&round).unwrap(), m);
 }
@@ -197,11 +197,11 @@ fn every_field_is_checked_with_a_message_that_says_what_to_fix() {
         ),
         (
             json!({"rate_per_minute": 0}),
-            "rate_per_minute: must be 1 to 100000 calls per minute, not 0",
+            "rate_per_minute: must be 1 to 10000000 calls per minute, not 0",
         ),
         (
-            json!({"rate_per_minute": 100001}),
-            "rate_per_minute: must be 1 to 100000 calls per minute, not 100001",
+            json!({"rate_per_minute": 10000001}),
+            "rate_per_minute: must be 1 to 10000000 calls per minute, not 10000001",
         ),
         (
             json!({"environments": ["prod", "qa"]}),
@@ -236,7 +236,7 @@ fn every_field_is_checked_with_a_message_that_says_what_to_fix() {
     // The bounds themselves are accepted, and so is a manifest that declares nothing.
     for ok in [
         json!({"rate_per_minute": 1}),
-        json!({"rate_per_minute": 100000}),
+        json!({"rate_per_minute": 10000000}),
         json!({"model": ""}),
         json!({"purpose": "line one\n\tline two"}),
         json!({"connectors": {}, "environments": [], "data_classes": []}),
@@ -478,7 +478,7 @@ fn a_generated_manifest_declares_exactly_what_was_called() {
         assert_eq!(super::drift::check(&m, &call), vec![], "{c}:{o}");
     }
     assert!(!m.allows("okta", "users:suspend"));
-    let none = Manifest::generated(500_000, []).unwrap();
+    let none = Manifest::generated(50_000_000, []).unwrap();
     assert!(none.connectors.is_empty());
     assert_eq!(none.rate_per_minute, MAX_RATE_PER_MINUTE);
 }

@@ -13,6 +13,7 @@ mod identity;
 mod integrations;
 mod leases;
 mod policy;
+mod registry;
 mod responses;
 mod simulations;
 
@@ -24,6 +25,7 @@ pub use identity::IdentityStore;
 pub use integrations::IntegrationStore;
 pub use leases::LeaseStore;
 pub use policy::PolicyStore;
+pub use registry::{DriftChange, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
 pub use simulations::SimulationStore;
 
@@ -53,7 +55,8 @@ whole_store!(
     PolicyStore,
     IntegrationStore,
     SimulationStore,
-    LeaseStore
+    LeaseStore,
+    RegistryStore
 );
 
 /// Every store trait, to call them on a concrete store (`use arx_core::store::prelude::*`).
@@ -61,6 +64,6 @@ whole_store!(
 pub mod prelude {
     pub use super::{
         AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
-        LeaseStore, PolicyStore, ResponseStore, SimulationStore, Store, StoreResult,
+        LeaseStore, PolicyStore, RegistryStore, ResponseStore, SimulationStore, Store, StoreResult,
     };
 }

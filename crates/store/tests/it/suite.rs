@@ -40,6 +40,7 @@ fn agent(org: OrgId, name: &str) -> Agent {
         status: AgentStatus::Active,
         declared_rate: 60,
         created_ms: 1,
+        manifest_version: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! suspending and reactivating an agent with a reason.
 
 use arx_core::CoreError;
-use arx_core::engine::NewAgent;
+use arx_core::engine::{Decommission, Decommissioned, Lineage, NewAgent};
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
 use axum::Json;
@@ -25,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_key))
         .routes(routes!(suspend_agent))
         .routes(routes!(reactivate_agent))
+        .routes(routes!(decommission))
+        .routes(routes!(lineage))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -122,6 +124,7 @@ pub struct KeyIssued {
     responses(
         (status = 201, description = "Issued", body = KeyIssued),
         (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The agent is decommissioned: it gets no new keys", body = ErrorBody),
     ))]
 async fn issue_key(
     State(s): State<AppState>,
@@ -175,6 +178,7 @@ pub struct Reason {
     responses(
         (status = 204, description = "Suspended"),
         (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The agent is decommissioned", body = ErrorBody),
     ))]
 async fn suspend_agent(
     State(s): State<AppState>,
@@ -193,6 +197,7 @@ async fn suspend_agent(
     responses(
         (status = 204, description = "Reactivated"),
         (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The agent is decommissioned: it is never reactivated", body = ErrorBody),
     ))]
 async fn reactivate_agent(
     State(s): State<AppState>,
@@ -215,4 +220,40 @@ async fn set_status(
         .set_agent_status(id, status, &r.reason)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Decommissions an agent (admins), at once: every key revoked (later calls answer 401
+/// with the reason), its grants ended, its pending approvals cancelled (a waiting call is
+/// told why), and its personnel record sealed in the chain (`agent.sealed`). It can never
+/// be reactivated; its records stay readable.
+#[utoipa::path(post, path = "/v1/admin/agents/{id}/decommission", tag = "registry",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    request_body = Decommission,
+    responses(
+        (status = 200, description = "Decommissioned, and what it revoked", body = Decommissioned),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "Decommissioned already", body = ErrorBody),
+    ))]
+async fn decommission(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<AgentId>,
+    JsonBody(d): JsonBody<Decommission>,
+) -> ApiResult<Json<Decommissioned>> {
+    Ok(Json(s.engine.admin(&p)?.decommission(id, d).await?))
+}
+
+/// The agent's lineage: its own retirement, if any, and every agent it replaced (and
+/// that they replaced), with the reason each was retired, newest first.
+#[utoipa::path(get, path = "/v1/admin/agents/{id}/lineage", tag = "registry",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    responses((status = 200, description = "The lineage", body = Lineage)))]
+async fn lineage(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<AgentId>,
+) -> ApiResult<Json<Lineage>> {
+    Ok(Json(s.engine.reader(&p).lineage(id).await?))
 }

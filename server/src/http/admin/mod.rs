@@ -5,9 +5,11 @@
 
 pub mod agents;
 pub mod audit;
+pub mod drift;
 pub mod grants;
 pub mod instances;
 pub mod integrations;
+pub mod manifests;
 pub mod policy;
 pub mod settings;
 pub mod tokens;
@@ -20,6 +22,8 @@ use crate::AppState;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(agents::routes())
+        .merge(manifests::routes())
+        .merge(drift::routes())
         .merge(instances::routes())
         .merge(policy::routes())
         .merge(users::routes())

@@ -17,8 +17,8 @@ use crate::audit::{Actor, AuditEvent, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::model::{
-    AgentStatus, ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome,
-    GRANT_KIND, Role, User,
+    ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome, GRANT_KIND, Role,
+    User,
 };
 use crate::policy::Verdict;
 use crate::request::MAX_WAIT_SECONDS;

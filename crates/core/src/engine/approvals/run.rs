@@ -11,7 +11,7 @@ impl Engine {
         actor: Actor,
     ) -> Result<ApprovalRequest, CoreError> {
         let agent = self.store.agent(a.org_id, a.agent_id).await?;
-        let Some(agent) = agent.filter(|ag| ag.status == AgentStatus::Active) else {
+        let Some(agent) = agent.filter(|ag| ag.status.may_act()) else {
             let mut change = ApprovalChange::new(&[Approved], Cancelled);
             change.comment =
                 Some("the agent was suspended or decommissioned before the call ran".into());

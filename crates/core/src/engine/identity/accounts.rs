@@ -101,6 +101,8 @@ impl Engine {
             },
         )
         .await?;
+        // A new org has no agents from before manifests: its registry is on from day one.
+        self.enable_registry(org.id).await?;
         Ok(org)
     }
 

@@ -1,0 +1,73 @@
+//! The org's drift alerts, newest first, filtered by status and severity.
+
+use leptos::prelude::*;
+
+use crate::types::DriftView;
+
+/// Alerts in `status` (`open`, `acknowledged`, `resolved`; empty: all) and `severity`
+/// (empty: all), with the open ones counted by severity.
+#[server]
+pub async fn list_drift(status: String, severity: String) -> Result<DriftView, ServerFnError> {
+    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::types::DriftRow;
+    use arx_core::model::registry::DriftStatus;
+    use arx_core::registry::Severity;
+    use arx_core::store::DriftQuery;
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine.reader(&p);
+    let status = match status.as_str() {
+        "" => None,
+        s => Some(DriftStatus::parse(s).ok_or_else(|| {
+            ServerFnError::new(format!(
+                "'{s}' is not a status: open, acknowledged or resolved"
+            ))
+        })?),
+    };
+    let severity = match severity.as_str() {
+        "" => None,
+        s => Some(Severity::parse(s).ok_or_else(|| {
+            ServerFnError::new(format!(
+                "'{s}' is not a severity: low, medium, high or critical"
+            ))
+        })?),
+    };
+    let alerts = r
+        .drift_alerts(&DriftQuery {
+            status,
+            severity,
+            limit: 200,
+            ..Default::default()
+        })
+        .await
+        .map_err(to_error)?;
+    let open = r.open_drift().await.map_err(to_error)?;
+    let count = |s: Severity| open.iter().filter(|a| a.severity == s).count();
+    Ok(DriftView {
+        open_by_severity: [
+            Severity::Critical,
+            Severity::High,
+            Severity::Medium,
+            Severity::Low,
+        ]
+        .map(|s| (s.as_str().to_string(), count(s)))
+        .to_vec(),
+        rows: alerts
+            .into_iter()
+            .map(|a| DriftRow {
+                id: a.id.to_string(),
+                agent: a.agent,
+                severity: a.severity.as_str().into(),
+                action: a.action.as_str().into(),
+                message: a.message,
+                manifest_version: a.manifest_version,
+                status: a.status.as_str().into(),
+                occurrences: a.occurrences,
+                first: format_ms(a.created_ms),
+                last: format_ms(a.last_ms),
+                by: a.updated_by,
+                note: a.note.filter(|n| !n.is_empty()),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,920 @@
+//! The agent registry (docs/architecture.md §8): manifest versions, each written once
+//! with the hash of its canonical JSON in the audit chain, rollback as a new version equal
+//! to an old one, the diff of any two versions; and, on every execute call, the manifest
+//! gate (§5 step 1) and drift: alerts, throttling and suspension by the org's drift policy.
+
+use std::sync::Arc;
+
+use super::Engine;
+use super::admin::{AdminOps, ReadOps};
+use crate::audit::Actor;
+use crate::audit::event::{self as ev, AuditEvent};
+use crate::error::CoreError;
+use crate::ids::{AgentId, ApprovalId, DriftId, KeyId, OrgId, RecordId};
+use crate::model::registry::{DriftAlert, DriftStatus, ManifestVersion, Retirement};
+use crate::model::{Agent, AgentStatus};
+use crate::policy::{ManifestMode, PolicySettings};
+use crate::registry::{
+    DriftAction, DriftSignal, Manifest, ManifestDiff, ManifestError, ObservedCall, check,
+};
+
+/// A manifest error as the API answers it: a 400 about the `manifest` field.
+impl From<ManifestError> for CoreError {
+    fn from(e: ManifestError) -> Self {
+        CoreError::InvalidField {
+            field: "manifest",
+            message: format!("the manifest: {e}"),
+        }
+    }
+}
+
+/// A version to write: what it declares and how it came to be.
+pub(super) struct NewVersion<'a> {
+    pub manifest: Manifest,
+    pub reason: &'a str,
+    pub by: Actor,
+    pub generated: bool,
+    pub rollback_of: Option<i64>,
+    /// The version number the publisher means to create; another is a conflict.
+    pub expected: Option<i64>,
+}
+
+impl Engine {
+    /// Writes the agent's next manifest version, then its audit record with the hash. A
+    /// version number that exists (a concurrent publish, or `expected` naming an old one)
+    /// is a conflict, so a version's content never changes.
+    pub(super) async fn add_manifest_version(
+        &self,
+        agent: &Agent,
+        new: NewVersion<'_>,
+    ) -> Result<ManifestVersion, CoreError> {
+        let reason = new.reason.trim();
+        if reason.is_empty() {
+            return Err(CoreError::InvalidField {
+                field: "reason",
+                message: "say why the manifest changes (reason); it goes into the audit trail"
+                    .into(),
+            });
+        }
+        if reason.chars().count() > 1000 {
+            return Err(CoreError::InvalidField {
+                field: "reason",
+                message: "the reason is at most 1000 characters".into(),
+            });
+        }
+        let current = self.store.current_manifest(agent.org_id, agent.id).await?;
+        let next = current.as_ref().map_or(1, |c| c.version + 1);
+        if let Some(expected) = new.expected
+            && expected != next
+        {
+            return Err(CoreError::Conflict(format!(
+                "version {expected} of this manifest {}; the next version is {next}",
+                if expected < next {
+                    "exists and never changes"
+                } else {
+                    "cannot be skipped to"
+                }
+            )));
+        }
+        let manifest = new.manifest.canonical();
+        let now = self.now_ms();
+        let v = ManifestVersion {
+            org_id: agent.org_id,
+            agent_id: agent.id,
+            version: next,
+            hash: manifest.hash()?,
+            manifest,
+            generated: new.generated,
+            rollback_of: new.rollback_of,
+            reason: reason.to_string(),
+            created_by: new.by.name.clone(),
+            created_ms: now,
+            created: crate::audit::format_ts(now),
+        };
+        let changes = match &current {
+            Some(c) => ManifestDiff::between(&c.manifest, &v.manifest).summary(),
+            None => "first version".into(),
+        };
+        self.store.create_manifest_version(&v).await?;
+        self.record(
+            agent.org_id,
+            new.by,
+            ev::ManifestPublished {
+                agent_id: agent.id,
+                agent: agent.name.clone(),
+                version: v.version,
+                manifest_sha256: v.hash.clone(),
+                generated: v.generated,
+                rollback_of: v.rollback_of,
+                changes,
+                reason: v.reason.clone(),
+            },
+        )
+        .await?;
+        Ok(v)
+    }
+
+    pub(super) async fn manifest_version(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+        version: i64,
+    ) -> Result<ManifestVersion, CoreError> {
+        self.store
+            .manifest_version(org, agent, version)
+            .await?
+            .ok_or_else(|| {
+                CoreError::NotFound(format!("the agent has no manifest version {version}"))
+            })
+    }
+}
+
+impl AdminOps<'_> {
+    /// Publishes `manifest` as the agent's next version (`expected`, when given, is the
+    /// version number the admin means to create).
+    pub async fn publish_manifest(
+        &self,
+        agent: AgentId,
+        manifest: Manifest,
+        reason: &str,
+        expected: Option<i64>,
+    ) -> Result<ManifestVersion, CoreError> {
+        let e = self.engine;
+        let a = self.agent(agent).await?;
+        manifest.check_catalog(&e.catalog)?;
+        e.add_manifest_version(
+            &a,
+            NewVersion {
+                manifest,
+                reason,
+                by: self.actor(),
+                generated: false,
+                rollback_of: None,
+                expected,
+            },
+        )
+        .await
+    }
+
+    /// Rolls the agent's manifest back to `version`: a new version equal to it, with the
+    /// admin's reason. The versions in between stay in the history.
+    pub async fn rollback_manifest(
+        &self,
+        agent: AgentId,
+        version: i64,
+        reason: &str,
+    ) -> Result<ManifestVersion, CoreError> {
+        let e = self.engine;
+        let a = self.agent(agent).await?;
+        let old = e.manifest_version(a.org_id, a.id, version).await?;
+        e.add_manifest_version(
+            &a,
+            NewVersion {
+                manifest: old.manifest,
+                reason,
+                by: self.actor(),
+                generated: false,
+                rollback_of: Some(version),
+                expected: None,
+            },
+        )
+        .await
+    }
+}
+
+impl ReadOps<'_> {
+    /// The agent's manifest versions, newest first.
+    pub async fn manifests(&self, agent: AgentId) -> Result<Vec<ManifestVersion>, CoreError> {
+        let a = self.agent(agent).await?;
+        self.engine.store.manifest_versions(a.org_id, a.id).await
+    }
+
+    pub async fn manifest(
+        &self,
+        agent: AgentId,
+        version: i64,
+    ) -> Result<ManifestVersion, CoreError> {
+        let a = self.agent(agent).await?;
+        self.engine.manifest_version(a.org_id, a.id, version).await
+    }
+
+    /// What changed from version `from` to version `to` of the agent's manifest.
+    pub async fn manifest_diff(
+        &self,
+        agent: AgentId,
+        from: i64,
+        to: i64,
+    ) -> Result<ManifestDiff, CoreError> {
+        let a = self.agent(agent).await?;
+        let old = self.engine.manifest_version(a.org_id, a.id, from).await?;
+        let new = self.engine.manifest_version(a.org_id, a.id, to).await?;
+        Ok(ManifestDiff::between(&old.manifest, &new.manifest))
+    }
+}
+
+/// The manifest versions in force of the agents that called lately, by agent. The agent's
+/// row (read at authentication) names its version; a version never changes, so the entry
+/// for that number is right on any replica, and a new version is a miss that loads it.
+#[derive(Default)]
+pub(super) struct Manifests(
+    std::sync::RwLock<std::collections::HashMap<AgentId, Arc<ManifestVersion>>>,
+);
+
+impl Manifests {
+    fn get(&self, agent: AgentId, version: i64) -> Option<Arc<ManifestVersion>> {
+        let map = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&agent).filter(|v| v.version == version).cloned()
+    }
+
+    fn put(&self, v: Arc<ManifestVersion>) {
+        let mut map = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bounded: at the limit, start over (the next calls reload what they use).
+        if map.len() >= 100_000 {
+            map.clear();
+        }
+        map.insert(v.agent_id, v);
+    }
+}
+
+/// A call against the agent's manifest in force (§5 step 1 and §8): the version, why the
+/// gate denies it (if it does), and the drift it raises.
+pub(super) struct ManifestCheck {
+    pub version: Option<i64>,
+    /// The declared rate per minute (none without a manifest).
+    pub rate: Option<u32>,
+    pub gate: Option<String>,
+    pub signals: Vec<DriftSignal>,
+    /// The org observes agents without a manifest: their drift is recorded, not acted on.
+    pub observe_only: bool,
+}
+
+/// The call as the manifest check sees it.
+pub(super) struct CheckedCall<'a> {
+    pub agent: &'a Agent,
+    pub connector: &'a str,
+    pub operation: &'a str,
+    pub op: &'a crate::catalog::Operation,
+    pub instance: &'a crate::model::Instance,
+    pub params: &'a serde_json::Map<String, serde_json::Value>,
+    pub calls_last_60s: u32,
+}
+
+impl Engine {
+    /// Checks the call against the agent's manifest in force. Without one, the org's mode
+    /// decides: `enforce` denies, `observe` records what the call touched. An undeclared
+    /// operation, connector or environment that an active grant covers is not drift.
+    pub(super) async fn manifest_check(
+        &self,
+        settings: &PolicySettings,
+        call: &CheckedCall<'_>,
+    ) -> Result<ManifestCheck, CoreError> {
+        let a = call.agent;
+        let current = match a.manifest_version {
+            None => None,
+            Some(v) => match self.manifests.get(a.id, v) {
+                Some(hit) => Some(hit),
+                None => {
+                    let loaded = Arc::new(self.manifest_version(a.org_id, a.id, v).await?);
+                    self.manifests.put(loaded.clone());
+                    Some(loaded)
+                }
+            },
+        };
+        let mut observed = ObservedCall::of(
+            call.connector,
+            call.operation,
+            call.op,
+            call.instance.environment,
+            call.calls_last_60s,
+        );
+        let Some(v) = current else {
+            return Ok(match settings.manifests {
+                ManifestMode::Enforce => ManifestCheck {
+                    version: None,
+                    rate: None,
+                    gate: Some(
+                        "the agent has no manifest: an admin publishes one before it may call anything"
+                            .into(),
+                    ),
+                    signals: Vec::new(),
+                    observe_only: false,
+                },
+                ManifestMode::Observe => ManifestCheck {
+                    version: None,
+                    rate: None,
+                    gate: None,
+                    signals: check(&Manifest::empty(), &observed),
+                    observe_only: true,
+                },
+            });
+        };
+        let mut signals = check(&v.manifest, &observed);
+        if signals.iter().any(DriftSignal::gates) && self.granted(call).await? {
+            observed.granted = true;
+            signals = check(&v.manifest, &observed);
+        }
+        let gate = signals
+            .iter()
+            .find(|s| s.gates())
+            .map(|s| format!("{s}: not in the agent's manifest (version {})", v.version));
+        Ok(ManifestCheck {
+            version: Some(v.version),
+            rate: Some(v.manifest.rate_per_minute),
+            gate,
+            signals,
+            observe_only: false,
+        })
+    }
+
+    /// Whether an active grant of the agent covers this very call.
+    async fn granted(&self, call: &CheckedCall<'_>) -> Result<bool, CoreError> {
+        let a = call.agent;
+        let now = self.now_ms();
+        Ok(self
+            .store
+            .active_grants(a.org_id, a.id, call.connector)
+            .await?
+            .iter()
+            .any(|g| {
+                g.covers(
+                    call.connector,
+                    call.instance.id,
+                    call.operation,
+                    call.params,
+                    now,
+                )
+            }))
+    }
+
+    /// Raises the drift alerts of a recorded call (`intercept`) and takes the strongest
+    /// action the org's drift policy gives them: throttle or suspend the agent (only an
+    /// admin makes it active again). A signal already open counts on its alert.
+    pub(super) async fn act_on_drift(
+        &self,
+        settings: &PolicySettings,
+        agent: &Agent,
+        check: &ManifestCheck,
+        intercept: RecordId,
+    ) -> Result<(), CoreError> {
+        if check.signals.is_empty() {
+            return Ok(());
+        }
+        let policy = &settings.drift;
+        let now = self.now_ms();
+        let mut strongest = None;
+        for signal in &check.signals {
+            let severity = policy.severity(signal);
+            let action = match check.observe_only {
+                true => DriftAction::Alert,
+                false => policy.action(severity),
+            };
+            strongest = strongest.max(Some(action));
+            let alert = DriftAlert {
+                id: DriftId::new(),
+                org_id: agent.org_id,
+                agent_id: agent.id,
+                agent: agent.name.clone(),
+                signal_key: signal_key(signal),
+                signal: signal.clone(),
+                severity,
+                action,
+                message: signal.to_string(),
+                manifest_version: check.version,
+                audit_id: Some(intercept.to_string()),
+                status: DriftStatus::Open,
+                occurrences: 1,
+                created_ms: now,
+                last_ms: now,
+                updated_ms: None,
+                created: crate::audit::format_ts(now),
+                last: crate::audit::format_ts(now),
+                updated: None,
+                updated_by: None,
+                note: None,
+            };
+            if self.store.raise_drift_alert(&alert).await? {
+                self.record(
+                    agent.org_id,
+                    Actor::system(),
+                    ev::DriftDetected {
+                        alert_id: alert.id,
+                        agent_id: agent.id,
+                        agent: agent.name.clone(),
+                        signal: signal.clone(),
+                        severity,
+                        action,
+                        manifest_version: check.version,
+                        audit_id: intercept,
+                    },
+                )
+                .await?;
+            }
+        }
+        let to = match strongest {
+            Some(a) if a.suspends() => AgentStatus::Suspended,
+            Some(DriftAction::Throttle) => AgentStatus::Throttled,
+            _ => return Ok(()),
+        };
+        // Never milder than it is: a suspended agent is not throttled by a later signal.
+        let rank = |s: AgentStatus| match s {
+            AgentStatus::Active => 0,
+            AgentStatus::Throttled => 1,
+            AgentStatus::Suspended => 2,
+            AgentStatus::Decommissioned => 3,
+        };
+        let now_status = self
+            .store
+            .agent(agent.org_id, agent.id)
+            .await?
+            .map_or(agent.status, |a| a.status);
+        if rank(to) <= rank(now_status) {
+            return Ok(());
+        }
+        let why = format!(
+            "drift: {}",
+            check
+                .signals
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+        self.store
+            .set_agent_status(agent.org_id, agent.id, to)
+            .await?;
+        self.record(
+            agent.org_id,
+            Actor::system(),
+            AuditEvent::AgentStatusChanged(ev::AgentStatusChanged {
+                agent_id: agent.id,
+                from: now_status,
+                to,
+                reason: why.clone(),
+            }),
+        )
+        .await?;
+        if to == AgentStatus::Suspended {
+            self.end_agent_grants(agent.org_id, agent.id, &why, Actor::system())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// What makes two signals the same alert: the kind and what it is about (not the
+/// counts of a rate signal, which change with every call).
+fn signal_key(s: &DriftSignal) -> String {
+    match s {
+        DriftSignal::UndeclaredOperation {
+            connector,
+            operation,
+            ..
+        }
+        | DriftSignal::UndeclaredConnector {
+            connector,
+            operation,
+            ..
+        } => format!("{}:{connector}:{operation}", s.kind()),
+        DriftSignal::UndeclaredEnvironment { environment } => {
+            format!("{}:{environment}", s.kind())
+        }
+        DriftSignal::UndeclaredDataClass { class } => format!("{}:{class}", s.kind()),
+        DriftSignal::RateAboveDeclared { .. } => s.kind().to_string(),
+    }
+}
+
+impl ReadOps<'_> {
+    /// The org's open drift alerts (at most 500), newest first.
+    pub async fn open_drift(&self) -> Result<Vec<DriftAlert>, CoreError> {
+        self.drift_alerts(&crate::store::DriftQuery {
+            status: Some(DriftStatus::Open),
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// The org's drift alerts, newest first, as `q` filters them.
+    pub async fn drift_alerts(
+        &self,
+        q: &crate::store::DriftQuery,
+    ) -> Result<Vec<DriftAlert>, CoreError> {
+        if let Some(a) = q.agent {
+            self.agent(a).await?;
+        }
+        self.engine.store.drift_alerts(self.who.org_id, q).await
+    }
+}
+
+impl AdminOps<'_> {
+    /// Acknowledges (`to` acknowledged) or resolves a drift alert, with the admin's note.
+    /// Resolving it does not make a throttled or suspended agent active: reactivation is
+    /// its own decision, with its own reason.
+    pub async fn set_drift_status(
+        &self,
+        id: DriftId,
+        to: DriftStatus,
+        note: &str,
+    ) -> Result<DriftAlert, CoreError> {
+        let e = self.engine;
+        let org = self.who.org_id;
+        let from: &[DriftStatus] = match to {
+            DriftStatus::Acknowledged => &[DriftStatus::Open],
+            DriftStatus::Resolved => &[DriftStatus::Open, DriftStatus::Acknowledged],
+            DriftStatus::Open => {
+                return Err(CoreError::InvalidRequest(
+                    "an alert is opened by drift, not by hand".into(),
+                ));
+            }
+        };
+        let note = note.trim();
+        if note.chars().count() > 1000 {
+            return Err(CoreError::InvalidField {
+                field: "note",
+                message: "the note is at most 1000 characters".into(),
+            });
+        }
+        let alert = e
+            .store
+            .drift_alert(org, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such drift alert".into()))?;
+        if !e
+            .store
+            .set_drift_status(
+                org,
+                id,
+                &crate::store::DriftChange {
+                    from,
+                    to,
+                    by: &self.who.email,
+                    note,
+                    now_ms: e.now_ms(),
+                },
+            )
+            .await?
+        {
+            return Err(CoreError::Conflict(format!(
+                "the alert is {}; it cannot become {}",
+                alert.status.as_str(),
+                to.as_str()
+            )));
+        }
+        let changed = ev::DriftChanged {
+            alert_id: id,
+            agent_id: alert.agent_id,
+            agent: alert.agent.clone(),
+            from: alert.status,
+            to,
+            note: note.to_string(),
+        };
+        let event = match to {
+            DriftStatus::Acknowledged => AuditEvent::DriftAcknowledged(changed),
+            _ => AuditEvent::DriftResolved(changed),
+        };
+        e.record(org, self.actor(), event).await?;
+        e.store
+            .drift_alert(org, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("no such drift alert".into()))
+    }
+}
+
+/// How far back the calls of an agent that existed before manifests are read.
+const GENERATED_FROM_DAYS: i64 = 30;
+
+impl Engine {
+    /// Turns the registry on for an org, once (`registry.enabled` in its chain says it
+    /// did): each agent without a manifest that called in the last 30 days gets a first
+    /// version generated from exactly those calls, marked generated for an admin to
+    /// review, so an upgrade locks no agent out of what it was doing. An org created since
+    /// has the record from its first day, so calls made later (denied, or watched in
+    /// observe mode) never turn into a manifest by themselves.
+    pub(crate) async fn enable_registry(&self, org: OrgId) -> Result<Vec<String>, CoreError> {
+        let now = self.now_ms();
+        if self
+            .store
+            .audit_count_in_range(org, REGISTRY_ENABLED, (0, now))
+            .await?
+            > 0
+        {
+            return Ok(Vec::new());
+        }
+        let since = now - GENERATED_FROM_DAYS * 86_400_000;
+        // (agent id) → the calls it made: (connector, operation, environment).
+        let mut calls: std::collections::BTreeMap<String, Vec<ev::Intercept>> = Default::default();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .audit_in_range(org, "execute.intercept", (since, now), after, 500)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.ts_ms(), last.seq));
+            for r in &page {
+                if let Ok(AuditEvent::Intercept(i)) = r.event() {
+                    calls.entry(i.agent_id.clone()).or_default().push(i);
+                }
+            }
+        }
+        let mut generated = Vec::new();
+        for agent in self.store.list_agents(org).await? {
+            let Some(made) = calls.get(&agent.id.to_string()) else {
+                continue;
+            };
+            if self.store.current_manifest(org, agent.id).await?.is_some() {
+                continue;
+            }
+            let seen = made.iter().filter_map(|i| {
+                let op = self.catalog.get(&i.connector)?.operation(&i.operation)?;
+                Some((
+                    i.connector.as_str(),
+                    i.operation.as_str(),
+                    i.environment,
+                    op.data_classes.as_slice(),
+                ))
+            });
+            let manifest = Manifest::generated(agent.declared_rate, seen)?;
+            let reason = format!(
+                "generated from the agent's calls of the last {GENERATED_FROM_DAYS} days when manifests arrived; review it"
+            );
+            let made = self
+                .add_manifest_version(
+                    &agent,
+                    NewVersion {
+                        manifest,
+                        reason: &reason,
+                        by: Actor::system(),
+                        generated: true,
+                        rollback_of: None,
+                        expected: Some(1),
+                    },
+                )
+                .await;
+            match made {
+                Ok(_) => generated.push(agent.name.clone()),
+                // Another replica generated it first.
+                Err(CoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.record(
+            org,
+            Actor::system(),
+            ev::RegistryEnabled {
+                generated: generated.clone(),
+            },
+        )
+        .await?;
+        Ok(generated)
+    }
+}
+
+/// The record that says an org's registry is on (see [`Engine::enable_registry`]).
+pub(crate) const REGISTRY_ENABLED: &str = "registry.enabled";
+
+/// What an admin decommissions an agent with.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "replaced by triage-agent-v2", "retention_class": "standard"}))]
+pub struct Decommission {
+    /// Why it is retired (kept in the chain and told to anyone still holding its keys).
+    #[schema(min_length = 1, max_length = 1000)]
+    pub reason: String,
+    /// How long its records are kept: the org's own class name (`standard`, `legal_hold`).
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z0-9_-]+$")]
+    pub retention_class: String,
+    /// The agent that takes over its work (lineage walks back through these).
+    #[serde(default)]
+    pub replaced_by: Option<AgentId>,
+}
+
+/// What decommissioning did, at once.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Decommissioned {
+    pub retirement: Retirement,
+    pub revoked_keys: Vec<KeyId>,
+    pub ended_grants: usize,
+    pub cancelled_approvals: Vec<ApprovalId>,
+    /// The span of its records that the seal names.
+    pub records: ev::SealedRecords,
+}
+
+/// An agent's lineage: its own retirement, if it is retired, and the agents it replaced,
+/// and those they replaced, newest first.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Lineage {
+    pub agent: Agent,
+    pub retirement: Option<Retirement>,
+    pub predecessors: Vec<Retirement>,
+}
+
+impl AdminOps<'_> {
+    /// Decommissions an agent, in one operation: its status, every key revoked, its
+    /// grants ended, its pending approvals cancelled (a waiting call is told why), and its
+    /// personnel record sealed in the chain (`agent.sealed`). It is never reactivated; its
+    /// records stay readable.
+    pub async fn decommission(
+        &self,
+        id: AgentId,
+        d: Decommission,
+    ) -> Result<Decommissioned, CoreError> {
+        let e = self.engine;
+        let a = self.agent(id).await?;
+        let org = a.org_id;
+        if a.status == AgentStatus::Decommissioned {
+            return Err(CoreError::Conflict(
+                "the agent is decommissioned already".into(),
+            ));
+        }
+        let reason = d.reason.trim().to_string();
+        if reason.is_empty() || reason.chars().count() > 1000 {
+            return Err(CoreError::InvalidField {
+                field: "reason",
+                message: "say why the agent is retired (reason, 1 to 1000 characters)".into(),
+            });
+        }
+        let class = d.retention_class.trim().to_string();
+        if class.is_empty()
+            || class.len() > 32
+            || !class
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+        {
+            return Err(CoreError::InvalidField {
+                field: "retention_class",
+                message: "retention_class is 1 to 32 lowercase letters, digits, '_' and '-' (standard, legal_hold)".into(),
+            });
+        }
+        if let Some(next) = d.replaced_by {
+            let bad = |message: &str| CoreError::InvalidField {
+                field: "replaced_by",
+                message: message.into(),
+            };
+            if next == a.id {
+                return Err(bad("an agent cannot replace itself"));
+            }
+            let successor = e
+                .store
+                .agent(org, next)
+                .await?
+                .ok_or_else(|| bad("replaced_by names no agent of this org"))?;
+            if successor.status == AgentStatus::Decommissioned {
+                return Err(bad("replaced_by names a decommissioned agent"));
+            }
+        }
+        let actor = self.actor();
+        let why = format!("the agent was decommissioned: {reason}");
+        // First the status: from here its keys authenticate nothing.
+        e.store
+            .set_agent_status(org, a.id, AgentStatus::Decommissioned)
+            .await?;
+        e.record(
+            org,
+            actor.clone(),
+            AuditEvent::AgentStatusChanged(ev::AgentStatusChanged {
+                agent_id: a.id,
+                from: a.status,
+                to: AgentStatus::Decommissioned,
+                reason: reason.clone(),
+            }),
+        )
+        .await?;
+        let keys = e.store.list_agent_keys(org, a.id).await?;
+        let mut revoked_keys = Vec::new();
+        for k in keys.iter().filter(|k| k.revoked_ms.is_none()) {
+            if e.store.revoke_agent_key(org, k.id, e.now_ms()).await? {
+                e.record(org, actor.clone(), ev::AgentKeyRevoked { key_id: k.id })
+                    .await?;
+                revoked_keys.push(k.id);
+            }
+        }
+        let ended_grants = e.end_agent_grants(org, a.id, &why, actor.clone()).await?;
+        let mut cancelled_approvals = Vec::new();
+        for p in e.store.list_approvals(org, Some("pending")).await? {
+            if p.agent_id != a.id {
+                continue;
+            }
+            let mut change = crate::model::ApprovalChange::new(
+                &[crate::model::ApprovalStatus::Pending],
+                crate::model::ApprovalStatus::Cancelled,
+            );
+            change.comment = Some(why.clone());
+            let done = e.finish_approval(&p, change, actor.clone()).await?;
+            if done.status == crate::model::ApprovalStatus::Cancelled {
+                cancelled_approvals.push(p.id);
+            }
+        }
+        let records = e.records_of(org, a.id).await?;
+        let manifest = match a.manifest_version {
+            Some(v) => Some(e.manifest_version(org, a.id, v).await?),
+            None => None,
+        };
+        let seal = e
+            .record(
+                org,
+                actor.clone(),
+                ev::AgentSealed {
+                    agent_id: a.id,
+                    agent: a.name.clone(),
+                    reason: reason.clone(),
+                    retention_class: class.clone(),
+                    replaced_by: d.replaced_by,
+                    manifest_version: manifest.as_ref().map(|m| m.version),
+                    manifest_sha256: manifest.map(|m| m.hash),
+                    keys: keys
+                        .iter()
+                        .map(|k| ev::SealedKey {
+                            key_id: k.id,
+                            prefix: k.prefix.clone(),
+                        })
+                        .collect(),
+                    records: records.clone(),
+                },
+            )
+            .await?;
+        let now = e.now_ms();
+        let retirement = Retirement {
+            agent_id: a.id,
+            agent: a.name.clone(),
+            org_id: org,
+            reason,
+            retention_class: class,
+            replaced_by: d.replaced_by,
+            retired_by: actor.name.clone(),
+            retired_ms: now,
+            retired: crate::audit::format_ts(now),
+            seal_id: seal.id,
+        };
+        e.store.create_retirement(&retirement).await?;
+        Ok(Decommissioned {
+            retirement,
+            revoked_keys,
+            ended_grants,
+            cancelled_approvals,
+            records,
+        })
+    }
+}
+
+impl Engine {
+    /// The records of an agent in its org's chain: those it made (its actor) and those
+    /// about it (an `agent_id` field).
+    pub(crate) async fn records_of(
+        &self,
+        org: OrgId,
+        agent: AgentId,
+    ) -> Result<ev::SealedRecords, CoreError> {
+        let id = agent.to_string();
+        let mut out = ev::SealedRecords::default();
+        let mut after = 0;
+        loop {
+            let page = self.store.audit_after(org, after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for r in &page {
+                let about = r.actor.id.as_deref() == Some(id.as_str())
+                    || r.fields.get("agent_id").and_then(|v| v.as_str()) == Some(id.as_str());
+                if about {
+                    out.count += 1;
+                    out.first_seq.get_or_insert(r.seq);
+                    out.last_seq = Some(r.seq);
+                    out.last_hash = Some(r.hash.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl ReadOps<'_> {
+    /// The agent's lineage (see [`Lineage`]).
+    pub async fn lineage(&self, agent: AgentId) -> Result<Lineage, CoreError> {
+        let e = self.engine;
+        let a = self.agent(agent).await?;
+        let retirement = e.store.retirement(a.org_id, a.id).await?;
+        let mut predecessors = Vec::new();
+        let mut seen = std::collections::HashSet::from([a.id]);
+        let mut next = vec![a.id];
+        while let Some(id) = next.pop() {
+            for r in e.store.predecessors(a.org_id, id).await? {
+                if seen.insert(r.agent_id) {
+                    next.push(r.agent_id);
+                    predecessors.push(r);
+                }
+            }
+        }
+        predecessors.sort_by_key(|r| std::cmp::Reverse(r.retired_ms));
+        Ok(Lineage {
+            agent: a,
+            retirement,
+            predecessors,
+        })
+    }
+}

@@ -1,0 +1,424 @@
+//! The agent registry through the admin API: manifest versions that never change, their
+//! hashes in the audit chain, rollback as a new version, the diff of two versions, and
+//! who may do what.
+
+use arx_core::model::Role;
+use arx_core::registry::Manifest;
+use arx_testkit::backend_tests;
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, contain, error_message};
+
+/// A new agent of the demo org with no manifest yet, and a key: (id, key).
+async fn new_agent(s: &TestServer, name: &str) -> (String, String) {
+    let (st, b) = s
+        .admin()
+        .post(
+            "/v1/admin/agents",
+            json!({"name": name, "owner": "owner@demo.arx.local"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{b}");
+    let id = b["agent"]["id"].as_str().unwrap().to_string();
+    let (st, k) = s
+        .admin()
+        .post(&format!("/v1/admin/agents/{id}/keys"), json!({}))
+        .await;
+    assert_eq!(st, 201, "{k}");
+    (id, k["api_key"].as_str().unwrap().to_string())
+}
+
+async fn publish(s: &TestServer, id: &str, m: Value) -> Value {
+    let (st, v) = s
+        .admin()
+        .post(
+            &format!("/v1/admin/agents/{id}/manifests"),
+            json!({"manifest": m, "reason": "test"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{v}");
+    v
+}
+
+async fn status_of(s: &TestServer, id: &str) -> String {
+    let (_, a) = s.admin().get(&format!("/v1/admin/agents/{id}")).await;
+    a["agent"]["status"].as_str().unwrap().to_string()
+}
+
+async fn alerts(s: &TestServer, query: &str) -> Vec<Value> {
+    let (st, b) = s.admin().get(&format!("/v1/admin/drift?{query}")).await;
+    assert_eq!(st, 200, "{b}");
+    b["alerts"].as_array().unwrap().clone()
+}
+
+fn detections() -> Value {
+    json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}})
+}
+
+fn manifest(ops: &[&str], rate: u32) -> Value {
+    json!({
+        "connectors": {"crowdstrike": ops},
+        "rate_per_minute": rate,
+        "environments": ["prod"],
+        "data_classes": ["security_telemetry", "asset_inventory"],
+        "purpose": "Triage detections",
+        "model": "claude-sonnet-4",
+    })
+}
+
+backend_tests! {
+    async fn manifest_versions_never_change_and_their_hashes_are_in_the_chain(s: TestServer) {
+        let (id, _) = new_agent(&s, "versioned").await;
+        let path = format!("/v1/admin/agents/{id}/manifests");
+        let (st, v1) = s
+            .admin()
+            .post(&path, json!({"manifest": manifest(&["detections:read"], 60), "reason": "first", "version": 1}))
+            .await;
+        assert_eq!(st, 201, "{}: {v1}", s.backend);
+        assert_eq!(v1["version"], 1);
+        // The hash is SHA-256 of the canonical JSON, however the manifest was written.
+        let m: Manifest = serde_json::from_value(v1["manifest"].clone()).unwrap();
+        assert_eq!(v1["hash"].as_str(), Some(m.hash().unwrap().as_str()));
+
+        // Republishing version 1 (with other content) is refused; version 1 is as it was.
+        let (st, b) = s
+            .admin()
+            .post(&path, json!({"manifest": manifest(&["*"], 600), "reason": "sneaky", "version": 1}))
+            .await;
+        assert_eq!((st, b["error"]["code"].as_str()), (409, Some("conflict")), "{b}");
+        let (_, again) = s.admin().get(&format!("{path}/1")).await;
+        assert_eq!(again["manifest"], v1["manifest"]);
+        assert_eq!(again["hash"], v1["hash"]);
+
+        let (st, v2) = s
+            .admin()
+            .post(&path, json!({"manifest": manifest(&["detections:read", "hosts:*"], 120), "reason": "contains hosts now"}))
+            .await;
+        assert_eq!((st, v2["version"].as_i64()), (201, Some(2)), "{v2}");
+
+        // The diff of any two versions, both ways.
+        let (st, d) = s.admin().get(&format!("{path}/diff?from=1&to=2")).await;
+        assert_eq!(st, 200, "{d}");
+        assert_eq!(d["added_operations"], json!([{"connector": "crowdstrike", "operation": "hosts:*"}]));
+        assert_eq!(d["rate"], json!({"from": 60, "to": 120}));
+        let (_, back) = s.admin().get(&format!("{path}/diff?from=2&to=1")).await;
+        assert_eq!(back["removed_operations"], d["added_operations"]);
+
+        // Rollback is a new version equal to the old one, with its reason.
+        let (st, v3) = s
+            .admin()
+            .post(&format!("{path}/1/rollback"), json!({"reason": "hosts:* was too wide"}))
+            .await;
+        assert_eq!(st, 201, "{v3}");
+        assert_eq!((v3["version"].as_i64(), v3["rollback_of"].as_i64()), (Some(3), Some(1)));
+        assert_eq!((&v3["manifest"], &v3["hash"]), (&v1["manifest"], &v1["hash"]));
+        let (_, list) = s.admin().get(&path).await;
+        let versions: Vec<i64> = list["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+        assert_eq!(versions, vec![3, 2, 1], "newest first, nothing lost");
+
+        // Each version is an audit record carrying its hash.
+        let mut published = s.audit_of("agent.manifest_published").await;
+        published.retain(|r| r["fields"]["agent_id"] == id.as_str());
+        let hashes: Vec<&str> = published.iter().map(|r| r["fields"]["manifest_sha256"].as_str().unwrap()).collect();
+        assert_eq!(hashes, vec![v1["hash"].as_str().unwrap(), v2["hash"].as_str().unwrap(), v3["hash"].as_str().unwrap()]);
+        assert_eq!(published[2]["fields"]["rollback_of"], 1);
+        assert_eq!(published[1]["fields"]["reason"], "contains hosts now");
+    }
+
+    async fn a_bad_manifest_says_what_to_fix_and_writes_nothing(s: TestServer) {
+        let (id, _) = new_agent(&s, "refused").await;
+        let path = format!("/v1/admin/agents/{id}/manifests");
+        for (m, reason, wants) in [
+            (json!({"connectors": {"crowdstrike": ["hosts:nuke"]}, "rate_per_minute": 60, "environments": ["prod"], "data_classes": [], "purpose": "x", "model": ""}), "r", "hosts:nuke"),
+            (json!({"connectors": {"nosuch": ["*"]}, "rate_per_minute": 60, "environments": ["prod"], "data_classes": [], "purpose": "x", "model": ""}), "r", "nosuch"),
+            (json!({"connectors": {}, "rate_per_minute": 0, "environments": ["prod"], "data_classes": [], "purpose": "x", "model": ""}), "r", "rate_per_minute"),
+            (json!({"connectors": {}, "rate_per_minute": 60, "environments": ["moon"], "data_classes": [], "purpose": "x", "model": ""}), "r", "environments"),
+            (manifest(&["detections:read"], 60), "  ", "reason"),
+        ] {
+            let (st, b) = s.admin().post(&path, json!({"manifest": m, "reason": reason})).await;
+            assert_eq!(st, 400, "{}: {b}", s.backend);
+            assert!(error_message(&b).contains(wants), "{wants}: {b}");
+        }
+        let (_, list) = s.admin().get(&path).await;
+        assert_eq!(list["versions"], json!([]));
+        let published = s.audit_of("agent.manifest_published").await;
+        assert!(published.iter().all(|r| r["fields"]["agent_id"] != id.as_str()));
+        // A version that does not exist, and one that is not a number.
+        assert_eq!(s.admin().get(&format!("{path}/7")).await.0, 404);
+        assert_eq!(s.admin().get(&format!("{path}/seven")).await.0, 400);
+        assert_eq!(s.admin().get(&format!("{path}/diff?from=1&to=2")).await.0, 404);
+    }
+
+    async fn auditors_read_manifests_and_only_admins_change_them_within_their_org(s: TestServer) {
+        let (id, _) = new_agent(&s, "audited").await;
+        let path = format!("/v1/admin/agents/{id}/manifests");
+        let (st, _) = s.admin().post(&path, json!({"manifest": manifest(&["detections:read"], 60), "reason": "first"})).await;
+        assert_eq!(st, 201);
+        let auditor = s.user_token("ciso@demo.arx.local", Role::Auditor).await;
+        let (st, list) = s.client(&auditor).get(&path).await;
+        assert_eq!((st, list["versions"].as_array().map(Vec::len)), (200, Some(1)), "{list}");
+        let (st, _) = s.client(&auditor).post(&path, json!({"manifest": manifest(&["*"], 60), "reason": "mine"})).await;
+        assert_eq!(st, 403);
+        let (st, _) = s.client(&auditor).post(&format!("{path}/1/rollback"), json!({"reason": "mine"})).await;
+        assert_eq!(st, 403);
+        // Another org's admin sees no such agent, and cannot publish for it.
+        let other = s.other_org_admin().await;
+        assert_eq!(s.client(&other).get(&path).await.0, 404);
+        let (st, _) = s.client(&other).post(&path, json!({"manifest": manifest(&["*"], 60), "reason": "theirs"})).await;
+        assert_eq!(st, 404);
+        let (_, list) = s.admin().get(&path).await;
+        assert_eq!(list["versions"].as_array().map(Vec::len), Some(1));
+    }
+
+    async fn the_manifest_gate_denies_what_is_not_declared_and_drift_acts_by_severity(s: TestServer) {
+        let (id, key) = new_agent(&s, "narrow").await;
+        // Enforce (the default): no manifest, no call.
+        let (st, b) = s.execute(&key, detections()).await;
+        assert_eq!((st, b["error"]["code"].as_str()), (403, Some("permission_denied")), "{}: {b}", s.backend);
+        assert!(error_message(&b).contains("no manifest"), "{b}");
+
+        // Every call counts towards the rate, refused ones too: 5 a minute leaves room for
+        // the 4 below and the 5th, and the 6th is above it.
+        publish(&s, &id, manifest(&["detections:read"], 5)).await;
+        let out = s.execute_permitted(&key, detections()).await;
+        assert_eq!(out["verdict"], "PERMIT");
+
+        // An undeclared read: denied at the gate, before any rule; a low alert, no action.
+        let read = json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}});
+        for _ in 0..2 {
+            let (st, b) = s.execute(&key, read.clone()).await;
+            assert_eq!(st, 403, "{b}");
+            assert!(error_message(&b).contains("undeclared read crowdstrike:hosts:read"), "{b}");
+        }
+        let intercepts = s.audit_of("execute.intercept").await;
+        let gated = intercepts.last().unwrap();
+        assert_eq!(gated["fields"]["policy_id"], "gate:manifest");
+        assert_eq!(gated["fields"]["manifest_version"], 1);
+        let low = alerts(&s, &format!("agent={id}&severity=low")).await;
+        assert_eq!(low.len(), 1, "a repeat counts on the open alert: {low:?}");
+        assert_eq!((low[0]["action"].as_str(), low[0]["occurrences"].as_i64()), (Some("alert"), Some(2)));
+        assert_eq!(low[0]["signal"]["kind"], "undeclared_operation");
+        assert_eq!(status_of(&s, &id).await, "active");
+        assert_eq!(s.audit_of("drift.detected").await.len(), 1, "one record per new alert");
+
+        // Above the declared rate (5 a minute): medium, throttle; beyond it, 429.
+        s.execute_permitted(&key, detections()).await;
+        let (st, b) = s.execute(&key, detections()).await;
+        assert_eq!(st, 200, "the call that drifts still runs: {b}");
+        assert_eq!(status_of(&s, &id).await, "throttled");
+        let r = s.http.post(s.url("/v1/sdk/execute")).bearer_auth(&key)
+            .json(&json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}, "wait_seconds": 0}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 429);
+        assert!(r.headers().get("retry-after").is_some());
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"]["code"], "rate_limited", "{b}");
+        assert_eq!(alerts(&s, &format!("agent={id}&severity=medium")).await.len(), 1);
+        // Only an admin makes it active again, with a reason.
+        let (st, _) = s.admin().post(&format!("/v1/admin/agents/{id}/reactivate"), json!({"reason": "rate raised in v2"})).await;
+        assert_eq!(st, 204);
+        publish(&s, &id, manifest(&["detections:read"], 100)).await;
+
+        // An undeclared write: high, suspend; every later call denied at risk 100.
+        let (st, b) = s.execute(&key, contain("h-1")).await;
+        assert_eq!(st, 403, "{b}");
+        assert_eq!(status_of(&s, &id).await, "suspended");
+        let (st, b) = s.execute(&key, detections()).await;
+        assert_eq!((st, b["error"]["risk_score"].as_i64()), (403, Some(100)), "{b}");
+        let last = s.audit_of("execute.intercept").await.pop().unwrap();
+        assert_eq!(last["fields"]["policy_id"], "gate:agent_status");
+        let high = alerts(&s, &format!("agent={id}&severity=high")).await;
+        assert_eq!((high.len(), high[0]["action"].as_str()), (1, Some("suspend")), "{high:?}");
+        assert_eq!(high[0]["manifest_version"], 2);
+        let changes = s.audit_of("agent.suspended").await;
+        assert!(changes.last().unwrap()["fields"]["reason"].as_str().unwrap().contains("undeclared write"));
+
+        // People deal with alerts: acknowledge, resolve, never reopen by hand; an auditor
+        // reads them and changes nothing.
+        let alert = high[0]["id"].as_str().unwrap();
+        let auditor = s.user_token("ciso@demo.arx.local", Role::Auditor).await;
+        assert_eq!(s.client(&auditor).get(&format!("/v1/admin/drift?agent={id}")).await.0, 200);
+        assert_eq!(s.client(&auditor).post(&format!("/v1/admin/drift/{alert}/acknowledge"), json!({})).await.0, 403);
+        let (st, a) = s.admin().post(&format!("/v1/admin/drift/{alert}/acknowledge"), json!({"note": "looking"})).await;
+        assert_eq!((st, a["status"].as_str(), a["updated_by"].as_str()), (200, Some("acknowledged"), Some("admin@demo.arx.local")), "{a}");
+        assert_eq!(s.admin().post(&format!("/v1/admin/drift/{alert}/acknowledge"), json!({})).await.0, 409);
+        let (st, a) = s.admin().post(&format!("/v1/admin/drift/{alert}/resolve"), Value::Null).await;
+        assert_eq!((st, a["status"].as_str()), (200, Some("resolved")), "{a}");
+        assert_eq!(status_of(&s, &id).await, "suspended", "resolving an alert reactivates nothing");
+        assert_eq!(s.audit_of("drift.resolved").await.len(), 1);
+        // Another org sees none of it.
+        let other = s.other_org_admin().await;
+        let (_, theirs) = s.client(&other).get("/v1/admin/drift").await;
+        assert_eq!(theirs["alerts"], json!([]));
+        assert_eq!(s.client(&other).post(&format!("/v1/admin/drift/{alert}/resolve"), json!({})).await.0, 404);
+        // Filters that do not parse say so.
+        let (st, b) = s.admin().get("/v1/admin/drift?severity=severe").await;
+        assert_eq!(st, 400, "{b}");
+        assert!(error_message(&b).contains("severity"), "{b}");
+    }
+
+    async fn an_org_that_observes_records_drift_without_acting(s: TestServer) {
+        let yaml = "settings:\n  manifests: observe\nrules: []\n";
+        assert_eq!(s.put_policy(&s.admin_token(), yaml).await, 200);
+        let (id, key) = new_agent(&s, "observed").await;
+        let out = s.execute_permitted(&key, detections()).await;
+        assert_eq!(out["verdict"], "PERMIT");
+        let found = alerts(&s, &format!("agent={id}")).await;
+        assert!(!found.is_empty());
+        assert!(found.iter().all(|a| a["action"] == "alert" && a["manifest_version"].is_null()), "{found:?}");
+        assert_eq!(status_of(&s, &id).await, "active");
+    }
+}
+
+backend_tests! {
+    async fn agents_from_before_manifests_get_generated_ones_once_and_are_not_locked_out(s: TestServer) {
+        use arx_core::audit::{Actor, AuditDraft};
+        use arx_core::ids::{AgentId, OrgId, RecordId};
+        use arx_core::model::{Agent, AgentStatus, Org};
+        use arx_core::store::prelude::*;
+        // An org as an older ARX left it: agents, calls in the chain, no manifests and no
+        // `registry.enabled` record (written straight to the store, as that version did).
+        let store = &s.running.store;
+        let engine = &s.running.engine;
+        let now = engine.now_ms();
+        let org = Org { id: OrgId::new(), slug: "legacy".into(), name: "legacy".into(), policy_version: 0, created_ms: now };
+        store.create_org(&org, "v1:unused").await.unwrap();
+        let agent = |name: &str| Agent {
+            id: AgentId::new(), org_id: org.id, name: name.into(), description: String::new(),
+            owner: "o@example.com".into(), labels: Default::default(), status: AgentStatus::Active,
+            declared_rate: 30, created_ms: now, manifest_version: None,
+        };
+        let (busy, idle) = (agent("busy"), agent("idle"));
+        store.create_agent(&busy).await.unwrap();
+        store.create_agent(&idle).await.unwrap();
+        let call = |connector: &str, operation: &str, env: &str, ago_days: i64| AuditDraft {
+            org_id: org.id, id: RecordId::new(), ts_ms: now - ago_days * 86_400_000,
+            kind: "execute.intercept".into(), actor: Actor::agent(busy.id, "busy"),
+            fields: json!({"agent_id": busy.id.to_string(), "agent": "busy", "connector": connector,
+                "operation": operation, "tier": "low", "environment": env,
+                "risk": {"score": 5, "operation": 5, "connector": 0, "frequency": 0, "target": 0, "calls_last_60s": 1, "declared_rate": 30},
+                "verdict": "PERMIT", "policy_id": "default:low"}),
+        };
+        store.append_audit(vec![
+            call("okta", "users:read", "prod", 2),
+            call("okta", "users:read", "prod", 1),
+            call("crowdstrike", "detections:read", "staging", 3),
+            // Older than 30 days: not part of what it does now.
+            call("crowdstrike", "hosts:write", "prod", 45),
+        ]).await.unwrap();
+
+        let generated = engine.system().enable_registry(org.id).await.unwrap();
+        assert_eq!(generated, vec!["busy".to_string()], "{}", s.backend);
+        let v = store.current_manifest(org.id, busy.id).await.unwrap().unwrap();
+        assert!(v.generated && v.version == 1 && v.created_by == "arx");
+        assert_eq!(serde_json::to_value(&v.manifest.connectors).unwrap(),
+            json!({"crowdstrike": ["detections:read"], "okta": ["users:read"]}));
+        assert_eq!(v.manifest.environments, vec!["prod", "staging"]);
+        assert_eq!(v.manifest.rate_per_minute, 30);
+        assert!(v.manifest.data_classes.contains(&"identity".to_string()), "{:?}", v.manifest.data_classes);
+        assert!(store.current_manifest(org.id, idle.id).await.unwrap().is_none(), "no calls, nothing to generate");
+
+        // Once: the record says it ran, and later calls never become a manifest by themselves.
+        assert!(engine.system().enable_registry(org.id).await.unwrap().is_empty());
+        assert_eq!(store.manifest_versions(org.id, busy.id).await.unwrap().len(), 1);
+        let enabled = store.audit_in_range(org.id, "registry.enabled", (0, engine.now_ms() + 1), None, 10).await.unwrap();
+        assert_eq!(enabled.len(), 1);
+        assert_eq!(enabled[0].fields["generated"], json!(["busy"]));
+        // A new org has the record from its first day.
+        let other = engine.system().create_org("fresh", "fresh").await.unwrap();
+        assert_eq!(store.audit_count_in_range(other.id, "registry.enabled", (0, engine.now_ms() + 1)).await.unwrap(), 1);
+    }
+
+    async fn manifest_versions_are_immutable_in_the_database(s: TestServer) {
+        let (id, _) = new_agent(&s, "sealed").await;
+        publish(&s, &id, manifest(&["detections:read"], 60)).await;
+        let pool = s.running.store.pool();
+        for sql in ["UPDATE manifest_versions SET manifest = '{}'", "DELETE FROM manifest_versions"] {
+            let e = sqlx::query(sql).execute(pool).await.unwrap_err();
+            assert!(e.to_string().contains("immutable"), "{}: {sql} went through", s.backend);
+        }
+    }
+}
+
+backend_tests! {
+    async fn decommissioning_revokes_everything_at_once_seals_the_record_and_keeps_lineage(s: TestServer) {
+        let (old, key) = new_agent(&s, "triage-v1").await;
+        publish(&s, &old, crate::harness::open_manifest(&["crowdstrike", "okta"])["manifest"].clone()).await;
+        let (new, _) = new_agent(&s, "triage-v2").await;
+        s.execute_permitted(&key, detections()).await;
+        // A call waiting for a reviewer (containing a host escalates by default).
+        let (st, pending) = s.execute(&key, contain("h-9")).await;
+        assert_eq!(st, 202, "{}: {pending}", s.backend);
+        let approval = pending["approval_id"].as_str().unwrap().to_string();
+        let (_, second) = s.admin().post(&format!("/v1/admin/agents/{old}/keys"), json!({})).await;
+        let key2 = second["api_key"].as_str().unwrap().to_string();
+
+        // Refusals that say what to fix, and change nothing.
+        for (body, field) in [
+            (json!({"reason": " ", "retention_class": "standard"}), "reason"),
+            (json!({"reason": "r", "retention_class": "Forever!"}), "retention_class"),
+            (json!({"reason": "r", "retention_class": "standard", "replaced_by": old}), "replaced_by"),
+        ] {
+            let (st, b) = s.admin().post(&format!("/v1/admin/agents/{old}/decommission"), body).await;
+            assert_eq!(st, 400, "{b}");
+            assert_eq!(b["error"]["field"], field, "{b}");
+        }
+        let reviewer = s.user_token("second-reviewer@demo.arx.local", Role::Reviewer).await;
+        let (st, _) = s.client(&reviewer).post(&format!("/v1/admin/agents/{old}/decommission"), json!({"reason": "r", "retention_class": "standard"})).await;
+        assert_eq!(st, 403);
+        assert_eq!(status_of(&s, &old).await, "active");
+
+        let (st, d) = s
+            .admin()
+            .post(&format!("/v1/admin/agents/{old}/decommission"),
+                json!({"reason": "replaced by triage-v2", "retention_class": "legal_hold", "replaced_by": new}))
+            .await;
+        assert_eq!(st, 200, "{d}");
+        assert_eq!(d["revoked_keys"].as_array().unwrap().len(), 2, "{d}");
+        assert_eq!(d["cancelled_approvals"], json!([approval]));
+        assert_eq!(status_of(&s, &old).await, "decommissioned");
+
+        // Its keys answer 401 with the reason; the waiting call's request says why.
+        for k in [&key, &key2] {
+            let (st, b) = s.execute(k, detections()).await;
+            assert_eq!(st, 401, "{b}");
+            assert!(error_message(&b).contains("decommissioned: replaced by triage-v2"), "{b}");
+        }
+        let (_, a) = s.admin().get(&format!("/v1/admin/approvals/{approval}")).await;
+        assert_eq!(a["approval"]["status"].as_str().or(a["status"].as_str()), Some("cancelled"), "{a}");
+        assert!(a.to_string().contains("decommissioned: replaced by triage-v2"), "{a}");
+
+        // The seal names the record span; recounting the chain gives the same.
+        let seal = s.audit_of("agent.sealed").await.pop().unwrap();
+        let f = &seal["fields"];
+        assert_eq!((f["agent_id"].as_str(), f["retention_class"].as_str()), (Some(old.as_str()), Some("legal_hold")));
+        assert_eq!(f["manifest_version"], 1);
+        assert_eq!(f["keys"].as_array().unwrap().len(), 2);
+        let mine: Vec<Value> = s.audit().await.into_iter()
+            .filter(|r| r["seq"].as_i64() < seal["seq"].as_i64())
+            .filter(|r| r["actor"]["id"] == old.as_str() || r["fields"]["agent_id"] == old.as_str())
+            .collect();
+        assert_eq!(f["records"]["count"].as_u64(), Some(mine.len() as u64));
+        assert_eq!(f["records"]["first_seq"], mine[0]["seq"]);
+        assert_eq!(f["records"]["last_seq"], mine[mine.len() - 1]["seq"]);
+        assert_eq!(f["records"]["last_hash"], mine[mine.len() - 1]["hash"]);
+
+        // Never reactivated, never twice; its record stays readable.
+        let (st, _) = s.admin().post(&format!("/v1/admin/agents/{old}/reactivate"), json!({"reason": "oops"})).await;
+        assert_eq!(st, 409);
+        let (st, _) = s.admin().post(&format!("/v1/admin/agents/{old}/decommission"), json!({"reason": "r", "retention_class": "standard"})).await;
+        assert_eq!(st, 409);
+        assert_eq!(s.admin().get(&format!("/v1/admin/agents/{old}/manifests")).await.0, 200);
+
+        // Lineage: from the live agent back to the one it replaced, with the reason.
+        let (st, l) = s.admin().get(&format!("/v1/admin/agents/{new}/lineage")).await;
+        assert_eq!(st, 200, "{l}");
+        assert_eq!(l["predecessors"][0]["agent"], "triage-v1");
+        assert_eq!(l["predecessors"][0]["reason"], "replaced by triage-v2");
+        let (_, own) = s.admin().get(&format!("/v1/admin/agents/{old}/lineage")).await;
+        assert_eq!(own["retirement"]["retention_class"], "legal_hold");
+        // Another org sees nothing of it.
+        let other = s.other_org_admin().await;
+        assert_eq!(s.client(&other).get(&format!("/v1/admin/agents/{new}/lineage")).await.0, 404);
+    }
+}
