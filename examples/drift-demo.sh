@@ -23,7 +23,7 @@ admin() { # path
 echo "The manifest in force:"
 admin "/v1/admin/agents/$id/manifests" | python3 -c 'import json,sys; v=json.load(sys.stdin)["versions"][0]; print(json.dumps({"version": v["version"], **v["manifest"]}, indent=2))'
 echo
-echo "1. enrichment-agent reads Okta users (declared): PERMIT"
+echo "1. enrichment-agent lists Okta users (declared): PERMIT"
 call '{"connector":"okta","operation":"users:read","params":{"limit":5}}'
 echo
 echo "2. enrichment-agent reads one Okta user's details (users:get, not declared): DENY at the manifest gate, a low drift alert, no action"
@@ -39,7 +39,7 @@ echo "The drift alerts (also on the console's Drift page):"
 curl -s -H "Authorization: Bearer $token" "$arx/v1/admin/drift?agent=$id" | python3 -c '
 import json, sys
 for a in json.load(sys.stdin)["alerts"]:
-    print(f"  {a[\"severity\"]:>8}  {a[\"action\"]:<18} {a[\"message\"]}  (x{a[\"occurrences\"]}, manifest v{a[\"manifest_version\"]})")'
+    print("  %8s  %-18s %s  (x%d, manifest v%s)" % (a["severity"], a["action"], a["message"], a["occurrences"], a["manifest_version"]))'
 echo
 echo "Only an admin makes it active again, with a reason:"
 echo "  curl -X POST -H \"Authorization: Bearer \$TOKEN\" -H 'Content-Type: application/json' \\"

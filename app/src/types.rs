@@ -31,6 +31,14 @@ pub struct AgentRow {
     pub open_drift: usize,
 }
 
+/// The Agents page: the agents a selector matched, and their count by the grouped key's
+/// value (none: without the label).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentsView {
+    pub rows: Vec<AgentRow>,
+    pub groups: Vec<(Option<String>, usize)>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub seq: i64,

@@ -48,3 +48,19 @@ test("an agent outside its manifest is denied at the gate, raises drift, is susp
   await expect(page.locator('tr[data-agent="enrichment-agent"]')).toContainText("active");
   expect((await execute(request, "enrichment-agent", { connector: "okta", operation: "users:read", params: {} })).status()).toBe(200);
 });
+
+test("the registry filters by a label selector, counts by a key, and a malformed selector says where", async ({ page }) => {
+  await signIn(page, "admin");
+  await page.goto("/agents");
+  await page.getByLabel("Label selector").fill("env=prod, team in (soc,ir)");
+  await page.getByLabel("Count by").fill("team");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page).toHaveURL(/selector=/);
+  await expect(page.locator("tr[data-agent]")).toHaveCount(2);
+  await expect(page.locator('tr[data-agent="enrichment-agent"]')).toHaveCount(0);
+  await expect(page.getByTestId("groups")).toContainText("team:soc · 1");
+  await expect(page.getByTestId("groups")).toContainText("team:ir · 1");
+
+  await page.goto("/agents?selector=" + encodeURIComponent("team in (soc"));
+  await expect(page.locator(".flash-error")).toContainText("the selector: expected ',' or ')' at position 12");
+});

@@ -7,7 +7,7 @@ use crate::components::badges::{Labels, StatusBadge};
 use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
-use crate::components::page::Page;
+use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
 use crate::fmt::count;
@@ -21,7 +21,12 @@ pub fn AgentsPage() -> impl IntoView {
     let version = Signal::derive(move || {
         create.version().get() + issue.version().get() + status.version().get()
     });
-    let agents = Resource::new(move || version.get(), |_| list_agents());
+    let selector = query_param("selector");
+    let group_by = query_param("group_by");
+    let agents = Resource::new(
+        move || (selector(), group_by(), version.get()),
+        |(selector, group_by, _)| list_agents(selector, group_by),
+    );
     let flash = posted(version);
     let me = signed_in();
 
@@ -31,86 +36,131 @@ pub fn AgentsPage() -> impl IntoView {
             intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
         >
             <ShownFlash flash />
+            <form method="get" action="/agents" class="filters">
+                <label class="wide-filter">
+                    "Label selector"
+                    <input
+                        name="selector"
+                        value=selector
+                        placeholder="env=prod, team in (soc,ir), !retired"
+                        class="mono"
+                    />
+                </label>
+                <label>
+                    "Count by"
+                    <input name="group_by" value=group_by placeholder="team" class="short" />
+                </label>
+                <button type="submit" class="btn">
+                    "Filter"
+                </button>
+            </form>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let is_admin = is_admin(me).await;
-                    table_card(
-                        agents.await,
-                        None,
-                        view! { <p class="muted">"No agents yet."</p> },
-                        view! {
-                            {headers(
-                                &[
-                                    "Agent",
-                                    "Owner",
-                                    "Labels",
-                                    "Status",
-                                    "Manifest",
-                                    "Rate",
-                                    "Keys",
-                                    "Created",
-                                ],
-                            )}
-                            {is_admin.then(|| view! { <th></th> })}
-                        },
-                        move |a| {
-                            let id = a.id.clone();
+                    let view = agents.await;
+                    let groups = view.as_ref().map(|v| v.groups.clone()).unwrap_or_default();
+                    let key = group_by();
+                    let counts = (!groups.is_empty())
+                        .then(|| {
                             view! {
-                                <tr data-agent=a.name.clone()>
-                                    <td>
-                                        <strong>{a.name.clone()}</strong>
-                                        <div class="muted small">{a.description.clone()}</div>
-                                    </td>
-                                    <td>{a.owner.clone()}</td>
-                                    <td>
-                                        <Labels labels=a.labels.clone() />
-                                    </td>
-                                    <td>
-                                        <StatusBadge status=a.status.clone() />
-                                    </td>
-                                    <td class="nowrap" data-testid="manifest">
-                                        {match a.manifest {
-                                            Some((v, true)) => format!("v{v} (generated)"),
-                                            Some((v, false)) => format!("v{v}"),
-                                            None => "none".to_string(),
-                                        }}
-                                        {(a.open_drift > 0)
+                                <p class="groups" data-testid="groups">
+                                    {groups
+                                        .into_iter()
+                                        .map(|(value, n)| {
+                                            let text = match value {
+                                                Some(v) => format!("{key}:{v}"),
+                                                None => format!("no {key}"),
+                                            };
+                                            view! {
+                                                <span class="label">{format!("{text} · {n}")}</span>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </p>
+                            }
+                        });
+                    view! {
+                        {counts}
+                        {table_card(
+                            view.map(|v| v.rows),
+                            None,
+                            view! { <p class="muted">"No agents yet."</p> },
+                            view! {
+                                {headers(
+                                    &[
+                                        "Agent",
+                                        "Owner",
+                                        "Labels",
+                                        "Status",
+                                        "Manifest",
+                                        "Rate",
+                                        "Keys",
+                                        "Created",
+                                    ],
+                                )}
+                                {is_admin.then(|| view! { <th></th> })}
+                            },
+                            move |a| {
+                                let id = a.id.clone();
+                                view! {
+                                    <tr data-agent=a.name.clone()>
+                                        <td>
+                                            <strong>{a.name.clone()}</strong>
+                                            <div class="muted small">{a.description.clone()}</div>
+                                        </td>
+                                        <td>{a.owner.clone()}</td>
+                                        <td>
+                                            <Labels labels=a.labels.clone() />
+                                        </td>
+                                        <td>
+                                            <StatusBadge status=a.status.clone() />
+                                        </td>
+                                        <td class="nowrap" data-testid="manifest">
+                                            {match a.manifest {
+                                                Some((v, true)) => format!("v{v} (generated)"),
+                                                Some((v, false)) => format!("v{v}"),
+                                                None => "none".to_string(),
+                                            }}
+                                            {(a.open_drift > 0)
+                                                .then(|| {
+                                                    view! {
+                                                        <a class="badge sev-high" href="/drift">
+                                                            {format!("{} open drift", a.open_drift)}
+                                                        </a>
+                                                    }
+                                                })}
+                                        </td>
+                                        <td class="num">
+                                            {format!("{}/min", count(a.declared_rate))}
+                                        </td>
+                                        <td class="num">{count(a.active_keys)}</td>
+                                        <td class="nowrap">
+                                            <When utc=a.created.clone() />
+                                        </td>
+                                        {is_admin
                                             .then(|| {
                                                 view! {
-                                                    <a class="badge sev-high" href="/drift">
-                                                        {format!("{} open drift", a.open_drift)}
-                                                    </a>
+                                                    <td>
+                                                        <StatusAction
+                                                            action=status
+                                                            id=id.clone()
+                                                            agent=a.name.clone()
+                                                            status=a.status.clone()
+                                                        />
+                                                        <RowAction
+                                                            action=issue
+                                                            hidden=vec![("agent_id", id.clone())]
+                                                            label="Issue key"
+                                                            block=true
+                                                        />
+                                                    </td>
                                                 }
                                             })}
-                                    </td>
-                                    <td class="num">{format!("{}/min", count(a.declared_rate))}</td>
-                                    <td class="num">{count(a.active_keys)}</td>
-                                    <td class="nowrap">
-                                        <When utc=a.created.clone() />
-                                    </td>
-                                    {is_admin
-                                        .then(|| {
-                                            view! {
-                                                <td>
-                                                    <StatusAction
-                                                        action=status
-                                                        id=id.clone()
-                                                        agent=a.name.clone()
-                                                        status=a.status.clone()
-                                                    />
-                                                    <RowAction
-                                                        action=issue
-                                                        hidden=vec![("agent_id", id.clone())]
-                                                        label="Issue key"
-                                                        block=true
-                                                    />
-                                                </td>
-                                            }
-                                        })}
-                                </tr>
-                            }
-                        },
-                    )
+                                    </tr>
+                                }
+                            },
+                        )}
+                    }
                 })}
             </Transition>
             <OnlyFor me who=|m| m.is_admin>

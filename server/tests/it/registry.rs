@@ -422,3 +422,40 @@ backend_tests! {
         assert_eq!(s.client(&other).get(&format!("/v1/admin/agents/{new}/lineage")).await.0, 404);
     }
 }
+
+backend_tests! {
+    async fn label_selectors_filter_and_group_the_fleet_and_bad_ones_say_where(s: TestServer) {
+        let names = |b: &Value| -> Vec<String> {
+            let mut n: Vec<String> = b["agents"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_string()).collect();
+            n.sort();
+            n
+        };
+        let (st, b) = s.admin().get("/v1/admin/agents?selector=team%20in%20(soc,ir)").await;
+        assert_eq!(st, 200, "{}: {b}", s.backend);
+        assert_eq!(names(&b), vec!["remediation-agent", "triage-agent"]);
+        let (_, b) = s.admin().get("/v1/admin/agents?selector=env:prod,team!=soc").await;
+        assert_eq!(names(&b), vec!["enrichment-agent", "remediation-agent"]);
+        let (_, b) = s.admin().get("/v1/admin/agents?selector=!team").await;
+        assert_eq!(names(&b), Vec::<String>::new());
+        let (_, b) = s.admin().get("/v1/admin/agents?group_by=env").await;
+        assert_eq!(b["groups"], json!([{"value": "prod", "count": 3}]));
+        assert_eq!(names(&b).len(), 3);
+
+        // Malformed: a 400 about the selector that points at the position.
+        for (q, wants) in [
+            ("team%20in%20(soc", "at position 12"),
+            ("env==", "at position 5"),
+            ("Env=prod", "position 0"),
+        ] {
+            let (st, b) = s.admin().get(&format!("/v1/admin/agents?selector={q}")).await;
+            assert_eq!((st, b["error"]["field"].as_str()), (400, Some("selector")), "{q}: {b}");
+            assert!(error_message(&b).contains(wants), "{q}: {b}");
+        }
+        let (st, b) = s.admin().get("/v1/admin/agents?group_by=a%20b").await;
+        assert_eq!((st, b["error"]["field"].as_str()), (400, Some("group_by")), "{b}");
+        // Labels on the way in follow the same rules.
+        let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "shouty", "owner": "o@example.com", "labels": {"Env": "prod"}})).await;
+        assert_eq!((st, b["error"]["field"].as_str()), (400, Some("labels")), "{b}");
+        assert!(error_message(&b).contains("use lowercase"), "{b}");
+    }
+}

@@ -49,16 +49,9 @@ pub async fn create_agent(
     .await
 }
 
-/// `env:prod, team:soc` → pairs; says which item is malformed.
+/// `env:prod, team=soc` → pairs, by the registry's rules; says what is malformed and
+/// at which position.
+#[cfg(feature = "ssr")]
 pub fn parse_labels(s: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|i| !i.is_empty())
-        .map(|item| match item.split_once(':') {
-            Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(format!("label '{item}' should look like key:value")),
-        })
-        .collect()
+    arx_core::registry::parse_labels(s).map_err(|e| format!("labels: {}", e.message))
 }

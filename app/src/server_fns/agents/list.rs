@@ -1,18 +1,23 @@
-//! The org's agents.
+//! The org's agents, as a label selector filters them and grouped by a label key.
 
 use leptos::prelude::*;
 
-use crate::types::AgentRow;
+use crate::types::AgentsView;
 
 #[server]
-pub async fn list_agents() -> Result<Vec<AgentRow>, ServerFnError> {
+pub async fn list_agents(
+    #[server(default)] selector: String,
+    #[server(default)] group_by: String,
+) -> Result<AgentsView, ServerFnError> {
     use super::super::ssr::{engine, format_ms, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
     let open = r.open_drift().await.map_err(to_error)?;
+    use crate::types::AgentRow;
+    let fleet = r.fleet(&selector, &group_by).await.map_err(to_error)?;
     let mut rows = Vec::new();
-    for a in r.agents().await.map_err(to_error)? {
+    for a in fleet.agents {
         let keys = r.agent_keys(a.id).await.map_err(to_error)?;
         let manifest = r
             .manifests(a.id)
@@ -35,5 +40,11 @@ pub async fn list_agents() -> Result<Vec<AgentRow>, ServerFnError> {
             open_drift,
         });
     }
-    Ok(rows)
+    let groups = fleet
+        .groups
+        .unwrap_or_default()
+        .into_iter()
+        .map(|g| (g.value, g.count))
+        .collect();
+    Ok(AgentsView { rows, groups })
 }

@@ -106,6 +106,10 @@ impl AdminOps<'_> {
         let e = self.engine;
         let name = valid::name("name", "the agent name", &input.name)?;
         let owner = valid::email("owner", "owner (the accountable person)", &input.owner)?;
+        crate::registry::check_labels(&input.labels).map_err(|e| CoreError::InvalidField {
+            field: "labels",
+            message: e.message,
+        })?;
         if e.store
             .list_agents(self.who.org_id)
             .await?

@@ -918,3 +918,61 @@ impl ReadOps<'_> {
         })
     }
 }
+
+/// The fleet as a label selector filters it, grouped by a label key when asked.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Fleet {
+    pub agents: Vec<Agent>,
+    /// With `group_by`: how many of the agents have each value of that key (`value` null:
+    /// the agents without it), most first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<LabelGroup>>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct LabelGroup {
+    pub value: Option<String>,
+    pub count: usize,
+}
+
+impl ReadOps<'_> {
+    /// The org's agents that `selector` matches (empty: all), grouped by the label key
+    /// `group_by` when it is not empty. A malformed selector or key is refused with the
+    /// position of what is wrong.
+    pub async fn fleet(&self, selector: &str, group_by: &str) -> Result<Fleet, CoreError> {
+        let selector =
+            crate::registry::Selector::parse(selector).map_err(|e| CoreError::InvalidField {
+                field: "selector",
+                message: format!("the selector: {}", e.message),
+            })?;
+        let key =
+            match group_by.trim() {
+                "" => None,
+                k => Some(crate::registry::parse_label_key(k).map_err(|e| {
+                    CoreError::InvalidField {
+                        field: "group_by",
+                        message: format!("group_by: {}", e.message),
+                    }
+                })?),
+            };
+        let agents: Vec<Agent> = self
+            .agents()
+            .await?
+            .into_iter()
+            .filter(|a| selector.matches(&a.labels))
+            .collect();
+        let groups = key.map(|k| {
+            let mut counts: std::collections::BTreeMap<Option<String>, usize> = Default::default();
+            for a in &agents {
+                *counts.entry(a.labels.get(&k).cloned()).or_default() += 1;
+            }
+            let mut groups: Vec<LabelGroup> = counts
+                .into_iter()
+                .map(|(value, count)| LabelGroup { value, count })
+                .collect();
+            groups.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.value.cmp(&y.value)));
+            groups
+        });
+        Ok(Fleet { agents, groups })
+    }
+}

@@ -19,4 +19,6 @@ pub use drift::{
     DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
 };
 pub use manifest::{DeclaredOp, Manifest, ManifestError, Widening};
-pub use selector::{Requirement, Selector, SelectorError, parse_label_key, parse_labels};
+pub use selector::{
+    Requirement, Selector, SelectorError, check_labels, parse_label_key, parse_labels,
+};

@@ -135,6 +135,32 @@ pub fn parse_labels(s: &str) -> Result<BTreeMap<String, String>, SelectorError> 
     Ok(labels)
 }
 
+/// Checks labels given as a map (the API's `{"env": "prod"}`) by the same rules as
+/// [`parse_labels`]; the error names the key or value at fault.
+pub fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), SelectorError> {
+    for (key, value) in labels {
+        check_name("label key", key, 0).map_err(|e| without_position(e, key))?;
+        check_name("label value", value, 0).map_err(|e| without_position(e, value))?;
+    }
+    Ok(())
+}
+
+/// A map's key or value has no position in a text: the message names it instead.
+fn without_position(e: SelectorError, name: &str) -> SelectorError {
+    let message = match e.message.rsplit_once(" at position ") {
+        Some((what, _)) => what.to_string(),
+        None => e.message,
+    };
+    SelectorError {
+        position: 0,
+        message: if message.contains(name) {
+            message
+        } else {
+            format!("{message} ('{name}')")
+        },
+    }
+}
+
 /// Reads one label key, as a "group by" input gives it (`env`).
 pub fn parse_label_key(s: &str) -> Result<String, SelectorError> {
     let lead = s.chars().take_while(|c| c.is_whitespace()).count();

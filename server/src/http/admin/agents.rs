@@ -2,20 +2,20 @@
 //! suspending and reactivating an agent with a reason.
 
 use arx_core::CoreError;
-use arx_core::engine::{Decommission, Decommissioned, Lineage, NewAgent};
+use arx_core::engine::{Decommission, Decommissioned, Fleet, Lineage, NewAgent};
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::extract::{Caller, IdPath, JsonBody, parse_id};
+use crate::http::extract::{Caller, IdPath, JsonBody, QueryParams, parse_id};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -29,21 +29,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lineage))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AgentList {
-    agents: Vec<Agent>,
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct FleetParams {
+    /// A label selector, all of whose requirements must hold: `key=value` (or `key:value`),
+    /// `key!=value`, `key in (a,b)`, `key notin (a,b)`, `key`, `!key`, comma-separated. A
+    /// malformed one is a 400 that names the position.
+    #[param(example = "env=prod,team in (soc,ir)")]
+    selector: Option<String>,
+    /// A label key to count the agents by.
+    #[param(example = "team")]
+    group_by: Option<String>,
 }
 
-/// The org's agents.
+/// The org's agents, filtered by a label selector and grouped by a label key when asked.
 #[utoipa::path(get, path = "/v1/admin/agents", tag = "agents", security(("adminToken" = [])),
-    responses((status = 200, description = "The agents", body = AgentList)))]
+    params(FleetParams),
+    responses((status = 200, description = "The agents", body = Fleet)))]
 async fn list_agents(
     State(s): State<AppState>,
     Caller(p, _): Caller,
-) -> ApiResult<Json<AgentList>> {
-    Ok(Json(AgentList {
-        agents: s.engine.reader(&p).agents().await?,
-    }))
+    QueryParams(q): QueryParams<FleetParams>,
+) -> ApiResult<Json<Fleet>> {
+    let (selector, group_by) = (
+        q.selector.unwrap_or_default(),
+        q.group_by.unwrap_or_default(),
+    );
+    Ok(Json(s.engine.reader(&p).fleet(&selector, &group_by).await?))
 }
 
 #[derive(Serialize, ToSchema)]
