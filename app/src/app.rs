@@ -7,6 +7,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::layout::ConsoleLayout;
 use crate::pages::{
+    agent::AgentPage,
     agents::AgentsPage,
     approvals::{ApprovalPage, ApprovalsPage},
     audit::{AuditTrailPage, ResponsePage},
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ConsoleLayout ssr=SsrMode::Async>
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/agents") view=AgentsPage />
+                    <Route path=path!("/agents/view") view=AgentPage />
                     <Route path=path!("/audit") view=AuditTrailPage />
                     <Route path=path!("/audit/response") view=ResponsePage />
                     <Route path=path!("/connectors") view=ConnectorsPage />

@@ -451,3 +451,46 @@ pub struct DriftRow {
     pub by: Option<String>,
     pub note: Option<String>,
 }
+
+/// One agent's registry page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+    pub status: String,
+    pub labels: Vec<(String, String)>,
+    /// Newest first.
+    pub versions: Vec<ManifestRow>,
+    /// The manifest in force, as JSON.
+    pub manifest: Option<String>,
+    /// Drawn on the server; its text is escaped there.
+    pub graph_svg: String,
+    pub retired: Option<LineageRow>,
+    pub predecessors: Vec<LineageRow>,
+}
+
+/// One manifest version as the agent page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRow {
+    pub version: i64,
+    pub created: String,
+    pub by: String,
+    pub reason: String,
+    pub generated: bool,
+    pub rollback_of: Option<i64>,
+    /// The first characters of its SHA-256.
+    pub hash: String,
+    /// What changed against the version before.
+    pub changes: String,
+}
+
+/// A retired agent in a lineage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineageRow {
+    pub agent: String,
+    pub reason: String,
+    pub retention_class: String,
+    pub retired: String,
+}

@@ -38,6 +38,17 @@ test("an agent outside its manifest is denied at the gate, raises drift, is susp
   await page.locator('tr[data-severity="low"]').filter({ hasText: "okta:users:get" }).getByRole("button", { name: "Resolve" }).click();
   await expect(page.locator('tr[data-severity="low"]').filter({ hasText: "okta:users:get" })).toHaveCount(0);
 
+  // Its page draws what it may call and, in red, what it tried.
+  await page.goto("/agents");
+  await page.locator('tr[data-agent="enrichment-agent"]').getByRole("link", { name: "enrichment-agent" }).click();
+  await expect(page).toHaveTitle("Agent · ARX");
+  const graph = page.getByTestId("graph").locator("svg");
+  await expect(graph).toHaveAttribute("aria-label", /Connector graph of enrichment-agent: 1 connectors/);
+  await expect(graph).toContainText("users:read");
+  await expect(graph).toContainText(/users:suspend · tried \d+×, not declared/);
+  await expect(page.getByTestId("versions")).toContainText("it only reads Okta identities");
+  await expect(page.getByTestId("manifest")).toContainText('"rate_per_minute": 30');
+
   await page.goto("/agents");
   const row = page.locator('tr[data-agent="enrichment-agent"]');
   await expect(row).toContainText("suspended");

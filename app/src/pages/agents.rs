@@ -105,7 +105,9 @@ pub fn AgentsPage() -> impl IntoView {
                                 view! {
                                     <tr data-agent=a.name.clone()>
                                         <td>
-                                            <strong>{a.name.clone()}</strong>
+                                            <a href=format!("/agents/view?id={}", a.id)>
+                                                <strong>{a.name.clone()}</strong>
+                                            </a>
                                             <div class="muted small">{a.description.clone()}</div>
                                         </td>
                                         <td>{a.owner.clone()}</td>

@@ -1,5 +1,6 @@
 //! One module per console area.
 
+pub mod agent;
 pub mod agents;
 pub mod approvals;
 pub mod audit;

@@ -251,6 +251,20 @@ backend_tests! {
         let (_, theirs) = s.client(&other).get("/v1/admin/drift").await;
         assert_eq!(theirs["alerts"], json!([]));
         assert_eq!(s.client(&other).post(&format!("/v1/admin/drift/{alert}/resolve"), json!({})).await.0, 404);
+        // The connector graph: what is declared, and what it tried without declaring it.
+        let (st, g) = s.admin().get(&format!("/v1/admin/agents/{id}/graph")).await;
+        assert_eq!(st, 200, "{g}");
+        assert_eq!(g["manifest_version"], 2);
+        let ops: Vec<(String, bool, i64, bool)> = g["connectors"][0]["operations"].as_array().unwrap().iter()
+            .map(|o| (o["id"].as_str().unwrap().to_string(), o["declared"].as_bool().unwrap(), o["attempts"].as_i64().unwrap(), o["writes"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(g["connectors"][0]["name"], "crowdstrike");
+        assert_eq!(ops, vec![
+            ("detections:read".to_string(), true, 0, false),
+            ("hosts:read".to_string(), false, 2, false),
+            ("hosts:write".to_string(), false, 1, true),
+        ]);
+        assert_eq!(s.client(&other).get(&format!("/v1/admin/agents/{id}/graph")).await.0, 404);
         // Filters that do not parse say so.
         let (st, b) = s.admin().get("/v1/admin/drift?severity=severe").await;
         assert_eq!(st, 400, "{b}");

@@ -1,11 +1,15 @@
 //! Agent registry server functions.
 
 mod create;
+mod detail;
+#[cfg(feature = "ssr")]
+mod graph_svg;
 mod issue_key;
 mod list;
 mod status;
 
 pub use create::*;
+pub use detail::*;
 pub use issue_key::*;
 pub use list::*;
 pub use status::*;

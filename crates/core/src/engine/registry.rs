@@ -976,3 +976,32 @@ impl ReadOps<'_> {
         Ok(Fleet { agents, groups })
     }
 }
+
+impl ReadOps<'_> {
+    /// The agent's connector graph: what its manifest in force declares, and what it
+    /// tried without declaring it (its drift alerts of the last 500).
+    pub async fn graph(&self, agent: AgentId) -> Result<crate::registry::Graph, CoreError> {
+        let e = self.engine;
+        let a = self.agent(agent).await?;
+        let current = match a.manifest_version {
+            Some(v) => Some(e.manifest_version(a.org_id, a.id, v).await?),
+            None => None,
+        };
+        let drift: Vec<(DriftSignal, i64)> = self
+            .drift_alerts(&crate::store::DriftQuery {
+                agent: Some(a.id),
+                limit: 500,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|d| (d.signal, d.occurrences))
+            .collect();
+        Ok(crate::registry::Graph::build(
+            &a.name,
+            current.as_ref().map(|v| (v.version, &v.manifest)),
+            &drift,
+            &e.catalog,
+        ))
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod graph;
 pub mod manifest;
 pub mod selector;
 
@@ -18,6 +19,7 @@ pub use diff::{ManifestDiff, RateChange, TextChange};
 pub use drift::{
     DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
 };
+pub use graph::{Graph, GraphConnector, GraphOperation};
 pub use manifest::{DeclaredOp, Manifest, ManifestError, Widening};
 pub use selector::{
     Requirement, Selector, SelectorError, check_labels, parse_label_key, parse_labels,

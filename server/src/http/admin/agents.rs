@@ -5,6 +5,7 @@ use arx_core::CoreError;
 use arx_core::engine::{Decommission, Decommissioned, Fleet, Lineage, NewAgent};
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
+use arx_core::registry::Graph;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -27,6 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reactivate_agent))
         .routes(routes!(decommission))
         .routes(routes!(lineage))
+        .routes(routes!(graph))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -269,4 +271,19 @@ async fn lineage(
     IdPath(id): IdPath<AgentId>,
 ) -> ApiResult<Json<Lineage>> {
     Ok(Json(s.engine.reader(&p).lineage(id).await?))
+}
+
+/// The agent's connector graph as data: the connectors and operations its manifest in
+/// force declares, and those it tried without declaring them (from drift), each marked
+/// read or write and whether it touches personal data or credentials.
+#[utoipa::path(get, path = "/v1/admin/agents/{id}/graph", tag = "registry",
+    security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    responses((status = 200, description = "The graph", body = Graph)))]
+async fn graph(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<AgentId>,
+) -> ApiResult<Json<Graph>> {
+    Ok(Json(s.engine.reader(&p).graph(id).await?))
 }

@@ -1,0 +1,136 @@
+//! One agent in the registry: what it is, its connector graph (drawn on the server), the
+//! manifest in force and every version before it with what each changed, and its lineage.
+
+use leptos::prelude::*;
+
+use crate::components::badges::{Labels, StatusBadge};
+use crate::components::page::{Page, query_param};
+use crate::components::table::{Loaded, headers, rows_table};
+use crate::components::when::When;
+use crate::server_fns::agents::agent_detail;
+use crate::types::{AgentView, LineageRow};
+
+#[component]
+pub fn AgentPage() -> impl IntoView {
+    let id = query_param("id");
+    let data = Resource::new(id, agent_detail);
+    view! {
+        <Page title="Agent" intro=view! { <a href="/agents">"← the agents"</a> }>
+            <Loaded data let:a>
+                <AgentCard a />
+            </Loaded>
+        </Page>
+    }
+}
+
+#[component]
+fn AgentCard(a: AgentView) -> impl IntoView {
+    let graph = a.graph_svg.clone();
+    view! {
+        <div class="card" data-testid="agent" data-agent=a.name.clone()>
+            <div class="request-head">
+                <h2>{a.name.clone()}</h2>
+                <StatusBadge status=a.status.clone() />
+            </div>
+            <p>{a.description.clone()}</p>
+            <dl class="facts">
+                <dt>"Owner"</dt>
+                <dd>{a.owner.clone()}</dd>
+                <dt>"Labels"</dt>
+                <dd>
+                    <Labels labels=a.labels.clone() />
+                </dd>
+            </dl>
+            {a.retired.clone().map(|r| view! { <Retired r /> })}
+        </div>
+        <div class="card">
+            <h2>"Connector graph"</h2>
+            <p class="muted small">
+                "What the manifest in force lets it call, and what it tried without declaring it."
+            </p>
+            <div class="graph-box" data-testid="graph" inner_html=graph></div>
+        </div>
+        <div class="card">
+            <h2>"Manifest"</h2>
+            {match a.manifest.clone() {
+                Some(m) => {
+                    view! {
+                        <pre class="fields" data-testid="manifest">
+                            {m}
+                        </pre>
+                    }
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <p class="muted">
+                            "No manifest yet: in an org that enforces, every call of this agent is denied until an admin publishes one."
+                        </p>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
+        <div class="card flush">
+            {rows_table(
+                "table",
+                Some("versions"),
+                view! {
+                    {headers(&["Version", "Published", "By", "Why", "What changed", "SHA-256"])}
+                },
+                a.versions.clone(),
+                |v| {
+                    view! {
+                        <tr data-version=v.version>
+                            <td class="nowrap">
+                                {format!("v{}", v.version)} {v.generated.then_some(" (generated)")}
+                                {v.rollback_of.map(|r| format!(" (rollback to v{r})"))}
+                            </td>
+                            <td class="nowrap">
+                                <When utc=v.created.clone() />
+                            </td>
+                            <td>{v.by.clone()}</td>
+                            <td>{v.reason.clone()}</td>
+                            <td class="small">{v.changes.clone()}</td>
+                            <td class="mono small">{v.hash.clone()}</td>
+                        </tr>
+                    }
+                },
+            )}
+        </div>
+        {(!a.predecessors.is_empty())
+            .then(|| {
+                view! {
+                    <div class="card">
+                        <h2>"Lineage"</h2>
+                        <ol class="lineage" data-testid="lineage">
+                            {a
+                                .predecessors
+                                .clone()
+                                .into_iter()
+                                .map(|r| {
+                                    view! {
+                                        <li>
+                                            <strong>{r.agent.clone()}</strong>
+                                            {format!(" retired: {} ({}) ", r.reason, r.retention_class)}
+                                            <When utc=r.retired.clone() />
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                    </div>
+                }
+            })}
+    }
+}
+
+#[component]
+fn Retired(r: LineageRow) -> impl IntoView {
+    view! {
+        <p class="flash flash-error" role="status">
+            {format!("Decommissioned: {} (records kept as {}) ", r.reason, r.retention_class)}
+            <When utc=r.retired.clone() />
+        </p>
+    }
+}

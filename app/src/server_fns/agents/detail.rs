@@ -1,0 +1,63 @@
+//! One agent as the registry knows it: its connector graph, its manifest versions with
+//! what each changed, its drift, and its lineage.
+
+use leptos::prelude::*;
+
+use crate::types::AgentView;
+
+#[server]
+pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
+    use super::graph_svg::graph_svg;
+    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::types::{LineageRow, ManifestRow};
+    use arx_core::registry::ManifestDiff;
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine.reader(&p);
+    let id = id
+        .parse()
+        .map_err(|_| ServerFnError::new("that agent id is not valid"))?;
+    let a = r.agent(id).await.map_err(to_error)?;
+    let versions = r.manifests(id).await.map_err(to_error)?;
+    let rows = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ManifestRow {
+            version: v.version,
+            created: format_ms(v.created_ms),
+            by: v.created_by.clone(),
+            reason: v.reason.clone(),
+            generated: v.generated,
+            rollback_of: v.rollback_of,
+            hash: v.hash.chars().take(12).collect(),
+            changes: match versions.get(i + 1) {
+                Some(before) => ManifestDiff::between(&before.manifest, &v.manifest).summary(),
+                None => "first version".into(),
+            },
+        })
+        .collect();
+    let manifest = versions
+        .first()
+        .and_then(|v| serde_json::to_string_pretty(&v.manifest).ok());
+    let graph = r.graph(id).await.map_err(to_error)?;
+    let lineage = r.lineage(id).await.map_err(to_error)?;
+    let line = |t: &arx_core::model::registry::Retirement| LineageRow {
+        agent: t.agent.clone(),
+        reason: t.reason.clone(),
+        retention_class: t.retention_class.clone(),
+        retired: format_ms(t.retired_ms),
+    };
+    Ok(AgentView {
+        id: a.id.to_string(),
+        name: a.name,
+        description: a.description,
+        owner: a.owner,
+        status: a.status.as_str().into(),
+        labels: a.labels.into_iter().collect(),
+        versions: rows,
+        manifest,
+        graph_svg: graph_svg(&graph),
+        retired: lineage.retirement.as_ref().map(line),
+        predecessors: lineage.predecessors.iter().map(line).collect(),
+    })
+}

@@ -1,0 +1,99 @@
+//! The connector graph drawn as SVG on the server (readable without JavaScript): the
+//! agent, its connectors, and their operations; writes in orange, reads in grey, what it
+//! tried without declaring it dashed in red with how often, personal data marked.
+
+use arx_core::registry::Graph;
+
+const ROW: i32 = 26;
+const GAP: i32 = 12;
+const TOP: i32 = 34;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The SVG of `g` (an `<svg>` element, scaled to its box by its `viewBox`).
+pub fn graph_svg(g: &Graph) -> String {
+    let ops: usize = g.connectors.iter().map(|c| c.operations.len().max(1)).sum();
+    let rows = i32::try_from(ops).unwrap_or(i32::MAX / ROW);
+    let groups = i32::try_from(g.connectors.len()).unwrap_or(0);
+    let height = TOP + rows * ROW + groups * GAP + 70;
+    let mut body = String::new();
+    let mut y = TOP;
+    let mut centers = Vec::new();
+    for c in &g.connectors {
+        let n = i32::try_from(c.operations.len().max(1)).unwrap_or(1);
+        let cy = y + n * ROW / 2 - ROW / 2 + 11;
+        centers.push(cy);
+        let (stroke, dash) = match c.declared {
+            true => ("#5b6474", ""),
+            false => ("#c01048", " stroke-dasharray=\"5 4\""),
+        };
+        body.push_str(&format!(
+            "<rect x=\"250\" y=\"{}\" width=\"180\" height=\"24\" rx=\"6\" fill=\"#fff\" stroke=\"{stroke}\"{dash}/>\
+             <text x=\"260\" y=\"{}\" class=\"g-connector\">{}</text>",
+            cy - 12,
+            cy + 4,
+            esc(&c.name)
+        ));
+        for (i, o) in c.operations.iter().enumerate() {
+            let oy = y + i32::try_from(i).unwrap_or(0) * ROW + 11;
+            let (color, dash, note) = match (o.declared, o.writes) {
+                (false, _) => (
+                    "#c01048",
+                    " stroke-dasharray=\"5 4\"",
+                    format!(" · tried {}×, not declared", o.attempts),
+                ),
+                (true, true) => ("#b54708", "", " · write".to_string()),
+                (true, false) => ("#98a2b3", "", String::new()),
+            };
+            let pii = if o.sensitive { " · PII" } else { "" };
+            body.push_str(&format!(
+                "<path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
+                 <circle cx=\"514\" cy=\"{oy}\" r=\"4\" fill=\"{color}\"/>\
+                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}</tspan></text>",
+                oy + 4,
+                if o.declared { "#151a23" } else { "#c01048" },
+                esc(&o.id),
+                esc(&note),
+            ));
+        }
+        y += n * ROW + GAP;
+    }
+    let ay = TOP + (y - TOP) / 2 - 16;
+    for cy in &centers {
+        body.push_str(&format!(
+            "<path d=\"M190 {} C 220 {}, 220 {cy}, 250 {cy}\" fill=\"none\" stroke=\"#98a2b3\" stroke-width=\"1.6\"/>",
+            ay + 16,
+            ay + 16
+        ));
+    }
+    let legend_y = height - 24;
+    let summary = format!(
+        "Connector graph of {}: {} connectors, {} operations",
+        g.agent,
+        g.connectors.len(),
+        ops
+    );
+    format!(
+        "<svg viewBox=\"0 0 820 {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <text x=\"10\" y=\"18\" class=\"g-head\">agent</text><text x=\"250\" y=\"18\" class=\"g-head\">connectors</text><text x=\"510\" y=\"18\" class=\"g-head\">operations</text>\
+         <rect x=\"10\" y=\"{ay}\" width=\"180\" height=\"32\" rx=\"8\" fill=\"#151a23\"/>\
+         <text x=\"22\" y=\"{}\" class=\"g-agent\">{}</text>{body}\
+         <g class=\"g-legend\"><circle cx=\"16\" cy=\"{legend_y}\" r=\"4\" fill=\"#98a2b3\"/><text x=\"26\" y=\"{}\">read</text>\
+         <circle cx=\"86\" cy=\"{legend_y}\" r=\"4\" fill=\"#b54708\"/><text x=\"96\" y=\"{}\">write</text>\
+         <circle cx=\"156\" cy=\"{legend_y}\" r=\"4\" fill=\"#c01048\"/><text x=\"166\" y=\"{}\">tried, not declared (drift)</text>\
+         <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text></g></svg>",
+        esc(&summary),
+        ay + 21,
+        esc(&g.agent),
+        legend_y + 4,
+        legend_y + 4,
+        legend_y + 4,
+        legend_y + 4,
+    )
+}

@@ -1,0 +1,123 @@
+//! An agent's connector graph: the connectors its manifest declares, each with the
+//! operations it may call (globs expanded against the catalog) and the ones it tried
+//! without declaring them (from its drift alerts), each marked read or write and whether
+//! it touches personal data. The console draws it; the API serves it as JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{DriftSignal, Manifest};
+use crate::catalog::Catalog;
+
+/// One operation in the graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GraphOperation {
+    pub id: String,
+    pub writes: bool,
+    /// It reads or writes `pii` or `credentials`.
+    pub sensitive: bool,
+    /// The manifest declares it; otherwise the agent tried it (drift).
+    pub declared: bool,
+    /// How often the agent tried it undeclared.
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GraphConnector {
+    pub name: String,
+    /// The manifest declares the connector; otherwise the agent only tried it.
+    pub declared: bool,
+    pub operations: Vec<GraphOperation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Graph {
+    pub agent: String,
+    /// The manifest version drawn (none: the agent has none).
+    pub manifest_version: Option<i64>,
+    pub connectors: Vec<GraphConnector>,
+}
+
+impl Graph {
+    /// The graph of `manifest` (none: nothing declared), with the undeclared attempts of
+    /// `drift` as (signal, occurrences).
+    pub fn build(
+        agent: &str,
+        manifest: Option<(i64, &Manifest)>,
+        drift: &[(DriftSignal, i64)],
+        catalog: &Catalog,
+    ) -> Graph {
+        let mut connectors: BTreeMap<String, GraphConnector> = BTreeMap::new();
+        let op_of = |connector: &str, id: &str, declared: bool, attempts: i64| {
+            let op = catalog.get(connector).and_then(|c| c.operation(id));
+            GraphOperation {
+                id: id.to_string(),
+                writes: op.is_some_and(|o| o.writes),
+                sensitive: op.is_some_and(|o| {
+                    o.data_classes
+                        .iter()
+                        .any(|c| c == "pii" || c == "credentials")
+                }),
+                declared,
+                attempts,
+            }
+        };
+        if let Some((_, m)) = manifest {
+            for name in m.connectors.keys() {
+                let ops = catalog
+                    .get(name)
+                    .map(|c| {
+                        c.operations
+                            .keys()
+                            .filter(|id| m.allows(name, id))
+                            .map(|id| op_of(name, id, true, 0))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                connectors.insert(
+                    name.clone(),
+                    GraphConnector {
+                        name: name.clone(),
+                        declared: true,
+                        operations: ops,
+                    },
+                );
+            }
+        }
+        for (signal, n) in drift {
+            let (DriftSignal::UndeclaredOperation {
+                connector,
+                operation,
+                ..
+            }
+            | DriftSignal::UndeclaredConnector {
+                connector,
+                operation,
+                ..
+            }) = signal
+            else {
+                continue;
+            };
+            let c = connectors
+                .entry(connector.clone())
+                .or_insert_with(|| GraphConnector {
+                    name: connector.clone(),
+                    declared: false,
+                    operations: Vec::new(),
+                });
+            match c.operations.iter_mut().find(|o| &o.id == operation) {
+                Some(o) => o.attempts += n,
+                None => c.operations.push(op_of(connector, operation, false, *n)),
+            }
+        }
+        for c in connectors.values_mut() {
+            c.operations.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        Graph {
+            agent: agent.to_string(),
+            manifest_version: manifest.map(|(v, _)| v),
+            connectors: connectors.into_values().collect(),
+        }
+    }
+}
