@@ -276,6 +276,8 @@ pub struct RuleForm {
     pub operations: String,
     pub agents: String,
     pub labels: String,
+    /// A label selector (`env in (prod,staging)`).
+    pub selector: String,
     pub tier_low: Option<String>,
     pub tier_medium: Option<String>,
     pub tier_high: Option<String>,

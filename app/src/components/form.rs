@@ -341,6 +341,7 @@ mod tests {
             ("then", Some("form[verdict]")),
             ("if", Some("form[condition]")),
             ("approvers[2]", Some("form[approvers]")),
+            ("when.selector", Some("form[selector]")),
             ("timeout", Some("form[timeout]")),
             ("show_diff", None),
             ("forbid_owner_approval", None),

@@ -473,3 +473,30 @@ backend_tests! {
         assert!(error_message(&b).contains("use lowercase"), "{b}");
     }
 }
+
+backend_tests! {
+    async fn policy_rules_match_agents_by_label_selector(s: TestServer) {
+        let yaml = "rules:\n- id: ir-reads-nothing\n  when:\n    connectors: [crowdstrike]\n    operations: [\"detections:read\"]\n    selector: \"team in (ir), env=prod\"\n  then: DENY\n";
+        assert_eq!(s.put_policy(&s.admin_token(), yaml).await, 200, "{}", s.backend);
+        s.execute_permitted(&s.agent_key("triage-agent"), detections()).await;
+        let (st, b) = s.execute(&s.agent_key("remediation-agent"), detections()).await;
+        assert_eq!(st, 403, "{b}");
+        let last = s.audit_of("execute.intercept").await.pop().unwrap();
+        assert_eq!(last["fields"]["rule_id"], "ir-reads-nothing");
+
+        // A malformed selector is refused with where it goes wrong; nothing changes.
+        let bad = yaml.replace("team in (ir), env=prod", "team in (ir");
+        let r = s
+            .http
+            .put(s.url("/v1/admin/policy?reason=test"))
+            .bearer_auth(s.admin_token())
+            .body(bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let b: Value = r.json().await.unwrap();
+        assert!(error_message(&b).contains("when.selector"), "{b}");
+        assert!(error_message(&b).contains("position 11"), "{b}");
+    }
+}

@@ -118,6 +118,12 @@ fn Editor(
             f.labels.clone(),
             "env:prod, team:ir",
         ),
+        (
+            "Agent label selector",
+            "form[selector]",
+            f.selector.clone(),
+            "env in (prod,staging), !pilot",
+        ),
     ]
     .map(|(label, name, value, placeholder)| view! { <Field label name value placeholder /> })
     .collect_view();

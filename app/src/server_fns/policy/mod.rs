@@ -78,6 +78,8 @@ pub mod ssr {
         r.when.agents = list(&f.agents);
         r.when.labels = crate::server_fns::agents::parse_labels(&f.labels)
             .map_err(|e| err("when.labels", e))?;
+        let selector = f.selector.trim();
+        r.when.selector = (!selector.is_empty()).then(|| selector.to_string());
         for (on, tier) in [
             (&f.tier_low, RiskTier::Low),
             (&f.tier_medium, RiskTier::Medium),
@@ -133,6 +135,7 @@ pub mod ssr {
                 .map(|(k, v)| format!("{k}:{v}"))
                 .collect::<Vec<_>>()
                 .join(", "),
+            selector: r.when.selector.clone().unwrap_or_default(),
             tier_low: has(RiskTier::Low),
             tier_medium: has(RiskTier::Medium),
             tier_high: has(RiskTier::High),
@@ -172,6 +175,9 @@ pub mod ssr {
         }
         for (k, v) in &r.when.labels {
             when.push(format!("{k}:{v}"));
+        }
+        if let Some(sel) = &r.when.selector {
+            when.push(format!("labels {sel}"));
         }
         if !r.when.tiers.is_empty() {
             let t: Vec<&str> = r.when.tiers.iter().map(|t| t.as_str()).collect();
@@ -236,7 +242,8 @@ pub mod ssr {
             "then" => "verdict",
             "if" => "condition",
             "id" | "name" | "priority" | "connectors" | "operations" | "agents" | "labels"
-            | "min_score" | "max_score" | "approvers" | "min_approvals" | "timeout" => key,
+            | "selector" | "min_score" | "max_score" | "approvers" | "min_approvals"
+            | "timeout" => key,
             _ => return None,
         };
         Some(format!("form[{name}]"))

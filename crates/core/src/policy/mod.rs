@@ -653,6 +653,9 @@ mod tests {
                 && m.labels
                     .iter()
                     .all(|(k, v)| i.agent_labels.get(k) == Some(v))
+                && m.selector.as_deref().is_none_or(|s| {
+                    crate::registry::Selector::parse(s).is_ok_and(|s| s.matches(i.agent_labels))
+                })
                 && (m.tiers.is_empty() || m.tiers.contains(&i.tier))
                 && m.min_score.is_none_or(|x| i.risk.score >= x)
                 && m.max_score.is_none_or(|x| i.risk.score <= x)
@@ -741,6 +744,7 @@ mod tests {
                                 .into_iter()
                                 .map(|(k, v)| (k.to_string(), v.to_string()))
                                 .collect(),
+                            selector: None,
                             tiers,
                             min_score,
                             max_score,

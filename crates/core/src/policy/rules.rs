@@ -125,6 +125,10 @@ pub struct Match {
     /// Label selector: the agent carries every one of these labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
+    /// A label selector the agent's labels must match (`env in (prod,staging), !pilot`);
+    /// see docs/registry.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tiers: Vec<RiskTier>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,6 +298,7 @@ struct CompiledRule {
     rule: Rule,
     connectors: Vec<Glob>,
     operations: Vec<Glob>,
+    selector: Option<crate::registry::Selector>,
     condition: Option<Condition>,
 }
 
@@ -321,6 +326,10 @@ impl CompiledRule {
             && m.labels
                 .iter()
                 .all(|(k, v)| i.agent_labels.get(k) == Some(v))
+            && self
+                .selector
+                .as_ref()
+                .is_none_or(|s| s.matches(i.agent_labels))
     }
 }
 
@@ -443,10 +452,17 @@ fn compile_rule(r: Rule) -> Result<CompiledRule, RuleError> {
         None | Some("") => None,
         Some(src) => Some(Condition::compile(src).map_err(|problem| err("if", &problem))?),
     };
+    let selector = match r.when.selector.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(src) => Some(
+            crate::registry::Selector::parse(src).map_err(|e| err("when.selector", &e.message))?,
+        ),
+    };
     Ok(CompiledRule {
         rule: r,
         connectors,
         operations,
+        selector,
         condition,
     })
 }
