@@ -471,6 +471,12 @@ pub struct AgentView {
     pub graph_svg: String,
     pub retired: Option<LineageRow>,
     pub predecessors: Vec<LineageRow>,
+    /// What decommissioning it would end now: key prefixes, open grants, pending approvals.
+    pub keys: Vec<String>,
+    pub grants: usize,
+    pub pending_approvals: usize,
+    /// The org's other live agents, (id, name): who may replace it.
+    pub others: Vec<(String, String)>,
 }
 
 /// One manifest version as the agent page lists it.

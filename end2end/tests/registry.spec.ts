@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { signIn, execute } from "./demo";
+import { signIn, execute, demo } from "./demo";
 
 // The demo's enrichment-agent may only read Okta identities in prod.
 test("an agent outside its manifest is denied at the gate, raises drift, is suspended until an admin reactivates it", async ({ page, request }) => {
@@ -74,4 +74,34 @@ test("the registry filters by a label selector, counts by a key, and a malformed
 
   await page.goto("/agents?selector=" + encodeURIComponent("team in (soc"));
   await expect(page.locator(".flash-error")).toContainText("the selector: expected ',' or ')' at position 12");
+});
+
+test("an admin decommissions an agent from its page: the confirmation names its keys, then they are revoked and the record sealed", async ({ page, request }, info) => {
+  const name = `retiring-${info.project.name}-${Date.now()}`;
+  const admin = { authorization: `Bearer ${demo.admin_token}` };
+  const made = await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "owner@demo.arx.local", labels: { env: "dev" } } })).json();
+  const id = made.agent.id;
+  const key = (await (await request.post(`/v1/admin/agents/${id}/keys`, { headers: admin, data: {} })).json()).api_key;
+  expect(key).toMatch(/^arx_/);
+
+  await signIn(page, "admin");
+  await page.goto(`/agents/view?id=${id}`);
+  const form = page.getByTestId("decommission");
+  await expect(form).toContainText(`revokes 1 key(s) (${key.slice(0, 10)})`);
+  await form.getByLabel("Why it is retired").fill("its team moved to triage-agent");
+  await form.getByLabel("Replaced by").selectOption({ label: "triage-agent" });
+  // Without the box ticked: refused by the box, the reason kept.
+  await form.getByRole("button", { name: "Decommission" }).click();
+  await expect(page.locator("#confirm-error")).toContainText("tick the box");
+  await expect(page.getByTestId("decommission").getByLabel("Why it is retired")).toHaveValue("its team moved to triage-agent");
+  await page.getByTestId("decommission").getByRole("checkbox").check();
+  await page.getByTestId("decommission").getByLabel("Replaced by").selectOption({ label: "triage-agent" });
+  await page.getByTestId("decommission").getByRole("button", { name: "Decommission" }).click();
+  await expect(page.getByRole("status")).toContainText(`${name} is decommissioned: 1 key(s) revoked`);
+  await expect(page.getByTestId("agent")).toContainText("Decommissioned: its team moved to triage-agent");
+  await expect(page.getByTestId("decommission")).toHaveCount(0);
+
+  const call = await request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: { connector: "okta", operation: "users:read", params: {} } });
+  expect(call.status()).toBe(401);
+  expect((await call.json()).error.message).toContain("decommissioned: its team moved to triage-agent");
 });

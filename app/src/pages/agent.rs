@@ -4,22 +4,109 @@
 use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
+use crate::components::form::{Field, FieldError, Refill, Refilled, SubmitRow, field_id};
+use crate::components::me::{OnlyFor, signed_in};
+use crate::components::messages::{Posted, ShownFlash, posted};
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
-use crate::server_fns::agents::agent_detail;
+use crate::server_fns::agents::{DECOMMISSION_FORM, DecommissionAgent, agent_detail};
 use crate::types::{AgentView, LineageRow};
 
 #[component]
 pub fn AgentPage() -> impl IntoView {
     let id = query_param("id");
-    let data = Resource::new(id, agent_detail);
+    let retire = ServerAction::<DecommissionAgent>::new();
+    let version = Signal::derive(move || retire.version().get());
+    let data = Resource::new(move || (id(), version.get()), |(id, _)| agent_detail(id));
+    let flash = posted(version);
+    let me = signed_in();
     view! {
         <Page title="Agent" intro=view! { <a href="/agents">"← the agents"</a> }>
+            <ShownFlash flash />
             <Loaded data let:a>
-                <AgentCard a />
+                <AgentCard a=a.clone() />
+                <OnlyFor me who=|m| m.is_admin>
+                    {(a.status != "decommissioned")
+                        .then(|| view! { <Decommission a=a.clone() action=retire flash /> })}
+                </OnlyFor>
             </Loaded>
         </Page>
+    }
+}
+
+/// Decommissioning, with a confirmation that names what it revokes.
+#[component]
+fn Decommission(
+    a: AgentView,
+    action: ServerAction<DecommissionAgent>,
+    flash: Posted,
+) -> impl IntoView {
+    let stake = format!(
+        "I understand: this revokes {} key(s){}, ends {} grant(s), cancels {} pending approval(s), seals its record, and cannot be undone.",
+        a.keys.len(),
+        if a.keys.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", a.keys.join(", "))
+        },
+        a.grants,
+        a.pending_approvals,
+    );
+    let others = a.others.clone();
+    view! {
+        <div class="card" data-testid="decommission">
+            <h2>"Decommission"</h2>
+            <p class="muted small">
+                "Retires the agent at once. Its records stay readable; it can never act again."
+            </p>
+            <ActionForm action attr:class="form-grid">
+                <input type="hidden" name="agent_id" value=a.id.clone() />
+                <Refilled flash form=DECOMMISSION_FORM>
+                    <Field label="Why it is retired" name="reason" required=true wide=true />
+                    <Field
+                        label="Retention class"
+                        name="retention_class"
+                        required=true
+                        value="standard".to_string()
+                        placeholder="standard, legal_hold"
+                    />
+                    <label>
+                        "Replaced by" <select name="replaced_by">
+                            <option value="">"no one"</option>
+                            {others
+                                .clone()
+                                .into_iter()
+                                .map(|(id, name)| view! { <option value=id>{name}</option> })
+                                .collect_view()}
+                        </select>
+                    </label>
+                    <Confirm text=stake.clone() />
+                </Refilled>
+                <SubmitRow label="Decommission" />
+            </ActionForm>
+        </div>
+    }
+}
+
+/// The box to tick before an action that cannot be undone, and why not, after a refusal.
+#[component]
+fn Confirm(text: String) -> impl IntoView {
+    let error = Refill::here().error("confirm");
+    let id = field_id("confirm");
+    view! {
+        <div class="field wide">
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="confirm"
+                    aria-invalid=error.is_some().then_some("true")
+                    aria-describedby=error.is_some().then_some(id.clone())
+                />
+                {text}
+            </label>
+            <FieldError error id />
+        </div>
     }
 }
 
@@ -128,7 +215,7 @@ fn AgentCard(a: AgentView) -> impl IntoView {
 #[component]
 fn Retired(r: LineageRow) -> impl IntoView {
     view! {
-        <p class="flash flash-error" role="status">
+        <p class="flash flash-error" data-testid="retired">
             {format!("Decommissioned: {} (records kept as {}) ", r.reason, r.retention_class)}
             <When utc=r.retired.clone() />
         </p>

@@ -47,6 +47,15 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         retention_class: t.retention_class.clone(),
         retired: format_ms(t.retired_ms),
     };
+    let stake = r.at_stake(id).await.map_err(to_error)?;
+    let others = r
+        .agents()
+        .await
+        .map_err(to_error)?
+        .into_iter()
+        .filter(|o| o.id != id && o.status != arx_core::model::AgentStatus::Decommissioned)
+        .map(|o| (o.id.to_string(), o.name))
+        .collect();
     Ok(AgentView {
         id: a.id.to_string(),
         name: a.name,
@@ -59,5 +68,9 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         graph_svg: graph_svg(&graph),
         retired: lineage.retirement.as_ref().map(line),
         predecessors: lineage.predecessors.iter().map(line).collect(),
+        keys: stake.keys,
+        grants: stake.grants,
+        pending_approvals: stake.pending_approvals,
+        others,
     })
 }

@@ -1,6 +1,7 @@
 //! Agent registry server functions.
 
 mod create;
+mod decommission;
 mod detail;
 #[cfg(feature = "ssr")]
 mod graph_svg;
@@ -9,6 +10,7 @@ mod list;
 mod status;
 
 pub use create::*;
+pub use decommission::*;
 pub use detail::*;
 pub use issue_key::*;
 pub use list::*;

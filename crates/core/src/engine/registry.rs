@@ -1005,3 +1005,42 @@ impl ReadOps<'_> {
         ))
     }
 }
+
+/// What decommissioning an agent would end now: the confirmation names it.
+#[derive(
+    Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+pub struct AtStake {
+    /// The prefixes of its keys that still work.
+    pub keys: Vec<String>,
+    pub grants: usize,
+    pub pending_approvals: usize,
+}
+
+impl ReadOps<'_> {
+    pub async fn at_stake(&self, agent: AgentId) -> Result<AtStake, CoreError> {
+        let e = self.engine;
+        let a = self.agent(agent).await?;
+        let keys = e
+            .store
+            .list_agent_keys(a.org_id, a.id)
+            .await?
+            .into_iter()
+            .filter(|k| k.revoked_ms.is_none())
+            .map(|k| k.prefix)
+            .collect();
+        let grants = e.store.open_grants_of_agent(a.org_id, a.id).await?.len();
+        let pending_approvals = e
+            .store
+            .list_approvals(a.org_id, Some("pending"))
+            .await?
+            .iter()
+            .filter(|p| p.agent_id == a.id)
+            .count();
+        Ok(AtStake {
+            keys,
+            grants,
+            pending_approvals,
+        })
+    }
+}
