@@ -177,6 +177,10 @@ pub struct Overview {
     /// Verdicts of the most recent intercepts: (permit, escalate, deny).
     pub verdicts: (u32, u32, u32),
     pub recent: Vec<AuditRow>,
+    /// Agents by status (active, throttled, suspended, decommissioned).
+    pub fleet: Vec<(String, usize)>,
+    /// Open drift alerts by severity, most severe first.
+    pub open_drift: Vec<(String, usize)>,
 }
 
 /// A one-shot message after a form post; `secret` is shown once (a new API key). A form

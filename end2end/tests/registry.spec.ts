@@ -16,6 +16,9 @@ test("an agent outside its manifest is denied at the gate, raises drift, is susp
   expect((await after.json()).error.risk_score).toBe(100);
 
   await signIn(page, "admin");
+  // The overview counts the fleet by status and open drift by severity.
+  await expect(page.getByTestId("fleet")).toContainText("1 suspended");
+  await expect(page.getByTestId("fleet")).toContainText(/[1-9]\d* high/);
   await page.getByRole("link", { name: "Drift", exact: true }).click();
   await expect(page).toHaveTitle("Drift · ARX");
   const high = page.locator('tr[data-severity="high"]').filter({ hasText: "enrichment-agent" });

@@ -29,6 +29,7 @@ pub fn OverviewPage() -> impl IntoView {
                             </div>
                         }
                     })}
+                <Fleet fleet=o.fleet.clone() drift=o.open_drift.clone() />
                 <VerdictBar verdicts=o.verdicts />
                 <div class="card">
                     <h2>"Latest activity"</h2>
@@ -78,6 +79,44 @@ fn stats(o: &Overview) -> impl IntoView + use<> {
     }
 }
 
+/// The fleet by status and its open drift by severity, each a link to the list.
+#[component]
+fn Fleet(fleet: Vec<(String, usize)>, drift: Vec<(String, usize)>) -> impl IntoView {
+    view! {
+        <div class="card" data-testid="fleet">
+            <h2>"Fleet"</h2>
+            <p class="groups">
+                {fleet
+                    .into_iter()
+                    .map(|(status, n)| {
+                        view! {
+                            <a class=format!("badge status-{status}") href="/agents">
+                                {format!("{} {status}", count(n))}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </p>
+            <h3>"Open drift"</h3>
+            <p class="groups">
+                {drift
+                    .into_iter()
+                    .map(|(sev, n)| {
+                        view! {
+                            <a
+                                class=format!("badge sev-{sev}")
+                                href=format!("/drift?severity={sev}")
+                            >
+                                {format!("{} {sev}", count(n))}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </p>
+        </div>
+    }
+}
+
 /// The verdicts of recent agent calls as one bar, (permit, escalate, deny), with a legend.
 #[component]
 fn VerdictBar(verdicts: (u32, u32, u32)) -> impl IntoView {
@@ -91,6 +130,7 @@ fn VerdictBar(verdicts: (u32, u32, u32)) -> impl IntoView {
     view! {
         <div class="card">
             <h2>"Verdicts of recent agent calls"</h2>
+            <p class="muted small">"The calls among the last 200 audit records."</p>
             <div
                 class="verdict-bar"
                 role="img"

@@ -32,7 +32,27 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
             }
         }
     }
+    let fleet = [
+        AgentStatus::Active,
+        AgentStatus::Throttled,
+        AgentStatus::Suspended,
+        AgentStatus::Decommissioned,
+    ]
+    .map(|s| {
+        let n = agents.iter().filter(|a| a.status == s).count();
+        (s.as_str().to_string(), n)
+    })
+    .to_vec();
+    let drift = r.open_drift().await.map_err(to_error)?;
+    let open_drift = ["critical", "high", "medium", "low"]
+        .map(|sev| {
+            let n = drift.iter().filter(|d| d.severity.as_str() == sev).count();
+            (sev.to_string(), n)
+        })
+        .to_vec();
     Ok(Overview {
+        fleet,
+        open_drift,
         active_agents: agents
             .iter()
             .filter(|a| a.status == AgentStatus::Active)
