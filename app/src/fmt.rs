@@ -19,8 +19,29 @@ pub fn count(n: impl std::fmt::Display) -> String {
     out
 }
 
+/// `s` as a URL query value: everything but unreserved characters percent-encoded.
+pub fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            super::query_value("team in (soc,ir)"),
+            "team%20in%20%28soc%2Cir%29"
+        );
+        assert_eq!(super::query_value("env=prod"), "env%3Dprod");
+    }
+
     #[test]
     fn thousands_are_separated() {
         for (n, s) in [

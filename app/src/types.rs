@@ -37,6 +37,10 @@ pub struct AgentRow {
 pub struct AgentsView {
     pub rows: Vec<AgentRow>,
     pub groups: Vec<(Option<String>, usize)>,
+    /// How many agents matched, this page's number (from 0) and its size.
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

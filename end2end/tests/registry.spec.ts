@@ -71,6 +71,7 @@ test("the registry filters by a label selector, counts by a key, and a malformed
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/selector=/);
   await expect(page.locator("tr[data-agent]")).toHaveCount(2);
+  await expect(page.getByTestId("pager")).toHaveText("Agents 1–2 of 2");
   await expect(page.locator('tr[data-agent="enrichment-agent"]')).toHaveCount(0);
   await expect(page.getByTestId("groups")).toContainText("team:soc · 1");
   await expect(page.getByTestId("groups")).toContainText("team:ir · 1");

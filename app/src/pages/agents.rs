@@ -10,7 +10,7 @@ use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
-use crate::fmt::count;
+use crate::fmt::{count, query_value};
 use crate::server_fns::agents::{CreateAgent, IssueKey, SetAgentStatus, list_agents};
 
 #[component]
@@ -23,9 +23,10 @@ pub fn AgentsPage() -> impl IntoView {
     });
     let selector = query_param("selector");
     let group_by = query_param("group_by");
+    let page = query_param("page");
     let agents = Resource::new(
-        move || (selector(), group_by(), version.get()),
-        |(selector, group_by, _)| list_agents(selector, group_by),
+        move || (selector(), group_by(), page(), version.get()),
+        |(selector, group_by, page, _)| list_agents(selector, group_by, page.parse().unwrap_or(0)),
     );
     let flash = posted(version);
     let me = signed_in();
@@ -79,8 +80,13 @@ pub fn AgentsPage() -> impl IntoView {
                                 </p>
                             }
                         });
+                    let pager = view
+                        .as_ref()
+                        .ok()
+                        .map(|v| pager(v.total, v.page, v.per_page, &selector(), &key));
                     view! {
                         {counts}
+                        {pager}
                         {table_card(
                             view.map(|v| v.rows),
                             None,
@@ -223,4 +229,48 @@ fn StatusAction(
         </RowAction>
     }
     .into_any()
+}
+
+/// Where this page stands in the fleet, and links to the pages before and after it.
+fn pager(
+    total: usize,
+    page: usize,
+    per_page: usize,
+    selector: &str,
+    group_by: &str,
+) -> impl IntoView + use<> {
+    let first = page * per_page;
+    let last = (first + per_page).min(total);
+    let link = |p: usize| {
+        format!(
+            "/agents?selector={}&group_by={}&page={p}",
+            query_value(selector),
+            query_value(group_by)
+        )
+    };
+    let prev = (page > 0).then(|| link(page - 1));
+    let next = (last < total).then(|| link(page + 1));
+    view! {
+        <p class="pager muted small" data-testid="pager">
+            {if total == 0 {
+                "No agents match.".to_string()
+            } else {
+                format!("Agents {}–{} of {}", count(first + 1), count(last), count(total))
+            }}
+            {prev
+                .map(|href| {
+                    view! {
+                        " "
+                        <a href=href>"← previous"</a>
+                    }
+                })}
+            {next
+                .map(|href| {
+                    view! {
+                        " "
+                        <a href=href>"next →"</a>
+                    }
+                })}
+        </p>
+    }
 }

@@ -455,6 +455,16 @@ backend_tests! {
         assert_eq!(b["groups"], json!([{"value": "prod", "count": 3}]));
         assert_eq!(names(&b).len(), 3);
 
+        // Pages, by name.
+        let (_, p1) = s.admin().get("/v1/admin/agents?limit=2").await;
+        assert_eq!((names(&p1), p1["total"].as_u64()), (vec!["enrichment-agent".to_string(), "remediation-agent".to_string()], Some(3)));
+        let (_, p2) = s.admin().get("/v1/admin/agents?limit=2&offset=2").await;
+        assert_eq!(names(&p2), vec!["triage-agent"]);
+        for q in ["limit=0", "limit=501"] {
+            let (st, b) = s.admin().get(&format!("/v1/admin/agents?{q}")).await;
+            assert_eq!((st, b["error"]["field"].as_str()), (400, Some("limit")), "{q}: {b}");
+        }
+
         // Malformed: a 400 about the selector that points at the position.
         for (q, wants) in [
             ("team%20in%20(soc", "at position 12"),

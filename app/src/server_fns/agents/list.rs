@@ -8,6 +8,7 @@ use crate::types::AgentsView;
 pub async fn list_agents(
     #[server(default)] selector: String,
     #[server(default)] group_by: String,
+    #[server(default)] page: usize,
 ) -> Result<AgentsView, ServerFnError> {
     use super::super::ssr::{engine, format_ms, principal, to_error};
     let p = principal().await?;
@@ -15,7 +16,17 @@ pub async fn list_agents(
     let r = engine.reader(&p);
     let open = r.open_drift().await.map_err(to_error)?;
     use crate::types::AgentRow;
-    let fleet = r.fleet(&selector, &group_by).await.map_err(to_error)?;
+    let fleet = r
+        .fleet(
+            &selector,
+            &group_by,
+            arx_core::engine::FleetPage {
+                offset: page.saturating_mul(PAGE),
+                limit: PAGE,
+            },
+        )
+        .await
+        .map_err(to_error)?;
     let mut rows = Vec::new();
     for a in fleet.agents {
         let keys = r.agent_keys(a.id).await.map_err(to_error)?;
@@ -46,5 +57,15 @@ pub async fn list_agents(
         .into_iter()
         .map(|g| (g.value, g.count))
         .collect();
-    Ok(AgentsView { rows, groups })
+    Ok(AgentsView {
+        rows,
+        groups,
+        total: fleet.total,
+        page,
+        per_page: PAGE,
+    })
 }
+
+/// Agents on one page of the console.
+#[cfg(feature = "ssr")]
+const PAGE: usize = 50;

@@ -28,7 +28,9 @@ pub use grants::GrantRequest;
 pub use identity::accounts::{new_secret_token, token_hash};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
-pub use registry::{AtStake, Decommission, Decommissioned, Fleet, LabelGroup, Lineage};
+pub use registry::{
+    AtStake, Decommission, Decommissioned, Fleet, FleetPage, LabelGroup, Lineage, MAX_FLEET_PAGE,
+};
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};

@@ -922,7 +922,10 @@ impl ReadOps<'_> {
 /// The fleet as a label selector filters it, grouped by a label key when asked.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Fleet {
+    /// The page asked for, by name.
     pub agents: Vec<Agent>,
+    /// How many agents the selector matched in all.
+    pub total: usize,
     /// With `group_by`: how many of the agents have each value of that key (`value` null:
     /// the agents without it), most first.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -939,7 +942,18 @@ impl ReadOps<'_> {
     /// The org's agents that `selector` matches (empty: all), grouped by the label key
     /// `group_by` when it is not empty. A malformed selector or key is refused with the
     /// position of what is wrong.
-    pub async fn fleet(&self, selector: &str, group_by: &str) -> Result<Fleet, CoreError> {
+    pub async fn fleet(
+        &self,
+        selector: &str,
+        group_by: &str,
+        page: FleetPage,
+    ) -> Result<Fleet, CoreError> {
+        if !(1..=MAX_FLEET_PAGE).contains(&page.limit) {
+            return Err(CoreError::InvalidField {
+                field: "limit",
+                message: format!("limit must be 1 to {MAX_FLEET_PAGE}, not {}", page.limit),
+            });
+        }
         let selector =
             crate::registry::Selector::parse(selector).map_err(|e| CoreError::InvalidField {
                 field: "selector",
@@ -973,8 +987,28 @@ impl ReadOps<'_> {
             groups.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.value.cmp(&y.value)));
             groups
         });
-        Ok(Fleet { agents, groups })
+        let total = agents.len();
+        let agents = agents
+            .into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .collect();
+        Ok(Fleet {
+            agents,
+            total,
+            groups,
+        })
     }
+}
+
+/// The most agents one page of the fleet holds.
+pub const MAX_FLEET_PAGE: usize = 500;
+
+/// Which page of the fleet: `limit` agents (1 to [`MAX_FLEET_PAGE`]) after `offset`, by name.
+#[derive(Debug, Clone, Copy)]
+pub struct FleetPage {
+    pub offset: usize,
+    pub limit: usize,
 }
 
 impl ReadOps<'_> {

@@ -2,7 +2,9 @@
 //! suspending and reactivating an agent with a reason.
 
 use arx_core::CoreError;
-use arx_core::engine::{Decommission, Decommissioned, Fleet, Lineage, NewAgent};
+use arx_core::engine::{
+    Decommission, Decommissioned, Fleet, FleetPage, Lineage, MAX_FLEET_PAGE, NewAgent,
+};
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
 use arx_core::registry::Graph;
@@ -43,6 +45,12 @@ struct FleetParams {
     /// A label key to count the agents by.
     #[param(example = "team")]
     group_by: Option<String>,
+    /// Agents to skip, by name (default 0).
+    #[param(minimum = 0)]
+    offset: Option<usize>,
+    /// How many agents, 1 to 500 (default 500).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<usize>,
 }
 
 /// The org's agents, filtered by a label selector and grouped by a label key when asked.
@@ -58,7 +66,16 @@ async fn list_agents(
         q.selector.unwrap_or_default(),
         q.group_by.unwrap_or_default(),
     );
-    Ok(Json(s.engine.reader(&p).fleet(&selector, &group_by).await?))
+    let page = FleetPage {
+        offset: q.offset.unwrap_or(0),
+        limit: q.limit.unwrap_or(MAX_FLEET_PAGE),
+    };
+    Ok(Json(
+        s.engine
+            .reader(&p)
+            .fleet(&selector, &group_by, page)
+            .await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
