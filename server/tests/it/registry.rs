@@ -193,6 +193,8 @@ backend_tests! {
         let intercepts = s.audit_of("execute.intercept").await;
         let gated = intercepts.last().unwrap();
         assert_eq!(gated["fields"]["policy_id"], "gate:manifest");
+        // The risk's frequency input reads the manifest's rate.
+        assert_eq!(gated["fields"]["risk"]["declared_rate"], 5);
         assert_eq!(gated["fields"]["manifest_version"], 1);
         let low = alerts(&s, &format!("agent={id}&severity=low")).await;
         assert_eq!(low.len(), 1, "a repeat counts on the open alert: {low:?}");

@@ -138,7 +138,8 @@ impl Engine {
                 Some(self.manifest_check(settings, &call).await?)
             }
         };
-        // A throttled agent calls at its declared rate at most.
+        // The rate the manifest declares (the agent's own setting without one): the
+        // frequency input of the risk score, and the most a throttled agent may call.
         let rate = manifest
             .as_ref()
             .and_then(|m| m.rate)
@@ -160,7 +161,7 @@ impl Engine {
                     .sensitivity
                     .unwrap_or_else(|| connector.sensitivity()),
                 calls_last_60s: window.calls_last_60s,
-                declared_rate: agent.declared_rate,
+                declared_rate: rate,
                 environment: instance.environment,
             }),
         };
