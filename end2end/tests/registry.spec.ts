@@ -30,15 +30,18 @@ test("an agent outside its manifest is denied at the gate, raises drift, is susp
 
   // Acknowledge, then resolve with a note; resolving reactivates nothing.
   await high.getByRole("button", { name: "Acknowledge" }).click();
+  await expect(page.getByRole("status")).toContainText("is acknowledged");
   await page.goto("/drift?status=acknowledged");
   const seen = page.locator('tr[data-severity="high"]').filter({ hasText: "enrichment-agent" });
   await expect(seen).toContainText("by admin@demo.arx.local");
   await seen.getByLabel("Note to Resolve").fill("owner confirmed a bug in its prompt");
   await seen.getByRole("button", { name: "Resolve" }).click();
+  await expect(page.getByRole("status")).toContainText("is resolved");
   await page.goto("/drift?status=resolved");
   await expect(page.locator('tr[data-severity="high"]').filter({ hasText: "owner confirmed a bug" }).first()).toBeVisible();
   await page.goto("/drift");
   await page.locator('tr[data-severity="low"]').filter({ hasText: "okta:users:get" }).getByRole("button", { name: "Resolve" }).click();
+  await expect(page.getByRole("status")).toContainText("is resolved");
   await expect(page.locator('tr[data-severity="low"]').filter({ hasText: "okta:users:get" })).toHaveCount(0);
 
   // Its page draws what it may call and, in red, what it tried.
@@ -108,4 +111,29 @@ test("an admin decommissions an agent from its page: the confirmation names its 
   const call = await request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: { connector: "okta", operation: "users:read", params: {} } });
   expect(call.status()).toBe(401);
   expect((await call.json()).error.message).toContain("decommissioned: its team moved to triage-agent");
+});
+
+test("an admin compares two manifest versions and rolls back to one from the agent's page", async ({ page, request }, info) => {
+  const name = `versioned-${info.project.name}-${Date.now()}`;
+  const admin = { authorization: `Bearer ${demo.admin_token}` };
+  const id = (await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "owner@demo.arx.local" } })).json()).agent.id;
+  const manifest = (ops: string[], rate: number) => ({ connectors: { okta: ops }, rate_per_minute: rate, environments: ["prod"], data_classes: ["identity", "pii"], purpose: "reads identities", model: "" });
+  for (const [m, reason] of [[manifest(["users:read"], 30), "first"], [manifest(["users:read", "users:get"], 60), "needs user details"]] as const) {
+    expect((await request.post(`/v1/admin/agents/${id}/manifests`, { headers: admin, data: { manifest: m, reason } })).status()).toBe(201);
+  }
+
+  await signIn(page, "admin");
+  await page.goto(`/agents/view?id=${id}`);
+  await page.getByLabel("Compare version").selectOption("1");
+  await page.getByLabel("with version").selectOption("2");
+  await page.getByRole("button", { name: "Show the changes" }).click();
+  await expect(page.getByTestId("manifest-diff")).toContainText("+ operations: okta:users:get");
+  await expect(page.getByTestId("manifest-diff")).toContainText("~ rate: 30 → 60 per minute");
+
+  const v1 = page.locator('tr[data-version="1"]');
+  await v1.getByLabel("Reason to roll back to v1").fill("users:get was not reviewed");
+  await v1.getByRole("button", { name: "Roll back to v1" }).click();
+  await expect(page.getByRole("status")).toContainText("Rolled back: version 3 is in force, equal to version 1.");
+  await expect(page.locator('tr[data-version="3"]')).toContainText("(rollback to v1)");
+  await expect(page.getByTestId("manifest")).not.toContainText("users:get");
 });

@@ -4,20 +4,25 @@
 use leptos::prelude::*;
 
 use crate::components::badges::{Labels, StatusBadge};
-use crate::components::form::{Field, FieldError, Refill, Refilled, SubmitRow, field_id};
-use crate::components::me::{OnlyFor, signed_in};
-use crate::components::messages::{Posted, ShownFlash, posted};
+use crate::components::form::{
+    Field, FieldError, ReasonInput, Refill, Refilled, RowAction, SubmitRow, field_id,
+};
+use crate::components::me::{MeResource, OnlyFor, is_admin, signed_in};
+use crate::components::messages::{ErrorBox, Posted, ShownFlash, error_text, posted};
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
-use crate::server_fns::agents::{DECOMMISSION_FORM, DecommissionAgent, agent_detail};
+use crate::server_fns::agents::{
+    DECOMMISSION_FORM, DecommissionAgent, RollbackManifest, agent_detail, compare_manifests,
+};
 use crate::types::{AgentView, LineageRow};
 
 #[component]
 pub fn AgentPage() -> impl IntoView {
     let id = query_param("id");
     let retire = ServerAction::<DecommissionAgent>::new();
-    let version = Signal::derive(move || retire.version().get());
+    let rollback = ServerAction::<RollbackManifest>::new();
+    let version = Signal::derive(move || retire.version().get() + rollback.version().get());
     let data = Resource::new(move || (id(), version.get()), |(id, _)| agent_detail(id));
     let flash = posted(version);
     let me = signed_in();
@@ -26,6 +31,8 @@ pub fn AgentPage() -> impl IntoView {
             <ShownFlash flash />
             <Loaded data let:a>
                 <AgentCard a=a.clone() />
+                <Versions a=a.clone() rollback me />
+                <Compare a=a.clone() />
                 <OnlyFor me who=|m| m.is_admin>
                     {(a.status != "decommissioned")
                         .then(|| view! { <Decommission a=a.clone() action=retire flash /> })}
@@ -33,6 +40,157 @@ pub fn AgentPage() -> impl IntoView {
             </Loaded>
         </Page>
     }
+}
+
+/// Every manifest version, newest first, with what each changed; admins roll back to one.
+#[component]
+fn Versions(
+    a: AgentView,
+    rollback: ServerAction<RollbackManifest>,
+    me: MeResource,
+) -> impl IntoView {
+    let id = a.id.clone();
+    let versions = a.versions.clone();
+    view! {
+        <Transition>
+            {move || {
+                let (id, versions) = (id.clone(), versions.clone());
+                Suspend::new(async move {
+                    let admin = is_admin(me).await;
+                    let newest = versions.first().map(|v| v.version);
+                    view! {
+                        <div class="card flush">
+                            {rows_table(
+                                "table",
+                                Some("versions"),
+                                view! {
+                                    {headers(
+                                        &[
+                                            "Version",
+                                            "Published",
+                                            "By",
+                                            "Why",
+                                            "What changed",
+                                            "SHA-256",
+                                        ],
+                                    )}
+                                    {admin.then(|| view! { <th></th> })}
+                                },
+                                versions,
+                                move |v| {
+                                    let back = (admin && Some(v.version) != newest)
+                                        .then(|| {
+                                            view! {
+                                                <td>
+                                                    <RowAction
+                                                        action=rollback
+                                                        hidden=vec![
+                                                            ("agent_id", id.clone()),
+                                                            ("version", v.version.to_string()),
+                                                        ]
+                                                        label=format!("Roll back to v{}", v.version)
+                                                        block=true
+                                                    >
+                                                        <ReasonInput
+                                                            placeholder="why roll back"
+                                                            label=format!("Reason to roll back to v{}", v.version)
+                                                        />
+                                                    </RowAction>
+                                                </td>
+                                            }
+                                        });
+                                    let empty = (admin && back.is_none())
+                                        .then(|| view! { <td></td> });
+                                    view! {
+                                        <tr data-version=v.version>
+                                            <td class="nowrap">
+                                                {format!("v{}", v.version)}
+                                                {v.generated.then_some(" (generated)")}
+                                                {v.rollback_of.map(|r| format!(" (rollback to v{r})"))}
+                                            </td>
+                                            <td class="nowrap">
+                                                <When utc=v.created.clone() />
+                                            </td>
+                                            <td>{v.by.clone()}</td>
+                                            <td>{v.reason.clone()}</td>
+                                            <td class="small">{v.changes.clone()}</td>
+                                            <td class="mono small">{v.hash.clone()}</td>
+                                            {back}
+                                            {empty}
+                                        </tr>
+                                    }
+                                },
+                            )}
+                        </div>
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// Compare any two versions (a plain GET form: `from` and `to` in the address).
+#[component]
+fn Compare(a: AgentView) -> impl IntoView {
+    let from = query_param("from");
+    let to = query_param("to");
+    let id = a.id.clone();
+    let diff = Resource::new(
+        move || (id.clone(), from(), to()),
+        |(id, from, to)| async move {
+            match (from.parse::<i64>(), to.parse::<i64>()) {
+                (Ok(f), Ok(t)) => compare_manifests(id, f, t).await.map(Some),
+                _ => Ok(None),
+            }
+        },
+    );
+    if a.versions.len() < 2 {
+        return ().into_any();
+    }
+    let options = move |selected: String| {
+        a.versions
+            .iter()
+            .map(|v| {
+                let n = v.version.to_string();
+                let on = n == selected;
+                view! {
+                    <option value=n.clone() selected=on>
+                        {format!("v{n}")}
+                    </option>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <div class="card">
+            <h2>"Compare versions"</h2>
+            <form method="get" action="/agents/view" class="filters">
+                <input type="hidden" name="id" value=a.id.clone() />
+                <label>"Compare version"<select name="from">{options(from())}</select></label>
+                <label>"with version"<select name="to">{options(to())}</select></label>
+                <button type="submit" class="btn">
+                    "Show the changes"
+                </button>
+            </form>
+            <Transition>
+                {move || Suspend::new(async move {
+                    match diff.await {
+                        Ok(Some(lines)) => {
+                            view! {
+                                <pre class="fields" data-testid="manifest-diff">
+                                    {lines.join("\n")}
+                                </pre>
+                            }
+                                .into_any()
+                        }
+                        Ok(None) => ().into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e) /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+    .into_any()
 }
 
 /// Decommissioning, with a confirmation that names what it revokes.
@@ -157,33 +315,6 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                         .into_any()
                 }
             }}
-        </div>
-        <div class="card flush">
-            {rows_table(
-                "table",
-                Some("versions"),
-                view! {
-                    {headers(&["Version", "Published", "By", "Why", "What changed", "SHA-256"])}
-                },
-                a.versions.clone(),
-                |v| {
-                    view! {
-                        <tr data-version=v.version>
-                            <td class="nowrap">
-                                {format!("v{}", v.version)} {v.generated.then_some(" (generated)")}
-                                {v.rollback_of.map(|r| format!(" (rollback to v{r})"))}
-                            </td>
-                            <td class="nowrap">
-                                <When utc=v.created.clone() />
-                            </td>
-                            <td>{v.by.clone()}</td>
-                            <td>{v.reason.clone()}</td>
-                            <td class="small">{v.changes.clone()}</td>
-                            <td class="mono small">{v.hash.clone()}</td>
-                        </tr>
-                    }
-                },
-            )}
         </div>
         {(!a.predecessors.is_empty())
             .then(|| {

@@ -7,6 +7,7 @@ mod detail;
 mod graph_svg;
 mod issue_key;
 mod list;
+mod manifests;
 mod status;
 
 pub use create::*;
@@ -14,4 +15,5 @@ pub use decommission::*;
 pub use detail::*;
 pub use issue_key::*;
 pub use list::*;
+pub use manifests::*;
 pub use status::*;
