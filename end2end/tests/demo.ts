@@ -4,7 +4,7 @@ import { expect, type Page, type APIRequestContext } from "@playwright/test";
 
 export const demo = JSON.parse(readFileSync(process.env.ARX_E2E_DEMO!, "utf8"));
 
-export async function signIn(page: Page, who: "admin" | "reviewer" = "admin") {
+export async function signIn(page: Page, who: "admin" | "reviewer" | "auditor" = "admin") {
   await page.goto("/login");
   await page.getByLabel("Email").fill(demo[`${who}_email`]);
   await page.getByLabel("Password").fill(demo[`${who}_password`]);

@@ -137,3 +137,21 @@ test("an admin compares two manifest versions and rolls back to one from the age
   await expect(page.locator('tr[data-version="3"]')).toContainText("(rollback to v1)");
   await expect(page.getByTestId("manifest")).not.toContainText("users:get");
 });
+
+test("the CISO, signed in as an auditor, finds agents by label, opens one and sees its graph and history, and can change nothing", async ({ page }) => {
+  await signIn(page, "auditor");
+  await page.goto("/agents?selector=" + encodeURIComponent("env=prod") + "&group_by=team");
+  await expect(page.locator('tr[data-agent="triage-agent"]')).toBeVisible();
+  await expect(page.getByTestId("groups")).toContainText("team:soc");
+  // No admin actions for an auditor.
+  await expect(page.getByRole("button", { name: /Suspend|Reactivate|Issue key/ })).toHaveCount(0);
+  await expect(page.getByRole("heading", { name: "Register an agent" })).toHaveCount(0);
+  await page.locator('tr[data-agent="triage-agent"]').getByRole("link", { name: "triage-agent" }).click();
+  await expect(page.getByTestId("graph").locator("svg")).toHaveAttribute("aria-label", /Connector graph of triage-agent: 11 connectors/);
+  await expect(page.getByTestId("versions")).toContainText("the demo's agents may call every connector");
+  await expect(page.getByTestId("decommission")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /Roll back/ })).toHaveCount(0);
+  await page.getByRole("link", { name: "Drift", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Drift" })).toBeVisible();
+  await expect(page.getByRole("button", { name: /Acknowledge|Resolve/ })).toHaveCount(0);
+});

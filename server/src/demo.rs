@@ -31,6 +31,9 @@ pub struct DemoFile {
     /// A reviewer in the approver groups the example policy names.
     pub reviewer_email: String,
     pub reviewer_password: String,
+    /// An auditor (the CISO's view): reads everything, changes nothing.
+    pub auditor_email: String,
+    pub auditor_password: String,
     pub simulator_url: String,
     pub agents: Vec<DemoAgent>,
 }
@@ -96,6 +99,19 @@ pub async fn seed(
         )
         .await?;
     ops.set_user_groups(reviewer.id, vec!["secops-leads".into(), "ir-leads".into()])
+        .await?;
+    let auditor_email = "ciso@demo.arx.local";
+    let auditor_password = new_secret_token("").chars().take(20).collect::<String>();
+    engine
+        .system()
+        .create_local_user(
+            org.id,
+            auditor_email,
+            "Demo CISO",
+            Role::Auditor,
+            &auditor_password,
+            Actor::system(),
+        )
         .await?;
     for c in engine.catalog().iter() {
         let env = ENVIRONMENTS
@@ -173,6 +189,8 @@ pub async fn seed(
         admin_password: password,
         admin_token: token,
         reviewer_email: reviewer_email.into(),
+        auditor_email: auditor_email.into(),
+        auditor_password,
         reviewer_password,
         simulator_url: sim.base_url(),
         agents,

@@ -154,7 +154,7 @@ backend_tests! {
         let path = format!("/v1/admin/agents/{id}/manifests");
         let (st, _) = s.admin().post(&path, json!({"manifest": manifest(&["detections:read"], 60), "reason": "first"})).await;
         assert_eq!(st, 201);
-        let auditor = s.user_token("ciso@demo.arx.local", Role::Auditor).await;
+        let auditor = s.user_token("board-auditor@demo.arx.local", Role::Auditor).await;
         let (st, list) = s.client(&auditor).get(&path).await;
         assert_eq!((st, list["versions"].as_array().map(Vec::len)), (200, Some(1)), "{list}");
         let (st, _) = s.client(&auditor).post(&path, json!({"manifest": manifest(&["*"], 60), "reason": "mine"})).await;
@@ -238,7 +238,7 @@ backend_tests! {
         // People deal with alerts: acknowledge, resolve, never reopen by hand; an auditor
         // reads them and changes nothing.
         let alert = high[0]["id"].as_str().unwrap();
-        let auditor = s.user_token("ciso@demo.arx.local", Role::Auditor).await;
+        let auditor = s.user_token("board-auditor@demo.arx.local", Role::Auditor).await;
         assert_eq!(s.client(&auditor).get(&format!("/v1/admin/drift?agent={id}")).await.0, 200);
         assert_eq!(s.client(&auditor).post(&format!("/v1/admin/drift/{alert}/acknowledge"), json!({})).await.0, 403);
         let (st, a) = s.admin().post(&format!("/v1/admin/drift/{alert}/acknowledge"), json!({"note": "looking"})).await;
