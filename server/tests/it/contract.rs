@@ -34,6 +34,14 @@ backend_tests! {
             fuzz.unauthenticated(op).await;
             fuzz.invalid(op).await;
         }
+        // An auditor reads everything and changes nothing: every admin operation that
+        // changes something, sent as the valid request it is, answers 403.
+        let auditor = s
+            .user_token("sweep-auditor@demo.arx.local", arx_core::model::Role::Auditor)
+            .await;
+        for op in ops.iter().filter(|o| o.path.starts_with("/v1/admin/") && o.method != Method::GET) {
+            fuzz.refused_to_auditor(op, &auditor).await;
+        }
         for op in ops.iter().filter(|o| o.method == Method::GET) {
             fuzz.valid(op).await;
         }
@@ -518,6 +526,23 @@ impl<'a> Fuzzer<'a> {
         if a.status != 401 {
             self.mismatches.insert(format!(
                 "{} {} (no credential) -> {}: expected 401",
+                op.method, op.path, a.status
+            ));
+        }
+    }
+
+    /// `op`'s valid request as an auditor: 403, except for the operations on the
+    /// auditor's own admin tokens.
+    async fn refused_to_auditor(&mut self, op: &Op, token: &str) {
+        if op.path.starts_with("/v1/admin/tokens") {
+            return;
+        }
+        let mut r = self.valid_request(op).await;
+        r.auth = Some(token.to_string());
+        let a = self.record(op, "as an auditor", &r).await;
+        if a.status != 403 {
+            self.mismatches.insert(format!(
+                "{} {} (as an auditor) -> {}: an auditor changes nothing, expected 403",
                 op.method, op.path, a.status
             ));
         }
