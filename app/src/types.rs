@@ -485,6 +485,8 @@ pub struct AgentView {
     pub pending_approvals: usize,
     /// The org's other live agents, (id, name): who may replace it.
     pub others: Vec<(String, String)>,
+    /// Every key it was issued: (prefix, created, revoked when).
+    pub all_keys: Vec<(String, String, Option<String>)>,
 }
 
 /// One manifest version as the agent page lists it.

@@ -35,6 +35,8 @@ test("the agents page lists the demo agents; an admin registers one and issues i
   const row = page.locator(`tr[data-agent=${name}]`);
   await expect(row).toContainText("env:dev");
 
+  // A new key asks for a confirmation first.
+  await row.getByLabel("one more credential for it").check();
   await row.getByRole("button", { name: "Issue key" }).click();
   await expect(page.getByTestId("new-secret")).toHaveText(/^arx_/);
   await page.reload();

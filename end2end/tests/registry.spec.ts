@@ -107,6 +107,10 @@ test("an admin decommissions an agent from its page: the confirmation names its 
   await expect(page.getByRole("status")).toContainText(`${name} is decommissioned: 1 key(s) revoked`);
   await expect(page.getByTestId("agent")).toContainText("Decommissioned: its team moved to triage-agent");
   await expect(page.getByTestId("decommission")).toHaveCount(0);
+  // Its keys, as the page lists them: revoked.
+  await expect(page.getByTestId("keys")).toContainText(`${key.slice(0, 10)}…`);
+  await expect(page.getByTestId("keys")).toContainText("revoked");
+  await expect(page.getByTestId("keys")).not.toContainText("active");
 
   const call = await request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: { connector: "okta", operation: "users:read", params: {} } });
   expect(call.status()).toBe(401);

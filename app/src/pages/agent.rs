@@ -288,6 +288,41 @@ fn AgentCard(a: AgentView) -> impl IntoView {
             </dl>
             {a.retired.clone().map(|r| view! { <Retired r /> })}
         </div>
+        <div class="card flush">
+            <h2 class="pad">"Keys"</h2>
+            {rows_table(
+                "table",
+                Some("keys"),
+                view! { {headers(&["Key", "Issued", "State"])} },
+                a.all_keys.clone(),
+                |(prefix, created, revoked)| {
+                    view! {
+                        <tr>
+                            <td class="mono">{format!("{prefix}…")}</td>
+                            <td class="nowrap">
+                                <When utc=created />
+                            </td>
+                            <td>
+                                {match revoked {
+                                    Some(when) => {
+                                        view! {
+                                            <span class="badge status-revoked">"revoked"</span>
+                                            " "
+                                            <When utc=when />
+                                        }
+                                            .into_any()
+                                    }
+                                    None => {
+                                        view! { <span class="badge status-active">"active"</span> }
+                                            .into_any()
+                                    }
+                                }}
+                            </td>
+                        </tr>
+                    }
+                },
+            )}
+        </div>
         <div class="card">
             <h2>"Connector graph"</h2>
             <p class="muted small">

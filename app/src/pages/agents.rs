@@ -160,7 +160,12 @@ pub fn AgentsPage() -> impl IntoView {
                                                             hidden=vec![("agent_id", id.clone())]
                                                             label="Issue key"
                                                             block=true
-                                                        />
+                                                        >
+                                                            <label class="check small">
+                                                                <input type="checkbox" name="confirm" required />
+                                                                "one more credential for it"
+                                                            </label>
+                                                        </RowAction>
                                                     </td>
                                                 }
                                             })}

@@ -56,7 +56,21 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         .filter(|o| o.id != id && o.status != arx_core::model::AgentStatus::Decommissioned)
         .map(|o| (o.id.to_string(), o.name))
         .collect();
+    let all_keys = r
+        .agent_keys(id)
+        .await
+        .map_err(to_error)?
+        .into_iter()
+        .map(|k| {
+            (
+                k.prefix,
+                format_ms(k.created_ms),
+                k.revoked_ms.map(format_ms),
+            )
+        })
+        .collect();
     Ok(AgentView {
+        all_keys,
         id: a.id.to_string(),
         name: a.name,
         description: a.description,

@@ -1,15 +1,24 @@
-//! Issue an API key for an agent (admins); the key is shown once through the flash.
+//! Issue an API key for an agent (admins), once confirmed: a key is one more credential
+//! that can act as the agent. The key is shown once through the flash.
 
 use leptos::prelude::*;
 
 #[server]
-pub async fn issue_key(agent_id: String) -> Result<(), ServerFnError> {
+pub async fn issue_key(
+    agent_id: String,
+    #[server(default)] confirm: Option<String>,
+) -> Result<(), ServerFnError> {
     use super::super::ssr::{engine, flash, flash_outcome, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
     };
+    if confirm.is_none() {
+        let message =
+            "tick the box to confirm: a new key is one more credential that acts as the agent";
+        return flash(false, message, None).await;
+    }
     let r = engine
         .admin(&p)
         .map_err(to_error)?
