@@ -512,3 +512,46 @@ backend_tests! {
         assert!(error_message(&b).contains("position 11"), "{b}");
     }
 }
+
+backend_tests! {
+    async fn the_consoles_registry_actions_refuse_a_reviewer_and_an_auditor(s: TestServer) {
+        let demo = s.demo().clone();
+        let admin = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let id = s.agent_id("enrichment-agent");
+        // The server functions' addresses, as the admin's pages post to them.
+        let html = s.page_html(&format!("/agents/view?id={id}"), &admin).await;
+        let agents = s.page_html("/agents", &admin).await;
+        let action = |page: &str, name: &str| -> String {
+            let at = page.find(&format!("action=\"/api/{name}")).unwrap_or_else(|| panic!("{name} form"));
+            let rest = &page[at + 8..];
+            rest[..rest.find('"').unwrap()].to_string()
+        };
+        let decommission = action(&html, "decommission_agent");
+        let suspend = action(&agents, "set_agent_status");
+        let rollback_url = "/api/rollback_manifest";
+        for (who, email, password) in [
+            ("reviewer", demo.reviewer_email.clone(), demo.reviewer_password.clone()),
+            ("auditor", demo.auditor_email.clone(), demo.auditor_password.clone()),
+        ] {
+            let cookie = s.console_session(&email, &password).await;
+            for (url, form) in [
+                (decommission.clone(), vec![("agent_id", id.as_str()), ("reason", "mine now"), ("retention_class", "standard"), ("confirm", "on")]),
+                (suspend.clone(), vec![("agent_id", id.as_str()), ("to", "suspended"), ("reason", "mine now")]),
+                (rollback_url.to_string(), vec![("agent_id", id.as_str()), ("version", "1"), ("reason", "mine now")]),
+            ] {
+                let r = s.http.post(s.url(&url)).header("cookie", &cookie).header("origin", s.url(""))
+                    .form(&form).send().await.unwrap();
+                assert!(r.status().as_u16() < 500, "{who} {url}: {}", r.status());
+            }
+        }
+        // Nothing changed: still active, one manifest version, no retirement.
+        assert_eq!(status_of(&s, &id).await, "active", "{}", s.backend);
+        let (_, v) = s.admin().get(&format!("/v1/admin/agents/{id}/manifests")).await;
+        assert_eq!(v["versions"].as_array().map(Vec::len), Some(1));
+        assert!(s.audit_of("agent.sealed").await.is_empty());
+        // Another org's admin, with its own session, cannot reach this org's agent either.
+        let (st, _) = s.client(&s.other_org_admin().await).post(&format!("/v1/admin/agents/{id}/decommission"), json!({"reason": "r", "retention_class": "standard"})).await;
+        assert_eq!(st, 404);
+        assert_eq!(status_of(&s, &id).await, "active");
+    }
+}

@@ -8,7 +8,7 @@ pub async fn issue_key(
     agent_id: String,
     #[server(default)] confirm: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use super::super::ssr::{engine, flash, flash_outcome, principal, to_error};
+    use super::super::ssr::{engine, flash, flash_outcome, principal};
     let p = principal().await?;
     let engine = engine();
     let Ok(id) = agent_id.parse() else {
@@ -19,11 +19,11 @@ pub async fn issue_key(
             "tick the box to confirm: a new key is one more credential that acts as the agent";
         return flash(false, message, None).await;
     }
-    let r = engine
-        .admin(&p)
-        .map_err(to_error)?
-        .issue_agent_key(id)
-        .await;
+    // A lower role is told so in the flash, not with an error page.
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.issue_agent_key(id).await,
+        Err(e) => Err(e),
+    };
     flash_outcome(r, |(k, secret)| {
         (
             format!(

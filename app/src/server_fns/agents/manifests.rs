@@ -10,17 +10,17 @@ pub async fn rollback_manifest(
     version: i64,
     #[server(default)] reason: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal, to_error};
+    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
     };
     let p = principal().await?;
     let engine = engine();
-    let r = engine
-        .admin(&p)
-        .map_err(to_error)?
-        .rollback_manifest(id, version, &reason)
-        .await;
+    // A lower role is told so in the flash, not with an error page.
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.rollback_manifest(id, version, &reason).await,
+        Err(e) => Err(e),
+    };
     flash_outcome(r, |v| {
         (
             format!(

@@ -9,7 +9,7 @@ pub async fn set_agent_status(
     to: String,
     #[server(default)] reason: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal, to_error};
+    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
     use arx_core::model::AgentStatus;
     let p = principal().await?;
     let engine = engine();
@@ -21,11 +21,11 @@ pub async fn set_agent_status(
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
     };
-    let r = engine
-        .admin(&p)
-        .map_err(to_error)?
-        .set_agent_status(id, to, &reason)
-        .await;
+    // A lower role is told so in the flash, not with an error page.
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.set_agent_status(id, to, &reason).await,
+        Err(e) => Err(e),
+    };
     flash_outcome(r, |()| {
         let msg = match to {
             AgentStatus::Active => {

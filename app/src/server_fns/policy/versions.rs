@@ -47,14 +47,14 @@ pub async fn policy_diff(from: i64, to: i64) -> Result<DiffView, ServerFnError> 
 
 #[server]
 pub async fn rollback_policy(version: i64, reason: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
+    use crate::server_fns::ssr::{engine, flash_outcome, principal};
     let p = principal().await?;
     let engine = engine();
-    let r = engine
-        .admin(&p)
-        .map_err(to_error)?
-        .rollback_policy(version, &reason)
-        .await;
+    // A lower role is told so in the flash, not with an error page.
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.rollback_policy(version, &reason).await,
+        Err(e) => Err(e),
+    };
     flash_outcome(r, |o| match o.version {
         Some(v) => (
             o.warnings.iter().fold(
