@@ -515,7 +515,7 @@ backend_tests! {
 
 backend_tests! {
     async fn the_consoles_registry_actions_refuse_a_reviewer_and_an_auditor(s: TestServer) {
-        let demo = s.demo().clone();
+        let demo = s.demo();
         let admin = s.console_session(&demo.admin_email, &demo.admin_password).await;
         let id = s.agent_id("enrichment-agent");
         // The server functions' addresses, as the admin's pages post to them.
