@@ -126,6 +126,8 @@ pub struct ApprovalRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApprovalView {
     pub row: ApprovalRow,
+    /// `call`, `grant` or `manifest`.
+    pub kind: String,
     pub owner: String,
     pub labels: Vec<(String, String)>,
     pub instance: String,

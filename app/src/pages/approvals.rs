@@ -201,6 +201,7 @@ pub fn ApprovalPage() -> impl IntoView {
 fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted) -> impl IntoView {
     let (score, op, conn, freq, target) = v.risk_inputs;
     let r = v.row.clone();
+    let manifest = v.kind == "manifest";
     view! {
         <div class="request-grid" data-testid="approval" data-status=r.status.clone()>
             <div class="card">
@@ -287,7 +288,11 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
                     .then(|| {
                         view! {
                             <p class="muted small">
-                                "The highest score a covered call would have on this instance; each operation's is in the scope."
+                                {if manifest {
+                                    "The highest score a call the manifest newly allows could have, at no excess rate."
+                                } else {
+                                    "The highest score a covered call would have on this instance; each operation's is in the scope."
+                                }}
                             </p>
                         }
                     })}
@@ -296,10 +301,17 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
         {(!v.scope.is_empty())
             .then(|| {
                 view! {
-                    <div class="card" data-testid="grant-scope">
-                        <h2>"Scope asked for"</h2>
+                    <div
+                        class="card"
+                        data-testid=if manifest { "manifest-scope" } else { "grant-scope" }
+                    >
+                        <h2>{if manifest { "Manifest changes asked for" } else { "Scope asked for" }}</h2>
                         <p class="muted small">
-                            "Approving lets the agent make these calls without asking again, until the grant ends."
+                            {if manifest {
+                                "Approving makes this manifest the agent's next version: the manifest gate then lets these calls through, and policy still decides each one. The whole manifest is in the params below."
+                            } else {
+                                "Approving lets the agent make these calls without asking again, until the grant ends."
+                            }}
                         </p>
                         <ul class="scope">
                             {v

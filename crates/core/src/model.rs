@@ -288,7 +288,8 @@ pub struct ApprovalRequest {
     pub id: ApprovalId,
     pub org_id: OrgId,
     pub agent_id: AgentId,
-    pub instance_id: InstanceId,
+    /// The connector instance a call or grant is for (none for a manifest).
+    pub instance_id: Option<InstanceId>,
     pub connector: String,
     pub operation: String,
     pub params: serde_json::Value,
@@ -310,8 +311,7 @@ pub struct ApprovalRequest {
     #[serde(default, deserialize_with = "read_outcome")]
     pub outcome: Option<CallOutcome>,
     pub result_audit_id: Option<RecordId>,
-    /// `call` (run the call once approved) or `grant` (activate a grant once approved).
-    pub kind: String,
+    pub kind: ApprovalKind,
     /// When the process running the approved call last said it is alive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heartbeat_ms: Option<i64>,
@@ -354,6 +354,11 @@ pub enum CallOutcome {
         resource: Option<GrantResource>,
         expires_at: String,
     },
+    /// The registered manifest became the agent's next version.
+    ManifestPublished {
+        version: i64,
+        manifest_sha256: String,
+    },
     /// The call ran; the target answered with an error.
     TargetError {
         status: u16,
@@ -389,7 +394,9 @@ impl CallOutcome {
         use crate::CoreError;
         let audit_id = audit_id.to_string();
         Some(match self {
-            CallOutcome::Executed { .. } | CallOutcome::GrantActive { .. } => return None,
+            CallOutcome::Executed { .. }
+            | CallOutcome::GrantActive { .. }
+            | CallOutcome::ManifestPublished { .. } => return None,
             CallOutcome::TargetError { status, body } => CoreError::TargetError {
                 status: *status,
                 body: body.clone(),
@@ -460,8 +467,37 @@ fn legacy_outcome(v: &serde_json::Value) -> Option<CallOutcome> {
     })
 }
 
-/// The kind of an approval request for a grant.
-pub const GRANT_KIND: &str = "grant";
+/// What an approval request asks a reviewer to let happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// Run one escalated call with the params shown.
+    Call,
+    /// Activate a time-bound grant of the scope shown.
+    Grant,
+    /// Make the manifest an agent registered, which widens its scope, its next version.
+    Manifest,
+}
+
+impl ApprovalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::Call => "call",
+            ApprovalKind::Grant => "grant",
+            ApprovalKind::Manifest => "manifest",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            ApprovalKind::Call,
+            ApprovalKind::Grant,
+            ApprovalKind::Manifest,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

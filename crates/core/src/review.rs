@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::audit::format_ts;
 use crate::engine::StateDiff;
-use crate::model::{ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND};
+use crate::model::{ApprovalKind, ApprovalRequest, ApprovalStatus, CallOutcome};
 use crate::policy::Escalation;
 
 /// A param's value longer than this is cut, saying how much is left.
@@ -133,6 +133,72 @@ pub fn grant_lines(connector: &str, scope: &Value) -> Vec<String> {
     ]
 }
 
+/// A manifest request: the version it would become, each way it widens the agent's
+/// scope, the rest of the diff against the version in force, and the agent's reason
+/// (agent-written). The whole manifest is in the request's params.
+pub fn manifest_lines(params: &Value) -> Vec<String> {
+    use crate::registry::{ManifestDiff, Widening};
+    let base = params["base_version"].as_i64();
+    let mut lines = vec![match base {
+        Some(v) => format!("becomes version {} (version {v} is in force)", v + 1),
+        None => "becomes version 1 (the agent has no manifest yet)".into(),
+    }];
+    let widens: Vec<Widening> =
+        serde_json::from_value(params["widens"].clone()).unwrap_or_default();
+    for w in &widens {
+        lines.push(cut(
+            &match w {
+                Widening::Connector { connector } => format!(
+                    "widens: new connector {connector}: {}",
+                    params["manifest"]["connectors"][connector]
+                        .as_array()
+                        .map(|ops| ops
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", "))
+                        .unwrap_or_default()
+                ),
+                Widening::Operation(op) => format!("widens: operation {op}"),
+                Widening::Environment { environment } => {
+                    format!("widens: environment {environment}")
+                }
+                Widening::DataClass { class } => format!("widens: data class {class}"),
+                Widening::Rate { from, to } => {
+                    format!("widens: rate {from} → {to} calls per minute")
+                }
+            },
+            VALUE_CHARS,
+        ));
+    }
+    let diff: ManifestDiff = serde_json::from_value(params["diff"].clone()).unwrap_or_default();
+    let narrows = ManifestDiff {
+        removed_connectors: diff.removed_connectors,
+        removed_operations: diff.removed_operations,
+        removed_environments: diff.removed_environments,
+        removed_data_classes: diff.removed_data_classes,
+        model: diff.model,
+        ..ManifestDiff::default()
+    };
+    if !narrows.is_empty() {
+        lines.push(cut(&format!("also: {}", narrows.summary()), VALUE_CHARS));
+    }
+    if let Some(p) = diff.purpose {
+        lines.push(cut(
+            &format!("purpose (written by the agent): {}", p.to),
+            VALUE_CHARS,
+        ));
+    }
+    lines.push(cut(
+        &format!(
+            "reason (written by the agent): {}",
+            params["reason"].as_str().unwrap_or("")
+        ),
+        VALUE_CHARS,
+    ));
+    lines
+}
+
 /// What the reviewer's diff covers, in words: how many records the call touches and how
 /// many could not be read, or that the call would change nothing and since when.
 pub fn diff_note(d: &StateDiff) -> Option<String> {
@@ -226,10 +292,22 @@ pub fn outcome(a: &ApprovalRequest) -> String {
             "Waiting for a decision until {}; nothing runs before.",
             minute_utc(&format_ts(a.expires_ms))
         ),
+        ApprovalStatus::Approved | ApprovalStatus::Executing
+            if a.kind == ApprovalKind::Manifest =>
+        {
+            format!("Approved{by}{at}{said}; ARX is publishing the manifest now.")
+        }
         ApprovalStatus::Approved | ApprovalStatus::Executing => {
             format!("Approved{by}{at}{said}; ARX is running the call now.")
         }
-        ApprovalStatus::Executed if a.kind == GRANT_KIND => format!(
+        ApprovalStatus::Executed if a.kind == ApprovalKind::Manifest => format!(
+            "Approved{by}{at}{said}. The manifest is the agent's version {} now.",
+            match &a.outcome {
+                Some(CallOutcome::ManifestPublished { version, .. }) => version.to_string(),
+                _ => "in force".into(),
+            }
+        ),
+        ApprovalStatus::Executed if a.kind == ApprovalKind::Grant => format!(
             "Approved{by}{at}{said}. The grant is active until {}.",
             match &a.outcome {
                 Some(CallOutcome::GrantActive { expires_at, .. }) => minute_utc(expires_at),
@@ -243,6 +321,9 @@ pub fn outcome(a: &ApprovalRequest) -> String {
             "Approved{by}{at}{said}, but the call failed: {}.",
             failure.trim_end_matches('.')
         ),
+        ApprovalStatus::Denied if a.kind == ApprovalKind::Manifest => {
+            format!("Denied{by}{at}{said}. The manifest in force stays.")
+        }
         ApprovalStatus::Denied => format!("Denied{by}{at}{said}. Nothing ran."),
         ApprovalStatus::Expired => format!(
             "Expired at {}: nobody decided in time, so nothing ran.",

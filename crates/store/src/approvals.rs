@@ -28,7 +28,7 @@ sqlx::query(&format!(
         .bind(a.id.to_string())
         .bind(a.org_id.to_string())
         .bind(a.agent_id.to_string())
-        .bind(a.instance_id.to_string())
+        .bind(a.instance_id.map(|i| i.to_string()))
         .bind(&a.connector)
         .bind(&a.operation)
         .bind(to_json(&a.params)?)
@@ -45,7 +45,7 @@ sqlx::query(&format!(
         .bind(&a.comment)
         .bind(a.outcome.as_ref().map(to_json).transpose()?)
         .bind(a.result_audit_id.map(|r| r.to_string()))
-        .bind(&a.kind)
+        .bind(a.kind.as_str())
         .bind(a.heartbeat_ms), "create approval")
 .await?;
         self.notify_approval(a.id).await;

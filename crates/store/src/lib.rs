@@ -285,6 +285,23 @@ impl SqlStore {
             .map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
     }
 
+    /// Applies the migrations of this backend up to version `last`: for tests that
+    /// prove an upgrade keeps what an older version wrote.
+    pub async fn migrate_until(&self, last: i64) -> Result<(), CoreError> {
+        let all = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let older = sqlx::migrate::Migrator {
+            migrations: all.iter().filter(|m| m.version <= last).cloned().collect(),
+            ..sqlx::migrate::Migrator::DEFAULT
+        };
+        older
+            .run(&self.pool)
+            .await
+            .map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
+    }
+
     /// Raw access for tests and operational commands (e.g. proving the triggers hold).
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -3,8 +3,8 @@
 use arx_core::CoreError;
 use arx_core::audit::AuditRecord;
 use arx_core::model::{
-    Agent, AgentKey, AgentStatus, ApiToken, ApprovalRequest, ApprovalStatus, ApprovalVote,
-    Environment, Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
+    Agent, AgentKey, AgentStatus, ApiToken, ApprovalKind, ApprovalRequest, ApprovalStatus,
+    ApprovalVote, Environment, Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -165,7 +165,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
         id: id(row, "id")?,
         org_id: id(row, "org_id")?,
         agent_id: id(row, "agent_id")?,
-        instance_id: id(row, "instance_id")?,
+        instance_id: opt_id(row, "instance_id")?,
         connector: get(row, "connector")?,
         operation: get(row, "operation")?,
         params: json(row, "params")?,
@@ -189,7 +189,7 @@ pub(crate) fn approval(row: &AnyRow) -> Result<ApprovalRequest, CoreError> {
             })
             .transpose()?,
         result_audit_id: opt_id(row, "result_audit_id")?,
-        kind: get(row, "kind")?,
+        kind: named(row, "kind", ApprovalKind::parse)?,
         heartbeat_ms: get(row, "heartbeat_ms")?,
     })
 }

@@ -83,6 +83,7 @@ impl Metrics {
                 ("approved_executed", "ESCALATE")
             }
             Ok(Executed::Pending { .. }) => ("pending", "ESCALATE"),
+            Ok(Executed::Registered { .. }) => ("registered", ""),
             Err(CoreError::PermissionDenied { .. }) => ("denied", "DENY"),
             Err(e) => (e.code(), ""),
         };

@@ -1,11 +1,11 @@
 //! What agents call: `POST /v1/sdk/execute`, the long poll of an escalated call
-//! (`GET /v1/sdk/approvals/{id}`) and `POST /v1/sdk/grants`. The agent's API key is
+//! (`GET /v1/sdk/approvals/{id}`), `POST /v1/sdk/grants` and `POST /v1/agents/register`. The agent's API key is
 //! checked by the engine, first, so an unauthenticated caller learns nothing about the
 //! ids or bodies it sent.
 
 use arx_core::CoreError;
 use arx_core::engine::Executed;
-use arx_core::engine::GrantRequest;
+use arx_core::engine::{GrantRequest, Registration};
 use arx_core::ids::{ApprovalId, GrantId, RecordId};
 use arx_core::model::GrantResource;
 use arx_core::policy::Verdict;
@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(execute))
         .routes(routes!(poll))
         .routes(routes!(request_grant))
+        .routes(routes!(register))
 }
 
 /// Runs one operation against a security tool, governed: scored, decided by policy,
@@ -118,6 +119,21 @@ pub struct GrantActive {
     approval_id: ApprovalId,
 }
 
+/// The agent's manifest in force after a registration.
+#[derive(Serialize, ToSchema)]
+pub struct Registered {
+    /// `published` (a new version) or `unchanged` (the manifest equals the version in
+    /// force: nothing was written).
+    #[schema(value_type = String, pattern = "^(published|unchanged)$")]
+    status: &'static str,
+    version: i64,
+    /// SHA-256 of the version's canonical JSON (RFC 8785), as in the audit chain.
+    manifest_sha256: String,
+    /// The approved request that published it, when it widened the agent's scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval_id: Option<ApprovalId>,
+}
+
 /// The answer to an agent's call: 200 with the result (or the active grant), 202 while
 /// a reviewer decides, or the error. The one place these bodies are built.
 pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
@@ -152,6 +168,18 @@ pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
             operations,
             resource,
             expires_at,
+            approval_id,
+        })
+        .into_response(),
+        Ok(Executed::Registered {
+            approval_id,
+            version,
+            manifest_sha256,
+            unchanged,
+        }) => Json(Registered {
+            status: if unchanged { "unchanged" } else { "published" },
+            version,
+            manifest_sha256,
             approval_id,
         })
         .into_response(),
@@ -244,7 +272,8 @@ async fn request_grant(State(s): State<AppState>, headers: HeaderMap, body: Byte
     )
 }
 
-/// What a poll answers with 200: a call that ran, or a grant that is active.
+/// What a poll answers with 200: a call that ran, a grant that is active, or a
+/// registered manifest that was published.
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
@@ -253,4 +282,41 @@ enum RanOrGranted {
     Ran(Ran),
     #[schema(title = "GrantActive")]
     Granted(GrantActive),
+    #[schema(title = "Registered")]
+    Registered(Registered),
+}
+
+/// An agent registers its manifest. One that declares nothing beyond the version in
+/// force becomes the next version at once; one that widens the agent's scope (a
+/// connector, operation, environment or data class more, or a higher rate) waits for a
+/// reviewer as an approval request of kind `manifest`, answered like an escalated call.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/register",
+    tag = "sdk",
+    security(("agentKey" = [])),
+    request_body = Registration,
+    responses(
+        (status = 200, description = "The manifest is the version in force: published now (narrower or equal in scope), or unchanged", body = Registered),
+        (status = 202, description = "It widens the agent's scope: a reviewer decides; poll GET /v1/sdk/approvals/{id}", body = Pending),
+        (status = 400, description = "The manifest is malformed or names what the catalog does not have", body = ErrorBody),
+        (status = 403, description = "The agent is suspended, or a reviewer denied the manifest or let it expire", body = ErrorBody),
+        (status = 409, description = "The request was cancelled (superseded, or the manifest changed before approval)", body = ErrorBody),
+        (status = 503, description = "The audit trail cannot be written: nothing was published", body = ErrorBody),
+    )
+)]
+async fn register(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let parsed = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
+        .map_err(|e| {
+            CoreError::InvalidRequest(format!(
+                "the body is not a valid registration ({{manifest, reason, wait_seconds?}}): {}: {}",
+                e.path(),
+                e.inner()
+            ))
+        });
+    executed_response(
+        s.engine
+            .register_manifest(bearer(&headers).as_deref(), parsed)
+            .await,
+    )
 }

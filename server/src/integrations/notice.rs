@@ -6,7 +6,7 @@ use arx_core::audit::format_ts;
 use arx_core::engine::{ApprovalDetail, StateRow};
 use arx_core::ids::{ApprovalId, OrgId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind};
-use arx_core::model::ApprovalStatus;
+use arx_core::model::{ApprovalKind, ApprovalStatus};
 use arx_core::review;
 use serde_json::{Value, json};
 
@@ -17,8 +17,7 @@ const DIFF_ROWS: usize = 5;
 pub struct Notice {
     pub id: ApprovalId,
     pub org: OrgId,
-    /// `call` or `grant`.
-    pub kind: String,
+    pub kind: ApprovalKind,
     pub status: ApprovalStatus,
     pub agent: String,
     pub connector: String,
@@ -75,7 +74,7 @@ impl Notice {
         Notice {
             id: a.id,
             org: a.org_id,
-            kind: a.kind.clone(),
+            kind: a.kind,
             status: a.status,
             agent: d
                 .agent
@@ -95,10 +94,10 @@ impl Notice {
                 .unwrap_or_else(|| "org default".into()),
             reason: text(call.map(|i| i.reason.as_str())).unwrap_or_default(),
             reasoning: text(call.and_then(|i| i.reasoning())),
-            details: if a.kind == "grant" {
-                review::grant_lines(&a.connector, &a.params)
-            } else {
-                review::param_lines(&a.params)
+            details: match a.kind {
+                ApprovalKind::Grant => review::grant_lines(&a.connector, &a.params),
+                ApprovalKind::Manifest => review::manifest_lines(&a.params),
+                ApprovalKind::Call => review::param_lines(&a.params),
             },
             diff,
             diff_note: d.state.as_ref().and_then(review::diff_note),
@@ -113,6 +112,15 @@ impl Notice {
                 public_url.trim_end_matches('/'),
                 a.id
             ),
+        }
+    }
+
+    /// The heading of [`Notice::details`].
+    pub fn details_title(&self) -> &'static str {
+        match self.kind {
+            ApprovalKind::Grant => "Scope asked for",
+            ApprovalKind::Manifest => "Manifest changes asked for",
+            ApprovalKind::Call => "Exactly what will run",
         }
     }
 
@@ -147,10 +155,10 @@ impl Notice {
         } else {
             format!(" by {}", self.decided_by.join(" and "))
         };
-        let what = if self.kind == "grant" {
-            "temporary access"
-        } else {
-            "a call"
+        let what = match self.kind {
+            ApprovalKind::Grant => "temporary access",
+            ApprovalKind::Manifest => "a manifest that widens the agent's scope",
+            ApprovalKind::Call => "a call",
         };
         match self.status {
             ApprovalStatus::Pending if self.approvals > 0 => format!(
@@ -162,7 +170,7 @@ impl Notice {
                 format!("Approved{by}; running")
             }
             ApprovalStatus::Executed => format!("Approved{by} and done"),
-            ApprovalStatus::Failed => format!("Approved{by}, but the call failed"),
+            ApprovalStatus::Failed => format!("Approved{by}, but it failed"),
             ApprovalStatus::Denied => format!("Denied{by}"),
             ApprovalStatus::Expired => {
                 format!("Expired: nobody decided before {}", self.expires_at)
@@ -183,7 +191,7 @@ impl Notice {
             "decided_by": self.decided_by, "comment": self.comment,
             "created_at": self.created_at, "expires_at": self.expires_at,
             "diff": self.diff, "link": self.link, "summary": self.headline(),
-            "details": if self.kind == "grant" { json!(self.details) } else { Value::Null },
+            "details": if self.kind == ApprovalKind::Call { Value::Null } else { json!(self.details) },
         })
     }
 }

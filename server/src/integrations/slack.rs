@@ -78,11 +78,7 @@ pub fn blocks(n: &Notice) -> Value {
         .map(|f| json!({"type": "mrkdwn", "text": f}))
         .collect::<Vec<_>>()}));
     if !n.details.is_empty() {
-        let title = if n.kind == "grant" {
-            "Scope asked for"
-        } else {
-            "Exactly what will run"
-        };
+        let title = n.details_title();
         blocks.push(
             json!({"type": "section", "text": {"type": "mrkdwn", "text": format!(
                 "*{title}*\n```{}```", fence(&escape(&n.details.join("\n")))
@@ -279,7 +275,7 @@ mod tests {
         Notice {
             id: ApprovalId::new(),
             org: OrgId::new(),
-            kind: "call".into(),
+            kind: arx_core::model::ApprovalKind::Call,
             status,
             agent: "remediation-agent".into(),
             connector: "crowdstrike".into(),

@@ -27,11 +27,7 @@ pub fn card(n: &Notice) -> Value {
         json!({"type": "FactSet", "facts": facts}),
     ];
     if !n.details.is_empty() {
-        let title = if n.kind == "grant" {
-            "Scope asked for"
-        } else {
-            "Exactly what will run"
-        };
+        let title = n.details_title();
         body.push(json!({"type": "TextBlock", "wrap": true, "weight": "Bolder", "text": title}));
         body.push(
             json!({"type": "TextBlock", "wrap": true, "fontType": "Monospace",

@@ -15,6 +15,7 @@ mod fakes;
 mod harness;
 mod jobs;
 mod policy;
+mod registration;
 mod registry;
 mod responses;
 mod rule_edits;

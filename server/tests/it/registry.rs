@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::{TestServer, contain, error_message};
 
 /// A new agent of the demo org with no manifest yet, and a key: (id, key).
-async fn new_agent(s: &TestServer, name: &str) -> (String, String) {
+pub(crate) async fn new_agent(s: &TestServer, name: &str) -> (String, String) {
     let (st, b) = s
         .admin()
         .post(

@@ -21,16 +21,20 @@ pub async fn decide_approval(
     };
     let typed = [("comment", comment.as_str())];
     flash_form(DECIDE_FORM, r, &typed, |a| {
+        use arx_core::model::ApprovalKind;
         let msg = match a.status.as_str() {
-            "executed" if a.kind == arx_core::model::GRANT_KIND => {
+            "executed" if a.kind == ApprovalKind::Grant => {
                 "Approved. The grant is active; the agent is told so.".to_string()
+            }
+            "executed" if a.kind == ApprovalKind::Manifest => {
+                "Approved. The manifest is the agent's version in force now.".to_string()
             }
             "executed" => "Approved. ARX ran the call; the agent has its result.".to_string(),
             "failed" => "Approved, but the call failed; the outcome is below.".to_string(),
-            "cancelled" => {
-                "Approved, but the request was cancelled: the agent is no longer active."
-                    .to_string()
-            }
+            "cancelled" => format!(
+                "Approved, but the request was cancelled: {}.",
+                a.comment.trim_end_matches('.')
+            ),
             "pending" => {
                 "Your approval is recorded; this request needs another approver.".to_string()
             }

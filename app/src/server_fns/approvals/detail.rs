@@ -8,7 +8,7 @@ use crate::types::ApprovalView;
 pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     use super::ssr::row;
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use arx_core::model::Role;
+    use arx_core::model::{ApprovalKind, Role};
     let p = principal().await?;
     let engine = engine();
     let id = id
@@ -30,6 +30,7 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     let agents: Vec<_> = d.agent.iter().cloned().collect();
     Ok(ApprovalView {
         row: row(a, &agents, engine.now_ms()),
+        kind: a.kind.as_str().into(),
         owner: d
             .agent
             .as_ref()
@@ -50,11 +51,17 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
             .as_ref()
             .map(|i| i.environment.as_str().to_string())
             .unwrap_or_default(),
-        description: d
-            .operation
-            .as_ref()
-            .map(|o| o.description.clone())
-            .unwrap_or_default(),
+        description: match a.kind {
+            ApprovalKind::Manifest => {
+                "The agent registered a manifest that widens its scope; it takes effect only if approved."
+                    .into()
+            }
+            _ => d
+                .operation
+                .as_ref()
+                .map(|o| o.description.clone())
+                .unwrap_or_default(),
+        },
         tier: call.map(|i| i.tier.as_str().into()).unwrap_or_default(),
         risk_inputs: (
             a.risk_score,
@@ -70,10 +77,10 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
         params: pretty(&a.params),
         requirements,
         require_reason: a.requirements.require_reason,
-        scope: if a.kind == arx_core::model::GRANT_KIND {
-            arx_core::review::grant_lines(&a.connector, &a.params)
-        } else {
-            vec![]
+        scope: match a.kind {
+            ApprovalKind::Grant => arx_core::review::grant_lines(&a.connector, &a.params),
+            ApprovalKind::Manifest => arx_core::review::manifest_lines(&a.params),
+            ApprovalKind::Call => vec![],
         },
         summary: arx_core::review::outcome(a),
         expires: format_ms(a.expires_ms),

@@ -309,6 +309,26 @@ pub struct ManifestPublished {
     /// What changed against the version before, in a line.
     pub changes: String,
     pub reason: String,
+    /// The approved request of the agent's self-registration it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<crate::ids::ApprovalId>,
+}
+
+/// `agent.manifest_requested`: an agent registered a manifest that widens its scope; a
+/// reviewer decides it as approval request `approval_id` (this record is its intercept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestRequested {
+    pub approval_id: crate::ids::ApprovalId,
+    pub agent_id: AgentId,
+    pub agent: String,
+    /// The version in force when it registered (none: it had none).
+    pub base_version: Option<i64>,
+    pub manifest_sha256: String,
+    /// How it reaches beyond the version in force.
+    pub widens: Vec<crate::registry::Widening>,
+    /// What changed against that version, in a line.
+    pub changes: String,
+    pub reason: String,
 }
 
 /// `drift.detected`: an agent's call departed from its manifest in a new way (a repeat
@@ -655,6 +675,7 @@ events! {
     "agent.created" => AgentCreated(AgentCreated),
     "agent.key_issued" => AgentKeyIssued(AgentKeyIssued),
     "agent.manifest_published" => ManifestPublished(ManifestPublished),
+    "agent.manifest_requested" => ManifestRequested(ManifestRequested),
     "drift.detected" => DriftDetected(DriftDetected),
     "registry.enabled" => RegistryEnabled(RegistryEnabled),
     "agent.sealed" => AgentSealed(AgentSealed),
@@ -763,6 +784,10 @@ impl AuditEvent {
                 ..Subject::default()
             },
             AuditEvent::ManifestPublished(m) => Subject {
+                agent: Some(&m.agent),
+                ..Subject::default()
+            },
+            AuditEvent::ManifestRequested(m) => Subject {
                 agent: Some(&m.agent),
                 ..Subject::default()
             },

@@ -15,7 +15,7 @@ use crate::error::CoreError;
 use crate::executor::ExecError;
 use crate::ids::{ApprovalId, GrantId, RecordId};
 use crate::model::{
-    Agent, AgentStatus, ApprovalRequest, ApprovalStatus, GrantResource, Instance, Org,
+    Agent, AgentStatus, ApprovalKind, ApprovalRequest, ApprovalStatus, GrantResource, Instance, Org,
 };
 use crate::policy::{self, Decision, Verdict};
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
@@ -44,6 +44,14 @@ pub enum Executed {
         operations: Vec<String>,
         resource: Option<GrantResource>,
         expires_at: String,
+    },
+    /// A registered manifest is the agent's version in force: published at once, by
+    /// the approval of `approval_id`, or already in force (`unchanged`).
+    Registered {
+        approval_id: Option<ApprovalId>,
+        version: i64,
+        manifest_sha256: String,
+        unchanged: bool,
     },
     /// Escalated: the agent waits for a reviewer.
     Pending {
@@ -430,7 +438,7 @@ impl Engine {
             id: ApprovalId::new(),
             org_id: org.id,
             agent_id: call.agent.id,
-            instance_id: call.instance.id,
+            instance_id: Some(call.instance.id),
             connector: facts.connector.clone(),
             operation: facts.operation.clone(),
             params_hash: params_hash(&params),
@@ -447,7 +455,7 @@ impl Engine {
             comment: String::new(),
             outcome: None,
             result_audit_id: None,
-            kind: "call".into(),
+            kind: ApprovalKind::Call,
             heartbeat_ms: None,
         };
         self.store.create_approval(&approval).await?;

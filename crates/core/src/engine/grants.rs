@@ -16,7 +16,7 @@ use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, GrantId, InstanceId, OrgId};
 use crate::model::{
-    ApprovalChange, ApprovalRequest, ApprovalStatus, CallOutcome, GRANT_KIND, Grant, GrantChange,
+    ApprovalChange, ApprovalKind, ApprovalRequest, ApprovalStatus, CallOutcome, Grant, GrantChange,
     GrantResource, GrantStatus,
 };
 use crate::policy::{self, CallFacts, Escalation, NotGrantable, PolicyInput, duration};
@@ -221,7 +221,7 @@ impl Engine {
             id: approval_id,
             org_id: org.id,
             agent_id: agent.id,
-            instance_id: instance.id,
+            instance_id: Some(instance.id),
             connector: connector.name.clone(),
             operation: "grant".into(),
             params_hash: params_hash(&scope),
@@ -238,7 +238,7 @@ impl Engine {
             comment: String::new(),
             outcome: None,
             result_audit_id: None,
-            kind: GRANT_KIND.into(),
+            kind: ApprovalKind::Grant,
             heartbeat_ms: None,
         };
         self.store.create_approval(&approval).await?;

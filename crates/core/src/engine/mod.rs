@@ -10,6 +10,7 @@ mod identity;
 mod integrations;
 mod policy;
 mod refusals;
+mod registration;
 mod registry;
 mod responses;
 mod simulate;
@@ -28,6 +29,7 @@ pub use grants::GrantRequest;
 pub use identity::accounts::{new_secret_token, token_hash};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
+pub use registration::{MANIFEST_CONNECTOR, Registration};
 pub use registry::{
     AtStake, Decommission, Decommissioned, Fleet, FleetPage, LabelGroup, Lineage, MAX_FLEET_PAGE,
 };

@@ -37,6 +37,26 @@ pub(super) struct NewVersion<'a> {
     pub rollback_of: Option<i64>,
     /// The version number the publisher means to create; another is a conflict.
     pub expected: Option<i64>,
+    /// The approved manifest request it comes from (a widening self-registration).
+    pub approval: Option<ApprovalId>,
+}
+
+/// Why a manifest changes, trimmed: required, at most 1000 characters.
+pub(super) fn checked_reason(reason: &str) -> Result<String, CoreError> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(CoreError::InvalidField {
+            field: "reason",
+            message: "say why the manifest changes (reason); it goes into the audit trail".into(),
+        });
+    }
+    if reason.chars().count() > 1000 {
+        return Err(CoreError::InvalidField {
+            field: "reason",
+            message: "the reason is at most 1000 characters".into(),
+        });
+    }
+    Ok(reason.to_string())
 }
 
 impl Engine {
@@ -48,20 +68,7 @@ impl Engine {
         agent: &Agent,
         new: NewVersion<'_>,
     ) -> Result<ManifestVersion, CoreError> {
-        let reason = new.reason.trim();
-        if reason.is_empty() {
-            return Err(CoreError::InvalidField {
-                field: "reason",
-                message: "say why the manifest changes (reason); it goes into the audit trail"
-                    .into(),
-            });
-        }
-        if reason.chars().count() > 1000 {
-            return Err(CoreError::InvalidField {
-                field: "reason",
-                message: "the reason is at most 1000 characters".into(),
-            });
-        }
+        let reason = checked_reason(new.reason)?;
         let current = self.store.current_manifest(agent.org_id, agent.id).await?;
         let next = current.as_ref().map_or(1, |c| c.version + 1);
         if let Some(expected) = new.expected
@@ -86,7 +93,7 @@ impl Engine {
             manifest,
             generated: new.generated,
             rollback_of: new.rollback_of,
-            reason: reason.to_string(),
+            reason,
             created_by: new.by.name.clone(),
             created_ms: now,
             created: crate::audit::format_ts(now),
@@ -108,6 +115,7 @@ impl Engine {
                 rollback_of: v.rollback_of,
                 changes,
                 reason: v.reason.clone(),
+                approval_id: new.approval,
             },
         )
         .await?;
@@ -151,6 +159,7 @@ impl AdminOps<'_> {
                 generated: false,
                 rollback_of: None,
                 expected,
+                approval: None,
             },
         )
         .await
@@ -176,6 +185,7 @@ impl AdminOps<'_> {
                 generated: false,
                 rollback_of: Some(version),
                 expected: None,
+                approval: None,
             },
         )
         .await
@@ -654,6 +664,7 @@ impl Engine {
                         generated: true,
                         rollback_of: None,
                         expected: Some(1),
+                        approval: None,
                     },
                 )
                 .await;

@@ -223,7 +223,7 @@ impl Engine {
                 .unwrap_or_default(),
         };
         let sets = proposed(st, &params);
-        let instance = match self.store.instance(a.org_id, a.instance_id).await {
+        let instance = match self.instance_of(a).await {
             Ok(Some(i)) => i,
             _ => {
                 diff.error = Some("the connector instance is gone".into());

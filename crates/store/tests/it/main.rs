@@ -4,3 +4,4 @@
 mod backends;
 mod leases;
 mod suite;
+mod upgrade;

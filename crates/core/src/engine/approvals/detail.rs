@@ -54,7 +54,7 @@ impl Engine {
         Ok(ApprovalDetail {
             state,
             agent: e.store.agent(org, approval.agent_id).await?,
-            instance: e.store.instance(org, approval.instance_id).await?,
+            instance: e.instance_of(&approval).await?,
             operation: e
                 .catalog
                 .get(&approval.connector)

@@ -20,7 +20,7 @@ impl Engine {
         };
         match self.transition(&a, change, Actor::system(), note).await? {
             Some(done) => {
-                if done.kind == GRANT_KIND {
+                if done.kind == ApprovalKind::Grant {
                     self.deny_grant(&done, "nobody approved it in time").await?;
                 }
                 Ok(done)

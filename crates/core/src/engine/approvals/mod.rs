@@ -17,7 +17,7 @@ use crate::audit::{Actor, AuditEvent, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::model::{
-    ApprovalChange, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome, GRANT_KIND, Role,
+    ApprovalChange, ApprovalKind, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome, Role,
     User,
 };
 use crate::policy::Verdict;
@@ -104,6 +104,15 @@ pub(crate) fn outcome_of(a: &ApprovalRequest) -> Result<Executed, CoreError> {
                 resource,
                 expires_at,
             }),
+            Some(CallOutcome::ManifestPublished {
+                version,
+                manifest_sha256,
+            }) => Ok(Executed::Registered {
+                approval_id: Some(a.id),
+                version,
+                manifest_sha256,
+                unchanged: false,
+            }),
             Some(failed) => Err(failed
                 .error(a.intercept_id)
                 .unwrap_or_else(|| CoreError::Internal("unexpected outcome".into()))),
@@ -178,6 +187,17 @@ impl Engine {
             .approval(org, id)
             .await?
             .ok_or_else(|| CoreError::NotFound(format!("no approval request {id}")))
+    }
+
+    /// The connector instance a call or grant request is for (none for a manifest).
+    pub(crate) async fn instance_of(
+        &self,
+        a: &ApprovalRequest,
+    ) -> Result<Option<crate::model::Instance>, CoreError> {
+        match a.instance_id {
+            Some(id) => self.store.instance(a.org_id, id).await,
+            None => Ok(None),
+        }
     }
 
     pub(super) async fn finish_approval(

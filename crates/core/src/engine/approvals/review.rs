@@ -206,10 +206,11 @@ impl ReviewOps<'_> {
             n.params_hash = Some(a.params_hash.clone());
         };
         match e.transition(&a, change.clone(), self.actor(), note).await? {
-            Some(approved) if approved.kind == GRANT_KIND => {
-                e.activate_grant(approved, self.actor()).await
-            }
-            Some(approved) => e.start_approved(approved, self.actor()).await,
+            Some(approved) => match approved.kind {
+                ApprovalKind::Grant => e.activate_grant(approved, self.actor()).await,
+                ApprovalKind::Manifest => e.publish_registered(approved, self.actor()).await,
+                ApprovalKind::Call => e.start_approved(approved, self.actor()).await,
+            },
             None => Err(self.lost_race(a.id).await),
         }
     }

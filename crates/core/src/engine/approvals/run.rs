@@ -42,8 +42,7 @@ impl Engine {
                 CoreError::Internal(format!("operation {} left the catalog", a.operation))
             })?;
             let instance = self
-                .store
-                .instance(a.org_id, a.instance_id)
+                .instance_of(&a)
                 .await?
                 .ok_or_else(|| CoreError::Internal("the instance was removed".into()))?;
             let intercept = self

@@ -1,0 +1,80 @@
+//! Upgrades keep what an older version wrote: each test migrates a database to an older
+//! version, writes through the store, then migrates to the newest and reads it back.
+
+use std::collections::BTreeMap;
+
+use arx_core::ids::{AgentId, ApprovalId, InstanceId, OrgId, RecordId, UserId};
+use arx_core::integration::{ApprovalNotice, IntegrationKind};
+use arx_core::model::{
+    Agent, AgentStatus, ApprovalKind, ApprovalRequest, ApprovalStatus, ApprovalVote, Environment,
+    Instance, Org, Role, User,
+};
+use arx_core::policy::Escalation;
+use arx_core::store::prelude::*;
+use arx_store::SqlStore;
+use arx_testkit::{Backend, TestDb, backend_tests};
+use serde_json::json;
+
+backend_tests! {
+    async fn approvals_with_votes_and_notices_survive_the_rebuild_for_manifest_requests(b: Backend) {
+        let db = TestDb::create(b).await.unwrap();
+        let s = SqlStore::connect(db.url()).await.unwrap();
+        s.migrate_until(13).await.unwrap();
+
+        let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
+        s.create_org(&org, "v1:wrapped").await.unwrap();
+        let agent = Agent {
+            id: AgentId::new(), org_id: org.id, name: "a".into(), description: String::new(),
+            owner: "o@example.com".into(), labels: BTreeMap::new(), status: AgentStatus::Active,
+            declared_rate: 60, created_ms: 1, manifest_version: None,
+        };
+        s.create_agent(&agent).await.unwrap();
+        let inst = Instance {
+            id: InstanceId::new(), org_id: org.id, connector: "okta".into(), name: "main".into(),
+            environment: Environment::Prod, variables: BTreeMap::new(), sensitivity: None,
+            sealed_credentials: None, credentials_set: false, created_ms: 1,
+        };
+        s.create_instance(&inst).await.unwrap();
+        let user = User {
+            id: UserId::new(), org_id: org.id, email: "r@example.com".into(), name: "r".into(),
+            role: Role::Reviewer, password_hash: None, active: true, groups: vec![],
+            slack_user_id: None, created_ms: 1,
+        };
+        s.create_user(&user).await.unwrap();
+        let call = ApprovalRequest {
+            id: ApprovalId::new(), org_id: org.id, agent_id: agent.id, instance_id: Some(inst.id),
+            connector: "okta".into(), operation: "users:suspend".into(),
+            params: json!({"user_id": "u1"}), params_hash: "h".into(), intercept_id: RecordId::new(),
+            risk_score: 70, policy_id: "r".into(), status: ApprovalStatus::Pending, created_ms: 5,
+            expires_ms: 9_999, requirements: Escalation::org_default(3600), decided_ms: None,
+            decided_by: vec![], comment: String::new(), outcome: None, result_audit_id: None,
+            kind: ApprovalKind::Call, heartbeat_ms: None,
+        };
+        s.create_approval(&call).await.unwrap();
+        let vote = ApprovalVote {
+            approval_id: call.id, user_id: user.id, email: user.email.clone(), comment: "ok".into(), created_ms: 6,
+        };
+        assert!(s.add_approval_vote(org.id, &vote).await.unwrap());
+        let notice = ApprovalNotice {
+            org_id: org.id, approval_id: call.id, kind: IntegrationKind::Slack, channel: "C1".into(),
+            message_ts: "1.2".into(), status: ApprovalStatus::Pending, votes: 1, updated_ms: 7,
+        };
+        assert!(s.claim_approval_notice(&notice, None).await.unwrap());
+
+        s.migrate().await.unwrap();
+        assert_eq!(s.approval(org.id, call.id).await.unwrap().as_ref(), Some(&call), "{b:?}");
+        assert_eq!(s.approval_votes(org.id, call.id).await.unwrap(), vec![vote.clone()]);
+        let kept = s.approval_notice(org.id, call.id, IntegrationKind::Slack).await.unwrap();
+        assert_eq!(kept.map(|n| (n.status, n.votes)), Some((ApprovalStatus::Pending, 1)));
+
+        // A manifest request is for no instance now; references are still enforced.
+        let manifest = ApprovalRequest {
+            id: ApprovalId::new(), instance_id: None, kind: ApprovalKind::Manifest,
+            connector: "registry".into(), operation: "manifest".into(), ..call.clone()
+        };
+        s.create_approval(&manifest).await.unwrap();
+        assert_eq!(s.approval(org.id, manifest.id).await.unwrap().map(|a| a.instance_id), Some(None));
+        let stray = ApprovalVote { approval_id: ApprovalId::new(), ..vote };
+        assert!(s.add_approval_vote(org.id, &stray).await.is_err(), "a vote for no request is refused");
+    }
+}
