@@ -28,7 +28,7 @@ test("the agents page lists the demo agents; an admin registers one and issues i
 
   const name = `e2e-${info.project.name}-agent`;
   await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Owner email").fill("owner@example.com");
+  await page.getByLabel("Owner email").fill("secops-lead@demo.arx.local");
   await page.getByLabel("Labels").fill("env:dev, team:qa");
   await page.getByRole("button", { name: "Create agent" }).click();
   await expect(page.getByRole("status")).toContainText(`Agent ${name} created`);
@@ -45,11 +45,11 @@ test("the agents page lists the demo agents; an admin registers one and issues i
 
   // A bad form input comes back as a clear message, not an error page.
   await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Owner email").fill("owner@example.com");
+  await page.getByLabel("Owner email").fill("secops-lead@demo.arx.local");
   await page.getByRole("button", { name: "Create agent" }).click();
   // By the form, which keeps what was typed.
   await expect(page.locator("form .flash-error")).toContainText("exists");
-  await expect(page.getByLabel("Owner email")).toHaveValue("owner@example.com");
+  await expect(page.getByLabel("Owner email")).toHaveValue("secops-lead@demo.arx.local");
 });
 
 test("the audit trail shows a PERMIT, an ESCALATE and a DENY with risk and hash", async ({ page, request }) => {

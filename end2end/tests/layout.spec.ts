@@ -90,14 +90,14 @@ test("a refused form says what to fix by the field, and keeps what was typed", a
   await signIn(page, "admin");
   await page.goto("/agents");
   await page.getByLabel("Name").fill("bad name!! <b>x</b>");
-  await page.getByLabel("Owner email").fill("owner@example.com");
+  await page.getByLabel("Owner email").fill("secops-lead@demo.arx.local");
   await page.getByLabel("Description").fill("typed by hand");
   await page.getByRole("button", { name: "Create agent" }).click();
   const nameError = page.locator("#name-error");
   await expect(nameError).toContainText("'!' is not allowed");
   await expect(page.getByLabel("Name")).toHaveAttribute("aria-invalid", "true");
   await expect(page.getByLabel("Name")).toHaveValue("bad name!! <b>x</b>");
-  await expect(page.getByLabel("Owner email")).toHaveValue("owner@example.com");
+  await expect(page.getByLabel("Owner email")).toHaveValue("secops-lead@demo.arx.local");
   await expect(page.getByLabel("Description")).toHaveValue("typed by hand");
   // Not on top of the page: by the field.
   await expect(page.locator(".flash-error")).toHaveCount(0);

@@ -86,7 +86,7 @@ test("the registry filters by a label selector, counts by a key, and a malformed
 test("an admin decommissions an agent from its page: the confirmation names its keys, then they are revoked and the record sealed", async ({ page, request }, info) => {
   const name = `retiring-${info.project.name}-${Date.now()}`;
   const admin = { authorization: `Bearer ${demo.admin_token}` };
-  const made = await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "owner@demo.arx.local", labels: { env: "dev" } } })).json();
+  const made = await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "ir-lead@demo.arx.local", labels: { env: "dev" } } })).json();
   const id = made.agent.id;
   const key = (await (await request.post(`/v1/admin/agents/${id}/keys`, { headers: admin, data: {} })).json()).api_key;
   expect(key).toMatch(/^arx_/);
@@ -120,7 +120,7 @@ test("an admin decommissions an agent from its page: the confirmation names its 
 test("an admin compares two manifest versions and rolls back to one from the agent's page", async ({ page, request }, info) => {
   const name = `versioned-${info.project.name}-${Date.now()}`;
   const admin = { authorization: `Bearer ${demo.admin_token}` };
-  const id = (await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "owner@demo.arx.local" } })).json()).agent.id;
+  const id = (await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "ir-lead@demo.arx.local" } })).json()).agent.id;
   const manifest = (ops: string[], rate: number) => ({ connectors: { okta: ops }, rate_per_minute: rate, environments: ["prod"], data_classes: ["identity", "pii"], purpose: "reads identities", model: "" });
   for (const [m, reason] of [[manifest(["users:read"], 30), "first"], [manifest(["users:read", "users:get"], 60), "needs user details"]] as const) {
     expect((await request.post(`/v1/admin/agents/${id}/manifests`, { headers: admin, data: { manifest: m, reason } })).status()).toBe(201);

@@ -133,6 +133,19 @@ pub async fn seed(
         })
         .await?;
     }
+    // Each agent's owner is an accountable person with an account (agent owners, who
+    // sign in only to see their agents; their passwords are not kept anywhere).
+    for (owner, who) in [
+        ("secops-lead@demo.arx.local", "SecOps Lead"),
+        ("ir-lead@demo.arx.local", "Incident Response Lead"),
+        ("ti-lead@demo.arx.local", "Threat Intel Lead"),
+    ] {
+        let unused = new_secret_token("");
+        engine
+            .system()
+            .create_local_user(org.id, owner, who, Role::Owner, &unused, Actor::system())
+            .await?;
+    }
     let mut agents = Vec::new();
     for (name, desc, owner, labels) in [
         (

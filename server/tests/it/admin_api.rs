@@ -13,7 +13,7 @@ backend_tests! {
             .admin()
             .post(
                 "/v1/admin/agents",
-                json!({"name": "enricher", "owner": "ti@example.com", "labels": {"env": "dev"}}),
+                json!({"name": "enricher", "owner": "ti-lead@demo.arx.local", "labels": {"env": "dev"}}),
             )
             .await;
         assert_eq!(st, 201, "{}: {b}", s.backend);
@@ -22,7 +22,7 @@ backend_tests! {
             .admin()
             .post(
                 "/v1/admin/agents",
-                json!({"name": "enricher", "owner": "ti@example.com"}),
+                json!({"name": "enricher", "owner": "ti-lead@demo.arx.local"}),
             )
             .await;
         assert_eq!(

@@ -210,4 +210,38 @@ backend_tests! {
         assert!(!html.contains("<b>enrich</b>"), "the agent's reason is escaped");
         assert!(html.contains("&lt;b&gt;enrich&lt;/b&gt;"), "{html}");
     }
+
+    async fn an_owner_is_a_user_of_the_org_and_one_who_left_shows_as_inactive(s: TestServer) {
+        // Another org's user is not an owner here, even with a well-formed email.
+        let other = s.other_org_admin().await;
+        let (_, users) = s.client(&other).get("/v1/admin/users").await;
+        let stranger = users["users"][0]["email"].as_str().unwrap().to_string();
+        for owner in [stranger.clone(), stranger.to_uppercase()] {
+            let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "x-org", "owner": owner})).await;
+            assert_eq!((st, b["error"]["field"].as_str()), (400, Some("owner")), "{b}");
+        }
+        // A user of this org is one, however the email is written.
+        let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "in-org", "owner": "SecOps-Lead@demo.arx.local"})).await;
+        assert_eq!((st, b["agent"]["owner"].as_str()), (201, Some("secops-lead@demo.arx.local")), "{b}");
+
+        // The owner leaves: the agent stays, and says its owner is inactive.
+        let id = s.agent_id("enrichment-agent");
+        let (_, before) = s.admin().get(&format!("/v1/admin/agents/{id}")).await;
+        assert_eq!(before["owner_active"], true, "{before}");
+        sqlx::query("UPDATE users SET active = 0 WHERE email = 'ti-lead@demo.arx.local'")
+            .execute(s.running.store.pool())
+            .await
+            .unwrap();
+        let (st, after) = s.admin().get(&format!("/v1/admin/agents/{id}")).await;
+        assert_eq!((st, &after["owner_active"]), (200, &json!(false)), "{after}");
+        assert_eq!(after["agent"]["owner"], "ti-lead@demo.arx.local");
+        let (_, fleet) = s.admin().get("/v1/admin/agents?selector=team%3Dti").await;
+        assert_eq!(fleet["inactive_owners"], json!(["ti-lead@demo.arx.local"]), "{fleet}");
+        assert_eq!(fleet["agents"][0]["name"], "enrichment-agent");
+        let (_, rest) = s.admin().get("/v1/admin/agents?selector=team%3Dsoc").await;
+        assert_eq!(rest["inactive_owners"], json!([]), "{rest}");
+        // And nobody can make them the owner of a new agent.
+        let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "orphan", "owner": "ti-lead@demo.arx.local"})).await;
+        assert_eq!((st, b["error"]["field"].as_str()), (400, Some("owner")), "{b}");
+    }
 }

@@ -15,7 +15,7 @@ pub(crate) async fn new_agent(s: &TestServer, name: &str) -> (String, String) {
         .admin()
         .post(
             "/v1/admin/agents",
-            json!({"name": name, "owner": "owner@demo.arx.local"}),
+            json!({"name": name, "owner": "secops-lead@demo.arx.local"}),
         )
         .await;
     assert_eq!(st, 201, "{b}");
@@ -480,7 +480,7 @@ backend_tests! {
         let (st, b) = s.admin().get("/v1/admin/agents?group_by=a%20b").await;
         assert_eq!((st, b["error"]["field"].as_str()), (400, Some("group_by")), "{b}");
         // Labels on the way in follow the same rules.
-        let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "shouty", "owner": "o@example.com", "labels": {"Env": "prod"}})).await;
+        let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "shouty", "owner": "ir-lead@demo.arx.local", "labels": {"Env": "prod"}})).await;
         assert_eq!((st, b["error"]["field"].as_str()), (400, Some("labels")), "{b}");
         assert!(error_message(&b).contains("use lowercase"), "{b}");
     }

@@ -364,7 +364,7 @@ backend_tests! {
         let (status, body) = as_admin
             .post(
                 "/v1/admin/agents",
-                json!({"name": "reader", "owner": "o@example.com"}),
+                json!({"name": "reader", "owner": s.running.bootstrap.as_ref().unwrap().email}),
             )
             .await;
         assert_eq!(status, 201, "{b}: {body}");

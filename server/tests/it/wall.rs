@@ -379,6 +379,12 @@ backend_tests! {
                 "name",
                 "start with a letter or a digit",
             ),
+            // The owner is a person with an account in this org, not free text.
+            (
+                json!({"name": "fine-agent", "owner": "lead@example.com"}),
+                "owner",
+                "lead@example.com is not an active user of this org",
+            ),
         ] {
             let (status, err) = admin.post("/v1/admin/agents", body).await;
             let (status, code, message) = refusal(status, &err);

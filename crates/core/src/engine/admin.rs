@@ -106,6 +106,19 @@ impl AdminOps<'_> {
         let e = self.engine;
         let name = valid::name("name", "the agent name", &input.name)?;
         let owner = valid::email("owner", "owner (the accountable person)", &input.owner)?;
+        let is_user = e
+            .store
+            .user_by_email(&owner)
+            .await?
+            .is_some_and(|u| u.org_id == self.who.org_id && u.active);
+        if !is_user {
+            return Err(CoreError::InvalidField {
+                field: "owner",
+                message: format!(
+                    "{owner} is not an active user of this org: the owner is the accountable person, with an account here (see Users)"
+                ),
+            });
+        }
         crate::registry::check_labels(&input.labels).map_err(|e| CoreError::InvalidField {
             field: "labels",
             message: e.message,

@@ -941,6 +941,8 @@ pub struct Fleet {
     /// the agents without it), most first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<LabelGroup>>,
+    /// Owners of this page's agents who are no longer active users of the org.
+    pub inactive_owners: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -1003,12 +1005,35 @@ impl ReadOps<'_> {
             .into_iter()
             .skip(page.offset)
             .take(page.limit)
-            .collect();
+            .collect::<Vec<Agent>>();
         Ok(Fleet {
+            inactive_owners: self.inactive_owners(&agents).await?.into_iter().collect(),
             agents,
             total,
             groups,
         })
+    }
+
+    /// The owners of `agents` who are no longer active users of the org (they left, or
+    /// their account was disabled): their agents stay, shown as "owner inactive".
+    pub async fn inactive_owners(
+        &self,
+        agents: &[Agent],
+    ) -> Result<std::collections::BTreeSet<String>, CoreError> {
+        let active: std::collections::BTreeSet<String> = self
+            .engine
+            .store
+            .list_users(self.who.org_id)
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .map(|u| u.email.to_lowercase())
+            .collect();
+        Ok(agents
+            .iter()
+            .map(|a| a.owner.to_lowercase())
+            .filter(|o| !active.contains(o))
+            .collect())
     }
 }
 

@@ -82,6 +82,8 @@ async fn list_agents(
 pub struct AgentWithKeys {
     agent: Agent,
     keys: Vec<AgentKey>,
+    /// Whether the owner is still an active user of the org ("owner inactive" if not).
+    owner_active: bool,
 }
 
 /// An agent and its API keys (hashes never served).
@@ -94,9 +96,14 @@ async fn get_agent(
     IdPath(id): IdPath<AgentId>,
 ) -> ApiResult<Json<AgentWithKeys>> {
     let r = s.engine.reader(&p);
+    let agent = r.agent(id).await?;
     Ok(Json(AgentWithKeys {
-        agent: r.agent(id).await?,
+        owner_active: r
+            .inactive_owners(std::slice::from_ref(&agent))
+            .await?
+            .is_empty(),
         keys: r.agent_keys(id).await?,
+        agent,
     }))
 }
 
