@@ -444,6 +444,8 @@ pub struct DriftView {
     /// (severity, open alerts), most severe first.
     pub open_by_severity: Vec<(String, usize)>,
     pub rows: Vec<DriftRow>,
+    /// Where the next (older) page starts, if there is one.
+    pub next_cursor: Option<String>,
 }
 
 /// One drift alert as the console lists it.

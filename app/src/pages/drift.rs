@@ -12,7 +12,7 @@ use crate::components::messages::PostFlash;
 use crate::components::page::{Page, Tabs, query_param};
 use crate::components::table::{Loading, headers, loaded, table_card};
 use crate::components::when::When;
-use crate::fmt::count;
+use crate::fmt::{count, query_value};
 use crate::server_fns::drift::{SetDrift, list_drift};
 use crate::types::DriftRow;
 
@@ -28,17 +28,28 @@ pub fn DriftPage() -> impl IntoView {
     let set = ServerAction::<SetDrift>::new();
     let status = query_param("status");
     let severity = query_param("severity");
+    let cursor = query_param("cursor");
     let data = Resource::new(
-        move || (status(), severity(), set.version().get()),
-        |(status, severity, _)| {
+        move || (status(), severity(), cursor(), set.version().get()),
+        |(status, severity, cursor, _)| {
             let status = match status.as_str() {
                 "" => "open".to_string(),
                 "all" => String::new(),
                 s => s.to_string(),
             };
-            list_drift(status, severity)
+            list_drift(status, severity, cursor)
         },
     );
+    // The filters a pager link keeps.
+    let filters = move || {
+        let mut q = vec![];
+        for (k, v) in [("status", status()), ("severity", severity())] {
+            if !v.is_empty() {
+                q.push(format!("{k}={}", query_value(&v)));
+            }
+        }
+        q
+    };
     let me = signed_in();
     let current = Signal::derive(move || {
         let s = status();
@@ -112,6 +123,28 @@ pub fn DriftPage() -> impl IntoView {
                                     },
                                     move |r| view! { <DriftLine r admin set /> },
                                 )}
+                                <nav class="pager">
+                                    {(!cursor().is_empty())
+                                        .then(|| {
+                                            view! {
+                                                <a href=format!(
+                                                    "/drift?{}",
+                                                    filters().join("&"),
+                                                )>"← Newest"</a>
+                                            }
+                                        })}
+                                    {v
+                                        .next_cursor
+                                        .map(|c| {
+                                            let mut q = filters();
+                                            q.push(format!("cursor={}", query_value(&c)));
+                                            view! {
+                                                <a href=format!("/drift?{}", q.join("&")) rel="next">
+                                                    "Older →"
+                                                </a>
+                                            }
+                                        })}
+                                </nav>
                             }
                         },
                     )

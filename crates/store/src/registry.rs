@@ -161,13 +161,17 @@ impl RegistryStore for SqlStore {
         if let Some(s) = q.status {
             add("status", s.as_str().to_string());
         }
-        let before = match q.before_ms {
-            Some(_) => format!(" AND created_ms < ${}", binds.len() + 2),
+        let after = match q.after {
+            Some(_) => format!(
+                " AND (created_ms < ${n} OR (created_ms = ${n} AND id < ${}))",
+                binds.len() + 3,
+                n = binds.len() + 2
+            ),
             None => String::new(),
         };
         let sql = format!(
             "SELECT {DRIFT_COLS}, (SELECT name FROM agents WHERE agents.id = drift_alerts.agent_id) AS agent \
-             FROM drift_alerts WHERE {}{before} ORDER BY created_ms DESC, id DESC LIMIT {}",
+             FROM drift_alerts WHERE {}{after} ORDER BY created_ms DESC, id DESC LIMIT {}",
             cond.join(" AND "),
             q.limit.clamp(1, 500)
         );
@@ -175,8 +179,8 @@ impl RegistryStore for SqlStore {
         for b in binds {
             query = query.bind(b);
         }
-        if let Some(b) = q.before_ms {
-            query = query.bind(b);
+        if let Some(c) = q.after {
+            query = query.bind(c.created_ms).bind(c.id.to_string());
         }
         self.fetch_all(query, "drift alerts", rows::drift_alert)
             .await

@@ -1,13 +1,22 @@
-//! The org's drift alerts, newest first, filtered by status and severity.
+//! The org's drift alerts, newest first, filtered by status and severity, a page at a
+//! time.
 
 use leptos::prelude::*;
 
 use crate::types::DriftView;
 
+/// How many alerts a page of the Drift page shows.
+pub const DRIFT_PAGE: u32 = 50;
+
 /// Alerts in `status` (`open`, `acknowledged`, `resolved`; empty: all) and `severity`
-/// (empty: all), with the open ones counted by severity.
+/// (empty: all) after `cursor` (empty: the newest), with the open ones counted by
+/// severity.
 #[server]
-pub async fn list_drift(status: String, severity: String) -> Result<DriftView, ServerFnError> {
+pub async fn list_drift(
+    status: String,
+    severity: String,
+    cursor: String,
+) -> Result<DriftView, ServerFnError> {
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
     use crate::types::DriftRow;
     use arx_core::model::registry::DriftStatus;
@@ -32,15 +41,27 @@ pub async fn list_drift(status: String, severity: String) -> Result<DriftView, S
             ))
         })?),
     };
+    let after = match cursor.as_str() {
+        "" => None,
+        c => Some(c.parse().map_err(|e: String| ServerFnError::new(e))?),
+    };
     let alerts = r
         .drift_alerts(&DriftQuery {
             status,
             severity,
-            limit: 200,
+            after,
+            limit: DRIFT_PAGE,
             ..Default::default()
         })
         .await
         .map_err(to_error)?;
+    let next_cursor = (alerts.len() == DRIFT_PAGE as usize)
+        .then(|| {
+            alerts
+                .last()
+                .map(|a| arx_core::store::DriftCursor::of(a).to_string())
+        })
+        .flatten();
     let open = r.open_drift().await.map_err(to_error)?;
     let count = |s: Severity| open.iter().filter(|a| a.severity == s).count();
     Ok(DriftView {
@@ -52,6 +73,7 @@ pub async fn list_drift(status: String, severity: String) -> Result<DriftView, S
         ]
         .map(|s| (s.as_str().to_string(), count(s)))
         .to_vec(),
+        next_cursor,
         rows: alerts
             .into_iter()
             .map(|a| DriftRow {

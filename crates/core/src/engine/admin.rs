@@ -22,7 +22,7 @@ use crate::vault::SecretsOf;
 /// Input of "create agent".
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "example-triage-agent", "owner": "secops@example.com",
+#[schema(example = json!({"name": "example-triage-agent", "owner": "secops-lead@demo.arx.local",
     "description": "Reads detections and opens tickets", "labels": {"team": "soc"}, "declared_rate": 30}))]
 pub struct NewAgent {
     /// Letters, digits, spaces, `-`, `_` and `.`, starting with a letter or digit.

@@ -25,7 +25,7 @@ pub use identity::IdentityStore;
 pub use integrations::IntegrationStore;
 pub use leases::LeaseStore;
 pub use policy::PolicyStore;
-pub use registry::{DriftChange, DriftQuery, RegistryStore};
+pub use registry::{DriftChange, DriftCursor, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
 pub use simulations::SimulationStore;
 

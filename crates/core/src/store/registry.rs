@@ -7,14 +7,50 @@ use crate::ids::{AgentId, DriftId, OrgId};
 use crate::model::registry::{DriftAlert, DriftStatus, ManifestVersion, Retirement};
 
 /// Which drift alerts to list: all of the org's, or those of one agent, severity or
-/// status; newest first, `limit` of them before `before` (a `created_ms`).
+/// status; newest first, `limit` of them after the cursor `after`.
 #[derive(Debug, Clone, Default)]
 pub struct DriftQuery {
     pub agent: Option<AgentId>,
     pub severity: Option<crate::registry::Severity>,
     pub status: Option<DriftStatus>,
-    pub before_ms: Option<i64>,
+    pub after: Option<DriftCursor>,
     pub limit: u32,
+}
+
+/// Where the next page of alerts (newest first) starts: after the alert raised at
+/// `created_ms` with `id`. The id breaks ties, so alerts raised in the same millisecond
+/// are neither skipped nor repeated. Written `<created_ms>.<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriftCursor {
+    pub created_ms: i64,
+    pub id: DriftId,
+}
+
+impl DriftCursor {
+    pub fn of(a: &DriftAlert) -> Self {
+        DriftCursor {
+            created_ms: a.created_ms,
+            id: a.id,
+        }
+    }
+}
+
+impl std::fmt::Display for DriftCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created_ms, self.id)
+    }
+}
+
+impl std::str::FromStr for DriftCursor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || "not a cursor of this list: use next_cursor of the page before".to_string();
+        let (ms, id) = s.split_once('.').ok_or_else(bad)?;
+        Ok(DriftCursor {
+            created_ms: ms.parse().map_err(|_| bad())?,
+            id: id.parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 /// A person's move of a drift alert: from one of `from` to `to`, with their note.

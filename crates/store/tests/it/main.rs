@@ -2,6 +2,7 @@
 //! (`ARX_TEST_POSTGRES_URL`), as `<test>::sqlite` and `<test>::postgres`.
 
 mod backends;
+mod drift;
 mod leases;
 mod suite;
 mod upgrade;

@@ -6,7 +6,7 @@
 use arx_core::ids::{AgentId, DriftId};
 use arx_core::model::registry::{DriftAlert, DriftStatus};
 use arx_core::registry::Severity;
-use arx_core::store::DriftQuery;
+use arx_core::store::{DriftCursor, DriftQuery};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -33,9 +33,8 @@ struct DriftParams {
     agent: Option<AgentId>,
     severity: Option<Severity>,
     status: Option<DriftStatus>,
-    /// Alerts raised before this time (ms since the epoch; the previous page's
-    /// `next_before`).
-    before: Option<i64>,
+    /// Where this page starts: the previous page's `next_cursor`.
+    cursor: Option<String>,
     /// How many, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
@@ -44,8 +43,8 @@ struct DriftParams {
 #[derive(Serialize, ToSchema)]
 pub struct DriftPage {
     alerts: Vec<DriftAlert>,
-    /// Where the next (older) page starts; absent on the last page.
-    next_before: Option<i64>,
+    /// Where the next (older) page starts (pass it as `cursor`); absent on the last page.
+    next_cursor: Option<String>,
 }
 
 /// The org's drift alerts, newest first.
@@ -71,16 +70,21 @@ async fn list_drift(
             agent: q.agent,
             severity: q.severity,
             status: q.status,
-            before_ms: q.before,
+            after: match q.cursor.as_deref() {
+                Some(c) => Some(c.parse().map_err(|e: String| {
+                    arx_core::CoreError::InvalidRequest(format!("query parameter cursor: {e}"))
+                })?),
+                None => None,
+            },
             limit,
         })
         .await?;
-    let next_before = (alerts.len() == limit as usize)
-        .then(|| alerts.last().map(|a| a.created_ms))
+    let next_cursor = (alerts.len() == limit as usize)
+        .then(|| alerts.last().map(|a| DriftCursor::of(a).to_string()))
         .flatten();
     Ok(Json(DriftPage {
         alerts,
-        next_before,
+        next_cursor,
     }))
 }
 
