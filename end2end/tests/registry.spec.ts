@@ -159,3 +159,38 @@ test("the CISO, signed in as an auditor, finds agents by label, opens one and se
   await expect(page.getByRole("heading", { name: "Drift" })).toBeVisible();
   await expect(page.getByRole("button", { name: /Acknowledge|Resolve/ })).toHaveCount(0);
 });
+
+test("an agent registers a wider manifest: the reviewer sees what it widens, approves, and it is the agent's next version", async ({ page, request }, info) => {
+  const name = `registrant-${info.project.name}-${Date.now()}`;
+  const admin = { authorization: `Bearer ${demo.admin_token}` };
+  const made = await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "ti-lead@demo.arx.local", labels: { env: "dev" } } })).json();
+  const id = made.agent.id;
+  const key = (await (await request.post(`/v1/admin/agents/${id}/keys`, { headers: admin, data: {} })).json()).api_key;
+  const manifest = (ops: string[]) => ({
+    connectors: { okta: ops }, rate_per_minute: 20, environments: ["prod"], data_classes: ["identity", "pii"],
+    purpose: "Look up users", model: "claude-sonnet-4",
+  });
+  const register = (ops: string[], reason: string) =>
+    request.post("/v1/agents/register", { headers: { authorization: `Bearer ${key}` }, data: { manifest: manifest(ops), reason, wait_seconds: 0 } });
+  // The first manifest always waits; approve it through the API.
+  const first = await (await register(["users:read"], "first")).json();
+  expect((await request.post(`/v1/admin/approvals/${first.approval_id}/approve`, { headers: admin, data: {} })).status()).toBe(200);
+  // A wider one waits for the reviewer in the console.
+  const wider = await register(["users:read", "users:get"], "read one user's details");
+  expect(wider.status()).toBe(202);
+  const { approval_id } = await wider.json();
+
+  await signIn(page, "reviewer");
+  await page.goto(`/approvals/view?id=${approval_id}`);
+  const scope = page.getByTestId("manifest-scope");
+  await expect(scope).toContainText("becomes version 2 (version 1 is in force)");
+  await expect(scope).toContainText("widens: operation okta:users:get");
+  await expect(scope).toContainText("reason (written by the agent): read one user's details");
+  await page.getByRole("button", { name: "Approve and publish" }).click();
+  await expect(page.getByTestId("approval")).toHaveAttribute("data-status", "executed");
+  await expect(page.getByTestId("outcome-words")).toContainText("The manifest is the agent's version 2 now.");
+
+  await page.goto(`/agents/view?id=${id}`);
+  await expect(page.getByTestId("manifest")).toContainText("users:get");
+  await expect(page.locator("tr[data-version='2']")).toContainText("reviewer@demo.arx.local");
+});

@@ -474,7 +474,7 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
                                     name="decision"
                                     value="approve"
                                 >
-                                    "Approve and run"
+                                    {if manifest { "Approve and publish" } else { "Approve and run" }}
                                 </button>
                                 <button
                                     type="submit"
