@@ -1,6 +1,8 @@
 //! The connector graph drawn as SVG on the server (readable without JavaScript): the
 //! agent, its connectors, and their operations; writes in orange, reads in grey, what it
-//! tried without declaring it dashed in red with how often, personal data marked.
+//! tried without declaring it dashed in red with how often, personal data marked; an
+//! operation the policy in force gates (ESCALATE or DENY) has a lock and the verdict and
+//! rule beside it.
 
 use arx_core::registry::Graph;
 
@@ -21,7 +23,7 @@ pub fn graph_svg(g: &Graph) -> String {
     let ops: usize = g.connectors.iter().map(|c| c.operations.len().max(1)).sum();
     let rows = i32::try_from(ops).unwrap_or(i32::MAX / ROW);
     let groups = i32::try_from(g.connectors.len()).unwrap_or(0);
-    let height = TOP + rows * ROW + groups * GAP + 70;
+    let height = TOP + rows * ROW + groups * GAP + 90;
     let mut body = String::new();
     let mut y = TOP;
     let mut centers = Vec::new();
@@ -52,14 +54,24 @@ pub fn graph_svg(g: &Graph) -> String {
                 (true, false) => ("#98a2b3", "", String::new()),
             };
             let pii = if o.sensitive { " · PII" } else { "" };
+            let gate = gate_note(o);
+            let mark = match o.gated {
+                true => lock(514, oy, color),
+                false => format!("<circle cx=\"514\" cy=\"{oy}\" r=\"4\" fill=\"{color}\"/>"),
+            };
+            let verdict = o.policy.as_ref().map_or("none", |p| p.verdict.as_str());
             body.push_str(&format!(
-                "<path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
-                 <circle cx=\"514\" cy=\"{oy}\" r=\"4\" fill=\"{color}\"/>\
-                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}</tspan></text>",
+                "<g class=\"g-op-row\" data-op=\"{}\" data-gated=\"{}\" data-verdict=\"{verdict}\">\
+                 <path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
+                 {mark}\
+                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}{}</tspan></text></g>",
+                esc(&o.id),
+                o.gated,
                 oy + 4,
                 if o.declared { "#151a23" } else { "#c01048" },
                 esc(&o.id),
                 esc(&note),
+                esc(&gate),
             ));
         }
         y += n * ROW + GAP;
@@ -72,7 +84,7 @@ pub fn graph_svg(g: &Graph) -> String {
             ay + 16
         ));
     }
-    let legend_y = height - 24;
+    let legend_y = height - 44;
     let summary = format!(
         "Connector graph of {}: {} connectors, {} operations",
         g.agent,
@@ -87,7 +99,8 @@ pub fn graph_svg(g: &Graph) -> String {
          <g class=\"g-legend\"><circle cx=\"16\" cy=\"{legend_y}\" r=\"4\" fill=\"#98a2b3\"/><text x=\"26\" y=\"{}\">read</text>\
          <circle cx=\"86\" cy=\"{legend_y}\" r=\"4\" fill=\"#b54708\"/><text x=\"96\" y=\"{}\">write</text>\
          <circle cx=\"156\" cy=\"{legend_y}\" r=\"4\" fill=\"#c01048\"/><text x=\"166\" y=\"{}\">tried, not declared (drift)</text>\
-         <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text></g></svg>",
+         <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text>\
+         {}<text x=\"26\" y=\"{}\">gated: the policy in force escalates or denies it (verdict and rule shown; no lock: it permits)</text></g></svg>",
         esc(&summary),
         ay + 21,
         esc(&g.agent),
@@ -95,5 +108,40 @@ pub fn graph_svg(g: &Graph) -> String {
         legend_y + 4,
         legend_y + 4,
         legend_y + 4,
+        lock(16, legend_y + 20, "#5b6474"),
+        legend_y + 24,
     )
+}
+
+/// A padlock centred on (`x`, `y`): the mark of a gated operation.
+fn lock(x: i32, y: i32, color: &str) -> String {
+    format!(
+        "<g class=\"g-lock\"><rect x=\"{}\" y=\"{}\" width=\"10\" height=\"7\" rx=\"1.5\" fill=\"{color}\"/>\
+         <path d=\"M{} {} v-2.5 a3 3 0 0 1 6 0 v2.5\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\"/></g>",
+        x - 5,
+        y - 2,
+        x - 3,
+        y - 2,
+    )
+}
+
+/// What gates a declared operation: ` · ESCALATE by rule x`, ` · DENY by default:high`
+/// (cut so 40 operations stay readable); empty when it is open or undeclared (its note
+/// says so already).
+fn gate_note(o: &arx_core::registry::GraphOperation) -> String {
+    let Some(p) = o.policy.as_ref().filter(|_| o.gated && o.declared) else {
+        return match (&o.policy, o.declared) {
+            (None, true) => " · no instance configured".into(),
+            _ => String::new(),
+        };
+    };
+    let by = match &p.rule_id {
+        Some(r) => format!("rule {r}"),
+        None => p.policy_id.clone(),
+    };
+    let mut by: String = by.chars().take(32).collect();
+    if by.chars().count() == 32 {
+        by.push('…');
+    }
+    format!(" · {} by {by}", p.verdict.as_str())
 }
