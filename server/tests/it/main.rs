@@ -16,6 +16,7 @@ mod harness;
 mod jobs;
 mod policy;
 mod registry;
+mod registry_graphs;
 mod responses;
 mod rule_edits;
 mod slack;
