@@ -106,7 +106,11 @@ impl<'a> DriftMessage<'a> {
         let blocks: Vec<SlackBlock> = serde_json::from_value(self.slack_blocks())
             .map_err(|e| format!("the message blocks do not fit Block Kit: {e}"))?;
         Ok(SlackMessageContent::new()
-            .with_text(slack::escape(&format!("{}: {}", self.headline(), self.d.agent)))
+            .with_text(slack::escape(&format!(
+                "{}: {}",
+                self.headline(),
+                self.d.agent
+            )))
             .with_blocks(blocks))
     }
 
@@ -152,7 +156,10 @@ pub(super) fn follow(engine: &Arc<Engine>, hub: Arc<Hub>) {
                     tokio::spawn(deliver(engine.clone(), hub.clone(), d));
                 }
                 Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the notifier fell behind; some drift notices were not sent");
+                    tracing::warn!(
+                        missed,
+                        "the notifier fell behind; some drift notices were not sent"
+                    );
                 }
                 Err(RecvError::Closed) => return,
             }
@@ -223,5 +230,77 @@ async fn send(
             })
             .await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arx_core::ids::{AgentId, DriftId, OrgId};
+    use arx_core::model::AgentStatus;
+    use arx_core::registry::{DriftAction, Severity};
+
+    use super::*;
+
+    fn notice(agent: &str, signal: &str) -> DriftNotice {
+        DriftNotice {
+            org_id: OrgId::new(),
+            alert_id: DriftId::new(),
+            agent_id: AgentId::new(),
+            agent: agent.into(),
+            kind: "undeclared_operation".into(),
+            signal: signal.into(),
+            severity: Severity::Critical,
+            action: DriftAction::SuspendAndNotify,
+            status: AgentStatus::Suspended,
+            manifest_version: Some(2),
+            audit_id: "rec".into(),
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn names_and_signals_cannot_become_links_or_markup() {
+        let d = notice(
+            "triage_<b>",
+            "undeclared <https://evil.example|click> [here](https://evil.example) *now*",
+        );
+        let m = DriftMessage::new(&d, "https://arx.example/");
+        let slack = m.slack_blocks().to_string();
+        assert!(!slack.contains("<https://evil"), "{slack}");
+        assert!(
+            slack.contains("&lt;https://evil.example|click&gt;"),
+            "{slack}"
+        );
+        assert!(
+            slack.contains("<https://arx.example/drift?severity=critical|Open the Drift page>"),
+            "{slack}"
+        );
+        let card = m.teams_card().to_string();
+        assert!(!card.contains("[here](https"), "{card}");
+        assert!(
+            card.contains(r"\\[here\\]\\(https://evil.example\\)"),
+            "{card}"
+        );
+        assert!(card.contains(r"triage\\_\\<b\\>"), "{card}");
+        assert_eq!(m.action_taken(), "agent suspended");
+    }
+
+    #[test]
+    fn the_webhook_body_names_the_alert_and_its_action() {
+        let d = notice(
+            "triage",
+            "undeclared critical operation crowdstrike:rtr:command_admin",
+        );
+        let body: Value =
+            serde_json::from_slice(&DriftMessage::new(&d, "https://arx.example").body(5_000))
+                .unwrap_or_default();
+        assert_eq!(body["event"], EVENT);
+        assert_eq!(body["sent_at"], 5);
+        assert_eq!(body["drift"]["agent_status"], "suspended");
+        assert_eq!(body["drift"]["severity"], "critical");
+        assert_eq!(
+            body["drift"]["link"],
+            "https://arx.example/drift?severity=critical"
+        );
     }
 }

@@ -64,7 +64,11 @@ async fn graph_op(s: &TestServer, id: &str, op: &str) -> Value {
 
 /// The agent called `name` in a fleet graph.
 fn fleet_agent<'a>(g: &'a Value, name: &str) -> Option<&'a Value> {
-    g["agents"].as_array().unwrap().iter().find(|a| a["name"] == name)
+    g["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
 }
 
 /// Its edges as (connector, declared, calls).

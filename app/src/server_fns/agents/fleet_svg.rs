@@ -40,7 +40,9 @@ fn plural(n: i64, one: &str) -> String {
 
 /// The SVG of `g` (an `<svg>` element, scaled to its box by its `viewBox`).
 pub fn fleet_svg(g: &FleetGraph) -> String {
-    let n = i32::try_from(g.agents.len()).unwrap_or(i32::MAX / ROW).max(1);
+    let n = i32::try_from(g.agents.len())
+        .unwrap_or(i32::MAX / ROW)
+        .max(1);
     let m = i32::try_from(g.connectors.len()).unwrap_or(1).max(1);
     let span = (n * ROW).max(m * ROW);
     let height = TOP + span + 60;

@@ -3,9 +3,9 @@
 mod create;
 mod decommission;
 mod detail;
+mod fleet_graph;
 #[cfg(feature = "ssr")]
 mod fleet_svg;
-mod fleet_graph;
 #[cfg(feature = "ssr")]
 mod graph_svg;
 mod issue_key;

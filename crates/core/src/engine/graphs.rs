@@ -95,7 +95,9 @@ impl Engine {
                         });
                     }
                 }
-                o.gated = strictest.as_ref().is_some_and(|s| s.verdict != Verdict::Permit);
+                o.gated = strictest
+                    .as_ref()
+                    .is_some_and(|s| s.verdict != Verdict::Permit);
                 o.policy = strictest;
             }
         }
@@ -176,10 +178,7 @@ impl ReadOps<'_> {
         if !(1..=MAX_FLEET_GRAPH_PAGE).contains(&q.limit) {
             return Err(CoreError::InvalidField {
                 field: "limit",
-                message: format!(
-                    "limit must be 1 to {MAX_FLEET_GRAPH_PAGE}, not {}",
-                    q.limit
-                ),
+                message: format!("limit must be 1 to {MAX_FLEET_GRAPH_PAGE}, not {}", q.limit),
             });
         }
         let only = match q.connector.as_deref().map(str::trim) {
@@ -188,8 +187,9 @@ impl ReadOps<'_> {
             Some(_) => {
                 return Err(CoreError::InvalidField {
                     field: "connector",
-                    message: "connector names no connector of the catalog (see /v1/admin/connectors)"
-                        .into(),
+                    message:
+                        "connector names no connector of the catalog (see /v1/admin/connectors)"
+                            .into(),
                 });
             }
         };

@@ -511,7 +511,9 @@ impl Engine {
 
     /// The drift alerts the org's channels hear of (see [`crate::integration::DriftNotice`]),
     /// raised on this replica from now on.
-    pub fn drift_events(&self) -> tokio::sync::broadcast::Receiver<crate::integration::DriftNotice> {
+    pub fn drift_events(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<crate::integration::DriftNotice> {
         self.drift_events.subscribe()
     }
 }
@@ -1085,8 +1087,13 @@ impl ReadOps<'_> {
             &e.catalog,
         );
         let org = self.org().await?;
-        e.mark_gated(&org, &a, current.as_deref().map(|v| &v.manifest), &mut graph)
-            .await?;
+        e.mark_gated(
+            &org,
+            &a,
+            current.as_deref().map(|v| &v.manifest),
+            &mut graph,
+        )
+        .await?;
         Ok(graph)
     }
 }
