@@ -8,7 +8,7 @@ use arx_core::model::Role;
 use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::fakes::{teams, webhook};
+use crate::fakes::{slack, teams, webhook};
 use crate::harness::{TestServer, error_message};
 
 const WEBHOOK_SECRET: &str = "whsec-drift-0001";
@@ -227,6 +227,13 @@ backend_tests! {
     async fn critical_drift_reaches_the_org_channels_signed_and_low_drift_does_not(s: TestServer) {
         let b = s.backend;
         let (teams_in, hook_in) = (teams::start().await, webhook::start().await);
+        let (slack_api, slack_base) = slack::start(&[]).await;
+        let (st, out) = s
+            .admin()
+            .put("/v1/admin/integrations/slack", json!({"bot_token": "xoxb-drift-0001", "signing_secret": "drift-signing-secret-0001",
+                "channel": "C0ARX", "team_id": "T0ARX", "app_id": "A0ARX", "api_base_url": format!("{slack_base}/api")}))
+            .await;
+        assert_eq!(st, 200, "{b}: {out}");
         let (st, out) = s.admin().put("/v1/admin/integrations/teams", json!({"url": teams_in.url})).await;
         assert_eq!(st, 200, "{b}: {out}");
         let (st, out) = s
@@ -243,6 +250,7 @@ backend_tests! {
         assert_eq!(s.audit_of("drift.detected").await.len(), 1, "{b}");
         tokio::time::sleep(std::time::Duration::from_millis(800)).await;
         assert!(hook_in.calls().is_empty() && teams_in.calls().is_empty(), "{b}: low drift notifies nobody");
+        assert!(slack_api.calls("/api/chat.postMessage").is_empty(), "{b}");
 
         // A critical one (an undeclared operation of tier critical): suspended, and told.
         let rtr = json!({"connector": "crowdstrike", "operation": "rtr:command_admin",
@@ -269,11 +277,17 @@ backend_tests! {
         let card = cards[0].body["attachments"][0]["content"].to_string();
         assert!(card.contains("drifter") && card.contains("agent suspended") && card.contains("/drift?severity=critical"), "{b}: {card}");
 
-        // One notice per alert: the same signal again counts on the open alert.
+        let posts = slack_api.wait_for("/api/chat.postMessage", 1).await;
+        let message = posts[0].body.to_string();
+        assert!(message.contains("*drifter* drifted from its manifest") && message.contains("Open the Drift page"), "{b}: {message}");
+        assert!(message.contains("agent suspended") && message.contains("rtr:command_admin"), "{b}: {message}");
+
+        // One notice per alert, on each channel, and the agent is suspended.
         let (_, a) = s.admin().get(&format!("/v1/admin/agents/{id}")).await;
         assert_eq!(a["agent"]["status"], "suspended", "{b}");
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        assert_eq!((hook_in.calls().len(), teams_in.calls().len()), (1, 1), "{b}");
+        let sent = (hook_in.calls().len(), teams_in.calls().len(), slack_api.calls("/api/chat.postMessage").len());
+        assert_eq!(sent, (1, 1, 1), "{b}");
     }
 
     async fn a_channel_that_fails_never_holds_up_the_call_that_drifted(s: TestServer) {
