@@ -9,6 +9,10 @@ use arx_core::registry::Graph;
 const ROW: i32 = 26;
 const GAP: i32 = 12;
 const TOP: i32 = 34;
+/// The width drawn: room for a long operation id, its notes and the rule that gates it.
+const WIDTH: i32 = 1060;
+/// The most characters of a rule id shown beside an operation (the JSON has it whole).
+const RULE_CHARS: usize = 24;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -64,7 +68,7 @@ pub fn graph_svg(g: &Graph) -> String {
                 "<g class=\"g-op-row\" data-op=\"{}\" data-gated=\"{}\" data-verdict=\"{verdict}\">\
                  <path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
                  {mark}\
-                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}{}</tspan></text></g>",
+                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}</tspan><tspan class=\"g-gate\">{}</tspan></text></g>",
                 esc(&o.id),
                 o.gated,
                 oy + 4,
@@ -92,7 +96,7 @@ pub fn graph_svg(g: &Graph) -> String {
         ops
     );
     format!(
-        "<svg viewBox=\"0 0 820 {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph\" xmlns=\"http://www.w3.org/2000/svg\">\
+        "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph graph-wide\" xmlns=\"http://www.w3.org/2000/svg\">\
          <text x=\"10\" y=\"18\" class=\"g-head\">agent</text><text x=\"250\" y=\"18\" class=\"g-head\">connectors</text><text x=\"510\" y=\"18\" class=\"g-head\">operations</text>\
          <rect x=\"10\" y=\"{ay}\" width=\"180\" height=\"32\" rx=\"8\" fill=\"#151a23\"/>\
          <text x=\"22\" y=\"{}\" class=\"g-agent\">{}</text>{body}\
@@ -135,13 +139,71 @@ fn gate_note(o: &arx_core::registry::GraphOperation) -> String {
             _ => String::new(),
         };
     };
-    let by = match &p.rule_id {
-        Some(r) => format!("rule {r}"),
-        None => p.policy_id.clone(),
+    let (what, id) = match &p.rule_id {
+        Some(r) => ("rule ", r.as_str()),
+        None => ("", p.policy_id.as_str()),
     };
-    let mut by: String = by.chars().take(32).collect();
-    if by.chars().count() == 32 {
-        by.push('…');
+    let mut shown: String = id.chars().take(RULE_CHARS).collect();
+    if id.chars().count() > RULE_CHARS {
+        shown.pop();
+        shown.push('…');
     }
-    format!(" · {} by {by}", p.verdict.as_str())
+    format!(" · {} by {what}{shown}", p.verdict.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use arx_core::model::Environment;
+    use arx_core::policy::Verdict;
+    use arx_core::registry::{GraphConnector, GraphOperation, OpPolicy};
+
+    use super::*;
+
+    /// 8 connectors of 5 operations, every other one gated.
+    fn big() -> Graph {
+        let connectors = (0..8)
+            .map(|c| GraphConnector {
+                name: format!("connector-{c}"),
+                declared: true,
+                operations: (0..5)
+                    .map(|o| {
+                        let gated = (c + o) % 2 == 0;
+                        GraphOperation {
+                            id: format!("things_{o}:write"),
+                            writes: o % 2 == 1,
+                            sensitive: o == 3,
+                            declared: true,
+                            attempts: 0,
+                            gated,
+                            policy: Some(OpPolicy {
+                                verdict: if gated { Verdict::Escalate } else { Verdict::Permit },
+                                policy_id: "a-rule-with-a-rather-long-name-for-review".into(),
+                                rule_id: gated.then(|| "a-rule-with-a-rather-long-name-for-review".into()),
+                                instance: Some("main".into()),
+                                environment: Some(Environment::Prod),
+                            }),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Graph {
+            agent: "triage <agent>".into(),
+            manifest_version: Some(1),
+            connectors,
+        }
+    }
+
+    #[test]
+    fn forty_operations_each_get_a_row_and_the_gated_ones_a_lock_and_their_rule() {
+        let svg = graph_svg(&big());
+        assert_eq!(svg.matches("class=\"g-op-row\"").count(), 40);
+        assert_eq!(svg.matches("data-gated=\"true\"").count(), 20);
+        // 20 locks on rows and one in the legend.
+        assert_eq!(svg.matches("class=\"g-lock\"").count(), 21);
+        // The rule is cut so the row stays inside the drawing.
+        assert!(svg.contains("ESCALATE by rule a-rule-with-a-rather-lo…<"), "{svg}");
+        assert!(svg.contains("gated: the policy in force escalates or denies it"));
+        assert!(svg.contains("triage &lt;agent&gt;") && !svg.contains("<agent>"));
+    }
 }
