@@ -176,9 +176,14 @@ mod tests {
                             attempts: 0,
                             gated,
                             policy: Some(OpPolicy {
-                                verdict: if gated { Verdict::Escalate } else { Verdict::Permit },
+                                verdict: if gated {
+                                    Verdict::Escalate
+                                } else {
+                                    Verdict::Permit
+                                },
                                 policy_id: "a-rule-with-a-rather-long-name-for-review".into(),
-                                rule_id: gated.then(|| "a-rule-with-a-rather-long-name-for-review".into()),
+                                rule_id: gated
+                                    .then(|| "a-rule-with-a-rather-long-name-for-review".into()),
                                 instance: Some("main".into()),
                                 environment: Some(Environment::Prod),
                             }),
@@ -202,7 +207,10 @@ mod tests {
         // 20 locks on rows and one in the legend.
         assert_eq!(svg.matches("class=\"g-lock\"").count(), 21);
         // The rule is cut so the row stays inside the drawing.
-        assert!(svg.contains("ESCALATE by rule a-rule-with-a-rather-lo…<"), "{svg}");
+        assert!(
+            svg.contains("ESCALATE by rule a-rule-with-a-rather-lo…<"),
+            "{svg}"
+        );
         assert!(svg.contains("gated: the policy in force escalates or denies it"));
         assert!(svg.contains("triage &lt;agent&gt;") && !svg.contains("<agent>"));
     }
