@@ -13,6 +13,7 @@ use crate::pages::{
     audit::{AuditTrailPage, ResponsePage},
     connectors::ConnectorsPage,
     drift::DriftPage,
+    fleet::FleetGraphPage,
     grants::GrantsPage,
     integrations::IntegrationsPage,
     login::LoginPage,
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/agents") view=AgentsPage />
                     <Route path=path!("/agents/view") view=AgentPage />
+                    <Route path=path!("/agents/graph") view=FleetGraphPage />
                     <Route path=path!("/audit") view=AuditTrailPage />
                     <Route path=path!("/audit/response") view=ResponsePage />
                     <Route path=path!("/connectors") view=ConnectorsPage />

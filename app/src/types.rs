@@ -43,6 +43,23 @@ pub struct AgentsView {
     pub per_page: usize,
 }
 
+/// The fleet graph page: the SVG of a page of agents, and what it covers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetGraphView {
+    pub svg: String,
+    /// The connector it is filtered to (empty: all).
+    pub connector: String,
+    /// Every connector of the catalog, for the filter.
+    pub connectors: Vec<String>,
+    pub window_days: i64,
+    pub from: String,
+    pub to: String,
+    /// How many agents the graph holds in all, this page's number (from 0) and its size.
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub seq: i64,

@@ -326,7 +326,7 @@ fn AgentCard(a: AgentView) -> impl IntoView {
         <div class="card">
             <h2>"Connector graph"</h2>
             <p class="muted small">
-                "What the manifest in force lets it call, and what it tried without declaring it."
+                "What the manifest in force lets it call, and what it tried without declaring it. A lock marks what the policy in force escalates or denies for this agent."
             </p>
             <div class="graph-box" data-testid="graph" inner_html=graph></div>
         </div>

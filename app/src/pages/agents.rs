@@ -37,6 +37,11 @@ pub fn AgentsPage() -> impl IntoView {
             intro="Each agent has an accountable owner and its own API keys. Keys are stored hashed and shown once."
         >
             <ShownFlash flash />
+            <p class="muted small">
+                <a href="/agents/graph" data-testid="fleet-link">
+                    "Fleet graph: every agent and the connectors it can touch →"
+                </a>
+            </p>
             <form method="get" action="/agents" class="filters">
                 <label class="wide-filter">
                     "Label selector"

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod audit;
 pub mod connectors;
 pub mod drift;
+pub mod fleet;
 pub mod grants;
 pub mod integrations;
 pub mod login;

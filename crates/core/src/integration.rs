@@ -391,3 +391,34 @@ mod tests {
         assert!(e.to_string().contains("bot_token"), "{e}");
     }
 }
+
+/// A drift alert the org's channels hear of (`drift.detected`): a new alert of severity
+/// critical, or one whose action is `suspend_and_notify`. Sent once, by the replica that
+/// raised the alert, after the action was taken.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftNotice {
+    pub org_id: OrgId,
+    pub alert_id: crate::ids::DriftId,
+    pub agent_id: crate::ids::AgentId,
+    /// The agent's name (an admin wrote it; escaped wherever it is shown).
+    pub agent: String,
+    /// The signal's kind (`undeclared_operation`) and its sentence.
+    pub kind: String,
+    pub signal: String,
+    pub severity: crate::registry::Severity,
+    pub action: crate::registry::DriftAction,
+    /// The agent's status once the action was taken (`suspended`).
+    pub status: crate::model::AgentStatus,
+    pub manifest_version: Option<i64>,
+    /// The intercept record of the call that drifted.
+    pub audit_id: String,
+    pub created_ms: i64,
+}
+
+impl DriftNotice {
+    /// Whether an alert of `severity` handled by `action` is told to the org's channels.
+    pub fn due(severity: crate::registry::Severity, action: crate::registry::DriftAction) -> bool {
+        severity == crate::registry::Severity::Critical
+            || action == crate::registry::DriftAction::SuspendAndNotify
+    }
+}

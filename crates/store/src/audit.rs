@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::{OrgId, RecordId};
-use arx_core::store::{AuditQuery, AuditStore, ResponseBody, StoreResult};
+use arx_core::store::{AgentCalls, AuditQuery, AuditStore, ResponseBody, StoreResult};
 use async_trait::async_trait;
 
 use crate::{SqlStore, Table, db_err, in_org, rows};
@@ -174,6 +174,32 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         .await
         .map_err(db_err("audit time range count"))?;
         Ok(u64::try_from(rows::get::<i64>(&row, "n")?).unwrap_or(0))
+    }
+
+    async fn audit_counts_by_agent(
+        &self,
+        org: OrgId,
+        kind: &str,
+        (from_ms, to_ms): (i64, i64),
+    ) -> StoreResult<Vec<AgentCalls>> {
+        let q = in_org(
+            "SELECT agent_id, connector, COUNT(*) AS n FROM audit_records \
+             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
+               AND agent_id IS NOT NULL AND connector IS NOT NULL \
+             GROUP BY agent_id, connector",
+            org,
+        )
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms);
+        self.fetch_all(q, "calls by agent", |r| {
+            Ok(AgentCalls {
+                agent_id: rows::get(r, "agent_id")?,
+                connector: rows::get(r, "connector")?,
+                count: rows::get(r, "n")?,
+            })
+        })
+        .await
     }
 
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead> {

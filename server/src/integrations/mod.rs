@@ -5,6 +5,7 @@
 //! module renders and delivers. Its admin endpoints are `http::admin::integrations`; the
 //! Slack interaction endpoint is mounted by `http`.
 
+pub mod drift;
 pub mod links;
 pub mod notice;
 pub mod notifier;

@@ -1,5 +1,6 @@
 //! The notifier: a background task that follows the engine's approval events and tells
-//! each org's channels. Slack gets a message when a request is new, rewritten whenever
+//! each org's channels (drift notices, the other kind, are [`super::drift`]'s, through the
+//! same senders and retries). Slack gets a message when a request is new, rewritten whenever
 //! what it shows changes (status, or "1 of 2" approvals; buttons only while pending);
 //! Teams and webhooks get a notice when a request is new and when it ends. What was sent
 //! is kept per request and channel and each notice is claimed by compare-and-set before
@@ -43,8 +44,8 @@ const BACKOFF: [Duration; 3] = [
 /// The longest wait honoured when the other side asks for one.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 /// After a notice failed for good: when, and how often, the request is tried again.
-const AGAIN_AFTER: Duration = Duration::from_secs(60);
-const AGAIN_TIMES: usize = 3;
+pub(super) const AGAIN_AFTER: Duration = Duration::from_secs(60);
+pub(super) const AGAIN_TIMES: usize = 3;
 /// A Slack claim still without a message after this long was left by a process that
 /// stopped while posting (a post gives up well before).
 const ABANDONED_MS: i64 = 180_000;
@@ -63,8 +64,9 @@ struct Notifier {
 
 /// Follows approval events until the engine is dropped.
 pub fn spawn(engine: Arc<Engine>, hub: Arc<Hub>) {
-    // Subscribe now, before any request can be created.
+    // Subscribe now, before any request (or drift alert) can be created.
     let mut events = engine.approval_events();
+    super::drift::follow(&engine, hub.clone());
     let n = Notifier {
         engine: Arc::downgrade(&engine),
         hub,

@@ -199,9 +199,17 @@ impl Clients {
 impl Workspace<'_> {
     /// Posts the request's message to the org's channel; the channel id and `ts` to update it by.
     pub async fn post(&self, n: &Notice) -> Result<(String, String), Failure> {
+        self.post_content(content(n)?).await
+    }
+
+    /// Posts a message to the org's channel (every notice kind goes out this way).
+    pub async fn post_content(
+        &self,
+        content: SlackMessageContent,
+    ) -> Result<(String, String), Failure> {
         let req = SlackApiChatPostMessageRequest::new(
             SlackChannelId::new(self.settings.config("channel").to_string()),
-            content(n)?,
+            content,
         );
         let session = self.client.open_session(&self.token);
         let r = session.chat_post_message(&req).await.map_err(|e| {

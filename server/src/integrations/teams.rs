@@ -8,6 +8,22 @@ use serde_json::{Value, json};
 use super::Failure;
 use super::notice::{AGENT_WRITTEN, Notice};
 
+/// Text a card shows as it is: the characters Teams' markdown reads (emphasis, links,
+/// code, headings, HTML) are escaped with a backslash, so a name cannot become a link.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '~' | '`' | '<' | '>' | '#'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The message: one Adaptive Card with the request's facts and a link to decide.
 pub fn card(n: &Notice) -> Value {
     let mut facts = vec![
@@ -66,10 +82,19 @@ pub async fn send(
     s: &IntegrationSettings,
     n: &Notice,
 ) -> Result<(), Failure> {
+    post_card(http, s, &card(n)).await
+}
+
+/// Posts a message (an Adaptive Card) to the org's Teams webhook: every notice kind.
+pub async fn post_card(
+    http: &reqwest::Client,
+    s: &IntegrationSettings,
+    message: &Value,
+) -> Result<(), Failure> {
     let url = s.secret("url").ok_or("the Teams settings have no URL")?;
     let r = http
         .post(url.expose())
-        .json(&card(n))
+        .json(message)
         .send()
         .await
         .map_err(|e| Failure::unanswered("Teams webhook", e))?;

@@ -1,4 +1,5 @@
-//! Generic signed webhooks: a JSON POST when a request is new and when it ends, with
+//! Generic signed webhooks: a JSON POST when a request is new and when it ends (and on
+//! critical drift, `drift.detected`, see [`super::drift`]), with
 //! `X-ARX-Signature: sha256=<hex HMAC-SHA256 of the body under the webhook's secret>`,
 //! `X-ARX-Timestamp` (Unix seconds, also inside the signed body as `sent_at`, so a
 //! receiver can refuse replays) and `X-ARX-Event`.
@@ -44,17 +45,28 @@ pub async fn send(
     n: &Notice,
     now_ms: i64,
 ) -> Result<(), Failure> {
+    post_signed(http, s, event(n), body(n, now_ms), now_ms).await
+}
+
+/// Posts `body` (whose `sent_at` is `now_ms` in seconds) as `event`, signed with the
+/// webhook's secret: the one way every notice kind goes out.
+pub async fn post_signed(
+    http: &reqwest::Client,
+    s: &IntegrationSettings,
+    event: &str,
+    body: Vec<u8>,
+    now_ms: i64,
+) -> Result<(), Failure> {
     let secret = s
         .secret("secret")
         .ok_or("the webhook settings have no secret")?;
     let url = s.config("url");
-    let body = body(n, now_ms);
     let r = http
         .post(url)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, webhook_signature(secret.expose(), &body))
         .header(TIMESTAMP_HEADER, now_ms.div_euclid(1000).to_string())
-        .header(EVENT_HEADER, event(n))
+        .header(EVENT_HEADER, event)
         .body(body)
         .send()
         .await

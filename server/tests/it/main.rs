@@ -17,6 +17,7 @@ mod jobs;
 mod policy;
 mod registration;
 mod registry;
+mod registry_graphs;
 mod responses;
 mod rule_edits;
 mod slack;

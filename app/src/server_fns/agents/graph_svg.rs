@@ -1,12 +1,18 @@
 //! The connector graph drawn as SVG on the server (readable without JavaScript): the
 //! agent, its connectors, and their operations; writes in orange, reads in grey, what it
-//! tried without declaring it dashed in red with how often, personal data marked.
+//! tried without declaring it dashed in red with how often, personal data marked; an
+//! operation the policy in force gates (ESCALATE or DENY) has a lock and the verdict and
+//! rule beside it.
 
 use arx_core::registry::Graph;
 
 const ROW: i32 = 26;
 const GAP: i32 = 12;
 const TOP: i32 = 34;
+/// The width drawn: room for a long operation id, its notes and the rule that gates it.
+const WIDTH: i32 = 1060;
+/// The most characters of a rule id shown beside an operation (the JSON has it whole).
+const RULE_CHARS: usize = 24;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -21,7 +27,7 @@ pub fn graph_svg(g: &Graph) -> String {
     let ops: usize = g.connectors.iter().map(|c| c.operations.len().max(1)).sum();
     let rows = i32::try_from(ops).unwrap_or(i32::MAX / ROW);
     let groups = i32::try_from(g.connectors.len()).unwrap_or(0);
-    let height = TOP + rows * ROW + groups * GAP + 70;
+    let height = TOP + rows * ROW + groups * GAP + 90;
     let mut body = String::new();
     let mut y = TOP;
     let mut centers = Vec::new();
@@ -52,14 +58,24 @@ pub fn graph_svg(g: &Graph) -> String {
                 (true, false) => ("#98a2b3", "", String::new()),
             };
             let pii = if o.sensitive { " · PII" } else { "" };
+            let gate = gate_note(o);
+            let mark = match o.gated {
+                true => lock(514, oy, color),
+                false => format!("<circle cx=\"514\" cy=\"{oy}\" r=\"4\" fill=\"{color}\"/>"),
+            };
+            let verdict = o.policy.as_ref().map_or("none", |p| p.verdict.as_str());
             body.push_str(&format!(
-                "<path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
-                 <circle cx=\"514\" cy=\"{oy}\" r=\"4\" fill=\"{color}\"/>\
-                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}</tspan></text>",
+                "<g class=\"g-op-row\" data-op=\"{}\" data-gated=\"{}\" data-verdict=\"{verdict}\">\
+                 <path d=\"M430 {cy} C 470 {cy}, 470 {oy}, 510 {oy}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.6\"{dash}/>\
+                 {mark}\
+                 <text x=\"524\" y=\"{}\" class=\"g-op\" fill=\"{}\">{}<tspan class=\"g-note\">{}{pii}</tspan><tspan class=\"g-gate\">{}</tspan></text></g>",
+                esc(&o.id),
+                o.gated,
                 oy + 4,
                 if o.declared { "#151a23" } else { "#c01048" },
                 esc(&o.id),
                 esc(&note),
+                esc(&gate),
             ));
         }
         y += n * ROW + GAP;
@@ -72,7 +88,7 @@ pub fn graph_svg(g: &Graph) -> String {
             ay + 16
         ));
     }
-    let legend_y = height - 24;
+    let legend_y = height - 44;
     let summary = format!(
         "Connector graph of {}: {} connectors, {} operations",
         g.agent,
@@ -80,14 +96,15 @@ pub fn graph_svg(g: &Graph) -> String {
         ops
     );
     format!(
-        "<svg viewBox=\"0 0 820 {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph\" xmlns=\"http://www.w3.org/2000/svg\">\
+        "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph graph-wide\" xmlns=\"http://www.w3.org/2000/svg\">\
          <text x=\"10\" y=\"18\" class=\"g-head\">agent</text><text x=\"250\" y=\"18\" class=\"g-head\">connectors</text><text x=\"510\" y=\"18\" class=\"g-head\">operations</text>\
          <rect x=\"10\" y=\"{ay}\" width=\"180\" height=\"32\" rx=\"8\" fill=\"#151a23\"/>\
          <text x=\"22\" y=\"{}\" class=\"g-agent\">{}</text>{body}\
          <g class=\"g-legend\"><circle cx=\"16\" cy=\"{legend_y}\" r=\"4\" fill=\"#98a2b3\"/><text x=\"26\" y=\"{}\">read</text>\
          <circle cx=\"86\" cy=\"{legend_y}\" r=\"4\" fill=\"#b54708\"/><text x=\"96\" y=\"{}\">write</text>\
          <circle cx=\"156\" cy=\"{legend_y}\" r=\"4\" fill=\"#c01048\"/><text x=\"166\" y=\"{}\">tried, not declared (drift)</text>\
-         <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text></g></svg>",
+         <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text>\
+         {}<text x=\"26\" y=\"{}\">gated: the policy in force escalates or denies it (verdict and rule shown; no lock: it permits)</text></g></svg>",
         esc(&summary),
         ay + 21,
         esc(&g.agent),
@@ -95,5 +112,106 @@ pub fn graph_svg(g: &Graph) -> String {
         legend_y + 4,
         legend_y + 4,
         legend_y + 4,
+        lock(16, legend_y + 20, "#5b6474"),
+        legend_y + 24,
     )
+}
+
+/// A padlock centred on (`x`, `y`): the mark of a gated operation.
+fn lock(x: i32, y: i32, color: &str) -> String {
+    format!(
+        "<g class=\"g-lock\"><rect x=\"{}\" y=\"{}\" width=\"10\" height=\"7\" rx=\"1.5\" fill=\"{color}\"/>\
+         <path d=\"M{} {} v-2.5 a3 3 0 0 1 6 0 v2.5\" fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\"/></g>",
+        x - 5,
+        y - 2,
+        x - 3,
+        y - 2,
+    )
+}
+
+/// What gates a declared operation: ` · ESCALATE by rule x`, ` · DENY by default:high`
+/// (cut so 40 operations stay readable); empty when it is open or undeclared (its note
+/// says so already).
+fn gate_note(o: &arx_core::registry::GraphOperation) -> String {
+    let Some(p) = o.policy.as_ref().filter(|_| o.gated && o.declared) else {
+        return match (&o.policy, o.declared) {
+            (None, true) => " · no instance configured".into(),
+            _ => String::new(),
+        };
+    };
+    let (what, id) = match &p.rule_id {
+        Some(r) => ("rule ", r.as_str()),
+        None => ("", p.policy_id.as_str()),
+    };
+    let mut shown: String = id.chars().take(RULE_CHARS).collect();
+    if id.chars().count() > RULE_CHARS {
+        shown.pop();
+        shown.push('…');
+    }
+    format!(" · {} by {what}{shown}", p.verdict.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use arx_core::model::Environment;
+    use arx_core::policy::Verdict;
+    use arx_core::registry::{GraphConnector, GraphOperation, OpPolicy};
+
+    use super::*;
+
+    /// 8 connectors of 5 operations, every other one gated.
+    fn big() -> Graph {
+        let connectors = (0..8)
+            .map(|c| GraphConnector {
+                name: format!("connector-{c}"),
+                declared: true,
+                operations: (0..5)
+                    .map(|o| {
+                        let gated = (c + o) % 2 == 0;
+                        GraphOperation {
+                            id: format!("things_{o}:write"),
+                            writes: o % 2 == 1,
+                            sensitive: o == 3,
+                            declared: true,
+                            attempts: 0,
+                            gated,
+                            policy: Some(OpPolicy {
+                                verdict: if gated {
+                                    Verdict::Escalate
+                                } else {
+                                    Verdict::Permit
+                                },
+                                policy_id: "a-rule-with-a-rather-long-name-for-review".into(),
+                                rule_id: gated
+                                    .then(|| "a-rule-with-a-rather-long-name-for-review".into()),
+                                instance: Some("main".into()),
+                                environment: Some(Environment::Prod),
+                            }),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Graph {
+            agent: "triage <agent>".into(),
+            manifest_version: Some(1),
+            connectors,
+        }
+    }
+
+    #[test]
+    fn forty_operations_each_get_a_row_and_the_gated_ones_a_lock_and_their_rule() {
+        let svg = graph_svg(&big());
+        assert_eq!(svg.matches("class=\"g-op-row\"").count(), 40);
+        assert_eq!(svg.matches("data-gated=\"true\"").count(), 20);
+        // 20 locks on rows and one in the legend.
+        assert_eq!(svg.matches("class=\"g-lock\"").count(), 21);
+        // The rule is cut so the row stays inside the drawing.
+        assert!(
+            svg.contains("ESCALATE by rule a-rule-with-a-rather-lo…<"),
+            "{svg}"
+        );
+        assert!(svg.contains("gated: the policy in force escalates or denies it"));
+        assert!(svg.contains("triage &lt;agent&gt;") && !svg.contains("<agent>"));
+    }
 }

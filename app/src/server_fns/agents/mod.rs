@@ -3,6 +3,9 @@
 mod create;
 mod decommission;
 mod detail;
+mod fleet_graph;
+#[cfg(feature = "ssr")]
+mod fleet_svg;
 #[cfg(feature = "ssr")]
 mod graph_svg;
 mod issue_key;
@@ -13,6 +16,7 @@ mod status;
 pub use create::*;
 pub use decommission::*;
 pub use detail::*;
+pub use fleet_graph::*;
 pub use issue_key::*;
 pub use list::*;
 pub use manifests::*;

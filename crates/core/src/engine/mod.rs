@@ -6,6 +6,7 @@ mod approvals;
 mod audit_writer;
 mod execute;
 mod grants;
+mod graphs;
 mod identity;
 mod integrations;
 mod policy;
@@ -26,6 +27,10 @@ pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_writer::AuditWriter;
 pub use execute::Executed;
 pub use grants::GrantRequest;
+pub use graphs::{
+    FLEET_GRAPH_DAYS, FleetAgent, FleetConnector, FleetEdge, FleetGraph, FleetGraphQuery,
+    MAX_FLEET_GRAPH_PAGE,
+};
 pub use identity::accounts::{new_secret_token, token_hash};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
@@ -72,6 +77,8 @@ pub struct Engine {
     /// Agents' manifest versions in force, by agent (versions never change, so a hit on
     /// the number the agent's row names is always right).
     manifests: registry::Manifests,
+    /// New drift alerts the org's channels hear of; the notifier follows them.
+    drift_events: tokio::sync::broadcast::Sender<crate::integration::DriftNotice>,
     /// Default and longest lifetime of a new admin token.
     token_lifetime_days: u32,
 }
@@ -128,6 +135,7 @@ impl Engine {
             login_guard: identity::throttle::LoginGuard::default(),
             refusals: refusals::Refusals::default(),
             manifests: registry::Manifests::default(),
+            drift_events: tokio::sync::broadcast::channel(256).0,
             token_lifetime_days: opts.token_lifetime_days.max(1),
         })
     }

@@ -284,18 +284,7 @@ impl Engine {
         settings: &PolicySettings,
         call: &CheckedCall<'_>,
     ) -> Result<ManifestCheck, CoreError> {
-        let a = call.agent;
-        let current = match a.manifest_version {
-            None => None,
-            Some(v) => match self.manifests.get(a.id, v) {
-                Some(hit) => Some(hit),
-                None => {
-                    let loaded = Arc::new(self.manifest_version(a.org_id, a.id, v).await?);
-                    self.manifests.put(loaded.clone());
-                    Some(loaded)
-                }
-            },
-        };
+        let current = self.manifest_in_force(call.agent).await?;
         let mut observed = ObservedCall::of(
             call.connector,
             call.operation,
@@ -342,6 +331,22 @@ impl Engine {
         })
     }
 
+    /// The agent's manifest version in force (the one its row names), from the cache.
+    pub(super) async fn manifest_in_force(
+        &self,
+        a: &Agent,
+    ) -> Result<Option<Arc<ManifestVersion>>, CoreError> {
+        let Some(v) = a.manifest_version else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.manifests.get(a.id, v) {
+            return Ok(Some(hit));
+        }
+        let loaded = Arc::new(self.manifest_version(a.org_id, a.id, v).await?);
+        self.manifests.put(loaded.clone());
+        Ok(Some(loaded))
+    }
+
     /// Whether an active grant of the agent covers this very call.
     async fn granted(&self, call: &CheckedCall<'_>) -> Result<bool, CoreError> {
         let a = call.agent;
@@ -378,6 +383,7 @@ impl Engine {
         let policy = &settings.drift;
         let now = self.now_ms();
         let mut strongest = None;
+        let mut notices = Vec::new();
         for signal in &check.signals {
             let severity = policy.severity(signal);
             let action = match check.observe_only {
@@ -424,12 +430,49 @@ impl Engine {
                     },
                 )
                 .await?;
+                if crate::integration::DriftNotice::due(severity, action) {
+                    notices.push(crate::integration::DriftNotice {
+                        org_id: agent.org_id,
+                        alert_id: alert.id,
+                        agent_id: agent.id,
+                        agent: agent.name.clone(),
+                        kind: signal.kind().to_string(),
+                        signal: signal.to_string(),
+                        severity,
+                        action,
+                        status: agent.status,
+                        manifest_version: check.version,
+                        audit_id: intercept.to_string(),
+                        created_ms: now,
+                    });
+                }
             }
         }
+        let status = self.drift_status(agent, check, strongest).await;
+        // Told after the action was taken, so the notice says what it did; a failure
+        // to act still tells the channels (the alert is raised and recorded).
+        for mut n in notices {
+            if let Ok(Some(s)) = &status {
+                n.status = *s;
+            }
+            // No receiver (no notifier running) is not an error.
+            let _ = self.drift_events.send(n);
+        }
+        status.map(|_| ())
+    }
+
+    /// Throttles or suspends the agent after drift as `strongest` says, never milder
+    /// than it is; the status it has afterwards, when it changed.
+    async fn drift_status(
+        &self,
+        agent: &Agent,
+        check: &ManifestCheck,
+        strongest: Option<DriftAction>,
+    ) -> Result<Option<AgentStatus>, CoreError> {
         let to = match strongest {
             Some(a) if a.suspends() => AgentStatus::Suspended,
             Some(DriftAction::Throttle) => AgentStatus::Throttled,
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
         // Never milder than it is: a suspended agent is not throttled by a later signal.
         let rank = |s: AgentStatus| match s {
@@ -444,7 +487,7 @@ impl Engine {
             .await?
             .map_or(agent.status, |a| a.status);
         if rank(to) <= rank(now_status) {
-            return Ok(());
+            return Ok(Some(now_status));
         }
         let why = format!(
             "drift: {}",
@@ -473,7 +516,15 @@ impl Engine {
             self.end_agent_grants(agent.org_id, agent.id, &why, Actor::system())
                 .await?;
         }
-        Ok(())
+        Ok(Some(to))
+    }
+
+    /// The drift alerts the org's channels hear of (see [`crate::integration::DriftNotice`]),
+    /// raised on this replica from now on.
+    pub fn drift_events(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<crate::integration::DriftNotice> {
+        self.drift_events.subscribe()
     }
 }
 
@@ -1049,14 +1100,12 @@ pub struct FleetPage {
 
 impl ReadOps<'_> {
     /// The agent's connector graph: what its manifest in force declares, and what it
-    /// tried without declaring it (its drift alerts of the last 500).
+    /// tried without declaring it (its drift alerts of the last 500), each operation
+    /// marked gated or open by the policy in force.
     pub async fn graph(&self, agent: AgentId) -> Result<crate::registry::Graph, CoreError> {
         let e = self.engine;
         let a = self.agent(agent).await?;
-        let current = match a.manifest_version {
-            Some(v) => Some(e.manifest_version(a.org_id, a.id, v).await?),
-            None => None,
-        };
+        let current = e.manifest_in_force(&a).await?;
         let drift: Vec<(DriftSignal, i64)> = self
             .drift_alerts(&crate::store::DriftQuery {
                 agent: Some(a.id),
@@ -1067,12 +1116,21 @@ impl ReadOps<'_> {
             .into_iter()
             .map(|d| (d.signal, d.occurrences))
             .collect();
-        Ok(crate::registry::Graph::build(
+        let mut graph = crate::registry::Graph::build(
             &a.name,
             current.as_ref().map(|v| (v.version, &v.manifest)),
             &drift,
             &e.catalog,
-        ))
+        );
+        let org = self.org().await?;
+        e.mark_gated(
+            &org,
+            &a,
+            current.as_deref().map(|v| &v.manifest),
+            &mut graph,
+        )
+        .await?;
+        Ok(graph)
     }
 }
 

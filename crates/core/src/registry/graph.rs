@@ -1,7 +1,8 @@
 //! An agent's connector graph: the connectors its manifest declares, each with the
 //! operations it may call (globs expanded against the catalog) and the ones it tried
 //! without declaring them (from its drift alerts), each marked read or write and whether
-//! it touches personal data. The console draws it; the API serves it as JSON.
+//! it touches personal data, and whether the org's policy in force gates it (the engine
+//! fills that in, see [`OpPolicy`]). The console draws it; the API serves it as JSON.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,24 @@ use serde::Serialize;
 
 use super::{DriftSignal, Manifest};
 use crate::catalog::Catalog;
+use crate::model::Environment;
+use crate::policy::Verdict;
+
+/// What the org's policy in force decides when this agent calls the operation with no
+/// params (the strictest over the connector's instances the manifest lets it reach), or
+/// `gate:manifest` for an operation it does not declare. Grants are not counted: they
+/// are temporary exceptions, not the policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct OpPolicy {
+    pub verdict: Verdict,
+    /// What decided: a rule id, `default:<tier>`, or `gate:manifest`.
+    pub policy_id: String,
+    /// The rule that matched, if one did.
+    pub rule_id: Option<String>,
+    /// The instance the verdict is for (none for `gate:manifest`).
+    pub instance: Option<String>,
+    pub environment: Option<Environment>,
+}
 
 /// One operation in the graph.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -21,6 +40,11 @@ pub struct GraphOperation {
     pub declared: bool,
     /// How often the agent tried it undeclared.
     pub attempts: i64,
+    /// The policy in force would ESCALATE or DENY it (`policy` says which and why);
+    /// otherwise it is open (PERMIT), or no instance of the connector is configured.
+    pub gated: bool,
+    /// The verdict behind `gated`; none when no instance the agent may reach exists.
+    pub policy: Option<OpPolicy>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -61,6 +85,8 @@ impl Graph {
                 }),
                 declared,
                 attempts,
+                gated: false,
+                policy: None,
             }
         };
         if let Some((_, m)) = manifest {

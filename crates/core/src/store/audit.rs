@@ -15,6 +15,15 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// How many records of a kind one agent has about one connector (see
+/// [`AuditStore::audit_counts_by_agent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentCalls {
+    pub agent_id: String,
+    pub connector: String,
+    pub count: i64,
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Seals the drafts onto their orgs' chains (with [`crate::audit::seal`]) and commits them
@@ -54,6 +63,14 @@ pub trait AuditStore: Send + Sync {
         kind: &str,
         range: (i64, i64),
     ) -> StoreResult<u64>;
+    /// How many records of `kind` with `from_ms <= ts_ms <= to_ms` each (agent,
+    /// connector) has: one grouped query over the `(org_id, kind, ts_ms)` index.
+    async fn audit_counts_by_agent(
+        &self,
+        org: OrgId,
+        kind: &str,
+        range: (i64, i64),
+    ) -> StoreResult<Vec<AgentCalls>>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;

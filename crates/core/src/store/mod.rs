@@ -19,7 +19,7 @@ mod simulations;
 
 pub use agents::AgentStore;
 pub use approvals::ApprovalStore;
-pub use audit::{AuditQuery, AuditStore};
+pub use audit::{AgentCalls, AuditQuery, AuditStore};
 pub use grants::GrantStore;
 pub use identity::IdentityStore;
 pub use integrations::IntegrationStore;

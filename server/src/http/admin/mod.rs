@@ -7,6 +7,7 @@ pub mod agents;
 pub mod audit;
 pub mod drift;
 pub mod grants;
+pub mod graph;
 pub mod instances;
 pub mod integrations;
 pub mod manifests;
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(agents::routes())
         .merge(manifests::routes())
         .merge(drift::routes())
+        .merge(graph::routes())
         .merge(instances::routes())
         .merge(policy::routes())
         .merge(users::routes())
