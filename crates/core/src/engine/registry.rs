@@ -12,6 +12,7 @@ use crate::audit::event::{self as ev, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, DriftId, KeyId, OrgId, RecordId};
 use crate::model::registry::{DriftAlert, DriftStatus, ManifestVersion, Retirement};
+use crate::model::stats::AgentActivity;
 use crate::model::{Agent, AgentStatus};
 use crate::policy::{ManifestMode, PolicySettings};
 use crate::registry::{
@@ -930,6 +931,9 @@ pub struct Fleet {
     /// the agents without it), most first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<LabelGroup>>,
+    /// The activity of each agent of this page, by agent id: its latest call, and its
+    /// calls of the last 24 hours by verdict with their highest risk.
+    pub activity: std::collections::BTreeMap<AgentId, AgentActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -988,15 +992,17 @@ impl ReadOps<'_> {
             groups
         });
         let total = agents.len();
-        let agents = agents
+        let agents: Vec<Agent> = agents
             .into_iter()
             .skip(page.offset)
             .take(page.limit)
             .collect();
+        let activity = self.activity(&agents).await?;
         Ok(Fleet {
             agents,
             total,
             groups,
+            activity,
         })
     }
 }
