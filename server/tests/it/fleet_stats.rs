@@ -151,6 +151,23 @@ backend_tests! {
         assert_eq!(keys, sorted);
         let (_, page) = s.admin().get("/v1/admin/agents?limit=1&offset=0").await;
         assert_eq!(page["activity"].as_object().map(|m| m.len()), Some(1), "{page}");
+
+        // The console's fleet table and home page, as the server renders them.
+        let demo = s.demo();
+        let cookie = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let html = s.page_html("/agents", &cookie).await;
+        for text in ["Last call", "Calls, 24 h", "Max risk, 24 h", "never used", "3 permitted, 1 escalated, 1 denied"] {
+            assert!(html.contains(text), "{}: {text} on /agents", s.backend);
+        }
+        let home = s.page_html("/", &cookie).await;
+        for text in [
+            "<title id=\"calls-chart-t\">Agent calls per day by verdict, last 7 days, UTC days</title>",
+            "<title id=\"risk-chart-t\">Risk score of agent calls per day (0 to 100), last 7 days, UTC days</title>",
+            "<desc id=\"calls-chart-d\">",
+            "The figures as a table",
+        ] {
+            assert!(home.contains(text), "{}: {text} on /", s.backend);
+        }
     }
 }
 
@@ -194,6 +211,21 @@ backend_tests! {
         let other = org_of(&s, &s.other_org_admin().await).await;
         assert!(!s.running.store.touch_agent_key(other, k, now + DAY_MS, now + DAY_MS).await.unwrap());
         assert_eq!(last_used().await, now, "{}", s.backend);
+
+        // The agent's page: when each key was last used; a key unused for 30 days is
+        // flagged, and an agent whose keys never made a call is "never used".
+        let (dormant, _) = agent_with_key(&s, &admin, "dormant", &["okta"]).await;
+        let demo = s.demo();
+        let cookie = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let page = s.page_html(&format!("/agents/view?id={id}"), &cookie).await;
+        assert!(page.contains("Last used (to the hour)"), "{}", s.backend);
+        assert!(!page.contains("unused 30 days") && !page.contains("never used"), "{}", s.backend);
+        let page = s.page_html(&format!("/agents/view?id={dormant}"), &cookie).await;
+        assert!(page.contains("never used"), "{}", s.backend);
+        clock.advance_ms(31 * DAY_MS);
+        let cookie = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let page = s.page_html(&format!("/agents/view?id={id}"), &cookie).await;
+        assert!(page.contains("unused 30 days"), "{}", s.backend);
     }
 }
 
