@@ -29,6 +29,18 @@ pub struct AgentRow {
     /// generated it from the agent's calls.
     pub manifest: Option<(i64, bool)>,
     pub open_drift: usize,
+    /// Its latest call (UTC), if it ever called.
+    #[serde(default)]
+    pub last_call: Option<String>,
+    /// Its calls of the last 24 hours: (permit, escalate, deny).
+    #[serde(default)]
+    pub verdicts_24h: (u64, u64, u64),
+    /// The highest risk score of those calls.
+    #[serde(default)]
+    pub max_risk_24h: Option<u8>,
+    /// No call ever recorded and no key ever used.
+    #[serde(default)]
+    pub never_used: bool,
 }
 
 /// The Agents page: the agents a selector matched, and their count by the grouped key's
@@ -204,6 +216,31 @@ pub struct Overview {
     pub fleet: Vec<(String, usize)>,
     /// Open drift alerts by severity, most severe first.
     pub open_drift: Vec<(String, usize)>,
+    /// The charts' window, as their captions say it.
+    #[serde(default)]
+    pub chart_window: String,
+    /// Calls per day by verdict, and risk per day: SVG drawn on the server (numbers
+    /// and dates only).
+    #[serde(default)]
+    pub calls_chart: String,
+    #[serde(default)]
+    pub risk_chart: String,
+    /// The same figures, one row a day, oldest first (the charts' table).
+    #[serde(default)]
+    pub days: Vec<DayRow>,
+}
+
+/// One UTC day of the overview's charts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayRow {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub permit: u64,
+    pub escalate: u64,
+    pub deny: u64,
+    pub max_risk: Option<u8>,
+    pub p95_risk: Option<u8>,
+    pub median_risk: Option<u8>,
 }
 
 /// A one-shot message after a form post; `secret` is shown once (a new API key). A form
@@ -506,8 +543,26 @@ pub struct AgentView {
     pub pending_approvals: usize,
     /// The org's other live agents, (id, name): who may replace it.
     pub others: Vec<(String, String)>,
-    /// Every key it was issued: (prefix, created, revoked when).
-    pub all_keys: Vec<(String, String, Option<String>)>,
+    /// Every key it was issued, newest first.
+    pub all_keys: Vec<KeyRow>,
+    /// Its latest call (UTC), if it ever called.
+    #[serde(default)]
+    pub last_call: Option<String>,
+    /// No call ever recorded and no key ever used.
+    #[serde(default)]
+    pub never_used: bool,
+}
+
+/// One of an agent's keys as its page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRow {
+    pub prefix: String,
+    pub created: String,
+    pub revoked: Option<String>,
+    /// When it last authenticated a call, to the hour.
+    pub last_used: Option<String>,
+    /// A live key not used for 30 days (or issued 30 days ago and never used).
+    pub unused_30d: bool,
 }
 
 /// One manifest version as the agent page lists it.

@@ -285,6 +285,17 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                 <dd>
                     <Labels labels=a.labels.clone() />
                 </dd>
+                <dt>"Last call"</dt>
+                <dd data-testid="last-call">
+                    {match a.last_call.clone() {
+                        Some(when) => view! { <When utc=when /> }.into_any(),
+                        None if a.never_used => {
+                            view! { <span class="badge status-planned">"never used"</span> }
+                                .into_any()
+                        }
+                        None => view! { <span class="muted">"no call"</span> }.into_any(),
+                    }}
+                </dd>
             </dl>
             {a.retired.clone().map(|r| view! { <Retired r /> })}
         </div>
@@ -293,14 +304,28 @@ fn AgentCard(a: AgentView) -> impl IntoView {
             {rows_table(
                 "table",
                 Some("keys"),
-                view! { {headers(&["Key", "Issued", "State"])} },
+                view! { {headers(&["Key", "Issued", "Last used (to the hour)", "State"])} },
                 a.all_keys.clone(),
-                |(prefix, created, revoked)| {
+                |k| {
+                    let crate::types::KeyRow { prefix, created, revoked, last_used, unused_30d } = k;
                     view! {
                         <tr>
                             <td class="mono">{format!("{prefix}…")}</td>
                             <td class="nowrap">
                                 <When utc=created />
+                            </td>
+                            <td class="nowrap" data-testid="key-last-used">
+                                {match last_used {
+                                    Some(when) => view! { <When utc=when /> }.into_any(),
+                                    None => view! { <span class="muted">"never"</span> }.into_any(),
+                                }}
+                                {unused_30d
+                                    .then(|| {
+                                        view! {
+                                            " "
+                                            <span class="badge sev-medium">"unused 30 days"</span>
+                                        }
+                                    })}
                             </td>
                             <td>
                                 {match revoked {

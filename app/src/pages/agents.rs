@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::badges::{Labels, StatusBadge};
+use crate::components::badges::{Labels, RiskBadge, StatusBadge};
 use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
@@ -106,6 +106,9 @@ pub fn AgentsPage() -> impl IntoView {
                                         "Manifest",
                                         "Rate",
                                         "Keys",
+                                        "Last call",
+                                        "Calls, 24 h",
+                                        "Max risk, 24 h",
                                         "Created",
                                     ],
                                 )}
@@ -147,6 +150,7 @@ pub fn AgentsPage() -> impl IntoView {
                                             {format!("{}/min", count(a.declared_rate))}
                                         </td>
                                         <td class="num">{count(a.active_keys)}</td>
+                                        <Activity a=a.clone() />
                                         <td class="nowrap">
                                             <When utc=a.created.clone() />
                                         </td>
@@ -217,6 +221,53 @@ pub fn AgentsPage() -> impl IntoView {
                 </div>
             </OnlyFor>
         </Page>
+    }
+}
+
+/// The agent's latest call, its calls of the last 24 hours by verdict, and their
+/// highest risk: three cells.
+#[component]
+fn Activity(a: crate::types::AgentRow) -> impl IntoView {
+    let (p, e, d) = a.verdicts_24h;
+    let calls = p + e + d;
+    view! {
+        <td class="nowrap" data-testid="last-call">
+            {match a.last_call {
+                Some(when) => view! { <When utc=when /> }.into_any(),
+                None if a.never_used => {
+                    view! { <span class="badge status-planned">"never used"</span> }.into_any()
+                }
+                None => view! { <span class="muted">"no call"</span> }.into_any(),
+            }}
+        </td>
+        <td class="nowrap" data-testid="calls-24h">
+            <span class="num">{count(calls)}</span>
+            {(calls > 0)
+                .then(|| {
+                    view! {
+                        <span
+                            class="mix muted small"
+                            title=format!("{p} permitted, {e} escalated, {d} denied")
+                        >
+                            " "
+                            <i class="dot permit"></i>
+                            {p}
+                            " "
+                            <i class="dot escalate"></i>
+                            {e}
+                            " "
+                            <i class="dot deny"></i>
+                            {d}
+                        </span>
+                    }
+                })}
+        </td>
+        <td data-testid="risk-24h">
+            {match a.max_risk_24h {
+                Some(score) => view! { <RiskBadge score /> }.into_any(),
+                None => view! { <span class="muted">"–"</span> }.into_any(),
+            }}
+        </td>
     }
 }
 

@@ -31,6 +31,7 @@ pub fn OverviewPage() -> impl IntoView {
                     })}
                 <Fleet fleet=o.fleet.clone() drift=o.open_drift.clone() />
                 <VerdictBar verdicts=o.verdicts />
+                <Charts o=o.clone() />
                 <div class="card">
                     <h2>"Latest activity"</h2>
                     <AuditTable rows=o.recent />
@@ -113,6 +114,73 @@ fn Fleet(fleet: Vec<(String, usize)>, drift: Vec<(String, usize)>) -> impl IntoV
                     })
                     .collect_view()}
             </p>
+        </div>
+    }
+}
+
+/// Calls per day by verdict and risk per day over the last 7 UTC days: SVG drawn by the
+/// server (readable without JavaScript, titled and described for screen readers), and
+/// the same figures as a table.
+#[component]
+fn Charts(o: Overview) -> impl IntoView {
+    let window = o.chart_window.clone();
+    let opt = |v: Option<u8>| v.map(|v| v.to_string()).unwrap_or_else(|| "–".into());
+    view! {
+        <div class="card charts" data-testid="charts">
+            <figure>
+                <figcaption>
+                    <h2>"Agent calls per day, by verdict"</h2>
+                    <span class="muted small">{window.clone()}</span>
+                </figcaption>
+                <div class="chart-box" data-testid="calls-chart" inner_html=o.calls_chart></div>
+            </figure>
+            <figure>
+                <figcaption>
+                    <h2>"Risk of agent calls per day"</h2>
+                    <span class="muted small">
+                        {format!("{window}: highest, 95th percentile and median score (0 to 100)")}
+                    </span>
+                </figcaption>
+                <div class="chart-box" data-testid="risk-chart" inner_html=o.risk_chart></div>
+            </figure>
+            <details>
+                <summary>"The figures as a table"</summary>
+                <table class="table" data-testid="days">
+                    <caption class="muted small">
+                        {format!("Agent calls and their risk per day, {window}")}
+                    </caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Day (UTC)"</th>
+                            <th scope="col">"Permitted"</th>
+                            <th scope="col">"Escalated"</th>
+                            <th scope="col">"Denied"</th>
+                            <th scope="col">"Highest risk"</th>
+                            <th scope="col">"95th percentile"</th>
+                            <th scope="col">"Median risk"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {o
+                            .days
+                            .into_iter()
+                            .map(|d| {
+                                view! {
+                                    <tr>
+                                        <th scope="row" class="nowrap">{d.day}</th>
+                                        <td class="num">{count(d.permit)}</td>
+                                        <td class="num">{count(d.escalate)}</td>
+                                        <td class="num">{count(d.deny)}</td>
+                                        <td class="num">{opt(d.max_risk)}</td>
+                                        <td class="num">{opt(d.p95_risk)}</td>
+                                        <td class="num">{opt(d.median_risk)}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </details>
         </div>
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod registry;
 pub mod simulation;
+pub mod stats;
 
 use std::collections::BTreeMap;
 
@@ -157,6 +158,10 @@ pub struct AgentKey {
     pub hash: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// When the key last authenticated a call, to the hour: the execute path writes it
+    /// only when the stored value is an hour old (null: not used since ARX tracks it).
+    #[serde(default)]
+    pub last_used_ms: Option<i64>,
 }
 
 /// An admin API token, as lists show it: never its secret or hash.

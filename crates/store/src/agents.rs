@@ -131,7 +131,7 @@ sqlx::query(
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>> {
         self.fetch_all(
             in_org(
-                "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms FROM agent_keys \
+                "SELECT id, org_id, agent_id, prefix, hash, created_ms, revoked_ms, last_used_ms FROM agent_keys \
                  WHERE org_id = $1 AND agent_id = $2 ORDER BY created_ms DESC",
                 org,
             )
@@ -145,7 +145,7 @@ sqlx::query(
     async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>> {
         let row = sqlx::query(
             "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
-             k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, \
+             k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, k.last_used_ms AS k_last_used_ms, \
              a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version, \
              o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms \
              FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
@@ -172,6 +172,24 @@ in_org("UPDATE agent_keys SET revoked_ms = $3 WHERE org_id = $1 AND id = $2 AND 
         .bind(now_ms), "revoke key")
 .await?;
         Ok(r == 1)
+    }
+
+    async fn touch_agent_key(
+        &self,
+        org: OrgId,
+        key: KeyId,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> StoreResult<bool> {
+        let q = in_org(
+            "UPDATE agent_keys SET last_used_ms = $3 WHERE org_id = $1 AND id = $2 \
+             AND (last_used_ms IS NULL OR last_used_ms < $4)",
+            org,
+        )
+        .bind(key.to_string())
+        .bind(now_ms)
+        .bind(stale_before_ms);
+        Ok(self.exec(q, "key last used").await? == 1)
     }
 
     async fn create_instance(&self, i: &Instance) -> StoreResult<()> {

@@ -21,6 +21,7 @@ mod registry;
 mod responses;
 mod rows;
 mod simulations;
+mod stats;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -137,6 +137,7 @@ pub(crate) fn agent_key(row: &AnyRow, prefix: &str) -> Result<AgentKey, CoreErro
         hash: get(row, &c("hash"))?,
         created_ms: get(row, &c("created_ms"))?,
         revoked_ms: get(row, &c("revoked_ms"))?,
+        last_used_ms: get(row, &c("last_used_ms"))?,
     })
 }
 

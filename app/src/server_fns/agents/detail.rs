@@ -56,21 +56,32 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         .filter(|o| o.id != id && o.status != arx_core::model::AgentStatus::Decommissioned)
         .map(|o| (o.id.to_string(), o.name))
         .collect();
+    use arx_core::model::stats::KEY_UNUSED_MS;
+    let now = engine.now_ms();
     let all_keys = r
         .agent_keys(id)
         .await
         .map_err(to_error)?
         .into_iter()
-        .map(|k| {
-            (
-                k.prefix,
-                format_ms(k.created_ms),
-                k.revoked_ms.map(format_ms),
-            )
+        .map(|k| crate::types::KeyRow {
+            unused_30d: k.revoked_ms.is_none()
+                && k.last_used_ms.unwrap_or(k.created_ms) < now - KEY_UNUSED_MS,
+            prefix: k.prefix,
+            created: format_ms(k.created_ms),
+            revoked: k.revoked_ms.map(format_ms),
+            last_used: k.last_used_ms.map(format_ms),
         })
         .collect();
+    let activity = r
+        .activity(std::slice::from_ref(&a))
+        .await
+        .map_err(to_error)?
+        .remove(&a.id)
+        .unwrap_or_default();
     Ok(AgentView {
         all_keys,
+        last_call: activity.last_call_ms.map(format_ms),
+        never_used: activity.never_used,
         id: a.id.to_string(),
         name: a.name,
         description: a.description,

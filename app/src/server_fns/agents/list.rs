@@ -28,7 +28,9 @@ pub async fn list_agents(
         .await
         .map_err(to_error)?;
     let mut rows = Vec::new();
+    let activity = fleet.activity;
     for a in fleet.agents {
+        let act = activity.get(&a.id).cloned().unwrap_or_default();
         let keys = r.agent_keys(a.id).await.map_err(to_error)?;
         let manifest = r
             .manifests(a.id)
@@ -49,6 +51,14 @@ pub async fn list_agents(
             active_keys: keys.iter().filter(|k| k.revoked_ms.is_none()).count(),
             manifest,
             open_drift,
+            last_call: act.last_call_ms.map(format_ms),
+            verdicts_24h: (
+                act.verdicts_24h.permit,
+                act.verdicts_24h.escalate,
+                act.verdicts_24h.deny,
+            ),
+            max_risk_24h: act.max_risk_24h,
+            never_used: act.never_used,
         });
     }
     let groups = fleet

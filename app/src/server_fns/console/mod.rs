@@ -1,5 +1,7 @@
 //! Console-wide server functions.
 
+#[cfg(feature = "ssr")]
+mod charts_svg;
 mod flash;
 mod instances;
 mod me;

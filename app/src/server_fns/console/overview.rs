@@ -50,7 +50,28 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
             (sev.to_string(), n)
         })
         .to_vec();
+    let daily = r.daily_stats().await.map_err(to_error)?;
+    let window = "last 7 days, UTC days".to_string();
+    use super::charts_svg::{calls_chart, day_label, risk_chart};
+    let days = daily
+        .calls
+        .iter()
+        .zip(&daily.risk)
+        .map(|(c, k)| crate::types::DayRow {
+            day: day_label(c.day_ms),
+            permit: c.verdicts.permit,
+            escalate: c.verdicts.escalate,
+            deny: c.verdicts.deny,
+            max_risk: k.max(),
+            p95_risk: k.quantile(0.95),
+            median_risk: k.quantile(0.5),
+        })
+        .collect();
     Ok(Overview {
+        calls_chart: calls_chart(&daily.calls, &window),
+        risk_chart: risk_chart(&daily.risk, &window),
+        chart_window: window,
+        days,
         fleet,
         open_drift,
         active_agents: agents

@@ -179,6 +179,7 @@ impl AdminOps<'_> {
             hash: token_hash(&secret),
             created_ms: e.now_ms(),
             revoked_ms: None,
+            last_used_ms: None,
         };
         e.store.create_agent_key(&key).await?;
         e.record(

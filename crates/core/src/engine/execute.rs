@@ -337,7 +337,28 @@ impl Engine {
             .await?;
             return Err(CoreError::Unauthenticated(why));
         }
+        self.note_key_use(&key).await;
         Ok((agent, org))
+    }
+
+    /// Keeps the key's `last_used_ms` to the hour. The stored value came with the key's
+    /// row, so a key used within the hour costs no statement at all; past it, one
+    /// compare-and-set UPDATE (concurrent calls write once). Bookkeeping, not a control:
+    /// a failure is logged and the call goes on.
+    async fn note_key_use(&self, key: &crate::model::AgentKey) {
+        use crate::model::stats::KEY_USE_RESOLUTION_MS;
+        let now = self.now_ms();
+        let stale = now - KEY_USE_RESOLUTION_MS;
+        if key.last_used_ms.is_some_and(|t| t >= stale) {
+            return;
+        }
+        if let Err(e) = self
+            .store
+            .touch_agent_key(key.org_id, key.id, now, stale)
+            .await
+        {
+            tracing::warn!(key = %key.id, error = %e, "could not note the key's last use");
+        }
     }
 
     /// Records a call refused before evaluation, then hands back the error for the agent.

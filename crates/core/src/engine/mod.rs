@@ -16,6 +16,7 @@ mod registry;
 mod responses;
 mod simulate;
 mod state;
+mod stats;
 mod system;
 mod verify;
 
@@ -41,6 +42,7 @@ pub use registry::{
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
+pub use stats::DailyStats;
 pub use system::SystemOps;
 pub use verify::{VerifyReport, verify_export};
 

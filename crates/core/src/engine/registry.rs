@@ -12,6 +12,7 @@ use crate::audit::event::{self as ev, AuditEvent};
 use crate::error::CoreError;
 use crate::ids::{AgentId, ApprovalId, DriftId, KeyId, OrgId, RecordId};
 use crate::model::registry::{DriftAlert, DriftStatus, ManifestVersion, Retirement};
+use crate::model::stats::AgentActivity;
 use crate::model::{Agent, AgentStatus};
 use crate::policy::{ManifestMode, PolicySettings};
 use crate::registry::{
@@ -994,6 +995,9 @@ pub struct Fleet {
     pub groups: Option<Vec<LabelGroup>>,
     /// Owners of this page's agents who are no longer active users of the org.
     pub inactive_owners: Vec<String>,
+    /// The activity of each agent of this page, by agent id: its latest call, and its
+    /// calls of the last 24 hours by verdict with their highest risk.
+    pub activity: std::collections::BTreeMap<AgentId, AgentActivity>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -1052,16 +1056,18 @@ impl ReadOps<'_> {
             groups
         });
         let total = agents.len();
-        let agents = agents
+        let agents: Vec<Agent> = agents
             .into_iter()
             .skip(page.offset)
             .take(page.limit)
             .collect::<Vec<Agent>>();
+        let activity = self.activity(&agents).await?;
         Ok(Fleet {
             inactive_owners: self.inactive_owners(&agents).await?.into_iter().collect(),
             agents,
             total,
             groups,
+            activity,
         })
     }
 

@@ -31,6 +31,16 @@ pub trait AgentStore: Send + Sync {
     /// the hot path of every execute call).
     async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>>;
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool>;
+    /// Sets the key's `last_used_ms` to `now_ms` when it is absent or older than
+    /// `stale_before_ms` (compare-and-set: concurrent calls write it once); `true` when
+    /// it wrote.
+    async fn touch_agent_key(
+        &self,
+        org: OrgId,
+        key: KeyId,
+        now_ms: i64,
+        stale_before_ms: i64,
+    ) -> StoreResult<bool>;
 
     // Connector instances
     async fn create_instance(&self, inst: &Instance) -> StoreResult<()>;

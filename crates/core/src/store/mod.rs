@@ -16,6 +16,7 @@ mod policy;
 mod registry;
 mod responses;
 mod simulations;
+mod stats;
 
 pub use agents::AgentStore;
 pub use approvals::ApprovalStore;
@@ -28,6 +29,7 @@ pub use policy::PolicyStore;
 pub use registry::{DriftChange, DriftCursor, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
 pub use simulations::SimulationStore;
+pub use stats::StatsStore;
 
 use crate::error::CoreError;
 
@@ -56,7 +58,8 @@ whole_store!(
     IntegrationStore,
     SimulationStore,
     LeaseStore,
-    RegistryStore
+    RegistryStore,
+    StatsStore
 );
 
 /// Every store trait, to call them on a concrete store (`use arx_core::store::prelude::*`).
@@ -64,6 +67,7 @@ whole_store!(
 pub mod prelude {
     pub use super::{
         AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
-        LeaseStore, PolicyStore, RegistryStore, ResponseStore, SimulationStore, Store, StoreResult,
+        LeaseStore, PolicyStore, RegistryStore, ResponseStore, SimulationStore, StatsStore, Store,
+        StoreResult,
     };
 }

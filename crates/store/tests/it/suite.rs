@@ -101,6 +101,7 @@ backend_tests! {
             hash: "h1".into(),
             created_ms: 1,
             revoked_ms: None,
+            last_used_ms: None,
         };
         s.create_agent_key(&key).await.unwrap();
         assert!(
