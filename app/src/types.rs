@@ -20,6 +20,9 @@ pub struct AgentRow {
     pub name: String,
     pub description: String,
     pub owner: String,
+    /// The owner is no longer an active user of the org.
+    #[serde(default)]
+    pub owner_inactive: bool,
     pub labels: Vec<(String, String)>,
     pub status: String,
     pub declared_rate: u32,
@@ -527,6 +530,9 @@ pub struct AgentView {
     pub name: String,
     pub description: String,
     pub owner: String,
+    /// The owner is no longer an active user of the org.
+    #[serde(default)]
+    pub owner_inactive: bool,
     pub status: String,
     pub labels: Vec<(String, String)>,
     /// Newest first.

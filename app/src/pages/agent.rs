@@ -280,7 +280,22 @@ fn AgentCard(a: AgentView) -> impl IntoView {
             <p>{a.description.clone()}</p>
             <dl class="facts">
                 <dt>"Owner"</dt>
-                <dd>{a.owner.clone()}</dd>
+                <dd>
+                    {a.owner.clone()}
+                    {a
+                        .owner_inactive
+                        .then(|| {
+                            view! {
+                                " "
+                                <span
+                                    class="badge warn"
+                                    title="The owner is no longer an active user of this org: name a new accountable person."
+                                >
+                                    "owner inactive"
+                                </span>
+                            }
+                        })}
+                </dd>
                 <dt>"Labels"</dt>
                 <dd>
                     <Labels labels=a.labels.clone() />

@@ -124,7 +124,22 @@ pub fn AgentsPage() -> impl IntoView {
                                             </a>
                                             <div class="muted small">{a.description.clone()}</div>
                                         </td>
-                                        <td>{a.owner.clone()}</td>
+                                        <td>
+                                            {a.owner.clone()}
+                                            {a
+                                                .owner_inactive
+                                                .then(|| {
+                                                    view! {
+                                                        " "
+                                                        <span
+                                                            class="badge warn"
+                                                            title="The owner is no longer an active user of this org: name a new accountable person."
+                                                        >
+                                                            "owner inactive"
+                                                        </span>
+                                                    }
+                                                })}
+                                        </td>
                                         <td>
                                             <Labels labels=a.labels.clone() />
                                         </td>

@@ -305,7 +305,13 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
                         class="card"
                         data-testid=if manifest { "manifest-scope" } else { "grant-scope" }
                     >
-                        <h2>{if manifest { "Manifest changes asked for" } else { "Scope asked for" }}</h2>
+                        <h2>
+                            {if manifest {
+                                "Manifest changes asked for"
+                            } else {
+                                "Scope asked for"
+                            }}
+                        </h2>
                         <p class="muted small">
                             {if manifest {
                                 "Approving makes this manifest the agent's next version: the manifest gate then lets these calls through, and policy still decides each one. The whole manifest is in the params below."
@@ -474,7 +480,11 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
                                     name="decision"
                                     value="approve"
                                 >
-                                    {if manifest { "Approve and publish" } else { "Approve and run" }}
+                                    {if manifest {
+                                        "Approve and publish"
+                                    } else {
+                                        "Approve and run"
+                                    }}
                                 </button>
                                 <button
                                     type="submit"

@@ -57,8 +57,7 @@ fn Fleet(v: FleetGraphView) -> impl IntoView {
     view! {
         <form method="get" action="/agents/graph" class="filters">
             <label>
-                "Connector"
-                <select name="connector">
+                "Connector" <select name="connector">
                     <option value="" selected=selected.is_empty()>
                         "All connectors"
                     </option>
@@ -103,8 +102,20 @@ fn Fleet(v: FleetGraphView) -> impl IntoView {
             } else {
                 format!("{} agents.", count(v.total))
             }}
-            {prev.map(|href| view! { " " <a href=href>"← previous"</a> })}
-            {next.map(|href| view! { " " <a href=href>"next →"</a> })}
+            {prev
+                .map(|href| {
+                    view! {
+                        " "
+                        <a href=href>"← previous"</a>
+                    }
+                })}
+            {next
+                .map(|href| {
+                    view! {
+                        " "
+                        <a href=href>"next →"</a>
+                    }
+                })}
         </p>
         <div class="card">
             <div class="graph-box" data-testid="fleet" inner_html=v.svg></div>

@@ -167,7 +167,9 @@ fn Charts(o: Overview) -> impl IntoView {
                             .map(|d| {
                                 view! {
                                     <tr>
-                                        <th scope="row" class="nowrap">{d.day}</th>
+                                        <th scope="row" class="nowrap">
+                                            {d.day}
+                                        </th>
                                         <td class="num">{count(d.permit)}</td>
                                         <td class="num">{count(d.escalate)}</td>
                                         <td class="num">{count(d.deny)}</td>

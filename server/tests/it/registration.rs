@@ -240,6 +240,15 @@ backend_tests! {
         assert_eq!(fleet["agents"][0]["name"], "enrichment-agent");
         let (_, rest) = s.admin().get("/v1/admin/agents?selector=team%3Dsoc").await;
         assert_eq!(rest["inactive_owners"], json!([]), "{rest}");
+        // The console says so too, in the fleet and on the agent's page.
+        let d = s.demo();
+        let cookie = s.console_session(&d.admin_email, &d.admin_password).await;
+        let fleet_html = s.page_html("/agents?selector=team%3Dti", &cookie).await;
+        assert!(fleet_html.contains("owner inactive"), "{fleet_html}");
+        let page = s.page_html(&format!("/agents/view?id={id}"), &cookie).await;
+        assert!(page.contains("owner inactive"), "{page}");
+        let others = s.page_html("/agents?selector=team%3Dsoc", &cookie).await;
+        assert!(!others.contains("owner inactive"));
         // And nobody can make them the owner of a new agent.
         let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "orphan", "owner": "ti-lead@demo.arx.local"})).await;
         assert_eq!((st, b["error"]["field"].as_str()), (400, Some("owner")), "{b}");

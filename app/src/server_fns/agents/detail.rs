@@ -78,7 +78,13 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         .map_err(to_error)?
         .remove(&a.id)
         .unwrap_or_default();
+    let owner_inactive = !r
+        .inactive_owners(std::slice::from_ref(&a))
+        .await
+        .map_err(to_error)?
+        .is_empty();
     Ok(AgentView {
+        owner_inactive,
         all_keys,
         last_call: activity.last_call_ms.map(format_ms),
         never_used: activity.never_used,

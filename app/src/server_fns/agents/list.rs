@@ -43,6 +43,7 @@ pub async fn list_agents(
             id: a.id.to_string(),
             name: a.name,
             description: a.description,
+            owner_inactive: fleet.inactive_owners.contains(&a.owner.to_lowercase()),
             owner: a.owner,
             labels: a.labels.into_iter().collect(),
             status: a.status.as_str().into(),
