@@ -133,17 +133,22 @@ pub async fn seed(
         })
         .await?;
     }
-    // Each agent's owner is an accountable person with an account (agent owners, who
-    // sign in only to see their agents; their passwords are not kept anywhere).
-    for (owner, who) in [
-        ("secops-lead@demo.arx.local", "SecOps Lead"),
-        ("ir-lead@demo.arx.local", "Incident Response Lead"),
-        ("ti-lead@demo.arx.local", "Threat Intel Lead"),
+    // Each agent's owner is an accountable person with an account: the SecOps and IR
+    // leads review too, the threat intel lead only owns an agent. Their passwords are
+    // not kept anywhere (the demo signs in as the admin, reviewer and auditor).
+    for (owner, who, role) in [
+        ("secops-lead@demo.arx.local", "SecOps Lead", Role::Reviewer),
+        (
+            "ir-lead@demo.arx.local",
+            "Incident Response Lead",
+            Role::Reviewer,
+        ),
+        ("ti-lead@demo.arx.local", "Threat Intel Lead", Role::Owner),
     ] {
         let unused = new_secret_token("");
         engine
             .system()
-            .create_local_user(org.id, owner, who, Role::Owner, &unused, Actor::system())
+            .create_local_user(org.id, owner, who, role, &unused, Actor::system())
             .await?;
     }
     let mut agents = Vec::new();

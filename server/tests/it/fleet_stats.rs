@@ -31,11 +31,9 @@ async fn agent_with_key(
     connectors: &[&str],
 ) -> (String, String) {
     let c = s.client(token);
+    let owner = s.an_owner(token).await;
     let (st, b) = c
-        .post(
-            "/v1/admin/agents",
-            json!({"name": name, "owner": "owner@example.com"}),
-        )
+        .post("/v1/admin/agents", json!({"name": name, "owner": owner}))
         .await;
     assert_eq!(st, 201, "{b}");
     let id = b["agent"]["id"].as_str().unwrap().to_string();

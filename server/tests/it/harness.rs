@@ -70,10 +70,38 @@ impl TestServer {
     }
 
     /// An API token of a new local user of the demo org with `role`.
+    /// A token of the demo org's user `email` with `role`, made if it does not exist
+    /// (the demo's agent owners do: the IR lead reviews too).
     pub async fn user_token(&self, email: &str, role: arx_core::model::Role) -> String {
         let system = self.running.engine.system();
         let org = system.org_by_slug("demo").await.unwrap().unwrap();
-        self.new_user_token(org.id, (email, email), role).await
+        use arx_core::store::IdentityStore;
+        match self.running.store.user_by_email(email).await.unwrap() {
+            Some(u) => {
+                assert_eq!(
+                    (u.org_id, u.role),
+                    (org.id, role),
+                    "{email} exists with another role"
+                );
+                system.issue_user_token(&u, "t").await.unwrap()
+            }
+            None => self.new_user_token(org.id, (email, email), role).await,
+        }
+    }
+
+    /// The email of a user of the org of `token`, to own the agents a test makes there
+    /// (an owner is a user of the agent's org).
+    pub async fn an_owner(&self, token: &str) -> String {
+        let (st, b) = send(
+            self,
+            token,
+            reqwest::Method::GET,
+            "/v1/admin/users",
+            Value::Null,
+        )
+        .await;
+        assert_eq!(st, 200, "{b}");
+        b["users"][0]["email"].as_str().unwrap().to_string()
     }
 
     /// An API token of the admin of a second org, `other` (made on first call).

@@ -17,11 +17,9 @@ const WEBHOOK_SECRET: &str = "whsec-drift-0001";
 /// connector: (id, key).
 async fn agent(s: &TestServer, token: &str, name: &str, ops: Value) -> (String, String) {
     let c = s.client(token);
+    let owner = s.an_owner(token).await;
     let (st, b) = c
-        .post(
-            "/v1/admin/agents",
-            json!({"name": name, "owner": "owner@example.com"}),
-        )
+        .post("/v1/admin/agents", json!({"name": name, "owner": owner}))
         .await;
     assert_eq!(st, 201, "{b}");
     let id = b["agent"]["id"].as_str().unwrap().to_string();
