@@ -526,6 +526,15 @@ pub struct DriftRow {
 /// One agent's registry page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentView {
+    /// Its newest drift alerts, whatever their status.
+    #[serde(default)]
+    pub drift: Vec<DriftRow>,
+    /// Its requested and active grants: (status, what, until).
+    #[serde(default)]
+    pub open_grants: Vec<(String, String, Option<String>)>,
+    /// Its newest audit records.
+    #[serde(default)]
+    pub records: Vec<AuditRow>,
     pub id: String,
     pub name: String,
     pub description: String,

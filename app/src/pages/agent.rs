@@ -12,6 +12,7 @@ use crate::components::messages::{ErrorBox, Posted, ShownFlash, error_text, post
 use crate::components::page::{Page, query_param};
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
+use crate::pages::audit::AuditTable;
 use crate::server_fns::agents::{
     DECOMMISSION_FORM, DecommissionAgent, RollbackManifest, agent_detail, compare_manifests,
 };
@@ -390,6 +391,80 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                         .into_any()
                 }
             }}
+        </div>
+        <div class="card flush" data-testid="agent-drift">
+            <h2 class="pad">"Drift alerts"</h2>
+            {if a.drift.is_empty() {
+                view! { <p class="muted pad">"None: every call matched the manifest in force."</p> }
+                    .into_any()
+            } else {
+                rows_table(
+                    "table",
+                    None,
+                    headers(&["Severity", "What", "Action", "Last seen", "Status"]),
+                    a.drift.clone(),
+                    |d| {
+                        view! {
+                            <tr data-severity=d.severity.clone()>
+                                <td>
+                                    <span class=format!(
+                                        "badge sev-{}",
+                                        d.severity,
+                                    )>{d.severity.clone()}</span>
+                                </td>
+                                <td class="mono small">{d.message.clone()}</td>
+                                <td>{d.action.replace('_', " ")}</td>
+                                <td class="nowrap">
+                                    {format!("{}× ", d.occurrences)} <When utc=d.last.clone() />
+                                </td>
+                                <td>
+                                    <StatusBadge status=d.status.clone() />
+                                </td>
+                            </tr>
+                        }
+                    },
+                )
+            }}
+            <p class="muted small pad">
+                "The newest 20; the " <a href="/drift?status=all">"Drift page"</a> " has them all."
+            </p>
+        </div>
+        <div class="card" data-testid="agent-grants">
+            <h2>"Grants"</h2>
+            {if a.open_grants.is_empty() {
+                view! { <p class="muted">"No grant requested or active."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="scope">
+                        {a
+                            .open_grants
+                            .clone()
+                            .into_iter()
+                            .map(|(status, what, until)| {
+                                view! {
+                                    <li>
+                                        <StatusBadge status=status />
+                                        " "
+                                        <span class="mono">{what}</span>
+                                        {until
+                                            .map(|u| {
+                                                view! {
+                                                    " until "
+                                                    <When utc=u />
+                                                }
+                                            })}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                    .into_any()
+            }}
+        </div>
+        <div class="card flush" data-testid="agent-records">
+            <h2 class="pad">"Recent audit records"</h2>
+            <AuditTable rows=a.records.clone() />
         </div>
         {(!a.predecessors.is_empty())
             .then(|| {

@@ -190,6 +190,24 @@ pub mod ssr {
         }
     }
 
+    /// One drift alert as the console lists it.
+    pub fn drift_row(a: &arx_core::model::registry::DriftAlert) -> crate::types::DriftRow {
+        crate::types::DriftRow {
+            id: a.id.to_string(),
+            agent: a.agent.clone(),
+            severity: a.severity.as_str().into(),
+            action: a.action.as_str().into(),
+            message: a.message.clone(),
+            manifest_version: a.manifest_version,
+            status: a.status.as_str().into(),
+            occurrences: a.occurrences,
+            first: format_ms(a.created_ms),
+            last: format_ms(a.last_ms),
+            by: a.updated_by.clone(),
+            note: a.note.clone().filter(|n| !n.is_empty()),
+        }
+    }
+
     pub fn audit_row(r: &arx_core::audit::AuditRecord) -> AuditRow {
         let event = r.event().ok();
         let subject = event.as_ref().map(|e| e.subject()).unwrap_or_default();

@@ -107,11 +107,21 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        self.fetch_all(
-in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3", org)
-        .bind(q.before_seq.unwrap_or(i64::MAX))
-        .bind(i64::from(q.limit)), "audit page", rows::audit)
-.await
+        let agent = if q.agent.is_some() {
+            " AND agent_id = $4"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2{agent} ORDER BY seq DESC LIMIT $3"
+        );
+        let mut query = in_org(&sql, org)
+            .bind(q.before_seq.unwrap_or(i64::MAX))
+            .bind(i64::from(q.limit));
+        if let Some(a) = q.agent {
+            query = query.bind(a.to_string());
+        }
+        self.fetch_all(query, "audit page", rows::audit).await
     }
 
     async fn audit_after(

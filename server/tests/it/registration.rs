@@ -253,4 +253,32 @@ backend_tests! {
         let (st, b) = s.admin().post("/v1/admin/agents", json!({"name": "orphan", "owner": "ti-lead@demo.arx.local"})).await;
         assert_eq!((st, b["error"]["field"].as_str()), (400, Some("owner")), "{b}");
     }
+
+    async fn the_agents_page_shows_its_own_drift_grants_and_records(s: TestServer) {
+        let key = s.agent_key("enrichment-agent");
+        let (st, _) = s.execute(&key, json!({"connector": "okta", "operation": "users:get", "params": {"user_id": "00u1"}})).await;
+        assert_eq!(st, 403, "an undeclared read: a low drift alert");
+        let (st, g) = s
+            .client(&key)
+            .post("/v1/sdk/grants", json!({"connector": "okta", "operations": ["users:read"], "ttl": "15m", "reason": "bulk lookup", "wait_seconds": 0}))
+            .await;
+        assert!(st == 200 || st == 202, "{g}");
+        let other = s.agent_key("triage-agent");
+        s.execute_permitted(&other, json!({"connector": "crowdstrike", "operation": "detections:read", "params": {}})).await;
+
+        let d = s.demo();
+        let cookie = s.console_session(&d.auditor_email, &d.auditor_password).await;
+        let id = s.agent_id("enrichment-agent");
+        let html = s.page_html(&format!("/agents/view?id={id}"), &cookie).await;
+        let section = |testid: &str| {
+            let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("{testid}: {html}"));
+            html[start..].split("</div>").next().unwrap().to_string()
+        };
+        assert!(section("agent-drift").contains("okta:users:get"), "{html}");
+        assert!(section("agent-grants").contains("okta: users:read"), "{html}");
+        let records = section("agent-records");
+        assert!(records.contains("execute.intercept"), "{records}");
+        assert!(records.contains("okta"), "{records}");
+        assert!(!records.contains("crowdstrike"), "another agent's records are not on this page: {records}");
+    }
 }

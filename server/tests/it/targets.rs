@@ -405,6 +405,7 @@ backend_tests! {
                 &arx_core::store::AuditQuery {
                     before_seq: None,
                     limit: 10,
+                    agent: None,
                 },
             )
             .await

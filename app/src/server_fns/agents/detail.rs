@@ -5,6 +5,10 @@ use leptos::prelude::*;
 
 use crate::types::AgentView;
 
+/// How many drift alerts and audit records the agent's page shows (the Drift and Audit
+/// pages have the rest).
+pub const AGENT_PAGE_ROWS: u32 = 20;
+
 #[server]
 pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
     use super::graph_svg::graph_svg;
@@ -83,7 +87,45 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         .await
         .map_err(to_error)?
         .is_empty();
+    let drift = r
+        .drift_alerts(&arx_core::store::DriftQuery {
+            agent: Some(a.id),
+            limit: AGENT_PAGE_ROWS,
+            ..Default::default()
+        })
+        .await
+        .map_err(to_error)?
+        .iter()
+        .map(crate::server_fns::ssr::drift_row)
+        .collect();
+    let open_grants = r
+        .agent_grants(a.id)
+        .await
+        .map_err(to_error)?
+        .into_iter()
+        .map(|g| {
+            let mut what = format!("{}: {}", g.connector, g.operations.join(", "));
+            if let Some(res) = &g.resource {
+                what.push_str(&format!(" (only {} = {})", res.param, res.value));
+            }
+            (
+                g.status.as_str().to_string(),
+                what,
+                g.expires_ms.map(format_ms),
+            )
+        })
+        .collect();
+    let records = r
+        .agent_records(a.id, AGENT_PAGE_ROWS)
+        .await
+        .map_err(to_error)?
+        .iter()
+        .map(crate::server_fns::ssr::audit_row)
+        .collect();
     Ok(AgentView {
+        drift,
+        open_grants,
+        records,
         owner_inactive,
         all_keys,
         last_call: activity.last_call_ms.map(format_ms),

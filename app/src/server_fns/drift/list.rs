@@ -17,8 +17,7 @@ pub async fn list_drift(
     severity: String,
     cursor: String,
 ) -> Result<DriftView, ServerFnError> {
-    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use crate::types::DriftRow;
+    use crate::server_fns::ssr::{drift_row, engine, principal, to_error};
     use arx_core::model::registry::DriftStatus;
     use arx_core::registry::Severity;
     use arx_core::store::DriftQuery;
@@ -74,22 +73,6 @@ pub async fn list_drift(
         .map(|s| (s.as_str().to_string(), count(s)))
         .to_vec(),
         next_cursor,
-        rows: alerts
-            .into_iter()
-            .map(|a| DriftRow {
-                id: a.id.to_string(),
-                agent: a.agent,
-                severity: a.severity.as_str().into(),
-                action: a.action.as_str().into(),
-                message: a.message,
-                manifest_version: a.manifest_version,
-                status: a.status.as_str().into(),
-                occurrences: a.occurrences,
-                first: format_ms(a.created_ms),
-                last: format_ms(a.last_ms),
-                by: a.updated_by,
-                note: a.note.filter(|n| !n.is_empty()),
-            })
-            .collect(),
+        rows: alerts.iter().map(drift_row).collect(),
     })
 }

@@ -13,7 +13,8 @@ use crate::audit::{Actor, AuditEvent, AuditRecord};
 use crate::error::CoreError;
 use crate::ids::{AgentId, InstanceId, KeyId, OrgId};
 use crate::model::{
-    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Instance, Org,
+    Agent, AgentKey, AgentStatus, ApprovalRequest, ApprovalStatus, Environment, Grant, Instance,
+    Org,
 };
 use crate::store::AuditQuery;
 use crate::valid;
@@ -451,8 +452,33 @@ impl ReadOps<'_> {
                 "limit must be between 1 and {MAX_AUDIT_PAGE}, not {limit}"
             )));
         }
-        let q = AuditQuery { before_seq, limit };
+        let q = AuditQuery {
+            before_seq,
+            limit,
+            agent: None,
+        };
         self.engine.store.audit_page(self.who.org_id, &q).await
+    }
+
+    /// The agent's newest `limit` records (1 to [`MAX_AUDIT_PAGE`]).
+    pub async fn agent_records(
+        &self,
+        agent: AgentId,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, CoreError> {
+        let a = self.agent(agent).await?;
+        let q = AuditQuery {
+            before_seq: None,
+            limit: limit.clamp(1, MAX_AUDIT_PAGE),
+            agent: Some(a.id),
+        };
+        self.engine.store.audit_page(a.org_id, &q).await
+    }
+
+    /// The agent's requested and active grants.
+    pub async fn agent_grants(&self, agent: AgentId) -> Result<Vec<Grant>, CoreError> {
+        let a = self.agent(agent).await?;
+        self.engine.store.open_grants_of_agent(a.org_id, a.id).await
     }
 
     pub async fn audit_count(&self) -> Result<i64, CoreError> {

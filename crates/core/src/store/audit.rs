@@ -13,6 +13,8 @@ pub struct AuditQuery {
     /// Only records with `seq` below this (for paging backwards).
     pub before_seq: Option<i64>,
     pub limit: u32,
+    /// Only the records about this agent (its calls, their results, its changes).
+    pub agent: Option<crate::ids::AgentId>,
 }
 
 /// How many records of a kind one agent has about one connector (see

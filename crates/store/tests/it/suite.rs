@@ -165,7 +165,8 @@ backend_tests! {
                 a.id,
                 &AuditQuery {
                     before_seq: None,
-                    limit: 50
+                    limit: 50,
+                    agent: None,
                 }
             )
             .await
@@ -211,6 +212,7 @@ backend_tests! {
                 &AuditQuery {
                     before_seq: None,
                     limit: 2,
+                    agent: None,
                 },
             )
             .await
@@ -226,6 +228,7 @@ backend_tests! {
                 &AuditQuery {
                     before_seq: Some(2),
                     limit: 2,
+                    agent: None,
                 },
             )
             .await
