@@ -34,6 +34,7 @@ pub fn AgentPage() -> impl IntoView {
                 <AgentCard a=a.clone() />
                 <Versions a=a.clone() rollback me />
                 <Compare a=a.clone() />
+                <Activity a=a.clone() />
                 <OnlyFor me who=|m| m.is_admin>
                     {(a.status != "decommissioned")
                         .then(|| view! { <Decommission a=a.clone() action=retire flash /> })}
@@ -61,6 +62,7 @@ fn Versions(
                     let newest = versions.first().map(|v| v.version);
                     view! {
                         <div class="card flush">
+                            <h2 class="pad">"Manifest versions"</h2>
                             {rows_table(
                                 "table",
                                 Some("versions"),
@@ -392,6 +394,38 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                 }
             }}
         </div>
+        {(!a.predecessors.is_empty())
+            .then(|| {
+                view! {
+                    <div class="card">
+                        <h2>"Lineage"</h2>
+                        <ol class="lineage" data-testid="lineage">
+                            {a
+                                .predecessors
+                                .clone()
+                                .into_iter()
+                                .map(|r| {
+                                    view! {
+                                        <li>
+                                            <strong>{r.agent.clone()}</strong>
+                                            {format!(" retired: {} ({}) ", r.reason, r.retention_class)}
+                                            <When utc=r.retired.clone() />
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                    </div>
+                }
+            })}
+    }
+}
+
+/// What the agent did and holds: its newest drift alerts, its open grants, its newest
+/// audit records.
+#[component]
+fn Activity(a: AgentView) -> impl IntoView {
+    view! {
         <div class="card flush" data-testid="agent-drift">
             <h2 class="pad">"Drift alerts"</h2>
             {if a.drift.is_empty() {
@@ -466,30 +500,6 @@ fn AgentCard(a: AgentView) -> impl IntoView {
             <h2 class="pad">"Recent audit records"</h2>
             <AuditTable rows=a.records.clone() />
         </div>
-        {(!a.predecessors.is_empty())
-            .then(|| {
-                view! {
-                    <div class="card">
-                        <h2>"Lineage"</h2>
-                        <ol class="lineage" data-testid="lineage">
-                            {a
-                                .predecessors
-                                .clone()
-                                .into_iter()
-                                .map(|r| {
-                                    view! {
-                                        <li>
-                                            <strong>{r.agent.clone()}</strong>
-                                            {format!(" retired: {} ({}) ", r.reason, r.retention_class)}
-                                            <When utc=r.retired.clone() />
-                                        </li>
-                                    }
-                                })
-                                .collect_view()}
-                        </ol>
-                    </div>
-                }
-            })}
     }
 }
 

@@ -215,18 +215,23 @@ fn Request(v: ApprovalView, decide: ServerAction<DecideApproval>, flash: Posted)
                     <dd>{r.agent.clone()}" " <Labels labels=v.labels.clone() /></dd>
                     <dt>"Owner"</dt>
                     <dd>{v.owner.clone()}</dd>
-                    <dt>"Target"</dt>
-                    <dd>
-                        {format!("{} instance '{}'", r.connector, v.instance)}" "
-                        <span class=format!(
-                            "badge env-{}",
-                            v.environment,
-                        )>{v.environment.clone()}</span>
-                    </dd>
-                    <dt>"Tier"</dt>
-                    <dd>
-                        <TierBadge tier=v.tier.clone() />
-                    </dd>
+                    {(!manifest)
+                        .then(|| {
+                            view! {
+                                <dt>"Target"</dt>
+                                <dd>
+                                    {format!("{} instance '{}'", r.connector, v.instance)}" "
+                                    <span class=format!(
+                                        "badge env-{}",
+                                        v.environment,
+                                    )>{v.environment.clone()}</span>
+                                </dd>
+                                <dt>"Tier"</dt>
+                                <dd>
+                                    <TierBadge tier=v.tier.clone() />
+                                </dd>
+                            }
+                        })}
                     <dt>"Decided by policy"</dt>
                     <dd>
                         <VerdictBadge verdict="ESCALATE".to_string() />

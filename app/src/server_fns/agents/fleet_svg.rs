@@ -8,7 +8,7 @@ use arx_core::engine::FleetGraph;
 
 const ROW: i32 = 24;
 const TOP: i32 = 34;
-const LEFT_W: i32 = 240;
+const LEFT_W: i32 = 300;
 const RIGHT_X: i32 = 560;
 
 fn esc(s: &str) -> String {
