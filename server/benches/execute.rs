@@ -34,7 +34,7 @@ async fn main() {
     let created: Value = http
         .post(format!("{base}/v1/admin/agents"))
         .bearer_auth(&demo.admin_token)
-        .json(&json!({"name": "bench-agent", "owner": "bench@example.com", "declared_rate": 100_000_000}))
+        .json(&json!({"name": "bench-agent", "owner": "secops-lead@demo.arx.local", "declared_rate": 100_000_000}))
         .send().await.expect("create agent").json().await.expect("json");
     let agent = created["agent"]["id"]
         .as_str()

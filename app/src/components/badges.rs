@@ -36,6 +36,22 @@ pub fn TierBadge(tier: String) -> impl IntoView {
     view! { <span class=format!("badge tier-{tier}")>{tier.clone()}</span> }
 }
 
+/// Beside an owner who is no longer an active user of the org.
+#[component]
+pub fn OwnerInactive(inactive: bool) -> impl IntoView {
+    inactive.then(|| {
+        view! {
+            " "
+            <span
+                class="badge warn"
+                title="The owner is no longer an active user of this org: name a new accountable person."
+            >
+                "owner inactive"
+            </span>
+        }
+    })
+}
+
 #[component]
 pub fn StatusBadge(status: String) -> impl IntoView {
     view! { <span class=format!("badge status-{status}")>{status.clone()}</span> }

@@ -45,6 +45,27 @@ pub fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sy
 
 /// Tabs between the views of one area, as (href, text); the one at `current` is marked as
 /// the current page.
+/// The links to the previous and next page of a list, where there is one.
+#[component]
+pub fn PrevNext(prev: Option<String>, next: Option<String>) -> impl IntoView {
+    view! {
+        {prev
+            .map(|href| {
+                view! {
+                    " "
+                    <a href=href>"← previous"</a>
+                }
+            })}
+        {next
+            .map(|href| {
+                view! {
+                    " "
+                    <a href=href>"next →"</a>
+                }
+            })}
+    }
+}
+
 #[component]
 pub fn Tabs(
     label: &'static str,

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::badges::{Labels, StatusBadge};
+use crate::components::badges::{Labels, OwnerInactive, StatusBadge};
 use crate::components::form::{
     Field, FieldError, ReasonInput, Refill, Refilled, RowAction, SubmitRow, field_id,
 };
@@ -283,22 +283,7 @@ fn AgentCard(a: AgentView) -> impl IntoView {
             <p>{a.description.clone()}</p>
             <dl class="facts">
                 <dt>"Owner"</dt>
-                <dd>
-                    {a.owner.clone()}
-                    {a
-                        .owner_inactive
-                        .then(|| {
-                            view! {
-                                " "
-                                <span
-                                    class="badge warn"
-                                    title="The owner is no longer an active user of this org: name a new accountable person."
-                                >
-                                    "owner inactive"
-                                </span>
-                            }
-                        })}
-                </dd>
+                <dd>{a.owner.clone()} <OwnerInactive inactive=a.owner_inactive /></dd>
                 <dt>"Labels"</dt>
                 <dd>
                     <Labels labels=a.labels.clone() />

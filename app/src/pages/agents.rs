@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::components::badges::{Labels, RiskBadge, StatusBadge};
+use crate::components::badges::{Labels, OwnerInactive, RiskBadge, StatusBadge};
 use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
-use crate::components::page::{Page, query_param};
+use crate::components::page::{Page, PrevNext, query_param};
 use crate::components::table::{Loading, headers, table_card};
 use crate::components::when::When;
 use crate::fmt::{count, query_value};
@@ -126,19 +126,7 @@ pub fn AgentsPage() -> impl IntoView {
                                         </td>
                                         <td>
                                             {a.owner.clone()}
-                                            {a
-                                                .owner_inactive
-                                                .then(|| {
-                                                    view! {
-                                                        " "
-                                                        <span
-                                                            class="badge warn"
-                                                            title="The owner is no longer an active user of this org: name a new accountable person."
-                                                        >
-                                                            "owner inactive"
-                                                        </span>
-                                                    }
-                                                })}
+                                            <OwnerInactive inactive=a.owner_inactive />
                                         </td>
                                         <td>
                                             <Labels labels=a.labels.clone() />
@@ -333,20 +321,7 @@ fn pager(
             } else {
                 format!("Agents {}–{} of {}", count(first + 1), count(last), count(total))
             }}
-            {prev
-                .map(|href| {
-                    view! {
-                        " "
-                        <a href=href>"← previous"</a>
-                    }
-                })}
-            {next
-                .map(|href| {
-                    view! {
-                        " "
-                        <a href=href>"next →"</a>
-                    }
-                })}
+            <PrevNext prev next />
         </p>
     }
 }

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::page::{Page, query_param};
+use crate::components::page::{Page, PrevNext, query_param};
 use crate::components::table::{Loading, loaded};
 use crate::fmt::{count, query_value};
 use crate::server_fns::agents::fleet_graph;
@@ -102,20 +102,7 @@ fn Fleet(v: FleetGraphView) -> impl IntoView {
             } else {
                 format!("{} agents.", count(v.total))
             }}
-            {prev
-                .map(|href| {
-                    view! {
-                        " "
-                        <a href=href>"← previous"</a>
-                    }
-                })}
-            {next
-                .map(|href| {
-                    view! {
-                        " "
-                        <a href=href>"next →"</a>
-                    }
-                })}
+            <PrevNext prev next />
         </p>
         <div class="card">
             <div class="graph-box" data-testid="fleet" inner_html=v.svg></div>

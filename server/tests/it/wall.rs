@@ -344,6 +344,10 @@ backend_tests! {
             ("/v1/admin/audit?limit=0", "limit"),
             ("/v1/admin/audit?limit=ten", "limit"),
             ("/v1/admin/audit?before=x", "before"),
+            ("/v1/admin/drift?cursor=x", "cursor"),
+            ("/v1/admin/drift?cursor=12.not-an-id", "cursor"),
+            ("/v1/admin/drift?limit=501", "limit"),
+            ("/v1/admin/graph?connector=nosuch", "connector"),
         ] {
             let (status, body) = s.admin_get(path).await;
             let (status, code, message) = refusal(status, &body);

@@ -6,18 +6,12 @@
 
 use arx_core::engine::FleetGraph;
 
+use super::graph_svg::esc;
+
 const ROW: i32 = 24;
 const TOP: i32 = 34;
 const LEFT_W: i32 = 300;
 const RIGHT_X: i32 = 560;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
 
 /// The stroke width of an edge of `calls` when the busiest has `max`: 1 for none, then
 /// 1.5 to 8 on a log scale.

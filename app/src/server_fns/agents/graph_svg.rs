@@ -14,7 +14,8 @@ const WIDTH: i32 = 1060;
 /// The most characters of a rule id shown beside an operation (the JSON has it whole).
 const RULE_CHARS: usize = 24;
 
-fn esc(s: &str) -> String {
+/// `s` as SVG text or attribute: every character markup could read escaped.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

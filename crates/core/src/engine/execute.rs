@@ -293,6 +293,18 @@ impl Engine {
         })
     }
 
+    /// Refuses an agent that may not act (suspended, decommissioned) what it asked for,
+    /// `then` saying what it cannot do.
+    pub(super) fn refuse_unless_acting(agent: &Agent, then: &str) -> Result<(), CoreError> {
+        match agent.status.may_act() {
+            true => Ok(()),
+            false => Err(CoreError::Forbidden(format!(
+                "the agent is {}; {then}",
+                agent.status.as_str()
+            ))),
+        }
+    }
+
     pub(super) async fn authenticate_agent(
         &self,
         bearer: Option<&str>,

@@ -55,12 +55,7 @@ impl Engine {
     ) -> Result<Executed, CoreError> {
         let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = body?;
-        if !agent.status.may_act() {
-            return Err(CoreError::Forbidden(format!(
-                "the agent is {}; a suspended agent cannot ask for a grant",
-                agent.status.as_str()
-            )));
-        }
+        Self::refuse_unless_acting(&agent, "a suspended agent cannot ask for a grant")?;
         let bad = |m: String| CoreError::InvalidRequest(m);
         let connector = self.connector(&req.connector)?;
         if req.operations.is_empty() {

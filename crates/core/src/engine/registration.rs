@@ -64,12 +64,10 @@ impl Engine {
     ) -> Result<Executed, CoreError> {
         let (agent, org) = self.authenticate_agent(bearer).await?;
         let req = body?;
-        if !agent.status.may_act() {
-            return Err(CoreError::Forbidden(format!(
-                "the agent is {}; an admin reactivates it before it can register a manifest",
-                agent.status.as_str()
-            )));
-        }
+        Self::refuse_unless_acting(
+            &agent,
+            "an admin reactivates it before it can register a manifest",
+        )?;
         let reason = super::registry::checked_reason(&req.reason)?;
         req.manifest.check_catalog(&self.catalog)?;
         let proposed = req.manifest.canonical();
