@@ -46,6 +46,13 @@ pub struct AgentRow {
     pub never_used: bool,
 }
 
+/// How a list is sorted: a column's key and `asc` or `desc`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sorted {
+    pub key: String,
+    pub order: String,
+}
+
 /// The Agents page: the agents a selector matched, and their count by the grouped key's
 /// value (none: without the label).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -56,6 +63,8 @@ pub struct AgentsView {
     pub total: usize,
     pub page: usize,
     pub per_page: usize,
+    /// The order of the rows.
+    pub sorted: Sorted,
 }
 
 /// The fleet graph page: the SVG of a page of agents, and what it covers.
@@ -501,8 +510,10 @@ pub struct DriftView {
     /// (severity, open alerts), most severe first.
     pub open_by_severity: Vec<(String, usize)>,
     pub rows: Vec<DriftRow>,
-    /// Where the next (older) page starts, if there is one.
+    /// Where the next page starts, if there is one.
     pub next_cursor: Option<String>,
+    /// The order of the rows: by when raised, newest (`desc`) or oldest first.
+    pub sorted: Sorted,
 }
 
 /// One drift alert as the console lists it.
@@ -544,8 +555,16 @@ pub struct AgentView {
     pub owner_inactive: bool,
     pub status: String,
     pub labels: Vec<(String, String)>,
-    /// Newest first.
+    /// A page of them, in the order of `versions_sorted`.
     pub versions: Vec<ManifestRow>,
+    /// How many versions the agent has, this page's number (from 0) and its size.
+    pub versions_total: usize,
+    pub versions_page: usize,
+    pub versions_per_page: usize,
+    /// By version: `desc` (newest first) or `asc`.
+    pub versions_sorted: Sorted,
+    /// The version in force.
+    pub in_force: Option<i64>,
     /// The manifest in force, as JSON.
     pub manifest: Option<String>,
     /// Drawn on the server; its text is escaped there.
@@ -556,8 +575,6 @@ pub struct AgentView {
     pub keys: Vec<String>,
     pub grants: usize,
     pub pending_approvals: usize,
-    /// The org's other live agents, (id, name): who may replace it.
-    pub others: Vec<(String, String)>,
     /// Every key it was issued, newest first.
     pub all_keys: Vec<KeyRow>,
     /// Its latest call (UTC), if it ever called.

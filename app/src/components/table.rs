@@ -107,6 +107,50 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="muted">"Loading…"</p> }
 }
 
+/// A column a header can sort by: its label, and the key and first order of its sort
+/// (`None`: the column does not sort).
+pub type Column = (&'static str, Option<(&'static str, &'static str)>);
+
+/// Header cells that sort the list: each sortable one links to the list sorted by it
+/// (the other way when it already is, and first in its own first order, descending for
+/// counts and dates), marks the current order with an arrow and `aria-sort`. Links, so
+/// sorting works without JavaScript and the order lives in the URL.
+pub fn sort_headers(
+    columns: &'static [Column],
+    sorted: &crate::types::Sorted,
+    link: &dyn Fn(&str, &str) -> String,
+) -> impl IntoView + use<> {
+    columns
+        .iter()
+        .map(|(label, sort)| match sort {
+            None => view! { <th>{*label}</th> }.into_any(),
+            Some((key, first)) => {
+                let here = sorted.key == *key;
+                let asc = sorted.order == "asc";
+                let next = match (here, asc) {
+                    (false, _) => *first,
+                    (true, true) => "desc",
+                    (true, false) => "asc",
+                };
+                let (aria, arrow) = match (here, asc) {
+                    (false, _) => ("none", ""),
+                    (true, true) => ("ascending", " ▲"),
+                    (true, false) => ("descending", " ▼"),
+                };
+                view! {
+                    <th aria-sort=aria>
+                        <a class="sort" href=link(key, next) data-sort=*key>
+                            {*label}
+                            {arrow}
+                        </a>
+                    </th>
+                }
+                .into_any()
+            }
+        })
+        .collect_view()
+}
+
 /// Header cells with these plain texts, for a [`rows_table`]'s `head`.
 pub fn headers(names: &'static [&'static str]) -> impl IntoView {
     names

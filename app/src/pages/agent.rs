@@ -9,9 +9,10 @@ use crate::components::form::{
 };
 use crate::components::me::{MeResource, OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ErrorBox, Posted, ShownFlash, error_text, posted};
-use crate::components::page::{Page, query_param};
-use crate::components::table::{Loaded, headers, rows_table};
+use crate::components::page::{Page, PrevNext, query_param};
+use crate::components::table::{Column, Loaded, headers, rows_table, sort_headers};
 use crate::components::when::When;
+use crate::fmt::query_value;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::agents::{
     DECOMMISSION_FORM, DecommissionAgent, RollbackManifest, agent_detail, compare_manifests,
@@ -21,10 +22,15 @@ use crate::types::{AgentView, LineageRow};
 #[component]
 pub fn AgentPage() -> impl IntoView {
     let id = query_param("id");
+    let versions_order = query_param("versions");
+    let versions_page = query_param("vpage");
     let retire = ServerAction::<DecommissionAgent>::new();
     let rollback = ServerAction::<RollbackManifest>::new();
     let version = Signal::derive(move || retire.version().get() + rollback.version().get());
-    let data = Resource::new(move || (id(), version.get()), |(id, _)| agent_detail(id));
+    let data = Resource::new(
+        move || (id(), versions_order(), versions_page(), version.get()),
+        |(id, order, page, _)| agent_detail(id, order, page.parse().unwrap_or(0)),
+    );
     let flash = posted(version);
     let me = signed_in();
     view! {
@@ -44,7 +50,8 @@ pub fn AgentPage() -> impl IntoView {
     }
 }
 
-/// Every manifest version, newest first, with what each changed; admins roll back to one.
+/// The manifest versions, newest first (or oldest first), a page at a time, with what
+/// each changed; admins roll back to one.
 #[component]
 fn Versions(
     a: AgentView,
@@ -56,27 +63,51 @@ fn Versions(
     view! {
         <Transition>
             {move || {
-                let (id, versions) = (id.clone(), versions.clone());
+                let (id, versions, a) = (id.clone(), versions.clone(), a.clone());
                 Suspend::new(async move {
                     let admin = is_admin(me).await;
-                    let newest = versions.first().map(|v| v.version);
+                    let newest = a.in_force;
+                    let link = {
+                        let id = a.id.clone();
+                        move |order: &str, page: usize| {
+                            format!(
+                                "/agents/view?id={}&versions={order}&vpage={page}",
+                                query_value(&id),
+                            )
+                        }
+                    };
+                    let sorted = a.versions_sorted.clone();
+                    let head = sort_headers(VERSION_COLUMNS, &sorted, &|_, o| link(o, 0));
+                    let (page, per, total) = (
+                        a.versions_page,
+                        a.versions_per_page,
+                        a.versions_total,
+                    );
+                    let prev = (page > 0).then(|| link(&sorted.order, page - 1));
+                    let next = ((page + 1) * per < total).then(|| link(&sorted.order, page + 1));
+                    let pager = (total > per)
+                        .then(|| {
+                            view! {
+                                <p class="pager muted small pad" data-testid="versions-pager">
+                                    {format!(
+                                        "Versions {}–{} of {}",
+                                        page * per + 1,
+                                        ((page + 1) * per).min(total),
+                                        total,
+                                    )}
+                                    <PrevNext prev next />
+                                </p>
+                            }
+                        });
                     view! {
                         <div class="card flush">
                             <h2 class="pad">"Manifest versions"</h2>
+                            {pager}
                             {rows_table(
                                 "table",
                                 Some("versions"),
                                 view! {
-                                    {headers(
-                                        &[
-                                            "Version",
-                                            "Published",
-                                            "By",
-                                            "Why",
-                                            "What changed",
-                                            "SHA-256",
-                                        ],
-                                    )}
+                                    {head}
                                     {admin.then(|| view! { <th></th> })}
                                 },
                                 versions,
@@ -131,6 +162,16 @@ fn Versions(
         </Transition>
     }
 }
+
+/// The versions' columns: the version number sorts them.
+const VERSION_COLUMNS: &[Column] = &[
+    ("Version", Some(("version", "asc"))),
+    ("Published", None),
+    ("By", None),
+    ("Why", None),
+    ("What changed", None),
+    ("SHA-256", None),
+];
 
 /// Compare any two versions (a plain GET form: `from` and `to` in the address).
 #[component]
@@ -214,7 +255,6 @@ fn Decommission(
         a.grants,
         a.pending_approvals,
     );
-    let others = a.others.clone();
     view! {
         <div class="card" data-testid="decommission">
             <h2>"Decommission"</h2>
@@ -232,16 +272,11 @@ fn Decommission(
                         value="standard".to_string()
                         placeholder="standard, legal_hold"
                     />
-                    <label>
-                        "Replaced by" <select name="replaced_by">
-                            <option value="">"no one"</option>
-                            {others
-                                .clone()
-                                .into_iter()
-                                .map(|(id, name)| view! { <option value=id>{name}</option> })
-                                .collect_view()}
-                        </select>
-                    </label>
+                    <Field
+                        label="Replaced by"
+                        name="replaced_by"
+                        placeholder="the successor agent's name (empty: no one)"
+                    />
                     <Confirm text=stake.clone() />
                 </Refilled>
                 <SubmitRow label="Decommission" />

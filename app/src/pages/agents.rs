@@ -8,7 +8,7 @@ use crate::components::form::{Field, ReasonInput, Refilled, RowAction, SubmitRow
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::{Page, PrevNext, query_param};
-use crate::components::table::{Loading, headers, table_card};
+use crate::components::table::{Column, Loading, sort_headers, table_card};
 use crate::components::when::When;
 use crate::fmt::{count, query_value};
 use crate::server_fns::agents::{CreateAgent, IssueKey, SetAgentStatus, list_agents};
@@ -24,9 +24,22 @@ pub fn AgentsPage() -> impl IntoView {
     let selector = query_param("selector");
     let group_by = query_param("group_by");
     let page = query_param("page");
+    let sort = query_param("sort");
+    let order = query_param("order");
     let agents = Resource::new(
-        move || (selector(), group_by(), page(), version.get()),
-        |(selector, group_by, page, _)| list_agents(selector, group_by, page.parse().unwrap_or(0)),
+        move || {
+            (
+                selector(),
+                group_by(),
+                page(),
+                sort(),
+                order(),
+                version.get(),
+            )
+        },
+        |(selector, group_by, page, sort, order, _)| {
+            list_agents(selector, group_by, page.parse().unwrap_or(0), sort, order)
+        },
     );
     let flash = posted(version);
     let me = signed_in();
@@ -56,6 +69,9 @@ pub fn AgentsPage() -> impl IntoView {
                     "Count by"
                     <input name="group_by" value=group_by placeholder="team" class="short" />
                 </label>
+                // A new filter keeps the order and starts at the first page.
+                <input type="hidden" name="sort" value=sort />
+                <input type="hidden" name="order" value=order />
                 <button type="submit" class="btn">
                     "Filter"
                 </button>
@@ -85,10 +101,20 @@ pub fn AgentsPage() -> impl IntoView {
                                 </p>
                             }
                         });
+                    let list = Listed {
+                        selector: selector(),
+                        group_by: key.clone(),
+                        sorted: view.as_ref().map(|v| v.sorted.clone()).unwrap_or_default(),
+                    };
                     let pager = view
                         .as_ref()
                         .ok()
-                        .map(|v| pager(v.total, v.page, v.per_page, &selector(), &key));
+                        .map(|v| pager(v.total, v.page, v.per_page, &list));
+                    let head = sort_headers(
+                        COLUMNS,
+                        &list.sorted,
+                        &|key, order| list.link(key, order, 0),
+                    );
                     view! {
                         {counts}
                         {pager}
@@ -97,21 +123,7 @@ pub fn AgentsPage() -> impl IntoView {
                             None,
                             view! { <p class="muted">"No agents yet."</p> },
                             view! {
-                                {headers(
-                                    &[
-                                        "Agent",
-                                        "Owner",
-                                        "Labels",
-                                        "Status",
-                                        "Manifest",
-                                        "Rate",
-                                        "Keys",
-                                        "Last call",
-                                        "Calls, 24 h",
-                                        "Max risk, 24 h",
-                                        "Created",
-                                    ],
-                                )}
+                                {head}
                                 {is_admin.then(|| view! { <th></th> })}
                             },
                             move |a| {
@@ -140,6 +152,8 @@ pub fn AgentsPage() -> impl IntoView {
                                                 Some((v, false)) => format!("v{v}"),
                                                 None => "none".to_string(),
                                             }}
+                                        </td>
+                                        <td class="nowrap" data-testid="open-drift">
                                             {(a.open_drift > 0)
                                                 .then(|| {
                                                     view! {
@@ -296,24 +310,12 @@ fn StatusAction(
 }
 
 /// Where this page stands in the fleet, and links to the pages before and after it.
-fn pager(
-    total: usize,
-    page: usize,
-    per_page: usize,
-    selector: &str,
-    group_by: &str,
-) -> impl IntoView + use<> {
+fn pager(total: usize, page: usize, per_page: usize, list: &Listed) -> impl IntoView + use<> {
     let first = page * per_page;
     let last = (first + per_page).min(total);
-    let link = |p: usize| {
-        format!(
-            "/agents?selector={}&group_by={}&page={p}",
-            query_value(selector),
-            query_value(group_by)
-        )
-    };
-    let prev = (page > 0).then(|| link(page - 1));
-    let next = (last < total).then(|| link(page + 1));
+    let (key, order) = (&list.sorted.key, &list.sorted.order);
+    let prev = (page > 0).then(|| list.link(key, order, page - 1));
+    let next = (last < total).then(|| list.link(key, order, page + 1));
     view! {
         <p class="pager muted small" data-testid="pager">
             {if total == 0 {
@@ -323,5 +325,41 @@ fn pager(
             }}
             <PrevNext prev next />
         </p>
+    }
+}
+
+/// The fleet table's columns; the sortable ones name their key and first order.
+const COLUMNS: &[Column] = &[
+    ("Agent", Some(("name", "asc"))),
+    ("Owner", Some(("owner", "asc"))),
+    ("Labels", None),
+    ("Status", Some(("status", "asc"))),
+    ("Manifest", Some(("manifest_version", "desc"))),
+    ("Open drift", Some(("open_drift", "desc"))),
+    ("Rate", None),
+    ("Keys", Some(("active_keys", "desc"))),
+    ("Last call", None),
+    ("Calls, 24 h", None),
+    ("Max risk, 24 h", None),
+    ("Created", Some(("created", "desc"))),
+];
+
+/// What the list shows: its filter, grouping and order, which its links keep.
+struct Listed {
+    selector: String,
+    group_by: String,
+    sorted: crate::types::Sorted,
+}
+
+impl Listed {
+    /// This list sorted by `key` in `order`, at `page`.
+    fn link(&self, key: &str, order: &str, page: usize) -> String {
+        format!(
+            "/agents?selector={}&group_by={}&sort={}&order={}&page={page}",
+            query_value(&self.selector),
+            query_value(&self.group_by),
+            query_value(key),
+            query_value(order),
+        )
     }
 }

@@ -10,7 +10,7 @@ use crate::components::form::RowAction;
 use crate::components::me::{is_admin, signed_in};
 use crate::components::messages::PostFlash;
 use crate::components::page::{Page, Tabs, query_param};
-use crate::components::table::{Loading, headers, loaded, table_card};
+use crate::components::table::{Column, Loading, loaded, sort_headers, table_card};
 use crate::components::when::When;
 use crate::fmt::{count, query_value};
 use crate::server_fns::drift::{SetDrift, list_drift};
@@ -23,27 +23,42 @@ const TABS: &[(&str, &str)] = &[
     ("/drift?status=all", "All"),
 ];
 
+/// The alerts' columns: the time raised sorts them (newest first, then oldest first).
+const COLUMNS: &[Column] = &[
+    ("Severity", None),
+    ("Agent", None),
+    ("What", None),
+    ("Action", None),
+    ("Seen", Some(("raised", "desc"))),
+    ("Status", None),
+];
+
 #[component]
 pub fn DriftPage() -> impl IntoView {
     let set = ServerAction::<SetDrift>::new();
     let status = query_param("status");
     let severity = query_param("severity");
     let cursor = query_param("cursor");
+    let order = query_param("order");
     let data = Resource::new(
-        move || (status(), severity(), cursor(), set.version().get()),
-        |(status, severity, cursor, _)| {
+        move || (status(), severity(), cursor(), order(), set.version().get()),
+        |(status, severity, cursor, order, _)| {
             let status = match status.as_str() {
                 "" => "open".to_string(),
                 "all" => String::new(),
                 s => s.to_string(),
             };
-            list_drift(status, severity, cursor)
+            list_drift(status, severity, cursor, order)
         },
     );
-    // The filters a pager link keeps.
+    // The filters and order a pager link keeps.
     let filters = move || {
         let mut q = vec![];
-        for (k, v) in [("status", status()), ("severity", severity())] {
+        for (k, v) in [
+            ("status", status()),
+            ("severity", severity()),
+            ("order", order()),
+        ] {
             if !v.is_empty() {
                 q.push(format!("{k}={}", query_value(&v)));
             }
@@ -66,6 +81,7 @@ pub fn DriftPage() -> impl IntoView {
             <Tabs label="Drift alerts" tabs=TABS current />
             <form method="get" action="/drift" class="filters">
                 <input type="hidden" name="status" value=status />
+                <input type="hidden" name="order" value=order />
                 <label>
                     "Severity"
                     <select name="severity">
@@ -91,6 +107,19 @@ pub fn DriftPage() -> impl IntoView {
                     loaded(
                         data.await,
                         move |v| {
+                            let oldest_first = v.sorted.order == "asc";
+                            let head = sort_headers(
+                                COLUMNS,
+                                &v.sorted,
+                                &|_, order| {
+                                    let mut q: Vec<String> = filters()
+                                        .into_iter()
+                                        .filter(|p| !p.starts_with("order="))
+                                        .collect();
+                                    q.push(format!("order={order}"));
+                                    format!("/drift?{}", q.join("&"))
+                                },
+                            );
                             view! {
                                 <div class="stats drift-counts" data-testid="open-by-severity">
                                     {v
@@ -116,9 +145,7 @@ pub fn DriftPage() -> impl IntoView {
                                         </p>
                                     },
                                     view! {
-                                        {headers(
-                                            &["Severity", "Agent", "What", "Action", "Seen", "Status"],
-                                        )}
+                                        {head}
                                         {admin.then(|| view! { <th></th> })}
                                     },
                                     move |r| view! { <DriftLine r admin set /> },
@@ -130,7 +157,9 @@ pub fn DriftPage() -> impl IntoView {
                                                 <a href=format!(
                                                     "/drift?{}",
                                                     filters().join("&"),
-                                                )>"← Newest"</a>
+                                                )>
+                                                    {if oldest_first { "← Oldest" } else { "← Newest" }}
+                                                </a>
                                             }
                                         })}
                                     {v
@@ -140,7 +169,7 @@ pub fn DriftPage() -> impl IntoView {
                                             q.push(format!("cursor={}", query_value(&c)));
                                             view! {
                                                 <a href=format!("/drift?{}", q.join("&")) rel="next">
-                                                    "Older →"
+                                                    {if oldest_first { "Newer →" } else { "Older →" }}
                                                 </a>
                                             }
                                         })}

@@ -234,13 +234,12 @@ pub mod ssr {
         }
     }
 
-    /// The name of the agent `id` among `agents`; empty when it is not there.
-    pub fn agent_name(agents: &[arx_core::model::Agent], id: arx_core::ids::AgentId) -> String {
-        agents
-            .iter()
-            .find(|a| a.id == id)
-            .map(|a| a.name.clone())
-            .unwrap_or_default()
+    /// Agents' names by id, as `ReadOps::agent_names` reads them for the rows shown.
+    pub type AgentNames = std::collections::BTreeMap<arx_core::ids::AgentId, String>;
+
+    /// The name of the agent `id` among `names`; empty when it is not there.
+    pub fn agent_name(names: &AgentNames, id: arx_core::ids::AgentId) -> String {
+        names.get(&id).cloned().unwrap_or_default()
     }
 
     pub fn format_ms(ms: i64) -> String {

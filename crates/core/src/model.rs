@@ -102,6 +102,13 @@ pub enum AgentStatus {
 }
 
 impl AgentStatus {
+    pub const ALL: [AgentStatus; 4] = [
+        AgentStatus::Active,
+        AgentStatus::Throttled,
+        AgentStatus::Suspended,
+        AgentStatus::Decommissioned,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AgentStatus::Active => "active",

@@ -3,10 +3,11 @@
 
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
-use arx_core::store::{AgentStore, StoreResult};
+use arx_core::registry::{Requirement, Selector};
+use arx_core::store::{AgentStore, FleetQuery, FleetRows, FleetSort, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
+use crate::{SqlStore, Table, db_err, in_org, placeholders, rows, to_json};
 
 const AGENT_COLS: &str = "id, org_id, name, description, owner, labels, status, declared_rate, created_ms, manifest_version";
 const AGENTS: Table = Table {
@@ -19,6 +20,63 @@ const INSTANCES: Table = Table {
 };
 const ORG_COLS: &str = "id, slug, name, policy_version, created_ms";
 const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables, sensitivity, sealed_credentials, created_ms";
+
+/// The agent columns, of the agents aliased `a`.
+const AGENT_COLS_OF_A: &str = "a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version";
+
+/// A count from the database, which never is negative.
+fn count(n: i64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+/// The text values a statement binds after the org (`$1`), in placeholder order.
+#[derive(Clone, Default)]
+struct Args(Vec<String>);
+
+impl Args {
+    /// Binds `v`; its placeholder.
+    fn push(&mut self, v: String) -> String {
+        self.0.push(v);
+        format!("${}", self.0.len() + 1)
+    }
+
+    /// `sql` with the org and these values bound.
+    fn bound<'q>(
+        &'q self,
+        sql: &'q str,
+        org: OrgId,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        self.0
+            .iter()
+            .fold(in_org(sql, org), |q, v| q.bind(v.as_str()))
+    }
+}
+
+/// The conditions of `selector` on the agents aliased `a` (` AND ...` each), over their
+/// rows in `agent_labels`: the SQL of [`Selector::matches`].
+fn selector_sql(selector: &Selector, args: &mut Args) -> String {
+    let mut sql = String::new();
+    for r in selector.requirements() {
+        let key = args.push(r.key().to_string());
+        let mut values = |vs: Vec<&String>| -> String {
+            let marks: Vec<String> = vs.into_iter().map(|v| args.push(v.clone())).collect();
+            format!(" AND l.value IN ({})", marks.join(", "))
+        };
+        let (holds, value) = match r {
+            Requirement::Equals { value, .. } => (true, values(vec![value])),
+            Requirement::NotEquals { value, .. } => (false, values(vec![value])),
+            Requirement::In { values: vs, .. } => (true, values(vs.iter().collect())),
+            Requirement::NotIn { values: vs, .. } => (false, values(vs.iter().collect())),
+            Requirement::Exists { .. } => (true, String::new()),
+            Requirement::NotExists { .. } => (false, String::new()),
+        };
+        sql.push_str(&format!(
+            " AND {}EXISTS (SELECT 1 FROM agent_labels l WHERE l.agent_id = a.id AND l.key = {key}{value})",
+            if holds { "" } else { "NOT " }
+        ));
+    }
+    sql
+}
 
 #[async_trait]
 impl AgentStore for SqlStore {
@@ -73,10 +131,10 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
 
     #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
     async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
-        self.exec(
-            sqlx::query(&format!(
-                "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-            ))
+        let sql = format!(
+            "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
+        let insert = sqlx::query(&sql)
             .bind(a.id.to_string())
             .bind(a.org_id.to_string())
             .bind(&a.name)
@@ -86,11 +144,26 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
             .bind(a.status.as_str())
             .bind(i64::from(a.declared_rate))
             .bind(a.created_ms)
-            .bind(a.manifest_version),
-            "create agent",
-        )
-        .await?;
-        Ok(())
+            .bind(a.manifest_version);
+        // The agent and its labels (what selectors read), together.
+        let mut tx = self.pool.begin().await.map_err(db_err("create agent"))?;
+        insert
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("create agent"))?;
+        for (key, value) in &a.labels {
+            in_org(
+                "INSERT INTO agent_labels (org_id, agent_id, key, value) VALUES ($1, $2, $3, $4)",
+                a.org_id,
+            )
+            .bind(a.id.to_string())
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err("create agent"))?;
+        }
+        tx.commit().await.map_err(db_err("create agent"))
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
@@ -100,6 +173,112 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>> {
         self.all_in_org(AGENTS, org, "ORDER BY name", "list agents", rows::agent)
             .await
+    }
+
+    async fn fleet_page(&self, org: OrgId, q: &FleetQuery) -> StoreResult<FleetRows> {
+        let mut args = Args::default();
+        let filter = selector_sql(&q.selector, &mut args);
+        let sort = match q.sort {
+            FleetSort::Name => "a.name",
+            FleetSort::Owner => "a.owner",
+            FleetSort::Status => "a.status",
+            FleetSort::ManifestVersion => "COALESCE(a.manifest_version, 0)",
+            FleetSort::Created => "a.created_ms",
+            FleetSort::OpenDrift => "open_drift",
+            FleetSort::ActiveKeys => "active_keys",
+        };
+        let dir = q.order.sql();
+        let page = format!(
+            "SELECT {cols}, \
+             (SELECT COUNT(*) FROM agent_keys k WHERE k.org_id = a.org_id AND k.agent_id = a.id \
+              AND k.revoked_ms IS NULL) AS active_keys, \
+             (SELECT COUNT(*) FROM drift_alerts d WHERE d.org_id = a.org_id AND d.agent_id = a.id \
+              AND d.status = 'open') AS open_drift, \
+             COALESCE((SELECT m.generated FROM manifest_versions m WHERE m.org_id = a.org_id \
+              AND m.agent_id = a.id AND m.version = a.manifest_version), 0) AS manifest_generated \
+             FROM agents a WHERE a.org_id = $1{filter} \
+             ORDER BY {sort} {dir}, a.name, a.id LIMIT {} OFFSET {}",
+            q.limit,
+            q.offset,
+            cols = AGENT_COLS_OF_A,
+        );
+        let rows = self
+            .fetch_all(args.bound(&page, org), "fleet", rows::fleet_row)
+            .await?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM agents a WHERE a.org_id = $1{filter}");
+        let total = self
+            .fetch_opt(args.bound(&count_sql, org), "fleet count", |r| {
+                rows::get::<i64>(r, "n")
+            })
+            .await?
+            .unwrap_or(0);
+        let groups = match &q.group_by {
+            None => None,
+            Some(key) => {
+                let mut args = args.clone();
+                let key = args.push(key.clone());
+                let sql = format!(
+                    "SELECT l.value AS value, COUNT(*) AS n FROM agents a \
+                     LEFT JOIN agent_labels l ON l.agent_id = a.id AND l.key = {key} \
+                     WHERE a.org_id = $1{filter} GROUP BY l.value"
+                );
+                let found = self
+                    .fetch_all(args.bound(&sql, org), "fleet groups", |r| {
+                        Ok((
+                            rows::get::<Option<String>>(r, "value")?,
+                            rows::get::<i64>(r, "n")?,
+                        ))
+                    })
+                    .await?;
+                Some(found.into_iter().map(|(v, n)| (v, count(n))).collect())
+            }
+        };
+        Ok(FleetRows {
+            rows,
+            total: count(total),
+            groups,
+        })
+    }
+
+    async fn agent_names(
+        &self,
+        org: OrgId,
+        ids: &[AgentId],
+    ) -> StoreResult<Vec<(AgentId, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT id, name FROM agents WHERE org_id = $1 AND id IN ({})",
+            placeholders(2, ids.len())
+        );
+        let q = ids
+            .iter()
+            .fold(in_org(&sql, org), |q, id| q.bind(id.to_string()));
+        self.fetch_all(q, "agent names", |r| {
+            Ok((rows::id(r, "id")?, rows::get(r, "name")?))
+        })
+        .await
+    }
+
+    async fn agent_by_name(&self, org: OrgId, name: &str) -> StoreResult<Option<Agent>> {
+        let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE org_id = $1 AND name = $2");
+        self.fetch_opt(in_org(&sql, org).bind(name), "agent by name", rows::agent)
+            .await
+    }
+
+    async fn agents_by_status(&self, org: OrgId) -> StoreResult<Vec<(AgentStatus, usize)>> {
+        let q = in_org(
+            "SELECT status, COUNT(*) AS n FROM agents WHERE org_id = $1 GROUP BY status",
+            org,
+        );
+        self.fetch_all(q, "agents by status", |r| {
+            Ok((
+                rows::named(r, "status", AgentStatus::parse)?,
+                count(rows::get::<i64>(r, "n")?),
+            ))
+        })
+        .await
     }
 
     async fn set_agent_status(

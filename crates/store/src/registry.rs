@@ -161,9 +161,14 @@ impl RegistryStore for SqlStore {
         if let Some(s) = q.status {
             add("status", s.as_str().to_string());
         }
+        let (past, dir) = if q.oldest_first {
+            (">", "ASC")
+        } else {
+            ("<", "DESC")
+        };
         let after = match q.after {
             Some(_) => format!(
-                " AND (created_ms < ${n} OR (created_ms = ${n} AND id < ${}))",
+                " AND (created_ms {past} ${n} OR (created_ms = ${n} AND id {past} ${}))",
                 binds.len() + 3,
                 n = binds.len() + 2
             ),
@@ -171,7 +176,7 @@ impl RegistryStore for SqlStore {
         };
         let sql = format!(
             "SELECT {DRIFT_COLS}, (SELECT name FROM agents WHERE agents.id = drift_alerts.agent_id) AS agent \
-             FROM drift_alerts WHERE {}{after} ORDER BY created_ms DESC, id DESC LIMIT {}",
+             FROM drift_alerts WHERE {}{after} ORDER BY created_ms {dir}, id {dir} LIMIT {}",
             cond.join(" AND "),
             q.limit.clamp(1, 500)
         );

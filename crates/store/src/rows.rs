@@ -126,6 +126,19 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
     })
 }
 
+/// An agent of a fleet page, with its counts.
+pub(crate) fn fleet_row(row: &AnyRow) -> Result<arx_core::store::FleetRow, CoreError> {
+    let n = |col: &str| -> Result<usize, CoreError> {
+        usize::try_from(get::<i64>(row, col)?).map_err(|_| bad(col))
+    };
+    Ok(arx_core::store::FleetRow {
+        agent: agent(row)?,
+        active_keys: n("active_keys")?,
+        open_drift: n("open_drift")?,
+        manifest_generated: get::<i64>(row, "manifest_generated")? != 0,
+    })
+}
+
 /// An agent key whose columns are prefixed `k_` next to its agent's in a join.
 pub(crate) fn agent_key(row: &AnyRow, prefix: &str) -> Result<AgentKey, CoreError> {
     let c = |n: &str| format!("{prefix}{n}");

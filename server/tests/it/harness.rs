@@ -345,6 +345,9 @@ pub async fn start_with_clock(
     boot(backend, |_| {}, true, clock).await
 }
 
+/// Longer than any wait a test asks for (long polls are at most a minute).
+const STUCK_AFTER: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// A server on a fresh data dir and database, its test config changed by `tweak`.
 async fn boot(
     backend: Backend,
@@ -358,11 +361,18 @@ async fn boot(
     tweak(&mut cfg);
     let db_url = cfg.database_url.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = arx_server::launch_with_clock(cfg, listener, with_demo, clock)
-        .await
-        .unwrap();
+    // A server that does not start, or a request that never answers, fails its test
+    // with where it stuck instead of holding the whole run until CI's deadline.
+    let running = tokio::time::timeout(
+        STUCK_AFTER,
+        arx_server::launch_with_clock(cfg, listener, with_demo, clock),
+    )
+    .await
+    .expect("the server did not start within STUCK_AFTER")
+    .unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(STUCK_AFTER)
         .build()
         .unwrap();
     TestServer {

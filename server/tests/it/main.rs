@@ -12,6 +12,7 @@ mod contract;
 mod events;
 mod execute;
 mod fakes;
+mod fleet_order;
 mod fleet_stats;
 mod harness;
 mod jobs;

@@ -347,6 +347,9 @@ backend_tests! {
             ("/v1/admin/drift?cursor=x", "cursor"),
             ("/v1/admin/drift?cursor=12.not-an-id", "cursor"),
             ("/v1/admin/drift?limit=501", "limit"),
+            ("/v1/admin/drift?order=sideways", "order"),
+            ("/v1/admin/agents?sort=risk", "sort"),
+            ("/v1/admin/agents?order=", "order"),
             ("/v1/admin/graph?connector=nosuch", "connector"),
         ] {
             let (status, body) = s.admin_get(path).await;

@@ -16,6 +16,7 @@ pub async fn decommission_agent(
     let typed = [
         ("reason", reason.as_str()),
         ("retention_class", retention_class.as_str()),
+        ("replaced_by", replaced_by.as_str()),
     ];
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
@@ -24,18 +25,20 @@ pub async fn decommission_agent(
         let message = "tick the box to confirm: decommissioning cannot be undone";
         return refuse_form(DECOMMISSION_FORM, Some("confirm"), message, &typed).await;
     }
-    let replaced_by = match replaced_by.trim() {
-        "" => None,
-        s => match s.parse() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                let message = "replaced_by names no agent";
-                return refuse_form(DECOMMISSION_FORM, Some("replaced_by"), message, &typed).await;
-            }
-        },
-    };
     let p = principal().await?;
     let engine = engine();
+    // The successor by name, in this org (the engine checks it may take over).
+    let replaced_by = match replaced_by.trim() {
+        "" => None,
+        name => match engine.reader(&p).agent_named(name).await {
+            Ok(Some(a)) => Some(a.id),
+            Ok(None) => {
+                let message = format!("no agent of this org is named '{name}'");
+                return refuse_form(DECOMMISSION_FORM, Some("replaced_by"), &message, &typed).await;
+            }
+            Err(e) => return flash(false, &e.to_string(), None).await,
+        },
+    };
     let r = match engine.admin(&p) {
         Ok(admin) => {
             admin

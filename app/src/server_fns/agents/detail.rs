@@ -9,8 +9,17 @@ use crate::types::AgentView;
 /// pages have the rest).
 pub const AGENT_PAGE_ROWS: u32 = 20;
 
+/// How many manifest versions a page of the agent's page shows.
+pub const VERSIONS_PAGE: usize = 20;
+
+/// The agent `id`; its manifest versions in `versions_order` (`asc`: oldest first;
+/// otherwise newest first), page `versions_page`.
 #[server]
-pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
+pub async fn agent_detail(
+    id: String,
+    #[server(default)] versions_order: String,
+    #[server(default)] versions_page: usize,
+) -> Result<AgentView, ServerFnError> {
     use super::graph_svg::graph_svg;
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
     use crate::types::{LineageRow, ManifestRow};
@@ -43,6 +52,15 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
     let manifest = versions
         .first()
         .and_then(|v| serde_json::to_string_pretty(&v.manifest).ok());
+    use arx_core::store::Order;
+    let order = Order::parse(&versions_order).unwrap_or(Order::Desc);
+    let versions_total = versions.len();
+    let rows = arx_core::engine::VersionPage {
+        order,
+        offset: versions_page.saturating_mul(VERSIONS_PAGE),
+        limit: VERSIONS_PAGE,
+    }
+    .slice(rows);
     let graph = r.graph(id).await.map_err(to_error)?;
     let lineage = r.lineage(id).await.map_err(to_error)?;
     let line = |t: &arx_core::model::registry::Retirement| LineageRow {
@@ -52,14 +70,6 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         retired: format_ms(t.retired_ms),
     };
     let stake = r.at_stake(id).await.map_err(to_error)?;
-    let others = r
-        .agents()
-        .await
-        .map_err(to_error)?
-        .into_iter()
-        .filter(|o| o.id != id && o.status != arx_core::model::AgentStatus::Decommissioned)
-        .map(|o| (o.id.to_string(), o.name))
-        .collect();
     use arx_core::model::stats::KEY_UNUSED_MS;
     let now = engine.now_ms();
     let all_keys = r
@@ -137,6 +147,14 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         status: a.status.as_str().into(),
         labels: a.labels.into_iter().collect(),
         versions: rows,
+        versions_total,
+        versions_page,
+        versions_per_page: VERSIONS_PAGE,
+        versions_sorted: crate::types::Sorted {
+            key: "version".into(),
+            order: order.as_str().into(),
+        },
+        in_force: a.manifest_version,
         manifest,
         graph_svg: graph_svg(&graph),
         retired: lineage.retirement.as_ref().map(line),
@@ -144,6 +162,5 @@ pub async fn agent_detail(id: String) -> Result<AgentView, ServerFnError> {
         keys: stake.keys,
         grants: stake.grants,
         pending_approvals: stake.pending_approvals,
-        others,
     })
 }

@@ -9,13 +9,18 @@ pub async fn list_agents(
     #[server(default)] selector: String,
     #[server(default)] group_by: String,
     #[server(default)] page: usize,
+    #[server(default)] sort: String,
+    #[server(default)] order: String,
 ) -> Result<AgentsView, ServerFnError> {
     use super::super::ssr::{engine, format_ms, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
-    let open = r.open_drift().await.map_err(to_error)?;
     use crate::types::AgentRow;
+    use arx_core::store::{FleetSort, Order};
+    // An unknown column or order (a hand-edited link) falls back to the default.
+    let sort = FleetSort::parse(&sort).unwrap_or_default();
+    let order = Order::parse(&order).unwrap_or_default();
     let fleet = r
         .fleet(
             &selector,
@@ -23,6 +28,8 @@ pub async fn list_agents(
             arx_core::engine::FleetPage {
                 offset: page.saturating_mul(PAGE),
                 limit: PAGE,
+                sort,
+                order,
             },
         )
         .await
@@ -31,14 +38,7 @@ pub async fn list_agents(
     let activity = fleet.activity;
     for a in fleet.agents {
         let act = activity.get(&a.id).cloned().unwrap_or_default();
-        let keys = r.agent_keys(a.id).await.map_err(to_error)?;
-        let manifest = r
-            .manifests(a.id)
-            .await
-            .map_err(to_error)?
-            .first()
-            .map(|v| (v.version, v.generated));
-        let open_drift = open.iter().filter(|d| d.agent_id == a.id).count();
+        let counts = fleet.counts.get(&a.id).cloned().unwrap_or_default();
         rows.push(AgentRow {
             id: a.id.to_string(),
             name: a.name,
@@ -49,9 +49,9 @@ pub async fn list_agents(
             status: a.status.as_str().into(),
             declared_rate: a.declared_rate,
             created: format_ms(a.created_ms),
-            active_keys: keys.iter().filter(|k| k.revoked_ms.is_none()).count(),
-            manifest,
-            open_drift,
+            active_keys: counts.active_keys,
+            manifest: a.manifest_version.map(|v| (v, counts.manifest_generated)),
+            open_drift: counts.open_drift,
             last_call: act.last_call_ms.map(format_ms),
             verdicts_24h: (
                 act.verdicts_24h.permit,
@@ -74,6 +74,10 @@ pub async fn list_agents(
         total: fleet.total,
         page,
         per_page: PAGE,
+        sorted: crate::types::Sorted {
+            key: sort.as_str().into(),
+            order: order.as_str().into(),
+        },
     })
 }
 

@@ -27,7 +27,8 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
     let risk = call.map(|i| i.risk);
     let requirements = arx_core::review::requirements(&a.requirements);
-    let agents: Vec<_> = d.agent.iter().cloned().collect();
+    let agents: crate::server_fns::ssr::AgentNames =
+        d.agent.iter().map(|a| (a.id, a.name.clone())).collect();
     Ok(ApprovalView {
         row: row(a, &agents, engine.now_ms()),
         kind: a.kind.as_str().into(),

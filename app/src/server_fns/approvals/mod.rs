@@ -10,15 +10,15 @@ pub use queue::*;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use arx_core::model::{Agent, ApprovalRequest};
+    use arx_core::model::ApprovalRequest;
 
-    use crate::server_fns::ssr::{agent_name, format_ms};
+    use crate::server_fns::ssr::{AgentNames, agent_name, format_ms};
     use crate::types::ApprovalRow;
 
-    pub fn row(a: &ApprovalRequest, agents: &[Agent], now_ms: i64) -> ApprovalRow {
+    pub fn row(a: &ApprovalRequest, names: &AgentNames, now_ms: i64) -> ApprovalRow {
         ApprovalRow {
             id: a.id.to_string(),
-            agent: agent_name(agents, a.agent_id),
+            agent: agent_name(names, a.agent_id),
             connector: a.connector.clone(),
             operation: a.operation.clone(),
             risk: a.risk_score,

@@ -17,11 +17,10 @@ pub async fn approval_queue(
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
-    let agents = r.agents().await.map_err(to_error)?;
     let pending = view != "history";
     let min_risk: u8 = min_risk.trim().parse().unwrap_or(0);
     let now = engine.now_ms();
-    let mut rows: Vec<_> = r
+    let shown: Vec<_> = r
         .approvals(pending.then_some(arx_core::model::ApprovalStatus::Pending))
         .await
         .map_err(to_error)?
@@ -29,7 +28,14 @@ pub async fn approval_queue(
         .filter(|a| pending || a.status.as_str() != "pending")
         .filter(|a| connector.is_empty() || a.connector == connector)
         .filter(|a| a.risk_score >= min_risk)
-        .map(|a| (a.expires_ms, a.created_ms, row(&a, &agents, now)))
+        .collect();
+    let names = r
+        .agent_names(shown.iter().map(|a| a.agent_id))
+        .await
+        .map_err(to_error)?;
+    let mut rows: Vec<_> = shown
+        .into_iter()
+        .map(|a| (a.expires_ms, a.created_ms, row(&a, &names, now)))
         .collect();
     match sort.as_str() {
         "risk" => rows.sort_by_key(|(_, c, r)| (std::cmp::Reverse(r.risk), std::cmp::Reverse(*c))),

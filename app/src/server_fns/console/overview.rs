@@ -13,7 +13,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
-    let agents = r.agents().await.map_err(to_error)?;
+    let by_status = r.agents_by_status().await.map_err(to_error)?;
     let recent = r.audit_page(None, 200).await.map_err(to_error)?;
     let pending = r
         .approvals(Some(arx_core::model::ApprovalStatus::Pending))
@@ -32,17 +32,10 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
             }
         }
     }
-    let fleet = [
-        AgentStatus::Active,
-        AgentStatus::Throttled,
-        AgentStatus::Suspended,
-        AgentStatus::Decommissioned,
-    ]
-    .map(|s| {
-        let n = agents.iter().filter(|a| a.status == s).count();
-        (s.as_str().to_string(), n)
-    })
-    .to_vec();
+    let fleet = by_status
+        .iter()
+        .map(|(s, n)| (s.as_str().to_string(), *n))
+        .collect();
     let drift = r.open_drift().await.map_err(to_error)?;
     let open_drift = ["critical", "high", "medium", "low"]
         .map(|sev| {
@@ -51,6 +44,10 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         })
         .to_vec();
     let daily = r.daily_stats().await.map_err(to_error)?;
+    let names = r
+        .agent_names(pending.iter().rev().take(5).map(|a| a.agent_id))
+        .await
+        .map_err(to_error)?;
     let window = "last 7 days, UTC days".to_string();
     use super::charts_svg::{calls_chart, day_label, risk_chart};
     let days = daily
@@ -74,11 +71,11 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         days,
         fleet,
         open_drift,
-        active_agents: agents
+        active_agents: by_status
             .iter()
-            .filter(|a| a.status == AgentStatus::Active)
-            .count(),
-        agents: agents.len(),
+            .find(|(s, _)| *s == AgentStatus::Active)
+            .map_or(0, |(_, n)| *n),
+        agents: by_status.iter().map(|(_, n)| n).sum(),
         instances: r.instances().await.map_err(to_error)?.len(),
         records: r.audit_count().await.map_err(to_error)?,
         pending_approvals: pending.len(),
@@ -86,7 +83,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
             .iter()
             .rev()
             .take(5)
-            .map(|a| crate::server_fns::approvals::ssr::row(a, &agents, engine.now_ms()))
+            .map(|a| crate::server_fns::approvals::ssr::row(a, &names, engine.now_ms()))
             .collect(),
         verdicts,
         recent: recent.iter().take(8).map(audit_row).collect(),

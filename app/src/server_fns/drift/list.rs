@@ -9,13 +9,14 @@ use crate::types::DriftView;
 pub const DRIFT_PAGE: u32 = 50;
 
 /// Alerts in `status` (`open`, `acknowledged`, `resolved`; empty: all) and `severity`
-/// (empty: all) after `cursor` (empty: the newest), with the open ones counted by
-/// severity.
+/// (empty: all), newest first (`order` `asc`: oldest first), after `cursor` (empty: from
+/// the first), with the open ones counted by severity.
 #[server]
 pub async fn list_drift(
     status: String,
     severity: String,
     cursor: String,
+    #[server(default)] order: String,
 ) -> Result<DriftView, ServerFnError> {
     use crate::server_fns::ssr::{drift_row, engine, principal, to_error};
     use arx_core::model::registry::DriftStatus;
@@ -50,6 +51,7 @@ pub async fn list_drift(
             severity,
             after,
             limit: DRIFT_PAGE,
+            oldest_first: order == "asc",
             ..Default::default()
         })
         .await
@@ -74,5 +76,9 @@ pub async fn list_drift(
         .to_vec(),
         next_cursor,
         rows: alerts.iter().map(drift_row).collect(),
+        sorted: crate::types::Sorted {
+            key: "raised".into(),
+            order: if order == "asc" { "asc" } else { "desc" }.into(),
+        },
     })
 }

@@ -11,13 +11,14 @@ pub async fn list_grants() -> Result<Vec<GrantRow>, ServerFnError> {
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
-    let agents = r.agents().await.map_err(to_error)?;
     let instances = r.instances().await.map_err(to_error)?;
     let now = engine.now_ms();
-    let mut rows: Vec<GrantRow> = r
-        .grants()
+    let grants = r.grants().await.map_err(to_error)?;
+    let agents = r
+        .agent_names(grants.iter().map(|g| g.agent_id))
         .await
-        .map_err(to_error)?
+        .map_err(to_error)?;
+    let mut rows: Vec<GrantRow> = grants
         .into_iter()
         .map(|g| GrantRow {
             id: g.id.to_string(),

@@ -124,16 +124,6 @@ impl AdminOps<'_> {
             field: "labels",
             message: e.message,
         })?;
-        if e.store
-            .list_agents(self.who.org_id)
-            .await?
-            .iter()
-            .any(|a| a.name == name)
-        {
-            return Err(CoreError::Conflict(format!(
-                "an agent named '{name}' exists"
-            )));
-        }
         let agent = Agent {
             id: AgentId::new(),
             org_id: self.who.org_id,
@@ -146,7 +136,16 @@ impl AdminOps<'_> {
             created_ms: e.now_ms(),
             manifest_version: None,
         };
-        e.store.create_agent(&agent).await?;
+        // Names are unique in the org by the database's constraint (no read of the fleet).
+        match e.store.create_agent(&agent).await {
+            Err(CoreError::Conflict(_)) => {
+                return Err(CoreError::Conflict(format!(
+                    "an agent named '{}' exists",
+                    agent.name
+                )));
+            }
+            done => done?,
+        }
         e.record(
             agent.org_id,
             actor(self.who),
@@ -411,6 +410,33 @@ impl ReadOps<'_> {
 
     pub async fn agents(&self) -> Result<Vec<Agent>, CoreError> {
         self.engine.store.list_agents(self.who.org_id).await
+    }
+
+    /// The names of the org's agents among `ids`, by id (another org's id is not there).
+    pub async fn agent_names(
+        &self,
+        ids: impl IntoIterator<Item = AgentId>,
+    ) -> Result<std::collections::BTreeMap<AgentId, String>, CoreError> {
+        let ids: std::collections::BTreeSet<AgentId> = ids.into_iter().collect();
+        let ids: Vec<AgentId> = ids.into_iter().collect();
+        let found = self.engine.store.agent_names(self.who.org_id, &ids).await?;
+        Ok(found.into_iter().collect())
+    }
+
+    /// The org's agent named `name`, if any.
+    pub async fn agent_named(&self, name: &str) -> Result<Option<Agent>, CoreError> {
+        self.engine.store.agent_by_name(self.who.org_id, name).await
+    }
+
+    /// How many of the org's agents are in each status, every status listed.
+    pub async fn agents_by_status(&self) -> Result<Vec<(AgentStatus, usize)>, CoreError> {
+        let found = self.engine.store.agents_by_status(self.who.org_id).await?;
+        Ok(AgentStatus::ALL
+            .map(|s| {
+                let n = found.iter().find(|(f, _)| *f == s).map_or(0, |(_, n)| *n);
+                (s, n)
+            })
+            .to_vec())
     }
 
     pub async fn agent(&self, id: AgentId) -> Result<Agent, CoreError> {

@@ -37,7 +37,8 @@ pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use registration::{MANIFEST_CONNECTOR, Registration};
 pub use registry::{
-    AtStake, Decommission, Decommissioned, Fleet, FleetPage, LabelGroup, Lineage, MAX_FLEET_PAGE,
+    AgentCounts, AtStake, Decommission, Decommissioned, Fleet, FleetPage, LabelGroup, Lineage,
+    MAX_FLEET_PAGE, MAX_VERSION_PAGE, VersionPage, Versions,
 };
 pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, ResponseView};
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};

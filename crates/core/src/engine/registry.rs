@@ -200,6 +200,21 @@ impl ReadOps<'_> {
         self.engine.store.manifest_versions(a.org_id, a.id).await
     }
 
+    /// A page of the agent's manifest versions in the order asked (see [`VersionPage`]).
+    pub async fn manifest_page(
+        &self,
+        agent: AgentId,
+        page: VersionPage,
+    ) -> Result<Versions, CoreError> {
+        page.check()?;
+        let all = self.manifests(agent).await?;
+        Ok(Versions {
+            total: all.len(),
+            in_force: self.agent(agent).await?.manifest_version,
+            versions: page.slice(all),
+        })
+    }
+
     pub async fn manifest(
         &self,
         agent: AgentId,
@@ -985,7 +1000,7 @@ impl ReadOps<'_> {
 /// The fleet as a label selector filters it, grouped by a label key when asked.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Fleet {
-    /// The page asked for, by name.
+    /// The page asked for, in the order asked for.
     pub agents: Vec<Agent>,
     /// How many agents the selector matched in all.
     pub total: usize,
@@ -998,6 +1013,19 @@ pub struct Fleet {
     /// The activity of each agent of this page, by agent id: its latest call, and its
     /// calls of the last 24 hours by verdict with their highest risk.
     pub activity: std::collections::BTreeMap<AgentId, AgentActivity>,
+    /// What the fleet table counts for each agent of this page, by agent id.
+    pub counts: std::collections::BTreeMap<AgentId, AgentCounts>,
+}
+
+/// An agent's keys, open drift alerts and whether its manifest was generated.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct AgentCounts {
+    /// Keys not revoked.
+    pub active_keys: usize,
+    /// Drift alerts neither acknowledged nor resolved.
+    pub open_drift: usize,
+    /// Whether the manifest in force was generated from the agent's past calls.
+    pub manifest_generated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
@@ -1037,17 +1065,22 @@ impl ReadOps<'_> {
                     }
                 })?),
             };
-        let agents: Vec<Agent> = self
-            .agents()
-            .await?
-            .into_iter()
-            .filter(|a| selector.matches(&a.labels))
-            .collect();
-        let groups = key.map(|k| {
-            let mut counts: std::collections::BTreeMap<Option<String>, usize> = Default::default();
-            for a in &agents {
-                *counts.entry(a.labels.get(&k).cloned()).or_default() += 1;
-            }
+        let found = self
+            .engine
+            .store
+            .fleet_page(
+                self.who.org_id,
+                &crate::store::FleetQuery {
+                    selector,
+                    group_by: key,
+                    sort: page.sort,
+                    order: page.order,
+                    offset: page.offset,
+                    limit: page.limit,
+                },
+            )
+            .await?;
+        let groups = found.groups.map(|counts| {
             let mut groups: Vec<LabelGroup> = counts
                 .into_iter()
                 .map(|(value, count)| LabelGroup { value, count })
@@ -1055,18 +1088,26 @@ impl ReadOps<'_> {
             groups.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.value.cmp(&y.value)));
             groups
         });
-        let total = agents.len();
-        let agents: Vec<Agent> = agents
-            .into_iter()
-            .skip(page.offset)
-            .take(page.limit)
-            .collect::<Vec<Agent>>();
+        let counts = found
+            .rows
+            .iter()
+            .map(|r| {
+                let c = AgentCounts {
+                    active_keys: r.active_keys,
+                    open_drift: r.open_drift,
+                    manifest_generated: r.manifest_generated,
+                };
+                (r.agent.id, c)
+            })
+            .collect();
+        let agents: Vec<Agent> = found.rows.into_iter().map(|r| r.agent).collect();
         let activity = self.activity(&agents).await?;
         Ok(Fleet {
             inactive_owners: self.inactive_owners(&agents).await?.into_iter().collect(),
             agents,
-            total,
+            total: found.total,
             groups,
+            counts,
             activity,
         })
     }
@@ -1094,14 +1135,65 @@ impl ReadOps<'_> {
     }
 }
 
+/// The most versions one page of an agent's manifest versions holds.
+pub const MAX_VERSION_PAGE: usize = 500;
+
+/// Which page of an agent's manifest versions: `limit` (1 to [`MAX_VERSION_PAGE`]) after
+/// `offset`, by version number in `order` (newest first is `Desc`).
+#[derive(Debug, Clone, Copy)]
+pub struct VersionPage {
+    pub order: crate::store::Order,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl VersionPage {
+    fn check(&self) -> Result<(), CoreError> {
+        if (1..=MAX_VERSION_PAGE).contains(&self.limit) {
+            return Ok(());
+        }
+        Err(CoreError::InvalidField {
+            field: "limit",
+            message: format!("limit must be 1 to {MAX_VERSION_PAGE}, not {}", self.limit),
+        })
+    }
+
+    /// This page of `newest_first` (a list of versions, or of rows made from them, newest
+    /// first as the store gives them).
+    pub fn slice<T>(&self, mut newest_first: Vec<T>) -> Vec<T> {
+        if self.order == crate::store::Order::Asc {
+            newest_first.reverse();
+        }
+        newest_first
+            .into_iter()
+            .skip(self.offset)
+            .take(self.limit)
+            .collect()
+    }
+}
+
+/// A page of an agent's manifest versions.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Versions {
+    /// In the order asked.
+    pub versions: Vec<ManifestVersion>,
+    /// How many versions the agent has.
+    pub total: usize,
+    /// The version in force (none: the agent has no manifest).
+    pub in_force: Option<i64>,
+}
+
 /// The most agents one page of the fleet holds.
 pub const MAX_FLEET_PAGE: usize = 500;
 
-/// Which page of the fleet: `limit` agents (1 to [`MAX_FLEET_PAGE`]) after `offset`, by name.
+/// Which page of the fleet: `limit` agents (1 to [`MAX_FLEET_PAGE`]) after `offset`, in
+/// the order of `sort` (ties by name).
 #[derive(Debug, Clone, Copy)]
 pub struct FleetPage {
     pub offset: usize,
     pub limit: usize,
+    pub sort: crate::store::FleetSort,
+    pub order: crate::store::Order,
 }
 
 impl ReadOps<'_> {

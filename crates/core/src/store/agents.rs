@@ -6,6 +6,91 @@ use super::StoreResult;
 use crate::ids::{AgentId, InstanceId, KeyId, OrgId};
 use crate::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 
+/// What [`AgentStore::fleet_page`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct FleetQuery {
+    pub selector: crate::registry::Selector,
+    /// A label key: count the matching agents per value of it.
+    pub group_by: Option<String>,
+    pub sort: FleetSort,
+    pub order: super::Order,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+/// The columns the fleet sorts by; ties are broken by name, then id.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FleetSort {
+    #[default]
+    Name,
+    Owner,
+    Status,
+    ManifestVersion,
+    Created,
+    OpenDrift,
+    ActiveKeys,
+}
+
+impl FleetSort {
+    pub const ALL: [FleetSort; 7] = [
+        FleetSort::Name,
+        FleetSort::Owner,
+        FleetSort::Status,
+        FleetSort::ManifestVersion,
+        FleetSort::Created,
+        FleetSort::OpenDrift,
+        FleetSort::ActiveKeys,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetSort::Name => "name",
+            FleetSort::Owner => "owner",
+            FleetSort::Status => "status",
+            FleetSort::ManifestVersion => "manifest_version",
+            FleetSort::Created => "created",
+            FleetSort::OpenDrift => "open_drift",
+            FleetSort::ActiveKeys => "active_keys",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An agent of a fleet page and what the fleet table counts for it.
+#[derive(Debug, Clone)]
+pub struct FleetRow {
+    pub agent: Agent,
+    /// Keys not revoked.
+    pub active_keys: usize,
+    /// Drift alerts still open (not acknowledged or resolved).
+    pub open_drift: usize,
+    /// Whether the manifest in force was generated from the agent's calls.
+    pub manifest_generated: bool,
+}
+
+/// What [`AgentStore::fleet_page`] found.
+#[derive(Debug, Clone, Default)]
+pub struct FleetRows {
+    pub rows: Vec<FleetRow>,
+    pub total: usize,
+    /// With `group_by`: (value, agents); `None` for the agents without the key.
+    pub groups: Option<Vec<(Option<String>, usize)>>,
+}
+
 #[async_trait]
 pub trait AgentStore: Send + Sync {
     // Orgs
@@ -19,6 +104,18 @@ pub trait AgentStore: Send + Sync {
     async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>>;
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>>;
+    /// One page of the org's agents that the selector matches, in the asked order, with
+    /// the counts the fleet table shows; how many match in all; and the counts per value
+    /// of the group-by key. Filtering, sorting and counting run in the database.
+    async fn fleet_page(&self, org: OrgId, q: &FleetQuery) -> StoreResult<FleetRows>;
+    /// The names of those of `ids` that are agents of the org (lists that show an agent's
+    /// name read only these, never the fleet).
+    async fn agent_names(&self, org: OrgId, ids: &[AgentId])
+    -> StoreResult<Vec<(AgentId, String)>>;
+    /// The org's agent of that name, if any.
+    async fn agent_by_name(&self, org: OrgId, name: &str) -> StoreResult<Option<Agent>>;
+    /// How many of the org's agents are in each status (absent: none).
+    async fn agents_by_status(&self, org: OrgId) -> StoreResult<Vec<(AgentStatus, usize)>>;
     async fn set_agent_status(
         &self,
         org: OrgId,

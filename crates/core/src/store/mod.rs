@@ -18,7 +18,57 @@ mod responses;
 mod simulations;
 mod stats;
 
-pub use agents::AgentStore;
+/// Which way a list runs in the column it is sorted by.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    #[default]
+    Asc,
+    Desc,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Order::Asc, Order::Desc]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+
+    /// `ASC` or `DESC`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Order::Asc => "ASC",
+            Order::Desc => "DESC",
+        }
+    }
+
+    /// The other way.
+    pub fn flip(self) -> Self {
+        match self {
+            Order::Asc => Order::Desc,
+            Order::Desc => Order::Asc,
+        }
+    }
+}
+
+pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
 pub use approvals::ApprovalStore;
 pub use audit::{AgentCalls, AuditQuery, AuditStore};
 pub use grants::GrantStore;

@@ -7,7 +7,7 @@ use crate::ids::{AgentId, DriftId, OrgId};
 use crate::model::registry::{DriftAlert, DriftStatus, ManifestVersion, Retirement};
 
 /// Which drift alerts to list: all of the org's, or those of one agent, severity or
-/// status; newest first, `limit` of them after the cursor `after`.
+/// status; newest first (oldest first if asked), `limit` of them after the cursor `after`.
 #[derive(Debug, Clone, Default)]
 pub struct DriftQuery {
     pub agent: Option<AgentId>,
@@ -15,9 +15,10 @@ pub struct DriftQuery {
     pub status: Option<DriftStatus>,
     pub after: Option<DriftCursor>,
     pub limit: u32,
+    pub oldest_first: bool,
 }
 
-/// Where the next page of alerts (newest first) starts: after the alert raised at
+/// Where the next page of alerts starts: after (in the list's order) the alert raised at
 /// `created_ms` with `id`. The id breaks ties, so alerts raised in the same millisecond
 /// are neither skipped nor repeated. Written `<created_ms>.<id>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -77,29 +77,35 @@ backend_tests! {
         }
         assert!(s.raise_drift_alert(&alert(other, stranger, 9, 2_000)).await.unwrap());
 
-        let mut seen = Vec::new();
-        let mut after: Option<DriftCursor> = None;
-        for _ in 0..10 {
-            let page = s
-                .drift_alerts(org, &DriftQuery { after, limit: 2, ..Default::default() })
-                .await
-                .unwrap();
-            seen.extend(page.iter().map(|a| (a.created_ms, a.message.clone())));
-            match page.last() {
-                Some(last) if page.len() == 2 => {
-                    // The cursor goes through its text form, as the API passes it.
-                    after = Some(DriftCursor::of(last).to_string().parse().unwrap());
+        // Newest first, then oldest first: every alert once, in order, across pages.
+        for oldest_first in [false, true] {
+            let mut seen = Vec::new();
+            let mut after: Option<DriftCursor> = None;
+            for _ in 0..10 {
+                let q = DriftQuery { after, limit: 2, oldest_first, ..Default::default() };
+                let page = s.drift_alerts(org, &q).await.unwrap();
+                seen.extend(page.iter().map(|a| (a.created_ms, a.message.clone())));
+                match page.last() {
+                    Some(last) if page.len() == 2 => {
+                        // The cursor goes through its text form, as the API passes it.
+                        after = Some(DriftCursor::of(last).to_string().parse().unwrap());
+                    }
+                    _ => break,
                 }
-                _ => break,
             }
+            assert_eq!(seen.len(), 7, "{}: {seen:?}", s.backend);
+            let mut messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
+            let ordered = if oldest_first {
+                seen.windows(2).all(|w| w[0].0 <= w[1].0)
+            } else {
+                seen.windows(2).all(|w| w[0].0 >= w[1].0)
+            };
+            assert!(ordered, "oldest first {oldest_first}: {seen:?}");
+            messages.sort();
+            messages.dedup();
+            assert_eq!(messages.len(), 7, "no repeats: {seen:?}");
+            assert!(!messages.contains(&"alert 9"), "another org's alert never appears");
         }
-        assert_eq!(seen.len(), 7, "{}: {seen:?}", s.backend);
-        let mut messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
-        assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first: {seen:?}");
-        messages.sort();
-        messages.dedup();
-        assert_eq!(messages.len(), 7, "no repeats: {seen:?}");
-        assert!(!messages.contains(&"alert 9"), "another org's alert never appears");
         assert!("12.not-an-id".parse::<DriftCursor>().is_err());
         assert!("no-dot".parse::<DriftCursor>().is_err());
     }

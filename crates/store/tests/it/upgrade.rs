@@ -11,6 +11,7 @@ use arx_core::model::{
 };
 use arx_core::policy::Escalation;
 use arx_core::store::prelude::*;
+use arx_core::store::{FleetQuery, FleetRows};
 use arx_store::SqlStore;
 use arx_testkit::{Backend, TestDb, backend_tests};
 use serde_json::json;
@@ -76,5 +77,45 @@ backend_tests! {
         assert_eq!(s.approval(org.id, manifest.id).await.unwrap().map(|a| a.instance_id), Some(None));
         let stray = ApprovalVote { approval_id: ApprovalId::new(), ..vote };
         assert!(s.add_approval_vote(org.id, &stray).await.is_err(), "a vote for no request is refused");
+    }
+}
+
+backend_tests! {
+    async fn agents_labels_written_before_the_labels_table_are_found_by_selectors(b: Backend) {
+        let db = TestDb::create(b).await.unwrap();
+        let s = SqlStore::connect(db.url()).await.unwrap();
+        s.migrate_until(15).await.unwrap();
+        let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
+        s.create_org(&org, "v1:wrapped").await.unwrap();
+        // As version 15 wrote an agent: its labels only in the agent's row.
+        for (name, labels) in [("a", r#"{"env":"prod","team":"soc"}"#), ("b", r#"{"env":"dev"}"#), ("c", "{}")] {
+            sqlx::query(
+                "INSERT INTO agents (id, org_id, name, description, owner, labels, status, declared_rate, created_ms) \
+                 VALUES ($1, $2, $3, '', 'o@example.com', $4, 'active', 60, 1)",
+            )
+            .bind(AgentId::new().to_string())
+            .bind(org.id.to_string())
+            .bind(name)
+            .bind(labels)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        }
+
+        s.migrate().await.unwrap();
+        let page = |sel: &str| FleetQuery {
+            selector: arx_core::registry::Selector::parse(sel).unwrap(),
+            group_by: Some("env".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        let names = |r: &FleetRows| r.rows.iter().map(|r| r.agent.name.clone()).collect::<Vec<_>>();
+        let found = s.fleet_page(org.id, &page("env=prod,team")).await.unwrap();
+        assert_eq!(names(&found), vec!["a"], "{b:?}");
+        let found = s.fleet_page(org.id, &page("!team")).await.unwrap();
+        assert_eq!((names(&found), found.total), (vec!["b".to_string(), "c".to_string()], 2));
+        let mut groups = found.groups.unwrap();
+        groups.sort();
+        assert_eq!(groups, vec![(None, 1), (Some("dev".to_string()), 1)]);
     }
 }

@@ -8,6 +8,7 @@ use arx_core::engine::{
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
 use arx_core::registry::Graph;
+use arx_core::store::{FleetSort, Order};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -45,7 +46,11 @@ struct FleetParams {
     /// A label key to count the agents by.
     #[param(example = "team")]
     group_by: Option<String>,
-    /// Agents to skip, by name (default 0).
+    /// The column to sort by (default `name`); ties are broken by name.
+    sort: Option<FleetSort>,
+    /// `asc` (default) or `desc`.
+    order: Option<Order>,
+    /// Agents to skip, in that order (default 0).
     #[param(minimum = 0)]
     offset: Option<usize>,
     /// How many agents, 1 to 500 (default 500).
@@ -53,7 +58,8 @@ struct FleetParams {
     limit: Option<usize>,
 }
 
-/// The org's agents, filtered by a label selector and grouped by a label key when asked.
+/// The org's agents, filtered by a label selector, sorted by a column and grouped by a
+/// label key when asked.
 #[utoipa::path(get, path = "/v1/admin/agents", tag = "agents", security(("adminToken" = [])),
     params(FleetParams),
     responses((status = 200, description = "The agents", body = Fleet)))]
@@ -69,6 +75,8 @@ async fn list_agents(
     let page = FleetPage {
         offset: q.offset.unwrap_or(0),
         limit: q.limit.unwrap_or(MAX_FLEET_PAGE),
+        sort: q.sort.unwrap_or_default(),
+        order: q.order.unwrap_or_default(),
     };
     Ok(Json(
         s.engine

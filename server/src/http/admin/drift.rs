@@ -6,7 +6,7 @@
 use arx_core::ids::{AgentId, DriftId};
 use arx_core::model::registry::{DriftAlert, DriftStatus};
 use arx_core::registry::Severity;
-use arx_core::store::{DriftCursor, DriftQuery};
+use arx_core::store::{DriftCursor, DriftQuery, Order};
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,9 @@ struct DriftParams {
     agent: Option<AgentId>,
     severity: Option<Severity>,
     status: Option<DriftStatus>,
-    /// Where this page starts: the previous page's `next_cursor`.
+    /// `desc` (default): newest first; `asc`: oldest first.
+    order: Option<Order>,
+    /// Where this page starts: the previous page's `next_cursor` (same `order`).
     cursor: Option<String>,
     /// How many, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -43,11 +45,11 @@ struct DriftParams {
 #[derive(Serialize, ToSchema)]
 pub struct DriftPage {
     alerts: Vec<DriftAlert>,
-    /// Where the next (older) page starts (pass it as `cursor`); absent on the last page.
+    /// Where the next page starts (pass it as `cursor`); absent on the last page.
     next_cursor: Option<String>,
 }
 
-/// The org's drift alerts, newest first.
+/// The org's drift alerts, newest first (or oldest first).
 #[utoipa::path(get, path = "/v1/admin/drift", tag = "registry", security(("adminToken" = [])),
     params(DriftParams),
     responses((status = 200, description = "The alerts", body = DriftPage)))]
@@ -77,6 +79,7 @@ async fn list_drift(
                 None => None,
             },
             limit,
+            oldest_first: q.order == Some(Order::Asc),
         })
         .await?;
     let next_cursor = (alerts.len() == limit as usize)

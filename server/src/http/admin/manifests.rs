@@ -3,13 +3,15 @@
 //! rollback writes a new version equal to an old one; any two versions can be diffed.
 //! Every role reads; only admins publish and roll back.
 
+use arx_core::engine::{VersionPage, Versions};
 use arx_core::ids::AgentId;
 use arx_core::model::registry::ManifestVersion;
 use arx_core::registry::{Manifest, ManifestDiff};
+use arx_core::store::Order;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,25 +28,37 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rollback_manifest))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ManifestList {
-    /// Newest first; the first is in force.
-    versions: Vec<ManifestVersion>,
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct VersionParams {
+    /// By version number: `desc` (default, newest first) or `asc`.
+    order: Option<Order>,
+    /// Versions to skip, in that order (default 0).
+    #[param(minimum = 0)]
+    offset: Option<usize>,
+    /// How many, 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<usize>,
 }
 
-/// The agent's manifest versions, newest first.
+/// The agent's manifest versions, newest first (or oldest first), a page at a time.
 #[utoipa::path(get, path = "/v1/admin/agents/{id}/manifests", tag = "registry",
     security(("adminToken" = [])),
-    params(("id" = AgentId, Path)),
-    responses((status = 200, description = "The versions", body = ManifestList)))]
+    params(("id" = AgentId, Path), VersionParams),
+    responses((status = 200, description = "The versions", body = Versions)))]
 async fn list_manifests(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     IdPath(id): IdPath<AgentId>,
-) -> ApiResult<Json<ManifestList>> {
-    Ok(Json(ManifestList {
-        versions: s.engine.reader(&p).manifests(id).await?,
-    }))
+    QueryParams(q): QueryParams<VersionParams>,
+) -> ApiResult<Json<Versions>> {
+    let page = VersionPage {
+        order: q.order.unwrap_or(Order::Desc),
+        offset: q.offset.unwrap_or(0),
+        limit: q.limit.unwrap_or(100),
+    };
+    Ok(Json(s.engine.reader(&p).manifest_page(id, page).await?))
 }
 
 /// A manifest to publish as the agent's next version.
