@@ -6,6 +6,11 @@
 /// `approvals::approve_then_run::postgres ... FAILED` and one backend's failure never
 /// hides the other's result. Attributes and doc comments go on the module.
 ///
+/// Each test runs on a multi-threaded runtime of two workers, as `arx serve` does on this
+/// machine kind: the servers a test starts share its runtime, and a single-threaded one
+/// is a configuration production never has (Leptos' streamed pages have been seen to stall
+/// on one worker, leptos-rs/leptos#4647).
+///
 /// rustfmt does not enter macro calls, so `cargo fmt` leaves the bodies as written. They
 /// are kept as rustfmt would lay out a `mod` at the same place: to reformat them, rename
 /// `backend_tests! {` to `mod __backend_tests {` in the file, run `cargo fmt`, rename back.
@@ -34,12 +39,12 @@ macro_rules! backend_tests {
 
             async fn run($arg: $fixture) $body
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 run(<$fixture as $crate::Fixture>::start($crate::Backend::Sqlite).await).await
             }
 
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if $crate::Backend::Postgres.available() {
                     run(<$fixture as $crate::Fixture>::start($crate::Backend::Postgres).await)

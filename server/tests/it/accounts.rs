@@ -273,7 +273,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_master_key_file_others_may_read_is_refused_at_start() {
     use std::os::unix::fs::PermissionsExt;
     let tmp = arx_testkit::TempDir::new("arx-key").unwrap();

@@ -188,7 +188,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_the_routes_that_answer() {
     let s = crate::harness::start(Backend::Sqlite).await;
     let (_, doc) = TestServer::answer(s.http.get(s.url("/openapi.json"))).await;

@@ -629,7 +629,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_decision_on_another_replica_wakes_the_waiting_agent() {
     let Some((a, b)) = crate::harness::two_replicas().await else {
         return;

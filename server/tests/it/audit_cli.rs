@@ -121,7 +121,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_demo_run_never_logs_a_secret() {
     let tmp = arx_testkit::TempDir::new("arx-logs").unwrap();
     let dir = tmp.path();

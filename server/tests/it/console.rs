@@ -24,7 +24,7 @@ async fn sign_in(
     .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_rotates_the_session_and_guards_pages() {
     let s = start(Backend::Sqlite).await;
     let origin = s.url("");
@@ -122,7 +122,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
     let tmp = arx_testkit::TempDir::new("arx-boot").unwrap();
     let cfg = arx_server::config::Config::for_tests(tmp.path(), None);

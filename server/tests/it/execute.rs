@@ -197,7 +197,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known() {
     let s = crate::harness::start(Backend::Sqlite).await;
     let key = s.agent_key(TRIAGE);
@@ -304,7 +304,7 @@ async fn bad_input_gets_clear_4xx_errors_and_is_audited_when_the_agent_is_known(
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_keys_and_suspended_agents_are_stopped() {
     let s = crate::harness::start(Backend::Sqlite).await;
     let agent = s.agent_id(TRIAGE);
@@ -352,7 +352,7 @@ fn sample(p: &arx_core::catalog::Param) -> Value {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connector_executes_through_arx_with_its_own_auth_scheme() {
     let s = crate::harness::start(Backend::Sqlite).await;
     let key = s.agent_key(TRIAGE);

@@ -500,7 +500,7 @@ backend_tests! {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_replica_shows_a_simulation_and_can_cancel_it() {
     let Some((a, b)) = crate::harness::two_replicas().await else {
         return;

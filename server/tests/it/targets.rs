@@ -418,7 +418,7 @@ backend_tests! {
 }
 
 /// The console warns on every page while local targets are allowed, and only then.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_warns_when_local_targets_are_allowed() {
     let demo = crate::harness::start(Backend::Sqlite).await;
     let d = demo.demo();
