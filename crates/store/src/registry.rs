@@ -4,6 +4,7 @@
 use arx_core::CoreError;
 use arx_core::ids::{AgentId, DriftId, OrgId};
 use arx_core::model::registry::{DriftAlert, ManifestVersion, Retirement};
+use arx_core::registry::Severity;
 use arx_core::store::{DriftChange, DriftQuery, RegistryStore, StoreResult};
 use async_trait::async_trait;
 
@@ -189,6 +190,22 @@ impl RegistryStore for SqlStore {
         }
         self.fetch_all(query, "drift alerts", rows::drift_alert)
             .await
+    }
+
+    async fn open_drift_counts(&self, org: OrgId) -> StoreResult<Vec<(Severity, usize)>> {
+        let q = in_org(
+            "SELECT severity, COUNT(*) AS n FROM drift_alerts \
+             WHERE org_id = $1 AND status = 'open' GROUP BY severity",
+            org,
+        );
+        self.fetch_all(q, "open drift counts", |r| {
+            let n = rows::get::<i64>(r, "n")?;
+            Ok((
+                rows::named(r, "severity", Severity::parse)?,
+                usize::try_from(n).unwrap_or(0),
+            ))
+        })
+        .await
     }
 
     async fn drift_alert(&self, org: OrgId, id: DriftId) -> StoreResult<Option<DriftAlert>> {

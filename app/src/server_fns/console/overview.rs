@@ -36,13 +36,13 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         .iter()
         .map(|(s, n)| (s.as_str().to_string(), *n))
         .collect();
-    let drift = r.open_drift().await.map_err(to_error)?;
-    let open_drift = ["critical", "high", "medium", "low"]
-        .map(|sev| {
-            let n = drift.iter().filter(|d| d.severity.as_str() == sev).count();
-            (sev.to_string(), n)
-        })
-        .to_vec();
+    let open_drift = r
+        .open_drift_counts()
+        .await
+        .map_err(to_error)?
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), n))
+        .collect();
     let daily = r.daily_stats().await.map_err(to_error)?;
     let names = r
         .agent_names(pending.iter().rev().take(5).map(|a| a.agent_id))

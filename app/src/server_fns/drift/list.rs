@@ -63,17 +63,12 @@ pub async fn list_drift(
                 .map(|a| arx_core::store::DriftCursor::of(a).to_string())
         })
         .flatten();
-    let open = r.open_drift().await.map_err(to_error)?;
-    let count = |s: Severity| open.iter().filter(|a| a.severity == s).count();
+    let open = r.open_drift_counts().await.map_err(to_error)?;
     Ok(DriftView {
-        open_by_severity: [
-            Severity::Critical,
-            Severity::High,
-            Severity::Medium,
-            Severity::Low,
-        ]
-        .map(|s| (s.as_str().to_string(), count(s)))
-        .to_vec(),
+        open_by_severity: open
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_string(), n))
+            .collect(),
         next_cursor,
         rows: alerts.iter().map(drift_row).collect(),
         sorted: crate::types::Sorted {

@@ -170,6 +170,62 @@ pub struct FleetGraphQuery {
 }
 
 impl ReadOps<'_> {
+    /// Agent `a` as the fleet graph draws it: the connectors its manifest in force declares
+    /// and those it `called` (calls per connector in the window), only `only`'s when given;
+    /// `None` when it is not drawn (no edge to `only`, or decommissioned and quiet).
+    async fn fleet_agent(
+        &self,
+        a: &Agent,
+        called: BTreeMap<String, i64>,
+        only: Option<&str>,
+    ) -> Result<Option<FleetAgent>, CoreError> {
+        let declared: Vec<String> = match self.engine.manifest_in_force(a).await? {
+            Some(v) if a.status != AgentStatus::Decommissioned => {
+                v.manifest.connectors.keys().cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut edges: BTreeMap<String, FleetEdge> = BTreeMap::new();
+        for c in declared {
+            edges.insert(
+                c.clone(),
+                FleetEdge {
+                    connector: c,
+                    declared: true,
+                    calls: 0,
+                },
+            );
+        }
+        for (c, n) in called {
+            edges
+                .entry(c.clone())
+                .or_insert(FleetEdge {
+                    connector: c,
+                    declared: false,
+                    calls: 0,
+                })
+                .calls = n;
+        }
+        if let Some(c) = only {
+            edges.retain(|name, _| name == c);
+        }
+        let quiet = edges.values().all(|x| x.calls == 0);
+        if (only.is_some() && edges.is_empty())
+            || (a.status == AgentStatus::Decommissioned && quiet)
+        {
+            return Ok(None);
+        }
+        let edges: Vec<FleetEdge> = edges.into_values().collect();
+        Ok(Some(FleetAgent {
+            id: a.id,
+            name: a.name.clone(),
+            status: a.status,
+            manifest_version: a.manifest_version,
+            calls: edges.iter().map(|x| x.calls).sum(),
+            edges,
+        }))
+    }
+
     /// The org's fleet graph (see [`FleetGraph`]). With a connector, only the agents that
     /// declare it or called it in the window, and only their edges to it. Decommissioned
     /// agents appear only if they called in the window.
@@ -209,57 +265,35 @@ impl ReadOps<'_> {
         }
         let mut agents = self.agents().await?;
         agents.sort_by(|a, b| a.name.cmp(&b.name));
-        let mut drawn = Vec::new();
-        for a in agents {
-            let called = calls.remove(&a.id.to_string()).unwrap_or_default();
-            let declared: Vec<String> = match e.manifest_in_force(&a).await? {
-                Some(v) if a.status != AgentStatus::Decommissioned => {
-                    v.manifest.connectors.keys().cloned().collect()
-                }
-                _ => Vec::new(),
-            };
-            let mut edges: BTreeMap<String, FleetEdge> = BTreeMap::new();
-            for c in declared {
-                edges.insert(
-                    c.clone(),
-                    FleetEdge {
-                        connector: c,
-                        declared: true,
-                        calls: 0,
-                    },
-                );
-            }
-            for (c, n) in called {
-                edges
-                    .entry(c.clone())
-                    .or_insert(FleetEdge {
-                        connector: c,
-                        declared: false,
-                        calls: 0,
+        let (total, page) = match &only {
+            // Without a connector, whether an agent is drawn needs no manifest (every live
+            // agent, and a decommissioned one that called in the window): only the page's
+            // manifests are read, whatever the size of the fleet.
+            None => {
+                let drawn: Vec<Agent> = agents
+                    .into_iter()
+                    .filter(|a| {
+                        a.status != AgentStatus::Decommissioned
+                            || calls.contains_key(&a.id.to_string())
                     })
-                    .calls = n;
+                    .collect();
+                let mut page = Vec::new();
+                for a in drawn.iter().skip(q.offset).take(q.limit) {
+                    let called = calls.remove(&a.id.to_string()).unwrap_or_default();
+                    page.extend(self.fleet_agent(a, called, None).await?);
+                }
+                (drawn.len(), page)
             }
-            if let Some(c) = &only {
-                edges.retain(|name, _| name == c);
+            Some(c) => {
+                let mut drawn = Vec::new();
+                for a in &agents {
+                    let called = calls.remove(&a.id.to_string()).unwrap_or_default();
+                    drawn.extend(self.fleet_agent(a, called, Some(c)).await?);
+                }
+                let page = drawn.iter().skip(q.offset).take(q.limit).cloned();
+                (drawn.len(), page.collect())
             }
-            let quiet = edges.values().all(|x| x.calls == 0);
-            if (only.is_some() && edges.is_empty())
-                || (a.status == AgentStatus::Decommissioned && quiet)
-            {
-                continue;
-            }
-            let edges: Vec<FleetEdge> = edges.into_values().collect();
-            drawn.push(FleetAgent {
-                id: a.id,
-                name: a.name,
-                status: a.status,
-                manifest_version: a.manifest_version,
-                calls: edges.iter().map(|x| x.calls).sum(),
-                edges,
-            });
-        }
-        let total = drawn.len();
-        let page: Vec<FleetAgent> = drawn.into_iter().skip(q.offset).take(q.limit).collect();
+        };
         let mut instances: HashMap<String, usize> = HashMap::new();
         for i in e.store.list_instances(org).await? {
             *instances.entry(i.connector).or_default() += 1;

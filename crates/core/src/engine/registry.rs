@@ -567,14 +567,20 @@ fn signal_key(s: &DriftSignal) -> String {
 }
 
 impl ReadOps<'_> {
-    /// The org's open drift alerts (at most 500), newest first.
-    pub async fn open_drift(&self) -> Result<Vec<DriftAlert>, CoreError> {
-        self.drift_alerts(&crate::store::DriftQuery {
-            status: Some(DriftStatus::Open),
-            limit: 500,
-            ..Default::default()
-        })
-        .await
+    /// How many of the org's drift alerts are open, per severity, most severe first
+    /// (every severity listed).
+    pub async fn open_drift_counts(
+        &self,
+    ) -> Result<Vec<(crate::registry::Severity, usize)>, CoreError> {
+        let found = self.engine.store.open_drift_counts(self.who.org_id).await?;
+        Ok(crate::registry::Severity::ALL
+            .into_iter()
+            .rev()
+            .map(|s| {
+                let n = found.iter().find(|(f, _)| *f == s).map_or(0, |(_, n)| *n);
+                (s, n)
+            })
+            .collect())
     }
 
     /// The org's drift alerts, newest first, as `q` filters them.

@@ -92,6 +92,11 @@ pub trait RegistryStore: Send + Sync {
     /// is not resolved; `true` when it is new.
     async fn raise_drift_alert(&self, alert: &DriftAlert) -> StoreResult<bool>;
     async fn drift_alerts(&self, org: OrgId, q: &DriftQuery) -> StoreResult<Vec<DriftAlert>>;
+    /// How many of the org's alerts are open, per severity (absent: none).
+    async fn open_drift_counts(
+        &self,
+        org: OrgId,
+    ) -> StoreResult<Vec<(crate::registry::Severity, usize)>>;
     async fn drift_alert(&self, org: OrgId, id: DriftId) -> StoreResult<Option<DriftAlert>>;
     /// Moves an alert as `c` says (compare-and-set on its status); `false` when it was
     /// not in one of `c.from`.

@@ -76,6 +76,11 @@ backend_tests! {
             assert!(s.raise_drift_alert(&alert(org, agent, n, ms)).await.unwrap());
         }
         assert!(s.raise_drift_alert(&alert(other, stranger, 9, 2_000)).await.unwrap());
+        let high = DriftAlert { severity: Severity::High, status: DriftStatus::Acknowledged, ..alert(org, agent, 8, 4_000) };
+        assert!(s.raise_drift_alert(&high).await.unwrap());
+        // Open alerts counted per severity in the database, this org's only.
+        assert_eq!(s.open_drift_counts(org).await.unwrap(), vec![(Severity::Low, 7)], "{}", s.backend);
+        assert_eq!(s.open_drift_counts(other).await.unwrap(), vec![(Severity::Low, 1)]);
 
         // Newest first, then oldest first: every alert once, in order, across pages.
         for oldest_first in [false, true] {
@@ -93,7 +98,7 @@ backend_tests! {
                     _ => break,
                 }
             }
-            assert_eq!(seen.len(), 7, "{}: {seen:?}", s.backend);
+            assert_eq!(seen.len(), 8, "{}: {seen:?}", s.backend);
             let mut messages: Vec<&str> = seen.iter().map(|(_, m)| m.as_str()).collect();
             let ordered = if oldest_first {
                 seen.windows(2).all(|w| w[0].0 <= w[1].0)
@@ -103,7 +108,7 @@ backend_tests! {
             assert!(ordered, "oldest first {oldest_first}: {seen:?}");
             messages.sort();
             messages.dedup();
-            assert_eq!(messages.len(), 7, "no repeats: {seen:?}");
+            assert_eq!(messages.len(), 8, "no repeats: {seen:?}");
             assert!(!messages.contains(&"alert 9"), "another org's alert never appears");
         }
         assert!("12.not-an-id".parse::<DriftCursor>().is_err());
