@@ -1,6 +1,7 @@
 //! Orgs and what they govern: agents, their keys, connector instances. Every query on
 //! org data filters by `org_id`.
 
+use arx_core::audit::INTERCEPT;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 use arx_core::registry::{Requirement, Selector};
@@ -177,7 +178,15 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
 
     async fn fleet_page(&self, org: OrgId, q: &FleetQuery) -> StoreResult<FleetRows> {
         let mut args = Args::default();
-        let filter = selector_sql(&q.selector, &mut args);
+        let mut filter = selector_sql(&q.selector, &mut args);
+        if let Some(since) = q.live_or_called_since {
+            // An index seek per decommissioned agent (org, agent, kind, ts).
+            filter.push_str(&format!(
+                " AND (a.status <> 'decommissioned' OR EXISTS (SELECT 1 FROM audit_records r \
+                 WHERE r.org_id = a.org_id AND r.agent_id = a.id AND r.kind = '{INTERCEPT}' \
+                 AND r.ts_ms >= {since}))"
+            ));
+        }
         let sort = match q.sort {
             FleetSort::Name => "a.name",
             FleetSort::Owner => "a.owner",

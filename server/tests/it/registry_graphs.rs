@@ -132,7 +132,7 @@ backend_tests! {
         let b = s.backend;
         let admin = s.admin_token();
         assert_eq!(s.put_policy(&admin, "rules: []\n").await, 200);
-        let (_, edr) = agent(&s, &admin, "edr-reader", json!({"crowdstrike": ["detections:read"]})).await;
+        let (edr_id, edr) = agent(&s, &admin, "edr-reader", json!({"crowdstrike": ["detections:read"]})).await;
         let (_, idp) = agent(&s, &admin, "idp-reader", json!({"okta": ["users:read"]})).await;
         for _ in 0..3 {
             s.execute_permitted(&edr, call("crowdstrike", "detections:read")).await;
@@ -216,6 +216,24 @@ backend_tests! {
         assert!(!html.contains("idp-reader→okta"), "{b}: filtered to crowdstrike");
         assert!(!html.contains("their-edr-reader"), "{b}");
         assert!(html.contains("Calls of the last 7 days"), "{b}");
+
+        // Decommissioned agents are drawn only if they called in the window: the one that
+        // called stays (its calls, no declared edge), a quiet one goes; the total follows.
+        let (quiet_id, _) = agent(&s, &admin, "quiet-retiree", json!({"okta": ["users:read"]})).await;
+        let (_, with_quiet) = s.admin().get("/v1/admin/graph").await;
+        assert!(fleet_agent(&with_quiet, "quiet-retiree").is_some(), "{b}: a live agent is drawn");
+        for id in [&edr_id, &quiet_id] {
+            let (st, out) = s.admin().post(&format!("/v1/admin/agents/{id}/decommission"), json!({"reason": "retired", "retention_class": "standard"})).await;
+            assert_eq!(st, 200, "{b}: {out}");
+        }
+        let (_, after) = s.admin().get("/v1/admin/graph").await;
+        assert!(fleet_agent(&after, "quiet-retiree").is_none(), "{b}: {after}");
+        assert_eq!(edges(fleet_agent(&after, "edr-reader").unwrap()), vec![("crowdstrike".to_string(), false, 3)], "{b}");
+        assert_eq!(after["total"].as_u64(), with_quiet["total"].as_u64().map(|n| n - 1), "{b}");
+        let names: Vec<&str> = after["agents"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "{b}: by name");
         let agents_page = s.page_html("/agents", &cookie).await;
         assert!(agents_page.contains(r#"href="/agents/graph""#), "{b}: linked from the Agents page");
     }

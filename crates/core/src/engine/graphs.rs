@@ -263,28 +263,30 @@ impl ReadOps<'_> {
                 .or_default()
                 .insert(c.connector, c.count);
         }
-        let mut agents = self.agents().await?;
-        agents.sort_by(|a, b| a.name.cmp(&b.name));
         let (total, page) = match &only {
             // Without a connector, whether an agent is drawn needs no manifest (every live
-            // agent, and a decommissioned one that called in the window): only the page's
-            // manifests are read, whatever the size of the fleet.
+            // agent, and a decommissioned one that called in the window): the database
+            // pages the fleet by name, and only the page's manifests are read.
             None => {
-                let drawn: Vec<Agent> = agents
-                    .into_iter()
-                    .filter(|a| {
-                        a.status != AgentStatus::Decommissioned
-                            || calls.contains_key(&a.id.to_string())
-                    })
-                    .collect();
+                let q = crate::store::FleetQuery {
+                    offset: q.offset,
+                    limit: q.limit,
+                    live_or_called_since: Some(from),
+                    ..Default::default()
+                };
+                let found = e.store.fleet_page(org, &q).await?;
                 let mut page = Vec::new();
-                for a in drawn.iter().skip(q.offset).take(q.limit) {
-                    let called = calls.remove(&a.id.to_string()).unwrap_or_default();
-                    page.extend(self.fleet_agent(a, called, None).await?);
+                for r in &found.rows {
+                    let called = calls.remove(&r.agent.id.to_string()).unwrap_or_default();
+                    page.extend(self.fleet_agent(&r.agent, called, None).await?);
                 }
-                (drawn.len(), page)
+                (found.total, page)
             }
+            // With one, which agents declare it is in their manifests: every agent's is
+            // read (from the engine's cache after the first time).
             Some(c) => {
+                let mut agents = self.agents().await?;
+                agents.sort_by(|a, b| a.name.cmp(&b.name));
                 let mut drawn = Vec::new();
                 for a in &agents {
                     let called = calls.remove(&a.id.to_string()).unwrap_or_default();

@@ -1083,6 +1083,7 @@ impl ReadOps<'_> {
                     order: page.order,
                     offset: page.offset,
                     limit: page.limit,
+                    live_or_called_since: None,
                 },
             )
             .await?;

@@ -16,6 +16,9 @@ pub struct FleetQuery {
     pub order: super::Order,
     pub offset: usize,
     pub limit: usize,
+    /// Only the agents not decommissioned, or that made a call (an intercept record) at
+    /// or after this time: what the fleet graph draws.
+    pub live_or_called_since: Option<i64>,
 }
 
 /// The columns the fleet sorts by; ties are broken by name, then id.
