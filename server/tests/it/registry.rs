@@ -549,8 +549,30 @@ backend_tests! {
         let (_, v) = s.admin().get(&format!("/v1/admin/agents/{id}/manifests")).await;
         assert_eq!(v["versions"].as_array().map(Vec::len), Some(1));
         assert!(s.audit_of("agent.sealed").await.is_empty());
+        // The admin names the successor by name: another org's agent of that name, or a
+        // name far too long, is no agent of this org, and nothing is decommissioned.
+        let other = s.other_org_admin().await;
+        let owner = s.an_owner(&other).await;
+        let (st, b) = s.client(&other).post("/v1/admin/agents", json!({"name": "their-successor", "owner": owner})).await;
+        assert_eq!(st, 201, "{b}");
+        for successor in ["their-successor".to_string(), "x".repeat(10_000)] {
+            let form = [("agent_id", id.as_str()), ("reason", "replaced"), ("retention_class", "standard"),
+                        ("confirm", "on"), ("replaced_by", successor.as_str())];
+            let r = s.http.post(s.url(&decommission)).header("cookie", &admin).header("origin", s.url(""))
+                .form(&form).send().await.unwrap();
+            assert!(r.status().as_u16() < 500, "{}", r.status());
+            assert_eq!(status_of(&s, &id).await, "active", "{}: {}", s.backend, &successor[..10.min(successor.len())]);
+            if successor == "their-successor" {
+                // The form comes back with why, next to the field (the flash rides a cookie).
+                let flash: Vec<String> = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).map(|c| c.split(';').next().unwrap_or("").to_string()).collect();
+                let cookie = std::iter::once(admin.clone()).chain(flash).collect::<Vec<_>>().join("; ");
+                let page = s.page_html(&format!("/agents/view?id={id}"), &cookie).await;
+                assert!(page.contains("no agent of this org is named &#x27;their-successor&#x27;") || page.contains("no agent of this org is named 'their-successor'"), "{}", s.backend);
+            }
+        }
+        assert!(s.audit_of("agent.sealed").await.is_empty());
         // Another org's admin, with its own session, cannot reach this org's agent either.
-        let (st, _) = s.client(&s.other_org_admin().await).post(&format!("/v1/admin/agents/{id}/decommission"), json!({"reason": "r", "retention_class": "standard"})).await;
+        let (st, _) = s.client(&other).post(&format!("/v1/admin/agents/{id}/decommission"), json!({"reason": "r", "retention_class": "standard"})).await;
         assert_eq!(st, 404);
         assert_eq!(status_of(&s, &id).await, "active");
     }
