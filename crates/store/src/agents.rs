@@ -25,11 +25,6 @@ const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables
 /// The agent columns, of the agents aliased `a`.
 const AGENT_COLS_OF_A: &str = "a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version";
 
-/// A count from the database, which never is negative.
-fn count(n: i64) -> usize {
-    usize::try_from(n).unwrap_or(0)
-}
-
 /// The text values a statement binds after the org (`$1`), in placeholder order.
 #[derive(Clone, Default)]
 struct Args(Vec<String>);
@@ -217,7 +212,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
         let count_sql = format!("SELECT COUNT(*) AS n FROM agents a WHERE a.org_id = $1{filter}");
         let total = self
             .fetch_opt(args.bound(&count_sql, org), "fleet count", |r| {
-                rows::get::<i64>(r, "n")
+                rows::count(r, "n")
             })
             .await?
             .unwrap_or(0);
@@ -233,18 +228,15 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
                 );
                 let found = self
                     .fetch_all(args.bound(&sql, org), "fleet groups", |r| {
-                        Ok((
-                            rows::get::<Option<String>>(r, "value")?,
-                            rows::get::<i64>(r, "n")?,
-                        ))
+                        Ok((rows::get(r, "value")?, rows::count(r, "n")?))
                     })
                     .await?;
-                Some(found.into_iter().map(|(v, n)| (v, count(n))).collect())
+                Some(found)
             }
         };
         Ok(FleetRows {
             rows,
-            total: count(total),
+            total,
             groups,
         })
     }
@@ -284,7 +276,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
         self.fetch_all(q, "agents by status", |r| {
             Ok((
                 rows::named(r, "status", AgentStatus::parse)?,
-                count(rows::get::<i64>(r, "n")?),
+                rows::count(r, "n")?,
             ))
         })
         .await

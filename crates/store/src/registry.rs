@@ -199,10 +199,9 @@ impl RegistryStore for SqlStore {
             org,
         );
         self.fetch_all(q, "open drift counts", |r| {
-            let n = rows::get::<i64>(r, "n")?;
             Ok((
                 rows::named(r, "severity", Severity::parse)?,
-                usize::try_from(n).unwrap_or(0),
+                rows::count(r, "n")?,
             ))
         })
         .await

@@ -126,15 +126,17 @@ pub(crate) fn agent(row: &AnyRow) -> Result<Agent, CoreError> {
     })
 }
 
+/// A `COUNT(*)` column.
+pub(crate) fn count(row: &AnyRow, col: &str) -> Result<usize, CoreError> {
+    usize::try_from(get::<i64>(row, col)?).map_err(|_| bad(col))
+}
+
 /// An agent of a fleet page, with its counts.
 pub(crate) fn fleet_row(row: &AnyRow) -> Result<arx_core::store::FleetRow, CoreError> {
-    let n = |col: &str| -> Result<usize, CoreError> {
-        usize::try_from(get::<i64>(row, col)?).map_err(|_| bad(col))
-    };
     Ok(arx_core::store::FleetRow {
         agent: agent(row)?,
-        active_keys: n("active_keys")?,
-        open_drift: n("open_drift")?,
+        active_keys: count(row, "active_keys")?,
+        open_drift: count(row, "open_drift")?,
         manifest_generated: get::<i64>(row, "manifest_generated")? != 0,
     })
 }
