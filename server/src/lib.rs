@@ -220,7 +220,9 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
         .with_secure(secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+        // The cookie outlives the longest idle timeout an org may set; the engine ends
+        // each session by its org's idle and absolute timeouts.
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(24)));
 
     let routes = generate_route_list(app::App);
     let engine = state.engine.clone();

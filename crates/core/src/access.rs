@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 use crate::ids::{OrgId, UserId};
-use crate::model::Role;
+use crate::model::Roles;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -19,7 +19,7 @@ pub struct Principal {
     pub(crate) user_id: UserId,
     pub(crate) email: String,
     pub(crate) name: String,
-    pub(crate) role: Role,
+    pub(crate) roles: Roles,
 }
 
 impl Principal {
@@ -43,12 +43,13 @@ impl Principal {
         &self.name
     }
 
-    pub fn role(&self) -> Role {
-        self.role
+    /// The roles held at this request: the user's own and their groups' mapped ones.
+    pub fn roles(&self) -> Roles {
+        self.roles
     }
 
     pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
+        self.roles.is_admin()
     }
 
     /// What a console session keeps of this principal: who, never what they may do, so
@@ -66,9 +67,9 @@ impl Principal {
             Ok(())
         } else {
             Err(CoreError::Forbidden(format!(
-                "this needs the admin role; {} is {}",
+                "this needs the admin role; {} has {}",
                 self.email,
-                self.role.as_str()
+                self.roles.describe()
             )))
         }
     }

@@ -1,6 +1,7 @@
 //! The registry's records: orgs, users, agents and their keys, connector instances,
 //! approval requests. Plain data; the rules that change them live in [`crate::engine`].
 
+pub mod identity;
 pub mod registry;
 pub mod simulation;
 pub mod stats;
@@ -13,6 +14,8 @@ use crate::ids::{
     AgentId, ApprovalId, GrantId, InstanceId, KeyId, OrgId, RecordId, TokenId, UserId,
 };
 use crate::policy::{Escalation, PolicyDoc};
+
+pub use identity::{GroupMapping, Membership, Roles, Source, UserView};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Org {
@@ -89,6 +92,42 @@ pub struct User {
     #[serde(default)]
     pub slack_user_id: Option<String>,
     pub created_ms: i64,
+    /// Where the account came from.
+    #[serde(default = "local")]
+    pub source: Source,
+    #[serde(default)]
+    pub last_login_ms: Option<i64>,
+    /// The org's bootstrap admin: a local account kept for when SSO is down, whose every
+    /// sign-in is shown on the Overview.
+    #[serde(default)]
+    pub break_glass: bool,
+    /// The groups the user is a member of, each with what the org's mapping gives it.
+    #[serde(default)]
+    pub member_of: Vec<Membership>,
+}
+
+fn local() -> Source {
+    Source::Local
+}
+
+impl User {
+    /// What the user may do: their own role and every role their groups are mapped to.
+    pub fn roles(&self) -> Roles {
+        Roles::of(std::iter::once(self.role).chain(self.member_of.iter().filter_map(|m| m.role)))
+    }
+
+    /// The approver groups the user decides for: their own and their groups' mapped ones.
+    pub fn approver_groups(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .groups
+            .iter()
+            .chain(self.member_of.iter().flat_map(|m| &m.approver_groups))
+            .cloned()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,6 +6,8 @@ use arx_core::model::{
     Agent, AgentKey, AgentStatus, ApiToken, ApprovalKind, ApprovalRequest, ApprovalStatus,
     ApprovalVote, Environment, Grant, GrantStatus, Instance, Org, PolicyVersion, Role, User,
 };
+use arx_core::model::{GroupMapping, Membership, Source};
+use arx_core::store::{SessionInfo, SessionRow};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -58,6 +60,17 @@ pub(crate) fn named<T>(
     parse(&get::<String>(row, col)?).ok_or_else(|| bad(col))
 }
 
+/// A nullable column holding one of an enum's names.
+fn opt_named<T>(
+    row: &AnyRow,
+    col: &str,
+    parse: fn(&str) -> Option<T>,
+) -> Result<Option<T>, CoreError> {
+    get::<Option<String>>(row, col)?
+        .map(|s| parse(&s).ok_or_else(|| bad(col)))
+        .transpose()
+}
+
 pub(crate) fn org(row: &AnyRow) -> Result<Org, CoreError> {
     org_prefixed(row, "")
 }
@@ -92,6 +105,53 @@ pub(crate) fn user_prefixed(row: &AnyRow, prefix: &str) -> Result<User, CoreErro
         groups: json(row, &c("groups"))?,
         slack_user_id: get(row, &c("slack_user_id"))?,
         created_ms: get(row, &c("created_ms"))?,
+        source: named(row, &c("source"), Source::parse)?,
+        last_login_ms: get(row, &c("last_login_ms"))?,
+        break_glass: get::<i64>(row, &c("break_glass"))? != 0,
+        member_of: vec![],
+    })
+}
+
+/// A membership with what the org's mapping gives its group (left-joined: nulls when the
+/// group is not mapped), and the member's id.
+pub(crate) fn membership(row: &AnyRow) -> Result<(String, Membership), CoreError> {
+    Ok((
+        get(row, "user_id")?,
+        Membership {
+            group: get(row, "group_name")?,
+            source: named(row, "source", Source::parse)?,
+            role: opt_named(row, "role", Role::parse)?,
+            approver_groups: opt_json(row, "approver_groups")?.unwrap_or_default(),
+        },
+    ))
+}
+
+pub(crate) fn group_mapping(row: &AnyRow) -> Result<GroupMapping, CoreError> {
+    Ok(GroupMapping {
+        group: get(row, "group_name")?,
+        role: opt_named(row, "role", Role::parse)?,
+        approver_groups: json(row, "approver_groups")?,
+        updated_ms: get(row, "updated_ms")?,
+    })
+}
+
+pub(crate) fn session_row(row: &AnyRow) -> Result<SessionRow, CoreError> {
+    Ok(SessionRow {
+        data: get(row, "data")?,
+        org_id: opt_id(row, "org_id")?,
+        created_ms: get(row, "created_ms")?,
+        last_seen_ms: get(row, "last_seen_ms")?,
+    })
+}
+
+pub(crate) fn session_info(row: &AnyRow) -> Result<SessionInfo, CoreError> {
+    Ok(SessionInfo {
+        key: get(row, "id")?,
+        user_id: id(row, "user_id")?,
+        created_ms: get(row, "created_ms")?,
+        last_seen_ms: get(row, "last_seen_ms")?,
+        expires_ms: get(row, "expires_ms")?,
+        client: get(row, "client")?,
     })
 }
 

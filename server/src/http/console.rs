@@ -12,6 +12,7 @@ use app::SESSION_CLAIM_KEY;
 use arx_core::CoreError;
 use arx_core::Engine;
 use arx_core::access::SessionClaim;
+use arx_core::engine::ConsoleSession;
 use async_trait::async_trait;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ACCEPT, HOST, ORIGIN, REFERER};
@@ -47,12 +48,28 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn encode(r: &Record) -> session_store::Result<(Vec<u8>, i64)> {
-    let data = serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    Ok((
+/// Where the sign-in came from, kept in the session next to the claim.
+const SESSION_CLIENT_KEY: &str = "client";
+
+/// What the engine stores of a session: its data, and who signed in from where. Its
+/// expiry is the engine's: the org's idle and absolute timeouts.
+fn encode(r: &Record) -> session_store::Result<Vec<u8>> {
+    serde_json::to_vec(r).map_err(|e| session_store::Error::Encode(e.to_string()))
+}
+
+fn console_session<'a>(r: &Record, data: &'a [u8]) -> ConsoleSession<'a> {
+    ConsoleSession {
         data,
-        (r.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64,
-    ))
+        claim: r
+            .data
+            .get(SESSION_CLAIM_KEY)
+            .and_then(|v| serde_json::from_value::<SessionClaim>(v.clone()).ok()),
+        client: r
+            .data
+            .get(SESSION_CLIENT_KEY)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+    }
 }
 
 #[async_trait]
@@ -60,11 +77,11 @@ impl SessionStore for DbSessions {
     /// A new session never overwrites another: on an id collision, draw a new id.
     async fn create(&self, r: &mut Record) -> session_store::Result<()> {
         loop {
-            let (data, expires_ms) = encode(r)?;
+            let data = encode(r)?;
             if self
                 .0
                 .system()
-                .session_create(&r.id.to_string(), &data, expires_ms)
+                .session_create(&r.id.to_string(), console_session(r, &data))
                 .await
                 .map_err(backend)?
             {
@@ -75,20 +92,19 @@ impl SessionStore for DbSessions {
     }
 
     async fn save(&self, r: &Record) -> session_store::Result<()> {
-        let (data, expires_ms) = encode(r)?;
+        let data = encode(r)?;
         self.0
             .system()
-            .session_save(&r.id.to_string(), &data, expires_ms)
+            .session_save(&r.id.to_string(), console_session(r, &data))
             .await
             .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         match self
             .0
             .system()
-            .session_load(&id.to_string(), now)
+            .session_load(&id.to_string())
             .await
             .map_err(backend)?
         {
@@ -148,7 +164,11 @@ pub async fn login(
                 tracing::error!(error = %e, "session cycle failed");
                 return Redirect::to("/login?error=unavailable").into_response();
             }
-            if let Err(e) = session.insert(SESSION_CLAIM_KEY, p.session_claim()).await {
+            let written = match session.insert(SESSION_CLIENT_KEY, client.to_string()).await {
+                Ok(()) => session.insert(SESSION_CLAIM_KEY, p.session_claim()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 tracing::error!(error = %e, "session write failed");
                 return Redirect::to("/login?error=unavailable").into_response();
             }

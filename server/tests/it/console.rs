@@ -117,7 +117,7 @@ async fn sign_in_rotates_the_session_and_guards_pages() {
     assert_eq!(s.page("/", &rotated).await.status(), 303);
 
     let kinds = s.audit_kinds().await;
-    for k in ["user.login", "user.login_failed", "user.logout"] {
+    for k in ["user.break_glass_login", "user.login_failed", "user.logout"] {
         assert!(kinds.iter().any(|x| x == k), "no {k} record");
     }
 }

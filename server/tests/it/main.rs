@@ -15,6 +15,7 @@ mod fakes;
 mod fleet_order;
 mod fleet_stats;
 mod harness;
+mod identity;
 mod jobs;
 mod policy;
 mod registration;

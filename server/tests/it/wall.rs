@@ -2,7 +2,6 @@
 //! that says what is valid, the admin token checked before any input is read, and a
 //! console session that holds who is signed in, never what they may do.
 
-use arx_core::store::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -212,10 +211,10 @@ backend_tests! {
 /// The session's stored record.
 async fn stored_session_bytes(s: &TestServer, cookie: &str) -> Vec<u8> {
     let id = cookie.trim_start_matches("arx_session=");
-    let now = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     s.running
-        .store
-        .session_load(id, now)
+        .engine
+        .system()
+        .session_load(id)
         .await
         .unwrap()
         .expect("the session is stored")
@@ -274,10 +273,17 @@ backend_tests! {
         );
         assert_ne!(forged, text, "{b}: {text}");
         let id = cookie.trim_start_matches("arx_session=");
-        let expires = (time::OffsetDateTime::now_utc().unix_timestamp() + 3600) * 1000;
         s.running
-            .store
-            .session_save(id, forged.as_bytes(), expires)
+            .engine
+            .system()
+            .session_save(
+                id,
+                arx_core::engine::ConsoleSession {
+                    data: forged.as_bytes(),
+                    claim: None,
+                    client: None,
+                },
+            )
             .await
             .unwrap();
         let badge = role_badge(&s, &cookie).await;

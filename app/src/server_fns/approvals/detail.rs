@@ -8,7 +8,7 @@ use crate::types::ApprovalView;
 pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     use super::ssr::row;
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use arx_core::model::{ApprovalKind, Role};
+    use arx_core::model::ApprovalKind;
     let p = principal().await?;
     let engine = engine();
     let id = id
@@ -96,7 +96,7 @@ pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
             .as_ref()
             .map(|o| pretty(&serde_json::to_value(o).unwrap_or_default())),
         can_decide: a.status.as_str() == "pending"
-            && matches!(p.role(), Role::Admin | Role::Reviewer),
+            && p.roles().decides(),
         diff: d.state.as_ref().map(|st| crate::types::StateDiffView {
             source: st.source.clone(),
             rows: st

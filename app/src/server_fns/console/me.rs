@@ -11,7 +11,7 @@ pub async fn current_user() -> Result<Me, ServerFnError> {
         is_admin: p.is_admin(),
         email: p.email().into(),
         name: p.name().into(),
-        role: p.role().as_str().into(),
+        role: p.roles().describe(),
         org_slug: p.org_slug().into(),
         local_targets: super::super::ssr::engine().local_targets_allowed(),
     })

@@ -16,9 +16,9 @@ pub async fn list_slack_links() -> Result<Vec<SlackLinkRow>, ServerFnError> {
         .filter(|u| u.active)
         .map(|u| SlackLinkRow {
             user_id: u.id.to_string(),
+            role: u.roles().describe(),
+            groups: u.approver_groups(),
             email: u.email,
-            role: u.role.as_str().into(),
-            groups: u.groups,
             slack_user_id: u.slack_user_id,
         })
         .collect())

@@ -492,6 +492,67 @@ pub struct UserGroupsSet {
     pub groups: Vec<String>,
 }
 
+/// `user.break_glass_login`: the org's bootstrap admin signed in with its password (the
+/// account kept for when single sign-on is down). Shown on the Overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BreakGlassLogin {
+    #[serde(default)]
+    pub client: Option<String>,
+}
+
+/// `user.member_of_set`: the groups a user is a member of, from `source`, were replaced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberOfSet {
+    pub user_id: UserId,
+    pub email: String,
+    pub source: String,
+    pub groups: Vec<String>,
+}
+
+/// `group_mapping.set` (`deleted` when the mapping was removed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupMappingSet {
+    pub group: String,
+    pub role: Option<Role>,
+    pub approver_groups: Vec<String>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// `user.deactivated`: the account can no longer sign in; its sessions and tokens ended
+/// and its group memberships removed, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDeactivated {
+    pub user_id: UserId,
+    pub email: String,
+    pub sessions_ended: u64,
+    pub tokens_revoked: u64,
+    pub groups_removed: Vec<String>,
+}
+
+/// `user.reactivated`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserReactivated {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+/// `session.ended`: a session was ended by its user or an admin, before it expired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionEnded {
+    pub user_id: UserId,
+    pub email: String,
+    /// The first characters of the session's key (its SHA-256), as listed.
+    pub session: String,
+}
+
+/// `settings.sessions_changed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSettingsChanged {
+    pub idle_minutes: i64,
+    pub absolute_minutes: i64,
+}
+
 /// `user.slack_linked` (`slack_user_id` null when unlinked).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlackLinked {
@@ -688,6 +749,13 @@ events! {
     "user.logout" => UserLogout(UserLogout),
     "user.groups_set" => UserGroupsSet(UserGroupsSet),
     "user.slack_linked" => SlackLinked(SlackLinked),
+    "user.break_glass_login" => BreakGlassLogin(BreakGlassLogin),
+    "user.member_of_set" => MemberOfSet(MemberOfSet),
+    "user.deactivated" => UserDeactivated(UserDeactivated),
+    "user.reactivated" => UserReactivated(UserReactivated),
+    "group_mapping.set" => GroupMappingSet(GroupMappingSet),
+    "session.ended" => SessionEnded(SessionEnded),
+    "settings.sessions_changed" => SessionSettingsChanged(SessionSettingsChanged),
     "user.token_issued" => TokenIssued(TokenIssued),
     "user.token_revoked" => TokenRevoked(TokenRevoked),
     "integration.set" => IntegrationSet(IntegrationSet),

@@ -44,7 +44,7 @@ pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, Respo
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
 pub use stats::DailyStats;
-pub use system::SystemOps;
+pub use system::{ConsoleSession, SystemOps};
 pub use verify::{VerifyReport, verify_export};
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, AuditRecord};

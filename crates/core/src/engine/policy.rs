@@ -14,7 +14,7 @@ use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::OrgId;
-use crate::model::{Org, PolicyVersion, Role};
+use crate::model::{Org, PolicyVersion};
 use crate::policy::{CompiledPolicy, PolicyDiff, PolicyDoc, RuleEdit, Verdict};
 
 /// A version ready for decisions.
@@ -245,14 +245,17 @@ impl Engine {
             .list_users(org)
             .await?
             .into_iter()
-            .filter(|u| u.active && matches!(u.role, Role::Admin | Role::Reviewer))
+            .filter(|u| u.active && u.roles().decides())
             .collect();
         Ok(escalating
             .into_iter()
             .filter_map(|r| {
                 // The same test a vote passes to be counted (see `counted_votes`).
                 let need = r.escalation(0);
-                let can = deciders.iter().filter(|u| need.admits(&u.groups)).count();
+                let can = deciders
+                    .iter()
+                    .filter(|u| need.admits(&u.approver_groups()))
+                    .count();
                 let who = match r.approvers.is_empty() {
                     true => "any reviewer".to_string(),
                     false => format!("members of {}", r.approvers.join(" or ")),

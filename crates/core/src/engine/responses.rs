@@ -16,7 +16,6 @@ use crate::audit::{Actor, AuditDraft, AuditEvent, format_ts};
 use crate::catalog::Operation;
 use crate::error::CoreError;
 use crate::ids::RecordId;
-use crate::model::Role;
 use crate::store::ResponseBody;
 
 /// Retention of response bodies of an org that never set one, in days.
@@ -88,13 +87,13 @@ impl Engine {
     /// Response bodies hold what the vendor returned (people, hosts, command output):
     /// admins and auditors only.
     pub fn responses<'a>(&'a self, who: &'a Principal) -> Result<ResponseOps<'a>, CoreError> {
-        if matches!(who.role, Role::Admin | Role::Auditor) {
+        if who.roles.reads_answers() {
             Ok(ResponseOps { engine: self, who })
         } else {
             Err(CoreError::Forbidden(format!(
-                "response bodies are for admins and auditors; {} is {}",
+                "response bodies are for admins and auditors; {} has {}",
                 who.email,
-                who.role.as_str()
+                who.roles.describe()
             )))
         }
     }

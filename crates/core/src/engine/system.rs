@@ -14,14 +14,16 @@
 
 use std::io::Write;
 
+use super::identity::accounts::token_hash;
 use super::{ApplyOutcome, ApprovalDetail, Author, Engine, VerifyReport};
-use crate::access::Principal;
+use crate::access::{Principal, SessionClaim};
 use crate::audit::{Actor, ChainBreak};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::integration::{ApprovalNotice, IntegrationKind, IntegrationSettings};
 use crate::model::{ApprovalStatus, Org, PolicyVersion, Role, User};
 use crate::policy::PolicyDoc;
+use crate::store::{SessionSettings, SessionWrite};
 
 /// See the module documentation: no principal, any org.
 #[derive(Clone, Copy)]
@@ -181,16 +183,93 @@ impl SystemOps<'_> {
     }
 }
 
-/// The console's sessions (tower-sessions' store): opaque records keyed by the session
-/// id, which is the credential. What a session holds is decided by the console.
+/// The console's sessions (tower-sessions' store): records keyed by the SHA-256 of the
+/// session id (the id is the credential, and is never stored). What a session holds is
+/// decided by the console; the engine reads only who it belongs to, to end a user's
+/// sessions with their account and to apply the org's idle and absolute timeouts.
 impl SystemOps<'_> {
-    forward! { store =>
-        /// Stores a new session; `false` if the id is taken (draw another).
-        fn session_create(id: &str, data: &[u8], expires_ms: i64) -> Result<bool, CoreError>;
-        /// The session's record, unless it expired by `now_ms` (the cookie layer's wall
-        /// clock, which also set the expiry).
-        fn session_load(id: &str, now_ms: i64) -> Result<Option<Vec<u8>>, CoreError>;
-        fn session_save(id: &str, data: &[u8], expires_ms: i64) -> Result<(), CoreError>;
-        fn session_delete(id: &str) -> Result<(), CoreError>;
+    /// Stores a new session; `false` if the id is taken (draw another).
+    pub async fn session_create(&self, id: &str, s: ConsoleSession<'_>) -> Result<bool, CoreError> {
+        let w = self.session_write(&s).await?;
+        self.engine.store.session_create(&token_hash(id), &w).await
     }
+
+    /// Updates a session, extending it by its org's idle timeout; one ended meanwhile
+    /// (signed out elsewhere, ended by an admin, its user deactivated) stays ended.
+    pub async fn session_save(&self, id: &str, s: ConsoleSession<'_>) -> Result<(), CoreError> {
+        let w = self.session_write(&s).await?;
+        self.engine.store.session_save(&token_hash(id), &w).await
+    }
+
+    /// The session's data, unless it went idle or outlived its org's absolute timeout
+    /// (then it is deleted). Times are the engine's clock, as everywhere else.
+    pub async fn session_load(&self, id: &str) -> Result<Option<Vec<u8>>, CoreError> {
+        let e = self.engine;
+        let key = token_hash(id);
+        let now = e.now_ms();
+        let Some(row) = e.store.session_load(&key, now).await? else {
+            return Ok(None);
+        };
+        if let Some(org) = row.org_id {
+            let limits = e.store.session_settings(org).await?.unwrap_or_default();
+            if now - row.last_seen_ms > minutes(limits.idle_minutes)
+                || now - row.created_ms > minutes(limits.absolute_minutes)
+            {
+                e.store.session_delete(&key).await?;
+                return Ok(None);
+            }
+            // A request keeps the session alive; noted at most once a minute, so a page
+            // and its server functions cost one write, not one each.
+            if now - row.last_seen_ms >= SESSION_TOUCH_MS {
+                let expires = now + minutes(limits.idle_minutes);
+                e.store.session_touch(&key, now, expires).await?;
+            }
+        }
+        Ok(Some(row.data))
+    }
+
+    pub async fn session_delete(&self, id: &str) -> Result<(), CoreError> {
+        self.engine.store.session_delete(&token_hash(id)).await
+    }
+
+    /// What is stored of `s` now: it expires after its org's idle timeout.
+    async fn session_write<'a>(
+        &self,
+        s: &ConsoleSession<'a>,
+    ) -> Result<SessionWrite<'a>, CoreError> {
+        let e = self.engine;
+        let limits = match &s.claim {
+            Some(c) => e
+                .store
+                .session_settings(c.org_id())
+                .await?
+                .unwrap_or_default(),
+            None => SessionSettings::default(),
+        };
+        let now_ms = e.now_ms();
+        Ok(SessionWrite {
+            data: s.data,
+            expires_ms: now_ms + minutes(limits.idle_minutes),
+            owner: s.claim.map(|c| (c.org_id(), c.user_id())),
+            client: s.client.clone(),
+            now_ms,
+        })
+    }
+}
+
+/// How often a session in use notes that it was seen.
+const SESSION_TOUCH_MS: i64 = 60_000;
+
+fn minutes(m: i64) -> i64 {
+    m.saturating_mul(60_000)
+}
+
+/// A console session as the session layer saves it (its expiry is the engine's to set).
+#[derive(Debug, Clone)]
+pub struct ConsoleSession<'a> {
+    pub data: &'a [u8],
+    /// Who signed in, once someone has.
+    pub claim: Option<SessionClaim>,
+    /// The address the sign-in came from.
+    pub client: Option<String>,
 }

@@ -72,7 +72,9 @@ pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
 pub use approvals::ApprovalStore;
 pub use audit::{AgentCalls, AuditQuery, AuditStore};
 pub use grants::GrantStore;
-pub use identity::IdentityStore;
+pub use identity::{
+    Deactivated, IdentityStore, SessionInfo, SessionRow, SessionSettings, SessionWrite,
+};
 pub use integrations::IntegrationStore;
 pub use leases::LeaseStore;
 pub use policy::PolicyStore;

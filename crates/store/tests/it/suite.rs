@@ -313,6 +313,10 @@ backend_tests! {
             groups: vec![],
             slack_user_id: None,
             created_ms: 1,
+            source: arx_core::model::Source::Local,
+            last_login_ms: None,
+            break_glass: false,
+            member_of: vec![],
         };
         let (u1, u2, other) = (
             user(a.id, "u1@a.example"),
@@ -581,29 +585,33 @@ backend_tests! {
 }
 
 backend_tests! {
-    async fn sessions_expire(s: Db) {
+    async fn sessions_expire_and_an_ended_one_stays_ended(s: Db) {
+        use arx_core::store::SessionWrite;
         let name = s.backend;
+        let w = |data: &'static [u8], expires_ms: i64| SessionWrite {
+            data,
+            expires_ms,
+            owner: None,
+            client: None,
+            now_ms: 7,
+        };
+        let data = |r: Option<arx_core::store::SessionRow>| r.map(|r| r.data);
+        assert!(s.session_create("sid", &w(b"data", 1_000)).await.unwrap(), "{name}");
         assert!(
-            s.session_create("sid", b"data", 1_000).await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            !s.session_create("sid", b"other", 9_000).await.unwrap(),
+            !s.session_create("sid", &w(b"other", 9_000)).await.unwrap(),
             "{name}: an id is never reused"
         );
-        assert_eq!(
-            s.session_load("sid", 999).await.unwrap().as_deref(),
-            Some(&b"data"[..]),
-            "{name}"
-        );
+        assert_eq!(data(s.session_load("sid", 999).await.unwrap()), Some(b"data".to_vec()), "{name}");
         assert_eq!(s.session_load("sid", 1_000).await.unwrap(), None, "{name}");
-        s.session_save("sid", b"new", 5_000).await.unwrap();
-        assert_eq!(
-            s.session_load("sid", 1_000).await.unwrap().as_deref(),
-            Some(&b"new"[..]),
-            "{name}"
-        );
+        s.session_save("sid", &w(b"new", 5_000)).await.unwrap();
+        let row = s.session_load("sid", 1_000).await.unwrap().unwrap();
+        assert_eq!((row.data, row.created_ms, row.last_seen_ms), (b"new".to_vec(), 7, 7), "{name}");
         assert_eq!(s.session_delete_expired(6_000).await.unwrap(), 1, "{name}");
-        s.session_delete("sid").await.unwrap();
+        s.session_save("sid", &w(b"late", 9_000)).await.unwrap();
+        assert_eq!(
+            s.session_load("sid", 1).await.unwrap(),
+            None,
+            "{name}: a save after the session ended does not bring it back"
+        );
     }
 }

@@ -7,7 +7,7 @@ use arx_core::ids::{AgentId, ApprovalId, InstanceId, OrgId, RecordId, UserId};
 use arx_core::integration::{ApprovalNotice, IntegrationKind};
 use arx_core::model::{
     Agent, AgentStatus, ApprovalKind, ApprovalRequest, ApprovalStatus, ApprovalVote, Environment,
-    Instance, Org, Role, User,
+    Instance, Org, Role, Source, User,
 };
 use arx_core::policy::Escalation;
 use arx_core::store::prelude::*;
@@ -15,6 +15,24 @@ use arx_core::store::{FleetQuery, FleetRows};
 use arx_store::SqlStore;
 use arx_testkit::{Backend, TestDb, backend_tests};
 use serde_json::json;
+
+/// A user as versions before 17 wrote one (no source, last sign-in or break-glass flag).
+async fn insert_v16_user(s: &SqlStore, u: &User) {
+    sqlx::query(
+        "INSERT INTO users (id, org_id, email, name, role, password_hash, active, groups, created_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, 1, '[]', $7)",
+    )
+    .bind(u.id.to_string())
+    .bind(u.org_id.to_string())
+    .bind(&u.email)
+    .bind(&u.name)
+    .bind(u.role.as_str())
+    .bind(u.password_hash.clone())
+    .bind(u.created_ms)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
 
 backend_tests! {
     async fn approvals_with_votes_and_notices_survive_the_rebuild_for_manifest_requests(b: Backend) {
@@ -39,9 +57,10 @@ backend_tests! {
         let user = User {
             id: UserId::new(), org_id: org.id, email: "r@example.com".into(), name: "r".into(),
             role: Role::Reviewer, password_hash: None, active: true, groups: vec![],
-            slack_user_id: None, created_ms: 1,
+            slack_user_id: None, created_ms: 1, source: Source::Local, last_login_ms: None,
+            break_glass: false, member_of: vec![],
         };
-        s.create_user(&user).await.unwrap();
+        insert_v16_user(&s, &user).await;
         let call = ApprovalRequest {
             id: ApprovalId::new(), org_id: org.id, agent_id: agent.id, instance_id: Some(inst.id),
             connector: "okta".into(), operation: "users:suspend".into(),
@@ -117,5 +136,47 @@ backend_tests! {
         let mut groups = found.groups.unwrap();
         groups.sort();
         assert_eq!(groups, vec![(None, 1), (Some("dev".to_string()), 1)]);
+    }
+}
+
+backend_tests! {
+    async fn the_first_local_admin_of_each_org_becomes_its_break_glass_account(b: Backend) {
+        let db = TestDb::create(b).await.unwrap();
+        let s = SqlStore::connect(db.url()).await.unwrap();
+        s.migrate_until(16).await.unwrap();
+        let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
+        s.create_org(&org, "v1:wrapped").await.unwrap();
+        let user = |email: &str, role: Role, password: bool, created_ms: i64| User {
+            id: UserId::new(), org_id: org.id, email: email.into(), name: email.into(), role,
+            password_hash: password.then(|| "$argon2id$x".to_string()), active: true, groups: vec![],
+            slack_user_id: None, created_ms, source: Source::Local, last_login_ms: None,
+            break_glass: false, member_of: vec![],
+        };
+        let first = user("first@o.example", Role::Admin, true, 5);
+        for u in [
+            user("reviewer@o.example", Role::Reviewer, true, 1),
+            user("sso-admin@o.example", Role::Admin, false, 2),
+            first.clone(),
+            user("second@o.example", Role::Admin, true, 9),
+        ] {
+            insert_v16_user(&s, &u).await;
+        }
+        sqlx::query("INSERT INTO sessions (id, data, expires_ms) VALUES ('old-cookie-id', $1, 99999999999999)")
+            .bind(b"{}".to_vec())
+            .execute(s.pool())
+            .await
+            .unwrap();
+
+        s.migrate().await.unwrap();
+        let glass: Vec<String> = s.list_users(org.id).await.unwrap().into_iter()
+            .filter(|u| u.break_glass).map(|u| u.email).collect();
+        assert_eq!(glass, vec![first.email.clone()], "{b:?}");
+        let u = s.user(org.id, first.id).await.unwrap().unwrap();
+        assert_eq!((u.source, u.last_login_ms, u.member_of.len()), (Source::Local, None, 0));
+        assert_eq!(
+            s.session_load("old-cookie-id", 1).await.unwrap(),
+            None,
+            "{b:?}: sessions keyed by the raw cookie id end with the upgrade"
+        );
     }
 }

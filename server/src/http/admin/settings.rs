@@ -1,6 +1,8 @@
 //! The org's settings: how long vendor responses are kept
-//! (`GET`/`PUT /v1/admin/settings/retention`).
+//! (`GET`/`PUT /v1/admin/settings/retention`) and how long console sessions last
+//! (`GET`/`PUT /v1/admin/settings/sessions`).
 
+use arx_core::store::SessionSettings;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
@@ -13,7 +15,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Caller, JsonBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(retention, set_retention))
+    OpenApiRouter::new()
+        .routes(routes!(retention, set_retention))
+        .routes(routes!(sessions, set_sessions))
 }
 
 /// How many days the org keeps vendor response bodies.
@@ -58,4 +62,34 @@ async fn set_retention(
     Ok(Json(Retention {
         response_days: response_days.into(),
     }))
+}
+
+/// How long the org's console sessions last: they end after `idle_minutes` without a
+/// request, and `absolute_minutes` after sign-in however busy (defaults 720 and 1440).
+#[utoipa::path(get, path = "/v1/admin/settings/sessions", tag = "settings",
+    security(("adminToken" = [])),
+    responses((status = 200, description = "The setting", body = SessionSettings)))]
+async fn sessions(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+) -> ApiResult<Json<SessionSettings>> {
+    Ok(Json(s.engine.reader(&p).session_settings().await?))
+}
+
+/// Sets how long the org's console sessions last (admins; recorded). Applies to live
+/// sessions at their next request.
+#[utoipa::path(put, path = "/v1/admin/settings/sessions", tag = "settings",
+    security(("adminToken" = [])),
+    request_body = SessionSettings,
+    responses(
+        (status = 200, description = "Set", body = SessionSettings),
+        (status = 400, description = "Out of range: idle 5 to 1440 minutes, absolute from idle to 43200", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+async fn set_sessions(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    JsonBody(r): JsonBody<SessionSettings>,
+) -> ApiResult<Json<SessionSettings>> {
+    Ok(Json(s.engine.admin(&p)?.set_session_settings(r).await?))
 }

@@ -23,7 +23,7 @@ impl super::super::ReadOps<'_> {
     /// Everything about a request; the target's answer only for admins and auditors.
     pub async fn approval_detail(&self, id: ApprovalId) -> Result<ApprovalDetail, CoreError> {
         let mut d = self.engine.approval_detail_in(self.who.org_id, id).await?;
-        if !reads_answers(self.who.role) {
+        if !self.who.roles.reads_answers() {
             d.approval.withhold_answer();
         }
         Ok(d)

@@ -17,8 +17,7 @@ use crate::audit::{Actor, AuditEvent, format_ts};
 use crate::error::CoreError;
 use crate::ids::{ApprovalId, OrgId};
 use crate::model::{
-    ApprovalChange, ApprovalKind, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome, Role,
-    User,
+    ApprovalChange, ApprovalKind, ApprovalRequest, ApprovalStatus, ApprovalVote, CallOutcome, User,
 };
 use crate::policy::Verdict;
 use crate::request::MAX_WAIT_SECONDS;
@@ -215,9 +214,4 @@ impl Engine {
             None => self.approval_of(a.org_id, a.id).await,
         }
     }
-}
-
-/// Who reads vendor answers: admins and auditors, as for bodies kept out of the chain.
-fn reads_answers(role: Role) -> bool {
-    matches!(role, Role::Admin | Role::Auditor)
 }

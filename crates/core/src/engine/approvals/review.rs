@@ -25,8 +25,8 @@ impl Engine {
                 continue;
             };
             if u.active
-                && matches!(u.role, Role::Admin | Role::Reviewer)
-                && a.requirements.admits(&u.groups)
+                && u.roles().decides()
+                && a.requirements.admits(&u.approver_groups())
                 && owner
                     .as_deref()
                     .is_none_or(|o| !o.eq_ignore_ascii_case(&u.email))
@@ -39,11 +39,11 @@ impl Engine {
 
     /// Decision rights for `who`: reviewers and admins of the org.
     pub async fn reviewer<'a>(&'a self, who: &'a Principal) -> Result<ReviewOps<'a>, CoreError> {
-        if !matches!(who.role, Role::Admin | Role::Reviewer) {
+        if !who.roles.decides() {
             return Err(CoreError::Forbidden(format!(
-                "deciding approvals needs the reviewer or admin role; {} is {}",
+                "deciding approvals needs the reviewer or admin role; {} has {}",
                 who.email,
-                who.role.as_str()
+                who.roles.describe()
             )));
         }
         let user = self
@@ -67,16 +67,17 @@ impl ReviewOps<'_> {
     /// Refuses a decision the rule does not let this user make, saying why.
     async fn check_rights(&self, a: &ApprovalRequest) -> Result<(), CoreError> {
         let req = &a.requirements;
-        if !req.admits(&self.user.groups) {
+        let groups = self.user.approver_groups();
+        if !req.admits(&groups) {
             let sets: Vec<String> = req.group_sets().iter().map(|s| s.join(" or ")).collect();
             return Err(CoreError::Forbidden(format!(
                 "only members of {} may decide this request; {} is in {}",
                 sets.join(", and of "),
                 self.user.email,
-                if self.user.groups.is_empty() {
+                if groups.is_empty() {
                     "no approver group".to_string()
                 } else {
-                    self.user.groups.join(", ")
+                    groups.join(", ")
                 }
             )));
         }
@@ -124,7 +125,7 @@ impl ReviewOps<'_> {
     /// The request as this reviewer may see it: without the target's answer unless admin.
     fn shown(&self, a: Result<ApprovalRequest, CoreError>) -> Result<ApprovalRequest, CoreError> {
         a.map(|mut a| {
-            if !reads_answers(self.user.role) {
+            if !self.user.roles().reads_answers() {
                 a.withhold_answer();
             }
             a

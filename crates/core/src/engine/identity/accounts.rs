@@ -15,7 +15,7 @@ use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::{OrgId, UserId};
-use crate::model::{Org, Role, User};
+use crate::model::{Org, Role, Source, User};
 
 /// A new random bearer secret with a recognisable prefix (`arx_…` for agents, `arxu_…` for users).
 pub fn new_secret_token(prefix: &str) -> String {
@@ -62,7 +62,7 @@ impl Engine {
             user_id: user.id,
             email: user.email.clone(),
             name: user.name.clone(),
-            role: user.role,
+            roles: user.roles(),
         })
     }
 
@@ -131,6 +131,15 @@ impl Engine {
         let hash = tokio::task::spawn_blocking(move || hash_password(&password))
             .await
             .map_err(|e| CoreError::internal("argon2 task", e))??;
+        // The org's first local admin is its break-glass account: kept for when single
+        // sign-on is down, and watched (every sign-in shows on the Overview).
+        let break_glass = role == Role::Admin
+            && !self
+                .store
+                .list_users(org)
+                .await?
+                .iter()
+                .any(|u| u.break_glass);
         let user = User {
             id: UserId::new(),
             org_id: org,
@@ -142,6 +151,10 @@ impl Engine {
             groups: vec![],
             slack_user_id: None,
             created_ms: self.now_ms(),
+            source: Source::Local,
+            last_login_ms: None,
+            break_glass,
+            member_of: vec![],
         };
         self.store.create_user(&user).await?;
         self.record(
@@ -207,16 +220,37 @@ impl Engine {
             }
         };
         self.login_guard.succeeded(attempt);
-        self.record(
-            user.org_id,
-            Actor::user(user.id, &user.email),
-            ev::UserLogin {
-                method: "password".into(),
-                client: client.map(|a| a.to_string()),
-            },
-        )
-        .await?;
-        self.principal_for(&user).await
+        let p = self.principal_for(&user).await?;
+        self.signed_in(&user, "password", client).await?;
+        Ok(p)
+    }
+
+    /// Records a sign-in (the break-glass account's as such) and notes its time.
+    pub(crate) async fn signed_in(
+        &self,
+        user: &User,
+        method: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(), CoreError> {
+        let client = client.map(|a| a.to_string());
+        let actor = Actor::user(user.id, &user.email);
+        if user.break_glass && method == "password" {
+            self.record(user.org_id, actor, ev::BreakGlassLogin { client })
+                .await?;
+        } else {
+            self.record(
+                user.org_id,
+                actor,
+                ev::UserLogin {
+                    method: method.into(),
+                    client,
+                },
+            )
+            .await?;
+        }
+        self.store
+            .user_signed_in(user.org_id, user.id, self.now_ms())
+            .await
     }
 
     async fn login_refused(

@@ -1,0 +1,181 @@
+//! Who may do what: roles held directly and through groups, where an account or a
+//! membership came from, and what a group gives its members.
+//!
+//! A user's rights are computed, never stored: their own role and approver groups (set by
+//! an admin) joined with what the org's mapping gives each group they are a member of.
+//! The store loads memberships with the user, so rights are as fresh as the request.
+
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+
+/// Where an account, or a group membership, came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// Set in ARX by an admin (or the bootstrap).
+    Local,
+    Oidc,
+    Saml,
+    Scim,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Local => "local",
+            Source::Oidc => "oidc",
+            Source::Saml => "saml",
+            Source::Scim => "scim",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "local" => Some(Source::Local),
+            "oidc" => Some(Source::Oidc),
+            "saml" => Some(Source::Saml),
+            "scim" => Some(Source::Scim),
+            _ => None,
+        }
+    }
+}
+
+/// A set of roles. Rights add up: a reviewer who is also an auditor decides approvals and
+/// reads vendor answers; nothing in a set takes a right away.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Roles(u8);
+
+impl Roles {
+    const ALL: [Role; 4] = [Role::Admin, Role::Reviewer, Role::Auditor, Role::Owner];
+
+    fn bit(r: Role) -> u8 {
+        match r {
+            Role::Admin => 1,
+            Role::Reviewer => 2,
+            Role::Auditor => 4,
+            Role::Owner => 8,
+        }
+    }
+
+    pub fn of(roles: impl IntoIterator<Item = Role>) -> Self {
+        Roles(roles.into_iter().fold(0, |b, r| b | Self::bit(r)))
+    }
+
+    pub fn has(self, r: Role) -> bool {
+        self.0 & Self::bit(r) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Self::ALL.into_iter().filter(move |r| self.has(*r))
+    }
+
+    /// Changes configuration: policy, connectors, users, mappings.
+    pub fn is_admin(self) -> bool {
+        self.has(Role::Admin)
+    }
+
+    /// Decides approvals.
+    pub fn decides(self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Reviewer)
+    }
+
+    /// Reads what vendors answered (response bodies): admins and auditors.
+    pub fn reads_answers(self) -> bool {
+        self.has(Role::Admin) || self.has(Role::Auditor)
+    }
+
+    /// "admin, reviewer", or "no role".
+    pub fn describe(self) -> String {
+        if self.is_empty() {
+            return "no role".into();
+        }
+        self.iter().map(Role::as_str).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Serialize for Roles {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Roles {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Roles::of(Vec::<Role>::deserialize(d)?))
+    }
+}
+
+/// What membership of a group gives: a role, approver groups, or both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct GroupMapping {
+    /// The group's name as the directory sends it (`Okta-SecOps-Leads`, `/arx/admins`).
+    pub group: String,
+    pub role: Option<Role>,
+    /// Approver groups an ESCALATE rule can name (`secops-leads`).
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
+    #[serde(default)]
+    pub updated_ms: i64,
+}
+
+/// A user's membership of a group, with what the org's mapping gives that group today
+/// (nothing when the group is not mapped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Membership {
+    pub group: String,
+    pub source: Source,
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
+}
+
+/// A user as lists show them: the account, the rights it holds at this moment, and its
+/// live console sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UserView {
+    #[serde(flatten)]
+    pub user: super::User,
+    /// Every role held now: the user's own and their groups' mapped ones.
+    #[schema(value_type = Vec<Role>)]
+    pub roles: Roles,
+    /// Every approver group the user decides for now, own and mapped.
+    pub approver_groups: Vec<String>,
+    /// Live console sessions.
+    pub sessions: i64,
+}
+
+impl UserView {
+    pub fn new(user: super::User, sessions: i64) -> Self {
+        UserView {
+            roles: user.roles(),
+            approver_groups: user.approver_groups(),
+            sessions,
+            user,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_add_up_and_read_back() {
+        let r = Roles::of([Role::Reviewer, Role::Auditor]);
+        assert!(r.decides() && r.reads_answers() && !r.is_admin());
+        assert_eq!(r.describe(), "reviewer, auditor");
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"["reviewer","auditor"]"#
+        );
+        let back: Roles = serde_json::from_str(r#"["auditor","reviewer"]"#).unwrap();
+        assert_eq!(back, r);
+        assert!(!Roles::of([Role::Owner]).decides());
+        assert_eq!(Roles::default().describe(), "no role");
+    }
+}
