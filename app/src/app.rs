@@ -15,6 +15,7 @@ use crate::pages::{
     drift::DriftPage,
     fleet::FleetGraphPage,
     grants::GrantsPage,
+    identity::IdentityPage,
     integrations::IntegrationsPage,
     login::LoginPage,
     not_found::NotFoundPage,
@@ -22,6 +23,7 @@ use crate::pages::{
     planned::*,
     policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
     tokens::TokensPage,
+    users::UsersPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -76,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/grants") view=GrantsPage />
                     <Route path=path!("/drift") view=DriftPage />
                     <Route path=path!("/settings/identity") view=IdentityPage />
+                    <Route path=path!("/settings/users") view=UsersPage />
                     <Route path=path!("/settings/integrations") view=IntegrationsPage />
                     <Route path=path!("/settings/llm") view=LlmPage />
                     <Route path=path!("/settings/tokens") view=TokensPage />

@@ -19,6 +19,9 @@ pub use app::{App, shell};
 /// from it on every request). The name is the one sessions used when they held the
 /// whole principal, whose stored form still reads as a claim.
 pub const SESSION_CLAIM_KEY: &str = "principal";
+/// What a server function answers when the caller's session has ended; the console
+/// frame sends the browser to the sign-in page on it.
+pub const SIGNED_OUT: &str = "you are signed out; sign in again";
 /// Session key of the one-shot message shown after a form post.
 pub const FLASH_KEY: &str = "flash";
 

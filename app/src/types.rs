@@ -240,6 +240,9 @@ pub struct Overview {
     /// The same figures, one row a day, oldest first (the charts' table).
     #[serde(default)]
     pub days: Vec<DayRow>,
+    /// The break-glass account: (email, sign-ins in 30 days, last sign-in).
+    #[serde(default)]
+    pub break_glass: Option<(String, u64, Option<String>)>,
 }
 
 /// One UTC day of the overview's charts.
@@ -619,4 +622,52 @@ pub struct LineageRow {
     pub reason: String,
     pub retention_class: String,
     pub retired: String,
+}
+
+/// A user as the Users page lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// `local`, `oidc`, `saml` or `scim`.
+    pub source: String,
+    /// Every role held now ("reviewer, owner").
+    pub roles: String,
+    /// The user's own role.
+    pub own_role: String,
+    /// Each group the user is a member of: "name (source) → what it gives".
+    pub groups: Vec<String>,
+    pub approver_groups: Vec<String>,
+    pub last_login: Option<String>,
+    pub sessions: i64,
+    pub active: bool,
+    pub break_glass: bool,
+}
+
+/// A group's mapping as the SSO & SCIM page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MappingRow {
+    pub group: String,
+    pub role: Option<String>,
+    pub approver_groups: Vec<String>,
+    pub updated: String,
+}
+
+/// One of the signed-in user's sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRow {
+    pub key: String,
+    pub created: String,
+    pub last_seen: String,
+    pub client: Option<String>,
+}
+
+/// The SSO & SCIM page's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdentitySettings {
+    pub mappings: Vec<MappingRow>,
+    pub idle_minutes: i64,
+    pub absolute_minutes: i64,
+    pub my_sessions: Vec<SessionRow>,
 }

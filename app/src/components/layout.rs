@@ -4,8 +4,10 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet};
 
-use crate::components::me::{OnlyFor, signed_in};
+use crate::SIGNED_OUT;
+use crate::components::me::{MeResource, OnlyFor};
 use crate::components::messages::error_text;
+use crate::server_fns::console::current_user;
 
 const NAV: &[(&str, &[(&str, &str)])] = &[
     ("", &[("/", "Overview")]),
@@ -29,6 +31,7 @@ const NAV: &[(&str, &[(&str, &str)])] = &[
     (
         "Admin",
         &[
+            ("/settings/users", "Users"),
             ("/settings/identity", "SSO & SCIM"),
             ("/settings/integrations", "Integrations"),
             ("/settings/llm", "LLM router"),
@@ -53,7 +56,19 @@ pub fn ConsoleLayout() -> impl IntoView {
 /// `children` in `<main id="content">`.
 #[component]
 pub fn Frame(children: Children) -> impl IntoView {
-    let me = signed_in();
+    // Who is signed in, read again at every page change: the top bar shows the roles held
+    // now, and with JavaScript a session that ended (signed out elsewhere, ended by an
+    // admin, timed out, the account deactivated) sends the next click to the sign-in page,
+    // as a page load would.
+    let path = leptos_router::hooks::use_location().pathname;
+    let me: MeResource = Resource::new(move || path.get(), |_| current_user());
+    Effect::new(move |_| {
+        if let Some(Err(e)) = me.get()
+            && error_text(&e) == SIGNED_OUT
+        {
+            let _ = window().location().set_href("/login");
+        }
+    });
     // With JavaScript, a link followed in the drawer changes the page without a reload:
     // close the drawer as it does.
     let drawer = NodeRef::<leptos::html::Input>::new();

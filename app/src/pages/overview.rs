@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::page::Page;
 use crate::components::table::Loaded;
+use crate::components::when::When;
 use crate::fmt::count;
 use crate::pages::approvals::ApprovalTable;
 use crate::pages::audit::AuditTable;
@@ -30,6 +31,10 @@ pub fn OverviewPage() -> impl IntoView {
                         }
                     })}
                 <Fleet fleet=o.fleet.clone() drift=o.open_drift.clone() />
+                {o
+                    .break_glass
+                    .clone()
+                    .map(|(email, n, last)| view! { <BreakGlass email n last /> })}
                 <VerdictBar verdicts=o.verdicts />
                 <Charts o=o.clone() />
                 <div class="card">
@@ -113,6 +118,38 @@ fn Fleet(fleet: Vec<(String, usize)>, drift: Vec<(String, usize)>) -> impl IntoV
                         }
                     })
                     .collect_view()}
+            </p>
+        </div>
+    }
+}
+
+/// The break-glass account's use: a local sign-in that bypassed single sign-on stands
+/// out (a warning when it happened in the last 30 days).
+#[component]
+fn BreakGlass(email: String, n: u64, last: Option<String>) -> impl IntoView {
+    let used = n > 0;
+    view! {
+        <div class=if used { "card warn" } else { "card" } data-testid="break-glass">
+            <h2>"Break-glass account"</h2>
+            <p>
+                <span class="mono">{email}</span>
+                {if used {
+                    view! {
+                        {format!(
+                            " signed in {} in the last 30 days; last at ",
+                            if n == 1 { "once".to_string() } else { format!("{n} times") },
+                        )}
+                        {last.map(|t| view! { <When utc=t /> })}
+                        "."
+                    }
+                        .into_any()
+                } else {
+                    " was not used in the last 30 days.".into_any()
+                }}
+            </p>
+            <p class="muted">
+                "The org's first local admin, kept for when single sign-on is down. Each of its sign-ins is its own audit record ("
+                <span class="mono">"user.break_glass_login"</span> ")."
             </p>
         </div>
     }

@@ -15,8 +15,6 @@ macro_rules! planned {
 }
 
 planned! {
-    IdentityPage: "SSO & SCIM",
-        "Sign-in with OIDC and SAML, and user provisioning over SCIM 2.0. Today the console has local accounts.";
     LlmPage: "LLM router",
         "One endpoint for agents' model calls with provider failover, health tracking and an audit record per call.";
 }

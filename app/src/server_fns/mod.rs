@@ -7,6 +7,7 @@ pub mod audit;
 pub mod console;
 pub mod drift;
 pub mod grants;
+pub mod identity;
 pub mod integrations;
 pub mod policy;
 pub mod tokens;
@@ -43,7 +44,7 @@ pub mod ssr {
             .await
             .ok()
             .flatten()
-            .ok_or_else(|| ServerFnError::new("you are signed out; sign in again"))?;
+            .ok_or_else(signed_out)?;
         match engine()
             .principal_for_session(&claim)
             .await
@@ -52,9 +53,17 @@ pub mod ssr {
             Some(fresh) => Ok(fresh),
             None => {
                 let _ = session.flush().await;
-                Err(ServerFnError::new("your account is no longer active"))
+                Err(signed_out())
             }
         }
+    }
+
+    /// The session ended (signed out, ended by an admin, timed out, or the account
+    /// deactivated): a browser that called from a page goes to the sign-in page, as a
+    /// page load would.
+    fn signed_out() -> ServerFnError {
+        leptos_axum::redirect("/login");
+        ServerFnError::new(crate::SIGNED_OUT)
     }
 
     /// An engine error as the console shows it: its message, never internal causes.

@@ -44,6 +44,7 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
         .map(|(s, n)| (s.as_str().to_string(), n))
         .collect();
     let daily = r.daily_stats().await.map_err(to_error)?;
+    let glass = r.break_glass_use().await.map_err(to_error)?;
     let names = r
         .agent_names(pending.iter().rev().take(5).map(|a| a.agent_id))
         .await
@@ -87,5 +88,12 @@ pub async fn get_overview() -> Result<Overview, ServerFnError> {
             .collect(),
         verdicts,
         recent: recent.iter().take(8).map(audit_row).collect(),
+        break_glass: glass.email.map(|email| {
+            (
+                email,
+                glass.sign_ins_30d,
+                glass.last_ms.map(super::super::ssr::format_ms),
+            )
+        }),
     })
 }

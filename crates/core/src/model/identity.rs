@@ -160,6 +160,17 @@ impl UserView {
     }
 }
 
+/// How the org's break-glass account was used: shown on the Overview, so a sign-in that
+/// bypassed single sign-on is seen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakGlassUse {
+    /// The account's email; `None` when the org has none.
+    pub email: Option<String>,
+    /// Its sign-ins in the last 30 days.
+    pub sign_ins_30d: u64,
+    pub last_ms: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

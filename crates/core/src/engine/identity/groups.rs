@@ -7,7 +7,7 @@ use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::UserId;
-use crate::model::{GroupMapping, Role, Source, User, UserView};
+use crate::model::{BreakGlassUse, GroupMapping, Role, Source, User, UserView};
 use crate::store::{SessionInfo, SessionSettings};
 
 /// The most characters a directory group's name may have (Entra ID's limit is 256).
@@ -142,6 +142,29 @@ impl ReadOps<'_> {
         )
         .await?;
         Ok(())
+    }
+
+    /// The break-glass account's sign-ins in the last 30 days, and its last.
+    pub async fn break_glass_use(&self) -> Result<BreakGlassUse, CoreError> {
+        const DAYS_30_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+        let e = self.engine;
+        let now = e.now_ms();
+        let Some(account) = self.users().await?.into_iter().find(|u| u.break_glass) else {
+            return Ok(BreakGlassUse::default());
+        };
+        let sign_ins_30d = e
+            .store
+            .audit_count_in_range(
+                self.who.org_id,
+                "user.break_glass_login",
+                (now - DAYS_30_MS, now),
+            )
+            .await?;
+        Ok(BreakGlassUse {
+            email: Some(account.email),
+            sign_ins_30d,
+            last_ms: account.last_login_ms,
+        })
     }
 
     pub async fn session_settings(&self) -> Result<SessionSettings, CoreError> {

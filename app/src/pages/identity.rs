@@ -1,0 +1,215 @@
+//! SSO & SCIM: what each directory group gives its members (the group → role mapping),
+//! how long console sessions last, and the signed-in user's own sessions. Sign-in through
+//! OIDC and SAML, and SCIM provisioning, are not built yet, and the page says so.
+
+use leptos::prelude::*;
+
+use crate::components::form::{Field, Refilled, RowAction, SubmitRow};
+use crate::components::me::{OnlyFor, is_admin, signed_in};
+use crate::components::messages::{ShownFlash, posted};
+use crate::components::page::Page;
+use crate::components::table::{Loaded, headers, rows_table};
+use crate::components::when::When;
+use crate::server_fns::identity::{
+    DeleteGroupMapping, EndMySession, SetGroupMapping, SetSessionSettings, identity_view,
+};
+
+#[component]
+pub fn IdentityPage() -> impl IntoView {
+    let mapping = ServerAction::<SetGroupMapping>::new();
+    let unmap = ServerAction::<DeleteGroupMapping>::new();
+    let timeouts = ServerAction::<SetSessionSettings>::new();
+    let end = ServerAction::<EndMySession>::new();
+    let version = Signal::derive(move || {
+        mapping.version().get()
+            + unmap.version().get()
+            + timeouts.version().get()
+            + end.version().get()
+    });
+    let data = Resource::new(move || version.get(), |_| identity_view());
+    let flash = posted(version);
+    let me = signed_in();
+    view! {
+        <Page
+            title="SSO & SCIM"
+            intro="Who gets which rights. Users hold their own role plus what each of their groups is mapped to here; a change applies at each member's next click."
+        >
+            <ShownFlash flash />
+            <div class="card" data-testid="sso-status">
+                <h2>"Single sign-on and provisioning"</h2>
+                <p>
+                    "Sign-in through OIDC or SAML, and user provisioning over SCIM 2.0, are not built yet: today every account is local, and groups are set on the "
+                    <a href="/settings/users">"Users"</a>
+                    " page. The mapping below already applies to local groups, and will apply unchanged to the groups an IdP or SCIM sends."
+                </p>
+            </div>
+            <Loaded data let:v>
+                <div class="card">
+                    <h2>"Group → role mapping"</h2>
+                    <OnlyFor me who=|m| m.is_admin>
+                        <ActionForm action=mapping attr:class="form-grid">
+                            <Refilled flash form="mapping">
+                                <Field
+                                    label="Group (exactly as the directory names it)"
+                                    name="group"
+                                    required=true
+                                    maxlength=256
+                                    placeholder="Okta-SecOps-Leads"
+                                />
+                                <div class="field">
+                                    <label>
+                                        "Role" <select name="role">
+                                            <option value="">"none"</option>
+                                            <option value="admin">"admin"</option>
+                                            <option value="reviewer">"reviewer"</option>
+                                            <option value="auditor">"auditor (read-only)"</option>
+                                            <option value="owner">"agent owner"</option>
+                                        </select>
+                                    </label>
+                                </div>
+                                <Field
+                                    label="Approver groups (comma-separated)"
+                                    name="approver_groups"
+                                    maxlength=2000
+                                    placeholder="secops-leads"
+                                />
+                            </Refilled>
+                            <SubmitRow label="Save mapping" />
+                        </ActionForm>
+                    </OnlyFor>
+                    <MappingTable rows=v.mappings.clone() me unmap />
+                </div>
+                <div class="card">
+                    <h2>"Session timeouts"</h2>
+                    <OnlyFor me who=|m| m.is_admin>
+                        <ActionForm action=timeouts attr:class="form-grid">
+                            <Refilled flash form="sessions">
+                                <Field
+                                    label="Idle (minutes, 5 to 1440)"
+                                    name="idle_minutes"
+                                    kind="number"
+                                    min=5
+                                    max=1440
+                                    required=true
+                                    value=v.idle_minutes.to_string()
+                                />
+                                <Field
+                                    label="Absolute (minutes after sign-in)"
+                                    name="absolute_minutes"
+                                    kind="number"
+                                    min=5
+                                    max=43200
+                                    required=true
+                                    value=v.absolute_minutes.to_string()
+                                />
+                            </Refilled>
+                            <SubmitRow label="Save timeouts" />
+                        </ActionForm>
+                    </OnlyFor>
+                    <p class="muted">
+                        {format!(
+                            "A console session ends after {} minutes without a click, and {} minutes after sign-in however busy.",
+                            v.idle_minutes,
+                            v.absolute_minutes,
+                        )}
+                    </p>
+                </div>
+                <div class="card flush">
+                    <h2 class="pad">"Your sessions"</h2>
+                    {rows_table(
+                        "table",
+                        Some("my-sessions"),
+                        view! {
+                            {headers(&["Session", "Signed in", "Last used", "From"])}
+                            <th></th>
+                        },
+                        v.my_sessions.clone(),
+                        move |s| {
+                            let short: String = s.key.chars().take(12).collect();
+                            view! {
+                                <tr data-session=short.clone()>
+                                    <td class="mono small">{format!("{short}…")}</td>
+                                    <td class="nowrap">
+                                        <When utc=s.created.clone() />
+                                    </td>
+                                    <td class="nowrap">
+                                        <When utc=s.last_seen.clone() />
+                                    </td>
+                                    <td class="mono small">
+                                        {s.client.clone().unwrap_or_default()}
+                                    </td>
+                                    <td>
+                                        <RowAction
+                                            action=end
+                                            hidden=vec![("key", s.key.clone())]
+                                            label="End"
+                                            button="btn small danger"
+                                            aria_label=format!("End session {short}")
+                                        />
+                                    </td>
+                                </tr>
+                            }
+                        },
+                    )}
+                </div>
+            </Loaded>
+        </Page>
+    }
+}
+
+#[component]
+fn MappingTable(
+    rows: Vec<crate::types::MappingRow>,
+    me: crate::components::me::MeResource,
+    unmap: ServerAction<DeleteGroupMapping>,
+) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="muted">"No group is mapped yet."</p> }.into_any();
+    }
+    view! {
+        <Suspense>
+            {move || {
+                let rows = rows.clone();
+                Suspend::new(async move {
+                    let admin = is_admin(me).await;
+                    rows_table(
+                        "table",
+                        Some("mappings"),
+                        view! {
+                            {headers(&["Group", "Role", "Approver groups", "Changed"])}
+                            <th></th>
+                        },
+                        rows,
+                        move |m| {
+                            view! {
+                                <tr data-group=m.group.clone()>
+                                    <td class="mono">{m.group.clone()}</td>
+                                    <td>{m.role.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td>{m.approver_groups.join(", ")}</td>
+                                    <td class="nowrap">
+                                        <When utc=m.updated.clone() />
+                                    </td>
+                                    <td>
+                                        {admin
+                                            .then(|| {
+                                                view! {
+                                                    <RowAction
+                                                        action=unmap
+                                                        hidden=vec![("group", m.group.clone())]
+                                                        label="Remove"
+                                                        button="btn small danger"
+                                                        aria_label=format!("Remove the mapping of {}", m.group)
+                                                    />
+                                                }
+                                            })}
+                                    </td>
+                                </tr>
+                            }
+                        },
+                    )
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}

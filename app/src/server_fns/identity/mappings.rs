@@ -1,0 +1,108 @@
+//! The SSO & SCIM page's data and its group → role mapping.
+
+use leptos::prelude::*;
+
+use crate::types::IdentitySettings;
+
+#[server]
+pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
+    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::types::{MappingRow, SessionRow};
+    let p = principal().await?;
+    let engine = engine();
+    let read = engine.reader(&p);
+    let settings = read.session_settings().await.map_err(to_error)?;
+    Ok(IdentitySettings {
+        mappings: read
+            .group_mappings()
+            .await
+            .map_err(to_error)?
+            .into_iter()
+            .map(|m| MappingRow {
+                group: m.group,
+                role: m.role.map(|r| r.as_str().to_string()),
+                approver_groups: m.approver_groups,
+                updated: format_ms(m.updated_ms),
+            })
+            .collect(),
+        idle_minutes: settings.idle_minutes,
+        absolute_minutes: settings.absolute_minutes,
+        my_sessions: read
+            .my_sessions()
+            .await
+            .map_err(to_error)?
+            .into_iter()
+            .map(|s| SessionRow {
+                key: s.key,
+                created: format_ms(s.created_ms),
+                last_seen: format_ms(s.last_seen_ms),
+                client: s.client,
+            })
+            .collect(),
+    })
+}
+
+/// Maps `group` to `role` (empty for none) and comma-separated `approver_groups`.
+#[server]
+pub async fn set_group_mapping(
+    group: String,
+    #[server(default)] role: String,
+    #[server(default)] approver_groups: String,
+) -> Result<(), ServerFnError> {
+    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form, to_error};
+    use arx_core::model::Role;
+    let p = principal().await?;
+    let engine = engine();
+    let admin = engine.admin(&p).map_err(to_error)?;
+    let typed = [
+        ("group", group.as_str()),
+        ("role", role.as_str()),
+        ("approver_groups", approver_groups.as_str()),
+    ];
+    let role = match role.trim() {
+        "" => None,
+        r => match Role::parse(r) {
+            Some(r) => Some(r),
+            None => {
+                let message = "role is admin, reviewer, auditor, owner or none";
+                return refuse_form("mapping", Some("role"), message, &typed).await;
+            }
+        },
+    };
+    let approvers = approver_groups
+        .split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let r = admin.set_group_mapping(&group, role, approvers).await;
+    flash_form("mapping", r, &typed, |m| {
+        (
+            format!(
+                "Members of '{}' get what it maps to at their next request.",
+                m.group
+            ),
+            None,
+        )
+    })
+    .await
+}
+
+#[server]
+pub async fn delete_group_mapping(group: String) -> Result<(), ServerFnError> {
+    use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
+    let p = principal().await?;
+    let engine = engine();
+    let r = engine
+        .admin(&p)
+        .map_err(to_error)?
+        .delete_group_mapping(&group)
+        .await;
+    flash_outcome(r, |()| {
+        (
+            format!("The mapping of '{group}' is removed; its members lose what it gave at their next request."),
+            None,
+        )
+    })
+    .await
+}

@@ -1,0 +1,89 @@
+import { test, expect } from "@playwright/test";
+import { signIn, demo } from "./demo";
+
+// Roles follow groups at the next click, and a deactivated user's open browser is signed
+// out at its next click. Uses the demo's CISO (an auditor with no groups or tokens), and
+// puts everything back, so the run can repeat.
+test("a group mapping changes a signed-in user's role, and deactivation ends their live session", async ({ page, browser }, info) => {
+  const javaScriptEnabled = info.project.use.javaScriptEnabled !== false;
+  const ciso = await browser.newContext({ baseURL: process.env.ARX_E2E_URL, javaScriptEnabled });
+  const cisoPage = await ciso.newPage();
+  await signIn(cisoPage, "auditor");
+  await cisoPage.goto("/agents");
+  await expect(cisoPage.locator(".badge.role")).toHaveText("auditor");
+
+  // The admin maps a group to the reviewer role and puts the CISO in it.
+  await signIn(page, "admin");
+  await page.getByRole("link", { name: "SSO & SCIM" }).click();
+  await expect(page.getByTestId("sso-status")).toContainText("not built yet");
+  await page.getByLabel("Group (exactly as the directory names it)").fill("Board Reporting/Leads");
+  await page.getByLabel("Role").selectOption("reviewer");
+  await page.getByLabel("Approver groups (comma-separated)").fill("board");
+  await page.getByRole("button", { name: "Save mapping" }).click();
+  await expect(page.getByRole("status")).toContainText("get what it maps to");
+  const mapped = page.locator('tr[data-group="Board Reporting/Leads"]');
+  await expect(mapped).toContainText("reviewer");
+  await expect(mapped).toContainText("board");
+
+  await page.getByRole("navigation").getByRole("link", { name: "Users" }).click();
+  await page.getByLabel("User's email").fill(demo.auditor_email);
+  await page.getByLabel("Groups (comma-separated; empty removes all)").fill("Board Reporting/Leads");
+  await page.getByRole("button", { name: "Set groups" }).click();
+  await expect(page.getByRole("status")).toContainText("their rights follow at their next request");
+  const row = page.locator(`tr[data-user="${demo.auditor_email}"]`);
+  await expect(row).toContainText("reviewer, auditor");
+  await expect(row).toContainText("Board Reporting/Leads (local) → reviewer, approves for board");
+  await expect(row.locator("td").nth(6)).toHaveText("1");
+  const admin = page.locator(`tr[data-user="${demo.admin_email}"]`);
+  await expect(admin).toContainText("break-glass");
+
+  // The CISO's next page has the mapped role, without signing in again.
+  await cisoPage.getByRole("link", { name: "Drift", exact: true }).click();
+  await expect(cisoPage.locator(".badge.role")).toHaveText("reviewer, auditor");
+
+  // Deactivated: the CISO's next click lands on the sign-in page.
+  await row.getByRole("button", { name: `Deactivate ${demo.auditor_email}` }).click();
+  await expect(page.getByRole("status")).toContainText("is deactivated");
+  await expect(row).toHaveAttribute("data-status", "deactivated");
+  await expect(row).toContainText("none");
+  await cisoPage.getByRole("link", { name: "Agents", exact: true }).click();
+  await expect(cisoPage).toHaveURL(/\/login/);
+  await ciso.close();
+
+  // Put it back: active again (with no groups), the mapping removed.
+  await row.getByRole("button", { name: `Reactivate ${demo.auditor_email}` }).click();
+  await expect(row).toHaveAttribute("data-status", "active");
+  await expect(row).toContainText("auditor");
+  await page.getByRole("link", { name: "SSO & SCIM" }).click();
+  await mapped.getByRole("button", { name: "Remove the mapping of Board Reporting/Leads" }).click();
+  await expect(page.getByRole("status")).toContainText("is removed");
+  await expect(mapped).toHaveCount(0);
+
+  // The admin's own sign-in is the break-glass account's: the Overview shows it.
+  await page.getByRole("link", { name: "Overview" }).click();
+  await expect(page.getByTestId("break-glass")).toContainText(demo.admin_email);
+  await expect(page.getByTestId("break-glass")).toContainText("in the last 30 days; last at");
+  await expect(page.getByTestId("my-sessions")).toHaveCount(0);
+});
+
+test("a user sees their own sessions and ends one", async ({ page, browser }, info) => {
+  const javaScriptEnabled = info.project.use.javaScriptEnabled !== false;
+  const other = await browser.newContext({ baseURL: process.env.ARX_E2E_URL, javaScriptEnabled });
+  const otherPage = await other.newPage();
+  await signIn(otherPage, "reviewer");
+  await signIn(page, "reviewer");
+  await page.goto("/settings/identity");
+  const sessions = page.getByTestId("my-sessions").locator("tbody tr");
+  expect(await sessions.count()).toBeGreaterThanOrEqual(2);
+  // End every session but this one (listed first: the last used); this one stays signed in.
+  for (let n = await sessions.count(); n > 1; n--) {
+    await sessions.last().getByRole("button", { name: /End session/ }).click();
+    await expect(page.getByRole("status")).toContainText("Session ended");
+    await expect(sessions).toHaveCount(n - 1);
+  }
+  await otherPage.getByRole("link", { name: "Agents", exact: true }).click();
+  await expect(otherPage).toHaveURL(/\/login/);
+  await page.getByRole("link", { name: "Agents", exact: true }).click();
+  await expect(page.getByRole("heading", { name: "Agents" })).toBeVisible();
+  await other.close();
+});
