@@ -391,7 +391,10 @@ impl<'a> Fuzzer<'a> {
             .await
             .unwrap();
         let admin = r["secret"].as_str().unwrap().to_string();
-        let keep = [r["token"]["id"].as_str().unwrap().to_string()].into();
+        // Its own token, and its own account (an admin cannot deactivate themself).
+        let keep = ["id", "user_id"]
+            .map(|k| r["token"][k].as_str().unwrap().to_string())
+            .into();
         Fuzzer {
             s,
             doc,

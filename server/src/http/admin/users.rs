@@ -214,8 +214,10 @@ async fn set_group_mapping(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupParam {
     /// The group whose mapping to remove.
+    #[param(example = "Okta-SecOps-Leads")]
     group: String,
 }
 
