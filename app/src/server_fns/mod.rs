@@ -185,6 +185,15 @@ pub mod ssr {
             .to_string()
     }
 
+    /// The items of a comma-separated form field, trimmed, empty ones left out.
+    pub fn comma_list(s: &str) -> Vec<String> {
+        s.split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(String::from)
+            .collect()
+    }
+
     /// Runs a state-changing engine call and reports its outcome through the flash.
     pub async fn flash_outcome<T>(
         r: Result<T, CoreError>,

@@ -141,11 +141,14 @@ sqlx::query(
     }
 
     async fn api_token_by_hash(&self, hash: &str) -> StoreResult<Option<(ApiToken, User)>> {
+        // The user's columns beside the token's, each as `u_<column>`.
+        let user_cols = USER_COLS
+            .split(", ")
+            .map(|c| format!("u.{c} AS u_{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let found: Option<StoreResult<(ApiToken, User)>> = sqlx::query(&format!(
-            "SELECT {TOKEN_COLS}, u.id AS u_id, u.org_id AS u_org_id, u.email AS u_email, u.name AS u_name, \
-             u.role AS u_role, u.password_hash AS u_password_hash, u.active AS u_active, u.groups AS u_groups, \
-             u.slack_user_id AS u_slack_user_id, u.created_ms AS u_created_ms, \
-             u.source AS u_source, u.last_login_ms AS u_last_login_ms, u.break_glass AS u_break_glass \
+            "SELECT {TOKEN_COLS}, {user_cols} \
              FROM api_tokens t JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id \
              WHERE t.hash = $1"
         ))
@@ -407,23 +410,11 @@ in_org(&format!(
     }
 
     async fn session_create(&self, key: &str, s: &SessionWrite<'_>) -> StoreResult<bool> {
-        let (org, user) = owner_cols(s);
+        let insert = "INSERT INTO sessions \
+             (id, data, expires_ms, org_id, user_id, client, created_ms, last_seen_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING";
         let r = self
-            .exec(
-                sqlx::query(
-                    "INSERT INTO sessions \
-                     (id, data, expires_ms, org_id, user_id, client, created_ms, last_seen_ms) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(key)
-                .bind(s.data.to_vec())
-                .bind(s.expires_ms)
-                .bind(org)
-                .bind(user)
-                .bind(s.client.clone())
-                .bind(s.now_ms),
-                "session create",
-            )
+            .exec(session_query(insert, key, s), "session create")
             .await?;
         Ok(r == 1)
     }
@@ -443,22 +434,10 @@ in_org(&format!(
     }
 
     async fn session_save(&self, key: &str, s: &SessionWrite<'_>) -> StoreResult<()> {
-        let (org, user) = owner_cols(s);
-        self.exec(
-            sqlx::query(
-                "UPDATE sessions SET data = $2, expires_ms = $3, org_id = $4, user_id = $5, \
-                 client = COALESCE($6, client), last_seen_ms = $7 WHERE id = $1",
-            )
-            .bind(key)
-            .bind(s.data.to_vec())
-            .bind(s.expires_ms)
-            .bind(org)
-            .bind(user)
-            .bind(s.client.clone())
-            .bind(s.now_ms),
-            "session save",
-        )
-        .await?;
+        let update = "UPDATE sessions SET data = $2, expires_ms = $3, org_id = $4, user_id = $5, \
+             client = COALESCE($6, client), last_seen_ms = $7 WHERE id = $1";
+        self.exec(session_query(update, key, s), "session save")
+            .await?;
         Ok(())
     }
 
@@ -588,12 +567,18 @@ in_org(&format!(
     }
 }
 
-/// The org and user columns of a session (null until someone signs in).
-fn owner_cols(s: &SessionWrite<'_>) -> (Option<String>, Option<String>) {
-    match s.owner {
-        Some((o, u)) => (Some(o.to_string()), Some(u.to_string())),
-        None => (None, None),
-    }
+/// `sql` with a session's values bound: `$1` the key, then its data, expiry, org and
+/// user (null until someone signs in), client and the time of writing.
+fn session_query<'q>(sql: &'q str, key: &'q str, s: &SessionWrite<'_>) -> crate::Query<'q> {
+    let (org, user) = s.owner.map(|(o, u)| (o.to_string(), u.to_string())).unzip();
+    sqlx::query(sql)
+        .bind(key)
+        .bind(s.data.to_vec())
+        .bind(s.expires_ms)
+        .bind(org)
+        .bind(user)
+        .bind(s.client.clone())
+        .bind(s.now_ms)
 }
 
 impl SqlStore {

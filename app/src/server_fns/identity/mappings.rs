@@ -49,7 +49,9 @@ pub async fn set_group_mapping(
     #[server(default)] role: String,
     #[server(default)] approver_groups: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form, to_error};
+    use crate::server_fns::ssr::{
+        comma_list, engine, flash_form, principal, refuse_form, to_error,
+    };
     use arx_core::model::Role;
     let p = principal().await?;
     let engine = engine();
@@ -69,13 +71,9 @@ pub async fn set_group_mapping(
             }
         },
     };
-    let approvers = approver_groups
-        .split(',')
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let r = admin.set_group_mapping(&group, role, approvers).await;
+    let r = admin
+        .set_group_mapping(&group, role, comma_list(&approver_groups))
+        .await;
     flash_form("mapping", r, &typed, |m| {
         (
             format!(

@@ -89,25 +89,23 @@ pub async fn set_user_active(id: String, active: String) -> Result<(), ServerFnE
 /// Sets the local groups of the user with `email` (comma-separated `groups`).
 #[server]
 pub async fn set_member_of(email: String, groups: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form, to_error};
+    use crate::server_fns::ssr::{
+        comma_list, engine, flash_form, principal, refuse_form, to_error,
+    };
     let p = principal().await?;
     let engine = engine();
     let admin = engine.admin(&p).map_err(to_error)?;
     let typed = [("email", email.as_str()), ("groups", groups.as_str())];
-    let users = engine.reader(&p).users().await.map_err(to_error)?;
-    let Some(user) = users
-        .iter()
-        .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
+    let Some(user) = engine
+        .reader(&p)
+        .user_by_email(&email)
+        .await
+        .map_err(to_error)?
     else {
         let message = format!("no user of this org has the email '{}'", email.trim());
         return refuse_form("member_of", Some("email"), message, &typed).await;
     };
-    let list: Vec<String> = groups
-        .split(',')
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let list = comma_list(&groups);
     let r = admin.set_member_of(user.id, &list).await;
     flash_form("member_of", r, &typed, |u| {
         (

@@ -33,6 +33,8 @@ pub mod ssr {
     use arx_core::policy::{PolicySettings, Rule, RuleEdit, RuleError, Verdict, duration};
     use leptos::prelude::*;
 
+    use crate::server_fns::ssr::comma_list;
+
     use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
     use crate::types::{RuleForm, RuleRow, SettingsForm};
 
@@ -42,14 +44,6 @@ pub mod ssr {
             "" => Ok(None),
             t => t.parse().map(Some),
         }
-    }
-
-    fn list(s: &str) -> Vec<String> {
-        s.split(',')
-            .map(str::trim)
-            .filter(|i| !i.is_empty())
-            .map(String::from)
-            .collect()
     }
 
     /// Reads the editor's fields into a rule and checks it; the error names the field.
@@ -73,9 +67,9 @@ pub mod ssr {
         {
             r.priority = priority;
         }
-        r.when.connectors = list(&f.connectors);
-        r.when.operations = list(&f.operations);
-        r.when.agents = list(&f.agents);
+        r.when.connectors = comma_list(&f.connectors);
+        r.when.operations = comma_list(&f.operations);
+        r.when.agents = comma_list(&f.agents);
         r.when.labels = crate::server_fns::agents::parse_labels(&f.labels)
             .map_err(|e| err("when.labels", e))?;
         let selector = f.selector.trim();
@@ -100,7 +94,7 @@ pub mod ssr {
         r.when.max_score = score("when.max_score", &f.max_score)?;
         let cond = f.condition.trim();
         r.condition = (!cond.is_empty()).then(|| cond.to_string());
-        r.approvers = list(&f.approvers);
+        r.approvers = comma_list(&f.approvers);
         if let Some(n) = optional(&f.min_approvals)
             .map_err(|_| err("min_approvals", "must be a number from 1 to 5".into()))?
         {

@@ -37,7 +37,7 @@ pub(super) fn hash_password(password: &str) -> Result<String, CoreError> {
         .map_err(|e| CoreError::internal("argon2", e))
 }
 
-fn normalize_email(email: &str) -> String {
+pub(super) fn normalize_email(email: &str) -> String {
     email.trim().to_ascii_lowercase()
 }
 

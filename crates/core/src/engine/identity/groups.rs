@@ -3,6 +3,7 @@
 //! and console sessions as their users and admins see them.
 
 use super::super::{AdminOps, ReadOps};
+use super::accounts::normalize_email;
 use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
@@ -78,6 +79,17 @@ fn short(key: &str) -> String {
 impl ReadOps<'_> {
     pub async fn users(&self) -> Result<Vec<User>, CoreError> {
         self.engine.store.list_users(self.who.org_id).await
+    }
+
+    /// The org's user with this email (emails are unique across orgs; another org's
+    /// user is no user of this one).
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<User>, CoreError> {
+        let found = self
+            .engine
+            .store
+            .user_by_email(&normalize_email(email))
+            .await?;
+        Ok(found.filter(|u| u.org_id == self.who.org_id))
     }
 
     /// The org's users with the rights each holds now and their live sessions.
