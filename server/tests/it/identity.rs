@@ -315,3 +315,111 @@ backend_tests! {
         assert!(listed(&s, &s.demo().admin_email).await["last_login_ms"].is_i64(), "{b}");
     }
 }
+
+/// The address a page's form posts to for the server function `name`.
+fn form_action(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("action=\"/api/{name}"))
+        .unwrap_or_else(|| panic!("no {name} form"));
+    let rest = &page[at + 8..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+backend_tests! {
+    async fn the_consoles_identity_actions_refuse_lower_roles_other_orgs_and_oversized_input(
+        s: TestServer,
+    ) {
+        let b = s.backend;
+        let demo = s.demo();
+        let admin = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let users = s.page_html("/settings/users", &admin).await;
+        let identity = s.page_html("/settings/identity", &admin).await;
+        let (active, member_of) = (form_action(&users, "set_user_active"), form_action(&users, "set_member_of"));
+        let (mapping, timeouts) = (form_action(&identity, "set_group_mapping"), form_action(&identity, "set_session_settings"));
+        let (unmap, end) = ("/api/delete_group_mapping".to_string(), form_action(&identity, "end_my_session"));
+        let ciso = s.user_id(&demo.auditor_email).await;
+        let admin_token = s.admin_token();
+        let (code, _) = s
+            .client(&admin_token)
+            .put("/v1/admin/group-mappings", json!({"group": "Kept", "role": "auditor"}))
+            .await;
+        assert_eq!(code, 200, "{b}");
+        let admin_id = s.user_id(&demo.admin_email).await;
+        let (_, listed_sessions) = s.client(&admin_token).get(&format!("/v1/admin/users/{admin_id}/sessions")).await;
+        let admin_key = listed_sessions["sessions"][0]["key"].as_str().unwrap().to_string();
+
+        // Another org's admin, signed in to the console of their own org.
+        let system = s.running.engine.system();
+        let other = match system.org_by_slug("other").await.unwrap() {
+            Some(o) => o,
+            None => system.create_org("other", "Other Org").await.unwrap(),
+        };
+        system
+            .create_local_user(other.id, "root@other.example", "Other", Role::Admin, PASSWORD, arx_core::audit::Actor::system())
+            .await
+            .unwrap();
+        let outsider = s.console_session("root@other.example", PASSWORD).await;
+
+        let reviewer = s.console_session(&demo.reviewer_email, &demo.reviewer_password).await;
+        let auditor = s.console_session(&demo.auditor_email, &demo.auditor_password).await;
+        let long = "g".repeat(10_000);
+        let post = |url: String, cookie: String, form: Vec<(&'static str, String)>| {
+            let s = &s;
+            async move {
+                let r = s.http.post(s.url(&url)).header("cookie", &cookie).header("origin", s.url(""))
+                    .form(&form).send().await.unwrap();
+                assert!(r.status().as_u16() < 500, "{url}: {}", r.status());
+            }
+        };
+        for (who, cookie) in [("reviewer", &reviewer), ("auditor", &auditor), ("other org's admin", &outsider)] {
+            post(active.clone(), cookie.clone(), vec![("id", ciso.clone()), ("active", "false".into())]).await;
+            post(member_of.clone(), cookie.clone(), vec![("email", demo.auditor_email.clone()), ("groups", "Kept".into())]).await;
+            post(mapping.clone(), cookie.clone(), vec![("group", "Kept".into()), ("role", "admin".into()), ("approver_groups", "".into())]).await;
+            post(unmap.clone(), cookie.clone(), vec![("group", "Kept".into())]).await;
+            post(timeouts.clone(), cookie.clone(), vec![("idle_minutes", "5".into()), ("absolute_minutes", "5".into())]).await;
+            post(end.clone(), cookie.clone(), vec![("key", admin_key.clone())]).await;
+            assert_eq!(listed(&s, &demo.auditor_email).await["active"], true, "{b}: {who}");
+            assert_eq!(listed(&s, &demo.auditor_email).await["member_of"], json!([]), "{b}: {who}");
+        }
+        // Oversized or malformed, from the admin: refused, nothing changes.
+        post(member_of.clone(), admin.clone(), vec![("email", demo.auditor_email.clone()), ("groups", long.clone())]).await;
+        let many = (0..501).map(|i| format!("g{i}")).collect::<Vec<_>>().join(",");
+        post(member_of.clone(), admin.clone(), vec![("email", demo.auditor_email.clone()), ("groups", many)]).await;
+        post(member_of.clone(), admin.clone(), vec![("email", "root@other.example".into()), ("groups", "Kept".into())]).await;
+        post(mapping.clone(), admin.clone(), vec![("group", long.clone()), ("role", "admin".into())]).await;
+        post(mapping.clone(), admin.clone(), vec![("group", "Kept".into()), ("role", "root".into())]).await;
+        post(timeouts.clone(), admin.clone(), vec![("idle_minutes", "9".repeat(40)), ("absolute_minutes", "60".into())]).await;
+        post(active.clone(), admin.clone(), vec![("id", "../../etc".into()), ("active", "false".into())]).await;
+        assert_eq!(listed(&s, &demo.auditor_email).await["member_of"], json!([]), "{b}");
+        let (_, theirs) = s.admin_get("/v1/admin/users").await;
+        assert!(!theirs.to_string().contains("root@other.example"), "{b}");
+        let (_, maps) = s.client(&admin_token).get("/v1/admin/group-mappings").await;
+        assert_eq!(maps["mappings"].as_array().map(Vec::len), Some(1), "{b}: {maps}");
+        assert_eq!(maps["mappings"][0]["role"], "auditor", "{b}");
+        let (_, settings) = s.client(&admin_token).get("/v1/admin/settings/sessions").await;
+        assert_eq!(settings["idle_minutes"], 720, "{b}");
+        assert_eq!(s.page("/settings/users", &admin).await.status(), 200, "{b}: the admin's session was not ended");
+        assert!(s.audit_of("user.deactivated").await.is_empty(), "{b}");
+
+        // The API's routes refuse the same way.
+        let rev = s.user_token("rev2@demo.arx.local", Role::Reviewer).await;
+        let other_token = s.other_org_admin().await;
+        for path in [format!("/v1/admin/users/{ciso}/reactivate")] {
+            assert_eq!(s.client(&rev).post(&path, Value::Null).await.0, 403, "{b}");
+            assert_eq!(s.client(&other_token).post(&path, Value::Null).await.0, 404, "{b}");
+        }
+        let sessions = format!("/v1/admin/users/{ciso}/sessions");
+        assert_eq!(s.client(&rev).get(&sessions).await.0, 403, "{b}");
+        assert_eq!(s.client(&other_token).get(&sessions).await.0, 404, "{b}");
+        let (code, out) = s
+            .client(&admin_token)
+            .put(&format!("/v1/admin/users/{ciso}/member-of"), json!({"groups": (0..501).map(|i| format!("g{i}")).collect::<Vec<_>>()}))
+            .await;
+        assert_eq!(code, 400, "{b}: {out}");
+        assert!(error_message(&out).contains("at most 500"), "{b}: {out}");
+        let (code, _) = s.client(&admin_token).put(&format!("/v1/admin/users/{ciso}/member-of"), json!({"groups": [long]})).await;
+        assert_eq!(code, 400, "{b}");
+        let (code, _) = s.client(&admin_token).post("/v1/admin/users/not-an-id/deactivate", Value::Null).await;
+        assert_eq!(code, 400, "{b}");
+    }
+}

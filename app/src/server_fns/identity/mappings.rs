@@ -50,12 +50,16 @@ pub async fn set_group_mapping(
     #[server(default)] approver_groups: String,
 ) -> Result<(), ServerFnError> {
     use crate::server_fns::ssr::{
-        comma_list, engine, flash_form, principal, refuse_form, to_error,
+        comma_list, engine, flash, flash_form, principal, public_message, refuse_form,
     };
     use arx_core::model::Role;
     let p = principal().await?;
     let engine = engine();
-    let admin = engine.admin(&p).map_err(to_error)?;
+    // A lower role is told so in the flash, not with an error page.
+    let admin = match engine.admin(&p) {
+        Ok(admin) => admin,
+        Err(e) => return flash(false, public_message(e), None).await,
+    };
     let typed = [
         ("group", group.as_str()),
         ("role", role.as_str()),
@@ -88,14 +92,13 @@ pub async fn set_group_mapping(
 
 #[server]
 pub async fn delete_group_mapping(group: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash_outcome, principal, to_error};
+    use crate::server_fns::ssr::{engine, flash_outcome, principal};
     let p = principal().await?;
     let engine = engine();
-    let r = engine
-        .admin(&p)
-        .map_err(to_error)?
-        .delete_group_mapping(&group)
-        .await;
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.delete_group_mapping(&group).await,
+        Err(e) => Err(e),
+    };
     flash_outcome(r, |()| {
         (
             format!("The mapping of '{group}' is removed; its members lose what it gave at their next request."),
