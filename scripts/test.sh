@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, the Rust suites on SQLite and on a
-# throwaway PostgreSQL, then the console in real headless Chromium (JavaScript on and off).
+# throwaway PostgreSQL, the SCIM conformance checker against the running server on both,
+# then the console in real headless Chromium (JavaScript on and off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
@@ -17,4 +18,5 @@ scripts/with-postgres.sh cargo test --workspace
 
 echo "==> cargo leptos build"
 cargo leptos build
+scripts/with-postgres.sh scripts/scim-conformance.sh
 scripts/e2e.sh

@@ -108,7 +108,7 @@ fn router_error(status: StatusCode, code: &str, message: String) -> Response {
 }
 
 /// The prefixes under which every answer is JSON.
-pub const API_PREFIXES: [&str; 4] = ["/v1", "/scim", "/auth", "/integrations"];
+pub const API_PREFIXES: [&str; 3] = ["/v1", "/auth", "/integrations"];
 
 pub type ApiResult<T> = Result<T, ApiError>;
 

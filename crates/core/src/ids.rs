@@ -62,6 +62,8 @@ id_type!(
     DriftId,
     /// A time-bound grant of extra scope.
     GrantId,
-    /// An admin API token of a user.
+    /// An admin API token of a user, or a directory's SCIM token.
     TokenId,
+    /// A group a directory pushed over SCIM.
+    GroupId,
 );

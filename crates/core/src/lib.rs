@@ -21,6 +21,7 @@ pub mod registry;
 pub mod request;
 pub mod review;
 pub mod risk;
+pub mod scim;
 pub mod secret;
 pub mod signing;
 pub mod store;

@@ -79,7 +79,9 @@ pub struct User {
     pub org_id: OrgId,
     pub email: String,
     pub name: String,
-    pub role: Role,
+    /// The role an admin gave the user directly; `None` for a directory user whose rights
+    /// come only from their groups.
+    pub role: Option<Role>,
     /// argon2 PHC string; `None` for users who only sign in through SSO.
     #[serde(skip_serializing)]
     pub password_hash: Option<String>,
@@ -113,7 +115,11 @@ fn local() -> Source {
 impl User {
     /// What the user may do: their own role and every role their groups are mapped to.
     pub fn roles(&self) -> Roles {
-        Roles::of(std::iter::once(self.role).chain(self.member_of.iter().filter_map(|m| m.role)))
+        Roles::of(
+            self.role
+                .into_iter()
+                .chain(self.member_of.iter().filter_map(|m| m.role)),
+        )
     }
 
     /// The approver groups the user decides for: their own and their groups' mapped ones.

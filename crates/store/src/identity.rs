@@ -5,7 +5,7 @@
 use arx_core::ids::{OrgId, TokenId, UserId};
 use std::collections::HashMap;
 
-use arx_core::model::{ApiToken, GroupMapping, Membership, Source, User};
+use arx_core::model::{ApiToken, GroupMapping, Membership, Role, Source, User};
 use arx_core::store::{
     Deactivated, IdentityStore, SessionInfo, SessionRow, SessionSettings, SessionWrite, StoreResult,
 };
@@ -15,7 +15,7 @@ use crate::{SqlStore, Table, db_err, in_org, rows, to_json};
 
 const TOKEN_COLS: &str = "t.id, t.org_id, t.user_id, u.email AS user_email, t.name, t.prefix, \
      t.created_ms, t.expires_ms, t.last_used_ms, t.revoked_ms";
-const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, groups, \
+pub(crate) const USER_COLS: &str = "id, org_id, email, name, role, password_hash, active, groups, \
      slack_user_id, created_ms, source, last_login_ms, break_glass";
 const USERS: Table = Table {
     name: "users",
@@ -25,27 +25,7 @@ const USERS: Table = Table {
 #[async_trait]
 impl IdentityStore for SqlStore {
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        self.exec(
-            sqlx::query(&format!(
-                "INSERT INTO users ({USER_COLS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-            ))
-            .bind(u.id.to_string())
-            .bind(u.org_id.to_string())
-            .bind(&u.email)
-            .bind(&u.name)
-            .bind(u.role.as_str())
-            .bind(u.password_hash.clone())
-            .bind(i64::from(u.active))
-            .bind(to_json(&u.groups)?)
-            .bind(u.slack_user_id.clone())
-            .bind(u.created_ms)
-            .bind(u.source.as_str())
-            .bind(u.last_login_ms)
-            .bind(i64::from(u.break_glass)),
-            "create user",
-        )
-        .await?;
+        self.exec(insert_user(u)?, "create user").await?;
         Ok(())
     }
 
@@ -567,6 +547,30 @@ in_org(&format!(
     }
 }
 
+/// The insert of a new account.
+pub(crate) fn insert_user(u: &User) -> StoreResult<crate::Query<'static>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO users ({USER_COLS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        )
+    });
+    Ok(sqlx::query(SQL.as_str())
+        .bind(u.id.to_string())
+        .bind(u.org_id.to_string())
+        .bind(u.email.clone())
+        .bind(u.name.clone())
+        .bind(u.role.map_or("", Role::as_str))
+        .bind(u.password_hash.clone())
+        .bind(i64::from(u.active))
+        .bind(to_json(&u.groups)?)
+        .bind(u.slack_user_id.clone())
+        .bind(u.created_ms)
+        .bind(u.source.as_str())
+        .bind(u.last_login_ms)
+        .bind(i64::from(u.break_glass)))
+}
+
 /// `sql` with a session's values bound: `$1` the key, then its data, expiry, org and
 /// user (null until someone signs in), client and the time of writing.
 fn session_query<'q>(sql: &'q str, key: &'q str, s: &SessionWrite<'_>) -> crate::Query<'q> {
@@ -584,7 +588,7 @@ fn session_query<'q>(sql: &'q str, key: &'q str, s: &SessionWrite<'_>) -> crate:
 impl SqlStore {
     /// Every membership of the org's users (of `user` only, when given), with what the
     /// mapping gives each group, by user id.
-    async fn memberships(
+    pub(crate) async fn memberships(
         &self,
         org: OrgId,
         user: Option<UserId>,

@@ -20,6 +20,7 @@ mod policy;
 mod registry;
 mod responses;
 mod rows;
+mod scim;
 mod simulations;
 mod stats;
 

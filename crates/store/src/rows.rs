@@ -60,6 +60,15 @@ pub(crate) fn named<T>(
     parse(&get::<String>(row, col)?).ok_or_else(|| bad(col))
 }
 
+/// A user's own role: the column is `NOT NULL` since the first schema, so a directory user
+/// with no role of their own holds the empty string.
+fn own_role(row: &AnyRow, col: &str) -> Result<Option<Role>, CoreError> {
+    match get::<String>(row, col)?.as_str() {
+        "" => Ok(None),
+        s => Role::parse(s).map(Some).ok_or_else(|| bad(col)),
+    }
+}
+
 /// A nullable column holding one of an enum's names.
 fn opt_named<T>(
     row: &AnyRow,
@@ -99,7 +108,7 @@ pub(crate) fn user_prefixed(row: &AnyRow, prefix: &str) -> Result<User, CoreErro
         org_id: id(row, &c("org_id"))?,
         email: get(row, &c("email"))?,
         name: get(row, &c("name"))?,
-        role: named(row, &c("role"), Role::parse)?,
+        role: own_role(row, &c("role"))?,
         password_hash: get(row, &c("password_hash"))?,
         active: get::<i64>(row, &c("active"))? != 0,
         groups: json(row, &c("groups"))?,

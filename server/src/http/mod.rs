@@ -10,8 +10,10 @@
 //!   server functions are the `app` crate's).
 //!
 //! The Slack interaction endpoint is delivery's ([`crate::integrations`]), mounted here.
-//! Later audiences get a module of their own beside these: `scim` (provisioning by an
-//! identity provider), `sso` (OIDC and SAML sign-in), `mcp` (agents over the Model
+//! - [`scim`]: SCIM 2.0 provisioning by a directory (`/scim/v2/...`), with its own tokens
+//!   and error shape (RFC 7644), outside the OpenAPI document.
+//!
+//! Later audiences get a module of their own beside these: `sso` (OIDC and SAML sign-in), `mcp` (agents over the Model
 //! Context Protocol) and `llm` (the model router).
 //!
 //! Every handler is thin: typed input from [`extract`], one engine call, errors mapped
@@ -23,6 +25,7 @@ pub mod doc;
 pub mod extract;
 pub mod ops;
 pub mod reviewer;
+pub mod scim;
 pub mod sdk;
 
 use axum::Router;
@@ -43,6 +46,7 @@ pub fn routes() -> Router<AppState> {
     let (api, _) = documented().split_for_parts();
     api.method_not_allowed_fallback(crate::error::wrong_method)
         .merge(unrouted)
+        .merge(scim::routes())
 }
 
 /// The routes the OpenAPI document describes, with it.

@@ -80,7 +80,7 @@ impl TestServer {
             Some(u) => {
                 assert_eq!(
                     (u.org_id, u.role),
-                    (org.id, role),
+                    (org.id, Some(role)),
                     "{email} exists with another role"
                 );
                 system.issue_user_token(&u, "t").await.unwrap()

@@ -23,6 +23,7 @@ mod registry;
 mod registry_graphs;
 mod responses;
 mod rule_edits;
+mod scim;
 mod slack;
 mod state_reads;
 mod targets;

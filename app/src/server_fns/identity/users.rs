@@ -19,7 +19,7 @@ pub async fn list_users() -> Result<Vec<UserRow>, ServerFnError> {
                 name: u.name.clone(),
                 source: u.source.as_str().into(),
                 roles: v.roles.describe(),
-                own_role: u.role.as_str().into(),
+                own_role: u.role.map_or("none", |r| r.as_str()).into(),
                 groups: u
                     .member_of
                     .iter()

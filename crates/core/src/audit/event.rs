@@ -458,7 +458,8 @@ pub struct OrgCreated {
 pub struct UserCreated {
     pub user_id: UserId,
     pub email: String,
-    pub role: Role,
+    /// `None` for a directory user whose rights come from their groups.
+    pub role: Option<Role>,
 }
 
 /// `user.login`.
@@ -535,6 +536,52 @@ pub struct UserDeactivated {
 pub struct UserReactivated {
     pub user_id: UserId,
     pub email: String,
+}
+
+/// `scim.user_written`: a directory created or changed a user (their activity changes
+/// are recorded as `user.deactivated` / `user.reactivated` beside this).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimUserWritten {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    pub created: bool,
+    pub external_id: Option<String>,
+}
+
+/// `scim.user_deleted`: a directory deleted a user; ARX keeps the account deactivated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimUserDeleted {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+/// `scim.group_written`: a directory created or changed a group; who joined and left
+/// (by email), so a change of rights is traceable to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimGroupWritten {
+    pub group_id: crate::ids::GroupId,
+    pub name: String,
+    pub created: bool,
+    pub renamed_from: Option<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub members: usize,
+}
+
+/// `scim.group_deleted`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimGroupDeleted {
+    pub group_id: crate::ids::GroupId,
+    pub name: String,
+    pub removed: Vec<String>,
+}
+
+/// `scim.token_created` and `scim.token_revoked`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimTokenChanged {
+    pub token_id: TokenId,
+    pub name: String,
 }
 
 /// `session.ended`: a session was ended by its user or an admin, before it expired.
@@ -765,12 +812,18 @@ events! {
     "response.read" => ResponseRead(ResponseRead),
     "responses.purged" => ResponsesPurged(ResponsesPurged),
     "settings.retention_changed" => RetentionChanged(RetentionChanged),
+    "scim.user_written" => ScimUserWritten(ScimUserWritten),
+    "scim.user_deleted" => ScimUserDeleted(ScimUserDeleted),
+    "scim.group_written" => ScimGroupWritten(ScimGroupWritten),
+    "scim.group_deleted" => ScimGroupDeleted(ScimGroupDeleted),
     // Kinds sharing a type: built by name, not by `From`.
     ;
     "instance.credentials_set" => CredentialsSet(CredentialsChanged),
     "instance.credentials_rotated" => CredentialsRotated(CredentialsChanged),
     "drift.acknowledged" => DriftAcknowledged(DriftChanged),
     "drift.resolved" => DriftResolved(DriftChanged),
+    "scim.token_created" => ScimTokenCreated(ScimTokenChanged),
+    "scim.token_revoked" => ScimTokenRevoked(ScimTokenChanged),
 }
 
 impl AuditEvent {

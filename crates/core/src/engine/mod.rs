@@ -33,6 +33,7 @@ pub use graphs::{
     MAX_FLEET_GRAPH_PAGE,
 };
 pub use identity::accounts::{new_secret_token, token_hash};
+pub use identity::scim::{ScimCaller, ScimOps};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use registration::{MANIFEST_CONNECTOR, Registration};

@@ -15,6 +15,7 @@ mod leases;
 mod policy;
 mod registry;
 mod responses;
+mod scim;
 mod simulations;
 mod stats;
 
@@ -80,6 +81,7 @@ pub use leases::LeaseStore;
 pub use policy::PolicyStore;
 pub use registry::{DriftChange, DriftCursor, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
+pub use scim::{ScimGroup, ScimMember, ScimStore, ScimToken, ScimUser, ScimUserWrite};
 pub use simulations::SimulationStore;
 pub use stats::StatsStore;
 
@@ -111,6 +113,7 @@ whole_store!(
     SimulationStore,
     LeaseStore,
     RegistryStore,
+    ScimStore,
     StatsStore
 );
 
@@ -119,7 +122,7 @@ whole_store!(
 pub mod prelude {
     pub use super::{
         AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
-        LeaseStore, PolicyStore, RegistryStore, ResponseStore, SimulationStore, StatsStore, Store,
-        StoreResult,
+        LeaseStore, PolicyStore, RegistryStore, ResponseStore, ScimStore, SimulationStore,
+        StatsStore, Store, StoreResult,
     };
 }

@@ -307,7 +307,7 @@ backend_tests! {
             org_id: org,
             email: email.into(),
             name: email.into(),
-            role: Role::Reviewer,
+            role: Some(Role::Reviewer),
             password_hash: None,
             active: true,
             groups: vec![],

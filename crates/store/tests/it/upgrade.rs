@@ -26,7 +26,7 @@ async fn insert_v16_user(s: &SqlStore, u: &User) {
     .bind(u.org_id.to_string())
     .bind(&u.email)
     .bind(&u.name)
-    .bind(u.role.as_str())
+    .bind(u.role.map_or("", Role::as_str))
     .bind(u.password_hash.clone())
     .bind(u.created_ms)
     .execute(s.pool())
@@ -56,7 +56,7 @@ backend_tests! {
         s.create_instance(&inst).await.unwrap();
         let user = User {
             id: UserId::new(), org_id: org.id, email: "r@example.com".into(), name: "r".into(),
-            role: Role::Reviewer, password_hash: None, active: true, groups: vec![],
+            role: Some(Role::Reviewer), password_hash: None, active: true, groups: vec![],
             slack_user_id: None, created_ms: 1, source: Source::Local, last_login_ms: None,
             break_glass: false, member_of: vec![],
         };
@@ -147,7 +147,7 @@ backend_tests! {
         let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
         s.create_org(&org, "v1:wrapped").await.unwrap();
         let user = |email: &str, role: Role, password: bool, created_ms: i64| User {
-            id: UserId::new(), org_id: org.id, email: email.into(), name: email.into(), role,
+            id: UserId::new(), org_id: org.id, email: email.into(), name: email.into(), role: Some(role),
             password_hash: password.then(|| "$argon2id$x".to_string()), active: true, groups: vec![],
             slack_user_id: None, created_ms, source: Source::Local, last_login_ms: None,
             break_glass: false, member_of: vec![],

@@ -12,6 +12,7 @@ pub mod instances;
 pub mod integrations;
 pub mod manifests;
 pub mod policy;
+pub mod scim_tokens;
 pub mod settings;
 pub mod tokens;
 pub mod users;
@@ -31,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(users::routes())
         .merge(grants::routes())
         .merge(tokens::routes())
+        .merge(scim_tokens::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(integrations::routes())

@@ -145,7 +145,7 @@ impl Engine {
             org_id: org,
             email,
             name: name.trim().to_string(),
-            role,
+            role: Some(role),
             password_hash: Some(hash),
             active: true,
             groups: vec![],

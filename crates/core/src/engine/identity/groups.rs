@@ -2,7 +2,7 @@
 //! org's mapping gives each group, deactivation (which ends everything the account held),
 //! and console sessions as their users and admins see them.
 
-use super::super::{AdminOps, ReadOps};
+use super::super::{AdminOps, Engine, ReadOps};
 use super::accounts::normalize_email;
 use crate::audit::Actor;
 use crate::audit::event as ev;
@@ -74,6 +74,53 @@ pub(crate) fn group_names(groups: &[String]) -> Result<Vec<String>, CoreError> {
 /// A session's key as shown in lists and records: the first characters of its hash.
 fn short(key: &str) -> String {
     key.chars().take(12).collect()
+}
+
+impl Engine {
+    /// Deactivates an account: it can no longer sign in, and in the same transaction its
+    /// sessions end, its tokens are revoked and its group memberships and approver groups
+    /// are removed (so votes it cast on open requests stop counting). Recorded as `by`'s.
+    /// `false` when it was not active.
+    pub(crate) async fn end_account(&self, user: &User, by: Actor) -> Result<bool, CoreError> {
+        let Some(done) = self
+            .store
+            .deactivate_user(user.org_id, user.id, self.now_ms())
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.record(
+            user.org_id,
+            by,
+            ev::UserDeactivated {
+                user_id: user.id,
+                email: user.email.clone(),
+                sessions_ended: done.sessions_ended,
+                tokens_revoked: done.tokens_revoked,
+                groups_removed: done.groups_removed,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Lets a deactivated account sign in again (with no groups and no tokens: those
+    /// were removed when it was deactivated). `false` when it was active.
+    pub(crate) async fn restore_account(&self, user: &User, by: Actor) -> Result<bool, CoreError> {
+        if !self.store.reactivate_user(user.org_id, user.id).await? {
+            return Ok(false);
+        }
+        self.record(
+            user.org_id,
+            by,
+            ev::UserReactivated {
+                user_id: user.id,
+                email: user.email.clone(),
+            },
+        )
+        .await?;
+        Ok(true)
+    }
 }
 
 impl ReadOps<'_> {
@@ -333,48 +380,23 @@ impl AdminOps<'_> {
                 "you cannot deactivate your own account; another admin can".into(),
             ));
         }
-        let e = self.engine;
-        let org = self.who.org_id;
         let user = self.user_of_org(id).await?;
-        let Some(done) = e.store.deactivate_user(org, id, e.now_ms()).await? else {
+        if !self.engine.end_account(&user, self.actor()).await? {
             return Err(CoreError::Conflict(format!(
                 "{} is already deactivated",
                 user.email
             )));
-        };
-        e.record(
-            org,
-            self.actor(),
-            ev::UserDeactivated {
-                user_id: id,
-                email: user.email.clone(),
-                sessions_ended: done.sessions_ended,
-                tokens_revoked: done.tokens_revoked,
-                groups_removed: done.groups_removed,
-            },
-        )
-        .await?;
+        }
         self.user_of_org(id).await
     }
 
     /// Lets a deactivated user sign in again (with no groups and no tokens: those were
     /// removed when they were deactivated).
     pub async fn reactivate_user(&self, id: UserId) -> Result<User, CoreError> {
-        let e = self.engine;
-        let org = self.who.org_id;
         let user = self.user_of_org(id).await?;
-        if !e.store.reactivate_user(org, id).await? {
+        if !self.engine.restore_account(&user, self.actor()).await? {
             return Err(CoreError::Conflict(format!("{} is active", user.email)));
         }
-        e.record(
-            org,
-            self.actor(),
-            ev::UserReactivated {
-                user_id: id,
-                email: user.email,
-            },
-        )
-        .await?;
         self.user_of_org(id).await
     }
 
