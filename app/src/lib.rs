@@ -25,6 +25,11 @@ pub const SIGNED_OUT: &str = "you are signed out; sign in again";
 /// Session key of the one-shot message shown after a form post.
 pub const FLASH_KEY: &str = "flash";
 
+/// The server's public URL (`ARX_PUBLIC_URL`), given to the console's server functions
+/// for the addresses it shows (the SCIM base URL a directory is configured with).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublicUrl(pub String);
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -654,6 +654,18 @@ pub struct MappingRow {
     pub updated: String,
 }
 
+/// A directory's SCIM token as the SSO & SCIM page lists it (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimTokenRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_by: String,
+    pub created: String,
+    pub last_used: Option<String>,
+    pub revoked: Option<String>,
+}
+
 /// One of the signed-in user's sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRow {
@@ -667,6 +679,10 @@ pub struct SessionRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdentitySettings {
     pub mappings: Vec<MappingRow>,
+    /// Where a directory sends SCIM requests (`https://arx.example.com/scim/v2`).
+    pub scim_base_url: String,
+    /// The org's SCIM tokens; `None` for those who may not see them (non-admins).
+    pub scim_tokens: Option<Vec<ScimTokenRow>>,
     pub idle_minutes: i64,
     pub absolute_minutes: i64,
     pub my_sessions: Vec<SessionRow>,

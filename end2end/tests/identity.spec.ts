@@ -90,3 +90,67 @@ test("a user sees their own sessions and ends one", async ({ page, browser }, in
   await expect(page.getByRole("heading", { name: "Agents" })).toBeVisible();
   await other.close();
 });
+
+// SCIM: an admin creates a directory's token on the console (shown once); the directory
+// deactivates a signed-in reviewer with Entra ID's PATCH, and the reviewer's next click
+// goes to the sign-in page. Put back afterwards (reactivated, approver groups restored,
+// the token revoked), so the run can repeat.
+test("a SCIM deactivation ends a live browser session, and a revoked SCIM token stops", async ({ page, browser, request }, info) => {
+  const javaScriptEnabled = info.project.use.javaScriptEnabled !== false;
+  const reviewerContext = await browser.newContext({ baseURL: process.env.ARX_E2E_URL, javaScriptEnabled });
+  const reviewer = await reviewerContext.newPage();
+  await signIn(reviewer, "reviewer");
+
+  await signIn(page, "admin");
+  await page.goto("/settings/identity");
+  await expect(page.getByTestId("sso-status")).toContainText("SCIM 2.0 is on");
+  const base = await page.getByTestId("scim-base").textContent();
+  expect(base).toMatch(/\/scim\/v2$/);
+  const name = `e2e directory ${info.project.name} ${Date.now()}`;
+  await page.getByLabel("New token for (the directory that will hold it)").fill(name);
+  await page.getByRole("button", { name: "Create SCIM token" }).click();
+  await expect(page.getByRole("status")).toContainText("shown only once");
+  await expect(page.getByRole("status")).toContainText(`${base}`);
+  const secret = (await page.getByTestId("new-secret").textContent())!;
+  expect(secret).toMatch(/^arxs_/);
+  const row = page.locator(`tr[data-scim-token="${name}"]`);
+  await expect(row).toContainText("never");
+  await expect(row).not.toContainText(secret);
+
+  // The directory finds the reviewer and deactivates them (Entra ID's shape).
+  const scim = { authorization: `Bearer ${secret}`, "content-type": "application/scim+json" };
+  const filter = encodeURIComponent(`userName eq "${demo.reviewer_email}"`);
+  const found = await (await request.get(`/scim/v2/Users?filter=${filter}`, { headers: scim })).json();
+  expect(found.totalResults).toBe(1);
+  const id = found.Resources[0].id;
+  const patch = (active: string) => ({
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    Operations: [{ op: "Replace", path: "active", value: active }],
+  });
+  const off = await request.patch(`/scim/v2/Users/${id}`, { headers: scim, data: patch("False") });
+  expect(off.status()).toBe(200);
+  expect((await off.json()).active).toBe(false);
+
+  // The reviewer's next click: the sign-in page.
+  await reviewer.getByRole("link", { name: "Agents", exact: true }).click();
+  await expect(reviewer).toHaveURL(/\/login/);
+  await reviewerContext.close();
+  await page.goto("/settings/users");
+  await expect(page.locator(`tr[data-user="${demo.reviewer_email}"]`)).toHaveAttribute("data-status", "deactivated");
+
+  // Back on, as the demo had them.
+  const on = await request.patch(`/scim/v2/Users/${id}`, { headers: scim, data: patch("True") });
+  expect(on.status()).toBe(200);
+  const admin = { authorization: `Bearer ${demo.admin_token}` };
+  const groups = await request.put(`/v1/admin/users/${id}/groups`, { headers: admin, data: { groups: ["secops-leads", "ir-leads"] } });
+  expect(groups.status()).toBe(200);
+
+  // Revoked on the console: the directory's next request is refused.
+  await page.goto("/settings/identity");
+  await expect(row).not.toContainText("never");
+  await row.getByRole("button", { name: `Revoke the SCIM token ${name}` }).click();
+  await expect(page.getByRole("status")).toContainText("is revoked");
+  await expect(row).toContainText("revoked");
+  const refused = await request.get(`/scim/v2/Users`, { headers: scim });
+  expect(refused.status()).toBe(401);
+});

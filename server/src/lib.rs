@@ -226,7 +226,11 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
 
     let routes = generate_route_list(app::App);
     let engine = state.engine.clone();
-    let context = move || provide_context(engine.clone());
+    let public_url = app::PublicUrl(state.hub.public_url.clone());
+    let context = move || {
+        provide_context(engine.clone());
+        provide_context(public_url.clone());
+    };
     let leptos_options = state.leptos_options.clone();
 
     Router::new()

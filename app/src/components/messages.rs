@@ -22,7 +22,7 @@ pub fn FlashMessage(flash: Flash) -> impl IntoView {
                         <div class="secret-once">
                             <code data-testid="new-secret">{s}</code>
                             <span class="muted">
-                                "Store it in your agent's secret store. ARX keeps only a hash."
+                                "Store it where it is used (an agent's or a directory's secret store). ARX keeps only a hash."
                             </span>
                         </div>
                     }

@@ -1,6 +1,7 @@
-//! SSO & SCIM: what each directory group gives its members (the group → role mapping),
-//! how long console sessions last, and the signed-in user's own sessions. Sign-in through
-//! OIDC and SAML, and SCIM provisioning, are not built yet, and the page says so.
+//! SSO & SCIM: the tokens directories provision users and groups with (SCIM 2.0), what
+//! each directory group gives its members (the group → role mapping), how long console
+//! sessions last, and the signed-in user's own sessions. Sign-in through OIDC and SAML is
+//! not built yet, and the page says so.
 
 use leptos::prelude::*;
 
@@ -11,8 +12,10 @@ use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
 use crate::server_fns::identity::{
-    DeleteGroupMapping, EndMySession, SetGroupMapping, SetSessionSettings, identity_view,
+    CreateScimToken, DeleteGroupMapping, EndMySession, RevokeScimToken, SetGroupMapping,
+    SetSessionSettings, identity_view,
 };
+use crate::types::ScimTokenRow;
 
 #[component]
 pub fn IdentityPage() -> impl IntoView {
@@ -20,11 +23,15 @@ pub fn IdentityPage() -> impl IntoView {
     let unmap = ServerAction::<DeleteGroupMapping>::new();
     let timeouts = ServerAction::<SetSessionSettings>::new();
     let end = ServerAction::<EndMySession>::new();
+    let new_token = ServerAction::<CreateScimToken>::new();
+    let revoke = ServerAction::<RevokeScimToken>::new();
     let version = Signal::derive(move || {
         mapping.version().get()
             + unmap.version().get()
             + timeouts.version().get()
             + end.version().get()
+            + new_token.version().get()
+            + revoke.version().get()
     });
     let data = Resource::new(move || version.get(), |_| identity_view());
     let flash = posted(version);
@@ -38,12 +45,26 @@ pub fn IdentityPage() -> impl IntoView {
             <div class="card" data-testid="sso-status">
                 <h2>"Single sign-on and provisioning"</h2>
                 <p>
-                    "Sign-in through OIDC or SAML, and user provisioning over SCIM 2.0, are not built yet: today every account is local, and groups are set on the "
+                    "Provisioning over SCIM 2.0 is on: give a directory (Okta, Entra ID...) the base URL and a token below, and the users and groups it pushes appear on the "
                     <a href="/settings/users">"Users"</a>
-                    " page. The mapping below already applies to local groups, and will apply unchanged to the groups an IdP or SCIM sends."
+                    " page with the rights the mapping gives their groups. Sign-in through OIDC or SAML is not built yet: accounts sign in with a local password."
                 </p>
             </div>
             <Loaded data let:v>
+                {v
+                    .scim_tokens
+                    .clone()
+                    .map(|tokens| {
+                        view! {
+                            <ScimCard
+                                base_url=v.scim_base_url.clone()
+                                tokens
+                                new_token
+                                revoke
+                                flash
+                            />
+                        }
+                    })}
                 <div class="card">
                     <h2>"Group → role mapping"</h2>
                     <OnlyFor me who=|m| m.is_admin>
@@ -154,6 +175,101 @@ pub fn IdentityPage() -> impl IntoView {
                 </div>
             </Loaded>
         </Page>
+    }
+}
+
+/// SCIM provisioning for admins: the base URL, a new token (shown once), the tokens.
+#[component]
+fn ScimCard(
+    base_url: String,
+    tokens: Vec<ScimTokenRow>,
+    new_token: ServerAction<CreateScimToken>,
+    revoke: ServerAction<RevokeScimToken>,
+    flash: crate::components::messages::Posted,
+) -> impl IntoView {
+    view! {
+        <div class="card" data-testid="scim">
+            <h2>"SCIM provisioning"</h2>
+            <p>
+                "Base URL: " <code data-testid="scim-base">{base_url}</code>
+                " · authentication: Bearer token (the directory's \"API token\" or \"Secret token\")."
+            </p>
+            <ActionForm action=new_token attr:class="form-grid">
+                <Refilled flash form="scim">
+                    <Field
+                        label="New token for (the directory that will hold it)"
+                        name="name"
+                        required=true
+                        maxlength=100
+                        placeholder="Okta provisioning"
+                    />
+                </Refilled>
+                <SubmitRow label="Create SCIM token" />
+            </ActionForm>
+            {if tokens.is_empty() {
+                view! { <p class="muted">"No SCIM token yet."</p> }.into_any()
+            } else {
+                rows_table(
+                        "table",
+                        Some("scim-tokens"),
+                        view! {
+                            {headers(&["Token", "For", "Created", "Last used", "State"])}
+                            <th></th>
+                        },
+                        tokens,
+                        move |t| {
+                            let state = t
+                                .revoked
+                                .clone()
+                                .map_or_else(
+                                    || view! { <span class="badge ok">"active"</span> }.into_any(),
+                                    |_| view! { <span class="badge">"revoked"</span> }.into_any(),
+                                );
+                            view! {
+                                <tr data-scim-token=t.name.clone()>
+                                    <td class="mono small">{format!("{}…", t.prefix)}</td>
+                                    <td>
+                                        {t.name.clone()} <br />
+                                        <span class="muted small">
+                                            {format!("by {}", t.created_by)}
+                                        </span>
+                                    </td>
+                                    <td class="nowrap">
+                                        <When utc=t.created.clone() />
+                                    </td>
+                                    <td class="nowrap">
+                                        {t
+                                            .last_used
+                                            .clone()
+                                            .map_or_else(
+                                                || view! { <span class="muted">"never"</span> }.into_any(),
+                                                |u| view! { <When utc=u /> }.into_any(),
+                                            )}
+                                    </td>
+                                    <td>{state}</td>
+                                    <td>
+                                        {t
+                                            .revoked
+                                            .is_none()
+                                            .then(|| {
+                                                view! {
+                                                    <RowAction
+                                                        action=revoke
+                                                        hidden=vec![("id", t.id.clone())]
+                                                        label="Revoke"
+                                                        button="btn small danger"
+                                                        aria_label=format!("Revoke the SCIM token {}", t.name)
+                                                    />
+                                                }
+                                            })}
+                                    </td>
+                                </tr>
+                            }
+                        },
+                    )
+                    .into_any()
+            }}
+        </div>
     }
 }
 

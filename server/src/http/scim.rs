@@ -5,14 +5,14 @@
 //! to the engine's [`ScimOps`](arx_core::engine::ScimOps).
 
 use arx_core::engine::ScimCaller;
-use arx_core::scim::{self, ListQuery, ScimError, resource};
+use arx_core::scim::{self, Kind, ListQuery, ScimError, resource};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use serde_json::Value;
 
 use crate::AppState;
@@ -31,25 +31,16 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
-        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route("/scim/v2/.search", post(search_all))
+        .route("/scim/v2/{kind}", get(list).post(create))
         .route(
-            "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(put_user)
-                .patch(patch_user)
-                .delete(delete_user)
-                .post(search_users),
+            "/scim/v2/{kind}/{id}",
+            get(read)
+                .put(write)
+                .patch(write)
+                .delete(delete)
+                .post(search),
         )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(get_group)
-                .put(put_group)
-                .patch(patch_group)
-                .delete(delete_group)
-                .post(search_groups),
-        )
-        .route("/scim/v2/.search", axum::routing::post(search_all))
         .method_not_allowed_fallback(wrong_method)
         .route("/scim/{*rest}", any(no_route))
 }
@@ -184,10 +175,14 @@ async fn wrong_method() -> Refusal {
     })
 }
 
-async fn no_route() -> Refusal {
-    Refusal(ScimError::not_found(
+fn no_endpoint() -> ScimError {
+    ScimError::not_found(
         "no such SCIM endpoint; the base is /scim/v2 (Users, Groups, ServiceProviderConfig, ResourceTypes, Schemas)",
-    ))
+    )
+}
+
+async fn no_route() -> Refusal {
+    Refusal(no_endpoint())
 }
 
 async fn service_provider_config(_: Directory, State(s): State<AppState>) -> Answer {
@@ -221,117 +216,87 @@ async fn schema(_: Directory, State(s): State<AppState>, Path(id): Path<String>)
         .map_or_else(|| Err(ScimError::not_found("no such schema").into()), ok)
 }
 
-async fn list_users(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Answer {
-    let q = list_query(q)?;
-    ok(s.engine.scim(&d, &base(&s)).list_users(&q).await?)
+/// `Users` or `Groups` from the path; any other name is no SCIM endpoint.
+fn kind(name: &str) -> Result<Kind, Refusal> {
+    Kind::from_endpoint(name).ok_or_else(|| no_endpoint().into())
 }
 
-async fn get_user(
+async fn list(
     Directory(d): Directory,
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    Path(k): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Answer {
-    let q = list_query(q)?;
-    ok(q.project(s.engine.scim(&d, &base(&s)).get_user(&id).await?))
+    let (k, q) = (kind(&k)?, list_query(q)?);
+    ok(s.engine.scim(&d, &base(&s)).list(Some(k), &q).await?)
 }
 
-async fn create_user(
+async fn create(
     Directory(d): Directory,
     State(s): State<AppState>,
+    Path(k): Path<String>,
     h: HeaderMap,
     b: Bytes,
 ) -> Answer {
-    let v = body(&h, &b)?;
+    let (k, v) = (kind(&k)?, body(&h, &b)?);
     Ok(Reply(
         StatusCode::CREATED,
-        s.engine.scim(&d, &base(&s)).create_user(&v).await?,
+        s.engine.scim(&d, &base(&s)).create(k, &v).await?,
     ))
 }
 
-async fn put_user(
+async fn read(
     Directory(d): Directory,
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    Path((k, id)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+) -> Answer {
+    let (k, q) = (kind(&k)?, list_query(q)?);
+    ok(q.project(s.engine.scim(&d, &base(&s)).get(k, &id).await?))
+}
+
+/// PUT replaces the resource with the body; PATCH applies the body's operations to it.
+async fn write(
+    Directory(d): Directory,
+    State(s): State<AppState>,
+    method: Method,
+    Path((k, id)): Path<(String, String)>,
     h: HeaderMap,
     b: Bytes,
 ) -> Answer {
-    let v = body(&h, &b)?;
-    ok(s.engine
-        .scim(&d, &base(&s))
-        .replace_user(&id, &v, if_match(&h))
-        .await?)
+    let (k, v) = (kind(&k)?, body(&h, &b)?);
+    let base = base(&s);
+    let ops = s.engine.scim(&d, &base);
+    ok(if method == Method::PATCH {
+        ops.patch(k, &id, &v, if_match(&h)).await?
+    } else {
+        ops.replace(k, &id, &v, if_match(&h)).await?
+    })
 }
 
-async fn patch_user(
+async fn delete(
     Directory(d): Directory,
     State(s): State<AppState>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let v = body(&h, &b)?;
-    ok(s.engine
-        .scim(&d, &base(&s))
-        .patch_user(&id, &v, if_match(&h))
-        .await?)
-}
-
-async fn delete_user(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
+    Path((k, id)): Path<(String, String)>,
     h: HeaderMap,
 ) -> Result<StatusCode, Refusal> {
     s.engine
         .scim(&d, &base(&s))
-        .delete_user(&id, if_match(&h))
+        .delete(kind(&k)?, &id, if_match(&h))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `POST /Users/.search` (RFC 7644 §3.4.3): a list whose parameters come in the body.
-async fn search_users(
+/// `POST /Users/.search` and `/Groups/.search` (RFC 7644 §3.4.3): a list whose
+/// parameters come in the body. Only `.search` takes a POST under a resource type.
+async fn search(
     Directory(d): Directory,
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    Path((k, id)): Path<(String, String)>,
     h: HeaderMap,
     b: Bytes,
 ) -> Answer {
-    let q = search_query(&id, &h, &b)?;
-    ok(s.engine.scim(&d, &base(&s)).list_users(&q).await?)
-}
-
-/// `POST /.search`: users, then groups.
-async fn search_all(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let q = search_query(".search", &h, &b)?;
-    ok(s.engine.scim(&d, &base(&s)).search_all(&q).await?)
-}
-
-/// `POST /Groups/.search`.
-async fn search_groups(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let q = search_query(&id, &h, &b)?;
-    ok(s.engine.scim(&d, &base(&s)).list_groups(&q).await?)
-}
-
-/// A search request's body as list parameters. Only `.search` takes a POST under a
-/// resource type.
-fn search_query(id: &str, h: &HeaderMap, b: &Bytes) -> Result<ListQuery, Refusal> {
+    let k = kind(&k)?;
     if id != ".search" {
         return Err(Refusal(ScimError {
             status: 405,
@@ -341,6 +306,23 @@ fn search_query(id: &str, h: &HeaderMap, b: &Bytes) -> Result<ListQuery, Refusal
                     .into(),
         }));
     }
+    let q = search_query(&h, &b)?;
+    ok(s.engine.scim(&d, &base(&s)).list(Some(k), &q).await?)
+}
+
+/// `POST /.search`: users, then groups.
+async fn search_all(
+    Directory(d): Directory,
+    State(s): State<AppState>,
+    h: HeaderMap,
+    b: Bytes,
+) -> Answer {
+    let q = search_query(&h, &b)?;
+    ok(s.engine.scim(&d, &base(&s)).list(None, &q).await?)
+}
+
+/// A search request's body as list parameters.
+fn search_query(h: &HeaderMap, b: &Bytes) -> Result<ListQuery, Refusal> {
     let v = body(h, b)?;
     let text = |x: &Value| match x {
         Value::String(s) => Some(s.clone()),
@@ -360,77 +342,4 @@ fn search_query(id: &str, h: &HeaderMap, b: &Bytes) -> Result<ListQuery, Refusal
         .filter_map(|(k, x)| text(x).map(|t| (k.clone(), t)))
         .collect();
     Ok(ListQuery::parse(&params)?)
-}
-
-async fn list_groups(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Answer {
-    let q = list_query(q)?;
-    ok(s.engine.scim(&d, &base(&s)).list_groups(&q).await?)
-}
-
-async fn get_group(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Answer {
-    let q = list_query(q)?;
-    ok(q.project(s.engine.scim(&d, &base(&s)).get_group(&id).await?))
-}
-
-async fn create_group(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let v = body(&h, &b)?;
-    Ok(Reply(
-        StatusCode::CREATED,
-        s.engine.scim(&d, &base(&s)).create_group(&v).await?,
-    ))
-}
-
-async fn put_group(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let v = body(&h, &b)?;
-    ok(s.engine
-        .scim(&d, &base(&s))
-        .replace_group(&id, &v, if_match(&h))
-        .await?)
-}
-
-async fn patch_group(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-    b: Bytes,
-) -> Answer {
-    let v = body(&h, &b)?;
-    ok(s.engine
-        .scim(&d, &base(&s))
-        .patch_group(&id, &v, if_match(&h))
-        .await?)
-}
-
-async fn delete_group(
-    Directory(d): Directory,
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    h: HeaderMap,
-) -> Result<StatusCode, Refusal> {
-    s.engine
-        .scim(&d, &base(&s))
-        .delete_group(&id, if_match(&h))
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,4 +1,5 @@
-//! The SSO & SCIM page's data and its group → role mapping.
+//! The SSO & SCIM page's data (mappings, timeouts, SCIM tokens for admins, the user's
+//! sessions) and its group → role mapping.
 
 use leptos::prelude::*;
 
@@ -7,12 +8,34 @@ use crate::types::IdentitySettings;
 #[server]
 pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use crate::types::{MappingRow, SessionRow};
+    use crate::types::{MappingRow, ScimTokenRow, SessionRow};
     let p = principal().await?;
     let engine = engine();
     let read = engine.reader(&p);
     let settings = read.session_settings().await.map_err(to_error)?;
+    let scim_tokens = match engine.admin(&p) {
+        Ok(admin) => Some(
+            admin
+                .scim_tokens()
+                .await
+                .map_err(to_error)?
+                .into_iter()
+                .map(|t| ScimTokenRow {
+                    id: t.id.to_string(),
+                    name: t.name,
+                    prefix: t.prefix,
+                    created_by: t.created_by,
+                    created: format_ms(t.created_ms),
+                    last_used: t.last_used_ms.map(format_ms),
+                    revoked: t.revoked_ms.map(format_ms),
+                })
+                .collect(),
+        ),
+        Err(_) => None,
+    };
     Ok(IdentitySettings {
+        scim_base_url: format!("{}/scim/v2", expect_context::<crate::PublicUrl>().0),
+        scim_tokens,
         mappings: read
             .group_mappings()
             .await

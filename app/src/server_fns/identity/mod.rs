@@ -1,9 +1,11 @@
-//! Users, group mappings and sessions: the Users page and the SSO & SCIM page.
+//! Users, group mappings, SCIM tokens and sessions: the Users page and the SSO & SCIM page.
 
 mod mappings;
+mod scim;
 mod sessions;
 mod users;
 
 pub use mappings::*;
+pub use scim::*;
 pub use sessions::*;
 pub use users::*;

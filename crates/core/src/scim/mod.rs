@@ -21,6 +21,32 @@ pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListRespons
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+/// The two resource types ARX serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    /// The endpoint's name in a URL (`Users`, `Groups`); `None` for any other.
+    pub fn from_endpoint(s: &str) -> Option<Self> {
+        match s {
+            "Users" => Some(Kind::User),
+            "Groups" => Some(Kind::Group),
+            _ => None,
+        }
+    }
+
+    /// `user`, `group`: as messages name one.
+    pub fn one(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+        }
+    }
+}
+
 /// The most resources one page returns (`count` above it is lowered to it).
 pub const MAX_PAGE: usize = 200;
 /// A page's size when the client names none.

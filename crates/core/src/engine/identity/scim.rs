@@ -7,6 +7,8 @@
 //! exactly as a PUT of the result, so both take one path. Group writes compare and set
 //! (directories send member changes concurrently), retrying on a lost race.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use super::super::{AdminOps, Engine};
@@ -17,7 +19,7 @@ use crate::error::CoreError;
 use crate::ids::{GroupId, OrgId, TokenId, UserId};
 use crate::model::{Source, User};
 use crate::scim::resource::{self, GroupInput, UserInput};
-use crate::scim::{ListQuery, ScimError, filter, list_response, patch};
+use crate::scim::{Kind, ListQuery, ScimError, filter, list_response, patch};
 use crate::store::{ScimGroup, ScimMember, ScimToken, ScimUser, ScimUserWrite};
 
 /// A use of a token is noted at most this often.
@@ -67,12 +69,6 @@ fn check_version(current: &Value, if_match: Option<&str>) -> Result<(), ScimErro
     }
 }
 
-/// An id from a URL: one that cannot be a resource's is simply not found.
-fn path_id<T: std::str::FromStr>(id: &str, what: &str) -> Result<T, ScimError> {
-    id.parse()
-        .map_err(|_| ScimError::not_found(format!("no such {what}")))
-}
-
 impl Engine {
     /// The directory behind a SCIM bearer token. An admin API token is not one.
     pub async fn scim_auth(&self, bearer: Option<&str>) -> Result<ScimCaller, ScimError> {
@@ -108,6 +104,20 @@ impl Engine {
     }
 }
 
+/// A resource as loaded: its row, and its JSON as served (what versions and PATCHes see).
+enum Loaded {
+    User(Box<ScimUser>, Value),
+    Group(ScimGroup, Value),
+}
+
+impl Loaded {
+    fn json(&self) -> &Value {
+        match self {
+            Loaded::User(_, v) | Loaded::Group(_, v) => v,
+        }
+    }
+}
+
 impl ScimOps<'_> {
     fn org(&self) -> OrgId {
         self.who.org_id
@@ -120,16 +130,16 @@ impl ScimOps<'_> {
         Ok(())
     }
 
-    // ---- users ----
-
-    /// The SCIM groups each user is a member of (id and name), by group name.
-    async fn group_ids(&self) -> Result<std::collections::HashMap<String, GroupId>, ScimError> {
-        let groups = self.engine.store.scim_groups(self.org()).await?;
-        Ok(groups.into_iter().map(|g| (g.display_name, g.id)).collect())
-    }
-
+    /// Users as served, each with the SCIM groups they are a member of.
     async fn render_users(&self, users: &[ScimUser]) -> Result<Vec<Value>, ScimError> {
-        let ids = self.group_ids().await?;
+        let ids: HashMap<String, GroupId> = self
+            .engine
+            .store
+            .scim_groups(self.org())
+            .await?
+            .into_iter()
+            .map(|g| (g.display_name, g.id))
+            .collect();
         Ok(users
             .iter()
             .map(|u| {
@@ -145,46 +155,48 @@ impl ScimOps<'_> {
             .collect())
     }
 
-    async fn find_user(&self, id: &str) -> Result<ScimUser, ScimError> {
-        let id: UserId = path_id(id, "user")?;
-        self.engine
-            .store
-            .scim_user(self.org(), id)
-            .await?
-            .ok_or_else(|| ScimError::not_found("no such user"))
+    async fn load(&self, kind: Kind, id: &str) -> Result<Loaded, ScimError> {
+        let store = &self.engine.store;
+        let gone = || ScimError::not_found(format!("no such {}", kind.one()));
+        match kind {
+            Kind::User => {
+                let id: UserId = id.parse().map_err(|_| gone())?;
+                let u = store.scim_user(self.org(), id).await?.ok_or_else(gone)?;
+                let json = self
+                    .render_users(std::slice::from_ref(&u))
+                    .await?
+                    .pop()
+                    .ok_or_else(gone)?;
+                Ok(Loaded::User(Box::new(u), json))
+            }
+            Kind::Group => {
+                let id: GroupId = id.parse().map_err(|_| gone())?;
+                let g = store.scim_group(self.org(), id).await?.ok_or_else(gone)?;
+                let json = resource::group_json(&g, self.base);
+                Ok(Loaded::Group(g, json))
+            }
+        }
     }
 
-    async fn render_user(&self, u: &ScimUser) -> Result<Value, ScimError> {
-        let mut one = self.render_users(std::slice::from_ref(u)).await?;
-        one.pop()
-            .ok_or_else(|| ScimError::not_found("no such user"))
-    }
-
-    pub async fn list_users(&self, q: &ListQuery) -> Result<Value, ScimError> {
-        let by_name = q
-            .filter
-            .as_ref()
-            .and_then(filter::user_name_eq)
-            .map(str::to_lowercase);
-        let users = self
-            .engine
-            .store
-            .scim_users(self.org(), by_name.as_deref())
-            .await?;
-        let all = self.render_users(&users).await?;
-        Ok(self.page(all, q))
-    }
-
-    /// Users and groups at once (`POST /.search`): users first.
-    pub async fn search_all(&self, q: &ListQuery) -> Result<Value, ScimError> {
-        let users = self.engine.store.scim_users(self.org(), None).await?;
-        let mut all = self.render_users(&users).await?;
-        let groups = self.engine.store.scim_groups(self.org()).await?;
-        all.extend(groups.iter().map(|g| resource::group_json(g, self.base)));
-        Ok(self.page(all, q))
-    }
-
-    fn page(&self, all: Vec<Value>, q: &ListQuery) -> Value {
+    /// A page of users, groups, or (`None`, `POST /.search`) both, users first.
+    pub async fn list(&self, kind: Option<Kind>, q: &ListQuery) -> Result<Value, ScimError> {
+        let store = &self.engine.store;
+        let mut all = vec![];
+        if kind != Some(Kind::Group) {
+            // `userName eq "x"`, which a directory sends for each user it matches, is a
+            // lookup rather than a scan.
+            let by_name = q
+                .filter
+                .as_ref()
+                .and_then(filter::user_name_eq)
+                .map(str::to_lowercase);
+            let users = store.scim_users(self.org(), by_name.as_deref()).await?;
+            all = self.render_users(&users).await?;
+        }
+        if kind != Some(Kind::User) {
+            let groups = store.scim_groups(self.org()).await?;
+            all.extend(groups.iter().map(|g| resource::group_json(g, self.base)));
+        }
         let hits: Vec<Value> = match &q.filter {
             Some(f) => all.into_iter().filter(|r| filter::matches(f, r)).collect(),
             None => all,
@@ -196,15 +208,141 @@ impl ScimOps<'_> {
             .take(q.count)
             .map(|r| q.project(r))
             .collect();
-        list_response(total, q.start_index, page)
+        Ok(list_response(total, q.start_index, page))
     }
 
-    pub async fn get_user(&self, id: &str) -> Result<Value, ScimError> {
-        let u = self.find_user(id).await?;
-        self.render_user(&u).await
+    pub async fn get(&self, kind: Kind, id: &str) -> Result<Value, ScimError> {
+        Ok(self.load(kind, id).await?.json().clone())
     }
 
-    pub async fn create_user(&self, body: &Value) -> Result<Value, ScimError> {
+    pub async fn create(&self, kind: Kind, body: &Value) -> Result<Value, ScimError> {
+        match kind {
+            Kind::User => self.create_user(body).await,
+            Kind::Group => {
+                let input = resource::group_input(body)?;
+                let now = self.engine.now_ms();
+                let g = ScimGroup {
+                    id: GroupId::new(),
+                    org_id: self.org(),
+                    display_name: String::new(),
+                    external_id: None,
+                    created_ms: now,
+                    updated_ms: now,
+                    members: vec![],
+                };
+                let g = self.write_group(g, input, None).await?;
+                Ok(resource::group_json(&g, self.base))
+            }
+        }
+    }
+
+    /// PUT: the body replaces the resource.
+    pub async fn replace(
+        &self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Value, ScimError> {
+        self.change(kind, id, if_match, |current| {
+            *current = body.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// PATCH: the operations apply to the resource's JSON, and the result is written as
+    /// a PUT of it would be.
+    pub async fn patch(
+        &self,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> Result<Value, ScimError> {
+        self.change(kind, id, if_match, |current| patch::apply(current, body))
+            .await
+    }
+
+    /// Loads the resource, checks `If-Match`, edits its JSON and writes the result. When
+    /// another write to a group wins the race, reads it again and edits again.
+    async fn change(
+        &self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+        edit: impl Fn(&mut Value) -> Result<(), ScimError>,
+    ) -> Result<Value, ScimError> {
+        for _ in 0..GROUP_WRITE_TRIES {
+            let loaded = self.load(kind, id).await?;
+            check_version(loaded.json(), if_match)?;
+            let mut json = loaded.json().clone();
+            edit(&mut json)?;
+            match loaded {
+                Loaded::User(u, _) => {
+                    self.write_user(u.user, resource::user_input(&json)?, false)
+                        .await?;
+                    return self.get(kind, id).await;
+                }
+                Loaded::Group(g, _) => {
+                    let input = resource::group_input(&json)?;
+                    match self.write_group(g.clone(), input, Some(g)).await {
+                        Err(e) if e.detail == RACE => continue,
+                        other => return other.map(|g| resource::group_json(&g, self.base)),
+                    }
+                }
+            }
+        }
+        Err(ScimError {
+            status: 409,
+            scim_type: None,
+            detail: "the group kept changing while this request ran; send it again".into(),
+        })
+    }
+
+    /// A user is deactivated (their sessions, tokens and memberships end) and hidden from
+    /// SCIM; the account stays, so the audit chain keeps naming it. A group and its
+    /// memberships go.
+    pub async fn delete(
+        &self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let loaded = self.load(kind, id).await?;
+        check_version(loaded.json(), if_match)?;
+        let e = self.engine;
+        let org = self.org();
+        match loaded {
+            Loaded::User(u, _) => {
+                let user = u.user;
+                if user.active {
+                    e.end_account(&user, self.who.actor()).await?;
+                }
+                if !e.store.scim_user_delete(org, user.id, e.now_ms()).await? {
+                    return Err(ScimError::not_found("no such user"));
+                }
+                self.record(ev::ScimUserDeleted {
+                    user_id: user.id,
+                    email: user.email,
+                })
+                .await
+            }
+            Loaded::Group(g, _) => {
+                if !e.store.scim_group_delete(org, g.id).await? {
+                    return Err(ScimError::not_found("no such group"));
+                }
+                self.record(ev::ScimGroupDeleted {
+                    group_id: g.id,
+                    name: g.display_name,
+                    removed: g.members.into_iter().map(|m| m.email).collect(),
+                })
+                .await
+            }
+        }
+    }
+
+    async fn create_user(&self, body: &Value) -> Result<Value, ScimError> {
         let input = resource::user_input(body)?;
         let e = self.engine;
         let org = self.org();
@@ -216,7 +354,7 @@ impl ScimOps<'_> {
                 .await?
                 .ok_or_else(|| ScimError::not_found("no such user"))?;
             self.write_user(user, input, false).await?;
-            return self.get_user(&id.to_string()).await;
+            return self.get(Kind::User, &id.to_string()).await;
         }
         if e.store.user_by_email(&input.email).await?.is_some() {
             return Err(taken(&input.email));
@@ -239,35 +377,7 @@ impl ScimOps<'_> {
         };
         let id = user.id;
         self.write_user(user, input, true).await?;
-        self.get_user(&id.to_string()).await
-    }
-
-    pub async fn replace_user(
-        &self,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Value, ScimError> {
-        let u = self.find_user(id).await?;
-        check_version(&self.render_user(&u).await?, if_match)?;
-        let input = resource::user_input(body)?;
-        self.write_user(u.user, input, false).await?;
-        self.get_user(id).await
-    }
-
-    pub async fn patch_user(
-        &self,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Value, ScimError> {
-        let u = self.find_user(id).await?;
-        let mut current = self.render_user(&u).await?;
-        check_version(&current, if_match)?;
-        patch::apply(&mut current, body)?;
-        let input = resource::user_input(&current)?;
-        self.write_user(u.user, input, false).await?;
-        self.get_user(id).await
+        self.get(Kind::User, &id.to_string()).await
     }
 
     /// Writes a user's new values. Deactivation comes first, in its own transaction (so
@@ -315,108 +425,6 @@ impl ScimOps<'_> {
             e.restore_account(&user, by).await?;
         }
         Ok(())
-    }
-
-    /// Deactivates the user (ending their sessions, tokens and memberships) and hides
-    /// them from SCIM; the account stays, so the audit chain keeps naming it.
-    pub async fn delete_user(&self, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
-        let u = self.find_user(id).await?;
-        check_version(&self.render_user(&u).await?, if_match)?;
-        let e = self.engine;
-        if u.user.active {
-            e.end_account(&u.user, self.who.actor()).await?;
-        }
-        if !e
-            .store
-            .scim_user_delete(self.org(), u.user.id, e.now_ms())
-            .await?
-        {
-            return Err(ScimError::not_found("no such user"));
-        }
-        self.record(ev::ScimUserDeleted {
-            user_id: u.user.id,
-            email: u.user.email,
-        })
-        .await
-    }
-
-    // ---- groups ----
-
-    async fn find_group(&self, id: &str) -> Result<ScimGroup, ScimError> {
-        let id: GroupId = path_id(id, "group")?;
-        self.engine
-            .store
-            .scim_group(self.org(), id)
-            .await?
-            .ok_or_else(|| ScimError::not_found("no such group"))
-    }
-
-    pub async fn list_groups(&self, q: &ListQuery) -> Result<Value, ScimError> {
-        let groups = self.engine.store.scim_groups(self.org()).await?;
-        let all = groups
-            .iter()
-            .map(|g| resource::group_json(g, self.base))
-            .collect();
-        Ok(self.page(all, q))
-    }
-
-    pub async fn get_group(&self, id: &str) -> Result<Value, ScimError> {
-        Ok(resource::group_json(&self.find_group(id).await?, self.base))
-    }
-
-    pub async fn create_group(&self, body: &Value) -> Result<Value, ScimError> {
-        let input = resource::group_input(body)?;
-        let now = self.engine.now_ms();
-        let g = ScimGroup {
-            id: GroupId::new(),
-            org_id: self.org(),
-            display_name: String::new(),
-            external_id: None,
-            created_ms: now,
-            updated_ms: now,
-            members: vec![],
-        };
-        let g = self.write_group(g, input, None).await?;
-        Ok(resource::group_json(&g, self.base))
-    }
-
-    pub async fn replace_group(
-        &self,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Value, ScimError> {
-        let input = resource::group_input(body)?;
-        let g = self.find_group(id).await?;
-        check_version(&resource::group_json(&g, self.base), if_match)?;
-        let g = self.write_group(g.clone(), input, Some(g)).await?;
-        Ok(resource::group_json(&g, self.base))
-    }
-
-    /// Applies the PATCH to the group as it is now; when another write to the group wins
-    /// the race, reads it again and reapplies.
-    pub async fn patch_group(
-        &self,
-        id: &str,
-        body: &Value,
-        if_match: Option<&str>,
-    ) -> Result<Value, ScimError> {
-        for _ in 0..GROUP_WRITE_TRIES {
-            let g = self.find_group(id).await?;
-            let mut current = resource::group_json(&g, self.base);
-            check_version(&current, if_match)?;
-            patch::apply(&mut current, body)?;
-            let input = resource::group_input(&current)?;
-            match self.write_group(g.clone(), input, Some(g)).await {
-                Err(e) if e.detail == RACE => continue,
-                other => return other.map(|g| resource::group_json(&g, self.base)),
-            }
-        }
-        Err(ScimError {
-            status: 409,
-            scim_type: None,
-            detail: "the group kept changing while this request ran; send it again".into(),
-        })
     }
 
     /// Writes a group's new name, external id and members; records who joined and left.
@@ -494,25 +502,6 @@ impl ScimOps<'_> {
         })
         .await?;
         Ok(g)
-    }
-
-    pub async fn delete_group(&self, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
-        let g = self.find_group(id).await?;
-        check_version(&resource::group_json(&g, self.base), if_match)?;
-        if !self
-            .engine
-            .store
-            .scim_group_delete(self.org(), g.id)
-            .await?
-        {
-            return Err(ScimError::not_found("no such group"));
-        }
-        self.record(ev::ScimGroupDeleted {
-            group_id: g.id,
-            name: g.display_name,
-            removed: g.members.into_iter().map(|m| m.email).collect(),
-        })
-        .await
     }
 }
 
