@@ -303,7 +303,6 @@ backend_tests! {
             "/v1/nope",
             "/v1/admin/agentz",
             "/v1/sdk/execute/extra",
-            "/scim/v2/Users",
             "/auth/nope",
             "/integrations/nope",
         ] {
