@@ -48,7 +48,8 @@ if $e2e && ! leptosfmt --version 2>/dev/null | grep -q "$LEPTOSFMT_VERSION"; the
   cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked --debug
 fi
 
-if $e2e && [ ! -d end2end/node_modules/@playwright/test ]; then
+# The browser tests' packages, and the OpenID Provider the identity tests sign in through.
+if $e2e && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ]; }; then
   echo "==> npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -15,7 +15,9 @@ use crate::ids::{
 };
 use crate::policy::{Escalation, PolicyDoc};
 
-pub use identity::{BreakGlassUse, GroupMapping, Membership, Roles, Source, UserView};
+pub use identity::{
+    BreakGlassUse, GroupMapping, Membership, OidcSettings, Roles, Source, UserView,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Org {

@@ -106,6 +106,8 @@ pub enum SecretsOf {
     Instance(InstanceId),
     /// An integration's secrets (Slack tokens, webhook secrets).
     Integration(IntegrationKind),
+    /// The org's single sign-on secrets (the OIDC client secret).
+    Sso,
 }
 
 impl SecretsOf {
@@ -113,6 +115,7 @@ impl SecretsOf {
         match self {
             SecretsOf::Instance(instance) => format!("arx:cred:{org}:{instance}"),
             SecretsOf::Integration(kind) => format!("arx:integration:{org}:{}", kind.as_str()),
+            SecretsOf::Sso => format!("arx:sso:{org}:oidc"),
         }
     }
 }

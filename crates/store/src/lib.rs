@@ -22,6 +22,7 @@ mod responses;
 mod rows;
 mod scim;
 mod simulations;
+mod sso;
 mod stats;
 
 use std::str::FromStr;

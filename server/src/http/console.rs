@@ -158,22 +158,10 @@ pub async fn login(
 ) -> Response {
     let client = client_addr(&headers, peer, s.trust_forwarded_for);
     match s.engine.login(&f.email, &f.password, Some(client)).await {
-        Ok(p) => {
-            // A new session id at every login (no fixation).
-            if let Err(e) = session.cycle_id().await {
-                tracing::error!(error = %e, "session cycle failed");
-                return Redirect::to("/login?error=unavailable").into_response();
-            }
-            let written = match session.insert(SESSION_CLIENT_KEY, client.to_string()).await {
-                Ok(()) => session.insert(SESSION_CLAIM_KEY, p.session_claim()).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = written {
-                tracing::error!(error = %e, "session write failed");
-                return Redirect::to("/login?error=unavailable").into_response();
-            }
-            Redirect::to("/").into_response()
-        }
+        Ok(p) => match start_session(&session, client, &p).await {
+            Ok(()) => Redirect::to("/").into_response(),
+            Err(()) => Redirect::to("/login?error=unavailable").into_response(),
+        },
         Err(e) if e.code() == "unauthenticated" => {
             Redirect::to("/login?error=invalid").into_response()
         }
@@ -195,6 +183,25 @@ pub async fn login(
             Redirect::to("/login?error=unavailable").into_response()
         }
     }
+}
+
+/// Starts the console session of a signed-in principal: a new session id (no fixation),
+/// the client's address and the claim the engine builds the principal from. Logged when
+/// it fails.
+pub async fn start_session(
+    session: &Session,
+    client: std::net::IpAddr,
+    p: &arx_core::access::Principal,
+) -> Result<(), ()> {
+    if let Err(e) = session.cycle_id().await {
+        tracing::error!(error = %e, "session cycle failed");
+        return Err(());
+    }
+    let written = match session.insert(SESSION_CLIENT_KEY, client.to_string()).await {
+        Ok(()) => session.insert(SESSION_CLAIM_KEY, p.session_claim()).await,
+        Err(e) => Err(e),
+    };
+    written.map_err(|e| tracing::error!(error = %e, "session write failed"))
 }
 
 /// Signs out of the console: ends the session (recorded) and sends the browser to

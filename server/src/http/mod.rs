@@ -13,8 +13,10 @@
 //! - [`scim`]: SCIM 2.0 provisioning by a directory (`/scim/v2/...`), with its own tokens
 //!   and error shape (RFC 7644), outside the OpenAPI document.
 //!
-//! Later audiences get a module of their own beside these: `sso` (OIDC and SAML sign-in), `mcp` (agents over the Model
-//! Context Protocol) and `llm` (the model router).
+//! - [`sso`]: sign-in through an org's identity provider (`/auth/oidc/...`), for browsers.
+//!
+//! Later audiences get a module of their own beside these: SAML sign-in, `mcp` (agents
+//! over the Model Context Protocol) and `llm` (the model router).
 //!
 //! Every handler is thin: typed input from [`extract`], one engine call, errors mapped
 //! by [`crate::error`].
@@ -27,6 +29,7 @@ pub mod ops;
 pub mod reviewer;
 pub mod scim;
 pub mod sdk;
+pub mod sso;
 
 use axum::Router;
 use axum::routing::any;
@@ -47,6 +50,7 @@ pub fn routes() -> Router<AppState> {
     api.method_not_allowed_fallback(crate::error::wrong_method)
         .merge(unrouted)
         .merge(scim::routes())
+        .merge(sso::routes())
 }
 
 /// The routes the OpenAPI document describes, with it.

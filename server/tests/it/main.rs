@@ -17,6 +17,7 @@ mod fleet_stats;
 mod harness;
 mod identity;
 mod jobs;
+mod oidc;
 mod policy;
 mod registration;
 mod registry;

@@ -584,6 +584,36 @@ pub struct ScimTokenChanged {
     pub name: String,
 }
 
+/// `settings.oidc_changed`: an admin set the org's OIDC sign-in (never the secret: only
+/// whether it changed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcSettingsChanged {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub groups_claim: String,
+    pub require_verified_email: bool,
+    pub create_users: bool,
+    pub secret_changed: bool,
+}
+
+/// `sso.refused`: a sign-in through an identity provider was refused; `reason` is stable
+/// (`wrong_issuer`, `nonce_mismatch`, `unknown_key`...), `message` what the person saw.
+/// Coalesced per reason and client address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SsoRefused {
+    pub protocol: String,
+    pub reason: String,
+    pub message: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub client: Option<String>,
+    #[serde(flatten)]
+    pub burst: Burst,
+}
+
 /// `session.ended`: a session was ended by its user or an admin, before it expired.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionEnded {
@@ -812,6 +842,8 @@ events! {
     "response.read" => ResponseRead(ResponseRead),
     "responses.purged" => ResponsesPurged(ResponsesPurged),
     "settings.retention_changed" => RetentionChanged(RetentionChanged),
+    "settings.oidc_changed" => OidcSettingsChanged(OidcSettingsChanged),
+    "sso.refused" => SsoRefused(SsoRefused),
     "scim.user_written" => ScimUserWritten(ScimUserWritten),
     "scim.user_deleted" => ScimUserDeleted(ScimUserDeleted),
     "scim.group_written" => ScimGroupWritten(ScimGroupWritten),
@@ -857,6 +889,7 @@ impl AuditEvent {
             AuditEvent::Unauthenticated(e) => Some(&mut e.burst),
             AuditEvent::LoginFailed(e) => Some(&mut e.burst),
             AuditEvent::InteractionRefused(e) => Some(&mut e.burst),
+            AuditEvent::SsoRefused(e) => Some(&mut e.burst),
             _ => None,
         }
     }

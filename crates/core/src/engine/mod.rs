@@ -33,6 +33,10 @@ pub use graphs::{
     MAX_FLEET_GRAPH_PAGE,
 };
 pub use identity::accounts::{new_secret_token, token_hash};
+pub use identity::oidc::{
+    OidcCallback, OidcInput, SSO_COOKIE, SsoChoices, SsoOutcome, SsoRefusal, SsoStart,
+    SsoTestReport,
+};
 pub use identity::scim::{ScimCaller, ScimOps};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
@@ -85,6 +89,10 @@ pub struct Engine {
     drift_events: tokio::sync::broadcast::Sender<crate::integration::DriftNotice>,
     /// Default and longest lifetime of a new admin token.
     token_lifetime_days: u32,
+    /// Identity providers' discovery documents and keys, by org.
+    providers: identity::oidc::Providers,
+    /// The HTTP client for identity providers.
+    idp_http: reqwest::Client,
 }
 
 /// How an engine is set up beyond its parts.
@@ -141,6 +149,8 @@ impl Engine {
             manifests: registry::Manifests::default(),
             drift_events: tokio::sync::broadcast::channel(256).0,
             token_lifetime_days: opts.token_lifetime_days.max(1),
+            providers: identity::oidc::Providers::default(),
+            idp_http: identity::oidc::idp_client(opts.local_targets),
         })
     }
 

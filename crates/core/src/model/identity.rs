@@ -160,6 +160,27 @@ impl UserView {
     }
 }
 
+/// An org's sign-in through its OpenID Connect provider, as admins see it (the client
+/// secret is sealed in the vault and never shown).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OidcSettings {
+    pub enabled: bool,
+    /// The issuer exactly as the provider names it.
+    pub issuer: String,
+    pub client_id: String,
+    /// Always starts with `openid`.
+    pub scopes: Vec<String>,
+    /// The ID token claim that lists the user's groups.
+    pub groups_claim: String,
+    /// An email the provider has not verified is refused.
+    pub require_verified_email: bool,
+    /// A first sign-in creates the account; otherwise only provisioned users sign in.
+    pub create_users: bool,
+    /// Whether a client secret is stored.
+    pub client_secret_set: bool,
+    pub updated_ms: i64,
+}
+
 /// How the org's break-glass account was used: shown on the Overview, so a sign-in that
 /// bypassed single sign-on is seen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ mod registry;
 mod responses;
 mod scim;
 mod simulations;
+mod sso;
 mod stats;
 
 /// Which way a list runs in the column it is sorted by.
@@ -83,6 +84,7 @@ pub use registry::{DriftChange, DriftCursor, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
 pub use scim::{ScimGroup, ScimMember, ScimStore, ScimToken, ScimUser, ScimUserWrite};
 pub use simulations::SimulationStore;
+pub use sso::{SsoLogin, SsoStore, StoredOidc};
 pub use stats::StatsStore;
 
 use crate::error::CoreError;
@@ -114,6 +116,7 @@ whole_store!(
     LeaseStore,
     RegistryStore,
     ScimStore,
+    SsoStore,
     StatsStore
 );
 
@@ -123,6 +126,6 @@ pub mod prelude {
     pub use super::{
         AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
         LeaseStore, PolicyStore, RegistryStore, ResponseStore, ScimStore, SimulationStore,
-        StatsStore, Store, StoreResult,
+        SsoStore, StatsStore, Store, StoreResult,
     };
 }

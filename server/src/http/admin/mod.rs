@@ -14,6 +14,7 @@ pub mod manifests;
 pub mod policy;
 pub mod scim_tokens;
 pub mod settings;
+pub mod sso;
 pub mod tokens;
 pub mod users;
 
@@ -33,6 +34,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(grants::routes())
         .merge(tokens::routes())
         .merge(scim_tokens::routes())
+        .merge(sso::routes())
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(integrations::routes())

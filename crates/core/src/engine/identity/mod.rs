@@ -4,6 +4,7 @@
 
 pub(super) mod accounts;
 mod groups;
+pub(super) mod oidc;
 pub(super) mod scim;
 mod slack;
 pub(super) mod throttle;

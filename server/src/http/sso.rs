@@ -1,0 +1,203 @@
+//! `/auth/oidc/...`: sign-in through the org's OpenID Connect provider, for browsers.
+//!
+//! `GET /auth/oidc/login?org=<slug>` sets a short-lived cookie that binds the sign-in to
+//! this browser (`SameSite=Lax`, so it comes back on the provider's redirect) and sends the
+//! browser to the provider. `GET /auth/oidc/callback` finishes: a new session, then a page
+//! that moves on to the console by itself (a redirect straight from the provider's
+//! cross-site navigation would not carry the `SameSite=Strict` session cookie). A refusal
+//! is a page saying what failed. Neither is in the OpenAPI document: browsers call them.
+
+use std::net::SocketAddr;
+
+use arx_core::engine::{OidcCallback, SSO_COOKIE, SsoOutcome, SsoRefusal, SsoTestReport};
+use axum::Router;
+use axum::extract::{ConnectInfo, Query, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::console::start_session;
+use super::extract::client_addr;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/oidc/login", get(login))
+        .route("/auth/oidc/callback", get(callback))
+}
+
+/// Where the provider sends browsers back (registered with it as the redirect URI).
+pub fn callback_url(s: &AppState) -> String {
+    format!("{}/auth/oidc/callback", s.hub.public_url)
+}
+
+#[derive(Deserialize)]
+struct LoginQuery {
+    #[serde(default)]
+    org: Option<String>,
+    /// A test sign-in: every check runs and the page reports them; nobody signs in.
+    #[serde(default)]
+    test: Option<String>,
+}
+
+fn cookie(s: &AppState, value: &str, max_age: u32) -> HeaderValue {
+    let secure = if s.hub.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SSO_COOKIE}={value}; Path=/auth/oidc; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .unwrap_or(HeaderValue::from_static("arx_sso=; Max-Age=0"))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// A test sign-in's report: what the provider said and what ARX would do with it.
+fn tested(t: &SsoTestReport) -> Response {
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items
+                .iter()
+                .map(|i| escape(i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    page(
+        StatusCode::OK,
+        "Test sign-in passed",
+        &format!(
+            "<p>Every check passed: issuer, audience, signature, expiry, nonce{}.</p>\
+             <dl data-testid=\"sso-test\"><dt>Email</dt><dd>{}</dd><dt>Name</dt><dd>{}</dd>\
+             <dt>Groups</dt><dd>{}</dd><dt>What the mapping gives</dt><dd>{}</dd>\
+             <dt>Account</dt><dd>{}</dd></dl><p class=\"muted\">Nobody was signed in.</p>\
+             <p><a class=\"btn\" href=\"/settings/identity\">Back to SSO &amp; SCIM</a></p>",
+            "",
+            escape(&t.email),
+            escape(&t.name),
+            list(&t.groups),
+            list(&t.mapped),
+            escape(&t.account),
+        ),
+        "",
+    )
+}
+
+/// A small page of its own (the console's pages need a session).
+fn page(status: StatusCode, title: &str, body: &str, head: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{head}\
+         <title>{title} · ARX</title><link rel=\"stylesheet\" href=\"/pkg/arx.css\"></head>\
+         <body><div class=\"login-wrap\"><main class=\"login card\"><h1>{title}</h1>{body}</main></div></body></html>"
+    );
+    let mut r = (status, Html(html)).into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn refused(r: &SsoRefusal) -> Response {
+    let status = match r.reason {
+        "unknown_org" | "sso_off" => StatusCode::NOT_FOUND,
+        "busy" => StatusCode::TOO_MANY_REQUESTS,
+        "unavailable" | "idp_unreachable" => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::FORBIDDEN,
+    };
+    page(
+        status,
+        "Sign-in refused",
+        &format!(
+            "<p data-reason=\"{}\">{}</p><p><a class=\"btn\" href=\"/login\">Back to sign-in</a></p>",
+            escape(r.reason),
+            escape(&r.message)
+        ),
+        "",
+    )
+}
+
+async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let Some(org) = q.org.filter(|o| !o.trim().is_empty()) else {
+        return refused(&SsoRefusal {
+            reason: "unknown_org",
+            message: "say which organisation: /auth/oidc/login?org=<slug>".into(),
+        });
+    };
+    let test = q.test.is_some();
+    match s
+        .engine
+        .oidc_begin(org.trim(), &callback_url(&s), test)
+        .await
+    {
+        Ok(start) => {
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(l) = HeaderValue::from_str(&start.url) {
+                r.headers_mut().insert(header::LOCATION, l);
+            }
+            r.headers_mut()
+                .insert(header::SET_COOKIE, cookie(&s, &start.cookie, 600));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => refused(&e),
+    }
+}
+
+async fn callback(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let cb: OidcCallback =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let bound = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SSO_COOKIE)
+        .map(|(_, v)| v.to_string());
+    let client = client_addr(&headers, peer, s.trust_forwarded_for);
+    let finished = s
+        .engine
+        .oidc_finish(&cb, bound.as_deref(), &callback_url(&s), Some(client))
+        .await;
+    let mut r = match finished {
+        Ok(SsoOutcome::Tested(t)) => tested(&t),
+        Ok(SsoOutcome::SignedIn(p)) => match start_session(&session, client, &p).await {
+            Ok(()) => page(
+                StatusCode::OK,
+                "Signed in",
+                &format!(
+                    "<p>Signed in as {}.</p><p><a class=\"btn primary\" href=\"/\">Continue to the console</a></p>",
+                    escape(p.email())
+                ),
+                "<meta http-equiv=\"refresh\" content=\"0;url=/\">",
+            ),
+            Err(()) => refused(&SsoRefusal {
+                reason: "unavailable",
+                message: "the session could not be started; try again".into(),
+            }),
+        },
+        Err(e) => refused(&e),
+    };
+    r.headers_mut()
+        .insert(header::SET_COOKIE, cookie(&s, "", 0));
+    r
+}
