@@ -666,6 +666,32 @@ pub struct ScimTokenRow {
     pub revoked: Option<String>,
 }
 
+/// The org's OIDC sign-in as the SSO & SCIM page shows it (never the client secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OidcRow {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    /// Space-separated.
+    pub scopes: String,
+    pub groups_claim: String,
+    pub require_verified_email: bool,
+    pub create_users: bool,
+    pub client_secret_set: bool,
+    /// To register with the provider.
+    pub redirect_uri: String,
+    /// Where a browser starts signing in (`…&test=1` for a test sign-in).
+    pub login_url: String,
+}
+
+/// The sign-in page's SSO buttons: `(slug, name)` of each org offered, or `ask_org` when
+/// several orgs have SSO and the address names none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SsoOffer {
+    pub orgs: Vec<(String, String)>,
+    pub ask_org: bool,
+}
+
 /// One of the signed-in user's sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRow {
@@ -683,6 +709,8 @@ pub struct IdentitySettings {
     pub scim_base_url: String,
     /// The org's SCIM tokens; `None` for those who may not see them (non-admins).
     pub scim_tokens: Option<Vec<ScimTokenRow>>,
+    /// The org's OIDC sign-in; `None` for non-admins.
+    pub oidc: Option<OidcRow>,
     pub idle_minutes: i64,
     pub absolute_minutes: i64,
     pub my_sessions: Vec<SessionRow>,

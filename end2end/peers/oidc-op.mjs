@@ -8,7 +8,8 @@ import { Provider } from 'oidc-provider';
 import { generateKeyPair, exportJWK, SignJWT, decodeJwt, base64url } from 'jose';
 
 const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
-const issuer = `http://127.0.0.1:${port}`;
+// OP_HOST=localhost gives an issuer on another site than ARX's 127.0.0.1 (browser tests).
+const issuer = `http://${process.env.OP_HOST || '127.0.0.1'}:${port}`;
 const USERS = {
   alice: { email: 'alice@example.com', email_verified: true, name: 'Alice', groups: ['arx-admins'] },
   bob: { email: 'bob@example.com', email_verified: true, name: 'Bob', groups: ['arx-reviewers'] },

@@ -103,7 +103,7 @@ test("a SCIM deactivation ends a live browser session, and a revoked SCIM token 
 
   await signIn(page, "admin");
   await page.goto("/settings/identity");
-  await expect(page.getByTestId("sso-status")).toContainText("SCIM 2.0 is on");
+  await expect(page.getByTestId("sso-status")).toContainText("provisioning over SCIM 2.0");
   const base = await page.getByTestId("scim-base").textContent();
   expect(base).toMatch(/\/scim\/v2$/);
   const name = `e2e directory ${info.project.name} ${Date.now()}`;

@@ -1,7 +1,7 @@
-//! SSO & SCIM: the tokens directories provision users and groups with (SCIM 2.0), what
-//! each directory group gives its members (the group → role mapping), how long console
-//! sessions last, and the signed-in user's own sessions. Sign-in through OIDC and SAML is
-//! not built yet, and the page says so.
+//! SSO & SCIM: sign-in through the org's OpenID Connect provider (with a test sign-in),
+//! the tokens directories provision users and groups with (SCIM 2.0), what each directory
+//! group gives its members (the group → role mapping), how long console sessions last, and
+//! the signed-in user's own sessions. SAML is not built yet, and the page says so.
 
 use leptos::prelude::*;
 
@@ -12,10 +12,10 @@ use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
 use crate::server_fns::identity::{
-    CreateScimToken, DeleteGroupMapping, EndMySession, RevokeScimToken, SetGroupMapping,
+    CreateScimToken, DeleteGroupMapping, EndMySession, RevokeScimToken, SetGroupMapping, SetOidc,
     SetSessionSettings, identity_view,
 };
-use crate::types::ScimTokenRow;
+use crate::types::{OidcRow, ScimTokenRow};
 
 #[component]
 pub fn IdentityPage() -> impl IntoView {
@@ -25,6 +25,7 @@ pub fn IdentityPage() -> impl IntoView {
     let end = ServerAction::<EndMySession>::new();
     let new_token = ServerAction::<CreateScimToken>::new();
     let revoke = ServerAction::<RevokeScimToken>::new();
+    let oidc = ServerAction::<SetOidc>::new();
     let version = Signal::derive(move || {
         mapping.version().get()
             + unmap.version().get()
@@ -32,6 +33,7 @@ pub fn IdentityPage() -> impl IntoView {
             + end.version().get()
             + new_token.version().get()
             + revoke.version().get()
+            + oidc.version().get()
     });
     let data = Resource::new(move || version.get(), |_| identity_view());
     let flash = posted(version);
@@ -45,12 +47,13 @@ pub fn IdentityPage() -> impl IntoView {
             <div class="card" data-testid="sso-status">
                 <h2>"Single sign-on and provisioning"</h2>
                 <p>
-                    "Provisioning over SCIM 2.0 is on: give a directory (Okta, Entra ID...) the base URL and a token below, and the users and groups it pushes appear on the "
+                    "Sign-in through an OpenID Connect provider and provisioning over SCIM 2.0 are set below: the users a directory pushes or that sign in appear on the "
                     <a href="/settings/users">"Users"</a>
-                    " page with the rights the mapping gives their groups. Sign-in through OIDC or SAML is not built yet: accounts sign in with a local password."
+                    " page with the rights the mapping gives their groups. SAML sign-in is not built yet."
                 </p>
             </div>
             <Loaded data let:v>
+                {v.oidc.clone().map(|o| view! { <OidcCard o action=oidc flash /> })}
                 {v
                     .scim_tokens
                     .clone()
@@ -175,6 +178,98 @@ pub fn IdentityPage() -> impl IntoView {
                 </div>
             </Loaded>
         </Page>
+    }
+}
+
+/// OIDC sign-in for admins: what to register with the provider, the settings (the
+/// secret write-only), the sign-in link and a test sign-in.
+#[component]
+fn OidcCard(
+    o: OidcRow,
+    action: ServerAction<SetOidc>,
+    flash: crate::components::messages::Posted,
+) -> impl IntoView {
+    let test_url = format!("{}&test=1", o.login_url);
+    let state = if o.enabled { "on" } else { "off" };
+    view! {
+        <div class="card" data-testid="oidc">
+            <h2>"Sign-in with OpenID Connect " <span class="badge">{state}</span></h2>
+            <p>
+                "Register ARX with your provider (Okta, Entra ID, Keycloak) as a web application with the redirect URI "
+                <code data-testid="oidc-redirect">{o.redirect_uri.clone()}</code>
+                ", then fill in what it gives you. The client secret is stored encrypted and never shown again."
+            </p>
+            <ActionForm action attr:class="form-grid">
+                <Refilled flash form="oidc">
+                    <Field
+                        label="Issuer"
+                        name="issuer"
+                        required=true
+                        maxlength=500
+                        placeholder="https://example.okta.com"
+                        value=o.issuer.clone()
+                    />
+                    <Field
+                        label="Client id"
+                        name="client_id"
+                        required=true
+                        maxlength=256
+                        value=o.client_id.clone()
+                    />
+                    <Field
+                        label=if o.client_secret_set {
+                            "Client secret (stored; leave empty to keep it)"
+                        } else {
+                            "Client secret"
+                        }
+                        name="client_secret"
+                        kind="password"
+                        maxlength=4096
+                        autocomplete="off"
+                    />
+                    <Field
+                        label="Scopes (space-separated)"
+                        name="scopes"
+                        maxlength=1000
+                        value=o.scopes.clone()
+                    />
+                    <Field
+                        label="Groups claim"
+                        name="groups_claim"
+                        maxlength=100
+                        value=o.groups_claim.clone()
+                    />
+                    <div class="field wide">
+                        <label class="check">
+                            <input
+                                type="checkbox"
+                                name="require_verified_email"
+                                checked=o.require_verified_email
+                            />
+                            "Refuse an email the provider has not verified"
+                        </label>
+                        <label class="check">
+                            <input type="checkbox" name="create_users" checked=o.create_users />
+                            "Create an account at a first sign-in (off: only users provisioned by SCIM or made here)"
+                        </label>
+                        <label class="check">
+                            <input type="checkbox" name="enabled" checked=o.enabled />
+                            "Sign-in through this provider is on"
+                        </label>
+                    </div>
+                </Refilled>
+                <SubmitRow label="Save OIDC settings" />
+            </ActionForm>
+            <p>
+                "Sign-in link: " <code data-testid="oidc-login">{o.login_url.clone()}</code> " "
+                <a class="btn small" href=test_url rel="external" data-testid="oidc-test">
+                    "Test sign-in"
+                </a>
+                <span class="muted small">
+                    " runs every check with your provider and reports what failed, or who would sign in with which rights; nobody is signed in."
+                </span>
+            </p>
+        </div>
     }
 }
 

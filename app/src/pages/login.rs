@@ -1,4 +1,5 @@
-//! Sign-in: a plain form posted to `/auth/login`, so it works without JavaScript.
+//! Sign-in: the org's single sign-on button (a link to `/auth/oidc/login`), and the local
+//! form posted to `/auth/login`; both work without JavaScript.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,6 +22,8 @@ pub fn LoginPage() -> impl IntoView {
             _ => "Sign-in is unavailable right now; try again in a moment.".to_string(),
         })
     };
+    let org = move || q.read().get("org");
+    let offer = Resource::new(org, crate::server_fns::identity::sso_buttons);
     view! {
         <Title text="Sign in" />
         <div class="login-wrap">
@@ -56,10 +59,39 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="btn primary">
                     "Sign in"
                 </button>
-                <p class="muted small">
-                    "Single sign-on (OIDC, SAML) arrives with the identity area."
-                </p>
+                <Suspense>
+                    {move || Suspend::new(async move {
+                        offer.await.ok().map(|o| view! { <SsoChoice o /> })
+                    })}
+                </Suspense>
             </form>
         </div>
     }
+}
+
+/// The org's SSO button (or, when several orgs have SSO and the address names none, a
+/// field for the org), above the local form.
+#[component]
+fn SsoChoice(o: crate::types::SsoOffer) -> impl IntoView {
+    let buttons = o
+        .orgs
+        .into_iter()
+        .map(|(slug, name)| {
+            let href = format!("/auth/oidc/login?org={slug}");
+            view! {
+                <a class="btn" href=href rel="external" data-testid="sso-button">
+                    {format!("Sign in with SSO ({name})")}
+                </a>
+            }
+        })
+        .collect_view();
+    let ask = o.ask_org.then(|| {
+        view! {
+            <p class="muted small">
+                "Single sign-on: open " <code>"/login?org=your-org"</code>
+                " for your organisation's button."
+            </p>
+        }
+    });
+    view! { <div class="sso">{buttons} {ask}</div> }
 }

@@ -1,6 +1,25 @@
 //! Server functions, one per file, grouped by resource. Each gets the engine and the
 //! signed-in principal from context and calls one engine method.
 
+/// `engine.admin(&p)`, or for a lower role a return of the flash that tells them so (an
+/// admin form posted by a reviewer answers in the page's flash, never an error page).
+#[cfg(feature = "ssr")]
+macro_rules! admin_or_flash {
+    ($engine:expr, $p:expr) => {
+        match $engine.admin(&$p) {
+            Ok(admin) => admin,
+            Err(e) => {
+                return $crate::server_fns::ssr::flash(
+                    false,
+                    $crate::server_fns::ssr::public_message(e),
+                    None,
+                )
+                .await;
+            }
+        }
+    };
+}
+
 pub mod agents;
 pub mod approvals;
 pub mod audit;

@@ -8,11 +8,35 @@ use crate::types::IdentitySettings;
 #[server]
 pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use crate::types::{MappingRow, ScimTokenRow, SessionRow};
+    use crate::types::{MappingRow, OidcRow, ScimTokenRow, SessionRow};
     let p = principal().await?;
     let engine = engine();
     let read = engine.reader(&p);
     let settings = read.session_settings().await.map_err(to_error)?;
+    let public = expect_context::<crate::PublicUrl>().0;
+    let oidc = match engine.admin(&p) {
+        Ok(admin) => {
+            let s = admin.oidc_settings().await.map_err(to_error)?;
+            Some(OidcRow {
+                enabled: s.as_ref().is_some_and(|s| s.enabled),
+                issuer: s.as_ref().map(|s| s.issuer.clone()).unwrap_or_default(),
+                client_id: s.as_ref().map(|s| s.client_id.clone()).unwrap_or_default(),
+                scopes: s.as_ref().map_or_else(
+                    || "openid email profile groups".into(),
+                    |s| s.scopes.join(" "),
+                ),
+                groups_claim: s
+                    .as_ref()
+                    .map_or_else(|| "groups".into(), |s| s.groups_claim.clone()),
+                require_verified_email: s.as_ref().is_none_or(|s| s.require_verified_email),
+                create_users: s.as_ref().is_none_or(|s| s.create_users),
+                client_secret_set: s.as_ref().is_some_and(|s| s.client_secret_set),
+                redirect_uri: format!("{public}/auth/oidc/callback"),
+                login_url: format!("{public}/auth/oidc/login?org={}", p.org_slug()),
+            })
+        }
+        Err(_) => None,
+    };
     let scim_tokens = match engine.admin(&p) {
         Ok(admin) => Some(
             admin
@@ -34,7 +58,8 @@ pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
         Err(_) => None,
     };
     Ok(IdentitySettings {
-        scim_base_url: format!("{}/scim/v2", expect_context::<crate::PublicUrl>().0),
+        scim_base_url: format!("{public}/scim/v2"),
+        oidc,
         scim_tokens,
         mappings: read
             .group_mappings()
@@ -72,17 +97,11 @@ pub async fn set_group_mapping(
     #[server(default)] role: String,
     #[server(default)] approver_groups: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{
-        comma_list, engine, flash, flash_form, principal, public_message, refuse_form,
-    };
+    use crate::server_fns::ssr::{comma_list, engine, flash_form, principal, refuse_form};
     use arx_core::model::Role;
     let p = principal().await?;
     let engine = engine();
-    // A lower role is told so in the flash, not with an error page.
-    let admin = match engine.admin(&p) {
-        Ok(admin) => admin,
-        Err(e) => return flash(false, public_message(e), None).await,
-    };
+    let admin = admin_or_flash!(engine, p);
     let typed = [
         ("group", group.as_str()),
         ("role", role.as_str()),

@@ -6,14 +6,10 @@ use leptos::prelude::*;
 
 #[server]
 pub async fn create_scim_token(name: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_form, principal, public_message};
+    use crate::server_fns::ssr::{engine, flash_form, principal};
     let p = principal().await?;
     let engine = engine();
-    // A lower role is told so in the flash, not with an error page.
-    let admin = match engine.admin(&p) {
-        Ok(admin) => admin,
-        Err(e) => return flash(false, public_message(e), None).await,
-    };
+    let admin = admin_or_flash!(engine, p);
     let base = expect_context::<crate::PublicUrl>().0;
     let typed = [("name", name.as_str())];
     let r = admin.create_scim_token(&name).await;

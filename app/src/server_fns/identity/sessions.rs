@@ -7,17 +7,11 @@ pub async fn set_session_settings(
     idle_minutes: String,
     absolute_minutes: String,
 ) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{
-        engine, flash, flash_form, principal, public_message, refuse_form,
-    };
+    use crate::server_fns::ssr::{engine, flash_form, principal, refuse_form};
     use arx_core::store::SessionSettings;
     let p = principal().await?;
     let engine = engine();
-    // A lower role is told so in the flash, not with an error page.
-    let admin = match engine.admin(&p) {
-        Ok(admin) => admin,
-        Err(e) => return flash(false, public_message(e), None).await,
-    };
+    let admin = admin_or_flash!(engine, p);
     let typed = [
         ("idle_minutes", idle_minutes.as_str()),
         ("absolute_minutes", absolute_minutes.as_str()),

@@ -52,14 +52,10 @@ pub async fn list_users() -> Result<Vec<UserRow>, ServerFnError> {
 /// Deactivates (`active` = "false") or reactivates a user.
 #[server]
 pub async fn set_user_active(id: String, active: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal, public_message};
+    use crate::server_fns::ssr::{engine, flash, flash_outcome, principal};
     let p = principal().await?;
     let engine = engine();
-    // A lower role is told so in the flash, not with an error page.
-    let admin = match engine.admin(&p) {
-        Ok(admin) => admin,
-        Err(e) => return flash(false, public_message(e), None).await,
-    };
+    let admin = admin_or_flash!(engine, p);
     let Ok(id) = id.parse() else {
         return flash(false, "that user id is not valid", None).await;
     };
@@ -94,15 +90,11 @@ pub async fn set_user_active(id: String, active: String) -> Result<(), ServerFnE
 #[server]
 pub async fn set_member_of(email: String, groups: String) -> Result<(), ServerFnError> {
     use crate::server_fns::ssr::{
-        comma_list, engine, flash, flash_form, principal, public_message, refuse_form, to_error,
+        comma_list, engine, flash_form, principal, refuse_form, to_error,
     };
     let p = principal().await?;
     let engine = engine();
-    // A lower role is told so in the flash, not with an error page.
-    let admin = match engine.admin(&p) {
-        Ok(admin) => admin,
-        Err(e) => return flash(false, public_message(e), None).await,
-    };
+    let admin = admin_or_flash!(engine, p);
     let typed = [("email", email.as_str()), ("groups", groups.as_str())];
     let Some(user) = engine
         .reader(&p)

@@ -588,13 +588,8 @@ pub struct ScimTokenChanged {
 /// whether it changed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OidcSettingsChanged {
-    pub enabled: bool,
-    pub issuer: String,
-    pub client_id: String,
-    pub scopes: Vec<String>,
-    pub groups_claim: String,
-    pub require_verified_email: bool,
-    pub create_users: bool,
+    #[serde(flatten)]
+    pub settings: crate::model::OidcSettings,
     pub secret_changed: bool,
 }
 

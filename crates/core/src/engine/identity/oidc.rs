@@ -352,13 +352,7 @@ impl AdminOps<'_> {
             org,
             self.actor(),
             ev::OidcSettingsChanged {
-                enabled: settings.enabled,
-                issuer: settings.issuer.clone(),
-                client_id: settings.client_id.clone(),
-                scopes: settings.scopes.clone(),
-                groups_claim: settings.groups_claim.clone(),
-                require_verified_email: settings.require_verified_email,
-                create_users: settings.create_users,
+                settings: settings.clone(),
                 secret_changed: secret.is_some(),
             },
         )
