@@ -644,9 +644,11 @@ impl Engine {
         .map_err(|e| plain(verification_refusal(&e)))?;
         let email = claims
             .email()
-            .map(|e| e.as_str().trim().to_lowercase())
-            .filter(|e| !e.is_empty())
+            .map(|e| e.as_str().to_string())
+            .filter(|e| !e.trim().is_empty())
             .ok_or_else(|| plain(refuse("no_email", "the identity provider sent no email for this account (ask for the email scope)")))?;
+        let email = crate::valid::email("email", "the email the identity provider sent", &email)
+            .map_err(|_| plain(refuse("bad_email", "the identity provider sent an email that is not an address like name@example.com")))?;
         let with_email = |r: SsoRefusal| (r, Some(email.clone()));
         if s.require_verified_email && claims.email_verified() != Some(true) {
             return Err(with_email(refuse(
@@ -661,7 +663,13 @@ impl Engine {
         let name = claims
             .name()
             .and_then(|n| n.get(None))
-            .map(|n| n.as_str().to_string())
+            .map(|n| {
+                n.as_str()
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+            })
+            .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| email.clone());
         let groups = super::groups::group_names(&groups).map_err(|e| with_email(e.into()))?;
         if pending.test {
