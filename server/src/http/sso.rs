@@ -9,6 +9,8 @@
 
 use std::net::SocketAddr;
 
+use app::SESSION_CLAIM_KEY;
+use arx_core::access::SessionClaim;
 use arx_core::engine::{OidcCallback, SSO_COOKIE, SsoOutcome, SsoRefusal, SsoTestReport};
 use axum::Router;
 use axum::extract::{ConnectInfo, Query, RawQuery, State};
@@ -128,17 +130,32 @@ fn refused(r: &SsoRefusal) -> Response {
     )
 }
 
-async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+async fn login(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let Some(org) = q.org.filter(|o| !o.trim().is_empty()) else {
         return refused(&SsoRefusal {
             reason: "unknown_org",
             message: "say which organisation: /auth/oidc/login?org=<slug>".into(),
         });
     };
-    let test = q.test.is_some();
+    // A test sign-in is started from the console: the admin's session comes with it.
+    let tester = match q.test {
+        None => None,
+        Some(_) => Some(match session.get::<SessionClaim>(SESSION_CLAIM_KEY).await {
+            Ok(Some(claim)) => s.engine.principal_for_session(&claim).await.ok().flatten(),
+            _ => None,
+        }),
+    };
     match s
         .engine
-        .oidc_begin(org.trim(), &callback_url(&s), test)
+        .oidc_begin(
+            org.trim(),
+            &callback_url(&s),
+            tester.as_ref().map(Option::as_ref),
+        )
         .await
     {
         Ok(start) => {

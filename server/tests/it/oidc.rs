@@ -165,6 +165,13 @@ impl Browser {
         r
     }
 
+    /// Adds a `name=value` cookie (a console session made elsewhere).
+    fn set_cookie(&mut self, pair: &str) {
+        if let Some((k, v)) = pair.split_once('=') {
+            self.jar.insert(k.to_string(), v.to_string());
+        }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.jar.get(name).map(|v| format!("{name}={v}"))
     }
@@ -194,7 +201,14 @@ async fn location(r: reqwest::Response, base: &str) -> String {
 /// provider sends the browser to (not yet followed).
 pub async fn to_callback(s: &TestServer, op: &Op, b: &mut Browser, user: &str) -> String {
     let r = b.get(&s.url("/auth/oidc/login?org=demo")).await;
-    let mut next = location(r, &op.issuer).await;
+    let next = location(r, &op.issuer).await;
+    let cb = through_provider(op, b, next, user).await;
+    assert!(cb.starts_with(&s.url("/auth/oidc/callback")), "{cb}");
+    cb
+}
+
+/// From the provider's authorization URL to the callback it sends the browser to.
+async fn through_provider(op: &Op, b: &mut Browser, mut next: String, user: &str) -> String {
     assert!(next.starts_with(&op.issuer), "{next}");
     // The provider's redirects, through its login form when it has no session of its own.
     while next.starts_with(&op.issuer) {
@@ -209,7 +223,6 @@ pub async fn to_callback(s: &TestServer, op: &Op, b: &mut Browser, user: &str) -
         };
         next = location(r, &op.issuer).await;
     }
-    assert!(next.starts_with(&s.url("/auth/oidc/callback")), "{next}");
     next
 }
 
@@ -257,6 +270,28 @@ backend_tests! {
         assert_eq!(s.client(&reviewer).get("/v1/admin/sso/oidc").await.0, 403, "{b}");
         let mapping = json!({"group": "arx-reviewers", "role": "reviewer", "approver_groups": ["secops-leads"]});
         assert_eq!(s.client(&admin).put("/v1/admin/group-mappings", mapping).await.0, 200, "{b}");
+
+        // A test sign-in is an admin's, from the console: it reports, and signs nobody in.
+        let test_url = s.url("/auth/oidc/login?org=demo&test=1");
+        let r = Browser::new().get(&test_url).await;
+        assert_eq!(r.status(), 403, "{b}: without a session");
+        assert!(r.text().await.unwrap().contains("data-reason=\"not_admin\""), "{b}");
+        let mut as_reviewer = Browser::new();
+        as_reviewer.set_cookie(&s.console_session("oidc-rev@demo.arx.local", "correct horse battery").await);
+        assert_eq!(as_reviewer.get(&test_url).await.status(), 403, "{b}: a reviewer's session");
+        let mut as_admin = Browser::new();
+        let demo = s.demo();
+        as_admin.set_cookie(&s.console_session(&demo.admin_email, &demo.admin_password).await);
+        let r = as_admin.get(&test_url).await;
+        assert_eq!(r.status(), 303, "{b}");
+        let cb = through_provider(&op, &mut as_admin, location(r, &op.issuer).await, "bob").await;
+        let r = as_admin.get(&cb).await;
+        assert_eq!(r.status(), 200, "{b}");
+        let report = r.text().await.unwrap();
+        assert!(report.contains("Test sign-in passed") && report.contains("bob@example.com"), "{b}: {report}");
+        assert!(report.contains("arx-reviewers → reviewer, approves for secops-leads"), "{b}: {report}");
+        let (_, users) = s.admin_get("/v1/admin/users").await;
+        assert!(!users.to_string().contains("bob@example.com"), "{b}: a test makes no account");
 
         // Bob's first sign-in makes his account, with his group's rights.
         let (code, page) = sign_in(&s, &op, &mut browser, "bob").await;

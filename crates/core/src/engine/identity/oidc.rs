@@ -443,16 +443,27 @@ impl Engine {
 
     /// Starts a sign-in for the org `slug`: the URL to send the browser to, and the cookie
     /// to set.
+    /// `tester`: a test sign-in, which only the org's admins start (it shows what the
+    /// mapping gives).
     pub async fn oidc_begin(
         &self,
         slug: &str,
         redirect_uri: &str,
-        test: bool,
+        tester: Option<Option<&Principal>>,
     ) -> Result<SsoStart, SsoRefusal> {
         let org =
             self.store.org_by_slug(slug).await?.ok_or_else(|| {
                 refuse("unknown_org", format!("there is no organisation '{slug}'"))
             })?;
+        let test = tester.is_some();
+        if let Some(p) = tester
+            && !p.is_some_and(|p| p.org_id == org.id && p.roles.is_admin())
+        {
+            return Err(refuse(
+                "not_admin",
+                "a test sign-in is for the organisation's admins: start it from the SSO & SCIM page while signed in",
+            ));
+        }
         let settings = self
             .store
             .oidc_settings(org.id)
