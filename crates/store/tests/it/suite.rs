@@ -615,3 +615,37 @@ backend_tests! {
         );
     }
 }
+
+backend_tests! {
+    async fn a_sign_in_in_progress_is_taken_once_swept_when_expired_and_capped_per_org(s: Db) {
+        use arx_core::store::SsoLogin;
+        let name = s.backend;
+        let a = org(&s, "sso-a").await;
+        let b = org(&s, "sso-b").await;
+        let login = |org: OrgId, state: &str, expires_ms: i64| SsoLogin {
+            state_hash: state.into(),
+            org_id: org,
+            protocol: "oidc".into(),
+            data: json!({"nonce": "n"}),
+            expires_ms,
+        };
+        assert!(s.sso_login_put(&login(a.id, "s1", 1_000), 0, 2).await.unwrap(), "{name}");
+        assert!(s.sso_login_put(&login(a.id, "s2", 1_000), 0, 2).await.unwrap(), "{name}");
+        assert!(
+            !s.sso_login_put(&login(a.id, "s3", 1_000), 0, 2).await.unwrap(),
+            "{name}: the org's cap is reached"
+        );
+        assert!(
+            s.sso_login_put(&login(b.id, "s3", 1_000), 0, 2).await.unwrap(),
+            "{name}: another org's sign-ins do not count"
+        );
+        let taken = s.sso_login_take("s1").await.unwrap().unwrap();
+        assert_eq!((taken.org_id, taken.data), (a.id, json!({"nonce": "n"})), "{name}");
+        assert_eq!(s.sso_login_take("s1").await.unwrap(), None, "{name}: a state works once");
+        // Storing one after the others expired sweeps them (and frees the cap).
+        assert!(s.sso_login_put(&login(a.id, "s4", 9_000), 1_000, 1).await.unwrap(), "{name}");
+        assert_eq!(s.sso_login_take("s2").await.unwrap(), None, "{name}: swept");
+        assert_eq!(s.sso_login_take("s3").await.unwrap(), None, "{name}: swept in every org");
+        assert!(s.sso_login_take("s4").await.unwrap().is_some(), "{name}");
+    }
+}
