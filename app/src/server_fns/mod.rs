@@ -81,7 +81,18 @@ pub mod ssr {
     /// deactivated): a browser that called from a page goes to the sign-in page, as a
     /// page load would.
     fn signed_out() -> ServerFnError {
+        // A browser's plain form post gets a 302 to `/login`; a page's own call gets the
+        // redirect header its client follows, with 401 rather than a server error.
+        let from_page = use_context::<axum::http::request::Parts>().is_some_and(|req| {
+            !req.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
         leptos_axum::redirect("/login");
+        if from_page && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+            r.set_status(axum::http::StatusCode::UNAUTHORIZED);
+        }
         ServerFnError::new(crate::SIGNED_OUT)
     }
 
