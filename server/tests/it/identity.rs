@@ -337,6 +337,10 @@ backend_tests! {
         let (active, member_of) = (form_action(&users, "set_user_active"), form_action(&users, "set_member_of"));
         let (mapping, timeouts) = (form_action(&identity, "set_group_mapping"), form_action(&identity, "set_session_settings"));
         let (unmap, end) = ("/api/delete_group_mapping".to_string(), form_action(&identity, "end_my_session"));
+        let (oidc, new_scim) = (form_action(&identity, "set_oidc"), form_action(&identity, "create_scim_token"));
+        let (_, made) = s.client(&s.admin_token()).post("/v1/admin/scim-tokens", json!({"name": "kept"})).await;
+        let scim_id = made["token"]["id"].as_str().unwrap().to_string();
+        let revoke_scim = form_action(&s.page_html("/settings/identity", &admin).await, "revoke_scim_token");
         let ciso = s.user_id(&demo.auditor_email).await;
         let admin_token = s.admin_token();
         let (code, _) = s
@@ -378,6 +382,9 @@ backend_tests! {
             post(unmap.clone(), cookie.clone(), vec![("group", "Kept".into())]).await;
             post(timeouts.clone(), cookie.clone(), vec![("idle_minutes", "5".into()), ("absolute_minutes", "5".into())]).await;
             post(end.clone(), cookie.clone(), vec![("key", admin_key.clone())]).await;
+            post(oidc.clone(), cookie.clone(), vec![("enabled", "on".into()), ("issuer", "https://evil.example".into()), ("client_id", "x".into()), ("client_secret", "y".into())]).await;
+            post(new_scim.clone(), cookie.clone(), vec![("name", "stolen".into())]).await;
+            post(revoke_scim.clone(), cookie.clone(), vec![("id", scim_id.clone())]).await;
             assert_eq!(listed(&s, &demo.auditor_email).await["active"], true, "{b}: {who}");
             assert_eq!(listed(&s, &demo.auditor_email).await["member_of"], json!([]), "{b}: {who}");
         }
@@ -400,6 +407,19 @@ backend_tests! {
         assert_eq!(settings["idle_minutes"], 720, "{b}");
         assert_eq!(s.page("/settings/users", &admin).await.status(), 200, "{b}: the admin's session was not ended");
         assert!(s.audit_of("user.deactivated").await.is_empty(), "{b}");
+        let (_, oidc_now) = s.client(&admin_token).get("/v1/admin/sso/oidc").await;
+        assert_eq!(oidc_now["settings"], Value::Null, "{b}: no lower role or outsider set OIDC: {oidc_now}");
+        let (_, tokens) = s.client(&admin_token).get("/v1/admin/scim-tokens").await;
+        assert_eq!(tokens["tokens"].as_array().map(Vec::len), Some(1), "{b}: none made: {tokens}");
+        assert_eq!(tokens["tokens"][0]["revoked_ms"], Value::Null, "{b}: none revoked");
+        // After the session ended: a page's own call gets 401 and the redirect to sign-in;
+        // a browser's plain form post, a 302 to /login. Never a 500.
+        for (accept, status) in [("application/json", 401), ("text/html,application/xhtml+xml", 302)] {
+            let r = s.http.post(s.url(&new_scim)).header("origin", s.url("")).header("accept", accept)
+                .form(&[("name", "late")]).send().await.unwrap();
+            assert_eq!(r.status().as_u16(), status, "{b}: {accept}");
+            assert!(r.headers()["location"].to_str().unwrap().ends_with("/login"), "{b}");
+        }
 
         // The API's routes refuse the same way.
         let rev = s.user_token("rev2@demo.arx.local", Role::Reviewer).await;
