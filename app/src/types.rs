@@ -699,6 +699,8 @@ pub struct SessionRow {
     pub created: String,
     pub last_seen: String,
     pub client: Option<String>,
+    /// The session of the browser looking at the list.
+    pub current: bool,
 }
 
 /// The SSO & SCIM page's data.

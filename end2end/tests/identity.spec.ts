@@ -78,9 +78,15 @@ test("a user sees their own sessions and ends one", async ({ page, browser }, in
   await page.goto("/settings/identity");
   const sessions = page.getByTestId("my-sessions").locator("tbody tr");
   expect(await sessions.count()).toBeGreaterThanOrEqual(2);
-  // End every session but this one (listed first: the last used); this one stays signed in.
+  // This browser's session is marked, and ends with Sign out rather than End.
+  const mine = page.getByTestId("my-sessions").locator('tbody tr[data-current="true"]');
+  await expect(mine).toHaveCount(1);
+  await expect(mine).toContainText("this browser");
+  await expect(mine.getByRole("button", { name: /End session/ })).toHaveCount(0);
+  // End every session but this one; this one stays signed in.
+  const others = page.getByTestId("my-sessions").locator('tbody tr[data-current="false"]');
   for (let n = await sessions.count(); n > 1; n--) {
-    await sessions.last().getByRole("button", { name: /End session/ }).click();
+    await others.last().getByRole("button", { name: /End session/ }).click();
     await expect(page.getByRole("status")).toContainText("Session ended");
     await expect(sessions).toHaveCount(n - 1);
   }

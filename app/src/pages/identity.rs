@@ -151,8 +151,18 @@ pub fn IdentityPage() -> impl IntoView {
                         move |s| {
                             let short: String = s.key.chars().take(12).collect();
                             view! {
-                                <tr data-session=short.clone()>
-                                    <td class="mono small">{format!("{short}…")}</td>
+                                <tr data-session=short.clone() data-current=s.current.to_string()>
+                                    <td class="mono small">
+                                        {format!("{short}…")}
+                                        {s
+                                            .current
+                                            .then(|| {
+                                                view! {
+                                                    " "
+                                                    <span class="badge ok">"this browser"</span>
+                                                }
+                                            })}
+                                    </td>
                                     <td class="nowrap">
                                         <When utc=s.created.clone() />
                                     </td>
@@ -163,13 +173,19 @@ pub fn IdentityPage() -> impl IntoView {
                                         {s.client.clone().unwrap_or_default()}
                                     </td>
                                     <td>
-                                        <RowAction
-                                            action=end
-                                            hidden=vec![("key", s.key.clone())]
-                                            label="End"
-                                            button="btn small danger"
-                                            aria_label=format!("End session {short}")
-                                        />
+                                        // This browser's own session ends with Sign out.
+                                        {(!s.current)
+                                            .then(|| {
+                                                view! {
+                                                    <RowAction
+                                                        action=end
+                                                        hidden=vec![("key", s.key.clone())]
+                                                        label="End"
+                                                        button="btn small danger"
+                                                        aria_label=format!("End session {short}")
+                                                    />
+                                                }
+                                            })}
                                     </td>
                                 </tr>
                             }

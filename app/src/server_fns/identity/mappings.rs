@@ -14,6 +14,11 @@ pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
     let read = engine.reader(&p);
     let settings = read.session_settings().await.map_err(to_error)?;
     let public = expect_context::<crate::PublicUrl>().0;
+    // This browser's session, as lists key it.
+    let current = crate::server_fns::ssr::session()
+        .await?
+        .id()
+        .map(|id| arx_core::engine::token_hash(&id.to_string()));
     let oidc = match engine.admin(&p) {
         Ok(admin) => {
             let s = admin.oidc_settings().await.map_err(to_error)?;
@@ -81,6 +86,7 @@ pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
             .map_err(to_error)?
             .into_iter()
             .map(|s| SessionRow {
+                current: current.as_deref() == Some(s.key.as_str()),
                 key: s.key,
                 created: format_ms(s.created_ms),
                 last_seen: format_ms(s.last_seen_ms),
