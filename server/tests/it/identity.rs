@@ -332,6 +332,9 @@ backend_tests! {
         let b = s.backend;
         let demo = s.demo();
         let admin = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        // A second session of the admin's, so the page has an End form (a browser's own
+        // session ends with Sign out).
+        s.console_session(&demo.admin_email, &demo.admin_password).await;
         let users = s.page_html("/settings/users", &admin).await;
         let identity = s.page_html("/settings/identity", &admin).await;
         let (active, member_of) = (form_action(&users, "set_user_active"), form_action(&users, "set_member_of"));
