@@ -115,6 +115,34 @@ fn local() -> Source {
 }
 
 impl User {
+    /// A new account an identity provider or a directory brought (`source`): no password
+    /// and no role of its own, its rights come from its groups.
+    pub fn from_directory(
+        org_id: OrgId,
+        email: &str,
+        name: &str,
+        source: Source,
+        active: bool,
+        now_ms: i64,
+    ) -> Self {
+        User {
+            id: UserId::new(),
+            org_id,
+            email: email.to_string(),
+            name: name.chars().take(200).collect(),
+            role: None,
+            password_hash: None,
+            active,
+            groups: vec![],
+            slack_user_id: None,
+            created_ms: now_ms,
+            source,
+            last_login_ms: None,
+            break_glass: false,
+            member_of: vec![],
+        }
+    }
+
     /// What the user may do: their own role and every role their groups are mapped to.
     pub fn roles(&self) -> Roles {
         Roles::of(

@@ -43,7 +43,7 @@ use crate::access::Principal;
 use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
-use crate::ids::{OrgId, UserId};
+use crate::ids::OrgId;
 use crate::model::{OidcSettings, Source, User};
 use crate::store::{SsoLogin, StoredOidc};
 use crate::vault::SecretsOf;
@@ -950,22 +950,8 @@ impl Engine {
                 ),
             )),
             None => {
-                let user = User {
-                    id: UserId::new(),
-                    org_id: org,
-                    email: email.to_string(),
-                    name: name.chars().take(200).collect(),
-                    role: None,
-                    password_hash: None,
-                    active: true,
-                    groups: vec![],
-                    slack_user_id: None,
-                    created_ms: self.now_ms(),
-                    source: Source::Oidc,
-                    last_login_ms: None,
-                    break_glass: false,
-                    member_of: vec![],
-                };
+                let user =
+                    User::from_directory(org, email, name, Source::Oidc, true, self.now_ms());
                 self.store.create_user(&user).await?;
                 self.record(
                     org,

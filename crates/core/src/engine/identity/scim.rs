@@ -359,22 +359,15 @@ impl ScimOps<'_> {
         if e.store.user_by_email(&input.email).await?.is_some() {
             return Err(taken(&input.email));
         }
-        let user = User {
-            id: UserId::new(),
-            org_id: org,
-            email: input.email.clone(),
-            name: input.name.clone(),
-            role: None,
-            password_hash: None,
-            active: input.active.unwrap_or(true),
-            groups: vec![],
-            slack_user_id: None,
-            created_ms: e.now_ms(),
-            source: Source::Scim,
-            last_login_ms: None,
-            break_glass: false,
-            member_of: vec![],
-        };
+        let active = input.active.unwrap_or(true);
+        let user = User::from_directory(
+            org,
+            &input.email,
+            &input.name,
+            Source::Scim,
+            active,
+            e.now_ms(),
+        );
         let id = user.id;
         self.write_user(user, input, true).await?;
         self.get(Kind::User, &id.to_string()).await
