@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Runs the SCIM 2.0 conformance checker scim2-tester (through scim2-cli, from PyPI, in a
-# venv under target/) against the built server's /scim/v2: once on SQLite and, when
-# ARX_TEST_POSTGRES_URL is set (scripts/with-postgres.sh), once on a fresh PostgreSQL
-# database. scim2 exits non-zero unless every check it runs is a SUCCESS.
+# Runs the SCIM 2.0 conformance checker scim2-tester (through scim2-cli, from PyPI, in
+# the venv scripts/setup.sh --e2e makes under target/) against the built server's
+# /scim/v2: once on SQLite and, when ARX_TEST_POSTGRES_URL is set
+# (scripts/with-postgres.sh), once on a fresh PostgreSQL database. scim2 exits non-zero
+# unless every check it runs is a SUCCESS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/peers-venv
 if [ ! -x "$venv/bin/scim2" ]; then
-  echo "==> pip install scim2-cli into $venv (once)"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check scim2-cli==0.6.0 scim2-tester==0.5.2
+  echo "scim2-cli is missing from $venv: run scripts/setup.sh --e2e" >&2
+  exit 1
 fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }

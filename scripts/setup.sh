@@ -15,8 +15,18 @@ e2e=false
 sudo_() { if [ "$(id -u)" = "0" ]; then "$@"; else sudo "$@"; fi; }
 
 need=()
-for p in pkg-config libssl-dev; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
-if $e2e; then dpkg -s chromium >/dev/null 2>&1 || need+=(chromium); fi
+# libxmlsec1-dev, libxml2-dev and libclang-dev: samael's SAML signature checks (xmlsec,
+# bound with bindgen at build time).
+for p in pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+# The tests' peers: Chromium; xmlsec1, which the SAML IdP signs with; libfaketime, which
+# runs a second IdP in the past; python3-venv for the Python peers.
+if $e2e; then
+  for p in chromium xmlsec1 faketime python3-venv openssl; do
+    dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+  done
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "==> apt-get install ${need[*]}"
   sudo_ apt-get update -qq
@@ -52,4 +62,14 @@ fi
 if $e2e && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ]; }; then
   echo "==> npm ci in end2end/"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The Python peers, in a venv under target/: the SCIM conformance checker and the SAML
+# identity provider (pysaml2) the identity tests sign in through.
+venv=target/peers-venv
+if $e2e && ! { [ -x "$venv/bin/scim2" ] && "$venv/bin/python" -c 'import saml2' 2>/dev/null; }; then
+  echo "==> pip install the test peers into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check \
+    scim2-cli==0.6.0 scim2-tester==0.5.2 pysaml2==7.5.5
 fi

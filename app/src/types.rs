@@ -684,11 +684,35 @@ pub struct OidcRow {
     pub login_url: String,
 }
 
-/// The sign-in page's SSO buttons: `(slug, name)` of each org offered, or `ask_org` when
-/// several orgs have SSO and the address names none.
+/// SAML sign-in for admins: what to give the IdP (ARX's names) and the settings read from
+/// the IdP's metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SamlRow {
+    /// An IdP's metadata is stored.
+    pub configured: bool,
+    pub enabled: bool,
+    pub metadata_url: String,
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    /// SHA-256 fingerprints of the IdP's signing certificates.
+    pub signing_certs: Vec<String>,
+    pub allow_idp_initiated: bool,
+    pub create_users: bool,
+    pub email_attribute: String,
+    pub name_attribute: String,
+    pub groups_attribute: String,
+    /// ARX's entity id, which is also where its SP metadata is served.
+    pub sp_entity_id: String,
+    pub acs_url: String,
+    /// Where a browser starts signing in (`…&test=1` for a test sign-in).
+    pub login_url: String,
+}
+
+/// The sign-in page's SSO buttons: `(href, label)` of each, or `ask_org` when several orgs
+/// have SSO and the address names none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SsoOffer {
-    pub orgs: Vec<(String, String)>,
+    pub buttons: Vec<(String, String)>,
     pub ask_org: bool,
 }
 
@@ -713,6 +737,7 @@ pub struct IdentitySettings {
     pub scim_tokens: Option<Vec<ScimTokenRow>>,
     /// The org's OIDC sign-in; `None` for non-admins.
     pub oidc: Option<OidcRow>,
+    pub saml: Option<SamlRow>,
     pub idle_minutes: i64,
     pub absolute_minutes: i64,
     pub my_sessions: Vec<SessionRow>,

@@ -1,11 +1,11 @@
-//! SSO & SCIM: sign-in through the org's OpenID Connect provider (with a test sign-in),
-//! the tokens directories provision users and groups with (SCIM 2.0), what each directory
-//! group gives its members (the group → role mapping), how long console sessions last, and
-//! the signed-in user's own sessions. SAML is not built yet, and the page says so.
+//! SSO & SCIM: sign-in through the org's OpenID Connect provider or SAML 2.0 identity
+//! provider (each with a test sign-in), the tokens directories provision users and groups
+//! with (SCIM 2.0), what each directory group gives its members (the group → role
+//! mapping), how long console sessions last, and the signed-in user's own sessions.
 
 use leptos::prelude::*;
 
-use crate::components::form::{Field, Refilled, RowAction, SubmitRow};
+use crate::components::form::{Field, Refilled, RowAction, SubmitRow, TextField};
 use crate::components::me::{OnlyFor, is_admin, signed_in};
 use crate::components::messages::{ShownFlash, posted};
 use crate::components::page::Page;
@@ -13,9 +13,9 @@ use crate::components::table::{Loaded, headers, rows_table};
 use crate::components::when::When;
 use crate::server_fns::identity::{
     CreateScimToken, DeleteGroupMapping, EndMySession, RevokeScimToken, SetGroupMapping, SetOidc,
-    SetSessionSettings, identity_view,
+    SetSaml, SetSessionSettings, identity_view,
 };
-use crate::types::{OidcRow, ScimTokenRow};
+use crate::types::{OidcRow, SamlRow, ScimTokenRow};
 
 #[component]
 pub fn IdentityPage() -> impl IntoView {
@@ -26,6 +26,7 @@ pub fn IdentityPage() -> impl IntoView {
     let new_token = ServerAction::<CreateScimToken>::new();
     let revoke = ServerAction::<RevokeScimToken>::new();
     let oidc = ServerAction::<SetOidc>::new();
+    let saml = ServerAction::<SetSaml>::new();
     let version = Signal::derive(move || {
         mapping.version().get()
             + unmap.version().get()
@@ -34,6 +35,7 @@ pub fn IdentityPage() -> impl IntoView {
             + new_token.version().get()
             + revoke.version().get()
             + oidc.version().get()
+            + saml.version().get()
     });
     let data = Resource::new(move || version.get(), |_| identity_view());
     let flash = posted(version);
@@ -47,13 +49,14 @@ pub fn IdentityPage() -> impl IntoView {
             <div class="card" data-testid="sso-status">
                 <h2>"Single sign-on and provisioning"</h2>
                 <p>
-                    "Sign-in through an OpenID Connect provider and provisioning over SCIM 2.0 are set below: the users a directory pushes or that sign in appear on the "
+                    "Sign-in through an OpenID Connect provider or a SAML 2.0 identity provider, and provisioning over SCIM 2.0, are set below: the users a directory pushes or that sign in appear on the "
                     <a href="/settings/users">"Users"</a>
-                    " page with the rights the mapping gives their groups. SAML sign-in is not built yet."
+                    " page with the rights the mapping gives their groups. The local admin account stays as break-glass; its use shows on the Overview."
                 </p>
             </div>
             <Loaded data let:v>
                 {v.oidc.clone().map(|o| view! { <OidcCard o action=oidc flash /> })}
+                {v.saml.clone().map(|row| view! { <SamlCard row action=saml flash /> })}
                 {v
                     .scim_tokens
                     .clone()
@@ -284,6 +287,141 @@ fn OidcCard(
                 <span class="muted small">
                     " runs every check with your provider and reports what failed, or who would sign in with which rights; nobody is signed in."
                 </span>
+            </p>
+        </div>
+    }
+}
+
+/// SAML sign-in for admins: ARX's names to give the IdP (its metadata first), the IdP's
+/// metadata by URL or upload, what was read from it, the options, and a test sign-in.
+#[component]
+fn SamlCard(
+    row: SamlRow,
+    action: ServerAction<SetSaml>,
+    flash: crate::components::messages::Posted,
+) -> impl IntoView {
+    let test_url = format!("{}&test=1", row.login_url);
+    let state = match (row.configured, row.enabled) {
+        (false, _) => "not set",
+        (true, true) => "on",
+        (true, false) => "off",
+    };
+    let read = row.configured.then(|| {
+        let certs = row
+            .signing_certs
+            .iter()
+            .map(|c| {
+                view! {
+                    <li>
+                        <code class="small">{c.clone()}</code>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <dl class="facts" data-testid="saml-idp">
+                <dt>"IdP entity id"</dt>
+                <dd>
+                    <code>{row.idp_entity_id.clone()}</code>
+                </dd>
+                <dt>"Sign-in URL (HTTP-Redirect)"</dt>
+                <dd>
+                    <code>{row.idp_sso_url.clone()}</code>
+                </dd>
+                <dt>"Signing certificates (SHA-256)"</dt>
+                <dd>
+                    <ul class="plain">{certs}</ul>
+                </dd>
+            </dl>
+        }
+    });
+    view! {
+        <div class="card" data-testid="saml">
+            <h2>"Sign-in with SAML 2.0 " <span class="badge">{state}</span></h2>
+            <p>
+                "Give your IdP (Okta, Entra ID, Keycloak, ADFS) ARX's metadata: "
+                <a href=row.sp_entity_id.clone() rel="external" data-testid="saml-sp-metadata">
+                    <code>{row.sp_entity_id.clone()}</code>
+                </a> ", or enter by hand the entity id (the same URL) and the ACS URL "
+                <code data-testid="saml-acs">{row.acs_url.clone()}</code>
+                " (HTTP-POST). Send the email as the NameID (format emailAddress) or as an attribute, and the groups as an attribute. Then give ARX the IdP's metadata here."
+            </p>
+            {read}
+            <ActionForm action attr:class="form-grid">
+                <Refilled flash form="saml">
+                    <Field
+                        label="IdP metadata URL (https)"
+                        name="metadata_url"
+                        maxlength=2000
+                        placeholder="https://example.okta.com/app/…/sso/saml/metadata"
+                        value=row.metadata_url.clone()
+                    />
+                    <TextField
+                        label="…or the IdP metadata XML"
+                        name="metadata_xml"
+                        value=""
+                        rows=4
+                        code=true
+                        hint="Leave both empty to keep the metadata read before. Metadata without a signing certificate is refused: ARX takes only signed assertions."
+                    />
+                    <Field
+                        label="Email attribute (empty: the NameID)"
+                        name="email_attribute"
+                        maxlength=200
+                        value=row.email_attribute.clone()
+                    />
+                    <Field
+                        label="Name attribute"
+                        name="name_attribute"
+                        maxlength=200
+                        value=row.name_attribute.clone()
+                    />
+                    <Field
+                        label="Groups attribute"
+                        name="groups_attribute"
+                        maxlength=200
+                        value=row.groups_attribute.clone()
+                    />
+                    <div class="field wide">
+                        <label class="check">
+                            <input type="checkbox" name="create_users" checked=row.create_users />
+                            "Create an account at a first sign-in (off: only users provisioned by SCIM or made here)"
+                        </label>
+                        <label class="check">
+                            <input
+                                type="checkbox"
+                                name="allow_idp_initiated"
+                                checked=row.allow_idp_initiated
+                            />
+                            "Take sign-ins started at the IdP (its app dashboard); off: only those started at ARX, each answered once"
+                        </label>
+                        <label class="check">
+                            <input type="checkbox" name="enabled" checked=row.enabled />
+                            "Sign-in through this IdP is on"
+                        </label>
+                    </div>
+                </Refilled>
+                <SubmitRow label="Save SAML settings" />
+            </ActionForm>
+            <p>
+                "Sign-in link: " <code data-testid="saml-login">{row.login_url.clone()}</code> " "
+                {row
+                    .configured
+                    .then(|| {
+                        view! {
+                            <a
+                                class="btn small"
+                                href=test_url.clone()
+                                rel="external"
+                                data-testid="saml-test"
+                            >
+                                "Test sign-in"
+                            </a>
+                            <span class="muted small">
+                                " checks a real answer of your IdP (signature, issuer, audience, recipient, validity) and shows who would sign in with which rights; nobody is signed in."
+                            </span>
+                        }
+                    })}
             </p>
         </div>
     }

@@ -74,13 +74,12 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 fn SsoChoice(o: crate::types::SsoOffer) -> impl IntoView {
     let buttons = o
-        .orgs
+        .buttons
         .into_iter()
-        .map(|(slug, name)| {
-            let href = format!("/auth/oidc/login?org={slug}");
+        .map(|(href, label)| {
             view! {
                 <a class="btn" href=href rel="external" data-testid="sso-button">
-                    {format!("Sign in with SSO ({name})")}
+                    {label}
                 </a>
             }
         })

@@ -16,7 +16,7 @@ use crate::ids::{
 use crate::policy::{Escalation, PolicyDoc};
 
 pub use identity::{
-    BreakGlassUse, GroupMapping, Membership, OidcSettings, Roles, Source, UserView,
+    BreakGlassUse, GroupMapping, Membership, OidcSettings, Roles, SamlSettings, Source, UserView,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,22 +1,29 @@
-//! `/auth/oidc/...`: sign-in through the org's OpenID Connect provider, for browsers.
+//! Sign-in through the org's identity provider, for browsers: `/auth/oidc/...` (OpenID
+//! Connect) and `/saml/...` (SAML 2.0).
 //!
 //! `GET /auth/oidc/login?org=<slug>` sets a short-lived cookie that binds the sign-in to
 //! this browser (`SameSite=Lax`, so it comes back on the provider's redirect) and sends the
 //! browser to the provider. `GET /auth/oidc/callback` finishes: a new session, then a page
 //! that moves on to the console by itself (a redirect straight from the provider's
 //! cross-site navigation would not carry the `SameSite=Strict` session cookie). A refusal
-//! is a page saying what failed. Neither is in the OpenAPI document: browsers call them.
+//! is a page saying what failed.
+//!
+//! `GET /saml/metadata?org=<slug>` is ARX's SP metadata for the org (served before an IdP
+//! is set). `GET /saml/login?org=<slug>` sends the browser to the IdP with an
+//! AuthnRequest; the IdP's page posts the answer to `POST /saml/acs`, which finishes like
+//! the OIDC callback. None of these is in the OpenAPI document: browsers and IdPs call them.
 
 use std::net::SocketAddr;
 
 use app::SESSION_CLAIM_KEY;
+use arx_core::access::Principal;
 use arx_core::access::SessionClaim;
-use arx_core::engine::{OidcCallback, SSO_COOKIE, SsoOutcome, SsoRefusal, SsoTestReport};
-use axum::Router;
-use axum::extract::{ConnectInfo, Query, RawQuery, State};
+use arx_core::engine::{OidcCallback, SSO_COOKIE, SamlAcs, SsoOutcome, SsoRefusal, SsoTestReport};
+use axum::extract::{ConnectInfo, Form, Query, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, routing::post};
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -28,6 +35,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/auth/oidc/login", get(login))
         .route("/auth/oidc/callback", get(callback))
+        .route("/saml/metadata", get(saml_metadata))
+        .route("/saml/login", get(saml_login))
+        .route("/saml/acs", post(saml_acs))
 }
 
 /// Where the provider sends browsers back (registered with it as the redirect URI).
@@ -81,12 +91,16 @@ fn tested(t: &SsoTestReport) -> Response {
         StatusCode::OK,
         "Test sign-in passed",
         &format!(
-            "<p>Every check passed: issuer, audience, signature, expiry, nonce{}.</p>\
+            "<p>Every check passed: {}.</p>\
              <dl data-testid=\"sso-test\"><dt>Email</dt><dd>{}</dd><dt>Name</dt><dd>{}</dd>\
              <dt>Groups</dt><dd>{}</dd><dt>What the mapping gives</dt><dd>{}</dd>\
              <dt>Account</dt><dd>{}</dd></dl><p class=\"muted\">Nobody was signed in.</p>\
              <p><a class=\"btn\" href=\"/settings/identity\">Back to SSO &amp; SCIM</a></p>",
-            "",
+            if t.protocol == "saml" {
+                "signature (SHA-256 or stronger, covering what was read), issuer, audience, recipient, InResponseTo, validity window, one-time use"
+            } else {
+                "issuer, audience, signature, expiry, nonce"
+            },
             escape(&t.email),
             escape(&t.name),
             list(&t.groups),
@@ -130,43 +144,86 @@ fn refused(r: &SsoRefusal) -> Response {
     )
 }
 
+/// Who starts a test sign-in: `None` for a real sign-in; for a test, the signed-in
+/// principal (`Some(None)` when nobody is: the engine refuses it).
+async fn tester(s: &AppState, session: &Session, test: bool) -> Option<Option<Principal>> {
+    if !test {
+        return None;
+    }
+    Some(match session.get::<SessionClaim>(SESSION_CLAIM_KEY).await {
+        Ok(Some(claim)) => s.engine.principal_for_session(&claim).await.ok().flatten(),
+        _ => None,
+    })
+}
+
+/// A 303 to the identity provider.
+fn to_idp(url: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(l) = HeaderValue::from_str(url) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The page after a provider's answer: a test's report, a new session with a page that
+/// moves on to the console, or the refusal.
+async fn finished(
+    session: &Session,
+    client: std::net::IpAddr,
+    outcome: Result<SsoOutcome, SsoRefusal>,
+) -> Response {
+    match outcome {
+        Ok(SsoOutcome::Tested(t)) => tested(&t),
+        Ok(SsoOutcome::SignedIn(p)) => match start_session(session, client, &p).await {
+            Ok(()) => page(
+                StatusCode::OK,
+                "Signed in",
+                &format!(
+                    "<p>Signed in as {}.</p><p><a class=\"btn primary\" href=\"/\">Continue to the console</a></p>",
+                    escape(p.email())
+                ),
+                "<meta http-equiv=\"refresh\" content=\"0;url=/\">",
+            ),
+            Err(()) => refused(&SsoRefusal {
+                reason: "unavailable",
+                message: "the session could not be started; try again".into(),
+            }),
+        },
+        Err(e) => refused(&e),
+    }
+}
+
+fn org_named(org: Option<String>, start: &str) -> Result<String, SsoRefusal> {
+    org.map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .ok_or_else(|| SsoRefusal {
+            reason: "unknown_org",
+            message: format!("say which organisation: {start}?org=<slug>"),
+        })
+}
+
 async fn login(
     State(s): State<AppState>,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    let Some(org) = q.org.filter(|o| !o.trim().is_empty()) else {
-        return refused(&SsoRefusal {
-            reason: "unknown_org",
-            message: "say which organisation: /auth/oidc/login?org=<slug>".into(),
-        });
+    let org = match org_named(q.org, "/auth/oidc/login") {
+        Ok(o) => o,
+        Err(r) => return refused(&r),
     };
     // A test sign-in is started from the console: the admin's session comes with it.
-    let tester = match q.test {
-        None => None,
-        Some(_) => Some(match session.get::<SessionClaim>(SESSION_CLAIM_KEY).await {
-            Ok(Some(claim)) => s.engine.principal_for_session(&claim).await.ok().flatten(),
-            _ => None,
-        }),
-    };
+    let tester = tester(&s, &session, q.test.is_some()).await;
     match s
         .engine
-        .oidc_begin(
-            org.trim(),
-            &callback_url(&s),
-            tester.as_ref().map(Option::as_ref),
-        )
+        .oidc_begin(&org, &callback_url(&s), tester.as_ref().map(Option::as_ref))
         .await
     {
         Ok(start) => {
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(l) = HeaderValue::from_str(&start.url) {
-                r.headers_mut().insert(header::LOCATION, l);
-            }
+            let mut r = to_idp(&start.url);
             r.headers_mut()
                 .insert(header::SET_COOKIE, cookie(&s, &start.cookie, 600));
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(e) => refused(&e),
@@ -191,30 +248,71 @@ async fn callback(
         .find(|(k, _)| *k == SSO_COOKIE)
         .map(|(_, v)| v.to_string());
     let client = client_addr(&headers, peer, s.trust_forwarded_for);
-    let finished = s
+    let outcome = s
         .engine
         .oidc_finish(&cb, bound.as_deref(), &callback_url(&s), Some(client))
         .await;
-    let mut r = match finished {
-        Ok(SsoOutcome::Tested(t)) => tested(&t),
-        Ok(SsoOutcome::SignedIn(p)) => match start_session(&session, client, &p).await {
-            Ok(()) => page(
-                StatusCode::OK,
-                "Signed in",
-                &format!(
-                    "<p>Signed in as {}.</p><p><a class=\"btn primary\" href=\"/\">Continue to the console</a></p>",
-                    escape(p.email())
-                ),
-                "<meta http-equiv=\"refresh\" content=\"0;url=/\">",
-            ),
-            Err(()) => refused(&SsoRefusal {
-                reason: "unavailable",
-                message: "the session could not be started; try again".into(),
-            }),
-        },
-        Err(e) => refused(&e),
-    };
+    let mut r = finished(&session, client, outcome).await;
     r.headers_mut()
         .insert(header::SET_COOKIE, cookie(&s, "", 0));
     r
+}
+
+/// ARX's SP metadata for the org: what the IdP is given first.
+async fn saml_metadata(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    let org = match org_named(q.org, "/saml/metadata") {
+        Ok(o) => o,
+        Err(r) => return refused(&r),
+    };
+    match s.engine.saml_sp_metadata(&org, &s.hub.public_url).await {
+        Ok(xml) => (
+            [
+                (header::CONTENT_TYPE, "application/samlmetadata+xml"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            xml,
+        )
+            .into_response(),
+        Err(e) => refused(&SsoRefusal {
+            reason: "unknown_org",
+            message: e.to_string(),
+        }),
+    }
+}
+
+async fn saml_login(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let org = match org_named(q.org, "/saml/login") {
+        Ok(o) => o,
+        Err(r) => return refused(&r),
+    };
+    let tester = tester(&s, &session, q.test.is_some()).await;
+    match s
+        .engine
+        .saml_begin(&org, &s.hub.public_url, tester.as_ref().map(Option::as_ref))
+        .await
+    {
+        Ok(url) => to_idp(&url),
+        Err(e) => refused(&e),
+    }
+}
+
+/// The assertion consumer service: the IdP's page posts the signed response here.
+async fn saml_acs(
+    State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    session: Session,
+    form: Result<Form<SamlAcs>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let client = client_addr(&headers, peer, s.trust_forwarded_for);
+    let form = form.map(|Form(f)| f).unwrap_or_default();
+    let outcome = s
+        .engine
+        .saml_acs(&form, &s.hub.public_url, Some(client))
+        .await;
+    finished(&session, client, outcome).await
 }

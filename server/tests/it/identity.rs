@@ -341,6 +341,10 @@ backend_tests! {
         let (mapping, timeouts) = (form_action(&identity, "set_group_mapping"), form_action(&identity, "set_session_settings"));
         let (unmap, end) = ("/api/delete_group_mapping".to_string(), form_action(&identity, "end_my_session"));
         let (oidc, new_scim) = (form_action(&identity, "set_oidc"), form_action(&identity, "create_scim_token"));
+        let saml = form_action(&identity, "set_saml");
+        // A usable IdP metadata document: the one the API's document gives as an example.
+        let doc: Value = s.http.get(s.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let idp_md = doc["components"]["schemas"]["SamlInput"]["example"]["metadata_xml"].as_str().unwrap().to_string();
         let (_, made) = s.client(&s.admin_token()).post("/v1/admin/scim-tokens", json!({"name": "kept"})).await;
         let scim_id = made["token"]["id"].as_str().unwrap().to_string();
         let revoke_scim = form_action(&s.page_html("/settings/identity", &admin).await, "revoke_scim_token");
@@ -386,6 +390,7 @@ backend_tests! {
             post(timeouts.clone(), cookie.clone(), vec![("idle_minutes", "5".into()), ("absolute_minutes", "5".into())]).await;
             post(end.clone(), cookie.clone(), vec![("key", admin_key.clone())]).await;
             post(oidc.clone(), cookie.clone(), vec![("enabled", "on".into()), ("issuer", "https://evil.example".into()), ("client_id", "x".into()), ("client_secret", "y".into())]).await;
+            post(saml.clone(), cookie.clone(), vec![("enabled", "on".into()), ("metadata_xml", idp_md.clone())]).await;
             post(new_scim.clone(), cookie.clone(), vec![("name", "stolen".into())]).await;
             post(revoke_scim.clone(), cookie.clone(), vec![("id", scim_id.clone())]).await;
             assert_eq!(listed(&s, &demo.auditor_email).await["active"], true, "{b}: {who}");
@@ -412,6 +417,11 @@ backend_tests! {
         assert!(s.audit_of("user.deactivated").await.is_empty(), "{b}");
         let (_, oidc_now) = s.client(&admin_token).get("/v1/admin/sso/oidc").await;
         assert_eq!(oidc_now["settings"], Value::Null, "{b}: no lower role or outsider set OIDC: {oidc_now}");
+        let (_, saml_now) = s.client(&admin_token).get("/v1/admin/sso/saml").await;
+        assert_eq!(saml_now["settings"], Value::Null, "{b}: no lower role or outsider set SAML: {saml_now}");
+        post(saml.clone(), admin.clone(), vec![("metadata_xml", idp_md.clone())]).await;
+        let (_, saml_now) = s.client(&admin_token).get("/v1/admin/sso/saml").await;
+        assert_eq!(saml_now["settings"]["idp_entity_id"], "https://idp.example.com/saml", "{b}: the same post works for the admin: {saml_now}");
         let (_, tokens) = s.client(&admin_token).get("/v1/admin/scim-tokens").await;
         assert_eq!(tokens["tokens"].as_array().map(Vec::len), Some(1), "{b}: none made: {tokens}");
         assert_eq!(tokens["tokens"][0]["revoked_ms"], Value::Null, "{b}: none revoked");

@@ -24,6 +24,7 @@ mod registry;
 mod registry_graphs;
 mod responses;
 mod rule_edits;
+mod saml;
 mod scim;
 mod slack;
 mod state_reads;

@@ -152,7 +152,7 @@ impl Browser {
         r
     }
 
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let r = self
             .http
             .post(url)
@@ -166,7 +166,7 @@ impl Browser {
     }
 
     /// Adds a `name=value` cookie (a console session made elsewhere).
-    fn set_cookie(&mut self, pair: &str) {
+    pub fn set_cookie(&mut self, pair: &str) {
         if let Some((k, v)) = pair.split_once('=') {
             self.jar.insert(k.to_string(), v.to_string());
         }

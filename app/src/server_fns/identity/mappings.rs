@@ -8,7 +8,7 @@ use crate::types::IdentitySettings;
 #[server]
 pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
     use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
-    use crate::types::{MappingRow, OidcRow, ScimTokenRow, SessionRow};
+    use crate::types::{MappingRow, OidcRow, SamlRow, ScimTokenRow, SessionRow};
     let p = principal().await?;
     let engine = engine();
     let read = engine.reader(&p);
@@ -42,6 +42,39 @@ pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
         }
         Err(_) => None,
     };
+    let saml = match engine.admin(&p) {
+        Ok(admin) => {
+            let s = admin.saml_settings().await.map_err(to_error)?;
+            let sp = arx_core::engine::SamlSp::new(&public, p.org_slug());
+            let mut row = SamlRow {
+                name_attribute: "displayName".into(),
+                groups_attribute: "groups".into(),
+                create_users: true,
+                sp_entity_id: sp.entity_id,
+                acs_url: sp.acs_url,
+                login_url: sp.login_url,
+                ..SamlRow::default()
+            };
+            if let Some(s) = s {
+                row = SamlRow {
+                    configured: true,
+                    enabled: s.enabled,
+                    metadata_url: s.metadata_url.unwrap_or_default(),
+                    idp_entity_id: s.idp_entity_id,
+                    idp_sso_url: s.idp_sso_url,
+                    signing_certs: s.signing_certs,
+                    allow_idp_initiated: s.allow_idp_initiated,
+                    create_users: s.create_users,
+                    email_attribute: s.email_attribute,
+                    name_attribute: s.name_attribute,
+                    groups_attribute: s.groups_attribute,
+                    ..row
+                };
+            }
+            Some(row)
+        }
+        Err(_) => None,
+    };
     let scim_tokens = match engine.admin(&p) {
         Ok(admin) => Some(
             admin
@@ -65,6 +98,7 @@ pub async fn identity_view() -> Result<IdentitySettings, ServerFnError> {
     Ok(IdentitySettings {
         scim_base_url: format!("{public}/scim/v2"),
         oidc,
+        saml,
         scim_tokens,
         mappings: read
             .group_mappings()

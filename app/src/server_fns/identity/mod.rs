@@ -2,12 +2,14 @@
 
 mod mappings;
 mod oidc;
+mod saml;
 mod scim;
 mod sessions;
 mod users;
 
 pub use mappings::*;
 pub use oidc::*;
+pub use saml::*;
 pub use scim::*;
 pub use sessions::*;
 pub use users::*;

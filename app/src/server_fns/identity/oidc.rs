@@ -68,8 +68,25 @@ pub async fn sso_buttons(org: Option<String>) -> Result<SsoOffer, ServerFnError>
         .sso_choices(org.as_deref().map(str::trim).filter(|o| !o.is_empty()))
         .await
         .map_err(to_error)?;
+    let both = |slug: &str| choices.orgs.iter().filter(|c| c.slug == slug).count() > 1;
+    let buttons = choices
+        .orgs
+        .iter()
+        .map(|c| {
+            let label = if both(&c.slug) {
+                format!(
+                    "Sign in with SSO ({}, {})",
+                    c.name,
+                    c.protocol.to_uppercase()
+                )
+            } else {
+                format!("Sign in with SSO ({})", c.name)
+            };
+            (c.start_path(), label)
+        })
+        .collect();
     Ok(SsoOffer {
-        orgs: choices.orgs,
+        buttons,
         ask_org: choices.many,
     })
 }

@@ -593,6 +593,14 @@ pub struct OidcSettingsChanged {
     pub secret_changed: bool,
 }
 
+/// `settings.saml_changed`: an admin set the org's SAML sign-in (with the IdP's signing
+/// certificates' fingerprints, so a swapped certificate is on the record).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamlSettingsChanged {
+    #[serde(flatten)]
+    pub settings: crate::model::SamlSettings,
+}
+
 /// `sso.refused`: a sign-in through an identity provider was refused; `reason` is stable
 /// (`wrong_issuer`, `nonce_mismatch`, `unknown_key`...), `message` what the person saw.
 /// Coalesced per reason and client address.
@@ -838,6 +846,7 @@ events! {
     "responses.purged" => ResponsesPurged(ResponsesPurged),
     "settings.retention_changed" => RetentionChanged(RetentionChanged),
     "settings.oidc_changed" => OidcSettingsChanged(OidcSettingsChanged),
+    "settings.saml_changed" => SamlSettingsChanged(SamlSettingsChanged),
     "sso.refused" => SsoRefused(SsoRefused),
     "scim.user_written" => ScimUserWritten(ScimUserWritten),
     "scim.user_deleted" => ScimUserDeleted(ScimUserDeleted),

@@ -33,11 +33,10 @@ pub use graphs::{
     MAX_FLEET_GRAPH_PAGE,
 };
 pub use identity::accounts::{new_secret_token, token_hash};
-pub use identity::oidc::{
-    OidcCallback, OidcInput, SSO_COOKIE, SsoChoices, SsoOutcome, SsoRefusal, SsoStart,
-    SsoTestReport,
-};
+pub use identity::oidc::{OidcCallback, OidcInput, SSO_COOKIE, SsoStart};
+pub use identity::saml::{SamlAcs, SamlInput, SamlSp};
 pub use identity::scim::{ScimCaller, ScimOps};
+pub use identity::sso::{SsoChoice, SsoChoices, SsoOutcome, SsoRefusal, SsoTestReport};
 pub use identity::tokens::{DEFAULT_TOKEN_LIFETIME_DAYS, NewToken};
 pub use policy::{ActivePolicy, ApplyOutcome, Author, PolicyChange};
 pub use registration::{MANIFEST_CONNECTOR, Registration};

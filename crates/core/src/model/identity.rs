@@ -181,6 +181,32 @@ pub struct OidcSettings {
     pub updated_ms: i64,
 }
 
+/// An org's sign-in through its SAML 2.0 identity provider, as admins see it. The IdP's
+/// metadata document is stored beside it; these are what was read from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SamlSettings {
+    pub enabled: bool,
+    /// Where the IdP's metadata was read from; `None` when it was uploaded.
+    pub metadata_url: Option<String>,
+    /// The IdP's entity id (every response and assertion must be issued by it).
+    pub idp_entity_id: String,
+    /// Where browsers are sent to sign in (the IdP's HTTP-Redirect endpoint).
+    pub idp_sso_url: String,
+    /// SHA-256 fingerprints of the IdP's signing certificates, `AB:CD:…`.
+    pub signing_certs: Vec<String>,
+    /// Sign-ins the IdP starts (no request of ARX's to answer) are taken.
+    pub allow_idp_initiated: bool,
+    /// A first sign-in creates the account; otherwise only provisioned users sign in.
+    pub create_users: bool,
+    /// The attribute with the email; empty: the assertion's NameID.
+    pub email_attribute: String,
+    /// The attribute with the person's name.
+    pub name_attribute: String,
+    /// The attribute whose values are the person's groups.
+    pub groups_attribute: String,
+    pub updated_ms: i64,
+}
+
 /// How the org's break-glass account was used: shown on the Overview, so a sign-in that
 /// bypassed single sign-on is seen.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

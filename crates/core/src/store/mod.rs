@@ -84,7 +84,7 @@ pub use registry::{DriftChange, DriftCursor, DriftQuery, RegistryStore};
 pub use responses::{ResponseBody, ResponseStore};
 pub use scim::{ScimGroup, ScimMember, ScimStore, ScimToken, ScimUser, ScimUserWrite};
 pub use simulations::SimulationStore;
-pub use sso::{SsoLogin, SsoStore, StoredOidc};
+pub use sso::{SsoLogin, SsoStore, StoredOidc, StoredSaml};
 pub use stats::StatsStore;
 
 use crate::error::CoreError;

@@ -1,12 +1,12 @@
-//! Single sign-on: each org's OIDC settings (the client secret sealed) and the sign-ins
-//! in progress.
+//! Single sign-on: each org's OIDC settings (the client secret sealed) and SAML settings
+//! (with the IdP's metadata), the sign-ins in progress, and the SAML assertions consumed.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use super::StoreResult;
 use crate::ids::OrgId;
-use crate::model::OidcSettings;
+use crate::model::{OidcSettings, SamlSettings};
 
 /// An org's OIDC settings as stored: the secret sealed under the org's data key.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,12 +15,19 @@ pub struct StoredOidc {
     pub sealed_secret: Option<String>,
 }
 
+/// An org's SAML settings as stored, with the IdP's metadata document they were read from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSaml {
+    pub settings: SamlSettings,
+    pub idp_metadata: String,
+}
+
 /// A sign-in in progress, under the SHA-256 of its `state`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsoLogin {
     pub state_hash: String,
     pub org_id: OrgId,
-    /// `oidc` (later `saml`).
+    /// `oidc` or `saml`.
     pub protocol: String,
     pub data: Value,
     pub expires_ms: i64,
@@ -36,6 +43,19 @@ pub trait SsoStore: Send + Sync {
     /// already has `max_pending` in progress.
     async fn sso_login_put(&self, l: &SsoLogin, now_ms: i64, max_pending: i64)
     -> StoreResult<bool>;
+    async fn saml_settings(&self, org: OrgId) -> StoreResult<Option<StoredSaml>>;
+    async fn put_saml_settings(&self, org: OrgId, s: &StoredSaml) -> StoreResult<()>;
+    /// Every org's SAML settings (for the sign-in page's buttons).
+    async fn saml_orgs(&self) -> StoreResult<Vec<(OrgId, SamlSettings)>>;
+    /// Marks an assertion id consumed until `expires_ms` (sweeping expired ones first);
+    /// `false` when it was consumed already.
+    async fn saml_assertion_once(
+        &self,
+        org: OrgId,
+        assertion_id: &str,
+        expires_ms: i64,
+        now_ms: i64,
+    ) -> StoreResult<bool>;
     /// Takes (deletes and returns) the sign-in with this state hash: it works once.
     async fn sso_login_take(&self, state_hash: &str) -> StoreResult<Option<SsoLogin>>;
 }

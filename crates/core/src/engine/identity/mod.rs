@@ -5,7 +5,9 @@
 pub(super) mod accounts;
 mod groups;
 pub(super) mod oidc;
+pub(super) mod saml;
 pub(super) mod scim;
 mod slack;
+pub(super) mod sso;
 pub(super) mod throttle;
 pub(super) mod tokens;

@@ -39,20 +39,15 @@ use subtle::ConstantTimeEq;
 
 use super::super::{AdminOps, Engine};
 use super::accounts::{new_secret_token, token_hash};
+use super::sso::{self, SsoOutcome, SsoRefusal, refuse};
 use crate::access::Principal;
-use crate::audit::Actor;
 use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::OrgId;
-use crate::model::{OidcSettings, Source, User};
+use crate::model::{OidcSettings, Source};
 use crate::store::{SsoLogin, StoredOidc};
 use crate::vault::SecretsOf;
 
-/// How long a started sign-in may take.
-const PENDING_MS: i64 = 10 * 60 * 1000;
-/// Sign-ins in progress an org may have at once (a flood of `/auth/oidc/login` cannot
-/// grow the table without bound).
-const MAX_PENDING: i64 = 5_000;
 /// The provider's keys are fetched again, on a token signed with an unknown key, at most
 /// this often.
 const JWKS_REFETCH_MS: i64 = 60_000;
@@ -116,39 +111,6 @@ pub struct OidcInput {
     pub create_users: Option<bool>,
 }
 
-/// Why a sign-in was refused: a stable reason and what the person is told.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{message}")]
-pub struct SsoRefusal {
-    pub reason: &'static str,
-    pub message: String,
-}
-
-fn refuse(reason: &'static str, message: impl Into<String>) -> SsoRefusal {
-    SsoRefusal {
-        reason,
-        message: message.into(),
-    }
-}
-
-impl From<CoreError> for SsoRefusal {
-    fn from(e: CoreError) -> Self {
-        tracing::error!(error = %e, "single sign-on failed");
-        refuse(
-            "unavailable",
-            "sign-in is unavailable right now; try again, or sign in with your password",
-        )
-    }
-}
-
-/// The SSO buttons of the sign-in page: `(slug, name)` of each org offered; `many` when
-/// several orgs have SSO on and none was named (the page asks for the org).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SsoChoices {
-    pub orgs: Vec<(String, String)>,
-    pub many: bool,
-}
-
 /// Where to send the browser, and the cookie value that binds the sign-in to it.
 #[derive(Debug, Clone)]
 pub struct SsoStart {
@@ -208,25 +170,6 @@ struct Pending {
     /// A test sign-in: every check runs, nobody is signed in or created.
     #[serde(default)]
     test: bool,
-}
-
-/// What a finished sign-in gives: a signed-in principal, or a test's report.
-#[derive(Debug)]
-pub enum SsoOutcome {
-    SignedIn(Box<Principal>),
-    Tested(SsoTestReport),
-}
-
-/// What a test sign-in found: everything checked passed, and this is who would sign in.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SsoTestReport {
-    pub email: String,
-    pub name: String,
-    pub groups: Vec<String>,
-    /// "exists", "would be created", with the account's rights now.
-    pub account: String,
-    /// What the org's mapping gives each group that is mapped.
-    pub mapped: Vec<String>,
 }
 
 fn scope_token(s: &str) -> bool {
@@ -451,19 +394,7 @@ impl Engine {
         redirect_uri: &str,
         tester: Option<Option<&Principal>>,
     ) -> Result<SsoStart, SsoRefusal> {
-        let org =
-            self.store.org_by_slug(slug).await?.ok_or_else(|| {
-                refuse("unknown_org", format!("there is no organisation '{slug}'"))
-            })?;
-        let test = tester.is_some();
-        if let Some(p) = tester
-            && !p.is_some_and(|p| p.org_id == org.id && p.roles.is_admin())
-        {
-            return Err(refuse(
-                "not_admin",
-                "a test sign-in is for the organisation's admins: start it from the SSO & SCIM page while signed in",
-            ));
-        }
+        let (org, test) = self.sso_start_org(slug, tester).await?;
         let settings = self
             .store
             .oidc_settings(org.id)
@@ -474,7 +405,7 @@ impl Engine {
         let p = match self.provider(org.id, &settings).await {
             Ok(p) => p,
             Err(r) => {
-                self.sso_refused(org.id, &r, None, None).await;
+                self.sso_refused(org.id, "oidc", &r, None, None).await;
                 return Err(r);
             }
         };
@@ -482,27 +413,13 @@ impl Engine {
         let state = new_secret_token("");
         let nonce = new_secret_token("");
         let binding = new_secret_token("");
-        let now = self.now_ms();
         let pending = Pending {
             nonce: nonce.clone(),
             verifier: verifier.secret().clone(),
             binding: token_hash(&binding),
             test,
         };
-        let login = SsoLogin {
-            state_hash: token_hash(&state),
-            org_id: org.id,
-            protocol: "oidc".into(),
-            data: serde_json::to_value(&pending)
-                .map_err(|e| CoreError::internal("pending sign-in", e))?,
-            expires_ms: now + PENDING_MS,
-        };
-        if !self.store.sso_login_put(&login, now, MAX_PENDING).await? {
-            return Err(refuse(
-                "busy",
-                "too many sign-ins are in progress for this organisation; try again in a few minutes",
-            ));
-        }
+        self.sso_pending(org.id, "oidc", &state, &pending).await?;
         let mut url =
             url::Url::parse(p.metadata.authorization_endpoint().as_str()).map_err(|e| {
                 refuse(
@@ -552,7 +469,7 @@ impl Engine {
                 )
             };
             if let Some(org) = cookie_org {
-                self.sso_refused(org, &r, None, client).await;
+                self.sso_refused(org, "oidc", &r, None, client).await;
             } else {
                 tracing::warn!(
                     reason = r.reason,
@@ -565,7 +482,7 @@ impl Engine {
         match self.finish(&login, cb, binding, redirect_uri, client).await {
             Ok(p) => Ok(p),
             Err((r, email)) => {
-                self.sso_refused(org, &r, email, client).await;
+                self.sso_refused(org, "oidc", &r, email, client).await;
                 Err(r)
             }
         }
@@ -653,182 +570,41 @@ impl Engine {
             other => other,
         }
         .map_err(|e| plain(verification_refusal(&e)))?;
-        let email = claims
-            .email()
-            .map(|e| e.as_str().to_string())
-            .filter(|e| !e.trim().is_empty())
-            .ok_or_else(|| plain(refuse("no_email", "the identity provider sent no email for this account (ask for the email scope)")))?;
-        let email = crate::valid::email("email", "the email the identity provider sent", &email)
-            .map_err(|_| plain(refuse("bad_email", "the identity provider sent an email that is not an address like name@example.com")))?;
-        let with_email = |r: SsoRefusal| (r, Some(email.clone()));
-        if s.require_verified_email && claims.email_verified() != Some(true) {
-            return Err(with_email(refuse(
-                "email_unverified",
-                format!(
-                    "the identity provider has not verified {email}; this organisation requires a verified email"
-                ),
-            )));
-        }
-        let groups =
-            groups_of(&claims.additional_claims().rest, &s.groups_claim).map_err(with_email)?;
-        let name = claims
-            .name()
-            .and_then(|n| n.get(None))
-            .map(|n| {
-                n.as_str()
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect::<String>()
-            })
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| email.clone());
-        let groups = super::groups::group_names(&groups).map_err(|e| with_email(e.into()))?;
-        if pending.test {
-            return self
-                .test_report(org, email, name, groups, s)
-                .await
-                .map_err(|r| (r, None));
-        }
-        let user = self
-            .oidc_user(org, &email, &name, s)
-            .await
-            .map_err(with_email)?;
-        let internal = |e: CoreError| with_email(e.into());
-        self.set_idp_groups(&user, Source::Oidc, groups)
-            .await
-            .map_err(internal)?;
-        self.signed_in(&user, "oidc", client)
-            .await
-            .map_err(internal)?;
-        let user = self
-            .store
-            .user(org, user.id)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                internal(CoreError::Internal(
-                    "the account went away while signing in".into(),
-                ))
-            })?;
-        let p = self.principal_for(&user).await.map_err(internal)?;
-        Ok(SsoOutcome::SignedIn(Box::new(p)))
-    }
-
-    /// A test sign-in's report: who would sign in, with which groups and rights.
-    async fn test_report(
-        &self,
-        org: OrgId,
-        email: String,
-        name: String,
-        groups: Vec<String>,
-        s: &OidcSettings,
-    ) -> Result<SsoOutcome, SsoRefusal> {
-        let account = match self.store.user_by_email(&email).await? {
-            Some(u) if u.org_id != org => {
-                return Err(refuse(
-                    "wrong_org",
-                    format!("{email} belongs to another organisation in ARX"),
-                ));
-            }
-            Some(u) if !u.active => {
-                return Err(refuse(
-                    "inactive",
-                    format!("the account {email} is deactivated"),
-                ));
-            }
-            Some(u) => format!("exists ({} now)", u.roles().describe()),
-            None if !s.create_users => {
-                return Err(refuse(
-                    "not_provisioned",
-                    format!(
-                        "{email} has no account here: this organisation lets in only users provisioned by its directory"
-                    ),
-                ));
-            }
-            None => "would be created at the first real sign-in".into(),
-        };
-        let mappings = self.store.group_mappings(org).await?;
-        let mapped = mappings
-            .iter()
-            .filter(|m| groups.contains(&m.group))
-            .map(|m| {
-                let role = m.role.map(|r| r.as_str().to_string());
-                let approves = (!m.approver_groups.is_empty())
-                    .then(|| format!("approves for {}", m.approver_groups.join(", ")));
-                format!(
-                    "{} → {}",
-                    m.group,
-                    role.into_iter()
-                        .chain(approves)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
-            .collect();
-        Ok(SsoOutcome::Tested(SsoTestReport {
-            email,
-            name,
-            groups,
-            account,
-            mapped,
-        }))
-    }
-
-    /// Replaces the user's memberships from `source` when they changed (recorded).
-    async fn set_idp_groups(
-        &self,
-        user: &User,
-        source: Source,
-        groups: Vec<String>,
-    ) -> Result<(), CoreError> {
-        let mut had: Vec<&str> = user
-            .member_of
-            .iter()
-            .filter(|m| m.source == source)
-            .map(|m| m.group.as_str())
-            .collect();
-        had.sort_unstable();
-        if had == groups.iter().map(String::as_str).collect::<Vec<_>>() {
-            return Ok(());
-        }
-        self.store
-            .set_member_of(user.org_id, user.id, source, &groups)
-            .await?;
-        self.record(
-            user.org_id,
-            Actor::user(user.id, &user.email),
-            ev::MemberOfSet {
-                user_id: user.id,
-                email: user.email.clone(),
-                source: source.as_str().into(),
-                groups,
-            },
+        let email = sso::provider_email(
+            claims.email().map(|e| e.as_str()),
+            "the identity provider sent no email for this account (ask for the email scope)",
         )
-        .await?;
-        Ok(())
-    }
-
-    /// The orgs whose sign-in page shows an SSO button: the one named, or, when none is,
-    /// the only org with OIDC on (`many` when several are: the page then asks which).
-    pub async fn sso_choices(&self, slug: Option<&str>) -> Result<SsoChoices, CoreError> {
-        let on = self.store.oidc_orgs().await?;
-        let mut orgs = vec![];
-        for (id, _) in on.into_iter().filter(|(_, s)| s.enabled) {
-            if let Some(o) = self.store.org(id).await? {
-                orgs.push((o.slug, o.name));
-            }
+        .map_err(plain)?;
+        if s.require_verified_email && claims.email_verified() != Some(true) {
+            return Err((
+                refuse(
+                    "email_unverified",
+                    format!(
+                        "the identity provider has not verified {email}; this organisation requires a verified email"
+                    ),
+                ),
+                Some(email),
+            ));
         }
-        Ok(match slug {
-            Some(slug) => SsoChoices {
-                orgs: orgs.into_iter().filter(|(s, _)| s == slug).collect(),
-                many: false,
+        let groups = groups_of(&claims.additional_claims().rest, &s.groups_claim)
+            .map_err(|r| (r, Some(email.clone())))?;
+        let name = sso::display_name(
+            claims.name().and_then(|n| n.get(None)).map(|n| n.as_str()),
+            &email,
+        );
+        self.complete_sign_in(
+            sso::Vouched {
+                org,
+                source: Source::Oidc,
+                email,
+                name,
+                groups,
+                create_users: s.create_users,
+                test: pending.test,
             },
-            None if orgs.len() > 1 => SsoChoices {
-                orgs: vec![],
-                many: true,
-            },
-            None => SsoChoices { orgs, many: false },
-        })
+            client,
+        )
+        .await
     }
 
     async fn client_secret(&self, org: OrgId, stored: &StoredOidc) -> Result<String, CoreError> {
@@ -922,77 +698,6 @@ impl Engine {
             chrono::DateTime::from_timestamp_millis(clock.now_ms()).unwrap_or_default()
         });
         token.claims(&verifier, nonce)
-    }
-
-    /// The org's account for an email from the provider: found, or created when the org
-    /// allows it. Another org's account, or an inactive one, is refused.
-    async fn oidc_user(
-        &self,
-        org: OrgId,
-        email: &str,
-        name: &str,
-        s: &OidcSettings,
-    ) -> Result<User, SsoRefusal> {
-        match self.store.user_by_email(email).await? {
-            Some(u) if u.org_id != org => Err(refuse(
-                "wrong_org",
-                format!("{email} belongs to another organisation in ARX"),
-            )),
-            Some(u) if !u.active => Err(refuse(
-                "inactive",
-                format!("the account {email} is deactivated"),
-            )),
-            Some(u) => Ok(u),
-            None if !s.create_users => Err(refuse(
-                "not_provisioned",
-                format!(
-                    "{email} has no account here: this organisation lets in only users provisioned by its directory"
-                ),
-            )),
-            None => {
-                let user =
-                    User::from_directory(org, email, name, Source::Oidc, true, self.now_ms());
-                self.store.create_user(&user).await?;
-                self.record(
-                    org,
-                    Actor::system(),
-                    ev::UserCreated {
-                        user_id: user.id,
-                        email: user.email.clone(),
-                        role: None,
-                    },
-                )
-                .await?;
-                Ok(user)
-            }
-        }
-    }
-
-    /// Records a refused sign-in, coalesced per reason and client.
-    async fn sso_refused(
-        &self,
-        org: OrgId,
-        r: &SsoRefusal,
-        email: Option<String>,
-        client: Option<IpAddr>,
-    ) {
-        let client = client.map(|c| c.to_string());
-        let key = format!(
-            "sso.refused:oidc:{}:{}",
-            r.reason,
-            client.as_deref().unwrap_or("-")
-        );
-        let event = ev::SsoRefused {
-            protocol: "oidc".into(),
-            reason: r.reason.into(),
-            message: r.message.clone(),
-            email,
-            client,
-            burst: Default::default(),
-        };
-        if let Err(e) = self.record_refusal(org, key, Actor::system(), event).await {
-            tracing::error!(error = %e, "a refused sign-in could not be recorded");
-        }
     }
 }
 
