@@ -15,7 +15,7 @@ test("a group mapping changes a signed-in user's role, and deactivation ends the
   // The admin maps a group to the reviewer role and puts the CISO in it.
   await signIn(page, "admin");
   await page.getByRole("link", { name: "SSO & SCIM" }).click();
-  await expect(page.getByTestId("sso-status")).toContainText("not built yet");
+  await expect(page.getByTestId("sso-status")).toContainText("SAML 2.0");
   await page.getByLabel("Group (exactly as the directory names it)").fill("Board Reporting/Leads");
   await page.getByLabel("Role").selectOption("reviewer");
   await page.getByLabel("Approver groups (comma-separated)").fill("board");

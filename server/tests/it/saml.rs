@@ -534,6 +534,23 @@ backend_tests! {
             }
         }
 
+        // The email from an attribute instead of the NameID: taken; absent, refused.
+        let by_attribute = json!({"enabled": true, "email_attribute": "mail"});
+        assert_eq!(s.client(&admin).put("/v1/admin/sso/saml", by_attribute).await.0, 200, "{b}");
+        idp.mode("normal").await;
+        let (code, page) = sign_in_with(&s, &idp, &mut Browser::new(), "bob", |x| {
+            x.replace(">bob@example.com</", ">someone-else@example.com</")
+        }).await;
+        assert_eq!((code, reason_of(&page)), (403, "bad_signature"), "{b}: the NameID is signed too: {page}");
+        let before = logins(&s).await;
+        let (code, page) = sign_in_with(&s, &idp, &mut Browser::new(), "bob", |x| x).await;
+        assert_eq!((code, logins(&s).await), (200, before + 1), "{b}: the email from the mail attribute: {page}");
+        idp.mode("no_email").await;
+        let (code, page) = sign_in_with(&s, &idp, &mut Browser::new(), "bob", |x| x).await;
+        assert_eq!((code, reason_of(&page)), (403, "no_email"), "{b}: {page}");
+        assert!(page.contains("no mail attribute"), "{b}: {page}");
+        assert_eq!(s.client(&admin).put("/v1/admin/sso/saml", json!({"enabled": true})).await.0, 200, "{b}");
+
         // Mallory's real responses, rewritten to claim alice (an admin): signature
         // wrapping XSW1–8, an unsigned assertion inside a signed response, a comment in
         // the NameID. None signs anybody in.
@@ -571,6 +588,14 @@ backend_tests! {
         let (code, page) = post_acs(&s, &mut fresh, &xml).await;
         assert_eq!((code, reason_of(&page)), (403, "expired"), "{b}: {page}");
         drop(late);
+        // One not valid yet: the same IdP, ten minutes ahead.
+        let early = Idp::start(&s, &dir, Some(("+10m", &idp))).await.unwrap();
+        let mut fresh = Browser::new();
+        let to = begin(&s, &mut fresh).await;
+        let xml = early.answer(&mut fresh, &to, "bob").await;
+        let (code, page) = post_acs(&s, &mut fresh, &xml).await;
+        assert_eq!((code, reason_of(&page)), (403, "not_yet_valid"), "{b}: {page}");
+        drop(early);
 
         // IdP-initiated: refused while off; taken once when on (a replay is refused).
         let unasked = idp.initiate(&s, "bob").await;
@@ -588,7 +613,7 @@ backend_tests! {
         assert_eq!((code, reason_of(&page)), (403, "replayed"), "{b}: {page}");
         // Each kind of refusal is on the record.
         let seen = reasons(&s).await;
-        for reason in ["unknown_request", "bad_signature", "wrapped", "malformed", "wrong_audience", "wrong_recipient", "idp_error", "expired", "idp_initiated_off", "replayed"] {
+        for reason in ["unknown_request", "bad_signature", "wrapped", "malformed", "no_email", "not_yet_valid", "wrong_audience", "wrong_recipient", "idp_error", "expired", "idp_initiated_off", "replayed"] {
             assert!(seen.iter().any(|r| r == reason), "{b}: {reason} recorded: {seen:?}");
         }
 
