@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::{OrgId, RecordId};
-use arx_core::store::{AgentCalls, AuditQuery, AuditStore, ResponseBody, StoreResult};
+use arx_core::store::{
+    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, Facet, KindFilter, ResponseBody,
+    StoreResult,
+};
 use async_trait::async_trait;
 
 use crate::{SqlStore, Table, db_err, in_org, rows};
@@ -107,21 +110,52 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        let agent = if q.agent.is_some() {
-            " AND agent_id = $4"
-        } else {
-            ""
-        };
-        let sql = format!(
-            "SELECT record FROM audit_records WHERE org_id = $1 AND seq < $2{agent} ORDER BY seq DESC LIMIT $3"
-        );
-        let mut query = in_org(&sql, org)
-            .bind(q.before_seq.unwrap_or(i64::MAX))
-            .bind(i64::from(q.limit));
-        if let Some(a) = q.agent {
-            query = query.bind(a.to_string());
+        let (mut clause, mut binds) = filtered(&q.filter);
+        if let Some(c) = q.cursor {
+            clause.push_str(&format!(
+                " AND seq {} ${}",
+                if q.oldest_first { ">" } else { "<" },
+                binds.len() + 2
+            ));
+            binds.push(Bind::Int(c));
         }
-        self.fetch_all(query, "audit page", rows::audit).await
+        let sql = format!(
+            "SELECT record FROM audit_records WHERE org_id = $1{clause} ORDER BY seq {} LIMIT ${}",
+            if q.oldest_first { "ASC" } else { "DESC" },
+            binds.len() + 2
+        );
+        binds.push(Bind::Int(i64::from(q.limit)));
+        self.fetch_all(
+            bind_all(in_org(&sql, org), &binds),
+            "audit page",
+            rows::audit,
+        )
+        .await
+    }
+
+    async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets> {
+        let (clause, binds) = filtered(filter);
+        let counts = |column: &'static str| {
+            let sql = format!(
+                "SELECT {column} AS v, COUNT(*) AS n FROM audit_records \
+                 WHERE org_id = $1{clause} AND {column} IS NOT NULL \
+                 GROUP BY {column} ORDER BY n DESC, v LIMIT 50"
+            );
+            let binds = binds.clone();
+            async move {
+                self.fetch_all(bind_all(in_org(&sql, org), &binds), "audit facets", |r| {
+                    Ok(Facet {
+                        value: rows::get(r, "v")?,
+                        count: rows::get(r, "n")?,
+                    })
+                })
+                .await
+            }
+        };
+        Ok(AuditFacets {
+            verdicts: counts("verdict").await?,
+            connectors: counts("connector").await?,
+        })
     }
 
     async fn audit_after(
@@ -299,4 +333,66 @@ impl SqlStore {
         }
         tx.commit().await
     }
+}
+
+/// A value bound to a search's placeholder.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The `AND …` conditions of a filter (after `org_id = $1`) and their values, for `$2`
+/// on. Every value is bound, never spliced into the SQL.
+fn filtered(f: &AuditFilter) -> (String, Vec<Bind>) {
+    let mut clause = String::new();
+    let mut binds = vec![];
+    let mut cond = |sql: &str, b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        clause.push_str(&sql.replace('?', &format!("${}", binds.len() + 1)));
+    };
+    let text = |v: &String| Bind::Text(v.clone());
+    if let Some(a) = f.agent {
+        cond(" AND agent_id = ?", Bind::Text(a.to_string()), &mut binds);
+    }
+    if let Some(c) = &f.connector {
+        cond(" AND connector = ?", text(c), &mut binds);
+    }
+    if let Some(o) = &f.operation {
+        cond(" AND operation = ?", text(o), &mut binds);
+    }
+    if let Some(v) = &f.verdict {
+        cond(" AND verdict = ?", text(v), &mut binds);
+    }
+    match &f.kind {
+        Some(KindFilter::Exactly(k)) => cond(" AND kind = ?", text(k), &mut binds),
+        // A family's prefix is `[a-z0-9_.]` only (checked by the engine): no LIKE wildcard.
+        Some(KindFilter::Family(k)) => {
+            cond(" AND kind LIKE ?", Bind::Text(format!("{k}%")), &mut binds)
+        }
+        None => {}
+    }
+    if let Some(r) = f.risk_min {
+        cond(" AND risk_score >= ?", Bind::Int(r), &mut binds);
+    }
+    if let Some(r) = f.risk_max {
+        cond(" AND risk_score <= ?", Bind::Int(r), &mut binds);
+    }
+    if let Some(t) = f.from_ms {
+        cond(" AND ts_ms >= ?", Bind::Int(t), &mut binds);
+    }
+    if let Some(t) = f.to_ms {
+        cond(" AND ts_ms <= ?", Bind::Int(t), &mut binds);
+    }
+    (clause, binds)
+}
+
+fn bind_all<'q>(mut q: crate::Query<'q>, binds: &[Bind]) -> crate::Query<'q> {
+    for b in binds {
+        q = match b {
+            Bind::Text(t) => q.bind(t.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
 }

@@ -6,6 +6,7 @@ mod admin_api;
 mod approval_promise;
 mod approvals;
 mod audit_cli;
+mod audit_search;
 mod client;
 mod console;
 mod contract;

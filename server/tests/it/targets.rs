@@ -402,11 +402,7 @@ backend_tests! {
             .store
             .audit_page(
                 org.id,
-                &arx_core::store::AuditQuery {
-                    before_seq: None,
-                    limit: 10,
-                    agent: None,
-                },
+                &arx_core::store::AuditQuery::newest(Default::default(), 10),
             )
             .await
             .unwrap()

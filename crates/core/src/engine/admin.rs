@@ -479,9 +479,8 @@ impl ReadOps<'_> {
             )));
         }
         let q = AuditQuery {
-            before_seq,
-            limit,
-            agent: None,
+            cursor: before_seq,
+            ..AuditQuery::newest(Default::default(), limit)
         };
         self.engine.store.audit_page(self.who.org_id, &q).await
     }
@@ -493,11 +492,13 @@ impl ReadOps<'_> {
         limit: u32,
     ) -> Result<Vec<AuditRecord>, CoreError> {
         let a = self.agent(agent).await?;
-        let q = AuditQuery {
-            before_seq: None,
-            limit: limit.clamp(1, MAX_AUDIT_PAGE),
-            agent: Some(a.id),
-        };
+        let q = AuditQuery::newest(
+            crate::store::AuditFilter {
+                agent: Some(a.id),
+                ..Default::default()
+            },
+            limit.clamp(1, MAX_AUDIT_PAGE),
+        );
         self.engine.store.audit_page(a.org_id, &q).await
     }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod approvals;
+mod audit_search;
 mod audit_writer;
 mod execute;
 mod grants;
@@ -25,6 +26,7 @@ use std::sync::{Arc, RwLock, Weak};
 
 pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
+pub use audit_search::{AuditResults, AuditSearch};
 pub use audit_writer::AuditWriter;
 pub use execute::Executed;
 pub use grants::GrantRequest;

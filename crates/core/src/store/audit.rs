@@ -7,14 +7,71 @@ use super::responses::ResponseBody;
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
 use crate::ids::{OrgId, RecordId};
 
-/// A page of the audit trail, newest first.
+/// Which records of an org's trail a search keeps. Every field narrows; none keeps all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// The records about this agent (its calls, their results, its changes).
+    pub agent: Option<crate::ids::AgentId>,
+    pub connector: Option<String>,
+    pub operation: Option<String>,
+    /// `PERMIT`, `ESCALATE` or `DENY`.
+    pub verdict: Option<String>,
+    /// A kind (`execute.intercept`), or a family of them (`approval.` for every
+    /// `approval.*`).
+    pub kind: Option<KindFilter>,
+    /// Risk scores from and to, inclusive.
+    pub risk_min: Option<i64>,
+    pub risk_max: Option<i64>,
+    /// Times from and to, inclusive, in ms since the epoch.
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// A kind filter: one kind, or every kind that starts with a prefix ending in `.`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindFilter {
+    Exactly(String),
+    Family(String),
+}
+
+/// A page of a search of the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
-    /// Only records with `seq` below this (for paging backwards).
-    pub before_seq: Option<i64>,
+    pub filter: AuditFilter,
+    /// Continue after this `seq` (exclusive), in the page's order.
+    pub cursor: Option<i64>,
+    /// Oldest first; newest first otherwise.
+    pub oldest_first: bool,
     pub limit: u32,
-    /// Only the records about this agent (its calls, their results, its changes).
-    pub agent: Option<crate::ids::AgentId>,
+}
+
+impl AuditQuery {
+    /// The newest `limit` records that `filter` keeps.
+    pub fn newest(filter: AuditFilter, limit: u32) -> Self {
+        AuditQuery {
+            filter,
+            cursor: None,
+            oldest_first: false,
+            limit,
+        }
+    }
+}
+
+/// How many records a filter keeps, per verdict and per connector (records without
+/// either are not counted there).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditFacets {
+    /// Most first.
+    pub verdicts: Vec<Facet>,
+    /// Most first (at most 50).
+    pub connectors: Vec<Facet>,
+}
+
+/// A value and how many records have it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct Facet {
+    pub value: String,
+    pub count: i64,
 }
 
 /// How many records of a kind one agent has about one connector (see
@@ -40,7 +97,11 @@ pub trait AuditStore: Send + Sync {
         drafts: &[AuditDraft],
         bodies: &[ResponseBody],
     ) -> StoreResult<Vec<AuditRecord>>;
+    /// A page of the records `q.filter` keeps, in `seq` order (newest or oldest first)
+    /// after `q.cursor`.
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
+    /// How many records `filter` keeps, per verdict and per connector.
+    async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
     async fn audit_after(
         &self,

@@ -163,11 +163,7 @@ backend_tests! {
         assert!(
             s.audit_page(
                 a.id,
-                &AuditQuery {
-                    before_seq: None,
-                    limit: 50,
-                    agent: None,
-                }
+                &AuditQuery::newest(Default::default(), 50)
             )
             .await
             .unwrap()
@@ -209,11 +205,7 @@ backend_tests! {
         let page = s
             .audit_page(
                 a.id,
-                &AuditQuery {
-                    before_seq: None,
-                    limit: 2,
-                    agent: None,
-                },
+                &AuditQuery::newest(Default::default(), 2),
             )
             .await
             .unwrap();
@@ -226,9 +218,8 @@ backend_tests! {
             .audit_page(
                 a.id,
                 &AuditQuery {
-                    before_seq: Some(2),
-                    limit: 2,
-                    agent: None,
+                    cursor: Some(2),
+                    ..AuditQuery::newest(Default::default(), 2)
                 },
             )
             .await

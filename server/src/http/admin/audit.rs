@@ -1,14 +1,11 @@
-//! The org's audit trail: pages of records, newest first (`GET /v1/admin/audit`), and
+//! The org's audit trail: search with filters and keyset pages (`GET /v1/admin/audit`), and
 //! the vendor responses kept outside the chain (`GET /v1/admin/audit/{record_id}/response`:
 //! admins and auditors; the body with whether it matches the chain's hash).
 
-use arx_core::audit::AuditRecord;
-use arx_core::engine::ResponseView;
+use arx_core::engine::{AuditResults, AuditSearch, ResponseView};
 use arx_core::ids::RecordId;
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,39 +19,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(response))
 }
 
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct AuditParams {
-    /// Records before this sequence number (the previous page's `next_before`).
-    before: Option<i64>,
-    /// How many records, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    limit: Option<u32>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AuditPage {
-    records: Vec<AuditRecord>,
-    /// Where the next (older) page starts; absent on the last page.
-    next_before: Option<i64>,
-}
-
-/// A page of the org's audit trail, newest first.
+/// A search of the org's audit trail: filters on agent, connector, operation, verdict,
+/// kind, risk and time, keyset pages newest or oldest first, and the counts per verdict
+/// and per connector for the whole filter. A bad filter is a 400 naming its parameter;
+/// an unknown parameter is refused, never ignored.
 #[utoipa::path(get, path = "/v1/admin/audit", tag = "audit", security(("adminToken" = [])),
-    params(AuditParams),
-    responses((status = 200, description = "The page", body = AuditPage)))]
+    params(AuditSearch),
+    responses((status = 200, description = "The page", body = AuditResults),
+        (status = 400, description = "A bad filter, naming its parameter", body = ErrorBody)))]
 async fn audit_page(
     State(s): State<AppState>,
     Caller(p, _): Caller,
-    QueryParams(q): QueryParams<AuditParams>,
-) -> ApiResult<Json<AuditPage>> {
-    let limit = q.limit.unwrap_or(50);
-    let records = s.engine.reader(&p).audit_page(q.before, limit).await?;
-    let next_before = records.last().map(|r| r.seq).filter(|&seq| seq > 1);
-    Ok(Json(AuditPage {
-        records,
-        next_before,
-    }))
+    QueryParams(q): QueryParams<AuditSearch>,
+) -> ApiResult<Json<AuditResults>> {
+    Ok(Json(s.engine.reader(&p).audit_search(&q).await?))
 }
 
 /// The vendor's response to a call, kept outside the chain (admins and auditors; the

@@ -1,0 +1,252 @@
+//! Searching an org's audit trail: filters on the record's indexed columns (agent,
+//! connector, operation, verdict, kind, risk, time), keyset pages by `seq` in either
+//! order, and counts per verdict and per connector for the same filter. The API's query
+//! parameters and the console's filter bar are both read here, so a filter means the same
+//! everywhere, and a bad one names its parameter.
+
+use serde::{Deserialize, Serialize};
+
+use super::admin::{MAX_AUDIT_PAGE, ReadOps};
+use crate::audit::AuditRecord;
+use crate::error::CoreError;
+use crate::ids::AgentId;
+use crate::policy::Verdict;
+use crate::store::{AuditFacets, AuditFilter, AuditQuery, KindFilter};
+
+/// A search as people write it: the API's query parameters, the console's filter bar.
+/// Every value is checked here; an empty one is no filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditSearch {
+    /// The agent, by id or name.
+    pub agent: Option<String>,
+    /// The connector, e.g. `crowdstrike`.
+    pub connector: Option<String>,
+    /// The operation, e.g. `hosts:contain`.
+    pub operation: Option<String>,
+    /// `PERMIT`, `ESCALATE` or `DENY` (any case).
+    pub verdict: Option<String>,
+    /// A record kind (`execute.intercept`), or a family with `.*` (`approval.*`).
+    pub kind: Option<String>,
+    /// The lowest risk score kept, 0 to 100.
+    #[param(minimum = 0, maximum = 100)]
+    pub risk_min: Option<i64>,
+    /// The highest risk score kept, 0 to 100.
+    #[param(minimum = 0, maximum = 100)]
+    pub risk_max: Option<i64>,
+    /// The earliest time kept (RFC 3339, e.g. `2026-07-01T00:00:00Z`).
+    pub from: Option<String>,
+    /// The latest time kept (RFC 3339).
+    pub to: Option<String>,
+    /// `newest` (default) or `oldest` first.
+    pub order: Option<String>,
+    /// Where the page starts: the previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Records before this sequence number, newest first (the older form of `cursor`).
+    pub before: Option<i64>,
+    /// How many records, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// A page of a search: the records, where the next page starts, and the counts for the
+/// whole filter.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditResults {
+    pub records: Vec<AuditRecord>,
+    /// The next page's `cursor`; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// The next (older) page's `before` when the order is newest first; absent on the
+    /// last page.
+    pub next_before: Option<i64>,
+    /// How many records the filter keeps, per verdict and per connector.
+    pub facets: AuditFacets,
+}
+
+fn bad(field: &'static str, message: impl Into<String>) -> CoreError {
+    CoreError::InvalidField {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A name as the records hold it: 1 to 200 printable characters.
+fn name(field: &'static str, v: Option<&String>) -> Result<Option<String>, CoreError> {
+    let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if v.len() > 200 || v.chars().any(char::is_control) {
+        return Err(bad(
+            field,
+            format!("{field} is at most 200 printable characters"),
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
+
+fn time_ms(field: &'static str, v: Option<&String>) -> Result<Option<i64>, CoreError> {
+    let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| {
+            bad(
+                field,
+                format!("{field} is a time like 2026-07-01T00:00:00Z (RFC 3339), not '{v}'"),
+            )
+        })?;
+    Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
+}
+
+fn kind(v: Option<&String>) -> Result<Option<KindFilter>, CoreError> {
+    let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let (stem, family) = match v.strip_suffix(".*") {
+        Some(stem) => (stem, true),
+        None => (v, false),
+    };
+    let valid = !stem.is_empty()
+        && stem.len() <= 64
+        && stem
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+    if !valid {
+        return Err(bad(
+            "kind",
+            "kind is a record kind such as execute.intercept, or a family such as approval.*",
+        ));
+    }
+    Ok(Some(if family {
+        KindFilter::Family(format!("{stem}."))
+    } else {
+        KindFilter::Exactly(stem.to_string())
+    }))
+}
+
+impl ReadOps<'_> {
+    /// One page of a search of the org's trail, with the counts for the whole filter.
+    pub async fn audit_search(&self, s: &AuditSearch) -> Result<AuditResults, CoreError> {
+        let limit = s.limit.unwrap_or(50);
+        if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
+            return Err(bad(
+                "limit",
+                format!("limit is 1 to {MAX_AUDIT_PAGE}, not {limit}"),
+            ));
+        }
+        let filter = self.audit_filter(s).await?;
+        let oldest_first = match s.order.as_deref().map(str::trim) {
+            None | Some("" | "newest") => false,
+            Some("oldest") => true,
+            Some(o) => {
+                return Err(bad(
+                    "order",
+                    format!("order is newest or oldest, not '{o}'"),
+                ));
+            }
+        };
+        let cursor = match (s.cursor.as_deref().map(str::trim), s.before) {
+            (Some(c), _) if !c.is_empty() => Some(
+                c.parse::<i64>()
+                    .ok()
+                    .filter(|c| *c >= 0)
+                    .ok_or_else(|| bad("cursor", "cursor is the next_cursor of a previous page"))?,
+            ),
+            (_, Some(_)) if oldest_first => {
+                return Err(bad(
+                    "before",
+                    "before pages newest first; with order=oldest use cursor",
+                ));
+            }
+            (_, b) => b,
+        };
+        let q = AuditQuery {
+            filter,
+            cursor,
+            oldest_first,
+            limit,
+        };
+        let org = self.who.org_id;
+        let store = &self.engine.store;
+        let records = store.audit_page(org, &q).await?;
+        let facets = store.audit_facets(org, &q.filter).await?;
+        let next = records
+            .last()
+            .filter(|_| records.len() == limit as usize)
+            .map(|r| r.seq);
+        Ok(AuditResults {
+            next_cursor: next.map(|s| s.to_string()),
+            next_before: next.filter(|_| !oldest_first),
+            records,
+            facets,
+        })
+    }
+
+    /// The filter a search names, every value checked.
+    async fn audit_filter(&self, s: &AuditSearch) -> Result<AuditFilter, CoreError> {
+        let agent = match name("agent", s.agent.as_ref())? {
+            None => None,
+            Some(a) => Some(self.agent_id_or_name(&a).await?),
+        };
+        let verdict = match name("verdict", s.verdict.as_ref())? {
+            None => None,
+            Some(v) => Some(
+                Verdict::ALL
+                    .iter()
+                    .map(|v| v.as_str())
+                    .find(|known| known.eq_ignore_ascii_case(&v))
+                    .ok_or_else(|| {
+                        bad(
+                            "verdict",
+                            format!("verdict is PERMIT, ESCALATE or DENY, not '{v}'"),
+                        )
+                    })?
+                    .to_string(),
+            ),
+        };
+        for (field, v) in [("risk_min", s.risk_min), ("risk_max", s.risk_max)] {
+            if v.is_some_and(|v| !(0..=100).contains(&v)) {
+                return Err(bad(field, format!("{field} is a risk score from 0 to 100")));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (s.risk_min, s.risk_max)
+            && lo > hi
+        {
+            return Err(bad("risk_min", "risk_min is above risk_max"));
+        }
+        let (from_ms, to_ms) = (
+            time_ms("from", s.from.as_ref())?,
+            time_ms("to", s.to.as_ref())?,
+        );
+        if let (Some(f), Some(t)) = (from_ms, to_ms)
+            && f > t
+        {
+            return Err(bad("from", "from is after to"));
+        }
+        Ok(AuditFilter {
+            agent,
+            connector: name("connector", s.connector.as_ref())?,
+            operation: name("operation", s.operation.as_ref())?,
+            verdict,
+            kind: kind(s.kind.as_ref())?,
+            risk_min: s.risk_min,
+            risk_max: s.risk_max,
+            from_ms,
+            to_ms,
+        })
+    }
+
+    /// The org's agent by id or name; another org's is as unknown as none.
+    async fn agent_id_or_name(&self, a: &str) -> Result<AgentId, CoreError> {
+        let store = &self.engine.store;
+        let org = self.who.org_id;
+        let found = match a.parse::<AgentId>() {
+            Ok(id) => store.agent(org, id).await?,
+            Err(_) => store.agent_by_name(org, a).await?,
+        };
+        found
+            .map(|a| a.id)
+            .ok_or_else(|| bad("agent", format!("this organisation has no agent '{a}'")))
+    }
+}

@@ -1,0 +1,174 @@
+//! Searching the audit trail (issue 13, point 1, filters): `GET /v1/admin/audit` narrows
+//! by agent, connector, operation, verdict, kind, risk and time; its facets count the
+//! whole filter; keyset pages never skip or repeat a record, in either order, while
+//! records are appended; a bad filter is a 400 naming its parameter.
+
+use arx_testkit::backend_tests;
+use serde_json::{Value, json};
+
+use crate::harness::TestServer;
+
+const TRIAGE: &str = "triage-agent";
+const REMEDIATION: &str = "remediation-agent";
+
+fn detections() -> Value {
+    json!({"connector": "crowdstrike", "operation": "detections:read", "params": {"limit": 10}})
+}
+
+fn contain() -> Value {
+    json!({"connector": "crowdstrike", "operation": "hosts:write",
+           "params": {"action_name": "contain", "ids": ["host_abc123"]}, "wait_seconds": 0})
+}
+
+fn admin_command() -> Value {
+    json!({"connector": "crowdstrike", "operation": "rtr:command_admin",
+           "params": {"session_id": "s1", "base_command": "runscript", "command_string": "runscript -Raw=```whoami```"}})
+}
+
+/// What a filter's records must all satisfy.
+type Keeps = Box<dyn Fn(&Value) -> bool>;
+
+async fn search(s: &TestServer, query: &str) -> (u16, Value) {
+    s.client(&s.admin_token())
+        .get(&format!("/v1/admin/audit?{query}"))
+        .await
+}
+
+fn facet(v: &Value, group: &str, value: &str) -> i64 {
+    v["facets"][group]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["value"] == value)
+        .map_or(0, |f| f["count"].as_i64().unwrap())
+}
+
+fn seqs(v: &Value) -> Vec<i64> {
+    v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_i64().unwrap())
+        .collect()
+}
+
+/// Every record of a search, page by page (`limit` each) following `next_cursor`.
+async fn all_pages(s: &TestServer, query: &str, limit: u32) -> Vec<Value> {
+    let mut out = vec![];
+    let mut cursor = String::new();
+    loop {
+        let (code, page) = search(s, &format!("{query}&limit={limit}{cursor}")).await;
+        assert_eq!(code, 200, "{query}: {page}");
+        out.extend(page["records"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return out,
+        }
+    }
+}
+
+backend_tests! {
+    async fn the_audit_trail_is_searched_by_filters_with_facets_and_keyset_pages(s: TestServer) {
+        let b = s.backend;
+        let (_, before) = search(&s, "kind=execute.intercept").await;
+        let start = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        for _ in 0..3 {
+            assert_eq!(s.execute(&s.agent_key(TRIAGE), detections()).await.0, 200, "{b}");
+        }
+        assert_eq!(s.execute(&s.agent_key(REMEDIATION), contain()).await.0, 202, "{b}");
+        assert_eq!(s.execute(&s.agent_key(TRIAGE), admin_command()).await.0, 403, "{b}");
+
+        // Facets count the whole filter: exactly the calls just made were added.
+        let (code, after) = search(&s, "kind=execute.intercept&limit=1").await;
+        assert_eq!(code, 200, "{b}: {after}");
+        assert_eq!(after["records"].as_array().unwrap().len(), 1, "{b}: the page is the limit");
+        for (verdict, added) in [("PERMIT", 3), ("ESCALATE", 1), ("DENY", 1)] {
+            assert_eq!(facet(&after, "verdicts", verdict) - facet(&before, "verdicts", verdict), added, "{b}: {verdict}: {after}");
+        }
+        assert_eq!(facet(&after, "connectors", "crowdstrike") - facet(&before, "connectors", "crowdstrike"), 5, "{b}");
+
+        // Each filter keeps only what it names.
+        let remediation_id = s.agent_id(REMEDIATION);
+        let rfc = |t: time::OffsetDateTime| t.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let cases: Vec<(String, Keeps)> = vec![
+            ("verdict=deny".into(), Box::new(|r: &Value| r["fields"]["verdict"] == "DENY")),
+            ("connector=crowdstrike&operation=hosts:write&kind=execute.intercept".into(),
+             Box::new(|r: &Value| r["fields"]["operation"] == "hosts:write" && r["kind"] == "execute.intercept")),
+            (format!("agent={TRIAGE}&kind=execute.intercept"), Box::new(|r: &Value| r["kind"] == "execute.intercept" && r["fields"]["agent"].to_string().contains(TRIAGE))),
+            (format!("agent={}", s.agent_id(REMEDIATION)), Box::new(move |r: &Value| r.to_string().contains(&remediation_id))),
+            ("kind=approval.*".into(), Box::new(|r: &Value| r["kind"].as_str().unwrap().starts_with("approval."))),
+            ("kind=execute.intercept&risk_min=60&risk_max=100".into(), Box::new(|r: &Value| r["fields"]["risk"]["score"].as_i64().unwrap() >= 60)),
+            (format!("kind=execute.intercept&from={}", rfc(start)), Box::new(|r: &Value| r["fields"]["connector"] == "crowdstrike")),
+        ];
+        for (query, keeps) in &cases {
+            let (code, page) = search(&s, query).await;
+            assert_eq!(code, 200, "{b}: {query}: {page}");
+            let records = page["records"].as_array().unwrap();
+            assert!(!records.is_empty(), "{b}: {query} keeps something");
+            for r in records {
+                assert!(keeps(r), "{b}: {query} kept {r}");
+            }
+        }
+        let (_, denied) = search(&s, "verdict=DENY&kind=execute.intercept").await;
+        assert_eq!(denied["records"].as_array().unwrap().len() as i64, facet(&denied, "verdicts", "DENY"), "{b}: the facet counts what the filter keeps");
+        let (_, since) = search(&s, &format!("kind=execute.intercept&from={}", rfc(start))).await;
+        assert_eq!(since["records"].as_array().unwrap().len(), 5, "{b}: only the calls made since: {since}");
+        let (_, until) = search(&s, &format!("kind=execute.intercept&to={}", rfc(start))).await;
+        let total = |v: &Value| ["PERMIT", "ESCALATE", "DENY"].iter().map(|x| facet(v, "verdicts", x)).sum::<i64>();
+        assert_eq!(total(&until) + 5, total(&after), "{b}: from and to split the trail");
+
+        // Keyset pages: small pages newest first equal one big page, and oldest first
+        // is the same in reverse; records appended while paging are neither skipped nor
+        // repeated among the older ones.
+        let whole = seqs(&search(&s, "limit=500").await.1);
+        let mut paged = vec![];
+        let mut cursor = String::new();
+        loop {
+            let (code, page) = search(&s, &format!("limit=3{cursor}")).await;
+            assert_eq!(code, 200, "{b}");
+            paged.extend(seqs(&page));
+            // A new record lands at the head while the pages move back.
+            assert_eq!(s.execute(&s.agent_key(TRIAGE), detections()).await.0, 200, "{b}");
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => break,
+            }
+        }
+        assert_eq!(paged, whole, "{b}: newest first, pages of 3 while appending");
+        let oldest: Vec<i64> = all_pages(&s, "order=oldest", 4).await.iter().map(|r| r["seq"].as_i64().unwrap()).collect();
+        let mut sorted = oldest.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(oldest, sorted, "{b}: oldest first, no repeat");
+        assert_eq!(oldest.first(), Some(&1), "{b}: from the first record");
+        assert!(oldest.len() >= whole.len(), "{b}");
+        let (_, old_style) = search(&s, &format!("before={}&limit=2", whole[1])).await;
+        assert_eq!(seqs(&old_style), whole[2..4].to_vec(), "{b}: before still pages newest first");
+
+        // A bad filter is a 400 naming its parameter; an unknown parameter is refused.
+        for (query, field) in [
+            ("verdict=MAYBE", "verdict"), ("risk_min=200", "risk_min"), ("risk_min=80&risk_max=20", "risk_min"),
+            ("risk_min=high", "risk_min"), ("from=yesterday", "from"), ("from=2026-07-02T00:00:00Z&to=2026-07-01T00:00:00Z", "from"),
+            ("kind=DROP%20TABLE", "kind"), ("kind=%25", "kind"), ("order=sideways", "order"), ("cursor=abc", "cursor"),
+            ("limit=0", "limit"), ("limit=501", "limit"), ("agent=nobody-here", "agent"), ("order=oldest&before=5", "before"),
+        ] {
+            let (code, out) = search(&s, query).await;
+            assert_eq!(code, 400, "{b}: {query}: {out}");
+            assert!(out.to_string().contains(field), "{b}: {query} names {field}: {out}");
+        }
+        let (code, out) = search(&s, "q=contain").await;
+        assert_eq!(code, 400, "{b}: an unknown parameter is not ignored: {out}");
+
+        // Another org's agent is as unknown as none; an auditor searches, another org's
+        // admin finds nothing of this org's.
+        let other = s.other_org_admin().await;
+        let (_, theirs) = s.client(&other).get(&format!("/v1/admin/audit?agent={}", s.agent_id(TRIAGE))).await;
+        assert_eq!(theirs["error"]["field"], "agent", "{b}: {theirs}");
+        let (code, mine) = s.client(&other).get("/v1/admin/audit?connector=crowdstrike").await;
+        assert_eq!((code, mine["records"].as_array().map(Vec::len)), (200, Some(0)), "{b}: {mine}");
+        let auditor = s.user_token("audit-search@demo.arx.local", arx_core::model::Role::Auditor).await;
+        let (code, seen) = s.client(&auditor).get("/v1/admin/audit?verdict=DENY").await;
+        assert_eq!(code, 200, "{b}: {seen}");
+        assert!(!seen["records"].as_array().unwrap().is_empty(), "{b}");
+    }
+}
