@@ -270,9 +270,23 @@ impl Doc {
                     content.keys().collect::<Vec<_>>()
                 )),
                 Some(c) if media.ends_with("json") => {
-                    let body: Value = match serde_json::from_slice(&a.body) {
-                        Ok(v) => v,
-                        Err(e) => return vec![format!("{at}: not JSON ({e}): {}", a.text())],
+                    // NDJSON: the schema is each line's.
+                    let bodies: Vec<Value> = if media.ends_with("ndjson") {
+                        let lines = String::from_utf8_lossy(&a.body);
+                        match lines.lines().map(serde_json::from_str).collect() {
+                            Ok(v) => v,
+                            Err(e) => {
+                                return vec![format!(
+                                    "{at}: a line is not JSON ({e}): {}",
+                                    a.text()
+                                )];
+                            }
+                        }
+                    } else {
+                        match serde_json::from_slice(&a.body) {
+                            Ok(v) => vec![v],
+                            Err(e) => return vec![format!("{at}: not JSON ({e}): {}", a.text())],
+                        }
                     };
                     let mut schema = c.get("schema").cloned().unwrap_or(json!({}));
                     schema["components"] = self.0["components"].clone();
@@ -282,11 +296,13 @@ impl Doc {
                     {
                         Err(e) => out.push(format!("{at}: the documented schema is broken: {e}")),
                         Ok(v) => {
-                            for e in v.iter_errors(&body) {
-                                out.push(format!(
-                                    "{at}: body at {} does not match: {e}",
-                                    e.instance_path()
-                                ));
+                            for body in &bodies {
+                                for e in v.iter_errors(body) {
+                                    out.push(format!(
+                                        "{at}: body at {} does not match: {e}",
+                                        e.instance_path()
+                                    ));
+                                }
                             }
                         }
                     }

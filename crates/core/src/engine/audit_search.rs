@@ -128,6 +128,27 @@ fn kind(v: Option<&String>) -> Result<Option<KindFilter>, CoreError> {
 impl ReadOps<'_> {
     /// One page of a search of the org's trail, with the counts for the whole filter.
     pub async fn audit_search(&self, s: &AuditSearch) -> Result<AuditResults, CoreError> {
+        let q = self.audit_query(s).await?;
+        let records = self.audit_records(&q).await?;
+        let facets = self
+            .engine
+            .store
+            .audit_facets(self.who.org_id, &q.filter)
+            .await?;
+        let next = records
+            .last()
+            .filter(|_| records.len() == q.limit as usize)
+            .map(|r| r.seq);
+        Ok(AuditResults {
+            next_cursor: next.map(|s| s.to_string()),
+            next_before: next.filter(|_| !q.oldest_first),
+            records,
+            facets,
+        })
+    }
+
+    /// A search checked and ready to page (`limit` 50 unless given).
+    pub async fn audit_query(&self, s: &AuditSearch) -> Result<AuditQuery, CoreError> {
         let limit = s.limit.unwrap_or(50);
         if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
             return Err(bad(
@@ -161,26 +182,17 @@ impl ReadOps<'_> {
             }
             (_, b) => b,
         };
-        let q = AuditQuery {
+        Ok(AuditQuery {
             filter,
             cursor,
             oldest_first,
             limit,
-        };
-        let org = self.who.org_id;
-        let store = &self.engine.store;
-        let records = store.audit_page(org, &q).await?;
-        let facets = store.audit_facets(org, &q.filter).await?;
-        let next = records
-            .last()
-            .filter(|_| records.len() == limit as usize)
-            .map(|r| r.seq);
-        Ok(AuditResults {
-            next_cursor: next.map(|s| s.to_string()),
-            next_before: next.filter(|_| !oldest_first),
-            records,
-            facets,
         })
+    }
+
+    /// One page of a checked search.
+    pub async fn audit_records(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, CoreError> {
+        self.engine.store.audit_page(self.who.org_id, q).await
     }
 
     /// The filter a search names, every value checked.

@@ -24,7 +24,7 @@ mod verify;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
-pub use admin::{AdminOps, NewAgent, NewInstance, ReadOps};
+pub use admin::{AdminOps, MAX_AUDIT_PAGE, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_search::{AuditResults, AuditSearch};
 pub use audit_writer::AuditWriter;
