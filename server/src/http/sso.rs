@@ -273,10 +273,12 @@ async fn saml_metadata(State(s): State<AppState>, Query(q): Query<LoginQuery>) -
             xml,
         )
             .into_response(),
-        Err(e) => refused(&SsoRefusal {
+        Err(e @ arx_core::CoreError::NotFound(_)) => refused(&SsoRefusal {
             reason: "unknown_org",
             message: e.to_string(),
         }),
+        // Anything else is logged, never shown (it could name the database).
+        Err(e) => refused(&SsoRefusal::from(e)),
     }
 }
 

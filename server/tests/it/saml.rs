@@ -456,6 +456,9 @@ backend_tests! {
         assert!(out["error"]["message"].as_str().unwrap().contains("no signing certificate"), "{b}: {out}");
         let (code, _) = s.client(&admin).put("/v1/admin/sso/saml", json!({"enabled": true, "metadata_xml": md, "metadata_url": format!("{}/metadata", idp.base)})).await;
         assert_eq!(code, 400, "{b}");
+        let huge = format!("{}{}", &md[..md.len() - 30], " ".repeat(1_100_000));
+        let (code, out) = s.client(&admin).put("/v1/admin/sso/saml", json!({"enabled": true, "metadata_xml": huge})).await;
+        assert!(code == 400 || code == 413, "{b}: oversized metadata: {code} {out}");
         let (code, out) = s.client(&admin).put("/v1/admin/sso/saml", json!({"enabled": true, "metadata_xml": "<not-xml"})).await;
         assert_eq!((code, out["error"]["field"].as_str()), (400, Some("metadata_xml")), "{b}: {out}");
         let reviewer = s.user_token("saml-rev@demo.arx.local", arx_core::model::Role::Reviewer).await;
