@@ -8,7 +8,7 @@ use arx_core::registry::{Requirement, Selector};
 use arx_core::store::{AgentStore, FleetQuery, FleetRows, FleetSort, StoreResult};
 use async_trait::async_trait;
 
-use crate::{SqlStore, Table, db_err, in_org, placeholders, rows, to_json};
+use crate::{Args, SqlStore, Table, db_err, in_org, placeholders, rows, to_json};
 
 const AGENT_COLS: &str = "id, org_id, name, description, owner, labels, status, declared_rate, created_ms, manifest_version";
 const AGENTS: Table = Table {
@@ -25,32 +25,9 @@ const INSTANCE_COLS: &str = "id, org_id, connector, name, environment, variables
 /// The agent columns, of the agents aliased `a`.
 const AGENT_COLS_OF_A: &str = "a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version";
 
-/// The text values a statement binds after the org (`$1`), in placeholder order.
-#[derive(Clone, Default)]
-struct Args(Vec<String>);
-
-impl Args {
-    /// Binds `v`; its placeholder.
-    fn push(&mut self, v: String) -> String {
-        self.0.push(v);
-        format!("${}", self.0.len() + 1)
-    }
-
-    /// `sql` with the org and these values bound.
-    fn bound<'q>(
-        &'q self,
-        sql: &'q str,
-        org: OrgId,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-        self.0
-            .iter()
-            .fold(in_org(sql, org), |q, v| q.bind(v.as_str()))
-    }
-}
-
 /// The conditions of `selector` on the agents aliased `a` (` AND ...` each), over their
 /// rows in `agent_labels`: the SQL of [`Selector::matches`].
-fn selector_sql(selector: &Selector, args: &mut Args) -> String {
+pub(crate) fn selector_sql(selector: &Selector, args: &mut Args) -> String {
     let mut sql = String::new();
     for r in selector.requirements() {
         let key = args.push(r.key().to_string());

@@ -14,9 +14,9 @@ use arx_core::store::{
 };
 use async_trait::async_trait;
 
-use crate::{SqlStore, Table, db_err, in_org, rows};
+use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
 
-/// Records per INSERT: 12 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
+/// Records per INSERT: 14 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
 const INSERT_CHUNK: usize = 1024;
 /// How often an append is resealed after losing a race for the chain head.
 const MAX_ATTEMPTS: usize = 8;
@@ -27,13 +27,13 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     chunk: &[(i64, AuditRecord)],
 ) -> Result<(), sqlx::Error> {
     let mut sql = String::from(
-        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) VALUES ",
+        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash) VALUES ",
     );
     for i in 0..chunk.len() {
         sql.push_str(if i == 0 { "(" } else { ", (" });
         sql.push_str(
-            &(1..=12)
-                .map(|k| format!("${}", i * 12 + k))
+            &(1..=14)
+                .map(|k| format!("${}", i * 14 + k))
                 .collect::<Vec<_>>()
                 .join(", "),
         );
@@ -54,6 +54,8 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
             .bind(f("operation"))
             .bind(f("verdict"))
             .bind(r.risk_score().map(i64::from))
+            .bind(r.actor.id.clone().unwrap_or_else(|| r.actor.kind.clone()))
+            .bind(f("approval_id"))
             .bind(text)
             .bind(r.hash.clone());
     }
@@ -110,40 +112,34 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        let (mut clause, mut binds) = filtered(&q.filter);
+        let mut args = Args::default();
+        let mut clause = filtered(self.dialect(), &q.filter, &mut args);
         if let Some(c) = q.cursor {
-            clause.push_str(&format!(
-                " AND seq {} ${}",
-                if q.oldest_first { ">" } else { "<" },
-                binds.len() + 2
-            ));
-            binds.push(Bind::Int(c));
+            let mark = args.int(c);
+            let op = if q.oldest_first { ">" } else { "<" };
+            clause.push_str(&format!(" AND seq {op} {mark}"));
         }
         let sql = format!(
-            "SELECT record FROM audit_records WHERE org_id = $1{clause} ORDER BY seq {} LIMIT ${}",
+            "SELECT record FROM audit_records WHERE org_id = $1{clause} ORDER BY seq {} LIMIT {}",
             if q.oldest_first { "ASC" } else { "DESC" },
-            binds.len() + 2
+            args.int(i64::from(q.limit))
         );
-        binds.push(Bind::Int(i64::from(q.limit)));
-        self.fetch_all(
-            bind_all(in_org(&sql, org), &binds),
-            "audit page",
-            rows::audit,
-        )
-        .await
+        self.fetch_all(args.bound(&sql, org), "audit page", rows::audit)
+            .await
     }
 
     async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets> {
-        let (clause, binds) = filtered(filter);
+        let mut args = Args::default();
+        let clause = filtered(self.dialect(), filter, &mut args);
         let counts = |column: &'static str| {
             let sql = format!(
                 "SELECT {column} AS v, COUNT(*) AS n FROM audit_records \
                  WHERE org_id = $1{clause} AND {column} IS NOT NULL \
                  GROUP BY {column} ORDER BY n DESC, v LIMIT 50"
             );
-            let binds = binds.clone();
+            let args = &args;
             async move {
-                self.fetch_all(bind_all(in_org(&sql, org), &binds), "audit facets", |r| {
+                self.fetch_all(args.bound(&sql, org), "audit facets", |r| {
                     Ok(Facet {
                         value: rows::get(r, "v")?,
                         count: rows::get(r, "n")?,
@@ -335,64 +331,87 @@ impl SqlStore {
     }
 }
 
-/// A value bound to a search's placeholder.
-#[derive(Debug, Clone)]
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// The `AND …` conditions of a filter (after `org_id = $1`) and their values, for `$2`
-/// on. Every value is bound, never spliced into the SQL.
-fn filtered(f: &AuditFilter) -> (String, Vec<Bind>) {
-    let mut clause = String::new();
-    let mut binds = vec![];
-    let mut cond = |sql: &str, b: Bind, binds: &mut Vec<Bind>| {
-        binds.push(b);
-        clause.push_str(&sql.replace('?', &format!("${}", binds.len() + 1)));
+/// The `AND …` conditions of a filter (after `org_id = $1`), their values pushed on
+/// `args`. Every value is bound, never spliced into the SQL.
+fn filtered(dialect: Dialect, f: &AuditFilter, args: &mut Args) -> String {
+    let mut sql = String::new();
+    let mut eq = |column: &str, v: String, args: &mut Args| {
+        let mark = args.push(v);
+        sql.push_str(&format!(" AND {column} = {mark}"));
     };
-    let text = |v: &String| Bind::Text(v.clone());
     if let Some(a) = f.agent {
-        cond(" AND agent_id = ?", Bind::Text(a.to_string()), &mut binds);
+        eq("agent_id", a.to_string(), args);
     }
-    if let Some(c) = &f.connector {
-        cond(" AND connector = ?", text(c), &mut binds);
+    for (column, v) in [
+        ("connector", &f.connector),
+        ("operation", &f.operation),
+        ("verdict", &f.verdict),
+        ("actor", &f.actor),
+    ] {
+        if let Some(v) = v {
+            eq(column, v.clone(), args);
+        }
     }
-    if let Some(o) = &f.operation {
-        cond(" AND operation = ?", text(o), &mut binds);
-    }
-    if let Some(v) = &f.verdict {
-        cond(" AND verdict = ?", text(v), &mut binds);
+    if let Some(a) = f.approval {
+        eq("approval_id", a.to_string(), args);
     }
     match &f.kind {
-        Some(KindFilter::Exactly(k)) => cond(" AND kind = ?", text(k), &mut binds),
+        Some(KindFilter::Exactly(k)) => eq("kind", k.clone(), args),
         // A family's prefix is `[a-z0-9_.]` only (checked by the engine): no LIKE wildcard.
         Some(KindFilter::Family(k)) => {
-            cond(" AND kind LIKE ?", Bind::Text(format!("{k}%")), &mut binds)
+            let mark = args.push(format!("{k}%"));
+            sql.push_str(&format!(" AND kind LIKE {mark}"));
         }
         None => {}
     }
-    if let Some(r) = f.risk_min {
-        cond(" AND risk_score >= ?", Bind::Int(r), &mut binds);
+    for (cond, v) in [
+        ("risk_score >=", f.risk_min),
+        ("risk_score <=", f.risk_max),
+        ("ts_ms >=", f.from_ms),
+        ("ts_ms <=", f.to_ms),
+    ] {
+        if let Some(v) = v {
+            let mark = args.int(v);
+            sql.push_str(&format!(" AND {cond} {mark}"));
+        }
     }
-    if let Some(r) = f.risk_max {
-        cond(" AND risk_score <= ?", Bind::Int(r), &mut binds);
+    if let Some(selector) = &f.selector {
+        let labels = crate::agents::selector_sql(selector, args);
+        sql.push_str(&format!(
+            " AND agent_id IN (SELECT a.id FROM agents a WHERE a.org_id = $1{labels})"
+        ));
     }
-    if let Some(t) = f.from_ms {
-        cond(" AND ts_ms >= ?", Bind::Int(t), &mut binds);
+    if !f.text.is_empty() {
+        sql.push_str(&text_sql(dialect, &f.text, args));
     }
-    if let Some(t) = f.to_ms {
-        cond(" AND ts_ms <= ?", Bind::Int(t), &mut binds);
-    }
-    (clause, binds)
+    sql
 }
 
-fn bind_all<'q>(mut q: crate::Query<'q>, binds: &[Bind]) -> crate::Query<'q> {
-    for b in binds {
-        q = match b {
-            Bind::Text(t) => q.bind(t.clone()),
-            Bind::Int(i) => q.bind(*i),
-        };
+/// The full-text condition: every phrase occurs, in the index of migration 0022 (FTS5 on
+/// SQLite, a `tsvector` GIN index on PostgreSQL). Phrases are words of letters and digits
+/// (`text_phrases`), so they cannot carry query syntax of either database.
+fn text_sql(dialect: Dialect, phrases: &[String], args: &mut Args) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            let query = phrases
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            let mark = args.push(query);
+            // The org's rows are the rowids `n * 2^40 + seq` (migration 0022).
+            let base = "(SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776";
+            format!(
+                " AND seq IN (SELECT rowid - {base} FROM audit_text WHERE audit_text MATCH {mark} \
+                 AND rowid >= {base} AND rowid < {base} + 1099511627776)"
+            )
+        }
+        Dialect::Postgres => {
+            let marks: Vec<String> = phrases
+                .iter()
+                .map(|p| format!("phraseto_tsquery('simple', {})", args.push(p.clone())))
+                .collect();
+            format!(" AND audit_text(record) @@ ({})", marks.join(" && "))
+        }
     }
-    q
 }

@@ -91,6 +91,43 @@ pub(crate) fn in_org(sql: &str, org: arx_core::ids::OrgId) -> Query<'_> {
     sqlx::query(sql).bind(org.to_string())
 }
 
+/// A value bound to a built statement's placeholder.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// The values a built statement binds after the org (`$1`), in placeholder order: SQL is
+/// assembled from fixed pieces and these placeholders, never from the values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Args(Vec<Bind>);
+
+impl Args {
+    /// Binds the text `v`; its placeholder.
+    pub(crate) fn push(&mut self, v: String) -> String {
+        self.bind(Bind::Text(v))
+    }
+
+    /// Binds the integer `v`; its placeholder.
+    pub(crate) fn int(&mut self, v: i64) -> String {
+        self.bind(Bind::Int(v))
+    }
+
+    fn bind(&mut self, b: Bind) -> String {
+        self.0.push(b);
+        format!("${}", self.0.len() + 1)
+    }
+
+    /// `sql` with the org and these values bound.
+    pub(crate) fn bound<'q>(&'q self, sql: &'q str, org: arx_core::ids::OrgId) -> Query<'q> {
+        self.0.iter().fold(in_org(sql, org), |q, b| match b {
+            Bind::Text(t) => q.bind(t.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        })
+    }
+}
+
 /// How a row becomes a value (see `rows`).
 pub(crate) type Decode<T> = fn(&sqlx::any::AnyRow) -> Result<T, CoreError>;
 

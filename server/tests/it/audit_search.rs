@@ -1,12 +1,13 @@
-//! Searching the audit trail (issue 13, point 1, filters): `GET /v1/admin/audit` narrows
-//! by agent, connector, operation, verdict, kind, risk and time; its facets count the
-//! whole filter; keyset pages never skip or repeat a record, in either order, while
-//! records are appended; a bad filter is a 400 naming its parameter.
+//! Searching the audit trail (issue 13, point 1): `GET /v1/admin/audit` narrows by agent,
+//! connector, operation, verdict, kind, risk, time, actor, approval and the agents'
+//! labels, and by full text; its facets count the whole filter; keyset pages never skip
+//! or repeat a record, in either order, while records are appended; a bad filter is a
+//! 400 naming its parameter.
 
 use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::TestServer;
+use crate::harness::{TestServer, contain as contain_host};
 
 const TRIAGE: &str = "triage-agent";
 const REMEDIATION: &str = "remediation-agent";
@@ -189,7 +190,7 @@ backend_tests! {
             assert_eq!(code, 400, "{b}: {query}: {out}");
             assert!(out.to_string().contains(field), "{b}: {query} names {field}: {out}");
         }
-        let (code, out) = search(&s, "q=contain").await;
+        let (code, out) = search(&s, "query=contain").await;
         assert_eq!(code, 400, "{b}: an unknown parameter is not ignored: {out}");
 
         // Another org's agent is as unknown as none; an auditor searches, another org's
@@ -202,5 +203,125 @@ backend_tests! {
         let (code, seen) = s.client(&auditor).get("/v1/admin/audit?verdict=DENY").await;
         assert_eq!(code, 200, "{b}: {seen}");
         assert!(!seen["records"].as_array().unwrap().is_empty(), "{b}");
+    }
+
+    async fn the_audit_trail_is_searched_by_full_text_actor_approval_and_labels(s: TestServer) {
+        let b = s.backend;
+        let remediation = s.agent_key(REMEDIATION);
+        // A host named as analysts write it; a reviewer's comment with a ticket number.
+        let id = s.escalate(&remediation, contain_host("WS-042.Corp.example")).await;
+        let approver_email = "search-approver@demo.arx.local";
+        let approver = s.user_token(approver_email, arx_core::model::Role::Admin).await;
+        let (code, out) = s.client(&approver)
+            .post(&format!("/v1/admin/approvals/{id}/approve"), json!({"comment": "Isolating per IR-5521"}))
+            .await;
+        assert_eq!(code, 200, "{b}: {out}");
+        let pending = s.escalate(&remediation, contain_host("db-7.corp.example")).await;
+        assert_eq!(s.execute(&s.agent_key(TRIAGE), detections()).await.0, 200, "{b}");
+
+        let kinds = |v: &Value| -> Vec<String> {
+            v["records"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap().to_string()).collect()
+        };
+        let text_of = |r: &Value| r.to_string().to_lowercase();
+
+        // Full text: words in any case, across punctuation; a quoted phrase in order;
+        // every term must occur; combined with the other filters.
+        for q in ["ws-042", "WS%20042", "%22ws%20042%20corp%22", "042.corp.EXAMPLE"] {
+            let (code, page) = search(&s, &format!("q={q}")).await;
+            assert_eq!(code, 200, "{b}: {q}: {page}");
+            let records = page["records"].as_array().unwrap();
+            assert!(kinds(&page).contains(&"execute.intercept".to_string()), "{b}: {q} finds the call: {page}");
+            for r in records {
+                assert!(text_of(r).contains("ws-042.corp.example"), "{b}: {q} kept {r}");
+            }
+        }
+        for q in ["%22042%20ws%22", "ws-042%20nowhere-term", "zzqx-never-written"] {
+            let (code, page) = search(&s, &format!("q={q}")).await;
+            assert_eq!((code, page["records"].as_array().unwrap().len()), (200, 0), "{b}: {q}: {page}");
+            assert_eq!(page["facets"]["verdicts"], json!([]), "{b}: {q}: facets count the filter: {page}");
+        }
+        // Every containment of the host: the realistic question.
+        let (_, page) = search(&s, "q=ws-042&operation=hosts:write&kind=execute.intercept").await;
+        assert_eq!(page["records"].as_array().unwrap().len(), 1, "{b}: {page}");
+        assert_eq!(facet(&page, "verdicts", "ESCALATE"), 1, "{b}: {page}");
+        // Comments, and the agent's reasoning.
+        let (_, page) = search(&s, "q=ir-5521").await;
+        assert_eq!(kinds(&page), vec!["approval.approved"], "{b}: the reviewer's comment: {page}");
+        let (_, page) = search(&s, "q=beaconing%20c2&kind=execute.intercept").await;
+        assert!(page["records"].as_array().unwrap().len() >= 2, "{b}: the agent's reasoning: {page}");
+
+        // Actor: a user by email or id, an agent by name, ARX itself.
+        let approver_id = s.user_id(approver_email).await;
+        for actor in [approver_email.to_string(), approver_id.clone()] {
+            let (code, page) = search(&s, &format!("actor={actor}")).await;
+            assert_eq!(code, 200, "{b}: {page}");
+            assert!(kinds(&page).contains(&"approval.approved".to_string()), "{b}: {actor}: {page}");
+            for r in page["records"].as_array().unwrap() {
+                assert_eq!(r["actor"]["id"], approver_id.as_str(), "{b}: {actor} kept {r}");
+            }
+        }
+        let (_, page) = search(&s, &format!("actor={REMEDIATION}&kind=execute.intercept")).await;
+        assert!(page["records"].as_array().unwrap().len() >= 2, "{b}: {page}");
+        for r in page["records"].as_array().unwrap() {
+            assert_eq!(r["actor"]["name"], REMEDIATION, "{b}: kept {r}");
+        }
+        let (_, page) = search(&s, "actor=system").await;
+        assert!(!page["records"].as_array().unwrap().is_empty(), "{b}: {page}");
+        for r in page["records"].as_array().unwrap() {
+            assert_eq!(r["actor"]["type"], "system", "{b}: kept {r}");
+        }
+
+        // Approval: every record that names the request, and only those.
+        let (_, page) = search(&s, &format!("approval={id}&order=oldest")).await;
+        let named = kinds(&page);
+        assert_eq!(named.first().map(String::as_str), Some("approval.requested"), "{b}: {page}");
+        assert!(named.contains(&"approval.approved".to_string()) && named.contains(&"execute.result".to_string()), "{b}: {named:?}");
+        for r in page["records"].as_array().unwrap() {
+            assert_eq!(r["fields"]["approval_id"], id.as_str(), "{b}: kept {r}");
+        }
+        let (_, page) = search(&s, &format!("approval={pending}")).await;
+        assert_eq!(kinds(&page), vec!["approval.requested"], "{b}: {page}");
+
+        // Label selectors over the agents the records are about.
+        let (remediation_id, triage_id) = (s.agent_id(REMEDIATION), s.agent_id(TRIAGE));
+        for (selector, agent) in [("team%3Dir", &remediation_id), ("team%20in%20(soc)", &triage_id), ("env%3Dprod,team!%3Dsoc,team!%3Dti", &remediation_id)] {
+            let (code, page) = search(&s, &format!("selector={selector}&kind=execute.intercept")).await;
+            assert_eq!(code, 200, "{b}: {selector}: {page}");
+            assert!(!page["records"].as_array().unwrap().is_empty(), "{b}: {selector}");
+            for r in page["records"].as_array().unwrap() {
+                assert_eq!(&r["fields"]["agent_id"], agent, "{b}: {selector} kept {r}");
+            }
+        }
+        let (_, page) = search(&s, "selector=!team").await;
+        assert_eq!(page["records"].as_array().unwrap().len(), 0, "{b}: every demo agent has a team: {page}");
+
+        // The export follows the same search.
+        let r = s.http.get(s.url("/v1/admin/audit/export.ndjson?q=ir-5521")).bearer_auth(s.admin_token()).send().await.unwrap();
+        let body = r.text().await.unwrap();
+        assert_eq!(body.lines().count(), 1, "{b}: {body}");
+        assert!(body.contains("IR-5521"), "{b}: {body}");
+
+        // Bad values name their parameter.
+        let long = "a".repeat(201);
+        for (query, field) in [
+            ("q=%22%22", "q"), ("q=---", "q"), (&*format!("q={long}"), "q"),
+            ("selector=team%20in%20(ir", "selector"), ("selector=%3D%3D", "selector"),
+            ("approval=nope", "approval"), ("actor=nobody%40nowhere.example", "actor"), ("actor=no-such-agent", "actor"),
+        ] {
+            let (code, out) = search(&s, query).await;
+            assert_eq!(code, 400, "{b}: {query}: {out}");
+            assert_eq!(out["error"]["field"], field, "{b}: {query}: {out}");
+        }
+        let (_, out) = search(&s, "selector=team%20in%20(ir").await;
+        assert!(out.to_string().contains("position"), "{b}: a bad selector says where: {out}");
+
+        // Another org finds none of it: not by text, not by approval, not by actor.
+        let other = s.other_org_admin().await;
+        for query in ["q=ws-042".to_string(), format!("approval={id}"), format!("actor={approver_id}")] {
+            let (code, theirs) = s.client(&other).get(&format!("/v1/admin/audit?{query}")).await;
+            assert_eq!((code, theirs["records"].as_array().map(Vec::len)), (200, Some(0)), "{b}: {query}: {theirs}");
+        }
+        let (code, theirs) = s.client(&other).get(&format!("/v1/admin/audit?actor={approver_email}")).await;
+        assert_eq!((code, theirs["error"]["field"].as_str()), (400, Some("actor")), "{b}: another org's user is unknown: {theirs}");
     }
 }

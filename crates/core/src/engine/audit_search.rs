@@ -1,17 +1,18 @@
-//! Searching an org's audit trail: filters on the record's indexed columns (agent,
-//! connector, operation, verdict, kind, risk, time), keyset pages by `seq` in either
-//! order, and counts per verdict and per connector for the same filter. The API's query
-//! parameters and the console's filter bar are both read here, so a filter means the same
-//! everywhere, and a bad one names its parameter.
+//! Searching an org's audit trail: filters on the record's indexed columns (agent, actor,
+//! approval, connector, operation, verdict, kind, risk, time), the agents' labels and full
+//! text; keyset pages by `seq` in either order, and counts per verdict and per connector
+//! for the same filter. The API's query parameters and the console's filter bar are both
+//! read here, so a filter means the same everywhere, and a bad one names its parameter.
 
 use serde::{Deserialize, Serialize};
 
 use super::admin::{MAX_AUDIT_PAGE, ReadOps};
 use crate::audit::AuditRecord;
 use crate::error::CoreError;
-use crate::ids::AgentId;
+use crate::ids::{AgentId, ApprovalId};
 use crate::policy::Verdict;
-use crate::store::{AuditFacets, AuditFilter, AuditQuery, KindFilter};
+use crate::registry::Selector;
+use crate::store::{AuditFacets, AuditFilter, AuditQuery, KindFilter, text_phrases};
 
 /// A search as people write it: the API's query parameters, the console's filter bar.
 /// Every value is checked here; an empty one is no filter.
@@ -19,6 +20,10 @@ use crate::store::{AuditFacets, AuditFilter, AuditQuery, KindFilter};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditSearch {
+    /// Full text over params, results, reasons, comments, messages and errors: every word
+    /// must occur; `"quoted words"` must occur together. Words are letters and digits, so
+    /// `ws-042.corp` finds the words `ws 042 corp` in that order.
+    pub q: Option<String>,
     /// The agent, by id or name.
     pub agent: Option<String>,
     /// The connector, e.g. `crowdstrike`.
@@ -39,6 +44,12 @@ pub struct AuditSearch {
     pub from: Option<String>,
     /// The latest time kept (RFC 3339).
     pub to: Option<String>,
+    /// Who acted: a user's email, an agent's name, a user or agent id, or `system`.
+    pub actor: Option<String>,
+    /// The records that name this approval request (its id).
+    pub approval: Option<String>,
+    /// A label selector over the agents the records are about (`env=prod,tier in (1,2)`).
+    pub selector: Option<String>,
     /// `newest` (default) or `oldest` first.
     pub order: Option<String>,
     /// Where the page starts: the previous page's `next_cursor`.
@@ -123,6 +134,24 @@ fn kind(v: Option<&String>) -> Result<Option<KindFilter>, CoreError> {
     } else {
         KindFilter::Exactly(stem.to_string())
     }))
+}
+
+/// The phrases of a full-text query, checked.
+fn full_text(q: &str) -> Result<Vec<String>, CoreError> {
+    if q.chars().count() > 200 || q.chars().any(char::is_control) {
+        return Err(bad("q", "q is at most 200 printable characters"));
+    }
+    let phrases = text_phrases(q);
+    if phrases.is_empty() {
+        return Err(bad(
+            "q",
+            "q has no word to search for (words are letters and digits)",
+        ));
+    }
+    if phrases.len() > 16 {
+        return Err(bad("q", "q is at most 16 words or quoted phrases"));
+    }
+    Ok(phrases)
 }
 
 impl ReadOps<'_> {
@@ -236,7 +265,29 @@ impl ReadOps<'_> {
         {
             return Err(bad("from", "from is after to"));
         }
+        let approval = match name("approval", s.approval.as_ref())? {
+            None => None,
+            Some(a) => Some(
+                a.parse::<ApprovalId>()
+                    .map_err(|_| bad("approval", "approval is an approval request's id"))?,
+            ),
+        };
+        let selector = match s.selector.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(sel) => Some(Selector::parse(sel).map_err(|e| bad("selector", e.message))?),
+        };
+        let text = match s.q.as_deref().map(str::trim) {
+            None | Some("") => vec![],
+            Some(q) => full_text(q)?,
+        };
         Ok(AuditFilter {
+            actor: match name("actor", s.actor.as_ref())? {
+                None => None,
+                Some(a) => Some(self.actor_id(&a).await?),
+            },
+            approval,
+            selector,
+            text,
             agent,
             connector: name("connector", s.connector.as_ref())?,
             operation: name("operation", s.operation.as_ref())?,
@@ -246,6 +297,33 @@ impl ReadOps<'_> {
             risk_max: s.risk_max,
             from_ms,
             to_ms,
+        })
+    }
+
+    /// An actor as records name it (their `actor` column): an id as given, `system`, a
+    /// user of this org by email, an agent of this org by name.
+    async fn actor_id(&self, a: &str) -> Result<String, CoreError> {
+        if a == "system" || a.parse::<uuid::Uuid>().is_ok() {
+            return Ok(a.to_string());
+        }
+        let store = &self.engine.store;
+        let org = self.who.org_id;
+        let found = if a.contains('@') {
+            store
+                .user_by_email(a)
+                .await?
+                .filter(|u| u.org_id == org)
+                .map(|u| u.id.to_string())
+        } else {
+            store.agent_by_name(org, a).await?.map(|a| a.id.to_string())
+        };
+        found.ok_or_else(|| {
+            bad(
+                "actor",
+                format!(
+                    "this organisation has no user or agent '{a}' (actor is a user's email, an agent's name, an id, or system)"
+                ),
+            )
         })
     }
 

@@ -25,6 +25,47 @@ pub struct AuditFilter {
     /// Times from and to, inclusive, in ms since the epoch.
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
+    /// Who acted: a user's or agent's id, or `system`.
+    pub actor: Option<String>,
+    /// The records that name this approval request.
+    pub approval: Option<crate::ids::ApprovalId>,
+    /// The records about agents whose labels the selector matches.
+    pub selector: Option<crate::registry::Selector>,
+    /// Full text: every phrase must occur in the record's searchable text (params,
+    /// results, reasons, comments, messages, errors, the agent's reasoning). A phrase is
+    /// lowercase words of letters and digits separated by single spaces ([`text_phrases`]).
+    pub text: Vec<String>,
+}
+
+/// How text is cut into words for full-text search, on both sides of the search: lowercase
+/// runs of letters and digits, everything else a separator (`WS-042.corp` is the words
+/// `ws 042 corp`). The databases' indexes cut the same way (migrations 0022).
+pub fn text_words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The phrases of a full-text query: `"quoted text"` is one phrase, any other run of
+/// non-space characters another; each phrase as [`text_words`] joined by spaces. A term
+/// with no letter or digit is dropped.
+pub fn text_phrases(q: &str) -> Vec<String> {
+    let mut out = vec![];
+    for (i, part) in q.split('"').enumerate() {
+        let terms: Vec<&str> = if i % 2 == 1 {
+            vec![part]
+        } else {
+            part.split_whitespace().collect()
+        };
+        for t in terms {
+            let words = text_words(t);
+            if !words.is_empty() {
+                out.push(words.join(" "));
+            }
+        }
+    }
+    out
 }
 
 /// A kind filter: one kind, or every kind that starts with a prefix ending in `.`.

@@ -72,7 +72,10 @@ impl Order {
 
 pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
 pub use approvals::ApprovalStore;
-pub use audit::{AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, Facet, KindFilter};
+pub use audit::{
+    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, Facet, KindFilter, text_phrases,
+    text_words,
+};
 pub use grants::GrantStore;
 pub use identity::{
     Deactivated, IdentityStore, SessionInfo, SessionRow, SessionSettings, SessionWrite,

@@ -180,3 +180,79 @@ backend_tests! {
         );
     }
 }
+
+/// A record as versions before 22 wrote one (no actor or approval column).
+async fn insert_v21_record(s: &SqlStore, r: &arx_core::audit::AuditRecord) {
+    sqlx::query(
+        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, record, hash) \
+         VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, NULL, NULL, $6, $7)",
+    )
+    .bind(r.org_id.to_string())
+    .bind(r.seq)
+    .bind(r.id.to_string())
+    .bind(r.ts_ms())
+    .bind(&r.kind)
+    .bind(serde_json::to_string(r).unwrap())
+    .bind(&r.hash)
+    .execute(s.pool())
+    .await
+    .unwrap();
+}
+
+backend_tests! {
+    async fn records_written_before_full_text_are_found_by_text_actor_and_approval(b: Backend) {
+        use arx_core::audit::{Actor, AuditDraft, ChainHead, seal};
+        use arx_core::store::{AuditFilter, AuditQuery};
+        let db = TestDb::create(b).await.unwrap();
+        let s = SqlStore::connect(db.url()).await.unwrap();
+        s.migrate_until(21).await.unwrap();
+        let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
+        s.create_org(&org, "v1:wrapped").await.unwrap();
+        let reviewer = UserId::new();
+        let approval = ApprovalId::new();
+        let draft = |kind: &str, actor: Actor, fields: serde_json::Value| AuditDraft {
+            org_id: org.id, id: RecordId::new(), ts_ms: 1_700_000_000_000, kind: kind.into(), actor, fields,
+        };
+        let mut head = ChainHead::genesis();
+        let old = [
+            draft("execute.intercept", Actor::agent(AgentId::new(), "a"),
+                  json!({"params": {"hostname": "WS-042.corp.example"}, "reason": "contain it"})),
+            draft("approval.approved", Actor::user(reviewer, "r@example.com"),
+                  json!({"approval_id": approval, "from": "pending", "comment": "per IR-5521"})),
+        ];
+        for d in old {
+            insert_v21_record(&s, &seal(&mut head, d).unwrap()).await;
+        }
+
+        s.migrate().await.unwrap();
+        // An org made after the upgrade, whose records share the words: each org's
+        // search sees its own.
+        let later = Org { id: OrgId::new(), slug: "later".into(), name: "later".into(), policy_version: 0, created_ms: 2 };
+        s.create_org(&later, "v1:wrapped").await.unwrap();
+        let new = |org: OrgId| AuditDraft {
+            org_id: org, id: RecordId::new(), ts_ms: 1_700_000_001_000, kind: "execute.intercept".into(),
+            actor: Actor::system(), fields: json!({"params": {"hostname": "ws-042.corp.example"}}),
+        };
+        s.append_audit(vec![new(org.id), new(later.id)]).await.unwrap();
+
+        let find = |filter: AuditFilter, org: OrgId| {
+            let s = &s;
+            async move {
+                let page = s.audit_page(org, &AuditQuery::newest(filter, 50)).await.unwrap();
+                page.iter().map(|r| r.seq).collect::<Vec<_>>()
+            }
+        };
+        let text = |words: &[&str]| AuditFilter { text: words.iter().map(|w| w.to_string()).collect(), ..Default::default() };
+        assert_eq!(find(text(&["ws 042 corp"]), org.id).await, vec![3, 1], "{b:?}: old and new records, newest first");
+        assert_eq!(find(text(&["ws 042 corp"]), later.id).await, vec![1], "{b:?}: the other org's own only");
+        assert_eq!(find(text(&["ir 5521"]), org.id).await, vec![2], "{b:?}");
+        assert_eq!(find(text(&["contain", "042"]), org.id).await, vec![1], "{b:?}: every phrase");
+        assert_eq!(find(text(&["042 ws"]), org.id).await, Vec::<i64>::new(), "{b:?}: a phrase is in order");
+        let actor = AuditFilter { actor: Some(reviewer.to_string()), ..Default::default() };
+        assert_eq!(find(actor, org.id).await, vec![2], "{b:?}");
+        let system = AuditFilter { actor: Some("system".into()), ..Default::default() };
+        assert_eq!(find(system, org.id).await, vec![3], "{b:?}");
+        let named = AuditFilter { approval: Some(approval), ..Default::default() };
+        assert_eq!(find(named, org.id).await, vec![2], "{b:?}");
+    }
+}
