@@ -10,7 +10,7 @@ use crate::pages::{
     agent::AgentPage,
     agents::AgentsPage,
     approvals::{ApprovalPage, ApprovalsPage},
-    audit::{AuditTrailPage, ResponsePage},
+    audit::{AuditRecordPage, AuditTrailPage, ResponsePage},
     connectors::ConnectorsPage,
     drift::DriftPage,
     fleet::FleetGraphPage,
@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/agents/graph") view=FleetGraphPage />
                     <Route path=path!("/audit") view=AuditTrailPage />
                     <Route path=path!("/audit/response") view=ResponsePage />
+                    <Route path=path!("/audit/record") view=AuditRecordPage />
                     <Route path=path!("/connectors") view=ConnectorsPage />
                     <Route path=path!("/approvals") view=ApprovalsPage />
                     <Route path=path!("/approvals/view") view=ApprovalPage />

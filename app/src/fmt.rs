@@ -31,6 +31,51 @@ pub fn query_value(s: &str) -> String {
         .collect()
 }
 
+/// The pairs of a query string as a browser's form writes it: `+` is a space, `%XX` a
+/// byte (a value that is not UTF-8 is read lossily).
+pub fn query_pairs(search: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                },
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// A query string (without `?`) of the pairs whose value is not empty.
+pub fn query_string<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{}={}", query_value(k), query_value(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -40,6 +85,30 @@ mod tests {
             "team%20in%20%28soc%2Cir%29"
         );
         assert_eq!(super::query_value("env=prod"), "env%3Dprod");
+    }
+
+    #[test]
+    fn query_strings_are_read_as_forms_write_them() {
+        let pairs = super::query_pairs(
+            "?q=ws-042+corp&selector=team+in+%28soc%2Cir%29&x=%2B1&bad=%G1&end=%4",
+        );
+        let want = [
+            ("q", "ws-042 corp"),
+            ("selector", "team in (soc,ir)"),
+            ("x", "+1"),
+            ("bad", "%G1"),
+            ("end", "%4"),
+        ];
+        let got: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(
+            super::query_string(got.iter().copied().chain([("empty", " ")])),
+            "q=ws-042%20corp&selector=team%20in%20%28soc%2Cir%29&x=%2B1&bad=%25G1&end=%254"
+        );
+        assert_eq!(super::query_pairs(""), vec![]);
     }
 
     #[test]

@@ -105,13 +105,34 @@ pub struct AuditRow {
     pub response_sha256: Option<String>,
 }
 
+/// A page of an audit search, with the counts of the whole filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditPage {
+pub struct AuditSearchView {
     pub rows: Vec<AuditRow>,
+    /// Records per verdict and per connector, most first.
+    pub verdicts: Vec<(String, i64)>,
+    pub connectors: Vec<(String, i64)>,
+    /// The next page's `cursor`.
+    pub next_cursor: Option<String>,
+    /// Records in the org's chain.
     pub total: i64,
-    /// `before` of the next (older) page.
-    pub older: Option<i64>,
     /// Whether the viewer may open response bodies (admins and auditors).
+    pub can_read_responses: bool,
+}
+
+/// One audit record on its own page, with what it links to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecordPage {
+    pub row: AuditRow,
+    /// The actor: its kind (`agent`, `user`, `system`) and id.
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    /// The call's intercept record (for a result or an approval request).
+    pub intercept: Option<String>,
+    /// The records that say how the call ended (for an intercept).
+    pub results: Vec<String>,
+    pub approval: Option<String>,
+    pub agent_id: Option<String>,
     pub can_read_responses: bool,
 }
 

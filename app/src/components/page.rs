@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::text_prop::TextProp;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::use_location;
 
 /// What a page says under its title: plain text, or text with links and code.
 pub struct Intro(AnyView);
@@ -37,10 +37,18 @@ pub fn Page(
     }
 }
 
-/// The current URL's query parameter `name`, empty when it is absent.
+/// The current URL's query parameter `name` (its last value), empty when it is absent.
+/// Read as a form writes it, so a space a GET form sent as `+` is a space again.
 pub fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
-    let query = use_query_map();
-    move || query.read().get(name).unwrap_or_default()
+    let search = use_location().search;
+    move || {
+        crate::fmt::query_pairs(&search.read())
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .unwrap_or_default()
+    }
 }
 
 /// Tabs between the views of one area, as (href, text); the one at `current` is marked as

@@ -39,6 +39,38 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Who reads through the console outside its server functions (downloads): the
+/// principal of the signed-in session, built for this request. No session, or one
+/// whose user is gone, is a 401.
+pub struct SessionCaller(pub Principal);
+
+impl FromRequestParts<AppState> for SessionCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Self::Rejection> {
+        let signed_out = || {
+            ApiError(CoreError::Unauthenticated(
+                "sign in to the console first".into(),
+            ))
+        };
+        let session = tower_sessions::Session::from_request_parts(parts, s)
+            .await
+            .map_err(|_| signed_out())?;
+        let claim = session
+            .get::<arx_core::access::SessionClaim>(app::SESSION_CLAIM_KEY)
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(signed_out)?;
+        let p = s
+            .engine
+            .principal_for_session(&claim)
+            .await?
+            .ok_or_else(signed_out)?;
+        Ok(SessionCaller(p))
+    }
+}
+
 /// An id type that can appear in a path, with the name its error message uses.
 pub trait PathId: FromStr {
     const WHAT: &'static str;

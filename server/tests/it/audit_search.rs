@@ -240,6 +240,14 @@ backend_tests! {
             assert_eq!((code, page["records"].as_array().unwrap().len()), (200, 0), "{b}: {q}: {page}");
             assert_eq!(page["facets"]["verdicts"], json!([]), "{b}: {q}: facets count the filter: {page}");
         }
+        // A day is a whole day, UTC: today keeps the call, yesterday's end does not.
+        let (_, page) = search(&s, "q=ws-042&kind=execute.intercept").await;
+        let day = &page["records"][0]["ts"].as_str().unwrap()[..10];
+        let today = time::Date::parse(day, time::macros::format_description!("[year]-[month]-[day]")).unwrap();
+        let (_, page) = search(&s, &format!("q=ws-042&kind=execute.intercept&from={today}&to={today}")).await;
+        assert_eq!(page["records"].as_array().unwrap().len(), 1, "{b}: {page}");
+        let (_, page) = search(&s, &format!("q=ws-042&to={}", today.previous_day().unwrap())).await;
+        assert_eq!(page["records"].as_array().unwrap().len(), 0, "{b}: {page}");
         // Every containment of the host: the realistic question.
         let (_, page) = search(&s, "q=ws-042&operation=hosts:write&kind=execute.intercept").await;
         assert_eq!(page["records"].as_array().unwrap().len(), 1, "{b}: {page}");
@@ -301,12 +309,39 @@ backend_tests! {
         assert_eq!(body.lines().count(), 1, "{b}: {body}");
         assert!(body.contains("IR-5521"), "{b}: {body}");
 
+        // One record with its links: the call's intercept finds its approval and result;
+        // the result points back to the intercept.
+        let (_, calls) = search(&s, "q=ws-042&kind=execute.intercept").await;
+        let intercept = calls["records"][0]["id"].as_str().unwrap().to_string();
+        let (code, view) = s.admin_get(&format!("/v1/admin/audit/{intercept}")).await;
+        assert_eq!(code, 200, "{b}: {view}");
+        assert_eq!((view["approval"].as_str(), view["agent"].as_str()), (Some(id.as_str()), Some(remediation_id.as_str())), "{b}: {view}");
+        let result = view["results"][0].as_str().unwrap_or_else(|| panic!("{b}: the result: {view}")).to_string();
+        let (_, back) = s.admin_get(&format!("/v1/admin/audit/{result}")).await;
+        assert_eq!((back["record"]["kind"].as_str(), back["intercept"].as_str()), (Some("execute.result"), Some(intercept.as_str())), "{b}: {back}");
+        let other = s.other_org_admin().await;
+        let (code, theirs) = s.client(&other).get(&format!("/v1/admin/audit/{intercept}")).await;
+        assert_eq!(code, 404, "{b}: another org's record is unknown: {theirs}");
+
+        // The console's Export buttons: the same stream for a signed-in session, nothing
+        // without one.
+        let r = s.http.get(s.url("/audit/export.ndjson?q=ir-5521")).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{b}: no session, no export");
+        let auditor_email = "search-auditor@demo.arx.local";
+        s.user_token(auditor_email, arx_core::model::Role::Auditor).await;
+        let cookie = s.console_session(auditor_email, "correct horse battery").await;
+        let r = s.http.get(s.url("/audit/export.csv?q=ir-5521")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{b}");
+        let csv = r.text().await.unwrap();
+        assert_eq!(csv.lines().count(), 2, "{b}: the header and the approval: {csv}");
+        assert!(csv.contains("approval.approved") && csv.contains(approver_email), "{b}: {csv}");
+
         // Bad values name their parameter.
         let long = "a".repeat(201);
         for (query, field) in [
             ("q=%22%22", "q"), ("q=---", "q"), (&*format!("q={long}"), "q"),
             ("selector=team%20in%20(ir", "selector"), ("selector=%3D%3D", "selector"),
-            ("approval=nope", "approval"), ("actor=nobody%40nowhere.example", "actor"), ("actor=no-such-agent", "actor"),
+            ("approval=nope", "approval"), ("risk_min=high", "risk_min"), ("to=2026-13-01", "to"), ("actor=nobody%40nowhere.example", "actor"), ("actor=no-such-agent", "actor"),
         ] {
             let (code, out) = search(&s, query).await;
             assert_eq!(code, 400, "{b}: {query}: {out}");
@@ -316,7 +351,6 @@ backend_tests! {
         assert!(out.to_string().contains("position"), "{b}: a bad selector says where: {out}");
 
         // Another org finds none of it: not by text, not by approval, not by actor.
-        let other = s.other_org_admin().await;
         for query in ["q=ws-042".to_string(), format!("approval={id}"), format!("actor={approver_id}")] {
             let (code, theirs) = s.client(&other).get(&format!("/v1/admin/audit?{query}")).await;
             assert_eq!((code, theirs["records"].as_array().map(Vec::len)), (200, Some(0)), "{b}: {query}: {theirs}");

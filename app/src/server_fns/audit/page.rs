@@ -1,26 +1,60 @@
-//! One page of the audit trail, newest first.
+//! The audit search as the console asks it: the page's query string read as the API's
+//! `GET /v1/admin/audit` reads its own, so a console URL and an API call mean the same.
 
 use leptos::prelude::*;
 
-use crate::types::AuditPage;
+use crate::types::{AuditRecordPage, AuditSearchView};
 
-pub const PAGE_SIZE: u32 = 50;
-
+/// One page of the search in `query` (the page's query string; empty values are no filter).
 #[server]
-pub async fn fetch_audit_page(before: Option<i64>) -> Result<AuditPage, ServerFnError> {
+pub async fn search_audit(query: String) -> Result<AuditSearchView, ServerFnError> {
     use super::super::ssr::{audit_row, engine, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
-    let records = r.audit_page(before, PAGE_SIZE).await.map_err(to_error)?;
-    let older = records
-        .last()
-        .map(|r| r.seq)
-        .filter(|&s| s > 1 && records.len() == PAGE_SIZE as usize);
-    Ok(AuditPage {
-        rows: records.iter().map(audit_row).collect(),
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let encoded = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    let search: arx_core::engine::AuditSearch = serde_urlencoded::from_str(&encoded)
+        .map_err(|e| ServerFnError::new(format!("this search cannot be read: {e}")))?;
+    let found = r.audit_search(&search).await.map_err(to_error)?;
+    let facets = |f: &[arx_core::store::Facet]| -> Vec<(String, i64)> {
+        f.iter().map(|f| (f.value.clone(), f.count)).collect()
+    };
+    Ok(AuditSearchView {
+        rows: found.records.iter().map(audit_row).collect(),
+        verdicts: facets(&found.facets.verdicts),
+        connectors: facets(&found.facets.connectors),
+        next_cursor: found.next_cursor,
         total: r.audit_count().await.map_err(to_error)?,
-        older,
+        can_read_responses: engine.responses(&p).is_ok(),
+    })
+}
+
+/// One record with its links (`/audit/record?id=…`).
+#[server]
+pub async fn fetch_audit_record(id: String) -> Result<AuditRecordPage, ServerFnError> {
+    use super::super::ssr::{audit_row, engine, principal, to_error};
+    let p = principal().await?;
+    let id = id
+        .parse()
+        .map_err(|_| ServerFnError::new("that record id is not valid"))?;
+    let engine = engine();
+    let v = engine
+        .reader(&p)
+        .audit_record_view(id)
+        .await
+        .map_err(to_error)?;
+    Ok(AuditRecordPage {
+        row: audit_row(&v.record),
+        actor_kind: v.record.actor.kind.clone(),
+        actor_id: v.record.actor.id.clone(),
+        intercept: v.intercept.map(|i| i.to_string()),
+        results: v.results.iter().map(ToString::to_string).collect(),
+        approval: v.approval.map(|a| a.to_string()),
+        agent_id: v.agent.map(|a| a.to_string()),
         can_read_responses: engine.responses(&p).is_ok(),
     })
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::admin::{MAX_AUDIT_PAGE, ReadOps};
 use crate::audit::AuditRecord;
 use crate::error::CoreError;
-use crate::ids::{AgentId, ApprovalId};
+use crate::ids::{AgentId, ApprovalId, RecordId};
 use crate::policy::Verdict;
 use crate::registry::Selector;
 use crate::store::{AuditFacets, AuditFilter, AuditQuery, KindFilter, text_phrases};
@@ -34,15 +34,16 @@ pub struct AuditSearch {
     pub verdict: Option<String>,
     /// A record kind (`execute.intercept`), or a family with `.*` (`approval.*`).
     pub kind: Option<String>,
-    /// The lowest risk score kept, 0 to 100.
-    #[param(minimum = 0, maximum = 100)]
-    pub risk_min: Option<i64>,
+    /// The lowest risk score kept, 0 to 100 (read here, so a bad one names itself).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 100)]
+    pub risk_min: Option<String>,
     /// The highest risk score kept, 0 to 100.
-    #[param(minimum = 0, maximum = 100)]
-    pub risk_max: Option<i64>,
-    /// The earliest time kept (RFC 3339, e.g. `2026-07-01T00:00:00Z`).
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 100)]
+    pub risk_max: Option<String>,
+    /// The earliest time kept: RFC 3339 (`2026-07-01T00:00:00Z`), or a day (`2026-07-01`,
+    /// from its start, UTC).
     pub from: Option<String>,
-    /// The latest time kept (RFC 3339).
+    /// The latest time kept: RFC 3339, or a day (to its end, UTC).
     pub to: Option<String>,
     /// Who acted: a user's email, an agent's name, a user or agent id, or `system`.
     pub actor: Option<String>,
@@ -75,6 +76,24 @@ pub struct AuditResults {
     pub facets: AuditFacets,
 }
 
+/// One record with what it links to: the call it answers or that answers it, the approval
+/// it names, the agent it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct AuditRecordView {
+    pub record: AuditRecord,
+    /// For a result or an approval request: the call's intercept record.
+    pub intercept: Option<RecordId>,
+    /// For an intercept: the records that say how the call ended (none while it waits,
+    /// or when it was refused).
+    pub results: Vec<RecordId>,
+    /// The approval request the record names (for an intercept, the one it opened).
+    pub approval: Option<ApprovalId>,
+    pub agent: Option<AgentId>,
+}
+
+/// How far past an intercept its results are looked for, in the agent's own records.
+const RESULT_WINDOW: u32 = 500;
+
 fn bad(field: &'static str, message: impl Into<String>) -> CoreError {
     CoreError::InvalidField {
         field,
@@ -96,17 +115,27 @@ fn name(field: &'static str, v: Option<&String>) -> Result<Option<String>, CoreE
     Ok(Some(v.to_string()))
 }
 
+/// A time as RFC 3339, or a day (`2026-07-01`, UTC): from its first millisecond for
+/// `from`, to its last for `to`.
 fn time_ms(field: &'static str, v: Option<&String>) -> Result<Option<i64>, CoreError> {
+    use time::format_description::well_known::Rfc3339;
     let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
-    let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| {
-            bad(
-                field,
-                format!("{field} is a time like 2026-07-01T00:00:00Z (RFC 3339), not '{v}'"),
-            )
-        })?;
+    let day = time::Date::parse(v, time::macros::format_description!("[year]-[month]-[day]"));
+    let t = match day {
+        Ok(d) if field == "to" => d.with_hms_milli(23, 59, 59, 999).ok().map(|t| t.assume_utc()),
+        Ok(d) => Some(d.midnight().assume_utc()),
+        Err(_) => time::OffsetDateTime::parse(v, &Rfc3339).ok(),
+    }
+    .ok_or_else(|| {
+        bad(
+            field,
+            format!(
+                "{field} is a day like 2026-07-01 or a time like 2026-07-01T00:00:00Z (RFC 3339), not '{v}'"
+            ),
+        )
+    })?;
     Ok(Some((t.unix_timestamp_nanos() / 1_000_000) as i64))
 }
 
@@ -224,6 +253,59 @@ impl ReadOps<'_> {
         self.engine.store.audit_page(self.who.org_id, q).await
     }
 
+    /// One record of the org's trail, with its links.
+    pub async fn audit_record_view(&self, id: RecordId) -> Result<AuditRecordView, CoreError> {
+        let org = self.who.org_id;
+        let store = &self.engine.store;
+        let record = store
+            .audit_record(org, id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound(format!("no audit record {id} in this org")))?;
+        let named = |r: &AuditRecord, key: &str| {
+            r.fields
+                .get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let mut approval = named(&record, "approval_id").and_then(|a| a.parse().ok());
+        let agent: Option<AgentId> = named(&record, "agent_id").and_then(|a| a.parse().ok());
+        let mut results = vec![];
+        if record.kind == crate::audit::INTERCEPT
+            && let Some(agent) = agent
+        {
+            // What followed the call, among the agent's next records.
+            let q = AuditQuery {
+                filter: AuditFilter {
+                    agent: Some(agent),
+                    ..Default::default()
+                },
+                cursor: Some(record.seq),
+                oldest_first: true,
+                limit: RESULT_WINDOW,
+            };
+            let own = id.to_string();
+            for r in store.audit_page(org, &q).await? {
+                if named(&r, "intercept_id").as_deref() != Some(own.as_str()) {
+                    continue;
+                }
+                match r.kind.as_str() {
+                    "execute.result" => results.push(r.id),
+                    "approval.requested" => {
+                        approval = named(&r, "approval_id").and_then(|a| a.parse().ok());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(AuditRecordView {
+            intercept: named(&record, "intercept_id").and_then(|i| i.parse().ok()),
+            results,
+            approval,
+            agent,
+            record,
+        })
+    }
+
     /// The filter a search names, every value checked.
     async fn audit_filter(&self, s: &AuditSearch) -> Result<AuditFilter, CoreError> {
         let agent = match name("agent", s.agent.as_ref())? {
@@ -246,12 +328,26 @@ impl ReadOps<'_> {
                     .to_string(),
             ),
         };
-        for (field, v) in [("risk_min", s.risk_min), ("risk_max", s.risk_max)] {
-            if v.is_some_and(|v| !(0..=100).contains(&v)) {
-                return Err(bad(field, format!("{field} is a risk score from 0 to 100")));
-            }
-        }
-        if let (Some(lo), Some(hi)) = (s.risk_min, s.risk_max)
+        let risk = |field: &'static str, v: Option<&String>| -> Result<Option<i64>, CoreError> {
+            let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+                return Ok(None);
+            };
+            v.parse::<i64>()
+                .ok()
+                .filter(|v| (0..=100).contains(v))
+                .map(Some)
+                .ok_or_else(|| {
+                    bad(
+                        field,
+                        format!("{field} is a risk score from 0 to 100, not '{v}'"),
+                    )
+                })
+        };
+        let (risk_min, risk_max) = (
+            risk("risk_min", s.risk_min.as_ref())?,
+            risk("risk_max", s.risk_max.as_ref())?,
+        );
+        if let (Some(lo), Some(hi)) = (risk_min, risk_max)
             && lo > hi
         {
             return Err(bad("risk_min", "risk_min is above risk_max"));
@@ -293,8 +389,8 @@ impl ReadOps<'_> {
             operation: name("operation", s.operation.as_ref())?,
             verdict,
             kind: kind(s.kind.as_ref())?,
-            risk_min: s.risk_min,
-            risk_max: s.risk_max,
+            risk_min,
+            risk_max,
             from_ms,
             to_ms,
         })

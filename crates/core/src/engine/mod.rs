@@ -26,7 +26,7 @@ use std::sync::{Arc, RwLock, Weak};
 
 pub use admin::{AdminOps, MAX_AUDIT_PAGE, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
-pub use audit_search::{AuditResults, AuditSearch};
+pub use audit_search::{AuditRecordView, AuditResults, AuditSearch};
 pub use audit_writer::AuditWriter;
 pub use execute::Executed;
 pub use grants::GrantRequest;

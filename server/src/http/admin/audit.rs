@@ -7,7 +7,7 @@
 use arx_core::CoreError;
 use arx_core::access::Principal;
 use arx_core::audit::AuditRecord;
-use arx_core::engine::{AuditResults, AuditSearch, MAX_AUDIT_PAGE, ResponseView};
+use arx_core::engine::{AuditRecordView, AuditResults, AuditSearch, MAX_AUDIT_PAGE, ResponseView};
 use arx_core::ids::RecordId;
 use axum::Json;
 use axum::body::Body;
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::extract::{Caller, IdPath, QueryParams};
+use crate::http::extract::{Caller, IdPath, QueryParams, SessionCaller};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,6 +27,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(export_ndjson))
         .routes(routes!(export_csv))
         .routes(routes!(response))
+        .routes(routes!(record))
+        .routes(routes!(console_ndjson))
+        .routes(routes!(console_csv))
 }
 
 /// A search of the org's audit trail: filters on agent, connector, operation, verdict,
@@ -213,6 +216,50 @@ async fn export_csv(
     QueryParams(q): QueryParams<AuditSearch>,
 ) -> ApiResult<Response> {
     export(s, p, q, Format::Csv).await
+}
+
+/// The console's Export buttons: the same exports for the signed-in user (the API's are
+/// for admin tokens only, so no browser cookie ever opens `/v1/`).
+#[utoipa::path(get, path = "/audit/export.ndjson", tag = "console", params(AuditSearch),
+    responses((status = 200, description = "As `/v1/admin/audit/export.ndjson`", content_type = "application/x-ndjson", body = AuditRecord),
+        (status = 400, description = "A bad filter, naming its parameter", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+async fn console_ndjson(
+    State(s): State<AppState>,
+    SessionCaller(p): SessionCaller,
+    QueryParams(q): QueryParams<AuditSearch>,
+) -> ApiResult<Response> {
+    export(s, p, q, Format::Ndjson).await
+}
+
+/// As `/audit/export.ndjson`, as CSV.
+#[utoipa::path(get, path = "/audit/export.csv", tag = "console", params(AuditSearch),
+    responses((status = 200, description = "As `/v1/admin/audit/export.csv`", content_type = "text/csv", body = String),
+        (status = 400, description = "A bad filter, naming its parameter", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody)))]
+async fn console_csv(
+    State(s): State<AppState>,
+    SessionCaller(p): SessionCaller,
+    QueryParams(q): QueryParams<AuditSearch>,
+) -> ApiResult<Response> {
+    export(s, p, q, Format::Csv).await
+}
+
+/// One record with its links: the intercept a result or approval request belongs to, the
+/// results of an intercept, the approval it names or opened, the agent.
+#[utoipa::path(get, path = "/v1/admin/audit/{record_id}", tag = "audit",
+    security(("adminToken" = [])),
+    params(("record_id" = RecordId, Path, description = "The record's id")),
+    responses(
+        (status = 200, description = "The record", body = AuditRecordView),
+        (status = 404, description = "No such record in this org", body = ErrorBody),
+    ))]
+async fn record(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<RecordId>,
+) -> ApiResult<Json<AuditRecordView>> {
+    Ok(Json(s.engine.reader(&p).audit_record_view(id).await?))
 }
 
 /// The vendor's response to a call, kept outside the chain (admins and auditors; the
