@@ -112,6 +112,9 @@ pub struct AuditSearchView {
     /// Records per verdict and per connector, most first.
     pub verdicts: Vec<(String, i64)>,
     pub connectors: Vec<(String, i64)>,
+    /// When the search keeps more records than its counts count: how many of its newest
+    /// they are of.
+    pub facets_limited: Option<usize>,
     /// The next page's `cursor`.
     pub next_cursor: Option<String>,
     /// Records in the org's chain.

@@ -264,6 +264,14 @@ pub fn AuditTrailPage() -> impl IntoView {
                         <div class="audit-actions">
                             <p class="muted">
                                 {format!("{} records in this org's chain.", count(p.total))}
+                                {p
+                                    .facets_limited
+                                    .map(|n| {
+                                        format!(
+                                            " The counts are of the newest {} records this search keeps.",
+                                            count(n),
+                                        )
+                                    })}
                             </p>
                             <a
                                 class="btn small"

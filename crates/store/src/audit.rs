@@ -9,15 +9,15 @@ use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::{OrgId, RecordId};
 use arx_core::store::{
-    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, Facet, KindFilter, ResponseBody,
-    StoreResult,
+    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, KindFilter,
+    ResponseBody, StoreResult,
 };
 use async_trait::async_trait;
 
 use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
 
-/// Records per INSERT: 14 binds each stays under SQLite's 32,766 and PostgreSQL's 65,535.
-const INSERT_CHUNK: usize = 1024;
+/// Binds per audit record in a multi-row INSERT.
+const RECORD_BINDS: usize = 14;
 /// How often an append is resealed after losing a race for the chain head.
 const MAX_ATTEMPTS: usize = 8;
 
@@ -65,7 +65,7 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
 #[async_trait]
 impl AuditStore for SqlStore {
     /// Seals and inserts `drafts` as one atomic statement (a transaction only past
-    /// [`INSERT_CHUNK`] records). Heads come from memory; if another writer (a replica)
+    /// [`SqlStore::rows_per_insert`] records). Heads come from memory; if another writer (a replica)
     /// appended meanwhile, the `(org_id, seq)` key refuses the insert, and the heads are
     /// reloaded and the drafts sealed again, so a chain never forks.
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
@@ -113,14 +113,18 @@ impl AuditStore for SqlStore {
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
         let mut args = Args::default();
-        let mut clause = filtered(self.dialect(), &q.filter, &mut args);
+        let mut from = Source::of(self.dialect(), &q.filter, &mut args);
         if let Some(c) = q.cursor {
-            let mark = args.int(c);
             let op = if q.oldest_first { ">" } else { "<" };
-            clause.push_str(&format!(" AND seq {op} {mark}"));
+            let bound = from.seq_key(args.int(c));
+            from.clause
+                .push_str(&format!(" AND {} {op} {bound}", from.order));
         }
         let sql = format!(
-            "SELECT record FROM audit_records WHERE org_id = $1{clause} ORDER BY seq {} LIMIT {}",
+            "SELECT record FROM {} WHERE {} ORDER BY {} {} LIMIT {}",
+            from.tables,
+            from.clause,
+            from.order,
             if q.oldest_first { "ASC" } else { "DESC" },
             args.int(i64::from(q.limit))
         );
@@ -130,28 +134,20 @@ impl AuditStore for SqlStore {
 
     async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets> {
         let mut args = Args::default();
-        let clause = filtered(self.dialect(), filter, &mut args);
-        let counts = |column: &'static str| {
-            let sql = format!(
-                "SELECT {column} AS v, COUNT(*) AS n FROM audit_records \
-                 WHERE org_id = $1{clause} AND {column} IS NOT NULL \
-                 GROUP BY {column} ORDER BY n DESC, v LIMIT 50"
-            );
-            let args = &args;
-            async move {
-                self.fetch_all(args.bound(&sql, org), "audit facets", |r| {
-                    Ok(Facet {
-                        value: rows::get(r, "v")?,
-                        count: rows::get(r, "n")?,
-                    })
-                })
-                .await
-            }
-        };
-        Ok(AuditFacets {
-            verdicts: counts("verdict").await?,
-            connectors: counts("connector").await?,
-        })
+        let from = Source::of(self.dialect(), filter, &mut args);
+        let sql = format!(
+            "SELECT verdict, connector FROM {} WHERE {} ORDER BY {} DESC LIMIT {}",
+            from.tables,
+            from.clause,
+            from.order,
+            args.int(FACET_WINDOW as i64 + 1)
+        );
+        let pairs = self
+            .fetch_all(args.bound(&sql, org), "audit facets", |r| {
+                Ok((rows::get(r, "verdict")?, rows::get(r, "connector")?))
+            })
+            .await?;
+        Ok(AuditFacets::count(&pairs))
     }
 
     async fn audit_after(
@@ -317,14 +313,16 @@ impl SqlStore {
         records: &[(i64, AuditRecord)],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
-        if records.len() <= INSERT_CHUNK && bodies.is_empty() {
+        let rows = self.rows_per_insert(RECORD_BINDS);
+        if records.len() <= rows && bodies.is_empty() {
             return insert_chunk(&self.pool, records).await;
         }
         let mut tx = self.pool.begin().await?;
-        for chunk in records.chunks(INSERT_CHUNK) {
+        for chunk in records.chunks(rows) {
             insert_chunk(&mut *tx, chunk).await?;
         }
-        for chunk in bodies.chunks(crate::responses::INSERT_CHUNK) {
+        let body_rows = self.rows_per_insert(crate::responses::BODY_BINDS);
+        for chunk in bodies.chunks(body_rows) {
             crate::responses::insert_bodies(&mut *tx, chunk).await?;
         }
         tx.commit().await
@@ -333,7 +331,7 @@ impl SqlStore {
 
 /// The `AND …` conditions of a filter (after `org_id = $1`), their values pushed on
 /// `args`. Every value is bound, never spliced into the SQL.
-fn filtered(dialect: Dialect, f: &AuditFilter, args: &mut Args) -> String {
+fn filtered(f: &AuditFilter, args: &mut Args) -> String {
     let mut sql = String::new();
     let mut eq = |column: &str, v: String, args: &mut Args| {
         let mark = args.push(v);
@@ -381,37 +379,72 @@ fn filtered(dialect: Dialect, f: &AuditFilter, args: &mut Args) -> String {
             " AND agent_id IN (SELECT a.id FROM agents a WHERE a.org_id = $1{labels})"
         ));
     }
-    if !f.text.is_empty() {
-        sql.push_str(&text_sql(dialect, &f.text, args));
-    }
     sql
 }
 
-/// The full-text condition: every phrase occurs, in the index of migration 0022 (FTS5 on
-/// SQLite, a `tsvector` GIN index on PostgreSQL). Phrases are words of letters and digits
-/// (`text_phrases`), so they cannot carry query syntax of either database.
-fn text_sql(dialect: Dialect, phrases: &[String], args: &mut Args) -> String {
-    match dialect {
-        Dialect::Sqlite => {
-            let query = phrases
-                .iter()
-                .map(|p| format!("\"{p}\""))
-                .collect::<Vec<_>>()
-                .join(" ");
-            let mark = args.push(query);
-            // The org's rows are the rowids `n * 2^40 + seq` (migration 0022).
-            let base = "(SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776";
-            format!(
-                " AND seq IN (SELECT rowid - {base} FROM audit_text WHERE audit_text MATCH {mark} \
-                 AND rowid >= {base} AND rowid < {base} + 1099511627776)"
-            )
-        }
-        Dialect::Postgres => {
-            let marks: Vec<String> = phrases
-                .iter()
-                .map(|p| format!("phraseto_tsquery('simple', {})", args.push(p.clone())))
-                .collect();
-            format!(" AND audit_text(record) @@ ({})", marks.join(" && "))
+/// Where a search reads: its tables, its conditions and the key its pages follow.
+struct Source {
+    tables: &'static str,
+    clause: String,
+    /// `seq`, or on SQLite with full text the index's rowid (`n * 2^40 + seq`), so the
+    /// FTS5 index hands over its matches in page order and a page stops at its limit
+    /// instead of collecting every match of a common word first.
+    order: &'static str,
+}
+
+/// The SQLite full-text rowid of the org's `seq` 0 (migration 0022).
+const TEXT_BASE: &str = "(SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776";
+
+impl Source {
+    fn of(dialect: Dialect, f: &AuditFilter, args: &mut Args) -> Source {
+        let (tables, mut clause, order) = match (dialect, f.text.is_empty()) {
+            (_, true) => ("audit_records", "org_id = $1".to_string(), "seq"),
+            (Dialect::Sqlite, false) => {
+                let mark = args.push(fts5_query(&f.text));
+                (
+                    "audit_text t JOIN audit_records r \
+                     ON r.org_id = $1 AND r.seq = t.rowid - (SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776",
+                    format!(
+                        "t.audit_text MATCH {mark} AND t.rowid > {TEXT_BASE} \
+                         AND t.rowid < {TEXT_BASE} + 1099511627776"
+                    ),
+                    "t.rowid",
+                )
+            }
+            (Dialect::Postgres, false) => {
+                let marks: Vec<String> = f
+                    .text
+                    .iter()
+                    .map(|p| format!("phraseto_tsquery('simple', {})", args.push(p.clone())))
+                    .collect();
+                let text = format!("audit_text(record) @@ ({})", marks.join(" && "));
+                ("audit_records", format!("org_id = $1 AND {text}"), "seq")
+            }
+        };
+        clause.push_str(&filtered(f, args));
+        Source {
+            tables,
+            clause,
+            order,
         }
     }
+
+    /// The page key of `seq` (its placeholder `mark`).
+    fn seq_key(&self, mark: String) -> String {
+        if self.order == "seq" {
+            mark
+        } else {
+            format!("{TEXT_BASE} + {mark}")
+        }
+    }
+}
+
+/// An FTS5 query of phrases: each quoted, all required. Phrases are words of letters and
+/// digits (`text_phrases`), so they cannot carry FTS5 syntax.
+fn fts5_query(phrases: &[String]) -> String {
+    phrases
+        .iter()
+        .map(|p| format!("\"{p}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -314,6 +314,17 @@ impl SqlStore {
         self.dialect
     }
 
+    /// Rows per multi-row INSERT of `binds_per_row` values each. PostgreSQL: up to 1,024
+    /// rows (under its 65,535 binds). SQLite: under 1,000 binds, because binding costs
+    /// quadratically in the statement's parameters there (each `$N` is found by name in
+    /// a list walked from the start: 14,336 binds made 71% of a bulk append's time).
+    pub(crate) fn rows_per_insert(&self, binds_per_row: usize) -> usize {
+        match self.dialect {
+            Dialect::Sqlite => (999 / binds_per_row).max(1),
+            Dialect::Postgres => 1024.min(65_535 / binds_per_row),
+        }
+    }
+
     /// Applies the migrations of this backend.
     pub async fn migrate(&self) -> Result<(), CoreError> {
         let m = match self.dialect {

@@ -21,8 +21,8 @@ fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
     })
 }
 
-/// Bodies per INSERT: 7 binds each stays under both databases' limits.
-pub(crate) const INSERT_CHUNK: usize = 1024;
+/// Binds per response body in a multi-row INSERT.
+pub(crate) const BODY_BINDS: usize = 7;
 
 /// One multi-row INSERT of response bodies.
 pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(

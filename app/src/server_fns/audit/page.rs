@@ -27,6 +27,10 @@ pub async fn search_audit(query: String) -> Result<AuditSearchView, ServerFnErro
         rows: found.records.iter().map(audit_row).collect(),
         verdicts: facets(&found.facets.verdicts),
         connectors: facets(&found.facets.connectors),
+        facets_limited: found
+            .facets
+            .limited
+            .then_some(arx_core::store::FACET_WINDOW),
         next_cursor: found.next_cursor,
         total: r.audit_count().await.map_err(to_error)?,
         can_read_responses: engine.responses(&p).is_ok(),

@@ -99,13 +99,50 @@ impl AuditQuery {
 }
 
 /// How many records a filter keeps, per verdict and per connector (records without
-/// either are not counted there).
+/// either are not counted there), among its newest [`FACET_WINDOW`] records: a count's
+/// cost is bounded whatever the trail's size.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditFacets {
     /// Most first.
     pub verdicts: Vec<Facet>,
     /// Most first (at most 50).
     pub connectors: Vec<Facet>,
+    /// The filter keeps more records than were counted: the counts are of its newest
+    /// [`FACET_WINDOW`].
+    pub limited: bool,
+}
+
+/// How many of a filter's newest records its facets count.
+pub const FACET_WINDOW: usize = 10_000;
+
+impl AuditFacets {
+    /// The facets of records given as (verdict, connector) pairs, newest first; more
+    /// than [`FACET_WINDOW`] pairs mark them limited.
+    pub fn count(pairs: &[(Option<String>, Option<String>)]) -> AuditFacets {
+        let limited = pairs.len() > FACET_WINDOW;
+        let counted = &pairs[..pairs.len().min(FACET_WINDOW)];
+        let tally = |values: Vec<&String>| {
+            let mut by: std::collections::BTreeMap<&String, i64> = Default::default();
+            for v in values {
+                *by.entry(v).or_default() += 1;
+            }
+            let mut out: Vec<Facet> = by
+                .into_iter()
+                .map(|(value, count)| Facet {
+                    value: value.clone(),
+                    count,
+                })
+                .collect();
+            out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+            out.truncate(50);
+            out
+        };
+        AuditFacets {
+            verdicts: tally(counted.iter().filter_map(|(v, _)| v.as_ref()).collect()),
+            connectors: tally(counted.iter().filter_map(|(_, c)| c.as_ref()).collect()),
+            limited,
+        }
+    }
 }
 
 /// A value and how many records have it.
@@ -141,7 +178,8 @@ pub trait AuditStore: Send + Sync {
     /// A page of the records `q.filter` keeps, in `seq` order (newest or oldest first)
     /// after `q.cursor`.
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
-    /// How many records `filter` keeps, per verdict and per connector.
+    /// How many records `filter` keeps, per verdict and per connector, among its newest
+    /// [`FACET_WINDOW`] ([`AuditFacets::count`]).
     async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
     async fn audit_after(
@@ -178,4 +216,35 @@ pub trait AuditStore: Send + Sync {
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facets_count_the_newest_window_most_first() {
+        let pair = |v: &str, c: &str| (Some(v.to_string()), Some(c.to_string()));
+        let mut pairs = vec![pair("DENY", "okta"), (None, Some("okta".into()))];
+        pairs.extend(std::iter::repeat_n(pair("PERMIT", "crowdstrike"), 3));
+        let f = AuditFacets::count(&pairs);
+        let names = |v: &[Facet]| {
+            v.iter()
+                .map(|f| (f.value.clone(), f.count))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&f.verdicts),
+            vec![("PERMIT".into(), 3), ("DENY".into(), 1)]
+        );
+        assert_eq!(
+            names(&f.connectors),
+            vec![("crowdstrike".into(), 3), ("okta".into(), 2)]
+        );
+        assert!(!f.limited);
+        let many = vec![pair("PERMIT", "okta"); FACET_WINDOW + 1];
+        let f = AuditFacets::count(&many);
+        assert!(f.limited);
+        assert_eq!(f.verdicts[0].count, FACET_WINDOW as i64, "the window only");
+    }
 }

@@ -246,6 +246,16 @@ backend_tests! {
         assert_eq!(find(text(&["ws 042 corp"]), org.id).await, vec![3, 1], "{b:?}: old and new records, newest first");
         assert_eq!(find(text(&["ws 042 corp"]), later.id).await, vec![1], "{b:?}: the other org's own only");
         assert_eq!(find(text(&["ir 5521"]), org.id).await, vec![2], "{b:?}");
+        // Pages of a text search follow the same keyset, either way.
+        let page = |cursor: i64, oldest_first: bool| AuditQuery {
+            cursor: Some(cursor), oldest_first, ..AuditQuery::newest(text(&["ws 042 corp"]), 1)
+        };
+        let seqs = |r: Vec<arx_core::audit::AuditRecord>| r.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(s.audit_page(org.id, &page(3, false)).await.unwrap()), vec![1], "{b:?}");
+        assert_eq!(seqs(s.audit_page(org.id, &page(1, true)).await.unwrap()), vec![3], "{b:?}");
+        assert_eq!(seqs(s.audit_page(org.id, &page(3, true)).await.unwrap()), Vec::<i64>::new(), "{b:?}");
+        let facets = s.audit_facets(org.id, &text(&["ws 042 corp"])).await.unwrap();
+        assert!(!facets.limited && facets.verdicts.is_empty(), "{b:?}: {facets:?}");
         assert_eq!(find(text(&["contain", "042"]), org.id).await, vec![1], "{b:?}: every phrase");
         assert_eq!(find(text(&["042 ws"]), org.id).await, Vec::<i64>::new(), "{b:?}: a phrase is in order");
         let actor = AuditFilter { actor: Some(reviewer.to_string()), ..Default::default() };

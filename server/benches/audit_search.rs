@@ -1,0 +1,414 @@
+//! Audit search at scale (issue 13, point 2). Fills a fresh database with chained records
+//! (`ARX_BENCH_RECORDS`, default 10,000,000) written through the store's append (sealed,
+//! hashed, indexed, full text included) but outside the execute path, then times
+//! `GET /v1/admin/audit` over HTTP as an auditor's client sees it: a filtered query, a
+//! full-text query, a combined one, the first page and a deep page, each `ARX_BENCH_QUERIES`
+//! times (default 40) with varied values. Prints p50/p95, the fill rate and the database
+//! size; asserts nothing.
+//!
+//! `cargo bench -p arx-server --bench audit_search` (SQLite, synchronous=FULL); set
+//! `ARX_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.
+//!
+//! The records are real ones made variable: a PERMIT, an ESCALATE (approved) and a DENY
+//! are executed first, and their records are the templates. Each generated call names one
+//! of 50,000 hosts (`ws-00042.corp.example`), so a host's calls are a few dozen among
+//! millions, as when an auditor asks for every containment of one host.
+
+use std::time::{Duration, Instant};
+
+use arx_core::audit::{Actor, AuditDraft};
+use arx_core::ids::RecordId;
+use arx_core::store::AuditStore;
+use serde_json::{Value, json};
+
+#[path = "common/mod.rs"]
+mod common;
+use common::{ms, pct};
+
+const HOSTS: u64 = 50_000;
+
+/// A query string made from the generator (varied values per repetition).
+type Query = Box<dyn Fn(&mut Rng) -> String>;
+const BATCH: usize = 8192;
+
+/// A small deterministic generator (xorshift64*), so two runs write the same records.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn host(k: u64) -> String {
+    format!("ws-{k:05}.corp.example")
+}
+
+/// The records of one executed call, by kind, as templates.
+struct Templates {
+    permit: Value,
+    escalate: Value,
+    deny: Value,
+    result: Value,
+    requested: Value,
+    approved: Value,
+    agents: Vec<(String, String, Value)>,
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let records: u64 = env_num("ARX_BENCH_RECORDS", 10_000_000);
+    let queries: usize = env_num("ARX_BENCH_QUERIES", 40) as usize;
+    let (running, backend) = common::start().await;
+    let demo = running.demo.as_ref().expect("demo");
+    let base = format!("http://{}", running.addr);
+    let http = reqwest::Client::new();
+    let token = demo.admin_token.clone();
+    let t = templates(&running, &http, &base, demo).await;
+    let org = running
+        .engine
+        .system()
+        .org_by_slug("demo")
+        .await
+        .expect("org")
+        .expect("demo org")
+        .id;
+
+    // Fill.
+    println!("audit search benchmark, {backend}: writing {records} records");
+    let started = Instant::now();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut written = 0u64;
+    // A quarter's calls, about two records each, spread over 90 days up to now.
+    let quarter_ms: u64 = 90 * 86_400_000;
+    let mut ts_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000 - quarter_ms as i64;
+    let step = (quarter_ms * 2 / records.max(1)).max(1);
+    let mut last_report = Instant::now();
+    while written < records {
+        let mut drafts = Vec::with_capacity(BATCH + 4);
+        while drafts.len() < BATCH && written + (drafts.len() as u64) < records {
+            ts_ms += (1 + rng.below(2 * step)) as i64;
+            call(&mut rng, &t, org, ts_ms, &mut drafts);
+        }
+        written += drafts.len() as u64;
+        running.store.append_audit(drafts).await.expect("append");
+        if last_report.elapsed() > Duration::from_secs(30) {
+            let rate = written as f64 / started.elapsed().as_secs_f64();
+            println!("  {written} records, {rate:.0}/s");
+            last_report = Instant::now();
+        }
+    }
+    let fill = started.elapsed();
+    println!(
+        "filled: {written} records in {:.0} s ({:.0} records/s, sealed and indexed)",
+        fill.as_secs_f64(),
+        written as f64 / fill.as_secs_f64()
+    );
+    println!("database size: {}", db_size(&running).await);
+
+    // Query.
+    let head = running.store.chain_head(org).await.expect("head").seq;
+    let mut cases: Vec<(&str, Query)> = vec![
+        (
+            "first page (no filter)",
+            Box::new(|_: &mut Rng| String::new()),
+        ),
+        (
+            "filtered: connector+operation+verdict",
+            Box::new(|r: &mut Rng| {
+                let v = ["PERMIT", "ESCALATE", "DENY"][r.below(3) as usize];
+                format!("connector=crowdstrike&operation=hosts:write&verdict={v}")
+            }),
+        ),
+        (
+            "filtered: agent+kind+risk range",
+            Box::new(|r: &mut Rng| {
+                let a =
+                    ["triage-agent", "remediation-agent", "enrichment-agent"][r.below(3) as usize];
+                format!("agent={a}&kind=execute.intercept&risk_min=60&risk_max=100")
+            }),
+        ),
+        (
+            "full text: one host",
+            Box::new(|r: &mut Rng| format!("q={}", host(r.below(HOSTS)))),
+        ),
+        (
+            "full text: a common word",
+            Box::new(|_: &mut Rng| "q=beaconing".to_string()),
+        ),
+        (
+            "combined: host+kind+labels+risk",
+            Box::new(|r: &mut Rng| {
+                format!(
+                    "q={}&kind=execute.intercept&selector=team%3Dir&risk_min=40",
+                    host(r.below(HOSTS))
+                )
+            }),
+        ),
+        (
+            "deep page (cursor, newest first)",
+            Box::new(move |r: &mut Rng| format!("cursor={}", 1 + r.below(head as u64 / 2))),
+        ),
+        (
+            "deep page (cursor, filtered, oldest first)",
+            Box::new(move |r: &mut Rng| {
+                format!(
+                    "verdict=DENY&order=oldest&cursor={}",
+                    head as u64 / 2 + r.below(head as u64 / 4)
+                )
+            }),
+        ),
+    ];
+    println!(
+        "\n{queries} queries each, GET /v1/admin/audit (50 records and the facets), over HTTP:"
+    );
+    println!(
+        "{:<45} {:>12} {:>12} {:>10}",
+        "query", "p50", "p95", "records"
+    );
+    let mut rng = Rng(7);
+    for (name, make) in cases.iter_mut() {
+        let mut times = Vec::with_capacity(queries);
+        let mut found = 0usize;
+        for _ in 0..queries {
+            let q = make(&mut rng);
+            let t0 = Instant::now();
+            let r = http
+                .get(format!("{base}/v1/admin/audit?{q}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("search");
+            let status = r.status();
+            let body: Value = r.json().await.expect("json");
+            times.push(t0.elapsed());
+            assert!(status.is_success(), "{q}: {body}");
+            found += body["records"].as_array().map_or(0, Vec::len);
+        }
+        times.sort();
+        println!(
+            "{name:<45} {:>12} {:>12} {:>10}",
+            ms(pct(&times, 0.5)),
+            ms(pct(&times, 0.95)),
+            found / queries
+        );
+    }
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
+
+/// One call's records: its intercept, then (by verdict) its approval and result.
+fn call(
+    rng: &mut Rng,
+    t: &Templates,
+    org: arx_core::ids::OrgId,
+    ts_ms: i64,
+    out: &mut Vec<AuditDraft>,
+) {
+    let (agent_id, agent, labels) = &t.agents[rng.below(t.agents.len() as u64) as usize];
+    let roll = rng.below(100);
+    let (template, verdict) = match roll {
+        0..80 => (&t.permit, "PERMIT"),
+        80..92 => (&t.escalate, "ESCALATE"),
+        _ => (&t.deny, "DENY"),
+    };
+    let h = host(rng.below(HOSTS));
+    let mut intercept = template.clone();
+    intercept["agent"] = json!(agent);
+    intercept["agent_id"] = json!(agent_id);
+    intercept["agent_labels"] = labels.clone();
+    intercept["verdict"] = json!(verdict);
+    intercept["risk"]["score"] = json!(match verdict {
+        "PERMIT" => 5 + rng.below(40),
+        "ESCALATE" => 50 + rng.below(35),
+        _ => 70 + rng.below(30),
+    });
+    if let Some(p) = intercept.get_mut("params").and_then(Value::as_object_mut) {
+        for v in p.values_mut() {
+            if v.is_array() {
+                *v = json!([h]);
+            }
+        }
+        p.insert("hostname".into(), json!(h));
+    }
+    let iid = RecordId::new();
+    let actor = Actor::agent(agent_id, agent.clone());
+    let draft = |kind: &str, actor: Actor, fields: Value, id: RecordId| AuditDraft {
+        org_id: org,
+        id,
+        ts_ms,
+        kind: kind.into(),
+        actor,
+        fields,
+    };
+    out.push(draft("execute.intercept", actor.clone(), intercept, iid));
+    let mut result = t.result.clone();
+    result["intercept_id"] = json!(iid);
+    result["agent_id"] = json!(agent_id);
+    match verdict {
+        "PERMIT" => out.push(draft(
+            "execute.result",
+            Actor::system(),
+            result,
+            RecordId::new(),
+        )),
+        "ESCALATE" => {
+            let approval = arx_core::ids::ApprovalId::new();
+            let mut req = t.requested.clone();
+            req["approval_id"] = json!(approval);
+            req["intercept_id"] = json!(iid);
+            req["agent_id"] = json!(agent_id);
+            out.push(draft(
+                "approval.requested",
+                Actor::system(),
+                req,
+                RecordId::new(),
+            ));
+            let mut ok = t.approved.clone();
+            ok["approval_id"] = json!(approval);
+            ok["comment"] = json!(format!("contain per IR-{}", 1000 + rng.below(9000)));
+            out.push(draft(
+                "approval.approved",
+                Actor::user(arx_core::ids::UserId::new(), "ir-lead@demo.arx.local"),
+                ok,
+                RecordId::new(),
+            ));
+            result["approval_id"] = json!(approval);
+            out.push(draft(
+                "execute.result",
+                Actor::system(),
+                result,
+                RecordId::new(),
+            ));
+        }
+        _ => {}
+    }
+}
+
+/// Real records to vary: a permitted read, an approved containment and a denied command.
+async fn templates(
+    running: &arx_server::Running,
+    http: &reqwest::Client,
+    base: &str,
+    demo: &arx_server::demo::DemoFile,
+) -> Templates {
+    let key = |name: &str| {
+        demo.agents
+            .iter()
+            .find(|a| a.name == name)
+            .expect("agent")
+            .api_key
+            .clone()
+    };
+    let exec = |agent: &str, body: Value| {
+        let (http, key) = (http.clone(), key(agent));
+        let url = format!("{base}/v1/sdk/execute");
+        async move {
+            let r = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .expect("execute");
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let reasoning = json!({"reasoning": "beaconing to a known C2 domain"});
+    exec("triage-agent", json!({"connector": "crowdstrike", "operation": "detections:read",
+        "params": {"limit": 10, "filter": "hostname:'ws-00000.corp.example'"}, "session_context": reasoning})).await;
+    let escalated = exec("remediation-agent", json!({"connector": "crowdstrike", "operation": "hosts:write",
+        "params": {"action_name": "contain", "ids": ["ws-00000.corp.example"]}, "session_context": reasoning, "wait_seconds": 0})).await;
+    let approval = escalated["approval_id"]
+        .as_str()
+        .expect("an escalation")
+        .to_string();
+    let ok = http
+        .post(format!("{base}/v1/admin/approvals/{approval}/approve"))
+        .bearer_auth(&demo.admin_token)
+        .json(&json!({"comment": "contain per IR-1000"}))
+        .send()
+        .await
+        .expect("approve");
+    assert!(ok.status().is_success(), "approved");
+    exec("triage-agent", json!({"connector": "crowdstrike", "operation": "rtr:command_admin",
+        "params": {"session_id": "s1", "base_command": "runscript", "command_string": "runscript -Raw=```whoami```"}})).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let org = running
+        .engine
+        .system()
+        .org_by_slug("demo")
+        .await
+        .expect("org")
+        .expect("demo")
+        .id;
+    let all = running
+        .store
+        .audit_after(org, 0, 10_000)
+        .await
+        .expect("records");
+    let find = |kind: &str, pick: &dyn Fn(&Value) -> bool| {
+        all.iter()
+            .rev()
+            .find(|r| r.kind == kind && pick(&r.fields))
+            .map(|r| r.fields.clone())
+            .unwrap_or_else(|| panic!("no {kind} record to copy"))
+    };
+    let verdict = |v: &'static str| move |f: &Value| f["verdict"] == v;
+    let agents = demo
+        .agents
+        .iter()
+        .map(|a| {
+            let labels = all
+                .iter()
+                .find(|r| r.kind == "execute.intercept" && r.fields["agent"] == a.name.as_str())
+                .map(|r| r.fields["agent_labels"].clone())
+                .unwrap_or(json!({}));
+            (a.id.clone(), a.name.clone(), labels)
+        })
+        .collect();
+    Templates {
+        permit: find("execute.intercept", &verdict("PERMIT")),
+        escalate: find("execute.intercept", &verdict("ESCALATE")),
+        deny: find("execute.intercept", &verdict("DENY")),
+        result: find("execute.result", &|f| f["status"] == "ok"),
+        requested: find("approval.requested", &|_| true),
+        approved: find("approval.approved", &|_| true),
+        agents,
+    }
+}
+
+/// The database's size on disk.
+async fn db_size(running: &arx_server::Running) -> String {
+    let mb = |b: i64| format!("{:.0} MiB", b as f64 / 1_048_576.0);
+    match running.store.dialect() {
+        arx_store::Dialect::Postgres => {
+            let row: (i64,) = sqlx::query_as("SELECT pg_database_size(current_database())")
+                .fetch_one(running.store.pool())
+                .await
+                .expect("size");
+            mb(row.0)
+        }
+        arx_store::Dialect::Sqlite => {
+            let row: (i64,) = sqlx::query_as(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )
+            .fetch_one(running.store.pool())
+            .await
+            .expect("size");
+            mb(row.0)
+        }
+    }
+}
