@@ -21,8 +21,13 @@ CREATE INDEX audit_records_approval ON audit_records (org_id, approval_id, seq);
 -- lowercased, as `arx_core::store::text_words` cuts a query (hence the regexp: the
 -- `simple` parser alone keeps `ws-042.corp` whole). An expression index: PostgreSQL
 -- keeps it in the inserting transaction, and a search names the same expression.
+--
+-- Its COST is what it really costs per row (parsing the record, the regexp, the
+-- tsvector): at the default the planner, with fresh statistics on a million records,
+-- evaluated it on every row walking back from the newest instead of reading the GIN
+-- index, and a search for one host took 41 s instead of milliseconds.
 CREATE FUNCTION audit_text(record TEXT) RETURNS tsvector
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE COST 10000 AS $$
     SELECT to_tsvector('simple', regexp_replace(left(
         coalesce(f ->> 'params', '') || ' ' ||
         coalesce(f ->> 'response_projection', '') || ' ' ||
