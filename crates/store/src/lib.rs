@@ -315,12 +315,15 @@ impl SqlStore {
     }
 
     /// Rows per multi-row INSERT of `binds_per_row` values each. PostgreSQL: up to 1,024
-    /// rows (under its 65,535 binds). SQLite: under 1,000 binds, because binding costs
+    /// rows (under its 65,535 binds). SQLite: under 4,000 binds, because binding costs
     /// quadratically in the statement's parameters there (each `$N` is found by name in
-    /// a list walked from the start: 14,336 binds made 71% of a bulk append's time).
+    /// a list walked from the start: 14,336 binds made 71% of a bulk append's time), yet
+    /// enough that a group commit's batch (hundreds of records) stays one statement: a
+    /// multi-statement transaction of one replica can be refused outright (busy) when
+    /// another replica committed first, where a single statement waits its turn.
     pub(crate) fn rows_per_insert(&self, binds_per_row: usize) -> usize {
         match self.dialect {
-            Dialect::Sqlite => (999 / binds_per_row).max(1),
+            Dialect::Sqlite => (3999 / binds_per_row).max(1),
             Dialect::Postgres => 1024.min(65_535 / binds_per_row),
         }
     }
