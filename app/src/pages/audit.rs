@@ -64,18 +64,7 @@ pub fn AuditTable(rows: Vec<AuditRow>, #[prop(optional)] responses: bool) -> imp
                                         view! {
                                             <p class="mono small">"response sha256 " {h}</p>
                                             {responses
-                                                .then(|| {
-                                                    view! {
-                                                        <p>
-                                                            <a
-                                                                href=format!("/audit/response?id={}", r.id)
-                                                                class="show-response"
-                                                            >
-                                                                "Show the response"
-                                                            </a>
-                                                        </p>
-                                                    }
-                                                })}
+                                                .then(|| view! { <ShowResponse id=r.id.clone() /> })}
                                         }
                                     })}
                             </details>
@@ -143,6 +132,18 @@ fn with_filter(pairs: &[(String, String)], key: &str, value: &str) -> String {
 /// a search, the back button goes back, and a plain GET form works without JavaScript),
 /// counts per verdict and per connector, the matching records, keyset pages and the
 /// export of the whole result.
+/// The link to a result's response body (for those who may read bodies).
+#[component]
+fn ShowResponse(id: String) -> impl IntoView {
+    view! {
+        <p>
+            <a href=format!("/audit/response?id={id}") class="show-response">
+                "Show the response"
+            </a>
+        </p>
+    }
+}
+
 #[component]
 pub fn AuditTrailPage() -> impl IntoView {
     let search = use_location().search;
@@ -531,18 +532,7 @@ pub fn AuditRecordPage() -> impl IntoView {
                                 .response_sha256
                                 .clone()
                                 .filter(|_| v.can_read_responses)
-                                .map(|_| {
-                                    view! {
-                                        <p>
-                                            <a
-                                                href=format!("/audit/response?id={}", r.id)
-                                                class="show-response"
-                                            >
-                                                "Show the response"
-                                            </a>
-                                        </p>
-                                    }
-                                })}
+                                .map(|_| view! { <ShowResponse id=r.id.clone() /> })}
                         </div>
                     }
                 }
