@@ -70,7 +70,6 @@ async fn main() {
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let token = demo.admin_token.clone();
-    let t = templates(&running, &http, &base, demo).await;
     let org = running
         .engine
         .system()
@@ -79,6 +78,7 @@ async fn main() {
         .expect("org")
         .expect("demo org")
         .id;
+    let t = templates(&running, org, &http, &base, demo).await;
 
     // Fill.
     println!("audit search benchmark, {backend}: writing {records} records");
@@ -311,6 +311,7 @@ fn call(
 /// Real records to vary: a permitted read, an approved containment and a denied command.
 async fn templates(
     running: &arx_server::Running,
+    org: arx_core::ids::OrgId,
     http: &reqwest::Client,
     base: &str,
     demo: &arx_server::demo::DemoFile,
@@ -358,14 +359,6 @@ async fn templates(
         "params": {"session_id": "s1", "base_command": "runscript", "command_string": "runscript -Raw=```whoami```"}})).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
 
-    let org = running
-        .engine
-        .system()
-        .org_by_slug("demo")
-        .await
-        .expect("org")
-        .expect("demo")
-        .id;
     let all = running
         .store
         .audit_after(org, 0, 10_000)

@@ -322,6 +322,11 @@ backend_tests! {
         let other = s.other_org_admin().await;
         let (code, theirs) = s.client(&other).get(&format!("/v1/admin/audit/{intercept}")).await;
         assert_eq!(code, 404, "{b}: another org's record is unknown: {theirs}");
+        for bad in ["not-a-record", "..%2F..%2Fsettings", &"9".repeat(300)] {
+            let (code, out) = s.admin_get(&format!("/v1/admin/audit/{bad}")).await;
+            assert_eq!(code, 400, "{b}: a malformed record id: {out}");
+            assert!(out.to_string().contains("not a valid"), "{b}: {out}");
+        }
 
         // The console's Export buttons: the same stream for a signed-in session, nothing
         // without one.
