@@ -64,12 +64,14 @@ if $e2e && { [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/no
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# The Python peers, in a venv under target/: the SCIM conformance checker and the SAML
-# identity provider (pysaml2) the identity tests sign in through.
+# The Python peers, in a venv under target/: the SCIM conformance checker, the SAML
+# identity provider (pysaml2) the identity tests sign in through, and the S3-compatible
+# server (moto) the witness tests write to.
 venv=target/peers-venv
-if $e2e && ! { [ -x "$venv/bin/scim2" ] && "$venv/bin/python" -c 'import saml2' 2>/dev/null; }; then
+if $e2e && ! { [ -x "$venv/bin/scim2" ] && [ -x "$venv/bin/moto_server" ] \
+    && "$venv/bin/python" -c 'import saml2' 2>/dev/null; }; then
   echo "==> pip install the test peers into $venv"
   [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check \
-    scim2-cli==0.6.0 scim2-tester==0.5.2 pysaml2==7.5.5
+    scim2-cli==0.6.0 scim2-tester==0.5.2 pysaml2==7.5.5 'moto[server]==5.2.5'
 fi

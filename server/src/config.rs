@@ -43,6 +43,12 @@ pub struct Config {
     /// milliseconds (`ARX_JOB_LEASE_MS`, default 15000; at least three of the job's
     /// periods are used). When a replica dies, another takes its jobs over within this.
     pub job_lease_ms: u64,
+    /// The witness directory every org's checkpoints are written to, create-only
+    /// (`ARX_WITNESS_DIR`, default `<data dir>/witness`).
+    pub witness_dir: PathBuf,
+    /// How often each chain that moved is signed, in seconds (`ARX_CHECKPOINT_INTERVAL`,
+    /// default 300, 1 to 86400).
+    pub checkpoint_interval_secs: u64,
 }
 
 /// The default of [`Config::job_lease_ms`].
@@ -68,6 +74,8 @@ impl fmt::Debug for Config {
             token_lifetime_days,
             trust_forwarded_for,
             job_lease_ms,
+            witness_dir,
+            checkpoint_interval_secs,
         } = self;
         f.debug_struct("Config")
             .field("database_url", &redact_url(database_url))
@@ -83,6 +91,8 @@ impl fmt::Debug for Config {
             .field("token_lifetime_days", token_lifetime_days)
             .field("trust_forwarded_for", trust_forwarded_for)
             .field("job_lease_ms", job_lease_ms)
+            .field("witness_dir", witness_dir)
+            .field("checkpoint_interval_secs", checkpoint_interval_secs)
             .finish()
     }
 }
@@ -137,11 +147,39 @@ struct FileConfig {
     token_lifetime_days: Option<u32>,
     trust_forwarded_for: Option<bool>,
     job_lease_ms: Option<u64>,
+    witness_dir: Option<PathBuf>,
+    checkpoint_interval: Option<u64>,
 }
 
 fn parse_addr(what: &str, v: &str) -> Result<SocketAddr, String> {
     v.parse()
         .map_err(|_| format!("{what} must be host:port, like 127.0.0.1:3000 (got '{v}')"))
+}
+
+/// A whole number from its variable (`var`), else the file (`key`), else `default`,
+/// within `range`; the error names where the bad value came from.
+fn number(
+    var: &str,
+    from_env: Option<String>,
+    key: &str,
+    from_file: Option<u64>,
+    range: std::ops::RangeInclusive<u64>,
+    unit: &str,
+    default: u64,
+) -> Result<u64, String> {
+    let (lo, hi) = (range.start(), range.end());
+    match from_env {
+        Some(v) => {
+            v.parse().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                format!("{var} must be a number of {unit}, {lo} to {hi} (got '{v}')")
+            })
+        }
+        None => match from_file {
+            Some(n) if !range.contains(&n) => Err(format!("{key} must be {lo} to {hi} (got {n})")),
+            Some(n) => Ok(n),
+            None => Ok(default),
+        },
+    }
 }
 
 impl Config {
@@ -178,45 +216,43 @@ impl Config {
         let public_url = env("ARX_PUBLIC_URL")
             .or(f.public_url)
             .unwrap_or_else(|| format!("http://{listen}"));
-        let token_lifetime_days = match env("ARX_TOKEN_LIFETIME_DAYS") {
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|d| (1..=3650).contains(d))
-                .ok_or_else(|| {
-                    format!(
-                        "ARX_TOKEN_LIFETIME_DAYS must be a number of days, 1 to 3650 (got '{v}')"
-                    )
-                })?,
-            None => match f.token_lifetime_days {
-                Some(d) if !(1..=3650).contains(&d) => {
-                    return Err(format!("token_lifetime_days must be 1 to 3650 (got {d})"));
-                }
-                Some(d) => d,
-                None => arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS,
-            },
-        };
-        let job_lease_ms = match env("ARX_JOB_LEASE_MS") {
-            Some(v) => v
-                .parse()
-                .ok()
-                .filter(|ms| JOB_LEASE_MS.contains(ms))
-                .ok_or_else(|| {
-                    format!(
-                        "ARX_JOB_LEASE_MS must be a number of milliseconds, 1000 to 3600000 (got '{v}')"
-                    )
-                })?,
-            None => match f.job_lease_ms {
-                Some(ms) if !JOB_LEASE_MS.contains(&ms) => {
-                    return Err(format!("job_lease_ms must be 1000 to 3600000 (got {ms})"));
-                }
-                Some(ms) => ms,
-                None => DEFAULT_JOB_LEASE_MS,
-            },
-        };
+        let token_lifetime_days = number(
+            "ARX_TOKEN_LIFETIME_DAYS",
+            env("ARX_TOKEN_LIFETIME_DAYS"),
+            "token_lifetime_days",
+            f.token_lifetime_days.map(u64::from),
+            1..=3650,
+            "days",
+            u64::from(arx_core::engine::DEFAULT_TOKEN_LIFETIME_DAYS),
+        )
+        .map(|d| u32::try_from(d).unwrap_or(u32::MAX))?;
+        let job_lease_ms = number(
+            "ARX_JOB_LEASE_MS",
+            env("ARX_JOB_LEASE_MS"),
+            "job_lease_ms",
+            f.job_lease_ms,
+            JOB_LEASE_MS,
+            "milliseconds",
+            DEFAULT_JOB_LEASE_MS,
+        )?;
+        let checkpoint_interval_secs = number(
+            "ARX_CHECKPOINT_INTERVAL",
+            env("ARX_CHECKPOINT_INTERVAL"),
+            "checkpoint_interval",
+            f.checkpoint_interval,
+            1..=86_400,
+            "seconds",
+            arx_core::engine::DEFAULT_CHECKPOINT_INTERVAL_SECS,
+        )?;
+        let witness_dir = env("ARX_WITNESS_DIR")
+            .map(PathBuf::from)
+            .or(f.witness_dir)
+            .unwrap_or_else(|| data_dir.join("witness"));
         Ok(Config {
             token_lifetime_days,
             job_lease_ms,
+            witness_dir,
+            checkpoint_interval_secs,
             trust_forwarded_for: env("ARX_TRUST_FORWARDED_FOR")
                 .map(|v| v == "1" || v == "true")
                 .or(f.trust_forwarded_for)
@@ -262,6 +298,8 @@ impl Config {
             trust_forwarded_for: false,
             // Short, so a test sees another replica take a job over within seconds.
             job_lease_ms: 5_000,
+            witness_dir: dir.join("witness"),
+            checkpoint_interval_secs: arx_core::engine::DEFAULT_CHECKPOINT_INTERVAL_SECS,
         }
     }
 }

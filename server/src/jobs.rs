@@ -40,13 +40,17 @@ pub enum Leased {
     /// Fails approved calls whose replica stopped while running them (shared database
     /// only: on SQLite the recovery at start covers them).
     InterruptedCalls,
+    /// Signs each chain that moved once its checkpoint interval passed, and writes
+    /// pending checkpoints to every witness (a witness that was down catches up here).
+    Witness,
 }
 
 impl Leased {
-    pub const ALL: [Leased; 3] = [
+    pub const ALL: [Leased; 4] = [
         Leased::ApprovalExpiry,
         Leased::ResponsePurge,
         Leased::InterruptedCalls,
+        Leased::Witness,
     ];
 
     /// The lease's name in `job_leases`.
@@ -55,12 +59,14 @@ impl Leased {
             Leased::ApprovalExpiry => "approval-expiry",
             Leased::ResponsePurge => "response-purge",
             Leased::InterruptedCalls => "interrupted-calls",
+            Leased::Witness => "witness",
         }
     }
 
     fn period(self) -> Duration {
         match self {
             Leased::ApprovalExpiry => Duration::from_secs(1),
+            Leased::Witness => Duration::from_secs(5),
             Leased::ResponsePurge | Leased::InterruptedCalls => Duration::from_secs(60),
         }
     }
@@ -70,6 +76,7 @@ impl Leased {
     fn first_after(self) -> Duration {
         match self {
             Leased::ApprovalExpiry => Duration::ZERO,
+            Leased::Witness => Duration::from_secs(3),
             Leased::ResponsePurge => Duration::from_secs(30),
             Leased::InterruptedCalls => Duration::from_secs(59),
         }
@@ -87,6 +94,7 @@ impl Leased {
         match self {
             Leased::ApprovalExpiry => engine.system().expire_due().await.map(count),
             Leased::ResponsePurge => engine.system().purge_responses().await,
+            Leased::Witness => engine.system().witness_all().await,
             Leased::InterruptedCalls => {
                 let failed = engine.system().recover_interrupted(false).await?;
                 if failed > 0 {
@@ -105,6 +113,7 @@ impl Leased {
             Leased::ApprovalExpiry => "expiring approval requests failed; retrying",
             Leased::ResponsePurge => "purging response bodies failed; retrying",
             Leased::InterruptedCalls => "recovering interrupted calls failed; retrying",
+            Leased::Witness => "signing or writing checkpoints failed; retrying",
         }
     }
 }

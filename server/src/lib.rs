@@ -110,6 +110,8 @@ pub fn engine_with_clock(
         arx_core::engine::EngineOptions {
             local_targets: cfg.allow_local_targets,
             token_lifetime_days: cfg.token_lifetime_days,
+            witness_dir: Some(cfg.witness_dir.clone()),
+            checkpoint_interval_secs: cfg.checkpoint_interval_secs,
         },
     ))
 }

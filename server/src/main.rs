@@ -74,22 +74,47 @@ enum PolicyCommand {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Verify a chain in the database, or an NDJSON export; exits 1 at the first bad record.
+    /// Verify a chain in the database, or an export with no database at all; exits 1 at
+    /// the first problem, naming its seq (docs/audit.md).
     Verify {
         /// The org's slug (every org when omitted).
         #[arg(long)]
         org: Option<String>,
-        /// Verify this export file instead of the database.
+        /// Verify this export file (.ndjson or .ndjson.gz) instead of the database.
         #[arg(long)]
         export: Option<PathBuf>,
+        /// Check the export against the checkpoints a witness holds: a directory, or
+        /// s3://bucket[/prefix] (credentials and endpoint from the AWS_* variables).
+        #[arg(long, requires = "export")]
+        witness: Option<String>,
+        /// The org's public key (PEM, from the console or
+        /// /v1/admin/audit/public-key.pem): every witnessed checkpoint's signature is
+        /// checked with it.
+        #[arg(long, requires = "witness")]
+        public_key: Option<PathBuf>,
+        /// Accept an export that starts after seq 1 (made with --from-seq or --from).
+        #[arg(long, requires = "export")]
+        partial: bool,
     },
-    /// Export an org's chain as NDJSON, oldest first.
+    /// Export an org's chain, or a contiguous part of it, as NDJSON, oldest first.
     Export {
         #[arg(long)]
         org: String,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output; a name ending in .gz is gzipped.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// From this seq on.
+        #[arg(long, conflicts_with = "from")]
+        from_seq: Option<i64>,
+        /// Up to and including this seq.
+        #[arg(long, conflicts_with = "to")]
+        to_seq: Option<i64>,
+        /// From the first record at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to the first record at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -132,11 +157,35 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }),
         Command::Audit {
-            command: AuditCommand::Verify { org, export },
-        } => arx_server::cli::verify(&cfg, org, export).await,
+            command:
+                AuditCommand::Verify {
+                    org: _,
+                    export: Some(export),
+                    witness,
+                    public_key,
+                    partial,
+                },
+        } => arx_server::cli::verify_export(&export, witness.as_deref(), public_key, partial).await,
         Command::Audit {
-            command: AuditCommand::Export { org, out },
-        } => arx_server::cli::export(&cfg, &org, out).await,
+            command: AuditCommand::Verify { org, .. },
+        } => arx_server::cli::verify(&cfg, org).await,
+        Command::Audit {
+            command:
+                AuditCommand::Export {
+                    org,
+                    out,
+                    from_seq,
+                    to_seq,
+                    from,
+                    to,
+                },
+        } => {
+            let range = arx_server::cli::export_range(from_seq, to_seq, from, to);
+            match range {
+                Ok(range) => arx_server::cli::export(&cfg, &org, out, range).await,
+                Err(e) => Err(e),
+            }
+        }
         Command::Policy {
             command: PolicyCommand::Export { org, out },
         } => arx_server::cli::policy_export(&cfg, &org, out).await,

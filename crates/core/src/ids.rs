@@ -66,4 +66,6 @@ id_type!(
     TokenId,
     /// A group a directory pushed over SCIM.
     GroupId,
+    /// Where an org's audit trail is sent (a witness or a SIEM).
+    SinkId,
 );

@@ -178,12 +178,12 @@ pub struct WebhookInput {
 /// Plain settings and secrets, validated, from the admin API's JSON body.
 pub(crate) type Parsed = (BTreeMap<String, String>, BTreeMap<String, String>);
 
-fn required(kind: IntegrationKind, field: &'static str, v: String) -> Result<String, CoreError> {
+fn required(what: &str, field: &'static str, v: String) -> Result<String, CoreError> {
     let v = v.trim().to_string();
     if v.is_empty() || v.len() > 2000 {
         return Err(CoreError::InvalidField {
             field,
-            message: format!("{} needs '{field}' (1 to 2000 characters)", kind.as_str()),
+            message: format!("{what} needs '{field}' (1 to 2000 characters)"),
         });
     }
     Ok(v)
@@ -195,17 +195,17 @@ fn required(kind: IntegrationKind, field: &'static str, v: String) -> Result<Str
 /// address would turn ARX's notices against the internal network.
 /// A URL that carries a credential (Slack's API, a Teams webhook URL) stays https even then,
 /// except to this machine, where it cannot be overheard.
-fn url(
-    kind: IntegrationKind,
+pub(crate) fn checked_url(
+    what: &str,
     field: &'static str,
     v: String,
     allow_local: bool,
     carries_secret: bool,
 ) -> Result<String, CoreError> {
-    let v = required(kind, field, v)?;
+    let v = required(what, field, v)?;
     let bad = |why: &str| CoreError::InvalidField {
         field,
-        message: format!("{} '{field}' {why}", kind.as_str()),
+        message: format!("{what} '{field}' {why}"),
     };
     let (rest, plain) = match (v.strip_prefix("https://"), v.strip_prefix("http://")) {
         (Some(r), _) => (r, false),
@@ -271,15 +271,18 @@ pub(crate) fn parse_input(
             let i: SlackInput = serde_json::from_value(body).map_err(bad)?;
             secrets.insert(
                 "bot_token".into(),
-                required(kind, "bot_token", i.bot_token)?,
+                required(kind.as_str(), "bot_token", i.bot_token)?,
             );
             secrets.insert(
                 "signing_secret".into(),
-                required(kind, "signing_secret", i.signing_secret)?,
+                required(kind.as_str(), "signing_secret", i.signing_secret)?,
             );
-            config.insert("channel".into(), required(kind, "channel", i.channel)?);
+            config.insert(
+                "channel".into(),
+                required(kind.as_str(), "channel", i.channel)?,
+            );
             for (field, v, prefix) in [("team_id", i.team_id, 'T'), ("app_id", i.app_id, 'A')] {
-                let v = required(kind, field, v)?;
+                let v = required(kind.as_str(), field, v)?;
                 if !v.starts_with(prefix)
                     || v.len() > 32
                     || !v
@@ -296,7 +299,7 @@ pub(crate) fn parse_input(
                 config.insert(field.into(), v);
             }
             let base = match i.api_base_url {
-                Some(u) => url(kind, "api_base_url", u, allow_local, true)?,
+                Some(u) => checked_url(kind.as_str(), "api_base_url", u, allow_local, true)?,
                 None => SLACK_API_BASE_URL.to_string(),
             };
             config.insert("api_base_url".into(), base);
@@ -304,12 +307,21 @@ pub(crate) fn parse_input(
         IntegrationKind::Teams => {
             let i: TeamsInput = serde_json::from_value(body).map_err(bad)?;
             // The URL itself is the credential (anyone holding it can post), so it is sealed.
-            secrets.insert("url".into(), url(kind, "url", i.url, allow_local, true)?);
+            secrets.insert(
+                "url".into(),
+                checked_url(kind.as_str(), "url", i.url, allow_local, true)?,
+            );
         }
         IntegrationKind::Webhook => {
             let i: WebhookInput = serde_json::from_value(body).map_err(bad)?;
-            config.insert("url".into(), url(kind, "url", i.url, allow_local, false)?);
-            secrets.insert("secret".into(), required(kind, "secret", i.secret)?);
+            config.insert(
+                "url".into(),
+                checked_url(kind.as_str(), "url", i.url, allow_local, false)?,
+            );
+            secrets.insert(
+                "secret".into(),
+                required(kind.as_str(), "secret", i.secret)?,
+            );
         }
     }
     Ok((config, secrets))

@@ -28,6 +28,7 @@ pub mod store;
 pub mod target;
 pub mod valid;
 pub mod vault;
+pub mod witness;
 
 pub use engine::Engine;
 pub use error::CoreError;

@@ -108,6 +108,10 @@ pub enum SecretsOf {
     Integration(IntegrationKind),
     /// The org's single sign-on secrets (the OIDC client secret).
     Sso,
+    /// The seed of the org's checkpoint signing key.
+    SigningKey,
+    /// An audit sink's credentials (an S3 secret key, a HEC token).
+    Sink(crate::ids::SinkId),
 }
 
 impl SecretsOf {
@@ -116,6 +120,8 @@ impl SecretsOf {
             SecretsOf::Instance(instance) => format!("arx:cred:{org}:{instance}"),
             SecretsOf::Integration(kind) => format!("arx:integration:{org}:{}", kind.as_str()),
             SecretsOf::Sso => format!("arx:sso:{org}:oidc"),
+            SecretsOf::SigningKey => format!("arx:signing-key:{org}"),
+            SecretsOf::Sink(sink) => format!("arx:sink:{org}:{sink}"),
         }
     }
 }

@@ -24,6 +24,7 @@ mod scim;
 mod simulations;
 mod sso;
 mod stats;
+mod witness;
 
 use std::str::FromStr;
 use std::time::Duration;

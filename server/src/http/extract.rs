@@ -8,7 +8,8 @@ use std::str::FromStr;
 use arx_core::CoreError;
 use arx_core::access::Principal;
 use arx_core::ids::{
-    AgentId, ApprovalId, DriftId, GrantId, InstanceId, KeyId, RecordId, SimId, TokenId, UserId,
+    AgentId, ApprovalId, DriftId, GrantId, InstanceId, KeyId, RecordId, SimId, SinkId, TokenId,
+    UserId,
 };
 use arx_core::model::ApiToken;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
@@ -97,6 +98,7 @@ path_ids! {
     PolicyVersionNo => "policy version",
     ManifestVersionNo => "manifest version",
     DriftId => "drift alert",
+    SinkId => "witness",
 }
 
 /// A manifest version number in a path (`/v1/admin/agents/{id}/manifests/{version}`).

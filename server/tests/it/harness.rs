@@ -310,6 +310,20 @@ impl TestServer {
     }
 }
 
+/// The repository's root.
+pub fn repo() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub async fn start(backend: Backend) -> TestServer {
     start_with_clock(backend, std::sync::Arc::new(arx_core::clock::SystemClock)).await
 }

@@ -31,3 +31,4 @@ mod slack;
 mod state_reads;
 mod targets;
 mod wall;
+mod witness;

@@ -14,7 +14,7 @@ use arx_testkit::{Backend, backend_tests};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, start};
+use crate::harness::{TestServer, free_port, repo, start};
 use crate::oidc::Browser;
 
 /// The IdP peer. `None`, with a note, where its Python packages are missing; under CI
@@ -29,18 +29,6 @@ impl Drop for Idp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Idp {

@@ -672,6 +672,40 @@ pub struct IntegrationDeleted {
     pub kind: IntegrationKind,
 }
 
+/// `audit.checkpoint`: the chain's tip up to here is signed with the org's key and
+/// written to its witnesses; this record is the one signed (docs/audit.md).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointTaken {
+    pub key_id: String,
+    /// The seq of the previous checkpoint (0 for the first).
+    pub previous_seq: i64,
+}
+
+/// `audit.signing_key_created`: the org's checkpoint signing key, public half.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningKeyCreated {
+    pub key_id: String,
+    /// Base64 of the 32 raw bytes.
+    pub public_key: String,
+}
+
+/// `witness.sink_added`: where checkpoints will also be written (no secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkAdded {
+    pub sink_id: crate::ids::SinkId,
+    pub kind: crate::witness::SinkKind,
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+}
+
+/// `witness.sink_removed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SinkRemoved {
+    pub sink_id: crate::ids::SinkId,
+    pub kind: crate::witness::SinkKind,
+    pub name: String,
+}
+
 /// `slack.interaction_refused`: a Slack press that failed its checks. `details` names
 /// what the press claimed (user, team, app, request), as far as it could be read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -852,6 +886,10 @@ events! {
     "scim.user_deleted" => ScimUserDeleted(ScimUserDeleted),
     "scim.group_written" => ScimGroupWritten(ScimGroupWritten),
     "scim.group_deleted" => ScimGroupDeleted(ScimGroupDeleted),
+    "audit.checkpoint" => CheckpointTaken(CheckpointTaken),
+    "audit.signing_key_created" => SigningKeyCreated(SigningKeyCreated),
+    "witness.sink_added" => SinkAdded(SinkAdded),
+    "witness.sink_removed" => SinkRemoved(SinkRemoved),
     // Kinds sharing a type: built by name, not by `From`.
     ;
     "instance.credentials_set" => CredentialsSet(CredentialsChanged),

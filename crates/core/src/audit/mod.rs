@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::error::CoreError;
 use crate::ids::{OrgId, RecordId};
 
+pub mod checkpoint;
 pub mod event;
 pub use event::{AuditEvent, INTERCEPT};
 
@@ -179,56 +180,123 @@ impl std::fmt::Display for ChainBreak {
 }
 
 /// Checks records one by one, in the order given, against the chain rules:
-/// one org, `seq` gapless from 1, each `prev_hash` the previous `hash`, each `hash` right.
+/// one org, `seq` gapless from 1 (or from where a range starts), each `prev_hash` the
+/// previous `hash`, each `hash` right; and each record a witness holds a checkpoint of
+/// has the hash the checkpoint signed.
 #[derive(Debug)]
 pub struct Verifier {
     org: Option<OrgId>,
     head: ChainHead,
+    /// Witnessed `seq`s and the hash each checkpoint signed.
+    witnessed: std::collections::BTreeMap<i64, String>,
+    /// How many of them the records reached and matched.
+    matched: u64,
 }
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier {
-            org: None,
-            head: ChainHead::genesis(),
-        }
+        Verifier::after(ChainHead::genesis())
     }
 }
 
+/// The fields of an exported line that link it into the chain.
+#[derive(Deserialize)]
+struct Links<'a> {
+    org_id: OrgId,
+    seq: i64,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
 impl Verifier {
-    pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
-        let expected = self.head.seq + 1;
-        let brk = |problem: String| ChainBreak {
-            seq: expected,
-            problem,
-        };
-        if *self.org.get_or_insert(r.org_id) != r.org_id {
-            return Err(brk(format!("record {} belongs to another org", r.id)));
+    /// A verifier for records that follow `head` (a range that starts mid-chain).
+    pub fn after(head: ChainHead) -> Self {
+        Verifier {
+            org: None,
+            head,
+            witnessed: Default::default(),
+            matched: 0,
         }
-        if r.seq != expected {
-            return Err(brk(if r.seq > expected {
-                format!("expected seq {expected}, found {} (records missing)", r.seq)
+    }
+
+    /// Checks, as the records pass, that the record at each witnessed `seq` has the
+    /// witnessed hash.
+    pub fn with_witnessed(mut self, witnessed: std::collections::BTreeMap<i64, String>) -> Self {
+        self.witnessed = witnessed;
+        self
+    }
+
+    /// How many witnessed checkpoints the records reached and matched.
+    pub fn matched(&self) -> u64 {
+        self.matched
+    }
+
+    pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainBreak> {
+        self.link(r.org_id, r.seq, &r.prev_hash)?;
+        let actual = compute_hash(r).map_err(|e| self.brk(e.to_string()))?;
+        if actual != r.hash {
+            return Err(self.brk("hash does not match the record's contents (edited)".into()));
+        }
+        self.advance(r.seq, &r.hash)
+    }
+
+    /// Checks one line of an export. A line as ARX writes it (RFC 8785 canonical JSON of
+    /// the whole record) is hashed as it stands, less its top-level `hash` member, with
+    /// no re-encoding; any other spelling of the same record is decoded and
+    /// canonicalized, and verifies the same.
+    pub fn push_line(&mut self, line: &str) -> Result<(), ChainBreak> {
+        let Ok(l) = serde_json::from_str::<Links>(line) else {
+            let r: AuditRecord = serde_json::from_str(line)
+                .map_err(|e| self.brk(format!("not an audit record: {e}")))?;
+            return self.push(&r);
+        };
+        self.link(l.org_id, l.seq, l.prev_hash)?;
+        if !canonical_line_hashes_to(line, l.prev_hash, l.hash) {
+            let r: AuditRecord = serde_json::from_str(line)
+                .map_err(|e| self.brk(format!("not an audit record: {e}")))?;
+            return self.push(&r);
+        }
+        self.advance(l.seq, l.hash)
+    }
+
+    fn brk(&self, problem: String) -> ChainBreak {
+        ChainBreak {
+            seq: self.head.seq + 1,
+            problem,
+        }
+    }
+
+    /// The org, seq and prev_hash rules.
+    fn link(&mut self, org: OrgId, seq: i64, prev_hash: &str) -> Result<(), ChainBreak> {
+        let expected = self.head.seq + 1;
+        if *self.org.get_or_insert(org) != org {
+            return Err(self.brk(format!("record at seq {seq} belongs to another org")));
+        }
+        if seq != expected {
+            return Err(self.brk(if seq > expected {
+                format!("expected seq {expected}, found {seq} (records missing)")
             } else {
-                format!(
-                    "expected seq {expected}, found {} (record repeated or out of order)",
-                    r.seq
-                )
+                format!("expected seq {expected}, found {seq} (record repeated or out of order)")
             }));
         }
-        if r.prev_hash != self.head.hash {
-            return Err(brk(
-                "prev_hash does not match the previous record's hash".into()
-            ));
+        if prev_hash != self.head.hash {
+            return Err(self.brk("prev_hash does not match the previous record's hash".into()));
         }
-        let actual = compute_hash(r).map_err(|e| brk(e.to_string()))?;
-        if actual != r.hash {
-            return Err(brk(
-                "hash does not match the record's contents (edited)".into()
-            ));
+        Ok(())
+    }
+
+    fn advance(&mut self, seq: i64, hash: &str) -> Result<(), ChainBreak> {
+        if let Some(signed) = self.witnessed.get(&seq) {
+            if signed != hash {
+                return Err(self.brk(
+                    "the record differs from the one the witness holds a signed checkpoint of (the chain was rewritten from here)".into(),
+                ));
+            }
+            self.matched += 1;
         }
         self.head = ChainHead {
-            seq: r.seq,
-            hash: r.hash.clone(),
+            seq,
+            hash: hash.to_string(),
         };
         Ok(())
     }
@@ -257,6 +325,54 @@ impl Verifier {
         }
         Ok(())
     }
+
+    /// Checks that the records reached the last witnessed checkpoint: a copy that stops
+    /// before it lost its tail.
+    pub fn finish_witnessed(&self) -> Result<(), ChainBreak> {
+        match self.witnessed.last_key_value() {
+            Some((&seq, _)) if seq > self.head.seq => Err(ChainBreak {
+                seq: self.head.seq + 1,
+                problem: format!(
+                    "the records end at seq {} but the witness holds a signed checkpoint at seq {seq}: seq {} to {seq} are missing (truncated)",
+                    self.head.seq,
+                    self.head.seq + 1
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `line`, read as a record in canonical form, hashes to `hash`: the bytes
+/// before and after its top-level `hash` member, after `prev_hash`. In canonical form
+/// `hash` sorts after `fields` and before `id`, and the members after it (`id`, `kind`,
+/// `org_id`, `prev_hash`, `seq`, `ts`) are strings and a number, so the top-level member
+/// is the last `,"hash":"` of the line. A line in any other form does not match, and is
+/// then checked the slow way.
+fn canonical_line_hashes_to(line: &str, prev_hash: &str, hash: &str) -> bool {
+    const MEMBER: &str = ",\"hash\":\"";
+    let mut want = [0u8; 32];
+    if hex::decode_to_slice(hash, &mut want).is_err() {
+        return false;
+    }
+    let Some(at) = line.rfind(MEMBER) else {
+        return false;
+    };
+    let value = &line[at + MEMBER.len()..];
+    if !value.starts_with(hash) || !value[hash.len()..].starts_with('"') {
+        return false;
+    }
+    let end = at + MEMBER.len() + hash.len() + 1;
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(&line.as_bytes()[..at]);
+    h.update(&line.as_bytes()[end..]);
+    h.finalize().as_slice() == want
+}
+
+/// A record as an export line: RFC 8785 canonical JSON of the whole record.
+pub fn export_line(r: &AuditRecord) -> Result<String, CoreError> {
+    serde_json_canonicalizer::to_string(r).map_err(|e| CoreError::internal("audit export", e))
 }
 
 #[cfg(test)]
@@ -360,6 +476,78 @@ mod tests {
             rs.insert(i + 1, forged);
             prop_assert_eq!(verify(&rs).unwrap_err().seq, i as i64 + 2);
         }
+    }
+
+    #[test]
+    fn export_lines_verify_as_written_and_in_any_other_spelling() {
+        let rs = chain(10);
+        let mut fast = Verifier::default();
+        let mut slow = Verifier::default();
+        for r in &rs {
+            fast.push_line(&export_line(r).unwrap()).unwrap();
+            // serde's own field order and spacing: not canonical, still the same record.
+            slow.push_line(&serde_json::to_string_pretty(r).unwrap().replace('\n', " "))
+                .unwrap();
+        }
+        assert_eq!(fast.head(), slow.head());
+        // An edit inside `fields` is caught by both paths.
+        let mut edited = Verifier::default();
+        let lines: Vec<String> = rs.iter().map(|r| export_line(r).unwrap()).collect();
+        for l in &lines[..3] {
+            edited.push_line(l).unwrap();
+        }
+        let forged = lines[3].replace(r#""n":3"#, r#""n":4"#);
+        assert_ne!(forged, lines[3]);
+        assert_eq!(edited.push_line(&forged).unwrap_err().seq, 4);
+        // A nested `hash` key cannot stand in for the record's own.
+        let mut nested = rs[0].clone();
+        nested.fields = json!({"hash": rs[0].hash.clone()});
+        nested.hash = compute_hash(&nested).unwrap();
+        Verifier::default()
+            .push_line(&export_line(&nested).unwrap())
+            .unwrap();
+    }
+
+    #[test]
+    fn a_rewritten_or_truncated_copy_is_caught_against_the_witness() {
+        let rs = chain(6);
+        let witnessed =
+            std::collections::BTreeMap::from([(3, rs[2].hash.clone()), (5, rs[4].hash.clone())]);
+        let mut v = Verifier::default().with_witnessed(witnessed.clone());
+        rs.iter().for_each(|r| v.push(r).unwrap());
+        assert_eq!((v.matched(), v.finish_witnessed()), (2, Ok(())));
+        let mut short = Verifier::default().with_witnessed(witnessed.clone());
+        rs[..4].iter().for_each(|r| short.push(r).unwrap());
+        assert_eq!(short.finish_witnessed().unwrap_err().seq, 5);
+        // Re-chained from seq 4 on: internally consistent, but not what was witnessed.
+        let mut head = ChainHead {
+            seq: 3,
+            hash: rs[2].hash.clone(),
+        };
+        let mut rewritten = rs[..3].to_vec();
+        for r in &rs[3..] {
+            let mut f = r.fields.clone();
+            f["n"] = json!(99);
+            rewritten.push(
+                seal(
+                    &mut head,
+                    AuditDraft {
+                        org_id: r.org_id,
+                        id: r.id,
+                        ts_ms: r.ts_ms(),
+                        kind: r.kind.clone(),
+                        actor: r.actor.clone(),
+                        fields: f,
+                    },
+                )
+                .unwrap(),
+            );
+        }
+        verify(&rewritten).unwrap();
+        let mut w = Verifier::default().with_witnessed(witnessed);
+        let err = rewritten.iter().try_for_each(|r| w.push(r)).unwrap_err();
+        assert_eq!(err.seq, 5);
+        assert!(err.problem.contains("rewritten"), "{err}");
     }
 
     #[test]

@@ -116,8 +116,8 @@ fn name(field: &'static str, v: Option<&String>) -> Result<Option<String>, CoreE
 }
 
 /// A time as RFC 3339, or a day (`2026-07-01`, UTC): from its first millisecond for
-/// `from`, to its last for `to`.
-fn time_ms(field: &'static str, v: Option<&String>) -> Result<Option<i64>, CoreError> {
+/// `from`, to its last for `to`. The error names `field`.
+pub fn time_ms(field: &'static str, v: Option<&String>) -> Result<Option<i64>, CoreError> {
     use time::format_description::well_known::Rfc3339;
     let Some(v) = v.map(|v| v.trim()).filter(|v| !v.is_empty()) else {
         return Ok(None);

@@ -20,13 +20,14 @@ mod state;
 mod stats;
 mod system;
 mod verify;
+mod witness;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
 pub use admin::{AdminOps, MAX_AUDIT_PAGE, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
-pub use audit_search::{AuditRecordView, AuditResults, AuditSearch};
+pub use audit_search::{AuditRecordView, AuditResults, AuditSearch, time_ms};
 pub use audit_writer::AuditWriter;
 pub use execute::Executed;
 pub use grants::GrantRequest;
@@ -51,7 +52,8 @@ pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, Stor
 pub use state::{StateDiff, StateRow, Unchanged};
 pub use stats::DailyStats;
 pub use system::{ConsoleSession, SystemOps};
-pub use verify::{VerifyReport, verify_export};
+pub use verify::{ExportCheck, ExportRange, VerifyReport, verify_export};
+pub use witness::{DEFAULT_CHECKPOINT_INTERVAL_SECS, SigningKeyView, WitnessStatus};
 
 use crate::audit::{Actor, AuditDraft, AuditEvent, AuditRecord};
 use crate::catalog::Catalog;
@@ -94,16 +96,22 @@ pub struct Engine {
     providers: identity::oidc::Providers,
     /// The HTTP client for identity providers.
     idp_http: reqwest::Client,
+    /// Where checkpoints go beside each org's own sinks, and how often.
+    witness: witness::WitnessSettings,
 }
 
 /// How an engine is set up beyond its parts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// Let calls go to plain http and to loopback, private and link-local addresses
     /// (`--allow-local-targets`; the demo's simulator and the tests need it).
     pub local_targets: bool,
     /// Default and longest lifetime of a new admin token, in days.
     pub token_lifetime_days: u32,
+    /// The server's witness directory, every org's first witness (`ARX_WITNESS_DIR`).
+    pub witness_dir: Option<std::path::PathBuf>,
+    /// How often each chain that moved is signed, in seconds (`ARX_CHECKPOINT_INTERVAL`).
+    pub checkpoint_interval_secs: u64,
 }
 
 impl Default for EngineOptions {
@@ -111,6 +119,8 @@ impl Default for EngineOptions {
         EngineOptions {
             local_targets: false,
             token_lifetime_days: identity::tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
+            witness_dir: None,
+            checkpoint_interval_secs: witness::DEFAULT_CHECKPOINT_INTERVAL_SECS,
         }
     }
 }
@@ -152,6 +162,7 @@ impl Engine {
             token_lifetime_days: opts.token_lifetime_days.max(1),
             providers: identity::oidc::Providers::default(),
             idp_http: identity::oidc::idp_client(opts.local_targets),
+            witness: witness::WitnessSettings::new(opts.witness_dir, opts.checkpoint_interval_secs),
         })
     }
 

@@ -118,6 +118,8 @@ impl SystemOps<'_> {
         fn purge_responses() -> Result<u64, CoreError>;
         /// See `Engine::flush_refusals`.
         fn flush_refusals() -> Result<usize, CoreError>;
+        /// See `Engine::witness_all`.
+        fn witness_all() -> Result<u64, CoreError>;
     }
 }
 
@@ -127,7 +129,9 @@ impl SystemOps<'_> {
         /// See `Engine::verify_org`.
         fn verify_org(org: OrgId) -> Result<Result<VerifyReport, ChainBreak>, CoreError>;
         /// See `Engine::export_org`.
-        fn export_org(org: OrgId, out: &mut dyn Write) -> Result<u64, CoreError>;
+        fn export_org(
+            org: OrgId, range: super::verify::ExportRange, out: &mut dyn Write,
+        ) -> Result<u64, CoreError>;
         /// See `Engine::policy_in_force`.
         fn policy_in_force(org: &Org) -> Result<PolicyVersion, CoreError>;
         /// See `Engine::apply_policy`.

@@ -1,6 +1,7 @@
 //! `arx audit verify` and `arx audit export`: walking a chain in order, from the
 //! database or from an NDJSON export, and naming the first record that breaks it.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use super::Engine;
@@ -13,7 +14,11 @@ const PAGE: u32 = 5_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     pub records: u64,
+    /// The first seq checked (1 unless a range export).
+    pub first_seq: i64,
     pub head: ChainHead,
+    /// How many witnessed checkpoints the records reached and matched.
+    pub witnessed: u64,
 }
 
 impl Engine {
@@ -22,9 +27,18 @@ impl Engine {
     async fn walk_chain(
         &self,
         org: OrgId,
+        f: impl FnMut(&AuditRecord) -> Result<bool, CoreError>,
+    ) -> Result<(), CoreError> {
+        self.walk_chain_from(org, 0, f).await
+    }
+
+    /// As [`Engine::walk_chain`], from the record after `after`.
+    async fn walk_chain_from(
+        &self,
+        org: OrgId,
+        mut after: i64,
         mut f: impl FnMut(&AuditRecord) -> Result<bool, CoreError>,
     ) -> Result<(), CoreError> {
-        let mut after = 0;
         loop {
             let page = self.store.audit_after(org, after, PAGE).await?;
             let Some(last) = page.last() else {
@@ -60,20 +74,37 @@ impl Engine {
         }
         Ok(v.finish(&tip).map(|()| VerifyReport {
             records: n,
+            first_seq: 1,
             head: v.head().clone(),
+            witnessed: 0,
         }))
     }
 
-    /// Writes an org's chain as NDJSON, oldest first; returns how many records.
+    /// Writes an org's chain, or the part of it `range` names, as NDJSON, oldest first:
+    /// one record per line in canonical form (docs/audit.md). A range is contiguous: it
+    /// starts at the first record at or after its start and stops before the first
+    /// after its end, so it verifies as a piece of the chain. How many records.
     pub(crate) async fn export_org(
         &self,
         org: OrgId,
+        range: ExportRange,
         out: &mut dyn Write,
     ) -> Result<u64, CoreError> {
         let mut n = 0u64;
-        self.walk_chain(org, |r| {
-            let line =
-                serde_json::to_string(r).map_err(|e| CoreError::internal("export encode", e))?;
+        self.walk_chain_from(org, range.first_seq.max(1) - 1, |r| {
+            if r.seq < range.first_seq {
+                return Ok(true);
+            }
+            let ts = r.ts_ms();
+            if n == 0 && range.from_ms.is_some_and(|from| ts < from) {
+                return Ok(true);
+            }
+            if range.last_seq.is_some_and(|last| r.seq > last)
+                || range.to_ms.is_some_and(|to| ts > to)
+            {
+                return Ok(false);
+            }
+            let line = crate::audit::export_line(r)?;
             writeln!(out, "{line}").map_err(|e| CoreError::internal("export write", e))?;
             n += 1;
             Ok(true)
@@ -83,29 +114,89 @@ impl Engine {
     }
 }
 
+/// Which part of a chain an export holds; the default is all of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportRange {
+    /// The first seq (0 or 1: from the start).
+    pub first_seq: i64,
+    pub last_seq: Option<i64>,
+    /// From the first record at or after this time (ms since the epoch).
+    pub from_ms: Option<i64>,
+    /// Up to the last record before the first one after this time.
+    pub to_ms: Option<i64>,
+}
+
+/// What an export is checked against beyond the chain rules.
+#[derive(Debug, Clone, Default)]
+pub struct ExportCheck {
+    /// Witnessed checkpoints: seq and the hash signed.
+    pub witnessed: BTreeMap<i64, String>,
+    /// Accept an export that starts after seq 1 (a range export): it is checked from
+    /// its first record's `prev_hash` on.
+    pub partial: bool,
+}
+
 /// Verifies an NDJSON export line by line. A line that is not a record breaks the chain
 /// at the seq it should have had.
-pub fn verify_export(input: impl BufRead) -> Result<VerifyReport, ChainBreak> {
-    let mut v = Verifier::default();
+pub fn verify_export(
+    mut input: impl BufRead,
+    check: ExportCheck,
+) -> Result<VerifyReport, ChainBreak> {
+    let mut v: Option<Verifier> = None;
     let mut n = 0u64;
-    for (i, line) in input.lines().enumerate() {
-        let expected = v.head().seq + 1;
-        let line = line.map_err(|e| ChainBreak {
-            seq: expected,
-            problem: format!("line {}: {e}", i + 1),
+    let mut first_seq = 1;
+    let mut line = String::new();
+    for i in 1.. {
+        line.clear();
+        let read = input.read_line(&mut line).map_err(|e| ChainBreak {
+            seq: v.as_ref().map_or(1, |v| v.head().seq + 1),
+            problem: format!("line {i}: {e}"),
         })?;
-        if line.trim().is_empty() {
+        if read == 0 {
+            break;
+        }
+        let text = line.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
             continue;
         }
-        let r: AuditRecord = serde_json::from_str(&line).map_err(|e| ChainBreak {
-            seq: expected,
-            problem: format!("line {} is not an audit record: {e}", i + 1),
+        let verifier = match &mut v {
+            Some(v) => v,
+            None => {
+                let start = if check.partial {
+                    start_of(text).unwrap_or_else(ChainHead::genesis)
+                } else {
+                    ChainHead::genesis()
+                };
+                first_seq = start.seq + 1;
+                v.insert(Verifier::after(start).with_witnessed(check.witnessed.clone()))
+            }
+        };
+        verifier.push_line(text).map_err(|mut b| {
+            b.problem = format!("line {i}: {}", b.problem);
+            b
         })?;
-        v.push(&r)?;
         n += 1;
     }
+    let v = v.unwrap_or_else(|| Verifier::default().with_witnessed(check.witnessed));
+    v.finish_witnessed()?;
     Ok(VerifyReport {
         records: n,
+        first_seq,
         head: v.head().clone(),
+        witnessed: v.matched(),
+    })
+}
+
+/// Where a range export's first line says it follows on.
+fn start_of(line: &str) -> Option<ChainHead> {
+    #[derive(serde::Deserialize)]
+    struct Start {
+        seq: i64,
+        prev_hash: String,
+    }
+    let s: Start = serde_json::from_str(line).ok()?;
+    Some(ChainHead {
+        seq: s.seq - 1,
+        hash: s.prev_hash,
     })
 }

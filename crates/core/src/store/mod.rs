@@ -19,6 +19,7 @@ mod scim;
 mod simulations;
 mod sso;
 mod stats;
+mod witness;
 
 /// Which way a list runs in the column it is sorted by.
 #[derive(
@@ -89,6 +90,7 @@ pub use scim::{ScimGroup, ScimMember, ScimStore, ScimToken, ScimUser, ScimUserWr
 pub use simulations::SimulationStore;
 pub use sso::{SsoLogin, SsoStore, StoredOidc, StoredSaml};
 pub use stats::StatsStore;
+pub use witness::{StoredSigningKey, WitnessStore};
 
 use crate::error::CoreError;
 
@@ -120,7 +122,8 @@ whole_store!(
     RegistryStore,
     ScimStore,
     SsoStore,
-    StatsStore
+    StatsStore,
+    WitnessStore
 );
 
 /// Every store trait, to call them on a concrete store (`use arx_core::store::prelude::*`).
@@ -129,6 +132,6 @@ pub mod prelude {
     pub use super::{
         AgentStore, ApprovalStore, AuditStore, GrantStore, IdentityStore, IntegrationStore,
         LeaseStore, PolicyStore, RegistryStore, ResponseStore, ScimStore, SimulationStore,
-        SsoStore, StatsStore, Store, StoreResult,
+        SsoStore, StatsStore, Store, StoreResult, WitnessStore,
     };
 }

@@ -17,6 +17,7 @@ pub mod settings;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod witness;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -36,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(scim_tokens::routes())
         .merge(sso::routes())
         .merge(audit::routes())
+        .merge(witness::routes())
         .merge(settings::routes())
         .merge(integrations::routes())
 }
