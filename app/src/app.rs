@@ -24,6 +24,7 @@ use crate::pages::{
     policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
     tokens::TokensPage,
     users::UsersPage,
+    witness::WitnessPage,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -68,6 +69,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit") view=AuditTrailPage />
                     <Route path=path!("/audit/response") view=ResponsePage />
                     <Route path=path!("/audit/record") view=AuditRecordPage />
+                    <Route path=path!("/audit/witness") view=WitnessPage />
                     <Route path=path!("/connectors") view=ConnectorsPage />
                     <Route path=path!("/approvals") view=ApprovalsPage />
                     <Route path=path!("/approvals/view") view=ApprovalPage />

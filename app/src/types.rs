@@ -766,3 +766,40 @@ pub struct IdentitySettings {
     pub absolute_minutes: i64,
     pub my_sessions: Vec<SessionRow>,
 }
+
+/// The org's signing key, checkpoints and witnesses (the Audit → Witness page).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WitnessView {
+    pub key_id: String,
+    pub public_key_pem: String,
+    /// `YYYY-MM-DD HH:MM`, UTC.
+    pub key_created: String,
+    pub interval_seconds: u64,
+    pub head_seq: i64,
+    /// Newest first.
+    pub checkpoints: Vec<CheckpointRow>,
+    pub sinks: Vec<WitnessSinkRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: String,
+    /// `YYYY-MM-DD HH:MM`, UTC.
+    pub signed: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WitnessSinkRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// Where it writes, as people read it.
+    pub place: String,
+    /// The last checkpoint seq written there.
+    pub cursor_seq: i64,
+    pub pending: i64,
+    /// `YYYY-MM-DD HH:MM`, UTC.
+    pub last_ok: Option<String>,
+    pub last_error: Option<(String, String)>,
+}

@@ -101,3 +101,51 @@ test("a record's page shows its chain position and links the call's records", as
   await expect(page.locator(".card h2")).toContainText("execute.intercept");
   await expect(page.locator("pre.fields")).toContainText(tag);
 });
+
+test("the witness page signs now, shows what each witness holds and hands out the public key", async ({ page, request, browser }, info) => {
+  expect((await execute(request, "triage-agent", { connector: "crowdstrike", operation: "detections:read", params: { limit: 5 } })).status()).toBe(200);
+  await signIn(page);
+  await page.goto("/audit");
+  await page.getByRole("link", { name: "witnesses" }).click();
+  await expect(page.getByRole("heading", { name: "Witness", exact: true })).toBeVisible();
+  await expect(page.locator("[data-key-id]")).toHaveText(/^[0-9a-f]{16}$/);
+
+  // Sign now: the checkpoint is listed, and the server's directory holds it.
+  await page.getByRole("button", { name: "Checkpoint now" }).click();
+  const flash = page.locator(".flash");
+  await expect(flash).toContainText("Checkpoint signed at seq");
+  const seq = (await flash.textContent())!.match(/seq (\d+)/)![1];
+  await expect(page.locator(`#checkpoints tr[data-checkpoint="${seq}"]`)).toBeVisible();
+  const dir = page.locator('#witnesses tr[data-witness="server directory"]');
+  await expect(dir).toContainText(`seq ${seq}`);
+  await expect(dir.locator("[data-pending]")).toHaveAttribute("data-pending", "0");
+  await expect(page.locator(".coverage-row")).toHaveCount(2);
+
+  // The public key downloads as PEM.
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /Download public key/ }).click()]);
+  expect(readFileSync(await download.path(), "utf8")).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=\n]+-----END PUBLIC KEY-----\n$/);
+
+  // A bad bucket says what to fix; what was typed stays (without JavaScript the page
+  // comes back filled in again, the secret excepted).
+  const form = page.locator("#add-witness");
+  await form.getByLabel("Name").fill(`bucket-${info.project.name}`);
+  await form.getByLabel("Bucket", { exact: true }).fill("Not_A_Bucket");
+  await form.getByLabel("Access key id").fill("AKIAEXAMPLE");
+  await form.getByLabel("Secret access key").fill("example-secret");
+  await form.getByRole("button", { name: "Add" }).click();
+  await expect(page.locator("#add-witness")).toContainText("lower-case letters");
+  await expect(page.locator("#add-witness").getByLabel("Name")).toHaveValue(`bucket-${info.project.name}`);
+  if (info.project.name === "nojs") {
+    await expect(page.locator("#add-witness").getByLabel("Secret access key")).toHaveValue("");
+  }
+
+  // An auditor reads it all and changes nothing.
+  const other = await browser.newContext({ javaScriptEnabled: info.project.name === "js" });
+  const auditor = await other.newPage();
+  await signIn(auditor, "auditor");
+  await auditor.goto("/audit/witness");
+  await expect(auditor.locator(`#checkpoints tr[data-checkpoint="${seq}"]`)).toBeVisible();
+  await expect(auditor.getByRole("button", { name: "Checkpoint now" })).toHaveCount(0);
+  await expect(auditor.locator("#add-witness")).toHaveCount(0);
+  await other.close();
+});

@@ -94,7 +94,7 @@ pub async fn verify_export(
 }
 
 /// An export to read: gzipped or not (by its first bytes).
-fn open_export(path: &Path) -> Result<Box<dyn BufRead>, String> {
+fn open_export(path: &Path) -> Result<Box<dyn BufRead + Send>, String> {
     let mut f = BufReader::with_capacity(
         1 << 20,
         std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?,

@@ -128,10 +128,6 @@ fn with_filter(pairs: &[(String, String)], key: &str, value: &str) -> String {
     format!("/audit?{}", query_string(kept))
 }
 
-/// The audit trail as a search: a filter bar whose state is the URL (so a link shares
-/// a search, the back button goes back, and a plain GET form works without JavaScript),
-/// counts per verdict and per connector, the matching records, keyset pages and the
-/// export of the whole result.
 /// The link to a result's response body (for those who may read bodies).
 #[component]
 fn ShowResponse(id: String) -> impl IntoView {
@@ -144,6 +140,10 @@ fn ShowResponse(id: String) -> impl IntoView {
     }
 }
 
+/// The audit trail as a search: a filter bar whose state is the URL (so a link shares
+/// a search, the back button goes back, and a plain GET form works without JavaScript),
+/// counts per verdict and per connector, the matching records, keyset pages and the
+/// export of the whole result.
 #[component]
 pub fn AuditTrailPage() -> impl IntoView {
     let search = use_location().search;
@@ -184,9 +184,11 @@ pub fn AuditTrailPage() -> impl IntoView {
         <Page
             title="Audit trail"
             intro=view! {
-                "Every record is hash-chained to the one before it; "
+                "Every record is hash-chained to the one before it, and the chain's tip is signed and written to "
+                <a href="/audit/witness">"witnesses"</a>
+                "; "
                 <code>"arx audit verify"</code>
-                " checks the chain. Search by text and filters; the URL is the search, so it can be shared."
+                " checks both. Search by text and filters; the URL is the search, so it can be shared."
             }
         >
             <form method="get" action="/audit" class="filters audit-search" role="search">

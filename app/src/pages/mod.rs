@@ -17,3 +17,4 @@ pub mod planned;
 pub mod policy;
 pub mod tokens;
 pub mod users;
+pub mod witness;

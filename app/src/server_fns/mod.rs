@@ -30,6 +30,7 @@ pub mod identity;
 pub mod integrations;
 pub mod policy;
 pub mod tokens;
+pub mod witness;
 
 #[cfg(feature = "ssr")]
 pub mod ssr {

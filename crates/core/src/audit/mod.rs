@@ -245,18 +245,25 @@ impl Verifier {
     /// no re-encoding; any other spelling of the same record is decoded and
     /// canonicalized, and verifies the same.
     pub fn push_line(&mut self, line: &str) -> Result<(), ChainBreak> {
-        let Ok(l) = serde_json::from_str::<Links>(line) else {
+        self.push_checked(line, LineCheck::of(line))
+    }
+
+    /// [`Verifier::push_line`] with the line's own check already done (possibly on
+    /// another thread: it needs nothing from the records before).
+    pub fn push_checked(&mut self, line: &str, check: LineCheck) -> Result<(), ChainBreak> {
+        let LineCheck::Hashed {
+            org_id,
+            seq,
+            prev_hash,
+            hash,
+        } = check
+        else {
             let r: AuditRecord = serde_json::from_str(line)
                 .map_err(|e| self.brk(format!("not an audit record: {e}")))?;
             return self.push(&r);
         };
-        self.link(l.org_id, l.seq, l.prev_hash)?;
-        if !canonical_line_hashes_to(line, l.prev_hash, l.hash) {
-            let r: AuditRecord = serde_json::from_str(line)
-                .map_err(|e| self.brk(format!("not an audit record: {e}")))?;
-            return self.push(&r);
-        }
-        self.advance(l.seq, l.hash)
+        self.link(org_id, seq, &prev_hash)?;
+        self.advance(seq, &hash)
     }
 
     fn brk(&self, problem: String) -> ChainBreak {
@@ -339,6 +346,47 @@ impl Verifier {
                 ),
             }),
             _ => Ok(()),
+        }
+    }
+}
+
+/// What can be checked of one export line alone: in canonical form and hashing to its
+/// `hash`, with the members that link it into the chain; or to be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineCheck {
+    Hashed {
+        org_id: OrgId,
+        seq: i64,
+        prev_hash: String,
+        hash: String,
+    },
+    /// Not canonical (or not a record): decoded and checked the general way.
+    Decode,
+}
+
+impl LineCheck {
+    /// A canonical line is hashed as it stands; any other is decoded and canonicalized
+    /// here (still on the line's own thread). What does not hash right is left for
+    /// [`Verifier::push_checked`] to report at its place in the chain.
+    pub fn of(line: &str) -> LineCheck {
+        if let Ok(l) = serde_json::from_str::<Links>(line)
+            && canonical_line_hashes_to(line, l.prev_hash, l.hash)
+        {
+            return LineCheck::Hashed {
+                org_id: l.org_id,
+                seq: l.seq,
+                prev_hash: l.prev_hash.to_string(),
+                hash: l.hash.to_string(),
+            };
+        }
+        match serde_json::from_str::<AuditRecord>(line) {
+            Ok(r) if compute_hash(&r).is_ok_and(|h| h == r.hash) => LineCheck::Hashed {
+                org_id: r.org_id,
+                seq: r.seq,
+                prev_hash: r.prev_hash,
+                hash: r.hash,
+            },
+            _ => LineCheck::Decode,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 
 use super::Engine;
-use crate::audit::{AuditRecord, ChainBreak, ChainHead, Verifier};
+use crate::audit::{AuditRecord, ChainBreak, ChainHead, LineCheck, Verifier};
 use crate::error::CoreError;
 use crate::ids::OrgId;
 
@@ -136,54 +136,136 @@ pub struct ExportCheck {
     pub partial: bool,
 }
 
-/// Verifies an NDJSON export line by line. A line that is not a record breaks the chain
-/// at the seq it should have had.
-pub fn verify_export(
-    mut input: impl BufRead,
-    check: ExportCheck,
-) -> Result<VerifyReport, ChainBreak> {
-    let mut v: Option<Verifier> = None;
-    let mut n = 0u64;
-    let mut first_seq = 1;
-    let mut line = String::new();
-    for i in 1.. {
-        line.clear();
-        let read = input.read_line(&mut line).map_err(|e| ChainBreak {
-            seq: v.as_ref().map_or(1, |v| v.head().seq + 1),
-            problem: format!("line {i}: {e}"),
-        })?;
-        if read == 0 {
+/// Lines read and checked at once.
+const CHUNK: usize = 8192;
+
+/// Non-blank lines of an export and their line numbers.
+struct Chunk {
+    lines: Vec<String>,
+    numbers: Vec<usize>,
+}
+
+/// Reads up to [`CHUNK`] non-blank lines into `lines` (whose buffers are reused); `None`
+/// at the end.
+fn read_chunk(
+    input: &mut impl BufRead,
+    line_no: &mut usize,
+    mut lines: Vec<String>,
+) -> std::io::Result<Option<Chunk>> {
+    let mut numbers = Vec::with_capacity(CHUNK);
+    let mut filled = 0;
+    while filled < CHUNK {
+        if lines.len() == filled {
+            lines.push(String::new());
+        }
+        let buf = &mut lines[filled];
+        buf.clear();
+        if input.read_line(buf)? == 0 {
             break;
         }
-        let text = line.trim_end_matches(['\n', '\r']);
-        if text.trim().is_empty() {
+        *line_no += 1;
+        let text_len = buf.trim_end_matches(['\n', '\r']).len();
+        buf.truncate(text_len);
+        if buf.trim().is_empty() {
             continue;
         }
-        let verifier = match &mut v {
-            Some(v) => v,
-            None => {
-                let start = if check.partial {
-                    start_of(text).unwrap_or_else(ChainHead::genesis)
-                } else {
-                    ChainHead::genesis()
-                };
-                first_seq = start.seq + 1;
-                v.insert(Verifier::after(start).with_witnessed(check.witnessed.clone()))
-            }
-        };
-        verifier.push_line(text).map_err(|mut b| {
-            b.problem = format!("line {i}: {}", b.problem);
-            b
-        })?;
-        n += 1;
+        numbers.push(*line_no);
+        filled += 1;
     }
-    let v = v.unwrap_or_else(|| Verifier::default().with_witnessed(check.witnessed));
-    v.finish_witnessed()?;
-    Ok(VerifyReport {
-        records: n,
-        first_seq,
-        head: v.head().clone(),
-        witnessed: v.matched(),
+    lines.truncate(filled);
+    Ok((filled > 0).then_some(Chunk { lines, numbers }))
+}
+
+/// Each line's own check, by `threads` threads. A part whose thread failed is checked
+/// the general way, line by line: every line is checked whatever happens.
+fn check_lines(lines: &[String], threads: usize) -> Vec<LineCheck> {
+    if threads < 2 || lines.len() < 256 {
+        return lines.iter().map(|l| LineCheck::of(l)).collect();
+    }
+    std::thread::scope(|s| {
+        let parts: Vec<_> = lines
+            .chunks(lines.len().div_ceil(threads))
+            .map(|part| {
+                let h = s.spawn(move || part.iter().map(|l| LineCheck::of(l)).collect::<Vec<_>>());
+                (part.len(), h)
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|(len, h)| h.join().unwrap_or_else(|_| vec![LineCheck::Decode; len]))
+            .collect()
+    })
+}
+
+/// Verifies an NDJSON export line by line. A line that is not a record breaks the chain
+/// at the seq it should have had.
+///
+/// One thread reads (and decompresses) chunks of lines while the others check the
+/// previous chunk: each line's hash on its own, by as many threads as the machine has
+/// (up to 8), then the links in order.
+pub fn verify_export(
+    input: impl BufRead + Send,
+    check: ExportCheck,
+) -> Result<VerifyReport, ChainBreak> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    std::thread::scope(|scope| {
+        let (chunks, from_reader) = std::sync::mpsc::sync_channel(2);
+        let (recycle, spare) = std::sync::mpsc::channel::<Vec<String>>();
+        scope.spawn(move || {
+            let mut input = input;
+            let mut line_no = 0usize;
+            loop {
+                let lines = spare.try_recv().unwrap_or_default();
+                let next = read_chunk(&mut input, &mut line_no, lines);
+                let last = !matches!(next, Ok(Some(_)));
+                let sent = match next {
+                    Ok(Some(c)) => chunks.send(Ok(c)),
+                    Ok(None) => return,
+                    Err(e) => chunks.send(Err(format!("line {}: {e}", line_no + 1))),
+                };
+                if sent.is_err() || last {
+                    return;
+                }
+            }
+        });
+        let mut v: Option<Verifier> = None;
+        let mut n = 0u64;
+        let mut first_seq = 1;
+        for chunk in from_reader {
+            let chunk = chunk.map_err(|problem| ChainBreak {
+                seq: v.as_ref().map_or(1, |v| v.head().seq + 1),
+                problem,
+            })?;
+            let checks = check_lines(&chunk.lines, threads);
+            for ((text, c), no) in chunk.lines.iter().zip(checks).zip(&chunk.numbers) {
+                let verifier = match &mut v {
+                    Some(v) => v,
+                    None => {
+                        let start = if check.partial {
+                            start_of(text).unwrap_or_else(ChainHead::genesis)
+                        } else {
+                            ChainHead::genesis()
+                        };
+                        first_seq = start.seq + 1;
+                        v.insert(Verifier::after(start).with_witnessed(check.witnessed.clone()))
+                    }
+                };
+                verifier.push_checked(text, c).map_err(|mut b| {
+                    b.problem = format!("line {no}: {}", b.problem);
+                    b
+                })?;
+                n += 1;
+            }
+            let _ = recycle.send(chunk.lines);
+        }
+        let v = v.unwrap_or_else(|| Verifier::default().with_witnessed(check.witnessed.clone()));
+        v.finish_witnessed()?;
+        Ok(VerifyReport {
+            records: n,
+            first_seq,
+            head: v.head().clone(),
+            witnessed: v.matched(),
+        })
     })
 }
 

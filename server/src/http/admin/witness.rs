@@ -85,6 +85,7 @@ async fn console_public_key(
     security(("adminToken" = [])), request_body = S3SinkInput,
     responses((status = 201, description = "The witness", body = SinkView),
         (status = 400, description = "A bad setting, naming its field", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "The name is taken", body = ErrorBody)))]
 async fn add_sink(
     State(s): State<AppState>,
@@ -101,6 +102,7 @@ async fn add_sink(
     params(("sink_id" = SinkId, Path, description = "The witness's id")),
     responses((status = 204, description = "Removed"),
         (status = 400, description = "The server's directory, which stays", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such witness in this org", body = ErrorBody)))]
 async fn remove_sink(
     State(s): State<AppState>,
@@ -121,7 +123,8 @@ struct CheckpointNow {
 /// (admins).
 #[utoipa::path(post, path = "/v1/admin/audit/witness/checkpoint", tag = "audit",
     security(("adminToken" = [])),
-    responses((status = 200, description = "What was signed", body = CheckpointNow)))]
+    responses((status = 200, description = "What was signed", body = CheckpointNow),
+        (status = 403, description = "Not an admin", body = ErrorBody)))]
 async fn checkpoint_now(
     State(s): State<AppState>,
     Caller(p, _): Caller,
