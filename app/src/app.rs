@@ -22,6 +22,7 @@ use crate::pages::{
     overview::OverviewPage,
     planned::*,
     policy::{PoliciesPage, PolicyYamlPage, RuleEditorPage, SimulatePage, VersionsPage},
+    streams::StreamsPage,
     tokens::TokensPage,
     users::UsersPage,
     witness::WitnessPage,
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit/response") view=ResponsePage />
                     <Route path=path!("/audit/record") view=AuditRecordPage />
                     <Route path=path!("/audit/witness") view=WitnessPage />
+                    <Route path=path!("/audit/streams") view=StreamsPage />
                     <Route path=path!("/connectors") view=ConnectorsPage />
                     <Route path=path!("/approvals") view=ApprovalsPage />
                     <Route path=path!("/approvals/view") view=ApprovalPage />

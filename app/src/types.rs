@@ -803,3 +803,21 @@ pub struct WitnessSinkRow {
     pub last_ok: Option<String>,
     pub last_error: Option<(String, String)>,
 }
+
+/// A SIEM stream of the org's audit trail (Audit → Streams).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// Where it sends, as people read it.
+    pub place: String,
+    /// Filters and redactions, as people read them.
+    pub shaping: String,
+    pub cursor_seq: i64,
+    pub lag_records: i64,
+    pub lag_seconds: i64,
+    /// `YYYY-MM-DD HH:MM`, UTC.
+    pub last_ok: Option<String>,
+    pub last_error: Option<(String, String)>,
+}

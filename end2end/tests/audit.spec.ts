@@ -149,3 +149,48 @@ test("the witness page signs now, shows what each witness holds and hands out th
   await expect(auditor.locator("#add-witness")).toHaveCount(0);
   await other.close();
 });
+
+test("streams show how far behind each SIEM is, and a test event says what went wrong", async ({ page, browser }, info) => {
+  await signIn(page);
+  await page.goto("/audit");
+  await page.getByRole("link", { name: "streams" }).click();
+  await expect(page.getByRole("heading", { name: "Streams", exact: true })).toBeVisible();
+  const name = `siem-${info.project.name}`;
+  const form = page.locator("#add-stream");
+  await form.getByLabel("Name").fill(name);
+  await form.locator("select[name=kind]").selectOption("hec");
+  // Nothing listens there: the stream is added, and says why nothing arrives.
+  await form.getByLabel("URL").fill("http://127.0.0.1:9");
+  await form.getByLabel("Token or secret").fill("hec-token-e2e");
+  await form.getByRole("button", { name: "Add" }).click();
+  await expect(page.locator(".flash")).toContainText(`Stream '${name}' added`);
+  const row = page.locator(`tr[data-stream="${name}"]`);
+  await expect(row).toContainText("http://127.0.0.1:9");
+  await expect(page.locator("body")).not.toContainText("hec-token-e2e");
+  await row.getByRole("button", { name: "Send test event" }).click();
+  await expect(page.locator(".flash")).toContainText("did not take the test event");
+  // The delivery job keeps trying; the table says why it fails (on the next load).
+  await expect.poll(async () => {
+    await page.reload();
+    return await page.locator(`tr[data-stream="${name}"]`).textContent();
+  }, { timeout: 15000 }).toContain("could not connect");
+
+  // A bad URL says what to fix.
+  await form.getByLabel("Name").fill(`${name}-2`);
+  await form.locator("select[name=kind]").selectOption("syslog");
+  await form.getByLabel("URL").fill("syslog.example.com");
+  await form.getByRole("button", { name: "Add" }).click();
+  await expect(page.locator("#add-stream")).toContainText("tls://host:port");
+
+  // An auditor sees the streams, and no button.
+  const other = await browser.newContext({ javaScriptEnabled: info.project.name === "js" });
+  const auditor = await other.newPage();
+  await signIn(auditor, "auditor");
+  await auditor.goto("/audit/streams");
+  await expect(auditor.locator(`tr[data-stream="${name}"]`)).toBeVisible();
+  await expect(auditor.getByRole("button", { name: "Send test event" })).toHaveCount(0);
+  await other.close();
+
+  await page.locator(`tr[data-stream="${name}"]`).getByRole("button", { name: "Remove" }).click();
+  await expect(page.locator(`tr[data-stream="${name}"]`)).toHaveCount(0);
+});

@@ -43,14 +43,17 @@ pub enum Leased {
     /// Signs each chain that moved once its checkpoint interval passed, and writes
     /// pending checkpoints to every witness (a witness that was down catches up here).
     Witness,
+    /// Sends each org's new audit records to its SIEM streams, from each stream's cursor.
+    Streams,
 }
 
 impl Leased {
-    pub const ALL: [Leased; 4] = [
+    pub const ALL: [Leased; 5] = [
         Leased::ApprovalExpiry,
         Leased::ResponsePurge,
         Leased::InterruptedCalls,
         Leased::Witness,
+        Leased::Streams,
     ];
 
     /// The lease's name in `job_leases`.
@@ -60,6 +63,7 @@ impl Leased {
             Leased::ResponsePurge => "response-purge",
             Leased::InterruptedCalls => "interrupted-calls",
             Leased::Witness => "witness",
+            Leased::Streams => "streams",
         }
     }
 
@@ -67,6 +71,7 @@ impl Leased {
         match self {
             Leased::ApprovalExpiry => Duration::from_secs(1),
             Leased::Witness => Duration::from_secs(5),
+            Leased::Streams => Duration::from_secs(1),
             Leased::ResponsePurge | Leased::InterruptedCalls => Duration::from_secs(60),
         }
     }
@@ -77,6 +82,7 @@ impl Leased {
         match self {
             Leased::ApprovalExpiry => Duration::ZERO,
             Leased::Witness => Duration::from_secs(3),
+            Leased::Streams => Duration::from_secs(1),
             Leased::ResponsePurge => Duration::from_secs(30),
             Leased::InterruptedCalls => Duration::from_secs(59),
         }
@@ -95,6 +101,7 @@ impl Leased {
             Leased::ApprovalExpiry => engine.system().expire_due().await.map(count),
             Leased::ResponsePurge => engine.system().purge_responses().await,
             Leased::Witness => engine.system().witness_all().await,
+            Leased::Streams => engine.system().stream_all().await,
             Leased::InterruptedCalls => {
                 let failed = engine.system().recover_interrupted(false).await?;
                 if failed > 0 {
@@ -114,6 +121,7 @@ impl Leased {
             Leased::ResponsePurge => "purging response bodies failed; retrying",
             Leased::InterruptedCalls => "recovering interrupted calls failed; retrying",
             Leased::Witness => "signing or writing checkpoints failed; retrying",
+            Leased::Streams => "streaming audit records failed; retrying",
         }
     }
 }

@@ -186,6 +186,8 @@ pub fn AuditTrailPage() -> impl IntoView {
             intro=view! {
                 "Every record is hash-chained to the one before it, and the chain's tip is signed and written to "
                 <a href="/audit/witness">"witnesses"</a>
+                " and sent to your SIEM by "
+                <a href="/audit/streams">"streams"</a>
                 "; "
                 <code>"arx audit verify"</code>
                 " checks both. Search by text and filters; the URL is the search, so it can be shared."

@@ -15,6 +15,7 @@ pub mod not_found;
 pub mod overview;
 pub mod planned;
 pub mod policy;
+pub mod streams;
 pub mod tokens;
 pub mod users;
 pub mod witness;

@@ -25,6 +25,7 @@ pub mod scim;
 pub mod secret;
 pub mod signing;
 pub mod store;
+pub mod stream;
 pub mod target;
 pub mod valid;
 pub mod vault;

@@ -117,6 +117,12 @@ pub fn verify_slack(
     }
 }
 
+/// The headers of an outbound webhook: its signature, when it was sent (Unix seconds),
+/// and what it is about.
+pub const SIGNATURE_HEADER: &str = "x-arx-signature";
+pub const TIMESTAMP_HEADER: &str = "x-arx-timestamp";
+pub const EVENT_HEADER: &str = "x-arx-event";
+
 /// The `X-ARX-Signature` header of an outbound webhook: `sha256=` and the hex HMAC of
 /// the exact body under the webhook's secret. The body carries its own `sent_at`, so
 /// the signature covers the time too and a receiver can refuse replays.

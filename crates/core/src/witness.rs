@@ -26,16 +26,21 @@ use crate::ids::{OrgId, SinkId};
 pub enum SinkPurpose {
     /// Signed checkpoints.
     Witness,
+    /// Every record, streamed to a SIEM.
+    Stream,
 }
 
 impl SinkPurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             SinkPurpose::Witness => "witness",
+            SinkPurpose::Stream => "stream",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        (s == "witness").then_some(SinkPurpose::Witness)
+        [SinkPurpose::Witness, SinkPurpose::Stream]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 }
 
@@ -47,19 +52,34 @@ pub enum SinkKind {
     Directory,
     /// An S3-compatible bucket.
     S3,
+    /// Splunk's HTTP Event Collector.
+    Hec,
+    /// Syslog, RFC 5424, over TLS, TCP or UDP.
+    Syslog,
+    /// A signed webhook (HMAC, as approval webhooks are signed).
+    Webhook,
 }
 
 impl SinkKind {
+    const ALL: [SinkKind; 5] = [
+        SinkKind::Directory,
+        SinkKind::S3,
+        SinkKind::Hec,
+        SinkKind::Syslog,
+        SinkKind::Webhook,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             SinkKind::Directory => "directory",
             SinkKind::S3 => "s3",
+            SinkKind::Hec => "hec",
+            SinkKind::Syslog => "syslog",
+            SinkKind::Webhook => "webhook",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [SinkKind::Directory, SinkKind::S3]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
@@ -126,6 +146,190 @@ pub struct S3SinkInput {
     pub endpoint: Option<String>,
     pub access_key_id: String,
     pub secret_access_key: String,
+}
+
+/// `POST /v1/admin/audit/streams`: where every record of the org is sent, in order, with
+/// its seq and hash. Secrets (the HEC token, the webhook secret) are sealed and never
+/// shown again.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "splunk", "kind": "hec", "url": "https://splunk.example.com:8088",
+    "token": "00000000-0000-0000-0000-000000000000", "ack": true, "kinds": ["execute.*", "approval.*"],
+    "redact": ["password"]}))]
+pub struct StreamSinkInput {
+    /// A name unique in the org (1 to 64 characters).
+    pub name: String,
+    /// `hec`, `syslog` or `webhook`.
+    pub kind: String,
+    /// HEC: the collector's base URL (`https://host:8088`); webhook: the URL posted to;
+    /// syslog: `tls://host:6514`, `tcp://host:514` or `udp://host:514` (UDP loses
+    /// what the network drops: nothing confirms it).
+    pub url: String,
+    /// HEC: the token.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Webhook: the HMAC key.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// HEC: wait for indexer acknowledgement before a record counts as delivered.
+    #[serde(default)]
+    pub ack: bool,
+    /// Syslog over TLS: the CA certificate (PEM) the server's certificate must chain to,
+    /// instead of the public roots.
+    #[serde(default)]
+    pub ca_pem: Option<String>,
+    /// Only these kinds (`execute.intercept`) or families (`approval.*`); all when empty.
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Keys whose values are replaced by `"[redacted]"` wherever they occur in a
+    /// record's `fields` (`password`, `token`). A redacted record says so.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// `now` (default): from the next record on; `start`: the whole trail first.
+    #[serde(default)]
+    pub from: Option<String>,
+}
+
+/// What [`parse_stream`] makes of the input: name, kind, plain settings, secrets, and
+/// whether to start at the beginning.
+pub(crate) type ParsedStream = (
+    String,
+    SinkKind,
+    BTreeMap<String, String>,
+    BTreeMap<String, String>,
+    bool,
+);
+
+/// Checks a stream's settings from the admin API.
+pub(crate) fn parse_stream(
+    input: StreamSinkInput,
+    allow_local: bool,
+) -> Result<ParsedStream, CoreError> {
+    let bad = |field: &'static str, message: String| CoreError::InvalidField { field, message };
+    let name = input.name.trim().to_string();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(bad(
+            "name",
+            "a stream needs a 'name' of 1 to 64 characters".into(),
+        ));
+    }
+    let kind = match SinkKind::parse(input.kind.trim()) {
+        Some(k @ (SinkKind::Hec | SinkKind::Syslog | SinkKind::Webhook)) => k,
+        _ => {
+            return Err(bad(
+                "kind",
+                format!(
+                    "a stream's kind is hec, syslog or webhook, not '{}'",
+                    input.kind
+                ),
+            ));
+        }
+    };
+    let mut config = BTreeMap::new();
+    let mut secrets = BTreeMap::new();
+    let mut secret = |field: &'static str, v: Option<String>| -> Result<(), CoreError> {
+        match v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            Some(v) if v.len() <= 2000 => {
+                secrets.insert(field.to_string(), v);
+                Ok(())
+            }
+            _ => Err(bad(
+                field,
+                format!("a {} stream needs '{field}'", kind.as_str()),
+            )),
+        }
+    };
+    match kind {
+        SinkKind::Hec => {
+            let url = crate::integration::checked_url("hec", "url", input.url, allow_local, true)?;
+            config.insert("url".into(), url);
+            secret("token", input.token)?;
+            config.insert("ack".into(), input.ack.to_string());
+        }
+        SinkKind::Webhook => {
+            let url =
+                crate::integration::checked_url("webhook", "url", input.url, allow_local, false)?;
+            config.insert("url".into(), url);
+            secret("secret", input.secret)?;
+        }
+        _ => {
+            let url = input.url.trim();
+            let (transport, addr) = url
+                .split_once("://")
+                .filter(|(t, _)| ["tls", "tcp", "udp"].contains(t))
+                .ok_or_else(|| {
+                    bad(
+                        "url",
+                        "a syslog url is tls://host:port, tcp://host:port or udp://host:port"
+                            .into(),
+                    )
+                })?;
+            let (host, port) = addr
+                .rsplit_once(':')
+                .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
+                .filter(|(h, p)| !h.is_empty() && *p > 0 && !h.contains(['/', '@', ' ']))
+                .ok_or_else(|| bad("url", format!("'{url}' needs a host and a port")))?;
+            // The same address rules as every outbound call.
+            crate::integration::checked_url(
+                "syslog",
+                "url",
+                format!("https://{host}:{port}"),
+                allow_local,
+                false,
+            )?;
+            if transport != "tls" && !allow_local {
+                return Err(bad(
+                    "url",
+                    "syslog goes over tls:// (plain tcp:// and udp:// only with --allow-local-targets)".into(),
+                ));
+            }
+            config.insert("transport".into(), transport.into());
+            config.insert("host".into(), host.into());
+            config.insert("port".into(), port.to_string());
+            if let Some(ca) = input.ca_pem.filter(|c| !c.trim().is_empty()) {
+                if !ca.contains("-----BEGIN CERTIFICATE-----") || ca.len() > 20_000 {
+                    return Err(bad("ca_pem", "ca_pem is a PEM certificate".into()));
+                }
+                config.insert("ca_pem".into(), ca);
+            }
+        }
+    }
+    let list = |field: &'static str, v: Vec<String>| -> Result<String, CoreError> {
+        let v: Vec<String> = v
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if v.len() > 50
+            || v.iter().any(|s| {
+                s.len() > 100
+                    || !s
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-*".contains(c))
+            })
+        {
+            return Err(bad(
+                field,
+                format!(
+                    "{field} is a list of up to 50 names (letters, digits, '.', '_', '-', '*')"
+                ),
+            ));
+        }
+        Ok(v.join(","))
+    };
+    config.insert("kinds".into(), list("kinds", input.kinds)?);
+    config.insert("redact".into(), list("redact", input.redact)?);
+    let from_start = match input.from.as_deref().map(str::trim) {
+        None | Some("") | Some("now") => false,
+        Some("start") => true,
+        Some(other) => {
+            return Err(bad(
+                "from",
+                format!("from is 'now' or 'start', not '{other}'"),
+            ));
+        }
+    };
+    Ok((name, kind, config, secrets, from_start))
 }
 
 /// How a create-only write ended.

@@ -12,9 +12,7 @@ use serde_json::json;
 use super::Failure;
 use super::notice::Notice;
 
-pub const SIGNATURE_HEADER: &str = "x-arx-signature";
-pub const TIMESTAMP_HEADER: &str = "x-arx-timestamp";
-pub const EVENT_HEADER: &str = "x-arx-event";
+pub use arx_core::signing::{EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// `approval.pending` for a new request, `approval.decided` once it ends.
 pub fn event(n: &Notice) -> &'static str {

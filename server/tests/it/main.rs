@@ -29,6 +29,7 @@ mod saml;
 mod scim;
 mod slack;
 mod state_reads;
+mod streams;
 mod targets;
 mod wall;
 mod witness;

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+mod streams;
+pub use streams::*;
+
 use crate::types::{CheckpointRow, WitnessSinkRow, WitnessView};
 
 #[server]
@@ -51,6 +54,7 @@ pub async fn witness_status() -> Result<WitnessView, ServerFnError> {
                             if prefix.is_empty() { "" } else { "/" }
                         )
                     }
+                    other => other.as_str().to_string(),
                 };
                 WitnessSinkRow {
                     id: s.id.to_string(),
@@ -128,7 +132,11 @@ pub async fn remove_witness(id: String) -> Result<(), ServerFnError> {
     let p = principal().await?;
     let engine = engine();
     let r = match engine.admin(&p) {
-        Ok(admin) => admin.remove_witness_sink(id).await,
+        Ok(admin) => {
+            admin
+                .remove_sink(arx_core::witness::SinkPurpose::Witness, id)
+                .await
+        }
         Err(e) => Err(e),
     };
     flash_outcome(r, |()| {

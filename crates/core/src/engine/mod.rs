@@ -18,6 +18,7 @@ mod responses;
 mod simulate;
 mod state;
 mod stats;
+mod streams;
 mod system;
 mod verify;
 mod witness;
@@ -51,6 +52,7 @@ pub use responses::{DEFAULT_RESPONSE_DAYS, MAX_RESPONSE_DAYS, ResponseOps, Respo
 pub use simulate::{SimCounts, SimId, SimRange, SimStatus, SimulationReport, StoredSimulation};
 pub use state::{StateDiff, StateRow, Unchanged};
 pub use stats::DailyStats;
+pub use streams::{StreamTarget, StreamView};
 pub use system::{ConsoleSession, SystemOps};
 pub use verify::{ExportCheck, ExportRange, VerifyReport, verify_export};
 pub use witness::{DEFAULT_CHECKPOINT_INTERVAL_SECS, SigningKeyView, WitnessStatus};

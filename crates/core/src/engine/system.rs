@@ -120,6 +120,8 @@ impl SystemOps<'_> {
         fn flush_refusals() -> Result<usize, CoreError>;
         /// See `Engine::witness_all`.
         fn witness_all() -> Result<u64, CoreError>;
+        /// See `Engine::stream_all`.
+        fn stream_all() -> Result<u64, CoreError>;
     }
 }
 

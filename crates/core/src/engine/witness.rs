@@ -90,7 +90,7 @@ fn key_view(k: &StoredSigningKey) -> Result<SigningKeyView, CoreError> {
     })
 }
 
-fn sink_view(s: &AuditSink, pending: i64) -> SinkView {
+pub(super) fn sink_view(s: &AuditSink, pending: i64) -> SinkView {
     // An error older than the last success is over.
     let current_error = match (s.last_error_ms, s.last_ok_ms) {
         (Some(e), Some(ok)) => e >= ok,
@@ -271,6 +271,9 @@ impl Engine {
                     .ok_or("the sink has no secret access key")?;
                 Witness::s3(&s.config, secret)
             }
+            SinkKind::Hec | SinkKind::Syslog | SinkKind::Webhook => {
+                Err(format!("a {} sink is not a witness", s.kind.as_str()))
+            }
         }
     }
 
@@ -433,16 +436,15 @@ impl AdminOps<'_> {
         Ok(sink_view(&sink, pending))
     }
 
-    /// Removes one of the org's own witnesses (the server's directory stays). What was
-    /// written there stays: ARX never deletes from a witness.
-    pub async fn remove_witness_sink(&self, id: SinkId) -> Result<(), CoreError> {
+    /// Removes one of the org's witnesses or streams (the server's directory stays).
+    /// What was written there stays: ARX never deletes from a witness.
+    pub async fn remove_sink(&self, purpose: SinkPurpose, id: SinkId) -> Result<(), CoreError> {
         let e = self.engine;
         let org = self.who.org_id;
-        let sinks = e.store.audit_sinks(org, SinkPurpose::Witness).await?;
-        let sink = sinks
-            .iter()
-            .find(|s| s.id == id)
-            .ok_or_else(|| CoreError::NotFound(format!("no witness {id} in this org")))?;
+        let sinks = e.store.audit_sinks(org, purpose).await?;
+        let sink = sinks.iter().find(|s| s.id == id).ok_or_else(|| {
+            CoreError::NotFound(format!("no {} {id} in this org", purpose.as_str()))
+        })?;
         if sink.kind == SinkKind::Directory {
             return Err(CoreError::InvalidRequest(
                 "the server's witness directory is every org's and cannot be removed".into(),

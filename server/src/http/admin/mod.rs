@@ -15,6 +15,7 @@ pub mod policy;
 pub mod scim_tokens;
 pub mod settings;
 pub mod sso;
+pub mod streams;
 pub mod tokens;
 pub mod users;
 pub mod witness;
@@ -38,6 +39,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(sso::routes())
         .merge(audit::routes())
         .merge(witness::routes())
+        .merge(streams::routes())
         .merge(settings::routes())
         .merge(integrations::routes())
 }

@@ -109,7 +109,10 @@ async fn remove_sink(
     Caller(p, _): Caller,
     IdPath(id): IdPath<SinkId>,
 ) -> ApiResult<StatusCode> {
-    s.engine.admin(&p)?.remove_witness_sink(id).await?;
+    s.engine
+        .admin(&p)?
+        .remove_sink(arx_core::witness::SinkPurpose::Witness, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
