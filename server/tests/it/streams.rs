@@ -1,7 +1,8 @@
 //! Streaming the audit trail to SIEMs (issue 13, point 6): a Splunk HEC receiver that
 //! checks the token and acknowledges, a syslog receiver that parses RFC 5424 over TCP
-//! and over TLS, and a signed-webhook receiver, each taken down for a while and brought
-//! back: every record arrives once, in order, with its seq and hash.
+//! and over TLS (and one datagram per record over UDP), and a signed-webhook receiver,
+//! each taken down for a while and brought back: every record arrives once, in order,
+//! with its seq and hash; a batch HEC does not acknowledge is sent again, same seqs.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -193,6 +194,8 @@ fn parse_5424(m: &str) -> Value {
 struct Hec {
     got: Got,
     acks: Arc<Mutex<u64>>,
+    /// Whether the indexers acknowledge (off: every ack query says not yet).
+    acking: Arc<std::sync::atomic::AtomicBool>,
 }
 
 async fn hec_event(
@@ -224,11 +227,12 @@ async fn hec_event(
 
 async fn hec_ack(State(h): State<Hec>, axum::Json(b): axum::Json<Value>) -> axum::Json<Value> {
     let n = *h.acks.lock().unwrap();
+    let acking = h.acking.load(std::sync::atomic::Ordering::SeqCst);
     let acks: serde_json::Map<String, Value> = b["acks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|id| (id.to_string(), json!(id.as_u64().unwrap() <= n)))
+        .map(|id| (id.to_string(), json!(acking && id.as_u64().unwrap() <= n)))
         .collect();
     axum::Json(json!({"acks": acks}))
 }
@@ -244,7 +248,7 @@ backend_tests! {
     async fn hec_gets_every_record_once_in_order_through_an_outage_with_acknowledgement(s: TestServer) {
         let b = s.backend;
         let got: Got = Arc::default();
-        let hec = Hec { got: got.clone(), acks: Arc::default() };
+        let hec = Hec { got: got.clone(), acks: Arc::default(), acking: Arc::new(true.into()) };
         let r = Receiver::new();
         r.http(hec_app(hec.clone())).await;
         let before = head(&s).await;
@@ -276,7 +280,55 @@ backend_tests! {
         assert_eq!(t["delivered"], false);
         assert!(t["error"].as_str().unwrap().contains("403"), "{t}");
         assert!(!t.to_string().contains("wrong"), "{t}");
+        let (code, _) = s.admin().delete(&format!("/v1/admin/audit/streams/{}", bad["id"].as_str().unwrap())).await;
+        assert_eq!(code, 204);
+
+        // Indexers that take a batch but do not acknowledge it: the batch is not counted
+        // and is sent again, with the same seqs, until it is acknowledged.
+        hec.acking.store(false, std::sync::atomic::Ordering::SeqCst);
+        let from = head(&s).await;
+        calls(&s, 1).await;
+        let stuck = failing(&s, "splunk").await;
+        assert!(stuck["last_error"].as_str().unwrap().contains("did not acknowledge"), "{stuck}");
+        assert!(stuck["lag_records"].as_i64().unwrap() >= 1, "{stuck}");
+        hec.acking.store(true, std::sync::atomic::Ordering::SeqCst);
+        caught_up(&s, "splunk").await;
+        let last = head(&s).await;
+        let got = got.lock().unwrap().clone();
+        let after: Vec<i64> = got.iter().filter_map(|r| r["seq"].as_i64()).filter(|q| *q > from).collect();
+        // Each seq arrived at least twice (unconfirmed, then again), and in order each time.
+        for q in from + 1..=last {
+            assert!(after.iter().filter(|x| **x == q).count() >= 2, "{b}: seq {q} in {after:?}");
+        }
         r.down();
+    }
+
+    async fn syslog_over_udp_sends_one_datagram_per_record(s: TestServer) {
+        let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = sock.local_addr().unwrap().port();
+        let got: Got = Arc::default();
+        let g = got.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            while let Ok(n) = sock.recv(&mut buf).await {
+                g.lock().unwrap().push(parse_5424(std::str::from_utf8(&buf[..n]).unwrap()));
+            }
+        });
+        let before = head(&s).await;
+        let v = add(&s, json!({"name": "udp", "kind": "syslog", "url": format!("udp://127.0.0.1:{port}")})).await;
+        assert_eq!(v["kind"], "syslog", "{v}");
+        calls(&s, 2).await;
+        caught_up(&s, "udp").await;
+        let last = head(&s).await;
+        // Loopback drops nothing: every record, in order.
+        for _ in 0..50 {
+            if got.lock().unwrap().len() as i64 >= last - before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        once_in_order(&got.lock().unwrap(), before + 1, last);
+        task.abort();
     }
 
     async fn syslog_over_tcp_and_tls_gets_every_record_once_in_order_filtered_and_redacted(s: TestServer) {
