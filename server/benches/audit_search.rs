@@ -24,7 +24,7 @@ mod common;
 #[path = "records/mod.rs"]
 mod records;
 use common::{ms, pct};
-use records::{HOSTS, Rng, call, host, templates};
+use records::{HOSTS, Rng, call, demo_org, host, templates};
 
 /// A query string made from the generator (varied values per repetition).
 type Query = Box<dyn Fn(&mut Rng) -> String>;
@@ -39,14 +39,7 @@ async fn main() {
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let token = demo.admin_token.clone();
-    let org = running
-        .engine
-        .system()
-        .org_by_slug("demo")
-        .await
-        .expect("org")
-        .expect("demo org")
-        .id;
+    let org = demo_org(&running).await;
     let t = templates(&running, org, &http, &base, demo).await;
 
     // Fill.

@@ -22,7 +22,7 @@ mod common;
 #[path = "records/mod.rs"]
 mod records;
 use common::{ms, pct};
-use records::{Rng, call, templates};
+use records::{Rng, call, demo_org, templates};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
@@ -33,14 +33,7 @@ async fn main() {
     let (running, _) = common::start().await;
     let demo = running.demo.as_ref().expect("demo");
     let base = format!("http://{}", running.addr);
-    let org = running
-        .engine
-        .system()
-        .org_by_slug("demo")
-        .await
-        .expect("org")
-        .expect("demo org")
-        .id;
+    let org = demo_org(&running).await;
     let t = templates(&running, org, &reqwest::Client::new(), &base, demo).await;
 
     let dir = std::env::temp_dir().join(format!("arx-verify-{}", uuid::Uuid::new_v4()));

@@ -9,7 +9,7 @@ use crate::components::me::{MeResource, OnlyFor, signed_in};
 use crate::components::messages::{Posted, ShownFlash, posted};
 use crate::components::page::Page;
 use crate::components::table::{Loaded, headers, rows_table};
-use crate::components::when::When;
+use crate::pages::witness::Delivery;
 use crate::server_fns::witness::{AddStream, RemoveStream, TestStream, list_streams};
 use crate::types::StreamRow;
 
@@ -94,25 +94,7 @@ fn StreamTable(
                     <td class="small">{s.shaping}</td>
                     <td class="mono">{format!("seq {}", s.cursor_seq)}</td>
                     <td data-lag=s.lag_records.to_string()>{lag(s.lag_records, s.lag_seconds)}</td>
-                    <td>
-                        {match s.last_ok {
-                            Some(t) => view! { <When utc=t /> }.into_any(),
-                            None => view! { <span class="muted">"never"</span> }.into_any(),
-                        }}
-                    </td>
-                    <td class="small">
-                        {match s.last_error {
-                            Some((at, e)) => {
-                                view! {
-                                    <span class="error-text">{e}</span>
-                                    " "
-                                    <When utc=at />
-                                }
-                                    .into_any()
-                            }
-                            None => view! { <span class="muted">"—"</span> }.into_any(),
-                        }}
-                    </td>
+                    <Delivery last_ok=s.last_ok last_error=s.last_error />
                     <td>
                         <OnlyFor me who=|m| m.is_admin>
                             <RowAction

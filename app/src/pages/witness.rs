@@ -167,25 +167,7 @@ fn Witnesses(
                             <td class="mono small">{s.place}</td>
                             <td class="mono">{format!("seq {}", s.cursor_seq)}</td>
                             <td data-pending=s.pending.to_string()>{s.pending}</td>
-                            <td>
-                                {match s.last_ok {
-                                    Some(t) => view! { <When utc=t /> }.into_any(),
-                                    None => view! { <span class="muted">"never"</span> }.into_any(),
-                                }}
-                            </td>
-                            <td class="small">
-                                {match s.last_error {
-                                    Some((at, e)) => {
-                                        view! {
-                                            <span class="error-text">{e}</span>
-                                            " "
-                                            <When utc=at />
-                                        }
-                                            .into_any()
-                                    }
-                                    None => view! { <span class="muted">"—"</span> }.into_any(),
-                                }}
-                            </td>
+                            <Delivery last_ok=s.last_ok last_error=s.last_error />
                             <td>
                                 {removable
                                     .then(|| {
@@ -206,6 +188,33 @@ fn Witnesses(
                 },
             )}
         </div>
+    }
+}
+
+/// A sink's last successful write and its last error since (two cells), for witnesses
+/// and streams alike.
+#[component]
+pub fn Delivery(last_ok: Option<String>, last_error: Option<(String, String)>) -> impl IntoView {
+    view! {
+        <td>
+            {match last_ok {
+                Some(t) => view! { <When utc=t /> }.into_any(),
+                None => view! { <span class="muted">"never"</span> }.into_any(),
+            }}
+        </td>
+        <td class="small">
+            {match last_error {
+                Some((at, e)) => {
+                    view! {
+                        <span class="error-text">{e}</span>
+                        " "
+                        <When utc=at />
+                    }
+                        .into_any()
+                }
+                None => view! { <span class="muted">"—"</span> }.into_any(),
+            }}
+        </td>
     }
 }
 

@@ -292,10 +292,11 @@ pub mod ssr {
     }
 
     pub fn format_ms(ms: i64) -> String {
-        arx_core::audit::format_ts(ms)
-            .replace('T', " ")
-            .chars()
-            .take(16)
-            .collect()
+        minute(&arx_core::audit::format_ts(ms))
+    }
+
+    /// An RFC 3339 time as the console shows it (`YYYY-MM-DD HH:MM`, UTC).
+    pub fn minute(ts: &str) -> String {
+        ts.replace('T', " ").chars().take(16).collect()
     }
 }

@@ -151,10 +151,7 @@ async fn hec(t: &StreamTarget, events: &[Value]) -> Result<(), String> {
     let channel = t.sink.id.to_string();
     let mut body = String::new();
     for e in events {
-        let ts = e["ts"].as_str().unwrap_or_default();
-        let time = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.unix_timestamp_nanos() as f64 / 1e9)
-            .unwrap_or(0.0);
+        let time = crate::audit::parse_ts(e["ts"].as_str().unwrap_or_default()) as f64 / 1e3;
         body.push_str(
             &json!({"time": time, "host": "arx", "source": "arx", "sourcetype": "arx:audit",
                     "fields": {"seq": e["seq"], "org_id": e["org_id"]}, "event": e})

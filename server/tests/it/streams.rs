@@ -421,6 +421,10 @@ backend_tests! {
             ("token", json!({"name": "x", "kind": "hec", "url": "https://splunk.example.com:8088"})),
             ("kinds", json!({"name": "x", "kind": "webhook", "url": "https://x.example", "secret": "s", "kinds": ["a b"]})),
             ("from", json!({"name": "x", "kind": "webhook", "url": "https://x.example", "secret": "s", "from": "yesterday"})),
+            ("name", json!({"name": "x".repeat(65), "kind": "webhook", "url": "https://x.example", "secret": "s"})),
+            ("url", json!({"name": "x", "kind": "webhook", "url": format!("https://x.example/{}", "a".repeat(3000)), "secret": "s"})),
+            ("secret", json!({"name": "x", "kind": "webhook", "url": "https://x.example", "secret": "s".repeat(3000)})),
+            ("redact", json!({"name": "x", "kind": "webhook", "url": "https://x.example", "secret": "s", "redact": vec!["k"; 51]})),
         ] {
             let (code, e) = s.admin().post("/v1/admin/audit/streams", body).await;
             assert_eq!(code, 400, "{b}: {e}");
@@ -539,4 +543,90 @@ fn tls_server(dir: &std::path::Path) -> (String, tokio_rustls::TlsAcceptor) {
         std::fs::read_to_string(dir.join("ca.pem")).unwrap(),
         tokio_rustls::TlsAcceptor::from(Arc::new(config)),
     )
+}
+
+backend_tests! {
+    async fn the_consoles_witness_and_stream_actions_refuse_other_roles_and_other_orgs(s: TestServer) {
+        let b = s.backend;
+        let demo = s.demo();
+        // A webhook stream that receives no record (its kinds match none): whatever
+        // reaches it is a test event.
+        let posts: Got = Arc::default();
+        let p = posts.clone();
+        let r = Receiver::new();
+        r.http(axum::Router::new().route("/hook", axum::routing::post(move |body: String| {
+            let p = p.clone();
+            async move {
+                p.lock().unwrap().push(json!(body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        })))
+        .await;
+        let stream = add(&s, json!({"name": "quiet", "kind": "webhook", "url": format!("http://127.0.0.1:{}/hook", r.port),
+                                    "secret": "s", "kinds": ["nothing.here"]})).await;
+        let sid = stream["id"].as_str().unwrap().to_string();
+        let (code, bucket) = s.admin().post("/v1/admin/audit/witness/sinks",
+            json!({"name": "bucket", "bucket": "arx-witness", "endpoint": "http://127.0.0.1:9",
+                   "access_key_id": "AKIA", "secret_access_key": "k"})).await;
+        assert_eq!(code, 201, "{bucket}");
+        let wid = bucket["id"].as_str().unwrap().to_string();
+        calls(&s, 1).await;
+
+        // The server functions' addresses, as the admin's pages post to them.
+        let admin = s.console_session(&demo.admin_email, &demo.admin_password).await;
+        let pages = s.page_html("/audit/witness", &admin).await + &s.page_html("/audit/streams", &admin).await;
+        let action = |name: &str| -> String {
+            let at = pages.find(&format!("action=\"/api/{name}")).unwrap_or_else(|| panic!("{name} form"));
+            let rest = &pages[at + 8..];
+            rest[..rest.find('"').unwrap()].to_string()
+        };
+        let long = "x".repeat(10_000);
+        let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
+            (action("checkpoint_now"), vec![]),
+            (action("add_witness"), vec![("name", "mine"), ("bucket", "mine"), ("access_key_id", "a"), ("secret_access_key", "s")]),
+            (action("remove_witness"), vec![("id", wid.as_str())]),
+            (action("add_stream"), vec![("name", "mine"), ("kind", "webhook"), ("url", "https://x.example"), ("secret", "s")]),
+            (action("test_stream"), vec![("id", sid.as_str())]),
+            (action("remove_stream"), vec![("id", sid.as_str())]),
+        ];
+        let post = |cookie: &str, url: &str, form: &[(&str, &str)]| {
+            let req = s.http.post(s.url(url)).header("cookie", cookie).header("origin", s.url("")).form(form);
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        for (email, password) in [
+            (demo.reviewer_email.clone(), demo.reviewer_password.clone()),
+            (demo.auditor_email.clone(), demo.auditor_password.clone()),
+        ] {
+            let cookie = s.console_session(&email, &password).await;
+            for (url, form) in &forms {
+                let code = post(&cookie, url, form).await;
+                assert!(code < 500, "{b}: {email} {url}: {code}");
+            }
+        }
+        // The admin's own form refuses a name far too long.
+        let form = [("name", long.as_str()), ("kind", "webhook"), ("url", "https://x.example"), ("secret", "s")];
+        let code = post(&admin, &action("add_stream"), &form).await;
+        assert!(code < 500, "{b}: {code}");
+
+        // Nothing changed: no checkpoint, both sinks there, no test event, no new sink.
+        let st = status_of_witness(&s).await;
+        assert!(st["checkpoints"].as_array().unwrap().is_empty(), "{b}: {st}");
+        assert!(st["sinks"].as_array().unwrap().iter().any(|x| x["name"] == "bucket"), "{st}");
+        let (_, streams) = s.admin_get("/v1/admin/audit/streams").await;
+        let names: Vec<&str> = streams["streams"].as_array().unwrap().iter().map(|x| x["name"].as_str().unwrap()).collect();
+        assert_eq!(names, vec!["quiet"], "{b}");
+        assert!(posts.lock().unwrap().is_empty(), "{b}: a refused test event was sent");
+        // The same form, posted by the admin, does send one: the refusals above were
+        // the roles', not a wrong form.
+        let code = post(&admin, &action("test_stream"), &[("id", sid.as_str())]).await;
+        assert!(code < 400, "{b}: {code}");
+        assert_eq!(posts.lock().unwrap().len(), 1, "{b}");
+        r.down();
+    }
+}
+
+async fn status_of_witness(s: &TestServer) -> Value {
+    let (code, v) = s.admin_get("/v1/admin/audit/witness").await;
+    assert_eq!(code, 200, "{v}");
+    v
 }

@@ -233,6 +233,9 @@ backend_tests! {
             ("bucket", json!({"name": "w", "bucket": "Not_A_Bucket", "access_key_id": "a", "secret_access_key": "s"})),
             ("endpoint", json!({"name": "w", "bucket": "b", "endpoint": "ftp://x", "access_key_id": "a", "secret_access_key": "s"})),
             ("prefix", json!({"name": "w", "bucket": "b", "prefix": "a/../b", "access_key_id": "a", "secret_access_key": "s"})),
+            ("name", json!({"name": "w".repeat(65), "bucket": "b", "access_key_id": "a", "secret_access_key": "s"})),
+            ("bucket", json!({"name": "w", "bucket": "b".repeat(64), "access_key_id": "a", "secret_access_key": "s"})),
+            ("secret_access_key", json!({"name": "w", "bucket": "b", "access_key_id": "a", "secret_access_key": "s".repeat(300)})),
         ] {
             let (code, e) = s.admin().post("/v1/admin/audit/witness/sinks", body).await;
             assert_eq!(code, 400, "{b}: {e}");

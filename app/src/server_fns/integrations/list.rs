@@ -20,7 +20,7 @@ pub async fn list_integrations() -> Result<Vec<IntegrationRow>, ServerFnError> {
             config: v.config.into_iter().collect(),
             secrets_set: v.secrets_set.into_iter().collect(),
             updated: v.updated_at.map(|t| {
-                let when = t.replace('T', " ").chars().take(16).collect();
+                let when = crate::server_fns::ssr::minute(&t);
                 (when, v.updated_by.unwrap_or_default())
             }),
         });

@@ -10,14 +10,13 @@ use crate::types::{CheckpointRow, WitnessSinkRow, WitnessView};
 
 #[server]
 pub async fn witness_status() -> Result<WitnessView, ServerFnError> {
-    use crate::server_fns::ssr::{engine, principal, to_error};
+    use crate::server_fns::ssr::{engine, minute, principal, to_error};
     let p = principal().await?;
     let st = engine()
         .reader(&p)
         .witness_status()
         .await
         .map_err(to_error)?;
-    let minute = |t: &str| t.replace('T', " ").chars().take(16).collect::<String>();
     Ok(WitnessView {
         key_id: st.key.key_id,
         public_key_pem: st.key.public_key_pem,

@@ -6,10 +6,9 @@ use crate::types::StreamRow;
 
 #[server]
 pub async fn list_streams() -> Result<Vec<StreamRow>, ServerFnError> {
-    use crate::server_fns::ssr::{engine, principal, to_error};
+    use crate::server_fns::ssr::{engine, minute, principal, to_error};
     let p = principal().await?;
     let streams = engine().reader(&p).streams().await.map_err(to_error)?;
-    let minute = |t: &str| t.replace('T', " ").chars().take(16).collect::<String>();
     Ok(streams
         .into_iter()
         .map(|v| {

@@ -76,11 +76,17 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+/// A time as records and checkpoints write it ([`format_ts`]), in ms since the epoch;
+/// 0 if it does not parse.
+pub fn parse_ts(ts: &str) -> i64 {
+    time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339)
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+        .unwrap_or(0)
+}
+
 impl AuditRecord {
     pub fn ts_ms(&self) -> i64 {
-        time::OffsetDateTime::parse(&self.ts, &time::format_description::well_known::Rfc3339)
-            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
-            .unwrap_or(0)
+        parse_ts(&self.ts)
     }
 
     /// What the record says, typed (see [`event`]).

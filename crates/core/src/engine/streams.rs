@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::witness::sink_view;
 use super::{AdminOps, Engine, ReadOps};
-use crate::audit::event as ev;
 use crate::error::CoreError;
 use crate::ids::{OrgId, SinkId};
 use crate::model::Org;
@@ -169,48 +168,20 @@ impl AdminOps<'_> {
         let org = self.who.org_id;
         let (name, kind, config, secrets, from_start) =
             parse_stream(input, e.local_targets_allowed())?;
-        if e.store
-            .audit_sinks(org, SinkPurpose::Stream)
-            .await?
-            .iter()
-            .any(|s| s.name == name)
-        {
-            return Err(CoreError::Conflict(format!(
-                "a stream named '{name}' exists; choose another name"
-            )));
-        }
-        let id = SinkId::new();
-        let dek = e.store.wrapped_data_key(org).await?;
+        // The record of this very change comes after the head: a new stream starts
+        // with it.
         let head = e.store.chain_head(org).await?.seq;
-        let sink = AuditSink {
-            id,
-            org_id: org,
-            purpose: SinkPurpose::Stream,
-            kind,
-            name,
-            config,
-            sealed_secrets: Some(e.vault.seal(org, &dek, SecretsOf::Sink(id), &secrets)?),
-            created_ms: e.now_ms(),
-            created_by: self.who.email.clone(),
-            // The record of this very change comes after the head: a new stream starts
-            // with it.
-            cursor_seq: if from_start { 0 } else { head },
-            last_ok_ms: None,
-            last_error: None,
-            last_error_ms: None,
-        };
-        e.store.insert_audit_sink(&sink).await?;
-        e.record(
-            org,
-            self.actor(),
-            ev::SinkAdded {
-                sink_id: id,
+        let sink = self
+            .add_sink(
+                SinkPurpose::Stream,
                 kind,
-                name: sink.name.clone(),
-                config: sink.config.clone(),
-            },
-        )
-        .await?;
+                name,
+                config,
+                secrets,
+                if from_start { 0 } else { head },
+            )
+            .await?;
+        let id = sink.id;
         e.stream_views(org)
             .await?
             .into_iter()

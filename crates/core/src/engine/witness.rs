@@ -112,12 +112,6 @@ pub(super) fn sink_view(s: &AuditSink, pending: i64) -> SinkView {
     }
 }
 
-fn checkpoint_ms(c: &Checkpoint) -> i64 {
-    time::OffsetDateTime::parse(&c.ts, &time::format_description::well_known::Rfc3339)
-        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
-        .unwrap_or(0)
-}
-
 impl Engine {
     /// The org's signing key, made (and recorded) at its first use.
     async fn signing_key(&self, org: OrgId) -> Result<StoredSigningKey, CoreError> {
@@ -187,7 +181,7 @@ impl Engine {
         // Due one interval after the last checkpoint; an org's first, one interval
         // after this process first looked.
         let since = match &last {
-            Some(l) => checkpoint_ms(l),
+            Some(l) => crate::audit::parse_ts(&l.ts),
             None => *self.witness.started_ms.get_or_init(|| self.now_ms()),
         };
         if !now && self.now_ms() < since.saturating_add(self.witness.interval_ms) {
@@ -393,29 +387,56 @@ impl AdminOps<'_> {
     /// Adds an S3-compatible witness. It starts from the first checkpoint: every
     /// checkpoint the org has is written there too.
     pub async fn add_witness_sink(&self, input: S3SinkInput) -> Result<SinkView, CoreError> {
+        let (name, config, secret) = parse_s3(input, self.engine.local_targets_allowed())?;
+        let secrets = BTreeMap::from([("secret_access_key".to_string(), secret)]);
+        let sink = self
+            .add_sink(SinkPurpose::Witness, SinkKind::S3, name, config, secrets, 0)
+            .await?;
+        let pending = self
+            .engine
+            .store
+            .checkpoints_count_after(self.who.org_id, 0)
+            .await?;
+        Ok(sink_view(&sink, pending))
+    }
+
+    /// A new witness or stream of the org, its secrets sealed to it, delivering after
+    /// `cursor_seq`; recorded (without the secrets). A name the org already uses for
+    /// the same purpose is a conflict.
+    pub(super) async fn add_sink(
+        &self,
+        purpose: SinkPurpose,
+        kind: SinkKind,
+        name: String,
+        config: BTreeMap<String, String>,
+        secrets: BTreeMap<String, String>,
+        cursor_seq: i64,
+    ) -> Result<AuditSink, CoreError> {
         let e = self.engine;
         let org = self.who.org_id;
-        let (name, config, secret) = parse_s3(input, e.local_targets_allowed())?;
-        let existing = e.witness_sinks(org).await?;
+        let existing = match purpose {
+            SinkPurpose::Witness => e.witness_sinks(org).await?,
+            SinkPurpose::Stream => e.store.audit_sinks(org, purpose).await?,
+        };
         if existing.iter().any(|s| s.name == name) {
             return Err(CoreError::Conflict(format!(
-                "a witness named '{name}' exists; choose another name"
+                "a {} named '{name}' exists; choose another name",
+                purpose.as_str()
             )));
         }
         let id = SinkId::new();
         let dek = e.store.wrapped_data_key(org).await?;
-        let secrets = BTreeMap::from([("secret_access_key".to_string(), secret)]);
         let sink = AuditSink {
             id,
             org_id: org,
-            purpose: SinkPurpose::Witness,
-            kind: SinkKind::S3,
+            purpose,
+            kind,
             name,
             config,
             sealed_secrets: Some(e.vault.seal(org, &dek, SecretsOf::Sink(id), &secrets)?),
             created_ms: e.now_ms(),
             created_by: self.who.email.clone(),
-            cursor_seq: 0,
+            cursor_seq,
             last_ok_ms: None,
             last_error: None,
             last_error_ms: None,
@@ -426,14 +447,13 @@ impl AdminOps<'_> {
             self.actor(),
             ev::SinkAdded {
                 sink_id: id,
-                kind: sink.kind,
+                kind,
                 name: sink.name.clone(),
                 config: sink.config.clone(),
             },
         )
         .await?;
-        let pending = e.store.checkpoints_count_after(org, 0).await?;
-        Ok(sink_view(&sink, pending))
+        Ok(sink)
     }
 
     /// Removes one of the org's witnesses or streams (the server's directory stays).

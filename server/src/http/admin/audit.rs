@@ -171,18 +171,26 @@ async fn export(
         Format::Ndjson => ("application/x-ndjson", "ndjson"),
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
     };
-    let mut r = Body::from_stream(body).into_response();
+    Ok(attachment(
+        Body::from_stream(body).into_response(),
+        ctype,
+        &format!("{file}.{ext}"),
+    ))
+}
+
+/// `r` as a download named `file_name` (never cached).
+pub(crate) fn attachment(mut r: Response, content_type: &'static str, file_name: &str) -> Response {
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.{ext}\"")) {
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    r
 }
 
 /// The org's slug as a file name may hold it.
-fn file_slug(p: &Principal) -> String {
+pub(crate) fn file_slug(p: &Principal) -> String {
     p.org_slug()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')

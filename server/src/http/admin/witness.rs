@@ -8,7 +8,7 @@ use arx_core::ids::SinkId;
 use arx_core::witness::{S3SinkInput, SinkView};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
+use crate::http::admin::audit::{attachment, file_slug};
 use crate::http::extract::{Caller, IdPath, JsonBody, SessionCaller};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -38,24 +39,11 @@ async fn status(State(s): State<AppState>, Caller(p, _): Caller) -> ApiResult<Js
 
 async fn pem(s: &AppState, p: &arx_core::access::Principal) -> ApiResult<Response> {
     let key = s.engine.reader(p).signing_key().await?;
-    let slug: String = p
-        .org_slug()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
-    let mut r = key.public_key_pem.into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-pem-file"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"arx-{slug}-{}.pem\"",
-        key.key_id
-    )) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(r)
+    Ok(attachment(
+        key.public_key_pem.into_response(),
+        "application/x-pem-file",
+        &format!("arx-{}-{}.pem", file_slug(p), key.key_id),
+    ))
 }
 
 /// The org's checkpoint public key (Ed25519, SubjectPublicKeyInfo PEM), for
