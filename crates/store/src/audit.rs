@@ -307,17 +307,33 @@ impl SqlStore {
     }
 
     /// The records, and the response bodies their result records prove, in one commit:
-    /// one statement when that is all there is, else one transaction.
+    /// one statement when that is all there is, else one transaction. As with
+    /// [`crate::write`], a connection whose insert failed is closed, not pooled again.
     async fn insert_records(
         &self,
         records: &[(i64, AuditRecord)],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
+        let mut conn = self.pool.acquire().await?;
+        let done = self.insert_on(&mut conn, records, bodies).await;
+        if done.is_err() {
+            conn.close_on_drop();
+        }
+        done
+    }
+
+    async fn insert_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        records: &[(i64, AuditRecord)],
+        bodies: &[ResponseBody],
+    ) -> Result<(), sqlx::Error> {
+        use sqlx::Connection;
         let rows = self.rows_per_insert(RECORD_BINDS);
         if records.len() <= rows && bodies.is_empty() {
-            return insert_chunk(&self.pool, records).await;
+            return insert_chunk(&mut *conn, records).await;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         for chunk in records.chunks(rows) {
             insert_chunk(&mut *tx, chunk).await?;
         }

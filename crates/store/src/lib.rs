@@ -77,11 +77,28 @@ pub(crate) async fn compare_and_set<'q>(
     for s in from {
         q = q.bind(s);
     }
-    Ok(q.execute(pool)
+    Ok(write(pool, q)
         .await
         .map_err(db_err(context))?
         .rows_affected()
         == 1)
+}
+
+/// Runs the write `q` on a connection of `pool`. A connection whose write failed is
+/// closed, not pooled again: on SQLite, one that had just failed a constraint was seen
+/// to serve a read from before a later commit (about one run in twenty of the store
+/// suite under load), and a stale read of the chain or an approval is worse than a
+/// reconnect.
+pub(crate) async fn write(
+    pool: &AnyPool,
+    q: Query<'_>,
+) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+    let mut conn = pool.acquire().await?;
+    let done = q.execute(&mut *conn).await;
+    if done.is_err() {
+        conn.close_on_drop();
+    }
+    done
 }
 
 /// A statement with its binds, ready to run.
@@ -149,7 +166,7 @@ impl SqlStore {
 
     /// Runs `q`; how many rows it changed.
     pub(crate) async fn exec(&self, q: Query<'_>, context: &'static str) -> Result<u64, CoreError> {
-        Ok(q.execute(&self.pool)
+        Ok(write(&self.pool, q)
             .await
             .map_err(db_err(context))?
             .rows_affected())
