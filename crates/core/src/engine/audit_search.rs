@@ -187,12 +187,11 @@ impl ReadOps<'_> {
     /// One page of a search of the org's trail, with the counts for the whole filter.
     pub async fn audit_search(&self, s: &AuditSearch) -> Result<AuditResults, CoreError> {
         let q = self.audit_query(s).await?;
-        let records = self.audit_records(&q).await?;
-        let facets = self
-            .engine
-            .store
-            .audit_facets(self.who.org_id, &q.filter)
-            .await?;
+        // Side by side: each is a read of its own.
+        let (records, facets) = tokio::try_join!(
+            self.audit_records(&q),
+            self.engine.store.audit_facets(self.who.org_id, &q.filter)
+        )?;
         let next = records
             .last()
             .filter(|_| records.len() == q.limit as usize)

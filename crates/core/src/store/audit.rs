@@ -115,19 +115,35 @@ pub struct AuditFacets {
 /// How many of a filter's newest records its facets count.
 pub const FACET_WINDOW: usize = 10_000;
 
+/// The records of a facet window that share a (verdict, connector) pair: how many, and
+/// the page key of the oldest of them. The database groups the window; the counting
+/// happens here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FacetGroup {
+    pub verdict: Option<String>,
+    pub connector: Option<String>,
+    pub count: i64,
+    pub oldest: i64,
+}
+
 impl AuditFacets {
-    /// The facets of records given as (verdict, connector) pairs, newest first; more
-    /// than [`FACET_WINDOW`] pairs mark them limited.
-    pub fn count(pairs: &[(Option<String>, Option<String>)]) -> AuditFacets {
-        let limited = pairs.len() > FACET_WINDOW;
-        let counted = &pairs[..pairs.len().min(FACET_WINDOW)];
-        let tally = |values: Vec<&String>| {
+    /// The facets of a filter's newest records, up to [`FACET_WINDOW`] + 1 of them,
+    /// grouped. One more than the window marks them limited, and that oldest record is
+    /// not counted.
+    pub fn count(mut groups: Vec<FacetGroup>) -> AuditFacets {
+        let total: i64 = groups.iter().map(|g| g.count).sum();
+        let limited = total > FACET_WINDOW as i64;
+        if limited && let Some(g) = groups.iter_mut().min_by_key(|g| g.oldest) {
+            g.count -= 1;
+        }
+        let tally = |values: Vec<(&String, i64)>| {
             let mut by: std::collections::BTreeMap<&String, i64> = Default::default();
-            for v in values {
-                *by.entry(v).or_default() += 1;
+            for (v, n) in values {
+                *by.entry(v).or_default() += n;
             }
             let mut out: Vec<Facet> = by
                 .into_iter()
+                .filter(|(_, count)| *count > 0)
                 .map(|(value, count)| Facet {
                     value: value.clone(),
                     count,
@@ -138,8 +154,18 @@ impl AuditFacets {
             out
         };
         AuditFacets {
-            verdicts: tally(counted.iter().filter_map(|(v, _)| v.as_ref()).collect()),
-            connectors: tally(counted.iter().filter_map(|(_, c)| c.as_ref()).collect()),
+            verdicts: tally(
+                groups
+                    .iter()
+                    .filter_map(|g| Some((g.verdict.as_ref()?, g.count)))
+                    .collect(),
+            ),
+            connectors: tally(
+                groups
+                    .iter()
+                    .filter_map(|g| Some((g.connector.as_ref()?, g.count)))
+                    .collect(),
+            ),
             limited,
         }
     }
@@ -224,10 +250,18 @@ mod tests {
 
     #[test]
     fn facets_count_the_newest_window_most_first() {
-        let pair = |v: &str, c: &str| (Some(v.to_string()), Some(c.to_string()));
-        let mut pairs = vec![pair("DENY", "okta"), (None, Some("okta".into()))];
-        pairs.extend(std::iter::repeat_n(pair("PERMIT", "crowdstrike"), 3));
-        let f = AuditFacets::count(&pairs);
+        let group = |v: Option<&str>, c: &str, count: i64, oldest: i64| FacetGroup {
+            verdict: v.map(str::to_string),
+            connector: Some(c.to_string()),
+            count,
+            oldest,
+        };
+        let groups = vec![
+            group(Some("DENY"), "okta", 1, 5),
+            group(None, "okta", 1, 4),
+            group(Some("PERMIT"), "crowdstrike", 3, 1),
+        ];
+        let f = AuditFacets::count(groups.clone());
         let names = |v: &[Facet]| {
             v.iter()
                 .map(|f| (f.value.clone(), f.count))
@@ -242,9 +276,20 @@ mod tests {
             vec![("crowdstrike".into(), 3), ("okta".into(), 2)]
         );
         assert!(!f.limited);
-        let many = vec![pair("PERMIT", "okta"); FACET_WINDOW + 1];
-        let f = AuditFacets::count(&many);
+        // One past the window: the oldest record (key 1, a PERMIT) is not counted.
+        let many = vec![
+            group(Some("PERMIT"), "okta", FACET_WINDOW as i64, 2),
+            group(Some("DENY"), "okta", 1, 1),
+        ];
+        let f = AuditFacets::count(many);
         assert!(f.limited);
-        assert_eq!(f.verdicts[0].count, FACET_WINDOW as i64, "the window only");
+        assert_eq!(
+            names(&f.verdicts),
+            vec![("PERMIT".into(), FACET_WINDOW as i64)]
+        );
+        assert_eq!(
+            f.connectors[0].count, FACET_WINDOW as i64,
+            "the window only"
+        );
     }
 }

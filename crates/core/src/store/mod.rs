@@ -74,8 +74,8 @@ impl Order {
 pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
 pub use approvals::ApprovalStore;
 pub use audit::{
-    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, Facet, KindFilter,
-    text_phrases, text_words,
+    AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, Facet, FacetGroup,
+    KindFilter, text_phrases, text_words,
 };
 pub use grants::GrantStore;
 pub use identity::{

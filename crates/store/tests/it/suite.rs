@@ -640,3 +640,62 @@ backend_tests! {
         assert!(s.sso_login_take("s4").await.unwrap().is_some(), "{name}");
     }
 }
+
+backend_tests! {
+    async fn full_text_finds_rare_and_common_words_alike(s: Db) {
+        use arx_core::store::{AuditFilter, FACET_WINDOW};
+        let name = s.backend;
+        let o = org(&s, "text").await;
+        // Every record says "beaconing"; every 500th also names one host, alternately
+        // denied and permitted. PostgreSQL reads the host through its index (few
+        // matches) and the common word along seq order (more than a facet window).
+        let total = FACET_WINDOW as i64 + 20;
+        let drafts: Vec<AuditDraft> = (1..=total)
+            .map(|n| {
+                let rare = n % 500 == 0;
+                let mut d = draft(o.id, n);
+                d.fields["params"] = json!({
+                    "note": "beaconing seen",
+                    "host": if rare { "ws-042.corp" } else { "ws-7.corp" },
+                });
+                d.fields["verdict"] = json!(if rare && n % 1000 == 0 { "DENY" } else { "PERMIT" });
+                d
+            })
+            .collect();
+        s.append_audit(drafts).await.unwrap();
+        let text = |words: &[&str]| AuditFilter {
+            text: words.iter().map(|w| w.to_string()).collect(),
+            ..Default::default()
+        };
+        let seqs = |page: Vec<arx_core::audit::AuditRecord>| page.iter().map(|r| r.seq).collect::<Vec<_>>();
+        let hosts: Vec<i64> = (1..=total).filter(|n| n % 500 == 0).rev().collect();
+
+        let page = s.audit_page(o.id, &AuditQuery::newest(text(&["ws 042 corp"]), 50)).await.unwrap();
+        assert_eq!(seqs(page), hosts, "{name}: every record of the host, newest first");
+        let after = AuditQuery { cursor: Some(5000), ..AuditQuery::newest(text(&["ws 042 corp"]), 3) };
+        assert_eq!(seqs(s.audit_page(o.id, &after).await.unwrap()), vec![4500, 4000, 3500], "{name}");
+        let oldest = AuditQuery { cursor: Some(5000), oldest_first: true, ..AuditQuery::newest(text(&["ws 042 corp"]), 2) };
+        assert_eq!(seqs(s.audit_page(o.id, &oldest).await.unwrap()), vec![5500, 6000], "{name}");
+        let denied = AuditFilter { verdict: Some("DENY".into()), ..text(&["ws", "042"]) };
+        let page = s.audit_page(o.id, &AuditQuery::newest(denied.clone(), 50)).await.unwrap();
+        assert_eq!(seqs(page), hosts.iter().copied().filter(|n| n % 1000 == 0).collect::<Vec<_>>(), "{name}");
+        let f = s.audit_facets(o.id, &text(&["ws 042 corp"])).await.unwrap();
+        assert!(!f.limited, "{name}");
+        let count = |v: &[arx_core::store::Facet], k: &str| v.iter().find(|f| f.value == k).map(|f| f.count);
+        assert_eq!(count(&f.verdicts, "DENY"), Some(10), "{name}");
+        assert_eq!(count(&f.verdicts, "PERMIT"), Some(10), "{name}");
+
+        let page = s.audit_page(o.id, &AuditQuery::newest(text(&["beaconing"]), 3)).await.unwrap();
+        assert_eq!(seqs(page), vec![total, total - 1, total - 2], "{name}: the common word");
+        let f = s.audit_facets(o.id, &text(&["beaconing"])).await.unwrap();
+        assert!(f.limited, "{name}");
+        let counted: i64 = f.verdicts.iter().map(|v| v.count).sum();
+        assert_eq!(counted, FACET_WINDOW as i64, "{name}: the newest window exactly");
+        assert_eq!(count(&f.verdicts, "DENY"), Some(10), "{name}");
+
+        let none = s.audit_page(o.id, &AuditQuery::newest(text(&["nosuchword"]), 50)).await.unwrap();
+        assert!(none.is_empty(), "{name}");
+        let f = s.audit_facets(o.id, &text(&["nosuchword"])).await.unwrap();
+        assert!(f.verdicts.is_empty() && !f.limited, "{name}");
+    }
+}
