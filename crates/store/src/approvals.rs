@@ -168,17 +168,19 @@ in_org(&format!(
     }
 
     async fn add_approval_vote(&self, org: OrgId, v: &ApprovalVote) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "INSERT INTO approval_votes (approval_id, org_id, user_id, email, comment, created_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+        let r = crate::write(
+            &self.pool,
+            sqlx::query(
+                "INSERT INTO approval_votes (approval_id, org_id, user_id, email, comment, created_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(v.approval_id.to_string())
+            .bind(org.to_string())
+            .bind(v.user_id.to_string())
+            .bind(&v.email)
+            .bind(&v.comment)
+            .bind(v.created_ms),
         )
-        .bind(v.approval_id.to_string())
-        .bind(org.to_string())
-        .bind(v.user_id.to_string())
-        .bind(&v.email)
-        .bind(&v.comment)
-        .bind(v.created_ms)
-        .execute(&self.pool)
         .await;
         match r {
             Ok(_) => Ok(true),

@@ -23,20 +23,22 @@ impl LeaseStore for SqlStore {
         now_ms: i64,
         ttl_ms: i64,
     ) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "INSERT INTO job_leases (job, holder, acquired_ms, renewed_ms, expires_ms) \
+        let taken = crate::write(
+            &self.pool,
+            sqlx::query(
+                "INSERT INTO job_leases (job, holder, acquired_ms, renewed_ms, expires_ms) \
              VALUES ($1, $2, $3, $3, $4) \
              ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, \
              acquired_ms = CASE WHEN job_leases.holder = excluded.holder \
                  THEN job_leases.acquired_ms ELSE excluded.acquired_ms END, \
              renewed_ms = excluded.renewed_ms, expires_ms = excluded.expires_ms \
              WHERE job_leases.holder = excluded.holder OR job_leases.expires_ms <= $3",
+            )
+            .bind(job)
+            .bind(holder)
+            .bind(now_ms)
+            .bind(now_ms.saturating_add(ttl_ms)),
         )
-        .bind(job)
-        .bind(holder)
-        .bind(now_ms)
-        .bind(now_ms.saturating_add(ttl_ms))
-        .execute(&self.pool)
         .await
         .map_err(db_err("take job lease"))?
         .rows_affected();

@@ -89,14 +89,16 @@ in_org("SELECT org_id, record_id, intercept_id, sha256, bytes, body, created_ms,
         before_ms: i64,
         now_ms: i64,
     ) -> StoreResult<u64> {
-        Ok(in_org(
-            "UPDATE response_bodies SET body = NULL, purged_ms = $3 \
+        Ok(crate::write(
+            &self.pool,
+            in_org(
+                "UPDATE response_bodies SET body = NULL, purged_ms = $3 \
              WHERE org_id = $1 AND created_ms < $2 AND purged_ms IS NULL",
-            org,
+                org,
+            )
+            .bind(before_ms)
+            .bind(now_ms),
         )
-        .bind(before_ms)
-        .bind(now_ms)
-        .execute(&self.pool)
         .await
         .map_err(db_err("purge response bodies"))?
         .rows_affected())

@@ -65,13 +65,15 @@ in_org(&format!(
     }
 
     async fn cancel_simulation(&self, org: OrgId, id: SimId) -> StoreResult<bool> {
-        let n = in_org(
-            "UPDATE simulations SET cancel_requested = 1 \
+        let n = crate::write(
+            &self.pool,
+            in_org(
+                "UPDATE simulations SET cancel_requested = 1 \
              WHERE org_id = $1 AND id = $2 AND status = 'running'",
-            org,
+                org,
+            )
+            .bind(id.to_string()),
         )
-        .bind(id.to_string())
-        .execute(&self.pool)
         .await
         .map_err(db_err("cancel simulation"))?
         .rows_affected();
