@@ -23,8 +23,8 @@ use serde_json::Value;
 mod common;
 #[path = "records/mod.rs"]
 mod records;
-use common::{ms, pct};
-use records::{HOSTS, Rng, call, demo_org, host, templates};
+use common::{demo_org, ms, pct};
+use records::{HOSTS, Rng, call, host, templates};
 
 /// A query string made from the generator (varied values per repetition).
 type Query = Box<dyn Fn(&mut Rng) -> String>;

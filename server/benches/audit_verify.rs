@@ -21,8 +21,8 @@ use flate2::read::MultiGzDecoder;
 mod common;
 #[path = "records/mod.rs"]
 mod records;
-use common::{ms, pct};
-use records::{Rng, call, demo_org, templates};
+use common::{demo_org, ms, pct};
+use records::{Rng, call, templates};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {

@@ -166,16 +166,7 @@ async fn main() {
     let verify = running
         .engine
         .system()
-        .verify_org(
-            running
-                .engine
-                .system()
-                .org_by_slug("demo")
-                .await
-                .expect("org")
-                .expect("demo")
-                .id,
-        )
+        .verify_org(common::demo_org(&running).await)
         .await
         .expect("verify");
     match verify {

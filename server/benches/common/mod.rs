@@ -33,3 +33,19 @@ pub async fn start() -> (Running, &'static str) {
         .expect("launch");
     (running, backend)
 }
+
+/// The demo org's id.
+#[allow(
+    dead_code,
+    reason = "each bench compiles this module; not all of them need the org"
+)]
+pub async fn demo_org(running: &Running) -> arx_core::ids::OrgId {
+    running
+        .engine
+        .system()
+        .org_by_slug("demo")
+        .await
+        .expect("org")
+        .expect("demo org")
+        .id
+}

@@ -41,18 +41,6 @@ pub struct Templates {
     agents: Vec<(String, String, Value)>,
 }
 
-/// The demo org's id.
-pub async fn demo_org(running: &arx_server::Running) -> arx_core::ids::OrgId {
-    running
-        .engine
-        .system()
-        .org_by_slug("demo")
-        .await
-        .expect("org")
-        .expect("demo org")
-        .id
-}
-
 /// One call's records: its intercept, then (by verdict) its approval and result.
 pub fn call(
     rng: &mut Rng,
