@@ -1,6 +1,8 @@
 //! Governed vs direct: the same simulator endpoint called directly and through
 //! `POST /v1/sdk/execute` (policy + two durable audit records), in one run, then governed
-//! throughput at concurrency 1, 16 and 64. Prints figures; asserts nothing.
+//! throughput at concurrency 1, 16, 64 and 256; and for each, where the calls' time went
+//! stage by stage (the server's `arx_stage_seconds` histograms at `/metrics`). Prints
+//! figures; asserts nothing.
 //!
 //! `cargo bench -p arx-server --bench execute` (SQLite, synchronous=FULL). Set
 //! `ARX_BENCH_DATABASE_URL=postgres://…` to measure PostgreSQL. `ARX_BENCH_CALLS` sets the
@@ -13,7 +15,7 @@ use serde_json::{Value, json};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{ms, pct};
+use common::{Stages, ms, pct};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
@@ -104,6 +106,7 @@ async fn main() {
     }
 
     // Interleaved, sequential: the same load and noise on both paths.
+    let before = Stages::read(&http, &base).await;
     let (mut g, mut d) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
     for _ in 0..calls {
         let t = Instant::now();
@@ -134,9 +137,15 @@ async fn main() {
         ms(pct(&g, 0.99).saturating_sub(pct(&d, 0.99))),
         pct(&g, 0.5).as_secs_f64() / pct(&d, 0.5).as_secs_f64()
     );
+    Stages::read(&http, &base)
+        .await
+        .since(&before)
+        .print("one call at a time");
 
-    for concurrency in [1usize, 16, 64] {
+    let mut throughput = Vec::new();
+    for concurrency in [1usize, 16, 64, 256] {
         let per = calls.div_ceil(concurrency).max(1);
+        let before = Stages::read(&http, &base).await;
         let start = Instant::now();
         let tasks: Vec<_> = (0..concurrency)
             .map(|_| {
@@ -162,6 +171,10 @@ async fn main() {
             "governed throughput at concurrency {concurrency:>2}: {:>7.0} calls/s ({n} calls in {secs:.2} s)",
             n as f64 / secs
         );
+        throughput.push((concurrency, Stages::read(&http, &base).await.since(&before)));
+    }
+    for (concurrency, stages) in throughput {
+        stages.print(&format!("throughput at concurrency {concurrency}"));
     }
     let verify = running
         .engine

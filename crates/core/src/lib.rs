@@ -24,6 +24,7 @@ pub mod risk;
 pub mod scim;
 pub mod secret;
 pub mod signing;
+pub mod stages;
 pub mod store;
 pub mod stream;
 pub mod target;

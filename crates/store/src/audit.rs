@@ -4,10 +4,12 @@
 //! writers: two replicas can never both place a record at the same `seq`.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use arx_core::CoreError;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
 use arx_core::ids::{OrgId, RecordId};
+use arx_core::stages::{self, Stage, timed};
 use arx_core::store::{
     AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, FacetGroup,
     KindFilter, ResponseBody, StoreResult,
@@ -76,7 +78,7 @@ impl AuditStore for SqlStore {
     ) -> StoreResult<Vec<AuditRecord>> {
         let orgs: Vec<OrgId> = drafts.iter().map(|d| d.org_id).collect();
         for _attempt in 0..MAX_ATTEMPTS {
-            let mut heads = self.heads_of(&orgs).await?;
+            let mut heads = timed(Stage::AppendHead, self.heads_of(&orgs)).await?;
             let mut sealed = Vec::with_capacity(drafts.len());
             for d in drafts.iter().cloned() {
                 let head = heads
@@ -340,8 +342,10 @@ impl SqlStore {
         use sqlx::Connection;
         let rows = self.rows_per_insert(RECORD_BINDS);
         if records.len() <= rows && bodies.is_empty() {
-            return insert_chunk(&mut *conn, records).await;
+            // One statement, committed (and synced) by itself.
+            return timed(Stage::AppendStatement, insert_chunk(&mut *conn, records)).await;
         }
+        let statements = Instant::now();
         let mut tx = conn.begin().await?;
         for chunk in records.chunks(rows) {
             insert_chunk(&mut *tx, chunk).await?;
@@ -350,7 +354,8 @@ impl SqlStore {
         for chunk in bodies.chunks(body_rows) {
             crate::responses::insert_bodies(&mut *tx, chunk).await?;
         }
-        tx.commit().await
+        stages::observe_since(Stage::AppendStatement, statements);
+        timed(Stage::AppendCommit, tx.commit()).await
     }
 }
 

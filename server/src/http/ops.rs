@@ -1,5 +1,5 @@
 //! For operators and their tools, without credentials: `GET /healthz` (the database
-//! answers), `GET /metrics` (Prometheus counters) and `GET /openapi.json` (this API).
+//! answers), `GET /metrics` (Prometheus counters and stage histograms) and `GET /openapi.json` (this API).
 
 use std::collections::BTreeMap;
 
@@ -104,6 +104,7 @@ impl Metrics {
                 ));
             }
         }
+        arx_core::stages::render_prometheus(&mut out);
         out
     }
 }
@@ -124,7 +125,8 @@ pub async fn openapi() -> Response {
     ([(CONTENT_TYPE, "application/json")], DOC.as_str()).into_response()
 }
 
-/// Execute calls by outcome and verdict, in the Prometheus text format.
+/// Execute calls by outcome and verdict, and the time each stage of a call takes, in the
+/// Prometheus text format.
 #[utoipa::path(
     get,
     path = "/metrics",

@@ -3,6 +3,8 @@
 //! checked by the engine, first, so an unauthenticated caller learns nothing about the
 //! ids or bodies it sent.
 
+use std::time::Instant;
+
 use arx_core::CoreError;
 use arx_core::engine::Executed;
 use arx_core::engine::{GrantRequest, Registration};
@@ -10,6 +12,7 @@ use arx_core::ids::{ApprovalId, GrantId, RecordId};
 use arx_core::model::GrantResource;
 use arx_core::policy::Verdict;
 use arx_core::request::{ExecuteRequest, MAX_BODY_BYTES};
+use arx_core::stages::{self, Stage};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -53,6 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     )
 )]
 async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -71,9 +75,14 @@ async fn execute(State(s): State<AppState>, headers: HeaderMap, body: Body) -> R
             }),
         }
     };
+    stages::observe_since(Stage::Parse, started);
     let out = s.engine.execute(bearer(&headers).as_deref(), parsed).await;
+    let responding = Instant::now();
     s.metrics.count_execute(&out);
-    executed_response(out)
+    let response = executed_response(out);
+    stages::observe_since(Stage::Respond, responding);
+    stages::observe_since(Stage::Total, started);
+    response
 }
 
 /// A call that ran: the target's answer, with the records of the call and its result.

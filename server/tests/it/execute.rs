@@ -404,3 +404,47 @@ async fn every_connector_executes_through_arx_with_its_own_auth_scheme() {
         "all four auth schemes exercised: {schemes:?}"
     );
 }
+
+/// `arx_stage_seconds{stage}` of a `/metrics` page: (count, +Inf bucket, cumulative
+/// buckets rising).
+fn stage_histogram(metrics: &str, stage: &str) -> (u64, u64, bool) {
+    let value = |series: &str| -> Vec<u64> {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(series) && l.contains(&format!("stage=\"{stage}\"")))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    let buckets = value("arx_stage_seconds_bucket");
+    let count = value("arx_stage_seconds_count");
+    (
+        count[0],
+        *buckets.last().unwrap(),
+        buckets.windows(2).all(|w| w[0] <= w[1]) && buckets.len() == 72,
+    )
+}
+
+backend_tests! {
+    async fn metrics_show_each_stage_of_a_governed_call(s: TestServer) {
+        // The histograms are the process's (other tests' calls add to them): each stage
+        // of the call made here counts at least once more.
+        let http = reqwest::Client::new();
+        let read = || async {
+            http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap()
+        };
+        let before = read().await;
+        s.execute_permitted(&s.agent_key(TRIAGE), permit_call()).await;
+        let after = read().await;
+        for stage in [
+            "total", "parse", "authenticate", "resolve", "decide", "intercept_record",
+            "credentials", "target", "result_record", "respond", "append_queue",
+            "append_head", "append_statement",
+        ] {
+            let (was, _, _) = stage_histogram(&before, stage);
+            let (now, inf, rising) = stage_histogram(&after, stage);
+            assert!(now > was, "{}: stage {stage} not counted: {was} then {now}", s.backend);
+            assert_eq!(inf, now, "{}: +Inf bucket of {stage} is its count", s.backend);
+            assert!(rising, "{}: {stage}: 71 bounds and +Inf, cumulative", s.backend);
+        }
+    }
+}

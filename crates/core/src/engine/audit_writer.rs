@@ -3,11 +3,13 @@
 //! (group commit), so throughput grows with concurrency while every record is synced.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::{AuditDraft, AuditRecord};
 use crate::error::CoreError;
+use crate::stages::{self, Stage};
 use crate::store::{ResponseBody, Store};
 
 /// Most drafts committed in one transaction.
@@ -16,6 +18,7 @@ const MAX_BATCH: usize = 1024;
 /// Drafts to append together, the response bodies their result records prove, and
 /// where to answer.
 struct Job {
+    queued: Instant,
     drafts: Vec<AuditDraft>,
     bodies: Vec<ResponseBody>,
     reply: oneshot::Sender<Result<Vec<AuditRecord>, CoreError>>,
@@ -42,6 +45,7 @@ impl AuditWriter {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Job {
+                queued: Instant::now(),
                 drafts,
                 bodies,
                 reply,
@@ -94,6 +98,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
         let mut bodies = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
         for j in jobs {
+            stages::observe_since(Stage::AppendQueue, j.queued);
             drafts.extend(j.drafts);
             bodies.extend(j.bodies);
             replies.push(j.reply);

@@ -2,6 +2,8 @@
 //! record durably, route, decrypt, execute, record the result, answer. In that order,
 //! with no path around any step.
 
+use std::time::Instant;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,6 +22,7 @@ use crate::model::{
 use crate::policy::{self, Decision, Verdict};
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
 use crate::risk::{self, RiskBreakdown, RiskInputs};
+use crate::stages::{self, Stage, timed};
 use crate::vault::SecretsOf;
 
 /// How an execute call (or an agent's poll of its request) ended, when not in an error.
@@ -110,16 +113,18 @@ impl Engine {
         body: Result<ExecuteRequest, CoreError>,
     ) -> Result<Executed, CoreError> {
         // 1. Authenticate.
-        let (agent, org) = self.authenticate_agent(bearer).await?;
+        let (agent, org) = timed(Stage::Authenticate, self.authenticate_agent(bearer)).await?;
         let req = match body {
             Ok(r) => r,
             Err(e) => return Err(self.reject(&agent, None, e).await),
         };
         // 2. Resolve the connector, the instance and the operation.
-        let (connector, op, instance) = match self.resolve(&agent, &req).await {
-            Ok(r) => r,
-            Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
-        };
+        let (connector, op, instance) =
+            match timed(Stage::Resolve, self.resolve(&agent, &req)).await {
+                Ok(r) => r,
+                Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
+            };
+        let deciding = Instant::now();
         let now = self.now_ms();
         let policy = self.active_policy(&org).await?;
         let window = self.calls.record(
@@ -224,11 +229,14 @@ impl Engine {
         i.rule_id.clone_from(&decision.rule_id);
         i.grant_id.clone_from(&decision.grant_id);
         i.reason.clone_from(&decision.reason);
+        stages::observe_since(Stage::Decide, deciding);
 
         // 5. The intercept record, durable before anything else happens.
-        let intercept = self
-            .record(org.id, call.actor(), call.intercept.clone())
-            .await?;
+        let intercept = timed(
+            Stage::InterceptRecord,
+            self.record(org.id, call.actor(), call.intercept.clone()),
+        )
+        .await?;
         if let Some(m) = &manifest {
             self.act_on_drift(settings, &call.agent, m, intercept.id)
                 .await?;
@@ -540,6 +548,7 @@ impl Engine {
             }
             sealed => sealed.as_deref().unwrap_or(""),
         };
+        let opening = Instant::now();
         let creds = if sealed.is_empty() {
             Default::default()
         } else {
@@ -551,10 +560,13 @@ impl Engine {
             self.vault
                 .open(instance.org_id, wrapped.as_deref(), of, sealed)?
         };
-        let r = self
-            .executor
-            .run(connector, op, instance, sealed, &creds, params)
-            .await;
+        stages::observe_since(Stage::Credentials, opening);
+        let r = timed(
+            Stage::Target,
+            self.executor
+                .run(connector, op, instance, sealed, &creds, params),
+        )
+        .await;
         drop(creds); // zeroized here, before anything else happens
         Ok(r)
     }
@@ -570,6 +582,7 @@ impl Engine {
         let outcome = self
             .send_to_target(call.connector, call.op, &call.instance, &facts.params)
             .await?;
+        let recording = Instant::now();
         let mut result = ev::CallResult {
             intercept_id: intercept.id,
             intercept_seq: intercept.seq,
@@ -619,6 +632,7 @@ impl Engine {
         let draft = self.draft(intercept.org_id, call.actor(), result.into())?;
         let body = body.map(|s| super::responses::body_row(&draft, intercept.id, s));
         let record = self.audit.append_with_body(draft, body).await?;
+        stages::observe_since(Stage::ResultRecord, recording);
         Self::answer(outcome, record, intercept)
     }
 
