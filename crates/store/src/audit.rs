@@ -12,33 +12,43 @@ use arx_core::ids::{OrgId, RecordId};
 use arx_core::stages::{self, Stage, timed};
 use arx_core::store::{
     AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, FacetGroup,
-    KindFilter, ResponseBody, StoreResult,
+    KindFilter, ResponseBody, StoreResult, record_text,
 };
 use async_trait::async_trait;
 
 use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
 
 /// Binds per audit record in a multi-row INSERT.
-const RECORD_BINDS: usize = 14;
+/// Values bound per record (at most: PostgreSQL also binds the record's words).
+const RECORD_BINDS: usize = 15;
 /// How often an append is resealed after losing a race for the chain head.
 const MAX_ATTEMPTS: usize = 8;
 
 /// One multi-row INSERT; the `audit_records_move_head` trigger moves each org's head.
+/// Full text is indexed from the record's words ([`record_text`], computed here from the
+/// event): on PostgreSQL into `text_vec`, on SQLite by the trigger that fills FTS5.
 async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     exec: E,
+    dialect: Dialect,
     chunk: &[(i64, AuditRecord)],
 ) -> Result<(), sqlx::Error> {
+    let words = dialect == Dialect::Postgres;
     let mut sql = String::from(
-        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash) VALUES ",
+        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash",
     );
+    sql.push_str(if words {
+        ", text_vec) VALUES "
+    } else {
+        ") VALUES "
+    });
+    let per = if words { 15 } else { 14 };
     for i in 0..chunk.len() {
         sql.push_str(if i == 0 { "(" } else { ", (" });
-        sql.push_str(
-            &(1..=14)
-                .map(|k| format!("${}", i * 14 + k))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        let marks: Vec<String> = (1..=per).map(|k| format!("${}", i * per + k)).collect();
+        sql.push_str(&marks[..14].join(", "));
+        if words {
+            sql.push_str(&format!(", to_tsvector('simple', {})", marks[14]));
+        }
         sql.push(')');
     }
     let mut q = sqlx::query(&sql);
@@ -60,6 +70,9 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
             .bind(f("approval_id"))
             .bind(text)
             .bind(r.hash.clone());
+        if words {
+            q = q.bind(record_text(&r.fields));
+        }
     }
     q.execute(exec).await.map(|_| ())
 }
@@ -343,12 +356,16 @@ impl SqlStore {
         let rows = self.rows_per_insert(RECORD_BINDS);
         if records.len() <= rows && bodies.is_empty() {
             // One statement, committed (and synced) by itself.
-            return timed(Stage::AppendStatement, insert_chunk(&mut *conn, records)).await;
+            return timed(
+                Stage::AppendStatement,
+                insert_chunk(&mut *conn, self.dialect(), records),
+            )
+            .await;
         }
         let statements = Instant::now();
         let mut tx = conn.begin().await?;
         for chunk in records.chunks(rows) {
-            insert_chunk(&mut *tx, chunk).await?;
+            insert_chunk(&mut *tx, self.dialect(), chunk).await?;
         }
         let body_rows = self.rows_per_insert(crate::responses::BODY_BINDS);
         for chunk in bodies.chunks(body_rows) {

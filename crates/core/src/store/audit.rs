@@ -47,6 +47,48 @@ pub fn text_words(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The fields of a record's event that full text covers, in the order their text is
+/// joined (`session_context.reasoning` is the agent's reasoning).
+pub const TEXT_FIELDS: [&str; 8] = [
+    "params",
+    "response_projection",
+    "response",
+    "reason",
+    "comment",
+    "message",
+    "error",
+    "session_context.reasoning",
+];
+
+/// Most characters of a record's searchable text that are indexed.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+/// A record's searchable text as the index stores it: the [`TEXT_FIELDS`] present (a
+/// string as itself, anything else as its JSON), joined by spaces, cut at
+/// [`MAX_TEXT_CHARS`], then as [`text_words`] joined by single spaces. Computed once at
+/// append from the event being sealed, so the database parses no JSON to index it.
+pub fn record_text(fields: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let mut text = String::new();
+    for path in TEXT_FIELDS {
+        let v = path.split('.').try_fold(fields, |v, k| v.get(k));
+        let part = match v {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => std::borrow::Cow::Borrowed(s.as_str()),
+            Some(other) => std::borrow::Cow::Owned(other.to_string()),
+        };
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&part);
+    }
+    let cut = text
+        .char_indices()
+        .nth(MAX_TEXT_CHARS)
+        .map_or(text.as_str(), |(at, _)| &text[..at]);
+    text_words(cut).join(" ")
+}
+
 /// The phrases of a full-text query: `"quoted text"` is one phrase, any other run of
 /// non-space characters another; each phrase as [`text_words`] joined by spaces. A term
 /// with no letter or digit is dropped.
@@ -247,6 +289,26 @@ pub trait AuditStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_records_text_is_its_searchable_fields_as_words() {
+        let fields = serde_json::json!({
+            "params": {"ids": ["WS-042.corp"], "limit": 10},
+            "reason": "Beaconing seen",
+            "error": null,
+            "verdict": "DENY",
+            "session_context": {"reasoning": "Contain it", "actions": ["skip me"]},
+        });
+        assert_eq!(
+            record_text(&fields),
+            "ids ws 042 corp limit 10 beaconing seen contain it"
+        );
+        assert_eq!(record_text(&serde_json::json!({"kind": "x"})), "");
+        // Cut at MAX_TEXT_CHARS characters (not bytes), before splitting into words.
+        let long = "é".repeat(MAX_TEXT_CHARS - 2) + " ab cd";
+        let words = record_text(&serde_json::json!({ "reason": long }));
+        assert!(words.ends_with(" a"), "{}", &words[words.len() - 4..]);
+    }
 
     #[test]
     fn facets_count_the_newest_window_most_first() {

@@ -75,7 +75,7 @@ pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
 pub use approvals::ApprovalStore;
 pub use audit::{
     AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, Facet, FacetGroup,
-    KindFilter, text_phrases, text_words,
+    KindFilter, MAX_TEXT_CHARS, TEXT_FIELDS, record_text, text_phrases, text_words,
 };
 pub use grants::GrantStore;
 pub use identity::{

@@ -1,0 +1,2 @@
+-- PostgreSQL takes a record's words from ARX from here on (its 0026). SQLite's FTS5
+-- trigger reads the same fields from the record as before.
