@@ -18,15 +18,16 @@ use async_trait::async_trait;
 
 use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
 
-/// Binds per audit record in a multi-row INSERT.
-/// Values bound per record (at most: PostgreSQL also binds the record's words).
-const RECORD_BINDS: usize = 15;
+/// Columns every audit record binds in a multi-row INSERT; PostgreSQL binds one more,
+/// the record's words.
+const RECORD_COLUMNS: usize = 14;
+const RECORD_BINDS: usize = RECORD_COLUMNS + 1;
 /// How often an append is resealed after losing a race for the chain head.
 const MAX_ATTEMPTS: usize = 8;
 
 /// One multi-row INSERT; the `audit_records_move_head` trigger moves each org's head.
-/// Full text is indexed from the record's words ([`record_text`], computed here from the
-/// event): on PostgreSQL into `text_vec`, on SQLite by the trigger that fills FTS5.
+/// On PostgreSQL the record's words ([`record_text`], computed here from the event) go
+/// into `text_vec`; on SQLite a trigger fills FTS5 from the record.
 async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     exec: E,
     dialect: Dialect,
@@ -41,14 +42,15 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     } else {
         ") VALUES "
     });
-    let per = if words { 15 } else { 14 };
+    let per = RECORD_COLUMNS + usize::from(words);
     for i in 0..chunk.len() {
-        sql.push_str(if i == 0 { "(" } else { ", (" });
-        let marks: Vec<String> = (1..=per).map(|k| format!("${}", i * per + k)).collect();
-        sql.push_str(&marks[..14].join(", "));
+        let mark = |k: usize| format!("${}", i * per + k);
+        let mut row: Vec<String> = (1..=RECORD_COLUMNS).map(mark).collect();
         if words {
-            sql.push_str(&format!(", to_tsvector('simple', {})", marks[14]));
+            row.push(format!("to_tsvector('simple', {})", mark(per)));
         }
+        sql.push_str(if i == 0 { "(" } else { ", (" });
+        sql.push_str(&row.join(", "));
         sql.push(')');
     }
     let mut q = sqlx::query(&sql);
