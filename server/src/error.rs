@@ -57,11 +57,15 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::NotFound(_) => StatusCode::NOT_FOUND,
         CoreError::Gone { .. } => StatusCode::GONE,
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        CoreError::AuditUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        CoreError::AuditUnavailable | CoreError::DatabaseUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => {
             StatusCode::BAD_GATEWAY
         }
-        CoreError::Catalog(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CoreError::Catalog(_) | CoreError::Internal(_) | CoreError::ResultUnrecorded { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
@@ -174,7 +178,9 @@ pub enum ErrorCode {
     ApprovalCancelled,
     RateLimited,
     AuditUnavailable,
+    DatabaseUnavailable,
     TargetError,
     TargetUnreachable,
+    ResultUnrecorded,
     Internal,
 }

@@ -73,6 +73,11 @@ pub enum CoreError {
         message: String,
         retry_after_secs: u64,
     },
+    /// The database cannot be reached (refused or lost connections, a pool that stays
+    /// exhausted, a SQLite file removed while open); the cause is logged, never shown.
+    /// A governed call that meets it answers [`CoreError::AuditUnavailable`].
+    #[error("the database cannot be reached right now; try again shortly")]
+    DatabaseUnavailable(String),
     /// The audit record could not be made durable: nothing was forwarded.
     #[error("the audit trail cannot record this call right now, so it was not forwarded")]
     AuditUnavailable,
@@ -86,6 +91,12 @@ pub enum CoreError {
     /// The target could not be reached.
     #[error("the target could not be reached: {message}")]
     TargetUnreachable { message: String, audit_id: String },
+    /// The call was sent to the target, but its result record could not be made durable:
+    /// it may have taken effect. Its intercept record (`audit_id`) stands.
+    #[error(
+        "the call was sent to the target, but its result could not be recorded: it may have taken effect, so check the target before retrying"
+    )]
+    ResultUnrecorded { audit_id: String },
     #[error("connector catalog: {0}")]
     Catalog(String),
     /// A bug or an infrastructure fault; the message is logged, never shown.
@@ -114,9 +125,11 @@ impl CoreError {
             CoreError::ApprovalExpired { .. } => "approval_expired",
             CoreError::ApprovalCancelled { .. } => "approval_cancelled",
             CoreError::RateLimited { .. } => "rate_limited",
+            CoreError::DatabaseUnavailable(_) => "database_unavailable",
             CoreError::AuditUnavailable => "audit_unavailable",
             CoreError::TargetError { .. } => "target_error",
             CoreError::TargetUnreachable { .. } => "target_unreachable",
+            CoreError::ResultUnrecorded { .. } => "result_unrecorded",
             CoreError::Catalog(_) | CoreError::Internal(_) => "internal",
         }
     }
@@ -138,7 +151,8 @@ impl CoreError {
                 body,
                 audit_id,
             } => Some(json!({"target_status": status, "target_body": body, "audit_id": audit_id})),
-            CoreError::TargetUnreachable { audit_id, .. } => Some(json!({"audit_id": audit_id})),
+            CoreError::TargetUnreachable { audit_id, .. }
+            | CoreError::ResultUnrecorded { audit_id } => Some(json!({"audit_id": audit_id})),
             CoreError::Gone { purged_at, .. } => Some(json!({"purged_at": purged_at})),
             CoreError::StalePolicy { edited, in_force } => {
                 Some(json!({"based_on": edited, "in_force": in_force}))
@@ -177,6 +191,7 @@ impl CoreError {
             CoreError::RateLimited {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            CoreError::AuditUnavailable | CoreError::DatabaseUnavailable(_) => Some(1),
             _ => None,
         }
     }

@@ -496,6 +496,9 @@ impl CallOutcome {
             CallOutcome::Failed { code, .. } if code == "audit_unavailable" => {
                 CoreError::AuditUnavailable
             }
+            CallOutcome::Failed { code, .. } if code == "result_unrecorded" => {
+                CoreError::ResultUnrecorded { audit_id }
+            }
             CallOutcome::Failed { message, .. } => CoreError::Internal(message.clone()),
         })
     }

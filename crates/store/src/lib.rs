@@ -53,6 +53,57 @@ pub struct SqlStore {
             std::collections::HashMap<arx_core::ids::OrgId, arx_core::audit::ChainHead>,
         >,
     >,
+    /// SQLite: the database file as opened (see [`DbFile`]).
+    file: Option<DbFile>,
+}
+
+/// A SQLite database file and the identity (device, inode) it had when opened. A file
+/// removed or moved while open is still written through the connections' open
+/// descriptors, silently (SQLite in WAL mode does not check), and whatever was written
+/// there is gone at the next start. So every append first checks that the path still
+/// names that file, and fails (closed: audit unavailable) while it does not; moved
+/// back, it is written again.
+#[derive(Debug, Clone)]
+struct DbFile {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+}
+
+impl DbFile {
+    /// The file of a `sqlite://` URL, once it exists; none for an in-memory database.
+    fn of(url: &str) -> Option<DbFile> {
+        let rest = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest
+            .split('?')
+            .next()
+            .filter(|p| !p.is_empty() && !p.contains(":memory:"))?;
+        let path = std::path::PathBuf::from(path);
+        let id = Self::identity(&path).ok()?;
+        Some(DbFile { path, id })
+    }
+
+    fn identity(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok((m.dev(), m.ino()))
+    }
+
+    /// Whether the path still names the file that was opened.
+    fn check(&self) -> Result<(), CoreError> {
+        match Self::identity(&self.path) {
+            Ok(id) if id == self.id => Ok(()),
+            Ok(_) => Err(CoreError::DatabaseUnavailable(format!(
+                "the database file {} was replaced while ARX had it open; restart ARX",
+                self.path.display()
+            ))),
+            Err(e) => Err(CoreError::DatabaseUnavailable(format!(
+                "the database file {} is gone ({e}): nothing is written until it is back",
+                self.path.display()
+            ))),
+        }
+    }
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -251,14 +302,39 @@ impl SqlStore {
     }
 }
 
-/// Maps a database error to the engine's: unique violations become a conflict, the rest
-/// is internal (logged with `context`, never shown to a client).
+/// Maps a database error to the engine's: unique violations become a conflict, a
+/// database out of reach (its connections refused or lost, the pool waited out) is
+/// unavailable, the rest is internal (each logged with `context`, never shown to a client).
+/// A connection closed during its handshake reads as a protocol error (an empty answer
+/// to PostgreSQL's SSL request), so that counts as out of reach too.
 pub(crate) fn db_err(context: &'static str) -> impl Fn(sqlx::Error) -> CoreError {
-    move |e| match e.as_database_error() {
-        Some(d) if d.is_unique_violation() => {
-            CoreError::Conflict(format!("{context}: that already exists"))
-        }
-        _ => CoreError::Internal(format!("{context}: {e}")),
+    move |e| match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => CoreError::DatabaseUnavailable(format!("{context}: {e}")),
+        _ => match e.as_database_error() {
+            Some(d) if d.is_unique_violation() => {
+                CoreError::Conflict(format!("{context}: that already exists"))
+            }
+            // PostgreSQL: a connection exception (08…) or a server shutting down or
+            // starting (57P01–57P03). SQLite: the file cannot be opened (14) or read or
+            // written (10 and its extended codes, 13: the disk is full).
+            Some(d)
+                if d.code().is_some_and(|c| match c.len() {
+                    // SQLSTATEs are five characters; SQLite's codes are at most four digits.
+                    5 => c.starts_with("08") || c.starts_with("57P0"),
+                    _ => c
+                        .parse::<u32>()
+                        .is_ok_and(|n| matches!(n & 0xff, 10 | 13 | 14)),
+                }) =>
+            {
+                CoreError::DatabaseUnavailable(format!("{context}: {e}"))
+            }
+            _ => CoreError::Internal(format!("{context}: {e}")),
+        },
     }
 }
 
@@ -277,7 +353,33 @@ impl SqlStore {
         };
         let url = match dialect {
             Dialect::Sqlite if !url.contains("mode=") => {
-                format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+                let mode =
+                    |m: &str| format!("{url}{}mode={m}", if url.contains('?') { '&' } else { '?' });
+                if url.contains(":memory:") {
+                    mode("rwc")
+                } else {
+                    // Created here if missing, by one connection; the pool's connections
+                    // open it read-write only, so a file removed while ARX runs is never
+                    // silently created again, empty, under a new connection.
+                    let create = AnyConnectOptions::from_str(&mode("rwc")).map_err(|e| {
+                        CoreError::InvalidRequest(format!(
+                            "ARX_DATABASE_URL is not a valid URL: {e}"
+                        ))
+                    })?;
+                    use sqlx::Connection;
+                    create
+                        .connect()
+                        .await
+                        .map_err(|e| {
+                            CoreError::Internal(format!("cannot create the database: {e}"))
+                        })?
+                        .close()
+                        .await
+                        .map_err(|e| {
+                            CoreError::Internal(format!("cannot create the database: {e}"))
+                        })?;
+                    mode("rw")
+                }
             }
             _ => url.to_string(),
         };
@@ -314,12 +416,18 @@ impl SqlStore {
             .connect_with(opts)
             .await
             .map_err(|e| CoreError::Internal(format!("cannot open the database: {e}")))?;
+        // The pool opened a first connection, so a new file exists by now.
+        let file = match dialect {
+            Dialect::Sqlite => DbFile::of(&url),
+            Dialect::Postgres => None,
+        };
         Ok(SqlStore {
             pool,
             dialect,
             url,
             instance: uuid::Uuid::new_v4(),
             heads: Default::default(),
+            file,
         })
     }
 

@@ -10,6 +10,7 @@ mod audit_search;
 mod client;
 mod console;
 mod contract;
+mod durability;
 mod events;
 mod execute;
 mod fakes;

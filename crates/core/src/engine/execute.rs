@@ -107,7 +107,23 @@ fn agent_actor(a: &Agent) -> Actor {
 impl Engine {
     /// Runs one execute call. `body` is the parsed request, or why it could not be parsed:
     /// the agent is authenticated first so a malformed call by a known agent is recorded.
+    /// A database out of reach at any step fails the call closed: nothing is forwarded
+    /// that is not on the record, and the agent is told the audit trail is unavailable.
     pub async fn execute(
+        &self,
+        bearer: Option<&str>,
+        body: Result<ExecuteRequest, CoreError>,
+    ) -> Result<Executed, CoreError> {
+        self.governed(bearer, body).await.map_err(|e| match e {
+            CoreError::DatabaseUnavailable(why) => {
+                tracing::error!(%why, "execute: the database is out of reach");
+                CoreError::AuditUnavailable
+            }
+            e => e,
+        })
+    }
+
+    async fn governed(
         &self,
         bearer: Option<&str>,
         body: Result<ExecuteRequest, CoreError>,
@@ -499,8 +515,8 @@ impl Engine {
             kind: ApprovalKind::Call,
             heartbeat_ms: None,
         };
-        self.store.create_approval(&approval).await?;
-        self.announce_approval(approval.id);
+        // On the record before it can be decided: a request whose record could not be
+        // written never reaches the queue (the agent is told nothing was forwarded).
         self.record(
             org.id,
             call.actor(),
@@ -516,18 +532,14 @@ impl Engine {
             },
         )
         .await?;
+        self.store.create_approval(&approval).await?;
+        self.announce_approval(approval.id);
         // Wait for a decision a while (the agent may ask for less), then answer 202.
         let wait = wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
             .min(MAX_WAIT_SECONDS);
-        let a = self
-            .await_final(
-                org.id,
-                approval.id,
-                std::time::Duration::from_secs(u64::from(wait)),
-            )
-            .await?;
-        super::approvals::outcome_of(&a)
+        self.answer_created(&approval, std::time::Duration::from_secs(u64::from(wait)))
+            .await
     }
 
     /// Steps 7–8: decrypts the instance's credentials for this call only, sends it, and
@@ -631,7 +643,17 @@ impl Engine {
         }
         let draft = self.draft(intercept.org_id, call.actor(), result.into())?;
         let body = body.map(|s| super::responses::body_row(&draft, intercept.id, s));
-        let record = self.audit.append_with_body(draft, body).await?;
+        // The call ran: an append that fails now must not be reported as "not forwarded".
+        let record = self
+            .audit
+            .append_with_body(draft, body)
+            .await
+            .map_err(|e| {
+                tracing::error!(intercept = %intercept.id, error = %e, "the result of a call that ran could not be recorded");
+                CoreError::ResultUnrecorded {
+                    audit_id: intercept.id.to_string(),
+                }
+            })?;
         stages::observe_since(Stage::ResultRecord, recording);
         Self::answer(outcome, record, intercept)
     }

@@ -242,10 +242,8 @@ impl Engine {
             .wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
             .min(MAX_WAIT_SECONDS);
-        let a = self
-            .await_final(org.id, approval_id, Duration::from_secs(u64::from(wait)))
-            .await?;
-        super::approvals::outcome_of(&a)
+        self.answer_created(&approval, Duration::from_secs(u64::from(wait)))
+            .await
     }
 
     async fn grant_of_approval(&self, a: &ApprovalRequest) -> Result<Grant, CoreError> {

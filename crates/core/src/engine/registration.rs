@@ -177,8 +177,7 @@ impl Engine {
         };
         self.store.create_approval(&approval).await?;
         self.announce_approval(approval.id);
-        let a = self.await_final(org.id, approval_id, wait).await?;
-        super::approvals::outcome_of(&a)
+        self.answer_created(&approval, wait).await
     }
 
     async fn pending_manifest_requests(

@@ -4,6 +4,24 @@
 use super::*;
 
 impl Engine {
+    /// The answer to the caller that just created `a`: its outcome once final, waiting up
+    /// to `wait`. The request exists, so if its state cannot be read meanwhile (the
+    /// database out of reach) it stands as created, and the caller is told it is pending,
+    /// with the id to poll, never that nothing happened.
+    pub(crate) async fn answer_created(
+        &self,
+        a: &ApprovalRequest,
+        wait: Duration,
+    ) -> Result<Executed, CoreError> {
+        match self.await_final(a.org_id, a.id, wait).await {
+            Ok(now) => outcome_of(&now),
+            Err(e) => {
+                tracing::warn!(approval = %a.id, error = %e, "cannot follow a new approval request; answering pending");
+                outcome_of(a)
+            }
+        }
+    }
+
     /// Waits up to `wait` for the request to become final (expiring it when due).
     pub(crate) async fn await_final(
         &self,
