@@ -21,9 +21,10 @@ for p in pkg-config libssl-dev libxml2-dev libxmlsec1-dev libclang-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 # The tests' peers: Chromium; xmlsec1, which the SAML IdP signs with; libfaketime, which
-# runs a second IdP in the past; python3-venv for the Python peers.
+# runs a second IdP in the past; python3-venv for the Python peers; redis-server, the
+# call window replicas share.
 if $e2e; then
-  for p in chromium xmlsec1 faketime python3-venv openssl; do
+  for p in chromium xmlsec1 faketime python3-venv openssl redis-server; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
 fi

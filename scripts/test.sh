@@ -14,7 +14,7 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "==> cargo test (SQLite and PostgreSQL)"
-scripts/with-postgres.sh cargo test --workspace
+scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace
 
 echo "==> cargo leptos build"
 cargo leptos build

@@ -19,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod frequency;
 pub mod http;
 pub mod integrations;
 pub mod jobs;
@@ -112,6 +113,10 @@ pub fn engine_with_clock(
             token_lifetime_days: cfg.token_lifetime_days,
             witness_dir: Some(cfg.witness_dir.clone()),
             checkpoint_interval_secs: cfg.checkpoint_interval_secs,
+            calls: match cfg.redis_url.as_deref() {
+                Some(url) => Some(Arc::new(frequency::RedisWindow::new(url)?)),
+                None => None,
+            },
         },
     ))
 }

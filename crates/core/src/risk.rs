@@ -25,6 +25,11 @@ pub struct RiskBreakdown {
     /// The raw inputs of `frequency`.
     pub calls_last_60s: u32,
     pub declared_rate: u32,
+    /// The agent's calls could not be counted (the shared window was out of reach), so
+    /// `frequency` is at its maximum and `calls_last_60s` is not a count. Written only
+    /// when true.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub frequency_unknown: bool,
 }
 
 /// The facts a score is computed from.
@@ -67,6 +72,7 @@ pub fn score(i: RiskInputs) -> RiskBreakdown {
         target,
         calls_last_60s: i.calls_last_60s,
         declared_rate: i.declared_rate,
+        frequency_unknown: false,
     }
 }
 
@@ -82,12 +88,51 @@ impl RiskBreakdown {
             target: 20,
             calls_last_60s: 0,
             declared_rate,
+            frequency_unknown: false,
+        }
+    }
+
+    /// This score with the frequency input at its maximum because the calls could not be
+    /// counted: failing safe, never open.
+    pub fn with_frequency_unknown(self) -> Self {
+        RiskBreakdown {
+            score: self.score - self.frequency + 15,
+            frequency: 15,
+            calls_last_60s: 0,
+            frequency_unknown: true,
+            ..self
         }
     }
 }
 
 /// How many recent actions a decision sees in `session.actions`.
 pub const SESSION_ACTIONS: usize = 20;
+
+/// Where each agent's calls over the last 60 s are counted: in this process
+/// ([`CallWindow`]), or shared by every replica (Redis, when `ARX_REDIS_URL` is set).
+#[async_trait::async_trait]
+pub trait CallCounter: Send + Sync + std::fmt::Debug {
+    /// Records `action` at `now_ms` and returns what the window holds for the agent, or
+    /// why it could not be reached.
+    async fn record(
+        &self,
+        agent: AgentId,
+        now_ms: i64,
+        action: &str,
+    ) -> Result<WindowFacts, String>;
+}
+
+#[async_trait::async_trait]
+impl CallCounter for CallWindow {
+    async fn record(
+        &self,
+        agent: AgentId,
+        now_ms: i64,
+        action: &str,
+    ) -> Result<WindowFacts, String> {
+        Ok(CallWindow::record(self, agent, now_ms, action))
+    }
+}
 
 /// Each agent's calls over the last 60 s, in this process: when, and what.
 #[derive(Debug, Default)]
@@ -173,6 +218,31 @@ mod tests {
             environment: Environment::Unknown,
         });
         assert_eq!(max.score, 100);
+    }
+
+    #[test]
+    fn an_unknown_frequency_weighs_its_most_and_says_so() {
+        let known = score(RiskInputs {
+            tier: RiskTier::Low,
+            sensitivity: 15,
+            calls_last_60s: 3,
+            declared_rate: 60,
+            environment: Environment::Prod,
+        });
+        let unknown = known.with_frequency_unknown();
+        assert_eq!(unknown.frequency, 15);
+        assert_eq!(unknown.score, known.score - known.frequency + 15);
+        assert_eq!(
+            (unknown.calls_last_60s, unknown.frequency_unknown),
+            (0, true)
+        );
+        // Written only when true: records of a counted call keep their shape.
+        let json = serde_json::to_value(known).unwrap();
+        assert!(json.get("frequency_unknown").is_none(), "{json}");
+        assert_eq!(
+            serde_json::to_value(unknown).unwrap()["frequency_unknown"],
+            true
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use arx_testkit::{Backend, TestDb};
 use serde_json::{Value, json};
 
-use crate::harness::free_port;
+use crate::harness::{Proxy, free_port};
 
 /// Concurrent clients.
 const CLIENTS: usize = 64;
@@ -116,50 +116,6 @@ impl Server {
     fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-    }
-}
-
-/// A TCP proxy between ARX and PostgreSQL that can be cut (every connection closed,
-/// new ones refused) and restored: the database server out of reach, then back.
-struct Proxy {
-    port: u16,
-    cut: Arc<AtomicBool>,
-    live: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cut = Arc::new(AtomicBool::new(false));
-        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
-        let (c, l) = (cut.clone(), live.clone());
-        tokio::spawn(async move {
-            while let Ok((mut down, _)) = listener.accept().await {
-                if c.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
-                    }
-                });
-                l.lock().unwrap().push(task.abort_handle());
-            }
-        });
-        Proxy { port, cut, live }
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
-        for t in self.live.lock().unwrap().drain(..) {
-            t.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.cut.store(false, Ordering::SeqCst);
     }
 }
 

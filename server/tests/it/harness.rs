@@ -3,6 +3,8 @@
 //! dropped with the server when the test ends).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arx_server::Running;
 use arx_server::config::Config;
@@ -199,9 +201,15 @@ impl TestServer {
     /// A second server on this one's database and master key: another replica
     /// (PostgreSQL only; SQLite is one process).
     pub async fn replica(&self) -> Replica {
+        self.replica_tweaked(|_| {}).await
+    }
+
+    /// [`TestServer::replica`] with its test config changed by `tweak`.
+    pub async fn replica_tweaked(&self, tweak: impl FnOnce(&mut Config)) -> Replica {
         let dir = TempDir::new("arx-it").unwrap();
         std::fs::copy(self.dir.join("master.key"), dir.path().join("master.key")).unwrap();
-        let cfg = Config::for_tests(dir.path(), Some(self.db_url.clone()));
+        let mut cfg = Config::for_tests(dir.path(), Some(self.db_url.clone()));
+        tweak(&mut cfg);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = arx_server::launch(cfg, listener, false).await.unwrap();
         Replica { running, _dir: dir }
@@ -351,6 +359,17 @@ pub async fn start_strict(backend: Backend) -> TestServer {
     .await
 }
 
+/// A server with the demo whose test config is changed by `tweak`.
+pub async fn start_tweaked(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    boot(
+        backend,
+        tweak,
+        true,
+        std::sync::Arc::new(arx_core::clock::SystemClock),
+    )
+    .await
+}
+
 /// A server on `clock` (a manual clock moves TTLs without sleeping).
 pub async fn start_with_clock(
     backend: Backend,
@@ -396,6 +415,52 @@ async fn boot(
         db_url,
         http,
         _db: db,
+    }
+}
+
+/// A TCP proxy between ARX and a server it depends on (PostgreSQL, Redis) that can be cut
+/// (every connection closed, new ones refused) and restored: the server out of reach,
+/// then back.
+pub struct Proxy {
+    pub port: u16,
+    cut: Arc<AtomicBool>,
+    live: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> =
+            Default::default();
+        let (c, l) = (cut.clone(), live.clone());
+        tokio::spawn(async move {
+            while let Ok((mut down, _)) = listener.accept().await {
+                if c.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                let task = tokio::spawn(async move {
+                    if let Ok(mut up) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                    }
+                });
+                l.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Proxy { port, cut, live }
+    }
+
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for t in self.live.lock().unwrap().drain(..) {
+            t.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
     }
 }
 

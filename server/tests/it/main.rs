@@ -7,6 +7,7 @@ mod approval_promise;
 mod approvals;
 mod audit_cli;
 mod audit_search;
+mod call_window;
 mod client;
 mod console;
 mod contract;

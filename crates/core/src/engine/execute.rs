@@ -143,11 +143,18 @@ impl Engine {
         let deciding = Instant::now();
         let now = self.now_ms();
         let policy = self.active_policy(&org).await?;
-        let window = self.calls.record(
-            agent.id,
-            now,
-            &format!("{}.{}", connector.name, req.operation),
-        );
+        // The agent's calls in the last minute; `None` when the shared window is out of
+        // reach: the score then fails safe (frequency at its maximum, recorded as
+        // unknown) and a throttled agent is refused.
+        let window = self
+            .calls
+            .record(agent.id, now, &format!("{}.{}", connector.name, req.operation))
+            .await
+            .inspect_err(|why| {
+                tracing::warn!(agent = %agent.id, %why, "the shared call window is out of reach; frequency taken at its maximum");
+            })
+            .ok();
+        let calls_last_60s = window.as_ref().map_or(0, |w| w.calls_last_60s);
         let settings = &policy.doc.settings;
         // 3. Gate: a call by an agent that is suspended (or worse) is denied at maximum
         // risk; then the manifest gate (§5 step 1), which also finds the call's drift.
@@ -162,7 +169,7 @@ impl Engine {
                     op,
                     instance: &instance,
                     params: &req.params,
-                    calls_last_60s: window.calls_last_60s,
+                    calls_last_60s,
                 };
                 Some(self.manifest_check(settings, &call).await?)
             }
@@ -173,7 +180,9 @@ impl Engine {
             .as_ref()
             .and_then(|m| m.rate)
             .unwrap_or(agent.declared_rate);
-        if agent.status == AgentStatus::Throttled && window.calls_last_60s > rate {
+        if agent.status == AgentStatus::Throttled
+            && window.as_ref().is_none_or(|w| w.calls_last_60s > rate)
+        {
             let e = CoreError::RateLimited {
                 message: format!(
                     "the agent is throttled to its declared {rate} calls per minute after drift; an admin reactivates it"
@@ -189,10 +198,14 @@ impl Engine {
                 sensitivity: instance
                     .sensitivity
                     .unwrap_or_else(|| connector.sensitivity()),
-                calls_last_60s: window.calls_last_60s,
+                calls_last_60s,
                 declared_rate: rate,
                 environment: instance.environment,
             }),
+        };
+        let risk = match window {
+            None if gated.is_none() => risk.with_frequency_unknown(),
+            _ => risk,
         };
         let gated = gated.or_else(|| {
             let why = manifest.as_ref()?.gate.clone()?;
@@ -219,7 +232,7 @@ impl Engine {
                 method: op.method.as_str().into(),
                 params,
                 session_context,
-                session_actions: window.prior_actions,
+                session_actions: window.map(|w| w.prior_actions).unwrap_or_default(),
                 risk,
                 verdict: Verdict::Deny,
                 policy_version: policy.version,

@@ -63,7 +63,7 @@ use crate::clock::Clock;
 use crate::error::CoreError;
 use crate::executor::Executor;
 use crate::ids::{OrgId, RecordId};
-use crate::risk::CallWindow;
+use crate::risk::{CallCounter, CallWindow};
 use crate::store::Store;
 use crate::vault::{MasterKey, Vault};
 
@@ -77,7 +77,8 @@ pub struct Engine {
     audit: AuditWriter,
     executor: Executor,
     clock: Arc<dyn Clock>,
-    calls: CallWindow,
+    /// Each agent's calls in the last minute (in process, or shared through Redis).
+    calls: Arc<dyn CallCounter>,
     /// Each org's policy in force, compiled, by version.
     policies: RwLock<HashMap<OrgId, Arc<ActivePolicy>>>,
     default_policy: Arc<ActivePolicy>,
@@ -114,6 +115,9 @@ pub struct EngineOptions {
     pub witness_dir: Option<std::path::PathBuf>,
     /// How often each chain that moved is signed, in seconds (`ARX_CHECKPOINT_INTERVAL`).
     pub checkpoint_interval_secs: u64,
+    /// Where agents' calls are counted for the risk score's frequency input, when not in
+    /// this process (Redis, shared by every replica).
+    pub calls: Option<Arc<dyn CallCounter>>,
 }
 
 impl Default for EngineOptions {
@@ -123,6 +127,7 @@ impl Default for EngineOptions {
             token_lifetime_days: identity::tokens::DEFAULT_TOKEN_LIFETIME_DAYS,
             witness_dir: None,
             checkpoint_interval_secs: witness::DEFAULT_CHECKPOINT_INTERVAL_SECS,
+            calls: None,
         }
     }
 }
@@ -152,7 +157,10 @@ impl Engine {
             vault: Vault::new(master),
             executor: Executor::with_local_targets(opts.local_targets),
             clock,
-            calls: CallWindow::default(),
+            calls: opts
+                .calls
+                .clone()
+                .unwrap_or_else(|| Arc::new(CallWindow::default())),
             policies: RwLock::default(),
             default_policy: Arc::new(ActivePolicy::defaults()),
             approval_events: approvals::ApprovalEvents::default(),
