@@ -1,17 +1,114 @@
 //! Governed vs direct: the same simulator endpoint called directly and through
-//! `POST /v1/sdk/execute` (policy + two durable audit records), in one run, then governed
-//! throughput at concurrency 1, 16, 64 and 256; and for each, where the calls' time went
-//! stage by stage (the server's `arx_stage_seconds` histograms at `/metrics`). Prints
-//! figures; asserts nothing.
+//! `POST /v1/sdk/execute` (policy + two durable audit records), in one run: one call at a
+//! time, then open-loop at a fixed offered rate (`ARX_BENCH_RATE`, default 1,000 calls/s,
+//! for five seconds per path), with the load made in this process and again by a
+//! separate process (this binary, started again as the load generator), so the client's
+//! CPU is not counted as ARX's; then governed throughput at concurrency 1, 16, 64 and
+//! 256. For each, where the calls' time went stage by stage (the server's
+//! `arx_stage_seconds` histograms at `/metrics`). Prints figures; asserts nothing.
+//!
+//! Open-loop: call `i` is due at `start + i / rate` and sent then whatever the earlier
+//! calls are doing, and timed from when it was due, so a server falling behind shows
+//! its queueing in the latencies instead of slowing the load down.
 //!
 //! `cargo bench -p arx-server --bench execute` (SQLite, synchronous=FULL). Set
 //! `ARX_BENCH_DATABASE_URL=postgres://…` to measure PostgreSQL. `ARX_BENCH_CALLS` sets the
-//! number of calls per measurement (default 2000).
+//! number of calls per closed-loop measurement (default 2000).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+
+/// What the load generator is asked to send (as JSON in `ARX_BENCH_LOAD`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Load {
+    url: String,
+    /// The `Authorization` header.
+    auth: String,
+    /// POSTed as JSON when given, else a GET.
+    body: Option<Value>,
+    rate: f64,
+    n: usize,
+}
+
+/// What a load run saw: each call's latency from when it was due, sorted, and the calls
+/// that failed.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct LoadResult {
+    micros: Vec<u64>,
+    failed: usize,
+}
+
+impl Load {
+    /// Sends the load open-loop from this process.
+    async fn run(&self, http: &reqwest::Client) -> LoadResult {
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::with_capacity(self.n);
+        for i in 0..self.n {
+            let due = start + Duration::from_secs_f64(i as f64 / self.rate);
+            tokio::time::sleep_until(due).await;
+            let req = match &self.body {
+                Some(b) => http.post(&self.url).json(b),
+                None => http.get(&self.url),
+            }
+            .header("authorization", &self.auth);
+            tasks.push(tokio::spawn(async move {
+                let ok = match req.send().await {
+                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                (due.elapsed(), ok)
+            }));
+        }
+        let mut out = LoadResult::default();
+        for t in tasks {
+            let (took, ok) = t.await.expect("task");
+            out.micros.push(took.as_micros() as u64);
+            out.failed += usize::from(!ok);
+        }
+        out.micros.sort_unstable();
+        out
+    }
+
+    /// Sends the load from a separate process: this benchmark's binary, started again as
+    /// the load generator.
+    async fn run_elsewhere(&self) -> LoadResult {
+        let exe = std::env::current_exe().expect("exe");
+        let spec = serde_json::to_string(self).expect("spec");
+        let out = tokio::process::Command::new(exe)
+            .env("ARX_BENCH_LOAD", spec)
+            .output()
+            .await
+            .expect("load generator");
+        assert!(
+            out.status.success(),
+            "load generator: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("load result")
+    }
+}
+
+impl LoadResult {
+    fn pct(&self, p: f64) -> Duration {
+        let i =
+            ((self.micros.len() as f64 * p).ceil() as usize).clamp(1, self.micros.len().max(1)) - 1;
+        Duration::from_micros(self.micros.get(i).copied().unwrap_or(0))
+    }
+}
+
+/// The load generator's side: runs the load in `ARX_BENCH_LOAD` and prints what it saw.
+async fn generate(spec: &str) {
+    let load: Load = serde_json::from_str(spec).expect("ARX_BENCH_LOAD");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1024)
+        .build()
+        .expect("client");
+    let r = load.run(&http).await;
+    println!("{}", serde_json::to_string(&r).expect("result"));
+}
 
 #[path = "common/mod.rs"]
 mod common;
@@ -19,6 +116,9 @@ use common::{Stages, ms, pct};
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    if let Ok(spec) = std::env::var("ARX_BENCH_LOAD") {
+        return generate(&spec).await;
+    }
     let calls: usize = std::env::var("ARX_BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -141,6 +241,66 @@ async fn main() {
         .await
         .since(&before)
         .print("one call at a time");
+
+    // Open-loop at a fixed offered rate, the load from this process and from another.
+    let rate: f64 = std::env::var("ARX_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000.0);
+    let n = (rate * 5.0) as usize;
+    let direct_load = Load {
+        url: direct_url.clone(),
+        auth: "SSWS demo-okta-api-key".into(),
+        body: None,
+        rate,
+        n,
+    };
+    let governed_load = Load {
+        url: format!("{base}/v1/sdk/execute"),
+        auth: format!("Bearer {key}"),
+        body: Some(governed_body.clone()),
+        rate,
+        n,
+    };
+    let mut open = Vec::new();
+    for elsewhere in [false, true] {
+        let run = |l: Load| {
+            let http = http.clone();
+            async move {
+                match elsewhere {
+                    true => l.run_elsewhere().await,
+                    false => l.run(&http).await,
+                }
+            }
+        };
+        let d = run(direct_load.clone()).await;
+        let before = Stages::read(&http, &base).await;
+        let g = run(governed_load.clone()).await;
+        let stages = Stages::read(&http, &base).await.since(&before);
+        let from = if elsewhere {
+            "a separate process"
+        } else {
+            "this process"
+        };
+        println!("\nopen loop at {rate:.0} calls/s offered, {n} calls per path, load from {from}:");
+        for (name, r) in [("direct  ", &d), ("governed", &g)] {
+            println!(
+                "{name} p50 {}  p99 {}  ({} failed)",
+                ms(r.pct(0.5)),
+                ms(r.pct(0.99)),
+                r.failed
+            );
+        }
+        println!(
+            "overhead p50 {}  p99 {}",
+            ms(g.pct(0.5).saturating_sub(d.pct(0.5))),
+            ms(g.pct(0.99).saturating_sub(d.pct(0.99)))
+        );
+        open.push((from, stages));
+    }
+    for (from, stages) in open {
+        stages.print(&format!("open loop at {rate:.0} calls/s, load from {from}"));
+    }
 
     let mut throughput = Vec::new();
     for concurrency in [1usize, 16, 64, 256] {

@@ -432,8 +432,7 @@ impl Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let cut = Arc::new(AtomicBool::new(false));
-        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> =
-            Default::default();
+        let live: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
         let (c, l) = (cut.clone(), live.clone());
         tokio::spawn(async move {
             while let Ok((mut down, _)) = listener.accept().await {
