@@ -3,7 +3,7 @@
 //! statement; a trigger moves the head. The `(org_id, seq)` key is what serializes
 //! writers: two replicas can never both place a record at the same `seq`.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use arx_core::CoreError;
@@ -460,9 +460,8 @@ impl SqlStore {
                 TextPlan::Walk
             }
             (Dialect::Postgres, false) => {
-                let common = self.common_words(&f.text).await?;
                 let mut probe = Args::default();
-                let words = pg_probe(&f.text, &common, &mut probe);
+                let words = pg_text(&f.text, &mut probe);
                 let sql = format!(
                     "SELECT seq FROM audit_records WHERE org_id = $1 AND {words} LIMIT {}",
                     probe.int(FACET_WINDOW as i64 + 1)
@@ -506,29 +505,6 @@ impl SqlStore {
     }
 }
 
-impl SqlStore {
-    /// Which of the phrases' words are among the column's most common lexemes
-    /// (`pg_stats.most_common_elems`, kept by `ANALYZE`; none before the first).
-    async fn common_words(&self, phrases: &[String]) -> StoreResult<HashSet<String>> {
-        let words: BTreeSet<&str> = phrases.iter().flat_map(|p| p.split(' ')).collect();
-        // Words are letters and digits (`text_phrases`): safe inside an array literal.
-        let list = format!("{{{}}}", words.into_iter().collect::<Vec<_>>().join(","));
-        let common: Vec<String> = sqlx::query(
-            "SELECT DISTINCT w FROM pg_stats s, unnest(s.most_common_elems::text::text[]) w \
-             WHERE s.schemaname = current_schema() AND s.tablename = 'audit_records' \
-             AND s.attname = 'text_vec' AND w = ANY(CAST($1 AS TEXT[]))",
-        )
-        .bind(list)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err("audit common words"))?
-        .iter()
-        .map(|r| rows::get(r, "w"))
-        .collect::<StoreResult<_>>()?;
-        Ok(common.into_iter().collect())
-    }
-}
-
 /// The row estimate of a plan's first line (`… (cost=0.00..1.00 rows=42 width=8)`).
 fn estimated_rows(line: &str) -> Option<u64> {
     let rest = &line[line.find(" rows=")? + 6..];
@@ -545,37 +521,11 @@ enum TextPlan {
 
 /// The PostgreSQL condition that a record holds every phrase, its values on `args`.
 fn pg_text(phrases: &[String], args: &mut Args) -> String {
-    format!("text_vec @@ {}", pg_query(phrases, args))
-}
-
-/// The `tsquery` of every phrase, its values on `args`.
-fn pg_query(phrases: &[String], args: &mut Args) -> String {
     let marks: Vec<String> = phrases
         .iter()
         .map(|p| format!("phraseto_tsquery('simple', {})", args.push(p.clone())))
         .collect();
-    format!("({})", marks.join(" && "))
-}
-
-/// The condition of a PostgreSQL text probe: the GIN index is asked only for the words
-/// that are not among the column's most common (a common word's posting tree would be
-/// walked once per match of a rare one, which on a cold cache cost more than all the
-/// rest), and every phrase is then checked on the rows it finds (`ts_match_vq`, which
-/// the planner does not take to the index). With no rare word, the index takes them all.
-fn pg_probe(phrases: &[String], common: &HashSet<String>, args: &mut Args) -> String {
-    let rare: Vec<&str> = phrases
-        .iter()
-        .flat_map(|p| p.split(' '))
-        .filter(|w| !common.contains(*w))
-        .collect();
-    if rare.is_empty() || common.is_empty() {
-        return pg_text(phrases, args);
-    }
-    let index = args.push(rare.join(" "));
-    format!(
-        "text_vec @@ plainto_tsquery('simple', {index}) AND ts_match_vq(text_vec, {})",
-        pg_query(phrases, args)
-    )
+    format!("text_vec @@ ({})", marks.join(" && "))
 }
 
 impl Source {

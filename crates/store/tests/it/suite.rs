@@ -685,25 +685,8 @@ backend_tests! {
         assert_eq!(count(&f.verdicts, "DENY"), Some(10), "{name}");
         assert_eq!(count(&f.verdicts, "PERMIT"), Some(10), "{name}");
 
-        // With statistics, PostgreSQL asks its index only for the rare word ("042") and
-        // checks each phrase on the rows found: still exactly the phrase's records. (A
-        // small statistics target, so that 20 records in 10,020 are not among the most
-        // common words: with the default, a table this small keeps every word.)
-        if s.dialect() == arx_store::Dialect::Postgres {
-            sqlx::query("ALTER TABLE audit_records ALTER COLUMN text_vec SET STATISTICS 10").execute(s.pool()).await.unwrap();
-        }
+        // With statistics (a settled database), the same answers, phrases in order.
         sqlx::query("ANALYZE").execute(s.pool()).await.unwrap();
-        if s.dialect() == arx_store::Dialect::Postgres {
-            let common: Vec<(String,)> = sqlx::query_as(
-                "SELECT unnest(most_common_elems::text::text[]) FROM pg_stats \
-                 WHERE tablename = 'audit_records' AND attname = 'text_vec'",
-            )
-            .fetch_all(s.pool())
-            .await
-            .unwrap();
-            let common: Vec<String> = common.into_iter().map(|(w,)| w).collect();
-            assert!(common.iter().any(|w| w == "corp") && !common.iter().any(|w| w == "042"), "{name}: {common:?}");
-        }
         let page = s.audit_page(o.id, &AuditQuery::newest(text(&["ws 042 corp"]), 50)).await.unwrap();
         assert_eq!(seqs(page), hosts, "{name}: analyzed, every record of the host");
         let page = s.audit_page(o.id, &AuditQuery::newest(text(&["corp 042"]), 50)).await.unwrap();
