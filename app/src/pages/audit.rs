@@ -500,6 +500,17 @@ pub fn AuditRecordPage() -> impl IntoView {
                                             </dd>
                                         }
                                     })}
+                                {(r.kind == "execute.intercept"
+                                    && r.verdict.as_deref() == Some("PERMIT")
+                                    && v.results.is_empty())
+                                    .then(|| {
+                                        view! {
+                                            <dt>"How it ended"</dt>
+                                            <dd class="warn" data-interrupted="true">
+                                                "No result record: the call was sent to the target, then ARX stopped or lost its database before recording how it ended (or it is still running). It may have taken effect: check the target."
+                                            </dd>
+                                        }
+                                    })}
                                 {v
                                     .approval
                                     .clone()

@@ -343,12 +343,19 @@ arx_testkit::backend_tests! {
         let load = Load::start(&base, [key("triage-agent"), key("remediation-agent")], admin.clone());
         let t0 = Instant::now();
         let mut events = Vec::new();
-        for _ in 0..KILLS {
+        for round in 0..KILLS {
             let before = Instant::now();
             load.wait_for(before, Duration::from_secs(60), |o| o.status() == Some(200)).await;
             tokio::time::sleep(Duration::from_millis(1500)).await;
+            // The first kill lands while Okta takes half a second to answer: calls sent
+            // and never recorded as ended, for the console to show as interrupted.
+            if round == 0 {
+                sim.delay_connector("okta", Some(Duration::from_millis(500)));
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
             events.push(("kill", t0.elapsed()));
             server.kill();
+            sim.delay_connector("okta", None);
             server = Server::start(&data, &url, port).await;
             events.push(("up", t0.elapsed()));
         }
@@ -391,12 +398,44 @@ arx_testkit::backend_tests! {
             .text()
             .await
             .unwrap();
+        let records: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let resulted: HashSet<&str> = records
+            .iter()
+            .filter(|r| r["kind"] == "execute.result")
+            .filter_map(|r| r["fields"]["intercept_id"].as_str())
+            .collect();
+        let permitted = |r: &&Value| r["kind"] == "execute.intercept" && r["fields"]["verdict"] == "PERMIT";
+        let interrupted: Vec<&str> = records
+            .iter()
+            .filter(permitted)
+            .map(|r| r["id"].as_str().unwrap())
+            .filter(|id| !resulted.contains(id))
+            .collect();
+        // The console says so on an interrupted call's record, and not on one that ended.
+        let ended = records.iter().filter(permitted).map(|r| r["id"].as_str().unwrap()).find(|id| resulted.contains(id)).unwrap();
+        let console = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = console
+            .post(format!("{base}/auth/login"))
+            .header("origin", &base)
+            .form(&[("email", demo["admin_email"].as_str().unwrap()), ("password", demo["admin_password"].as_str().unwrap())])
+            .send()
+            .await
+            .unwrap();
+        let cookie = crate::harness::session_cookie(&login).unwrap();
+        let page = |id: &str| {
+            let (console, cookie) = (console.clone(), cookie.clone());
+            let url = format!("{base}/audit/record?id={id}");
+            async move { console.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap() }
+        };
+        let first = interrupted.first().unwrap_or_else(|| panic!("{b}: the first kill cut calls at the target"));
+        assert!(page(first).await.contains("data-interrupted"), "{b}: {first}");
+        assert!(!page(ended).await.contains("data-interrupted"), "{b}: {ended}");
+
         let log = server.log.lock().unwrap().clone();
         server.kill();
         let (ok, out) = arx_cli(&data, &url, &["audit", "verify", "--org", "demo"]);
         assert!(ok, "{b}: arx audit verify: {out}");
 
-        let records: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let by_id: HashMap<&str, &Value> = records.iter().map(|r| (r["id"].as_str().unwrap(), r)).collect();
         let mark_of = |r: &Value| -> Option<String> {
             let p = &r["fields"]["params"];
@@ -408,11 +447,6 @@ arx_testkit::backend_tests! {
                 intercepts.entry(m).or_default().push(r);
             }
         }
-        let resulted: HashSet<&str> = records
-            .iter()
-            .filter(|r| r["kind"] == "execute.result")
-            .filter_map(|r| r["fields"]["intercept_id"].as_str())
-            .collect();
 
         // What the simulator received: each call once, each with its intercept record.
         let requests = sim.requests();
@@ -476,11 +510,7 @@ arx_testkit::backend_tests! {
         }
         // Intercepts that never got a result: calls cut by a kill, and none of them was
         // answered 200 (checked above); each one that reached the target was cut after it.
-        let interrupted = intercepts
-            .values()
-            .flatten()
-            .filter(|r| r["fields"]["verdict"] == "PERMIT" && !resulted.contains(r["id"].as_str().unwrap()))
-            .count();
+        let interrupted = interrupted.len();
         eprintln!(
             "{b}: {} calls: {ok200} answered 200, {cut} cut by {KILLS} kills, {unavailable} audit_unavailable, \
              {unrecorded} result_unrecorded, \
