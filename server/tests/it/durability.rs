@@ -113,9 +113,17 @@ impl Server {
         Server { child, log }
     }
 
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
+    /// SIGKILL, then reaped (see the `Drop`).
+    fn kill(self) {
+        drop(self);
+    }
+}
+
+/// A server is never left running, even by a test that fails.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
