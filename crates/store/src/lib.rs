@@ -367,17 +367,16 @@ impl SqlStore {
                         ))
                     })?;
                     use sqlx::Connection;
+                    let failed = |e: sqlx::Error| {
+                        CoreError::Internal(format!("cannot create the database: {e}"))
+                    };
                     create
                         .connect()
                         .await
-                        .map_err(|e| {
-                            CoreError::Internal(format!("cannot create the database: {e}"))
-                        })?
+                        .map_err(failed)?
                         .close()
                         .await
-                        .map_err(|e| {
-                            CoreError::Internal(format!("cannot create the database: {e}"))
-                        })?;
+                        .map_err(failed)?;
                     mode("rw")
                 }
             }
