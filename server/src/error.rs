@@ -57,9 +57,9 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         CoreError::NotFound(_) => StatusCode::NOT_FOUND,
         CoreError::Gone { .. } => StatusCode::GONE,
         CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        CoreError::AuditUnavailable | CoreError::DatabaseUnavailable(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        CoreError::AuditUnavailable
+        | CoreError::DatabaseUnavailable(_)
+        | CoreError::ApprovalUnconfirmed { .. } => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => {
             StatusCode::BAD_GATEWAY
         }
@@ -147,7 +147,8 @@ pub struct ErrorDetail {
     pub in_force: Option<i64>,
     /// `rate_limited`: seconds to wait (also in `Retry-After`).
     pub retry_after: Option<u64>,
-    /// `approval_denied`, `approval_expired`, `approval_cancelled`: the request.
+    /// `approval_denied`, `approval_expired`, `approval_cancelled`,
+    /// `approval_unconfirmed`: the request.
     pub approval_id: Option<String>,
     /// `invalid_policy`: the rule, field and problem.
     pub rule: Option<String>,
@@ -182,5 +183,6 @@ pub enum ErrorCode {
     TargetError,
     TargetUnreachable,
     ResultUnrecorded,
+    ApprovalUnconfirmed,
     Internal,
 }

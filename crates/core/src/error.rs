@@ -97,6 +97,13 @@ pub enum CoreError {
         "the call was sent to the target, but its result could not be recorded: it may have taken effect, so check the target before retrying"
     )]
     ResultUnrecorded { audit_id: String },
+    /// The database went while an approval request was being stored: the write may have
+    /// landed with its acknowledgement lost, so the request may stand. Nothing has run;
+    /// polling `approval_id` says which (404: it was never stored, and nothing will run).
+    #[error(
+        "the database went away while this approval request was being stored, so it may stand: poll its approval_id (404 means it was not stored and nothing will run) rather than sending the call again"
+    )]
+    ApprovalUnconfirmed { approval_id: String },
     #[error("connector catalog: {0}")]
     Catalog(String),
     /// A bug or an infrastructure fault; the message is logged, never shown.
@@ -130,6 +137,7 @@ impl CoreError {
             CoreError::TargetError { .. } => "target_error",
             CoreError::TargetUnreachable { .. } => "target_unreachable",
             CoreError::ResultUnrecorded { .. } => "result_unrecorded",
+            CoreError::ApprovalUnconfirmed { .. } => "approval_unconfirmed",
             CoreError::Catalog(_) | CoreError::Internal(_) => "internal",
         }
     }
@@ -162,7 +170,8 @@ impl CoreError {
             } => Some(json!({"retry_after": retry_after_secs})),
             CoreError::ApprovalDenied { approval_id, .. }
             | CoreError::ApprovalExpired { approval_id, .. }
-            | CoreError::ApprovalCancelled { approval_id, .. } => {
+            | CoreError::ApprovalCancelled { approval_id, .. }
+            | CoreError::ApprovalUnconfirmed { approval_id } => {
                 Some(json!({"approval_id": approval_id}))
             }
             CoreError::InvalidPolicy(crate::policy::PolicyError::Rule(e)) => {

@@ -448,3 +448,45 @@ backend_tests! {
         }
     }
 }
+
+/// The database goes as an escalated call's approval request is stored: the write may
+/// have landed with its acknowledgement lost, so the agent is not told that nothing
+/// happened but given the request's id to poll. PostgreSQL answers the insert with a
+/// connection failure (SQLSTATE 08006, raised by a trigger): here the write did not land,
+/// so the poll is a 404, and nothing reached the target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_request_whose_write_may_have_landed_is_named_for_the_agent_to_poll() {
+    if !Backend::Postgres.available() {
+        return;
+    }
+    let s = crate::harness::start(Backend::Postgres).await;
+    let pool = s.running.store.pool();
+    for ddl in [
+        "CREATE FUNCTION lost_ack() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'connection lost' USING ERRCODE = '08006'; END $$",
+        "CREATE TRIGGER lost_ack BEFORE INSERT ON approvals FOR EACH ROW EXECUTE FUNCTION lost_ack()",
+    ] {
+        sqlx::query(ddl).execute(pool).await.unwrap();
+    }
+    let key = s.agent_key(TRIAGE);
+    let (status, body) = s.execute(&key, contain_call()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "approval_unconfirmed", "{body}");
+    assert!(error_message(&body).contains("poll"), "{body}");
+    let id = body["error"]["approval_id"].as_str().unwrap();
+    let (status, polled) = TestServer::answer(
+        s.http
+            .get(s.url(&format!("/v1/sdk/approvals/{id}?wait_seconds=0")))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(status, 404, "{polled}");
+    assert_eq!(crate::harness::containments(&s), 0);
+
+    sqlx::query("DROP TRIGGER lost_ack ON approvals")
+        .execute(pool)
+        .await
+        .unwrap();
+    let (status, body) = s.execute(&key, contain_call()).await;
+    assert_eq!(status, 202, "the next request is stored: {body}");
+}

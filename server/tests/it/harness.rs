@@ -436,6 +436,9 @@ impl Proxy {
         let (c, l) = (cut.clone(), live.clone());
         tokio::spawn(async move {
             while let Ok((mut down, _)) = listener.accept().await {
+                // Checked and registered under the lock `cut` takes, so a connection
+                // accepted as the cut comes is either refused or cut with the rest.
+                let mut live = l.lock().unwrap();
                 if c.load(Ordering::SeqCst) {
                     continue;
                 }
@@ -445,15 +448,16 @@ impl Proxy {
                         let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
                     }
                 });
-                l.lock().unwrap().push(task.abort_handle());
+                live.push(task.abort_handle());
             }
         });
         Proxy { port, cut, live }
     }
 
     pub fn cut(&self) {
+        let mut live = self.live.lock().unwrap();
         self.cut.store(true, Ordering::SeqCst);
-        for t in self.live.lock().unwrap().drain(..) {
+        for t in live.drain(..) {
             t.abort();
         }
     }

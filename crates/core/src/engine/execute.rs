@@ -545,13 +545,11 @@ impl Engine {
             },
         )
         .await?;
-        self.store.create_approval(&approval).await?;
-        self.announce_approval(approval.id);
         // Wait for a decision a while (the agent may ask for less), then answer 202.
         let wait = wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
             .min(MAX_WAIT_SECONDS);
-        self.answer_created(&approval, std::time::Duration::from_secs(u64::from(wait)))
+        self.submit_request(&approval, std::time::Duration::from_secs(u64::from(wait)))
             .await
     }
 

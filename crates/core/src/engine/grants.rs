@@ -236,13 +236,11 @@ impl Engine {
             kind: ApprovalKind::Grant,
             heartbeat_ms: None,
         };
-        self.store.create_approval(&approval).await?;
-        self.announce_approval(approval.id);
         let wait = req
             .wait_seconds
             .unwrap_or(MAX_WAIT_SECONDS)
             .min(MAX_WAIT_SECONDS);
-        self.answer_created(&approval, Duration::from_secs(u64::from(wait)))
+        self.submit_request(&approval, Duration::from_secs(u64::from(wait)))
             .await
     }
 

@@ -175,9 +175,7 @@ impl Engine {
             kind: ApprovalKind::Manifest,
             heartbeat_ms: None,
         };
-        self.store.create_approval(&approval).await?;
-        self.announce_approval(approval.id);
-        self.answer_created(&approval, wait).await
+        self.submit_request(&approval, wait).await
     }
 
     async fn pending_manifest_requests(

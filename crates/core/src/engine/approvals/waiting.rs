@@ -4,11 +4,34 @@
 use super::*;
 
 impl Engine {
+    /// Stores a new request, puts it in front of reviewers and answers its caller (see
+    /// [`Engine::answer_created`]). If the database goes during the write, the request
+    /// may have been stored with the acknowledgement lost: the caller is told so, with the
+    /// id to poll, never that nothing happened.
+    pub(crate) async fn submit_request(
+        &self,
+        a: &ApprovalRequest,
+        wait: Duration,
+    ) -> Result<Executed, CoreError> {
+        match self.store.create_approval(a).await {
+            Ok(()) => {}
+            Err(CoreError::DatabaseUnavailable(why)) => {
+                tracing::error!(approval = %a.id, %why, "an approval request may not have been stored");
+                return Err(CoreError::ApprovalUnconfirmed {
+                    approval_id: a.id.to_string(),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+        self.announce_approval(a.id);
+        self.answer_created(a, wait).await
+    }
+
     /// The answer to the caller that just created `a`: its outcome once final, waiting up
     /// to `wait`. The request exists, so if its state cannot be read meanwhile (the
     /// database out of reach) it stands as created, and the caller is told it is pending,
     /// with the id to poll, never that nothing happened.
-    pub(crate) async fn answer_created(
+    async fn answer_created(
         &self,
         a: &ApprovalRequest,
         wait: Duration,
