@@ -46,6 +46,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
         | CoreError::ApprovalExpired { .. } => StatusCode::FORBIDDEN,
         CoreError::ApprovalCancelled { .. }
         | CoreError::Conflict(_)
+        | CoreError::StaleConfiguration
         | CoreError::StalePolicy { .. } => StatusCode::CONFLICT,
         CoreError::InvalidOperation { .. }
         | CoreError::InvalidParams(_)

@@ -44,6 +44,14 @@ pub enum CoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The configuration a call was decided on (its agent, key, org or instance) changed
+    /// before its intercept record was written: nothing was recorded or sent. The engine
+    /// decides the call again on fresh rows; only a call whose configuration keeps
+    /// changing under it is answered with this.
+    #[error(
+        "the agent's configuration changed while this call was being decided, so it was not recorded or sent; send it again"
+    )]
+    StaleConfiguration,
     /// An edit based on a policy version that is no longer in force.
     #[error(
         "the policy changed since you opened it (you edited version {edited}, version {in_force} is in force); reload and redo your edit"
@@ -125,7 +133,7 @@ impl CoreError {
             CoreError::PayloadTooLarge { .. } => "payload_too_large",
             CoreError::InvalidPolicy(_) => "invalid_policy",
             CoreError::NotFound(_) => "not_found",
-            CoreError::Conflict(_) => "conflict",
+            CoreError::Conflict(_) | CoreError::StaleConfiguration => "conflict",
             CoreError::StalePolicy { .. } => "stale_policy",
             CoreError::Gone { .. } => "gone",
             CoreError::ApprovalDenied { .. } => "approval_denied",

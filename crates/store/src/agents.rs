@@ -1,11 +1,15 @@
 //! Orgs and what they govern: agents, their keys, connector instances. Every query on
 //! org data filters by `org_id`.
 
+use std::collections::HashMap;
+
 use arx_core::audit::INTERCEPT;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 use arx_core::registry::{Requirement, Selector};
-use arx_core::store::{AgentStore, FleetQuery, FleetRows, FleetSort, StoreResult};
+use arx_core::store::{
+    AgentStore, AtEpoch, FleetQuery, FleetRows, FleetSort, KeyContext, StoreResult,
+};
 use async_trait::async_trait;
 
 use crate::{Args, SqlStore, Table, db_err, in_org, placeholders, rows, to_json};
@@ -299,27 +303,49 @@ sqlx::query(
         .await
     }
 
-    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>> {
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<KeyContext>> {
         let row = sqlx::query(
             "SELECT k.id AS k_id, k.org_id AS k_org_id, k.agent_id AS k_agent_id, k.prefix AS k_prefix, \
              k.hash AS k_hash, k.created_ms AS k_created_ms, k.revoked_ms AS k_revoked_ms, k.last_used_ms AS k_last_used_ms, \
              a.id, a.org_id, a.name, a.description, a.owner, a.labels, a.status, a.declared_rate, a.created_ms, a.manifest_version, \
-             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms \
+             o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.policy_version AS o_policy_version, o.created_ms AS o_created_ms, \
+             COALESCE(e.epoch, 0) AS arx_epoch \
              FROM agent_keys k JOIN agents a ON a.id = k.agent_id AND a.org_id = k.org_id \
-             JOIN orgs o ON o.id = a.org_id WHERE k.hash = $1",
+             JOIN orgs o ON o.id = a.org_id LEFT JOIN org_epochs e ON e.org_id = o.id WHERE k.hash = $1",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err("agent by key"))?;
         row.map(|r| {
-            Ok((
-                rows::agent_key(&r, "k_")?,
-                rows::agent(&r)?,
-                rows::org_prefixed(&r, "o_")?,
-            ))
+            Ok(KeyContext {
+                key: rows::agent_key(&r, "k_")?,
+                agent: rows::agent(&r)?,
+                org: rows::org_prefixed(&r, "o_")?,
+                epoch: rows::get(&r, "arx_epoch")?,
+            })
         })
         .transpose()
+    }
+
+    async fn org_epochs(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, i64>> {
+        if orgs.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT org_id, epoch FROM org_epochs WHERE org_id IN ({})",
+            placeholders(1, orgs.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for o in orgs {
+            q = q.bind(o.to_string());
+        }
+        let rows = self
+            .fetch_all(q, "org epochs", |r| {
+                Ok((rows::id(r, "org_id")?, rows::get(r, "epoch")?))
+            })
+            .await?;
+        Ok(rows.into_iter().collect())
     }
 
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool> {
@@ -383,13 +409,34 @@ sqlx::query(&format!(
             .await
     }
 
-    async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>> {
-        self.fetch_all(
-in_org(&format!(
-            "SELECT {INSTANCE_COLS} FROM instances WHERE org_id = $1 AND connector = $2 ORDER BY name"
-        ), org)
-        .bind(connector), "instances of", rows::instance)
-.await
+    async fn instances_of(
+        &self,
+        org: OrgId,
+        connector: &str,
+    ) -> StoreResult<AtEpoch<Vec<Instance>>> {
+        // From the org's epoch row, so the epoch comes even when there is no instance.
+        let cols: Vec<String> = INSTANCE_COLS
+            .split(", ")
+            .map(|c| format!("i.{c}"))
+            .collect();
+        let sql = format!(
+            "SELECT e.epoch AS arx_epoch, {} FROM org_epochs e \
+             LEFT JOIN instances i ON i.org_id = e.org_id AND i.connector = $2 \
+             WHERE e.org_id = $1 ORDER BY i.name",
+            cols.join(", ")
+        );
+        let q = in_org(&sql, org).bind(connector);
+        let rows = self
+            .fetch_all(q, "instances of", |r| {
+                let epoch: i64 = rows::get(r, "arx_epoch")?;
+                let exists = rows::get::<Option<String>>(r, "id")?.is_some();
+                Ok((epoch, exists.then(|| rows::instance(r)).transpose()?))
+            })
+            .await?;
+        Ok(AtEpoch {
+            epoch: rows.first().map_or(0, |(e, _)| *e),
+            value: rows.into_iter().filter_map(|(_, i)| i).collect(),
+        })
     }
 
     async fn set_instance_credentials(

@@ -20,10 +20,20 @@ use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
 
 /// Columns every audit record binds in a multi-row INSERT; PostgreSQL binds one more,
 /// the record's words.
-const RECORD_COLUMNS: usize = 14;
+const RECORD_COLUMNS: usize = 15;
 const RECORD_BINDS: usize = RECORD_COLUMNS + 1;
 /// How often an append is resealed after losing a race for the chain head.
 const MAX_ATTEMPTS: usize = 8;
+/// What the `audit_records_guard` trigger says when a record's `guard_epoch` is not its
+/// org's configuration epoch (migration 0028).
+const STALE_CONFIGURATION: &str = "arx: stale configuration";
+
+/// A record sealed in its place, with what its row stores besides.
+struct Sealed {
+    ts_ms: i64,
+    guard_epoch: Option<i64>,
+    record: AuditRecord,
+}
 
 /// One multi-row INSERT; the `audit_records_move_head` trigger moves each org's head.
 /// On PostgreSQL the record's words ([`record_text`], computed here from the event) go
@@ -31,11 +41,11 @@ const MAX_ATTEMPTS: usize = 8;
 async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     exec: E,
     dialect: Dialect,
-    chunk: &[(i64, AuditRecord)],
+    chunk: &[Sealed],
 ) -> Result<(), sqlx::Error> {
     let words = dialect == Dialect::Postgres;
     let mut sql = String::from(
-        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash",
+        "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash, guard_epoch",
     );
     sql.push_str(if words {
         ", text_vec) VALUES "
@@ -54,7 +64,12 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
         sql.push(')');
     }
     let mut q = sqlx::query(&sql);
-    for (ts_ms, r) in chunk {
+    for Sealed {
+        ts_ms,
+        guard_epoch,
+        record: r,
+    } in chunk
+    {
         let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
         let text = serde_json::to_string(r).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         q = q
@@ -71,7 +86,8 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
             .bind(r.actor.id.clone().unwrap_or_else(|| r.actor.kind.clone()))
             .bind(f("approval_id"))
             .bind(text)
-            .bind(r.hash.clone());
+            .bind(r.hash.clone())
+            .bind(*guard_epoch);
         if words {
             q = q.bind(record_text(&r.fields));
         }
@@ -84,7 +100,9 @@ impl AuditStore for SqlStore {
     /// Seals and inserts `drafts` as one atomic statement (a transaction only past
     /// [`SqlStore::rows_per_insert`] records). Heads come from memory; if another writer (a replica)
     /// appended meanwhile, the `(org_id, seq)` key refuses the insert, and the heads are
-    /// reloaded and the drafts sealed again, so a chain never forks.
+    /// reloaded and the drafts sealed again, so a chain never forks. A draft whose
+    /// `guard_epoch` is no longer its org's configuration epoch fails the whole append
+    /// with [`CoreError::StaleConfiguration`], nothing written.
     #[tracing::instrument(skip_all, fields(n = drafts.len()))]
     async fn append_audit_with_bodies(
         &self,
@@ -102,8 +120,11 @@ impl AuditStore for SqlStore {
                 let head = heads
                     .get_mut(&d.org_id)
                     .ok_or_else(|| CoreError::Internal("chain head missing".into()))?;
-                let ts_ms = d.ts_ms;
-                sealed.push((ts_ms, seal(head, d)?));
+                sealed.push(Sealed {
+                    ts_ms: d.ts_ms,
+                    guard_epoch: d.guard_epoch,
+                    record: seal(head, d)?,
+                });
             }
             match self.insert_records(&sealed, bodies).await {
                 Ok(()) => {
@@ -112,13 +133,19 @@ impl AuditStore for SqlStore {
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner);
                     cache.extend(heads);
-                    return Ok(sealed.into_iter().map(|(_, r)| r).collect());
+                    return Ok(sealed.into_iter().map(|s| s.record).collect());
                 }
                 Err(e) => {
                     self.forget_heads(&orgs);
                     let stale = e
                         .as_database_error()
                         .is_some_and(|d| d.is_unique_violation());
+                    let moved = e
+                        .as_database_error()
+                        .is_some_and(|d| d.message().contains(STALE_CONFIGURATION));
+                    if moved {
+                        return Err(CoreError::StaleConfiguration);
+                    }
                     if !stale {
                         return Err(db_err("audit insert")(e));
                     }
@@ -336,17 +363,25 @@ impl SqlStore {
     }
 
     /// The records, and the response bodies their result records prove, in one commit:
-    /// one statement when that is all there is, else one transaction. As with
-    /// [`crate::write`], a connection whose insert failed is closed, not pooled again.
+    /// one statement when that is all there is, else one transaction, on the writer's
+    /// connection. As with [`crate::write`], a connection whose insert failed is closed,
+    /// not used again.
     async fn insert_records(
         &self,
-        records: &[(i64, AuditRecord)],
+        records: &[Sealed],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
-        let mut conn = self.pool.acquire().await?;
-        let done = self.insert_on(&mut conn, records, bodies).await;
-        if done.is_err() {
-            conn.close_on_drop();
+        let mut held = self.writer.lock().await;
+        let conn = match held.take() {
+            Some(c) => c,
+            None => self.pool.acquire().await?,
+        };
+        let conn = held.insert(conn);
+        let done = self.insert_on(conn, records, bodies).await;
+        if done.is_err()
+            && let Some(mut broken) = held.take()
+        {
+            broken.close_on_drop();
         }
         done
     }
@@ -354,7 +389,7 @@ impl SqlStore {
     async fn insert_on(
         &self,
         conn: &mut sqlx::AnyConnection,
-        records: &[(i64, AuditRecord)],
+        records: &[Sealed],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
         use sqlx::Connection;

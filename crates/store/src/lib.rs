@@ -55,6 +55,10 @@ pub struct SqlStore {
     >,
     /// SQLite: the database file as opened (see [`DbFile`]).
     file: Option<DbFile>,
+    /// The connection audit appends go through, kept out of the pool between appends: no
+    /// acquire and no health check per append. One that fails is dropped (closed), and the
+    /// next append takes another.
+    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::pool::PoolConnection<sqlx::Any>>>>,
 }
 
 /// A SQLite database file and the identity (device, inode) it had when opened. A file
@@ -427,6 +431,7 @@ impl SqlStore {
             instance: uuid::Uuid::new_v4(),
             heads: Default::default(),
             file,
+            writer: Default::default(),
         })
     }
 
@@ -487,6 +492,7 @@ impl SqlStore {
     }
 
     pub async fn close(&self) {
+        self.writer.lock().await.take();
         self.pool.close().await;
     }
 }

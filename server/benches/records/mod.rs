@@ -84,6 +84,7 @@ pub fn call(
         kind: kind.into(),
         actor,
         fields,
+        guard_epoch: None,
     };
     out.push(draft("execute.intercept", actor.clone(), intercept, iid));
     let mut result = t.result.clone();

@@ -490,3 +490,133 @@ async fn an_approval_request_whose_write_may_have_landed_is_named_for_the_agent_
     let (status, body) = s.execute(&key, contain_call()).await;
     assert_eq!(status, 202, "the next request is stored: {body}");
 }
+
+backend_tests! {
+    /// Kept rows (issue 14, point 2): a warm call reads neither its key nor its instance
+    /// (with both tables renamed away on SQLite, or locked on PostgreSQL, it still runs),
+    /// yet a change written straight to the database, as another process would, takes
+    /// effect on the very next call.
+    async fn kept_rows_serve_calls_until_the_database_says_they_changed(s: TestServer) {
+        let b = s.backend;
+        let key = s.agent_key(TRIAGE);
+        let agent = s.agent_id(TRIAGE);
+        let pool = s.running.store.pool();
+        let sql = |q: String| async move { sqlx::query(&q).execute(pool).await.unwrap() };
+        assert_eq!(s.execute(&key, permit_call()).await.0, 200, "{b}");
+
+        // PostgreSQL's prepared statements follow a renamed table, so there the tables
+        // are locked instead: a read would wait on the lock, past the deadline.
+        let warm = std::time::Duration::from_secs(10);
+        let (st, out) = if b == "sqlite" {
+            sql("ALTER TABLE agent_keys RENAME TO agent_keys_away".into()).await;
+            sql("ALTER TABLE instances RENAME TO instances_away".into()).await;
+            let answer = tokio::time::timeout(warm, s.execute(&key, permit_call())).await;
+            sql("ALTER TABLE agent_keys_away RENAME TO agent_keys".into()).await;
+            sql("ALTER TABLE instances_away RENAME TO instances".into()).await;
+            answer.unwrap()
+        } else {
+            let mut lock = pool.begin().await.unwrap();
+            sqlx::query("LOCK TABLE agent_keys, instances IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            let answer = tokio::time::timeout(warm, s.execute(&key, permit_call())).await;
+            lock.rollback().await.unwrap();
+            answer.expect("a warm call waited on a lock of the key or instance table")
+        };
+        assert_eq!(st, 200, "{b}: a warm call reads neither table: {out}");
+
+        let before = s.sim().request_count();
+        sql(format!("UPDATE agents SET status = 'suspended' WHERE id = '{agent}'")).await;
+        let (st, out) = s.execute(&key, permit_call()).await;
+        assert_eq!((st, out["error"]["risk_score"].as_u64()), (403, Some(100)), "{b}: {out}");
+        assert_eq!(s.sim().request_count(), before, "{b}");
+        sql(format!("UPDATE agents SET status = 'active' WHERE id = '{agent}'")).await;
+        assert_eq!(s.execute(&key, permit_call()).await.0, 200, "{b}");
+
+        sql(format!("UPDATE agent_keys SET revoked_ms = 1 WHERE agent_id = '{agent}'")).await;
+        let (st, out) = s.execute(&key, permit_call()).await;
+        assert_eq!(st, 401, "{b}: {out}");
+        assert!(error_message(&out).contains("revoked"), "{b}: {out}");
+
+        // Nothing was recorded on the stale rows: the last intercept is the last 200's.
+        let verdicts: Vec<String> = s
+            .audit_of("execute.intercept")
+            .await
+            .iter()
+            .map(|r| r["fields"]["verdict"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(verdicts, ["PERMIT", "PERMIT", "DENY", "PERMIT"], "{b}");
+    }
+}
+
+/// Two replicas on one PostgreSQL: each keeps its callers' rows in memory, yet a
+/// change made through one (an agent suspended and reactivated, a second instance, a
+/// policy, a key revoked) takes effect on the very next call on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_on_one_replica_takes_effect_on_the_next_call_on_the_other() {
+    let Some((a, b)) = crate::harness::two_replicas().await else {
+        return;
+    };
+    let key = a.agent_key(TRIAGE);
+    let agent = a.agent_id(TRIAGE);
+    let on_b = |body: Value| {
+        let (http, url, key) = (
+            a.http.clone(),
+            format!("http://{}/v1/sdk/execute", b.addr),
+            key.clone(),
+        );
+        async move { TestServer::answer(http.post(url).bearer_auth(key).json(&body)).await }
+    };
+    for _ in 0..3 {
+        assert_eq!(on_b(permit_call()).await.0, 200);
+    }
+
+    let (st, _) = a.admin().suspend_agent(&agent, "drift").await;
+    assert_eq!(st, 204);
+    let (st, out) = on_b(permit_call()).await;
+    assert_eq!(
+        (st, out["error"]["risk_score"].as_u64()),
+        (403, Some(100)),
+        "suspended on A, denied on B: {out}"
+    );
+    a.admin()
+        .post(
+            &format!("/v1/admin/agents/{agent}/reactivate"),
+            json!({"reason": "reviewed"}),
+        )
+        .await;
+    assert_eq!(on_b(permit_call()).await.0, 200, "reactivated on A");
+
+    let (st, out) = TestServer::answer(
+        a.http
+            .post(a.url("/v1/admin/instances"))
+            .bearer_auth(a.admin_token())
+            .json(
+                &json!({"connector": "crowdstrike", "name": "second", "environment": "prod",
+                          "variables": a.sim().variables_for("crowdstrike"),
+                          "credentials": arx_simulator::demo_credentials("crowdstrike")}),
+            ),
+    )
+    .await;
+    assert_eq!(st, 201, "{out}");
+    let (st, out) = on_b(permit_call()).await;
+    assert_eq!(st, 400, "a second instance on A: B asks which: {out}");
+    assert!(error_message(&out).contains("several instances"), "{out}");
+    let mut named = permit_call();
+    named["instance"] = json!("second");
+    assert_eq!(on_b(named.clone()).await.0, 200);
+
+    let deny =
+        "rules:\n  - id: no-detections\n    when: crowdstrike.detections:read\n    then: DENY\n";
+    assert_eq!(a.put_policy(&a.admin_token(), deny).await, 200);
+    let (st, out) = on_b(named.clone()).await;
+    assert_eq!(st, 403, "a policy applied on A: {out}");
+    assert_eq!(out["error"]["code"], "permission_denied");
+
+    let (st, _) = a.admin().revoke_first_key(&agent).await;
+    assert_eq!(st, 204);
+    let (st, out) = on_b(named).await;
+    assert_eq!(st, 401, "revoked on A: {out}");
+    assert!(error_message(&out).contains("revoked"), "{out}");
+}

@@ -380,6 +380,7 @@ async fn seed_intercepts(s: &TestServer, thousands: usize) {
                 kind: "execute.intercept".into(),
                 actor: arx_core::audit::Actor::system(),
                 fields: fields.clone(),
+                guard_epoch: None,
             })
             .collect();
         s.running

@@ -313,7 +313,7 @@ backend_tests! {
             fields: json!({"agent_id": busy.id.to_string(), "agent": "busy", "connector": connector,
                 "operation": operation, "tier": "low", "environment": env,
                 "risk": {"score": 5, "operation": 5, "connector": 0, "frequency": 0, "target": 0, "calls_last_60s": 1, "declared_rate": 30},
-                "verdict": "PERMIT", "policy_id": "default:low"}),
+                "verdict": "PERMIT", "policy_id": "default:low"}), guard_epoch: None,
         };
         store.append_audit(vec![
             call("okta", "users:read", "prod", 2),

@@ -310,7 +310,7 @@ backend_tests! {
                     "operation": "hosts:contain", "status": "ok", "http_status": 200,
                     "latency_ms": 12.5, "error": null, "approval_id": null,
                     "response": {"resources": ["ldt:1"]},
-                }),
+                }), guard_epoch: None,
             }])
             .await
             .unwrap()

@@ -59,6 +59,9 @@ pub struct AuditDraft {
     pub actor: Actor,
     /// A JSON object; its shape depends on `kind`.
     pub fields: Value,
+    /// For an intercept record: the org's configuration epoch the call was decided at.
+    /// The insert is refused ([`CoreError::StaleConfiguration`]) if it has moved since.
+    pub guard_epoch: Option<i64>,
 }
 
 /// A sealed record. Serialized as one line of an NDJSON export.
@@ -449,6 +452,7 @@ mod tests {
                         kind: "execute.intercept".into(),
                         actor: Actor::agent("a", "agent"),
                         fields: json!({"n": i, "text": "héllo \u{1F600}", "f": 1.5}),
+                        guard_epoch: None,
                     },
                 )
                 .unwrap()
@@ -484,6 +488,7 @@ mod tests {
             kind: "k".into(),
             actor: Actor::system(),
             fields,
+            guard_epoch: None,
         };
         let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap();
         let b = seal(
@@ -592,6 +597,7 @@ mod tests {
                         kind: r.kind.clone(),
                         actor: r.actor.clone(),
                         fields: f,
+                        guard_epoch: None,
                     },
                 )
                 .unwrap(),

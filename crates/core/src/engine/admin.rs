@@ -293,6 +293,7 @@ impl AdminOps<'_> {
         if e.store
             .instances_of(self.who.org_id, &connector.name)
             .await?
+            .value
             .iter()
             .any(|i| i.name == name)
         {

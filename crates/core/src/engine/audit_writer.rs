@@ -93,7 +93,7 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let counts: Vec<usize> = jobs.iter().map(|j| j.drafts.len()).collect();
+        let mut counts: Vec<usize> = jobs.iter().map(|j| j.drafts.len()).collect();
         let mut drafts = Vec::with_capacity(n);
         let mut bodies = Vec::new();
         let mut replies = Vec::with_capacity(jobs.len());
@@ -103,7 +103,40 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
             bodies.extend(j.bodies);
             replies.push(j.reply);
         }
-        match commit(store.as_ref(), drafts, bodies).await {
+        // A call decided on a configuration that has since changed fails alone (it is
+        // decided again); the rest of the batch is committed without it.
+        let answer = loop {
+            match commit(store.as_ref(), &drafts, &bodies).await {
+                Err(CoreError::StaleConfiguration) => {
+                    let stale = match stale_jobs(store.as_ref(), &drafts, &counts).await {
+                        Ok(stale) => stale,
+                        Err(e) => break Err(e),
+                    };
+                    let (mut kept, mut kept_counts, mut kept_replies) =
+                        (Vec::new(), Vec::new(), Vec::new());
+                    let mut dropped = std::collections::HashSet::new();
+                    let mut all = drafts.into_iter();
+                    for ((reply, c), gone) in replies.into_iter().zip(counts).zip(stale) {
+                        let job: Vec<AuditDraft> = all.by_ref().take(c).collect();
+                        if gone {
+                            dropped.extend(job.iter().map(|d| d.id));
+                            let _ = reply.send(Err(CoreError::StaleConfiguration));
+                        } else {
+                            kept.extend(job);
+                            kept_counts.push(c);
+                            kept_replies.push(reply);
+                        }
+                    }
+                    bodies.retain(|b| !dropped.contains(&b.record_id));
+                    (drafts, counts, replies) = (kept, kept_counts, kept_replies);
+                    if drafts.is_empty() {
+                        break Ok(Vec::new());
+                    }
+                }
+                other => break other,
+            }
+        };
+        match answer {
             Ok(records) => {
                 let mut it = records.into_iter();
                 for (reply, c) in replies.into_iter().zip(counts) {
@@ -120,28 +153,67 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Job>) {
     }
 }
 
+/// Which jobs (of `counts` drafts each, in order) have a draft guarded by an epoch its
+/// org has moved past. If none seems to, every guarded one is taken as stale, so a
+/// batch can never be retried forever.
+async fn stale_jobs(
+    store: &dyn Store,
+    drafts: &[AuditDraft],
+    counts: &[usize],
+) -> Result<Vec<bool>, CoreError> {
+    let mut orgs: Vec<_> = drafts
+        .iter()
+        .filter(|d| d.guard_epoch.is_some())
+        .map(|d| d.org_id)
+        .collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    let now = store.org_epochs(&orgs).await?;
+    let moved = |d: &AuditDraft| {
+        d.guard_epoch
+            .is_some_and(|g| now.get(&d.org_id).copied().unwrap_or(0) != g)
+    };
+    let guarded = |d: &AuditDraft| d.guard_epoch.is_some();
+    let test: &dyn Fn(&AuditDraft) -> bool = if drafts.iter().any(moved) {
+        &moved
+    } else {
+        &guarded
+    };
+    let mut rest = drafts;
+    Ok(counts
+        .iter()
+        .map(|&c| {
+            let (job, after) = rest.split_at(c);
+            rest = after;
+            job.iter().any(test)
+        })
+        .collect())
+}
+
 /// One commit of the batch. When it fails with response bodies in it, the records are
 /// tried once more without them, each result record then saying its body was not kept.
 async fn commit(
     store: &dyn Store,
-    mut drafts: Vec<AuditDraft>,
-    bodies: Vec<ResponseBody>,
+    drafts: &[AuditDraft],
+    bodies: &[ResponseBody],
 ) -> Result<Vec<AuditRecord>, CoreError> {
     if bodies.is_empty() {
-        return store.append_audit(drafts).await;
+        return store.append_audit_with_bodies(drafts, &[]).await;
     }
-    match store.append_audit_with_bodies(&drafts, &bodies).await {
+    match store.append_audit_with_bodies(drafts, bodies).await {
         Ok(records) => Ok(records),
+        Err(CoreError::StaleConfiguration) => Err(CoreError::StaleConfiguration),
         Err(e) => {
             tracing::error!(error = %e, bodies = bodies.len(), "storing response bodies failed; recording their results without them");
-            for d in &mut drafts {
+            let mut bare = drafts.to_vec();
+            for d in &mut bare {
                 if bodies.iter().any(|b| b.record_id == d.id)
                     && let Some(m) = d.fields.as_object_mut()
                 {
                     m.insert("response_stored".into(), false.into());
                 }
             }
-            store.append_audit(drafts).await
+            store.append_audit_with_bodies(&bare, &[]).await
         }
     }
 }

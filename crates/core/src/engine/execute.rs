@@ -2,6 +2,7 @@
 //! record durably, route, decrypt, execute, record the result, answer. In that order,
 //! with no path around any step.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -21,8 +22,9 @@ use crate::model::{
 };
 use crate::policy::{self, Decision, Verdict};
 use crate::request::{ExecuteRequest, MAX_WAIT_SECONDS, check_params};
-use crate::risk::{self, RiskBreakdown, RiskInputs};
+use crate::risk::{self, RiskBreakdown, RiskInputs, WindowFacts};
 use crate::stages::{self, Stage, timed};
+use crate::store::KeyContext;
 use crate::vault::SecretsOf;
 
 /// How an execute call (or an agent's poll of its request) ended, when not in an error.
@@ -81,6 +83,18 @@ impl Call<'_> {
     }
 }
 
+/// How one attempt at an execute call ended.
+enum Attempt {
+    Done(Executed),
+    /// It was decided on rows of a configuration that has changed since (nothing was
+    /// recorded or sent): it is decided again, on fresh rows.
+    Again(ExecuteRequest),
+}
+
+/// Attempts at a call before one whose configuration keeps changing under it is
+/// answered [`CoreError::StaleConfiguration`]; the first may use rows kept in memory.
+const ATTEMPTS: usize = 3;
+
 /// An operation of `connector`; an unknown one is an error listing the valid ones.
 pub(super) fn operation_of<'c>(
     connector: &'c Connector,
@@ -92,6 +106,44 @@ pub(super) fn operation_of<'c>(
             message: format!("'{op}' is not an operation of {}", connector.name),
             valid: connector.operations.keys().cloned().collect(),
         })
+}
+
+/// Of the org's `instances` of `connector`, the one named, or the only one there is.
+fn pick_instance(
+    instances: &[Instance],
+    connector: &Connector,
+    name: Option<&str>,
+) -> Result<Instance, CoreError> {
+    let names = || {
+        instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (name, instances) {
+        (Some(n), _) => instances
+            .iter()
+            .find(|i| i.name == n)
+            .cloned()
+            .ok_or_else(|| {
+                CoreError::InvalidRequest(format!(
+                    "no instance '{n}' of {} (configured: {})",
+                    connector.name,
+                    names()
+                ))
+            }),
+        (None, [one]) => Ok(one.clone()),
+        (None, []) => Err(CoreError::InvalidRequest(format!(
+            "{} is not configured in this org; an admin adds an instance first",
+            connector.name
+        ))),
+        (None, _) => Err(CoreError::InvalidRequest(format!(
+            "{} has several instances; name one in 'instance' ({})",
+            connector.name,
+            names()
+        ))),
+    }
 }
 
 /// Hash of params as approved: what is approved is what runs.
@@ -114,46 +166,73 @@ impl Engine {
         bearer: Option<&str>,
         body: Result<ExecuteRequest, CoreError>,
     ) -> Result<Executed, CoreError> {
-        self.governed(bearer, body).await.map_err(|e| match e {
-            CoreError::DatabaseUnavailable(why) => {
-                tracing::error!(%why, "execute: the database is out of reach");
-                CoreError::AuditUnavailable
+        let mut body = body;
+        // The call is counted in the agent's window once, whatever the attempts.
+        let mut counted = None;
+        for attempt in 0..ATTEMPTS {
+            match self
+                .governed(bearer, body, attempt == 0, &mut counted)
+                .await
+            {
+                Ok(Attempt::Done(done)) => return Ok(done),
+                Ok(Attempt::Again(req)) => body = Ok(req),
+                Err(CoreError::DatabaseUnavailable(why)) => {
+                    tracing::error!(%why, "execute: the database is out of reach");
+                    return Err(CoreError::AuditUnavailable);
+                }
+                Err(e) => return Err(e),
             }
-            e => e,
-        })
+        }
+        Err(CoreError::StaleConfiguration)
     }
 
+    /// One attempt at a call; `cached`: on the rows kept in memory (checked at the
+    /// intercept record), else on rows read now. `counted`: what the agent's call window
+    /// said when an earlier attempt counted this call (it is counted once).
     async fn governed(
         &self,
         bearer: Option<&str>,
         body: Result<ExecuteRequest, CoreError>,
-    ) -> Result<Executed, CoreError> {
+        cached: bool,
+        counted: &mut Option<Option<WindowFacts>>,
+    ) -> Result<Attempt, CoreError> {
         // 1. Authenticate.
-        let (agent, org) = timed(Stage::Authenticate, self.authenticate_agent(bearer)).await?;
+        let caller = timed(Stage::Authenticate, self.authenticate(bearer, cached)).await?;
+        let (agent, org, epoch) = (caller.agent.clone(), caller.org.clone(), caller.epoch);
         let req = match body {
             Ok(r) => r,
             Err(e) => return Err(self.reject(&agent, None, e).await),
         };
         // 2. Resolve the connector, the instance and the operation.
-        let (connector, op, instance) =
-            match timed(Stage::Resolve, self.resolve(&agent, &req)).await {
-                Ok(r) => r,
-                Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
-            };
+        let resolved = timed(Stage::Resolve, self.resolve(&agent, &req, epoch, cached)).await;
+        let (connector, op, instance) = match resolved {
+            Ok(r) => r,
+            Err(CoreError::StaleConfiguration) => {
+                self.contexts.forget(org.id, epoch);
+                return Ok(Attempt::Again(req));
+            }
+            Err(e @ CoreError::DatabaseUnavailable(_)) => return Err(e),
+            // A refusal decided on rows kept in memory is decided again on fresh ones.
+            Err(_) if cached => return Ok(Attempt::Again(req)),
+            Err(e) => return Err(self.reject(&agent, Some(&req), e).await),
+        };
         let deciding = Instant::now();
         let now = self.now_ms();
         let policy = self.active_policy(&org).await?;
         // The agent's calls in the last minute; `None` when the shared window is out of
         // reach: the score then fails safe (frequency at its maximum, recorded as
         // unknown) and a throttled agent is refused.
-        let window = self
-            .calls
-            .record(agent.id, now, &format!("{}.{}", connector.name, req.operation))
-            .await
-            .inspect_err(|why| {
-                tracing::warn!(agent = %agent.id, %why, "the shared call window is out of reach; frequency taken at its maximum");
-            })
-            .ok();
+        let window = match counted.take() {
+            Some(w) => w,
+            None => self
+                .calls
+                .record(agent.id, now, &format!("{}.{}", connector.name, req.operation))
+                .await
+                .inspect_err(|why| {
+                    tracing::warn!(agent = %agent.id, %why, "the shared call window is out of reach; frequency taken at its maximum");
+                })
+                .ok(),
+        };
         let calls_last_60s = window.as_ref().map_or(0, |w| w.calls_last_60s);
         let settings = &policy.doc.settings;
         // 3. Gate: a call by an agent that is suspended (or worse) is denied at maximum
@@ -183,6 +262,10 @@ impl Engine {
         if agent.status == AgentStatus::Throttled
             && window.as_ref().is_none_or(|w| w.calls_last_60s > rate)
         {
+            if cached {
+                *counted = Some(window);
+                return Ok(Attempt::Again(req));
+            }
             let e = CoreError::RateLimited {
                 message: format!(
                     "the agent is throttled to its declared {rate} calls per minute after drift; an admin reactivates it"
@@ -207,16 +290,18 @@ impl Engine {
             None if gated.is_none() => risk.with_frequency_unknown(),
             _ => risk,
         };
+        let window_known = window.is_some();
         let gated = gated.or_else(|| {
             let why = manifest.as_ref()?.gate.clone()?;
             Some(policy::manifest_gate(why, settings))
         });
         let ExecuteRequest {
+            connector: asked_connector,
             operation,
             params,
             session_context,
             wait_seconds,
-            ..
+            instance: asked_instance,
         } = req;
         let mut call = Call {
             intercept: Intercept {
@@ -260,12 +345,32 @@ impl Engine {
         i.reason.clone_from(&decision.reason);
         stages::observe_since(Stage::Decide, deciding);
 
-        // 5. The intercept record, durable before anything else happens.
-        let intercept = timed(
+        // 5. The intercept record, durable before anything else happens, and refused if
+        // the configuration it was decided on has changed since.
+        let recorded = timed(
             Stage::InterceptRecord,
-            self.record(org.id, call.actor(), call.intercept.clone()),
+            self.record_at(org.id, epoch, call.actor(), call.intercept.clone()),
         )
-        .await?;
+        .await;
+        let intercept = match recorded {
+            Err(CoreError::StaleConfiguration) => {
+                self.contexts.forget(org.id, epoch);
+                let i = call.intercept;
+                *counted = Some(window_known.then_some(WindowFacts {
+                    calls_last_60s,
+                    prior_actions: i.session_actions,
+                }));
+                return Ok(Attempt::Again(ExecuteRequest {
+                    connector: asked_connector,
+                    operation: i.operation,
+                    params: i.params,
+                    session_context: i.session_context,
+                    instance: asked_instance,
+                    wait_seconds,
+                }));
+            }
+            r => r?,
+        };
         if let Some(m) = &manifest {
             self.act_on_drift(settings, &call.agent, m, intercept.id)
                 .await?;
@@ -278,21 +383,21 @@ impl Engine {
                 audit_id: intercept.id.to_string(),
                 risk_score: risk.score,
             }),
-            Verdict::Escalate => {
-                self.escalate(&org, &call, &intercept, &decision, now, wait_seconds)
-                    .await
-            }
+            Verdict::Escalate => self
+                .escalate(&org, &call, &intercept, &decision, now, wait_seconds)
+                .await
+                .map(Attempt::Done),
             Verdict::Permit => {
                 // 7–10.
                 let (result, result_record) = self.run_and_record(&call, &intercept, None).await?;
-                Ok(Executed::Ran {
+                Ok(Attempt::Done(Executed::Ran {
                     result,
                     audit_id: intercept.id,
                     result_audit_id: result_record.id,
                     verdict: Verdict::Permit,
                     risk_score: risk.score,
                     approval_id: None,
-                })
+                }))
             }
         }
     }
@@ -342,22 +447,44 @@ impl Engine {
         }
     }
 
+    /// The agent behind `bearer`, read now (for everything but execute).
     pub(super) async fn authenticate_agent(
         &self,
         bearer: Option<&str>,
     ) -> Result<(Agent, Org), CoreError> {
+        let c = self.authenticate(bearer, false).await?;
+        Ok((c.agent.clone(), c.org.clone()))
+    }
+
+    /// The key behind `bearer` with its agent and org: kept in memory when `cached` and
+    /// there, else read now (and kept). A revoked key or a decommissioned agent is
+    /// refused (neither can come back, so a refusal on kept rows is right).
+    async fn authenticate(
+        &self,
+        bearer: Option<&str>,
+        cached: bool,
+    ) -> Result<Arc<KeyContext>, CoreError> {
         let Some(token) = bearer else {
             return Err(CoreError::Unauthenticated(
                 "send the agent's API key as 'Authorization: Bearer <key>'".into(),
             ));
         };
-        let Some((key, agent, org)) = self.store.agent_by_key_hash(&token_hash(token)).await?
-        else {
-            tracing::warn!("execute with an unknown agent key");
-            return Err(CoreError::Unauthenticated(
-                "the API key is not valid".into(),
-            ));
+        let hash = token_hash(token);
+        let caller = match cached.then(|| self.contexts.key(&hash)).flatten() {
+            Some(hit) => hit,
+            None => {
+                let Some(found) = self.store.agent_by_key_hash(&hash).await? else {
+                    tracing::warn!("execute with an unknown agent key");
+                    return Err(CoreError::Unauthenticated(
+                        "the API key is not valid".into(),
+                    ));
+                };
+                let found = Arc::new(found);
+                self.contexts.put_key(hash.clone(), found.clone());
+                found
+            }
         };
+        let (key, agent) = (&caller.key, &caller.agent);
         // A decommissioned agent's keys say why, whatever became of the key itself.
         let why = if agent.status == AgentStatus::Decommissioned {
             Some(match self.store.retirement(agent.org_id, agent.id).await? {
@@ -375,7 +502,7 @@ impl Engine {
             self.record_refusal(
                 agent.org_id,
                 format!("execute.unauthenticated:{}", key.id),
-                agent_actor(&agent),
+                agent_actor(agent),
                 ev::Unauthenticated {
                     agent_id: agent.id,
                     key_id: key.id,
@@ -386,27 +513,30 @@ impl Engine {
             .await?;
             return Err(CoreError::Unauthenticated(why));
         }
-        self.note_key_use(&key).await;
-        Ok((agent, org))
+        self.note_key_use(&hash, key).await;
+        Ok(caller)
     }
 
     /// Keeps the key's `last_used_ms` to the hour. The stored value came with the key's
     /// row, so a key used within the hour costs no statement at all; past it, one
     /// compare-and-set UPDATE (concurrent calls write once). Bookkeeping, not a control:
     /// a failure is logged and the call goes on.
-    async fn note_key_use(&self, key: &crate::model::AgentKey) {
+    async fn note_key_use(&self, hash: &str, key: &crate::model::AgentKey) {
         use crate::model::stats::KEY_USE_RESOLUTION_MS;
         let now = self.now_ms();
         let stale = now - KEY_USE_RESOLUTION_MS;
         if key.last_used_ms.is_some_and(|t| t >= stale) {
             return;
         }
-        if let Err(e) = self
+        match self
             .store
             .touch_agent_key(key.org_id, key.id, now, stale)
             .await
         {
-            tracing::warn!(key = %key.id, error = %e, "could not note the key's last use");
+            Ok(_) => self.contexts.touched(hash, now),
+            Err(e) => {
+                tracing::warn!(key = %key.id, error = %e, "could not note the key's last use")
+            }
         }
     }
 
@@ -429,16 +559,36 @@ impl Engine {
         }
     }
 
+    /// The call's connector, operation and instance, the instance read at `epoch` (the
+    /// caller's): [`CoreError::StaleConfiguration`] if the org's instances are at
+    /// another one.
     async fn resolve<'c>(
         &'c self,
         agent: &Agent,
         req: &ExecuteRequest,
+        epoch: i64,
+        cached: bool,
     ) -> Result<(&'c Connector, &'c Operation, Instance), CoreError> {
         let connector = self.connector(&req.connector)?;
         let op = operation_of(connector, &req.operation)?;
-        let instance = self
-            .instance_for(agent.org_id, connector, req.instance.as_deref())
-            .await?;
+        let org = agent.org_id;
+        let kept = cached
+            .then(|| self.contexts.instances(org, &connector.name))
+            .flatten()
+            .filter(|k| k.epoch == epoch);
+        let instances = match kept {
+            Some(k) => k,
+            None => {
+                let found = Arc::new(self.store.instances_of(org, &connector.name).await?);
+                self.contexts
+                    .put_instances(org, &connector.name, found.clone());
+                if found.epoch != epoch {
+                    return Err(CoreError::StaleConfiguration);
+                }
+                found
+            }
+        };
+        let instance = pick_instance(&instances.value, connector, req.instance.as_deref())?;
         check_params(&req.operation, op, &req.params)?;
         Ok((connector, op, instance))
     }
@@ -460,37 +610,8 @@ impl Engine {
         connector: &Connector,
         name: Option<&str>,
     ) -> Result<Instance, CoreError> {
-        let instances = self.store.instances_of(org, &connector.name).await?;
-        let names = || {
-            instances
-                .iter()
-                .map(|i| i.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match (name, instances.as_slice()) {
-            (Some(n), _) => instances
-                .iter()
-                .find(|i| i.name == n)
-                .cloned()
-                .ok_or_else(|| {
-                    CoreError::InvalidRequest(format!(
-                        "no instance '{n}' of {} (configured: {})",
-                        connector.name,
-                        names()
-                    ))
-                }),
-            (None, [one]) => Ok(one.clone()),
-            (None, []) => Err(CoreError::InvalidRequest(format!(
-                "{} is not configured in this org; an admin adds an instance first",
-                connector.name
-            ))),
-            (None, _) => Err(CoreError::InvalidRequest(format!(
-                "{} has several instances; name one in 'instance' ({})",
-                connector.name,
-                names()
-            ))),
-        }
+        let instances = self.store.instances_of(org, &connector.name).await?.value;
+        pick_instance(&instances, connector, name)
     }
 
     async fn escalate(

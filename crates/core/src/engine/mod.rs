@@ -5,6 +5,7 @@ mod admin;
 mod approvals;
 mod audit_search;
 mod audit_writer;
+mod contexts;
 mod execute;
 mod grants;
 mod graphs;
@@ -88,6 +89,9 @@ pub struct Engine {
     login_guard: identity::throttle::LoginGuard,
     /// Refused attempts being coalesced into burst records.
     refusals: refusals::Refusals,
+    /// Keys with their agents and orgs, and instances, as of their org's configuration
+    /// epoch (checked by the intercept record's guard).
+    contexts: contexts::Contexts,
     /// Agents' manifest versions in force, by agent (versions never change, so a hit on
     /// the number the agent's row names is always right).
     manifests: registry::Manifests,
@@ -168,6 +172,7 @@ impl Engine {
             login_guard: identity::throttle::LoginGuard::default(),
             refusals: refusals::Refusals::default(),
             manifests: registry::Manifests::default(),
+            contexts: contexts::Contexts::default(),
             drift_events: tokio::sync::broadcast::channel(256).0,
             token_lifetime_days: opts.token_lifetime_days.max(1),
             providers: identity::oidc::Providers::default(),
@@ -200,6 +205,7 @@ impl Engine {
             fields: event
                 .fields()
                 .map_err(|e| CoreError::internal("audit event encode", e))?,
+            guard_epoch: None,
         })
     }
 
@@ -213,5 +219,19 @@ impl Engine {
         self.audit
             .append_one(self.draft(org, actor, event.into())?)
             .await
+    }
+
+    /// [`Engine::record`] of what was decided on the org's configuration at `epoch`:
+    /// refused ([`CoreError::StaleConfiguration`], nothing written) if it has moved.
+    async fn record_at(
+        &self,
+        org: OrgId,
+        epoch: i64,
+        actor: Actor,
+        event: impl Into<AuditEvent>,
+    ) -> Result<AuditRecord, CoreError> {
+        let mut draft = self.draft(org, actor, event.into())?;
+        draft.guard_epoch = Some(epoch);
+        self.audit.append_one(draft).await
     }
 }

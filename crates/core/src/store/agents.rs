@@ -6,6 +6,24 @@ use super::StoreResult;
 use crate::ids::{AgentId, InstanceId, KeyId, OrgId};
 use crate::model::{Agent, AgentKey, AgentStatus, Instance, Org};
 
+/// What every governed call reads about its caller: the key, its agent and the agent's
+/// org, with the org's configuration epoch read in the same statement (see
+/// [`AgentStore::org_epochs`]).
+#[derive(Debug, Clone)]
+pub struct KeyContext {
+    pub key: AgentKey,
+    pub agent: Agent,
+    pub org: Org,
+    pub epoch: i64,
+}
+
+/// Rows read together with the org's configuration epoch, in the same statement.
+#[derive(Debug, Clone)]
+pub struct AtEpoch<T> {
+    pub value: T,
+    pub epoch: i64,
+}
+
 /// What [`AgentStore::fleet_page`] reads.
 #[derive(Debug, Clone, Default)]
 pub struct FleetQuery {
@@ -127,9 +145,17 @@ pub trait AgentStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn create_agent_key(&self, key: &AgentKey) -> StoreResult<()>;
     async fn list_agent_keys(&self, org: OrgId, agent: AgentId) -> StoreResult<Vec<AgentKey>>;
-    /// The key with this hash, its agent and the agent's org, revoked or not (one read on
-    /// the hot path of every execute call).
-    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<(AgentKey, Agent, Org)>>;
+    /// The key with this hash, its agent and the agent's org, revoked or not, at the
+    /// org's current configuration epoch.
+    async fn agent_by_key_hash(&self, hash: &str) -> StoreResult<Option<KeyContext>>;
+    /// Each org's configuration epoch: moved, in the same transaction, by every change to
+    /// the org's row, its agents, their keys (not their last use) and its instances. An
+    /// intercept record drafted with `guard_epoch` is refused at insert when the epoch
+    /// has moved since ([`crate::CoreError::StaleConfiguration`]).
+    async fn org_epochs(
+        &self,
+        orgs: &[OrgId],
+    ) -> StoreResult<std::collections::HashMap<OrgId, i64>>;
     async fn revoke_agent_key(&self, org: OrgId, key: KeyId, now_ms: i64) -> StoreResult<bool>;
     /// Sets the key's `last_used_ms` to `now_ms` when it is absent or older than
     /// `stale_before_ms` (compare-and-set: concurrent calls write it once); `true` when
@@ -146,7 +172,12 @@ pub trait AgentStore: Send + Sync {
     async fn create_instance(&self, inst: &Instance) -> StoreResult<()>;
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>>;
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>>;
-    async fn instances_of(&self, org: OrgId, connector: &str) -> StoreResult<Vec<Instance>>;
+    /// The org's instances of `connector`, by name, at the org's configuration epoch.
+    async fn instances_of(
+        &self,
+        org: OrgId,
+        connector: &str,
+    ) -> StoreResult<AtEpoch<Vec<Instance>>>;
     async fn set_instance_credentials(
         &self,
         org: OrgId,

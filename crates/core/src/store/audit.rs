@@ -232,7 +232,9 @@ pub struct AgentCalls {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Seals the drafts onto their orgs' chains (with [`crate::audit::seal`]) and commits them
-    /// durably in one transaction; all or nothing.
+    /// durably in one transaction; all or nothing. A draft with a `guard_epoch` that is
+    /// no longer its org's configuration epoch fails it all with
+    /// [`crate::CoreError::StaleConfiguration`].
     async fn append_audit(&self, drafts: Vec<AuditDraft>) -> StoreResult<Vec<AuditRecord>> {
         self.append_audit_with_bodies(&drafts, &[]).await
     }

@@ -71,7 +71,7 @@ impl Order {
     }
 }
 
-pub use agents::{AgentStore, FleetQuery, FleetRow, FleetRows, FleetSort};
+pub use agents::{AgentStore, AtEpoch, FleetQuery, FleetRow, FleetRows, FleetSort, KeyContext};
 pub use approvals::ApprovalStore;
 pub use audit::{
     AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, Facet, FacetGroup,

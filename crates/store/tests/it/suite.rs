@@ -52,6 +52,7 @@ fn draft(org: OrgId, n: i64) -> AuditDraft {
         kind: "execute.intercept".into(),
         actor: Actor::system(),
         fields: json!({"n": n, "agent_id": "a", "connector": "crowdstrike", "verdict": "PERMIT", "risk": {"score": 42}}),
+        guard_epoch: None,
     }
 }
 
@@ -112,19 +113,12 @@ backend_tests! {
             s.list_agent_keys(a.id, ag_b.id).await.unwrap().is_empty(),
             "{name}"
         );
-        let (k, ag, o) = s.agent_by_key_hash("h1").await.unwrap().unwrap();
-        assert_eq!((k.id, ag.id, o.id), (key.id, ag_b.id, b.id), "{name}");
+        let found = s.agent_by_key_hash("h1").await.unwrap().unwrap();
+        assert_eq!((found.key.id, found.agent.id, found.org.id), (key.id, ag_b.id, b.id), "{name}");
         assert!(s.revoke_agent_key(b.id, key.id, 5).await.unwrap(), "{name}");
-        assert_eq!(
-            s.agent_by_key_hash("h1")
-                .await
-                .unwrap()
-                .unwrap()
-                .0
-                .revoked_ms,
-            Some(5),
-            "{name}"
-        );
+        let revoked = s.agent_by_key_hash("h1").await.unwrap().unwrap();
+        assert_eq!(revoked.key.revoked_ms, Some(5), "{name}");
+        assert!(revoked.epoch > found.epoch, "{name}: a revoked key moves the org's epoch");
 
         let inst = Instance {
             id: InstanceId::new(),
@@ -141,7 +135,7 @@ backend_tests! {
         s.create_instance(&inst).await.unwrap();
         assert!(s.instance(a.id, inst.id).await.unwrap().is_none(), "{name}");
         assert!(
-            s.instances_of(a.id, "okta").await.unwrap().is_empty(),
+            s.instances_of(a.id, "okta").await.unwrap().value.is_empty(),
             "{name}"
         );
         assert!(
@@ -769,5 +763,53 @@ backend_tests! {
             let differ: Vec<_> = differ.iter().map(|(n, a, b)| (n, short(a), short(b))).collect();
             assert!(differ.is_empty(), "{name}: lexemes (ARX's, audit_text's) differ: {differ:?}");
         }
+    }
+}
+
+backend_tests! {
+    /// A record guarded by its org's configuration epoch (issue 14, point 2) lands only
+    /// while that epoch stands: a new agent moves it, and a guarded append is then refused
+    /// with nothing written. In a batch of the writer, the stale call fails alone and the
+    /// others are committed.
+    async fn a_guarded_record_lands_only_at_its_orgs_current_epoch(s: Db) {
+        let name = s.backend;
+        let o = org(&s, "g").await;
+        let epoch_now = || async { s.org_epochs(&[o.id]).await.unwrap()[&o.id] };
+        let guarded = |n: i64, epoch: i64| AuditDraft {
+            guard_epoch: Some(epoch),
+            ..draft(o.id, n)
+        };
+        let first = epoch_now().await;
+        s.append_audit(vec![guarded(1, first)]).await.unwrap();
+        s.create_agent(&agent(o.id, "moves-the-epoch")).await.unwrap();
+        let second = epoch_now().await;
+        assert!(second > first, "{name}: {first} then {second}");
+        let stale = s.append_audit(vec![draft(o.id, 2), guarded(3, first)]).await;
+        assert!(matches!(stale, Err(CoreError::StaleConfiguration)), "{name}: {stale:?}");
+        assert_eq!(verify(&s, o.id).await.seq, 1, "{name}: nothing written");
+
+        // Three jobs queue behind a held write lock, so the writer takes two in one batch.
+        let writer = AuditWriter::start(Arc::new(s.clone()));
+        let mut lock = s.pool().begin().await.unwrap();
+        let hold = if name == "sqlite" {
+            "INSERT INTO org_epochs (org_id, epoch) VALUES ('held', 1)"
+        } else {
+            "LOCK TABLE audit_records IN EXCLUSIVE MODE"
+        };
+        sqlx::query(hold).execute(&mut *lock).await.unwrap();
+        let job = |d: AuditDraft| {
+            let w = writer.clone();
+            tokio::spawn(async move { w.append_one(d).await })
+        };
+        let blocked = job(guarded(4, second));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (old, good) = (job(guarded(5, first)), job(guarded(6, second)));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        lock.rollback().await.unwrap();
+        assert_eq!(blocked.await.unwrap().unwrap().seq, 2, "{name}");
+        let old = old.await.unwrap();
+        assert!(matches!(old, Err(CoreError::StaleConfiguration)), "{name}: {old:?}");
+        assert_eq!(good.await.unwrap().unwrap().seq, 3, "{name}: the rest of the batch");
+        assert_eq!(verify(&s, o.id).await.seq, 3, "{name}");
     }
 }

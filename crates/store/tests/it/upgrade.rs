@@ -211,7 +211,7 @@ backend_tests! {
         let reviewer = UserId::new();
         let approval = ApprovalId::new();
         let draft = |kind: &str, actor: Actor, fields: serde_json::Value| AuditDraft {
-            org_id: org.id, id: RecordId::new(), ts_ms: 1_700_000_000_000, kind: kind.into(), actor, fields,
+            org_id: org.id, id: RecordId::new(), ts_ms: 1_700_000_000_000, kind: kind.into(), actor, fields, guard_epoch: None,
         };
         let mut head = ChainHead::genesis();
         let old = [
@@ -231,7 +231,7 @@ backend_tests! {
         s.create_org(&later, "v1:wrapped").await.unwrap();
         let new = |org: OrgId| AuditDraft {
             org_id: org, id: RecordId::new(), ts_ms: 1_700_000_001_000, kind: "execute.intercept".into(),
-            actor: Actor::system(), fields: json!({"params": {"hostname": "ws-042.corp.example"}}),
+            actor: Actor::system(), fields: json!({"params": {"hostname": "ws-042.corp.example"}}), guard_epoch: None,
         };
         s.append_audit(vec![new(org.id), new(later.id)]).await.unwrap();
 
