@@ -4,8 +4,9 @@
 //! for five seconds per path), with the load made in this process and again by a
 //! separate process (this binary, started again as the load generator), so the client's
 //! CPU is not counted as ARX's; then governed throughput at concurrency 1, 16, 64 and
-//! 256. For each, where the calls' time went stage by stage (the server's
-//! `arx_stage_seconds` histograms at `/metrics`). Prints figures; asserts nothing.
+//! 256, the callers in this process and again in a separate one. For each in this
+//! process, where the calls' time went stage by stage (the server's `arx_stage_seconds`
+//! histograms at `/metrics`). Prints figures; asserts nothing.
 //!
 //! Open-loop: call `i` is due at `start + i / rate` and sent then whatever the earlier
 //! calls are doing, and timed from when it was due, so a server falling behind shows
@@ -31,6 +32,10 @@ struct Load {
     body: Option<Value>,
     rate: f64,
     n: usize,
+    /// Closed loop instead: this many callers, each sending its share of `n` back to
+    /// back (`rate` unused).
+    #[serde(default)]
+    concurrency: Option<usize>,
 }
 
 /// What a load run saw: each call's latency from when it was due, sorted, and the calls
@@ -39,35 +44,64 @@ struct Load {
 struct LoadResult {
     micros: Vec<u64>,
     failed: usize,
+    /// How long the whole load took.
+    secs: f64,
 }
 
 impl Load {
-    /// Sends the load open-loop from this process.
+    fn request(&self, http: &reqwest::Client) -> reqwest::RequestBuilder {
+        match &self.body {
+            Some(b) => http.post(&self.url).json(b),
+            None => http.get(&self.url),
+        }
+        .header("authorization", &self.auth)
+    }
+
+    /// Sends the load from this process: open-loop, or closed with `concurrency` callers.
     async fn run(&self, http: &reqwest::Client) -> LoadResult {
-        let start = tokio::time::Instant::now();
-        let mut tasks = Vec::with_capacity(self.n);
-        for i in 0..self.n {
-            let due = start + Duration::from_secs_f64(i as f64 / self.rate);
-            tokio::time::sleep_until(due).await;
-            let req = match &self.body {
-                Some(b) => http.post(&self.url).json(b),
-                None => http.get(&self.url),
+        async fn send(req: reqwest::RequestBuilder) -> bool {
+            match req.send().await {
+                Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
+                Err(_) => false,
             }
-            .header("authorization", &self.auth);
-            tasks.push(tokio::spawn(async move {
-                let ok = match req.send().await {
-                    Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                (due.elapsed(), ok)
-            }));
+        }
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        match self.concurrency {
+            None => {
+                for i in 0..self.n {
+                    let due = start + Duration::from_secs_f64(i as f64 / self.rate);
+                    tokio::time::sleep_until(due).await;
+                    let req = self.request(http);
+                    tasks.push(tokio::spawn(async move {
+                        let ok = send(req).await;
+                        vec![(due.elapsed(), ok)]
+                    }));
+                }
+            }
+            Some(callers) => {
+                for _ in 0..callers {
+                    let (load, http) = (self.clone(), http.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let mut seen = Vec::new();
+                        for _ in 0..load.n.div_ceil(callers) {
+                            let t = tokio::time::Instant::now();
+                            let ok = send(load.request(&http)).await;
+                            seen.push((t.elapsed(), ok));
+                        }
+                        seen
+                    }));
+                }
+            }
         }
         let mut out = LoadResult::default();
         for t in tasks {
-            let (took, ok) = t.await.expect("task");
-            out.micros.push(took.as_micros() as u64);
-            out.failed += usize::from(!ok);
+            for (took, ok) in t.await.expect("task") {
+                out.micros.push(took.as_micros() as u64);
+                out.failed += usize::from(!ok);
+            }
         }
+        out.secs = start.elapsed().as_secs_f64();
         out.micros.sort_unstable();
         out
     }
@@ -254,6 +288,7 @@ async fn main() {
         body: None,
         rate,
         n,
+        concurrency: None,
     };
     let governed_load = Load {
         url: format!("{base}/v1/sdk/execute"),
@@ -261,6 +296,7 @@ async fn main() {
         body: Some(governed_body.clone()),
         rate,
         n,
+        concurrency: None,
     };
     let mut open = Vec::new();
     for elsewhere in [false, true] {
@@ -332,6 +368,24 @@ async fn main() {
             n as f64 / secs
         );
         throughput.push((concurrency, Stages::read(&http, &base).await.since(&before)));
+    }
+    // The same, the callers in a separate process: the client's CPU is not ARX's.
+    for concurrency in [1usize, 16, 64, 256] {
+        let load = Load {
+            n: calls.div_ceil(concurrency) * concurrency,
+            concurrency: Some(concurrency),
+            ..governed_load.clone()
+        };
+        let r = load.run_elsewhere().await;
+        println!(
+            "governed throughput at concurrency {concurrency:>2}, load from a separate process: {:>7.0} calls/s ({} calls in {:.2} s, p50 {}, p99 {}, {} failed)",
+            load.n as f64 / r.secs,
+            load.n,
+            r.secs,
+            ms(r.pct(0.5)),
+            ms(r.pct(0.99)),
+            r.failed
+        );
     }
     for (concurrency, stages) in throughput {
         stages.print(&format!("throughput at concurrency {concurrency}"));
