@@ -25,7 +25,8 @@ CREATE TRIGGER audit_records_guard BEFORE INSERT ON audit_records
 FOR EACH ROW WHEN (NEW.guard_epoch IS NOT NULL) EXECUTE FUNCTION audit_records_guard();
 
 -- The org named by the trigger's argument (`id` on orgs, `org_id` elsewhere), before
--- and after the change, moves to its next epoch.
+-- and after the change, moves to its next epoch, and replicas hear of it on
+-- `arx_config` (a hint to drop what they keep of it; the epoch is what makes it exact).
 CREATE FUNCTION bump_org_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     o TEXT;
@@ -37,6 +38,7 @@ BEGIN
         IF o IS NOT NULL THEN
             INSERT INTO org_epochs (org_id, epoch) VALUES (o, 1)
             ON CONFLICT (org_id) DO UPDATE SET epoch = org_epochs.epoch + 1;
+            PERFORM pg_notify('arx_config', o);
         END IF;
     END LOOP;
     RETURN NULL;

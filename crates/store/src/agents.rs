@@ -328,6 +328,13 @@ sqlx::query(
         .transpose()
     }
 
+    async fn listen_config_changes(
+        &self,
+    ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<OrgId>>> {
+        // Sent by the `bump_org_epoch` trigger (migration 0028).
+        self.listen("arx_config").await
+    }
+
     async fn org_epochs(&self, orgs: &[OrgId]) -> StoreResult<HashMap<OrgId, i64>> {
         if orgs.is_empty() {
             return Ok(HashMap::new());

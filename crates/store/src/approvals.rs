@@ -57,39 +57,7 @@ sqlx::query(&format!(
     async fn listen_approvals(
         &self,
     ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<ApprovalId>>> {
-        if self.dialect != Dialect::Postgres {
-            return Ok(None);
-        }
-        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
-            .await
-            .map_err(db_err("listen for approvals"))?;
-        listener
-            .listen(APPROVALS_CHANNEL)
-            .await
-            .map_err(db_err("listen for approvals"))?;
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let own = self.instance.to_string();
-        tokio::spawn(async move {
-            loop {
-                match listener.recv().await {
-                    Ok(n) => {
-                        // A bare id comes from a replica of an earlier version.
-                        let (from, id) = n.payload().split_once(':').unwrap_or(("", n.payload()));
-                        if from != own
-                            && let Ok(id) = id.parse()
-                            && tx.send(id).is_err()
-                        {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "approval notifications interrupted; reconnecting");
-                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                    }
-                }
-            }
-        });
-        Ok(Some(rx))
+        self.listen(APPROVALS_CHANNEL).await
     }
 
     async fn approval(&self, org: OrgId, id: ApprovalId) -> StoreResult<Option<ApprovalRequest>> {

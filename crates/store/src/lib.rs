@@ -486,6 +486,49 @@ impl SqlStore {
             .map_err(|e| CoreError::Internal(format!("migrations failed: {e}")))
     }
 
+    /// What other processes sharing this database notify on `channel` (PostgreSQL
+    /// LISTEN), parsed, from a dedicated connection that reconnects by itself; `None` on
+    /// SQLite, which one process owns. A payload is `<sender>:<value>` or a bare value;
+    /// what this process sent itself is skipped.
+    pub(crate) async fn listen<T>(
+        &self,
+        channel: &'static str,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<T>>, CoreError>
+    where
+        T: FromStr + Send + 'static,
+    {
+        if self.dialect != Dialect::Postgres {
+            return Ok(None);
+        }
+        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
+            .await
+            .map_err(db_err("listen"))?;
+        listener.listen(channel).await.map_err(db_err("listen"))?;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let own = self.instance.to_string();
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(n) => {
+                        let (from, value) =
+                            n.payload().split_once(':').unwrap_or(("", n.payload()));
+                        if from != own
+                            && let Ok(v) = value.parse()
+                            && tx.send(v).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, channel, "notifications interrupted; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
+
     /// Raw access for tests and operational commands (e.g. proving the triggers hold).
     pub fn pool(&self) -> &AnyPool {
         &self.pool

@@ -201,6 +201,11 @@ impl Engine {
         let (agent, org, epoch) = (caller.agent.clone(), caller.org.clone(), caller.epoch);
         let req = match body {
             Ok(r) => r,
+            // Recorded against the agent as it is now (a key revoked meanwhile says so).
+            Err(e) if cached => {
+                let now = self.authenticate(bearer, false).await?;
+                return Err(self.reject(&now.agent, None, e).await);
+            }
             Err(e) => return Err(self.reject(&agent, None, e).await),
         };
         // 2. Resolve the connector, the instance and the operation.

@@ -172,6 +172,12 @@ pub trait AgentStore: Send + Sync {
     async fn create_instance(&self, inst: &Instance) -> StoreResult<()>;
     async fn list_instances(&self, org: OrgId) -> StoreResult<Vec<Instance>>;
     async fn instance(&self, org: OrgId, id: InstanceId) -> StoreResult<Option<Instance>>;
+    /// Orgs whose configuration epoch moved, as other processes sharing this database
+    /// make changes (PostgreSQL NOTIFY); `None` for an embedded database. A hint only:
+    /// the epoch's guard is what makes kept rows exact.
+    async fn listen_config_changes(
+        &self,
+    ) -> StoreResult<Option<tokio::sync::mpsc::UnboundedReceiver<OrgId>>>;
     /// The org's instances of `connector`, by name, at the org's configuration epoch.
     async fn instances_of(
         &self,

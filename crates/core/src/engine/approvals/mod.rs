@@ -136,17 +136,28 @@ impl Engine {
     }
 
     /// Wakes this process's waiting agents for decisions made by other processes on the
-    /// same database too (PostgreSQL); a no-op on an embedded database.
+    /// same database too (PostgreSQL), and drops the rows it keeps of an org whose
+    /// configuration another process changed (sparing the next call a decision on stale
+    /// rows, which its intercept's guard would refuse anyway); a no-op on an embedded
+    /// database.
     pub async fn follow_other_replicas(self: &std::sync::Arc<Self>) -> Result<(), CoreError> {
-        let Some(mut rx) = self.store.listen_approvals().await? else {
-            return Ok(());
-        };
-        let events = self.approval_events.0.clone();
-        tokio::spawn(async move {
-            while let Some(id) = rx.recv().await {
-                let _ = events.send(id);
-            }
-        });
+        if let Some(mut rx) = self.store.listen_approvals().await? {
+            let events = self.approval_events.0.clone();
+            tokio::spawn(async move {
+                while let Some(id) = rx.recv().await {
+                    let _ = events.send(id);
+                }
+            });
+        }
+        if let Some(mut rx) = self.store.listen_config_changes().await? {
+            let engine = std::sync::Arc::downgrade(self);
+            tokio::spawn(async move {
+                while let Some(org) = rx.recv().await {
+                    let Some(e) = engine.upgrade() else { return };
+                    e.contexts.forget(org, i64::MAX);
+                }
+            });
+        }
         Ok(())
     }
 
