@@ -16,7 +16,7 @@ use arx_core::store::{
 };
 use async_trait::async_trait;
 
-use crate::{Args, Dialect, SqlStore, Table, db_err, in_org, rows};
+use crate::{Args, Dialect, Query, SqlStore, Table, db_err, in_org, rows};
 
 /// Columns every audit record binds in a multi-row INSERT; PostgreSQL binds one more,
 /// the record's words.
@@ -35,14 +35,11 @@ struct Sealed {
     record: AuditRecord,
 }
 
-/// One multi-row INSERT; the `audit_records_move_head` trigger moves each org's head.
-/// On PostgreSQL the record's words ([`record_text`], computed here from the event) go
-/// into `text_vec`; on SQLite a trigger fills FTS5 from the record.
-async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
-    exec: E,
-    dialect: Dialect,
-    chunk: &[Sealed],
-) -> Result<(), sqlx::Error> {
+/// The multi-row INSERT of `n` records, its placeholders numbered from `$first`; the
+/// `audit_records_move_head` trigger moves each org's head. On PostgreSQL the record's
+/// words ([`record_text`], computed here from the event) go into `text_vec`; on SQLite a
+/// trigger fills FTS5 from the record.
+fn records_sql(dialect: Dialect, n: usize, first: usize) -> String {
     let words = dialect == Dialect::Postgres;
     let mut sql = String::from(
         "INSERT INTO audit_records (org_id, seq, id, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id, record, hash, guard_epoch",
@@ -53,8 +50,8 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
         ") VALUES "
     });
     let per = RECORD_COLUMNS + usize::from(words);
-    for i in 0..chunk.len() {
-        let mark = |k: usize| format!("${}", i * per + k);
+    for i in 0..n {
+        let mark = |k: usize| format!("${}", first - 1 + i * per + k);
         let mut row: Vec<String> = (1..=RECORD_COLUMNS).map(mark).collect();
         if words {
             row.push(format!("to_tsvector('simple', {})", mark(per)));
@@ -63,7 +60,15 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
         sql.push_str(&row.join(", "));
         sql.push(')');
     }
-    let mut q = sqlx::query(&sql);
+    sql
+}
+
+/// Binds `chunk` in the order [`records_sql`] numbers it.
+fn bind_records<'q>(
+    mut q: Query<'q>,
+    dialect: Dialect,
+    chunk: &[Sealed],
+) -> Result<Query<'q>, sqlx::Error> {
     for Sealed {
         ts_ms,
         guard_epoch,
@@ -88,11 +93,24 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
             .bind(text)
             .bind(r.hash.clone())
             .bind(*guard_epoch);
-        if words {
+        if dialect == Dialect::Postgres {
             q = q.bind(record_text(&r.fields));
         }
     }
-    q.execute(exec).await.map(|_| ())
+    Ok(q)
+}
+
+/// One multi-row INSERT of records.
+async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    exec: E,
+    dialect: Dialect,
+    chunk: &[Sealed],
+) -> Result<(), sqlx::Error> {
+    let sql = records_sql(dialect, chunk.len(), 1);
+    bind_records(sqlx::query(&sql), dialect, chunk)?
+        .execute(exec)
+        .await
+        .map(|_| ())
 }
 
 #[async_trait]
@@ -363,8 +381,8 @@ impl SqlStore {
     }
 
     /// The records, and the response bodies their result records prove, in one commit:
-    /// one statement when that is all there is, else one transaction, on the writer's
-    /// connection. As with [`crate::write`], a connection whose insert failed is closed,
+    /// one statement when that is all there is (or, on PostgreSQL, with the bodies too),
+    /// else one transaction, on the writer's connection. As with [`crate::write`], a connection whose insert failed is closed,
     /// not used again.
     async fn insert_records(
         &self,
@@ -392,22 +410,39 @@ impl SqlStore {
         records: &[Sealed],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
+        use crate::responses::{BODY_BINDS, bind_bodies, bodies_sql};
         use sqlx::Connection;
+        let dialect = self.dialect();
         let rows = self.rows_per_insert(RECORD_BINDS);
         if records.len() <= rows && bodies.is_empty() {
             // One statement, committed (and synced) by itself.
             return timed(
                 Stage::AppendStatement,
-                insert_chunk(&mut *conn, self.dialect(), records),
+                insert_chunk(&mut *conn, dialect, records),
             )
             .await;
+        }
+        // PostgreSQL: records and bodies in one statement too (the bodies inserted by a
+        // data-modifying WITH), so a result record costs one round trip, not four.
+        let binds = records.len() * RECORD_BINDS + bodies.len() * BODY_BINDS;
+        if dialect == Dialect::Postgres && binds <= 65_535 {
+            let first = bodies.len() * BODY_BINDS + 1;
+            let sql = format!(
+                "WITH bodies AS ({}) {}",
+                bodies_sql(bodies.len(), 1),
+                records_sql(dialect, records.len(), first)
+            );
+            let q = bind_records(bind_bodies(sqlx::query(&sql), bodies), dialect, records)?;
+            return timed(Stage::AppendStatement, q.execute(&mut *conn))
+                .await
+                .map(|_| ());
         }
         let statements = Instant::now();
         let mut tx = conn.begin().await?;
         for chunk in records.chunks(rows) {
-            insert_chunk(&mut *tx, self.dialect(), chunk).await?;
+            insert_chunk(&mut *tx, dialect, chunk).await?;
         }
-        let body_rows = self.rows_per_insert(crate::responses::BODY_BINDS);
+        let body_rows = self.rows_per_insert(BODY_BINDS);
         for chunk in bodies.chunks(body_rows) {
             crate::responses::insert_bodies(&mut *tx, chunk).await?;
         }

@@ -6,7 +6,7 @@ use arx_core::store::{ResponseBody, ResponseStore, StoreResult};
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 
-use crate::{SqlStore, db_err, in_org, rows};
+use crate::{Query, SqlStore, db_err, in_org, rows};
 
 fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
     Ok(ResponseBody {
@@ -24,19 +24,24 @@ fn body(row: &AnyRow) -> StoreResult<ResponseBody> {
 /// Binds per response body in a multi-row INSERT.
 pub(crate) const BODY_BINDS: usize = 7;
 
-/// One multi-row INSERT of response bodies.
-pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
-    exec: E,
-    bodies: &[ResponseBody],
-) -> Result<(), sqlx::Error> {
-    let values = (0..bodies.len())
-        .map(|i| format!("({})", crate::placeholders(i * 7 + 1, 7)))
+/// The multi-row INSERT of `n` response bodies, its placeholders numbered from `$first`.
+pub(crate) fn bodies_sql(n: usize, first: usize) -> String {
+    let values = (0..n)
+        .map(|i| {
+            format!(
+                "({})",
+                crate::placeholders(first + i * BODY_BINDS, BODY_BINDS)
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
-    let sql = format!(
+    format!(
         "INSERT INTO response_bodies (org_id, record_id, intercept_id, sha256, bytes, body, created_ms) VALUES {values}"
-    );
-    let mut q = sqlx::query(&sql);
+    )
+}
+
+/// Binds `bodies` in the order [`bodies_sql`] numbers them.
+pub(crate) fn bind_bodies<'q>(mut q: Query<'q>, bodies: &[ResponseBody]) -> Query<'q> {
     for b in bodies {
         q = q
             .bind(b.org_id.to_string())
@@ -47,7 +52,19 @@ pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any
             .bind(b.body.clone())
             .bind(b.created_ms);
     }
-    q.execute(exec).await.map(|_| ())
+    q
+}
+
+/// One multi-row INSERT of response bodies.
+pub(crate) async fn insert_bodies<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    exec: E,
+    bodies: &[ResponseBody],
+) -> Result<(), sqlx::Error> {
+    let sql = bodies_sql(bodies.len(), 1);
+    bind_bodies(sqlx::query(&sql), bodies)
+        .execute(exec)
+        .await
+        .map(|_| ())
 }
 
 #[async_trait]
