@@ -422,16 +422,23 @@ impl SqlStore {
             )
             .await;
         }
-        // PostgreSQL: records and bodies in one statement too (the bodies inserted by a
-        // data-modifying WITH), so a result record costs one round trip, not four.
+        // Records and bodies in one round trip too, when they fit: on PostgreSQL one
+        // statement (the bodies inserted by a data-modifying WITH); on SQLite one
+        // transaction sent as one query (its statements share the binds). A failure
+        // drops the writer's connection, which rolls back whatever was begun.
         let binds = records.len() * RECORD_BINDS + bodies.len() * BODY_BINDS;
-        if dialect == Dialect::Postgres && binds <= 65_535 {
+        if binds <= self.max_binds() {
             let first = bodies.len() * BODY_BINDS + 1;
-            let sql = format!(
-                "WITH bodies AS ({}) {}",
+            let (into_records, into_bodies) = (
+                records_sql(dialect, records.len(), first),
                 bodies_sql(bodies.len(), 1),
-                records_sql(dialect, records.len(), first)
             );
+            let sql = match dialect {
+                Dialect::Postgres => format!("WITH bodies AS ({into_bodies}) {into_records}"),
+                Dialect::Sqlite => {
+                    format!("BEGIN IMMEDIATE; {into_bodies}; {into_records}; COMMIT")
+                }
+            };
             let q = bind_records(bind_bodies(sqlx::query(&sql), bodies), dialect, records)?;
             return timed(Stage::AppendStatement, q.execute(&mut *conn))
                 .await

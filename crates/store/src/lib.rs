@@ -452,9 +452,18 @@ impl SqlStore {
     /// multi-statement transaction of one replica can be refused outright (busy) when
     /// another replica committed first, where a single statement waits its turn.
     pub(crate) fn rows_per_insert(&self, binds_per_row: usize) -> usize {
+        let rows = self.max_binds() / binds_per_row;
         match self.dialect {
-            Dialect::Sqlite => (3999 / binds_per_row).max(1),
-            Dialect::Postgres => 1024.min(65_535 / binds_per_row),
+            Dialect::Sqlite => rows.max(1),
+            Dialect::Postgres => 1024.min(rows),
+        }
+    }
+
+    /// The most values one query binds (see [`SqlStore::rows_per_insert`]).
+    pub(crate) fn max_binds(&self) -> usize {
+        match self.dialect {
+            Dialect::Sqlite => 3999,
+            Dialect::Postgres => 65_535,
         }
     }
 
