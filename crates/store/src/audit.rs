@@ -414,30 +414,25 @@ impl SqlStore {
         use sqlx::Connection;
         let dialect = self.dialect();
         let rows = self.rows_per_insert(RECORD_BINDS);
-        if records.len() <= rows && bodies.is_empty() {
-            // One statement, committed (and synced) by itself.
-            return timed(
-                Stage::AppendStatement,
-                insert_chunk(&mut *conn, dialect, records),
-            )
-            .await;
-        }
-        // Records and bodies in one round trip too, when they fit: on PostgreSQL one
-        // statement (the bodies inserted by a data-modifying WITH); on SQLite one
-        // transaction sent as one query (its statements share the binds). A failure
-        // drops the writer's connection, which rolls back whatever was begun.
+        // One round trip when it fits: the records alone are one statement, committed
+        // (and synced) by itself; with response bodies, on PostgreSQL one statement too
+        // (the bodies inserted by a data-modifying WITH), on SQLite one transaction sent
+        // as one query (its statements share the binds). A failure drops the writer's
+        // connection, which rolls back whatever was begun.
         let binds = records.len() * RECORD_BINDS + bodies.len() * BODY_BINDS;
-        if binds <= self.max_binds() {
+        if records.len() <= rows && binds <= self.max_binds() {
             let first = bodies.len() * BODY_BINDS + 1;
-            let (into_records, into_bodies) = (
-                records_sql(dialect, records.len(), first),
-                bodies_sql(bodies.len(), 1),
-            );
-            let sql = match dialect {
-                Dialect::Postgres => format!("WITH bodies AS ({into_bodies}) {into_records}"),
-                Dialect::Sqlite => {
-                    format!("BEGIN IMMEDIATE; {into_bodies}; {into_records}; COMMIT")
-                }
+            let into_records = records_sql(dialect, records.len(), first);
+            let sql = match (bodies.is_empty(), dialect) {
+                (true, _) => into_records,
+                (false, Dialect::Postgres) => format!(
+                    "WITH bodies AS ({}) {into_records}",
+                    bodies_sql(bodies.len(), 1)
+                ),
+                (false, Dialect::Sqlite) => format!(
+                    "BEGIN IMMEDIATE; {}; {into_records}; COMMIT",
+                    bodies_sql(bodies.len(), 1)
+                ),
             };
             let q = bind_records(bind_bodies(sqlx::query(&sql), bodies), dialect, records)?;
             return timed(Stage::AppendStatement, q.execute(&mut *conn))

@@ -25,25 +25,22 @@ pub(crate) type Instances = Arc<AtEpoch<Vec<Instance>>>;
 pub(crate) struct Contexts {
     /// By the key's hash.
     keys: RwLock<HashMap<String, Arc<KeyContext>>>,
-    /// By org and connector.
-    instances: RwLock<HashMap<(OrgId, String), Instances>>,
+    /// By org, then connector (looked up by `&str`, with no allocation per call).
+    instances: RwLock<HashMap<OrgId, HashMap<String, Instances>>>,
 }
 
+/// Keeps `value` under `key` unless what is there was read at a later epoch (a slow
+/// reader never puts back older rows); a map grown to [`MAX_ENTRIES`] starts over.
 fn put<K: std::hash::Hash + Eq, V>(
-    map: &RwLock<HashMap<K, Arc<V>>>,
+    m: &mut HashMap<K, Arc<V>>,
     key: K,
     value: Arc<V>,
     epoch: impl Fn(&V) -> i64,
 ) {
-    let mut m = map
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if m.len() >= MAX_ENTRIES {
         m.clear();
     }
-    // A slow reader never puts back rows older than what is there.
-    let newer = m.get(&key).is_none_or(|old| epoch(old) <= epoch(&value));
-    if newer {
+    if m.get(&key).is_none_or(|old| epoch(old) <= epoch(&value)) {
         m.insert(key, value);
     }
 }
@@ -58,25 +55,35 @@ impl Contexts {
     }
 
     pub(crate) fn put_key(&self, hash: String, ctx: Arc<KeyContext>) {
-        put(&self.keys, hash, ctx, |c| c.epoch);
+        let mut m = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        put(&mut m, hash, ctx, |c| c.epoch);
     }
 
-    pub(crate) fn instances(
-        &self,
-        org: OrgId,
-        connector: &str,
-    ) -> Option<Arc<AtEpoch<Vec<Instance>>>> {
+    pub(crate) fn instances(&self, org: OrgId, connector: &str) -> Option<Instances> {
         let m = self
             .instances
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.get(&(org, connector.to_string())).cloned()
+        m.get(&org)?.get(connector).cloned()
     }
 
     pub(crate) fn put_instances(&self, org: OrgId, connector: &str, found: Instances) {
-        put(&self.instances, (org, connector.to_string()), found, |f| {
-            f.epoch
-        });
+        let mut m = self
+            .instances
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() >= MAX_ENTRIES {
+            m.clear();
+        }
+        put(
+            m.entry(org).or_default(),
+            connector.to_string(),
+            found,
+            |f| f.epoch,
+        );
     }
 
     /// Forgets everything of `org` read at `stale` or before.
@@ -85,10 +92,14 @@ impl Contexts {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|_, c| c.org.id != org || c.epoch > stale);
-        self.instances
+        if let Some(of_org) = self
+            .instances
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|(o, _), f| *o != org || f.epoch > stale);
+            .get_mut(&org)
+        {
+            of_org.retain(|_, f| f.epoch > stale);
+        }
     }
 
     /// Notes the key's last use as stored (bookkeeping, not part of the epoch).
