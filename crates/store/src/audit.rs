@@ -177,51 +177,21 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
-        let mut args = Args::default();
-        let mut from = self.source(org, &q.filter, &mut args).await?;
-        if let Some(c) = q.cursor {
-            let op = if q.oldest_first { ">" } else { "<" };
-            let bound = from.seq_key(args.int(c));
-            from.clause
-                .push_str(&format!(" AND {} {op} {bound}", from.order));
-        }
-        let sql = format!(
-            "SELECT record FROM {} WHERE {} ORDER BY {} {} LIMIT {}",
-            from.tables,
-            from.clause,
-            from.order,
-            if q.oldest_first { "ASC" } else { "DESC" },
-            args.int(i64::from(q.limit))
-        );
-        self.fetch_all(args.bound(&sql, org), "audit page", rows::audit)
-            .await
+        let plan = self.text_plan(org, &q.filter).await?;
+        self.page_of(org, q, &plan).await
     }
 
-    async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets> {
-        let mut args = Args::default();
-        let from = self.source(org, filter, &mut args).await?;
-        // Grouped in the database: ten thousand rows through the driver cost 40 ms
-        // on SQLite where the scan itself took 8.
-        let sql = format!(
-            "SELECT verdict, connector, COUNT(*) AS n, MIN(k) AS oldest FROM \
-             (SELECT verdict, connector, {order} AS k FROM {} WHERE {} ORDER BY {order} DESC LIMIT {}) w \
-             GROUP BY verdict, connector",
-            from.tables,
-            from.clause,
-            args.int(FACET_WINDOW as i64 + 1),
-            order = from.order,
-        );
-        let groups = self
-            .fetch_all(args.bound(&sql, org), "audit facets", |r| {
-                Ok(FacetGroup {
-                    verdict: rows::get(r, "verdict")?,
-                    connector: rows::get(r, "connector")?,
-                    count: rows::get(r, "n")?,
-                    oldest: rows::get(r, "oldest")?,
-                })
-            })
-            .await?;
-        Ok(AuditFacets::count(groups))
+    async fn audit_search(
+        &self,
+        org: OrgId,
+        q: &AuditQuery,
+    ) -> StoreResult<(Vec<AuditRecord>, AuditFacets)> {
+        // The words are looked up once; the page and the counts then read side by side.
+        let plan = self.text_plan(org, &q.filter).await?;
+        tokio::try_join!(
+            self.page_of(org, q, &plan),
+            self.facets_of(org, &q.filter, &plan)
+        )
     }
 
     async fn audit_after(
@@ -520,14 +490,14 @@ struct Source {
 const TEXT_BASE: &str = "(SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776";
 
 impl SqlStore {
-    /// Where the search `f` reads. On PostgreSQL with words, the GIN index is asked
-    /// first for up to [`FACET_WINDOW`] + 1 matches: when the words are rarer than that,
-    /// the search reads exactly those records; when they are common, it walks seq order
-    /// and checks each row's stored words, and finds its page and facets within a few
-    /// times their size. (The planner alone picked one way for both: a rare host took
+    /// How the search `f` finds its words. On PostgreSQL with words, the GIN index is
+    /// asked first for up to [`FACET_WINDOW`] + 1 matches: when the words are rarer than
+    /// that, the search reads exactly those records; when they are common, it walks seq
+    /// order and checks each row's stored words, and finds its page and facets within a
+    /// few times their size. (The planner alone picked one way for both: a rare host took
     /// 800 ms walking, or a common word 32 s rechecking what the index had found.)
-    async fn source(&self, org: OrgId, f: &AuditFilter, args: &mut Args) -> StoreResult<Source> {
-        let plan = match (self.dialect(), f.text.is_empty()) {
+    async fn text_plan(&self, org: OrgId, f: &AuditFilter) -> StoreResult<TextPlan> {
+        Ok(match (self.dialect(), f.text.is_empty()) {
             (Dialect::Postgres, false) if self.words_are_common(org, &f.text).await? => {
                 TextPlan::Walk
             }
@@ -550,12 +520,69 @@ impl SqlStore {
                 }
             }
             _ => TextPlan::Walk,
-        };
-        Ok(Source::of(self.dialect(), f, &plan, args))
+        })
     }
-}
 
-impl SqlStore {
+    /// A page of `q`, its words found by `plan`.
+    async fn page_of(
+        &self,
+        org: OrgId,
+        q: &AuditQuery,
+        plan: &TextPlan,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        let mut args = Args::default();
+        let mut from = Source::of(self.dialect(), &q.filter, plan, &mut args);
+        if let Some(c) = q.cursor {
+            let op = if q.oldest_first { ">" } else { "<" };
+            let bound = from.seq_key(args.int(c));
+            from.clause
+                .push_str(&format!(" AND {} {op} {bound}", from.order));
+        }
+        let sql = format!(
+            "SELECT record FROM {} WHERE {} ORDER BY {} {} LIMIT {}",
+            from.tables,
+            from.clause,
+            from.order,
+            if q.oldest_first { "ASC" } else { "DESC" },
+            args.int(i64::from(q.limit))
+        );
+        self.fetch_all(args.bound(&sql, org), "audit page", rows::audit)
+            .await
+    }
+
+    /// The facets of `filter` ([`AuditFacets::count`]), its words found by `plan`.
+    async fn facets_of(
+        &self,
+        org: OrgId,
+        filter: &AuditFilter,
+        plan: &TextPlan,
+    ) -> StoreResult<AuditFacets> {
+        let mut args = Args::default();
+        let from = Source::of(self.dialect(), filter, plan, &mut args);
+        // Grouped in the database: ten thousand rows through the driver cost 40 ms
+        // on SQLite where the scan itself took 8.
+        let sql = format!(
+            "SELECT verdict, connector, COUNT(*) AS n, MIN(k) AS oldest FROM \
+             (SELECT verdict, connector, {order} AS k FROM {} WHERE {} ORDER BY {order} DESC LIMIT {}) w \
+             GROUP BY verdict, connector",
+            from.tables,
+            from.clause,
+            args.int(FACET_WINDOW as i64 + 1),
+            order = from.order,
+        );
+        let groups = self
+            .fetch_all(args.bound(&sql, org), "audit facets", |r| {
+                Ok(FacetGroup {
+                    verdict: rows::get(r, "verdict")?,
+                    connector: rows::get(r, "connector")?,
+                    count: rows::get(r, "n")?,
+                    oldest: rows::get(r, "oldest")?,
+                })
+            })
+            .await?;
+        Ok(AuditFacets::count(groups))
+    }
+
     /// Whether PostgreSQL's own estimate puts the words in many times more records than a
     /// facet window: such words skip the probe (which would read a window's worth of
     /// rows only to learn that) and walk at once. The estimate comes from the column's

@@ -187,11 +187,7 @@ impl ReadOps<'_> {
     /// One page of a search of the org's trail, with the counts for the whole filter.
     pub async fn audit_search(&self, s: &AuditSearch) -> Result<AuditResults, CoreError> {
         let q = self.audit_query(s).await?;
-        // Side by side: each is a read of its own.
-        let (records, facets) = tokio::try_join!(
-            self.audit_records(&q),
-            self.engine.store.audit_facets(self.who.org_id, &q.filter)
-        )?;
+        let (records, facets) = self.engine.store.audit_search(self.who.org_id, &q).await?;
         let next = records
             .last()
             .filter(|_| records.len() == q.limit as usize)

@@ -248,9 +248,14 @@ pub trait AuditStore: Send + Sync {
     /// A page of the records `q.filter` keeps, in `seq` order (newest or oldest first)
     /// after `q.cursor`.
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>>;
-    /// How many records `filter` keeps, per verdict and per connector, among its newest
-    /// [`FACET_WINDOW`] ([`AuditFacets::count`]).
-    async fn audit_facets(&self, org: OrgId, filter: &AuditFilter) -> StoreResult<AuditFacets>;
+    /// [`AuditStore::audit_page`] of `q`, and how many records its filter keeps, per
+    /// verdict and per connector, among its newest [`FACET_WINDOW`]
+    /// ([`AuditFacets::count`]). The search's words are looked up once for both.
+    async fn audit_search(
+        &self,
+        org: OrgId,
+        q: &AuditQuery,
+    ) -> StoreResult<(Vec<AuditRecord>, AuditFacets)>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
     async fn audit_after(
         &self,

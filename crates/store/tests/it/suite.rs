@@ -673,7 +673,8 @@ backend_tests! {
         let denied = AuditFilter { verdict: Some("DENY".into()), ..text(&["ws", "042"]) };
         let page = s.audit_page(o.id, &AuditQuery::newest(denied.clone(), 50)).await.unwrap();
         assert_eq!(seqs(page), hosts.iter().copied().filter(|n| n % 1000 == 0).collect::<Vec<_>>(), "{name}");
-        let f = s.audit_facets(o.id, &text(&["ws 042 corp"])).await.unwrap();
+        let (page, f) = s.audit_search(o.id, &AuditQuery::newest(text(&["ws 042 corp"]), 50)).await.unwrap();
+        assert_eq!(seqs(page), hosts, "{name}: the search's page is the page's");
         assert!(!f.limited, "{name}");
         let count = |v: &[arx_core::store::Facet], k: &str| v.iter().find(|f| f.value == k).map(|f| f.count);
         assert_eq!(count(&f.verdicts, "DENY"), Some(10), "{name}");
@@ -685,14 +686,14 @@ backend_tests! {
         assert_eq!(seqs(page), hosts, "{name}: analyzed, every record of the host");
         let page = s.audit_page(o.id, &AuditQuery::newest(text(&["corp 042"]), 50)).await.unwrap();
         assert_eq!(seqs(page), Vec::<i64>::new(), "{name}: analyzed, a phrase is in order");
-        let f = s.audit_facets(o.id, &text(&["corp 042"])).await.unwrap();
+        let f = s.audit_search(o.id, &AuditQuery::newest(text(&["corp 042"]), 50)).await.unwrap().1;
         assert!(f.verdicts.is_empty(), "{name}: analyzed, no facet for what is not found");
         let page = s.audit_page(o.id, &AuditQuery::newest(text(&["042", "corp ws"]), 50)).await.unwrap();
         assert_eq!(seqs(page), Vec::<i64>::new(), "{name}: analyzed, every phrase is required");
 
         let page = s.audit_page(o.id, &AuditQuery::newest(text(&["beaconing"]), 3)).await.unwrap();
         assert_eq!(seqs(page), vec![total, total - 1, total - 2], "{name}: the common word");
-        let f = s.audit_facets(o.id, &text(&["beaconing"])).await.unwrap();
+        let f = s.audit_search(o.id, &AuditQuery::newest(text(&["beaconing"]), 50)).await.unwrap().1;
         assert!(f.limited, "{name}");
         let counted: i64 = f.verdicts.iter().map(|v| v.count).sum();
         assert_eq!(counted, FACET_WINDOW as i64, "{name}: the newest window exactly");
@@ -700,7 +701,7 @@ backend_tests! {
 
         let none = s.audit_page(o.id, &AuditQuery::newest(text(&["nosuchword"]), 50)).await.unwrap();
         assert!(none.is_empty(), "{name}");
-        let f = s.audit_facets(o.id, &text(&["nosuchword"])).await.unwrap();
+        let f = s.audit_search(o.id, &AuditQuery::newest(text(&["nosuchword"]), 50)).await.unwrap().1;
         assert!(f.verdicts.is_empty() && !f.limited, "{name}");
     }
 }

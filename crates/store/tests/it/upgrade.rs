@@ -254,7 +254,7 @@ backend_tests! {
         assert_eq!(seqs(s.audit_page(org.id, &page(3, false)).await.unwrap()), vec![1], "{b:?}");
         assert_eq!(seqs(s.audit_page(org.id, &page(1, true)).await.unwrap()), vec![3], "{b:?}");
         assert_eq!(seqs(s.audit_page(org.id, &page(3, true)).await.unwrap()), Vec::<i64>::new(), "{b:?}");
-        let facets = s.audit_facets(org.id, &text(&["ws 042 corp"])).await.unwrap();
+        let facets = s.audit_search(org.id, &AuditQuery::newest(text(&["ws 042 corp"]), 50)).await.unwrap().1;
         assert!(!facets.limited && facets.verdicts.is_empty(), "{b:?}: {facets:?}");
         assert_eq!(find(text(&["contain", "042"]), org.id).await, vec![1], "{b:?}: every phrase");
         assert_eq!(find(text(&["042 ws"]), org.id).await, Vec::<i64>::new(), "{b:?}: a phrase is in order");
