@@ -615,6 +615,7 @@ pub struct AgentView {
 /// One of an agent's keys as its page lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeyRow {
+    pub id: String,
     pub prefix: String,
     pub created: String,
     pub revoked: Option<String>,

@@ -182,6 +182,7 @@ pub async fn seed(
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 declared_rate: Some(60),
+                replaces: None,
             })
             .await?;
         let (manifest, why) = match name {

@@ -13,9 +13,11 @@ use crate::components::page::{Page, PrevNext, query_param};
 use crate::components::table::{Column, Loaded, headers, rows_table, sort_headers};
 use crate::components::when::When;
 use crate::fmt::query_value;
+use crate::pages::agents::StatusAction;
 use crate::pages::audit::AuditTable;
 use crate::server_fns::agents::{
-    DECOMMISSION_FORM, DecommissionAgent, RollbackManifest, agent_detail, compare_manifests,
+    DECOMMISSION_FORM, DecommissionAgent, EDIT_FORM, IssueKey, RevokeKey, RollbackManifest,
+    SetAgentStatus, UpdateAgent, agent_detail, compare_manifests,
 };
 use crate::types::{AgentView, LineageRow};
 
@@ -26,7 +28,20 @@ pub fn AgentPage() -> impl IntoView {
     let versions_page = query_param("vpage");
     let retire = ServerAction::<DecommissionAgent>::new();
     let rollback = ServerAction::<RollbackManifest>::new();
-    let version = Signal::derive(move || retire.version().get() + rollback.version().get());
+    let actions = Actions {
+        status: ServerAction::new(),
+        issue: ServerAction::new(),
+        revoke: ServerAction::new(),
+        edit: ServerAction::new(),
+    };
+    let version = Signal::derive(move || {
+        retire.version().get()
+            + rollback.version().get()
+            + actions.status.version().get()
+            + actions.issue.version().get()
+            + actions.revoke.version().get()
+            + actions.edit.version().get()
+    });
     let data = Resource::new(
         move || (id(), versions_order(), versions_page(), version.get()),
         |(id, order, page, _)| agent_detail(id, order, page.parse().unwrap_or(0)),
@@ -38,6 +53,14 @@ pub fn AgentPage() -> impl IntoView {
             <ShownFlash flash />
             <Loaded data let:a>
                 <AgentCard a=a.clone() />
+                {
+                    let live = (a.status != "decommissioned").then(|| a.clone());
+                    view! {
+                        <OnlyFor me who=|m| m.is_admin>
+                            {live.clone().map(|a| view! { <AgentActions a actions flash /> })}
+                        </OnlyFor>
+                    }
+                }
                 <Versions a=a.clone() rollback me />
                 <Compare a=a.clone() />
                 <Activity a=a.clone() />
@@ -306,6 +329,110 @@ fn Confirm(text: String) -> impl IntoView {
     }
 }
 
+/// What an admin does to a live agent from its page.
+#[derive(Clone, Copy)]
+struct Actions {
+    status: ServerAction<SetAgentStatus>,
+    issue: ServerAction<IssueKey>,
+    revoke: ServerAction<RevokeKey>,
+    edit: ServerAction<UpdateAgent>,
+}
+
+/// Suspend or reactivate with a reason, issue a key once confirmed, and change the owner,
+/// description and labels.
+#[component]
+fn AgentActions(a: AgentView, actions: Actions, flash: Posted) -> impl IntoView {
+    let live: Vec<_> = a
+        .all_keys
+        .iter()
+        .filter(|k| k.revoked.is_none())
+        .cloned()
+        .collect();
+    let agent_id = a.id.clone();
+    let labels = a
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}:{v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <div class="card" data-testid="agent-actions">
+            <h2>"Act on this agent"</h2>
+            <div class="form-grid">
+                <div>
+                    <StatusAction
+                        action=actions.status
+                        id=a.id.clone()
+                        agent=a.name.clone()
+                        status=a.status.clone()
+                    />
+                </div>
+                <div>
+                    <RowAction
+                        action=actions.issue
+                        hidden=vec![("agent_id", a.id.clone())]
+                        label="Issue key"
+                        block=true
+                    >
+                        <label class="check small">
+                            <input type="checkbox" name="confirm" required />
+                            "one more credential that acts as this agent"
+                        </label>
+                    </RowAction>
+                </div>
+                {(!live.is_empty())
+                    .then(|| {
+                        view! {
+                            <ActionForm action=actions.revoke attr:data-testid="revoke-key">
+                                <input type="hidden" name="agent_id" value=agent_id />
+                                <label>
+                                    "Key to revoke"
+                                    <select name="key_id">
+                                        {live
+                                            .into_iter()
+                                            .map(|k| {
+                                                view! {
+                                                    <option value=k.id>
+                                                        {format!("{}… (issued {})", k.prefix, k.created)}
+                                                    </option>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </select>
+                                </label>
+                                " "
+                                <button type="submit" class="btn small danger">
+                                    "Revoke key"
+                                </button>
+                            </ActionForm>
+                        }
+                    })}
+            </div>
+            <h3>"Owner, description and labels"</h3>
+            <ActionForm action=actions.edit attr:class="form-grid" attr:data-testid="edit-agent">
+                <input type="hidden" name="agent_id" value=a.id.clone() />
+                <Refilled flash form=EDIT_FORM>
+                    <Field
+                        label="Owner email"
+                        name="owner"
+                        kind="email"
+                        required=true
+                        value=a.owner.clone()
+                    />
+                    <Field label="Labels" name="labels" value=labels.clone() wide=true />
+                    <Field
+                        label="Description"
+                        name="description"
+                        value=a.description.clone()
+                        wide=true
+                    />
+                </Refilled>
+                <SubmitRow label="Save" />
+            </ActionForm>
+        </div>
+    }
+}
+
 #[component]
 fn AgentCard(a: AgentView) -> impl IntoView {
     let graph = a.graph_svg.clone();
@@ -345,7 +472,7 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                 view! { {headers(&["Key", "Issued", "Last used (to the hour)", "State"])} },
                 a.all_keys.clone(),
                 |k| {
-                    let crate::types::KeyRow { prefix, created, revoked, last_used, unused_30d } = k;
+                    let crate::types::KeyRow { prefix, created, revoked, last_used, unused_30d, .. } = k;
                     view! {
                         <tr>
                             <td class="mono">{format!("{prefix}…")}</td>

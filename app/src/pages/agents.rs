@@ -232,6 +232,11 @@ pub fn AgentsPage() -> impl IntoView {
                                 placeholder="env:prod, team:soc"
                                 wide=true
                             />
+                            <Field
+                                label="Replaces (a decommissioned agent, optional)"
+                                name="replaces"
+                                placeholder="old-triage-agent"
+                            />
                         </Refilled>
                         <SubmitRow label="Create agent" />
                     </ActionForm>
@@ -290,7 +295,7 @@ fn Activity(a: crate::types::AgentRow) -> impl IntoView {
 
 /// Suspend an active agent, or reactivate a suspended or throttled one, with a reason.
 #[component]
-fn StatusAction(
+pub fn StatusAction(
     action: ServerAction<SetAgentStatus>,
     id: String,
     agent: String,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use arx_core::CoreError;
 use arx_core::audit::INTERCEPT;
 use arx_core::ids::{AgentId, InstanceId, KeyId, OrgId};
 use arx_core::model::{Agent, AgentKey, AgentStatus, Instance, Org};
@@ -107,7 +108,7 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
     }
 
     #[tracing::instrument(skip_all, fields(org = %a.org_id, agent = %a.id))]
-    async fn create_agent(&self, a: &Agent) -> StoreResult<()> {
+    async fn create_successor(&self, a: &Agent, replaces: Option<AgentId>) -> StoreResult<()> {
         let sql = format!(
             "INSERT INTO agents ({AGENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
@@ -122,25 +123,62 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
             .bind(i64::from(a.declared_rate))
             .bind(a.created_ms)
             .bind(a.manifest_version);
-        // The agent and its labels (what selectors read), together.
+        // The agent, its labels (what selectors read) and its place in a lineage, together.
         let mut tx = self.pool.begin().await.map_err(db_err("create agent"))?;
         insert
             .execute(&mut *tx)
             .await
             .map_err(db_err("create agent"))?;
-        for (key, value) in &a.labels {
-            in_org(
-                "INSERT INTO agent_labels (org_id, agent_id, key, value) VALUES ($1, $2, $3, $4)",
+        insert_labels(&mut tx, a).await?;
+        if let Some(old) = replaces {
+            let linked = in_org(
+                "UPDATE agent_retirements SET replaced_by = $2 \
+                 WHERE org_id = $1 AND agent_id = $3 AND replaced_by IS NULL",
                 a.org_id,
             )
             .bind(a.id.to_string())
-            .bind(key)
-            .bind(value)
+            .bind(old.to_string())
             .execute(&mut *tx)
             .await
             .map_err(db_err("create agent"))?;
+            if linked.rows_affected() != 1 {
+                return Err(CoreError::InvalidField {
+                    field: "replaces",
+                    message: format!("agent {old} is not a retired agent without a successor"),
+                });
+            }
         }
         tx.commit().await.map_err(db_err("create agent"))
+    }
+
+    async fn update_agent(&self, a: &Agent) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_err("update agent"))?;
+        let done = in_org(
+            "UPDATE agents SET owner = $3, description = $4, labels = $5 \
+             WHERE org_id = $1 AND id = $2",
+            a.org_id,
+        )
+        .bind(a.id.to_string())
+        .bind(&a.owner)
+        .bind(&a.description)
+        .bind(to_json(&a.labels)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err("update agent"))?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        in_org(
+            "DELETE FROM agent_labels WHERE org_id = $1 AND agent_id = $2",
+            a.org_id,
+        )
+        .bind(a.id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err("update agent"))?;
+        insert_labels(&mut tx, a).await?;
+        tx.commit().await.map_err(db_err("update agent"))?;
+        Ok(true)
     }
 
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>> {
@@ -463,4 +501,21 @@ sqlx::query(&format!(
         )
         .await
     }
+}
+
+/// The agent's labels as rows of `agent_labels` (what label selectors read).
+async fn insert_labels(tx: &mut sqlx::Transaction<'_, sqlx::Any>, a: &Agent) -> StoreResult<()> {
+    for (key, value) in &a.labels {
+        in_org(
+            "INSERT INTO agent_labels (org_id, agent_id, key, value) VALUES ($1, $2, $3, $4)",
+            a.org_id,
+        )
+        .bind(a.id.to_string())
+        .bind(key)
+        .bind(value)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err("agent labels"))?;
+    }
+    Ok(())
 }

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use arx_core::CoreError;
+use arx_core::audit::event::SealedRecords;
 use arx_core::audit::{AuditDraft, AuditRecord, ChainHead, seal};
-use arx_core::ids::{OrgId, RecordId};
+use arx_core::ids::{AgentId, OrgId, RecordId};
 use arx_core::stages::{self, Stage, timed};
 use arx_core::store::{
     AgentCalls, AuditFacets, AuditFilter, AuditQuery, AuditStore, FACET_WINDOW, FacetGroup,
@@ -314,6 +315,40 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         .await
         .map_err(db_err("audit count"))?;
         rows::get(&row, "n")
+    }
+
+    async fn records_about(&self, org: OrgId, agent: AgentId) -> StoreResult<SealedRecords> {
+        // From the agent and actor indexes: the span is counted, not walked.
+        let row = in_org(
+            "SELECT COUNT(*) AS n, MIN(seq) AS first_seq, MAX(seq) AS last_seq FROM audit_records \
+             WHERE org_id = $1 AND (agent_id = $2 OR actor = $2)",
+            org,
+        )
+        .bind(agent.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_err("records of an agent"))?;
+        let last_seq: Option<i64> = rows::get(&row, "last_seq")?;
+        let last_hash = match last_seq {
+            None => None,
+            Some(seq) => Some(
+                in_org(
+                    "SELECT hash FROM audit_records WHERE org_id = $1 AND seq = $2",
+                    org,
+                )
+                .bind(seq)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_err("records of an agent"))
+                .and_then(|r| rows::get(&r, "hash"))?,
+            ),
+        };
+        Ok(SealedRecords {
+            count: rows::count(&row, "n")? as u64,
+            first_seq: rows::get(&row, "first_seq")?,
+            last_seq,
+            last_hash,
+        })
     }
 }
 

@@ -197,20 +197,67 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             }
             Err(other) => return Err(ApiError(CoreError::InvalidRequest(other.body_text()))),
         };
-        if !value.is_object() {
-            return Err(ApiError(CoreError::InvalidRequest(
-                "the body must be a JSON object".into(),
-            )));
+        typed(value, "JSON").map(JsonBody)
+    }
+}
+
+/// `value` as a `T`; a missing or malformed field is a 400 naming it.
+fn typed<T: DeserializeOwned>(value: serde_json::Value, format: &str) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError(CoreError::InvalidRequest(format!(
+            "the body must be a {format} object"
+        ))));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let message = match e.path().to_string() {
+            p if p == "." => format!("the body: {}", e.inner()),
+            p => format!("the body's {p}: {}", e.inner()),
+        };
+        ApiError(CoreError::InvalidRequest(message))
+    })
+}
+
+/// The largest YAML body read (a manifest is a few kilobytes).
+pub const YAML_LIMIT: usize = 256 * 1024;
+
+/// Whether the request says its body is YAML (`application/yaml`, `application/x-yaml`
+/// or `text/yaml`).
+pub fn is_yaml(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            ["application/yaml", "application/x-yaml", "text/yaml"]
+                .iter()
+                .any(|y| m.eq_ignore_ascii_case(y))
+        })
+}
+
+/// A YAML body as the JSON value it denotes; a syntax error is a 400 saying where.
+pub fn yaml_value(body: &[u8]) -> Result<serde_json::Value, CoreError> {
+    serde_norway::from_slice(body)
+        .map_err(|e| CoreError::InvalidRequest(format!("the body is not valid YAML: {e}")))
+}
+
+/// A body in JSON, or in YAML when its `Content-Type` says so (manifests are written in
+/// either); otherwise as [`JsonBody`].
+pub struct JsonOrYaml<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonOrYaml<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_yaml(req.headers()) {
+            return JsonBody::from_request(req, state)
+                .await
+                .map(|JsonBody(t)| JsonOrYaml(t));
         }
-        serde_path_to_error::deserialize(value)
-            .map(JsonBody)
-            .map_err(|e| {
-                let message = match e.path().to_string() {
-                    p if p == "." => format!("the body: {}", e.inner()),
-                    p => format!("the body's {p}: {}", e.inner()),
-                };
-                ApiError(CoreError::InvalidRequest(message))
-            })
+        let body = axum::body::to_bytes(req.into_body(), YAML_LIMIT)
+            .await
+            .map_err(|_| ApiError(CoreError::PayloadTooLarge { limit: YAML_LIMIT }))?;
+        typed(yaml_value(&body)?, "YAML").map(JsonOrYaml)
     }
 }
 

@@ -25,7 +25,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::extract::{QueryParams, bearer};
+use super::extract::{QueryParams, bearer, is_yaml, yaml_value};
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 
@@ -304,7 +304,10 @@ enum RanOrGranted {
     path = "/v1/agents/register",
     tag = "sdk",
     security(("agentKey" = [])),
-    request_body = Registration,
+    request_body(content(
+        (Registration = "application/json"),
+        (Registration = "application/yaml"),
+    )),
     responses(
         (status = 200, description = "The manifest is the version in force: published now (narrower or equal in scope), or unchanged", body = Registered),
         (status = 202, description = "It widens the agent's scope: a reviewer decides; poll GET /v1/sdk/approvals/{id}", body = Pending),
@@ -315,14 +318,24 @@ enum RanOrGranted {
     )
 )]
 async fn register(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let parsed = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&body))
-        .map_err(|e| {
+    fn registration<E: std::fmt::Display>(
+        r: Result<Registration, serde_path_to_error::Error<E>>,
+    ) -> Result<Registration, CoreError> {
+        r.map_err(|e| {
             CoreError::InvalidRequest(format!(
                 "the body is not a valid registration ({{manifest, reason, wait_seconds?}}): {}: {}",
                 e.path(),
                 e.inner()
             ))
-        });
+        })
+    }
+    let parsed = if is_yaml(&headers) {
+        yaml_value(&body).and_then(|v| registration(serde_path_to_error::deserialize(v)))
+    } else {
+        registration(serde_path_to_error::deserialize(
+            &mut serde_json::Deserializer::from_slice(&body),
+        ))
+    };
     executed_response(
         s.engine
             .register_manifest(bearer(&headers).as_deref(), parsed)

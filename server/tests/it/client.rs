@@ -66,6 +66,10 @@ impl Client<'_> {
         self.send(Method::PUT, path, body).await
     }
 
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(Method::PATCH, path, body).await
+    }
+
     /// `POST /v1/admin/approvals/{id}/approve|deny`, with `{"comment": …}` or `{}`.
     pub async fn decide(&self, id: &str, d: Decision, comment: Option<&str>) -> (u16, Value) {
         let body = comment.map_or_else(|| json!({}), |c| json!({ "comment": c }));

@@ -24,6 +24,7 @@ mod oidc;
 mod policy;
 mod registration;
 mod registry;
+mod registry_edits;
 mod registry_graphs;
 mod responses;
 mod rule_edits;

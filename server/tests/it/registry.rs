@@ -7,7 +7,7 @@ use arx_core::registry::Manifest;
 use arx_testkit::backend_tests;
 use serde_json::{Value, json};
 
-use crate::harness::{TestServer, contain, error_message};
+use crate::harness::{TestServer, contain, containments, error_message, texts};
 
 /// A new agent of the demo org with no manifest yet, and a key: (id, key).
 pub(crate) async fn new_agent(s: &TestServer, name: &str) -> (String, String) {
@@ -65,6 +65,71 @@ fn manifest(ops: &[&str], rate: u32) -> Value {
         "model": "claude-sonnet-4",
     })
 }
+
+/// A manifest declaring `connectors` (name → operation ids or globs), in prod only, at
+/// `rate` calls a minute, handling exactly `classes`.
+fn declared(connectors: Value, rate: u32, classes: &[&str]) -> Value {
+    json!({
+        "connectors": connectors,
+        "rate_per_minute": rate,
+        "environments": ["prod"],
+        "data_classes": classes,
+        "purpose": "a test agent",
+        "model": "",
+    })
+}
+
+/// The latest `execute.intercept` record of the agent `id`.
+async fn last_intercept(s: &TestServer, id: &str) -> Value {
+    let mut mine = s.audit_of("execute.intercept").await;
+    mine.retain(|r| r["fields"]["agent_id"] == id);
+    mine.pop()
+        .unwrap_or_else(|| panic!("no intercept record of {id}"))
+}
+
+/// The one drift alert of the agent `id` (fails the test if it has none or several).
+async fn only_alert(s: &TestServer, id: &str) -> Value {
+    let mut all = alerts(s, &format!("agent={id}")).await;
+    assert_eq!(all.len(), 1, "{}: {all:?}", s.backend);
+    all.pop().unwrap()
+}
+
+/// The grant that the approval request `approval` asked for, as `GET /v1/admin/grants`
+/// lists it.
+async fn grant_approved_by(s: &TestServer, approval: &str) -> Value {
+    let (st, list) = s.admin().get("/v1/admin/grants").await;
+    assert_eq!(st, 200, "{list}");
+    let grants = list["grants"].as_array().unwrap();
+    let found = grants.iter().find(|g| g["approval_id"] == approval);
+    found
+        .unwrap_or_else(|| panic!("no grant of {approval}: {list}"))
+        .clone()
+}
+
+/// `POST /v1/sdk/execute` of `body` as `key`, answered at once: the status, the
+/// `Retry-After` header and the body.
+async fn execute_raw(s: &TestServer, key: &str, mut body: Value) -> (u16, Option<String>, Value) {
+    body["wait_seconds"] = json!(0);
+    let r = s
+        .http
+        .post(s.url("/v1/sdk/execute"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, retry, r.json().await.unwrap_or(Value::Null))
+}
+
+/// A policy whose only rule permits every call, whatever its score: a call it does not
+/// decide was refused before any rule ran.
+const PERMIT_ALL: &str =
+    "rules:\n- id: permit-all\n  when: \"*.*\"\n  then: PERMIT\n  exempt_from_thresholds: true\n";
 
 backend_tests! {
     async fn manifest_versions_never_change_and_their_hashes_are_in_the_chain(s: TestServer) {
@@ -287,6 +352,159 @@ backend_tests! {
 }
 
 backend_tests! {
+    async fn the_gate_denies_an_undeclared_connector_before_any_rule_and_suspends(s: TestServer) {
+        // A rule permits everything: the gate must refuse before it is consulted.
+        assert_eq!(s.put_policy(&s.admin_token(), PERMIT_ALL).await, 200, "{}", s.backend);
+        let (id, key) = new_agent(&s, "edr-only").await;
+        let classes = ["security_telemetry", "identity", "pii"];
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"], "okta": ["users:read"]}), 60, &classes)).await;
+        // Version 2 drops Okta; it is the version in force.
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"]}), 60, &classes)).await;
+        let okta_requests = || s.sim().requests().iter().filter(|r| r.connector == "okta").count();
+        let before = okta_requests();
+
+        let (st, b) = s.execute(&key, crate::harness::okta_users()).await;
+        assert_eq!((st, b["error"]["code"].as_str()), (403, Some("permission_denied")), "{}: {b}", s.backend);
+        assert_eq!(error_message(&b), "denied by policy: undeclared connector okta (read users:read): not in the agent's manifest (version 2)");
+        assert_eq!(okta_requests(), before, "nothing reached Okta");
+        // (The same call by an agent that declares Okta does reach it.)
+        s.execute_permitted(&s.agent_key("triage-agent"), crate::harness::okta_users()).await;
+        assert_eq!(okta_requests(), before + 1);
+        // The intercept record: denied by the gate, no rule, the version in force.
+        let i = last_intercept(&s, &id).await;
+        assert_eq!(i["id"], b["error"]["audit_id"]);
+        let f = &i["fields"];
+        assert_eq!((f["verdict"].as_str(), f["policy_id"].as_str(), &f["rule_id"]), (Some("DENY"), Some("gate:manifest"), &Value::Null), "{i}");
+        assert_eq!(f["manifest_version"], 2);
+
+        // A drift alert with the defaults: an undeclared connector is high, high suspends.
+        let a = only_alert(&s, &id).await;
+        assert_eq!(a["signal"], json!({"kind": "undeclared_connector", "connector": "okta", "operation": "users:read", "writes": false, "critical": false}));
+        assert_eq!((a["severity"].as_str(), a["action"].as_str(), a["status"].as_str()), (Some("high"), Some("suspend"), Some("open")), "{a}");
+        assert_eq!((a["manifest_version"].as_i64(), a["occurrences"].as_i64()), (Some(2), Some(1)));
+        assert_eq!(a["audit_id"], i["id"], "the alert points at the intercept record");
+        let detected = s.audit_of("drift.detected").await.pop().unwrap();
+        assert_eq!((detected["fields"]["agent_id"].as_str(), detected["fields"]["severity"].as_str(), detected["fields"]["action"].as_str()),
+            (Some(id.as_str()), Some("high"), Some("suspend")), "{detected}");
+        assert_eq!(status_of(&s, &id).await, "suspended");
+        let suspended = s.audit_of("agent.suspended").await.pop().unwrap();
+        assert!(suspended["fields"]["reason"].as_str().unwrap().contains("undeclared connector okta"), "{suspended}");
+    }
+
+    async fn the_gate_denies_an_instance_in_an_undeclared_environment_and_suspends(s: TestServer) {
+        assert_eq!(s.put_policy(&s.admin_token(), PERMIT_ALL).await, 200, "{}", s.backend);
+        // Every Jira operation is declared, in prod only; the demo's Jira is in staging.
+        let (id, key) = new_agent(&s, "prod-only").await;
+        publish(&s, &id, declared(json!({"jira": ["issues:*"]}), 60, &["tickets", "pii"])).await;
+
+        let search = json!({"connector": "jira", "operation": "issues:read", "params": {"jql": "project = SEC"}});
+        let (st, b) = s.execute(&key, search).await;
+        assert_eq!((st, b["error"]["code"].as_str()), (403, Some("permission_denied")), "{}: {b}", s.backend);
+        assert_eq!(error_message(&b), "denied by policy: undeclared environment staging: not in the agent's manifest (version 1)");
+        let i = last_intercept(&s, &id).await;
+        let f = &i["fields"];
+        assert_eq!((f["verdict"].as_str(), f["policy_id"].as_str(), &f["rule_id"]), (Some("DENY"), Some("gate:manifest"), &Value::Null), "{i}");
+        assert_eq!((f["manifest_version"].as_i64(), f["environment"].as_str()), (Some(1), Some("staging")), "{i}");
+
+        // High by default, and high suspends.
+        let a = only_alert(&s, &id).await;
+        assert_eq!(a["signal"], json!({"kind": "undeclared_environment", "environment": "staging"}));
+        assert_eq!((a["severity"].as_str(), a["action"].as_str()), (Some("high"), Some("suspend")), "{a}");
+        assert_eq!((a["manifest_version"].as_i64(), &a["audit_id"]), (Some(1), &i["id"]));
+        assert_eq!(status_of(&s, &id).await, "suspended");
+    }
+
+    async fn an_active_grant_lifts_the_gate_for_what_it_covers_and_only_while_active(s: TestServer) {
+        let (id, key) = new_agent(&s, "grantee").await;
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"]}), 60, &["security_telemetry", "asset_inventory"])).await;
+        let hosts = json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}});
+
+        // Without a grant: denied at the gate (an undeclared read: a low alert, no action).
+        let (st, b) = s.execute(&key, hosts.clone()).await;
+        assert_eq!(st, 403, "{}: {b}", s.backend);
+        assert_eq!(last_intercept(&s, &id).await["fields"]["policy_id"], "gate:manifest");
+        assert_eq!(only_alert(&s, &id).await["occurrences"], 1);
+
+        // A reviewer grants hosts:read for 15 minutes.
+        let (st, g) = s.client(&key)
+            .post("/v1/sdk/grants", json!({"connector": "crowdstrike", "operations": ["hosts:read"], "ttl": "15m", "reason": "inventory sweep", "wait_seconds": 0}))
+            .await;
+        assert_eq!(st, 202, "{g}");
+        let approval = g["approval_id"].as_str().unwrap().to_string();
+        let (st, d) = s.admin().approve(&approval, Some("for the sweep")).await;
+        assert_eq!((st, d["approval"]["status"].as_str()), (200, Some("executed")), "{d}");
+
+        // Covered: past the gate to the policy (a low read, permitted by default), and no drift.
+        let out = s.execute_permitted(&key, hosts.clone()).await;
+        assert_eq!(out["verdict"], "PERMIT");
+        let f = last_intercept(&s, &id).await["fields"].clone();
+        assert_eq!((f["policy_id"].as_str(), f["manifest_version"].as_i64()), (Some("default:low"), Some(1)), "{f}");
+        assert_eq!(only_alert(&s, &id).await["occurrences"], 1, "a granted call is not drift");
+        assert_eq!(status_of(&s, &id).await, "active");
+
+        // Revoked: the gate is back.
+        let grant = grant_approved_by(&s, &approval).await["id"].as_str().unwrap().to_string();
+        let (st, r) = s.admin().post(&format!("/v1/admin/grants/{grant}/revoke"), json!({"reason": "sweep done"})).await;
+        assert_eq!((st, r["grant"]["status"].as_str()), (200, Some("revoked")), "{r}");
+        let (st, b) = s.execute(&key, hosts).await;
+        assert_eq!(st, 403, "{b}");
+        assert_eq!(last_intercept(&s, &id).await["fields"]["policy_id"], "gate:manifest");
+        assert_eq!(only_alert(&s, &id).await["occurrences"], 2);
+    }
+
+    async fn an_undeclared_data_class_is_medium_and_throttles_to_the_declared_rate(s: TestServer) {
+        // hosts:read is declared, but it reads asset_inventory, which is not.
+        let (id, key) = new_agent(&s, "classy").await;
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read", "hosts:read"]}), 2, &["security_telemetry"])).await;
+        let hosts = json!({"connector": "crowdstrike", "operation": "hosts:read", "params": {}});
+
+        // Data-class drift does not gate: the call runs, and the policy decided it.
+        let out = s.execute_permitted(&key, hosts).await;
+        assert_eq!(out["verdict"], "PERMIT");
+        assert_eq!(last_intercept(&s, &id).await["fields"]["policy_id"], "default:low");
+        let a = only_alert(&s, &id).await;
+        assert_eq!(a["signal"], json!({"kind": "undeclared_data_class", "class": "asset_inventory"}));
+        assert_eq!((a["severity"].as_str(), a["action"].as_str(), a["manifest_version"].as_i64()), (Some("medium"), Some("throttle"), Some(1)), "{}: {a}", s.backend);
+        assert_eq!(status_of(&s, &id).await, "throttled");
+
+        // Throttled to its declared 2 a minute: the 2nd call runs, the 3rd is a 429.
+        s.execute_permitted(&key, detections()).await;
+        let (st, retry, b) = execute_raw(&s, &key, detections()).await;
+        assert_eq!((st, retry.as_deref(), b["error"]["code"].as_str()), (429, Some("60"), Some("rate_limited")), "{b}");
+        assert_eq!(status_of(&s, &id).await, "throttled", "no auto-resume");
+    }
+
+    async fn a_rate_above_three_times_the_declared_one_is_high_and_suspends(s: TestServer) {
+        // detections:read is permitted by a rule, so what refuses a call later is the gate.
+        let yaml = "rules:\n- id: detections-open\n  when: crowdstrike.detections:read\n  then: PERMIT\n  exempt_from_thresholds: true\n";
+        assert_eq!(s.put_policy(&s.admin_token(), yaml).await, 200, "{}", s.backend);
+        let (id, key) = new_agent(&s, "busy").await;
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"]}), 10, &["security_telemetry"])).await;
+        for _ in 0..4 {
+            s.execute_permitted(&key, detections()).await;
+        }
+        assert!(alerts(&s, &format!("agent={id}")).await.is_empty(), "4 calls of 10 a minute");
+
+        // Version 2 declares one call a minute; the 5th call of the minute is above 3x.
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"]}), 1, &["security_telemetry"])).await;
+        let out = s.execute_permitted(&key, detections()).await;
+        assert_eq!(out["verdict"], "PERMIT", "rate drift does not gate the call that raises it");
+        let a = only_alert(&s, &id).await;
+        assert_eq!(a["signal"], json!({"kind": "rate_above_declared", "observed": 5, "declared": 1}));
+        assert_eq!((a["severity"].as_str(), a["action"].as_str(), a["manifest_version"].as_i64()), (Some("high"), Some("suspend"), Some(2)), "{a}");
+        assert_eq!(status_of(&s, &id).await, "suspended");
+
+        // Every later call: denied at the status gate with risk 100, before the rule.
+        let (st, b) = s.execute(&key, detections()).await;
+        assert_eq!((st, b["error"]["code"].as_str(), b["error"]["risk_score"].as_i64()), (403, Some("permission_denied"), Some(100)), "{b}");
+        let i = last_intercept(&s, &id).await;
+        let f = &i["fields"];
+        assert_eq!((f["policy_id"].as_str(), &f["rule_id"], f["risk"]["score"].as_i64()), (Some("gate:agent_status"), &Value::Null, Some(100)), "{i}");
+        assert_eq!(only_alert(&s, &id).await["occurrences"], 1, "a suspended agent's calls raise no drift");
+    }
+}
+
+backend_tests! {
     async fn agents_from_before_manifests_get_generated_ones_once_and_are_not_locked_out(s: TestServer) {
         use arx_core::audit::{Actor, AuditDraft};
         use arx_core::ids::{AgentId, OrgId, RecordId};
@@ -436,6 +654,89 @@ backend_tests! {
         // Another org sees nothing of it.
         let other = s.other_org_admin().await;
         assert_eq!(s.client(&other).get(&format!("/v1/admin/agents/{new}/lineage")).await.0, 404);
+    }
+
+    async fn decommissioning_ends_grants_tells_waiting_agents_and_lineage_walks_three_generations(s: TestServer) {
+        let s = std::sync::Arc::new(s);
+        let (a, key) = new_agent(&s, "gen-a").await;
+        publish(&s, &a, crate::harness::open_manifest(&["crowdstrike", "okta"])["manifest"].clone()).await;
+        let (b, _) = new_agent(&s, "gen-b").await;
+        let (c, _) = new_agent(&s, "gen-c").await;
+
+        // Two calls wait for a reviewer: one long-polls its approval, one waits in execute.
+        let polled = s.escalate(&key, contain("h-7")).await;
+        let poller = {
+            let (s, key, polled) = (s.clone(), key.clone(), polled.clone());
+            tokio::spawn(async move { s.client(&key).poll(&polled, 20).await })
+        };
+        let executor = {
+            let (s, key) = (s.clone(), key.clone());
+            tokio::spawn(async move {
+                let mut body = contain("h-8");
+                body["wait_seconds"] = json!(20);
+                s.execute(&key, body).await
+            })
+        };
+        let waiting = loop {
+            let (_, q) = s.admin().get("/v1/admin/approvals?status=pending").await;
+            let found = q["approvals"].as_array().unwrap().iter()
+                .find(|p| p["agent_id"] == a.as_str() && p["id"] != polled.as_str())
+                .map(|p| p["id"].as_str().unwrap().to_string());
+            if let Some(id) = found {
+                break id;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        // And an active grant (Okta suspensions, 15 minutes).
+        let (st, g) = s.client(&key)
+            .post("/v1/sdk/grants", json!({"connector": "okta", "operations": ["users:suspend"], "ttl": "15m", "reason": "lock out the phished user", "wait_seconds": 0}))
+            .await;
+        assert_eq!(st, 202, "{}: {g}", s.backend);
+        let grant_approval = g["approval_id"].as_str().unwrap().to_string();
+        let (st, d) = s.admin().approve(&grant_approval, None).await;
+        assert_eq!((st, d["approval"]["status"].as_str()), (200, Some("executed")), "{d}");
+        assert_eq!(grant_approved_by(&s, &grant_approval).await["status"], "active");
+
+        // A is replaced by B.
+        let (st, d) = s.admin()
+            .post(&format!("/v1/admin/agents/{a}/decommission"), json!({"reason": "replaced by gen-b", "retention_class": "standard", "replaced_by": b}))
+            .await;
+        assert_eq!(st, 200, "{d}");
+        assert_eq!(d["ended_grants"], 1, "{d}");
+        let mut cancelled: Vec<String> = d["cancelled_approvals"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        cancelled.sort();
+        let mut expected = vec![polled.clone(), waiting.clone()];
+        expected.sort();
+        assert_eq!(cancelled, expected);
+
+        // Both waiting calls are told, at once, that the request was cancelled and why.
+        for (waiter, id) in [(poller, &polled), (executor, &waiting)] {
+            let (st, out) = waiter.await.unwrap();
+            assert_eq!((st, out["error"]["code"].as_str(), out["error"]["approval_id"].as_str()), (409, Some("approval_cancelled"), Some(id.as_str())), "{out}");
+            assert_eq!(error_message(&out), "the approval request was cancelled: the agent was decommissioned: replaced by gen-b");
+        }
+        assert_eq!(containments(&s), 0, "neither call ran");
+        // The grant is over, with the reason.
+        let grant = grant_approved_by(&s, &grant_approval).await;
+        assert_eq!((grant["status"].as_str(), grant["ended_reason"].as_str()), (Some("revoked"), Some("the agent was decommissioned: replaced by gen-b")), "{grant}");
+        assert!(grant["ended_ms"].is_i64(), "{grant}");
+
+        // B is replaced by C: C's lineage walks back to B, then A, each with its reason.
+        let (st, _) = s.admin()
+            .post(&format!("/v1/admin/agents/{b}/decommission"), json!({"reason": "replaced by gen-c", "retention_class": "standard", "replaced_by": c}))
+            .await;
+        assert_eq!(st, 200);
+        let (st, l) = s.admin().get(&format!("/v1/admin/agents/{c}/lineage")).await;
+        assert_eq!(st, 200, "{l}");
+        assert_eq!((l["agent"]["name"].as_str(), &l["retirement"]), (Some("gen-c"), &Value::Null), "{l}");
+        let walked: Vec<(&str, &str, &str)> = l["predecessors"].as_array().unwrap().iter()
+            .map(|p| (p["agent"].as_str().unwrap(), p["reason"].as_str().unwrap(), p["replaced_by"].as_str().unwrap()))
+            .collect();
+        assert_eq!(walked, vec![("gen-b", "replaced by gen-c", c.as_str()), ("gen-a", "replaced by gen-b", b.as_str())]);
+        // From the middle: its own retirement, and one predecessor.
+        let (_, mid) = s.admin().get(&format!("/v1/admin/agents/{b}/lineage")).await;
+        assert_eq!(mid["retirement"]["reason"], "replaced by gen-c");
+        assert_eq!(texts(&mid["predecessors"], "agent"), vec!["gen-a"]);
     }
 }
 

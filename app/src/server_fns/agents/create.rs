@@ -8,35 +8,55 @@ pub async fn create_agent(
     owner: String,
     description: String,
     labels: String,
+    /// A retired agent this one takes over from, by name (optional).
+    replaces: Option<String>,
 ) -> Result<(), ServerFnError> {
-    use super::super::ssr::{engine, flash_form, principal, to_error};
+    use super::super::ssr::{engine, flash_form, principal};
     use arx_core::engine::NewAgent;
     let p = principal().await?;
     let engine = engine();
+    let replaces = replaces.unwrap_or_default();
     let typed = [
         ("name", name.as_str()),
         ("owner", owner.as_str()),
         ("description", description.as_str()),
         ("labels", labels.as_str()),
+        ("replaces", replaces.as_str()),
     ];
-    let r = match parse_labels(&labels) {
-        Err(message) => Err(arx_core::CoreError::InvalidField {
-            field: "labels",
-            message,
-        }),
-        Ok(labels) => {
-            let admin = engine.admin(&p).map_err(to_error)?;
-            admin
-                .create_agent(NewAgent {
-                    name: name.clone(),
-                    owner: owner.clone(),
-                    description: description.clone(),
-                    labels,
-                    declared_rate: None,
-                })
-                .await
-        }
-    };
+    let r = async {
+        let labels =
+            parse_labels(&labels).map_err(|message| arx_core::CoreError::InvalidField {
+                field: "labels",
+                message,
+            })?;
+        // The predecessor by name, in this org (the engine checks it is retired).
+        let replaces = match replaces.trim() {
+            "" => None,
+            old => Some(
+                engine
+                    .reader(&p)
+                    .agent_named(old)
+                    .await?
+                    .ok_or_else(|| arx_core::CoreError::InvalidField {
+                        field: "replaces",
+                        message: format!("no agent of this org is named '{old}'"),
+                    })?
+                    .id,
+            ),
+        };
+        engine
+            .admin(&p)?
+            .create_agent(NewAgent {
+                name: name.clone(),
+                owner: owner.clone(),
+                description: description.clone(),
+                labels,
+                declared_rate: None,
+                replaces,
+            })
+            .await
+    }
+    .await;
     flash_form("agent", r, &typed, |a| {
         (
             format!(

@@ -80,6 +80,7 @@ pub async fn agent_detail(
         .map(|k| crate::types::KeyRow {
             unused_30d: k.revoked_ms.is_none()
                 && k.last_used_ms.unwrap_or(k.created_ms) < now - KEY_UNUSED_MS,
+            id: k.id.to_string(),
             prefix: k.prefix,
             created: format_ms(k.created_ms),
             revoked: k.revoked_ms.map(format_ms),

@@ -1,5 +1,6 @@
 //! The connector graph drawn as SVG on the server (readable without JavaScript): the
-//! agent, its connectors, and their operations; writes in orange, reads in grey, what it
+//! agent, its connectors with their instances (one the manifest's environments do not
+//! reach is struck through), and their operations; writes in orange, reads in grey, what it
 //! tried without declaring it dashed in red with how often, personal data marked; an
 //! operation the policy in force gates (ESCALATE or DENY) has a lock and the verdict and
 //! rule beside it.
@@ -23,30 +24,57 @@ pub(crate) fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// The height of one instance's line in a connector's box.
+const INSTANCE_ROW: i32 = 16;
+
+/// The rows a connector takes: one per operation, or enough for its box of instances.
+fn rows_of(c: &arx_core::registry::GraphConnector) -> i32 {
+    let ops = i32::try_from(c.operations.len().max(1)).unwrap_or(1);
+    let box_height = 24 + i32::try_from(c.instances.len()).unwrap_or(0) * INSTANCE_ROW;
+    ops.max((box_height + ROW - 1) / ROW)
+}
+
 /// The SVG of `g` (an `<svg>` element, scaled to its box by its `viewBox`).
 pub fn graph_svg(g: &Graph) -> String {
     let ops: usize = g.connectors.iter().map(|c| c.operations.len().max(1)).sum();
-    let rows = i32::try_from(ops).unwrap_or(i32::MAX / ROW);
+    let rows: i32 = g.connectors.iter().map(rows_of).sum();
     let groups = i32::try_from(g.connectors.len()).unwrap_or(0);
     let height = TOP + rows * ROW + groups * GAP + 90;
     let mut body = String::new();
     let mut y = TOP;
     let mut centers = Vec::new();
     for c in &g.connectors {
-        let n = i32::try_from(c.operations.len().max(1)).unwrap_or(1);
-        let cy = y + n * ROW / 2 - ROW / 2 + 11;
+        let n = rows_of(c);
+        let ops_n = i32::try_from(c.operations.len().max(1)).unwrap_or(1);
+        let instances = i32::try_from(c.instances.len()).unwrap_or(0);
+        let box_height = 24 + instances * INSTANCE_ROW;
+        let cy = y + ops_n.max(1) * ROW / 2 - ROW / 2 + 11;
+        let top = (cy - 12).min(y + n * ROW - box_height).max(y);
         centers.push(cy);
         let (stroke, dash) = match c.declared {
             true => ("#5b6474", ""),
             false => ("#c01048", " stroke-dasharray=\"5 4\""),
         };
         body.push_str(&format!(
-            "<rect x=\"250\" y=\"{}\" width=\"180\" height=\"24\" rx=\"6\" fill=\"#fff\" stroke=\"{stroke}\"{dash}/>\
+            "<rect x=\"250\" y=\"{top}\" width=\"180\" height=\"{box_height}\" rx=\"6\" fill=\"#fff\" stroke=\"{stroke}\"{dash}/>\
              <text x=\"260\" y=\"{}\" class=\"g-connector\">{}</text>",
-            cy - 12,
-            cy + 4,
+            top + 16,
             esc(&c.name)
         ));
+        for (k, i) in c.instances.iter().enumerate() {
+            let iy = top + 24 + i32::try_from(k).unwrap_or(0) * INSTANCE_ROW + 8;
+            let (class, note) = match i.reachable {
+                true => ("g-instance", ""),
+                false => ("g-instance g-unreached", " · env not declared"),
+            };
+            body.push_str(&format!(
+                "<text x=\"268\" y=\"{iy}\" class=\"{class}\" data-instance=\"{}\" data-reachable=\"{}\">▸ {} · {}{note}</text>",
+                esc(&i.name),
+                i.reachable,
+                esc(&shorten(&i.name, 14)),
+                i.environment.as_str(),
+            ));
+        }
         for (i, o) in c.operations.iter().enumerate() {
             let oy = y + i32::try_from(i).unwrap_or(0) * ROW + 11;
             let (color, dash, note) = match (o.declared, o.writes) {
@@ -81,7 +109,7 @@ pub fn graph_svg(g: &Graph) -> String {
         }
         y += n * ROW + GAP;
     }
-    let ay = TOP + (y - TOP) / 2 - 16;
+    let ay = (TOP + (y - TOP) / 2 - 16).max(TOP);
     for cy in &centers {
         body.push_str(&format!(
             "<path d=\"M190 {} C 220 {}, 220 {cy}, 250 {cy}\" fill=\"none\" stroke=\"#98a2b3\" stroke-width=\"1.6\"/>",
@@ -98,7 +126,7 @@ pub fn graph_svg(g: &Graph) -> String {
     );
     format!(
         "<svg viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" aria-label=\"{}\" class=\"graph graph-wide\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <text x=\"10\" y=\"18\" class=\"g-head\">agent</text><text x=\"250\" y=\"18\" class=\"g-head\">connectors</text><text x=\"510\" y=\"18\" class=\"g-head\">operations</text>\
+         <text x=\"10\" y=\"18\" class=\"g-head\">agent</text><text x=\"250\" y=\"18\" class=\"g-head\">connectors ▸ instances</text><text x=\"510\" y=\"18\" class=\"g-head\">operations</text>\
          <rect x=\"10\" y=\"{ay}\" width=\"180\" height=\"32\" rx=\"8\" fill=\"#151a23\"/>\
          <text x=\"22\" y=\"{}\" class=\"g-agent\">{}</text>{body}\
          <g class=\"g-legend\"><circle cx=\"16\" cy=\"{legend_y}\" r=\"4\" fill=\"#98a2b3\"/><text x=\"26\" y=\"{}\">read</text>\
@@ -116,6 +144,14 @@ pub fn graph_svg(g: &Graph) -> String {
         lock(16, legend_y + 20, "#5b6474"),
         legend_y + 24,
     )
+}
+
+/// `s` cut to `n` characters, with `…` when cut (the JSON has it whole).
+fn shorten(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
 }
 
 /// A padlock centred on (`x`, `y`): the mark of a gated operation.
@@ -156,7 +192,7 @@ fn gate_note(o: &arx_core::registry::GraphOperation) -> String {
 mod tests {
     use arx_core::model::Environment;
     use arx_core::policy::Verdict;
-    use arx_core::registry::{GraphConnector, GraphOperation, OpPolicy};
+    use arx_core::registry::{GraphConnector, GraphInstance, GraphOperation, OpPolicy};
 
     use super::*;
 
@@ -166,6 +202,13 @@ mod tests {
             .map(|c| GraphConnector {
                 name: format!("connector-{c}"),
                 declared: true,
+                instances: (0..c % 3)
+                    .map(|i| GraphInstance {
+                        name: format!("instance-<{i}>-with-a-long-name"),
+                        environment: Environment::Prod,
+                        reachable: i == 0,
+                    })
+                    .collect(),
                 operations: (0..5)
                     .map(|o| {
                         let gated = (c + o) % 2 == 0;
@@ -214,5 +257,29 @@ mod tests {
         );
         assert!(svg.contains("gated: the policy in force escalates or denies it"));
         assert!(svg.contains("triage &lt;agent&gt;") && !svg.contains("<agent>"));
+        // Instances under their connector, escaped and cut; one out of the manifest's
+        // environments says so.
+        assert_eq!(svg.matches("class=\"g-instance").count(), 7, "{svg}");
+        assert_eq!(svg.matches("data-reachable=\"false\"").count(), 2, "{svg}");
+        assert!(svg.contains("▸ instance-&lt;0&gt;-w… · prod<"), "{svg}");
+        assert!(!svg.contains("instance-<"));
+    }
+
+    #[test]
+    fn a_connector_with_more_instances_than_operations_gets_room_for_them() {
+        let mut g = big();
+        g.connectors.truncate(1);
+        g.connectors[0].operations.truncate(1);
+        g.connectors[0].instances = (0..4)
+            .map(|i| GraphInstance {
+                name: format!("i{i}"),
+                environment: Environment::Staging,
+                reachable: true,
+            })
+            .collect();
+        // 24 + 4 × 16 = 88 px of box: four rows of 26, not one.
+        assert_eq!(rows_of(&g.connectors[0]), 4);
+        let svg = graph_svg(&g);
+        assert!(svg.contains("height=\"88\""), "{svg}");
     }
 }

@@ -35,3 +35,26 @@ pub async fn issue_key(
     })
     .await
 }
+
+/// Revoke one of the agent's keys (admins): from the next call it authenticates nothing.
+#[server]
+pub async fn revoke_key(agent_id: String, key_id: String) -> Result<(), ServerFnError> {
+    use super::super::ssr::{engine, flash, flash_outcome, principal};
+    let p = principal().await?;
+    let engine = engine();
+    let (Ok(agent), Ok(key)) = (agent_id.parse(), key_id.parse()) else {
+        return flash(false, "that key is not valid", None).await;
+    };
+    // A lower role is told so in the flash, not with an error page.
+    let r = match engine.admin(&p) {
+        Ok(admin) => admin.revoke_agent_key(agent, key).await,
+        Err(e) => Err(e),
+    };
+    flash_outcome(r, |()| {
+        (
+            "Key revoked: from the next call it authenticates nothing.".to_string(),
+            None,
+        )
+    })
+    .await
+}

@@ -3,6 +3,7 @@
 mod create;
 mod decommission;
 mod detail;
+mod edit;
 mod fleet_graph;
 #[cfg(feature = "ssr")]
 mod fleet_svg;
@@ -16,6 +17,7 @@ mod status;
 pub use create::*;
 pub use decommission::*;
 pub use detail::*;
+pub use edit::*;
 pub use fleet_graph::*;
 pub use issue_key::*;
 pub use list::*;

@@ -292,6 +292,39 @@ pub struct AgentCreated {
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
     pub declared_rate: u32,
+    /// The retired agent whose work it takes over (its lineage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<AgentId>,
+}
+
+/// `agent.updated`: an admin changed the agent's owner, description or labels; each
+/// field present says what it was and what it is now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentUpdated {
+    pub agent_id: AgentId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Changed<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Changed<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Changed<BTreeMap<String, String>>>,
+}
+
+/// A value before and after a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changed<T> {
+    pub from: T,
+    pub to: T,
+}
+
+impl<T: PartialEq + Clone> Changed<T> {
+    /// The change from `from` to `to`, if they differ.
+    pub fn of(from: &T, to: &T) -> Option<Changed<T>> {
+        (from != to).then(|| Changed {
+            from: from.clone(),
+            to: to.clone(),
+        })
+    }
 }
 
 /// `agent.manifest_published`: a new version of an agent's manifest, with the hash of its
@@ -848,6 +881,7 @@ events! {
     "grant.requested" => GrantRequested(GrantRequested),
     "grant.refused" => GrantRefused(GrantRefused),
     "agent.created" => AgentCreated(AgentCreated),
+    "agent.updated" => AgentUpdated(AgentUpdated),
     "agent.key_issued" => AgentKeyIssued(AgentKeyIssued),
     "agent.manifest_published" => ManifestPublished(ManifestPublished),
     "agent.manifest_requested" => ManifestRequested(ManifestRequested),

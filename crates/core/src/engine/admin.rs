@@ -39,6 +39,26 @@ pub struct NewAgent {
     /// Calls per minute; defaults to 60.
     #[serde(default)]
     pub declared_rate: Option<u32>,
+    /// The decommissioned agent whose work this one takes over (its lineage), when that
+    /// agent was retired without naming a successor.
+    #[serde(default)]
+    pub replaces: Option<AgentId>,
+}
+
+/// Input of "update agent": the fields given are set, the others kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"owner": "secops-lead@demo.arx.local", "labels": {"env": "prod", "team": "soc"}}))]
+pub struct AgentUpdate {
+    /// The accountable human: an active user of the org, by email.
+    #[serde(default)]
+    #[schema(format = Email)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The whole new set of labels (not merged with the old one).
+    #[serde(default)]
+    pub labels: Option<BTreeMap<String, String>>,
 }
 
 /// Input of "create connector instance".
@@ -89,6 +109,27 @@ impl Engine {
     }
 }
 
+/// Labels as the registry's rules accept them.
+fn checked_labels(labels: BTreeMap<String, String>) -> Result<BTreeMap<String, String>, CoreError> {
+    crate::registry::check_labels(&labels).map_err(|e| CoreError::InvalidField {
+        field: "labels",
+        message: e.message,
+    })?;
+    Ok(labels)
+}
+
+/// A description, trimmed, at most 1,000 characters.
+fn checked_description(d: &str) -> Result<String, CoreError> {
+    let d = d.trim();
+    if d.chars().count() > 1000 || d.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(CoreError::InvalidField {
+            field: "description",
+            message: "description is at most 1000 characters, without control characters".into(),
+        });
+    }
+    Ok(d.to_string())
+}
+
 fn actor(p: &Principal) -> Actor {
     Actor::user(p.user_id, &p.email)
 }
@@ -106,38 +147,25 @@ impl AdminOps<'_> {
     pub async fn create_agent(&self, input: NewAgent) -> Result<Agent, CoreError> {
         let e = self.engine;
         let name = valid::name("name", "the agent name", &input.name)?;
-        let owner = valid::email("owner", "owner (the accountable person)", &input.owner)?;
-        let is_user = e
-            .store
-            .user_by_email(&owner)
-            .await?
-            .is_some_and(|u| u.org_id == self.who.org_id && u.active);
-        if !is_user {
-            return Err(CoreError::InvalidField {
-                field: "owner",
-                message: format!(
-                    "{owner} is not an active user of this org: the owner is the accountable person, with an account here (see Users)"
-                ),
-            });
+        let owner = self.owner(&input.owner).await?;
+        let labels = checked_labels(input.labels)?;
+        if let Some(old) = input.replaces {
+            self.retired_without_successor(old).await?;
         }
-        crate::registry::check_labels(&input.labels).map_err(|e| CoreError::InvalidField {
-            field: "labels",
-            message: e.message,
-        })?;
         let agent = Agent {
             id: AgentId::new(),
             org_id: self.who.org_id,
             name,
-            description: input.description.trim().to_string(),
+            description: checked_description(&input.description)?,
             owner,
-            labels: input.labels,
+            labels,
             status: AgentStatus::Active,
             declared_rate: input.declared_rate.unwrap_or(60).max(1),
             created_ms: e.now_ms(),
             manifest_version: None,
         };
         // Names are unique in the org by the database's constraint (no read of the fleet).
-        match e.store.create_agent(&agent).await {
+        match e.store.create_successor(&agent, input.replaces).await {
             Err(CoreError::Conflict(_)) => {
                 return Err(CoreError::Conflict(format!(
                     "an agent named '{}' exists",
@@ -155,10 +183,94 @@ impl AdminOps<'_> {
                 owner: agent.owner.clone(),
                 labels: agent.labels.clone(),
                 declared_rate: agent.declared_rate,
+                replaces: input.replaces,
             },
         )
         .await?;
         Ok(agent)
+    }
+
+    /// Sets an agent's owner, description or labels (those given), recorded with what
+    /// each was. A decommissioned agent's record no longer changes.
+    pub async fn update_agent(&self, id: AgentId, input: AgentUpdate) -> Result<Agent, CoreError> {
+        let e = self.engine;
+        let old = self.agent(id).await?;
+        if old.status == AgentStatus::Decommissioned {
+            return Err(CoreError::Conflict(
+                "the agent is decommissioned: its record is kept as it was retired".into(),
+            ));
+        }
+        let mut new = old.clone();
+        if let Some(owner) = &input.owner {
+            new.owner = self.owner(owner).await?;
+        }
+        if let Some(d) = &input.description {
+            new.description = checked_description(d)?;
+        }
+        if let Some(labels) = input.labels {
+            new.labels = checked_labels(labels)?;
+        }
+        let event = ev::AgentUpdated {
+            agent_id: id,
+            owner: ev::Changed::of(&old.owner, &new.owner),
+            description: ev::Changed::of(&old.description, &new.description),
+            labels: ev::Changed::of(&old.labels, &new.labels),
+        };
+        if event.owner.is_none() && event.description.is_none() && event.labels.is_none() {
+            return Ok(old);
+        }
+        if !e.store.update_agent(&new).await? {
+            return Err(CoreError::NotFound(format!("no agent {id} in this org")));
+        }
+        e.record(new.org_id, self.actor(), event).await?;
+        Ok(new)
+    }
+
+    /// `owner` if it is an active user of the org (the accountable person).
+    async fn owner(&self, owner: &str) -> Result<String, CoreError> {
+        let owner = valid::email("owner", "owner (the accountable person)", owner)?;
+        let is_user = self
+            .engine
+            .store
+            .user_by_email(&owner)
+            .await?
+            .is_some_and(|u| u.org_id == self.who.org_id && u.active);
+        if !is_user {
+            return Err(CoreError::InvalidField {
+                field: "owner",
+                message: format!(
+                    "{owner} is not an active user of this org: the owner is the accountable person, with an account here (see Users)"
+                ),
+            });
+        }
+        Ok(owner)
+    }
+
+    /// Checks that `old` is a retired agent of the org that no agent replaces yet.
+    async fn retired_without_successor(&self, old: AgentId) -> Result<(), CoreError> {
+        let bad = |message: String| CoreError::InvalidField {
+            field: "replaces",
+            message,
+        };
+        let e = self.engine;
+        let org = self.who.org_id;
+        let a = e
+            .store
+            .agent(org, old)
+            .await?
+            .ok_or_else(|| bad(format!("replaces names no agent of this org ({old})")))?;
+        match e.store.retirement(org, old).await? {
+            None => Err(bad(format!(
+                "{} is still {}: decommission it first, or name the new agent as its replaced_by when you decommission it",
+                a.name,
+                a.status.as_str()
+            ))),
+            Some(r) if r.replaced_by.is_some() => Err(bad(format!(
+                "{} already has a successor (its lineage names one agent that replaced it)",
+                a.name
+            ))),
+            Some(_) => Ok(()),
+        }
     }
 
     /// Issues a new API key for an agent. The key is returned here once; only its hash is kept.
@@ -195,8 +307,15 @@ impl AdminOps<'_> {
         Ok((key, secret))
     }
 
-    pub async fn revoke_agent_key(&self, key: KeyId) -> Result<(), CoreError> {
+    /// Revokes a live key of the agent; a key of another agent is not found.
+    pub async fn revoke_agent_key(&self, agent: AgentId, key: KeyId) -> Result<(), CoreError> {
         let e = self.engine;
+        let keys = e.store.list_agent_keys(self.who.org_id, agent).await?;
+        if !keys.iter().any(|k| k.id == key) {
+            return Err(CoreError::NotFound(format!(
+                "agent {agent} has no key {key}"
+            )));
+        }
         if !e
             .store
             .revoke_agent_key(self.who.org_id, key, e.now_ms())

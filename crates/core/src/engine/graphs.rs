@@ -14,11 +14,12 @@ use crate::error::CoreError;
 use crate::ids::AgentId;
 use crate::model::{Agent, AgentStatus, Instance, Org};
 use crate::policy::{self, CallFacts, PolicyInput, Verdict};
-use crate::registry::{Graph, Manifest, OpPolicy};
+use crate::registry::{Graph, GraphInstance, Manifest, OpPolicy};
 use crate::risk::{self, RiskInputs};
 
 impl Engine {
-    /// Marks each operation of `graph` gated or open: what the org's policy in force
+    /// Fills in each connector's instances in `graph` (reachable or not by the manifest's
+    /// environments) and marks each operation gated or open: what the org's policy in force
     /// decides for `agent` calling it with no params on each instance of its connector
     /// that the manifest lets it reach, the strictest of them (as execute decides, before
     /// grants: a grant is a temporary exception, not the policy). An operation the
@@ -33,14 +34,25 @@ impl Engine {
         let active = self.active_policy(org).await?;
         let settings = &active.doc.settings;
         let mut instances: HashMap<String, Vec<Instance>> = HashMap::new();
+        let mut all: HashMap<String, Vec<GraphInstance>> = HashMap::new();
         for i in self.store.list_instances(org.id).await? {
-            if manifest.is_none_or(|m| m.declares_environment(i.environment)) {
+            let reachable = manifest.is_none_or(|m| m.declares_environment(i.environment));
+            all.entry(i.connector.clone())
+                .or_default()
+                .push(GraphInstance {
+                    name: i.name.clone(),
+                    environment: i.environment,
+                    reachable,
+                });
+            if reachable {
                 instances.entry(i.connector.clone()).or_default().push(i);
             }
         }
         let agent_id = agent.id.to_string();
         let rate = manifest.map_or(agent.declared_rate, |m| m.rate_per_minute);
         for c in &mut graph.connectors {
+            c.instances = all.remove(&c.name).unwrap_or_default();
+            c.instances.sort_by(|a, b| a.name.cmp(&b.name));
             let connector = self.catalog.get(&c.name);
             let reachable = instances.get(&c.name).map(Vec::as_slice).unwrap_or(&[]);
             for o in &mut c.operations {

@@ -27,7 +27,7 @@ mod witness;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
-pub use admin::{AdminOps, MAX_AUDIT_PAGE, NewAgent, NewInstance, ReadOps};
+pub use admin::{AdminOps, AgentUpdate, MAX_AUDIT_PAGE, NewAgent, NewInstance, ReadOps};
 pub use approvals::{ApprovalDetail, ReviewOps};
 pub use audit_search::{AuditRecordView, AuditResults, AuditSearch, time_ms};
 pub use audit_writer::AuditWriter;

@@ -895,7 +895,7 @@ impl AdminOps<'_> {
                 cancelled_approvals.push(p.id);
             }
         }
-        let records = e.records_of(org, a.id).await?;
+        let records = e.store.records_about(org, a.id).await?;
         let manifest = match a.manifest_version {
             Some(v) => Some(e.manifest_version(org, a.id, v).await?),
             None => None,
@@ -944,36 +944,6 @@ impl AdminOps<'_> {
             cancelled_approvals,
             records,
         })
-    }
-}
-
-impl Engine {
-    /// The records of an agent in its org's chain: those it made (its actor) and those
-    /// about it (an `agent_id` field).
-    pub(crate) async fn records_of(
-        &self,
-        org: OrgId,
-        agent: AgentId,
-    ) -> Result<ev::SealedRecords, CoreError> {
-        let id = agent.to_string();
-        let mut out = ev::SealedRecords::default();
-        let mut after = 0;
-        loop {
-            let page = self.store.audit_after(org, after, 1000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for r in &page {
-                let about = r.actor.id.as_deref() == Some(id.as_str())
-                    || r.fields.get("agent_id").and_then(|v| v.as_str()) == Some(id.as_str());
-                if about {
-                    out.count += 1;
-                    out.first_seq.get_or_insert(r.seq);
-                    out.last_seq = Some(r.seq);
-                    out.last_hash = Some(r.hash.clone());
-                }
-            }
-        }
-        Ok(out)
     }
 }
 

@@ -47,11 +47,22 @@ pub struct GraphOperation {
     pub policy: Option<OpPolicy>,
 }
 
+/// An instance of a connector in the graph: where a call of it would run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GraphInstance {
+    pub name: String,
+    pub environment: Environment,
+    /// The manifest declares its environment, so the agent's calls may reach it.
+    pub reachable: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GraphConnector {
     pub name: String,
     /// The manifest declares the connector; otherwise the agent only tried it.
     pub declared: bool,
+    /// The org's instances of the connector (the engine fills them in), by name.
+    pub instances: Vec<GraphInstance>,
     pub operations: Vec<GraphOperation>,
 }
 
@@ -106,6 +117,7 @@ impl Graph {
                     GraphConnector {
                         name: name.clone(),
                         declared: true,
+                        instances: Vec::new(),
                         operations: ops,
                     },
                 );
@@ -130,6 +142,7 @@ impl Graph {
                 .or_insert_with(|| GraphConnector {
                     name: connector.clone(),
                     declared: false,
+                    instances: Vec::new(),
                     operations: Vec::new(),
                 });
             match c.operations.iter_mut().find(|o| &o.id == operation) {

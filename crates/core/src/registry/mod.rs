@@ -19,7 +19,7 @@ pub use diff::{ManifestDiff, RateChange, TextChange};
 pub use drift::{
     DriftAction, DriftPolicy, DriftSignal, ObservedCall, Severity, SeverityActions, check,
 };
-pub use graph::{Graph, GraphConnector, GraphOperation, OpPolicy};
+pub use graph::{Graph, GraphConnector, GraphInstance, GraphOperation, OpPolicy};
 pub use manifest::{DeclaredOp, Manifest, ManifestError, Widening};
 pub use selector::{
     Requirement, Selector, SelectorError, check_labels, parse_label_key, parse_labels,

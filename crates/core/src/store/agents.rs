@@ -122,7 +122,15 @@ pub trait AgentStore: Send + Sync {
     async fn wrapped_data_key(&self, org: OrgId) -> StoreResult<String>;
 
     // Agents and keys
-    async fn create_agent(&self, agent: &Agent) -> StoreResult<()>;
+    async fn create_agent(&self, agent: &Agent) -> StoreResult<()> {
+        self.create_successor(agent, None).await
+    }
+    /// Creates the agent and, with `replaces`, names it in one transaction as the
+    /// successor of that retired agent; [`crate::CoreError::Conflict`] if the name is
+    /// taken or that agent is not a retired one without a successor.
+    async fn create_successor(&self, agent: &Agent, replaces: Option<AgentId>) -> StoreResult<()>;
+    /// Sets the agent's owner, description and labels (what selectors read with them).
+    async fn update_agent(&self, agent: &Agent) -> StoreResult<bool>;
     async fn agent(&self, org: OrgId, id: AgentId) -> StoreResult<Option<Agent>>;
     async fn list_agents(&self, org: OrgId) -> StoreResult<Vec<Agent>>;
     /// One page of the org's agents that the selector matches, in the asked order, with

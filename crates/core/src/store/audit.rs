@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use super::responses::ResponseBody;
+use crate::audit::event::SealedRecords;
 use crate::audit::{AuditDraft, AuditRecord, ChainHead};
-use crate::ids::{OrgId, RecordId};
+use crate::ids::{AgentId, OrgId, RecordId};
 
 /// Which records of an org's trail a search keeps. Every field narrows; none keeps all.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -256,6 +257,9 @@ pub trait AuditStore: Send + Sync {
         org: OrgId,
         q: &AuditQuery,
     ) -> StoreResult<(Vec<AuditRecord>, AuditFacets)>;
+    /// The span of the records an agent made (its actor) or that are about it (an
+    /// `agent_id` field): how many, the first and last seq, and the last one's hash.
+    async fn records_about(&self, org: OrgId, agent: AgentId) -> StoreResult<SealedRecords>;
     /// Records with `seq > after_seq` in ascending order, at most `limit`.
     async fn audit_after(
         &self,

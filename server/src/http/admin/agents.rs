@@ -1,9 +1,8 @@
 //! `/v1/admin/agents`: the org's agents, their API keys (the secret shown once), and
 //! suspending and reactivating an agent with a reason.
 
-use arx_core::CoreError;
 use arx_core::engine::{
-    Decommission, Decommissioned, Fleet, FleetPage, Lineage, MAX_FLEET_PAGE, NewAgent,
+    AgentUpdate, Decommission, Decommissioned, Fleet, FleetPage, Lineage, MAX_FLEET_PAGE, NewAgent,
 };
 use arx_core::ids::{AgentId, KeyId};
 use arx_core::model::{Agent, AgentKey, AgentStatus};
@@ -18,13 +17,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::http::extract::{Caller, IdPath, JsonBody, QueryParams, parse_id};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_agents, create_agent))
-        .routes(routes!(get_agent))
+        .routes(routes!(get_agent, update_agent))
         .routes(routes!(list_keys, issue_key))
         .routes(routes!(revoke_key))
         .routes(routes!(suspend_agent))
@@ -115,6 +114,26 @@ async fn get_agent(
     }))
 }
 
+/// Sets an agent's owner, description or labels (admins); the fields left out are kept.
+/// The change is recorded (`agent.updated`) with what each field was.
+#[utoipa::path(patch, path = "/v1/admin/agents/{id}", tag = "agents", security(("adminToken" = [])),
+    params(("id" = AgentId, Path)),
+    request_body = AgentUpdate,
+    responses(
+        (status = 200, description = "The agent as it is now", body = Agent),
+        (status = 400, description = "An owner who is not an active user of the org, or a malformed label", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 409, description = "The agent is decommissioned: its record is kept as retired", body = ErrorBody),
+    ))]
+async fn update_agent(
+    State(s): State<AppState>,
+    Caller(p, _): Caller,
+    IdPath(id): IdPath<AgentId>,
+    JsonBody(input): JsonBody<AgentUpdate>,
+) -> ApiResult<Json<Agent>> {
+    Ok(Json(s.engine.admin(&p)?.update_agent(id, input).await?))
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct AgentCreated {
     agent: Agent,
@@ -125,6 +144,7 @@ pub struct AgentCreated {
     request_body = NewAgent,
     responses(
         (status = 201, description = "Registered", body = AgentCreated),
+        (status = 400, description = "A malformed field, or `replaces` names no retired agent without a successor", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 409, description = "An agent of that name exists", body = ErrorBody),
     ))]
@@ -197,14 +217,7 @@ async fn revoke_key(
     Path((agent, key)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let (agent, key) = (parse_id::<AgentId>(&agent)?, parse_id::<KeyId>(&key)?);
-    let admin = s.engine.admin(&p)?;
-    let keys = s.engine.reader(&p).agent_keys(agent).await?;
-    if !keys.iter().any(|k| k.id == key) {
-        return Err(ApiError(CoreError::NotFound(format!(
-            "agent {agent} has no key {key}"
-        ))));
-    }
-    admin.revoke_agent_key(key).await?;
+    s.engine.admin(&p)?.revoke_agent_key(agent, key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
-use crate::http::extract::{Caller, IdPath, JsonBody, ManifestVersionNo, QueryParams, parse_id};
+use crate::http::extract::{
+    Caller, IdPath, JsonBody, JsonOrYaml, ManifestVersionNo, QueryParams, parse_id,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -83,11 +85,15 @@ pub struct Publish {
 }
 
 /// Publishes the agent's next manifest version (admins). Its hash goes into the audit
-/// chain (`agent.manifest_published`).
+/// chain (`agent.manifest_published`). The body is JSON, or the same in YAML with
+/// `Content-Type: application/yaml`.
 #[utoipa::path(post, path = "/v1/admin/agents/{id}/manifests", tag = "registry",
     security(("adminToken" = [])),
     params(("id" = AgentId, Path)),
-    request_body = Publish,
+    request_body(content(
+        (Publish = "application/json"),
+        (Publish = "application/yaml"),
+    )),
     responses(
         (status = 201, description = "Published", body = ManifestVersion),
         (status = 403, description = "Not an admin", body = ErrorBody),
@@ -97,7 +103,7 @@ async fn publish_manifest(
     State(s): State<AppState>,
     Caller(p, _): Caller,
     IdPath(id): IdPath<AgentId>,
-    JsonBody(b): JsonBody<Publish>,
+    JsonOrYaml(b): JsonOrYaml<Publish>,
 ) -> ApiResult<(StatusCode, Json<ManifestVersion>)> {
     let v = s
         .engine
