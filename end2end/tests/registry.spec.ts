@@ -144,7 +144,7 @@ test("an admin compares two manifest versions and rolls back to one from the age
 
 test("the CISO, signed in as an auditor, finds agents by label, opens one and sees its graph and history, and can change nothing", async ({ page }) => {
   await signIn(page, "auditor");
-  await page.goto("/agents?selector=" + encodeURIComponent("env=prod") + "&group_by=team");
+  await page.goto("/agents?selector=" + encodeURIComponent("env:prod") + "&group_by=team");
   await expect(page.locator('tr[data-agent="triage-agent"]')).toBeVisible();
   await expect(page.getByTestId("groups")).toContainText("team:soc");
   // No admin actions for an auditor.
@@ -154,7 +154,10 @@ test("the CISO, signed in as an auditor, finds agents by label, opens one and se
   await expect(page.getByTestId("graph").locator("svg")).toHaveAttribute("aria-label", /Connector graph of triage-agent: 11 connectors/);
   await expect(page.getByTestId("versions")).toContainText("the demo's agents may call every connector");
   await expect(page.getByTestId("decommission")).toHaveCount(0);
-  await expect(page.getByRole("button", { name: /Roll back/ })).toHaveCount(0);
+  await expect(page.getByTestId("agent-actions")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: /Roll back|Revoke key|Save/ })).toHaveCount(0);
+  // Each connector's instances are drawn under it.
+  await expect(page.getByTestId("graph").locator('[data-instance="main"]')).toHaveCount(11);
   await page.getByRole("link", { name: "Drift", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Drift" })).toBeVisible();
   await expect(page.getByRole("button", { name: /Acknowledge|Resolve/ })).toHaveCount(0);
@@ -215,4 +218,42 @@ test("the fleet sorts by a column header, the other way on a second click, and k
   await page.getByRole("button", { name: "Filter" }).click();
   await expect(page).toHaveURL(/selector=env%3Dprod.*sort=active_keys&order=desc|sort=active_keys&order=desc.*selector=env%3Dprod/);
   await expect(page.getByRole("columnheader", { name: /Keys/ })).toHaveAttribute("aria-sort", "descending");
+});
+
+test("an admin edits an agent's owner and labels and revokes one of its keys from its page", async ({ page, request }, info) => {
+  const name = `edited-${info.project.name}-${Date.now()}`;
+  const admin = { authorization: `Bearer ${demo.admin_token}` };
+  const id = (await (await request.post("/v1/admin/agents", { headers: admin, data: { name, owner: "ir-lead@demo.arx.local", labels: { env: "dev" } } })).json()).agent.id;
+  const keys: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    keys.push((await (await request.post(`/v1/admin/agents/${id}/keys`, { headers: admin, data: {} })).json()).api_key);
+  }
+
+  await signIn(page, "admin");
+  await page.goto(`/agents/view?id=${id}`);
+  const edit = page.getByTestId("edit-agent");
+  await expect(edit.getByLabel("Labels")).toHaveValue("env:dev");
+  // A label the registry refuses: said by the field, what was typed kept.
+  await edit.getByLabel("Labels").fill("env:lab, Bad Key:x");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await expect(page.locator("#labels-error")).toContainText("labels");
+  await expect(page.getByTestId("edit-agent").getByLabel("Labels")).toHaveValue("env:lab, Bad Key:x");
+  await page.getByTestId("edit-agent").getByLabel("Labels").fill("env:lab, team=edited");
+  await page.getByTestId("edit-agent").getByLabel("Owner email").fill("ti-lead@demo.arx.local");
+  await page.getByTestId("edit-agent").getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status")).toContainText(`${name} is updated.`);
+  await expect(page.getByTestId("agent")).toContainText("ti-lead@demo.arx.local");
+  await expect(page.getByTestId("agent")).toContainText("team:edited");
+
+  // The key issued first is revoked; the other still works.
+  const revoke = page.getByTestId("revoke-key");
+  const first = await revoke.locator("option", { hasText: keys[0].slice(0, 10) }).getAttribute("value");
+  await revoke.getByLabel("Key to revoke").selectOption(first!);
+  await revoke.getByRole("button", { name: "Revoke key" }).click();
+  await expect(page.getByRole("status")).toContainText("Key revoked");
+  await expect(page.getByTestId("keys").locator("tr", { hasText: keys[0].slice(0, 10) })).toContainText("revoked");
+  await expect(page.getByTestId("keys").locator("tr", { hasText: keys[1].slice(0, 10) })).toContainText("active");
+  const call = (key: string) => request.post("/v1/sdk/execute", { headers: { authorization: `Bearer ${key}` }, data: { connector: "okta", operation: "users:read", params: {} } });
+  expect((await call(keys[0])).status()).toBe(401);
+  expect((await call(keys[1])).status()).not.toBe(401);
 });
