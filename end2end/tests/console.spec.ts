@@ -36,7 +36,7 @@ test("the agents page lists the demo agents; an admin registers one and issues i
   await expect(row).toContainText("env:dev");
 
   // A new key asks for a confirmation first.
-  await row.getByLabel("one more credential for it").check();
+  await row.getByLabel("one more credential that acts as this agent").check();
   await row.getByRole("button", { name: "Issue key" }).click();
   await expect(page.getByTestId("new-secret")).toHaveText(/^arx_/);
   await page.reload();

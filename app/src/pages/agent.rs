@@ -13,7 +13,7 @@ use crate::components::page::{Page, PrevNext, query_param};
 use crate::components::table::{Column, Loaded, headers, rows_table, sort_headers};
 use crate::components::when::When;
 use crate::fmt::query_value;
-use crate::pages::agents::StatusAction;
+use crate::pages::agents::{IssueKeyAction, StatusAction};
 use crate::pages::audit::AuditTable;
 use crate::server_fns::agents::{
     DECOMMISSION_FORM, DecommissionAgent, EDIT_FORM, IssueKey, RevokeKey, RollbackManifest,
@@ -368,17 +368,7 @@ fn AgentActions(a: AgentView, actions: Actions, flash: Posted) -> impl IntoView 
                     />
                 </div>
                 <div>
-                    <RowAction
-                        action=actions.issue
-                        hidden=vec![("agent_id", a.id.clone())]
-                        label="Issue key"
-                        block=true
-                    >
-                        <label class="check small">
-                            <input type="checkbox" name="confirm" required />
-                            "one more credential that acts as this agent"
-                        </label>
-                    </RowAction>
+                    <IssueKeyAction action=actions.issue id=a.id.clone() />
                 </div>
                 {(!live.is_empty())
                     .then(|| {

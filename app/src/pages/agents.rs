@@ -181,17 +181,7 @@ pub fn AgentsPage() -> impl IntoView {
                                                             agent=a.name.clone()
                                                             status=a.status.clone()
                                                         />
-                                                        <RowAction
-                                                            action=issue
-                                                            hidden=vec![("agent_id", id.clone())]
-                                                            label="Issue key"
-                                                            block=true
-                                                        >
-                                                            <label class="check small">
-                                                                <input type="checkbox" name="confirm" required />
-                                                                "one more credential for it"
-                                                            </label>
-                                                        </RowAction>
+                                                        <IssueKeyAction action=issue id=id.clone() />
                                                     </td>
                                                 }
                                             })}
@@ -290,6 +280,19 @@ fn Activity(a: crate::types::AgentRow) -> impl IntoView {
                 None => view! { <span class="muted">"–"</span> }.into_any(),
             }}
         </td>
+    }
+}
+
+/// Issue the agent a key, once the box is ticked: one more credential that acts as it.
+#[component]
+pub fn IssueKeyAction(action: ServerAction<IssueKey>, id: String) -> impl IntoView {
+    view! {
+        <RowAction action hidden=vec![("agent_id", id)] label="Issue key" block=true>
+            <label class="check small">
+                <input type="checkbox" name="confirm" required />
+                "one more credential that acts as this agent"
+            </label>
+        </RowAction>
     }
 }
 

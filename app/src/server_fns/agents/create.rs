@@ -24,11 +24,7 @@ pub async fn create_agent(
         ("replaces", replaces.as_str()),
     ];
     let r = async {
-        let labels =
-            parse_labels(&labels).map_err(|message| arx_core::CoreError::InvalidField {
-                field: "labels",
-                message,
-            })?;
+        let labels = labels_field(&labels)?;
         // The predecessor by name, in this org (the engine checks it is retired).
         let replaces = match replaces.trim() {
             "" => None,
@@ -74,4 +70,15 @@ pub async fn create_agent(
 #[cfg(feature = "ssr")]
 pub fn parse_labels(s: &str) -> Result<std::collections::BTreeMap<String, String>, String> {
     arx_core::registry::parse_labels(s).map_err(|e| format!("labels: {}", e.message))
+}
+
+/// [`parse_labels`] as a refusal of the form's `labels` field.
+#[cfg(feature = "ssr")]
+pub fn labels_field(
+    s: &str,
+) -> Result<std::collections::BTreeMap<String, String>, arx_core::CoreError> {
+    parse_labels(s).map_err(|message| arx_core::CoreError::InvalidField {
+        field: "labels",
+        message,
+    })
 }

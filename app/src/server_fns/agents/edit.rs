@@ -13,7 +13,7 @@ pub async fn update_agent(
     labels: String,
 ) -> Result<(), ServerFnError> {
     use super::super::ssr::{engine, flash, flash_form, principal};
-    use super::create::parse_labels;
+    use super::create::labels_field;
     use arx_core::engine::AgentUpdate;
     let Ok(id) = agent_id.parse() else {
         return flash(false, "that agent id is not valid", None).await;
@@ -26,11 +26,7 @@ pub async fn update_agent(
         ("labels", labels.as_str()),
     ];
     let r = async {
-        let labels =
-            parse_labels(&labels).map_err(|message| arx_core::CoreError::InvalidField {
-                field: "labels",
-                message,
-            })?;
+        let labels = labels_field(&labels)?;
         let update = AgentUpdate {
             owner: Some(owner.clone()),
             description: Some(description.clone()),
