@@ -502,6 +502,39 @@ backend_tests! {
         assert_eq!((f["policy_id"].as_str(), &f["rule_id"], f["risk"]["score"].as_i64()), (Some("gate:agent_status"), &Value::Null, Some(100)), "{i}");
         assert_eq!(only_alert(&s, &id).await["occurrences"], 1, "a suspended agent's calls raise no drift");
     }
+
+    async fn a_throttled_agent_that_keeps_calling_above_three_times_its_rate_is_suspended(s: TestServer) {
+        let yaml = "rules:\n- id: detections-open\n  when: crowdstrike.detections:read\n  then: PERMIT\n  exempt_from_thresholds: true\n";
+        assert_eq!(s.put_policy(&s.admin_token(), yaml).await, 200, "{}", s.backend);
+        let (id, key) = new_agent(&s, "hammer").await;
+        publish(&s, &id, declared(json!({"crowdstrike": ["detections:read"]}), 2, &["security_telemetry"])).await;
+        // The 3rd call of the minute is above its 2: medium, throttled (the call runs).
+        for _ in 0..3 {
+            s.execute_permitted(&key, detections()).await;
+        }
+        assert_eq!(status_of(&s, &id).await, "throttled", "{}", s.backend);
+        // It keeps calling: refused (429), yet each attempt counts. The 4th to 6th are at
+        // most 3x its rate; the 7th is above: high, and the agent is suspended.
+        for n in 4..=7 {
+            let (st, _, b) = execute_raw(&s, &key, detections()).await;
+            assert_eq!((st, b["error"]["code"].as_str()), (429, Some("rate_limited")), "call {n}: {b}");
+            let expected = if n < 7 { "throttled" } else { "suspended" };
+            assert_eq!(status_of(&s, &id).await, expected, "{}: after call {n}", s.backend);
+        }
+        let a = only_alert(&s, &id).await;
+        assert_eq!(a["signal"]["kind"], "rate_above_declared", "{a}");
+        assert_eq!(a["occurrences"], 5, "{}: the run call and four refused ones: {a}", s.backend);
+        let raised = s.audit_of("drift.detected").await;
+        let last = raised.iter().rev().find(|r| r["fields"]["agent_id"] == id.as_str()).unwrap();
+        let refusal = s.audit_of("execute.rejected").await.pop().unwrap();
+        assert_eq!(refusal["fields"]["code"], "rate_limited");
+        let suspended = s.audit_of("agent.suspended").await.pop().unwrap();
+        assert_eq!(suspended["fields"]["agent_id"], id.as_str(), "{suspended}");
+        assert!(last["fields"]["audit_id"].is_string());
+        // From here on: denied at the status gate with risk 100.
+        let (st, b) = s.execute(&key, detections()).await;
+        assert_eq!((st, b["error"]["risk_score"].as_i64()), (403, Some(100)), "{b}");
+    }
 }
 
 backend_tests! {

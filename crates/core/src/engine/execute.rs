@@ -277,7 +277,18 @@ impl Engine {
                 ),
                 retry_after_secs: 60,
             };
-            return Err(self.reject(&agent, Some(&req), e).await);
+            // The refused call is an attempt all the same: its drift counts, so a
+            // throttled agent that keeps calling above 3x its rate is suspended.
+            return Err(match self.record_rejection(&agent, Some(&req), &e).await {
+                Err(audit) => audit,
+                Ok(refusal) => match &manifest {
+                    Some(m) => match self.act_on_drift(settings, &agent, m, refusal.id).await {
+                        Ok(()) => e,
+                        Err(failed) => failed,
+                    },
+                    None => e,
+                },
+            });
         }
         let risk = match gated {
             Some(_) => RiskBreakdown::maximum(agent.declared_rate),
@@ -547,6 +558,19 @@ impl Engine {
 
     /// Records a call refused before evaluation, then hands back the error for the agent.
     async fn reject(&self, agent: &Agent, req: Option<&ExecuteRequest>, e: CoreError) -> CoreError {
+        match self.record_rejection(agent, req, &e).await {
+            Ok(_) => e,
+            Err(audit) => audit,
+        }
+    }
+
+    /// The `execute.rejected` record of the refusal `e` of the agent's call.
+    async fn record_rejection(
+        &self,
+        agent: &Agent,
+        req: Option<&ExecuteRequest>,
+        e: &CoreError,
+    ) -> Result<AuditRecord, CoreError> {
         let rejected = ev::Rejected {
             agent_id: agent.id,
             agent: agent.name.clone(),
@@ -555,13 +579,8 @@ impl Engine {
             code: e.code().into(),
             message: e.public_message(),
         };
-        match self
-            .record(agent.org_id, agent_actor(agent), rejected)
+        self.record(agent.org_id, agent_actor(agent), rejected)
             .await
-        {
-            Ok(_) => e,
-            Err(audit) => audit,
-        }
     }
 
     /// The call's connector, operation and instance, the instance read at `epoch` (the

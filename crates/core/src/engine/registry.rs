@@ -383,7 +383,8 @@ impl Engine {
             }))
     }
 
-    /// Raises the drift alerts of a recorded call (`intercept`) and takes the strongest
+    /// Raises the drift alerts of a recorded call (`intercept`: its intercept record, or
+    /// the rejection of a throttled agent's refused call) and takes the strongest
     /// action the org's drift policy gives them: throttle or suspend the agent (only an
     /// admin makes it active again). A signal already open counts on its alert.
     pub(super) async fn act_on_drift(
