@@ -1,6 +1,6 @@
 //! The connector graph drawn as SVG on the server (readable without JavaScript): the
 //! agent, its connectors with their instances (one the manifest's environments do not
-//! reach is struck through), and their operations; writes in orange, reads in grey, what it
+//! reach in grey italics, with a tooltip saying why), and their operations; writes in orange, reads in grey, what it
 //! tried without declaring it dashed in red with how often, personal data marked; an
 //! operation the policy in force gates (ESCALATE or DENY) has a lock and the verdict and
 //! rule beside it.
@@ -63,12 +63,19 @@ pub fn graph_svg(g: &Graph) -> String {
         ));
         for (k, i) in c.instances.iter().enumerate() {
             let iy = top + 24 + i32::try_from(k).unwrap_or(0) * INSTANCE_ROW + 8;
-            let (class, note) = match i.reachable {
-                true => ("g-instance", ""),
-                false => ("g-instance g-unreached", " · env not declared"),
+            let (class, title) = match i.reachable {
+                true => ("g-instance", String::new()),
+                false => (
+                    "g-instance g-unreached",
+                    format!(
+                        "<title>{}: out of reach, the manifest does not declare {}</title>",
+                        esc(&i.name),
+                        i.environment.as_str()
+                    ),
+                ),
             };
             body.push_str(&format!(
-                "<text x=\"268\" y=\"{iy}\" class=\"{class}\" data-instance=\"{}\" data-reachable=\"{}\">▸ {} · {}{note}</text>",
+                "<text x=\"268\" y=\"{iy}\" class=\"{class}\" data-instance=\"{}\" data-reachable=\"{}\">{title}▸ {} · {}</text>",
                 esc(&i.name),
                 i.reachable,
                 esc(&shorten(&i.name, 14)),
@@ -133,10 +140,12 @@ pub fn graph_svg(g: &Graph) -> String {
          <circle cx=\"86\" cy=\"{legend_y}\" r=\"4\" fill=\"#b54708\"/><text x=\"96\" y=\"{}\">write</text>\
          <circle cx=\"156\" cy=\"{legend_y}\" r=\"4\" fill=\"#c01048\"/><text x=\"166\" y=\"{}\">tried, not declared (drift)</text>\
          <text x=\"360\" y=\"{}\">PII: touches personal data or credentials</text>\
+         <text x=\"640\" y=\"{}\" class=\"g-unreached\">▸ instance in grey: its environment is not in the manifest</text>\
          {}<text x=\"26\" y=\"{}\">gated: the policy in force escalates or denies it (verdict and rule shown; no lock: it permits)</text></g></svg>",
         esc(&summary),
         ay + 21,
         esc(&g.agent),
+        legend_y + 4,
         legend_y + 4,
         legend_y + 4,
         legend_y + 4,
@@ -260,6 +269,12 @@ mod tests {
         // Instances under their connector, escaped and cut; one out of the manifest's
         // environments says so.
         assert_eq!(svg.matches("class=\"g-instance").count(), 7, "{svg}");
+        assert_eq!(
+            svg.matches("out of reach, the manifest does not declare prod")
+                .count(),
+            2,
+            "{svg}"
+        );
         assert_eq!(svg.matches("data-reachable=\"false\"").count(), 2, "{svg}");
         assert!(svg.contains("▸ instance-&lt;0&gt;-w… · prod<"), "{svg}");
         assert!(!svg.contains("instance-<"));
