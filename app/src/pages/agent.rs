@@ -380,10 +380,10 @@ fn AgentActions(a: AgentView, actions: Actions, flash: Posted) -> impl IntoView 
                                     <select name="key_id">
                                         {live
                                             .into_iter()
-                                            .map(|k| {
+                                            .map(|crate::types::KeyRow { id, prefix, created, .. }| {
                                                 view! {
-                                                    <option value=k.id>
-                                                        {format!("{}… (issued {})", k.prefix, k.created)}
+                                                    <option value=id>
+                                                        {format!("{prefix}… (issued {created})")}
                                                     </option>
                                                 }
                                             })
@@ -462,7 +462,14 @@ fn AgentCard(a: AgentView) -> impl IntoView {
                 view! { {headers(&["Key", "Issued", "Last used (to the hour)", "State"])} },
                 a.all_keys.clone(),
                 |k| {
-                    let crate::types::KeyRow { prefix, created, revoked, last_used, unused_30d, .. } = k;
+                    let crate::types::KeyRow {
+                        prefix,
+                        created,
+                        revoked,
+                        last_used,
+                        unused_30d,
+                        ..
+                    } = k;
                     view! {
                         <tr>
                             <td class="mono">{format!("{prefix}…")}</td>
