@@ -202,14 +202,36 @@ backend_tests! {
         s.execute_permitted(&key, crate::harness::okta_users()).await;
         assert!(s.audit_of("agent.updated").await.is_empty(), "{b}");
         // The admin does both.
-        post(edit, admin.clone(), vec![("agent_id", id.clone()), ("owner", demo.reviewer_email.clone()),
+        post(edit.clone(), admin.clone(), vec![("agent_id", id.clone()), ("owner", demo.reviewer_email.clone()),
             ("description", "Looks up identities".into()), ("labels", "env:prod, team=ti, tier:1".into())]).await;
         let (_, a) = s.admin().get(&format!("/v1/admin/agents/{id}")).await;
         assert_eq!(a["agent"]["owner"], demo.reviewer_email.as_str(), "{b}");
         assert_eq!(a["agent"]["labels"], json!({"env": "prod", "team": "ti", "tier": "1"}), "{b}");
-        post(revoke, admin, vec![("agent_id", id.clone()), ("key_id", key_id.clone())]).await;
+        post(revoke.clone(), admin.clone(), vec![("agent_id", id.clone()), ("key_id", key_id.clone())]).await;
         let (st, e) = s.execute(&key, crate::harness::okta_users()).await;
         assert_eq!(st, 401, "{b}: the revoked key authenticates nothing: {e}");
         assert_eq!(s.audit_of("agent.key_revoked").await.len(), 1, "{b}");
+
+        // A replay of the revocation, a malformed key id, or another org's agent and
+        // key named through this org's admin: refused, nothing changes.
+        let other = s.other_org_admin().await;
+        let theirs_owner = s.an_owner(&other).await;
+        let (_, t) = s.client(&other).post("/v1/admin/agents", json!({"name": "theirs", "owner": theirs_owner, "description": "their own"})).await;
+        let their_agent = t["agent"]["id"].as_str().unwrap().to_string();
+        let (_, k) = s.client(&other).post(&format!("/v1/admin/agents/{their_agent}/keys"), json!({})).await;
+        let (their_key, their_key_id) = (k["api_key"].as_str().unwrap().to_string(), k["key"]["id"].as_str().unwrap().to_string());
+        for (agent, key) in [(id.clone(), key_id.clone()), (id.clone(), "../../x".to_string()), (id.clone(), their_key_id.clone()), (their_agent.clone(), their_key_id.clone())] {
+            post(revoke.clone(), admin.clone(), vec![("agent_id", agent), ("key_id", key)]).await;
+        }
+        post(edit.clone(), admin.clone(), vec![("agent_id", their_agent.clone()), ("owner", demo.admin_email.clone()),
+            ("description", "ours now".into()), ("labels", "env:prod".into())]).await;
+        assert_eq!(s.audit_of("agent.key_revoked").await.len(), 1, "{b}");
+        let (st, _) = s.execute(&their_key, crate::harness::okta_users()).await;
+        assert_ne!(st, 401, "{b}: their key still authenticates");
+        let (_, a) = s.client(&other).get(&format!("/v1/admin/agents/{their_agent}")).await;
+        assert_eq!(a["agent"]["description"], "their own", "{b}");
+        // Through the API the same replay is a 404 that says so.
+        let (st, e) = s.admin().delete(&format!("/v1/admin/agents/{id}/keys/{key_id}")).await;
+        assert_eq!(st, 404, "{b}: {e}");
     }
 }

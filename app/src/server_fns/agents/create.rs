@@ -26,20 +26,7 @@ pub async fn create_agent(
     let r = async {
         let labels = labels_field(&labels)?;
         // The predecessor by name, in this org (the engine checks it is retired).
-        let replaces = match replaces.trim() {
-            "" => None,
-            old => Some(
-                engine
-                    .reader(&p)
-                    .agent_named(old)
-                    .await?
-                    .ok_or_else(|| arx_core::CoreError::InvalidField {
-                        field: "replaces",
-                        message: format!("no agent of this org is named '{old}'"),
-                    })?
-                    .id,
-            ),
-        };
+        let replaces = super::agent_id_named(&engine, &p, "replaces", &replaces).await?;
         engine
             .admin(&p)?
             .create_agent(NewAgent {

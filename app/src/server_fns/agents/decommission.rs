@@ -27,33 +27,17 @@ pub async fn decommission_agent(
     }
     let p = principal().await?;
     let engine = engine();
-    // The successor by name, in this org (the engine checks it may take over).
-    let replaced_by = match replaced_by.trim() {
-        "" => None,
-        name => match engine.reader(&p).agent_named(name).await {
-            Ok(Some(a)) => Some(a.id),
-            Ok(None) => {
-                let message = format!("no agent of this org is named '{name}'");
-                return refuse_form(DECOMMISSION_FORM, Some("replaced_by"), &message, &typed).await;
-            }
-            Err(e) => return flash(false, &e.to_string(), None).await,
-        },
-    };
-    let r = match engine.admin(&p) {
-        Ok(admin) => {
-            admin
-                .decommission(
-                    id,
-                    Decommission {
-                        reason: reason.clone(),
-                        retention_class: retention_class.clone(),
-                        replaced_by,
-                    },
-                )
-                .await
-        }
-        Err(e) => Err(e),
-    };
+    let r = async {
+        // The successor by name, in this org (the engine checks it may take over).
+        let replaced_by = super::agent_id_named(&engine, &p, "replaced_by", &replaced_by).await?;
+        let decommission = Decommission {
+            reason: reason.clone(),
+            retention_class: retention_class.clone(),
+            replaced_by,
+        };
+        engine.admin(&p)?.decommission(id, decommission).await
+    }
+    .await;
     flash_form(DECOMMISSION_FORM, r, &typed, |d| {
         (
             format!(
