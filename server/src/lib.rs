@@ -221,6 +221,17 @@ pub async fn launch_with_clock(
     })
 }
 
+/// The console's routes, generated once per process. Generating them runs the whole app
+/// with resource loading suppressed by a process-wide flag (leptos_server's
+/// `SuppressResourceLoad`): a page another server in the same process renders at that
+/// moment would wait forever for a resource that never loads (leptos-rs/leptos#4773).
+/// One generation, before the first server serves, leaves no such moment.
+fn console_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 fn router(state: AppState, secure_cookies: bool) -> Router {
     let sessions = SessionManagerLayer::new(http::console::DbSessions(state.engine.clone()))
         .with_name("arx_session")
@@ -231,7 +242,7 @@ fn router(state: AppState, secure_cookies: bool) -> Router {
         // each session by its org's idle and absolute timeouts.
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(24)));
 
-    let routes = generate_route_list(app::App);
+    let routes = console_routes();
     let engine = state.engine.clone();
     let public_url = app::PublicUrl(state.hub.public_url.clone());
     let context = move || {

@@ -152,3 +152,37 @@ async fn a_first_start_without_the_demo_creates_an_admin_who_can_sign_in() {
         "only the first start creates an admin"
     );
 }
+
+/// Servers started in one process (tests, replicas) never stall another's page: the
+/// console's route list is generated once, not while another server renders
+/// (leptos-rs/leptos#4773: a resource first polled during a generation waits forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_renders_while_other_servers_start_in_the_same_process() {
+    let s = start(Backend::Sqlite).await;
+    let password = s.demo().admin_password.clone();
+    let session = cookie(&sign_in(&s, &s.url(""), &password, None).await).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pages = tokio::spawn({
+        let (http, url, stop) = (s.http.clone(), s.url("/approvals"), stop.clone());
+        async move {
+            let mut rendered = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let r = http.get(&url).header("cookie", &session).send().await;
+                let html = r.unwrap().text().await.unwrap();
+                assert!(html.contains("Approvals"), "{html}");
+                rendered += 1;
+            }
+            rendered
+        }
+    });
+    let mut others = Vec::new();
+    for _ in 0..3 {
+        others.push(start(Backend::Sqlite).await);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rendered = tokio::time::timeout(std::time::Duration::from_secs(60), pages)
+        .await
+        .expect("a page stalled while another server started")
+        .unwrap();
+    assert!(rendered > 0);
+}
