@@ -187,7 +187,10 @@ async fn main() {
         );
     }
     if let (Some(before), Some(after)) = (written_before, backend_writes(&running).await) {
-        println!("dirty buffers the searches wrote out first: {}", after - before);
+        println!(
+            "dirty buffers the searches wrote out first: {}",
+            after - before
+        );
     }
 }
 
