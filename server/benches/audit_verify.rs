@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
 use std::time::Instant;
 
-use arx_core::audit::{ChainHead, export_line, seal};
+use arx_core::audit::{ChainHead, seal};
 use arx_core::engine::{ExportCheck, verify_export};
 use flate2::read::MultiGzDecoder;
 
@@ -60,8 +60,7 @@ async fn main() {
         ts_ms += 1 + rng.below(40) as i64;
         call(&mut rng, &t, org, ts_ms, &mut drafts);
         for d in drafts.into_iter().take(n - written) {
-            let r = seal(&mut head, d).expect("seal");
-            let line = export_line(&r).expect("line");
+            let (r, line) = seal(&mut head, d).expect("seal");
             writeln!(a, "{line}").expect("write");
             writeln!(z, "{line}").expect("write");
             writeln!(b, "{}", serde_json::to_string(&r).expect("json")).expect("write");

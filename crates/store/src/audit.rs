@@ -34,6 +34,8 @@ struct Sealed {
     ts_ms: i64,
     guard_epoch: Option<i64>,
     record: AuditRecord,
+    /// The record as its row stores it: its export line, made when it was sealed.
+    line: String,
 }
 
 /// The multi-row INSERT of `n` records, its placeholders numbered from `$first`; the
@@ -74,10 +76,10 @@ fn bind_records<'q>(
         ts_ms,
         guard_epoch,
         record: r,
+        line,
     } in chunk
     {
         let f = |k: &str| r.fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let text = serde_json::to_string(r).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         q = q
             .bind(r.org_id.to_string())
             .bind(r.seq)
@@ -91,7 +93,7 @@ fn bind_records<'q>(
             .bind(r.risk_score().map(i64::from))
             .bind(r.actor.id.clone().unwrap_or_else(|| r.actor.kind.clone()))
             .bind(f("approval_id"))
-            .bind(text)
+            .bind(line.clone())
             .bind(r.hash.clone())
             .bind(*guard_epoch);
         if dialect == Dialect::Postgres {
@@ -139,10 +141,13 @@ impl AuditStore for SqlStore {
                 let head = heads
                     .get_mut(&d.org_id)
                     .ok_or_else(|| CoreError::Internal("chain head missing".into()))?;
+                let (ts_ms, guard_epoch) = (d.ts_ms, d.guard_epoch);
+                let (record, line) = seal(head, d)?;
                 sealed.push(Sealed {
-                    ts_ms: d.ts_ms,
-                    guard_epoch: d.guard_epoch,
-                    record: seal(head, d)?,
+                    ts_ms,
+                    guard_epoch,
+                    record,
+                    line,
                 });
             }
             match self.insert_records(&sealed, bodies).await {

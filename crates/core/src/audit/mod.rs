@@ -136,27 +136,91 @@ pub fn format_ts(ts_ms: i64) -> String {
     t.format(&fmt).unwrap_or_default()
 }
 
-/// The bytes hashed for a record: RFC 8785 canonical JSON of everything but `hash`.
-fn canonical_body(r: &AuditRecord) -> Result<String, CoreError> {
-    let mut v = serde_json::to_value(r).map_err(|e| CoreError::internal("audit encode", e))?;
-    if let Value::Object(m) = &mut v {
-        m.remove("hash");
+/// A record's RFC 8785 canonical JSON in two halves around where `hash` goes: the
+/// members that sort before it (`actor`, `fields`) and those after (`id` … `ts`). The
+/// record is serialized once, straight from its fields (no `serde_json::Value` copy),
+/// and both the hashed body and the export line are joined from the halves.
+struct Canonical {
+    /// `{"actor":…,"fields":…` (no closing brace).
+    before: String,
+    /// `"id":…,"ts":"…"}` (no opening brace).
+    after: String,
+}
+
+impl Canonical {
+    fn of(r: &AuditRecord) -> Result<Self, CoreError> {
+        #[derive(Serialize)]
+        struct Before<'a> {
+            actor: &'a Actor,
+            fields: &'a Value,
+        }
+        #[derive(Serialize)]
+        struct After<'a> {
+            id: &'a RecordId,
+            kind: &'a str,
+            org_id: &'a OrgId,
+            prev_hash: &'a str,
+            seq: i64,
+            ts: &'a str,
+        }
+        let before = jcs(&Before {
+            actor: &r.actor,
+            fields: &r.fields,
+        })?;
+        let after = jcs(&After {
+            id: &r.id,
+            kind: &r.kind,
+            org_id: &r.org_id,
+            prev_hash: &r.prev_hash,
+            seq: r.seq,
+            ts: &r.ts,
+        })?;
+        let unbraced = |e: &str| CoreError::Internal(format!("audit canonical form: {e}"));
+        Ok(Canonical {
+            before: before
+                .strip_suffix('}')
+                .ok_or_else(|| unbraced("no closing brace"))?
+                .to_string(),
+            after: after
+                .strip_prefix('{')
+                .ok_or_else(|| unbraced("no opening brace"))?
+                .to_string(),
+        })
     }
-    serde_json_canonicalizer::to_string(&v)
-        .map_err(|e| CoreError::internal("audit canonicalize", e))
+
+    /// The bytes hashed: everything but `hash`.
+    fn body(&self) -> String {
+        format!("{},{}", self.before, self.after)
+    }
+
+    /// The whole record, `hash` in its place.
+    fn line(&self, hash: &str) -> String {
+        format!("{},\"hash\":\"{hash}\",{}", self.before, self.after)
+    }
+}
+
+/// RFC 8785 canonical JSON of a value, serialized straight from it.
+fn jcs<T: Serialize>(v: &T) -> Result<String, CoreError> {
+    serde_json_canonicalizer::to_string(v).map_err(|e| CoreError::internal("audit canonicalize", e))
+}
+
+/// `SHA-256(prev_hash ‖ body)`, hex.
+fn hash_of(prev_hash: &str, c: &Canonical) -> String {
+    let mut h = Sha256::new();
+    h.update(prev_hash.as_bytes());
+    h.update(c.body().as_bytes());
+    hex::encode(h.finalize())
 }
 
 /// `SHA-256(prev_hash ‖ canonical JSON of the record without hash)`, hex.
 pub fn compute_hash(r: &AuditRecord) -> Result<String, CoreError> {
-    let body = canonical_body(r)?;
-    let mut h = Sha256::new();
-    h.update(r.prev_hash.as_bytes());
-    h.update(body.as_bytes());
-    Ok(hex::encode(h.finalize()))
+    Ok(hash_of(&r.prev_hash, &Canonical::of(r)?))
 }
 
-/// Places a draft after `head`, returning the sealed record; `head` moves to it.
-pub fn seal(head: &mut ChainHead, d: AuditDraft) -> Result<AuditRecord, CoreError> {
+/// Places a draft after `head`, returning the sealed record and its export line (what
+/// [`export_line`] gives, made from the same serialization as the hash); `head` moves to
+/// it.
+pub fn seal(head: &mut ChainHead, d: AuditDraft) -> Result<(AuditRecord, String), CoreError> {
     let mut r = AuditRecord {
         org_id: d.org_id,
         seq: head.seq + 1,
@@ -168,10 +232,12 @@ pub fn seal(head: &mut ChainHead, d: AuditDraft) -> Result<AuditRecord, CoreErro
         prev_hash: head.hash.clone(),
         hash: String::new(),
     };
-    r.hash = compute_hash(&r)?;
+    let c = Canonical::of(&r)?;
+    r.hash = hash_of(&r.prev_hash, &c);
     head.seq = r.seq;
     head.hash = r.hash.clone();
-    Ok(r)
+    let line = c.line(&r.hash);
+    Ok((r, line))
 }
 
 /// What broke the chain, at which `seq`.
@@ -429,7 +495,7 @@ fn canonical_line_hashes_to(line: &str, prev_hash: &str, hash: &str) -> bool {
 
 /// A record as an export line: RFC 8785 canonical JSON of the whole record.
 pub fn export_line(r: &AuditRecord) -> Result<String, CoreError> {
-    serde_json_canonicalizer::to_string(r).map_err(|e| CoreError::internal("audit export", e))
+    Ok(Canonical::of(r)?.line(&r.hash))
 }
 
 #[cfg(test)]
@@ -455,7 +521,7 @@ mod tests {
                         guard_epoch: None,
                     },
                 )
-                .unwrap()
+                .unwrap().0
             })
             .collect()
     }
@@ -463,6 +529,40 @@ mod tests {
     fn verify(rs: &[AuditRecord]) -> Result<(), ChainBreak> {
         let mut v = Verifier::default();
         rs.iter().try_for_each(|r| v.push(r))
+    }
+
+    /// The halves give exactly what canonicalizing the whole record gives, for the hash
+    /// and for the line, whatever the fields hold (escapes, astral characters, numbers
+    /// JSON writes in exponent form, nesting, keys that sort around `hash`).
+    #[test]
+    fn the_line_and_the_hash_are_the_records_canonical_json() {
+        let fields = json!({
+            "zeta": [1e21, -0.0, 1.5, 12345678901234567890u64, null, true],
+            "Ünïcode": "\u{1F600} \u{7} \"quoted\" \\ \u{e000}",
+            "hash": "a field named hash", "id": {"nested": {"b": 1, "a": [2, {"y": 0, "x": 1}]}},
+            "": "empty key", "\u{10000}": "astral key", "\u{ffff}": "bmp key",
+        });
+        let mut head = ChainHead::genesis();
+        let draft = AuditDraft {
+            org_id: OrgId::new(),
+            id: RecordId::new(),
+            ts_ms: 1_700_000_000_123,
+            kind: "execute.intercept".into(),
+            actor: Actor::user("u-1", "ana@example.com"),
+            fields,
+            guard_epoch: Some(3),
+        };
+        let (r, line) = seal(&mut head, draft).unwrap();
+        assert_eq!(line, serde_json_canonicalizer::to_string(&r).unwrap());
+        assert_eq!(export_line(&r).unwrap(), line);
+        let mut whole = serde_json::to_value(&r).unwrap();
+        whole.as_object_mut().unwrap().remove("hash");
+        let mut h = Sha256::new();
+        h.update(r.prev_hash.as_bytes());
+        h.update(serde_json_canonicalizer::to_string(&whole).unwrap().as_bytes());
+        assert_eq!(r.hash, hex::encode(h.finalize()));
+        assert_eq!(compute_hash(&r).unwrap(), r.hash);
+        assert_eq!(head.hash, r.hash);
     }
 
     #[test]
@@ -490,12 +590,12 @@ mod tests {
             fields,
             guard_epoch: None,
         };
-        let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap();
+        let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap().0;
         let b = seal(
             &mut head,
             d(serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap()),
         )
-        .unwrap();
+        .unwrap().0;
         assert_eq!(a.hash, b.hash);
     }
 
@@ -600,7 +700,7 @@ mod tests {
                         guard_epoch: None,
                     },
                 )
-                .unwrap(),
+                .unwrap().0,
             );
         }
         verify(&rewritten).unwrap();

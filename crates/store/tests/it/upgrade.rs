@@ -221,7 +221,7 @@ backend_tests! {
                   json!({"approval_id": approval, "from": "pending", "comment": "per IR-5521"})),
         ];
         for d in old {
-            insert_v21_record(&s, &seal(&mut head, d).unwrap()).await;
+            insert_v21_record(&s, &seal(&mut head, d).unwrap().0).await;
         }
 
         s.migrate().await.unwrap();
