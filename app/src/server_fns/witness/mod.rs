@@ -6,11 +6,12 @@ use leptos::prelude::*;
 mod streams;
 pub use streams::*;
 
-use crate::types::{CheckpointRow, WitnessSinkRow, WitnessView};
+use crate::types::WitnessView;
 
 #[server]
 pub async fn witness_status() -> Result<WitnessView, ServerFnError> {
     use crate::server_fns::ssr::{engine, minute, principal, to_error};
+    use crate::types::{CheckpointRow, WitnessSinkRow};
     let p = principal().await?;
     let st = engine()
         .reader(&p)
