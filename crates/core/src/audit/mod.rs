@@ -521,7 +521,8 @@ mod tests {
                         guard_epoch: None,
                     },
                 )
-                .unwrap().0
+                .unwrap()
+                .0
             })
             .collect()
     }
@@ -559,7 +560,11 @@ mod tests {
         whole.as_object_mut().unwrap().remove("hash");
         let mut h = Sha256::new();
         h.update(r.prev_hash.as_bytes());
-        h.update(serde_json_canonicalizer::to_string(&whole).unwrap().as_bytes());
+        h.update(
+            serde_json_canonicalizer::to_string(&whole)
+                .unwrap()
+                .as_bytes(),
+        );
         assert_eq!(r.hash, hex::encode(h.finalize()));
         assert_eq!(compute_hash(&r).unwrap(), r.hash);
         assert_eq!(head.hash, r.hash);
@@ -590,12 +595,15 @@ mod tests {
             fields,
             guard_epoch: None,
         };
-        let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2}))).unwrap().0;
+        let a = seal(&mut head.clone(), d(json!({"b": 1, "a": 2})))
+            .unwrap()
+            .0;
         let b = seal(
             &mut head,
             d(serde_json::from_str(r#"{"a":2,"b":1}"#).unwrap()),
         )
-        .unwrap().0;
+        .unwrap()
+        .0;
         assert_eq!(a.hash, b.hash);
     }
 
@@ -700,7 +708,8 @@ mod tests {
                         guard_epoch: None,
                     },
                 )
-                .unwrap().0,
+                .unwrap()
+                .0,
             );
         }
         verify(&rewritten).unwrap();
