@@ -67,11 +67,7 @@ fn records_sql(dialect: Dialect, n: usize, first: usize) -> String {
 }
 
 /// Binds `chunk` in the order [`records_sql`] numbers it.
-fn bind_records<'q>(
-    mut q: Query<'q>,
-    dialect: Dialect,
-    chunk: &[Sealed],
-) -> Result<Query<'q>, sqlx::Error> {
+fn bind_records<'q>(mut q: Query<'q>, dialect: Dialect, chunk: &[Sealed]) -> Query<'q> {
     for Sealed {
         ts_ms,
         guard_epoch,
@@ -100,7 +96,7 @@ fn bind_records<'q>(
             q = q.bind(record_text(&r.fields));
         }
     }
-    Ok(q)
+    q
 }
 
 /// One multi-row INSERT of records.
@@ -110,7 +106,7 @@ async fn insert_chunk<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
     chunk: &[Sealed],
 ) -> Result<(), sqlx::Error> {
     let sql = records_sql(dialect, chunk.len(), 1);
-    bind_records(sqlx::query(&sql), dialect, chunk)?
+    bind_records(sqlx::query(&sql), dialect, chunk)
         .execute(exec)
         .await
         .map(|_| ())
@@ -444,7 +440,7 @@ impl SqlStore {
                     bodies_sql(bodies.len(), 1)
                 ),
             };
-            let q = bind_records(bind_bodies(sqlx::query(&sql), bodies), dialect, records)?;
+            let q = bind_records(bind_bodies(sqlx::query(&sql), bodies), dialect, records);
             return timed(Stage::AppendStatement, q.execute(&mut *conn))
                 .await
                 .map(|_| ());

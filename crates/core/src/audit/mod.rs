@@ -139,7 +139,7 @@ pub fn format_ts(ts_ms: i64) -> String {
 /// A record's RFC 8785 canonical JSON in two halves around where `hash` goes: the
 /// members that sort before it (`actor`, `fields`) and those after (`id` … `ts`). The
 /// record is serialized once, straight from its fields (no `serde_json::Value` copy),
-/// and both the hashed body and the export line are joined from the halves.
+/// and both the hashed body and the export line are made from the halves.
 struct Canonical {
     /// `{"actor":…,"fields":…` (no closing brace).
     before: String,
@@ -175,22 +175,16 @@ impl Canonical {
             seq: r.seq,
             ts: &r.ts,
         })?;
-        let unbraced = |e: &str| CoreError::Internal(format!("audit canonical form: {e}"));
+        let (Some(before), Some(after)) = (before.strip_suffix('}'), after.strip_prefix('{'))
+        else {
+            return Err(CoreError::Internal(
+                "audit canonical form: not an object".into(),
+            ));
+        };
         Ok(Canonical {
-            before: before
-                .strip_suffix('}')
-                .ok_or_else(|| unbraced("no closing brace"))?
-                .to_string(),
-            after: after
-                .strip_prefix('{')
-                .ok_or_else(|| unbraced("no opening brace"))?
-                .to_string(),
+            before: before.to_string(),
+            after: after.to_string(),
         })
-    }
-
-    /// The bytes hashed: everything but `hash`.
-    fn body(&self) -> String {
-        format!("{},{}", self.before, self.after)
     }
 
     /// The whole record, `hash` in its place.
@@ -204,11 +198,14 @@ fn jcs<T: Serialize>(v: &T) -> Result<String, CoreError> {
     serde_json_canonicalizer::to_string(v).map_err(|e| CoreError::internal("audit canonicalize", e))
 }
 
-/// `SHA-256(prev_hash ‖ body)`, hex.
+/// `SHA-256(prev_hash ‖ body)`, hex; the body (everything but `hash`) is the halves
+/// joined by a comma, hashed as they stand.
 fn hash_of(prev_hash: &str, c: &Canonical) -> String {
     let mut h = Sha256::new();
     h.update(prev_hash.as_bytes());
-    h.update(c.body().as_bytes());
+    h.update(c.before.as_bytes());
+    h.update(b",");
+    h.update(c.after.as_bytes());
     hex::encode(h.finalize())
 }
 
