@@ -814,3 +814,35 @@ backend_tests! {
         assert_eq!(verify(&s, o.id).await.seq, 3, "{name}");
     }
 }
+
+/// SQLite: appended records reach the database file itself within moments, copied there
+/// by the store's checkpointer off the writer; the writer's own commits would not
+/// checkpoint before the WAL holds 10,000 pages. Read from a copy of the file without its
+/// WAL, which is what a checkpoint writes to.
+#[tokio::test]
+async fn sqlite_records_reach_the_database_file_without_the_writer_checkpointing() {
+    use arx_testkit::{Backend, TestDb};
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let s = SqlStore::connect(db.url()).await.unwrap();
+    s.migrate().await.unwrap();
+    let o = org(&s, "checkpointed").await;
+    let drafts = (1..=5).map(|n| draft(o.id, n)).collect();
+    s.append_audit(drafts).await.unwrap();
+    let file = db.url().trim_start_matches("sqlite://").to_string();
+    let copied = std::path::Path::new(&file).with_file_name("copy.db");
+    let mut in_file = 0;
+    for _ in 0..50 {
+        std::fs::copy(&file, &copied).unwrap();
+        let read = SqlStore::connect(&format!("sqlite://{}", copied.display()))
+            .await
+            .unwrap();
+        // Until the first checkpoint, the file holds not even the tables.
+        in_file = read.audit_count(o.id).await.unwrap_or(0);
+        read.close().await;
+        if in_file == 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(in_file, 5, "the records are still only in the WAL");
+}
