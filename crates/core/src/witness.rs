@@ -406,11 +406,17 @@ impl Witness {
         })
     }
 
-    /// A witness named on the command line: a directory, or `s3://bucket[/prefix]` with
-    /// credentials and endpoint from the `AWS_*` environment variables.
+    /// A witness named on the command line: a directory, which must exist (a mistyped
+    /// path is an error, never an empty witness that checks nothing), or
+    /// `s3://bucket[/prefix]` with credentials and endpoint from the `AWS_*` environment
+    /// variables.
     pub fn open(location: &str) -> Result<Self, String> {
         let Some(rest) = location.strip_prefix("s3://") else {
-            return Self::directory(Path::new(location));
+            let dir = Path::new(location);
+            if !dir.is_dir() {
+                return Err(format!("no witness directory at {}", dir.display()));
+            }
+            return Self::directory(dir);
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         // The client options stay the environment's (AWS_ALLOW_HTTP among them).

@@ -158,6 +158,12 @@ backend_tests! {
         let (code, out) = verify(&s, &full, w, &key);
         assert_eq!(code, 0, "{b}: {out}");
         assert!(out.contains("2 checkpoints matched") && out.contains("signatures valid"), "{out}");
+        // A mistyped witness directory is an error, not an empty witness, and is not made.
+        let typo = s.dir.join("witnes");
+        let (code, out) = verify(&s, &full, typo.to_str().unwrap(), &key);
+        assert_eq!(code, 1, "{b}: {out}");
+        assert!(out.contains("no witness directory"), "{out}");
+        assert!(!typo.exists());
         // Gzipped, the same.
         let gz = s.dir.join("full.ndjson.gz");
         let (code, out) = arx(&s, &["audit", "export", "--org", "demo", "--out", gz.to_str().unwrap()]);

@@ -17,6 +17,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 
 /// Who did the thing a record describes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Actor {
     /// `agent`, `user` or `system`.
     #[serde(rename = "type")]
@@ -64,8 +65,10 @@ pub struct AuditDraft {
     pub guard_epoch: Option<i64>,
 }
 
-/// A sealed record. Serialized as one line of an NDJSON export.
+/// A sealed record. Serialized as one line of an NDJSON export, with exactly these
+/// members: a line with another is refused, since the hash does not cover it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AuditRecord {
     pub org_id: OrgId,
     pub seq: i64,
@@ -663,6 +666,19 @@ mod tests {
         let forged = lines[3].replace(r#""n":3"#, r#""n":4"#);
         assert_ne!(forged, lines[3]);
         assert_eq!(edited.push_line(&forged).unwrap_err().seq, 4);
+        // A member the record does not have, added anywhere, is refused: the hash does
+        // not cover it, so it would be unverified text in a verified export.
+        for extra in [
+            lines[3].replacen('{', r#"{"approved_by":"ciso","#, 1),
+            lines[3].replacen(r#""actor":{"#, r#""actor":{"role":"admin","#, 1),
+        ] {
+            assert_ne!(extra, lines[3]);
+            let mut v = Verifier::default();
+            for l in &lines[..3] {
+                v.push_line(l).unwrap();
+            }
+            assert_eq!(v.push_line(&extra).unwrap_err().seq, 4, "{extra}");
+        }
         // A nested `hash` key cannot stand in for the record's own.
         let mut nested = rs[0].clone();
         nested.fields = json!({"hash": rs[0].hash.clone()});
