@@ -1,7 +1,7 @@
 //! Parsing of the agent's execute request, and checking its params against the
 //! operation's declaration, with messages that say what to fix.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Param, ParamLocation};
@@ -14,6 +14,15 @@ pub const MAX_WAIT_SECONDS: u32 = 25;
 /// Most items an `in: each` param may hold: each is one request to the target, made with
 /// one approval, so a call must not fan out without bound.
 pub const MAX_EACH_ITEMS: usize = 100;
+
+/// How a call reached ARX when not through `POST /v1/sdk/execute`; its intercept record
+/// says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A `tools/call` at `POST /mcp`.
+    Mcp,
+}
 
 /// The body of `POST /v1/sdk/execute`.
 #[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
@@ -39,6 +48,9 @@ pub struct ExecuteRequest {
     #[serde(default)]
     #[schema(maximum = 25)]
     pub wait_seconds: Option<u32>,
+    /// Set by ARX, never by the body (a body naming it is refused as unknown).
+    #[serde(skip)]
+    pub via: Option<Via>,
 }
 
 impl ExecuteRequest {
@@ -219,6 +231,10 @@ mod tests {
             ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"wait_seconds\":99}")
                 .unwrap_err();
         assert!(e.to_string().contains("wait_seconds"), "{e}");
+        // How a call came is ARX's to say: a body claiming MCP is refused.
+        let e = ExecuteRequest::parse(b"{\"connector\":\"a\",\"operation\":\"b\",\"via\":\"mcp\"}")
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown field `via`"), "{e}");
     }
 
     proptest! {

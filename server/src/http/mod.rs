@@ -15,8 +15,10 @@
 //!
 //! - [`sso`]: sign-in through an org's identity provider (`/auth/oidc/...`), for browsers.
 //!
-//! Later audiences get a module of their own beside these: SAML sign-in, `mcp` (agents
-//! over the Model Context Protocol) and `llm` (the model router).
+//! - [`mcp`]: agents over the Model Context Protocol (`POST /mcp`), each tool call run
+//!   through the same execute pipeline.
+//!
+//! Later audiences get a module of their own beside these: `llm` (the model router).
 //!
 //! Every handler is thin: typed input from [`extract`], one engine call, errors mapped
 //! by [`crate::error`].
@@ -25,6 +27,7 @@ pub mod admin;
 pub mod console;
 pub mod doc;
 pub mod extract;
+pub mod mcp;
 pub mod ops;
 pub mod reviewer;
 pub mod scim;
@@ -51,6 +54,7 @@ pub fn routes() -> Router<AppState> {
         .merge(unrouted)
         .merge(scim::routes())
         .merge(sso::routes())
+        .route("/mcp", any(mcp::mcp))
 }
 
 /// The routes the OpenAPI document describes, with it.

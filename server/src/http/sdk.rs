@@ -144,62 +144,81 @@ pub struct Registered {
 }
 
 /// The answer to an agent's call: 200 with the result (or the active grant), 202 while
-/// a reviewer decides, or the error. The one place these bodies are built.
+/// a reviewer decides, or the error.
 pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
     match out {
-        Ok(Executed::Ran {
+        Ok(done) => {
+            let (status, body) = executed_body(done);
+            (status, Json(body)).into_response()
+        }
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// What an agent is answered when its call, grant or registration got through: the
+/// status and the body. The one place these bodies are built (the MCP endpoint's tool
+/// results carry the same).
+pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
+    match done {
+        Executed::Ran {
             result,
             audit_id,
             result_audit_id,
             verdict,
             risk_score,
             approval_id,
-        }) => Json(Ran {
-            result,
-            audit_id,
-            result_audit_id,
-            verdict,
-            risk_score,
-            approval_id,
-        })
-        .into_response(),
-        Ok(Executed::Granted {
+        } => (
+            StatusCode::OK,
+            serde_json::json!(Ran {
+                result,
+                audit_id,
+                result_audit_id,
+                verdict,
+                risk_score,
+                approval_id,
+            }),
+        ),
+        Executed::Granted {
             approval_id,
             grant_id,
             connector,
             operations,
             resource,
             expires_at,
-        }) => Json(GrantActive {
-            grant_id,
-            status: "active",
-            connector,
-            operations,
-            resource,
-            expires_at,
-            approval_id,
-        })
-        .into_response(),
-        Ok(Executed::Registered {
+        } => (
+            StatusCode::OK,
+            serde_json::json!(GrantActive {
+                grant_id,
+                status: "active",
+                connector,
+                operations,
+                resource,
+                expires_at,
+                approval_id,
+            }),
+        ),
+        Executed::Registered {
             approval_id,
             version,
             manifest_sha256,
             unchanged,
-        }) => Json(Registered {
-            status: if unchanged { "unchanged" } else { "published" },
-            version,
-            manifest_sha256,
-            approval_id,
-        })
-        .into_response(),
-        Ok(Executed::Pending {
+        } => (
+            StatusCode::OK,
+            serde_json::json!(Registered {
+                status: if unchanged { "unchanged" } else { "published" },
+                version,
+                manifest_sha256,
+                approval_id,
+            }),
+        ),
+        Executed::Pending {
             approval_id,
             expires_at,
             audit_id,
             risk_score,
-        }) => (
+        } => (
             StatusCode::ACCEPTED,
-            Json(Pending {
+            serde_json::json!(Pending {
                 approval_id,
                 expires_at,
                 audit_id,
@@ -207,9 +226,7 @@ pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
                 risk_score,
                 status: "pending",
             }),
-        )
-            .into_response(),
-        Err(e) => ApiError(e).into_response(),
+        ),
     }
 }
 

@@ -76,6 +76,9 @@ pub struct Intercept {
     /// The version of the agent's manifest in force (none: it had none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifest_version: Option<i64>,
+    /// How the call came, when not through `POST /v1/sdk/execute` (`mcp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<crate::request::Via>,
 }
 
 impl Intercept {

@@ -318,6 +318,7 @@ impl Engine {
             session_context,
             wait_seconds,
             instance: asked_instance,
+            via,
         } = req;
         let mut call = Call {
             intercept: Intercept {
@@ -342,6 +343,7 @@ impl Engine {
                 grant_id: None,
                 reason: String::new(),
                 manifest_version: manifest.as_ref().and_then(|m| m.version),
+                via,
             },
             agent,
             connector,
@@ -383,6 +385,7 @@ impl Engine {
                     session_context: i.session_context,
                     instance: asked_instance,
                     wait_seconds,
+                    via: i.via,
                 }));
             }
             r => r?,
@@ -464,7 +467,7 @@ impl Engine {
     }
 
     /// The agent behind `bearer`, read now (for everything but execute).
-    pub(super) async fn authenticate_agent(
+    pub async fn authenticate_agent(
         &self,
         bearer: Option<&str>,
     ) -> Result<(Agent, Org), CoreError> {

@@ -21,6 +21,7 @@ mod state;
 mod stats;
 mod streams;
 mod system;
+mod tools;
 mod verify;
 mod witness;
 
@@ -55,6 +56,7 @@ pub use state::{StateDiff, StateRow, Unchanged};
 pub use stats::DailyStats;
 pub use streams::{StreamTarget, StreamView};
 pub use system::{ConsoleSession, SystemOps};
+pub use tools::AgentTool;
 pub use verify::{ExportCheck, ExportRange, VerifyReport, verify_export};
 pub use witness::{DEFAULT_CHECKPOINT_INTERVAL_SECS, SigningKeyView, WitnessStatus};
 
