@@ -20,6 +20,7 @@ mod fleet_stats;
 mod harness;
 mod identity;
 mod jobs;
+mod mcp;
 mod oidc;
 mod policy;
 mod registration;
