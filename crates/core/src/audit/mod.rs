@@ -274,13 +274,38 @@ impl Default for Verifier {
     }
 }
 
-/// The fields of an exported line that link it into the chain.
+/// The fields of an exported line that link it into the chain. The others are skipped
+/// unread, yet must be there and be all there is (as in [`AuditRecord`] and [`Actor`]): a
+/// line with another member is not a record, whatever its hash covers.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Links<'a> {
     org_id: OrgId,
     seq: i64,
     prev_hash: &'a str,
     hash: &'a str,
+    #[serde(rename = "id")]
+    _id: serde::de::IgnoredAny,
+    #[serde(rename = "ts")]
+    _ts: serde::de::IgnoredAny,
+    #[serde(rename = "kind")]
+    _kind: serde::de::IgnoredAny,
+    #[serde(rename = "fields")]
+    _fields: serde::de::IgnoredAny,
+    #[serde(rename = "actor")]
+    _actor: ActorMembers,
+}
+
+/// An actor's members, skipped unread ([`Links`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActorMembers {
+    #[serde(rename = "type")]
+    _kind: serde::de::IgnoredAny,
+    #[serde(rename = "id")]
+    _id: serde::de::IgnoredAny,
+    #[serde(rename = "name")]
+    _name: serde::de::IgnoredAny,
 }
 
 impl Verifier {
@@ -679,6 +704,36 @@ mod tests {
             }
             assert_eq!(v.push_line(&extra).unwrap_err().seq, 4, "{extra}");
         }
+        // ...also when the line's hash was computed over the member: still not a record.
+        let mut forged = rs.clone();
+        let at = 3;
+        let line = |r: &AuditRecord| {
+            export_line(r)
+                .unwrap()
+                .replacen('{', r#"{"approved_by":"ciso","#, 1)
+        };
+        let body_hash = |r: &AuditRecord| {
+            // The hash over the line as it stands (the fast path's reading).
+            let l = line(r);
+            let member = format!(r#","hash":"{}""#, r.hash);
+            let without = l.replacen(&member, "", 1);
+            let mut h = Sha256::new();
+            h.update(r.prev_hash.as_bytes());
+            h.update(without.as_bytes());
+            hex::encode(h.finalize())
+        };
+        forged[at].hash = body_hash(&forged[at]);
+        let mut v = Verifier::default();
+        for r in &forged[..at] {
+            v.push_line(&export_line(r).unwrap()).unwrap();
+        }
+        let rehashed = line(&forged[at]);
+        assert!(canonical_line_hashes_to(
+            &rehashed,
+            &forged[at].prev_hash,
+            &forged[at].hash
+        ));
+        assert_eq!(v.push_line(&rehashed).unwrap_err().seq, 4, "{rehashed}");
         // A nested `hash` key cannot stand in for the record's own.
         let mut nested = rs[0].clone();
         nested.fields = json!({"hash": rs[0].hash.clone()});
