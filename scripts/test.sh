@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, the Rust suites on SQLite and on a
 # throwaway PostgreSQL, the SCIM conformance checker against the running server on both,
-# then the console in real headless Chromium (JavaScript on and off).
+# the Python SDK's suite (and the MCP endpoint's, with the official MCP client) against a
+# running server, then the console in real headless Chromium (JavaScript on and off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
@@ -19,4 +20,5 @@ scripts/with-postgres.sh scripts/with-redis.sh cargo test --workspace
 echo "==> cargo leptos build"
 cargo leptos build
 scripts/with-postgres.sh scripts/scim-conformance.sh
+scripts/sdk-python.sh
 scripts/e2e.sh
