@@ -410,15 +410,16 @@ class SplunkMethods(_ConnectorBase[R]):
         earliest: str | None = None,
         latest: str | None = None,
         *,
-        exec_mode: str | None = None,
+        exec_mode: str | None = "blocking",
         max_count: int | None = None,
         **options: Unpack[CallOptions],
     ) -> R:
-        """Starts a search job (``search:create``; the answer holds its ``sid``).
+        """Runs a search job (``search:create``; the answer holds its ``sid``).
 
-        ``query`` is the SPL, starting with ``search`` or ``|``. With
-        ``exec_mode="blocking"`` Splunk answers once the job is done, so its results
-        can be read at once."""
+        ``query`` is the SPL, starting with ``search`` or ``|``. By default
+        (``exec_mode="blocking"``) Splunk answers once the job is done, so its results
+        can be read at once, as the product document's example does; ``exec_mode=None``
+        or ``"normal"`` starts it and answers at once (poll ``search:status``)."""
         params = _p(
             search=query,
             earliest=earliest,
