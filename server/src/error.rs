@@ -104,7 +104,7 @@ pub async fn wrong_method(method: Method, uri: Uri) -> Response {
     )
 }
 
-fn router_error(status: StatusCode, code: &str, message: String) -> Response {
+pub(crate) fn router_error(status: StatusCode, code: &str, message: String) -> Response {
     (
         status,
         Json(json!({"error": {"code": code, "message": message}})),

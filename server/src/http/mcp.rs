@@ -51,7 +51,26 @@ const STATUS_TOOL: &str = "arx_approval_status";
 const REASONING: &str = "arx_reasoning";
 const INSTANCE: &str = "arx_instance";
 
-/// `POST /mcp` (and the other methods, which rmcp refuses in stateless mode).
+/// The Model Context Protocol endpoint, for agents: JSON-RPC 2.0 (`initialize`,
+/// `tools/list`, `tools/call`) over streamable HTTP, stateless, answered as JSON. Each
+/// tool is an operation the agent's manifest declares, run through the same pipeline as
+/// `POST /v1/sdk/execute`.
+#[utoipa::path(
+    post,
+    path = "/mcp",
+    tag = "sdk",
+    security(("agentKey" = [])),
+    request_body(content = JsonRpcMessage, description = "A JSON-RPC 2.0 request or notification", content_type = "application/json"),
+    responses(
+        (status = 200, description = "The JSON-RPC answer: a result, or an error. A refused call is a tool result with `isError` and the API's error body as its structured content", body = Value),
+        (status = 202, description = "A notification, taken"),
+        (status = 400, description = "Not a JSON-RPC 2.0 message the endpoint takes", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid agent key", body = crate::error::ErrorBody),
+        (status = 406, description = "The Accept header excludes JSON", body = crate::error::ErrorBody),
+        (status = 413, description = "The body is over 256 KiB", body = crate::error::ErrorBody),
+        (status = 415, description = "The body is not JSON", body = crate::error::ErrorBody),
+    )
+)]
 pub async fn mcp(State(s): State<AppState>, mut req: Request) -> Response {
     if let Err(e) = s
         .engine
@@ -59,6 +78,19 @@ pub async fn mcp(State(s): State<AppState>, mut req: Request) -> Response {
         .await
     {
         return ApiError(e).into_response();
+    }
+    // Answers are JSON: a client that accepts anything (no Accept, `*/*`) gets them,
+    // as one that lists the two types MCP names does.
+    let accepts_any = req
+        .headers()
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim() == "*/*");
+    if accepts_any {
+        req.headers_mut().insert(
+            axum::http::header::ACCEPT,
+            axum::http::HeaderValue::from_static("application/json, text/event-stream"),
+        );
     }
     req.extensions_mut().insert(s);
     static SERVICE: LazyLock<StreamableHttpService<ArxTools, NeverSessionManager>> =
@@ -74,10 +106,56 @@ pub async fn mcp(State(s): State<AppState>, mut req: Request) -> Response {
                     .disable_allowed_hosts(),
             )
         });
-    match SERVICE.clone().oneshot(req).await {
+    let answer = match SERVICE.clone().oneshot(req).await {
         Ok(r) => r.map(Body::new),
         Err(never) => match never {},
+    };
+    if answer.status().is_client_error() {
+        return refusal(answer).await;
     }
+    answer
+}
+
+/// rmcp's refusal of a request it could not take (a plain-text body), in the API's
+/// error shape: what was wrong, and its status (a message that is no JSON-RPC is 400).
+async fn refusal(answer: Response) -> Response {
+    use axum::http::StatusCode;
+    let status = answer.status();
+    let said = axum::body::to_bytes(answer.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (status, code) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (status, "payload_too_large"),
+        StatusCode::NOT_ACCEPTABLE => (status, "not_acceptable"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if said.contains("Content-Type") => {
+            (status, "unsupported_media_type")
+        }
+        _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+    };
+    crate::error::router_error(
+        status,
+        code,
+        format!(
+            "not an MCP request this endpoint takes (JSON-RPC 2.0 over streamable HTTP): {said}"
+        ),
+    )
+}
+
+/// A JSON-RPC 2.0 message as an MCP client sends it (for the API document).
+#[derive(utoipa::ToSchema)]
+#[schema(example = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))]
+#[allow(dead_code)]
+pub struct JsonRpcMessage {
+    /// `2.0`.
+    #[schema(pattern = "^2\\.0$")]
+    jsonrpc: String,
+    /// The request's id, a string or a number; none for a notification.
+    id: Option<Value>,
+    /// `initialize`, `tools/list`, `tools/call`, `notifications/initialized`…
+    method: String,
+    #[schema(value_type = Option<Object>)]
+    params: Option<Value>,
 }
 
 /// The MCP server: it holds nothing; each request brings its state and key.

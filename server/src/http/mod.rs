@@ -54,7 +54,6 @@ pub fn routes() -> Router<AppState> {
         .merge(unrouted)
         .merge(scim::routes())
         .merge(sso::routes())
-        .route("/mcp", any(mcp::mcp))
 }
 
 /// The routes the OpenAPI document describes, with it.
@@ -68,6 +67,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(utoipa_axum::routes!(
             crate::integrations::slack_interactions::interactions
         ))
+        .routes(utoipa_axum::routes!(mcp::mcp))
 }
 
 /// The OpenAPI document of the API, as `GET /openapi.json` serves it.
