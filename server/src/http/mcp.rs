@@ -381,7 +381,7 @@ fn status_tool() -> Tool {
 fn tool_result(out: Result<Executed, CoreError>) -> CallToolResult {
     match out {
         Ok(done) => {
-            let (_, body) = executed_body(done);
+            let body = json!(executed_body(done).1);
             let text = if body["status"] == "pending" {
                 format!(
                     "Pending: a reviewer must approve this call (approval id {}, audit id {}, risk {}). If nobody decides by {}, it is refused. Ask {STATUS_TOOL} with this approval_id for the outcome.",

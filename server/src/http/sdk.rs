@@ -148,17 +148,27 @@ pub struct Registered {
 pub(crate) fn executed_response(out: Result<Executed, CoreError>) -> Response {
     match out {
         Ok(done) => {
-            let (status, body) = executed_body(done);
-            (status, Json(body)).into_response()
+            let (status, answer) = executed_body(done);
+            (status, Json(answer)).into_response()
         }
         Err(e) => ApiError(e).into_response(),
     }
 }
 
+/// The body of an answer that got through, serialized as the variant it holds.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(crate) enum Answer {
+    Ran(Ran),
+    Granted(GrantActive),
+    Registered(Registered),
+    Pending(Pending),
+}
+
 /// What an agent is answered when its call, grant or registration got through: the
 /// status and the body. The one place these bodies are built (the MCP endpoint's tool
 /// results carry the same).
-pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
+pub(crate) fn executed_body(done: Executed) -> (StatusCode, Answer) {
     match done {
         Executed::Ran {
             result,
@@ -169,7 +179,7 @@ pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
             approval_id,
         } => (
             StatusCode::OK,
-            serde_json::json!(Ran {
+            Answer::Ran(Ran {
                 result,
                 audit_id,
                 result_audit_id,
@@ -187,7 +197,7 @@ pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
             expires_at,
         } => (
             StatusCode::OK,
-            serde_json::json!(GrantActive {
+            Answer::Granted(GrantActive {
                 grant_id,
                 status: "active",
                 connector,
@@ -204,7 +214,7 @@ pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
             unchanged,
         } => (
             StatusCode::OK,
-            serde_json::json!(Registered {
+            Answer::Registered(Registered {
                 status: if unchanged { "unchanged" } else { "published" },
                 version,
                 manifest_sha256,
@@ -218,7 +228,7 @@ pub(crate) fn executed_body(done: Executed) -> (StatusCode, Value) {
             risk_score,
         } => (
             StatusCode::ACCEPTED,
-            serde_json::json!(Pending {
+            Answer::Pending(Pending {
                 approval_id,
                 expires_at,
                 audit_id,
