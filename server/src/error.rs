@@ -36,38 +36,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The HTTP status an engine error is answered with.
+/// The HTTP status an engine error is answered with ([`CoreError::http_status`]).
 pub fn status_of(e: &CoreError) -> StatusCode {
-    match e {
-        CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        CoreError::Forbidden(_)
-        | CoreError::PermissionDenied { .. }
-        | CoreError::ApprovalDenied { .. }
-        | CoreError::ApprovalExpired { .. } => StatusCode::FORBIDDEN,
-        CoreError::ApprovalCancelled { .. }
-        | CoreError::Conflict(_)
-        | CoreError::StaleConfiguration
-        | CoreError::StalePolicy { .. } => StatusCode::CONFLICT,
-        CoreError::InvalidOperation { .. }
-        | CoreError::InvalidParams(_)
-        | CoreError::InvalidRequest(_)
-        | CoreError::InvalidField { .. }
-        | CoreError::InvalidPolicy(_) => StatusCode::BAD_REQUEST,
-        CoreError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        CoreError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-        CoreError::Gone { .. } => StatusCode::GONE,
-        CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        CoreError::AuditUnavailable
-        | CoreError::DatabaseUnavailable(_)
-        | CoreError::ApprovalUnconfirmed { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => {
-            StatusCode::BAD_GATEWAY
-        }
-        CoreError::Catalog(_) | CoreError::Internal(_) | CoreError::ResultUnrecorded { .. } => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-    }
+    StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The JSON error body: `{"error": {"code", "message", ...details}}`; internal causes

@@ -84,26 +84,44 @@ pub mod ssr {
     fn signed_out() -> ServerFnError {
         // A browser's plain form post gets a 302 to `/login`; a page's own call gets the
         // redirect header its client follows, with 401 rather than a server error.
+        leptos_axum::redirect("/login");
+        answer_status(axum::http::StatusCode::UNAUTHORIZED);
+        ServerFnError::new(crate::SIGNED_OUT)
+    }
+
+    /// Answers a page's own call of a server function with `status` (a refusal is a 4xx,
+    /// as the API answers it, not a server error). A browser's plain form post keeps the
+    /// redirect back to its page that leptos_axum gives it.
+    fn answer_status(status: axum::http::StatusCode) {
         let from_page = use_context::<axum::http::request::Parts>().is_some_and(|req| {
             !req.headers
                 .get(axum::http::header::ACCEPT)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("text/html"))
         });
-        leptos_axum::redirect("/login");
         if from_page && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
-            r.set_status(axum::http::StatusCode::UNAUTHORIZED);
+            r.set_status(status);
         }
-        ServerFnError::new(crate::SIGNED_OUT)
     }
 
-    /// An engine error as the console shows it: its message, never internal causes.
+    /// An engine error as the console shows it: its message, never internal causes, with
+    /// the status the API gives it.
     pub fn to_error(e: CoreError) -> ServerFnError {
+        answer_status(
+            axum::http::StatusCode::from_u16(e.http_status())
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+        );
         if matches!(e, CoreError::Internal(_)) {
             tracing::error!(error = ?e, "console request failed");
             return ServerFnError::new("something went wrong on the server; the log has details");
         }
         ServerFnError::new(e.public_message())
+    }
+
+    /// A request the console cannot act on as written (a malformed id, a filter value
+    /// that is not one of its choices): a 400 that says what to fix.
+    pub fn invalid(message: impl Into<String>) -> ServerFnError {
+        to_error(CoreError::InvalidRequest(message.into()))
     }
 
     /// Leaves a message for the next page render (works with and without JavaScript).

@@ -150,6 +150,39 @@ impl CoreError {
         }
     }
 
+    /// The HTTP status the error is answered with, by the API and by the console's
+    /// server functions alike.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            CoreError::Unauthenticated(_) => 401,
+            CoreError::Forbidden(_)
+            | CoreError::PermissionDenied { .. }
+            | CoreError::ApprovalDenied { .. }
+            | CoreError::ApprovalExpired { .. } => 403,
+            CoreError::ApprovalCancelled { .. }
+            | CoreError::Conflict(_)
+            | CoreError::StaleConfiguration
+            | CoreError::StalePolicy { .. } => 409,
+            CoreError::InvalidOperation { .. }
+            | CoreError::InvalidParams(_)
+            | CoreError::InvalidRequest(_)
+            | CoreError::InvalidField { .. }
+            | CoreError::InvalidPolicy(_) => 400,
+            CoreError::UnsupportedMediaType => 415,
+            CoreError::PayloadTooLarge { .. } => 413,
+            CoreError::NotFound(_) => 404,
+            CoreError::Gone { .. } => 410,
+            CoreError::RateLimited { .. } => 429,
+            CoreError::AuditUnavailable
+            | CoreError::DatabaseUnavailable(_)
+            | CoreError::ApprovalUnconfirmed { .. } => 503,
+            CoreError::TargetError { .. } | CoreError::TargetUnreachable { .. } => 502,
+            CoreError::Catalog(_) | CoreError::Internal(_) | CoreError::ResultUnrecorded { .. } => {
+                500
+            }
+        }
+    }
+
     /// What a caller may see besides the code and the message (the audit id of a denied
     /// call, the valid values of a bad one...).
     pub fn details(&self) -> Option<Value> {

@@ -21,7 +21,7 @@ pub async fn agent_detail(
     #[server(default)] versions_page: usize,
 ) -> Result<AgentView, ServerFnError> {
     use super::graph_svg::graph_svg;
-    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::server_fns::ssr::{engine, format_ms, invalid, principal, to_error};
     use crate::types::{LineageRow, ManifestRow};
     use arx_core::registry::ManifestDiff;
     let p = principal().await?;
@@ -29,7 +29,7 @@ pub async fn agent_detail(
     let r = engine.reader(&p);
     let id = id
         .parse()
-        .map_err(|_| ServerFnError::new("that agent id is not valid"))?;
+        .map_err(|_| invalid("that agent id is not valid"))?;
     let a = r.agent(id).await.map_err(to_error)?;
     let versions = r.manifests(id).await.map_err(to_error)?;
     let rows = versions

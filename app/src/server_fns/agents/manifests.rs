@@ -40,11 +40,11 @@ pub async fn compare_manifests(
     from: i64,
     to: i64,
 ) -> Result<Vec<String>, ServerFnError> {
-    use crate::server_fns::ssr::{engine, principal, to_error};
+    use crate::server_fns::ssr::{engine, invalid, principal, to_error};
     let p = principal().await?;
     let id = agent_id
         .parse()
-        .map_err(|_| ServerFnError::new("that agent id is not valid"))?;
+        .map_err(|_| invalid("that agent id is not valid"))?;
     let d = engine()
         .reader(&p)
         .manifest_diff(id, from, to)

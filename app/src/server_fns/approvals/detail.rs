@@ -7,13 +7,13 @@ use crate::types::ApprovalView;
 #[server]
 pub async fn load_approval(id: String) -> Result<ApprovalView, ServerFnError> {
     use super::ssr::row;
-    use crate::server_fns::ssr::{engine, format_ms, principal, to_error};
+    use crate::server_fns::ssr::{engine, format_ms, invalid, principal, to_error};
     use arx_core::model::ApprovalKind;
     let p = principal().await?;
     let engine = engine();
     let id = id
         .parse()
-        .map_err(|_| ServerFnError::new("that approval id is not valid"))?;
+        .map_err(|_| invalid("that approval id is not valid"))?;
     let d = engine
         .reader(&p)
         .approval_detail(id)

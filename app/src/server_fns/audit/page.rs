@@ -8,7 +8,7 @@ use crate::types::{AuditRecordPage, AuditSearchView};
 /// One page of the search in `query` (the page's query string; empty values are no filter).
 #[server]
 pub async fn search_audit(query: String) -> Result<AuditSearchView, ServerFnError> {
-    use super::super::ssr::{audit_row, engine, principal, to_error};
+    use super::super::ssr::{audit_row, engine, invalid, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let r = engine.reader(&p);
@@ -18,7 +18,7 @@ pub async fn search_audit(query: String) -> Result<AuditSearchView, ServerFnErro
         .collect();
     let encoded = serde_urlencoded::to_string(&kept).unwrap_or_default();
     let search: arx_core::engine::AuditSearch = serde_urlencoded::from_str(&encoded)
-        .map_err(|e| ServerFnError::new(format!("this search cannot be read: {e}")))?;
+        .map_err(|e| invalid(format!("this search cannot be read: {e}")))?;
     let found = r.audit_search(&search).await.map_err(to_error)?;
     let facets = |f: &[arx_core::store::Facet]| -> Vec<(String, i64)> {
         f.iter().map(|f| (f.value.clone(), f.count)).collect()
@@ -40,11 +40,11 @@ pub async fn search_audit(query: String) -> Result<AuditSearchView, ServerFnErro
 /// One record with its links (`/audit/record?id=…`).
 #[server]
 pub async fn fetch_audit_record(id: String) -> Result<AuditRecordPage, ServerFnError> {
-    use super::super::ssr::{audit_row, engine, principal, to_error};
+    use super::super::ssr::{audit_row, engine, invalid, principal, to_error};
     let p = principal().await?;
     let id = id
         .parse()
-        .map_err(|_| ServerFnError::new("that record id is not valid"))?;
+        .map_err(|_| invalid("that record id is not valid"))?;
     let engine = engine();
     let v = engine
         .reader(&p)

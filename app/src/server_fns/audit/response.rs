@@ -7,11 +7,11 @@ use crate::types::ResponseBodyView;
 
 #[server]
 pub async fn fetch_response(id: String) -> Result<ResponseBodyView, ServerFnError> {
-    use super::super::ssr::{engine, principal, to_error};
+    use super::super::ssr::{engine, invalid, principal, to_error};
     let p = principal().await?;
     let id = id
         .parse()
-        .map_err(|_| ServerFnError::new("that record id is not valid"))?;
+        .map_err(|_| invalid("that record id is not valid"))?;
     let v = engine()
         .responses(&p)
         .map_err(to_error)?

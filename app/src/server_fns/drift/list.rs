@@ -18,7 +18,7 @@ pub async fn list_drift(
     cursor: String,
     #[server(default)] order: String,
 ) -> Result<DriftView, ServerFnError> {
-    use crate::server_fns::ssr::{drift_row, engine, principal, to_error};
+    use crate::server_fns::ssr::{drift_row, engine, invalid, principal, to_error};
     use arx_core::model::registry::DriftStatus;
     use arx_core::registry::Severity;
     use arx_core::store::DriftQuery;
@@ -28,7 +28,7 @@ pub async fn list_drift(
     let status = match status.as_str() {
         "" => None,
         s => Some(DriftStatus::parse(s).ok_or_else(|| {
-            ServerFnError::new(format!(
+            invalid(format!(
                 "'{s}' is not a status: open, acknowledged or resolved"
             ))
         })?),
@@ -36,14 +36,14 @@ pub async fn list_drift(
     let severity = match severity.as_str() {
         "" => None,
         s => Some(Severity::parse(s).ok_or_else(|| {
-            ServerFnError::new(format!(
+            invalid(format!(
                 "'{s}' is not a severity: low, medium, high or critical"
             ))
         })?),
     };
     let after = match cursor.as_str() {
         "" => None,
-        c => Some(c.parse().map_err(|e: String| ServerFnError::new(e))?),
+        c => Some(c.parse().map_err(|e: String| invalid(e))?),
     };
     let alerts = r
         .drift_alerts(&DriftQuery {

@@ -28,7 +28,9 @@ pub async fn load_rule_form(id: String) -> Result<RuleForm, ServerFnError> {
             ..form_from_rule(r)
         })
         .ok_or_else(|| {
-            ServerFnError::new(format!("there is no rule '{id}' in the policy in force"))
+            crate::server_fns::ssr::to_error(arx_core::CoreError::NotFound(format!(
+                "there is no rule '{id}' in the policy in force"
+            )))
         })
 }
 

@@ -102,12 +102,12 @@ pub async fn get_simulation(id: String) -> Result<Option<SimView>, ServerFnError
 
 #[server]
 pub async fn cancel_simulation(id: String) -> Result<(), ServerFnError> {
-    use crate::server_fns::ssr::{engine, principal, to_error};
+    use crate::server_fns::ssr::{engine, invalid, principal, to_error};
     let p = principal().await?;
     let engine = engine();
     let id = id
         .parse()
-        .map_err(|_| ServerFnError::new("that simulation id is not valid"))?;
+        .map_err(|_| invalid("that simulation id is not valid"))?;
     engine
         .admin(&p)
         .map_err(to_error)?
