@@ -146,6 +146,7 @@ async fn generate(spec: &str) {
 
 #[path = "common/mod.rs"]
 mod common;
+use common::writes::{Wal, print_sqlite_commits};
 use common::{Stages, ms, pct};
 
 #[tokio::main(flavor = "multi_thread")]
@@ -240,6 +241,8 @@ async fn main() {
     }
 
     // Interleaved, sequential: the same load and noise on both paths.
+    let postgres = backend == "postgres";
+    let wal_before = Wal::read(running.store.pool(), postgres).await;
     let before = Stages::read(&http, &base).await;
     let (mut g, mut d) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
     for _ in 0..calls {
@@ -275,6 +278,9 @@ async fn main() {
         .await
         .since(&before)
         .print("one call at a time");
+    if let (Some(was), Some(now)) = (wal_before, Wal::read(running.store.pool(), postgres).await) {
+        now.print_since(&was, calls);
+    }
 
     // Open-loop at a fixed offered rate, the load from this process and from another.
     let rate: f64 = std::env::var("ARX_BENCH_RATE")
@@ -399,5 +405,8 @@ async fn main() {
     match verify {
         Ok(r) => println!("chain verified after the run: {} records", r.records),
         Err(b) => println!("CHAIN BROKEN: {b}"),
+    }
+    if !postgres {
+        print_sqlite_commits(running.store.pool()).await;
     }
 }

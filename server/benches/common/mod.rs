@@ -5,6 +5,12 @@ use std::time::Duration;
 use arx_server::Running;
 use arx_server::config::Config;
 
+#[allow(
+    dead_code,
+    reason = "each bench compiles this module; only the execute bench reads the writes"
+)]
+pub mod writes;
+
 /// The `p` percentile of sorted durations.
 pub fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
