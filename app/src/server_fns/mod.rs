@@ -85,19 +85,22 @@ pub mod ssr {
         // A browser's plain form post gets a 302 to `/login`; a page's own call gets the
         // redirect header its client follows, with 401 rather than a server error.
         leptos_axum::redirect("/login");
-        answer_status(axum::http::StatusCode::UNAUTHORIZED);
+        answer_status(axum::http::StatusCode::UNAUTHORIZED, false);
         ServerFnError::new(crate::SIGNED_OUT)
     }
 
     /// Answers a page's own call of a server function with `status` (a refusal is a 4xx,
-    /// as the API answers it, not a server error). A browser's plain form post keeps the
+    /// as the API answers it, not a server error); with `only_server_fn_calls`, a page
+    /// rendered on the server keeps its status. A browser's plain form post keeps the
     /// redirect back to its page that leptos_axum gives it.
-    fn answer_status(status: axum::http::StatusCode) {
+    fn answer_status(status: axum::http::StatusCode, only_server_fn_calls: bool) {
         let from_page = use_context::<axum::http::request::Parts>().is_some_and(|req| {
-            !req.headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
+            (!only_server_fn_calls || req.uri.path().starts_with("/api/"))
+                && !req
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
         });
         if from_page && let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
             r.set_status(status);
@@ -107,9 +110,11 @@ pub mod ssr {
     /// An engine error as the console shows it: its message, never internal causes, with
     /// the status the API gives it.
     pub fn to_error(e: CoreError) -> ServerFnError {
+        // A page rendered on the server shows the refusal in its place and stays a 200.
         answer_status(
             axum::http::StatusCode::from_u16(e.http_status())
                 .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            true,
         );
         if matches!(e, CoreError::Internal(_)) {
             tracing::error!(error = ?e, "console request failed");
