@@ -186,3 +186,32 @@ async fn a_page_renders_while_other_servers_start_in_the_same_process() {
         .unwrap();
     assert!(rendered > 0);
 }
+
+/// A refusal by a console server function answers the page's own call with the API's
+/// status for it (a bad filter is a 400 saying what to fix, never a 500), while the same
+/// search rendered on the server is a 200 page that shows the refusal in its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_refusal_is_a_4xx_and_the_rendered_page_shows_it() {
+    use leptos::server_fn::ServerFn;
+    let s = start(Backend::Sqlite).await;
+    let session = cookie(&sign_in(&s, &s.url(""), &s.demo().admin_password.clone(), None).await)
+        .expect("a session cookie");
+    let call = |query: &str| {
+        s.http
+            .post(s.url(app::server_fns::audit::SearchAudit::PATH))
+            .header("origin", s.url(""))
+            .header("cookie", &session)
+            .header("accept", "application/json")
+            .form(&[("query", query)])
+            .send()
+    };
+    let r = call("risk_min=high").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("risk_min"), "{body}");
+    let r = call("verdict=PERMIT").await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    let html = s.page_html("/audit?risk_min=high", &session).await;
+    assert!(html.contains("risk_min is a risk score"), "{html}");
+}
