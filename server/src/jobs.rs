@@ -45,15 +45,20 @@ pub enum Leased {
     Witness,
     /// Sends each org's new audit records to its SIEM streams, from each stream's cursor.
     Streams,
+    /// SQLite: copies the records each chain has and its search index lacks (the index
+    /// trails the chain so that an append is cheap; searches catch up their own org
+    /// first).
+    AuditIndex,
 }
 
 impl Leased {
-    pub const ALL: [Leased; 5] = [
+    pub const ALL: [Leased; 6] = [
         Leased::ApprovalExpiry,
         Leased::ResponsePurge,
         Leased::InterruptedCalls,
         Leased::Witness,
         Leased::Streams,
+        Leased::AuditIndex,
     ];
 
     /// The lease's name in `job_leases`.
@@ -64,6 +69,7 @@ impl Leased {
             Leased::InterruptedCalls => "interrupted-calls",
             Leased::Witness => "witness",
             Leased::Streams => "streams",
+            Leased::AuditIndex => "audit-index",
         }
     }
 
@@ -72,6 +78,7 @@ impl Leased {
             Leased::ApprovalExpiry => Duration::from_secs(1),
             Leased::Witness => Duration::from_secs(5),
             Leased::Streams => Duration::from_secs(1),
+            Leased::AuditIndex => Duration::from_millis(500),
             Leased::ResponsePurge | Leased::InterruptedCalls => Duration::from_secs(60),
         }
     }
@@ -83,6 +90,7 @@ impl Leased {
             Leased::ApprovalExpiry => Duration::ZERO,
             Leased::Witness => Duration::from_secs(3),
             Leased::Streams => Duration::from_secs(1),
+            Leased::AuditIndex => Duration::ZERO,
             Leased::ResponsePurge => Duration::from_secs(30),
             Leased::InterruptedCalls => Duration::from_secs(59),
         }
@@ -102,6 +110,7 @@ impl Leased {
             Leased::ResponsePurge => engine.system().purge_responses().await,
             Leased::Witness => engine.system().witness_all().await,
             Leased::Streams => engine.system().stream_all().await,
+            Leased::AuditIndex => engine.system().index_audit().await,
             Leased::InterruptedCalls => {
                 let failed = engine.system().recover_interrupted(false).await?;
                 if failed > 0 {
@@ -122,6 +131,7 @@ impl Leased {
             Leased::InterruptedCalls => "recovering interrupted calls failed; retrying",
             Leased::Witness => "signing or writing checkpoints failed; retrying",
             Leased::Streams => "streaming audit records failed; retrying",
+            Leased::AuditIndex => "indexing audit records for search failed; retrying",
         }
     }
 }
@@ -245,6 +255,11 @@ pub fn start(
     let mut tasks = vec![tokio::spawn(per_process(Arc::downgrade(engine)))];
     for job in Leased::ALL {
         if job == Leased::InterruptedCalls && !shared {
+            continue;
+        }
+        // A shared database is PostgreSQL, whose search index is the chain's own
+        // (migration 0029): nothing to copy, no lease to renew for it.
+        if job == Leased::AuditIndex && shared {
             continue;
         }
         let run = LeasedRun {

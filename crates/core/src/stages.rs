@@ -40,10 +40,13 @@ pub enum Stage {
     AppendStatement,
     /// A batch's commit, when it takes one: where the sync happens.
     AppendCommit,
+    /// Off the call: one statement copying chain records into the search index. On
+    /// SQLite it holds the writer, so an append may queue behind it.
+    IndexCopy,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 14] = [
+    pub const ALL: [Stage; 15] = [
         Stage::Total,
         Stage::Parse,
         Stage::Authenticate,
@@ -58,6 +61,7 @@ impl Stage {
         Stage::AppendHead,
         Stage::AppendStatement,
         Stage::AppendCommit,
+        Stage::IndexCopy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -76,6 +80,7 @@ impl Stage {
             Stage::AppendHead => "append_head",
             Stage::AppendStatement => "append_statement",
             Stage::AppendCommit => "append_commit",
+            Stage::IndexCopy => "index_copy",
         }
     }
 }

@@ -194,9 +194,10 @@ sqlx::query("INSERT INTO orgs (id, slug, name, policy_version, wrapped_dek, crea
         let mut args = Args::default();
         let mut filter = selector_sql(&q.selector, &mut args);
         if let Some(since) = q.live_or_called_since {
+            self.catch_up(org).await?;
             // An index seek per decommissioned agent (org, agent, kind, ts).
             filter.push_str(&format!(
-                " AND (a.status <> 'decommissioned' OR EXISTS (SELECT 1 FROM audit_records r \
+                " AND (a.status <> 'decommissioned' OR EXISTS (SELECT 1 FROM audit_index r \
                  WHERE r.org_id = a.org_id AND r.agent_id = a.id AND r.kind = '{INTERCEPT}' \
                  AND r.ts_ms >= {since}))"
             ));

@@ -179,6 +179,7 @@ impl AuditStore for SqlStore {
     }
 
     async fn audit_page(&self, org: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditRecord>> {
+        self.catch_up(org).await?;
         let plan = self.text_plan(org, &q.filter).await?;
         self.page_of(org, q, &plan).await
     }
@@ -188,6 +189,7 @@ impl AuditStore for SqlStore {
         org: OrgId,
         q: &AuditQuery,
     ) -> StoreResult<(Vec<AuditRecord>, AuditFacets)> {
+        self.catch_up(org).await?;
         // The words are looked up once; the page and the counts then read side by side.
         let plan = self.text_plan(org, &q.filter).await?;
         tokio::try_join!(
@@ -217,13 +219,15 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         after: Option<(i64, i64)>,
         limit: u32,
     ) -> StoreResult<Vec<AuditRecord>> {
+        self.catch_up(org).await?;
         let (ts, seq) = after.unwrap_or((i64::MIN, i64::MIN));
         self.fetch_all(
             in_org(
-                "SELECT record FROM audit_records \
-             WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
-               AND (ts_ms > $5 OR (ts_ms = $5 AND seq > $6)) \
-             ORDER BY ts_ms, seq LIMIT $7",
+                "SELECT c.record FROM audit_index i \
+                 JOIN audit_records c ON c.org_id = i.org_id AND c.seq = i.seq \
+             WHERE i.org_id = $1 AND i.kind = $2 AND i.ts_ms >= $3 AND i.ts_ms <= $4 \
+               AND (i.ts_ms > $5 OR (i.ts_ms = $5 AND i.seq > $6)) \
+             ORDER BY i.ts_ms, i.seq LIMIT $7",
                 org,
             )
             .bind(kind)
@@ -244,8 +248,9 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         kind: &str,
         (from_ms, to_ms): (i64, i64),
     ) -> StoreResult<u64> {
+        self.catch_up(org).await?;
         let row = in_org(
-            "SELECT COUNT(*) AS n FROM audit_records \
+            "SELECT COUNT(*) AS n FROM audit_index \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4",
             org,
         )
@@ -264,8 +269,9 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         kind: &str,
         (from_ms, to_ms): (i64, i64),
     ) -> StoreResult<Vec<AgentCalls>> {
+        self.catch_up(org).await?;
         let q = in_org(
-            "SELECT agent_id, connector, COUNT(*) AS n FROM audit_records \
+            "SELECT agent_id, connector, COUNT(*) AS n FROM audit_index \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms <= $4 \
                AND agent_id IS NOT NULL AND connector IS NOT NULL \
              GROUP BY agent_id, connector",
@@ -298,6 +304,10 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
         }
     }
 
+    async fn index_audit(&self) -> StoreResult<u64> {
+        self.index_all().await
+    }
+
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>> {
         let table = Table {
             name: "audit_records",
@@ -320,8 +330,9 @@ in_org("SELECT record FROM audit_records WHERE org_id = $1 AND seq > $2 ORDER BY
 
     async fn records_about(&self, org: OrgId, agent: AgentId) -> StoreResult<SealedRecords> {
         // From the agent and actor indexes: the span is counted, not walked.
+        self.catch_up(org).await?;
         let row = in_org(
-            "SELECT COUNT(*) AS n, MIN(seq) AS first_seq, MAX(seq) AS last_seq FROM audit_records \
+            "SELECT COUNT(*) AS n, MIN(seq) AS first_seq, MAX(seq) AS last_seq FROM audit_index \
              WHERE org_id = $1 AND (agent_id = $2 OR actor = $2)",
             org,
         )
@@ -388,20 +399,30 @@ impl SqlStore {
 
     /// The records, and the response bodies their result records prove, in one commit:
     /// one statement when that is all there is (or, on PostgreSQL, with the bodies too),
-    /// else one transaction, on the writer's connection. As with [`crate::write`], a connection whose insert failed is closed,
-    /// not used again.
+    /// else one transaction, on the writer's connection.
     async fn insert_records(
         &self,
         records: &[Sealed],
         bodies: &[ResponseBody],
     ) -> Result<(), sqlx::Error> {
+        self.on_writer(async |conn| self.insert_on(conn, records, bodies).await)
+            .await
+    }
+
+    /// Runs `work` on the writer's connection, held for it alone. A connection whose work
+    /// failed is closed, not used again (as with [`crate::write`]), and the next writer
+    /// takes another from the pool.
+    pub(crate) async fn on_writer<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
         let mut held = self.writer.lock().await;
         let conn = match held.take() {
             Some(c) => c,
             None => self.pool.acquire().await?,
         };
         let conn = held.insert(conn);
-        let done = self.insert_on(conn, records, bodies).await;
+        let done = work(conn).await;
         if done.is_err()
             && let Some(mut broken) = held.take()
         {
@@ -541,7 +562,7 @@ impl SqlStore {
                 let mut probe = Args::default();
                 let words = pg_text(&f.text, &mut probe);
                 let sql = format!(
-                    "SELECT seq FROM audit_records WHERE org_id = $1 AND {words} LIMIT {}",
+                    "SELECT seq FROM audit_index WHERE org_id = $1 AND {words} LIMIT {}",
                     probe.int(FACET_WINDOW as i64 + 1)
                 );
                 let seqs: Vec<i64> = self
@@ -574,13 +595,16 @@ impl SqlStore {
             from.clause
                 .push_str(&format!(" AND {} {op} {bound}", from.order));
         }
+        // The page's keys from the index, then their records from the chain.
         let sql = format!(
-            "SELECT record FROM {} WHERE {} ORDER BY {} {} LIMIT {}",
+            "SELECT c.record FROM \
+             (SELECT seq AS s, {order} AS k FROM {} WHERE {} ORDER BY {order} {dir} LIMIT {}) p \
+             JOIN audit_records c ON c.org_id = $1 AND c.seq = p.s ORDER BY p.k {dir}",
             from.tables,
             from.clause,
-            from.order,
-            if q.oldest_first { "ASC" } else { "DESC" },
-            args.int(i64::from(q.limit))
+            args.int(i64::from(q.limit)),
+            order = from.order,
+            dir = if q.oldest_first { "ASC" } else { "DESC" },
         );
         self.fetch_all(args.bound(&sql, org), "audit page", rows::audit)
             .await
@@ -626,7 +650,7 @@ impl SqlStore {
     async fn words_are_common(&self, org: OrgId, phrases: &[String]) -> StoreResult<bool> {
         let mut args = Args::default();
         let words = pg_text(phrases, &mut args);
-        let sql = format!("EXPLAIN SELECT seq FROM audit_records WHERE org_id = $1 AND {words}");
+        let sql = format!("EXPLAIN SELECT seq FROM audit_index WHERE org_id = $1 AND {words}");
         let plan = args
             .bound(&sql, org)
             .fetch_optional(&self.pool)
@@ -666,11 +690,11 @@ fn pg_text(phrases: &[String], args: &mut Args) -> String {
 impl Source {
     fn of(dialect: Dialect, f: &AuditFilter, plan: &TextPlan, args: &mut Args) -> Source {
         let (tables, mut clause, order) = match (dialect, f.text.is_empty()) {
-            (_, true) => ("audit_records", "org_id = $1".to_string(), "seq"),
+            (_, true) => ("audit_index", "org_id = $1".to_string(), "seq"),
             (Dialect::Sqlite, false) => {
                 let mark = args.push(fts5_query(&f.text));
                 (
-                    "audit_text t JOIN audit_records r \
+                    "audit_text t JOIN audit_index r \
                      ON r.org_id = $1 AND r.seq = t.rowid - (SELECT n FROM audit_text_orgs WHERE org_id = $1) * 1099511627776",
                     format!(
                         "t.audit_text MATCH {mark} AND t.rowid > {TEXT_BASE} \
@@ -688,7 +712,7 @@ impl Source {
                     }
                     TextPlan::Walk => pg_text(&f.text, args),
                 };
-                ("audit_records", format!("org_id = $1 AND {text}"), "seq")
+                ("audit_index", format!("org_id = $1 AND {text}"), "seq")
             }
         };
         clause.push_str(&filtered(f, args));

@@ -12,6 +12,7 @@
 mod agents;
 mod approvals;
 mod audit;
+mod audit_index;
 mod grants;
 mod identity;
 mod integrations;

@@ -57,19 +57,20 @@ impl StatsStore for SqlStore {
         if agents.is_empty() {
             return Ok(Vec::new());
         }
+        self.catch_up(org).await?;
         // $1 org, $2 kind, $3 since, $4… the agents. The agents come from `agents` of the
         // org (so another org's id answers nothing); the latest call and the latest key
         // use are index seeks per agent; the window is one range scan per agent.
         let ids = placeholders(4, agents.len());
         let sql = format!(
             "SELECT a.id AS agent_id, \
-               (SELECT MAX(r.ts_ms) FROM audit_records r \
+               (SELECT MAX(r.ts_ms) FROM audit_index r \
                  WHERE r.org_id = $1 AND r.agent_id = a.id AND r.kind = $2) AS last_call_ms, \
                (SELECT MAX(k.last_used_ms) FROM agent_keys k \
                  WHERE k.org_id = $1 AND k.agent_id = a.id) AS last_key_use_ms, \
                w.permit, w.escalate, w.deny, w.max_risk \
              FROM agents a LEFT JOIN ( \
-               SELECT agent_id, {VERDICT_SUMS}, MAX(risk_score) AS max_risk FROM audit_records \
+               SELECT agent_id, {VERDICT_SUMS}, MAX(risk_score) AS max_risk FROM audit_index \
                 WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND agent_id IN ({ids}) \
                 GROUP BY agent_id \
              ) w ON w.agent_id = a.id \
@@ -87,8 +88,9 @@ impl StatsStore for SqlStore {
         org: OrgId,
         (from_ms, to_ms): (i64, i64),
     ) -> StoreResult<Vec<DayCalls>> {
+        self.catch_up(org).await?;
         let sql = format!(
-            "SELECT ts_ms / {DAY_MS} AS day, {VERDICT_SUMS} FROM audit_records \
+            "SELECT ts_ms / {DAY_MS} AS day, {VERDICT_SUMS} FROM audit_index \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms < $4 \
              GROUP BY ts_ms / {DAY_MS} ORDER BY day"
         );
@@ -107,11 +109,12 @@ impl StatsStore for SqlStore {
         org: OrgId,
         (from_ms, to_ms): (i64, i64),
     ) -> StoreResult<Vec<DayRisk>> {
+        self.catch_up(org).await?;
         // By day and score (at most 101 scores a day): the median and the 95th
         // percentile are then exact, the same on both databases (SQLite has no
         // percentile function).
         let sql = format!(
-            "SELECT ts_ms / {DAY_MS} AS day, risk_score, COUNT(*) AS n FROM audit_records \
+            "SELECT ts_ms / {DAY_MS} AS day, risk_score, COUNT(*) AS n FROM audit_index \
              WHERE org_id = $1 AND kind = $2 AND ts_ms >= $3 AND ts_ms < $4 \
                AND risk_score IS NOT NULL \
              GROUP BY ts_ms / {DAY_MS}, risk_score ORDER BY day, risk_score"

@@ -161,7 +161,7 @@ impl Stages {
                 continue;
             }
             let per_call = h.sum / calls;
-            let nested = stage.starts_with("append_");
+            let nested = stage.starts_with("append_") || stage == "index_copy";
             let share = if nested || stage == "total" {
                 String::new()
             } else {
@@ -182,7 +182,8 @@ impl Stages {
         }
         println!(
             "  (append_* are inside intercept_record and result_record, per append or per \
-             batch; a batch is committed once for every append waiting on it)"
+             batch; a batch is committed once for every append waiting on it; index_copy is \
+             off the call: one statement copying records into the search index)"
         );
     }
 

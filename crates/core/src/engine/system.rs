@@ -123,6 +123,11 @@ impl SystemOps<'_> {
         /// See `Engine::stream_all`.
         fn stream_all() -> Result<u64, CoreError>;
     }
+
+    forward! { store =>
+        /// See `AuditStore::index_audit`.
+        fn index_audit() -> Result<u64, CoreError>;
+    }
 }
 
 /// The audit chain and policy of an org named on the command line.

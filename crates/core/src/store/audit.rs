@@ -293,6 +293,11 @@ pub trait AuditStore: Send + Sync {
         range: (i64, i64),
     ) -> StoreResult<Vec<AgentCalls>>;
     async fn chain_head(&self, org: OrgId) -> StoreResult<ChainHead>;
+    /// Copies what each org's chain has and its search index lacks into the index; how
+    /// many records. The index trails the chain so that an append maintains only the
+    /// chain's keys; every search and count over it first catches up its own org, so
+    /// this job only bounds how far behind it falls between searches.
+    async fn index_audit(&self) -> StoreResult<u64>;
     async fn audit_count(&self, org: OrgId) -> StoreResult<i64>;
     async fn audit_record(&self, org: OrgId, id: RecordId) -> StoreResult<Option<AuditRecord>>;
 }

@@ -768,6 +768,75 @@ backend_tests! {
 }
 
 backend_tests! {
+    /// On SQLite the search index trails the chain (migration 0029): an append writes
+    /// the chain alone, and every search, on any replica, first copies what its org
+    /// lacks, so it sees every record committed before it; the job copies the rest, each
+    /// record once. On PostgreSQL the index is a view of the chain: the same searches
+    /// see the same, with nothing ever to copy.
+    async fn the_search_index_trails_the_chain_and_a_search_catches_it_up(s: Db) {
+        use arx_core::store::AuditFilter;
+        let name = s.backend;
+        let follows = s.dialect() == arx_store::Dialect::Sqlite;
+        let lag = |n: u64| if follows { n } else { 0 };
+        let o = org(&s, "follow").await;
+        let noise = org(&s, "noise").await;
+        let indexed = |org: OrgId| {
+            let s = &s;
+            async move {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_index WHERE org_id = $1")
+                    .bind(org.to_string())
+                    .fetch_one(s.pool())
+                    .await
+                    .unwrap()
+            }
+        };
+        let worded = |org: OrgId, n: i64| {
+            let mut d = draft(org, n);
+            d.fields["params"] = json!({"hostname": format!("ws-{n}.corp")});
+            d
+        };
+        // More than one copying batch, in two appends.
+        s.append_audit((1..=150).map(|n| worded(o.id, n)).collect()).await.unwrap();
+        s.append_audit((151..=300).map(|n| worded(o.id, n)).collect()).await.unwrap();
+        s.append_audit(vec![worded(noise.id, 7)]).await.unwrap();
+        assert_eq!(indexed(o.id).await, if follows { 0 } else { 300 }, "{name}: an append does not index");
+
+        // Another replica searches: every record, the newest first, found by its words.
+        let other = SqlStore::connect(s.url()).await.unwrap();
+        let verdict = AuditFilter { verdict: Some("PERMIT".into()), ..Default::default() };
+        let (page, facets) = other.audit_search(o.id, &AuditQuery::newest(verdict, 5)).await.unwrap();
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![300, 299, 298, 297, 296], "{name}");
+        assert_eq!(facets.verdicts.iter().map(|f| f.count).sum::<i64>(), 300, "{name}: {facets:?}");
+        let words = AuditFilter { text: vec!["ws 7 corp".into()], ..Default::default() };
+        let found = other.audit_page(o.id, &AuditQuery::newest(words.clone(), 50)).await.unwrap();
+        assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![7], "{name}: once, this org's");
+        assert_eq!(indexed(o.id).await, 300, "{name}");
+        assert_eq!(indexed(noise.id).await, 1 - lag(1) as i64, "{name}: a search catches up its own org");
+
+        // The job copies what no search asked for, once; copying again finds nothing.
+        assert_eq!(s.index_audit().await.unwrap(), lag(1), "{name}: the other org's record");
+        // Three followers at once, more than a batch behind: a count on a replica sees
+        // every record even when the others copied some of its batches.
+        s.append_audit((301..=700).map(|n| worded(o.id, n)).collect()).await.unwrap();
+        let (a, b, counted) = tokio::join!(
+            s.index_audit(),
+            other.index_audit(),
+            other.audit_count_in_range(o.id, "execute.intercept", (0, i64::MAX)),
+        );
+        assert_eq!(counted.unwrap(), 700, "{name}: a count while others copy");
+        assert!(a.unwrap() + b.unwrap() <= 400, "{name}");
+        assert_eq!(s.index_audit().await.unwrap(), 0, "{name}");
+        assert_eq!(indexed(o.id).await, 700, "{name}");
+        for (words, seq) in [("ws 7 corp", 7), ("ws 650 corp", 650)] {
+            let filter = AuditFilter { text: vec![words.into()], ..Default::default() };
+            let found = s.audit_page(o.id, &AuditQuery::newest(filter, 50)).await.unwrap();
+            assert_eq!(found.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![seq], "{name}: words indexed once");
+        }
+        other.close().await;
+    }
+}
+
+backend_tests! {
     /// A record guarded by its org's configuration epoch (issue 14, point 2) lands only
     /// while that epoch stands: a new agent moves it, and a guarded append is then refused
     /// with nothing written. In a batch of the writer, the stale call fails alone and the

@@ -266,3 +266,50 @@ backend_tests! {
         assert_eq!(find(named, org.id).await, vec![2], "{b:?}");
     }
 }
+
+backend_tests! {
+    /// Records appended before the search index left the chain (migration 0029) are in
+    /// the index as soon as the upgrade ends, found by their filters and words once each;
+    /// a record appended after it is found the same way.
+    async fn records_from_before_the_index_left_the_chain_are_indexed_by_the_upgrade(b: Backend) {
+        use arx_core::audit::{Actor, AuditDraft};
+        use arx_core::store::{AuditFilter, AuditQuery};
+        let db = TestDb::create(b).await.unwrap();
+        let s = SqlStore::connect(db.url()).await.unwrap();
+        s.migrate_until(28).await.unwrap();
+        let org = Org { id: OrgId::new(), slug: "o".into(), name: "o".into(), policy_version: 0, created_ms: 1 };
+        s.create_org(&org, "v1:wrapped").await.unwrap();
+        let draft = |host: &str, verdict: &str| AuditDraft {
+            org_id: org.id, id: RecordId::new(), ts_ms: 1_700_000_000_000, kind: "execute.intercept".into(),
+            actor: Actor::system(), guard_epoch: None,
+            fields: json!({"params": {"hostname": host}, "verdict": verdict, "connector": "crowdstrike"}),
+        };
+        s.append_audit(vec![draft("ws-1.corp", "PERMIT"), draft("ws-2.corp", "DENY"), draft("ws-1.corp", "DENY")])
+            .await
+            .unwrap();
+
+        s.migrate().await.unwrap();
+        let indexed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_index WHERE org_id = $1")
+            .bind(org.id.to_string())
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(indexed, 3, "{b:?}: copied by the migration, before any search");
+        s.append_audit(vec![draft("ws-1.corp", "PERMIT")]).await.unwrap();
+
+        let find = |filter: AuditFilter| {
+            let s = &s;
+            async move {
+                let page = s.audit_page(org.id, &AuditQuery::newest(filter, 50)).await.unwrap();
+                page.iter().map(|r| r.seq).collect::<Vec<_>>()
+            }
+        };
+        let text = |w: &str| AuditFilter { text: vec![w.into()], ..Default::default() };
+        assert_eq!(find(text("ws 1 corp")).await, vec![4, 3, 1], "{b:?}: old and new, once each");
+        assert_eq!(find(text("ws 2 corp")).await, vec![2], "{b:?}");
+        let denied = AuditFilter { verdict: Some("DENY".into()), ..Default::default() };
+        assert_eq!(find(denied).await, vec![3, 2], "{b:?}");
+        let both = AuditFilter { verdict: Some("PERMIT".into()), ..text("ws 1") };
+        assert_eq!(find(both).await, vec![4, 1], "{b:?}");
+    }
+}
