@@ -68,7 +68,7 @@ async fn main() {
     }
     let fill = started.elapsed();
     println!(
-        "filled: {written} records in {:.0} s ({:.0} records/s, sealed; the index copied beside)",
+        "filled: {written} records in {:.0} s ({:.0} records/s, sealed; on SQLite the index copied beside)",
         fill.as_secs_f64(),
         written as f64 / fill.as_secs_f64()
     );
