@@ -4,7 +4,7 @@
 -- same copying measured as a loss: the append's index entries cost PostgreSQL about
 -- 50 µs, the copy more than that per record (one more heap row, the words written
 -- twice), its statements competed with the appends for the same two cores, and the
--- overhead's p99 one call at a time went from 1.1 to 2.7-3.1 ms (closing27). So the
+-- overhead's p99 one call at a time went from 1.1 to 2.7-3.1 ms (execute benchmark). So the
 -- indexes stay on the chain, written by the appending statement, and the index is the
 -- chain itself, seen through a view with the columns the search reads.
 CREATE VIEW audit_index AS

@@ -1,10 +1,11 @@
 -- The audit index follows the chain (issue 14). An append used to maintain twelve
 -- secondary indexes of `audit_records` and the full-text index in the commit that
--- answers the agent: about fifteen b-trees per record, most of an append's time
--- (measured in closing26). The chain now keeps only its keys (`(org_id, seq)` and `id`);
--- what the search filters on is copied into `audit_index` in batches, at most a second
--- behind (the `audit-index` job), and every reader of it first copies what is missing
--- for its org, so a search still sees every record committed before it.
+-- answers the agent: about fifteen b-trees per record, most of an append's time (35
+-- pages a commit in the execute benchmark's replay). The chain now keeps only its keys
+-- (`(org_id, seq)` and `id`); what the search filters on is copied into `audit_index`
+-- in batches, at most a second behind (the `audit-index` job), and every reader of it
+-- first copies what is missing for its org, so a search still sees every record
+-- committed before it.
 --
 -- Same columns as the chain's copies, the same indexes the search was tuned with (0021,
 -- 0022, 0024, 0006, 0015), and the full-text trigger, which now reads the record from
