@@ -26,10 +26,11 @@ use crate::{Dialect, SqlStore, db_err, in_org, rows};
 /// Records per copying statement. The statement holds the writer, and an append waits
 /// for it: 32 records took 0.9 to 1.1 ms (p50) in the execute benchmark.
 const BATCH: i64 = 32;
-/// Records per copying statement when the index is more than this many behind: each
-/// commit also flushes a full-text segment, so small ones cannot keep up with a sustained
-/// load (32 at a time copied 10,000 records/s at a million records, fewer than an
-/// append of 12,000/s writes), and a backlog is where a search would wait.
+/// Records per copying statement while the index is more than four of these behind:
+/// each commit also flushes a full-text segment, so small ones cannot keep up with a
+/// sustained load (32 at a time copied 10,000 records/s at a million records, fewer than
+/// a bulk append of 12,000/s writes; 256 at a time, 21,000/s), and a backlog is what a
+/// search would wait for.
 const BACKLOG_BATCH: i64 = 256;
 
 impl SqlStore {
@@ -84,9 +85,10 @@ impl SqlStore {
     }
 
     /// Copies the records of `org` the index lacks up to `head` at least, [`BATCH`] per
-    /// statement ([`BACKLOG_BATCH`] while far behind), each statement its own commit (the writer is free between them); how
-    /// many this follower copied. Progress is read from the index itself, not from what
-    /// this follower inserted: another follower may have copied a batch meanwhile.
+    /// statement ([`BACKLOG_BATCH`] while far behind), each statement its own commit (the
+    /// writer is free between them); how many this follower copied. Progress is read
+    /// from the index itself, not from what this follower inserted: another follower may
+    /// have copied a batch meanwhile.
     async fn index_org(&self, org: OrgId, head: i64) -> StoreResult<u64> {
         const COPY: &str = "INSERT INTO audit_index \
                (org_id, seq, ts_ms, kind, agent_id, connector, operation, verdict, risk_score, actor, approval_id) \
