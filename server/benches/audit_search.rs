@@ -1,10 +1,10 @@
 //! Audit search at scale (issue 13, point 2). Fills a fresh database with chained records
 //! (`ARX_BENCH_RECORDS`, default 10,000,000) written through the store's append (sealed,
-//! hashed, and indexed with its full text by the index follower) but outside the execute path, then times
-//! `GET /v1/admin/audit` over HTTP as an auditor's client sees it: a filtered query, a
-//! full-text query, a combined one, the first page and a deep page, each `ARX_BENCH_QUERIES`
-//! times (default 100) with varied values. Prints p50/p95, the fill rate and the database
-//! size; asserts nothing.
+//! hashed, indexed with their full text; on SQLite by the index follower beside the
+//! append) but outside the execute path, then times `GET /v1/admin/audit` over HTTP as
+//! an auditor's client sees it: a filtered query, a full-text query, a combined one, the
+//! first page and a deep page, each `ARX_BENCH_QUERIES` times (default 100) with varied
+//! values. Prints p50/p95, the fill rate and the database size; asserts nothing.
 //!
 //! `cargo bench -p arx-server --bench audit_search` (SQLite, synchronous=FULL); set
 //! `ARX_BENCH_DATABASE_URL=postgres://…` for PostgreSQL.

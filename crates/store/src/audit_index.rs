@@ -37,7 +37,7 @@ impl SqlStore {
     /// Brings the index of `org` up to its chain's head, as of now: what every reader of
     /// `audit_index` calls first. A look at two keys when nothing is missing.
     pub(crate) async fn catch_up(&self, org: OrgId) -> StoreResult<()> {
-        if self.dialect() == Dialect::Postgres {
+        if !self.index_trails() {
             return Ok(());
         }
         let row = in_org("SELECT seq FROM chain_heads WHERE org_id = $1", org)
@@ -52,7 +52,7 @@ impl SqlStore {
 
     /// Indexes what the chain of every org has and the index lacks; how many records.
     pub(crate) async fn index_all(&self) -> StoreResult<u64> {
-        if self.dialect() == Dialect::Postgres {
+        if !self.index_trails() {
             return Ok(0);
         }
         let behind: Vec<(OrgId, i64)> = self
@@ -70,6 +70,12 @@ impl SqlStore {
             copied += self.index_org(org, head).await?;
         }
         Ok(copied)
+    }
+
+    /// Whether `audit_index` is a table behind the chain (SQLite) rather than a view of
+    /// it (PostgreSQL, where there is never anything to copy).
+    fn index_trails(&self) -> bool {
+        self.dialect() == Dialect::Sqlite
     }
 
     /// The newest `seq` of `org` in the index.
